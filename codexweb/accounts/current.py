@@ -1,0 +1,32 @@
+"""The team a signed-in person is working in (they may belong to several)."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
+
+from codexweb.accounts.models import Team
+from codexweb.accounts.selectors import teams_for_user
+
+SESSION_KEY = "current_team_id"
+
+
+def current_team_for(
+    user: AbstractBaseUser | AnonymousUser, session: MutableMapping[str, Any]
+) -> Team | None:
+    """The team chosen in this session if the person still belongs to it, else their first."""
+    teams = teams_for_user(user)
+    chosen = session.get(SESSION_KEY)
+    team = teams.filter(pk=chosen).first() if chosen else None
+    return team or teams.order_by("pk").first()
+
+
+def current_team(request: HttpRequest) -> Team | None:
+    return current_team_for(request.user, request.session)
+
+
+def current_team_set(request: HttpRequest, team: Team) -> None:
+    request.session[SESSION_KEY] = team.pk

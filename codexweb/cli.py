@@ -1,0 +1,31 @@
+"""The `codexweb` command. Server-side: `codexweb serve` runs the embedded stack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="codexweb", description="codexweb command-line tool")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the embedded stack: Redis, daphne and one worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+    if args.command == "version":
+        from importlib.metadata import version
+
+        print(version("codexweb"))
+        return 0
+    if args.command == "serve":
+        from codexweb.embedded import serve as run_serve
+
+        return run_serve(host=args.host, port=args.port)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Settings, all read from the environment; `.env.example` documents every variable.
+
+Two modes: the embedded default (`make run`: SQLite, a local Redis, DEBUG on loopback) and
+production (`CODEXWEB_PRODUCTION=true`), which refuses to start with an insecure setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from codexweb.envconf import envbool, envfloat, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("CODEXWEB_VAR_DIR", str(BASE_DIR / "var")))
+
+INSECURE_SECRET_KEY = "insecure-dev-key-change-me"  # noqa: S105 - the refused default
+
+PRODUCTION = envbool("CODEXWEB_PRODUCTION", False)
+DEBUG = envbool("DEBUG", not PRODUCTION)
+SECRET_KEY = envstr("SECRET_KEY", INSECURE_SECRET_KEY)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+# A stable key for encrypting secrets and tokens at rest; derived from SECRET_KEY when unset.
+FIELD_ENCRYPTION_KEY = envstr("FIELD_ENCRYPTION_KEY", "")
+PUBLIC_URL = envstr("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "social_django",
+    "codexweb.accounts",
+    "repos",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "codexweb.accounts.middleware.LoginRequiredMiddleware",
+    "codexweb.accounts.middleware.SocialAuthErrorMiddleware",
+]
+
+ROOT_URLCONF = "codexweb.urls"
+ASGI_APPLICATION = "codexweb.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "social_django.context_processors.backends",
+                "codexweb.accounts.context.sign_in_options",
+                "tasks.context.sidebar",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'codexweb.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default: several processes share one file, so wait for locks.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("CHANNELS_PREFIX", "codexweb")},
+    }
+}
+
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "attempts")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
+
+AUTHENTICATION_BACKENDS = [
+    "codexweb.accounts.github_backends.GitHubOAuth2",
+    "codexweb.accounts.github_backends.GitHubEnterpriseOAuth2",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "tasks:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# GitHub.com OAuth app. The URLs are settings so a test double (or a proxy) can stand in.
+GITHUB_URL = envstr("GITHUB_URL", "https://github.com").rstrip("/")
+GITHUB_API_URL = envstr("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+SOCIAL_AUTH_GITHUB_KEY = envstr("GITHUB_CLIENT_ID")
+SOCIAL_AUTH_GITHUB_SECRET = envstr("GITHUB_CLIENT_SECRET")
+SOCIAL_AUTH_GITHUB_SCOPE = ["read:user", "user:email", "repo", "read:org"]
+# GitHub Enterprise Server OAuth app: GHES_URL is e.g. https://ghes.example.com
+GHES_URL = envstr("GHES_URL", "").rstrip("/")
+SOCIAL_AUTH_GITHUB_ENTERPRISE_URL = GHES_URL + "/" if GHES_URL else ""
+SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL = (
+    envstr("GHES_API_URL", GHES_URL + "/api/v3" if GHES_URL else "").rstrip("/") + "/"
+    if GHES_URL
+    else ""
+)
+SOCIAL_AUTH_GITHUB_ENTERPRISE_KEY = envstr("GHES_CLIENT_ID")
+SOCIAL_AUTH_GITHUB_ENTERPRISE_SECRET = envstr("GHES_CLIENT_SECRET")
+SOCIAL_AUTH_GITHUB_ENTERPRISE_SCOPE = SOCIAL_AUTH_GITHUB_SCOPE
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/accounts/login/"
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = envbool("SOCIAL_AUTH_REDIRECT_IS_HTTPS", PRODUCTION)
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "codexweb.accounts.pipeline.ensure_team",
+)
+# Local accounts (username + password) for installs without GitHub.
+LOCAL_ACCOUNTS_ENABLED = envbool("LOCAL_ACCOUNTS_ENABLED", True)
+
+# The model API (OpenAI-compatible). Tokens never enter a container.
+OPENAI_BASE_URL = envstr("OPENAI_BASE_URL", "")
+OPENAI_API_KEY = envstr("OPENAI_API_KEY", "")
+MODEL_TIERS = {
+    "strong": envstr("MODEL_STRONG", "o3"),
+    "fast": envstr("MODEL_FAST", "o4-mini"),
+}
+
+# The sandbox. "none" until an administrator configures a backend such as "docker".
+SANDBOX_BACKEND = envstr("SANDBOX_BACKEND", "none")
+SANDBOX_IMAGE = envstr("SANDBOX_IMAGE", "codexweb-sandbox:latest")
+SANDBOX_CPUS = envfloat("SANDBOX_CPUS", 2.0)
+SANDBOX_MEMORY_MB = envint("SANDBOX_MEMORY_MB", 4096, minimum=64)
+SANDBOX_PIDS = envint("SANDBOX_PIDS", 512, minimum=16)
+SANDBOX_DISK_MB = envint("SANDBOX_DISK_MB", 10240, minimum=64)
+ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
+MAX_ATTEMPTS_PER_TASK = 4
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = envstr("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(VAR_DIR / "static")))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    _problems = []
+    if DEBUG:
+        _problems.append("DEBUG must be off")
+    if SECRET_KEY == INSECURE_SECRET_KEY or len(SECRET_KEY) < 50:
+        _problems.append("SECRET_KEY must be set to a random value of 50+ characters")
+    if not ALLOWED_HOSTS:
+        _problems.append("ALLOWED_HOSTS must list the host names the app is served on")
+    if "*" in ALLOWED_HOSTS:
+        _problems.append("ALLOWED_HOSTS must not contain '*'")
+    if _problems:
+        raise ImproperlyConfigured(
+            "Refusing to start in production mode: " + "; ".join(_problems) + "."
+        )

@@ -1,0 +1,112 @@
+"""Repositories a team works on, and each repository's sandbox environment."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from codexweb import crypto
+from codexweb.accounts.models import Team
+
+
+class Repository(models.Model):
+    class Provider(models.TextChoices):
+        GITHUB = "github", "GitHub"
+        GHES = "github-enterprise", "GitHub Enterprise"
+        GIT = "git", "Git URL or local path"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+        INTERNAL = "internal", "Internal"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="repositories")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    owner = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    default_branch = models.CharField(max_length=255, default="main")
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    clone_url = models.CharField(max_length=1000)
+    external_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["owner", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "provider", "owner", "name"], name="repository_unique_per_team"
+            )
+        ]
+        indexes = [models.Index(fields=["team", "owner", "name"])]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def is_on_github(self) -> bool:
+        return self.provider in {self.Provider.GITHUB, self.Provider.GHES}
+
+
+class InternetPolicy(models.TextChoices):
+    OFF = "off", "Off (no network)"
+    ALLOWLIST = "allowlist", "Allowlist"
+    ON = "on", "On (unrestricted)"
+
+
+def default_methods() -> list[str]:
+    return ["GET", "HEAD", "OPTIONS"]
+
+
+class Environment(models.Model):
+    """How an attempt's container is prepared and what it may reach."""
+
+    repository = models.OneToOneField(
+        Repository, on_delete=models.CASCADE, related_name="environment"
+    )
+    setup_script = models.TextField(blank=True, default="")
+    variables = models.JSONField(default=dict, blank=True)
+    internet_policy = models.CharField(
+        max_length=10, choices=InternetPolicy.choices, default=InternetPolicy.OFF
+    )
+    allowed_domains = models.JSONField(default=list, blank=True)
+    allowed_methods = models.JSONField(default=default_methods, blank=True)
+    setup_internet_policy = models.CharField(
+        max_length=10, choices=InternetPolicy.choices, default=InternetPolicy.ON
+    )
+    cache_ttl_hours = models.PositiveIntegerField(default=12)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"environment of {self.repository}"
+
+
+class EnvironmentSecret(models.Model):
+    """A secret visible only during setup. Stored encrypted; never shown again after saving."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="secrets")
+    name = models.CharField(max_length=100)
+    value_encrypted = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "name"], name="secret_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_value(self, value: str) -> None:
+        self.value_encrypted = crypto.encrypt(value)
+
+    def reveal(self) -> str:
+        """The clear value, for the setup phase only."""
+        return crypto.decrypt(self.value_encrypted)

@@ -1,0 +1,41 @@
+"""Repository pages: the team's list, and registering a repository from a git URL or path."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from codexweb.accounts.current import current_team
+from codexweb.accounts.selectors import is_team_admin
+from repos.forms import RegisterRepositoryForm
+from repos.models import Repository
+from repos.services import RepositoryError, repository_register
+
+
+def repository_list(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    repositories = Repository.objects.filter(team=team) if team else Repository.objects.none()
+    return render(
+        request,
+        "repos/list.html",
+        {"repositories": repositories, "can_register": team is not None and is_team_admin(request.user, team)},
+    )
+
+
+def repository_new(request: HttpRequest) -> HttpResponse:
+    """Team admins register a repository; others get 404 like any page that isn't theirs."""
+    team = current_team(request)
+    if team is None or not is_team_admin(request.user, team):
+        raise Http404("Only team admins can register repositories.")
+    form = RegisterRepositoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            repository = repository_register(team=team, **form.cleaned_data)
+        except RepositoryError as exc:
+            form.add_error("location", str(exc))
+        else:
+            messages.success(request, f"{repository.full_name} is ready for tasks.")
+            return redirect("repos:list")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "repos/new.html", {"form": form}, status=status)

@@ -1,0 +1,53 @@
+"""The sidebar: the current team's recent tasks, grouped by day, with filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+
+from codexweb.accounts.current import current_team
+from codexweb.accounts.selectors import teams_for_user
+from repos.models import Repository
+from tasks.models import Status
+from tasks.selectors import HistoryFilter, group_by_day, team_history
+
+SIDEBAR_SIZE = 50
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def history_filter_from(request: HttpRequest) -> HistoryFilter:
+    status = request.GET.get("status", "")
+    return HistoryFilter(
+        repository_id=_int_or_none(request.GET.get("repo")),
+        status=status if status in Status.values else "",
+        author_id=_int_or_none(request.GET.get("author")),
+    )
+
+
+def sidebar(request: HttpRequest) -> dict[str, Any]:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    team = current_team(request)
+    if team is None:
+        return {"teams": []}
+    filters = history_filter_from(request)
+    tasks = list(team_history(team, filters)[:SIDEBAR_SIZE])
+    return {
+        "team": team,
+        "teams": list(teams_for_user(request.user)),
+        "history_groups": group_by_day(tasks),
+        "history_filter": filters,
+        "history_repositories": Repository.objects.filter(team=team, tasks__isnull=False)
+        .distinct()
+        .only("id", "owner", "name"),
+        "history_authors": get_user_model().objects.filter(memberships__team=team).order_by("username"),
+        "history_statuses": Status.choices,
+    }

@@ -1,0 +1,63 @@
+"""Publishing an attempt's events: append to the database, then send after commit.
+
+The Event row is the source of truth; the channel-layer message is only a nudge, sent with
+`transaction.on_commit` so no browser sees an event that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from tasks.models import Attempt, Event
+
+logger = logging.getLogger(__name__)
+
+
+def attempt_group(attempt_id: int) -> str:
+    return f"attempt-{attempt_id}"
+
+
+def team_group(team_id: int) -> str:
+    return f"team-{team_id}"
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # the database row stands; a reconnecting client replays it
+        logger.warning("could not send to channel group %s", group, exc_info=True)
+
+
+def publish(attempt_id: int, kind: str, payload: dict[str, Any] | None = None) -> Event:
+    """Append an event with the next seq for the attempt, then broadcast it on commit."""
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().only("id", "last_seq").get(pk=attempt_id)
+        seq = attempt.last_seq + 1
+        Attempt.objects.filter(pk=attempt_id).update(last_seq=seq)
+        event = Event.objects.create(attempt_id=attempt_id, seq=seq, kind=kind, payload=payload or {})
+        message = {"type": "attempt.event", "event": event_message(event)}
+        transaction.on_commit(lambda: _group_send(attempt_group(attempt_id), message))
+    return event
+
+
+def announce_task_change(*, team_id: int, task_id: int, status: str) -> None:
+    """Tell the team's open pages (the sidebar) that a task's status changed."""
+    message = {"type": "task.changed", "task": {"id": task_id, "status": status}}
+    transaction.on_commit(lambda: _group_send(team_group(team_id), message))

@@ -1,0 +1,36 @@
+"""Celery jobs. Each takes an id, claims its row, and calls services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from tasks import events, services
+from tasks.models import Status
+
+logger = logging.getLogger(__name__)
+
+NO_SANDBOX_MESSAGE = (
+    "No sandbox backend configured: set SANDBOX_BACKEND (for example 'docker') so attempts "
+    "can run in a container."
+)
+
+
+@shared_task(name="tasks.run_attempt", acks_late=True)
+def run_attempt(attempt_id: int) -> None:
+    """Drive one attempt from start to finish. Safe to deliver twice: the claim is atomic."""
+    if not services.attempt_claim(attempt_id=attempt_id):
+        logger.info("attempt %s is not queued any more; nothing to do", attempt_id)
+        return
+    events.publish(attempt_id, "status", {"status": Status.RUNNING, "message": "Worker started."})
+    backend = settings.SANDBOX_BACKEND
+    if backend in ("", "none"):
+        services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=NO_SANDBOX_MESSAGE)
+        return
+    services.attempt_finish(
+        attempt_id=attempt_id,
+        status=Status.FAILED,
+        error=f"Sandbox backend {backend!r} is not available in this build.",
+    )

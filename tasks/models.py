@@ -1,0 +1,130 @@
+"""A Task is what a person asked; each Attempt is one run of the agent; Events are its log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from codexweb.accounts.models import Team
+from repos.models import Repository
+
+
+class Mode(models.TextChoices):
+    ASK = "ask", "Ask"
+    CODE = "code", "Code"
+
+
+class ModelTier(models.TextChoices):
+    STRONG = "strong", "Strong"
+    FAST = "fast", "Fast"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    STOPPED = "stopped", "Stopped"
+
+
+FINISHED_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.STOPPED})
+
+
+class Task(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tasks")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tasks")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks"
+    )
+    mode = models.CharField(max_length=4, choices=Mode.choices)
+    prompt = models.TextField()
+    base_branch = models.CharField(max_length=255)
+    model_tier = models.CharField(max_length=10, choices=ModelTier.choices)
+    attempt_count = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"]),
+            models.Index(fields=["team", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(attempt_count__gte=1, attempt_count__lte=4),
+                name="task_attempt_count_1_to_4",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} #{self.pk}: {self.title}"
+
+    @property
+    def title(self) -> str:
+        first_line = self.prompt.strip().splitlines()[0] if self.prompt.strip() else ""
+        return first_line[:80] + ("…" if len(first_line) > 80 else "")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class Attempt(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
+    index = models.PositiveSmallIntegerField()
+    # A follow-up continues from another attempt's final tree and conversation.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    follow_up_prompt = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    patch = models.TextField(blank=True, default="")
+    summary = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    # The seq of the newest Event; bumped under a row lock so seqs never repeat.
+    last_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "index"], name="attempt_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.index} of task {self.task_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class Event(models.Model):
+    """One step of an attempt's log; `seq` is strictly increasing per attempt."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attempt", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "seq"], name="event_unique_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.seq} of attempt {self.attempt_id}"

@@ -1,0 +1,82 @@
+"""Reads for tasks, attempts and events. Every read is scoped to what the person may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from codexweb.accounts.models import Team
+from tasks.models import Attempt, Event, Task
+
+
+def tasks_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Task]:
+    """Tasks of every team the person belongs to."""
+    if not user.is_authenticated:
+        return Task.objects.none()
+    return Task.objects.filter(team__memberships__user=user).distinct()
+
+
+def get_task_for_user(user: AbstractBaseUser | AnonymousUser, pk: int) -> Task:
+    """The task, or Http404 (never 403, so ids of other teams' tasks don't leak)."""
+    task = tasks_visible_to(user).select_related("repository", "author", "team").filter(pk=pk).first()
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def get_attempt_for_user(user: AbstractBaseUser | AnonymousUser, pk: int) -> Attempt:
+    attempt = (
+        Attempt.objects.filter(pk=pk, task__in=tasks_visible_to(user))
+        .select_related("task", "task__repository")
+        .first()
+    )
+    if attempt is None:
+        raise Http404("No such attempt.")
+    return attempt
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    repository_id: int | None = None
+    status: str = ""
+    author_id: int | None = None
+
+
+def team_history(team: Team, filters: HistoryFilter | None = None) -> QuerySet[Task]:
+    tasks = Task.objects.filter(team=team).select_related("repository", "author")
+    if filters:
+        if filters.repository_id:
+            tasks = tasks.filter(repository_id=filters.repository_id)
+        if filters.status:
+            tasks = tasks.filter(status=filters.status)
+        if filters.author_id:
+            tasks = tasks.filter(author_id=filters.author_id)
+    return tasks.order_by("-created_at", "-id")
+
+
+def group_by_day(tasks: list[Task]) -> list[tuple[str, list[Task]]]:
+    """[("Today", [...]), ("Yesterday", [...]), ("Mon 3 Nov", [...])] in the order given."""
+    today = timezone.localdate()
+    groups: dict[str, list[Task]] = {}
+    for task in tasks:
+        day: date = timezone.localtime(task.created_at).date()
+        delta = (today - day).days
+        if delta == 0:
+            label = "Today"
+        elif delta == 1:
+            label = "Yesterday"
+        elif delta < 7:
+            label = day.strftime("%A")
+        else:
+            label = day.strftime("%-d %b %Y")
+        groups.setdefault(label, []).append(task)
+    return list(groups.items())
+
+
+def attempt_events_after(attempt: Attempt, after_seq: int = 0) -> QuerySet[Event]:
+    return attempt.events.filter(seq__gt=after_seq).order_by("seq")

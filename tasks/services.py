@@ -1,0 +1,136 @@
+"""Writes for tasks and attempts. Views, jobs and tests all go through these."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from repos.models import Repository
+from tasks import events
+from tasks.models import FINISHED_STATUSES, Attempt, Mode, ModelTier, Status, Task
+
+
+class TaskError(ValueError):
+    """A request about a task that cannot be carried out; the message is for the person."""
+
+
+def _enqueue_attempt(attempt_id: int) -> None:
+    from tasks.jobs import run_attempt  # the job module imports this one
+
+    run_attempt.delay(attempt_id)
+
+
+@transaction.atomic
+def task_create(
+    *,
+    author: AbstractBaseUser,
+    repository: Repository,
+    mode: str,
+    prompt: str,
+    base_branch: str,
+    model_tier: str = ModelTier.STRONG,
+    attempts: int = 1,
+) -> Task:
+    """Create a task and its attempts, and enqueue one job per attempt after commit."""
+    if mode not in Mode.values:
+        raise TaskError(f"Unknown mode {mode!r}.")
+    if model_tier not in ModelTier.values:
+        raise TaskError(f"Unknown model tier {model_tier!r}.")
+    if not 1 <= attempts <= 4:
+        raise TaskError("Choose between 1 and 4 attempts.")
+    if not prompt.strip():
+        raise TaskError("Describe the task.")
+    task = Task.objects.create(
+        team=repository.team,
+        repository=repository,
+        author=author,
+        mode=mode,
+        prompt=prompt.strip(),
+        base_branch=base_branch.strip() or repository.default_branch,
+        model_tier=model_tier,
+        attempt_count=attempts,
+    )
+    for index in range(1, attempts + 1):
+        attempt = Attempt.objects.create(task=task, index=index)
+        events.publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})
+        transaction.on_commit(lambda pk=attempt.pk: _enqueue_attempt(pk))
+    events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=task.status)
+    return task
+
+
+def attempt_claim(*, attempt_id: int) -> bool:
+    """Move a queued attempt to running. False means another worker has it or it ended."""
+    claimed = Attempt.objects.filter(pk=attempt_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=timezone.now()
+    )
+    if claimed:
+        _task_status_refresh(Attempt.objects.get(pk=attempt_id).task_id)
+    return bool(claimed)
+
+
+@transaction.atomic
+def attempt_finish(
+    *,
+    attempt_id: int,
+    status: str,
+    error: str = "",
+    summary: str = "",
+    patch: str = "",
+) -> Attempt:
+    """Record an attempt's end. An attempt that already ended (e.g. cancelled) stays as it is."""
+    if status not in FINISHED_STATUSES:
+        raise TaskError(f"{status!r} is not a finished status.")
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.is_finished:
+        return attempt
+    attempt.status = status
+    attempt.error = error
+    attempt.summary = summary
+    attempt.patch = patch
+    attempt.finished_at = timezone.now()
+    attempt.save(update_fields=["status", "error", "summary", "patch", "finished_at"])
+    payload = {"status": status, "message": error or f"Attempt {status}."}
+    events.publish(attempt.pk, "status", payload)
+    _task_status_refresh(attempt.task_id)
+    return attempt
+
+
+@transaction.atomic
+def attempt_cancel(*, attempt_id: int, by: AbstractBaseUser) -> Attempt:
+    """Cancel an attempt that has not finished; the worker notices and stops its container."""
+    attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if attempt.is_finished:
+        raise TaskError("This attempt has already finished.")
+    attempt.status = Status.CANCELLED
+    attempt.finished_at = timezone.now()
+    attempt.error = f"Cancelled by {by.get_username()}."
+    attempt.save(update_fields=["status", "finished_at", "error"])
+    events.publish(attempt.pk, "status", {"status": Status.CANCELLED, "message": attempt.error})
+    _task_status_refresh(attempt.task_id)
+    return attempt
+
+
+def _task_status_refresh(task_id: int) -> None:
+    """A task is running while any attempt runs, succeeded if any attempt did, else as its attempts."""
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(pk=task_id)
+        statuses = set(task.attempts.values_list("status", flat=True))
+        if statuses & {Status.RUNNING}:
+            new = Status.RUNNING
+        elif statuses & {Status.QUEUED}:
+            new = Status.RUNNING if statuses - {Status.QUEUED} else Status.QUEUED
+        elif Status.SUCCEEDED in statuses:
+            new = Status.SUCCEEDED
+        elif statuses == {Status.CANCELLED}:
+            new = Status.CANCELLED
+        elif Status.STOPPED in statuses and Status.FAILED not in statuses:
+            new = Status.STOPPED
+        else:
+            new = Status.FAILED
+        if new == task.status:
+            return
+        task.status = new
+        task.finished_at = timezone.now() if new in FINISHED_STATUSES else None
+        task.save(update_fields=["status", "finished_at", "updated_at"])
+        events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=new)
