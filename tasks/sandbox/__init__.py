@@ -1,0 +1,1 @@
+"""The container boundary: everything the agent runs happens behind `Sandbox`."""

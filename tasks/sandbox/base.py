@@ -1,0 +1,95 @@
+"""The sandbox interface the agent and the Celery job use; backends (Docker, later Kubernetes)
+implement it. Keep it narrow: only text crosses it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+Stream = Literal["stdout", "stderr"]
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """A piece of a command's output as it arrives."""
+
+    stream: Stream
+    text: str
+    at: float  # seconds since the command started
+
+
+OnOutput = Callable[[OutputChunk], None]
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int | None  # None when the command was killed (timeout, cancel, OOM)
+    output: str  # stdout and stderr interleaved as they arrived, capped
+    truncated: bool = False  # output exceeded the cap; a note says so at the end of `output`
+    timed_out: bool = False
+    duration: float = 0.0
+    error: str = ""  # a clear sentence when the command did not end normally
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    mode: Literal["off", "allowlist", "on"] = "off"
+    domains: tuple[str, ...] = ()  # exact or wildcard ("*.example.org")
+    methods: tuple[str, ...] = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """Everything needed to start one attempt's container. Plain data, no Django."""
+
+    attempt_id: int
+    image: str
+    workspace: Path  # a pristine host-side checkout, copied into /workspace
+    read_only: bool = False  # Ask tasks
+    cpus: float = 2.0
+    memory_mb: int = 4096
+    pids: int = 512
+    disk_mb: int = 10240
+    wall_seconds: int = 3600
+    setup_script: str = ""
+    variables: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)  # setup phase only
+    setup_network: NetworkPolicy = NetworkPolicy(mode="on")
+    agent_network: NetworkPolicy = NetworkPolicy(mode="off")
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not do what was asked; the message is for a person."""
+
+
+class Sandbox(Protocol):
+    """One attempt's isolated environment, from start to cleanup."""
+
+    def start(self) -> None:
+        """Create the container, copy the workspace in, run setup, then apply the agent policy."""
+
+    def exec(
+        self,
+        command: str,
+        *,
+        cwd: str = "/workspace",
+        timeout: float = 600,
+        on_output: OnOutput | None = None,
+        max_output_bytes: int = 1_000_000,
+    ) -> ExecResult:
+        """Run `command` with bash as the unprivileged user; stream output to `on_output`."""
+
+    def write_file(self, path: str, content: str) -> None:
+        """Write a text file inside /workspace (no '..', no absolute paths, no symlinks)."""
+
+    def read_file(self, path: str, *, max_bytes: int = 1_000_000) -> str:
+        """Read a text file inside /workspace."""
+
+    def cancel(self) -> None:
+        """Stop whatever runs now; safe to call from another thread."""
+
+    def stop(self) -> None:
+        """Remove the container and everything it held. Idempotent."""
