@@ -87,30 +87,74 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             say(f"starting redis-server on 127.0.0.1:{redis_port}")
             proc = subprocess.Popen(
-                [binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(var_dir)],
+                [
+                    binary,
+                    "--port",
+                    str(redis_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(var_dir),
+                ],
                 stdout=subprocess.DEVNULL,
             )
             children.append(("redis-server", proc))
             _wait("127.0.0.1", redis_port, seconds=20, what="redis-server", proc=proc)
         env["REDIS_URL"] = redis_url
 
+        say("applying database migrations")
+        migrate = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"],
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            say("migrations failed; see the messages above")
+            return 1
+
         say("starting a Celery worker")
         children.append(
             (
                 "worker",
                 subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "codexweb", "worker", "--loglevel",
-                     "INFO", "--concurrency", env.get("WORKER_CONCURRENCY", "2"), "-Q",
-                     env.get("CELERY_QUEUE", "attempts")],
-                    env=env, cwd=ROOT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "codexweb",
+                        "worker",
+                        "--loglevel",
+                        "INFO",
+                        "--concurrency",
+                        env.get("WORKER_CONCURRENCY", "2"),
+                        "-Q",
+                        env.get("CELERY_QUEUE", "attempts"),
+                    ],
+                    env=env,
+                    cwd=ROOT,
                 ),
             )
         )
         say(f"starting daphne on {host}:{port}")
         web = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "codexweb.asgi:application"],
-            env=env, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                host,
+                "-p",
+                str(port),
+                "codexweb.asgi:application",
+            ],
+            env=env,
+            cwd=ROOT,
         )
         children.append(("daphne", web))
         _wait(host, port, seconds=60, what="daphne", proc=web)

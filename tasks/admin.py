@@ -5,7 +5,7 @@ from tasks.models import Attempt, Event, Task
 
 class AttemptInline(admin.TabularInline):
     model = Attempt
-    fields = ["index", "status", "input_tokens", "output_tokens", "started_at", "finished_at"]
+    fields = ("index", "status", "input_tokens", "output_tokens", "started_at", "finished_at")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -6,7 +6,7 @@ Payload keys not listed here must not be relied on.
 - "status":       {"status": Status value, "message": str}
 - "phase":        {"phase": "prepare"|"setup"|"agent"|"collect", "message": str}
 - "message":      {"text": str}                         an assistant message (Markdown)
-- "reasoning":    {"text": str}                         a reasoning summary, when the model gives one
+- "reasoning":    {"text": str}                         a reasoning summary, if the model gives one
 - "command":      {"call_id": str, "chunk_id": str, "command": str, "cwd": str}
 - "output":       {"chunk_id": str, "stream": "stdout"|"stderr", "text": str, "at": float}
 - "command_end":  {"call_id": str, "chunk_id": str, "exit_code": int|None, "duration": float,
@@ -37,6 +37,19 @@ SUMMARY = "summary"
 ERROR = "error"
 
 ALL = frozenset(
-    {STATUS, PHASE, MESSAGE, REASONING, COMMAND, OUTPUT, COMMAND_END, PATCH, TOOL_ERROR, USAGE,
-     EGRESS, SUMMARY, ERROR}
+    {
+        STATUS,
+        PHASE,
+        MESSAGE,
+        REASONING,
+        COMMAND,
+        OUTPUT,
+        COMMAND_END,
+        PATCH,
+        TOOL_ERROR,
+        USAGE,
+        EGRESS,
+        SUMMARY,
+        ERROR,
+    }
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from functools import partial
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +26,7 @@ def _enqueue_attempt(attempt_id: int) -> None:
 @transaction.atomic
 def task_create(
     *,
-    author: AbstractBaseUser,
+    author: User,
     repository: Repository,
     mode: str,
     prompt: str,
@@ -54,7 +56,7 @@ def task_create(
     for index in range(1, attempts + 1):
         attempt = Attempt.objects.create(task=task, index=index)
         events.publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})
-        transaction.on_commit(lambda pk=attempt.pk: _enqueue_attempt(pk))
+        transaction.on_commit(partial(_enqueue_attempt, attempt.pk))
     events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=task.status)
     return task
 
@@ -97,7 +99,7 @@ def attempt_finish(
 
 
 @transaction.atomic
-def attempt_cancel(*, attempt_id: int, by: AbstractBaseUser) -> Attempt:
+def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     """Cancel an attempt that has not finished; the worker notices and stops its container."""
     attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
     if attempt.is_finished:
@@ -112,7 +114,7 @@ def attempt_cancel(*, attempt_id: int, by: AbstractBaseUser) -> Attempt:
 
 
 def _task_status_refresh(task_id: int) -> None:
-    """A task is running while any attempt runs, succeeded if any attempt did, else as its attempts."""
+    """Running while any attempt is under way; succeeded if any attempt did; else as they ended."""
     with transaction.atomic():
         task = Task.objects.select_for_update().get(pk=task_id)
         statuses = set(task.attempts.values_list("status", flat=True))

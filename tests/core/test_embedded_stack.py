@@ -1,0 +1,92 @@
+"""`make run`'s embedded stack: SQLite, its own redis-server, daphne and a worker, started and
+stopped together. This starts the real thing (`codexweb serve`) and loads the sign-in page."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import ROOT, free_port
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+        return response.status, response.read().decode()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path):
+    web_port, redis_port = free_port(), free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CODEXWEB_TEST_SERVICES_READY", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        CODEXWEB_VAR_DIR=str(tmp_path / "var"),
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        WORKER_CONCURRENCY="1",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codexweb.cli", "serve", "--port", str(web_port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            break
+    else:
+        proc.kill()
+    if not any("codexweb is running at" in line for line in lines):
+        proc.kill()
+        pytest.fail("the embedded stack did not start:\n" + "".join(lines[-40:]))
+    yield {"proc": proc, "web": web_port, "redis": redis_port, "var": tmp_path / "var",
+           "lines": lines}
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):
+    startup = "".join(embedded["lines"])
+    assert f"starting redis-server on 127.0.0.1:{embedded['redis']}" in startup
+    assert "create the administrator account" in startup
+
+    # A fresh install has no accounts, so the sign-in page leads to first-run setup.
+    status, body = _get(f"http://127.0.0.1:{embedded['web']}/accounts/login/")
+    assert status == 200
+    assert "Create the first administrator account" in body or "Welcome to codexweb" in body
+    status, css = _get(f"http://127.0.0.1:{embedded['web']}/static/css/app.css")
+    assert status == 200 and ".sidebar" in css
+    assert (embedded["var"] / "codexweb.sqlite3").exists()
+    assert _port_open(embedded["redis"])
+
+    proc = embedded["proc"]
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert not _port_open(embedded["web"])
+    assert not _port_open(embedded["redis"])

@@ -1,0 +1,83 @@
+"""Configuration comes from the environment; production mode refuses insecure settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from codexweb import envconf
+from tests.support.services import ROOT
+
+GOOD_SECRET = "k" * 20 + "Zq7-3mP0x!9sLw2vBn6yTr8eUa1cDf4" + "h" * 10
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUG", "SECRET_KEY"))}
+    base.pop("DJANGO_SETTINGS_MODULE", None)
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True,
+        text=True, timeout=120, check=False,
+    )
+
+
+def test_production_mode_passes_check_deploy():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        CODEXWEB_PRODUCTION="true", SECRET_KEY=GOOD_SECRET, ALLOWED_HOSTS="codex.example.test",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"ALLOWED_HOSTS": "codex.example.test"}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": GOOD_SECRET}, "ALLOWED_HOSTS must list"),
+        ({"SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "*"}, "must not contain '*'"),
+        (
+            {"SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "codex.example.test", "DEBUG": "true"},
+            "DEBUG must be off",
+        ),
+    ],
+)
+def test_production_mode_refuses_insecure_settings(env, complaint):
+    result = _manage("check", CODEXWEB_PRODUCTION="true", **env)
+    assert result.returncode != 0
+    assert "Refusing to start in production mode" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_bad_boolean_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "maybe")
+    with pytest.raises(envconf.ConfigError, match="SOME_FLAG must be true or false"):
+        envconf.envbool("SOME_FLAG")
+
+
+def test_int_bounds(monkeypatch):
+    monkeypatch.setenv("SOME_NUMBER", "3")
+    assert envconf.envint("SOME_NUMBER", 1, minimum=1) == 3
+    monkeypatch.setenv("SOME_NUMBER", "0")
+    with pytest.raises(envconf.ConfigError, match="at least 1"):
+        envconf.envint("SOME_NUMBER", 1, minimum=1)
+    monkeypatch.setenv("SOME_NUMBER", "ten")
+    with pytest.raises(envconf.ConfigError, match="whole number"):
+        envconf.envint("SOME_NUMBER", 1)
+
+
+def test_every_setting_read_from_the_environment_is_documented():
+    """Each env var the settings read has a line in .env.example."""
+    import re
+
+    settings_src = (ROOT / "codexweb" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', settings_src))
+    documented = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line
+    }
+    assert read - documented == set()
