@@ -1,4 +1,5 @@
-"""The `codexweb` command. Server-side: `codexweb serve` runs the embedded stack."""
+"""The `codexweb` command. Server-side: `codexweb serve` runs the embedded stack. Client-side:
+login, ask, code, list, show, diff, cancel, pr talk to a server's REST API (codexweb/client/)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     sub.add_parser("version", help="print the version")
+    from codexweb.client.commands import CLIENT_COMMANDS, add_client_commands, run_client_command
+
+    add_client_commands(sub)
     args = parser.parse_args(argv)
+    if args.command in CLIENT_COMMANDS:
+        return run_client_command(args)
     if args.command == "version":
         from importlib.metadata import version
 

@@ -149,6 +149,19 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.load_extra_data",
     "social_core.pipeline.user.user_details",
     "codexweb.accounts.pipeline.ensure_team",
+    "codexweb.accounts.pipeline.store_github_token",
+)
+# REST API: requests per minute per personal token (counted in Redis).
+API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# How long a team invitation (link, GitHub login or e-mail) stays usable.
+INVITE_EXPIRY_HOURS = envint("INVITE_EXPIRY_HOURS", 72, minimum=1)
+# How long GitHub's answer "may this person use this repository" is trusted before asking again.
+GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
+# Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
+GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
+# The co-author trailer on commits made from an attempt's patch.
+PR_CO_AUTHOR = (
+    envstr("PR_CO_AUTHOR") or "codexweb agent <codexweb-agent@users.noreply.github.com>"
 )
 # Local accounts (username + password) for installs without GitHub.
 LOCAL_ACCOUNTS_ENABLED = envbool("LOCAL_ACCOUNTS_ENABLED", True)
@@ -160,6 +173,37 @@ MODEL_TIERS = {
     "strong": envstr("MODEL_STRONG", "o3"),
     "fast": envstr("MODEL_FAST", "o4-mini"),
 }
+# Per tier: the wire API ("responses" for OpenAI, "chat" for vLLM / llama.cpp / Ollama), the
+# reasoning effort ("" sends none) and prices in US dollars per million tokens.
+MODEL_TIER_OPTIONS = {
+    tier: {
+        "api": envstr(f"MODEL_{tier.upper()}_API", "responses").strip().lower(),
+        "reasoning_effort": envstr(f"MODEL_{tier.upper()}_REASONING_EFFORT", effort),
+        "price_input": envfloat(f"MODEL_{tier.upper()}_PRICE_INPUT", prices[0]),
+        "price_cached_input": envfloat(f"MODEL_{tier.upper()}_PRICE_CACHED_INPUT", prices[1]),
+        "price_output": envfloat(f"MODEL_{tier.upper()}_PRICE_OUTPUT", prices[2]),
+    }
+    for tier, effort, prices in (
+        ("strong", "medium", (2.0, 0.5, 8.0)),  # o3 list prices
+        ("fast", "", (1.1, 0.275, 4.4)),  # o4-mini list prices
+    )
+}
+for _tier, _options in MODEL_TIER_OPTIONS.items():
+    if _options["api"] not in ("responses", "chat"):
+        raise ImproperlyConfigured(
+            f"MODEL_{_tier.upper()}_API must be 'responses' or 'chat', not {_options['api']!r}."
+        )
+MODEL_REQUEST_TIMEOUT = envfloat("MODEL_REQUEST_TIMEOUT", 600.0)
+MODEL_MAX_RETRIES = envint("MODEL_MAX_RETRIES", 5, minimum=0)
+MODEL_RETRY_BASE_DELAY = envfloat("MODEL_RETRY_BASE_DELAY", 1.0)
+MODEL_RETRY_MAX_DELAY = envfloat("MODEL_RETRY_MAX_DELAY", 60.0)
+# Budgets per attempt; the agent stops as "stopped: budget" when one runs out.
+AGENT_MAX_TURNS = envint("AGENT_MAX_TURNS", 100, minimum=1)
+AGENT_MAX_TOKENS = envint("AGENT_MAX_TOKENS", 2_000_000, minimum=1000)
+AGENT_WALL_SECONDS = envint("AGENT_WALL_SECONDS", 3000, minimum=10)
+AGENT_SHELL_TIMEOUT = envint("AGENT_SHELL_TIMEOUT", 300, minimum=1)
+AGENT_SHELL_MAX_TIMEOUT = envint("AGENT_SHELL_MAX_TIMEOUT", 1800, minimum=1)
+AGENT_CONTEXT_OUTPUT_CHARS = envint("AGENT_CONTEXT_OUTPUT_CHARS", 16000, minimum=1000)
 
 # The sandbox. "none" until an administrator configures a backend such as "docker".
 SANDBOX_BACKEND = envstr("SANDBOX_BACKEND", "none")
@@ -169,6 +213,20 @@ SANDBOX_MEMORY_MB = envint("SANDBOX_MEMORY_MB", 4096, minimum=64)
 SANDBOX_PIDS = envint("SANDBOX_PIDS", 512, minimum=16)
 SANDBOX_DISK_MB = envint("SANDBOX_DISK_MB", 10240, minimum=64)
 ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
+# Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.
+SANDBOX_WARM_CACHE_HOURS = envfloat("SANDBOX_WARM_CACHE_HOURS", 12.0)
+# Host-side runtime files per attempt: egress proxy sockets, rules and request records.
+SANDBOX_RUNTIME_DIR = Path(envstr("SANDBOX_RUNTIME_DIR", str(VAR_DIR / "sandbox")))
+# The egress proxy runs from its own virtual environment (scripts/proxy-venv.sh builds it).
+SANDBOX_MITMDUMP = envstr("SANDBOX_MITMDUMP", str(BASE_DIR / ".venv-proxy" / "bin" / "mitmdump"))
+# JSON file {"list-name": ["domain", "*.domain", ...]}: named allowlists ("@list-name"). Empty.
+SANDBOX_DOMAIN_LISTS_FILE = envstr("SANDBOX_DOMAIN_LISTS_FILE", "")
+# Let sandboxes reach loopback/private addresses through the proxy (internal mirrors). Off.
+SANDBOX_EGRESS_ALLOW_PRIVATE = envbool("SANDBOX_EGRESS_ALLOW_PRIVATE", False)
+# Without overlay2-on-XFS project quotas the disk limit is checked this often while commands run.
+SANDBOX_DISK_WATCH_SECONDS = envfloat("SANDBOX_DISK_WATCH_SECONDS", 2.0)
+# The reaper removes sandbox containers this long past their wall-clock deadline.
+SANDBOX_REAPER_GRACE_SECONDS = envint("SANDBOX_REAPER_GRACE_SECONDS", 300, minimum=0)
 MAX_ATTEMPTS_PER_TASK = 4
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -13,5 +13,8 @@ urlpatterns = [
     path("oauth/", include("social_django.urls", namespace="social")),
     path("repositories/", include("repos.urls")),
     path("healthz", healthz),
+    path("api/v1/", include("codexweb.api.urls")),
+    path("settings/tokens/", include("codexweb.api.urls_tokens")),
+    path("audit/", include("codexweb.audit.urls")),
     path("", include("tasks.urls")),
 ]

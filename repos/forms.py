@@ -1,8 +1,12 @@
+"""The form an admin fills in to register a repository from a git URL or a server path."""
+
 from __future__ import annotations
 
 from django import forms
 
 from repos.models import Repository
+from repos.refnames import branch_name_problem
+from repos.services import RepositoryError, parse_git_location
 
 
 class RegisterRepositoryForm(forms.Form):
@@ -10,8 +14,33 @@ class RegisterRepositoryForm(forms.Form):
         max_length=1000,
         label="Git URL or server path",
         help_text="For example https://git.example.com/team/app.git or /srv/git/app.git",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={"required": "Enter a git URL or an absolute path on the server."},
     )
-    default_branch = forms.CharField(max_length=255, required=False, label="Default branch")
+    default_branch = forms.CharField(
+        max_length=255,
+        required=False,
+        label="Default branch",
+        help_text="Leave empty to use the repository's own (or main).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     visibility = forms.ChoiceField(
-        choices=Repository.Visibility.choices, initial=Repository.Visibility.PRIVATE
+        choices=Repository.Visibility.choices,
+        initial=Repository.Visibility.PRIVATE,
+        error_messages={"invalid_choice": "Choose public, private or internal."},
     )
+
+    def clean_location(self) -> str:
+        location = self.cleaned_data["location"].strip()
+        try:
+            parse_git_location(location)
+        except RepositoryError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return location
+
+    def clean_default_branch(self) -> str:
+        branch = self.cleaned_data["default_branch"].strip()
+        problem = branch_name_problem(branch) if branch else None
+        if problem:
+            raise forms.ValidationError(problem)
+        return branch

@@ -81,6 +81,18 @@ class Environment(models.Model):
         max_length=10, choices=InternetPolicy.choices, default=InternetPolicy.ON
     )
     cache_ttl_hours = models.PositiveIntegerField(default=12)
+    # The team's named domain lists allowed in the agent phase (with `allowed_domains`).
+    domain_lists = models.ManyToManyField(
+        "accounts.DomainList", blank=True, related_name="environments"
+    )
+    # The setup phase's allowlist, used when setup_internet_policy is "allowlist".
+    setup_allowed_domains = models.JSONField(default=list, blank=True)
+    setup_domain_lists = models.ManyToManyField(
+        "accounts.DomainList", blank=True, related_name="setup_environments"
+    )
+    # Bumped by "reset cache": the sandbox's cache key includes it, so old caches go unused.
+    cache_generation = models.PositiveIntegerField(default=0)
+    cache_reset_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -110,3 +122,11 @@ class EnvironmentSecret(models.Model):
     def reveal(self) -> str:
         """The clear value, for the setup phase only."""
         return crypto.decrypt(self.value_encrypted)
+
+
+# GitHub connections live in their own module; imported here so the app registry sees them.
+from repos.models_github import (  # noqa: E402,F401
+    GitHubCredential,
+    GitHubRepositoryAccess,
+    PullRequestRecord,
+)

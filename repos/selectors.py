@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from codexweb.accounts.models import Team
 from repos.models import Repository
 
 
-def repositories_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Repository]:
+def repositories_for_user(user: User | AnonymousUser) -> QuerySet[Repository]:
     """Every repository of every team the person belongs to."""
     if not user.is_authenticated:
         return Repository.objects.none()

@@ -42,7 +42,9 @@ def parse_git_location(location: str) -> tuple[str, str]:
     elif location.startswith("/"):
         path = location
     else:
-        raise RepositoryError("Use a full URL (https://…, ssh://…, git@host:…) or an absolute path.")
+        raise RepositoryError(
+            "Use a full URL (https://…, ssh://…, git@host:…) or an absolute path."
+        )
     parts = [p for p in path.rstrip("/").split("/") if p]
     if not parts:
         raise RepositoryError("The location names no repository.")
@@ -59,7 +61,10 @@ def local_repository_default_branch(path: str) -> str | None:
     try:
         result = subprocess.run(
             ["git", "-C", path, "symbolic-ref", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
             env={"GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"},
         )
     except (OSError, subprocess.TimeoutExpired):

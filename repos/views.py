@@ -16,10 +16,9 @@ from repos.services import RepositoryError, repository_register
 def repository_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
     repositories = Repository.objects.filter(team=team) if team else Repository.objects.none()
+    can_register = team is not None and is_team_admin(request.user, team)
     return render(
-        request,
-        "repos/list.html",
-        {"repositories": repositories, "can_register": team is not None and is_team_admin(request.user, team)},
+        request, "repos/list.html", {"repositories": repositories, "can_register": can_register}
     )
 
 

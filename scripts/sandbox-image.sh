@@ -118,7 +118,9 @@ build_offline() {
     : >"$root/etc/resolv.conf"
 
     say "importing the root file system as $IMAGE"
-    tar --numeric-owners -C "$root" -c . | docker import \
+    local id
+    # Import untagged and tag only when tar succeeded, so a failed build never looks current.
+    id="$(tar --numeric-owner -C "$root" -c . | docker import \
         --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         --change "ENV LANG=C.UTF-8" \
         --change "ENV PYTHONDONTWRITEBYTECODE=1" \
@@ -127,7 +129,8 @@ build_offline() {
         --change "WORKDIR /workspace" \
         --change 'CMD ["sleep", "infinity"]' \
         --change "LABEL $RECIPE_LABEL=$RECIPE" \
-        - "$IMAGE" >/dev/null
+        -)" || { [ -n "${id:-}" ] && docker rmi "$id" >/dev/null 2>&1; say "import failed"; exit 1; }
+    docker tag "$id" "$IMAGE"
 }
 
 start=$(date +%s)

@@ -1,8 +1,17 @@
-"""WebSocket consumers: authorize, join the group, replay the backlog, forward live events."""
+"""WebSocket consumers: authorize, join the group, replay the backlog, forward live events.
+
+Ordering and exactly-once delivery rest on two facts: an Event row is committed before its
+channel-layer nudge is sent (`tasks.events.publish`), and seqs are assigned under a row lock, so
+when the nudge for seq N arrives every seq below N is already readable. The consumer joins the
+group *before* reading the backlog, so nothing falls between the two; whatever arrives twice is
+dropped by seq. A nudge the channel layer dropped (a full channel) is recovered from the database
+when the next one shows a gap, or when the client asks for a `sync`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -13,75 +22,100 @@ from tasks.events import attempt_group, event_message, team_group
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
 REPLAY_PAGE = 500
+CLOSE_NOT_FOUND = 4404
+CLOSE_UNAUTHENTICATED = 4401
+
+
+def after_seq(query_string: bytes) -> int:
+    """The `after` query parameter as a non-negative int (0 when absent or malformed)."""
+    values = parse_qs(query_string.decode("latin-1")).get("after", [])
+    raw = values[0] if values else ""
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
 class AttemptConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/attempts/<id>/?after=SEQ`: events after SEQ, then live ones, each exactly once."""
+    """`/ws/attempts/<id>/?after=SEQ`: events after SEQ, then live ones, each exactly once and in
+    seq order. Sends `{"type": "event", "event": {seq, kind, payload, created_at}}`; accepts
+    `{"type": "sync"}` (re-read the database for anything missed). Closes with 4404 when the
+    person may not see the attempt (anonymous included), so ids of other teams don't leak."""
 
     async def connect(self) -> None:
         self.attempt_id = int(self.scope["url_route"]["kwargs"]["attempt_id"])
-        self.last_sent = 0
+        self.last_sent = after_seq(self.scope.get("query_string", b""))
+        self.joined = False
         user = self.scope.get("user")
         try:
             self.attempt = await database_sync_to_async(get_attempt_for_user)(user, self.attempt_id)
         except Http404:
-            await self.close(code=4404)
+            await self.close(code=CLOSE_NOT_FOUND)
             return
-        query = dict(
-            part.split("=", 1) for part in self.scope.get("query_string", b"").decode().split("&") if "=" in part
-        )
-        try:
-            self.last_sent = max(0, int(query.get("after", "0")))
-        except ValueError:
-            self.last_sent = 0
-        # Join first, then replay: a live event that arrives during replay is deduplicated by seq.
         await self.channel_layer.group_add(attempt_group(self.attempt_id), self.channel_name)
+        self.joined = True
         await self.accept()
         await self._replay()
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(attempt_group(self.attempt_id), self.channel_name)
+        if self.joined:
+            await self.channel_layer.group_discard(
+                attempt_group(self.attempt_id), self.channel_name
+            )
 
     async def _replay(self) -> None:
+        """Send every stored event after `last_sent`, page by page (the database is the truth)."""
         while True:
             batch = await database_sync_to_async(self._events_after)(self.last_sent)
             for event in batch:
-                await self._send_event(event)
+                if event["seq"] > self.last_sent:
+                    await self._emit(event)
             if len(batch) < REPLAY_PAGE:
                 return
 
     def _events_after(self, seq: int) -> list[dict[str, Any]]:
         return [event_message(e) for e in attempt_events_after(self.attempt, seq)[:REPLAY_PAGE]]
 
-    async def _send_event(self, event: dict[str, Any]) -> None:
-        if event["seq"] <= self.last_sent:
-            return
-        if event["seq"] > self.last_sent + 1:
-            # A gap: an event was committed but its nudge not yet seen; fill from the database.
-            await self._replay()
-            if event["seq"] <= self.last_sent:
-                return
+    async def _emit(self, event: dict[str, Any]) -> None:
         self.last_sent = event["seq"]
         await self.send_json({"type": "event", "event": event})
 
     async def attempt_event(self, message: dict[str, Any]) -> None:
-        await self._send_event(message["event"])
+        event = message["event"]
+        if event["seq"] <= self.last_sent:
+            return  # already sent by the replay
+        if event["seq"] == self.last_sent + 1:
+            await self._emit(event)
+            return
+        # A gap: an earlier nudge was dropped or is still queued; the rows are committed.
+        await self._replay()
+        if event["seq"] > self.last_sent:
+            await self._emit(event)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """Clients only listen; anything they send is ignored."""
+        """Clients only listen; `{"type": "sync"}` asks for anything missed, the rest is ignored."""
+        if isinstance(content, dict) and content.get("type") == "sync":
+            await self._replay()
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
 
 
 class TeamConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/team/`: status changes of the current team's tasks, for the live sidebar."""
+    """`/ws/team/`: status changes of the current team's tasks, for the live sidebar.
+    Sends `{"type": "task", "task": {"id", "status"}}`."""
+
+    group = ""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         team = await database_sync_to_async(self._team)()
         if team is None:
-            await self.close(code=4404)
+            await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = team_group(team.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -91,8 +125,18 @@ class TeamConsumer(AsyncJsonWebsocketConsumer):
         return current_team_for(self.scope["user"], self.scope.get("session") or {})
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
+        if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def task_changed(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "task", "task": message["task"]})
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Clients only listen."""
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import HttpRequest
 
 from codexweb.accounts.current import current_team
 from codexweb.accounts.selectors import teams_for_user
 from repos.models import Repository
-from tasks.models import Status
+from tasks.models import Status, Task
 from tasks.selectors import HistoryFilter, group_by_day, team_history
 
 SIDEBAR_SIZE = 50
@@ -32,6 +33,25 @@ def history_filter_from(request: HttpRequest) -> HistoryFilter:
     )
 
 
+SIDEBAR_REPOSITORIES = 100
+
+
+def _recent_repositories(team, selected_id: int | None):
+    """Repositories of the team's recent tasks (bounded: a team with thousands of repositories
+    must not render them all on every page; bench/history.py), plus the selected one."""
+    recent = (
+        Task.objects.filter(team=team).order_by("-created_at").values("repository_id")[:500]
+    )
+    chosen = Q(pk__in=recent)
+    if selected_id:
+        chosen |= Q(pk=selected_id)
+    return (
+        Repository.objects.filter(chosen, team=team)
+        .only("id", "owner", "name")
+        .order_by("owner", "name")[:SIDEBAR_REPOSITORIES]
+    )
+
+
 def sidebar(request: HttpRequest) -> dict[str, Any]:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
@@ -45,9 +65,9 @@ def sidebar(request: HttpRequest) -> dict[str, Any]:
         "teams": list(teams_for_user(request.user)),
         "history_groups": group_by_day(tasks),
         "history_filter": filters,
-        "history_repositories": Repository.objects.filter(team=team, tasks__isnull=False)
-        .distinct()
-        .only("id", "owner", "name"),
-        "history_authors": get_user_model().objects.filter(memberships__team=team).order_by("username"),
+        "history_repositories": _recent_repositories(team, filters.repository_id),
+        "history_authors": get_user_model()
+        .objects.filter(memberships__team=team)
+        .order_by("username"),
         "history_statuses": Status.choices,
     }

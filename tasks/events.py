@@ -6,10 +6,12 @@ The Event row is the source of truth; the channel-layer message is only a nudge,
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -35,12 +37,34 @@ def event_message(event: Event) -> dict[str, Any]:
     }
 
 
+SEND_TIMEOUT_SECONDS = 5.0
+_sender_lock = threading.Lock()
+_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """One long-lived event loop per process for channel-layer sends.
+
+    `async_to_sync` would run each send on a fresh loop, and channels-redis keeps its connection
+    pool per loop, so every event paid for a new Redis connection (and it refuses to run at all
+    in a thread that has a loop). A forked child (Celery prefork) starts its own loop."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="layer-send", daemon=True)
+            thread.start()
+            _sender = (os.getpid(), loop)
+        return _sender[1]
+
+
 def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _sender_loop())
+        future.result(timeout=SEND_TIMEOUT_SECONDS)
     except Exception:  # the database row stands; a reconnecting client replays it
         logger.warning("could not send to channel group %s", group, exc_info=True)
 
@@ -51,7 +75,9 @@ def publish(attempt_id: int, kind: str, payload: dict[str, Any] | None = None) -
         attempt = Attempt.objects.select_for_update().only("id", "last_seq").get(pk=attempt_id)
         seq = attempt.last_seq + 1
         Attempt.objects.filter(pk=attempt_id).update(last_seq=seq)
-        event = Event.objects.create(attempt_id=attempt_id, seq=seq, kind=kind, payload=payload or {})
+        event = Event.objects.create(
+            attempt_id=attempt_id, seq=seq, kind=kind, payload=payload or {}
+        )
         message = {"type": "attempt.event", "event": event_message(event)}
         transaction.on_commit(lambda: _group_send(attempt_group(attempt_id), message))
     return event

@@ -2,39 +2,97 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 
 from repos.models import Repository
+from repos.refnames import branch_name_problem
 from tasks.models import Mode, ModelTier
 
 
+class RepositorySelect(forms.Select):
+    """A select whose options carry each repository's default branch, for the branch hint."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-default-branch"] = instance.default_branch
+        return option
+
+
 class ComposerForm(forms.Form):
+    """Prompt, repository, branch, best-of-N and model tier; the pressed button gives the mode.
+
+    `repositories` is the queryset the person may choose from (their current team's); any other
+    id is rejected with a clear message, never looked up elsewhere.
+    """
+
     prompt = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Ask a question or describe a change…"}),
+        label="Prompt",
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "Ask a question or describe a change…"}
+        ),
         max_length=20000,
-        error_messages={"required": "Describe what you want the agent to do."},
+        strip=False,
+        error_messages={
+            "required": "Describe what you want the agent to do.",
+            "max_length": (
+                "Keep the prompt under %(limit_value)d characters (it has %(show_value)d)."
+            ),
+        },
     )
     repository = forms.ModelChoiceField(
+        label="Repository",
         queryset=Repository.objects.none(),
+        empty_label="Choose a repository",
+        widget=RepositorySelect,
         error_messages={
             "required": "Choose a repository.",
             "invalid_choice": "Choose one of your team's repositories.",
         },
     )
-    base_branch = forms.CharField(max_length=255, required=False, label="Branch")
-    mode = forms.ChoiceField(choices=Mode.choices)
+    base_branch = forms.CharField(
+        max_length=255,
+        required=False,
+        label="Branch",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={"max_length": "Branch names are at most %(limit_value)d characters."},
+    )
     attempts = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in range(1, settings.MAX_ATTEMPTS_PER_TASK + 1)],
         coerce=int,
         initial=1,
-        label="Attempts (best of N)",
+        label="Attempts",
+        help_text="Best of N, side by side.",
+        error_messages={
+            "invalid_choice": f"Choose between 1 and {settings.MAX_ATTEMPTS_PER_TASK} attempts.",
+            "required": "Choose how many attempts to run.",
+        },
     )
-    model_tier = forms.ChoiceField(choices=ModelTier.choices, initial=ModelTier.STRONG, label="Model")
+    model_tier = forms.ChoiceField(
+        choices=ModelTier.choices,
+        initial=ModelTier.STRONG,
+        label="Model",
+        error_messages={"invalid_choice": "Choose one of the listed models."},
+    )
+    mode = forms.ChoiceField(
+        choices=Mode.choices,
+        label="Ask or Code",
+        error_messages={
+            "required": "Press Ask (answer a question) or Code (change the code).",
+            "invalid_choice": "Press Ask (answer a question) or Code (change the code).",
+        },
+    )
 
-    def __init__(self, *args, repositories, **kwargs) -> None:
+    def __init__(self, *args: Any, repositories: QuerySet[Repository], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["repository"].queryset = repositories
+        repository_field = self.fields["repository"]
+        assert isinstance(repository_field, forms.ModelChoiceField)
+        repository_field.queryset = repositories
 
     def clean_prompt(self) -> str:
         prompt = self.cleaned_data["prompt"].strip()
@@ -44,6 +102,7 @@ class ComposerForm(forms.Form):
 
     def clean_base_branch(self) -> str:
         branch = self.cleaned_data["base_branch"].strip()
-        if branch.startswith("-") or ".." in branch or any(c in branch for c in " ~^:?*[\\"):
-            raise forms.ValidationError("That is not a valid branch name.")
+        problem = branch_name_problem(branch) if branch else None
+        if problem:
+            raise forms.ValidationError(problem)
         return branch

@@ -27,7 +27,9 @@ def run_attempt(attempt_id: int) -> None:
     events.publish(attempt_id, "status", {"status": Status.RUNNING, "message": "Worker started."})
     backend = settings.SANDBOX_BACKEND
     if backend in ("", "none"):
-        services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=NO_SANDBOX_MESSAGE)
+        services.attempt_finish(
+            attempt_id=attempt_id, status=Status.FAILED, error=NO_SANDBOX_MESSAGE
+        )
         return
     services.attempt_finish(
         attempt_id=attempt_id,

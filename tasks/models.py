@@ -52,6 +52,10 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at"]),
             models.Index(fields=["team", "status"]),
+            # The history page's filters (tests/teams, bench/history.py).
+            models.Index(fields=["team", "author", "-created_at"]),
+            models.Index(fields=["team", "repository", "-created_at"]),
+            models.Index(fields=["team", "mode", "-created_at"]),
         ]
         constraints = [
             models.CheckConstraint(
@@ -89,6 +93,9 @@ class Attempt(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     # The seq of the newest Event; bumped under a row lock so seqs never repeat.
     last_seq = models.PositiveIntegerField(default=0)
+    # The repository environment as it was when this attempt started (no secret values): later
+    # changes to the environment or its internet policy never alter a running attempt.
+    environment_snapshot = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -122,9 +129,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["attempt", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["attempt", "seq"], name="event_unique_seq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["attempt", "seq"], name="event_unique_seq")]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} of attempt {self.attempt_id}"

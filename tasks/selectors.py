@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -14,22 +14,24 @@ from codexweb.accounts.models import Team
 from tasks.models import Attempt, Event, Task
 
 
-def tasks_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Task]:
+def tasks_visible_to(user: User | AnonymousUser) -> QuerySet[Task]:
     """Tasks of every team the person belongs to."""
     if not user.is_authenticated:
         return Task.objects.none()
     return Task.objects.filter(team__memberships__user=user).distinct()
 
 
-def get_task_for_user(user: AbstractBaseUser | AnonymousUser, pk: int) -> Task:
+def get_task_for_user(user: User | AnonymousUser, pk: int) -> Task:
     """The task, or Http404 (never 403, so ids of other teams' tasks don't leak)."""
-    task = tasks_visible_to(user).select_related("repository", "author", "team").filter(pk=pk).first()
+    task = (
+        tasks_visible_to(user).select_related("repository", "author", "team").filter(pk=pk).first()
+    )
     if task is None:
         raise Http404("No such task.")
     return task
 
 
-def get_attempt_for_user(user: AbstractBaseUser | AnonymousUser, pk: int) -> Attempt:
+def get_attempt_for_user(user: User | AnonymousUser, pk: int) -> Attempt:
     attempt = (
         Attempt.objects.filter(pk=pk, task__in=tasks_visible_to(user))
         .select_related("task", "task__repository")
@@ -80,3 +82,44 @@ def group_by_day(tasks: list[Task]) -> list[tuple[str, list[Task]]]:
 
 def attempt_events_after(attempt: Attempt, after_seq: int = 0) -> QuerySet[Event]:
     return attempt.events.filter(seq__gt=after_seq).order_by("seq")
+
+
+@dataclass(frozen=True)
+class HistorySearch:
+    """The history page's filters; empty fields don't filter. Dates are whole local days."""
+
+    author_id: int | None = None
+    repository_id: int | None = None
+    status: str = ""
+    mode: str = ""
+    since: date | None = None
+    until: date | None = None
+    text: str = ""
+
+
+def team_history_search(team: Team, search: HistorySearch) -> QuerySet[Task]:
+    """The team's tasks from all members, newest first, narrowed by `search`.
+
+    Served by the (team, author|repository|mode|status, -created_at) indexes; `text` searches
+    prompts case-insensitively (every word must occur).
+    """
+    from datetime import datetime, time, timedelta
+
+    tasks = Task.objects.filter(team=team).select_related("repository", "author")
+    if search.author_id:
+        tasks = tasks.filter(author_id=search.author_id)
+    if search.repository_id:
+        tasks = tasks.filter(repository_id=search.repository_id)
+    if search.status:
+        tasks = tasks.filter(status=search.status)
+    if search.mode:
+        tasks = tasks.filter(mode=search.mode)
+    if search.since:
+        start = timezone.make_aware(datetime.combine(search.since, time.min))
+        tasks = tasks.filter(created_at__gte=start)
+    if search.until:
+        end = timezone.make_aware(datetime.combine(search.until + timedelta(days=1), time.min))
+        tasks = tasks.filter(created_at__lt=end)
+    for word in search.text.split()[:10]:
+        tasks = tasks.filter(prompt__icontains=word)
+    return tasks.order_by("-created_at", "-id")

@@ -67,7 +67,13 @@ def attempt_claim(*, attempt_id: int) -> bool:
         status=Status.RUNNING, started_at=timezone.now()
     )
     if claimed:
-        _task_status_refresh(Attempt.objects.get(pk=attempt_id).task_id)
+        attempt = Attempt.objects.select_related("task__repository").get(pk=attempt_id)
+        # The environment as of now; later changes don't reach this attempt (repos/environments).
+        from repos.environments import environment_snapshot
+
+        snapshot = environment_snapshot(attempt.task.repository)
+        Attempt.objects.filter(pk=attempt_id).update(environment_snapshot=snapshot)
+        _task_status_refresh(attempt.task_id)
     return bool(claimed)
 
 
@@ -110,7 +116,44 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     attempt.save(update_fields=["status", "finished_at", "error"])
     events.publish(attempt.pk, "status", {"status": Status.CANCELLED, "message": attempt.error})
     _task_status_refresh(attempt.task_id)
+    from codexweb.audit import actions as audit_actions
+    from codexweb.audit.services import audit_record
+
+    task = Task.objects.select_related("team").get(pk=attempt.task_id)
+    audit_record(
+        team=task.team, actor=by, action=audit_actions.TASK_CANCELLED,
+        target=f"task #{task.pk} attempt {attempt.index}",
+        changes={"task": task.pk, "attempt": attempt.index},
+    )
     return attempt
+
+
+MAX_ATTEMPTS_WITH_FOLLOW_UPS = 50
+
+
+@transaction.atomic
+def attempt_follow_up(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
+    """Continue a finished attempt: a new Attempt (parent=attempt, next index) with the follow-up
+    prompt, enqueued after commit like any other. Raises TaskError if the attempt still runs, the
+    prompt is empty, or the task has too many attempts."""
+    prompt = prompt.strip()
+    if not prompt:
+        raise TaskError("Write what the agent should do next.")
+    parent = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    if not parent.is_finished:
+        raise TaskError("Wait for this attempt to finish before following up.")
+    task = Task.objects.select_for_update().get(pk=parent.task_id)
+    last_index = task.attempts.order_by("-index").values_list("index", flat=True).first() or 0
+    if last_index >= MAX_ATTEMPTS_WITH_FOLLOW_UPS:
+        raise TaskError(f"A task can have at most {MAX_ATTEMPTS_WITH_FOLLOW_UPS} attempts.")
+    new = Attempt.objects.create(
+        task=task, index=last_index + 1, parent=parent, follow_up_prompt=prompt
+    )
+    message = f"Queued: follow-up to attempt {parent.index} by {by.get_username()}."
+    events.publish(new.pk, "status", {"status": Status.QUEUED, "message": message})
+    transaction.on_commit(partial(_enqueue_attempt, new.pk))
+    _task_status_refresh(task.pk)
+    return new
 
 
 def _task_status_refresh(task_id: int) -> None:

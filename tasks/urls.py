@@ -1,13 +1,18 @@
 from django.urls import path
 
-from tasks import views
+from tasks import views, views_history, views_live
 
 app_name = "tasks"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("tasks/<int:pk>/", views.detail, name="detail"),
+    path("tasks/<int:pk>/", views_live.task_detail, name="detail"),
+    path("attempts/<int:pk>/result/", views_live.attempt_result_fragment, name="attempt_result"),
+    path("attempts/<int:pk>/file/", views_live.attempt_file, name="attempt_file"),
+    path("attempts/<int:pk>/patch/", views_live.attempt_patch, name="attempt_patch"),
+    path("attempts/<int:pk>/follow-up/", views_live.attempt_follow_up, name="attempt_follow_up"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),
     path("repositories/picker/", views.repository_picker, name="repository_picker"),
+    path("history/", views_history.history, name="history"),
 ]

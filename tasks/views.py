@@ -3,35 +3,41 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from codexweb.accounts.current import current_team
+from codexweb.accounts.current import current_team, signed_in_user
+from codexweb.accounts.middleware import json_endpoint
+from codexweb.accounts.models import Team
+from codexweb.accounts.selectors import is_team_admin
 from repos.models import Repository
 from repos.selectors import repositories_matching
 from tasks import services
+from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm
 from tasks.selectors import get_attempt_for_user, get_task_for_user
 
 
-def _team_repositories(request: HttpRequest):
-    team = current_team(request)
+def _team_repositories(team: Team | None) -> QuerySet[Repository]:
     if team is None:
         return Repository.objects.none()
-    return Repository.objects.filter(team=team)
+    return Repository.objects.filter(team=team).order_by("owner", "name")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The composer. A POST creates the task; errors re-render with everything kept."""
-    repositories = _team_repositories(request)
+    """The composer. A POST creates the task; errors re-render with everything kept (400)."""
+    team = current_team(request)
+    repositories = _team_repositories(team)
+    status = 200
     if request.method == "POST":
         form = ComposerForm(request.POST, repositories=repositories)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 task = services.task_create(
-                    author=request.user,
+                    author=signed_in_user(request),
                     repository=data["repository"],
                     mode=data["mode"],
                     prompt=data["prompt"],
@@ -42,16 +48,24 @@ def home(request: HttpRequest) -> HttpResponse:
             except services.TaskError as exc:
                 form.add_error(None, str(exc))
             else:
+                composer_repository_remember(request.session, data["repository"])
                 return redirect("tasks:detail", pk=task.pk)
         status = 400
+        chosen = form.cleaned_data.get("repository")
     else:
-        initial = {}
-        last_repo = request.GET.get("repo")
-        if last_repo and last_repo.isdigit():
-            initial["repository"] = int(last_repo)
-        form = ComposerForm(initial=initial, repositories=repositories)
-        status = 200
-    context = {"form": form, "repository_count": repositories.count()}
+        chosen = composer_repository(
+            repositories, asked=request.GET.get("repository"), session=request.session
+        )
+        form = ComposerForm(
+            initial={"repository": chosen.pk if chosen else None}, repositories=repositories
+        )
+    if chosen is not None:
+        form.fields["base_branch"].widget.attrs["placeholder"] = chosen.default_branch
+    context = {
+        "form": form,
+        "repository_count": repositories.count(),
+        "can_register": team is not None and is_team_admin(request.user, team),
+    }
     return render(request, "tasks/home.html", context, status=status)
 
 
@@ -65,7 +79,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def attempt_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     attempt = get_attempt_for_user(request.user, pk)
     try:
-        services.attempt_cancel(attempt_id=attempt.pk, by=request.user)
+        services.attempt_cancel(attempt_id=attempt.pk, by=signed_in_user(request))
     except services.TaskError as exc:
         messages.error(request, str(exc))
     else:
@@ -73,6 +87,7 @@ def attempt_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tasks:detail", pk=attempt.task_id)
 
 
+@json_endpoint
 @require_GET
 def task_status(request: HttpRequest, pk: int) -> JsonResponse:
     """The task's and its attempts' status, for pages that poll."""
@@ -90,9 +105,10 @@ def task_status(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
+@json_endpoint
 @require_GET
 def repository_picker(request: HttpRequest) -> JsonResponse:
-    """Type-ahead search over the current team's repositories."""
+    """Type-ahead search over the current team's repositories (never another team's)."""
     team = current_team(request)
     if team is None:
         return JsonResponse({"results": []})

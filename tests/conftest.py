@@ -6,9 +6,12 @@ and must never see Acme's things.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support import factories
+from tests.support.github_fixtures import _github_double_server, github_double  # noqa: F401
 
 
 @pytest.fixture
@@ -64,3 +67,20 @@ def bob_client(client, bob):
 def carol_client(client, carol):
     client.force_login(carol)
     return client
+
+
+# In CI the sandbox and browser suites must really run: a skip there is a failure.
+MUST_RUN_IN_CI = ("tests/sandbox/", "tests/browser/")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or os.environ.get("CI", "").lower() not in {"1", "true", "yes"}:
+        return
+    path = str(item.path.relative_to(item.config.rootpath))
+    if path.startswith(MUST_RUN_IN_CI) and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped in CI, where this suite must run: {reason}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from codexweb.accounts.models import Team
@@ -15,7 +15,7 @@ SESSION_KEY = "current_team_id"
 
 
 def current_team_for(
-    user: AbstractBaseUser | AnonymousUser, session: MutableMapping[str, Any]
+    user: User | AnonymousUser, session: MutableMapping[str, Any]
 ) -> Team | None:
     """The team chosen in this session if the person still belongs to it, else their first."""
     teams = teams_for_user(user)
@@ -30,3 +30,14 @@ def current_team(request: HttpRequest) -> Team | None:
 
 def current_team_set(request: HttpRequest, team: Team) -> None:
     request.session[SESSION_KEY] = team.pk
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The person making the request. LoginRequiredMiddleware lets no anonymous request reach a
+    view that calls this; should one get here anyway, it is refused (PermissionDenied)."""
+    from django.core.exceptions import PermissionDenied
+
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    return user

@@ -2,16 +2,70 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+
+class LocalSignInForm(AuthenticationForm):
+    """Username and password. Refuses with a clear message when local accounts are turned off."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That username and password do not match an account.",
+        "local_disabled": "Local accounts are turned off on this install; sign in with GitHub.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages["required"] = "Enter your password."
+
+    def clean(self) -> dict[str, Any]:
+        if not settings.LOCAL_ACCOUNTS_ENABLED:
+            raise forms.ValidationError(
+                self.error_messages["local_disabled"], code="local_disabled"
+            )
+        return super().clean()
 
 
 class FirstAdminForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
-    password = forms.CharField(widget=forms.PasswordInput, strip=False)
-    password_again = forms.CharField(widget=forms.PasswordInput, strip=False)
-    team_name = forms.CharField(max_length=100, initial="Engineering")
+    """The install's first administrator and the name of their team."""
+
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+        help_text="Letters, digits and @ . + - _ only.",
+        error_messages={"required": "Choose a username."},
+    )
+    email = forms.EmailField(
+        required=False,
+        label="Email (optional)",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"invalid": "Enter an email like name@example.com, or leave it empty."},
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text="At least 8 characters, not too common and not all digits.",
+        error_messages={"required": "Choose a password."},
+    )
+    password_again = forms.CharField(
+        label="Password again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        error_messages={"required": "Type the password a second time."},
+    )
+    team_name = forms.CharField(
+        max_length=100,
+        initial="Engineering",
+        label="Team name",
+        help_text="Everyone in a team shares its repositories and task history.",
+        error_messages={"required": "Name your team."},
+    )
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
@@ -20,7 +74,13 @@ class FirstAdminForm(forms.Form):
             validator(username)
         return username
 
-    def clean(self) -> dict:
+    def clean_team_name(self) -> str:
+        name = self.cleaned_data["team_name"].strip()
+        if not name:
+            raise forms.ValidationError("Name your team.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         password, again = data.get("password"), data.get("password_again")
         if password and again and password != again:

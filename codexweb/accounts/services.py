@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -20,7 +20,7 @@ def _unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def team_create(*, name: str, admin: AbstractBaseUser) -> Team:
+def team_create(*, name: str, admin: User) -> Team:
     """Create a team with `admin` as its first administrator."""
     team = Team.objects.create(name=name.strip(), slug=_unique_slug(name))
     Membership.objects.create(team=team, user=admin, role=Membership.Role.ADMIN)
@@ -28,7 +28,7 @@ def team_create(*, name: str, admin: AbstractBaseUser) -> Team:
 
 
 @transaction.atomic
-def membership_add(*, team: Team, user: AbstractBaseUser, role: str = "member") -> Membership:
+def membership_add(*, team: Team, user: User, role: str = "member") -> Membership:
     membership, _ = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
     return membership
 
@@ -47,7 +47,7 @@ def first_admin_create(*, username: str, email: str, password: str, team_name: s
     return user
 
 
-def personal_team_ensure(*, user: AbstractBaseUser) -> Team:
+def personal_team_ensure(*, user: User) -> Team:
     """Give a person who belongs to no team a team of their own, as its admin."""
     existing = Team.objects.filter(memberships__user=user).first()
     if existing is not None:

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from codexweb.accounts.current import current_team_set
-from codexweb.accounts.forms import FirstAdminForm
+from codexweb.accounts.forms import FirstAdminForm, LocalSignInForm
 from codexweb.accounts.selectors import teams_for_user
 from codexweb.accounts.services import first_admin_create
 
 
 class SignInView(auth_views.LoginView):
+    """Local sign-in; sends a fresh install (no accounts yet) to first-run setup."""
+
     template_name = "accounts/login.html"
+    authentication_form = LocalSignInForm
     redirect_authenticated_user = True
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not get_user_model().objects.exists():
             return redirect("accounts:setup")
         return super().dispatch(request, *args, **kwargs)
@@ -42,13 +51,18 @@ def setup(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("accounts:login")
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Register a repository to give the agent its first task.")
+        messages.success(
+            request, "Welcome! Register a repository to give the agent its first task."
+        )
         return redirect("tasks:home")
-    return render(request, "accounts/setup.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/setup.html", {"form": form}, status=status)
 
 
 @require_POST
 def team_switch(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Work in another of the person's teams; a team they are not in is a 404."""
     team = get_object_or_404(teams_for_user(request.user), pk=team_id)
     current_team_set(request, team)
+    messages.info(request, f"Now working in {team.name}.")
     return redirect("tasks:home")

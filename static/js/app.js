@@ -1,4 +1,4 @@
-// Small enhancements; every page works without them.
+// Small enhancements; every page works without them (no build step, no dependencies).
 (function () {
   "use strict";
 
@@ -12,63 +12,109 @@
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) ev.preventDefault();
   });
 
-  // Phone layout: the sidebar slides in.
+  // Selects that apply a filter as soon as they change (the history filters).
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) el.form.submit();
+  });
+
+  // A form that came back with errors: move focus to its error summary, so screen readers
+  // announce it and keyboard users can jump to each field from its link.
+  onReady(function () {
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  });
+
+  // Phone layout: the sidebar slides in over the page; Escape or the backdrop closes it.
   onReady(function () {
     var toggle = document.querySelector(".sidebar-toggle");
     var sidebar = document.getElementById("sidebar");
+    var backdrop = document.querySelector(".sidebar-backdrop");
     if (!toggle || !sidebar) return;
-    toggle.addEventListener("click", function () {
-      var open = sidebar.classList.toggle("open");
+    var main = document.getElementById("main");
+    function setOpen(open) {
+      sidebar.classList.toggle("open", open);
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      if (backdrop) backdrop.hidden = !open;
+      if (main) main.inert = open;  // the page behind the open sidebar takes no focus or clicks
+      if (open) {
+        var first = sidebar.querySelector("a, button, select, summary");
+        if (first) first.focus();
+      }
+    }
+    toggle.addEventListener("click", function () { setOpen(!sidebar.classList.contains("open")); });
+    if (backdrop) backdrop.addEventListener("click", function () { setOpen(false); toggle.focus(); });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && sidebar.classList.contains("open")) { setOpen(false); toggle.focus(); }
     });
   });
 
   // Repository picker: type-ahead filtering against the server (fast with thousands).
+  // Without script the full <select> is there; with it, the search box narrows the list.
   onReady(function () {
     var search = document.getElementById("repo-search");
     var select = document.getElementById("id_repository");
     var branch = document.getElementById("id_base_branch");
+    var status = document.getElementById("repo-search-status");
     if (!search || !select) return;
+    search.hidden = false;
     var timer = null, seq = 0;
+
+    function announce(text) { if (status) status.textContent = text; }
+
     function fill(results) {
       var chosen = select.value;
       select.textContent = "";
       var blank = document.createElement("option");
-      blank.value = ""; blank.textContent = results.length ? "Choose a repository" : "No repository matches";
+      blank.value = "";
+      blank.textContent = results.length ? "Choose a repository" : "No repository matches";
       select.appendChild(blank);
       results.forEach(function (r) {
         var opt = document.createElement("option");
-        opt.value = String(r.id); opt.textContent = r.full_name; opt.dataset.defaultBranch = r.default_branch;
+        opt.value = String(r.id);
+        opt.textContent = r.full_name;
+        opt.dataset.defaultBranch = r.default_branch;
         if (String(r.id) === chosen) opt.selected = true;
         select.appendChild(opt);
       });
-      if (results.length === 1) { select.value = String(results[0].id); select.dispatchEvent(new Event("change")); }
+      if (results.length === 1) select.value = String(results[0].id);
+      select.dispatchEvent(new Event("change"));
+      announce(results.length === 0 ? "No repository matches." :
+        results.length === 1 ? "1 repository matches: " + results[0].full_name + ", selected." :
+        results.length + " repositories match.");
     }
+
+    function query() {
+      var mine = ++seq;
+      fetch(search.dataset.pickerUrl + "?q=" + encodeURIComponent(search.value), {
+        credentials: "same-origin", headers: { "Accept": "application/json" }
+      })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+        .then(function (data) { if (mine === seq) fill(data.results); })
+        .catch(function () { if (mine === seq) announce("Could not search repositories; choose from the list."); });
+    }
+
     search.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        var mine = ++seq;
-        fetch(search.dataset.pickerUrl + "?q=" + encodeURIComponent(search.value), { credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.json() : { results: [] }; })
-          .then(function (data) { if (mine === seq) fill(data.results); });
-      }, 120);
+      timer = setTimeout(query, 150);
+    });
+    search.addEventListener("keydown", function (ev) {
+      // Enter picks the first match instead of submitting the task half-filled.
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        if (!select.value && select.options.length > 1) {
+          select.selectedIndex = 1;
+          select.dispatchEvent(new Event("change"));
+        }
+        select.focus();
+      } else if (ev.key === "ArrowDown") {
+        ev.preventDefault();
+        select.focus();
+      }
     });
     select.addEventListener("change", function () {
       var opt = select.options[select.selectedIndex];
-      if (branch && opt && opt.dataset.defaultBranch && !branch.value) branch.placeholder = opt.dataset.defaultBranch;
+      if (branch) branch.placeholder = (opt && opt.dataset.defaultBranch) || "";
     });
-  });
-
-  // Task page: poll status until finished (the live websocket log replaces this later).
-  onReady(function () {
-    var task = document.querySelector(".task[data-status-url]");
-    if (!task || task.dataset.finished === "true") return;
-    var polls = 0;
-    var timer = setInterval(function () {
-      if (++polls > 720) { clearInterval(timer); return; }
-      fetch(task.dataset.statusUrl, { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
-        .then(function (data) { if (data.finished) { clearInterval(timer); window.location.reload(); } });
-    }, 2000);
   });
 })();

@@ -33,7 +33,9 @@ def add_member(team: Team, user, role: str = Membership.Role.MEMBER) -> Membersh
     return Membership.objects.create(team=team, user=user, role=role)
 
 
-def make_repository(team: Team, *, owner: str = "acme", name: str | None = None, **extra) -> Repository:
+def make_repository(
+    team: Team, *, owner: str = "acme", name: str | None = None, **extra
+) -> Repository:
     name = name or f"repo{next(_counter)}"
     defaults = {
         "provider": Repository.Provider.GIT,
@@ -46,23 +48,44 @@ def make_repository(team: Team, *, owner: str = "acme", name: str | None = None,
     return repository
 
 
-def make_task(repository: Repository, author, *, prompt: str = "Explain the build", attempts: int = 1,
-              mode: str = "ask", **extra) -> Task:
+def make_task(
+    repository: Repository,
+    author,
+    *,
+    prompt: str = "Explain the build",
+    attempts: int = 1,
+    mode: str = "ask",
+    **extra,
+) -> Task:
     task = Task.objects.create(
-        team=repository.team, repository=repository, author=author, mode=mode, prompt=prompt,
-        base_branch=repository.default_branch, model_tier="fast", attempt_count=attempts, **extra,
+        team=repository.team,
+        repository=repository,
+        author=author,
+        mode=mode,
+        prompt=prompt,
+        base_branch=repository.default_branch,
+        model_tier="fast",
+        attempt_count=attempts,
+        **extra,
     )
     for index in range(1, attempts + 1):
         Attempt.objects.create(task=task, index=index)
     return task
 
 
-def make_git_repository(path: Path, files: dict[str, str] | None = None, *, branch: str = "main") -> Path:
+def make_git_repository(
+    path: Path, files: dict[str, str] | None = None, *, branch: str = "main"
+) -> Path:
     """A real git repository on disk with one commit, for registering by path."""
     path.mkdir(parents=True, exist_ok=True)
-    env = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.test",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.test",
-           "PATH": "/usr/bin:/bin", "HOME": str(path)}
+    env = {
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "t@example.test",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "t@example.test",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(path),
+    }
     subprocess.run(["git", "init", "-q", "-b", branch, str(path)], check=True, env=env)
     for rel, text in (files or {"README.md": "# demo\n"}).items():
         target = path / rel

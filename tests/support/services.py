@@ -65,9 +65,21 @@ def _template_cluster() -> Path:
     if os.geteuid() == 0:
         shutil.chown(staging, "postgres")
     subprocess.run(
-        [*_as_postgres_user(), str(_pg_bindir() / "initdb"), "-D", str(staging), "-U", "postgres",
-         "-A", "trust", "-E", "UTF8", "--no-sync"],
-        check=True, capture_output=True,
+        [
+            *_as_postgres_user(),
+            str(_pg_bindir() / "initdb"),
+            "-D",
+            str(staging),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         staging.rename(template)
@@ -95,16 +107,38 @@ def start_postgres() -> str:
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        [*_as_postgres_user(), str(_pg_bindir() / "pg_ctl"), "-D", str(datadir), "-o", options,
-         "-l", str(datadir / "server.log"), "-w", "-t", "60", "start"],
-        check=True, capture_output=True,
+        [
+            *_as_postgres_user(),
+            str(_pg_bindir() / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-o",
+            options,
+            "-l",
+            str(datadir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
 
     def stop() -> None:
         subprocess.run(
-            [*_as_postgres_user(), str(_pg_bindir() / "pg_ctl"), "-D", str(datadir), "-m",
-             "immediate", "-w", "stop"],
-            capture_output=True, check=False,
+            [
+                *_as_postgres_user(),
+                str(_pg_bindir() / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
         )
         shutil.rmtree(datadir, ignore_errors=True)
 
@@ -123,7 +157,8 @@ def start_redis() -> str:
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     atexit.register(lambda: (proc.terminate(), proc.wait(timeout=10)))
     wait_for_port(port, what="redis-server")

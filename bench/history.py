@@ -1,0 +1,195 @@
+"""Benchmark: the team history page, its filters, and the repository picker's filter.
+
+Fills a fresh PostgreSQL database with 10,000 tasks and 5,000 repositories (one team of 20 people,
+plus another team as noise), then times real requests through Django's full stack (middleware,
+views, templates, the sidebar) and prints p50/p95 per scenario. Target: p95 < 150 ms.
+
+    .venv/bin/python bench/history.py [--tasks 10000] [--repositories 5000] [--runs 40]
+
+Uses BENCH_DATABASE_URL if set (the database is created if missing and emptied first);
+otherwise starts a throw-away PostgreSQL and Redis like the test suite. Exit status 1 when a
+scenario misses the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET_MS = 150.0
+WORDS = (
+    "build cache login flaky test migrate docs refactor api deploy parser queue worker "
+    "billing search index schema upgrade python node docker css layout token auth retry "
+    "timeout memory leak crash report export import config logging metrics"
+).split()
+
+
+def _prepare_database() -> None:
+    from tests.support.services import ensure_services
+
+    if os.environ.get("BENCH_DATABASE_URL"):
+        os.environ["TEST_DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
+    ensure_services()
+    url = urlparse(os.environ["DATABASE_URL"])
+    name = (url.path or "/codexweb").lstrip("/") or "codexweb"
+    import psycopg
+
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.support.settings")
+
+
+def _fill(n_tasks: int, n_repos: int) -> dict:
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from codexweb.accounts.models import Membership, Team
+    from repos.models import Repository
+    from tasks.models import Attempt, Task
+
+    rng = random.Random(8)
+    people = [User(username=f"user{i:02d}", email=f"user{i:02d}@example.test") for i in range(20)]
+    User.objects.bulk_create(people)
+    people = list(User.objects.order_by("pk"))
+    team = Team.objects.create(name="Big", slug="big")
+    noise = Team.objects.create(name="Noise", slug="noise")
+    Membership.objects.bulk_create(
+        [
+            Membership(team=team, user=u, role="admin" if i == 0 else "member")
+            for i, u in enumerate(people)
+        ]
+        + [Membership(team=noise, user=people[1], role="admin")]
+    )
+    owners = [f"org{i:02d}" for i in range(50)]
+    Repository.objects.bulk_create(
+        [
+            Repository(
+                team=team,
+                provider="git",
+                owner=owners[i % 50],
+                name=f"{rng.choice(WORDS)}-service-{i:04d}",
+                clone_url=f"/srv/git/{i}.git",
+            )
+            for i in range(n_repos)
+        ]
+        + [
+            Repository(team=noise, provider="git", owner="noise", name=f"n{i}", clone_url=f"/n/{i}")
+            for i in range(200)
+        ],
+        batch_size=2000,
+    )
+    repos = list(Repository.objects.filter(team=team).values_list("pk", flat=True))
+    statuses = ["succeeded"] * 6 + ["failed"] * 2 + ["cancelled", "running", "queued"]
+    tasks = [
+        Task(
+            team=team,
+            repository_id=rng.choice(repos),
+            author=rng.choice(people),
+            mode=rng.choice(["ask", "code"]),
+            base_branch="main",
+            model_tier="strong",
+            status=rng.choice(statuses),
+            prompt=" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 40))).capitalize(),
+        )
+        for _ in range(n_tasks)
+    ]
+    Task.objects.bulk_create(tasks, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tasks_task SET created_at = now() - (random() * interval '180 days'), "
+            "updated_at = now()"
+        )
+        cursor.execute("ANALYZE")
+    Attempt.objects.bulk_create(
+        [
+            Attempt(task_id=pk, index=1, status="succeeded")
+            for pk in Task.objects.values_list("pk", flat=True)
+        ],
+        batch_size=5000,
+    )
+    some_repo = Repository.objects.filter(team=team).order_by("?").first()
+    return {"admin": people[0], "author": people[3], "repo": some_repo}
+
+
+def _measure(client, url: str, runs: int) -> tuple[float, float, int]:
+    client.get(url)  # warm caches and connections
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return statistics.median(times), p95, len(response.content)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--repositories", type=int, default=5_000)
+    parser.add_argument("--runs", type=int, default=40)
+    args = parser.parse_args()
+
+    _prepare_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    world = _fill(args.tasks, args.repositories)
+    print(
+        f"filled {args.tasks} tasks, {args.repositories} repositories in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
+
+    client = Client()
+    client.force_login(world["admin"])
+    repo = world["repo"]
+    scenarios = [
+        ("history, first page", "/history/"),
+        ("history, page 100", "/history/?page=100"),
+        ("filter: author", f"/history/?author={world['author'].pk}"),
+        ("filter: repository (id)", f"/history/?repo={repo.pk}"),
+        ("filter: repository (name)", f"/history/?repository={repo.full_name}"),
+        ("filter: status", "/history/?status=failed"),
+        ("filter: mode", "/history/?mode=code"),
+        ("filter: date range", "/history/?since=2000-01-01&until=2999-12-31"),
+        ("search in prompts", "/history/?q=flaky+login"),
+        ("all filters", f"/history/?author={world['author'].pk}&status=succeeded&mode=ask&q=cache"),
+        ("repository picker: 'serv'", "/repositories/picker/?q=serv"),
+        ("repository picker: 'org07/cache'", "/repositories/picker/?q=org07/cache"),
+        ("repository picker: empty", "/repositories/picker/?q="),
+        ("repository picker: no match", "/repositories/picker/?q=zzzz"),
+    ]
+    print(f"\n{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8}  {'bytes':>8}")
+    failed = 0
+    for label, url in scenarios:
+        p50, p95, size = _measure(client, url, args.runs)
+        verdict = "ok" if p95 < TARGET_MS else "SLOW"
+        failed += verdict != "ok"
+        print(f"{label:<34} {p50:8.1f} {p95:8.1f}  {size:8d}  {verdict}")
+    print(
+        f"\ntarget: p95 < {TARGET_MS:.0f} ms; {len(scenarios) - failed}/{len(scenarios)} scenarios met it"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

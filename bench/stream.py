@@ -1,0 +1,314 @@
+"""Streaming benchmark: events per second and latency from the worker's append to the browser.
+
+    .venv/bin/python bench/stream.py [--events 500] [--attempts 1,20]
+
+Starts its own PostgreSQL and Redis (tests/support/services.py, or TEST_DATABASE_URL /
+TEST_REDIS_URL), migrates a fresh database, serves `codexweb.asgi` with daphne, and signs a
+websocket client in per attempt (`/ws/attempts/<id>/`). For each round, one thread per attempt
+plays a worker appending "output" events with `tasks.events.publish` as fast as it can; each
+payload carries the wall-clock time just before the append. Latency = receipt time at the
+websocket client minus that time. Prints, per round: events, events/s (first append to last
+receipt), p50/p95/max latency, and that every client saw every seq exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.services import ensure_services, free_port, wait_for_port  # noqa: E402
+
+CONNECT_SECONDS = 30.0
+ROUND_SECONDS = 300.0
+
+
+def prepare_database() -> str:
+    """A fresh database on the benchmark's PostgreSQL; returns its URL."""
+    import psycopg
+
+    server = urlparse(os.environ["DATABASE_URL"])
+    name = f"codexweb_bench_{os.getpid()}"
+    admin = server._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server._replace(path=f"/{name}").geturl()
+
+
+def start_daphne(env: dict[str, str]) -> tuple[subprocess.Popen, int, Path]:
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="bench-daphne-", suffix=".log")[1])
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "codexweb.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, timeout=60, what="daphne")
+    except RuntimeError:
+        process.terminate()
+        raise
+    return process, port, log
+
+
+class Receiver:
+    """One websocket client for one attempt; records (seq, latency) of what it receives."""
+
+    def __init__(self, attempt_id: int, expected: int) -> None:
+        self.attempt_id = attempt_id
+        self.expected = expected
+        self.seqs: list[int] = []
+        self.latencies: list[float] = []
+        self.last_receipt = 0.0
+        self.done: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.task: asyncio.Future | None = None
+
+
+class MiniWebSocket:
+    """A minimal RFC 6455 client over asyncio streams (text frames only, enough for the bench).
+
+    autobahn's asyncio flavour can't load once Django has (daphne selects twisted for txaio),
+    and the bench should add no dependency."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int, path: str, headers: dict[str, str]) -> MiniWebSocket:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await writer.drain()
+        response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_SECONDS)
+        if not response.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(f"websocket refused: {response.splitlines()[0]!r}")
+        return cls(reader, writer)
+
+    async def receive(self) -> str | None:
+        """The next text message, or None when the server closes."""
+        while True:
+            head = await self.reader.readexactly(2)
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", await self.reader.readexactly(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", await self.reader.readexactly(8))[0]
+            data = await self.reader.readexactly(length)
+            if opcode == 1:
+                return data.decode()
+            if opcode == 8:
+                return None
+            if opcode == 9:
+                self._send(10, data)
+
+    def _send(self, opcode: int, data: bytes) -> None:
+        mask = os.urandom(4)
+        header = bytes([0x80 | opcode])
+        if len(data) < 126:
+            header += bytes([0x80 | len(data)])
+        else:
+            header += bytes([0x80 | 126]) + struct.pack("!H", len(data))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+        self.writer.write(header + mask + masked)
+
+    def close(self) -> None:
+        self._send(8, struct.pack("!H", 1000))
+        self.writer.close()
+
+
+async def listen(port: int, cookie: str, receiver: Receiver) -> MiniWebSocket:
+    """Open the attempt's websocket and start recording what arrives."""
+    ws = await MiniWebSocket.open(
+        port,
+        f"/ws/attempts/{receiver.attempt_id}/",
+        {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"},
+    )
+
+    async def pump() -> None:
+        while (text := await ws.receive()) is not None:
+            now = time.time()
+            event = json.loads(text).get("event", {})
+            receiver.seqs.append(event.get("seq"))
+            sent_at = event.get("payload", {}).get("t0")
+            if sent_at is not None:
+                receiver.latencies.append(now - sent_at)
+                receiver.last_receipt = now
+                if len(receiver.latencies) >= receiver.expected and not receiver.done.done():
+                    receiver.done.set_result(True)
+
+    receiver.task = asyncio.ensure_future(pump())
+    return ws
+
+
+def append_events(attempt_id: int, count: int, starts: list[float]) -> None:
+    """What a chatty worker does: append output events back to back."""
+    from django.db import connection
+
+    from tasks import events
+
+    try:
+        starts.append(time.time())
+        for i in range(count):
+            payload = {
+                "chunk_id": "bench",
+                "stream": "stdout",
+                "text": f"line {i}\n",
+                "t0": time.time(),
+            }
+            events.publish(attempt_id, "output", payload)
+    finally:
+        connection.close()
+
+
+def publish_main(attempt_ids: list[int], count: int) -> int:
+    """The worker side, in its own process (as in production): one thread per attempt.
+    Prints {"first": time of the first append, "appended": time the last one returned}."""
+    import django
+
+    django.setup()
+    starts: list[float] = []
+    with ThreadPoolExecutor(max_workers=len(attempt_ids)) as pool:
+        list(pool.map(lambda a: append_events(a, count, starts), attempt_ids))
+    print(json.dumps({"first": min(starts), "appended": time.time()}), flush=True)
+    return 0
+
+
+async def run_round(port: int, cookie: str, attempt_ids: list[int], count: int) -> dict:
+    receivers = [Receiver(a, count) for a in attempt_ids]
+    sockets = [await listen(port, cookie, r) for r in receivers]
+    publisher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--publish",
+        ",".join(map(str, attempt_ids)),
+        "--events",
+        str(count),
+        stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    out, _ = await asyncio.wait_for(publisher.communicate(), ROUND_SECONDS)
+    if publisher.returncode != 0:
+        raise RuntimeError(f"publisher failed with {publisher.returncode}")
+    timing = json.loads(out.decode().strip().splitlines()[-1])
+    await asyncio.wait_for(asyncio.gather(*(r.done for r in receivers)), ROUND_SECONDS)
+    for ws, r in zip(sockets, receivers, strict=True):
+        ws.close()
+        if r.task is not None:
+            r.task.cancel()
+    latencies = sorted(x for r in receivers for x in r.latencies)
+    total = len(latencies)
+    first, appended = timing["first"], timing["appended"]
+    last = max(r.last_receipt for r in receivers)
+    exact = all(r.seqs == list(range(r.seqs[0], r.seqs[0] + len(r.seqs))) for r in receivers)
+    return {
+        "attempts": len(attempt_ids),
+        "events": total,
+        "appends_per_s": total / (appended - first),
+        "events_per_s": total / (last - first),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[int(0.95 * (total - 1))] * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "exactly_once_in_order": exact,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=500, help="events per attempt per round")
+    parser.add_argument("--attempts", default="1,20", help="comma-separated simultaneous attempts")
+    parser.add_argument("--publish", default="", help=argparse.SUPPRESS)  # the worker side
+    args = parser.parse_args()
+    if args.publish:
+        return publish_main([int(a) for a in args.publish.split(",")], args.events)
+    rounds = [int(n) for n in args.attempts.split(",") if n.strip()]
+    if args.events < 1 or not rounds or min(rounds) < 1:
+        parser.error("--events and every --attempts value must be positive")
+
+    ensure_services()
+    os.environ["DATABASE_URL"] = prepare_database()
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "codexweb.settings"
+    os.environ["CHANNELS_PREFIX"] = f"bench{os.getpid()}"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from tests.support import factories
+
+    call_command("migrate", verbosity=0)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SANDBOX_BACKEND="none")
+    daphne, port, log = start_daphne(env)
+    try:
+        user = factories.make_user("bench")
+        team = factories.make_team("Bench", admin=user)
+        repo = factories.make_repository(team, owner="bench", name="repo")
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies["sessionid"].value
+        print(f"daphne on 127.0.0.1:{port}; {args.events} events per attempt per round")
+        print(
+            f"{'attempts':>8} {'events':>7} {'appends/s':>10} {'events/s':>9} "
+            f"{'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}  exactly-once"
+        )
+        for n in rounds:
+            attempt_ids = [factories.make_task(repo, user).attempts.get().pk for _ in range(n)]
+            result = asyncio.run(run_round(port, cookie, attempt_ids, args.events))
+            print(
+                f"{result['attempts']:>8} {result['events']:>7} {result['appends_per_s']:>10.0f} "
+                f"{result['events_per_s']:>9.0f} {result['p50_ms']:>7.1f} "
+                f"{result['p95_ms']:>7.1f} {result['max_ms']:>7.1f}  "
+                f"{'yes' if result['exactly_once_in_order'] else 'NO'}"
+            )
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+        if daphne.returncode not in (0, -15):
+            print(log.read_text()[-3000:], file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,438 @@
+"""The OpenAPI 3.1 description of /api/v1/, served at /api/v1/openapi.json.
+
+Tests validate real responses against it (tests/api/test_openapi.py), so it cannot drift from
+the code unnoticed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+_STATUS = ["queued", "running", "succeeded", "failed", "cancelled", "stopped"]
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+_ERRORS = {
+    "401": _error("Missing, invalid or revoked token"),
+    "429": _error("Rate limit exceeded; see Retry-After"),
+}
+_NOT_FOUND = {"404": _error("No such object in your teams")}
+_ID = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "code"],
+        "properties": {
+            "error": {"type": "string", "description": "what went wrong, for people"},
+            "code": {"type": "string", "description": "stable machine-readable code"},
+            "details": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Attempt": {
+        "type": "object",
+        "required": [
+            "id",
+            "task",
+            "index",
+            "status",
+            "finished",
+            "error",
+            "summary",
+            "has_patch",
+            "input_tokens",
+            "output_tokens",
+            "last_seq",
+            "created_at",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "task": {"type": "integer"},
+            "index": {"type": "integer"},
+            "parent": {"type": ["integer", "null"]},
+            "status": {"type": "string", "enum": _STATUS},
+            "finished": {"type": "boolean"},
+            "error": {"type": "string"},
+            "summary": {"type": "string"},
+            "has_patch": {"type": "boolean"},
+            "input_tokens": {"type": "integer"},
+            "output_tokens": {"type": "integer"},
+            "last_seq": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": _NULLABLE_TIME,
+            "finished_at": _NULLABLE_TIME,
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": [
+            "id",
+            "team",
+            "repository",
+            "author",
+            "mode",
+            "title",
+            "prompt",
+            "branch",
+            "model",
+            "status",
+            "finished",
+            "attempt_count",
+            "created_at",
+            "web_url",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "team": {"type": "string"},
+            "repository": {"type": "string"},
+            "author": {"type": "string"},
+            "mode": {"type": "string", "enum": ["ask", "code"]},
+            "title": {"type": "string"},
+            "prompt": {"type": "string"},
+            "branch": {"type": "string"},
+            "model": {"type": "string", "enum": ["strong", "fast"]},
+            "status": {"type": "string", "enum": _STATUS},
+            "finished": {"type": "boolean"},
+            "attempt_count": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "finished_at": _NULLABLE_TIME,
+            "web_url": {"type": "string"},
+            "attempts": {"type": "array", "items": _ref("Attempt")},
+        },
+    },
+    "TaskCreate": {
+        "type": "object",
+        "required": ["repository", "mode", "prompt"],
+        "additionalProperties": False,
+        "properties": {
+            "repository": {
+                "oneOf": [{"type": "string", "description": "owner/name"}, {"type": "integer"}]
+            },
+            "team": {"type": ["string", "null"], "description": "team slug if ambiguous"},
+            "mode": {"type": "string", "enum": ["ask", "code"]},
+            "prompt": {"type": "string", "minLength": 1, "maxLength": 20000},
+            "branch": {"type": "string"},
+            "attempts": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
+            "model": {"type": "string", "enum": ["strong", "fast"], "default": "strong"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["seq", "kind", "payload", "created_at"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "kind": {"type": "string"},
+            "payload": {"type": "object", "description": "see tasks/event_kinds.py"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "EventPage": {
+        "type": "object",
+        "required": ["attempt", "events", "next_after", "finished"],
+        "properties": {
+            "attempt": {"type": "integer"},
+            "events": {"type": "array", "items": _ref("Event")},
+            "next_after": {"type": "integer"},
+            "finished": {"type": "boolean", "description": "true once the log is complete"},
+        },
+    },
+    "TaskPage": {
+        "type": "object",
+        "required": ["results", "page", "page_size", "has_next"],
+        "properties": {
+            "results": {"type": "array", "items": _ref("Task")},
+            "page": {"type": "integer"},
+            "page_size": {"type": "integer"},
+            "has_next": {"type": "boolean"},
+        },
+    },
+    "PullRequest": {
+        "type": "object",
+        "required": ["url", "state", "branch"],
+        "properties": {
+            "url": {"type": "string"},
+            "number": {"type": ["integer", "null"]},
+            "state": {"type": "string"},
+            "branch": {"type": "string"},
+        },
+    },
+    "Repository": {
+        "type": "object",
+        "required": ["id", "full_name", "team", "default_branch", "visibility"],
+        "properties": {
+            "id": {"type": "integer"},
+            "full_name": {"type": "string"},
+            "team": {"type": "string"},
+            "default_branch": {"type": "string"},
+            "visibility": {"type": "string"},
+        },
+    },
+}
+
+
+def _paths() -> dict[str, Any]:
+    def q(name: str, schema: dict[str, Any], desc: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "schema": schema,
+                "description": desc}
+
+    return {
+        "/me": {
+            "get": {
+                "summary": "The token's owner and their teams",
+                "operationId": "me",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["username", "teams"],
+                            "properties": {
+                                "username": {"type": "string"},
+                                "teams": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["slug", "name"],
+                                        "properties": {
+                                            "slug": {"type": "string"},
+                                            "name": {"type": "string"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "You",
+                    ),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/repositories": {
+            "get": {
+                "summary": "Repositories of your teams",
+                "operationId": "listRepositories",
+                "parameters": [
+                    q("q", {"type": "string"}, "words of owner/name"),
+                    q("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "at most"),
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["results"],
+                            "properties": {
+                                "results": {"type": "array", "items": _ref("Repository")}
+                            },
+                        },
+                        "Repositories",
+                    ),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/tasks": {
+            "get": {
+                "summary": "List tasks of your teams, newest first",
+                "operationId": "listTasks",
+                "parameters": [
+                    q("team", {"type": "string"}, "team slug"),
+                    q("status", {"type": "string", "enum": _STATUS}, "status"),
+                    q("mode", {"type": "string", "enum": ["ask", "code"]}, "mode"),
+                    q("repository", {"type": "string"}, "owner/name"),
+                    q("author", {"type": "string"}, "username"),
+                    q("q", {"type": "string"}, "words that must occur in the prompt"),
+                    q("page", {"type": "integer", "minimum": 1}, "page number"),
+                    q("page_size", {"type": "integer", "minimum": 1, "maximum": 100}, "page size"),
+                ],
+                "responses": {
+                    "200": _json(_ref("TaskPage"), "A page of tasks"),
+                    "400": _error("Bad parameter"),
+                    **_ERRORS,
+                },
+            },
+            "post": {
+                "summary": "Create a task (its attempts are queued)",
+                "operationId": "createTask",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("TaskCreate")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Task"), "The new task, with its attempts"),
+                    "400": _error("Invalid payload"),
+                    "404": _error("No such repository"),
+                    "409": _error("Repository name is ambiguous"),
+                    **_ERRORS,
+                },
+            },
+        },
+        "/tasks/{pk}": {
+            "get": {
+                "summary": "A task with its attempts",
+                "operationId": "getTask",
+                "parameters": _ID,
+                "responses": {"200": _json(_ref("Task"), "The task"), **_NOT_FOUND, **_ERRORS},
+            }
+        },
+        "/tasks/{pk}/cancel": {
+            "post": {
+                "summary": "Cancel every unfinished attempt",
+                "operationId": "cancelTask",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(_ref("Task"), "The task after cancelling"),
+                    "409": _error("Already finished"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/tasks/{pk}/pr": {
+            "post": {
+                "summary": "Open a pull request from an attempt's patch",
+                "operationId": "createPullRequest",
+                "parameters": _ID,
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "attempt": {"type": ["integer", "null"], "minimum": 1}
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(_ref("PullRequest"), "The pull request"),
+                    "202": _json(_ref("PullRequest"), "Being created by another request"),
+                    "409": _error("Nothing to open a PR with, or no push access"),
+                    "501": _error("Pull requests are not available on this server"),
+                    "502": _error("GitHub or git failed; the message says why"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}": {
+            "get": {
+                "summary": "An attempt",
+                "operationId": "getAttempt",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(_ref("Attempt"), "The attempt"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/cancel": {
+            "post": {
+                "summary": "Cancel an attempt",
+                "operationId": "cancelAttempt",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(_ref("Attempt"), "The cancelled attempt"),
+                    "409": _error("Already finished"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/events": {
+            "get": {
+                "summary": "A page of the attempt's events after a seq",
+                "operationId": "listEvents",
+                "parameters": [
+                    *_ID,
+                    q("after", {"type": "integer", "minimum": 0}, "last seq seen"),
+                    q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "at most"),
+                ],
+                "responses": {"200": _json(_ref("EventPage"), "Events"), **_NOT_FOUND, **_ERRORS},
+            }
+        },
+        "/attempts/{pk}/events/stream": {
+            "get": {
+                "summary": "Live events as Server-Sent Events (id = seq; ends with an `end` event)",
+                "operationId": "streamEvents",
+                "parameters": [
+                    *_ID,
+                    q("after", {"type": "integer", "minimum": 0}, "last seq seen"),
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "An event stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/patch": {
+            "get": {
+                "summary": "The attempt's patch (git diff), plain text",
+                "operationId": "getPatch",
+                "parameters": _ID,
+                "responses": {
+                    "200": {
+                        "description": "Unified diff, possibly empty",
+                        "content": {"text/x-diff": {"schema": {"type": "string"}}},
+                    },
+                    "409": _error("The attempt has not finished"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "codexweb API",
+            "version": "1",
+            "description": "Personal API tokens (Settings → API tokens) as "
+            "`Authorization: Bearer <token>`. Errors are JSON "
+            '`{"error", "code"}`. Rate limit: '
+            f"{settings.API_RATE_LIMIT_PER_MINUTE} requests per minute per token.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _SCHEMAS,
+        },
+        "paths": _paths(),
+    }

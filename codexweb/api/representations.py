@@ -1,0 +1,61 @@
+"""How tasks, attempts and events look in API responses (see openapi.py for the schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from tasks.events import event_message
+from tasks.models import Attempt, Event, Task
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def attempt_repr(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "id": attempt.pk,
+        "task": attempt.task_id,
+        "index": attempt.index,
+        "parent": attempt.parent_id,
+        "status": attempt.status,
+        "finished": attempt.is_finished,
+        "error": attempt.error,
+        "summary": attempt.summary,
+        "has_patch": bool(attempt.patch),
+        "input_tokens": attempt.input_tokens,
+        "output_tokens": attempt.output_tokens,
+        "last_seq": attempt.last_seq,
+        "created_at": _iso(attempt.created_at),
+        "started_at": _iso(attempt.started_at),
+        "finished_at": _iso(attempt.finished_at),
+    }
+
+
+def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": task.pk,
+        "team": task.team.slug,
+        "repository": task.repository.full_name,
+        "author": task.author.get_username(),
+        "mode": task.mode,
+        "title": task.title,
+        "prompt": task.prompt,
+        "branch": task.base_branch,
+        "model": task.model_tier,
+        "status": task.status,
+        "finished": task.is_finished,
+        "attempt_count": task.attempt_count,
+        "created_at": _iso(task.created_at),
+        "finished_at": _iso(task.finished_at),
+        "web_url": reverse("tasks:detail", args=[task.pk]),
+    }
+    if attempts is not None:
+        data["attempts"] = [attempt_repr(a) for a in attempts]
+    return data
+
+
+def event_repr(event: Event) -> dict[str, Any]:
+    return event_message(event)

@@ -1,0 +1,39 @@
+"""The actions the audit log records. Stable strings: exports and filters rely on them."""
+
+from __future__ import annotations
+
+MEMBER_INVITED = "member.invited"
+INVITE_REVOKED = "invite.revoked"
+MEMBER_JOINED = "member.joined"
+MEMBER_ROLE_CHANGED = "member.role_changed"
+MEMBER_REMOVED = "member.removed"
+DOMAIN_LIST_CREATED = "domain_list.created"
+DOMAIN_LIST_UPDATED = "domain_list.updated"
+DOMAIN_LIST_DELETED = "domain_list.deleted"
+ENVIRONMENT_UPDATED = "environment.updated"
+POLICY_UPDATED = "policy.updated"
+SECRET_SET = "secret.set"  # noqa: S105 - an action name
+SECRET_DELETED = "secret.deleted"  # noqa: S105 - an action name
+CACHE_RESET = "environment.cache_reset"
+SETUP_RUN = "environment.setup_run"
+PR_CREATED = "pr.created"
+TASK_CANCELLED = "task.cancelled"
+
+ALL = (
+    MEMBER_INVITED,
+    INVITE_REVOKED,
+    MEMBER_JOINED,
+    MEMBER_ROLE_CHANGED,
+    MEMBER_REMOVED,
+    DOMAIN_LIST_CREATED,
+    DOMAIN_LIST_UPDATED,
+    DOMAIN_LIST_DELETED,
+    ENVIRONMENT_UPDATED,
+    POLICY_UPDATED,
+    SECRET_SET,
+    SECRET_DELETED,
+    CACHE_RESET,
+    SETUP_RUN,
+    PR_CREATED,
+    TASK_CANCELLED,
+)

@@ -1,0 +1,1 @@
+"""The `codexweb` command-line client of the REST API (login, ask/code, list, show, diff, ...)."""

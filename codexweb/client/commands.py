@@ -1,0 +1,315 @@
+"""The client subcommands of `codexweb`. Each returns an exit code (exitcodes.py)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from codexweb.client import exitcodes
+from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
+from codexweb.client.http import ApiCallError, ApiClient
+from codexweb.client.render import event_line, task_details, task_row
+
+STREAM_RECONNECTS = 5
+_STATUS_EXIT = {
+    "succeeded": exitcodes.OK,
+    "failed": exitcodes.TASK_FAILED,
+    "stopped": exitcodes.TASK_FAILED,
+    "cancelled": exitcodes.CANCELLED,
+}
+
+
+def add_client_commands(sub: argparse._SubParsersAction) -> None:
+    """Register login, ask, code, list, show, diff, cancel and pr on the `codexweb` parser."""
+    login = sub.add_parser("login", help="save the server URL and a personal API token")
+    login.add_argument("--server", help="e.g. https://codexweb.example.com")
+    login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
+    login.add_argument("--json", action="store_true", help="machine-readable output")
+    for mode in ("ask", "code"):
+        p = sub.add_parser(
+            mode, help=f"start a{'n' if mode == 'ask' else ''} {mode.title()} task and follow it"
+        )
+        p.add_argument("prompt")
+        p.add_argument("--repo", required=True, help="owner/name")
+        p.add_argument("--branch", default="")
+        p.add_argument(
+            "--attempts",
+            type=int,
+            default=1,
+            choices=range(1, 5),
+            metavar="N",
+            help="best of N (1-4)",
+        )
+        p.add_argument("--model", choices=["strong", "fast"], default=None)
+        p.add_argument(
+            "--team", default=None, help="team slug, if the repository name is ambiguous"
+        )
+        p.add_argument("--detach", action="store_true", help="print the task id and exit at once")
+        p.add_argument(
+            "--json", action="store_true", help="no live log; print the final task as JSON"
+        )
+    ls = sub.add_parser("list", help="list your teams' tasks")
+    ls.add_argument("--status")
+    ls.add_argument("--mode", choices=["ask", "code"])
+    ls.add_argument("--repo")
+    ls.add_argument("--author")
+    ls.add_argument("--team")
+    ls.add_argument("--search", "-q")
+    ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--json", action="store_true")
+    show = sub.add_parser("show", help="show a task and its attempts")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    diff = sub.add_parser("diff", help="print an attempt's patch (pipe it to `git apply`)")
+    diff.add_argument("id", type=int, help="task id")
+    diff.add_argument("--attempt", type=int, default=None, help="attempt number (default: best)")
+    diff.add_argument("--json", action="store_true")
+    cancel = sub.add_parser("cancel", help="cancel a task's unfinished attempts")
+    cancel.add_argument("id", type=int)
+    cancel.add_argument("--json", action="store_true")
+    pr = sub.add_parser("pr", help="open a pull request from a task's best attempt")
+    pr.add_argument("id", type=int)
+    pr.add_argument("--attempt", type=int, default=None)
+    pr.add_argument("--json", action="store_true")
+
+
+CLIENT_COMMANDS = frozenset({"login", "ask", "code", "list", "show", "diff", "cancel", "pr"})
+
+
+def run_client_command(
+    args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        if args.command == "login":
+            return _login(args, out, err)
+        client = ApiClient(config_load())
+        handler = {
+            "ask": _start,
+            "code": _start,
+            "list": _list,
+            "show": _show,
+            "diff": _diff,
+            "cancel": _cancel,
+            "pr": _pr,
+        }[args.command]
+        return handler(client, args, out, err)
+    except ConfigError as exc:
+        return _fail(args, err, out, str(exc), exitcodes.AUTH)
+    except ApiCallError as exc:
+        return _fail(args, err, out, exc.message, exc.exit_code, exc.body)
+    except KeyboardInterrupt:
+        err.write("\nInterrupted.\n")
+        return exitcodes.INTERRUPTED
+
+
+def _fail(
+    args: argparse.Namespace,
+    err: TextIO,
+    out: TextIO,
+    message: str,
+    code: int,
+    body: dict[str, Any] | None = None,
+) -> int:
+    if getattr(args, "json", False):
+        out.write(json.dumps(body or {"error": message}) + "\n")
+    err.write(f"codexweb: {message}\n")
+    return code
+
+
+def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    server = (args.server or input("Server URL: ")).strip().rstrip("/")
+    if not server.startswith(("http://", "https://")):
+        return _fail(
+            args, err, out, "The server URL must start with http:// or https://.", exitcodes.USAGE
+        )
+    token = args.token
+    if not token:
+        token = getpass.getpass("API token: ") if sys.stdin.isatty() else sys.stdin.readline()
+    token = token.strip()
+    if not token:
+        return _fail(args, err, out, "No token given.", exitcodes.USAGE)
+    config = ClientConfig(server=server, token=token)
+    me = ApiClient(config).get_json("/me")  # proves the token works before saving it
+    path = config_save(config)
+    if args.json:
+        out.write(
+            json.dumps({"server": server, "username": me["username"], "config": str(path)}) + "\n"
+        )
+    else:
+        out.write(f"Logged in to {server} as {me['username']}; saved in {path}.\n")
+    return exitcodes.OK
+
+
+def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    payload: dict[str, Any] = {
+        "repository": args.repo,
+        "mode": args.command,
+        "prompt": args.prompt,
+        "branch": args.branch,
+        "attempts": args.attempts,
+    }
+    if args.model:
+        payload["model"] = args.model
+    if args.team:
+        payload["team"] = args.team
+    task = client.post_json("/tasks", payload)
+    if args.detach:
+        out.write((json.dumps(task) if args.json else str(task["id"])) + "\n")
+        return exitcodes.OK
+    if not args.json:
+        out.write(
+            f"Task {task['id']} created ({client.base.removesuffix('/api/v1')}{task['web_url']}).\n"
+        )
+        out.flush()
+    try:
+        _follow(client, task, out, quiet=args.json)
+    except KeyboardInterrupt:
+        err.write(
+            f"\nStopped following; task {task['id']} goes on. "
+            f"Cancel it with `codexweb cancel {task['id']}`.\n"
+        )
+        return exitcodes.INTERRUPTED
+    task = client.get_json(f"/tasks/{task['id']}")
+    patches = {
+        a["index"]: client.get_text(f"/attempts/{a['id']}/patch")
+        for a in task["attempts"]
+        if a["has_patch"]
+    }
+    if args.json:
+        out.write(json.dumps({**task, "patches": {str(k): v for k, v in patches.items()}}) + "\n")
+    else:
+        _print_result(task, patches, out)
+    return _STATUS_EXIT.get(task["status"], exitcodes.TASK_FAILED)
+
+
+def _follow(client: ApiClient, task: dict[str, Any], out: TextIO, *, quiet: bool) -> None:
+    """Stream every attempt's events until each ends (prefixed "[k] " when there are several)."""
+    attempts = task["attempts"]
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def follow_one(attempt: dict[str, Any]) -> None:
+        prefix = f"[{attempt['index']}] " if len(attempts) > 1 else ""
+        after, tries = 0, 0
+        while tries <= STREAM_RECONNECTS:
+            ended = False
+            try:
+                for sse in client.stream_events(attempt["id"], after=after):
+                    if sse.event in ("end", "timeout"):
+                        ended = True
+                        break
+                    after = int(sse.data.get("seq", after))
+                    line = None if quiet else event_line(sse.data, prefix=prefix)
+                    if line is not None:
+                        with lock:
+                            out.write(line + "\n")
+                            out.flush()
+            except ApiCallError as exc:
+                if exc.exit_code not in (exitcodes.SERVER, exitcodes.RATE_LIMITED):
+                    failures.append(exc)
+                    return
+            if ended:
+                return
+            tries += 1
+            time.sleep(min(2.0 * tries, 10.0))  # the connection dropped: resume after `after`
+
+    threads = [threading.Thread(target=follow_one, args=(a,), daemon=True) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)  # short joins keep Ctrl-C responsive
+    if failures:
+        raise failures[0]
+
+
+def _print_result(task: dict[str, Any], patches: dict[int, str], out: TextIO) -> None:
+    out.write("\n" + "─" * 72 + "\n")
+    for attempt in task["attempts"]:
+        head = f"Attempt {attempt['index']}: {attempt['status']}"
+        out.write(head + (f" — {attempt['error']}" if attempt["error"] else "") + "\n")
+        if attempt["summary"]:
+            out.write("\n" + attempt["summary"].rstrip() + "\n")
+        patch = patches.get(attempt["index"])
+        if patch:
+            out.write("\n" + patch.rstrip("\n") + "\n")
+        out.write("\n")
+    out.write(f"Task {task['id']} {task['status']}.\n")
+
+
+def _list(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    page = client.get_json(
+        "/tasks",
+        status=args.status,
+        mode=args.mode,
+        repository=args.repo,
+        author=args.author,
+        team=args.team,
+        q=args.search,
+        page_size=max(1, min(args.limit, 100)),
+    )
+    if args.json:
+        out.write(json.dumps(page["results"]) + "\n")
+    elif not page["results"]:
+        out.write("No tasks.\n")
+    else:
+        for task in page["results"]:
+            out.write(task_row(task) + "\n")
+    return exitcodes.OK
+
+
+def _show(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    task = client.get_json(f"/tasks/{args.id}")
+    out.write((json.dumps(task) if args.json else task_details(task)) + "\n")
+    return exitcodes.OK
+
+
+def _pick_attempt(task: dict[str, Any], index: int | None) -> dict[str, Any] | None:
+    attempts = task["attempts"]
+    if index is not None:
+        return next((a for a in attempts if a["index"] == index), None)
+    return (
+        next((a for a in attempts if a["status"] == "succeeded" and a["has_patch"]), None)
+        or next((a for a in attempts if a["has_patch"]), None)
+        or (attempts[0] if attempts else None)
+    )
+
+
+def _diff(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    task = client.get_json(f"/tasks/{args.id}")
+    attempt = _pick_attempt(task, args.attempt)
+    if attempt is None:
+        return _fail(
+            args, err, out, f"Task {args.id} has no attempt {args.attempt}.", exitcodes.NOT_FOUND
+        )
+    patch = client.get_text(f"/attempts/{attempt['id']}/patch")
+    if args.json:
+        out.write(
+            json.dumps({"task": task["id"], "attempt": attempt["index"], "patch": patch}) + "\n"
+        )
+        return exitcodes.OK
+    if not patch:
+        return _fail(
+            args, err, out, f"Attempt {attempt['index']} made no changes.", exitcodes.CONFLICT
+        )
+    out.write(patch)
+    return exitcodes.OK
+
+
+def _cancel(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    task = client.post_json(f"/tasks/{args.id}/cancel")
+    out.write((json.dumps(task) if args.json else f"Task {task['id']} is {task['status']}.") + "\n")
+    return exitcodes.OK
+
+
+def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    body = {"attempt": args.attempt} if args.attempt else {}
+    result = client.post_json(f"/tasks/{args.id}/pr", body)
+    out.write((json.dumps(result) if args.json else f"Pull request: {result['url']}") + "\n")
+    return exitcodes.OK

@@ -1,0 +1,67 @@
+"""May this person use this repository? GitHub decides; we remember its answer briefly.
+
+A person sees and uses only repositories GitHub says they can; Code tasks and pull requests need
+push access. The answer comes from their synced catalog when it is younger than
+GITHUB_ACCESS_TTL_SECONDS, otherwise from GET /repos/{owner}/{repo}, which refreshes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from repos.credentials import client_for, credential_for, credential_invalidate
+from repos.github import GitHubAuthError, GitHubNotFound
+from repos.models import Repository
+from repos.models_github import GitHubRepositoryAccess
+from repos.sync import access_fields
+
+
+@dataclass(frozen=True)
+class Access:
+    can_read: bool
+    can_push: bool
+    reason: str = ""  # why not, in words for the person
+
+
+NO_ACCOUNT = "Sign in with {name} to use repositories from it."
+NOT_VISIBLE = "{name} says you cannot access {repo}."
+NO_PUSH = "{name} says you cannot push to {repo}; Code tasks and pull requests need push access."
+
+
+def repository_access(user: User, repository: Repository) -> Access:
+    """What GitHub lets `user` do with `repository` (plain git repositories: everything).
+
+    Raises GitHubAuthError when the person's token is refused (they must sign in again) and
+    other GitHubError subclasses (rate limit, outage) with a message to show.
+    """
+    if not repository.is_on_github:
+        return Access(can_read=True, can_push=True)
+    name = repository.get_provider_display()
+    credential = credential_for(user, repository.provider)
+    if credential is None:
+        return Access(False, False, NO_ACCOUNT.format(name=name))
+    ttl = timedelta(seconds=settings.GITHUB_ACCESS_TTL_SECONDS)
+    rows = GitHubRepositoryAccess.objects.filter(credential=credential)
+    row = (rows.filter(external_id=repository.external_id).first()
+           if repository.external_id else None) or rows.filter(
+        owner__iexact=repository.owner, name__iexact=repository.name).first()
+    if row is None or row.checked_at < timezone.now() - ttl:
+        try:
+            info = client_for(credential).repository(repository.owner, repository.name)
+        except GitHubNotFound:
+            rows.filter(owner__iexact=repository.owner, name__iexact=repository.name).delete()
+            return Access(False, False, NOT_VISIBLE.format(name=name, repo=repository))
+        except GitHubAuthError:
+            credential_invalidate(credential)
+            raise
+        row, _ = GitHubRepositoryAccess.objects.update_or_create(
+            credential=credential, external_id=info.external_id, defaults=access_fields(info)
+        )
+    if not row.can_push:
+        return Access(True, False, NO_PUSH.format(name=name, repo=repository))
+    return Access(True, True)

@@ -1,0 +1,278 @@
+"""The GitHub / GitHub Enterprise Server REST client (githubkit), with errors people can act on.
+
+One `GitHubClient` per token. Base URLs come from settings (GITHUB_API_URL for github.com,
+SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL, i.e. https://HOST/api/v3, for GHES), so the same code
+talks to either and to the test double. githubkit's own retries and HTTP cache are off: a rate
+limit becomes a `GitHubRateLimited` with the time to come back (never a sleep inside a request),
+and conditional requests are made explicitly with stored ETags (see repos/sync.py).
+
+REST reference: https://docs.github.com/rest (operations used are listed on each method).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from django.conf import settings
+from githubkit import GitHub
+from githubkit.exception import (
+    GitHubException,
+    PrimaryRateLimitExceeded,
+    RateLimitExceeded,
+    RequestError,
+    RequestFailed,
+)
+
+from repos.models_github import Provider
+
+PER_PAGE = 100  # GitHub's maximum
+MAX_PAGES = 300  # 30,000 items: a bound on every pagination loop
+TIMEOUT_SECONDS = 20.0
+
+
+class GitHubError(Exception):
+    """A GitHub call failed; `str(exc)` is a sentence for the person who asked."""
+
+
+class GitHubAuthError(GitHubError):
+    """GitHub refused the token (expired or revoked): the person must sign in again."""
+
+    def __init__(self, provider: str = Provider.GITHUB) -> None:
+        name = "GitHub Enterprise" if provider == Provider.GHES else "GitHub"
+        super().__init__(
+            f"Your {name} sign-in has expired or was revoked. Sign in again with {name} "
+            "to continue."
+        )
+
+
+class GitHubRateLimited(GitHubError):
+    """GitHub's rate limit is used up until `retry_at`."""
+
+    def __init__(self, retry_at: datetime, *, secondary: bool) -> None:
+        self.retry_at = retry_at
+        kind = "GitHub asked us to slow down" if secondary else "GitHub's API rate limit is used up"
+        super().__init__(f"{kind}; try again after {retry_at:%H:%M} UTC.")
+
+
+class GitHubNotFound(GitHubError):
+    """The repository (or pull request) does not exist or this person cannot see it."""
+
+
+class GitHubForbidden(GitHubError):
+    """GitHub refused the operation for this person (missing permission or scope)."""
+
+
+class GitHubInvalid(GitHubError):
+    """GitHub refused the request as invalid (422); `errors` holds its details."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__(message)
+
+
+def api_base_url(provider: str) -> str:
+    if provider == Provider.GHES:
+        if not settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL:
+            raise GitHubError("GitHub Enterprise is not configured on this server (GHES_URL).")
+        return settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL.rstrip("/")
+    return settings.GITHUB_API_URL.rstrip("/")
+
+
+def web_base_url(provider: str) -> str:
+    """Where people and git reach the host: https://github.com or https://HOST for GHES."""
+    if provider == Provider.GHES:
+        return settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_URL.rstrip("/")
+    return settings.GITHUB_URL.rstrip("/")
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    external_id: int
+    owner: str
+    name: str
+    private: bool
+    visibility: str
+    default_branch: str
+    archived: bool
+    can_push: bool
+    can_admin: bool
+    pushed_at: datetime | None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class RepoPage:
+    """One page of a listing; `repos` is None when GitHub answered 304 Not Modified."""
+
+    repos: list[RepoInfo] | None
+    etag: str
+    next_page: int | None
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    html_url: str
+    state: str  # open, closed, merged
+    draft: bool
+    head_sha: str
+
+
+def _repo_info(data: Any) -> RepoInfo:
+    permissions = getattr(data, "permissions", None)
+    pushed = getattr(data, "pushed_at", None)
+    return RepoInfo(
+        external_id=data.id,
+        owner=data.owner.login,
+        name=data.name,
+        private=data.private,
+        visibility=getattr(data, "visibility", None) or ("private" if data.private else "public"),
+        default_branch=getattr(data, "default_branch", None) or "main",
+        archived=bool(getattr(data, "archived", False)),
+        can_push=bool(permissions and permissions.push),
+        can_admin=bool(permissions and permissions.admin),
+        pushed_at=pushed if isinstance(pushed, datetime) else None,
+    )
+
+
+def _next_page(response: Any) -> int | None:
+    url = response.raw_response.links.get("next", {}).get("url")
+    if not url:
+        return None
+    pages = parse_qs(urlsplit(url).query).get("page")
+    return int(pages[0]) if pages else None
+
+
+class GitHubClient:
+    """REST calls for one token. Every method raises a GitHubError subclass on failure."""
+
+    def __init__(self, token: str, *, provider: str = Provider.GITHUB,
+                 transport: httpx.BaseTransport | None = None,
+                 on_auth_failure: Callable[[], None] | None = None) -> None:
+        """`on_auth_failure` runs when GitHub refuses the token (401), before raising."""
+        self.provider = provider
+        self._on_auth_failure = on_auth_failure
+        self._github = GitHub(
+            token,
+            base_url=api_base_url(provider) + "/",
+            user_agent="codexweb",
+            timeout=TIMEOUT_SECONDS,
+            http_cache=False,
+            auto_retry=False,
+            transport=transport,
+        )
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except RateLimitExceeded as exc:
+            retry_at = datetime.now(tz=UTC) + max(exc.retry_after, timedelta(seconds=1))
+            raise GitHubRateLimited(
+                retry_at, secondary=not isinstance(exc, PrimaryRateLimitExceeded)
+            ) from exc
+        except RequestFailed as exc:
+            raise self._failure(exc) from exc
+        except RequestError as exc:
+            raise GitHubError(
+                "GitHub could not be reached; please try again in a minute."
+            ) from exc
+        except GitHubException as exc:
+            raise GitHubError(f"GitHub request failed: {type(exc).__name__}") from exc
+
+    def _failure(self, exc: RequestFailed) -> GitHubError:
+        status = exc.response.status_code
+        try:
+            body = exc.response.json()
+        except ValueError:
+            body = {}
+        message = body.get("message", "") if isinstance(body, dict) else ""
+        if status == 401:
+            if self._on_auth_failure is not None:
+                self._on_auth_failure()
+            return GitHubAuthError(self.provider)
+        if status == 404:
+            return GitHubNotFound("GitHub says this does not exist or you cannot see it.")
+        if status == 403:
+            return GitHubForbidden(
+                f"GitHub refused this for your account: {message or 'permission denied'}."
+            )
+        if status == 422:
+            errors = body.get("errors", []) if isinstance(body, dict) else []
+            details = "; ".join(e.get("message") or f"{e.get('field')} {e.get('code')}"
+                                for e in errors if isinstance(e, dict))
+            reason = (details or message).rstrip(".")
+            return GitHubInvalid(f"GitHub refused the request: {reason}.", errors)
+        return GitHubError(f"GitHub answered {status}: {message or 'unexpected error'}.")
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def user(self) -> dict[str, Any]:
+        """GET /user (users/get-authenticated): login, id, name, email."""
+        data = self._call(self._github.rest.users.get_authenticated).parsed_data
+        return {"login": data.login, "id": data.id, "name": data.name, "email": data.email}
+
+    def repositories_page(self, page: int, *, etag: str = "") -> RepoPage:
+        """GET /user/repos (repos/list-for-authenticated-user), conditionally on `etag`."""
+        headers = {"If-None-Match": etag} if etag else None
+        response = self._call(
+            self._github.rest.repos.list_for_authenticated_user,
+            affiliation="owner,collaborator,organization_member", sort="full_name",
+            per_page=PER_PAGE, page=page, headers=headers,
+        )
+        new_etag = response.headers.get("etag", "")
+        if response.status_code == 304:
+            return RepoPage(repos=None, etag=etag, next_page=_next_page(response))
+        repos = [_repo_info(item) for item in response.parsed_data]
+        return RepoPage(repos=repos, etag=new_etag, next_page=_next_page(response))
+
+    def repository(self, owner: str, name: str) -> RepoInfo:
+        """GET /repos/{owner}/{repo} (repos/get), with this person's permissions."""
+        return _repo_info(self._call(self._github.rest.repos.get, owner, name).parsed_data)
+
+    def branches(self, owner: str, name: str) -> list[str]:
+        """GET /repos/{owner}/{repo}/branches (repos/list-branches), every page."""
+        names: list[str] = []
+        page: int | None = 1
+        for _ in range(MAX_PAGES):
+            if page is None:
+                break
+            response = self._call(self._github.rest.repos.list_branches, owner, name,
+                                  per_page=PER_PAGE, page=page)
+            names += [branch.name for branch in response.parsed_data]
+            page = _next_page(response)
+        return names
+
+    def permission(self, owner: str, name: str, login: str) -> str:
+        """GET .../collaborators/{username}/permission: admin, write, read or none."""
+        response = self._call(self._github.rest.repos.get_collaborator_permission_level,
+                              owner, name, login)
+        return str(response.parsed_data.permission)
+
+    def pull_create(self, owner: str, name: str, *, title: str, body: str, head: str,
+                    base: str, draft: bool = False) -> PullInfo:
+        """POST /repos/{owner}/{repo}/pulls (pulls/create)."""
+        response = self._call(self._github.rest.pulls.create, owner, name,
+                              data={"title": title, "body": body, "head": head, "base": base,
+                                    "draft": draft})
+        return self._pull(response.parsed_data)
+
+    def pull(self, owner: str, name: str, number: int) -> PullInfo:
+        """GET /repos/{owner}/{repo}/pulls/{pull_number} (pulls/get)."""
+        return self._pull(self._call(self._github.rest.pulls.get, owner, name, number).parsed_data)
+
+    @staticmethod
+    def _pull(data: Any) -> PullInfo:
+        merged = bool(getattr(data, "merged", False))
+        return PullInfo(
+            number=data.number, html_url=data.html_url,
+            state="merged" if merged else str(data.state), draft=bool(data.draft),
+            head_sha=data.head.sha,
+        )

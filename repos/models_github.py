@@ -1,0 +1,132 @@
+"""What we keep about people's GitHub connections: tokens, the repositories they can reach, PRs.
+
+Imported by repos/models.py so Django sees these models in the `repos` app.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+
+from codexweb import crypto
+
+
+class Provider(models.TextChoices):
+    GITHUB = "github", "GitHub"
+    GHES = "github-enterprise", "GitHub Enterprise"
+
+
+class GitHubCredential(models.Model):
+    """A person's OAuth token for github.com or the GHES host, encrypted at rest.
+
+    `invalid_at` is set when GitHub answered 401 with it: the person must sign in again.
+    The repository sync keeps its per-page ETags in `sync_pages` for conditional requests.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="github_credentials"
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    login = models.CharField(max_length=100)
+    external_id = models.BigIntegerField()
+    token_encrypted = models.TextField()
+    scopes = models.CharField(max_length=500, blank=True, default="")
+    invalid_at = models.DateTimeField(null=True, blank=True)
+    sync_pages = models.JSONField(default=dict, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "provider"], name="github_credential_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.login} on {self.get_provider_display()}"
+
+    def set_token(self, token: str) -> None:
+        self.token_encrypted = crypto.encrypt(token)
+
+    def reveal_token(self) -> str:
+        """The clear token, for a call to GitHub from the host only."""
+        return crypto.decrypt(self.token_encrypted)
+
+    @property
+    def noreply_email(self) -> str:
+        host = "users.noreply.github.com"
+        ghes_host = urlsplit(settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_URL or "").hostname
+        if self.provider == Provider.GHES and ghes_host:
+            host = f"users.noreply.{ghes_host}"
+        return f"{self.external_id}+{self.login}@{host}"
+
+
+class GitHubRepositoryAccess(models.Model):
+    """A repository a person can reach on GitHub, as GitHub last said (the picker's catalog)."""
+
+    credential = models.ForeignKey(
+        GitHubCredential, on_delete=models.CASCADE, related_name="repositories"
+    )
+    external_id = models.BigIntegerField()
+    owner = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    private = models.BooleanField(default=True)
+    visibility = models.CharField(max_length=10, default="private")
+    default_branch = models.CharField(max_length=255, default="main")
+    archived = models.BooleanField(default=False)
+    can_push = models.BooleanField(default=False)
+    can_admin = models.BooleanField(default=False)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["owner", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "external_id"], name="github_access_unique_repo"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["credential", "owner", "name"]),
+            models.Index(fields=["credential", "pushed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class PullRequestRecord(models.Model):
+    """The pull request opened from an attempt; one per attempt, so a second click finds it."""
+
+    class State(models.TextChoices):
+        CREATING = "creating", "Being created"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        MERGED = "merged", "Merged"
+        FAILED = "failed", "Failed"
+
+    attempt = models.OneToOneField(
+        "tasks.Attempt", on_delete=models.CASCADE, related_name="pull_request"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    branch = models.CharField(max_length=255)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CREATING)
+    draft = models.BooleanField(default=False)
+    number = models.PositiveIntegerField(null=True, blank=True)
+    html_url = models.URLField(max_length=1000, blank=True, default="")
+    head_sha = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.html_url or f"{self.branch} ({self.state})"

@@ -1,0 +1,163 @@
+"""Citations in a final message: `【F:path†L10-L24】` (file lines in the final tree) and
+`【T:chunk-id†L3-L9】` (lines of a recorded terminal chunk).
+
+`check_citations` parses every citation, checks that what it points at exists, and flags a
+claim that tests pass without a cited test run. Invalid citations are kept and marked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tasks.agent.patch import PatchError, check_path
+from tasks.agent.records import Citation, TerminalChunk
+
+CITATION = re.compile(
+    r"【\s*(?P<kind>[FT])\s*:\s*(?P<target>[^†】\n]+?)\s*†\s*L(?P<start>\d+)"
+    r"(?:\s*[-–]\s*L?(?P<end>\d+))?\s*】"
+)
+
+TESTS_PASS_CLAIM = re.compile(
+    r"\b(?:tests?|test suite|specs?|checks?)\s+(?:now\s+|all\s+|still\s+)?"
+    r"(?:pass(?:es|ed|ing)?|succeed(?:s|ed)?|(?:are|is)\s+(?:now\s+)?(?:passing|green))\b"
+    r"|\bpassing\s+tests?\b|\ball\s+green\b",
+    re.IGNORECASE,
+)
+
+FileReader = Callable[[str], "str | None"]
+
+
+@dataclass
+class CitationReport:
+    citations: list[Citation] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> list[Citation]:
+        return [c for c in self.citations if c.valid]
+
+
+def parse_citations(text: str) -> list[Citation]:
+    """Every citation in `text`, in order, not yet validated."""
+    found = []
+    for match in CITATION.finditer(text):
+        start = int(match["start"])
+        end = int(match["end"]) if match["end"] else start
+        kind: Literal["F", "T"] = "F" if match["kind"] == "F" else "T"
+        found.append(Citation(match.group(0), kind, match["target"].strip(), start, end))
+    return found
+
+
+def normalize_file_target(target: str) -> str:
+    """A cited path relative to the repository root; raises PatchError if it leaves it."""
+    path = target.strip()
+    for prefix in ("/workspace/", "./"):
+        if path.startswith(prefix):
+            path = path[len(prefix):]
+    return check_path(path)
+
+
+def check_citations(
+    text: str, *, read_file: FileReader, chunks: Mapping[str, TerminalChunk]
+) -> CitationReport:
+    """Validate every citation in `text` and flag uncited "tests pass" claims.
+
+    `read_file(path)` returns the file's text in the final tree or None when it does not exist;
+    `chunks` are the attempt's recorded terminal chunks by id. Never raises for bad citations.
+    """
+    report = CitationReport(parse_citations(text))
+    file_cache: dict[str, str | None] = {}
+    for citation in report.citations:
+        if citation.start < 1 or citation.end < citation.start:
+            citation.reason = f"L{citation.start}-L{citation.end} is not a valid line range"
+            continue
+        if citation.kind == "F":
+            _check_file(citation, read_file, file_cache)
+        else:
+            _check_chunk(citation, chunks)
+    report.flags.extend(_test_claim_flags(text, report.citations, chunks))
+    if text.strip() and not report.citations:
+        report.flags.append("The answer cites no evidence (no file or terminal citations).")
+    return report
+
+
+def _check_file(
+    citation: Citation, read_file: FileReader, cache: dict[str, str | None]
+) -> None:
+    try:
+        path = normalize_file_target(citation.target)
+    except PatchError as exc:
+        citation.reason = str(exc)
+        return
+    citation.target = path
+    if path not in cache:
+        try:
+            cache[path] = read_file(path)
+        except Exception as exc:  # a sandbox error must not lose the other citations
+            cache[path] = None
+            citation.reason = f"could not read {path}: {exc}"
+            return
+    content = cache[path]
+    if content is None:
+        citation.reason = f"{path} does not exist in the final tree"
+        return
+    count = len(content.splitlines())
+    if citation.end > count:
+        citation.reason = f"{path} has {count} lines; L{citation.end} is past the end"
+        return
+    citation.valid = True
+
+
+def _check_chunk(citation: Citation, chunks: Mapping[str, TerminalChunk]) -> None:
+    chunk = chunks.get(citation.target)
+    if chunk is None:
+        citation.reason = f"no terminal chunk with id {citation.target!r} was recorded"
+        return
+    count = len(chunk.lines)
+    if citation.end > count:
+        citation.reason = (
+            f"chunk {chunk.chunk_id} has {count} lines; L{citation.end} is past the end"
+        )
+        return
+    citation.valid = True
+
+
+def _test_claim_flags(
+    text: str, citations: list[Citation], chunks: Mapping[str, TerminalChunk]
+) -> list[str]:
+    """A paragraph that says tests pass must cite a terminal chunk, and that run must be green."""
+    flags = []
+    for paragraph in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)", text):
+        claim = TESTS_PASS_CLAIM.search(paragraph)
+        if not claim:
+            continue
+        quote = _sentence_around(paragraph, claim.start())
+        cited = [
+            c for c in citations if c.kind == "T" and c.valid and c.raw in paragraph
+        ]
+        if not cited:
+            flags.append(f"Claims tests pass without citing a test run: “{quote}”")
+            continue
+        failing = [
+            chunks[c.target] for c in cited
+            if chunks[c.target].exit_code not in (0, None) or chunks[c.target].timed_out
+        ]
+        if failing and len(failing) == len(cited):
+            flags.append(
+                f"Claims tests pass but the cited run exited with {failing[0].exit_code}: "
+                f"“{quote}”"
+            )
+    return flags
+
+
+def _sentence_around(paragraph: str, at: int) -> str:
+    dot, newline = paragraph.rfind(". ", 0, at), paragraph.rfind("\n", 0, at)
+    start = max(dot + 2 if dot != -1 else 0, newline + 1)
+    ends = [i for i in (paragraph.find(". ", at), paragraph.find("\n", at)) if i != -1]
+    end = min(ends) + 1 if ends else len(paragraph)
+    sentence = CITATION.sub("", paragraph[start:end])
+    sentence = re.sub(r"\s+([.,;:])", r"\1", re.sub(r"\s+", " ", sentence)).strip()
+    return sentence[:200]

@@ -1,0 +1,66 @@
+"""The conversation with the model in a wire-neutral form; `wire.py` turns it into requests.
+
+Items serialize to plain dicts (`to_dict`/`item_from_dict`) so a follow-up attempt can continue
+from its parent's conversation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["user", "assistant"]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "message", "role": self.role, "text": self.text}
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    call_id: str
+    name: str
+    arguments: str  # raw JSON text, exactly as the model sent it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "tool_call", "call_id": self.call_id, "name": self.name,
+                "arguments": self.arguments}
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    call_id: str
+    output: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "tool_output", "call_id": self.call_id, "output": self.output}
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """A Responses API reasoning item, passed back as-is so the model keeps its chain."""
+
+    item: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "reasoning", "item": self.item}
+
+
+Item = Message | ToolCall | ToolOutput | Reasoning
+
+
+def item_from_dict(data: dict[str, Any]) -> Item:
+    """Rebuild an item from `to_dict` output; raises ValueError on anything else."""
+    kind = data.get("type")
+    if kind == "message" and data.get("role") in ("user", "assistant"):
+        return Message(data["role"], str(data.get("text", "")))
+    if kind == "tool_call":
+        return ToolCall(str(data["call_id"]), str(data["name"]), str(data.get("arguments", "")))
+    if kind == "tool_output":
+        return ToolOutput(str(data["call_id"]), str(data.get("output", "")))
+    if kind == "reasoning":
+        return Reasoning(dict(data.get("item") or {}))
+    raise ValueError(f"Not a conversation item: {data!r}")

@@ -1,0 +1,266 @@
+"""The agent loop: `run_agent(spec, sandbox, model, on_event) -> AgentResult`.
+
+It knows nothing of Django. Each model turn and its tool calls become one `Step`; everything
+that happens is also reported as it happens through `on_event(kind, payload)` with the kinds and
+payloads of `tasks.event_kinds`. The loop ends on a final answer, a budget, cancellation or a
+model failure; it never raises for those.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import time
+from collections.abc import Callable
+from email.utils import parseaddr
+from typing import Any
+
+from tasks import event_kinds as kinds
+from tasks.agent.budgets import BudgetTracker
+from tasks.agent.citations import check_citations
+from tasks.agent.config import AgentSpec
+from tasks.agent.conversation import Item, Message, ToolOutput, item_from_dict
+from tasks.agent.instructions import (
+    CHECKS_REMINDER,
+    FIND_AGENTS_FILES,
+    WORKSPACE,
+    AgentsFiles,
+    system_prompt,
+)
+from tasks.agent.model import Model, ModelError
+from tasks.agent.records import AgentResult, Step
+from tasks.agent.tools import Toolbox, stat_paths, tool_specs
+from tasks.sandbox.base import Sandbox, SandboxError
+
+logger = logging.getLogger(__name__)
+
+OnEvent = Callable[[str, dict[str, Any]], None]
+
+EMPTY_REPLY_NUDGES = 2
+SANDBOX_FAILURES_TOLERATED = 3
+EMPTY_REPLY = (
+    "Your reply had neither text nor a tool call. Continue the task with a tool call, or give "
+    "your final answer."
+)
+
+
+def run_agent(
+    spec: AgentSpec,
+    sandbox: Sandbox,
+    model: Model,
+    on_event: OnEvent,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+) -> AgentResult:
+    """Drive one attempt in a started sandbox until it ends; return how it ended.
+
+    `cancelled()` is polled between steps (the caller also calls `sandbox.cancel()` to stop a
+    running command). A Code task's changes are committed inside the sandbox at the end, so the
+    caller can take `git diff <spec.base_commit>` as the patch.
+    """
+    run = _Run(spec, sandbox, model, on_event, cancelled, clock)
+    try:
+        return run.run()
+    except Exception as exc:  # a bug must still end the attempt cleanly, with its log
+        logger.exception("the agent loop of attempt %s crashed", spec.attempt_id)
+        return run._fail(f"The agent stopped on an internal error: {type(exc).__name__}: {exc}")
+    finally:
+        run.result.duration = clock() - run.started
+
+
+class _Run:
+    def __init__(
+        self,
+        spec: AgentSpec,
+        sandbox: Sandbox,
+        model: Model,
+        on_event: OnEvent,
+        cancelled: Callable[[], bool],
+        clock: Callable[[], float],
+    ) -> None:
+        self.spec = spec
+        self.sandbox = sandbox
+        self.model = model
+        self.emit = on_event
+        self.cancelled = cancelled
+        self.clock = clock
+        self.started = clock()
+        self.budget = BudgetTracker(spec.config.budgets, spec.config.model.prices, clock=clock)
+        self.result = AgentResult(outcome="failed", stop_reason="error")
+        self.conversation: list[Item] = []
+
+    def run(self) -> AgentResult:
+        spec = self.spec
+        self.emit(kinds.PHASE, {"phase": "agent", "message": f"Agent started ({self.model.name})."})
+        agents = self._discover_agents_files()
+        upfront = agents.upfront()
+        agents.given.extend(upfront)
+        system = system_prompt(
+            mode=spec.mode,
+            repository=spec.repository,
+            team_instructions=spec.team_instructions,
+            agents=agents,
+            upfront=upfront,
+            agents_limit=spec.config.agents_md_max_chars,
+        )
+        toolbox = Toolbox(
+            sandbox=self.sandbox,
+            config=spec.config,
+            mode=spec.mode,
+            attempt_id=spec.attempt_id,
+            emit=self.emit,
+            agents=agents,
+            remaining_seconds=self.budget.remaining_seconds,
+        )
+        self.result.chunks = toolbox.chunks
+        try:
+            self.conversation = [item_from_dict(d) for d in spec.history]
+        except (ValueError, KeyError) as exc:
+            return self._fail(f"The parent attempt's conversation cannot be continued: {exc}")
+        self.conversation.append(Message("user", spec.prompt))
+        tools = tool_specs(spec.mode)
+        empty_replies = 0
+        reminders = 0
+        final = ""
+        while True:
+            if self.cancelled():
+                return self._end("cancelled", "cancelled", "Cancelled.", toolbox)
+            exceeded = self.budget.exceeded()
+            if exceeded:
+                return self._end("stopped", exceeded[0], exceeded[1], toolbox)
+            step = Step(index=len(self.result.steps) + 1, started_at=self.clock() - self.started)
+            deadline = self.clock() + self.budget.remaining_seconds()
+            try:
+                turn = self.model.complete(
+                    system=system, conversation=self.conversation, tools=tools, deadline=deadline
+                )
+            except ModelError as exc:
+                return self._fail(str(exc))
+            self.budget.record_turn(turn.usage)
+            step.text, step.reasoning, step.usage = turn.text, turn.reasoning, turn.usage
+            step.model_attempts = turn.attempts
+            self.result.steps.append(step)
+            self._report_usage()
+            if turn.reasoning:
+                self.emit(kinds.REASONING, {"text": turn.reasoning})
+            self.conversation.extend(turn.items())
+            if turn.tool_calls:
+                if turn.text:
+                    self.emit(kinds.MESSAGE, {"text": turn.text})
+                for call in turn.tool_calls:
+                    if self.cancelled():
+                        self.conversation.append(ToolOutput(call.call_id, "Cancelled."))
+                        continue
+                    record = toolbox.run(call)
+                    step.tool_calls.append(record)
+                    self.conversation.append(ToolOutput(call.call_id, record.observation))
+                step.duration = self.clock() - self.started - step.started_at
+                if toolbox.sandbox_failures >= SANDBOX_FAILURES_TOLERATED:
+                    return self._fail("The sandbox stopped working: commands cannot run.")
+                continue
+            step.duration = self.clock() - self.started - step.started_at
+            if not turn.text:
+                empty_replies += 1
+                if empty_replies > EMPTY_REPLY_NUDGES:
+                    return self._fail("The model kept replying with nothing.")
+                self.conversation.append(Message("user", EMPTY_REPLY))
+                continue
+            if (
+                spec.mode == "code"
+                and agents.given
+                and toolbox.edits_since_last_command
+                and reminders < spec.config.check_reminders
+            ):
+                reminders += 1
+                self.emit(kinds.MESSAGE, {"text": turn.text})
+                self.conversation.append(Message("user", CHECKS_REMINDER))
+                continue
+            final = turn.text
+            break
+        return self._finish(final, toolbox)
+
+    # --- endings ---------------------------------------------------------------------------
+
+    def _finish(self, final: str, toolbox: Toolbox) -> AgentResult:
+        self._commit_if_code(toolbox)
+        report = check_citations(final, read_file=self._read_final_tree, chunks=toolbox.chunks)
+        if self.spec.mode == "code" and toolbox.agents.given and toolbox.edits_since_last_command:
+            report.flags.append(
+                "Finished without running the checks AGENTS.md asks for after the last change."
+            )
+        self.emit(kinds.SUMMARY, {"text": final,
+                                  "citations": [c.to_dict() for c in report.citations],
+                                  "flags": report.flags})
+        result = self.result
+        result.outcome, result.stop_reason = "succeeded", "final_answer"
+        result.final_message, result.citations, result.flags = final, report.citations, report.flags
+        return self._close(result)
+
+    def _end(self, outcome: Any, reason: str, message: str, toolbox: Toolbox) -> AgentResult:
+        if outcome == "stopped":  # keep the partial work reviewable; a cancel wants nothing
+            self._commit_if_code(toolbox)
+        self.result.outcome, self.result.stop_reason, self.result.error = outcome, reason, message
+        return self._close(self.result)
+
+    def _fail(self, message: str) -> AgentResult:
+        self.emit(kinds.ERROR, {"message": message})
+        self.result.outcome, self.result.stop_reason, self.result.error = "failed", "error", message
+        return self._close(self.result)
+
+    def _close(self, result: AgentResult) -> AgentResult:
+        result.usage = self.budget.usage
+        result.cost = self.budget.cost
+        result.conversation = [item.to_dict() for item in self.conversation]
+        return result
+
+    def _report_usage(self) -> None:
+        usage = self.budget.usage
+        self.emit(kinds.USAGE, {"input_tokens": usage.input_tokens,
+                                "output_tokens": usage.output_tokens, "cost": self.budget.cost})
+
+    # --- the sandbox side ------------------------------------------------------------------
+
+    def _discover_agents_files(self) -> AgentsFiles:
+        try:
+            found = self.sandbox.exec(FIND_AGENTS_FILES, cwd=WORKSPACE, timeout=60)
+        except SandboxError as exc:
+            logger.warning("could not list AGENTS.md files: %s", exc)
+            return AgentsFiles(paths=[])
+        paths = [p for p in found.output.splitlines() if p.strip()]
+        contents = {}
+        for path in paths:
+            try:
+                contents[path] = self.sandbox.read_file(path, max_bytes=256_000)
+            except SandboxError as exc:
+                contents[path] = f"(this AGENTS.md could not be read: {exc})"
+        return AgentsFiles(paths=paths, contents=contents)
+
+    def _read_final_tree(self, path: str) -> str | None:
+        if stat_paths(self.sandbox, [path]).get(path) != "F":
+            return None
+        return self.sandbox.read_file(path)
+
+    def _commit_if_code(self, toolbox: Toolbox) -> None:
+        """Commit everything the agent changed, without running the repository's hooks."""
+        if self.spec.mode != "code":
+            return
+        name, email = parseaddr(self.spec.commit_author)
+        title = (self.spec.prompt.strip().splitlines() or ["Agent changes"])[0][:72]
+        command = (
+            "git add -A && if git diff --cached --quiet; then echo NOTHING; else "
+            f"git -c user.name={shlex.quote(name or 'codexweb agent')} "
+            f"-c user.email={shlex.quote(email or 'agent@codexweb.invalid')} "
+            "-c core.hooksPath=/dev/null -c commit.gpgsign=false "
+            f"commit -q --no-verify -m {shlex.quote(title)} && echo COMMITTED; fi"
+        )
+        try:
+            result = self.sandbox.exec(command, cwd=WORKSPACE, timeout=120)
+        except SandboxError as exc:
+            self.emit(kinds.ERROR, {"message": f"Could not commit the changes: {exc}"})
+            return
+        if result.exit_code != 0:
+            self.emit(kinds.ERROR, {"message": "Could not commit the changes: "
+                                    + (result.error or result.output).strip()[:500]})
+            return
+        self.result.committed = "COMMITTED" in result.output

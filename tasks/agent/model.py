@@ -1,0 +1,234 @@
+"""The model client: the `openai` SDK against any OpenAI-compatible endpoint, streaming, over
+either wire API, with bounded retries.
+
+Retries (429, 408, 409, 5xx, timeouts, dropped connections) wait with exponential backoff and
+jitter, or as long as the server's Retry-After / retry-after-ms says, never longer than
+`RetryPolicy.max_delay` per wait nor past the caller's deadline. Then `ModelError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import openai
+
+try:  # the HTTP library under the installed openai SDK (httpx2 in 3.x, httpx in 1.x)
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - older SDKs
+    import httpx  # type: ignore[no-redef]
+
+from tasks.agent.config import ModelConfig
+from tasks.agent.conversation import Item
+from tasks.agent.wire import (
+    ChatStream,
+    ModelTurn,
+    ToolSpec,
+    chat_messages,
+    chat_tools,
+    responses_input,
+    responses_tools,
+    turn_from_response,
+)
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+class ModelError(RuntimeError):
+    """The model API could not give an answer; the message is for the person and the log."""
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Model(Protocol):
+    """What the loop needs from a model: one reply to a conversation."""
+
+    name: str
+
+    def complete(
+        self,
+        *,
+        system: str,
+        conversation: list[Item],
+        tools: list[ToolSpec],
+        deadline: float | None = None,
+    ) -> ModelTurn: ...
+
+
+class ModelClient:
+    """A Model over the `openai` SDK; `config.api` picks Responses or Chat Completions."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.name = config.model
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+        self._client = openai.OpenAI(
+            base_url=config.base_url or None,
+            # Self-hosted servers often need no key, but the SDK insists on one.
+            api_key=config.api_key or "no-key",
+            max_retries=0,  # retries are ours: bounded, logged, honouring Retry-After
+            timeout=httpx.Timeout(
+                config.request_timeout, connect=min(30.0, config.request_timeout)
+            ),
+        )
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._client.close()
+
+    def complete(
+        self,
+        *,
+        system: str,
+        conversation: list[Item],
+        tools: list[ToolSpec],
+        deadline: float | None = None,
+    ) -> ModelTurn:
+        """The model's next reply. Raises ModelError when the API refuses or keeps failing."""
+        policy = self.config.retry
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                turn = self._call(system, conversation, tools)
+                turn.attempts = attempt
+                return turn
+            except _Retryable as exc:
+                if attempt > policy.max_retries:
+                    raise ModelError(
+                        f"The model API failed {attempt} times in a row; giving up after "
+                        f"{self._clock() - started:.0f} s. Last error: {exc}"
+                    ) from exc
+                wait = self._wait(attempt, exc.retry_after)
+                if deadline is not None and self._clock() + wait > deadline:
+                    raise ModelError(
+                        f"The model API is failing ({exc}) and the attempt's time budget does "
+                        "not allow waiting to retry."
+                    ) from exc
+                self._sleep(wait)
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        policy = self.config.retry
+        if retry_after is not None:
+            return max(0.0, min(retry_after, policy.max_delay))
+        ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+        return ceiling / 2 + self._jitter() * ceiling / 2  # "equal jitter": never zero
+
+    def _call(self, system: str, conversation: list[Item], tools: list[ToolSpec]) -> ModelTurn:
+        try:
+            if self.config.api == "chat":
+                return self._chat(system, conversation, tools)
+            return self._responses(system, conversation, tools)
+        except openai.APIStatusError as exc:
+            message = _error_message(exc)
+            if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
+                raise _Retryable(message, _retry_after(exc.response)) from exc
+            raise ModelError(f"The model API refused the request: {message}") from exc
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
+            # APITimeoutError is an APIConnectionError; a stream cut mid-way is a TransportError.
+            raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+        except openai.APIError as exc:  # an error event inside a stream
+            raise _Retryable(f"stream error: {exc}") from exc
+
+    def _chat(self, system: str, conversation: list[Item], tools: list[ToolSpec]) -> ModelTurn:
+        kwargs: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": chat_messages(system, conversation),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            kwargs["tools"] = chat_tools(tools)
+            kwargs["parallel_tool_calls"] = True
+        if self.config.reasoning_effort:
+            kwargs["reasoning_effort"] = self.config.reasoning_effort
+        stream = ChatStream()
+        with self._client.chat.completions.create(**kwargs) as chunks:
+            for chunk in chunks:
+                stream.feed(chunk)
+        if not stream.finish_reason:
+            raise _Retryable("the stream ended before the reply was complete")
+        return stream.turn()
+
+    def _responses(
+        self, system: str, conversation: list[Item], tools: list[ToolSpec]
+    ) -> ModelTurn:
+        kwargs: dict[str, Any] = {
+            "model": self.config.model,
+            "instructions": system,
+            "input": responses_input(conversation),
+            "stream": True,
+            "store": False,
+        }
+        if tools:
+            kwargs["tools"] = responses_tools(tools)
+            kwargs["parallel_tool_calls"] = True
+        if self.config.reasoning_effort:
+            kwargs["reasoning"] = {"effort": self.config.reasoning_effort, "summary": "auto"}
+            kwargs["include"] = ["reasoning.encrypted_content"]
+        final = None
+        with self._client.responses.create(**kwargs) as events:
+            for event in events:
+                kind = getattr(event, "type", "")
+                if kind in ("response.completed", "response.incomplete"):
+                    final = event.response
+                elif kind == "response.failed":
+                    error = getattr(event.response, "error", None)
+                    raise _Retryable(f"the response failed: {getattr(error, 'message', error)}")
+                elif kind == "error":
+                    raise _Retryable(f"stream error: {getattr(event, 'message', event)}")
+        if final is None:
+            raise _Retryable("the stream ended before the response was complete")
+        return turn_from_response(final)
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    detail = ""
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        detail = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    detail = detail or exc.message
+    reason = exc.response.reason_phrase if exc.response is not None else ""
+    return f"HTTP {exc.status_code} {reason}: {detail}".strip()[:500]
+
+
+def _retry_after(response: httpx.Response | None) -> float | None:
+    """Seconds the server asked us to wait, from retry-after-ms or Retry-After, if any."""
+    if response is None:
+        return None
+    millis = response.headers.get("retry-after-ms")
+    if millis:
+        try:
+            return float(millis) / 1000
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())

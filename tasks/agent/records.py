@@ -1,0 +1,115 @@
+"""Plain records of what an attempt did: terminal chunks, steps, usage and the final result.
+
+No Django here; the Celery job turns these into model rows and events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["succeeded", "failed", "stopped", "cancelled"]
+
+
+@dataclass
+class TerminalChunk:
+    """One shell command's recorded output; citations `【T:id†L3-L9】` refer to its lines."""
+
+    chunk_id: str
+    command: str
+    cwd: str
+    output: str = ""
+    exit_code: int | None = None
+    timed_out: bool = False
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cached_input_tokens += other.cached_input_tokens
+
+
+@dataclass
+class ToolCallRecord:
+    """A tool call the model made and what came of it."""
+
+    call_id: str
+    name: str
+    arguments: str
+    observation: str = ""  # what the model was shown
+    ok: bool = True
+    chunk_id: str = ""  # shell calls
+    files: list[str] = field(default_factory=list)  # apply_patch calls
+
+
+@dataclass
+class Step:
+    """One turn of the loop: the model's reply, its tool calls and their results, usage, timing."""
+
+    index: int
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    started_at: float = 0.0  # seconds since the attempt's agent phase began
+    duration: float = 0.0
+    model_attempts: int = 1  # HTTP attempts the model call took (retries + 1)
+
+
+@dataclass
+class Citation:
+    raw: str
+    kind: Literal["F", "T"]
+    target: str
+    start: int
+    end: int
+    valid: bool = False
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "raw": self.raw,
+            "kind": self.kind,
+            "target": self.target,
+            "start": self.start,
+            "end": self.end,
+            "valid": self.valid,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class AgentResult:
+    """How an attempt ended. `outcome` maps onto the Attempt status; `stop_reason` says why.
+
+    stop_reason: "final_answer", "budget: turns", "budget: tokens", "budget: time",
+    "cancelled", or "error".
+    """
+
+    outcome: Outcome
+    stop_reason: str
+    final_message: str = ""
+    error: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+    steps: list[Step] = field(default_factory=list)
+    chunks: dict[str, TerminalChunk] = field(default_factory=dict)
+    conversation: list[dict[str, Any]] = field(default_factory=list)  # for a follow-up
+    committed: bool = False  # a Code task's changes were committed inside the sandbox
+    duration: float = 0.0

@@ -1,0 +1,212 @@
+"""The two wire APIs: Chat Completions (vLLM, llama.cpp, Ollama) and Responses (OpenAI's current
+models). Builds request bodies from the neutral conversation and reads streamed replies back.
+
+References: https://platform.openai.com/docs/api-reference/chat-streaming and
+https://platform.openai.com/docs/api-reference/responses-streaming
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from tasks.agent.conversation import Item, Message, Reasoning, ToolCall, ToolOutput
+from tasks.agent.records import Usage
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class ModelTurn:
+    """One reply of the model: text, tool calls, reasoning and the tokens it cost."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    reasoning_items: list[Reasoning] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    attempts: int = 1  # HTTP attempts, retries included
+    finish_reason: str = ""
+
+    def items(self) -> list[Item]:
+        """The conversation items this reply adds, in the order the API expects them back."""
+        out: list[Item] = list(self.reasoning_items)
+        if self.text:
+            out.append(Message("assistant", self.text))
+        out.extend(self.tool_calls)
+        return out
+
+
+# --- Chat Completions ------------------------------------------------------------------------
+
+
+def chat_messages(system: str, items: list[Item]) -> list[dict[str, Any]]:
+    """Chat messages: an assistant message carries the tool calls that follow its text."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+    for item in items:
+        if isinstance(item, Message):
+            messages.append({"role": item.role, "content": item.text})
+        elif isinstance(item, ToolCall):
+            last = messages[-1]
+            if last["role"] != "assistant":
+                last = {"role": "assistant", "content": None}
+                messages.append(last)
+            last.setdefault("tool_calls", []).append(
+                {
+                    "id": item.call_id,
+                    "type": "function",
+                    "function": {"name": item.name, "arguments": item.arguments},
+                }
+            )
+        elif isinstance(item, ToolOutput):
+            messages.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
+        # Reasoning items exist only on the Responses API.
+    return messages
+
+
+def chat_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
+        for t in tools
+    ]
+
+
+@dataclass
+class ChatStream:
+    """Accumulates `chat.completion.chunk`s into one ModelTurn."""
+
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str = ""
+
+    def feed(self, chunk: Any) -> None:
+        if getattr(chunk, "usage", None):
+            self.usage = _chat_usage(chunk.usage)
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            if delta is None:
+                continue
+            if delta.content:
+                self.text.append(delta.content)
+            extra = getattr(delta, "model_extra", None) or {}
+            thought = extra.get("reasoning_content") or extra.get("reasoning")
+            if isinstance(thought, str) and thought:
+                self.reasoning.append(thought)
+            for call in delta.tool_calls or []:
+                slot = self.calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                if call.id:
+                    slot["id"] = call.id
+                if call.function is not None:
+                    if call.function.name:
+                        slot["name"] += call.function.name
+                    if call.function.arguments:
+                        slot["arguments"] += call.function.arguments
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+    def turn(self) -> ModelTurn:
+        calls = [
+            ToolCall(slot["id"] or f"call_{next(_ids)}", slot["name"], slot["arguments"])
+            for _, slot in sorted(self.calls.items())
+        ]
+        return ModelTurn(
+            text="".join(self.text).strip(),
+            reasoning="".join(self.reasoning).strip(),
+            tool_calls=calls,
+            usage=self.usage,
+            finish_reason=self.finish_reason,
+        )
+
+
+def _chat_usage(usage: Any) -> Usage:
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", 0) if details else 0
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        cached_input_tokens=cached or 0,
+    )
+
+
+# --- Responses -------------------------------------------------------------------------------
+
+
+def responses_input(items: list[Item]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, Message):
+            out.append({"role": item.role, "content": item.text})
+        elif isinstance(item, ToolCall):
+            out.append(
+                {
+                    "type": "function_call",
+                    "call_id": item.call_id,
+                    "name": item.name,
+                    "arguments": item.arguments,
+                }
+            )
+        elif isinstance(item, ToolOutput):
+            out.append({"type": "function_call_output", "call_id": item.call_id,
+                        "output": item.output})
+        elif isinstance(item, Reasoning) and item.item:
+            out.append(item.item)
+    return out
+
+
+def responses_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "name": t.name,
+            "description": t.description,
+            "parameters": t.parameters,
+            "strict": False,
+        }
+        for t in tools
+    ]
+
+
+def turn_from_response(response: Any) -> ModelTurn:
+    """A ModelTurn from a completed (or incomplete) Responses API `response` object."""
+    turn = ModelTurn(finish_reason=str(getattr(response, "status", "") or ""))
+    texts: list[str] = []
+    summaries: list[str] = []
+    for item in response.output or []:
+        kind = getattr(item, "type", "")
+        if kind == "message":
+            for part in item.content or []:
+                if getattr(part, "type", "") == "output_text":
+                    texts.append(part.text)
+        elif kind == "function_call":
+            turn.tool_calls.append(ToolCall(item.call_id, item.name, item.arguments or ""))
+        elif kind == "reasoning":
+            summaries.extend(s.text for s in (item.summary or []) if getattr(s, "text", ""))
+            if getattr(item, "encrypted_content", None):
+                # Stateless mode (store=False): the model needs its encrypted reasoning back.
+                turn.reasoning_items.append(
+                    Reasoning(item.model_dump(exclude_none=True, exclude={"status"}))
+                )
+    turn.text = "".join(texts).strip()
+    turn.reasoning = "\n\n".join(summaries).strip()
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        details = getattr(usage, "input_tokens_details", None)
+        turn.usage = Usage(
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cached_input_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+        )
+    return turn

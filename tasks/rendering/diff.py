@@ -1,0 +1,181 @@
+"""A unified diff (the attempt's patch) as a view model: files, hunks, numbered lines.
+
+Parsing uses `unidiff`; file names and lines stay plain `str` here and are escaped by the
+templates, except `Line.html`, which `highlight_lines` has already escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+from tasks.rendering.highlight import highlight_lines
+
+# A file with more changed lines than this starts collapsed; so does every file of a big diff.
+COLLAPSE_FILE_LINES = 400
+COLLAPSE_ALL_LINES = 3000
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str  # "add" | "del" | "ctx" | "note"
+    old_no: int | None
+    new_no: int | None
+    html: str
+
+
+@dataclass
+class Hunk:
+    header: str
+    lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class DiffFile:
+    index: int
+    path: str
+    old_path: str
+    status: str  # "added" | "removed" | "modified" | "renamed" | "binary"
+    added: int
+    removed: int
+    hunks: list[Hunk] = field(default_factory=list)
+    collapsed: bool = False
+
+    @property
+    def anchor(self) -> str:
+        return f"file-{self.index}"
+
+
+@dataclass
+class DiffView:
+    files: list[DiffFile]
+    added: int
+    removed: int
+    error: str = ""
+
+    @property
+    def line_count(self) -> int:
+        return sum(len(h.lines) for f in self.files for h in f.hunks)
+
+
+def _clean_path(path: str | None) -> str:
+    if not path or path == "/dev/null":
+        return ""
+    for prefix in ("a/", "b/"):
+        if path.startswith(prefix):
+            return path[len(prefix) :]
+    return path
+
+
+def parse_patch(text: str) -> PatchSet:
+    """The patch parsed by unidiff; raises `UnidiffParseError` on malformed input."""
+    return PatchSet(text.splitlines(keepends=True))
+
+
+def _status(patched) -> str:
+    if patched.is_binary_file:
+        return "binary"
+    if patched.is_added_file:
+        return "added"
+    if patched.is_removed_file:
+        return "removed"
+    if patched.is_rename:
+        return "renamed"
+    return "modified"
+
+
+def diff_view(text: str) -> DiffView:
+    """The view model of a patch. Malformed patches give an empty view with `error` set."""
+    if not text.strip():
+        return DiffView(files=[], added=0, removed=0)
+    try:
+        patch = parse_patch(text)
+    except UnidiffParseError as exc:
+        return DiffView(files=[], added=0, removed=0, error=f"The patch could not be parsed: {exc}")
+    files: list[DiffFile] = []
+    for index, patched in enumerate(patch):
+        path = _clean_path(patched.target_file) or _clean_path(patched.source_file)
+        diff_file = DiffFile(
+            index=index,
+            path=path,
+            old_path=_clean_path(patched.source_file),
+            status=_status(patched),
+            added=patched.added,
+            removed=patched.removed,
+        )
+        for hunk in patched:
+            source = [line.value.rstrip("\r\n") for line in hunk]
+            htmls = highlight_lines(source, path)
+            rendered = Hunk(
+                header=f"@@ -{hunk.source_start},{hunk.source_length} "
+                f"+{hunk.target_start},{hunk.target_length} @@ "
+                f"{hunk.section_header}".rstrip()
+            )
+            for line, html in zip(hunk, htmls, strict=True):
+                if line.is_added:
+                    kind = "add"
+                elif line.is_removed:
+                    kind = "del"
+                elif line.is_context:
+                    kind = "ctx"
+                else:
+                    kind = "note"  # "\ No newline at end of file"
+                rendered.lines.append(Line(kind, line.source_line_no, line.target_line_no, html))
+            diff_file.hunks.append(rendered)
+        diff_file.collapsed = sum(len(h.lines) for h in diff_file.hunks) > COLLAPSE_FILE_LINES
+        files.append(diff_file)
+    view = DiffView(
+        files=files, added=sum(f.added for f in files), removed=sum(f.removed for f in files)
+    )
+    if view.line_count > COLLAPSE_ALL_LINES:
+        for diff_file in files:
+            diff_file.collapsed = True
+    return view
+
+
+def diff_stats(text: str) -> tuple[int, int, int]:
+    """(files, added, removed) of a patch, or zeros when it is empty or malformed."""
+    if not text.strip():
+        return (0, 0, 0)
+    try:
+        patch = parse_patch(text)
+    except UnidiffParseError:
+        return (0, 0, 0)
+    return (len(patch), patch.added, patch.removed)
+
+
+@dataclass(frozen=True)
+class KnownLines:
+    """The lines of a file's new version that a patch reveals (all of them for an added file)."""
+
+    path: str
+    lines: dict[int, str]
+    complete: bool
+    removed: bool = False
+
+
+def new_file_lines(text: str, path: str) -> KnownLines | None:
+    """What the patch shows of `path` after the change, or None if the patch doesn't touch it."""
+    if not text.strip():
+        return None
+    try:
+        patch = parse_patch(text)
+    except UnidiffParseError:
+        return None
+    for patched in patch:
+        target = _clean_path(patched.target_file)
+        if target != path and not (
+            patched.is_removed_file and _clean_path(patched.source_file) == path
+        ):
+            continue
+        if patched.is_removed_file:
+            return KnownLines(path=path, lines={}, complete=True, removed=True)
+        lines: dict[int, str] = {}
+        for hunk in patched:
+            for line in hunk:
+                if line.target_line_no is not None:
+                    lines[line.target_line_no] = line.value.rstrip("\r\n")
+        return KnownLines(path=path, lines=lines, complete=patched.is_added_file)
+    return None

@@ -1,0 +1,56 @@
+"""Pick the sandbox backend from settings and fill a spec's limits from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from tasks.sandbox.base import NetworkPolicy, Sandbox, SandboxError, SandboxSpec
+
+
+def spec_from_settings(
+    *,
+    attempt_id: int,
+    workspace: Path,
+    read_only: bool,
+    setup_script: str = "",
+    variables: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    setup_network: NetworkPolicy | None = None,
+    agent_network: NetworkPolicy | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> SandboxSpec:
+    """A `SandboxSpec` with the image and limits configured for this installation."""
+    from django.conf import settings
+
+    return SandboxSpec(
+        attempt_id=attempt_id,
+        image=settings.SANDBOX_IMAGE,
+        workspace=workspace,
+        read_only=read_only,
+        cpus=settings.SANDBOX_CPUS,
+        memory_mb=settings.SANDBOX_MEMORY_MB,
+        pids=settings.SANDBOX_PIDS,
+        disk_mb=settings.SANDBOX_DISK_MB,
+        wall_seconds=settings.ATTEMPT_TIMEOUT_SECONDS,
+        setup_script=setup_script,
+        variables=dict(variables or {}),
+        secrets=dict(secrets or {}),
+        setup_network=setup_network or NetworkPolicy(mode="on"),
+        agent_network=agent_network or NetworkPolicy(mode="off"),
+        labels=dict(labels or {}),
+    )
+
+
+def make_sandbox(spec: SandboxSpec) -> Sandbox:
+    """The configured backend's sandbox for `spec` (not started). SandboxError when none is."""
+    from django.conf import settings
+
+    backend = settings.SANDBOX_BACKEND
+    if backend == "docker":
+        from tasks.sandbox.docker import DockerSandbox
+
+        return DockerSandbox(spec)
+    raise SandboxError(
+        f"sandbox backend {backend!r} is not available; set SANDBOX_BACKEND=docker"
+    )

@@ -1,0 +1,52 @@
+"""Host-side settings of the Docker backend, as plain data (read from Django settings once)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tasks.sandbox.base import SandboxError
+
+
+@dataclass(frozen=True)
+class DockerConfig:
+    runtime_dir: Path
+    mitmdump: str
+    warm_cache_hours: float = 12.0  # 0 disables the per-repository warm image cache
+    disk_watch_seconds: float = 2.0
+    allow_private: bool = False
+    domain_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # name -> "ip:port" for the egress proxy; tests point an allowed test name at loopback.
+    egress_resolve: Mapping[str, str] = field(default_factory=dict)
+    reaper_grace_seconds: int = 300
+
+    @classmethod
+    def from_settings(cls) -> DockerConfig:
+        from django.conf import settings
+
+        return cls(
+            runtime_dir=Path(settings.SANDBOX_RUNTIME_DIR),
+            mitmdump=settings.SANDBOX_MITMDUMP,
+            warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
+            disk_watch_seconds=settings.SANDBOX_DISK_WATCH_SECONDS,
+            allow_private=settings.SANDBOX_EGRESS_ALLOW_PRIVATE,
+            domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
+            reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
+        )
+
+
+def load_domain_lists(path: str) -> dict[str, tuple[str, ...]]:
+    """Named domain lists from a JSON file `{"name": ["domain", ...]}`; {} when `path` is ""."""
+    if not path:
+        return {}
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SandboxError(f"cannot read the domain lists file {path}: {exc}") from exc
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, list) and all(isinstance(d, str) for d in v) for v in raw.values()
+    ):
+        raise SandboxError(f"{path} must hold an object of lists of domain names")
+    return {str(k): tuple(v) for k, v in raw.items()}

@@ -1,0 +1,135 @@
+"""mitmproxy addon enforcing one attempt phase's egress rules (runs in `.venv-proxy`'s mitmdump).
+
+Started by `proxy.py` as `mitmdump -s addon.py --set codexweb_rules=FILE --set codexweb_log=FILE
+--set codexweb_ready=FILE`. Every request and tunnel is decided by `policy.decide` and recorded
+as one JSON line `{"at", "host", "port", "method", "allowed", "reason"}`; refusals get a 403 whose
+plain-text body says why, so an agent reading curl's output understands. TLS is never intercepted:
+HTTPS tunnels are decided on the CONNECT host and then passed through. Destinations are resolved
+here and pinned, and loopback/private addresses are refused unless the rules allow them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from mitmproxy import ctx, http, tls
+from mitmproxy.proxy import server_hooks
+
+_spec = importlib.util.spec_from_file_location(
+    "codexweb_egress_policy", Path(__file__).with_name("policy.py")
+)
+assert _spec and _spec.loader
+policy = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = policy
+_spec.loader.exec_module(policy)
+
+REFUSED_PREFIX = "codexweb egress proxy: refused"
+
+
+class CodexwebEgress:
+    def __init__(self) -> None:
+        self.rules = None
+        self._lock = threading.Lock()
+
+    def load(self, loader) -> None:
+        loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
+        loader.add_option("codexweb_log", str, "", "Path of the JSON-lines request record.")
+        loader.add_option("codexweb_ready", str, "", "File to write the listening port to.")
+
+    def configure(self, updated) -> None:
+        if "codexweb_rules" in updated and ctx.options.codexweb_rules:
+            self.rules = policy.EgressRules.from_file(ctx.options.codexweb_rules)
+
+    def running(self) -> None:
+        addrs = ctx.master.addons.get("proxyserver").listen_addrs()
+        path = ctx.options.codexweb_ready
+        if path and addrs:
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump({"port": addrs[0][1], "pid": os.getpid()}, f)
+            os.replace(tmp, path)
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _record(self, host: str, port: int, method: str, allowed: bool, reason: str) -> None:
+        path = ctx.options.codexweb_log
+        if not path:
+            return
+        line = json.dumps(
+            {
+                "at": time.time(),
+                "host": host,
+                "port": port,
+                "method": method,
+                "allowed": allowed,
+                "reason": reason,
+            }
+        )
+        with self._lock, open(path, "a") as f:
+            f.write(line + "\n")
+
+    def _refuse(self, flow: http.HTTPFlow, method: str, reason: str) -> None:
+        target = f"{flow.request.host}:{flow.request.port}" if method == "CONNECT" else flow.request.url
+        body = f"{REFUSED_PREFIX} {method} {target}: {reason}.\n"
+        flow.response = http.Response.make(
+            403, body.encode(), {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"}
+        )
+
+    def _decide(self, flow: http.HTTPFlow, method: str) -> None:
+        host, port = flow.request.host, flow.request.port
+        if self.rules is None:
+            decision = policy.Decision(False, "the proxy has no rules loaded")
+        else:
+            decision = policy.decide(self.rules, host, method)
+        self._record(host, port, method, decision.allowed, decision.reason)
+        if not decision.allowed:
+            self._refuse(flow, method, decision.reason)
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        self._decide(flow, "CONNECT")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is None:
+            self._decide(flow, flow.request.method)
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        # No interception: the tunnel's host was already decided at CONNECT.
+        data.ignore_connection = True
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        if data.server.address is None or self.rules is None:
+            return
+        host, port = data.server.address
+        name = policy.normalize_host(host)
+        mapped = self.rules.resolve.get(name)
+        if mapped:
+            mhost, _, mport = mapped.rpartition(":")
+            data.server.address = (mhost, int(mport))
+            return
+        try:
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            data.server.error = f"{REFUSED_PREFIX}: cannot resolve {name!r} ({exc})"
+            return
+        address = infos[0][4][0]
+        if not self.rules.allow_private and not all(
+            policy.address_is_public(info[4][0]) for info in infos
+        ):
+            reason = f"{name!r} resolves to a private or loopback address"
+            self._record(name, port, "-", False, reason)
+            data.server.error = f"{REFUSED_PREFIX}: {reason}"
+            return
+        # Pin the checked address so a second lookup cannot point somewhere else.
+        data.server.address = (address, port)
+
+
+addons = [CodexwebEgress()]

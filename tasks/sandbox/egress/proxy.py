@@ -1,0 +1,174 @@
+"""Start and stop one attempt phase's egress proxy on the host.
+
+Shape (DESIGN.md, "Trust boundary"): the container has no network interface but loopback. The
+proxy — mitmdump from `.venv-proxy` with `addon.py` — listens on the host's loopback on a port
+the kernel picks; socat bridges a unix socket in a per-phase folder to it, and that folder is
+the only thing mounted into the container. Inside, another socat bridges 127.0.0.1:3128 to the
+socket and HTTP(S)_PROXY points there. No packet can route around the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.sandbox.base import SandboxError
+from tasks.sandbox.egress.policy import EgressRules
+from tasks.sandbox.spec import EGRESS_SOCKET
+
+ADDON = Path(__file__).with_name("addon.py")
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class EgressRecord:
+    """One request or tunnel the proxy decided."""
+
+    at: float
+    host: str
+    port: int
+    method: str
+    allowed: bool
+    reason: str
+
+
+class EgressProxy:
+    """mitmdump + a unix-socket bridge for one phase. `start()` returns when the socket accepts
+    connections; `stop()` is idempotent and ends both processes."""
+
+    def __init__(
+        self, *, rules: EgressRules, workdir: Path, mitmdump: str, confdir: Path | None = None
+    ) -> None:
+        self.rules = rules
+        # mitmproxy makes a CA on first start in confdir (unused: TLS is never intercepted);
+        # share it between attempts to save that second.
+        self.confdir = confdir or workdir / "mitmproxy"
+        self.workdir = workdir
+        self.mitmdump = mitmdump
+        self.socket_dir = workdir / "socket"
+        self.socket_path = self.socket_dir / EGRESS_SOCKET
+        self.log_path = workdir / "requests.jsonl"
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        if not Path(self.mitmdump).is_file():
+            raise SandboxError(
+                f"the egress proxy is not installed ({self.mitmdump} is missing); "
+                "run scripts/proxy-venv.sh (make proxy-venv) or set SANDBOX_MITMDUMP"
+            )
+        socat = shutil.which("socat")
+        if socat is None:
+            raise SandboxError("socat is not installed on this host (apt-get install socat)")
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.socket_dir, 0o755)
+        rules_path = self.workdir / "rules.json"
+        rules_path.write_text(self.rules.to_json())
+        ready = self.workdir / "ready.json"
+        ready.unlink(missing_ok=True)
+        self.log_path.touch()
+        confdir = self.confdir
+        confdir.mkdir(parents=True, exist_ok=True)
+        with open(self.workdir / "proxy.log", "ab") as log:
+            self._procs.append(
+                subprocess.Popen(
+                    [
+                        self.mitmdump,
+                        "--quiet",
+                        "--listen-host", "127.0.0.1",
+                        "--listen-port", "0",
+                        "--scripts", str(ADDON),
+                        "--set", f"confdir={confdir}",
+                        "--set", "connection_strategy=eager",
+                        "--set", "upstream_cert=false",
+                        "--set", f"codexweb_rules={rules_path}",
+                        "--set", f"codexweb_log={self.log_path}",
+                        "--set", f"codexweb_ready={ready}",
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        port = self._wait_ready(ready)
+        with open(self.workdir / "bridge.log", "ab") as log:
+            self._procs.append(
+                subprocess.Popen(
+                    [
+                        socat,
+                        f"UNIX-LISTEN:{self.socket_path},fork,mode=0666,unlink-early",
+                        f"TCP:127.0.0.1:{port}",
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        deadline = time.monotonic() + 10
+        while not self.socket_path.exists():
+            if time.monotonic() > deadline or self._procs[-1].poll() is not None:
+                self.stop()
+                raise SandboxError("the egress proxy's socket bridge did not start")
+            time.sleep(0.02)
+        (self.workdir / "pids").write_text(" ".join(str(p.pid) for p in self._procs))
+
+    def _wait_ready(self, ready: Path) -> int:
+        proc = self._procs[0]
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if ready.exists():
+                return int(json.loads(ready.read_text())["port"])
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        tail = (self.workdir / "proxy.log").read_text(errors="replace")[-2000:]
+        raise SandboxError(f"the egress proxy did not start: {tail.strip() or 'no output'}")
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in reversed(self._procs):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        self._procs.clear()
+        self.socket_path.unlink(missing_ok=True)
+
+    def records(self) -> list[EgressRecord]:
+        """Every decision so far, oldest first."""
+        return read_records(self.log_path)
+
+
+def read_records(path: Path) -> list[EgressRecord]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        out.append(
+            EgressRecord(
+                at=float(raw["at"]),
+                host=str(raw["host"]),
+                port=int(raw["port"]),
+                method=str(raw["method"]),
+                allowed=bool(raw["allowed"]),
+                reason=str(raw["reason"]),
+            )
+        )
+    return out

@@ -1,0 +1,171 @@
+"""Remove what crashed workers left behind: sandbox containers, egress proxies, runtime folders,
+and expired warm images.
+
+A container is an orphan when its attempt's wall-clock deadline passed more than `grace`
+seconds ago, or when the worker process that owns it (its `org.codexweb.owner` label names host,
+pid and process start time) is gone from this host. Containers owned by another host are left
+to that host's reaper until their deadline passes.
+
+Run it from cron or a Celery beat: `python manage.py sandbox_reap`, or without Django:
+`python -m tasks.sandbox.reaper --runtime-dir var/sandbox`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, NotFound
+
+from tasks.sandbox.images import prune_warm_images
+from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, process_start_time
+
+
+def owner_alive(owner: str) -> bool:
+    """False only when `owner` names a process on this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    now_started = process_start_time(int(pid_text))
+    if not now_started:
+        return False
+    return not started or now_started == started
+
+
+@dataclass
+class ReapReport:
+    containers: list[str] = field(default_factory=list)
+    runtime_dirs: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+def reap_containers(
+    client: docker.DockerClient,
+    *,
+    grace_seconds: int = 300,
+    now: float | None = None,
+    is_alive: Callable[[str], bool] = owner_alive,
+    dry_run: bool = False,
+) -> list[str]:
+    """Remove orphaned sandbox containers; returns their names."""
+    now = time.time() if now is None else now
+    removed = []
+    for info in client.api.containers(all=True, filters={"label": LABEL_SANDBOX}):
+        labels = info.get("Labels") or {}
+        try:
+            deadline = float(labels.get(LABEL_DEADLINE, "0"))
+        except ValueError:
+            deadline = 0.0
+        expired = now > deadline + grace_seconds
+        if not expired and is_alive(labels.get(LABEL_OWNER, "")):
+            continue
+        name = (info.get("Names") or [info["Id"][:12]])[0].lstrip("/")
+        if not dry_run:
+            try:
+                client.api.remove_container(info["Id"], force=True, v=True)
+            except NotFound:
+                continue
+            except APIError:
+                continue
+        removed.append(name)
+    return removed
+
+
+def reap_runtime_dirs(
+    runtime_dir: Path, *, is_alive: Callable[[str], bool] = owner_alive, dry_run: bool = False
+) -> list[str]:
+    """Stop the egress proxies of dead workers and delete their attempt folders."""
+    removed = []
+    if not runtime_dir.is_dir():
+        return removed
+    for folder in sorted(runtime_dir.glob("attempt-*")):
+        owner_file = folder / "owner"
+        owner = owner_file.read_text().strip() if owner_file.exists() else ""
+        if owner and is_alive(owner):
+            continue
+        if not dry_run:
+            _kill_listed(folder / "egress" / "pids", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        removed.append(str(folder))
+    return removed
+
+
+def _kill_listed(pids_file: Path, folder: Path) -> None:
+    if not pids_file.exists():
+        return
+    for text in pids_file.read_text().split():
+        if not text.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{text}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(folder) not in cmdline:  # the pid was reused by something else
+            continue
+        try:
+            os.killpg(int(text), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def reap(
+    client: docker.DockerClient,
+    *,
+    runtime_dir: Path | None,
+    grace_seconds: int,
+    warm_cache_hours: float | None,
+    dry_run: bool = False,
+) -> ReapReport:
+    report = ReapReport()
+    report.containers = reap_containers(client, grace_seconds=grace_seconds, dry_run=dry_run)
+    if runtime_dir is not None:
+        report.runtime_dirs = reap_runtime_dirs(runtime_dir, dry_run=dry_run)
+    if warm_cache_hours is not None and not dry_run:
+        report.images = prune_warm_images(client, max_age_hours=warm_cache_hours)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Remove orphaned codexweb sandboxes.")
+    parser.add_argument("--runtime-dir", type=Path, default=None)
+    parser.add_argument("--grace", type=int, default=300, help="seconds past the deadline")
+    parser.add_argument(
+        "--warm-cache-hours", type=float, default=None, help="also remove older warm images"
+    )
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    client = docker.from_env()
+    report = reap(
+        client,
+        runtime_dir=args.runtime_dir,
+        grace_seconds=args.grace,
+        warm_cache_hours=args.warm_cache_hours,
+        dry_run=args.dry_run,
+    )
+    print_report(report, dry_run=args.dry_run)
+    return 0
+
+
+def print_report(report: ReapReport, *, dry_run: bool, out=sys.stdout) -> None:  # noqa: ANN001
+    verb = "would remove" if dry_run else "removed"
+    print(
+        f"{verb} {len(report.containers)} container(s), {len(report.runtime_dirs)} runtime "
+        f"folder(s), {len(report.images)} warm image(s)",
+        file=out,
+    )
+    for name in report.containers + report.runtime_dirs + report.images:
+        print(f"  {name}", file=out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Pure decisions about one sandbox container: limits, mounts, network, labels, environment.
+
+Nothing here talks to Docker, so every security decision is unit-testable. `docker.py` passes
+`container_kwargs(...)` straight to `docker.APIClient.create_container` / `create_host_config`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxSpec
+
+# Labels on every container, volume and image the sandbox creates; the reaper keys on them.
+LABEL_SANDBOX = "org.codexweb.sandbox"
+LABEL_ATTEMPT = "org.codexweb.attempt"
+LABEL_OWNER = "org.codexweb.owner"  # "host:pid:starttime" of the worker process
+LABEL_DEADLINE = "org.codexweb.deadline"  # unix time after which the attempt must be gone
+LABEL_WARM_KEY = "org.codexweb.warm.key"
+LABEL_WARM_CREATED = "org.codexweb.warm.created"
+
+WORKSPACE = "/workspace"
+EGRESS_MOUNT = "/run/codexweb-egress"  # the host proxy's unix socket lives here
+EGRESS_SOCKET = "proxy.sock"
+PROXY_PORT = 3128  # inside the container, on loopback only
+
+# The users baked into the image (sandbox/provision.sh).
+SETUP_USER = "sandbox"  # owns /workspace; runs the setup script and Code tasks
+READER_USER = "reader"  # runs Ask tasks: can read /workspace, cannot write it
+HOMES = {SETUP_USER: "/home/sandbox", READER_USER: "/home/reader"}
+
+
+def agent_user(spec: SandboxSpec) -> str:
+    return READER_USER if spec.read_only else SETUP_USER
+
+
+def owner_token() -> str:
+    """Identify this worker process so the reaper can tell whether it still lives."""
+    return f"{socket.gethostname()}:{_pid()}:{process_start_time(_pid())}"
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def process_start_time(pid: int) -> str:
+    """The kernel's start time of `pid` (clock ticks since boot), "" when unknown.
+    Together with the pid it names one process even after pids are reused."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return ""
+    # Field 22; the command name (field 2) may contain spaces, so split after its ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def labels_for(spec: SandboxSpec, *, now: float | None = None) -> dict[str, str]:
+    now = time.time() if now is None else now
+    labels = {str(k): str(v) for k, v in spec.labels.items()}
+    labels.update(
+        {
+            LABEL_SANDBOX: "1",
+            LABEL_ATTEMPT: str(spec.attempt_id),
+            LABEL_OWNER: owner_token(),
+            LABEL_DEADLINE: str(int(now + spec.wall_seconds)),
+        }
+    )
+    return labels
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    """What `docker.APIClient.create_container` receives, split for readability and tests."""
+
+    image: str
+    name: str
+    labels: dict[str, str]
+    environment: dict[str, str]
+    host_config: dict[str, object]  # keyword arguments for APIClient.create_host_config
+
+
+def container_plan(
+    spec: SandboxSpec,
+    *,
+    image: str,
+    name: str,
+    egress_dir: Path | None,
+    disk_quota: bool,
+    now: float | None = None,
+) -> ContainerPlan:
+    """The container for `spec`: no network interface but loopback, every capability dropped,
+    no-new-privileges, CPU/memory (no swap)/pids limits, the disk limit as a storage quota when
+    the engine supports it (`disk_quota`), a per-file size limit always, and — when egress is
+    allowed in some phase — the host proxy's socket folder mounted read-only."""
+    if spec.cpus <= 0 or spec.memory_mb < 64 or spec.pids < 16 or spec.disk_mb < 64:
+        raise SandboxError("sandbox limits are too small: cpus > 0, memory >= 64 MB, pids >= 16")
+    memory = spec.memory_mb * 1024 * 1024
+    file_size = spec.disk_mb * 1024 * 1024
+    host_config: dict[str, object] = {
+        "network_mode": "none",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "init": True,
+        "nano_cpus": int(spec.cpus * 1e9),
+        "mem_limit": memory,
+        "memswap_limit": memory,  # no swap: a hog hits the limit instead of thrashing
+        "pids_limit": spec.pids,
+        "shm_size": 64 * 1024 * 1024,
+        "ulimits": [
+            {"Name": "fsize", "Soft": file_size, "Hard": file_size},
+            {"Name": "core", "Soft": 0, "Hard": 0},
+        ],
+        "ipc_mode": "private",
+        "auto_remove": False,
+        "restart_policy": {"Name": "no"},
+    }
+    if disk_quota:
+        host_config["storage_opt"] = {"size": f"{spec.disk_mb}M"}
+    if egress_dir is not None:
+        host_config["binds"] = {str(egress_dir): {"bind": EGRESS_MOUNT, "mode": "ro"}}
+    return ContainerPlan(
+        image=image,
+        name=name,
+        labels=labels_for(spec, now=now),
+        environment=base_environment(spec),
+        host_config=host_config,
+    )
+
+
+def base_environment(spec: SandboxSpec) -> dict[str, str]:
+    """The container's own environment: the repository's variables and nothing secret."""
+    env = {
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "PAGER": "cat",
+        "GIT_PAGER": "cat",
+        "GIT_TERMINAL_PROMPT": "0",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    for key, value in spec.variables.items():
+        check_env_name(key)
+        env[key] = str(value)
+    return env
+
+
+def exec_environment(
+    *, user: str, policy: NetworkPolicy, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Per-command environment: the user's home, the proxy variables when the current phase
+    allows egress, and `extra` (the setup phase's secrets, for that one command only)."""
+    home = HOMES[user]
+    env = {"HOME": home, "USER": user, "LOGNAME": user}
+    if policy.mode != "off":
+        proxy = f"http://127.0.0.1:{PROXY_PORT}"
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+            env[name] = proxy
+        env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
+        env["npm_config_proxy"] = env["npm_config_https_proxy"] = proxy
+    for key, value in (extra or {}).items():
+        check_env_name(key)
+        env[key] = str(value)
+    return env
+
+
+def check_env_name(name: str) -> None:
+    if not name or not (name[0].isalpha() or name[0] == "_") or not all(
+        c.isalnum() or c == "_" for c in name
+    ):
+        raise SandboxError(f"{name!r} is not a valid environment variable name")
+
+
+def workspace_path(path: str) -> str:
+    """The absolute in-container path for `path`, relative to /workspace.
+
+    Raises SandboxError for absolute paths, '..' components and empty names; symlinks are
+    checked inside the container, where they live."""
+    if not path or path.startswith("/") or "\x00" in path:
+        raise SandboxError(f"{path!r} must be a relative path inside the workspace")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        raise SandboxError(f"{path!r} must be a relative path inside the workspace, without '..'")
+    return posixpath.join(WORKSPACE, *parts)

@@ -1,0 +1,85 @@
+"""The team history page: every member's tasks, filtered, searched and paginated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from codexweb.accounts.current import current_team
+from repos.models import Repository
+from tasks.models import Mode, Status
+from tasks.selectors import HistorySearch, team_history_search
+
+PAGE_SIZE = 50
+
+
+def _int(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def history_search_from(request: HttpRequest) -> HistorySearch:
+    """Filters from the query string; unknown values are ignored rather than failing."""
+    get = request.GET
+    status, mode = get.get("status", ""), get.get("mode", "")
+    return HistorySearch(
+        author_id=_int(get.get("author")),
+        repository_id=_int(get.get("repo")),
+        status=status if status in Status.values else "",
+        mode=mode if mode in Mode.values else "",
+        since=_date(get.get("since")),
+        until=_date(get.get("until")),
+        text=get.get("q", "").strip()[:200],
+    )
+
+
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    team = current_team(request)
+    if team is None:
+        raise Http404("You belong to no team.")
+    search = history_search_from(request)
+    named = request.GET.get("repository", "").strip()
+    if named and not search.repository_id:
+        owner, _, name = named.partition("/")
+        found = (
+            Repository.objects.filter(team=team, owner=owner, name=name)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        # An unknown name matches nothing rather than silently showing everything.
+        search = replace(search, repository_id=found or -1)
+    tasks = team_history_search(team, search)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    selected_repository = (
+        Repository.objects.filter(team=team, pk=search.repository_id).first()
+        if search.repository_id and search.repository_id > 0
+        else None
+    )
+    return render(
+        request,
+        "tasks/history.html",
+        {
+            "page": page,
+            "search": search,
+            "query": query.urlencode(),
+            "authors": get_user_model().objects.filter(memberships__team=team).order_by("username"),
+            "selected_repository": selected_repository,
+            "statuses": Status.choices,
+            "modes": Mode.choices,
+        },
+    )

@@ -1,0 +1,100 @@
+"""Views of the live task page: the page, an attempt's result fragment, file excerpts, the patch
+download and the follow-up composer. Each authorizes through the selectors (404 for other teams)."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from codexweb.accounts.current import signed_in_user
+from tasks import services
+from tasks.attempt_page import attempt_card, attempt_result, file_excerpt, task_page
+from tasks.selectors import get_attempt_for_user, get_task_for_user
+
+MAX_PATH = 1000
+MAX_FOLLOW_UP = 20_000
+
+
+def _positive_int(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**9 else None
+
+
+@require_GET
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    task = get_task_for_user(request.user, pk)
+    return render(request, "tasks/detail.html", task_page(task))
+
+
+@require_GET
+def attempt_result_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The result section (summary, diff, actions) of one attempt, for the page to swap in."""
+    attempt = get_attempt_for_user(request.user, pk)
+    card = attempt_card(attempt)
+    result = attempt_result(attempt) if attempt.is_finished else None
+    return render(request, "tasks/_result.html", {"card": card, "result": result})
+
+
+@require_GET
+def attempt_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lines of a file after the attempt (from the patch), `start..end` highlighted.
+
+    `?partial=1` returns only the excerpt, for the page's viewer; otherwise a whole page."""
+    attempt = get_attempt_for_user(request.user, pk)
+    path = request.GET.get("path", "")
+    if not path or len(path) > MAX_PATH:
+        return HttpResponse("Give the file's path.", status=400, content_type="text/plain")
+    start = _positive_int(request.GET.get("start"))
+    end = _positive_int(request.GET.get("end")) or start
+    if start and end and end < start:
+        start, end = end, start
+    excerpt = file_excerpt(attempt, path, start, end)
+    context = {
+        "attempt": attempt,
+        "task": attempt.task,
+        "excerpt": excerpt,
+        "start": start,
+        "end": end,
+    }
+    template = "tasks/_file.html" if request.GET.get("partial") else "tasks/file.html"
+    return render(request, template, context)
+
+
+@require_GET
+def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
+    """The attempt's patch as a download, ready for `git apply`."""
+    attempt = get_attempt_for_user(request.user, pk)
+    if not attempt.patch.strip():
+        return HttpResponse("This attempt has no patch.", status=404, content_type="text/plain")
+    response = HttpResponse(attempt.patch, content_type="text/x-diff; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{patch_filename(attempt.pk)}"'
+    return response
+
+
+def patch_filename(attempt_id: int) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "", f"codexweb-attempt-{attempt_id}.patch")
+
+
+@require_POST
+def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a new attempt that continues a finished one with the person's next instruction."""
+    attempt = get_attempt_for_user(request.user, pk)
+    prompt = request.POST.get("prompt", "")
+    if len(prompt) > MAX_FOLLOW_UP:
+        messages.error(request, f"Keep the follow-up under {MAX_FOLLOW_UP} characters.")
+        return redirect(
+            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
+        )
+    try:
+        new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request))
+    except services.TaskError as exc:
+        messages.error(request, str(exc))
+        return redirect(
+            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
+        )
+    messages.success(request, f"Follow-up started as attempt {new.index}.")
+    return redirect(reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{new.index}")

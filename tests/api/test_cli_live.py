@@ -1,0 +1,193 @@
+"""The `codexweb` CLI as a subprocess against the real app in daphne: login, code (streaming the
+live log, ending with summary and diff), list, show, diff | git apply, cancel, exit codes.
+
+Attempt progress is simulated with the worker's real code path (services + events.publish),
+since these tests run no sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codexweb.api.tokens import api_token_create
+from tasks import events, services
+from tasks.models import Attempt, Task
+from tests.support import factories
+from tests.support.celery_queue import queue_clear
+from tests.support.services import ROOT
+
+pytestmark = pytest.mark.timeout(180)
+PATCH = "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+
+
+@pytest.fixture
+def world(transactional_db, tmp_path):
+    alice = factories.make_user("alice")
+    acme = factories.make_team("Acme", admin=alice)
+    factories.make_repository(acme, owner="acme", name="webapp")
+    yield {"token": api_token_create(user=alice, name="cli").secret, "home": tmp_path / "home"}
+    queue_clear()
+
+
+def _env(world) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEXWEB_URL", "CODEXWEB_TOKEN"))}
+    env.update({"HOME": str(world["home"]), "XDG_CONFIG_HOME": str(world["home"] / ".config"),
+                "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    env.pop("CODEXWEB_CONFIG", None)
+    return env
+
+
+def cli(world, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "codexweb.cli", *args], env=_env(world), cwd=ROOT,
+                          input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
+def cli_background(world, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "codexweb.cli", *args], env=_env(world), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_task(before: set[int], timeout: float = 30) -> Task:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = Task.objects.exclude(pk__in=before).first()
+        if new is not None:
+            return new
+        time.sleep(0.1)
+    raise AssertionError("the CLI created no task")
+
+
+def _login(live_app, world) -> None:
+    result = cli(world, "login", "--server", live_app.url, stdin=world["token"] + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "as alice" in result.stdout
+    config = world["home"] / ".config" / "codexweb" / "config.json"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert json.loads(config.read_text()) == {"server": live_app.url, "token": world["token"]}
+
+
+def test_login_refuses_a_bad_token(live_app, world):
+    result = cli(world, "login", "--server", live_app.url, "--token", "cxw_wrong")
+    assert result.returncode == 3
+    assert "not valid or was revoked" in result.stderr
+    assert not (world["home"] / ".config" / "codexweb" / "config.json").exists()
+
+
+def test_commands_need_login(world):
+    result = cli(world, "list")
+    assert result.returncode == 3 and "codexweb login" in result.stderr
+
+
+def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
+    _login(live_app, world)
+    before = set(Task.objects.values_list("pk", flat=True))
+    process = cli_background(world, "code", "Make x two", "--repo", "acme/webapp")
+    try:
+        task = _wait_for_task(before)
+        attempt = Attempt.objects.get(task=task)
+        services.attempt_claim(attempt_id=attempt.pk)
+        events.publish(attempt.pk, "phase", {"phase": "agent", "message": "Agent started"})
+        events.publish(attempt.pk, "command", {"call_id": "1", "chunk_id": "c1", "command": "pytest -q", "cwd": "/w"})
+        events.publish(attempt.pk, "output", {"chunk_id": "c1", "stream": "stdout", "text": "3 passed\n", "at": 0.2})
+        events.publish(attempt.pk, "command_end", {"call_id": "1", "chunk_id": "c1", "exit_code": 0,
+                                                  "duration": 0.4, "truncated": False, "timed_out": False, "error": ""})
+        services.attempt_finish(attempt_id=attempt.pk, status="succeeded", patch=PATCH,
+                                summary="Changed x to 2; tests pass.")
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"Task {task.pk} created")
+    order = [out.index(s) for s in ("▸ agent: Agent started", "$ pytest -q", "3 passed",
+                                    "Changed x to 2; tests pass.", "+x = 2", f"Task {task.pk} succeeded.")]
+    assert order == sorted(order), out
+
+    shown = cli(world, "show", str(task.pk))
+    assert shown.returncode == 0 and "attempt 1" in shown.stdout and "has a patch" in shown.stdout
+    listed = cli(world, "list", "--json")
+    assert [t["id"] for t in json.loads(listed.stdout)] == [task.pk]
+
+    diff = cli(world, "diff", str(task.pk))
+    assert diff.returncode == 0 and diff.stdout == PATCH
+    repo = factories.make_git_repository(tmp_path / "checkout", {"app.py": "x = 1\n"})
+    applied = subprocess.run(["git", "-C", str(repo), "apply"], input=diff.stdout, text=True,
+                             capture_output=True, check=False)
+    assert applied.returncode == 0, applied.stderr
+    assert (repo / "app.py").read_text() == "x = 2\n"
+
+    pr = cli(world, "pr", str(task.pk))
+    assert pr.returncode == 5 and "connected from GitHub" in pr.stderr
+
+
+def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
+    _login(live_app, world)
+    before = set(Task.objects.values_list("pk", flat=True))
+    process = cli_background(world, "ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2")
+    try:
+        task = _wait_for_task(before)
+        for attempt in task.attempts.all():
+            services.attempt_claim(attempt_id=attempt.pk)
+            events.publish(attempt.pk, "message", {"text": f"Looking ({attempt.index})"})
+        not_finished = cli(world, "diff", str(task.pk), "--attempt", "1")
+        assert not_finished.returncode == 5 and "still running" in not_finished.stderr
+        cancelled = cli(world, "cancel", str(task.pk), "--json")
+        assert cancelled.returncode == 0
+        assert json.loads(cancelled.stdout)["status"] == "cancelled"
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 7, (out, err)
+    assert "[1] Looking (1)" in out and "[2] Looking (2)" in out
+    assert "Cancelled by alice" in out
+    again = cli(world, "cancel", str(task.pk))
+    assert again.returncode == 5 and "already finished" in again.stderr
+
+
+def test_json_output_and_not_found(live_app, world):
+    _login(live_app, world)
+    missing = cli(world, "show", "999999", "--json")
+    assert missing.returncode == 4
+    assert json.loads(missing.stdout)["code"] == "not_found"
+    bad_repo = cli(world, "ask", "x", "--repo", "acme/nope")
+    assert bad_repo.returncode == 4 and "No repository acme/nope" in bad_repo.stderr
+    detached = cli(world, "ask", "Quick one", "--repo", "acme/webapp", "--detach", "--json")
+    assert detached.returncode == 0 and json.loads(detached.stdout)["status"] == "queued"
+
+
+def test_environment_variables_instead_of_login(live_app, world):
+    env_world = dict(world)
+    result = subprocess.run([sys.executable, "-m", "codexweb.cli", "list"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60,
+                            env={**_env(env_world), "CODEXWEB_URL": live_app.url, "CODEXWEB_TOKEN": world["token"]})
+    assert result.returncode == 0 and "No tasks." in result.stdout
+
+
+def test_interrupt_leaves_the_task_running(live_app, world):
+    _login(live_app, world)
+    before = set(Task.objects.values_list("pk", flat=True))
+    process = cli_background(world, "ask", "Long question", "--repo", "acme/webapp")
+    try:
+        task = _wait_for_task(before)
+        time.sleep(1.0)
+        process.send_signal(2)  # SIGINT, as Ctrl-C
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert f"codexweb cancel {task.pk}" in err
+    task.refresh_from_db()
+    assert task.status == "queued"
+
+

@@ -1,0 +1,73 @@
+"""An admin turns on an allowlist for a repository; a member then sees it, read-only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from repos.models import Environment
+from tests.support import factories
+from tests.support.browser import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+
+@pytest.fixture
+def acme(transactional_db):
+    alice, bob = factories.make_user("alice"), factories.make_user("bob")
+    team = factories.make_team("Acme", admin=alice)
+    factories.add_member(team, bob)
+    repo = factories.make_repository(team, owner="acme", name="webapp")
+    return {"repo": repo}
+
+
+def test_admin_enables_allowlist_member_sees_it_read_only(browser_page, chromium, live_app, acme):
+    repo = acme["repo"]
+    page = browser_page
+    sign_in(page, "alice")
+    page.goto("/repositories/")
+    page.get_by_role("link", name="Environment of acme/webapp").click()
+    expect(page.get_by_role("heading", name="Environment of acme/webapp")).to_be_visible()
+
+    agent = page.locator("#agent-policy")
+    agent.get_by_label("Allowlist").check()
+    agent.get_by_label("Other allowed domains").fill("pypi.org\n*.pythonhosted.org")
+    agent.get_by_label("POST").check()
+    page.get_by_role("button", name="Save environment").click()
+    expect(page.get_by_text("Environment saved. Attempts that start from now on use it.")).to_be_visible()
+    screenshot(page, "environment-admin")
+
+    env = Environment.objects.get(repository=repo)
+    assert env.internet_policy == "allowlist"
+    assert env.allowed_domains == ["pypi.org", "*.pythonhosted.org"]
+    assert env.allowed_methods == ["GET", "HEAD", "OPTIONS", "POST"]
+
+    context = chromium.new_context(base_url=live_app.url)
+    try:
+        member = context.new_page()
+        sign_in(member, "bob")
+        member.goto(f"/repositories/{repo.pk}/environment/")
+        expect(member.get_by_text("only team admins can change it")).to_be_visible()
+        policy = member.locator("#agent-policy")
+        allowlist = policy.get_by_label("Allowlist")
+        expect(allowlist).to_be_checked()
+        expect(allowlist).to_be_disabled()
+        expect(policy.get_by_label("Other allowed domains")).to_have_value("pypi.org\n*.pythonhosted.org")
+        expect(policy.get_by_label("Other allowed domains")).to_be_disabled()
+        expect(policy.get_by_label("POST")).to_be_checked()
+        expect(member.get_by_role("button", name="Save environment")).to_have_count(0)
+        expect(member.get_by_role("button", name="Save secret")).to_have_count(0)
+        screenshot(member, "environment-member")
+    finally:
+        context.close()
+    assert page.js_errors == []

@@ -1,0 +1,94 @@
+"""The attempt job, run by a real Celery worker over the real Redis broker.
+
+Until a sandbox backend is configured, the job must record its real progress as Events and end
+the attempt with the honest "No sandbox backend configured" error, never a made-up result.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from codexweb.celery import app as celery_app
+from tasks import services
+from tasks.jobs import NO_SANDBOX_MESSAGE
+from tasks.models import Attempt, Status, Task
+from tests.support import factories
+from tests.support.celery_queue import queue_clear
+
+
+def wait_until_finished(task: Task, *, timeout: float = 30.0) -> Task:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task.refresh_from_db()
+        if task.is_finished:
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {task.pk} still {task.status} after {timeout:.0f}s")
+
+
+@pytest.fixture
+def worker(transactional_db, settings):
+    """A real Celery worker thread consuming the attempts queue of the test Redis."""
+    settings.SANDBOX_BACKEND = "none"
+    queue_clear()
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=20.0, loglevel="WARNING"
+    ) as running:
+        yield running
+    queue_clear()
+
+
+def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
+    alice = factories.make_user("alice")
+    team = factories.make_team("Acme", admin=alice)
+    repository = factories.make_repository(team, owner="acme", name="webapp")
+
+    # Through the service, so the jobs are enqueued exactly as a submitted form enqueues them.
+    task = services.task_create(
+        author=alice, repository=repository, mode="ask", prompt="What does this do?",
+        base_branch="", model_tier="fast", attempts=2,
+    )
+    task = wait_until_finished(task)
+
+    assert task.status == Status.FAILED
+    assert task.finished_at is not None
+    for attempt in Attempt.objects.filter(task=task).order_by("index"):
+        assert attempt.status == Status.FAILED
+        assert attempt.error == NO_SANDBOX_MESSAGE
+        assert attempt.error.startswith("No sandbox backend configured")
+        assert attempt.started_at is not None and attempt.finished_at is not None
+        assert attempt.summary == "" and attempt.patch == "", "nothing made up"
+        events = [(e.seq, e.kind, e.payload["status"], e.payload["message"])
+                  for e in attempt.events.order_by("seq")]
+        assert events == [
+            (1, "status", "queued", "Queued."),
+            (2, "status", "running", "Worker started."),
+            (3, "status", "failed", NO_SANDBOX_MESSAGE),
+        ]
+
+
+def test_a_job_delivered_twice_runs_once(worker):
+    from tasks.jobs import run_attempt
+
+    alice = factories.make_user("alice")
+    team = factories.make_team("Acme", admin=alice)
+    repository = factories.make_repository(team, owner="acme", name="webapp")
+    task = services.task_create(
+        author=alice, repository=repository, mode="ask", prompt="Twice?", base_branch="",
+        model_tier="fast", attempts=1,
+    )
+    task = wait_until_finished(task)
+    attempt = task.attempts.get()
+    run_attempt.delay(attempt.pk)  # a redelivery after the attempt ended
+    # The solo worker takes jobs in order: once a later task finishes, the redelivery was handled.
+    later = services.task_create(
+        author=alice, repository=repository, mode="ask", prompt="Later", base_branch="",
+        model_tier="fast", attempts=1,
+    )
+    wait_until_finished(later)
+    assert attempt.events.count() == 3
+    attempt.refresh_from_db()
+    assert attempt.status == Status.FAILED

@@ -1,0 +1,105 @@
+"""repos/github.py against the GitHub double, in both URL layouts."""
+
+from __future__ import annotations
+
+import pytest
+
+from repos.github import (
+    GitHubAuthError,
+    GitHubClient,
+    GitHubForbidden,
+    GitHubInvalid,
+    GitHubNotFound,
+    GitHubRateLimited,
+)
+from tests.github.conftest import PROVIDER
+
+LAYOUTS = ["github", "ghes"]
+
+
+@pytest.fixture
+def octo(gh):
+    state = gh.state
+    state.add_user("octocat")
+    state.add_org("acme", members={"octocat": "read"})
+    state.add_repo("acme", "webapp", branches={f"b{n:03d}": f"{n:040x}" for n in range(230)})
+    state.add_repo("octocat", "dotfiles", branches={"main": "1" * 40, "topic": "2" * 40})
+    return state.issue_token("octocat")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_reads_through_the_layouts_api(gh, octo, layout):
+    client = GitHubClient(octo, provider=PROVIDER[layout])
+
+    assert client.user()["login"] == "octocat"
+    repo = client.repository("acme", "webapp")
+    assert (repo.full_name, repo.can_push, repo.can_admin) == ("acme/webapp", False, False)
+    assert client.permission("acme", "webapp", "octocat") == "read"
+    host = "api" if layout == "github" else "ghes"
+    assert {r.host for r in gh.state.requests} == {host}
+
+
+def test_branches_follow_every_page(gh, octo):
+    names = GitHubClient(octo).branches("acme", "webapp")
+
+    assert len(names) == 230
+    pages = [r for r in gh.state.requests if r.path.endswith("/branches")]
+    assert len(pages) == 3
+
+
+def test_conditional_page_is_not_modified(gh, octo):
+    client = GitHubClient(octo)
+    first = client.repositories_page(1)
+    assert [r.full_name for r in first.repos] == ["acme/webapp", "octocat/dotfiles"]
+
+    again = client.repositories_page(1, etag=first.etag)
+
+    assert again.repos is None
+    assert gh.state.requests[-1].headers["If-None-Match"] == first.etag
+
+
+def test_revoked_token_asks_to_sign_in_again(gh, octo):
+    gh.state.revoke_tokens("octocat")
+    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
+        GitHubClient(octo).user()
+    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub Enterprise"):
+        GitHubClient(octo, provider=PROVIDER["ghes"]).user()
+
+
+def test_primary_rate_limit_says_when(gh, octo):
+    gh.state.rate_limit.remaining = 0
+    expected = r"rate limit is used up; try again after \d\d:\d\d UTC"
+    with pytest.raises(GitHubRateLimited, match=expected):
+        GitHubClient(octo).repositories_page(1)
+
+
+def test_secondary_rate_limit_is_not_retried_inside_the_call(gh, octo):
+    gh.state.rate_limit.secondary_hits = 1
+    with pytest.raises(GitHubRateLimited, match="asked us to slow down"):
+        GitHubClient(octo).user()
+    assert len(gh.state.requests) == 1
+
+
+def test_invisible_repository_is_not_found(gh, octo):
+    gh.state.add_user("mallory")
+    gh.state.add_repo("mallory", "secret")
+    with pytest.raises(GitHubNotFound):
+        GitHubClient(octo).repository("mallory", "secret")
+
+
+def test_pull_request_needs_push_access(gh, octo):
+    with pytest.raises(GitHubForbidden):
+        GitHubClient(octo).pull_create("acme", "webapp", title="t", body="b", head="b001",
+                                       base="b000")
+
+
+def test_pull_request_refusals_are_explained(gh, octo):
+    client = GitHubClient(octo)
+    with pytest.raises(GitHubInvalid, match="head invalid"):
+        client.pull_create("octocat", "dotfiles", title="t", body="b", head="nope", base="main")
+    created = client.pull_create("octocat", "dotfiles", title="t", body="b", head="topic",
+                                 base="main", draft=True)
+    assert created.draft and created.state == "open"
+    assert client.pull("octocat", "dotfiles", created.number).head_sha == "2" * 40
+    with pytest.raises(GitHubInvalid, match="already exists"):
+        client.pull_create("octocat", "dotfiles", title="t", body="b", head="topic", base="main")

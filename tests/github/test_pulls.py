@@ -1,0 +1,207 @@
+"""Create PR from an attempt, end to end: mirror, git apply, commit, push over smart HTTP, open."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from repos.github import GitHubAuthError
+from repos.models_github import PullRequestRecord
+from repos.pulls import PullRequestError, pull_request_create, pull_request_refresh
+from tasks.models import Event, Status
+from tests.github.conftest import connect, connected_repository, push_commit, serve
+from tests.support import factories
+
+PATCH = """diff --git a/app.py b/app.py
+--- a/app.py
++++ b/app.py
+@@ -1,2 +1,2 @@
+-print('v1')
++print('v2 from the agent')
+ print('end')
+"""
+SUMMARY = (
+    "Changed the greeting 【F:app.py†L1】 and the tests pass 【T:c0ffee†L1-L2】.\n"
+    "A bogus reference 【T:missing†L1】 stays marked."
+)
+
+
+@pytest.fixture
+def webapp(gh, tmp_path):
+    state = gh.state
+    state.add_user("alice-gh", name="Alice Liddell")
+    state.add_user("bob-gh")
+    state.add_org("acme", members={"alice-gh": "write", "bob-gh": "read"})
+    return serve(gh, tmp_path, "acme", "webapp",
+                 {"app.py": "print('v1')\nprint('end')\n", "README.md": "# webapp\n"})
+
+
+def finished_attempt(repository, author, *, prompt="Make the greeting say v2\n\nPlease."):
+    task = factories.make_task(repository, author, mode="code", prompt=prompt)
+    attempt = task.attempts.get()
+    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, PATCH, SUMMARY
+    attempt.save()
+    Event.objects.create(attempt=attempt, seq=1, kind="command",
+                         payload={"call_id": "1", "chunk_id": "c0ffee", "command": "pytest -q",
+                                  "cwd": "/workspace"})
+    Event.objects.create(attempt=attempt, seq=2, kind="output",
+                         payload={"chunk_id": "c0ffee", "stream": "stdout",
+                                  "text": "..\n2 passed in 0.01s\n", "at": 1.0})
+    return attempt
+
+
+def git(bare, *args) -> str:
+    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def pushes(gh) -> int:
+    return sum(1 for r in gh.state.requests
+               if r.method == "POST" and r.path.endswith("git-receive-pack"))
+
+
+@pytest.mark.django_db
+class TestCreatePullRequest:
+    @pytest.mark.parametrize("layout", ["github", "ghes"])
+    def test_branch_commit_and_pull_request(self, gh, webapp, acme, alice, layout):
+        alice.first_name, alice.last_name = "Alice", "Liddell"
+        alice.save()
+        credential = connect(alice, gh, login="alice-gh", layout=layout)
+        repository = connected_repository(acme, webapp, layout)
+        attempt = finished_attempt(repository, alice)
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.OPEN, record.error
+        assert re.fullmatch(r"codex/make-the-greeting-say-v2-[0-9a-f]{8}", record.branch)
+        (pull,) = webapp.pulls
+        assert (pull.head, pull.base, pull.draft) == (record.branch, "main", False)
+        assert pull.title == "Make the greeting say v2"
+        web = gh.web_url if layout == "github" else gh.ghes_url
+        assert record.html_url == f"{web}/acme/webapp/pull/{pull.number}"
+        assert record.number == pull.number and record.head_sha == pull.head_sha
+
+        bare = webapp.git_dir
+        changed = git(bare, "show", f"{record.branch}:app.py")
+        assert changed == "print('v2 from the agent')\nprint('end')\n"
+        author = git(bare, "log", "-1", "--format=%an <%ae>|%cn <%ce>", record.branch).strip()
+        email = credential.noreply_email
+        assert author == f"Alice Liddell <{email}>|Alice Liddell <{email}>"
+        host = "github.com" if layout == "github" else "127.0.0.1"
+        assert email == f"{credential.external_id}+alice-gh@users.noreply.{host}"
+        assert git(bare, "rev-parse", f"{record.branch}~1") == git(bare, "rev-parse", "main")
+        message = git(bare, "log", "-1", "--format=%B", record.branch)
+        assert message.startswith("Make the greeting say v2\n")
+        assert "Co-authored-by: codexweb agent <codexweb-agent@users.noreply.github.com>" in message
+
+        body = pull.body
+        assert f"[app.py#L1]({web}/acme/webapp/blob/{record.head_sha}/app.py#L1)" in body
+        assert "## Test evidence" in body and "`pytest -q`" in body
+        assert "2 passed in 0.01s" in body and "..\n2 passed" in body
+        assert "missing, lines 1–1: not recorded" in body
+
+    def test_draft_option(self, gh, webapp, acme, alice):
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+
+        record = pull_request_create(attempt=attempt, user=alice, draft=True)
+
+        assert record.draft and webapp.pulls[0].draft is True
+
+    def test_second_click_opens_one_pull_request(self, gh, webapp, acme, alice):
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+
+        first = pull_request_create(attempt=attempt, user=alice)
+        second = pull_request_create(attempt=attempt, user=alice)
+
+        assert second.pk == first.pk and second.html_url == first.html_url
+        assert len(webapp.pulls) == 1 and pushes(gh) == 1
+        assert PullRequestRecord.objects.count() == 1
+
+    def test_patch_that_no_longer_applies(self, gh, webapp, acme, alice, tmp_path):
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        new_main = push_commit(webapp.git_dir, tmp_path, {"app.py": "print('v3 upstream')\n"})
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.FAILED
+        assert record.error.startswith(
+            f"The patch no longer applies to main (now at {new_main[:7]})")
+        assert "Start a new attempt from the current main" in record.error
+        assert "app.py" in record.error
+        assert webapp.pulls == [] and pushes(gh) == 0
+
+    def test_push_rejected_by_the_server_then_retried(self, gh, webapp, acme, alice):
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        webapp.push_rejection = "Branch creation is restricted."
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.FAILED
+        assert record.error == (
+            f"GitHub refused the push of branch {record.branch}: error: GH006: Protected "
+            "branch update failed. Branch creation is restricted."
+        )
+        assert webapp.pulls == []
+
+        webapp.push_rejection = None
+        retried = pull_request_create(attempt=attempt, user=alice)
+        assert retried.pk == record.pk and retried.state == PullRequestRecord.State.OPEN
+        assert len(webapp.pulls) == 1
+
+    def test_member_with_read_access_is_refused(self, gh, webapp, acme, bob):
+        connect(bob, gh, login="bob-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), bob)
+
+        with pytest.raises(PullRequestError, match="cannot push to acme/webapp"):
+            pull_request_create(attempt=attempt, user=bob)
+        assert PullRequestRecord.objects.count() == 0 and pushes(gh) == 0
+
+    def test_only_finished_code_attempts(self, gh, webapp, acme, alice):
+        connect(alice, gh, login="alice-gh")
+        repository = connected_repository(acme, webapp)
+        attempt = finished_attempt(repository, alice)
+        attempt.status = Status.RUNNING
+        attempt.save()
+        with pytest.raises(PullRequestError, match="no finished patch"):
+            pull_request_create(attempt=attempt, user=alice)
+        ask = factories.make_task(repository, alice, mode="ask").attempts.get()
+        with pytest.raises(PullRequestError, match="Only Code tasks"):
+            pull_request_create(attempt=ask, user=alice)
+
+    def test_revoked_token_asks_to_sign_in_again(self, gh, webapp, acme, alice):
+        credential = connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        gh.state.revoke_tokens("alice-gh")
+
+        with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
+            pull_request_create(attempt=attempt, user=alice)
+        credential.refresh_from_db()
+        assert credential.invalid_at is not None
+
+    def test_token_revoked_after_the_click(self, gh, webapp, acme, alice):
+        from repos.pulls import pull_request_open, pull_request_reserve
+
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        record, reserved = pull_request_reserve(attempt=attempt, user=alice)
+        assert reserved
+        gh.state.revoke_tokens("alice-gh")
+
+        record = pull_request_open(record_id=record.pk)
+
+        assert record.state == PullRequestRecord.State.FAILED
+        assert "Sign in again with GitHub" in record.error
+
+    def test_refresh_reads_the_state(self, gh, webapp, acme, alice):
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        record = pull_request_create(attempt=attempt, user=alice)
+        webapp.pulls[0].state = "closed"
+
+        assert pull_request_refresh(record).state == PullRequestRecord.State.CLOSED

@@ -1,0 +1,40 @@
+"""Fixtures for the live page: an Acme task with one attempt, and websocket clients that sign in
+through a real session cookie (the same path a browser takes through AuthMiddlewareStack)."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from codexweb.asgi import application
+from tests.support import factories
+
+
+@pytest.fixture
+def acme_task(acme_repo, alice):
+    return factories.make_task(acme_repo, alice, prompt="Fix the flaky test", mode="code")
+
+
+@pytest.fixture
+def acme_attempt(acme_task):
+    return acme_task.attempts.get(index=1)
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def ws_connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """Open a websocket through the real ASGI application; returns (communicator, accepted,
+    close code when refused)."""
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if user is not None:
+        cookie = await sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    accepted, code = await communicator.connect(timeout=10)
+    return communicator, accepted, (None if accepted else code)

@@ -1,0 +1,180 @@
+"""The attempt and team websockets on the real Redis channel layer and PostgreSQL.
+
+Events are appended with `tasks.events.publish` — the worker's own code path — from other threads
+while clients listen, reconnect and catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+
+from tasks import events, services
+from tasks.consumers import after_seq
+from tests.live.conftest import ws_connect
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+
+def publish_many(attempt_id: int, count: int, *, start: int = 0) -> None:
+    for i in range(start, start + count):
+        payload = {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n"}
+        events.publish(attempt_id, "output", payload)
+
+
+def publish_in_thread(attempt_id: int, count: int) -> None:
+    try:
+        publish_many(attempt_id, count)
+    finally:
+        connection.close()
+
+
+async def receive_seqs(communicator, count: int, timeout: float = 10) -> list[int]:
+    seqs = []
+    for _ in range(count):
+        message = await communicator.receive_json_from(timeout=timeout)
+        assert message["type"] == "event"
+        seqs.append(message["event"]["seq"])
+    return seqs
+
+
+def test_after_seq_parsing():
+    assert after_seq(b"after=12") == 12
+    assert after_seq(b"x=1&after=7") == 7
+    assert after_seq(b"after=-3") == 0
+    assert after_seq(b"after=abc") == 0
+    assert after_seq(b"") == 0
+
+
+async def test_anonymous_is_refused(acme_attempt):
+    communicator, accepted, code = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/")
+    assert not accepted
+    assert code == 4404
+    await communicator.disconnect()
+
+
+async def test_other_team_is_refused_like_a_missing_attempt(acme_attempt, carol, globex):
+    communicator, accepted, code = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", carol)
+    assert not accepted and code == 4404
+    await communicator.disconnect()
+    missing, accepted, code = await ws_connect("/ws/attempts/999999/", carol)
+    assert not accepted and code == 4404
+    await missing.disconnect()
+
+
+async def test_team_member_sees_the_backlog_then_live_events(acme_attempt, bob):
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 3)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", bob)
+    assert accepted
+    first = await communicator.receive_json_from(timeout=10)
+    assert first["event"]["seq"] == 1
+    assert first["event"]["payload"]["text"] == "line 0\n"
+    assert await receive_seqs(communicator, 2) == [2, 3]
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=3)
+    assert await receive_seqs(communicator, 2) == [4, 5]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_replay_starts_after_the_given_seq(acme_attempt, alice):
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 6)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/?after=4", alice)
+    assert accepted
+    assert await receive_seqs(communicator, 2) == [5, 6]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_replay_pages_through_a_long_backlog(acme_attempt, alice):
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1203)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/?after=1", alice)
+    assert accepted
+    assert await receive_seqs(communicator, 1202) == list(range(2, 1204))
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_reconnect_mid_stream_has_no_gaps_and_no_duplicates(acme_attempt, alice):
+    total = 300
+    writer = threading.Thread(target=publish_in_thread, args=(acme_attempt.pk, total), daemon=True)
+    seen: list[int] = []
+    path = f"/ws/attempts/{acme_attempt.pk}/"
+    communicator, accepted, _ = await ws_connect(path, alice)
+    assert accepted
+    writer.start()
+    # Read a while, drop the connection mid-stream (while the writer keeps appending), resume.
+    for round_ in range(3):
+        seen += await receive_seqs(communicator, 40, timeout=20)
+        await communicator.disconnect()
+        await asyncio.sleep(0.05 * round_)
+        communicator, accepted, _ = await ws_connect(f"{path}?after={seen[-1]}", alice)
+        assert accepted
+    while len(seen) < total:
+        seen += await receive_seqs(communicator, 1, timeout=20)
+    await asyncio.to_thread(writer.join, 30)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+    assert seen == list(range(1, total + 1))
+
+
+async def test_a_dropped_nudge_is_recovered_from_the_database(acme_attempt, alice, monkeypatch):
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    # Seqs 2 and 3 are committed but their channel messages are lost (e.g. a full channel).
+    monkeypatch.setattr(events, "_group_send", lambda group, message: None)
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=1)
+    monkeypatch.undo()
+    assert await communicator.receive_nothing(timeout=0.3)
+    # The next nudge shows the gap; the consumer fills it from the database, in order.
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=3)
+    assert await receive_seqs(communicator, 3) == [2, 3, 4]
+    # With no later event, a client's "sync" asks for anything missed.
+    monkeypatch.setattr(events, "_group_send", lambda group, message: None)
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=4)
+    monkeypatch.undo()
+    await communicator.send_json_to({"type": "sync"})
+    assert await receive_seqs(communicator, 1) == [5]
+    await communicator.send_to(text_data="not json")  # ignored, connection stays up
+    await communicator.send_json_to({"type": "sync"})
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_two_clients_each_get_every_event_once(acme_attempt, alice, bob):
+    path = f"/ws/attempts/{acme_attempt.pk}/"
+    a, ok_a, _ = await ws_connect(path, alice)
+    b, ok_b, _ = await ws_connect(path, bob)
+    assert ok_a and ok_b
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 20)
+    assert await receive_seqs(a, 20) == list(range(1, 21))
+    assert await receive_seqs(b, 20) == list(range(1, 21))
+    assert await a.receive_nothing(timeout=0.2) and await b.receive_nothing(timeout=0.2)
+    await a.disconnect()
+    await b.disconnect()
+
+
+async def test_team_socket_reports_status_changes_to_the_team_only(
+    acme_attempt, alice, carol, globex
+):
+    mine, ok, _ = await ws_connect("/ws/team/", alice)
+    theirs, ok_theirs, _ = await ws_connect("/ws/team/", carol)
+    assert ok and ok_theirs
+    claimed = await database_sync_to_async(services.attempt_claim)(attempt_id=acme_attempt.pk)
+    assert claimed
+    message = await mine.receive_json_from(timeout=10)
+    assert message == {"type": "task", "task": {"id": acme_attempt.task_id, "status": "running"}}
+    assert await theirs.receive_nothing(timeout=0.5)
+    await mine.disconnect()
+    await theirs.disconnect()
+
+
+async def test_team_socket_refuses_anonymous(db):
+    communicator, accepted, code = await ws_connect("/ws/team/")
+    assert not accepted and code == 4401
+    await communicator.disconnect()

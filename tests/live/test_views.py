@@ -1,0 +1,169 @@
+"""The task page and its pieces over HTTP: what they show, and that other teams get 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tasks import events, services
+from tasks.models import Attempt, Status
+from tests.support import factories
+
+PATCH = """\
+diff --git a/app/calc.py b/app/calc.py
+new file mode 100644
+--- /dev/null
++++ b/app/calc.py
+@@ -0,0 +1,3 @@
++def add(a, b):
++    return a + b  # <script>alert(1)</script>
++
+"""
+
+SUMMARY = (
+    "Added `add` in 【F:app/calc.py†L1-L2】; tests pass 【T:c1†L1-L2】. "
+    "Bogus: 【T:zzz†L1】 <img src=x onerror=alert(1)>"
+)
+
+
+@pytest.fixture
+def finished_attempt(acme_repo, alice):
+    task = factories.make_task(acme_repo, alice, prompt="Add <b>add</b>", mode="code")
+    attempt = task.attempts.get(index=1)
+    events.publish(
+        attempt.pk,
+        "command",
+        {"call_id": "x", "chunk_id": "c1", "command": "pytest -q", "cwd": "/w"},
+    )
+    events.publish(
+        attempt.pk, "output", {"chunk_id": "c1", "stream": "stdout", "text": "..\n2 passed\n"}
+    )
+    events.publish(
+        attempt.pk,
+        "command_end",
+        {"call_id": "x", "chunk_id": "c1", "exit_code": 0, "duration": 1.0},
+    )
+    events.publish(
+        attempt.pk, "usage", {"input_tokens": 1000, "output_tokens": 234, "cost": 0.0123}
+    )
+    services.attempt_claim(attempt_id=attempt.pk)
+    return services.attempt_finish(
+        attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=SUMMARY, patch=PATCH
+    )
+
+
+def urls_for(attempt: Attempt) -> list[str]:
+    return [
+        reverse("tasks:detail", args=[attempt.task_id]),
+        reverse("tasks:attempt_result", args=[attempt.pk]),
+        reverse("tasks:attempt_file", args=[attempt.pk]) + "?path=app/calc.py",
+        reverse("tasks:attempt_patch", args=[attempt.pk]),
+    ]
+
+
+def test_other_team_gets_404_everywhere(carol_client, globex, finished_attempt):
+    for url in urls_for(finished_attempt):
+        assert carol_client.get(url).status_code == 404, url
+    follow_up = reverse("tasks:attempt_follow_up", args=[finished_attempt.pk])
+    assert carol_client.post(follow_up, {"prompt": "steal"}).status_code == 404
+    assert Attempt.objects.filter(task_id=finished_attempt.task_id).count() == 1
+
+
+def test_anonymous_is_sent_to_sign_in(client, finished_attempt):
+    for url in urls_for(finished_attempt):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+
+
+def test_task_page_shows_facts_summary_and_diff(bob_client, finished_attempt):
+    response = bob_client.get(reverse("tasks:detail", args=[finished_attempt.task_id]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Add &lt;b&gt;add&lt;/b&gt;" in html
+    assert "acme/webapp" in html and "tests passed" in html
+    assert "1,234" in html and "$0.0123" in html
+    assert 'class="cite cite-file"' in html and 'class="cite cite-terminal"' in html
+    assert 'class="cite cite-invalid"' in html
+    assert "<img src=x" not in html and "&lt;script&gt;alert(1)" in html
+    assert "git apply codexweb-attempt-" in html
+    assert "not on GitHub" in html  # the factory's repositories are plain git
+    assert f'data-ws-path="/ws/attempts/{finished_attempt.pk}/"' in html
+
+
+def test_result_fragment_of_a_running_attempt_has_no_summary(alice_client, acme_repo, alice):
+    task = factories.make_task(acme_repo, alice, mode="code")
+    attempt = task.attempts.get()
+    response = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk]))
+    assert response.status_code == 200
+    assert "Summary" in response.content.decode()
+
+
+def test_file_excerpt_highlights_the_cited_lines(alice_client, finished_attempt):
+    url = reverse("tasks:attempt_file", args=[finished_attempt.pk])
+    response = alice_client.get(url, {"path": "app/calc.py", "start": 2, "end": 2, "partial": 1})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<tr id="L2" class="hl-line">' in html and '<tr id="L1">' in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    page = alice_client.get(url, {"path": "app/calc.py"})
+    assert page.status_code == 200 and b"<html" in page.content
+    missing = alice_client.get(url, {"path": "README.md", "partial": 1})
+    assert b"final tree is not stored" in missing.content
+    assert alice_client.get(url).status_code == 400
+
+
+def test_patch_download(alice_client, finished_attempt):
+    response = alice_client.get(reverse("tasks:attempt_patch", args=[finished_attempt.pk]))
+    assert response.status_code == 200
+    assert response.content.decode() == PATCH
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="codexweb-attempt-{finished_attempt.pk}.patch"'
+    )
+
+
+def test_follow_up_creates_a_queued_child_attempt(alice_client, finished_attempt):
+    url = reverse("tasks:attempt_follow_up", args=[finished_attempt.pk])
+    response = alice_client.post(url, {"prompt": "  Also add subtract  "})
+    child = Attempt.objects.get(task_id=finished_attempt.task_id, index=2)
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/tasks/{finished_attempt.task_id}/#attempt-2")
+    assert child.parent_id == finished_attempt.pk
+    assert child.follow_up_prompt == "Also add subtract"
+    assert child.status == Status.QUEUED
+    assert list(child.events.values_list("kind", flat=True)) == ["status"]
+    child.task.refresh_from_db()
+    assert child.task.status == Status.RUNNING  # one attempt done, one queued
+
+
+def test_follow_up_refused_while_running_or_empty(alice_client, acme_repo, alice, finished_attempt):
+    running = factories.make_task(acme_repo, alice).attempts.get()
+    response = alice_client.post(
+        reverse("tasks:attempt_follow_up", args=[running.pk]), {"prompt": "more"}, follow=True
+    )
+    assert b"Wait for this attempt to finish" in response.content
+    response = alice_client.post(
+        reverse("tasks:attempt_follow_up", args=[finished_attempt.pk]),
+        {"prompt": "  "},
+        follow=True,
+    )
+    assert b"Write what the agent should do next" in response.content
+    assert Attempt.objects.filter(parent__isnull=False).count() == 0
+
+
+def test_follow_up_service_numbers_attempts_after_the_last(finished_attempt, alice):
+    first = services.attempt_follow_up(attempt=finished_attempt, prompt="one", by=alice)
+    services.attempt_cancel(attempt_id=first.pk, by=alice)
+    second = services.attempt_follow_up(attempt=first, prompt="two", by=alice)
+    assert (first.index, second.index) == (2, 3)
+    assert second.parent_id == first.pk
+
+
+def test_create_pr_reason_for_github_repositories(alice_client, acme, alice, finished_attempt):
+    repo = finished_attempt.task.repository
+    repo.provider = repo.Provider.GITHUB
+    repo.save()
+    html = alice_client.get(
+        reverse("tasks:detail", args=[finished_attempt.task_id])
+    ).content.decode()
+    assert "arrives with the GitHub integration" in html
+    assert "disabled" in html

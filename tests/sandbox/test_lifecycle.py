@@ -1,0 +1,204 @@
+"""Workspace, setup phase and secrets, warm images, files, and the reaper."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tasks.sandbox.base import NetworkPolicy, SandboxError
+from tasks.sandbox.images import WARM_REPOSITORY
+from tasks.sandbox.reaper import reap_containers, reap_runtime_dirs
+from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX
+from tests.sandbox.conftest import ALLOWED, IMAGE
+
+pytestmark = pytest.mark.docker
+
+SECRET = "s3cr3t-value-9f8e7d"
+
+
+# -- workspace ----------------------------------------------------------------------------------
+
+
+def test_workspace_is_a_copy_of_the_checkout(make_sandbox, workspace_dir):
+    sandbox = make_sandbox()
+    result = sandbox.exec("git status --short; git log --oneline | wc -l; cat src/app.py")
+    assert result.exit_code == 0, result.output
+    assert result.output == "1\nprint('hi')\n"
+    sandbox.exec("echo changed >> README.md")
+    assert (workspace_dir / "README.md").read_text() == "# demo\n"  # the host copy is untouched
+
+
+def test_ask_workspace_cannot_be_written(make_sandbox):
+    sandbox = make_sandbox(read_only=True)
+    result = sandbox.exec(
+        "id -un; touch new.txt; echo x >> README.md; rm src/app.py; mkdir d; git status --short"
+    )
+    lines = result.output
+    assert lines.startswith("reader\n")
+    assert lines.count("Permission denied") >= 4, lines
+    assert sandbox.read_file("README.md") == "# demo\n"
+    with pytest.raises(SandboxError, match="read-only"):
+        sandbox.write_file("new.txt", "x")
+    assert sandbox.exec("ls").output.split() == ["README.md", "src"]
+
+
+def test_write_and_read_files(make_sandbox):
+    sandbox = make_sandbox()
+    sandbox.write_file("pkg/new_module.py", "VALUE = 1\n")
+    assert sandbox.read_file("pkg/new_module.py") == "VALUE = 1\n"
+    owner = sandbox.exec("stat -c %U pkg/new_module.py").output.strip()
+    assert owner == "sandbox"
+    with pytest.raises(SandboxError, match="larger than"):
+        sandbox.read_file("pkg/new_module.py", max_bytes=3)
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../etc/passwd", "a/../../etc/passwd", ""])
+def test_paths_outside_the_workspace_are_refused(make_sandbox, path):
+    sandbox = make_sandbox()
+    with pytest.raises(SandboxError):
+        sandbox.read_file(path)
+    with pytest.raises(SandboxError):
+        sandbox.write_file(path, "x")
+
+
+def test_symlinks_are_not_followed(make_sandbox):
+    sandbox = make_sandbox()
+    sandbox.exec("ln -s /etc etc-link; ln -s /etc/hostname host-link")
+    with pytest.raises(SandboxError, match="symbolic link"):
+        sandbox.read_file("host-link")
+    with pytest.raises(SandboxError, match="symbolic link"):
+        sandbox.write_file("etc-link/evil", "x")
+
+
+# -- setup phase and secrets ----------------------------------------------------------------------
+
+SETUP = f"""
+set -e
+echo "setup sees ${{API_TOKEN:0:4}}..."
+echo "built with $BUILD_MODE" > build-output.txt
+# a process that outlives setup with the secret in its environment and command line
+(exec -a "holder $API_TOKEN" sleep 600) &
+curl -sS -m 10 http://{ALLOWED}/during-setup > fetched-in-setup.txt
+"""
+
+
+def test_secrets_are_gone_after_setup(make_sandbox):
+    sandbox = make_sandbox(
+        setup_script=SETUP,
+        variables={"BUILD_MODE": "release"},
+        secrets={"API_TOKEN": SECRET},
+        setup_network=NetworkPolicy(mode="allowlist", domains=(ALLOWED,)),
+    )
+    assert "setup sees s3cr..." in sandbox.setup_result.output
+    assert sandbox.read_file("build-output.txt") == "built with release\n"
+    assert "hello from" in sandbox.read_file("fetched-in-setup.txt")
+    probes = {
+        "env": "env",
+        "processes": "ps -eo user,pid,args",
+        "environ": "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'",
+        "cmdline": "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '",
+        "files": f"grep -rlsF -- {SECRET} / 2>/dev/null --exclude-dir=proc --exclude-dir=sys; true",
+    }
+    for what, command in probes.items():
+        result = sandbox.exec(command, timeout=120)
+        assert SECRET not in result.output, f"secret visible through {what}"
+    assert "BUILD_MODE=release" in sandbox.exec("env").output  # variables stay
+
+
+def test_setup_leaving_a_secret_in_a_file_fails_the_attempt(make_sandbox):
+    with pytest.raises(SandboxError, match=r"left a secret in /home/sandbox/\.npmrc"):
+        make_sandbox(
+            setup_script='echo "//registry/:_authToken=$NPM_TOKEN" > ~/.npmrc',
+            secrets={"NPM_TOKEN": SECRET},
+        )
+
+
+def test_failing_setup_script_fails_with_its_output(make_sandbox):
+    with pytest.raises(SandboxError, match=r"(?s)setup script failed.*exit code 3.*boom"):
+        make_sandbox(setup_script="echo boom; exit 3")
+
+
+def test_agent_phase_uses_the_agent_policy_not_the_setup_one(make_sandbox):
+    sandbox = make_sandbox(
+        setup_script=f"curl -sS -m 10 http://{ALLOWED}/setup-only",
+        setup_network=NetworkPolicy(mode="on"),
+        agent_network=NetworkPolicy(mode="off"),
+    )
+    assert "hello from" in sandbox.setup_result.output
+    result = sandbox.exec(
+        f"curl -sS -m 5 --proxy http://127.0.0.1:3128 http://{ALLOWED}/; echo rc=$?"
+    )
+    assert "hello from" not in result.output
+    assert "PROXY" not in sandbox.exec("env").output.upper()
+
+
+# -- warm images ----------------------------------------------------------------------------------
+
+
+def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engine):
+    marker = f"warm-{time.time_ns()}"
+    script = f"echo {marker} > ~/prepared.txt; mkdir -p node_modules && echo dep > node_modules/x"
+    first = make_sandbox(setup_script=script, variables={"V": "1"}, warm_cache_hours=1)
+    assert not first.warm_hit and first.warm_image
+    try:
+        second = make_sandbox(setup_script=script, variables={"V": "1"}, warm_cache_hours=1)
+        assert second.warm_hit
+        assert second.setup_result is None  # setup did not run again
+        assert second.read_file("node_modules/x") == "dep\n"
+        assert second.exec("cat ~/prepared.txt; git status --short").output == f"{marker}\n"
+        third = make_sandbox(setup_script=script, variables={"V": "2"}, warm_cache_hours=1)
+        assert not third.warm_hit
+        expired = make_sandbox(setup_script=script, variables={"V": "1"}, warm_cache_hours=1e-9)
+        assert not expired.warm_hit
+    finally:
+        for image in docker_engine.images.list(name=WARM_REPOSITORY):
+            if any(marker in t for t in image.tags) or True:
+                try:
+                    docker_engine.images.remove(image.id, force=True)
+                except Exception:  # noqa: BLE001, S112 — best-effort cleanup
+                    continue
+
+
+# -- the reaper -----------------------------------------------------------------------------------
+
+
+def _labelled_container(client, *, owner: str, deadline: float) -> str:
+    created = client.api.create_container(
+        IMAGE,
+        command=["sleep", "infinity"],
+        labels={LABEL_SANDBOX: "1", LABEL_OWNER: owner, LABEL_DEADLINE: str(int(deadline))},
+        host_config=client.api.create_host_config(network_mode="none"),
+    )
+    client.api.start(created["Id"])
+    return created["Id"]
+
+
+def test_reaper_removes_orphans_and_keeps_live_sandboxes(docker_engine, make_sandbox):
+    import socket
+
+    live = make_sandbox()
+    dead_owner = f"{socket.gethostname()}:999999999:1"
+    orphan = _labelled_container(docker_engine, owner=dead_owner, deadline=time.time() + 3600)
+    overdue = _labelled_container(docker_engine, owner="elsewhere:1:1", deadline=time.time() - 999)
+    removed = reap_containers(docker_engine, grace_seconds=60)
+    assert len(removed) >= 2
+    existing = {c["Id"] for c in docker_engine.api.containers(all=True)}
+    assert orphan not in existing and overdue not in existing
+    assert live.container_id in existing
+    assert live.exec("echo alive").output == "alive\n"
+
+
+def test_reaper_stops_a_dead_workers_egress_proxy(make_sandbox, tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "attempt-1-dead"
+    (folder / "egress").mkdir(parents=True)
+    (folder / "owner").write_text("thishost-is-gone:1:1")
+    proc = subprocess.Popen(["bash", "-c", "sleep 600; true", str(folder)], start_new_session=True)
+    (folder / "egress" / "pids").write_text(str(proc.pid))
+    reap_runtime_dirs(tmp_path, is_alive=lambda owner: False)
+    assert proc.wait(timeout=5) == -9
+    assert not folder.exists()
+    assert os.path.exists(tmp_path)

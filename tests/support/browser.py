@@ -1,0 +1,108 @@
+"""Debian's Chromium driven by Playwright's sync API (never `playwright install`).
+
+Fixtures (import them into a conftest.py): `chromium` (one browser per session), `browser_page`
+(a fresh context and page per test, laptop-sized, with `base_url` set to the live app, so
+`page.goto("/")` works) and `phone_page` (a phone-sized one). Both use `transactional_db`.
+`screenshot(page, name)` saves artifacts/screenshots/<name>.png for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.services import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+LAPTOP = {"width": 1366, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshot(page, name: str, *, full_page: bool = False) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the Django ORM calls the tests
+    # make between browser steps are ordinary blocking calls, so let Django allow them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _page(chromium, live_app, viewport: dict[str, int]) -> Iterator[object]:
+    context = chromium.new_context(base_url=live_app.url, viewport=viewport)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # tests may assert the page ran without script errors
+    yield page
+    context.close()
+
+
+# Both depend on transactional_db: rows a test makes are committed, so the app's own process
+# (daphne, a worker) sees them, and the tables are emptied after the test.
+@pytest.fixture
+def browser_page(chromium, live_app, transactional_db) -> Iterator[object]:
+    yield from _page(chromium, live_app, LAPTOP)
+
+
+@pytest.fixture
+def phone_page(chromium, live_app, transactional_db) -> Iterator[object]:
+    yield from _page(chromium, live_app, PHONE)
+
+
+def off_the_browser_loop(fn, /, *args, **kwargs):
+    """Run `fn` in a fresh thread and return its result.
+
+    Playwright's sync API keeps an asyncio loop in the test's thread, so code that calls
+    `async_to_sync` (e.g. `tasks.events.publish` sending to the channel layer on commit) fails
+    there with "You cannot use AsyncToSync in the same thread as an async event loop". Run such
+    calls through this; the thread opens its own database connection and closes it after.
+    """
+    import threading
+
+    from django.db import connections
+
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name="off-browser-loop")
+    thread.start()
+    thread.join(timeout=120)
+    if thread.is_alive():
+        raise TimeoutError(f"{fn!r} did not finish within 120s")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")

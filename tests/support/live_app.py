@@ -1,0 +1,128 @@
+"""The real app served for a browser: daphne (and, when asked, a Celery worker) in subprocesses.
+
+Both children run the same code as production (`codexweb.asgi`, `celery -A codexweb worker`)
+against this test session's PostgreSQL test database and Redis, so a browser test sees rows the
+test created (use `transactional_db`, so they are committed) and the test sees rows the app wrote.
+
+Fixtures (import them into a conftest.py):
+- `live_app`: a `LiveApp` with `.url`; one daphne for the whole session.
+- `live_worker`: a Celery worker for the attempts queue, per test module.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.support.services import ROOT, free_port, wait_for_port
+
+STARTUP_SECONDS = 60.0
+
+
+@dataclass
+class LiveApp:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL of the database pytest-django created (test_codexweb, or a per-worker copy)."""
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """Environment for an app process: the test settings, pointed at the test database."""
+    env = dict(os.environ)
+    env.update(
+        {
+            # The test settings: same hasher as the test process, so test users can sign in.
+            "DJANGO_SETTINGS_MODULE": "tests.support.settings",
+            "CODEXWEB_TEST_SERVICES_READY": "1",
+            "DATABASE_URL": _test_database_url(),
+            "REDIS_URL": os.environ["REDIS_URL"],
+            "SANDBOX_BACKEND": "none",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(extra)
+    return env
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def start_daphne() -> LiveApp:
+    """Start daphne on a free loopback port and wait (bounded) until it answers."""
+    port = free_port()
+    log_path = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+             "codexweb.asgi:application"],
+            cwd=ROOT, env=child_environment(), stdout=log, stderr=subprocess.STDOUT,
+        )
+    app = LiveApp(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        wait_for_port(port, timeout=STARTUP_SECONDS, what="daphne")
+    except RuntimeError as exc:
+        _stop(process)
+        raise RuntimeError(f"{exc}\n--- daphne log ---\n{app.log_tail()}") from exc
+    if process.poll() is not None:
+        raise RuntimeError(f"daphne exited with {process.returncode}:\n{app.log_tail()}")
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_app(django_db_setup, django_db_blocker) -> Iterator[LiveApp]:
+    app = start_daphne()
+    yield app
+    _stop(app.process)
+
+
+@pytest.fixture(scope="module")
+def live_worker(django_db_setup) -> Iterator[subprocess.Popen]:
+    """A real `celery -A codexweb worker` consuming the attempts queue, stopped after the module."""
+    log_path = Path(tempfile.mkstemp(prefix="celery-", suffix=".log")[1])
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "codexweb", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"browser-tests-{os.getpid()}@%h"],
+            cwd=ROOT, env=child_environment(), stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while "ready." not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.1)
+    yield process
+    _stop(process)

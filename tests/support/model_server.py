@@ -1,0 +1,400 @@
+"""A scripted OpenAI-compatible model server: a real HTTP server on 127.0.0.1.
+
+It speaks /v1/chat/completions (streaming and not, with tool calls) and /v1/responses
+(streaming and not, with function calls), replays a script of replies one per request, can
+answer with 429 + Retry-After or 5xx, and records every request so tests can assert on what the
+agent sent. Like a real server it rejects (400) a conversation whose tool results do not match
+earlier tool calls. When the script runs out it answers 500 "script exhausted", which fails the
+test loudly.
+
+    server = ScriptedModelServer([reply(call("shell", {"command": "ls"})), reply("Done.")])
+    with server:
+        ... ModelConfig(base_url=server.url, ...) ...
+    server.requests[1].tool_outputs()[-1]  # what the agent sent back for `ls`
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CHUNK_ID = re.compile(r"Chunk ID: ([0-9A-Za-z_-]+)")
+
+
+@dataclass
+class ScriptedCall:
+    name: str
+    arguments: str  # raw, so tests can send malformed JSON
+    call_id: str = ""
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    calls: list[ScriptedCall] = field(default_factory=list)
+    reasoning: str = ""
+    encrypted_reasoning: str = ""  # Responses API: sent as the reasoning item's encrypted_content
+    input_tokens: int = 100
+    output_tokens: int = 20
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    error_body: str = ""
+    cut_stream: bool = False  # stop the stream half-way (a dropped connection)
+
+
+def call(name: str, arguments: dict[str, Any] | str, call_id: str = "") -> ScriptedCall:
+    """A tool call; pass a str for raw (possibly malformed) arguments."""
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return ScriptedCall(name, raw, call_id)
+
+
+def reply(*parts: str | ScriptedCall, **extra: Any) -> Reply:
+    """A model turn: any text parts and tool calls, in one reply."""
+    text = "".join(p for p in parts if isinstance(p, str))
+    calls = [p for p in parts if isinstance(p, ScriptedCall)]
+    return Reply(text=text, calls=calls, **extra)
+
+
+def fail(status: int, *, retry_after: str | None = None, message: str = "") -> Reply:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    body = json.dumps(
+        {"error": {"message": message or f"scripted {status}", "type": "server_error",
+                   "code": None, "param": None}}
+    )
+    return Reply(status=status, headers=headers, error_body=body)
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+    @property
+    def api(self) -> str:
+        return "chat" if self.path.endswith("/chat/completions") else "responses"
+
+    @property
+    def system(self) -> str:
+        if self.api == "responses":
+            return str(self.body.get("instructions") or "")
+        return "\n".join(
+            str(m.get("content") or "") for m in self.body.get("messages", [])
+            if m.get("role") in ("system", "developer")
+        )
+
+    def tool_names(self) -> list[str]:
+        names = []
+        for tool in self.body.get("tools") or []:
+            names.append(tool.get("name") or tool.get("function", {}).get("name"))
+        return names
+
+    def tool_outputs(self) -> list[str]:
+        """Every tool result in the conversation, oldest first."""
+        if self.api == "responses":
+            return [str(i.get("output", "")) for i in self.body.get("input", [])
+                    if isinstance(i, dict) and i.get("type") == "function_call_output"]
+        return [str(m.get("content") or "") for m in self.body.get("messages", [])
+                if m.get("role") == "tool"]
+
+    def user_texts(self) -> list[str]:
+        items = self.body.get("input") if self.api == "responses" else self.body.get("messages")
+        texts = []
+        for item in items or []:
+            if isinstance(item, dict) and item.get("role") == "user":
+                content = item.get("content")
+                texts.append(content if isinstance(content, str) else json.dumps(content))
+        return texts
+
+    def chunk_ids(self) -> list[str]:
+        return [m for out in self.tool_outputs() for m in CHUNK_ID.findall(out)]
+
+
+Script = list[Reply | Callable[[RecordedRequest], Reply]]
+
+
+class ScriptedModelServer:
+    def __init__(self, script: Script | None = None, *, model: str = "scripted-model") -> None:
+        self.script: Script = list(script or [])
+        self.model = model
+        self.requests: list[RecordedRequest] = []
+        self.problems: list[str] = []  # requests a real server would have rejected
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def add(self, *replies: Reply | Callable[[RecordedRequest], Reply]) -> None:
+        with self._lock:
+            self.script.extend(replies)
+
+    def start(self) -> ScriptedModelServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ScriptedModelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def remaining(self) -> int:
+        return len(self.script)
+
+    # --- serving ---------------------------------------------------------------------------
+
+    def _next(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            if not self.script:
+                return fail(500, message="script exhausted: the agent asked for more turns")
+            step = self.script.pop(0)
+        return step(request) if callable(step) else step
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, _error("request body is not JSON"), "application/json")
+                    return
+                if self.path not in ("/v1/chat/completions", "/v1/responses"):
+                    self._send(404, _error(f"no route {self.path}"), "application/json")
+                    return
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = RecordedRequest(self.path, headers, body, time.monotonic())
+                problem = (_check_chat if request.api == "chat" else _check_responses)(body)
+                if problem:
+                    with server._lock:
+                        server.requests.append(request)
+                        server.problems.append(problem)
+                    self._send(400, _error(problem), "application/json")
+                    return
+                scripted = server._next(request)
+                if scripted.status != 200:
+                    self._send(scripted.status, scripted.error_body.encode(), "application/json",
+                               scripted.headers)
+                    return
+                n = next(server._ids)
+                stream = bool(body.get("stream"))
+                if request.api == "chat":
+                    payload = (_chat_stream(scripted, server.model, n) if stream
+                               else json.dumps(_chat_completion(scripted, server.model, n)))
+                else:
+                    payload = (_responses_stream(scripted, server.model, n) if stream
+                               else json.dumps(_response(scripted, server.model, n)))
+                if stream and scripted.cut_stream:
+                    payload = payload[: len(payload) // 2]
+                kind = "text/event-stream" if stream else "application/json"
+                self._send(200, payload.encode(), kind, scripted.headers)
+
+            def _send(self, status: int, data: bytes, kind: str,
+                      headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": "invalid_request_error",
+                                 "code": None, "param": None}}).encode()
+
+
+def _check_chat(body: dict[str, Any]) -> str:
+    if not body.get("model"):
+        return "model is required"
+    pending: set[str] = set()
+    for message in body.get("messages") or []:
+        role = message.get("role")
+        if role == "assistant":
+            for tc in message.get("tool_calls") or []:
+                pending.add(tc.get("id"))
+        elif role == "tool":
+            if message.get("tool_call_id") not in pending:
+                return f"tool message for unknown tool_call_id {message.get('tool_call_id')!r}"
+            pending.discard(message.get("tool_call_id"))
+        elif pending:
+            return f"tool calls without results before a {role} message: {sorted(pending)}"
+    if pending:
+        return f"tool calls without results: {sorted(pending)}"
+    return ""
+
+
+def _check_responses(body: dict[str, Any]) -> str:
+    if not body.get("model"):
+        return "model is required"
+    calls: set[str] = set()
+    answered: set[str] = set()
+    for item in body.get("input") or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call":
+            calls.add(item.get("call_id"))
+        elif item.get("type") == "function_call_output":
+            if item.get("call_id") not in calls:
+                return ("No tool call found for function call output with call_id "
+                        f"{item.get('call_id')!r}.")
+            answered.add(item.get("call_id"))
+    if calls - answered:
+        return f"No tool output found for function call {sorted(calls - answered)[0]}."
+    return ""
+
+
+def _call_id(scripted: ScriptedCall, n: int, k: int) -> str:
+    return scripted.call_id or f"call_{n}_{k}"
+
+
+def _chat_completion(r: Reply, model: str, n: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": r.text or None}
+    if r.calls:
+        message["tool_calls"] = [
+            {"id": _call_id(c, n, k), "type": "function",
+             "function": {"name": c.name, "arguments": c.arguments}}
+            for k, c in enumerate(r.calls)
+        ]
+    return {
+        "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": message,
+                     "finish_reason": "tool_calls" if r.calls else "stop"}],
+        "usage": {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
+                  "total_tokens": r.input_tokens + r.output_tokens},
+    }
+
+
+def _sse(data: dict[str, Any] | str, event: str | None = None) -> str:
+    text = data if isinstance(data, str) else json.dumps(data)
+    return (f"event: {event}\n" if event else "") + f"data: {text}\n\n"
+
+
+def _chat_stream(r: Reply, model: str, n: int) -> str:
+    base = {"id": f"chatcmpl-{n}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": model}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    if r.reasoning:
+        out.append(chunk({"reasoning_content": r.reasoning}))
+    for piece in _pieces(r.text):
+        out.append(chunk({"content": piece}))
+    for k, c in enumerate(r.calls):
+        out.append(chunk({"tool_calls": [{"index": k, "id": _call_id(c, n, k), "type": "function",
+                                          "function": {"name": c.name, "arguments": ""}}]}))
+        for piece in _pieces(c.arguments):
+            out.append(chunk({"tool_calls": [{"index": k, "function": {"arguments": piece}}]}))
+    out.append(chunk({}, "tool_calls" if r.calls else "stop"))
+    out.append(_sse({**base, "choices": [], "usage": {
+        "prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
+        "total_tokens": r.input_tokens + r.output_tokens}}))
+    out.append(_sse("[DONE]"))
+    return "".join(out)
+
+
+def _pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def _output_items(r: Reply, n: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if r.reasoning:
+        item = {"type": "reasoning", "id": f"rs_{n}",
+                "summary": [{"type": "summary_text", "text": r.reasoning}]}
+        if r.encrypted_reasoning:
+            item["encrypted_content"] = r.encrypted_reasoning
+        items.append(item)
+    if r.text:
+        items.append({"type": "message", "id": f"msg_{n}", "status": "completed",
+                      "role": "assistant",
+                      "content": [{"type": "output_text", "text": r.text, "annotations": []}]})
+    for k, c in enumerate(r.calls):
+        items.append({"type": "function_call", "id": f"fc_{n}_{k}", "call_id": _call_id(c, n, k),
+                      "name": c.name, "arguments": c.arguments, "status": "completed"})
+    return items
+
+
+def _response(r: Reply, model: str, n: int, status: str = "completed") -> dict[str, Any]:
+    return {
+        "id": f"resp_{n}", "object": "response", "created_at": int(time.time()),
+        "status": status, "model": model,
+        "output": _output_items(r, n) if status == "completed" else [],
+        "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "error": None,
+        "incomplete_details": None, "instructions": None, "metadata": {},
+        "temperature": 1.0, "top_p": 1.0,
+        "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                  "total_tokens": r.input_tokens + r.output_tokens,
+                  "input_tokens_details": {"cached_tokens": 0},
+                  "output_tokens_details": {"reasoning_tokens": 0}},
+    }
+
+
+def _responses_stream(r: Reply, model: str, n: int) -> str:
+    seq = itertools.count()
+
+    def event(kind: str, **data: Any) -> str:
+        return _sse({"type": kind, "sequence_number": next(seq), **data}, kind)
+
+    out = [event("response.created", response=_response(r, model, n, "in_progress"))]
+    for index, item in enumerate(_output_items(r, n)):
+        if item["type"] == "message":
+            out.append(event("response.output_item.added", output_index=index,
+                             item={**item, "status": "in_progress", "content": []}))
+            for piece in _pieces(r.text):
+                out.append(event("response.output_text.delta", item_id=item["id"],
+                                 output_index=index, content_index=0, delta=piece, logprobs=[]))
+            out.append(event("response.output_text.done", item_id=item["id"], output_index=index,
+                             content_index=0, text=r.text, logprobs=[]))
+        elif item["type"] == "function_call":
+            out.append(event("response.output_item.added", output_index=index,
+                             item={**item, "arguments": "", "status": "in_progress"}))
+            for piece in _pieces(item["arguments"]):
+                out.append(event("response.function_call_arguments.delta", item_id=item["id"],
+                                 output_index=index, delta=piece))
+            out.append(event("response.function_call_arguments.done", item_id=item["id"],
+                             output_index=index, arguments=item["arguments"]))
+        else:
+            out.append(event("response.output_item.added", output_index=index, item=item))
+        out.append(event("response.output_item.done", output_index=index, item=item))
+    out.append(event("response.completed", response=_response(r, model, n)))
+    return "".join(out)
