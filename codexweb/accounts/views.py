@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from codexweb.accounts.context import sign_in_options_for_settings
 from codexweb.accounts.current import current_team_set
 from codexweb.accounts.forms import FirstAdminForm, LocalSignInForm
 from codexweb.accounts.selectors import teams_for_user
@@ -29,9 +30,21 @@ class SignInView(auth_views.LoginView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not get_user_model().objects.exists():
+        # With GitHub configured, the first person may simply sign in with it; the page then
+        # also offers first-run setup for a local administrator.
+        if not get_user_model().objects.exists() and not _github_sign_in_configured():
             return redirect("accounts:setup")
         return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["first_run"] = not get_user_model().objects.exists()
+        return context
+
+
+def _github_sign_in_configured() -> bool:
+    options = sign_in_options_for_settings()
+    return options["github_enabled"] or options["ghes_enabled"]
 
 
 def setup(request: HttpRequest) -> HttpResponse:

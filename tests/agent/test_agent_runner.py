@@ -148,3 +148,15 @@ def test_the_time_budget_ends_before_the_attempt_deadline(model_settings, acme_r
     attempt.started_at = timezone.now() - datetime.timedelta(seconds=1800)  # a long setup
     config = _within_attempt_deadline(agent_config("fast"), attempt)
     assert 1735 <= config.budgets.wall_seconds <= 1740  # 3600 - 1800 - 60 for collecting
+
+
+def test_an_unknown_wire_api_in_the_environment_is_refused():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MODEL_STRONG_API": "grpc"}
+    done = subprocess.run([sys.executable, "-c", "import codexweb.settings"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "MODEL_STRONG_API must be 'responses' or 'chat', not 'grpc'." in done.stderr

@@ -274,3 +274,22 @@ class TestSignInPage:
         page = self._page(client)
         assert 'action="/oauth/login/github/' in page
         assert 'action="/oauth/login/github-enterprise/' in page
+
+
+def test_fresh_install_with_github_configured_offers_github_sign_in(client, db, settings):
+    """No accounts yet, but GitHub is configured: the first person can sign in with GitHub,
+    and first-run setup of a local administrator is offered beside it."""
+    settings.SOCIAL_AUTH_GITHUB_KEY = "client-id"
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Sign in with GitHub" in body
+    assert "/accounts/setup/" in body
+
+
+def test_fresh_install_without_github_goes_to_setup(client, db, settings):
+    settings.SOCIAL_AUTH_GITHUB_KEY = ""
+    settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_KEY = ""
+    response = client.get("/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/accounts/setup/")

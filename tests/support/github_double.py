@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -263,12 +262,3 @@ class GitHubDouble:
 def _dump(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll `predicate` for at most `timeout` seconds (bounded, for tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()

@@ -23,7 +23,7 @@ CLIENT_SECRET = {"github": "github-double-secret", "ghes": "ghes-double-secret"}
 
 @pytest.fixture(scope="session")
 def _github_double_server() -> Iterator[GitHubDouble]:
-    from tests.support import github_git  # noqa: F401 - registers git smart HTTP
+    from tests.support import github_git
 
     double = GitHubDouble().start()
     github_git.install(double)
