@@ -60,11 +60,13 @@ class EnvironmentForm(forms.Form):
     )
 
     def __init__(
-        self, *args, list_choices: list[tuple[int, str]], read_only: bool = False, **kwargs
+        self, *args, list_choices: list[tuple[str, str]], read_only: bool = False, **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["domain_lists"].choices = list_choices
-        self.fields["setup_domain_lists"].choices = list_choices
+        for name in ("domain_lists", "setup_domain_lists"):
+            field = self.fields[name]
+            assert isinstance(field, forms.MultipleChoiceField)
+            field.choices = list_choices
         if read_only:
             for f in self.fields.values():
                 f.disabled = True

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
 from repos.domains import DomainError
@@ -29,12 +30,12 @@ from repos.models import EnvironmentSecret, Repository
 from repos.selectors import repositories_for_user
 
 
-def get_repository_for_user(request: HttpRequest, pk: int) -> Repository:
+def get_repository_for_user(request: AuthedRequest, pk: int) -> Repository:
     """The repository if the person belongs to its team, else 404."""
     return get_object_or_404(repositories_for_user(request.user).select_related("team"), pk=pk)
 
 
-def _admin_repository(request: HttpRequest, pk: int) -> Repository:
+def _admin_repository(request: AuthedRequest, pk: int) -> Repository:
     repository = get_repository_for_user(request, pk)
     if not is_team_admin(request.user, repository.team):
         raise Http404("Only team admins can change the environment.")
@@ -48,7 +49,7 @@ def setup_run_unavailable_reason() -> str:
     return ""
 
 
-def environment_page(request: HttpRequest, pk: int) -> HttpResponse:
+def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
     repository = get_repository_for_user(request, pk)
     is_admin = is_team_admin(request.user, repository.team)
     environment = environment_for(repository)
@@ -101,7 +102,7 @@ def environment_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def secret_save(request: HttpRequest, pk: int) -> HttpResponse:
+def secret_save(request: AuthedRequest, pk: int) -> HttpResponse:
     repository = _admin_repository(request, pk)
     form = SecretForm(request.POST)
     if form.is_valid():
@@ -117,11 +118,11 @@ def secret_save(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Secret {form.cleaned_data['name']} saved.")
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("repos:environment", pk=repository.pk)
 
 
-def secret_remove(request: HttpRequest, pk: int, secret_id: int) -> HttpResponse:
+def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpResponse:
     repository = _admin_repository(request, pk)
     secret = get_object_or_404(EnvironmentSecret, pk=secret_id, environment__repository=repository)
     if request.method == "POST":
@@ -141,7 +142,7 @@ def secret_remove(request: HttpRequest, pk: int, secret_id: int) -> HttpResponse
     )
 
 
-def cache_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
+def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
     repository = _admin_repository(request, pk)
     if request.method == "POST":
         cache_reset(environment=environment_for(repository), actor=request.user)
@@ -161,7 +162,7 @@ def cache_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def setup_run(request: HttpRequest, pk: int) -> HttpResponse:
+def setup_run(request: AuthedRequest, pk: int) -> HttpResponse:
     repository = _admin_repository(request, pk)
     reason = setup_run_unavailable_reason() or (
         "Running the setup script on its own is not available in this build yet."

@@ -5,11 +5,14 @@ channel-layer nudge is sent (`tasks.events.publish`), and seqs are assigned unde
 when the nudge for seq N arrives every seq below N is already readable. The consumer joins the
 group *before* reading the backlog, so nothing falls between the two; whatever arrives twice is
 dropped by seq. A nudge the channel layer dropped (a full channel) is recovered from the database
-when the next one shows a gap, or when the client asks for a `sync`.
+when the next one shows a gap, by a database check a moment after the stream goes quiet (so a
+dropped final nudge is not left waiting for a next event), or when the client asks for a `sync`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,6 +25,8 @@ from tasks.events import attempt_group, event_message, team_group
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
 REPLAY_PAGE = 500
+# After the last live event, look in the database once more this much later.
+TAIL_CHECK_SECONDS = 1.0
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -43,6 +48,9 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
         self.attempt_id = int(self.scope["url_route"]["kwargs"]["attempt_id"])
         self.last_sent = after_seq(self.scope.get("query_string", b""))
         self.joined = False
+        # Replays (connect, gap, sync, tail check) and live sends never interleave.
+        self.sending = asyncio.Lock()
+        self.tail_check: asyncio.Task | None = None
         user = self.scope.get("user")
         try:
             self.attempt = await database_sync_to_async(get_attempt_for_user)(user, self.attempt_id)
@@ -52,9 +60,14 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(attempt_group(self.attempt_id), self.channel_name)
         self.joined = True
         await self.accept()
-        await self._replay()
+        async with self.sending:
+            await self._replay()
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "tail_check", None) is not None:
+            self.tail_check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.tail_check
         if self.joined:
             await self.channel_layer.group_discard(
                 attempt_group(self.attempt_id), self.channel_name
@@ -79,20 +92,32 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
 
     async def attempt_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
-        if event["seq"] <= self.last_sent:
-            return  # already sent by the replay
-        if event["seq"] == self.last_sent + 1:
-            await self._emit(event)
-            return
-        # A gap: an earlier nudge was dropped or is still queued; the rows are committed.
-        await self._replay()
-        if event["seq"] > self.last_sent:
-            await self._emit(event)
+        async with self.sending:
+            if event["seq"] == self.last_sent + 1:
+                await self._emit(event)
+            elif event["seq"] > self.last_sent:
+                # A gap: an earlier nudge was dropped or is still queued; the rows are committed.
+                await self._replay()
+                if event["seq"] > self.last_sent:
+                    await self._emit(event)
+        self._schedule_tail_check()
+
+    def _schedule_tail_check(self) -> None:
+        if self.tail_check is not None and not self.tail_check.done():
+            self.tail_check.cancel()
+        self.tail_check = asyncio.ensure_future(self._tail_check())
+
+    async def _tail_check(self) -> None:
+        """Once the stream pauses, read the database: a dropped last nudge shows up here."""
+        await asyncio.sleep(TAIL_CHECK_SECONDS)
+        async with self.sending:
+            await self._replay()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Clients only listen; `{"type": "sync"}` asks for anything missed, the rest is ignored."""
         if isinstance(content, dict) and content.get("type") == "sync":
-            await self._replay()
+            async with self.sending:
+                await self._replay()
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:

@@ -25,14 +25,11 @@ def run_attempt(attempt_id: int) -> None:
         logger.info("attempt %s is not queued any more; nothing to do", attempt_id)
         return
     events.publish(attempt_id, "status", {"status": Status.RUNNING, "message": "Worker started."})
-    backend = settings.SANDBOX_BACKEND
-    if backend in ("", "none"):
+    if settings.SANDBOX_BACKEND in ("", "none"):
         services.attempt_finish(
             attempt_id=attempt_id, status=Status.FAILED, error=NO_SANDBOX_MESSAGE
         )
         return
-    services.attempt_finish(
-        attempt_id=attempt_id,
-        status=Status.FAILED,
-        error=f"Sandbox backend {backend!r} is not available in this build.",
-    )
+    from tasks.attempt_flow import attempt_run  # imports the agent and the sandbox backend
+
+    attempt_run(attempt_id)

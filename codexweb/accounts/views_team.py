@@ -7,13 +7,14 @@ URLs, like any page that isn't theirs). Destructive actions ask for confirmation
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from codexweb.accounts.current import current_team, current_team_set
 from codexweb.accounts.forms_team import DomainListForm, InviteForm, RoleForm
+from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.invites import (
     InviteError,
     invite_accept,
@@ -36,21 +37,21 @@ from codexweb.accounts.team_services import (
 from repos.domains import DomainError
 
 
-def _team(request: HttpRequest) -> Team:
+def _team(request: AuthedRequest) -> Team:
     team = current_team(request)
     if team is None:
         raise Http404("You belong to no team.")
     return team
 
 
-def _admin_team(request: HttpRequest) -> Team:
+def _admin_team(request: AuthedRequest) -> Team:
     team = _team(request)
     if not is_team_admin(request.user, team):
         raise Http404("Only team admins can do this.")
     return team
 
 
-def team_members(request: HttpRequest) -> HttpResponse:
+def team_members(request: AuthedRequest) -> HttpResponse:
     team = current_team(request)
     if team is None:  # someone who belongs to no team may still have invitations
         return render(
@@ -72,7 +73,7 @@ def team_members(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def invite_new(request: HttpRequest) -> HttpResponse:
+def invite_new(request: AuthedRequest) -> HttpResponse:
     team = _admin_team(request)
     form = InviteForm(request.POST)
     if form.is_valid():
@@ -89,12 +90,12 @@ def invite_new(request: HttpRequest) -> HttpResponse:
                 "accounts/team_invite_created.html",
                 {"team": team, "invite": created.invite, "link": link},
             )
-    messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("accounts:team")
 
 
 @require_POST
-def invite_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     team = _admin_team(request)
     invite = get_object_or_404(Invite, pk=pk, team=team)
     try:
@@ -106,7 +107,7 @@ def invite_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:team")
 
 
-def invite_open(request: HttpRequest, token: str) -> HttpResponse:
+def invite_open(request: AuthedRequest, token: str) -> HttpResponse:
     """The invitation link: shows the team, and joins it on POST."""
     invite = invite_by_token(token)
     if invite is None:
@@ -128,7 +129,7 @@ def invite_open(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
-def invite_accept_mine(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_accept_mine(request: AuthedRequest, pk: int) -> HttpResponse:
     """Accept a github/email invitation that names the signed-in person (no link needed)."""
     invite = next((i for i in invites_for_user(request.user) if i.pk == pk), None)
     if invite is None:
@@ -144,7 +145,7 @@ def invite_accept_mine(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def member_role(request: AuthedRequest, pk: int) -> HttpResponse:
     team = _admin_team(request)
     membership = get_object_or_404(Membership, pk=pk, team=team)
     form = RoleForm(request.POST)
@@ -165,7 +166,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("accounts:team")
 
 
-def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def member_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST removes. Admins remove anyone; members may leave."""
     team = _team(request)
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk, team=team)
@@ -201,7 +202,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def domain_lists(request: HttpRequest) -> HttpResponse:
+def domain_lists(request: AuthedRequest) -> HttpResponse:
     team = _team(request)
     is_admin = is_team_admin(request.user, team)
     form = DomainListForm(request.POST or None)
@@ -229,7 +230,7 @@ def domain_lists(request: HttpRequest) -> HttpResponse:
     )
 
 
-def domain_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     team = _admin_team(request)
     domain_list = get_object_or_404(DomainList, pk=pk, team=team)
     initial = {"name": domain_list.name, "domains": "\n".join(domain_list.domains)}
@@ -252,7 +253,7 @@ def domain_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def domain_list_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def domain_list_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     team = _admin_team(request)
     domain_list = get_object_or_404(DomainList, pk=pk, team=team)
     if request.method == "POST":

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -38,7 +39,8 @@ def rate_limit_hit(key: str, *, limit: int | None = None, now: float | None = No
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     retry_after = WINDOW_SECONDS - int(now % WINDOW_SECONDS)
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "codexweb")
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    prefix = str(layer.get("CONFIG", {}).get("prefix", "codexweb"))
     redis_key = f"{prefix}:ratelimit:{key}:{window}"
     try:
         pipe = _client(settings.REDIS_URL).pipeline()

@@ -74,7 +74,9 @@ def _authorize(request: HttpRequest, pk: int) -> int:
     return get_attempt_for_user(request.user, pk).pk  # type: ignore[arg-type]
 
 
-async def attempt_events_stream(request: HttpRequest, pk: int) -> HttpResponse:
+async def attempt_events_stream(
+    request: HttpRequest, pk: int
+) -> HttpResponse | StreamingHttpResponse:
     if request.method != "GET":
         return error_response(405, "method_not_allowed", "Use GET.", headers={"Allow": "GET"})
     try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from codexweb.accounts.http import AuthedRequest
 from codexweb.api.models import ApiToken
 from codexweb.api.tokens import TokenError, api_token_create, api_token_revoke
 
@@ -20,7 +21,7 @@ class TokenForm(forms.Form):
     )
 
 
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -47,7 +48,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthedRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     api_token_revoke(token=token)
     messages.success(request, f"Token {token.name} revoked; it no longer works.")

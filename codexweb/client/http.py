@@ -103,7 +103,8 @@ class ApiClient:
             headers={"Accept": "text/event-stream"},
         )
         with response:
-            event, data, event_id = "message", [], None
+            event, event_id = "message", None
+            data: list[str] = []
             for raw in response.iter_lines(decode_unicode=True):
                 line = raw if raw is not None else ""
                 if line == "":

@@ -13,7 +13,6 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -38,21 +37,44 @@ def world(transactional_db, tmp_path):
 
 
 def _env(world) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEXWEB_URL", "CODEXWEB_TOKEN"))}
-    env.update({"HOME": str(world["home"]), "XDG_CONFIG_HOME": str(world["home"] / ".config"),
-                "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CODEXWEB_URL", "CODEXWEB_TOKEN"))
+    }
+    env.update(
+        {
+            "HOME": str(world["home"]),
+            "XDG_CONFIG_HOME": str(world["home"] / ".config"),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.pop("CODEXWEB_CONFIG", None)
     return env
 
 
-def cli(world, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "codexweb.cli", *args], env=_env(world), cwd=ROOT,
-                          input=stdin, capture_output=True, text=True, timeout=timeout)
+def cli(
+    world, *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "codexweb.cli", *args],
+        env=_env(world),
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def cli_background(world, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "codexweb.cli", *args], env=_env(world), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "codexweb.cli", *args],
+        env=_env(world),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_task(before: set[int], timeout: float = 30) -> Task:
@@ -95,12 +117,35 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
         attempt = Attempt.objects.get(task=task)
         services.attempt_claim(attempt_id=attempt.pk)
         events.publish(attempt.pk, "phase", {"phase": "agent", "message": "Agent started"})
-        events.publish(attempt.pk, "command", {"call_id": "1", "chunk_id": "c1", "command": "pytest -q", "cwd": "/w"})
-        events.publish(attempt.pk, "output", {"chunk_id": "c1", "stream": "stdout", "text": "3 passed\n", "at": 0.2})
-        events.publish(attempt.pk, "command_end", {"call_id": "1", "chunk_id": "c1", "exit_code": 0,
-                                                  "duration": 0.4, "truncated": False, "timed_out": False, "error": ""})
-        services.attempt_finish(attempt_id=attempt.pk, status="succeeded", patch=PATCH,
-                                summary="Changed x to 2; tests pass.")
+        events.publish(
+            attempt.pk,
+            "command",
+            {"call_id": "1", "chunk_id": "c1", "command": "pytest -q", "cwd": "/w"},
+        )
+        events.publish(
+            attempt.pk,
+            "output",
+            {"chunk_id": "c1", "stream": "stdout", "text": "3 passed\n", "at": 0.2},
+        )
+        events.publish(
+            attempt.pk,
+            "command_end",
+            {
+                "call_id": "1",
+                "chunk_id": "c1",
+                "exit_code": 0,
+                "duration": 0.4,
+                "truncated": False,
+                "timed_out": False,
+                "error": "",
+            },
+        )
+        services.attempt_finish(
+            attempt_id=attempt.pk,
+            status="succeeded",
+            patch=PATCH,
+            summary="Changed x to 2; tests pass.",
+        )
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -108,8 +153,17 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
     assert process.returncode == 0, err
     lines = out.splitlines()
     assert lines[0].startswith(f"Task {task.pk} created")
-    order = [out.index(s) for s in ("▸ agent: Agent started", "$ pytest -q", "3 passed",
-                                    "Changed x to 2; tests pass.", "+x = 2", f"Task {task.pk} succeeded.")]
+    order = [
+        out.index(s)
+        for s in (
+            "▸ agent: Agent started",
+            "$ pytest -q",
+            "3 passed",
+            "Changed x to 2; tests pass.",
+            "+x = 2",
+            f"Task {task.pk} succeeded.",
+        )
+    ]
     assert order == sorted(order), out
 
     shown = cli(world, "show", str(task.pk))
@@ -120,8 +174,13 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
     diff = cli(world, "diff", str(task.pk))
     assert diff.returncode == 0 and diff.stdout == PATCH
     repo = factories.make_git_repository(tmp_path / "checkout", {"app.py": "x = 1\n"})
-    applied = subprocess.run(["git", "-C", str(repo), "apply"], input=diff.stdout, text=True,
-                             capture_output=True, check=False)
+    applied = subprocess.run(
+        ["git", "-C", str(repo), "apply"],
+        input=diff.stdout,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
     assert applied.returncode == 0, applied.stderr
     assert (repo / "app.py").read_text() == "x = 2\n"
 
@@ -132,7 +191,9 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
 def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
     _login(live_app, world)
     before = set(Task.objects.values_list("pk", flat=True))
-    process = cli_background(world, "ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2")
+    process = cli_background(
+        world, "ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2"
+    )
     try:
         task = _wait_for_task(before)
         for attempt in task.attempts.all():
@@ -167,9 +228,14 @@ def test_json_output_and_not_found(live_app, world):
 
 def test_environment_variables_instead_of_login(live_app, world):
     env_world = dict(world)
-    result = subprocess.run([sys.executable, "-m", "codexweb.cli", "list"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60,
-                            env={**_env(env_world), "CODEXWEB_URL": live_app.url, "CODEXWEB_TOKEN": world["token"]})
+    result = subprocess.run(
+        [sys.executable, "-m", "codexweb.cli", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_env(env_world), "CODEXWEB_URL": live_app.url, "CODEXWEB_TOKEN": world["token"]},
+    )
     assert result.returncode == 0 and "No tasks." in result.stdout
 
 
@@ -189,5 +255,3 @@ def test_interrupt_leaves_the_task_running(live_app, world):
     assert f"codexweb cancel {task.pk}" in err
     task.refresh_from_db()
     assert task.status == "queued"
-
-

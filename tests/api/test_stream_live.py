@@ -63,7 +63,11 @@ def test_stream_live_then_end(live_app, world):
         time.sleep(0.5)
         services.attempt_claim(attempt_id=attempt.pk)
         for i in range(3):
-            events.publish(attempt.pk, "output", {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n", "at": 0.0})
+            events.publish(
+                attempt.pk,
+                "output",
+                {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n", "at": 0.0},
+            )
         services.attempt_finish(attempt_id=attempt.pk, status="succeeded", summary="Done.")
 
     thread = threading.Thread(target=worker)
@@ -80,7 +84,9 @@ def test_stream_live_then_end(live_app, world):
     assert received[-1][1]["status"] == "succeeded"
 
     # Reconnecting after seq 2 replays exactly the rest.
-    with requests.get(url, headers={**headers, "Last-Event-ID": "2"}, stream=True, timeout=(5, 30)) as again:
+    with requests.get(
+        url, headers={**headers, "Last-Event-ID": "2"}, stream=True, timeout=(5, 30)
+    ) as again:
         replay = [int(ident) for _, _, ident in _read_sse(again) if ident]
     assert replay == seqs[2:]
 

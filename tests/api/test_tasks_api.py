@@ -58,16 +58,31 @@ def test_create_task_queues_its_attempts(alice_api, acme_repo, django_capture_on
     assert sorted(j.args[0] for j in jobs) == sorted(a["id"] for a in task["attempts"])
 
 
-@pytest.mark.parametrize("body,status,message", [
-    ({"repository": "acme/webapp", "mode": "draw", "prompt": "x"}, 400, "mode"),
-    ({"repository": "acme/webapp", "mode": "ask", "prompt": "   "}, 400, "prompt"),
-    ({"repository": "acme/webapp", "mode": "ask", "prompt": "x", "attempts": 9}, 400, "attempts"),
-    ({"repository": "acme/webapp", "mode": "ask", "prompt": "x", "branch": "a..b"}, 400, "branch"),
-    ({"repository": "acme/webapp", "mode": "ask", "prompt": "x", "colour": "red"}, 400, "colour"),
-    ({"repository": "webapp", "mode": "ask", "prompt": "x"}, 400, "owner/name"),
-    ({"repository": "acme/nope", "mode": "ask", "prompt": "x"}, 404, "No repository acme/nope"),
-    ({"repository": "globex/secret-plans", "mode": "ask", "prompt": "x"}, 404, "No repository"),
-])
+@pytest.mark.parametrize(
+    "body,status,message",
+    [
+        ({"repository": "acme/webapp", "mode": "draw", "prompt": "x"}, 400, "mode"),
+        ({"repository": "acme/webapp", "mode": "ask", "prompt": "   "}, 400, "prompt"),
+        (
+            {"repository": "acme/webapp", "mode": "ask", "prompt": "x", "attempts": 9},
+            400,
+            "attempts",
+        ),
+        (
+            {"repository": "acme/webapp", "mode": "ask", "prompt": "x", "branch": "a..b"},
+            400,
+            "branch",
+        ),
+        (
+            {"repository": "acme/webapp", "mode": "ask", "prompt": "x", "colour": "red"},
+            400,
+            "colour",
+        ),
+        ({"repository": "webapp", "mode": "ask", "prompt": "x"}, 400, "owner/name"),
+        ({"repository": "acme/nope", "mode": "ask", "prompt": "x"}, 404, "No repository acme/nope"),
+        ({"repository": "globex/secret-plans", "mode": "ask", "prompt": "x"}, 404, "No repository"),
+    ],
+)
 def test_bad_payloads_get_clear_errors(alice_api, acme_repo, globex_repo, body, status, message):
     response = alice_api.post("/tasks", body)
     assert response.status_code == status
@@ -84,8 +99,10 @@ def test_ambiguous_repository_needs_a_team(alice, alice_api, acme_repo):
     other = factories.make_team("Other", admin=alice)
     factories.make_repository(other, owner="acme", name="webapp")
     response = alice_api.post("/tasks", {"repository": "acme/webapp", "mode": "ask", "prompt": "x"})
-    assert response.status_code == 409 and "pass \"team\"" in response.json()["error"]
-    ok = alice_api.post("/tasks", {"repository": "acme/webapp", "team": other.slug, "mode": "ask", "prompt": "x"})
+    assert response.status_code == 409 and 'pass "team"' in response.json()["error"]
+    ok = alice_api.post(
+        "/tasks", {"repository": "acme/webapp", "team": other.slug, "mode": "ask", "prompt": "x"}
+    )
     assert ok.status_code == 201 and ok.json()["team"] == other.slug
 
 
@@ -115,19 +132,33 @@ def test_get_task_with_attempts_and_other_team_404(alice_api, carol_api, bob_api
     missing = carol_api.get(f"/tasks/{task.pk}")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     attempt = task.attempts.first()
-    for path in (f"/attempts/{attempt.pk}", f"/attempts/{attempt.pk}/events", f"/attempts/{attempt.pk}/patch"):
+    for path in (
+        f"/attempts/{attempt.pk}",
+        f"/attempts/{attempt.pk}/events",
+        f"/attempts/{attempt.pk}/patch",
+    ):
         assert carol_api.get(path).status_code == 404
     assert carol_api.post(f"/tasks/{task.pk}/cancel").status_code == 404
     assert carol_api.post(f"/attempts/{attempt.pk}/cancel").status_code == 404
     assert carol_api.post(f"/tasks/{task.pk}/pr").status_code == 404
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/tasks"), ("POST", "/tasks"), ("GET", "/tasks/1"), ("POST", "/tasks/1/cancel"),
-    ("POST", "/tasks/1/pr"), ("GET", "/attempts/1"), ("POST", "/attempts/1/cancel"),
-    ("GET", "/attempts/1/events"), ("GET", "/attempts/1/patch"), ("GET", "/repositories"),
-    ("GET", "/attempts/1/events/stream"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/tasks"),
+        ("POST", "/tasks"),
+        ("GET", "/tasks/1"),
+        ("POST", "/tasks/1/cancel"),
+        ("POST", "/tasks/1/pr"),
+        ("GET", "/attempts/1"),
+        ("POST", "/attempts/1/cancel"),
+        ("GET", "/attempts/1/events"),
+        ("GET", "/attempts/1/patch"),
+        ("GET", "/repositories"),
+        ("GET", "/attempts/1/events/stream"),
+    ],
+)
 def test_every_endpoint_needs_a_token(anonymous_api, method, path):
     response = anonymous_api.call(method, path, {} if method == "POST" else None)
     assert response.status_code == 401
@@ -143,7 +174,11 @@ def test_unknown_endpoint_and_wrong_method_are_json(alice_api):
 def test_events_page_after_seq(alice_api, acme_repo, alice):
     attempt = factories.make_task(acme_repo, alice).attempts.get()
     for i in range(5):
-        events.publish(attempt.pk, "output", {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n", "at": 0.1})
+        events.publish(
+            attempt.pk,
+            "output",
+            {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n", "at": 0.1},
+        )
     page = alice_api.get(f"/attempts/{attempt.pk}/events", params={"after": 2, "limit": 2}).json()
     assert [e["seq"] for e in page["events"]] == [3, 4]
     assert page["next_after"] == 4 and page["finished"] is False
@@ -191,13 +226,18 @@ def test_pull_request_answers_clearly(alice_api, acme_repo, alice):
     services.attempt_finish(attempt_id=code.attempts.get().pk, status="succeeded", patch=PATCH)
     response = alice_api.post(f"/tasks/{code.pk}/pr", {"attempt": 1})
     assert response.status_code == 409  # a plain git repository: no GitHub to open a PR on
-    assert response.json() == {"error": "Pull requests need a repository connected from GitHub.",
-                               "code": "cannot_open_pr"}
+    assert response.json() == {
+        "error": "Pull requests need a repository connected from GitHub.",
+        "code": "cannot_open_pr",
+    }
     assert alice_api.post(f"/tasks/{code.pk}/pr", {"attempt": 7}).status_code == 404
 
 
 def test_repositories_listing(alice_api, acme_repo, globex_repo):
-    names = [r["full_name"] for r in alice_api.get("/repositories", params={"q": "web"}).json()["results"]]
+    names = [
+        r["full_name"]
+        for r in alice_api.get("/repositories", params={"q": "web"}).json()["results"]
+    ]
     assert names == ["acme/webapp"]
 
 

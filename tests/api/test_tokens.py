@@ -21,7 +21,9 @@ def test_token_is_shown_once_and_stored_hashed(alice_client, alice):
     response = alice_client.post(reverse("api_tokens:list"), {"name": "laptop"})
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
-    secret = re.search(r'id="token-value" type="text" readonly value="(cxw_[^"]+)"', response.content.decode()).group(1)
+    secret = re.search(
+        r'id="token-value" type="text" readonly value="(cxw_[^"]+)"', response.content.decode()
+    ).group(1)
     token = ApiToken.objects.get(user=alice)
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in str(ApiToken.objects.filter(pk=token.pk).values().get())
@@ -37,7 +39,10 @@ def test_revoked_token_stops_working(alice_client, alice, acme):
     alice_client.post(reverse("api_tokens:revoke", args=[created.token.pk]))
     response = api.get("/me")
     assert response.status_code == 401
-    assert response.json() == {"error": "This API token is not valid or was revoked.", "code": "invalid_token"}
+    assert response.json() == {
+        "error": "This API token is not valid or was revoked.",
+        "code": "invalid_token",
+    }
 
 
 def test_cannot_revoke_someone_elses_token(bob_client, alice):

@@ -44,7 +44,9 @@ def test_admin_enables_allowlist_member_sees_it_read_only(browser_page, chromium
     agent.get_by_label("Other allowed domains").fill("pypi.org\n*.pythonhosted.org")
     agent.get_by_label("POST").check()
     page.get_by_role("button", name="Save environment").click()
-    expect(page.get_by_text("Environment saved. Attempts that start from now on use it.")).to_be_visible()
+    expect(
+        page.get_by_text("Environment saved. Attempts that start from now on use it.")
+    ).to_be_visible()
     screenshot(page, "environment-admin")
 
     env = Environment.objects.get(repository=repo)
@@ -62,7 +64,9 @@ def test_admin_enables_allowlist_member_sees_it_read_only(browser_page, chromium
         allowlist = policy.get_by_label("Allowlist")
         expect(allowlist).to_be_checked()
         expect(allowlist).to_be_disabled()
-        expect(policy.get_by_label("Other allowed domains")).to_have_value("pypi.org\n*.pythonhosted.org")
+        expect(policy.get_by_label("Other allowed domains")).to_have_value(
+            "pypi.org\n*.pythonhosted.org"
+        )
         expect(policy.get_by_label("Other allowed domains")).to_be_disabled()
         expect(policy.get_by_label("POST")).to_be_checked()
         expect(member.get_by_role("button", name="Save environment")).to_have_count(0)

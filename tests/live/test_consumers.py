@@ -13,7 +13,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 
-from tasks import events, services
+from tasks import consumers, events, services
 from tasks.consumers import after_seq
 from tests.live.conftest import ws_connect
 
@@ -122,27 +122,44 @@ async def test_reconnect_mid_stream_has_no_gaps_and_no_duplicates(acme_attempt, 
 
 
 async def test_a_dropped_nudge_is_recovered_from_the_database(acme_attempt, alice, monkeypatch):
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # isolate gap and sync recovery
     communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
     assert accepted
     await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
     assert await receive_seqs(communicator, 1) == [1]
     # Seqs 2 and 3 are committed but their channel messages are lost (e.g. a full channel).
-    monkeypatch.setattr(events, "_group_send", lambda group, message: None)
-    await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=1)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=1)
     assert await communicator.receive_nothing(timeout=0.3)
     # The next nudge shows the gap; the consumer fills it from the database, in order.
     await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=3)
     assert await receive_seqs(communicator, 3) == [2, 3, 4]
     # With no later event, a client's "sync" asks for anything missed.
-    monkeypatch.setattr(events, "_group_send", lambda group, message: None)
-    await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=4)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=4)
     await communicator.send_json_to({"type": "sync"})
     assert await receive_seqs(communicator, 1) == [5]
     await communicator.send_to(text_data="not json")  # ignored, connection stays up
     await communicator.send_json_to({"type": "sync"})
     assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_dropped_last_nudge_arrives_once_the_stream_goes_quiet(
+    acme_attempt, alice, monkeypatch
+):
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 0.3)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    with monkeypatch.context() as patch:  # the final events' nudges are lost
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=1)
+    assert await receive_seqs(communicator, 2, timeout=5) == [2, 3]
+    assert await communicator.receive_nothing(timeout=0.6)
     await communicator.disconnect()
 
 

@@ -17,10 +17,20 @@ from tests.support import factories
 
 @pytest.fixture
 def entries(acme, globex, alice, bob, carol):
-    audit_record(team=acme, actor=alice, action="member.role_changed", target="bob",
-                 changes={"role": ["member", "admin"]})
-    audit_record(team=acme, actor=bob, action="policy.updated", target="acme/webapp",
-                 changes={"internet_policy": ["off", "on"]})
+    audit_record(
+        team=acme,
+        actor=alice,
+        action="member.role_changed",
+        target="bob",
+        changes={"role": ["member", "admin"]},
+    )
+    audit_record(
+        team=acme,
+        actor=bob,
+        action="policy.updated",
+        target="acme/webapp",
+        changes={"internet_policy": ["off", "on"]},
+    )
     audit_record(team=acme, actor=alice, action="member.removed", target="=cmd|' /C calc'!A0")
     audit_record(team=globex, actor=carol, action="policy.updated", target="globex/secret-plans")
 
@@ -60,21 +70,29 @@ def test_filters(alice_client, entries, bob):
 def test_export_csv_and_jsonl(alice_client, entries):
     response = alice_client.get(reverse("audit:export", args=["csv"]), {"action": "member.removed"})
     assert response["Content-Type"].startswith("text/csv")
-    assert 'attachment; filename="audit-acme.csv"' == response["Content-Disposition"]
+    assert response["Content-Disposition"] == 'attachment; filename="audit-acme.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["id", "created_at", "actor", "action", "target", "changes"]
     assert len(rows) == 2
     assert rows[1][4].startswith("'=")  # spreadsheet formulas are defused
     response = alice_client.get(reverse("audit:export", args=["jsonl"]))
-    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
-    assert {line["action"] for line in lines} == {"member.role_changed", "policy.updated", "member.removed"}
+    lines = [
+        json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()
+    ]
+    assert {line["action"] for line in lines} == {
+        "member.role_changed",
+        "policy.updated",
+        "member.removed",
+    }
     assert lines[-1]["changes"] == {"role": ["member", "admin"]}  # oldest last
     assert alice_client.get(reverse("audit:export", args=["xml"])).status_code == 404
 
 
 def test_audit_refuses_secret_values(acme, alice):
     with pytest.raises(AuditError):
-        audit_record(team=acme, actor=alice, action="secret.set", changes={"name": "X", "value": "v"})
+        audit_record(
+            team=acme, actor=alice, action="secret.set", changes={"name": "X", "value": "v"}
+        )
 
 
 def test_task_cancellation_is_audited(acme_repo, acme, bob):

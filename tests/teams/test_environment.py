@@ -46,7 +46,12 @@ def test_other_team_gets_404_everywhere(carol_client, acme_repo, globex):
     secret = secret_set(environment=acme_repo.environment, actor=None, name="TOKEN", value=SECRET)
     assert carol_client.get(_url(acme_repo)).status_code == 404
     assert carol_client.post(_url(acme_repo), _form()).status_code == 404
-    assert carol_client.post(_url(acme_repo, "repos:secret_save"), {"name": "X", "value": "y"}).status_code == 404
+    assert (
+        carol_client.post(
+            _url(acme_repo, "repos:secret_save"), {"name": "X", "value": "y"}
+        ).status_code
+        == 404
+    )
     assert carol_client.post(_url(acme_repo, "repos:secret_delete", secret.pk)).status_code == 404
     assert carol_client.post(_url(acme_repo, "repos:cache_reset")).status_code == 404
     assert carol_client.post(_url(acme_repo, "repos:setup_run")).status_code == 404
@@ -67,17 +72,24 @@ def test_admin_enables_an_allowlist(alice_client, acme, acme_repo):
     assert policy.changes["domain_lists"] == [[], ["Node"]]
     assert policy.actor_name == "alice" and policy.target == "acme/webapp"
     environment = AuditEntry.objects.get(team=acme, action="environment.updated")
-    assert environment.changes["variables"] == {"added": ["DJANGO_DEBUG"], "removed": [], "changed": []}
+    assert environment.changes["variables"] == {
+        "added": ["DJANGO_DEBUG"],
+        "removed": [],
+        "changed": [],
+    }
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"allowed_domains": "https://pypi.org"}, "without scheme"),
-    ({"allowed_domains": "", "internet_policy": "allowlist"}, "needs domains"),
-    ({"allowed_methods": []}, "at least one HTTP method"),
-    ({"variables": "1BAD=x"}, "not a usable variable name"),
-    ({"variables": "HTTPS_PROXY=http://evil"}, "cannot be overridden"),
-    ({"cache_ttl_hours": "9999"}, "less than or equal to 720"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"allowed_domains": "https://pypi.org"}, "without scheme"),
+        ({"allowed_domains": "", "internet_policy": "allowlist"}, "needs domains"),
+        ({"allowed_methods": []}, "at least one HTTP method"),
+        ({"variables": "1BAD=x"}, "not a usable variable name"),
+        ({"variables": "HTTPS_PROXY=http://evil"}, "cannot be overridden"),
+        ({"cache_ttl_hours": "9999"}, "less than or equal to 720"),
+    ],
+)
 def test_bad_input_is_explained_and_nothing_saved(alice_client, acme_repo, overrides, message):
     response = alice_client.post(_url(acme_repo), _form(**overrides))
     assert response.status_code == 400
@@ -109,7 +121,12 @@ def test_member_sees_policy_read_only(bob_client, acme_repo, alice):
 def test_member_cannot_change_anything(bob_client, acme_repo):
     secret = secret_set(environment=acme_repo.environment, actor=None, name="TOKEN", value=SECRET)
     assert bob_client.post(_url(acme_repo), _form()).status_code == 404
-    assert bob_client.post(_url(acme_repo, "repos:secret_save"), {"name": "X", "value": "y"}).status_code == 404
+    assert (
+        bob_client.post(
+            _url(acme_repo, "repos:secret_save"), {"name": "X", "value": "y"}
+        ).status_code
+        == 404
+    )
     assert bob_client.post(_url(acme_repo, "repos:secret_delete", secret.pk)).status_code == 404
     assert bob_client.post(_url(acme_repo, "repos:cache_reset")).status_code == 404
     assert Environment.objects.get(repository=acme_repo).internet_policy == "off"
@@ -120,7 +137,9 @@ def test_secret_is_write_only_everywhere(alice_client, acme, acme_repo, bob, cap
     caplog.set_level(logging.DEBUG)
     bob_client = Client()
     bob_client.force_login(bob)
-    response = alice_client.post(_url(acme_repo, "repos:secret_save"), {"name": "PYPI_TOKEN", "value": SECRET})
+    response = alice_client.post(
+        _url(acme_repo, "repos:secret_save"), {"name": "PYPI_TOKEN", "value": SECRET}
+    )
     assert response.status_code == 302
     stored = EnvironmentSecret.objects.get(environment__repository=acme_repo, name="PYPI_TOKEN")
     assert SECRET not in stored.value_encrypted
@@ -130,7 +149,9 @@ def test_secret_is_write_only_everywhere(alice_client, acme, acme_repo, bob, cap
         assert "PYPI_TOKEN" in body
         assert SECRET not in body
     # Replacing it and deleting it are audited by name only.
-    alice_client.post(_url(acme_repo, "repos:secret_save"), {"name": "PYPI_TOKEN", "value": SECRET + "2"})
+    alice_client.post(
+        _url(acme_repo, "repos:secret_save"), {"name": "PYPI_TOKEN", "value": SECRET + "2"}
+    )
     alice_client.post(_url(acme_repo, "repos:secret_delete", stored.pk))
     entries = AuditEntry.objects.filter(team=acme, action__startswith="secret.")
     assert entries.count() == 3
@@ -143,13 +164,18 @@ def test_secret_is_write_only_everywhere(alice_client, acme, acme_repo, bob, cap
 
 
 def test_secret_form_never_echoes_the_value_on_error(alice_client, acme_repo):
-    response = alice_client.post(_url(acme_repo, "repos:secret_save"), {"name": "1BAD", "value": SECRET}, follow=True)
+    response = alice_client.post(
+        _url(acme_repo, "repos:secret_save"), {"name": "1BAD", "value": SECRET}, follow=True
+    )
     assert "not a usable variable name" in response.content.decode()
     assert SECRET not in response.content.decode()
 
 
 def test_cache_reset_asks_then_bumps_the_generation(alice_client, acme, acme_repo):
-    assert "Reset the cached environment" in alice_client.get(_url(acme_repo, "repos:cache_reset")).content.decode()
+    assert (
+        "Reset the cached environment"
+        in alice_client.get(_url(acme_repo, "repos:cache_reset")).content.decode()
+    )
     assert Environment.objects.get(repository=acme_repo).cache_generation == 0
     alice_client.post(_url(acme_repo, "repos:cache_reset"))
     env = Environment.objects.get(repository=acme_repo)
@@ -172,7 +198,9 @@ def test_snapshot_has_secret_names_never_values(acme_repo):
     snapshot = environment_snapshot(acme_repo)
     assert snapshot["secret_names"] == ["PYPI_TOKEN"]
     assert SECRET not in str(snapshot)
-    assert secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"]) == {"PYPI_TOKEN": SECRET}
+    assert secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"]) == {
+        "PYPI_TOKEN": SECRET
+    }
 
 
 def test_policy_change_affects_only_attempts_that_start_later(alice_client, acme, acme_repo, alice):
@@ -181,7 +209,11 @@ def test_policy_change_affects_only_attempts_that_start_later(alice_client, acme
     assert services.attempt_claim(attempt_id=first.pk)
     first.refresh_from_db()
     assert first.environment_snapshot["agent_policy"] == {
-        "mode": "off", "domains": [], "domain_lists": [], "methods": ["GET", "HEAD", "OPTIONS"]}
+        "mode": "off",
+        "domains": [],
+        "domain_lists": [],
+        "methods": ["GET", "HEAD", "OPTIONS"],
+    }
 
     alice_client.post(_url(acme_repo), _form(setup_script="make deps"))
     secret_set(environment=acme_repo.environment, actor=alice, name="LATE_SECRET", value=SECRET)
@@ -191,14 +223,21 @@ def test_policy_change_affects_only_attempts_that_start_later(alice_client, acme
     assert first.environment_snapshot["setup_script"] == ""
     assert first.environment_snapshot["secret_names"] == []
     # The secret added later is not handed to the running attempt's setup either.
-    assert secret_values_for_setup(first.environment_snapshot["environment_id"],
-                                   first.environment_snapshot["secret_names"]) == {}
+    assert (
+        secret_values_for_setup(
+            first.environment_snapshot["environment_id"], first.environment_snapshot["secret_names"]
+        )
+        == {}
+    )
 
     second = factories.make_task(acme_repo, alice).attempts.get()
     services.attempt_claim(attempt_id=second.pk)
     second.refresh_from_db()
     assert second.environment_snapshot["agent_policy"]["mode"] == "allowlist"
-    assert second.environment_snapshot["agent_policy"]["domains"] == ["pypi.org", "*.pythonhosted.org"]
+    assert second.environment_snapshot["agent_policy"]["domains"] == [
+        "pypi.org",
+        "*.pythonhosted.org",
+    ]
     assert second.environment_snapshot["setup_script"] == "make deps"
     assert second.environment_snapshot["secret_names"] == ["LATE_SECRET"]
 
@@ -215,4 +254,7 @@ def test_snapshot_resolves_domain_lists_at_start(acme, acme_repo, alice):
     node.domains = ["registry.npmjs.org", "evil.example.com"]
     node.save()
     attempt.refresh_from_db()
-    assert attempt.environment_snapshot["agent_policy"]["domains"] == ["pypi.org", "registry.npmjs.org"]
+    assert attempt.environment_snapshot["agent_policy"]["domains"] == [
+        "pypi.org",
+        "registry.npmjs.org",
+    ]

@@ -19,12 +19,16 @@ def history(acme, acme_repo, globex_repo, alice, bob, carol):
     other_repo = factories.make_repository(acme, owner="acme", name="docs")
     tasks = {
         "alice_ask": factories.make_task(acme_repo, alice, prompt="Explain the build pipeline"),
-        "bob_code": factories.make_task(acme_repo, bob, prompt="Fix the flaky login test", mode="code"),
+        "bob_code": factories.make_task(
+            acme_repo, bob, prompt="Fix the flaky login test", mode="code"
+        ),
         "bob_docs": factories.make_task(other_repo, bob, prompt="Document the API"),
         "globex": factories.make_task(globex_repo, carol, prompt="Globex secret plan"),
     }
     Task.objects.filter(pk=tasks["bob_code"].pk).update(status="failed")
-    Task.objects.filter(pk=tasks["alice_ask"].pk).update(created_at=timezone.now() - timedelta(days=10))
+    Task.objects.filter(pk=tasks["alice_ask"].pk).update(
+        created_at=timezone.now() - timedelta(days=10)
+    )
     return tasks
 
 
@@ -48,21 +52,34 @@ def test_other_team_sees_only_theirs(carol_client, history):
     assert "Globex secret plan" in table and "Explain the build" not in table
 
 
-@pytest.mark.parametrize("params,present,absent", [
-    ({"author": "BOB"}, ["Fix the flaky", "Document the API"], ["Explain the build"]),
-    ({"status": "failed"}, ["Fix the flaky"], ["Document the API", "Explain the build"]),
-    ({"mode": "code"}, ["Fix the flaky"], ["Document the API"]),
-    ({"repository": "acme/docs"}, ["Document the API"], ["Fix the flaky"]),
-    ({"repository": "acme/nope"}, [], ["Document the API", "Fix the flaky"]),
-    ({"q": "FLAKY login"}, ["Fix the flaky"], ["Document the API"]),
-    ({"since": "TODAY"}, ["Fix the flaky"], ["Explain the build"]),
-    ({"until": "OLD"}, ["Explain the build"], ["Fix the flaky"]),
-    ({"status": "bogus", "mode": "x", "since": "not-a-date"}, ["Fix the flaky", "Explain the build"], []),
-])
+@pytest.mark.parametrize(
+    "params,present,absent",
+    [
+        ({"author": "BOB"}, ["Fix the flaky", "Document the API"], ["Explain the build"]),
+        ({"status": "failed"}, ["Fix the flaky"], ["Document the API", "Explain the build"]),
+        ({"mode": "code"}, ["Fix the flaky"], ["Document the API"]),
+        ({"repository": "acme/docs"}, ["Document the API"], ["Fix the flaky"]),
+        ({"repository": "acme/nope"}, [], ["Document the API", "Fix the flaky"]),
+        ({"q": "FLAKY login"}, ["Fix the flaky"], ["Document the API"]),
+        ({"since": "TODAY"}, ["Fix the flaky"], ["Explain the build"]),
+        ({"until": "OLD"}, ["Explain the build"], ["Fix the flaky"]),
+        (
+            {"status": "bogus", "mode": "x", "since": "not-a-date"},
+            ["Fix the flaky", "Explain the build"],
+            [],
+        ),
+    ],
+)
 def test_filters(alice_client, history, bob, params, present, absent):
     today = timezone.localdate()
-    params = {k: {"BOB": str(bob.pk), "TODAY": today.isoformat(),
-                  "OLD": (today - timedelta(days=5)).isoformat()}.get(v, v) for k, v in params.items()}
+    params = {
+        k: {
+            "BOB": str(bob.pk),
+            "TODAY": today.isoformat(),
+            "OLD": (today - timedelta(days=5)).isoformat(),
+        }.get(v, v)
+        for k, v in params.items()
+    }
     table = _titles(alice_client.get(reverse("tasks:history"), params))
     for text in present:
         assert text in table

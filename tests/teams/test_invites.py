@@ -23,7 +23,9 @@ def _link_from(response) -> str:
 
 
 def test_admin_creates_link_invite_shown_once_and_stored_hashed(alice_client, acme):
-    response = alice_client.post(reverse("accounts:invite_new"), {"kind": "link", "invitee": "", "role": "member"})
+    response = alice_client.post(
+        reverse("accounts:invite_new"), {"kind": "link", "invitee": "", "role": "member"}
+    )
     assert response.status_code == 200
     path = _link_from(response)
     token = path.rstrip("/").rsplit("/", 1)[1]
@@ -53,7 +55,9 @@ def test_link_invite_is_accepted_once(client, acme, alice):
 
 def test_expired_invite_cannot_be_used(client, acme, alice):
     created = invite_create(team=acme, actor=alice, kind="link")
-    Invite.objects.filter(pk=created.invite.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Invite.objects.filter(pk=created.invite.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     dave = factories.make_user("dave")
     client.force_login(dave)
     url = reverse("accounts:invite_accept", args=[created.token])
@@ -101,7 +105,9 @@ def test_email_invite_only_for_that_address(client, acme, alice):
 def test_github_invite_shows_on_the_invitees_team_page(client, acme, alice):
     invite_create(team=acme, actor=alice, kind="github", invitee="@Octo-Cat", role="admin")
     octo = factories.make_user("octo1")
-    UserSocialAuth.objects.create(user=octo, provider="github", uid="42", extra_data={"login": "octo-cat"})
+    UserSocialAuth.objects.create(
+        user=octo, provider="github", uid="42", extra_data={"login": "octo-cat"}
+    )
     client.force_login(octo)
     page = client.get(reverse("accounts:team")).content.decode()
     assert "Acme invites you as admin" in page
@@ -115,16 +121,22 @@ def test_github_invite_cannot_be_taken_by_someone_else(client, acme, alice):
     created = invite_create(team=acme, actor=alice, kind="github", invitee="octo-cat")
     mallory = factories.make_user("mallory")
     client.force_login(mallory)
-    assert client.post(reverse("accounts:invite_accept_mine", args=[created.invite.pk])).status_code == 404
+    assert (
+        client.post(reverse("accounts:invite_accept_mine", args=[created.invite.pk])).status_code
+        == 404
+    )
     client.post(reverse("accounts:invite_accept", args=[created.token]))
     assert not Membership.objects.filter(team=acme, user=mallory).exists()
 
 
-@pytest.mark.parametrize("kind,invitee,message", [
-    ("email", "not-an-address", "not an e-mail address"),
-    ("github", "bad login!", "not a GitHub login"),
-    ("github", "bob", "already a member"),
-])
+@pytest.mark.parametrize(
+    "kind,invitee,message",
+    [
+        ("email", "not-an-address", "not an e-mail address"),
+        ("github", "bad login!", "not a GitHub login"),
+        ("github", "bob", "already a member"),
+    ],
+)
 def test_bad_invitations_are_refused(acme, alice, kind, invitee, message):
     with pytest.raises(InviteError, match=message):
         invite_create(team=acme, actor=alice, kind=kind, invitee=invitee)
@@ -144,4 +156,7 @@ def test_another_teams_admin_invites_only_into_their_own_team(carol_client, acme
 
 def test_other_team_admin_cannot_withdraw(carol_client, acme, globex, alice):
     created = invite_create(team=acme, actor=alice, kind="link")
-    assert carol_client.post(reverse("accounts:invite_withdraw", args=[created.invite.pk])).status_code == 404
+    assert (
+        carol_client.post(reverse("accounts:invite_withdraw", args=[created.invite.pk])).status_code
+        == 404
+    )

@@ -63,7 +63,9 @@ def test_non_admins_cannot_remove_others(client, acme, globex, alice, bob, carol
 
 def test_admin_promotes_and_demotes(alice_client, acme, bob):
     membership = _membership(acme, bob)
-    response = alice_client.post(reverse("accounts:member_role", args=[membership.pk]), {"role": "admin"})
+    response = alice_client.post(
+        reverse("accounts:member_role", args=[membership.pk]), {"role": "admin"}
+    )
     assert response.status_code == 302
     membership.refresh_from_db()
     assert membership.role == "admin"
@@ -107,7 +109,9 @@ def test_last_admin_cannot_be_demoted(acme, alice):
 
 def test_last_admin_cannot_be_removed_even_by_themselves(alice_client, acme, alice):
     membership = _membership(acme, alice)
-    response = alice_client.post(reverse("accounts:member_remove", args=[membership.pk]), follow=True)
+    response = alice_client.post(
+        reverse("accounts:member_remove", args=[membership.pk]), follow=True
+    )
     assert "last admin" in response.content.decode()
     assert Membership.objects.filter(pk=membership.pk).exists()
     with pytest.raises(TeamError):
@@ -134,5 +138,7 @@ def test_an_admin_can_step_down_when_another_admin_exists(acme, alice, bob):
 
 def test_role_change_of_another_teams_membership_is_404(alice_client, acme, globex, carol):
     foreign = _membership(globex, carol)
-    response = alice_client.post(reverse("accounts:member_role", args=[foreign.pk]), {"role": "member"})
+    response = alice_client.post(
+        reverse("accounts:member_role", args=[foreign.pk]), {"role": "member"}
+    )
     assert response.status_code == 404

@@ -1,0 +1,231 @@
+"""One attempt from claim to finish on a worker: prepare, setup, agent, collect.
+
+The Celery job (tasks/jobs.py) calls `attempt_run` with a claimed attempt's id. Everything slow
+happens here, never in a request. Tokens are used on the host only (the mirror fetch); the
+container gets a pristine checkout, and only text comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+
+from repos.access import repository_access
+from repos.credentials import credential_for
+from repos.environments import environment_snapshot, secret_values_for_setup
+from repos.github import GitHubError
+from repos.mirror import GitError, checkout_create, git_env, mirror_update
+from repos.models import Repository
+from tasks import event_kinds as kinds
+from tasks import events, services
+from tasks.agent.collect import head_commit
+from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt
+from tasks.models import Attempt, Mode, Status
+from tasks.sandbox.backends import make_sandbox, spec_from_settings
+from tasks.sandbox.base import NetworkPolicy, Sandbox, SandboxError
+
+logger = logging.getLogger(__name__)
+
+
+class PrepareError(RuntimeError):
+    """The workspace could not be prepared; the message is for the person."""
+
+
+def attempt_run(attempt_id: int) -> None:
+    """Run a claimed (running) attempt to its end; every path records how it ended."""
+    attempt = Attempt.objects.select_related("task__repository", "task__author", "parent").get(
+        pk=attempt_id
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"codexweb-attempt-{attempt_id}-") as tmp:
+            workspace = _prepare_workspace(attempt, Path(tmp) / "workspace")
+            if _cancelled(attempt_id):
+                return
+            _run_in_sandbox(attempt, workspace)
+    except (PrepareError, SandboxError, GitError, GitHubError) as exc:
+        services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=str(exc))
+    except Exception:
+        logger.exception("attempt %s failed unexpectedly", attempt_id)
+        services.attempt_finish(
+            attempt_id=attempt_id,
+            status=Status.FAILED,
+            error="The worker hit an internal error; the log above shows how far it got.",
+        )
+
+
+def _cancelled(attempt_id: int) -> bool:
+    return Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists()
+
+
+def _phase(attempt_id: int, phase: str, message: str) -> None:
+    events.publish(attempt_id, kinds.PHASE, {"phase": phase, "message": message})
+
+
+def _prepare_workspace(attempt: Attempt, dest: Path) -> Path:
+    """Update the host mirror (with the author's token, host-side only) and check out the base.
+
+    A follow-up starts from its parent's final tree: the parent's patch is applied on top.
+    """
+    task = attempt.task
+    repository: Repository = task.repository
+    _phase(
+        attempt.pk,
+        "prepare",
+        f"Fetching {repository.full_name} and checking out {task.base_branch}.",
+    )
+    token = None
+    if repository.is_on_github:
+        access = repository_access(task.author, repository)
+        if not access.can_read or (task.mode == Mode.CODE and not access.can_push):
+            raise PrepareError(access.reason)
+        credential = credential_for(task.author, repository.provider)
+        token = credential.reveal_token() if credential else None
+    mirror_update(repository, token=token)
+    try:
+        commit = checkout_create(repository, ref=task.base_branch, dest=dest)
+    except GitError as exc:
+        raise PrepareError(
+            f"Branch or commit {task.base_branch!r} was not found in {repository.full_name}."
+        ) from exc
+    if attempt.parent is not None and attempt.parent.patch.strip():
+        _apply_parent_patch(dest, attempt.parent.patch)
+    _phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
+    return dest
+
+
+def _apply_parent_patch(workspace: Path, patch: str) -> None:
+    result = subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "apply", "--whitespace=nowarn", "-"],
+        cwd=workspace,
+        input=patch,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=git_env(),
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PrepareError(
+            "The earlier attempt's changes no longer apply to this branch: "
+            + (result.stderr.strip() or "git apply failed")
+        )
+    for args in (
+        ["add", "-A"],
+        [
+            "-c",
+            "user.name=codexweb",
+            "-c",
+            "user.email=codexweb@localhost",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            "Earlier attempt's changes",
+        ],
+    ):
+        subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *args],
+            cwd=workspace,
+            capture_output=True,
+            timeout=120,
+            env=git_env(),
+            check=True,
+        )
+
+
+def _policy(data: dict) -> NetworkPolicy:
+    return NetworkPolicy(
+        mode=data.get("mode", "off"),
+        domains=tuple(data.get("domains", ())),
+        methods=tuple(data.get("methods", ("GET", "HEAD", "OPTIONS"))),
+    )
+
+
+def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
+    task = attempt.task
+    snapshot = environment_snapshot(task.repository)
+    Attempt.objects.filter(pk=attempt.pk).update(environment_snapshot=snapshot)
+    secrets = secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"])
+    spec = spec_from_settings(
+        attempt_id=attempt.pk,
+        workspace=workspace,
+        read_only=task.mode == Mode.ASK,
+        setup_script=snapshot["setup_script"],
+        variables=snapshot["variables"],
+        secrets=secrets,
+        setup_network=_policy(snapshot["setup_policy"]),
+        agent_network=_policy(snapshot["agent_policy"]),
+        labels={"org.codexweb.task": str(task.pk)},
+    )
+    sandbox = make_sandbox(spec)
+    try:
+        _phase(
+            attempt.pk,
+            "setup",
+            "Starting the container"
+            + (" and running the setup script." if spec.setup_script.strip() else "."),
+        )
+        try:
+            sandbox.start()
+        finally:
+            _publish_setup_output(attempt.pk, sandbox, secrets)
+        del secrets
+        base = head_commit(sandbox)
+        with cancel_watch(attempt.pk, sandbox):
+            result = run_agent_for_attempt(attempt.pk, sandbox, base_commit=base)
+        _publish_egress(attempt.pk, sandbox)
+        finish_attempt(attempt.pk, result, sandbox=sandbox, base_commit=base)
+    finally:
+        sandbox.stop()
+
+
+def _publish_setup_output(attempt_id: int, sandbox: Sandbox, secrets: dict[str, str]) -> None:
+    """Show the setup script's output as a terminal chunk, with secret values masked."""
+    result = getattr(sandbox, "setup_result", None)
+    if result is None:
+        return
+    text = result.output
+    for value in secrets.values():
+        if value:
+            text = text.replace(value, "***")
+    chunk = f"setup-{attempt_id}"
+    events.publish(
+        attempt_id,
+        kinds.COMMAND,
+        {"call_id": chunk, "chunk_id": chunk, "command": "(setup script)", "cwd": "/workspace"},
+    )
+    if text:
+        events.publish(
+            attempt_id,
+            kinds.OUTPUT,
+            {"chunk_id": chunk, "stream": "stdout", "text": text, "at": 0.0},
+        )
+    events.publish(
+        attempt_id,
+        kinds.COMMAND_END,
+        {
+            "call_id": chunk,
+            "chunk_id": chunk,
+            "exit_code": result.exit_code,
+            "duration": result.duration,
+            "truncated": result.truncated,
+            "timed_out": result.timed_out,
+            "error": result.error,
+        },
+    )
+
+
+def _publish_egress(attempt_id: int, sandbox: Sandbox) -> None:
+    records = getattr(sandbox, "egress_records", None)
+    if records is None:
+        return
+    for record in records()[: settings.EGRESS_EVENTS_MAX]:
+        events.publish(
+            attempt_id,
+            kinds.EGRESS,
+            {"domain": record.host, "method": record.method, "allowed": record.allowed},
+        )

@@ -1,0 +1,128 @@
+"""The whole worker path of an attempt, as a Celery worker runs it: a repository registered
+from a local path, a task created through the service, the job run; the real mirror, a real
+Docker sandbox and the scripted model server in between."""
+
+from __future__ import annotations
+
+import pytest
+
+from repos.services import repository_register
+from tasks import event_kinds as kinds
+from tasks.jobs import run_attempt
+from tasks.models import Status
+from tasks.services import task_create
+from tests.agent.test_real_sandbox import (  # noqa: F401 - fixtures
+    TESTS,
+    FIX,
+    docker_engine,
+    fixture_repo,
+    summary_citing_the_green_run,
+)
+from tests.support.model_server import call, reply
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def worker_settings(settings, model_server, tmp_path, docker_engine):  # noqa: F811
+    settings.SANDBOX_BACKEND = "docker"
+    settings.OPENAI_BASE_URL = model_server.url
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"
+    settings.MODEL_TIER_OPTIONS = {
+        tier: {
+            "api": "chat",
+            "reasoning_effort": "",
+            "price_input": 1.0,
+            "price_cached_input": 0.1,
+            "price_output": 2.0,
+        }
+        for tier in ("strong", "fast")
+    }
+    return settings
+
+
+def kinds_of(attempt) -> list[str]:
+    return list(attempt.events.order_by("seq").values_list("kind", flat=True))
+
+
+def test_code_task_runs_from_queue_to_a_patch(
+    worker_settings, model_server, acme, alice, fixture_repo
+):  # noqa: F811
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    model_server.add(
+        reply(call("shell", {"command": TESTS})),
+        reply(call("apply_patch", {"patch": FIX})),
+        reply(call("shell", {"command": TESTS})),
+        summary_citing_the_green_run,
+    )
+    task = task_create(
+        author=alice,
+        repository=repository,
+        mode="code",
+        prompt="Fix the failing test.",
+        base_branch="main",
+    )
+    attempt = task.attempts.get()
+
+    run_attempt(attempt.pk)
+
+    attempt.refresh_from_db()
+    task.refresh_from_db()
+    assert attempt.status == Status.SUCCEEDED, attempt.error
+    assert task.status == Status.SUCCEEDED
+    assert "-    return a - b\n+    return a + b\n" in attempt.patch
+    assert attempt.patch.count("diff --git") == 1
+    assert attempt.input_tokens > 0
+    assert "tests pass" in attempt.summary
+    seen = kinds_of(attempt)
+    assert seen[:2] == [kinds.STATUS, kinds.STATUS]  # queued, running
+    assert kinds.PHASE in seen and kinds.COMMAND_END in seen and kinds.SUMMARY in seen
+    summary = attempt.events.get(kind=kinds.SUMMARY).payload
+    assert all(c["valid"] for c in summary["citations"]), summary["citations"]
+    # The token-free, registered-path repository went through the host mirror.
+    assert any((worker_settings.GIT_MIRROR_ROOT).rglob("HEAD"))
+
+
+def test_unknown_branch_fails_with_a_clear_message(worker_settings, acme, alice, fixture_repo):  # noqa: F811
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    task = task_create(
+        author=alice,
+        repository=repository,
+        mode="ask",
+        prompt="What does calc do?",
+        base_branch="no-such-branch",
+    )
+    attempt = task.attempts.get()
+
+    run_attempt(attempt.pk)
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.FAILED
+    assert "'no-such-branch' was not found" in attempt.error
+
+
+def test_ask_task_answers_without_a_patch(worker_settings, model_server, acme, alice, fixture_repo):  # noqa: F811
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    model_server.add(
+        reply(call("shell", {"command": "cat calc.py"})),
+        reply("`add` returns a - b 【F:calc.py†L1-L2】."),
+    )
+    task = task_create(
+        author=alice,
+        repository=repository,
+        mode="ask",
+        prompt="What does add do?",
+        base_branch="main",
+        model_tier="fast",
+    )
+    attempt = task.attempts.get()
+
+    run_attempt(attempt.pk)
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.SUCCEEDED, attempt.error
+    assert attempt.patch == ""
+    assert "a - b" in attempt.summary
+    tools = model_server.requests[0].tool_names()
+    assert "apply_patch" not in tools
