@@ -54,3 +54,7 @@ def run(spec: AgentSpec, sandbox, **kwargs: Any) -> Run:
     result = run_agent(spec, sandbox, model, lambda kind, payload: events.append((kind, payload)),
                        **kwargs)
     return Run(result, events)
+
+
+# The Docker engine and the fixture repository, shared by the real-sandbox and worker tests.
+from tests.agent.test_real_sandbox import docker_engine, fixture_repo  # noqa: E402,F401

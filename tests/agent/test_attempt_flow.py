@@ -11,20 +11,14 @@ from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
 from tasks.models import Status
 from tasks.services import task_create
-from tests.agent.test_real_sandbox import (  # noqa: F401 - fixtures
-    TESTS,
-    FIX,
-    docker_engine,
-    fixture_repo,
-    summary_citing_the_green_run,
-)
+from tests.agent.test_real_sandbox import FIX, TESTS, summary_citing_the_green_run
 from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture
-def worker_settings(settings, model_server, tmp_path, docker_engine):  # noqa: F811
+def worker_settings(settings, model_server, tmp_path, docker_engine):
     settings.SANDBOX_BACKEND = "docker"
     settings.OPENAI_BASE_URL = model_server.url
     settings.OPENAI_API_KEY = "sk-test"
@@ -48,7 +42,7 @@ def kinds_of(attempt) -> list[str]:
 
 def test_code_task_runs_from_queue_to_a_patch(
     worker_settings, model_server, acme, alice, fixture_repo
-):  # noqa: F811
+):
     repository = repository_register(team=acme, location=str(fixture_repo))
     model_server.add(
         reply(call("shell", {"command": TESTS})),
@@ -84,7 +78,7 @@ def test_code_task_runs_from_queue_to_a_patch(
     assert any((worker_settings.GIT_MIRROR_ROOT).rglob("HEAD"))
 
 
-def test_unknown_branch_fails_with_a_clear_message(worker_settings, acme, alice, fixture_repo):  # noqa: F811
+def test_unknown_branch_fails_with_a_clear_message(worker_settings, acme, alice, fixture_repo):
     repository = repository_register(team=acme, location=str(fixture_repo))
     task = task_create(
         author=alice,
@@ -102,7 +96,7 @@ def test_unknown_branch_fails_with_a_clear_message(worker_settings, acme, alice,
     assert "'no-such-branch' was not found" in attempt.error
 
 
-def test_ask_task_answers_without_a_patch(worker_settings, model_server, acme, alice, fixture_repo):  # noqa: F811
+def test_ask_task_answers_without_a_patch(worker_settings, model_server, acme, alice, fixture_repo):
     repository = repository_register(team=acme, location=str(fixture_repo))
     model_server.add(
         reply(call("shell", {"command": "cat calc.py"})),

@@ -75,3 +75,35 @@ def test_admin_enables_allowlist_member_sees_it_read_only(browser_page, chromium
     finally:
         context.close()
     assert page.js_errors == []
+
+
+def test_team_history_and_tokens_pages(browser_page, acme):
+    """The sidebar links lead to the team, history and token pages; the history's repository
+    box suggests names from the picker as one types."""
+    repo = acme["repo"]
+    alice = repo.team.memberships.get(role="admin").user
+    factories.make_task(repo, alice, prompt="Explain the build pipeline")
+    page = browser_page
+    sign_in(page, "alice")
+    sidebar = page.get_by_role("navigation", name="Tasks")
+
+    sidebar.get_by_role("link", name="Team").click()
+    expect(page.get_by_role("heading", name="Acme")).to_be_visible()
+    expect(page.locator("#members")).to_contain_text("bob")
+    screenshot(page, "team-members")
+
+    sidebar.get_by_role("link", name="History").click()
+    expect(page.locator("#history-table")).to_contain_text("Explain the build pipeline")
+    page.get_by_label("Repository").fill("web")
+    expect(page.locator("#history-repos option")).to_have_count(1)
+    page.get_by_label("Search prompts").fill("nothing like this")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#history-table")).to_contain_text("No tasks match these filters")
+    screenshot(page, "team-history")
+
+    sidebar.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Token name").fill("laptop")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#token-value")).to_have_value(re.compile(r"^cxw_"))
+    screenshot(page, "api-tokens")
+    assert page.js_errors == []
