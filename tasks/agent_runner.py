@@ -101,10 +101,8 @@ def agent_spec(attempt: Attempt, *, base_commit: str) -> AgentSpec:
 
 
 def conversation_of(attempt: Attempt) -> list[dict[str, Any]]:
-    """The stored conversation of a finished attempt ([] until Attempt has a conversation
-    field; see the note in finish_attempt)."""
-    stored = getattr(attempt, "conversation", None)
-    return list(stored) if isinstance(stored, list) else []
+    """The stored conversation of a finished attempt."""
+    return list(attempt.conversation) if isinstance(attempt.conversation, list) else []
 
 
 def run_agent_for_attempt(attempt_id: int, sandbox: Sandbox, *, base_commit: str) -> AgentResult:
@@ -158,8 +156,6 @@ def finish_attempt(
             if result.outcome == "succeeded":
                 result.outcome = "failed"
     attempt_record_usage(attempt_id=attempt_id, result=result)
-    # TODO(lead): store result.conversation (follow-ups) and result.cost once Attempt has
-    # `conversation = JSONField(default=list)` and `cost = DecimalField(...)`.
     return services.attempt_finish(
         attempt_id=attempt_id,
         status=OUTCOME_STATUS[result.outcome],
@@ -170,17 +166,14 @@ def finish_attempt(
 
 
 def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:
-    """Store the attempt's token totals (the running totals are also in its usage events)."""
-    fields: dict[str, Any] = {
-        "input_tokens": result.usage.input_tokens,
-        "output_tokens": result.usage.output_tokens,
-    }
-    model_fields = {f.name for f in Attempt._meta.get_fields()}
-    if "conversation" in model_fields:
-        fields["conversation"] = result.conversation
-    if "cost" in model_fields:
-        fields["cost"] = result.cost
-    Attempt.objects.filter(pk=attempt_id).update(**fields)
+    """Store the attempt's token totals, cost and conversation (also in its usage events)."""
+    services.attempt_record_usage(
+        attempt_id=attempt_id,
+        input_tokens=result.usage.input_tokens,
+        output_tokens=result.usage.output_tokens,
+        cost=result.cost,
+        conversation=list(result.conversation),
+    )
 
 
 @contextlib.contextmanager

@@ -91,6 +91,9 @@ class Attempt(models.Model):
     error = models.TextField(blank=True, default="")
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # The model conversation at the end, so a follow-up can continue it.
+    conversation = models.JSONField(default=list, blank=True)
     # The seq of the newest Event; bumped under a row lock so seqs never repeat.
     last_seq = models.PositiveIntegerField(default=0)
     # The repository environment as it was when this attempt started (no secret values): later

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import partial
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -154,6 +156,23 @@ def attempt_follow_up(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
     transaction.on_commit(partial(_enqueue_attempt, new.pk))
     _task_status_refresh(task.pk)
     return new
+
+
+def attempt_record_usage(
+    *,
+    attempt_id: int,
+    input_tokens: int,
+    output_tokens: int,
+    cost: float,
+    conversation: list[dict[str, Any]],
+) -> None:
+    """Store an attempt's token totals, cost and final conversation (for follow-ups)."""
+    Attempt.objects.filter(pk=attempt_id).update(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost=Decimal(str(round(cost, 6))),
+        conversation=conversation,
+    )
 
 
 def _task_status_refresh(task_id: int) -> None:

@@ -94,7 +94,7 @@ def test_team_history_and_tokens_pages(browser_page, acme):
 
     sidebar.get_by_role("link", name="History").click()
     expect(page.locator("#history-table")).to_contain_text("Explain the build pipeline")
-    page.get_by_label("Repository").fill("web")
+    page.get_by_label("Repository", exact=True).fill("web")
     expect(page.locator("#history-repos option")).to_have_count(1)
     page.get_by_label("Search prompts").fill("nothing like this")
     page.get_by_role("button", name="Filter").click()

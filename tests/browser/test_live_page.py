@@ -498,3 +498,47 @@ def test_a_reconnecting_page_misses_nothing_and_repeats_nothing(browser_page, li
     assert lines == [str(i) for i in range(1, 301)]
     expect(panel(page, 1).locator("[data-conn]")).to_have_text("")
     assert page.js_errors == []
+
+
+def test_a_link_to_a_chunk_opens_that_output(browser_page, live_app, scene):
+    page = browser_page
+    task, first = scene["task"], scene["attempts"][0]
+    start(first)
+    lines = [f"row {i}" for i in range(1, 61)]  # long enough to start collapsed
+    run_command(first.pk, "early", "cat rows.txt", lines, 0)
+    run_command(first.pk, "late", "ls", ["a", "b"], 0)
+    sign_in_as(page, scene["alice"], live_app)
+    page.goto(f"/tasks/{task.pk}/#chunk-early")
+    early = page.locator("#chunk-early")
+    expect(early).to_have_attribute("open", "")
+    expect(early.locator(".ln").last).to_have_text("row 60")
+    expect(early).to_be_in_viewport()
+    # Without the hash, the same long finished output starts collapsed.
+    page.goto(f"/tasks/{task.pk}/")
+    expect(page.locator("#chunk-late .ln")).to_have_count(2)
+    expect(page.locator("#chunk-early")).not_to_have_attribute("open", "")
+    page.locator("#chunk-early .chunk-id").click()
+    expect(page.locator("#chunk-early")).to_have_attribute("open", "")
+    assert page.js_errors == []
+
+
+def test_phone_layout(phone_page, live_app, scene):
+    page = phone_page
+    task, first = scene["task"], scene["attempts"][0]
+    start(first)
+    publish(first.pk, "message", {"text": "Reading the code on a small screen."})
+    run_command(first.pk, "p1", "pytest -q", ["2 passed"], 0)
+    as_worker(
+        services.attempt_finish,
+        attempt_id=first.pk,
+        status=Status.SUCCEEDED,
+        summary=SUMMARY,
+        patch=PATCH,
+    )
+    sign_in_as(page, scene["alice"], live_app)
+    page.goto(f"/tasks/{task.pk}/")
+    expect(panel(page, 1).locator(".summary")).to_contain_text("Added sub")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    screenshot(page, "live-11-phone", full_page=True)
+    assert page.js_errors == []

@@ -167,3 +167,17 @@ def test_create_pr_reason_for_github_repositories(alice_client, acme, alice, fin
     ).content.decode()
     assert "arrives with the GitHub integration" in html
     assert "disabled" in html
+
+
+def test_ask_task_shows_the_answer_without_diff_or_pull_request(alice_client, acme_repo, alice):
+    task = factories.make_task(acme_repo, alice, mode="ask", prompt="Where is auth handled?")
+    attempt = task.attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    services.attempt_finish(
+        attempt_id=attempt.pk, status=Status.SUCCEEDED, summary="In **auth.py** 【F:auth.py†L3】."
+    )
+    html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "<strong>auth.py</strong>" in html
+    assert 'class="cite cite-file cite-unverified"' in html  # no stored tree to check it against
+    assert "Changes" not in html and "Create PR" not in html and "Download patch" not in html
+    assert "Follow up on attempt 1" in html
