@@ -1,14 +1,18 @@
 """Streaming benchmark: events per second and latency from the worker's append to the browser.
 
-    .venv/bin/python bench/stream.py [--events 500] [--attempts 1,20]
+    .venv/bin/python bench/stream.py [--events 300] [--attempts 1,20] [--rate 10]
 
 Starts its own PostgreSQL and Redis (tests/support/services.py, or TEST_DATABASE_URL /
-TEST_REDIS_URL), migrates a fresh database, serves `codexweb.asgi` with daphne, and signs a
-websocket client in per attempt (`/ws/attempts/<id>/`). For each round, one thread per attempt
-plays a worker appending "output" events with `tasks.events.publish` as fast as it can; each
-payload carries the wall-clock time just before the append. Latency = receipt time at the
-websocket client minus that time. Prints, per round: events, events/s (first append to last
-receipt), p50/p95/max latency, and that every client saw every seq exactly once, in order.
+TEST_REDIS_URL), migrates a fresh database, serves `codexweb.asgi` with daphne, and opens one
+signed-in websocket per attempt (`/ws/attempts/<id>/`). A separate publisher process plays the
+worker: one thread per attempt appending "output" events with `tasks.events.publish`, each payload
+carrying the wall-clock time just before the append. Latency = receipt time at the websocket
+client minus that time.
+
+Two kinds of round for each attempt count: "flat out" (appends back to back: the throughput
+ceiling, where latency is mostly queueing) and "paced" (`--rate` events/s per attempt, closer to a
+real agent). Each prints events, appends/s, events/s (first append to last receipt), p50/p95/max
+latency, and whether every client saw every seq exactly once, in order.
 """
 
 from __future__ import annotations
@@ -177,15 +181,18 @@ async def listen(port: int, cookie: str, receiver: Receiver) -> MiniWebSocket:
     return ws
 
 
-def append_events(attempt_id: int, count: int, starts: list[float]) -> None:
-    """What a chatty worker does: append output events back to back."""
+def append_events(attempt_id: int, count: int, starts: list[float], rate: float = 0) -> None:
+    """What a chatty worker does: append output events back to back (or `rate` per second)."""
     from django.db import connection
 
     from tasks import events
 
     try:
-        starts.append(time.time())
+        begun = time.time()
+        starts.append(begun)
         for i in range(count):
+            if rate:
+                time.sleep(max(0.0, begun + i / rate - time.time()))
             payload = {
                 "chunk_id": "bench",
                 "stream": "stdout",
@@ -197,7 +204,7 @@ def append_events(attempt_id: int, count: int, starts: list[float]) -> None:
         connection.close()
 
 
-def publish_main(attempt_ids: list[int], count: int) -> int:
+def publish_main(attempt_ids: list[int], count: int, rate: float) -> int:
     """The worker side, in its own process (as in production): one thread per attempt.
     Prints {"first": time of the first append, "appended": time the last one returned}."""
     import django
@@ -205,12 +212,14 @@ def publish_main(attempt_ids: list[int], count: int) -> int:
     django.setup()
     starts: list[float] = []
     with ThreadPoolExecutor(max_workers=len(attempt_ids)) as pool:
-        list(pool.map(lambda a: append_events(a, count, starts), attempt_ids))
+        list(pool.map(lambda a: append_events(a, count, starts, rate), attempt_ids))
     print(json.dumps({"first": min(starts), "appended": time.time()}), flush=True)
     return 0
 
 
-async def run_round(port: int, cookie: str, attempt_ids: list[int], count: int) -> dict:
+async def run_round(
+    port: int, cookie: str, attempt_ids: list[int], count: int, rate: float
+) -> dict:
     receivers = [Receiver(a, count) for a in attempt_ids]
     sockets = [await listen(port, cookie, r) for r in receivers]
     publisher = await asyncio.create_subprocess_exec(
@@ -220,6 +229,8 @@ async def run_round(port: int, cookie: str, attempt_ids: list[int], count: int) 
         ",".join(map(str, attempt_ids)),
         "--events",
         str(count),
+        "--rate",
+        str(rate),
         stdout=asyncio.subprocess.PIPE,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
@@ -251,12 +262,21 @@ async def run_round(port: int, cookie: str, attempt_ids: list[int], count: int) 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=500, help="events per attempt per round")
+    parser.add_argument(
+        "--events", type=int, default=300, help="events per attempt, flat-out rounds"
+    )
     parser.add_argument("--attempts", default="1,20", help="comma-separated simultaneous attempts")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=10.0,
+        help="events/s per attempt for the paced rounds (0: skip them)",
+    )
+    parser.add_argument("--paced-events", type=int, default=100, help="events per paced round")
     parser.add_argument("--publish", default="", help=argparse.SUPPRESS)  # the worker side
     args = parser.parse_args()
     if args.publish:
-        return publish_main([int(a) for a in args.publish.split(",")], args.events)
+        return publish_main([int(a) for a in args.publish.split(",")], args.events, args.rate)
     rounds = [int(n) for n in args.attempts.split(",") if n.strip()]
     if args.events < 1 or not rounds or min(rounds) < 1:
         parser.error("--events and every --attempts value must be positive")
@@ -285,16 +305,24 @@ def main() -> int:
         client = Client()
         client.force_login(user)
         cookie = client.cookies["sessionid"].value
-        print(f"daphne on 127.0.0.1:{port}; {args.events} events per attempt per round")
         print(
-            f"{'attempts':>8} {'events':>7} {'appends/s':>10} {'events/s':>9} "
+            f"daphne on 127.0.0.1:{port}, PostgreSQL and Redis on loopback; one publisher "
+            "process with a thread per attempt; one websocket per attempt"
+        )
+        print(
+            f"{'mode':>14} {'attempts':>8} {'events':>7} {'appends/s':>10} {'events/s':>9} "
             f"{'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}  exactly-once"
         )
-        for n in rounds:
+        plan = [(n, args.events, 0.0) for n in rounds]
+        if args.rate > 0:
+            plan += [(n, args.paced_events, args.rate) for n in rounds]
+        for n, count, rate in plan:
             attempt_ids = [factories.make_task(repo, user).attempts.get().pk for _ in range(n)]
-            result = asyncio.run(run_round(port, cookie, attempt_ids, args.events))
+            result = asyncio.run(run_round(port, cookie, attempt_ids, count, rate))
+            mode = f"paced {rate:g}/s" if rate else "flat out"
             print(
-                f"{result['attempts']:>8} {result['events']:>7} {result['appends_per_s']:>10.0f} "
+                f"{mode:>14} {result['attempts']:>8} {result['events']:>7} "
+                f"{result['appends_per_s']:>10.0f} "
                 f"{result['events_per_s']:>9.0f} {result['p50_ms']:>7.1f} "
                 f"{result['p95_ms']:>7.1f} {result['max_ms']:>7.1f}  "
                 f"{'yes' if result['exactly_once_in_order'] else 'NO'}"

@@ -98,7 +98,23 @@ def pull_request_open(*, record_id: int) -> PullRequestRecord:
         record.state = PullRequestRecord.State.FAILED
         record.error = str(exc)
         record.save(update_fields=["state", "error", "updated_at"])
+    else:
+        _audit_opened(record)
     return record
+
+
+def _audit_opened(record: PullRequestRecord) -> None:
+    """Every PR created goes into the team's audit log (whichever path opened it)."""
+    from codexweb.audit import actions
+    from codexweb.audit.services import audit_record
+
+    attempt = record.attempt
+    audit_record(
+        team=attempt.task.repository.team, actor=record.requested_by, action=actions.PR_CREATED,
+        target=record.html_url or f"task #{attempt.task_id}",
+        changes={"task": attempt.task_id, "attempt": attempt.index, "branch": record.branch,
+                 "number": record.number},
+    )
 
 
 def _open(record: PullRequestRecord) -> None:

@@ -42,11 +42,17 @@ def _admin_repository(request: AuthedRequest, pk: int) -> Repository:
     return repository
 
 
+SETUP_RUN_NOT_WIRED = (
+    "Running the setup script on its own is not connected to the sandbox yet; it runs at the "
+    "start of every attempt."
+)
+
+
 def setup_run_unavailable_reason() -> str:
-    """Why "Run setup now" cannot run here, or "" when it can."""
+    """Why "Run setup now" cannot run here, or "" when it can (the button is disabled then)."""
     if settings.SANDBOX_BACKEND in ("", "none"):
         return "No sandbox is configured on this server (SANDBOX_BACKEND=none)."
-    return ""
+    return SETUP_RUN_NOT_WIRED
 
 
 def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
@@ -164,8 +170,5 @@ def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def setup_run(request: AuthedRequest, pk: int) -> HttpResponse:
     repository = _admin_repository(request, pk)
-    reason = setup_run_unavailable_reason() or (
-        "Running the setup script on its own is not available in this build yet."
-    )
-    messages.error(request, reason)
+    messages.error(request, setup_run_unavailable_reason() or SETUP_RUN_NOT_WIRED)
     return redirect("repos:environment", pk=repository.pk)

@@ -147,8 +147,11 @@ def _policy(data: dict) -> NetworkPolicy:
 
 def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
     task = attempt.task
-    snapshot = environment_snapshot(task.repository)
-    Attempt.objects.filter(pk=attempt.pk).update(environment_snapshot=snapshot)
+    # The environment as it was when the attempt was claimed: later edits don't reach it.
+    snapshot = attempt.environment_snapshot
+    if not snapshot:
+        snapshot = environment_snapshot(task.repository)
+        Attempt.objects.filter(pk=attempt.pk).update(environment_snapshot=snapshot)
     secrets = secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"])
     spec = spec_from_settings(
         attempt_id=attempt.pk,

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from tasks import event_kinds
 from tasks.models import Attempt, Mode, Task
-from tasks.rendering.ansi import strip_ansi
 from tasks.rendering.citations import INVALID, Citation, check_citations, parse_citations
 from tasks.rendering.diff import DiffView, KnownLines, diff_stats, diff_view, new_file_lines
 from tasks.rendering.evidence import Evidence, collect_evidence, count_lines
@@ -82,6 +81,9 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     if attempt.input_tokens or attempt.output_tokens:
         evidence.input_tokens = max(evidence.input_tokens, attempt.input_tokens)
         evidence.output_tokens = max(evidence.output_tokens, attempt.output_tokens)
+    # The stored totals (tasks.services) win over the last "usage" event when they are larger.
+    stored_cost = float(getattr(attempt, "cost", 0) or 0)
+    evidence.cost = max(evidence.cost, stored_cost)
     files, added, removed = diff_stats(attempt.patch)
     return AttemptCard(attempt, evidence, files, added, removed, _pr_reason(attempt))
 
@@ -113,7 +115,7 @@ def _chunk_lines(attempt: Attempt, chunk_ids: set[str]) -> dict[str, int]:
     outputs = attempt.events.filter(kind=event_kinds.OUTPUT, payload__chunk_id__in=list(known))
     for payload in outputs.order_by("seq").values_list("payload", flat=True).iterator():
         texts[payload["chunk_id"]].append(str(payload.get("text", "")))
-    return {cid: count_lines(strip_ansi("".join(parts))) for cid, parts in texts.items()}
+    return {cid: count_lines("".join(parts)) for cid, parts in texts.items()}
 
 
 @dataclass

@@ -7,10 +7,14 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIteratorValue
 
 from repos.models import Repository
 from repos.refnames import branch_name_problem
 from tasks.models import Mode, ModelTier
+
+# Options rendered in the composer's repository select; the search box reaches the rest.
+RENDERED_REPOSITORIES = 200
 
 
 class RepositorySelect(forms.Select):
@@ -93,6 +97,26 @@ class ComposerForm(forms.Form):
         repository_field = self.fields["repository"]
         assert isinstance(repository_field, forms.ModelChoiceField)
         repository_field.queryset = repositories
+        self._limit_rendered_repositories(repository_field, repositories)
+
+    def _limit_rendered_repositories(
+        self, field: forms.ModelChoiceField, repositories: QuerySet[Repository]
+    ) -> None:
+        """Render at most RENDERED_REPOSITORIES options (plus the selected one): a team with
+        thousands of repositories finds the rest through the type-ahead search, which swaps
+        the options in. Validation still accepts any of the team's repositories."""
+        shown = list(repositories[: RENDERED_REPOSITORIES + 1])
+        if len(shown) <= RENDERED_REPOSITORIES:
+            return
+        shown = shown[:RENDERED_REPOSITORIES]
+        selected = self.data.get("repository") if self.is_bound else self.initial.get("repository")
+        if selected and str(selected).isdigit() and all(r.pk != int(selected) for r in shown):
+            extra = repositories.filter(pk=int(selected)).first()
+            if extra is not None:
+                shown.insert(0, extra)
+        field.widget.choices = [("", field.empty_label or "")] + [
+            (ModelChoiceIteratorValue(r.pk, r), r.full_name) for r in shown
+        ]
 
     def clean_prompt(self) -> str:
         prompt = self.cleaned_data["prompt"].strip()

@@ -1,8 +1,8 @@
 """Opening a pull request from the API, through the GitHub integration (repos/pulls.py).
 
 The API waits for the PR (git work and GitHub calls, typically seconds) so a script gets the URL
-in one call; a second call for the same attempt returns the same PR. Every PR opened here is
-recorded in the team's audit log.
+in one call; a second call for the same attempt returns the same PR. repos/pulls.py records
+every PR it opens in the team's audit log.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from codexweb.api.errors import ApiError
-from codexweb.audit import actions
-from codexweb.audit.services import audit_record
 from tasks.models import Attempt
 
 
@@ -44,11 +42,4 @@ def pull_request_open(*, attempt: Attempt, user: User) -> tuple[int, dict[str, A
         raise ApiError(502, "pr_failed", record.error or "Opening the pull request failed.")
     if record.state == "creating":
         return 202, body
-    if reserved:
-        audit_record(
-            team=attempt.task.team, actor=user, action=actions.PR_CREATED,
-            target=record.html_url or f"task #{attempt.task_id}",
-            changes={"task": attempt.task_id, "attempt": attempt.index, "branch": record.branch,
-                     "number": record.number},
-        )
     return 201, body

@@ -401,7 +401,9 @@
 
   Panel.prototype.showStats = function (inner) {
     var lines = this.tab && this.tab.querySelector("[data-tab-lines]");
-    if (lines) {
+    if (lines && this.page.article.dataset.mode === "ask") {
+      lines.textContent = "read-only";
+    } else if (lines) {
       lines.textContent = "";
       if (Number(inner.dataset.files)) {
         lines.appendChild(el("span", "plus", "+" + inner.dataset.added));

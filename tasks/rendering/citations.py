@@ -8,16 +8,15 @@ web tier has: the patch (new content of changed files) and the recorded terminal
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.agent.citations import CITATION as AGENT_CITATION
 from tasks.rendering.diff import new_file_lines
 
-CITATION = re.compile(
-    r"【(?P<kind>[FT]):(?P<target>[^†】\n]{1,500})†L(?P<start>\d{1,9})(?:-L?(?P<end>\d{1,9}))?】"
-)
+# One pattern for the agent (which validates) and the page (which links): the same markers match.
+CITATION = AGENT_CITATION
 
 VALID = "valid"
 INVALID = "invalid"

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks import event_kinds
-from tasks.rendering.ansi import strip_ansi
 
 # Commands that run a test suite; the last one's exit code is the attempt's "tests" result.
 TEST_COMMAND = re.compile(
@@ -19,10 +18,9 @@ TEST_COMMAND = re.compile(
 
 
 def count_lines(text: str) -> int:
-    """Lines as the page numbers them: split at newlines, a trailing newline ends the last."""
-    if not text:
-        return 0
-    return text.count("\n") + (0 if text.endswith("\n") else 1)
+    """Lines of a chunk's raw output as the agent numbers them for citations (`str.splitlines`,
+    so `\r` alone also ends a line); live.js splits the same way."""
+    return len(text.splitlines())
 
 
 @dataclass
@@ -36,9 +34,7 @@ class Evidence:
 
     @property
     def chunk_lines(self) -> dict[str, int]:
-        return {
-            cid: count_lines(strip_ansi("".join(parts))) for cid, parts in self.chunk_text.items()
-        }
+        return {cid: count_lines("".join(parts)) for cid, parts in self.chunk_text.items()}
 
 
 def collect_evidence(events: Iterable[tuple[str, dict[str, Any]]]) -> Evidence:

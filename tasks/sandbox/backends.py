@@ -51,6 +51,4 @@ def make_sandbox(spec: SandboxSpec) -> Sandbox:
         from tasks.sandbox.docker import DockerSandbox
 
         return DockerSandbox(spec)
-    raise SandboxError(
-        f"sandbox backend {backend!r} is not available; set SANDBOX_BACKEND=docker"
-    )
+    raise SandboxError(f"sandbox backend {backend!r} is not available; set SANDBOX_BACKEND=docker")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from tasks.sandbox import images
@@ -81,7 +82,9 @@ def disk_quota_supported(client: docker.DockerClient, image: str) -> bool:
     if key not in _quota_support:
         try:
             container = client.api.create_container(
-                image, command=["true"], host_config=client.api.create_host_config(
+                image,
+                command=["true"],
+                host_config=client.api.create_host_config(
                     storage_opt={"size": "64M"}, network_mode="none"
                 ),
             )
@@ -123,7 +126,9 @@ class DockerSandbox:
         self._oom_kills = 0
         self._started_at = 0.0
         self.setup_result: ExecResult | None = None
-        self._workdir = self.config.runtime_dir / f"attempt-{spec.attempt_id}-{uuid.uuid4().hex[:8]}"
+        self._workdir = (
+            self.config.runtime_dir / f"attempt-{spec.attempt_id}-{uuid.uuid4().hex[:8]}"
+        )
 
     # -- Sandbox protocol --------------------------------------------------------------------
 
@@ -247,7 +252,7 @@ class DockerSandbox:
         egress_dir = self._workdir / "egress" / "socket" if needs_egress else None
         if egress_dir is not None:
             egress_dir.mkdir(parents=True, exist_ok=True)
-            os.chmod(egress_dir, 0o755)
+            os.chmod(egress_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
         self.disk_quota = disk_quota_supported(self.client, image)
         plan = container_plan(
             spec,
@@ -349,9 +354,8 @@ class DockerSandbox:
             raise SandboxError(self._ended)
         if result.exit_code != 0:
             tail = result.output[-4000:]
-            raise SandboxError(
-                f"the setup script failed ({result.error or f'exit code {result.exit_code}'}):\n{tail}"
-            )
+            why = result.error or f"exit code {result.exit_code}"
+            raise SandboxError(f"the setup script failed ({why}):\n{tail}")
         self._check_no_secret_files()
         if self.config.warm_cache_hours > 0:
             try:
@@ -469,7 +473,12 @@ class DockerSandbox:
         env = exec_environment(user=user, policy=self._policy, extra=extra_env)
         try:
             run = StreamedExec(
-                self.api, container, command, user=user, cwd=cwd, environment=env,
+                self.api,
+                container,
+                command,
+                user=user,
+                cwd=cwd,
+                environment=env,
                 collector=collector,
             )
         except APIError as exc:
@@ -634,7 +643,8 @@ class DockerSandbox:
         try:
             if self.container_id is not None:
                 self.api.kill(self.container_id)
-        except APIError:
+                self.api.wait(self.container_id, timeout=15)  # until it has really stopped
+        except (APIError, requests.exceptions.RequestException):
             pass
         finally:
             self._stopped.set()

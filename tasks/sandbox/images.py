@@ -8,6 +8,7 @@ the setup script left a secret in a file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -50,10 +51,8 @@ def find_warm_image(
         return None
     created = float(labels.get(LABEL_WARM_CREATED, "0") or 0)
     if now - created > max_age_hours * 3600:
-        try:
+        with contextlib.suppress(APIError):
             client.images.remove(image.id, force=False)
-        except APIError:
-            pass
         return None
     return warm_tag(key)
 
@@ -78,7 +77,7 @@ def prune_warm_images(
 ) -> list[str]:
     """Remove warm images older than `max_age_hours` (all of them when it is 0); returns names."""
     now = time.time() if now is None else now
-    removed = []
+    removed: list[str] = []
     for image in client.images.list(filters={"label": LABEL_WARM_KEY}):
         created = float((image.labels or {}).get(LABEL_WARM_CREATED, "0") or 0)
         if max_age_hours > 0 and now - created <= max_age_hours * 3600:

@@ -46,7 +46,9 @@ class OutputCollector:
         self.kept += len(encoded)
         self._parts.append(text)
         if self.on_output is not None:
-            self.on_output(OutputChunk(stream=stream, text=text, at=time.monotonic() - self.started))
+            self.on_output(
+                OutputChunk(stream=stream, text=text, at=time.monotonic() - self.started)
+            )
 
     def finish(self) -> None:
         for stream in ("stdout", "stderr"):

@@ -13,6 +13,7 @@ Run it from cron or a Celery beat: `python manage.py sandbox_reap`, or without D
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -85,7 +86,7 @@ def reap_runtime_dirs(
     runtime_dir: Path, *, is_alive: Callable[[str], bool] = owner_alive, dry_run: bool = False
 ) -> list[str]:
     """Stop the egress proxies of dead workers and delete their attempt folders."""
-    removed = []
+    removed: list[str] = []
     if not runtime_dir.is_dir():
         return removed
     for folder in sorted(runtime_dir.glob("attempt-*")):
@@ -112,10 +113,8 @@ def _kill_listed(pids_file: Path, folder: Path) -> None:
             continue
         if str(folder) not in cmdline:  # the pid was reused by something else
             continue
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(int(text), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def reap(

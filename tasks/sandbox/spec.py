@@ -170,8 +170,10 @@ def exec_environment(
 
 
 def check_env_name(name: str) -> None:
-    if not name or not (name[0].isalpha() or name[0] == "_") or not all(
-        c.isalnum() or c == "_" for c in name
+    if (
+        not name
+        or not (name[0].isalpha() or name[0] == "_")
+        or not all(c.isalnum() or c == "_" for c in name)
     ):
         raise SandboxError(f"{name!r} is not a valid environment variable name")
 

@@ -44,7 +44,9 @@ def test_pr_opens_once_and_is_audited(alice_api, gh, webapp, acme, alice):  # no
     assert response.status_code == 201, response.json()
     body = response.json()
     (pull,) = webapp.pulls
-    assert body["number"] == pull.number and body["url"].endswith(f"/acme/webapp/pull/{pull.number}")
+    assert body["number"] == pull.number and body["url"].endswith(
+        f"/acme/webapp/pull/{pull.number}"
+    )
     assert body["state"] == "open" and body["branch"].startswith("codex/")
     again = alice_api.post(f"/tasks/{task.pk}/pr")
     assert again.status_code == 201 and again.json()["url"] == body["url"]

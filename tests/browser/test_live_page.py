@@ -538,6 +538,7 @@ def test_phone_layout(phone_page, live_app, scene):
     sign_in_as(page, scene["alice"], live_app)
     page.goto(f"/tasks/{task.pk}/")
     expect(panel(page, 1).locator(".summary")).to_contain_text("Added sub")
+    expect(panel(page, 1).locator("[data-log]")).to_contain_text("Reading the code")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     screenshot(page, "live-11-phone", full_page=True)

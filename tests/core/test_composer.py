@@ -71,8 +71,12 @@ def test_task_page_shows_the_real_status(alice_client, acme_repo):
 def test_bad_input_keeps_everything_typed(alice_client, acme, acme_repo):
     other = factories.make_repository(acme, owner="acme", name="api")
     response = submit(
-        alice_client, other, prompt="Keep this text\nsecond line", base_branch="bad branch",
-        attempts="3", model_tier="strong",
+        alice_client,
+        other,
+        prompt="Keep this text\nsecond line",
+        base_branch="bad branch",
+        attempts="3",
+        model_tier="strong",
     )
     assert response.status_code == 400
     html = response.content.decode()
@@ -87,8 +91,9 @@ def test_bad_input_keeps_everything_typed(alice_client, acme, acme_repo):
 
 
 def test_missing_prompt_and_repository_are_both_reported(alice_client, acme_repo):
-    response = alice_client.post("/", {"prompt": "", "repository": "", "mode": "code",
-                                       "attempts": "1", "model_tier": "fast"})
+    response = alice_client.post(
+        "/", {"prompt": "", "repository": "", "mode": "code", "attempts": "1", "model_tier": "fast"}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Describe what you want the agent to do." in html
@@ -117,16 +122,18 @@ def test_composer_remembers_the_last_repository(alice_client, acme, acme_repo):
     assert form.fields["base_branch"].widget.attrs["placeholder"] == "trunk"
 
 
-def test_a_remembered_repository_of_another_team_is_ignored(alice_client, acme, acme_repo,
-                                                            globex_repo):
+def test_a_remembered_repository_of_another_team_is_ignored(
+    alice_client, acme, acme_repo, globex_repo
+):
     factories.make_repository(acme, owner="acme", name="api")
     session = alice_client.session
     session[LAST_REPOSITORY_KEY] = globex_repo.pk
     session.save()
     assert alice_client.get("/").context["form"].initial["repository"] is None
-    assert alice_client.get(f"/?repository={globex_repo.pk}").context["form"].initial[
-        "repository"
-    ] is None
+    assert (
+        alice_client.get(f"/?repository={globex_repo.pk}").context["form"].initial["repository"]
+        is None
+    )
 
 
 def test_repository_link_preselects_it(alice_client, acme, acme_repo):
@@ -178,3 +185,38 @@ def test_history_groups_by_day_and_filters(alice_client, alice, bob, acme, acme_
     empty = alice_client.get("/?status=succeeded").content.decode()
     assert "No tasks match these filters." in empty
     assert titles("?status=bogus&repo=x&author=") == {mine.title, bobs.title, failed.title}
+
+
+def test_composer_renders_a_bounded_repository_list_but_accepts_any(alice_client, acme):
+    """With thousands of repositories the page stays light; the search box finds the rest,
+    and any of the team's repositories is still accepted."""
+    import re
+
+    from repos.models import Repository
+    from tasks.forms import RENDERED_REPOSITORIES
+    from tasks.models import Task
+
+    Repository.objects.bulk_create(
+        Repository(team=acme, provider="git", owner="bulk", name=f"r{n:04d}", clone_url="/x")
+        for n in range(RENDERED_REPOSITORIES + 50)
+    )
+    last = Repository.objects.get(owner="bulk", name=f"r{RENDERED_REPOSITORIES + 49:04d}")
+    page = alice_client.get(f"/?repository={last.pk}").content.decode()
+    select = re.search(r'<select[^>]*id="id_repository".*?</select>', page, re.S).group(0)
+    values = re.findall(r'<option value="(\d*)"', select)
+    assert len(values) == RENDERED_REPOSITORIES + 2  # the blank, the first 200, the chosen one
+    assert re.search(rf'<option value="{last.pk}"[^>]*selected', select)
+
+    hidden = Repository.objects.get(owner="bulk", name=f"r{RENDERED_REPOSITORIES + 10:04d}")
+    response = alice_client.post(
+        "/",
+        {
+            "prompt": "Why?",
+            "repository": hidden.pk,
+            "mode": "ask",
+            "attempts": 1,
+            "model_tier": "fast",
+        },
+    )
+    assert response.status_code == 302
+    assert Task.objects.get().repository == hidden

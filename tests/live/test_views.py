@@ -181,3 +181,10 @@ def test_ask_task_shows_the_answer_without_diff_or_pull_request(alice_client, ac
     assert 'class="cite cite-file cite-unverified"' in html  # no stored tree to check it against
     assert "Changes" not in html and "Create PR" not in html and "Download patch" not in html
     assert "Follow up on attempt 1" in html
+
+
+def test_stored_token_and_cost_totals_show_without_usage_events(alice_client, acme_repo, alice):
+    task = factories.make_task(acme_repo, alice, mode="code")
+    Attempt.objects.filter(task=task).update(input_tokens=900, output_tokens=100, cost="0.5")
+    html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "1,000" in html and "$0.5000" in html

