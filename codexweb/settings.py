@@ -157,6 +157,8 @@ API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 INVITE_EXPIRY_HOURS = envint("INVITE_EXPIRY_HOURS", 72, minimum=1)
 # How long GitHub's answer "may this person use this repository" is trusted before asking again.
 GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
+# The composer's branch list refetches a repository's mirror (in a job) when it is older than this.
+MIRROR_MAX_AGE_SECONDS = envint("MIRROR_MAX_AGE_SECONDS", 300, minimum=0)
 # Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
 GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
 # The co-author trailer on commits made from an attempt's patch.

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from repos.credentials import client_for, credential_for, credential_invalidate
-from repos.github import GitHubAuthError, GitHubNotFound
+from repos.github import GitHubAuthError, GitHubError, GitHubNotFound
 from repos.models import Repository
 from repos.models_github import GitHubRepositoryAccess
 from repos.sync import access_fields
@@ -65,3 +65,20 @@ def repository_access(user: User, repository: Repository) -> Access:
     if not row.can_push:
         return Access(True, False, NO_PUSH.format(name=name, repo=repository))
     return Access(True, True)
+
+
+def task_access_problem(user: User, repository: Repository, *, needs_push: bool) -> str | None:
+    """Why `user` may not start a task on `repository` now, in words for them; None if they may.
+
+    Code tasks need push access, Ask tasks read access. A failed check (rate limit, outage) is a
+    problem too, so nothing starts unchecked. Raises GitHubAuthError (sign in again).
+    """
+    try:
+        access = repository_access(user, repository)
+    except GitHubAuthError:
+        raise
+    except GitHubError as exc:
+        return f"Could not check your access with {repository.get_provider_display()}: {exc}"
+    if not access.can_read or (needs_push and not access.can_push):
+        return access.reason
+    return None

@@ -7,6 +7,8 @@ from django.db import transaction
 
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
+from codexweb.audit import actions as audit_actions
+from codexweb.audit.services import audit_record
 from repos.github import web_base_url
 from repos.models import Environment, Repository
 from repos.models_github import GitHubRepositoryAccess
@@ -29,14 +31,7 @@ def github_repository_connect(*, team: Team, actor: User,
     credential = access.credential
     if credential.user_id != actor.pk or credential.invalid_at is not None:
         raise ConnectError("Sign in with GitHub again, then choose the repository.")
-    fields = {
-        "owner": access.owner,
-        "name": access.name,
-        "default_branch": access.default_branch,
-        "visibility": access.visibility
-        if access.visibility in Repository.Visibility.values else Repository.Visibility.PRIVATE,
-        "clone_url": f"{web_base_url(credential.provider)}/{access.full_name}.git",
-    }
+    fields = repository_fields(access, credential.provider)
     existing = Repository.objects.filter(
         team=team, provider=credential.provider, external_id=access.external_id
     ).first() or Repository.objects.filter(
@@ -53,4 +48,35 @@ def github_repository_connect(*, team: Team, actor: User,
         team=team, provider=credential.provider, external_id=access.external_id, **fields
     )
     Environment.objects.create(repository=repository)
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_CONNECTED,
+                 target=repository.full_name, changes={"provider": repository.provider})
     return repository
+
+
+def repository_fields(access: GitHubRepositoryAccess, provider: str) -> dict[str, str]:
+    """The Repository fields a catalog row determines (all but team, provider, external_id)."""
+    return {
+        "owner": access.owner,
+        "name": access.name,
+        "default_branch": access.default_branch,
+        "visibility": access.visibility
+        if access.visibility in Repository.Visibility.values else Repository.Visibility.PRIVATE,
+        "clone_url": f"{web_base_url(provider)}/{access.full_name}.git",
+    }
+
+
+@transaction.atomic
+def repository_disconnect(*, team: Team, actor: User, repository: Repository) -> int:
+    """Remove a repository from `team` (admins only), with its environment and its tasks.
+
+    Returns how many tasks went with it. Raises ConnectError for a non-admin or a repository of
+    another team. The repository itself, on GitHub or on disk, is not touched.
+    """
+    if repository.team_id != team.pk or not is_team_admin(actor, team):
+        raise ConnectError("Only team admins can disconnect repositories.")
+    tasks = repository.tasks.count()
+    name = repository.full_name
+    repository.delete()
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_DISCONNECTED,
+                 target=name, changes={"tasks_removed": tasks})
+    return tasks

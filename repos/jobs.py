@@ -10,24 +10,37 @@ import logging
 
 from celery import shared_task
 
+from repos.branches import mirror_refresh
 from repos.github import GitHubError
 from repos.models_github import GitHubCredential
+from repos.organizations import organizations_apply
 from repos.pulls import pull_request_open
 from repos.sync import repositories_sync
+from repos.sync_request import repositories_sync_finished
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="repos.sync_repositories", acks_late=True)
 def sync_repositories(credential_id: int) -> None:
-    """Sync one person's catalog; failures are kept in `credential.sync_error` for the page."""
+    """Sync one person's catalog, then connect new repositories of organizations their teams
+    connected; failures are kept in `credential.sync_error` for the page."""
     credential = GitHubCredential.objects.filter(pk=credential_id).first()
     if credential is None:
         return
     try:
         repositories_sync(credential=credential)
+        organizations_apply(credential=credential)
     except GitHubError as exc:
         logger.info("repository sync for %s stopped: %s", credential, exc)
+    finally:
+        repositories_sync_finished(credential_id=credential_id)
+
+
+@shared_task(name="repos.refresh_mirror", acks_late=True)
+def refresh_mirror(repository_id: int, user_id: int) -> None:
+    """Fetch the repository's mirror with the person's token, unless it is fresh already."""
+    mirror_refresh(repository_id=repository_id, user_id=user_id)
 
 
 @shared_task(name="repos.open_pull_request", acks_late=True)

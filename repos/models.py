@@ -126,6 +126,7 @@ class EnvironmentSecret(models.Model):
 
 # GitHub connections live in their own module; imported here so the app registry sees them.
 from repos.models_github import (  # noqa: E402,F401
+    ConnectedOrganization,
     GitHubCredential,
     GitHubRepositoryAccess,
     PullRequestRecord,

@@ -36,6 +36,8 @@ class GitHubCredential(models.Model):
     invalid_at = models.DateTimeField(null=True, blank=True)
     sync_pages = models.JSONField(default=dict, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # Set when a sync is enqueued; a sync is under way while it is later than `synced_at`.
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -100,6 +102,35 @@ class GitHubRepositoryAccess(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+
+class ConnectedOrganization(models.Model):
+    """A team admin's choice "connect every repository of this GitHub owner".
+
+    The repositories of `owner` in the catalog of any admin of `team` are connected when the
+    choice is made and again after each sync of such a catalog, so new ones arrive by themselves.
+    """
+
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="github_organizations"
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    owner = models.CharField(max_length=100)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "provider", "owner"], name="connected_organization_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} on {self.get_provider_display()}"
 
 
 class PullRequestRecord(models.Model):

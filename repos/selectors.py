@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
@@ -16,13 +18,24 @@ def repositories_for_user(user: User | AnonymousUser) -> QuerySet[Repository]:
     return Repository.objects.filter(team__memberships__user=user).distinct()
 
 
-def repositories_matching(team: Team, query: str = "", *, limit: int = 50) -> list[Repository]:
-    """The team's repositories whose owner/name contains every word of `query`."""
+def repositories_matching(team: Team, query: str = "", *, limit: int = 50,
+                          visibility: str = "", prefer: Sequence[int] = ()) -> list[Repository]:
+    """The team's repositories whose owner/name contains every word of `query`, by name.
+
+    `visibility` keeps only public, private or internal ones; the ids in `prefer` (e.g. recently
+    used) that match come first, in the given order. At most `limit` results, two queries.
+    """
     repositories = Repository.objects.filter(team=team)
+    if visibility:
+        repositories = repositories.filter(visibility=visibility)
     for word in query.split():
         owner, _, name = word.partition("/")
         if name or word.endswith("/"):
             repositories = repositories.filter(owner__icontains=owner, name__icontains=name)
         else:
             repositories = repositories.filter(Q(owner__icontains=word) | Q(name__icontains=word))
-    return list(repositories.order_by("owner", "name")[:limit])
+    preferred_ids = list(prefer)[:limit]
+    first = {r.pk: r for r in repositories.filter(pk__in=preferred_ids)} if preferred_ids else {}
+    head = [first[pk] for pk in preferred_ids if pk in first]
+    rest = repositories.exclude(pk__in=list(first)).order_by("owner", "name")[: limit - len(head)]
+    return head + list(rest)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from repos.models_github import GitHubCredential, GitHubRepositoryAccess, PullRequestRecord
 
@@ -34,6 +34,13 @@ def github_catalog(user: User | AnonymousUser, *, provider: str, query: str = ""
     if order == "recent":
         return rows.order_by("-pushed_at", "owner", "name")
     return rows.order_by("owner", "name")
+
+
+def catalog_owners(user: User | AnonymousUser, *, provider: str) -> list[tuple[str, int]]:
+    """(owner, number of repositories) for every owner in the person's catalog, by name."""
+    rows = github_catalog(user, provider=provider).order_by()
+    return [(row["owner"], row["n"]) for row in
+            rows.values("owner").annotate(n=Count("pk")).order_by("owner")]
 
 
 def github_credentials_for(user: User | AnonymousUser) -> QuerySet[GitHubCredential]:

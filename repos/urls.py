@@ -1,12 +1,21 @@
 from django.urls import path
 
-from repos import views, views_environment
+from repos import views, views_connect, views_environment, views_github
 
 app_name = "repos"
 
 urlpatterns = [
     path("", views.repository_list, name="list"),
     path("new/", views.repository_new, name="new"),
+    path("sync/", views_github.sync_refresh, name="sync"),
+    path("sync/status/", views_github.sync_state, name="sync_status"),
+    path("connect/", views_connect.connect_page, name="connect"),
+    path("connect/add/", views_connect.connect_repositories, name="connect_add"),
+    path("connect/organization/", views_connect.connect_organization, name="connect_org"),
+    path("connect/organization/<int:pk>/remove/", views_connect.disconnect_organization,
+         name="disconnect_org"),
+    path("<int:pk>/disconnect/", views_connect.disconnect_repository, name="disconnect"),
+    path("<int:pk>/branches/", views_github.repository_branches, name="branches"),
     path("<int:pk>/environment/", views_environment.environment_page, name="environment"),
     path("<int:pk>/environment/secrets/", views_environment.secret_save, name="secret_save"),
     path("<int:pk>/environment/secrets/<int:secret_id>/delete/", views_environment.secret_remove,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tasks import event_kinds
-from tasks.models import Attempt, Mode, Task
+from tasks.models import Attempt, Mode, Status, Task
 from tasks.rendering.citations import INVALID, Citation, check_citations, parse_citations
 from tasks.rendering.diff import DiffView, KnownLines, diff_stats, diff_view, new_file_lines
 from tasks.rendering.evidence import Evidence, collect_evidence, count_lines
@@ -26,10 +26,6 @@ OVERVIEW_KINDS = (
     event_kinds.COMMAND_END,
     event_kinds.USAGE,
     event_kinds.SUMMARY,
-)
-GITHUB_PENDING = (
-    "Opening pull requests from here arrives with the GitHub integration; until "
-    "then, download the patch and apply it locally."
 )
 NOT_ON_GITHUB = (
     "This repository is not on GitHub, so no pull request can be opened from here: "
@@ -44,7 +40,14 @@ class AttemptCard:
     files: int
     added: int
     removed: int
-    pr_reason: str
+    pr_reason: str  # why Create PR is disabled; empty when it can be pressed
+    pull_request: Any = None  # repos.models_github.PullRequestRecord, once one was asked for
+
+    @property
+    def pr_url(self) -> str:
+        """The pull request's web address, only if it is a plain http(s) URL."""
+        url = getattr(self.pull_request, "html_url", "") or ""
+        return url if url.startswith(("https://", "http://")) else ""
 
     @property
     def cost(self) -> str:
@@ -63,11 +66,19 @@ def _pr_reason(attempt: Attempt) -> str:
         return "Ask tasks don't change code."
     if not attempt.is_finished:
         return "Wait for the attempt to finish."
+    if attempt.status != Status.SUCCEEDED:
+        return "Only a succeeded attempt can become a pull request."
     if not attempt.patch.strip():
         return "This attempt made no changes."
     if not task.repository.is_on_github:
         return NOT_ON_GITHUB
-    return GITHUB_PENDING
+    return ""
+
+
+def _pull_request(attempt: Attempt) -> Any:
+    from repos.models_github import PullRequestRecord
+
+    return PullRequestRecord.objects.filter(attempt=attempt).first()
 
 
 def attempt_card(attempt: Attempt) -> AttemptCard:
@@ -85,7 +96,9 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     stored_cost = float(getattr(attempt, "cost", 0) or 0)
     evidence.cost = max(evidence.cost, stored_cost)
     files, added, removed = diff_stats(attempt.patch)
-    return AttemptCard(attempt, evidence, files, added, removed, _pr_reason(attempt))
+    return AttemptCard(
+        attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt)
+    )
 
 
 def task_totals(cards: list[AttemptCard]) -> dict[str, Any]:

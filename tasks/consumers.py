@@ -64,10 +64,11 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
             await self._replay()
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "tail_check", None) is not None:
-            self.tail_check.cancel()
+        tail_check = getattr(self, "tail_check", None)
+        if tail_check is not None:
+            tail_check.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.tail_check
+                await tail_check
         if self.joined:
             await self.channel_layer.group_discard(
                 attempt_group(self.attempt_id), self.channel_name

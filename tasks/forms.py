@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIteratorValue
+from django.urls import reverse
 
 from repos.models import Repository
 from repos.refnames import branch_name_problem
@@ -25,6 +26,7 @@ class RepositorySelect(forms.Select):
         instance = getattr(value, "instance", None)
         if instance is not None:
             option["attrs"]["data-default-branch"] = instance.default_branch
+            option["attrs"]["data-branches-url"] = reverse("repos:branches", args=[instance.pk])
         return option
 
 
@@ -63,7 +65,10 @@ class ComposerForm(forms.Form):
         max_length=255,
         required=False,
         label="Branch",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        # The datalist (templates/tasks/home.html) is filled from the repository's mirror by app.js.
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "list": "branch-options"}
+        ),
         error_messages={"max_length": "Branch names are at most %(limit_value)d characters."},
     )
     attempts = forms.TypedChoiceField(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -123,3 +123,13 @@ def team_history_search(team: Team, search: HistorySearch) -> QuerySet[Task]:
     for word in search.text.split()[:10]:
         tasks = tasks.filter(prompt__icontains=word)
     return tasks.order_by("-created_at", "-id")
+
+
+def repositories_recently_used(team: Team, user: User | AnonymousUser, *,
+                               limit: int = 10) -> list[int]:
+    """Ids of the team's repositories `user` started tasks on, most recent first."""
+    if not user.is_authenticated:
+        return []
+    rows = (Task.objects.filter(team=team, author=user).values("repository_id")
+            .annotate(last=Max("created_at")).order_by("-last")[:limit])
+    return [row["repository_id"] for row in rows]

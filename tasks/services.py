@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -25,7 +26,10 @@ def _enqueue_attempt(attempt_id: int) -> None:
     run_attempt.delay(attempt_id)
 
 
-@transaction.atomic
+# (author, repository, mode) -> why the author may not start this task, or None if they may.
+AccessCheck = Callable[[User, Repository, str], "str | None"]
+
+
 def task_create(
     *,
     author: User,
@@ -35,8 +39,14 @@ def task_create(
     base_branch: str,
     model_tier: str = ModelTier.STRONG,
     attempts: int = 1,
+    access_check: AccessCheck | None = None,
 ) -> Task:
-    """Create a task and its attempts, and enqueue one job per attempt after commit."""
+    """Create a task and its attempts, and enqueue one job per attempt after commit.
+
+    `access_check`, when given, runs first and outside the transaction (it may ask GitHub); a
+    problem it names is raised as TaskError. Whatever it raises itself (e.g. GitHubAuthError)
+    propagates and nothing is created.
+    """
     if mode not in Mode.values:
         raise TaskError(f"Unknown mode {mode!r}.")
     if model_tier not in ModelTier.values:
@@ -45,6 +55,17 @@ def task_create(
         raise TaskError("Choose between 1 and 4 attempts.")
     if not prompt.strip():
         raise TaskError("Describe the task.")
+    if access_check is not None:
+        problem = access_check(author, repository, mode)
+        if problem:
+            raise TaskError(problem)
+    return _task_create_rows(author=author, repository=repository, mode=mode, prompt=prompt,
+                             base_branch=base_branch, model_tier=model_tier, attempts=attempts)
+
+
+@transaction.atomic
+def _task_create_rows(*, author: User, repository: Repository, mode: str, prompt: str,
+                      base_branch: str, model_tier: str, attempts: int) -> Task:
     task = Task.objects.create(
         team=repository.team,
         repository=repository,

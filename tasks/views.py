@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from codexweb.accounts.current import current_team, signed_in_user
 from codexweb.accounts.middleware import json_endpoint
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
+from repos.access import task_access_problem
 from repos.models import Repository
 from repos.selectors import repositories_matching
 from tasks import services
 from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm
-from tasks.selectors import get_attempt_for_user, get_task_for_user
+from tasks.models import Mode
+from tasks.selectors import (
+    get_attempt_for_user,
+    get_task_for_user,
+    repositories_recently_used,
+)
 
 
 def _team_repositories(team: Team | None) -> QuerySet[Repository]:
     if team is None:
         return Repository.objects.none()
     return Repository.objects.filter(team=team).order_by("owner", "name")
+
+
+def github_access_check(user: User, repository: Repository, mode: str) -> str | None:
+    """GitHub says whether this person may use the repository now: Code needs push access."""
+    return task_access_problem(user, repository, needs_push=mode == Mode.CODE)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -44,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
                     base_branch=data["base_branch"],
                     model_tier=data["model_tier"],
                     attempts=data["attempts"],
+                    access_check=github_access_check,
                 )
             except services.TaskError as exc:
                 form.add_error(None, str(exc))
@@ -67,12 +81,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_register": team is not None and is_team_admin(request.user, team),
     }
     return render(request, "tasks/home.html", context, status=status)
-
-
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_task_for_user(request.user, pk)
-    attempts = list(task.attempts.order_by("index").prefetch_related("events"))
-    return render(request, "tasks/detail.html", {"task": task, "attempts": attempts})
 
 
 @require_POST
@@ -113,7 +121,15 @@ def repository_picker(request: HttpRequest) -> JsonResponse:
     if team is None:
         return JsonResponse({"results": []})
     query = request.GET.get("q", "")[:200]
-    results = repositories_matching(team, query)
+    visibility = request.GET.get("visibility", "")
+    if visibility and visibility not in Repository.Visibility.values:
+        return JsonResponse(
+            {"error": "visibility must be public, private or internal.", "results": []},
+            status=400,
+        )
+    # With nothing typed, the repositories this person used last come first.
+    recent = [] if query.strip() else repositories_recently_used(team, request.user)
+    results = repositories_matching(team, query, visibility=visibility, prefer=recent)
     return JsonResponse(
         {
             "results": [
@@ -122,6 +138,8 @@ def repository_picker(request: HttpRequest) -> JsonResponse:
                     "full_name": r.full_name,
                     "default_branch": r.default_branch,
                     "visibility": r.visibility,
+                    "recent": r.pk in recent,
+                    "branches_url": reverse("repos:branches", args=[r.pk]),
                 }
                 for r in results
             ]

@@ -4,8 +4,10 @@ download and the follow-up composer. Each authorizes through the selectors (404 
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -73,6 +75,26 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(attempt.patch, content_type="text/x-diff; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{patch_filename(attempt.pk)}"'
     return response
+
+
+@require_POST
+def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create PR: claim the attempt's pull request record here, open it in a Celery job."""
+    from repos.github import GitHubError
+    from repos.jobs import open_pull_request
+    from repos.pulls import PullRequestError, pull_request_reserve
+
+    attempt = get_attempt_for_user(request.user, pk)
+    back = reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
+    try:
+        record, reserved = pull_request_reserve(attempt=attempt, user=signed_in_user(request))
+    except (PullRequestError, GitHubError) as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    if reserved:
+        transaction.on_commit(partial(open_pull_request.delay, record.pk))
+        messages.success(request, "Creating the pull request…")
+    return redirect(back)
 
 
 def patch_filename(attempt_id: int) -> str:

@@ -21,12 +21,14 @@ def store_github_token(*, backend: Any, user: Any = None, response: dict | None 
 
     social-auth's `load_extra_data` copies the token into `UserSocialAuth.extra_data`, a plain
     JSON column; this step moves it into the encrypted credential and removes it from there.
+    Then a sync of the person's repositories is enqueued (after commit).
     """
     if user is None or not response or not response.get("access_token"):
         return
     from repos.credentials import credential_store
+    from repos.sync_request import repositories_sync_request
 
-    credential_store(
+    credential = credential_store(
         user=user,
         provider=backend.name,
         login=str(response.get("login", "")),
@@ -34,6 +36,8 @@ def store_github_token(*, backend: Any, user: Any = None, response: dict | None 
         token=str(response["access_token"]),
         scopes=str(response.get("scope", "")),
     )
+    # Fetch the repositories they can reach in the background, once this sign-in is saved.
+    repositories_sync_request(credential=credential)
     if social is not None and any(key in social.extra_data for key in TOKEN_KEYS):
         for key in TOKEN_KEYS:
             social.extra_data.pop(key, None)

@@ -18,6 +18,8 @@ CACHE_RESET = "environment.cache_reset"
 SETUP_RUN = "environment.setup_run"
 PR_CREATED = "pr.created"
 TASK_CANCELLED = "task.cancelled"
+REPOSITORY_CONNECTED = "repository.connected"
+REPOSITORY_DISCONNECTED = "repository.disconnected"
 
 ALL = (
     MEMBER_INVITED,
@@ -36,4 +38,6 @@ ALL = (
     SETUP_RUN,
     PR_CREATED,
     TASK_CANCELLED,
+    REPOSITORY_CONNECTED,
+    REPOSITORY_DISCONNECTED,
 )

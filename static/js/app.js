@@ -56,8 +56,10 @@
     var select = document.getElementById("id_repository");
     var branch = document.getElementById("id_base_branch");
     var status = document.getElementById("repo-search-status");
+    var visibility = document.getElementById("repo-visibility");
     if (!search || !select) return;
     search.hidden = false;
+    if (visibility) visibility.hidden = false;
     var timer = null, seq = 0;
 
     function announce(text) { if (status) status.textContent = text; }
@@ -74,6 +76,7 @@
         opt.value = String(r.id);
         opt.textContent = r.full_name;
         opt.dataset.defaultBranch = r.default_branch;
+        if (r.branches_url) opt.dataset.branchesUrl = r.branches_url;
         if (String(r.id) === chosen) opt.selected = true;
         select.appendChild(opt);
       });
@@ -86,7 +89,9 @@
 
     function query() {
       var mine = ++seq;
-      fetch(search.dataset.pickerUrl + "?q=" + encodeURIComponent(search.value), {
+      var url = search.dataset.pickerUrl + "?q=" + encodeURIComponent(search.value);
+      if (visibility && visibility.value) url += "&visibility=" + encodeURIComponent(visibility.value);
+      fetch(url, {
         credentials: "same-origin", headers: { "Accept": "application/json" }
       })
         .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
@@ -98,6 +103,11 @@
       clearTimeout(timer);
       timer = setTimeout(query, 150);
     });
+    // Nothing typed yet: the first focus lists the repositories this person used last first.
+    search.addEventListener("focus", function () {
+      if (!search.value && !search.dataset.loaded) { search.dataset.loaded = "1"; query(); }
+    });
+    if (visibility) visibility.addEventListener("change", query);
     search.addEventListener("keydown", function (ev) {
       // Enter picks the first match instead of submitting the task half-filled.
       if (ev.key === "Enter") {
@@ -116,5 +126,63 @@
       var opt = select.options[select.selectedIndex];
       if (branch) branch.placeholder = (opt && opt.dataset.defaultBranch) || "";
     });
+  });
+
+  // Branch suggestions: the chosen repository's branches (from the server's mirror) fill the
+  // branch input's <datalist>. A stale mirror is fetched in the background: ask again a few times.
+  onReady(function () {
+    var select = document.getElementById("id_repository");
+    var list = document.getElementById("branch-options");
+    if (!select || !list) return;
+    var seq = 0, timer = null;
+
+    function fill(names) {
+      list.textContent = "";
+      names.forEach(function (name) {
+        var opt = document.createElement("option");
+        opt.value = name;
+        list.appendChild(opt);
+      });
+    }
+
+    function load(url, mine, triesLeft) {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+        .then(function (res) {
+          if (mine !== seq) return;
+          if (!res.ok) { fill([]); return; }
+          fill(res.data.branches || []);
+          if (res.data.refreshing && triesLeft > 0) {
+            timer = setTimeout(function () { load(url, mine, triesLeft - 1); }, 2000);
+          }
+        })
+        .catch(function () { if (mine === seq) fill([]); });
+    }
+
+    function chosen() {
+      var mine = ++seq;
+      clearTimeout(timer);
+      var opt = select.options[select.selectedIndex];
+      if (!opt || !opt.dataset.branchesUrl) { fill([]); return; }
+      load(opt.dataset.branchesUrl, mine, 5);
+    }
+
+    select.addEventListener("change", chosen);
+    if (select.value) chosen();
+  });
+
+  // Repositories page: while a fetch from GitHub runs, poll its state and reload when it ends.
+  onReady(function () {
+    var box = document.getElementById("sync-status");
+    if (!box || !box.hasAttribute("data-running")) return;
+    var tries = 90;  // three minutes; after that, the person can reload themselves
+    function poll() {
+      if (tries-- <= 0) return;
+      fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+        .then(function (data) { if (data.running) setTimeout(poll, 2000); else window.location.reload(); })
+        .catch(function () { setTimeout(poll, 5000); });
+    }
+    setTimeout(poll, 2000);
   });
 })();

@@ -15,7 +15,9 @@
   var SYNC_EVERY_MS = 20000; // ask the server for anything a dropped nudge hid
   var TEST_COMMAND = /\b(pytest|py\.test|tox|nox|unittest|npm (run )?test|yarn test|pnpm test|go test|cargo test|make (test|check)|mvn test|gradle test|rspec|phpunit|jest|vitest|ctest)\b/;
   var ANSI = /\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]/g;
-  var CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]/g;
+  var CONTROLS = /[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/g;
+  // Line breaks as Python's str.splitlines sees them: the agent numbers cited lines that way.
+  var LINE_BREAK = /\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]/;
 
   function onReady(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
@@ -28,14 +30,9 @@
     return node;
   }
 
-  // One terminal line as a terminal shows it: escapes removed, the text after the last \r.
+  // One output line for display: escape sequences and control characters removed.
   function cleanLine(raw) {
-    var line = String(raw).replace(ANSI, "");
-    if (line.indexOf("\r") !== -1) {
-      var parts = line.split("\r").filter(function (p) { return p.length > 0; });
-      line = parts.length ? parts[parts.length - 1] : "";
-    }
-    return line.replace(CONTROLS, "");
+    return String(raw).replace(ANSI, "").replace(CONTROLS, "");
   }
 
   function clock(iso) {
@@ -131,8 +128,11 @@
 
   Chunk.prototype.append = function (text, isErr) {
     var raw = this.partial + String(text);
-    var parts = raw.split("\n");
-    this.partial = parts.pop();
+    // A final \r may be the first half of \r\n split across two events: keep it for now.
+    var hold = raw.charAt(raw.length - 1) === "\r" ? "\r" : "";
+    if (hold) raw = raw.slice(0, -1);
+    var parts = raw.split(LINE_BREAK);
+    this.partial = parts.pop() + hold;
     if (parts.length) {
       for (var i = 0; i < parts.length; i++) {
         this.lines.push(cleanLine(parts[i]));
@@ -144,7 +144,7 @@
   };
 
   Chunk.prototype.lineCount = function () {
-    return this.lines.length + (cleanLine(this.partial) ? 1 : 0);
+    return this.lines.length + (this.partial ? 1 : 0);
   };
 
   Chunk.prototype.lineNode = function (index, text, isErr) {
@@ -155,7 +155,7 @@
 
   Chunk.prototype.renderPartial = function () {
     if (this.partialNode) { this.partialNode.remove(); this.partialNode = null; }
-    if (cleanLine(this.partial)) {
+    if (this.partial) {
       this.partialNode = this.lineNode(this.lines.length, cleanLine(this.partial), this.partialErr);
       this.out.appendChild(this.partialNode);
     }
@@ -391,12 +391,35 @@
         box.innerHTML = html;
         var inner = box.querySelector("[data-result-for]");
         if (inner) self.showStats(inner);
+        self.watchPullRequest();
       })
       .catch(function () {
         self.resultLoaded = false;
         box.textContent = "";
         box.appendChild(el("p", "attempt-error", "Could not load the result. Reload the page to try again."));
       });
+  };
+
+  // While a pull request is being created (a background job), refresh the result now and then.
+  Panel.prototype.watchPullRequest = function () {
+    var self = this;
+    if (this.prTimer || !this.root.querySelector("[data-pr-creating]")) return;
+    var polls = 0;
+    this.prTimer = setInterval(function () {
+      if (++polls > 100 || !self.root.querySelector("[data-pr-creating]")) {
+        clearInterval(self.prTimer); self.prTimer = null; return;
+      }
+      fetch(self.root.dataset.resultUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          var box = self.root.querySelector("[data-result]");
+          var open = Array.prototype.map.call(box.querySelectorAll("details.diff-file"), function (d) { return d.open; });
+          box.innerHTML = html;  // our template, as in loadResult
+          box.querySelectorAll("details.diff-file").forEach(function (d, i) { if (i < open.length) d.open = open[i]; });
+        })
+        .catch(function () {});
+    }, 3000);
   };
 
   Panel.prototype.showStats = function (inner) {
@@ -626,7 +649,7 @@
     var self = this;
     this.wireTabs();
     this.wireClicks();
-    this.panels.forEach(function (p) { p.connect(); });
+    this.panels.forEach(function (p) { p.connect(); p.watchPullRequest(); });
     this.tickElapsed();
     setInterval(function () { self.tickElapsed(); }, 1000);
     // The team socket (team-live.js) reports task status changes.

@@ -16,21 +16,17 @@ Lifecycle of `DockerSandbox.start()`:
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import shutil
-import tarfile
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import docker
 import requests
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.errors import APIError, ImageNotFound, NotFound
 
 from tasks.sandbox import images
 from tasks.sandbox.base import (
@@ -41,13 +37,17 @@ from tasks.sandbox.base import (
     SandboxSpec,
 )
 from tasks.sandbox.config import DockerConfig
+from tasks.sandbox.container import (
+    ContainerShell,
+    disk_quota_supported,
+    docker_client,
+    file_archive,
+    workspace_archive,
+)
 from tasks.sandbox.egress.policy import EgressRules, expand_domains
 from tasks.sandbox.egress.proxy import EgressProxy, EgressRecord
 from tasks.sandbox.output import OutputCollector
 from tasks.sandbox.spec import (
-    EGRESS_MOUNT,
-    EGRESS_SOCKET,
-    PROXY_PORT,
     SETUP_USER,
     WORKSPACE,
     agent_user,
@@ -61,39 +61,6 @@ from tasks.sandbox.streaming import StreamedExec
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
-_quota_support: dict[str, bool] = {}
-
-
-def docker_client() -> docker.DockerClient:
-    """A client for the engine in DOCKER_HOST (or the local socket); SandboxError when none."""
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except DockerException as exc:
-        raise SandboxError(
-            f"cannot reach the Docker engine ({exc}); start it with scripts/docker-engine.sh"
-        ) from exc
-    return client
-
-
-def disk_quota_supported(client: docker.DockerClient, image: str) -> bool:
-    """Whether the engine enforces `--storage-opt size` (overlay2 on XFS with pquota)."""
-    key = client.api.base_url
-    if key not in _quota_support:
-        try:
-            container = client.api.create_container(
-                image,
-                command=["true"],
-                host_config=client.api.create_host_config(
-                    storage_opt={"size": "64M"}, network_mode="none"
-                ),
-            )
-        except APIError:
-            _quota_support[key] = False
-        else:
-            client.api.remove_container(container["Id"], force=True)
-            _quota_support[key] = True
-    return _quota_support[key]
 
 
 class DockerSandbox:
@@ -111,6 +78,7 @@ class DockerSandbox:
         self.client = client or docker_client()
         self.api = self.client.api
         self.container_id: str | None = None
+        self._shell: ContainerShell | None = None
         self.warm_image: str | None = None  # the warm image this attempt started from or made
         self.warm_hit = False
         self.disk_quota = False
@@ -162,25 +130,17 @@ class DockerSandbox:
         if self.spec.read_only:
             raise SandboxError("the workspace is read-only for Ask tasks")
         target = workspace_path(path)
-        mode = self._checked_path(target, create_parent=True)
+        shell = self._require_shell()
+        mode = shell.checked_path(target, user=self._user, create_parent=True)
         parent, name = os.path.split(target)
-        data = content.encode()
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), mode or 0o644, int(time.time())
-            info.uid = info.gid = 1000
-            info.uname = info.gname = SETUP_USER
-            tar.addfile(info, io.BytesIO(data))
-        try:
-            self.api.put_archive(self._require_container(), parent, buf.getvalue())
-        except APIError as exc:
-            raise SandboxError(f"cannot write {path}: {exc.explanation or exc}") from exc
+        archive = file_archive(name, content.encode(), mode or 0o644)
+        shell.put_archive(parent, archive, what=f"write {path}")
 
     def read_file(self, path: str, *, max_bytes: int = 1_000_000) -> str:
         target = workspace_path(path)
-        self._checked_path(target, create_parent=False)
-        code, out, err = self._run(
+        shell = self._require_shell()
+        shell.checked_path(target, user=self._user, create_parent=False)
+        code, out, err = shell.run(
             ["head", "-c", str(max_bytes + 1), "--", target], user=self._user
         )
         if code != 0:
@@ -280,56 +240,25 @@ class DockerSandbox:
         except APIError as exc:
             raise SandboxError(f"cannot create the sandbox: {exc.explanation or exc}") from exc
         self.container_id = created["Id"]
+        self._shell = ContainerShell(self.client, self.container_id)
         self._timer = threading.Timer(spec.wall_seconds, self._on_wall_clock)
         self._timer.daemon = True
         self._started_at = time.monotonic()
         self._timer.start()
         self.api.start(self.container_id)
-        self._oom_kills = self._read_oom_kills()
-        self._copy_workspace()
+        if self._ended:  # cancelled while the container was being made
+            raise SandboxError(self._ended)
+        shell = self._require_shell()
+        self._oom_kills = shell.oom_kills()
+        with workspace_archive(Path(spec.workspace)) as archive:
+            shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
         if self.warm_hit:
-            self._refresh_warm_workspace()
+            shell.refresh_git_workspace()
         if runs_setup:
             self._setup_phase(key)
+        if self._ended:
+            raise SandboxError(self._ended)
         self._enter_agent_phase()
-
-    def _copy_workspace(self) -> None:
-        source = Path(self.spec.workspace)
-        if not source.is_dir():
-            raise SandboxError(f"the workspace {source} is not a folder")
-
-        def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-            if not (info.isfile() or info.isdir() or info.issym()):
-                return None  # no devices, fifos or hard links into the container
-            info.uid = info.gid = 1000
-            info.uname = info.gname = SETUP_USER
-            return info
-
-        with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as buf:
-            with tarfile.open(fileobj=buf, mode="w") as tar:
-                for entry in sorted(os.listdir(source)):
-                    tar.add(source / entry, arcname=entry, recursive=True, filter=owned)
-            buf.seek(0)
-            try:
-                self.api.put_archive(self._require_container(), WORKSPACE, buf.read())
-            except APIError as exc:
-                raise SandboxError(
-                    f"cannot copy the workspace in: {exc.explanation or exc}"
-                ) from exc
-
-    def _refresh_warm_workspace(self) -> None:
-        """The warm image holds an older checkout plus what setup built (ignored files); make the
-        tracked files exactly the new checkout's and drop untracked leftovers."""
-        code, _, err = self._run(
-            [
-                "bash",
-                "-c",
-                "if [ -d .git ]; then git reset -q --hard && git clean -q -fd; fi",
-            ],
-            user=SETUP_USER,
-        )
-        if code != 0:
-            raise SandboxError(f"cannot refresh the warm workspace: {err.decode(errors='replace')}")
 
     def _setup_phase(self, key: str) -> None:
         spec = self.spec
@@ -348,7 +277,8 @@ class DockerSandbox:
         self.setup_result = result
         # Whatever setup started dies with it: no process may keep the secrets in its memory,
         # environment or command line into the agent phase.
-        self._kill_user_processes(SETUP_USER)
+        if not self._ended:
+            self._require_shell().kill_user_processes(SETUP_USER)
         self._set_network(NetworkPolicy(mode="off"))
         if self._ended:
             raise SandboxError(self._ended)
@@ -369,14 +299,7 @@ class DockerSandbox:
         values = [v for v in self.spec.secrets.values() if len(v) >= 4]
         if not values:
             return
-        env = {f"CODEXWEB_SCAN_{i}": v for i, v in enumerate(values)}
-        script = (
-            'args=(); for n in "${!CODEXWEB_SCAN_@}"; do args+=(-e "${!n}"); done; '
-            "find / -xdev -type f -user sandbox -print0 2>/dev/null "
-            '| xargs -0 -r grep -l -F "${args[@]}" -- 2>/dev/null; true'
-        )
-        _, out, _ = self._run(["bash", "-c", script], user=SETUP_USER, environment=env)
-        found = [line for line in out.decode(errors="replace").splitlines() if line.strip()]
+        found = self._require_shell().files_containing(values, owner=SETUP_USER)
         if found:
             raise SandboxError(
                 "the setup script left a secret in "
@@ -415,31 +338,7 @@ class DockerSandbox:
         )
         proxy.start()
         self._proxy = proxy
-        self._start_bridge()
-
-    def _start_bridge(self) -> None:
-        # root inside the container (no capabilities) so the agent's user cannot kill it.
-        exec_id = self.api.exec_create(
-            self._require_container(),
-            [
-                "socat",
-                f"TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork",
-                f"UNIX-CONNECT:{EGRESS_MOUNT}/{EGRESS_SOCKET}",
-            ],
-            user="root",
-            stdin=False,
-            tty=False,
-        )["Id"]
-        self.api.exec_start(exec_id, detach=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            code, _, _ = self._run(
-                ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"], user="root"
-            )
-            if code == 0:
-                return
-            time.sleep(0.05)
-        raise SandboxError("the in-sandbox bridge to the egress proxy did not start")
+        self._require_shell().start_bridge()
 
     def _stop_proxy(self) -> None:
         proxy, self._proxy = self._proxy, None
@@ -447,8 +346,8 @@ class DockerSandbox:
             proxy.stop()
             self._records.extend(proxy.records())
             proxy.log_path.unlink(missing_ok=True)
-            if self.container_id is not None and self._ended is None:
-                self._run(["pkill", "-KILL", "-x", "socat"], user="root")
+            if self._shell is not None and self._ended is None:
+                self._shell.stop_bridges()
 
     # -- exec ------------------------------------------------------------------------------------
 
@@ -501,7 +400,7 @@ class DockerSandbox:
                 self._kill_command(run, user)
                 break
             if not self.disk_quota and now >= next_disk_check:
-                used = self._disk_used_mb()
+                used = self._require_shell().disk_used_mb()
                 next_disk_check = time.monotonic() + self.config.disk_watch_seconds
                 if used is not None and used > self.spec.disk_mb:
                     error = (
@@ -513,11 +412,12 @@ class DockerSandbox:
                     break
         if not killed and self._ended:  # the container was stopped under the command
             error, killed = self._ended, True
+            self._stopped.wait(30)
         if killed:
             run.pump(KILL_GRACE)
         exit_code = None if killed else run.exit_code()
         if not killed and exit_code == 137:
-            oom = self._read_oom_kills()
+            oom = self._require_shell().oom_kills()
             if oom > self._oom_kills:
                 self._oom_kills = oom
                 exit_code = None
@@ -537,96 +437,14 @@ class DockerSandbox:
         )
 
     def _kill_command(self, run: StreamedExec, user: str) -> None:
-        """Kill the command's process group, then every process of `user` that started while
-        the command ran (a `setsid` or daemonized child leaves the group). Processes the user
-        started with earlier commands (a dev server, say) are left alone."""
         if self._ended:
             return
+        shell = self._require_shell()
         elapsed = int(time.monotonic() - run.collector.started) + 1
-        script = (
-            f'p=$(cat {run.pid_file} 2>/dev/null) && kill -KILL -- "-$p"; '
-            'list=$(ps -u "$(id -u)" -o pid=,etimes=); '
-            "while read -r pid age; do "
-            f'[ "$pid" != "$$" ] && [ "$age" -le {elapsed} ] && kill -KILL "$pid" 2>/dev/null; '
-            'done <<< "$list"; true'
-        )
-        self._run(["bash", "-c", script], user=user)
-        if run.pump(KILL_GRACE):
-            return
-        # The output is still open: something survived; end every process of the user.
-        self._kill_user_processes(user)
-
-    def _kill_user_processes(self, user: str) -> None:
-        """SIGKILL every process of `user` in the container (retried: a fork bomb may leave no
-        room for the killing command at first)."""
-        if self._ended:
-            return
-        for _ in range(20):
-            code, _, _ = self._run(["bash", "-c", "kill -KILL -1 2>/dev/null; true"], user=user)
-            if code == 0:
-                code, out, _ = self._run(["pgrep", "-u", user, "-c", "."], user="root")
-                if out.strip() in (b"0", b""):
-                    return
-            time.sleep(0.25)
-        logger.warning("processes of %s survived in sandbox %s", user, self.container_id)
-
-    def _run(
-        self, cmd: list[str], *, user: str, environment: dict[str, str] | None = None
-    ) -> tuple[int, bytes, bytes]:
-        """A short internal command; (exit code, stdout, stderr). -1 when Docker refused."""
-        try:
-            container = self.client.containers.get(self._require_container())
-            result = container.exec_run(
-                cmd, user=user, environment=environment or {}, demux=True, stdin=False
-            )
-        except (APIError, NotFound) as exc:
-            return -1, b"", str(exc).encode()
-        out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
-        return int(result.exit_code or 0), out or b"", err or b""
-
-    def _checked_path(self, target: str, *, create_parent: bool) -> int | None:
-        """Refuse symlinks anywhere on the path; return the file's mode when it exists."""
-        script = (
-            'p="$1"; d=$(dirname -- "$p"); '
-            + ('mkdir -p -- "$d" || exit 3; ' if create_parent else "")
-            + '[ "$(realpath -m -- "$p")" = "$p" ] || { echo symlink >&2; exit 4; }; '
-            '[ -e "$p" ] && stat -c %a -- "$p"; true'
-        )
-        code, out, err = self._run(["bash", "-c", script, "check", target], user=self._user)
-        if code == 4:
-            raise SandboxError(f"{target} goes through a symbolic link; refusing")
-        if code != 0:
-            raise SandboxError(f"cannot use {target}: {err.decode(errors='replace').strip()}")
-        text = out.decode().strip()
-        return int(text, 8) if text else None
-
-    # -- limits and time -------------------------------------------------------------------------
-
-    def _read_oom_kills(self) -> int:
-        code, out, _ = self._run(
-            [
-                "cat",
-                "/sys/fs/cgroup/memory/memory.oom_control",
-            ],
-            user="root",
-        )
-        if code != 0:
-            code, out, _ = self._run(["cat", "/sys/fs/cgroup/memory.events"], user="root")
-        for line in out.decode(errors="replace").splitlines():
-            name, _, value = line.partition(" ")
-            if name == "oom_kill":
-                return int(value)
-        return 0
-
-    def _disk_used_mb(self) -> int | None:
-        try:
-            found: list[dict[str, Any]] = self.api.containers(
-                all=True, size=True, filters={"id": self._require_container()}
-            )
-        except APIError:
-            return None
-        size = found[0].get("SizeRw") if found else None
-        return int(size) // (1024 * 1024) if size is not None else None
+        shell.kill_command(pid_file=run.pid_file, user=user, elapsed=elapsed)
+        if not run.pump(KILL_GRACE):
+            # The output is still open: something survived; end every process of the user.
+            shell.kill_user_processes(user)
 
     def _remaining(self) -> float:
         return max(1.0, self.spec.wall_seconds - (time.monotonic() - self._started_at))
@@ -653,3 +471,8 @@ class DockerSandbox:
         if self.container_id is None:
             raise SandboxError("the sandbox has not been started")
         return self.container_id
+
+    def _require_shell(self) -> ContainerShell:
+        if self._shell is None:
+            raise SandboxError("the sandbox has not been started")
+        return self._shell

@@ -82,7 +82,8 @@ def test_bad_input_keeps_everything_typed(alice_client, acme, acme_repo):
     html = response.content.decode()
     assert "Branch names cannot contain spaces." in html
     assert "Keep this text\nsecond line</textarea>" in html
-    assert f'<option value="{other.pk}" selected data-default-branch="main">' in html
+    assert (f'<option value="{other.pk}" selected data-default-branch="main" '
+            f'data-branches-url="/repositories/{other.pk}/branches/">') in html
     assert 'value="bad branch"' in html
     assert '<option value="3" selected>' in html
     assert '<option value="strong" selected>' in html

@@ -158,15 +158,18 @@ def test_follow_up_service_numbers_attempts_after_the_last(finished_attempt, ali
     assert second.parent_id == first.pk
 
 
-def test_create_pr_reason_for_github_repositories(alice_client, acme, alice, finished_attempt):
+def test_create_pr_is_offered_for_a_succeeded_attempt_on_github(
+    alice_client, acme, alice, finished_attempt
+):
     repo = finished_attempt.task.repository
     repo.provider = repo.Provider.GITHUB
     repo.save()
-    html = alice_client.get(
-        reverse("tasks:detail", args=[finished_attempt.task_id])
-    ).content.decode()
-    assert "arrives with the GitHub integration" in html
-    assert "disabled" in html
+    page = reverse("tasks:detail", args=[finished_attempt.task_id])
+    html = alice_client.get(page).content.decode()
+    assert reverse("tasks:attempt_create_pr", args=[finished_attempt.pk]) in html
+    Attempt.objects.filter(pk=finished_attempt.pk).update(status=Status.FAILED)
+    html = alice_client.get(page).content.decode()
+    assert "Only a succeeded attempt can become a pull request." in html
 
 
 def test_ask_task_shows_the_answer_without_diff_or_pull_request(alice_client, acme_repo, alice):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from tasks.sandbox.base import NetworkPolicy, SandboxError
-from tasks.sandbox.images import WARM_REPOSITORY
+from tasks.sandbox.images import warm_key
 from tasks.sandbox.reaper import reap_containers, reap_runtime_dirs
-from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX
+from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, LABEL_WARM_KEY
 from tests.sandbox.conftest import ALLOWED, IMAGE
 
 pytestmark = pytest.mark.docker
@@ -124,6 +125,19 @@ def test_failing_setup_script_fails_with_its_output(make_sandbox):
         make_sandbox(setup_script="echo boom; exit 3")
 
 
+def test_cancel_during_setup_stops_and_cleans_up(make_sandbox, docker_engine):
+    import threading
+
+    sandbox = make_sandbox(start=False, setup_script="sleep 120")
+    threading.Timer(1.5, sandbox.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(SandboxError, match="cancelled"):
+        sandbox.start()
+    assert time.monotonic() - started < 10
+    existing = {c["Id"] for c in docker_engine.api.containers(all=True)}
+    assert sandbox.container_id not in existing
+
+
 def test_agent_phase_uses_the_agent_policy_not_the_setup_one(make_sandbox):
     sandbox = make_sandbox(
         setup_script=f"curl -sS -m 10 http://{ALLOWED}/setup-only",
@@ -144,25 +158,33 @@ def test_agent_phase_uses_the_agent_policy_not_the_setup_one(make_sandbox):
 def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engine):
     marker = f"warm-{time.time_ns()}"
     script = f"echo {marker} > ~/prepared.txt; mkdir -p node_modules && echo dep > node_modules/x"
-    first = make_sandbox(setup_script=script, variables={"V": "1"}, warm_cache_hours=1)
-    assert not first.warm_hit and first.warm_image
+    made = []
+
+    def start(variables, hours=1.0):
+        made.append(make_sandbox(setup_script=script, variables=variables, warm_cache_hours=hours))
+        return made[-1]
+
     try:
-        second = make_sandbox(setup_script=script, variables={"V": "1"}, warm_cache_hours=1)
+        first = start({"V": "1"})
+        assert not first.warm_hit and first.warm_image
+        second = start({"V": "1"})
         assert second.warm_hit
         assert second.setup_result is None  # setup did not run again
         assert second.read_file("node_modules/x") == "dep\n"
         assert second.exec("cat ~/prepared.txt; git status --short").output == f"{marker}\n"
-        third = make_sandbox(setup_script=script, variables={"V": "2"}, warm_cache_hours=1)
-        assert not third.warm_hit
-        expired = make_sandbox(setup_script=script, variables={"V": "1"}, warm_cache_hours=1e-9)
-        assert not expired.warm_hit
+        assert not start({"V": "2"}).warm_hit
+        assert not start({"V": "1"}, hours=1e-9).warm_hit  # expired
     finally:
-        for image in docker_engine.images.list(name=WARM_REPOSITORY):
-            if any(marker in t for t in image.tags) or True:
-                try:
-                    docker_engine.images.remove(image.id, force=True)
-                except Exception:  # noqa: BLE001, S112 — best-effort cleanup
-                    continue
+        for sandbox in made:
+            sandbox.stop()
+        base = docker_engine.images.get(IMAGE).id
+        for variables in ({"V": "1"}, {"V": "2"}):
+            key = warm_key(base_image_id=base, setup_script=script, variables=variables)
+            # a superseded image of the same key is untagged, hence all=True
+            for image in docker_engine.images.list(
+                all=True, filters={"label": f"{LABEL_WARM_KEY}={key}"}
+            ):
+                docker_engine.images.remove(image.id, force=True)
 
 
 # -- the reaper -----------------------------------------------------------------------------------
@@ -203,7 +225,22 @@ def test_reaper_stops_a_dead_workers_egress_proxy(make_sandbox, tmp_path):
     (folder / "owner").write_text("thishost-is-gone:1:1")
     proc = subprocess.Popen(["bash", "-c", "sleep 600; true", str(folder)], start_new_session=True)
     (folder / "egress" / "pids").write_text(str(proc.pid))
+    for _ in range(100):  # until the child has exec'd (before that it looks like pytest)
+        if str(folder).encode() in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+            break
+        time.sleep(0.02)
     reap_runtime_dirs(tmp_path, is_alive=lambda owner: False)
     assert proc.wait(timeout=5) == -9
     assert not folder.exists()
     assert os.path.exists(tmp_path)
+
+
+def test_reap_management_command(docker_engine, settings, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    settings.SANDBOX_RUNTIME_DIR = tmp_path
+    out = io.StringIO()
+    call_command("sandbox_reap", "--dry-run", stdout=out)
+    assert out.getvalue().startswith("would remove ")

@@ -105,6 +105,21 @@ def test_https_tunnel_to_a_refused_domain_fails(allowlisted):
     assert "CONNECT tunnel failed, response 403" in result.output
 
 
+def test_https_tunnel_to_the_allowed_domain_is_let_through(allowlisted):
+    run(allowlisted, f"curl -sS -m 10 https://{ALLOWED}/")  # the test server speaks plain HTTP
+    assert any(
+        r.host == ALLOWED and r.method == "CONNECT" and r.allowed
+        for r in allowlisted.egress_records()
+    )
+
+
+def test_methods_are_checked_inside_a_plain_http_tunnel(allowlisted):
+    ok = run(allowlisted, f"curl -sS -m 10 --proxytunnel http://{ALLOWED}/tunnelled")
+    assert "hello from the allowed test domain" in ok.output
+    refused = run(allowlisted, f"curl -sS -m 10 --proxytunnel -X PUT http://{ALLOWED}/x")
+    assert "method PUT is not allowed" in refused.output
+
+
 def test_unsetting_the_proxy_gets_nowhere(allowlisted):
     result = run(
         allowlisted,

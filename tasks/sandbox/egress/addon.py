@@ -37,6 +37,8 @@ class CodexwebEgress:
     def __init__(self) -> None:
         self.rules = None
         self._lock = threading.Lock()
+        # client connection id -> the host its CONNECT tunnel was allowed for
+        self._tunnels: dict[str, str] = {}
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
@@ -84,8 +86,8 @@ class CodexwebEgress:
             403, body.encode(), {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"}
         )
 
-    def _decide(self, flow: http.HTTPFlow, method: str) -> None:
-        host, port = flow.request.host, flow.request.port
+    def _decide(self, flow: http.HTTPFlow, method: str, host: str | None = None) -> None:
+        host, port = host or flow.request.host, flow.request.port
         if self.rules is None:
             decision = policy.Decision(False, "the proxy has no rules loaded")
         else:
@@ -93,6 +95,8 @@ class CodexwebEgress:
         self._record(host, port, method, decision.allowed, decision.reason)
         if not decision.allowed:
             self._refuse(flow, method, decision.reason)
+        elif method == "CONNECT":
+            self._tunnels[flow.client_conn.id] = host
 
     # -- hooks -----------------------------------------------------------------------------------
 
@@ -100,8 +104,18 @@ class CodexwebEgress:
         self._decide(flow, "CONNECT")
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response is None:
+        if flow.response is not None:
+            return
+        tunnel_host = self._tunnels.get(flow.client_conn.id)
+        if tunnel_host is None:  # a plain proxied request: its URL names the destination
             self._decide(flow, flow.request.method)
+            return
+        # Plain HTTP inside an allowed CONNECT tunnel. The destination is the tunnel's (its
+        # address is pinned to an IP by now); the Host header is only the client's word.
+        self._decide(flow, flow.request.method, host=tunnel_host)
+
+    def client_disconnected(self, client) -> None:  # noqa: ANN001
+        self._tunnels.pop(client.id, None)
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         # No interception: the tunnel's host was already decided at CONNECT.

@@ -63,6 +63,11 @@ class EgressProxy:
                 f"the egress proxy is not installed ({self.mitmdump} is missing); "
                 "run scripts/proxy-venv.sh (make proxy-venv) or set SANDBOX_MITMDUMP"
             )
+        if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes
+            raise SandboxError(
+                f"the egress socket path {self.socket_path} is too long for a unix socket; "
+                "set SANDBOX_RUNTIME_DIR to a shorter folder"
+            )
         socat = shutil.which("socat")
         if socat is None:
             raise SandboxError("socat is not installed on this host (apt-get install socat)")
