@@ -135,8 +135,9 @@ def _within_attempt_deadline(config: AgentConfig, attempt: Attempt) -> AgentConf
     elapsed = (timezone.now() - attempt.started_at).total_seconds()
     left = settings.ATTEMPT_TIMEOUT_SECONDS - elapsed - COLLECT_MARGIN_SECONDS
     wall = max(10.0, min(config.budgets.wall_seconds, left))
-    return dataclasses.replace(config, budgets=dataclasses.replace(config.budgets,
-                                                                   wall_seconds=wall))
+    return dataclasses.replace(
+        config, budgets=dataclasses.replace(config.budgets, wall_seconds=wall)
+    )
 
 
 def finish_attempt(
@@ -146,8 +147,9 @@ def finish_attempt(
     patch = ""
     error = result.error
     if result.committed:
-        events.publish(attempt_id, kinds.PHASE, {"phase": "collect",
-                                                 "message": "Taking the patch."})
+        events.publish(
+            attempt_id, kinds.PHASE, {"phase": "collect", "message": "Taking the patch."}
+        )
         try:
             patch = collect_patch(sandbox, base_commit)
         except SandboxError as exc:
@@ -156,6 +158,7 @@ def finish_attempt(
             if result.outcome == "succeeded":
                 result.outcome = "failed"
     attempt_record_usage(attempt_id=attempt_id, result=result)
+    services.attempt_store_cited_files(attempt_id=attempt_id, files=cited_files_of(result, sandbox))
     return services.attempt_finish(
         attempt_id=attempt_id,
         status=OUTCOME_STATUS[result.outcome],
@@ -174,6 +177,27 @@ def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:
         cost=result.cost,
         conversation=list(result.conversation),
     )
+
+
+CITED_FILES_MAX = 40
+CITED_FILE_MAX_BYTES = 256_000
+
+
+def cited_files_of(result: AgentResult, sandbox: Sandbox) -> dict[str, str]:
+    """The final text of each file a valid citation names (bounded in count and size)."""
+    files: dict[str, str] = {}
+    for citation in result.citations:
+        if citation.kind != "F" or not citation.valid or citation.target in files:
+            continue
+        if len(files) >= CITED_FILES_MAX:
+            break
+        try:
+            files[citation.target] = sandbox.read_file(
+                citation.target, max_bytes=CITED_FILE_MAX_BYTES
+            )
+        except (SandboxError, OSError, ValueError) as exc:
+            logger.info("could not keep cited file %s: %s", citation.target, exc)
+    return files
 
 
 @contextlib.contextmanager

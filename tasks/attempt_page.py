@@ -182,9 +182,13 @@ class FileExcerpt:
 
 
 def file_excerpt(attempt: Attempt, path: str, start: int | None, end: int | None) -> FileExcerpt:
-    """The lines of `path` after the attempt that the stored patch reveals, with `start..end`
-    marked. Unchanged files have no stored content yet (no final tree is kept)."""
-    known: KnownLines | None = new_file_lines(attempt.patch, path)
+    """The lines of `path` after the attempt, with `start..end` marked: the whole file when the
+    summary cited it (the worker keeps cited files), else what the stored patch reveals."""
+    stored = (attempt.cited_files or {}).get(path)
+    if isinstance(stored, str):
+        known = KnownLines(path, dict(enumerate(stored.splitlines(), start=1)), complete=True)
+    else:
+        known = new_file_lines(attempt.patch, path)
     if known is None:
         return FileExcerpt(
             path,

@@ -92,6 +92,9 @@ class Attempt(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # The final content of the files the summary cites ({path: text}), so the file viewer can
+    # show cited lines the patch does not reveal. Capped by the worker.
+    cited_files = models.JSONField(default=dict, blank=True)
     # The model conversation at the end, so a follow-up can continue it.
     conversation = models.JSONField(default=list, blank=True)
     # The seq of the newest Event; bumped under a row lock so seqs never repeat.

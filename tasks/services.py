@@ -59,13 +59,28 @@ def task_create(
         problem = access_check(author, repository, mode)
         if problem:
             raise TaskError(problem)
-    return _task_create_rows(author=author, repository=repository, mode=mode, prompt=prompt,
-                             base_branch=base_branch, model_tier=model_tier, attempts=attempts)
+    return _task_create_rows(
+        author=author,
+        repository=repository,
+        mode=mode,
+        prompt=prompt,
+        base_branch=base_branch,
+        model_tier=model_tier,
+        attempts=attempts,
+    )
 
 
 @transaction.atomic
-def _task_create_rows(*, author: User, repository: Repository, mode: str, prompt: str,
-                      base_branch: str, model_tier: str, attempts: int) -> Task:
+def _task_create_rows(
+    *,
+    author: User,
+    repository: Repository,
+    mode: str,
+    prompt: str,
+    base_branch: str,
+    model_tier: str,
+    attempts: int,
+) -> Task:
     task = Task.objects.create(
         team=repository.team,
         repository=repository,
@@ -144,7 +159,9 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
 
     task = Task.objects.select_related("team").get(pk=attempt.task_id)
     audit_record(
-        team=task.team, actor=by, action=audit_actions.TASK_CANCELLED,
+        team=task.team,
+        actor=by,
+        action=audit_actions.TASK_CANCELLED,
         target=f"task #{task.pk} attempt {attempt.index}",
         changes={"task": task.pk, "attempt": attempt.index},
     )
@@ -194,6 +211,11 @@ def attempt_record_usage(
         cost=Decimal(str(round(cost, 6))),
         conversation=conversation,
     )
+
+
+def attempt_store_cited_files(*, attempt_id: int, files: dict[str, str]) -> None:
+    """Keep the final content of the files an attempt's summary cites."""
+    Attempt.objects.filter(pk=attempt_id).update(cited_files=files)
 
 
 def _task_status_refresh(task_id: int) -> None:

@@ -11,7 +11,7 @@ from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
 from tasks.models import Status
 from tasks.services import task_create
-from tests.agent.test_real_sandbox import FIX, TESTS, summary_citing_the_green_run
+from tests.agent.test_real_sandbox import CALC, FIX, TESTS, summary_citing_the_green_run
 from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
@@ -120,3 +120,5 @@ def test_ask_task_answers_without_a_patch(worker_settings, model_server, acme, a
     assert "a - b" in attempt.summary
     tools = model_server.requests[0].tool_names()
     assert "apply_patch" not in tools
+    # The cited file's final text is kept, so the page can open the cited lines.
+    assert attempt.cited_files == {"calc.py": CALC}

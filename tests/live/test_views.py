@@ -191,3 +191,19 @@ def test_stored_token_and_cost_totals_show_without_usage_events(alice_client, ac
     Attempt.objects.filter(task=task).update(input_tokens=900, output_tokens=100, cost="0.5")
     html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
     assert "1,000" in html and "$0.5000" in html
+
+
+def test_file_view_shows_a_cited_unchanged_file_in_full(alice_client, acme_repo, alice):
+    """Ask tasks change nothing; the worker keeps the cited files so their lines can open."""
+    from tests.support.factories import make_task
+
+    attempt = make_task(acme_repo, alice).attempts.get()
+    attempt.cited_files = {"app/main.py": "import os\n\ndef main():\n    return os.getcwd()\n"}
+    attempt.save()
+    page = alice_client.get(
+        f"/attempts/{attempt.pk}/file/", {"path": "app/main.py", "start": 3, "end": 4}
+    ).content.decode()
+    assert "can&#x27;t be shown" not in page and "can't be shown" not in page
+    assert "getcwd" in page
+    other = alice_client.get(f"/attempts/{attempt.pk}/file/", {"path": "other.py"})
+    assert "can" in other.content.decode() and "shown" in other.content.decode()

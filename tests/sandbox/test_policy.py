@@ -16,16 +16,16 @@ from tasks.sandbox.egress.policy import (
 @pytest.mark.parametrize(
     ("pattern", "host", "expected"),
     [
-        ("pypi.org", "pypi.org", True),
-        ("pypi.org", "PyPI.org.", True),
-        ("pypi.org", "files.pypi.org", False),
-        ("pypi.org", "pypi.org.evil.test", False),
-        ("pypi.org", "evilpypi.org", False),
-        ("*.pypi.org", "files.pypi.org", True),
-        ("*.pypi.org", "a.b.pypi.org", True),
-        ("*.pypi.org", "pypi.org", False),
-        ("*.pypi.org", "evilpypi.org", False),
-        ("*.pypi.org", "files.pypi.org.evil.test", False),
+        ("pkgs.example", "pkgs.example", True),
+        ("pkgs.example", "PKGS.Example.", True),
+        ("pkgs.example", "files.pkgs.example", False),
+        ("pkgs.example", "pkgs.example.evil.test", False),
+        ("pkgs.example", "evilpkgs.example", False),
+        ("*.pkgs.example", "files.pkgs.example", True),
+        ("*.pkgs.example", "a.b.pkgs.example", True),
+        ("*.pkgs.example", "pkgs.example", False),
+        ("*.pkgs.example", "evilpkgs.example", False),
+        ("*.pkgs.example", "files.pkgs.example.evil.test", False),
         ("10.0.0.1", "10.0.0.1", True),
     ],
 )
@@ -45,15 +45,15 @@ def test_unknown_mode_is_refused():
 
 
 def test_allowlist_decides_domain_then_method():
-    rules = EgressRules(mode="allowlist", domains=("pypi.org",), methods=("GET", "HEAD"))
-    assert decide(rules, "pypi.org", "get").allowed
-    assert not decide(rules, "pypi.org", "POST").allowed
+    rules = EgressRules(mode="allowlist", domains=("pkgs.example",), methods=("GET", "HEAD"))
+    assert decide(rules, "pkgs.example", "get").allowed
+    assert not decide(rules, "pkgs.example", "POST").allowed
     assert (
         "method POST is not allowed (allowed: GET, HEAD)"
-        in decide(rules, "pypi.org", "POST").reason
+        in decide(rules, "pkgs.example", "POST").reason
     )
-    assert decide(rules, "pypi.org", "CONNECT").allowed  # tunnels: host only
-    assert "not on this repository's allowlist" in decide(rules, "npmjs.org", "GET").reason
+    assert decide(rules, "pkgs.example", "CONNECT").allowed  # tunnels: host only
+    assert "not on this repository's allowlist" in decide(rules, "other.example", "GET").reason
 
 
 def test_on_and_off():
@@ -91,11 +91,11 @@ def test_private_addresses_are_not_public(address, public):
 
 
 def test_named_lists_expand_and_unknown_names_fail():
-    lists = {"python": ["pypi.org", "*.pythonhosted.org"]}
-    assert expand_domains(["@python", "github.com", "pypi.org"], lists) == (
-        "pypi.org",
-        "*.pythonhosted.org",
-        "github.com",
+    lists = {"python": ["pkgs.example", "*.files.example"]}
+    assert expand_domains(["@python", "code.example", "pkgs.example"], lists) == (
+        "pkgs.example",
+        "*.files.example",
+        "code.example",
     )
     with pytest.raises(ValueError, match="unknown domain list 'node'"):
         expand_domains(["@node"], lists)
