@@ -135,6 +135,10 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
                         env.get("WORKER_CONCURRENCY", "2"),
                         "-Q",
                         env.get("CELERY_QUEUE", "attempts"),
+                        # Beat runs inside the one embedded worker (housekeeping every 5 min).
+                        "--beat",
+                        "--schedule",
+                        str(var_dir / "celerybeat-schedule"),
                     ],
                     env=env,
                     cwd=ROOT,

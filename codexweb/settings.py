@@ -106,6 +106,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "attempts")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
+# Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).
+CELERY_BEAT_SCHEDULE = {
+    "housekeeping": {
+        "task": "tasks.housekeeping",
+        "schedule": float(envint("HOUSEKEEPING_INTERVAL_SECONDS", 300, minimum=10)),
+        "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": 240},
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     "codexweb.accounts.github_backends.GitHubOAuth2",

@@ -56,6 +56,7 @@ quota_root() {
 }
 
 if docker info >/dev/null 2>&1; then
+    say "a Docker engine is running"
     exit 0
 fi
 

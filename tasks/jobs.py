@@ -33,3 +33,24 @@ def run_attempt(attempt_id: int) -> None:
     from tasks.attempt_flow import attempt_run  # imports the agent and the sandbox backend
 
     attempt_run(attempt_id)
+
+
+@shared_task(name="tasks.housekeeping")
+def housekeeping() -> None:
+    """Periodic (Celery beat): end attempts whose worker died, remove orphaned sandboxes."""
+    grace = settings.SANDBOX_REAPER_GRACE_SECONDS
+    ended = services.attempts_reap_stale(
+        older_than_seconds=settings.ATTEMPT_TIMEOUT_SECONDS + grace
+    )
+    if ended:
+        logger.warning("ended %d attempts whose worker was lost: %s", len(ended), ended)
+    if settings.SANDBOX_BACKEND == "docker":
+        from tasks.sandbox.docker import docker_client
+        from tasks.sandbox.reaper import reap
+
+        reap(
+            docker_client(),
+            runtime_dir=settings.SANDBOX_RUNTIME_DIR,
+            grace_seconds=grace,
+            warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -216,6 +217,28 @@ def attempt_record_usage(
 def attempt_store_cited_files(*, attempt_id: int, files: dict[str, str]) -> None:
     """Keep the final content of the files an attempt's summary cites."""
     Attempt.objects.filter(pk=attempt_id).update(cited_files=files)
+
+
+LOST_WORKER_MESSAGE = (
+    "The worker running this attempt stopped before it finished (it crashed or was restarted). "
+    "Start the task again."
+)
+
+
+def attempts_reap_stale(*, older_than_seconds: int) -> list[int]:
+    """Fail attempts still 'running' long after their hard time limit: their worker is gone.
+
+    Returns the ids of the attempts it ended.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = list(
+        Attempt.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for attempt_id in stale:
+        attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
+    return stale
 
 
 def _task_status_refresh(task_id: int) -> None:

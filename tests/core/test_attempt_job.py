@@ -48,8 +48,13 @@ def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
 
     # Through the service, so the jobs are enqueued exactly as a submitted form enqueues them.
     task = services.task_create(
-        author=alice, repository=repository, mode="ask", prompt="What does this do?",
-        base_branch="", model_tier="fast", attempts=2,
+        author=alice,
+        repository=repository,
+        mode="ask",
+        prompt="What does this do?",
+        base_branch="",
+        model_tier="fast",
+        attempts=2,
     )
     task = wait_until_finished(task)
 
@@ -61,8 +66,10 @@ def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
         assert attempt.error.startswith("No sandbox backend configured")
         assert attempt.started_at is not None and attempt.finished_at is not None
         assert attempt.summary == "" and attempt.patch == "", "nothing made up"
-        events = [(e.seq, e.kind, e.payload["status"], e.payload["message"])
-                  for e in attempt.events.order_by("seq")]
+        events = [
+            (e.seq, e.kind, e.payload["status"], e.payload["message"])
+            for e in attempt.events.order_by("seq")
+        ]
         assert events == [
             (1, "status", "queued", "Queued."),
             (2, "status", "running", "Worker started."),
@@ -77,18 +84,56 @@ def test_a_job_delivered_twice_runs_once(worker):
     team = factories.make_team("Acme", admin=alice)
     repository = factories.make_repository(team, owner="acme", name="webapp")
     task = services.task_create(
-        author=alice, repository=repository, mode="ask", prompt="Twice?", base_branch="",
-        model_tier="fast", attempts=1,
+        author=alice,
+        repository=repository,
+        mode="ask",
+        prompt="Twice?",
+        base_branch="",
+        model_tier="fast",
+        attempts=1,
     )
     task = wait_until_finished(task)
     attempt = task.attempts.get()
     run_attempt.delay(attempt.pk)  # a redelivery after the attempt ended
     # The solo worker takes jobs in order: once a later task finishes, the redelivery was handled.
     later = services.task_create(
-        author=alice, repository=repository, mode="ask", prompt="Later", base_branch="",
-        model_tier="fast", attempts=1,
+        author=alice,
+        repository=repository,
+        mode="ask",
+        prompt="Later",
+        base_branch="",
+        model_tier="fast",
+        attempts=1,
     )
     wait_until_finished(later)
     assert attempt.events.count() == 3
     attempt.refresh_from_db()
     assert attempt.status == Status.FAILED
+
+
+def test_housekeeping_ends_attempts_whose_worker_was_lost(acme_repo, alice, settings):
+    """An attempt still 'running' long past its hard limit had its worker die: end it clearly."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tasks.jobs import housekeeping
+    from tasks.models import Status
+    from tasks.services import LOST_WORKER_MESSAGE
+    from tests.support.factories import make_task
+
+    settings.SANDBOX_BACKEND = "none"
+    limit = settings.ATTEMPT_TIMEOUT_SECONDS + settings.SANDBOX_REAPER_GRACE_SECONDS
+    lost, alive = make_task(acme_repo, alice, attempts=2).attempts.order_by("index")
+    lost.status = alive.status = Status.RUNNING
+    lost.started_at = timezone.now() - timedelta(seconds=limit + 60)
+    alive.started_at = timezone.now() - timedelta(seconds=limit - 60)
+    lost.save()
+    alive.save()
+
+    housekeeping()
+
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert lost.status == Status.FAILED and lost.error == LOST_WORKER_MESSAGE
+    assert alive.status == Status.RUNNING

@@ -9,6 +9,7 @@ engine and builds both first, so CI never skips.)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -141,10 +142,12 @@ def _factory(
 def make_sandbox(
     docker_engine, mitmdump, egress_target, workspace_dir, tmp_path
 ) -> Iterator[SandboxFactory]:  # noqa: ANN001
-    make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, _short_dir())
+    runtime = _short_dir()
+    make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, runtime)
     yield make
     for sandbox in made:
         sandbox.stop()
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +157,9 @@ def module_sandbox_factory(
     egress_target,
     workspace_dir,  # noqa: ANN001
 ) -> Iterator[SandboxFactory]:
-    make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, _short_dir())
+    runtime = _short_dir()
+    make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, runtime)
     yield make
     for sandbox in made:
         sandbox.stop()
+    shutil.rmtree(runtime, ignore_errors=True)

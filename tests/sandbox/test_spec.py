@@ -116,3 +116,27 @@ def test_output_decodes_split_utf8():
     out.feed("stdout", data[1:])
     out.finish()
     assert out.text() == "é"
+
+
+def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_path):
+    from tasks.sandbox.backends import spec_from_settings
+
+    settings.SANDBOX_IMAGE = "custom:1"
+    settings.SANDBOX_MEMORY_MB = 1234
+    settings.ATTEMPT_TIMEOUT_SECONDS = 99
+    made = spec_from_settings(attempt_id=3, workspace=tmp_path, read_only=True)
+    assert (made.image, made.memory_mb, made.wall_seconds, made.read_only) == (
+        "custom:1",
+        1234,
+        99,
+        True,
+    )
+    assert made.agent_network.mode == "off"
+
+
+def test_unknown_backend_is_a_clear_error(settings):
+    from tasks.sandbox.backends import make_sandbox
+
+    settings.SANDBOX_BACKEND = "none"
+    with pytest.raises(SandboxError, match="SANDBOX_BACKEND=docker"):
+        make_sandbox(spec())
