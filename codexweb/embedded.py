@@ -39,10 +39,17 @@ def _wait(host: str, port: int, *, seconds: float, what: str, proc: subprocess.P
     raise RuntimeError(f"{what} did not answer on {host}:{port} within {seconds:.0f}s")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _docker_answers() -> bool:
+    try:
+        result = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
 
 
 def say(message: str) -> None:
@@ -105,6 +112,19 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
             children.append(("redis-server", proc))
             _wait("127.0.0.1", redis_port, seconds=20, what="redis-server", proc=proc)
         env["REDIS_URL"] = redis_url
+
+        if "SANDBOX_BACKEND" not in env:
+            if _docker_answers():
+                env["SANDBOX_BACKEND"] = "docker"
+                say("attempts run in Docker containers (SANDBOX_BACKEND=docker)")
+            else:
+                say(
+                    "no Docker engine answers: attempts fail until one runs (make run starts it)"
+                )
+        if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
+            say(
+                "no model API configured: set OPENAI_API_KEY or OPENAI_BASE_URL (.env.example)"
+            )
 
         say("applying database migrations")
         migrate = subprocess.run(

@@ -17,6 +17,11 @@ NO_SANDBOX_MESSAGE = (
     "can run in a container."
 )
 
+NO_MODEL_MESSAGE = (
+    "No model API configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a self-hosted "
+    "OpenAI-compatible server) so the agent can think."
+)
+
 
 @shared_task(name="tasks.run_attempt", acks_late=True)
 def run_attempt(attempt_id: int) -> None:
@@ -29,6 +34,9 @@ def run_attempt(attempt_id: int) -> None:
         services.attempt_finish(
             attempt_id=attempt_id, status=Status.FAILED, error=NO_SANDBOX_MESSAGE
         )
+        return
+    if not settings.OPENAI_API_KEY and not settings.OPENAI_BASE_URL:
+        services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=NO_MODEL_MESSAGE)
         return
     from tasks.attempt_flow import attempt_run  # imports the agent and the sandbox backend
 

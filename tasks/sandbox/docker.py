@@ -442,9 +442,17 @@ class DockerSandbox:
         shell = self._require_shell()
         elapsed = int(time.monotonic() - run.collector.started) + 1
         shell.kill_command(pid_file=run.pid_file, user=user, elapsed=elapsed)
-        if not run.pump(KILL_GRACE):
-            # The output is still open: something survived; end every process of the user.
-            shell.kill_user_processes(user)
+        if run.pump(KILL_GRACE):
+            return
+        # The output is still open: something survived; end every process of the user, and if
+        # even that cannot run (a fork bomb holding every pid), restart the container: its file
+        # system stays, its processes do not.
+        if not shell.kill_user_processes(user):
+            logger.warning("restarting sandbox %s to end runaway processes", self.container_id)
+            self.api.restart(self._require_container(), timeout=0)
+            self._oom_kills = shell.oom_kills()  # a restart may start a fresh memory cgroup
+            if self._policy.mode != "off":
+                shell.start_bridge()
 
     def _remaining(self) -> float:
         return max(1.0, self.spec.wall_seconds - (time.monotonic() - self._started_at))

@@ -137,3 +137,21 @@ def test_housekeeping_ends_attempts_whose_worker_was_lost(acme_repo, alice, sett
     alive.refresh_from_db()
     assert lost.status == Status.FAILED and lost.error == LOST_WORKER_MESSAGE
     assert alive.status == Status.RUNNING
+
+
+def test_an_attempt_without_a_model_api_fails_saying_what_to_set(acme_repo, alice, settings):
+    from tasks.jobs import NO_MODEL_MESSAGE, run_attempt
+    from tasks.models import Status
+    from tests.support.factories import make_task
+
+    settings.SANDBOX_BACKEND = "docker"
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = ""
+    attempt = make_task(acme_repo, alice).attempts.get()
+
+    run_attempt(attempt.pk)
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.FAILED
+    assert attempt.error == NO_MODEL_MESSAGE
+    assert "OPENAI_API_KEY" in attempt.error

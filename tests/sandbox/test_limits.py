@@ -124,3 +124,22 @@ def test_cancel_from_another_thread_stops_within_seconds(make_sandbox, docker_en
     assert not state["Running"]
     with pytest.raises(SandboxError, match="cancelled"):
         sandbox.exec("true")
+
+
+def test_when_nothing_else_works_the_container_is_restarted(make_sandbox):
+    from tasks.sandbox.base import NetworkPolicy
+    from tests.sandbox.conftest import ALLOWED
+
+    sandbox = make_sandbox(agent_network=NetworkPolicy(mode="on"))
+    sandbox.exec("echo kept > kept.txt")
+    shell = sandbox._shell
+    # Simulate processes that no kill command can reach (e.g. no pid left to run one).
+    shell.kill_command = lambda **kwargs: None
+    shell.kill_user_processes = lambda user: False
+    result = sandbox.exec("sleep 300", timeout=2)
+    assert result.timed_out
+    after = sandbox.exec(
+        f"pgrep -c sleep -u sandbox; cat kept.txt; curl -sS -m 10 http://{ALLOWED}/"
+    )
+    assert after.output.startswith("0\nkept\n"), after.output
+    assert "hello from the allowed test domain" in after.output  # the egress bridge is back
