@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 from repos.credentials import credential_for
 from repos.github import GitHubError
@@ -55,10 +56,20 @@ def _is_fresh(repository: Repository) -> bool:
     )
 
 
+def _refresh_key(repository_id: int) -> str:
+    return f"repos:mirror-refresh:{repository_id}"
+
+
 def _enqueue(repository_id: int, user_id: int) -> None:
     from repos.jobs import refresh_mirror  # the job module imports this one
 
-    refresh_mirror.delay(repository_id, user_id)
+    try:
+        refresh_mirror.delay(repository_id, user_id)
+    except OperationalError:
+        # No broker: the branch list stays as the mirror has it; a later request tries again.
+        logger.warning("could not enqueue a mirror refresh of repository %s", repository_id,
+                       exc_info=True)
+        cache.delete(_refresh_key(repository_id))
 
 
 def branches_for(repository: Repository, *, user: User) -> BranchList:
@@ -71,9 +82,8 @@ def branches_for(repository: Repository, *, user: User) -> BranchList:
         names = []
     refreshing = False
     if not _is_fresh(repository):
-        key = f"repos:mirror-refresh:{repository.pk}"
         refreshing = True
-        if cache.add(key, user.pk, timeout=ENQUEUE_WINDOW_SECONDS):
+        if cache.add(_refresh_key(repository.pk), user.pk, timeout=ENQUEUE_WINDOW_SECONDS):
             transaction.on_commit(partial(_enqueue, repository.pk, user.pk))
     return BranchList(branches=names, fetched_at=mirror_fetched_at(repository),
                       refreshing=refreshing)
@@ -98,4 +108,4 @@ def mirror_refresh(*, repository_id: int, user_id: int) -> Path | None:
         logger.warning("refreshing the mirror of %s failed: %s", repository, exc)
         return None
     finally:
-        cache.delete(f"repos:mirror-refresh:{repository_id}")
+        cache.delete(_refresh_key(repository_id))

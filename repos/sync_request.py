@@ -7,22 +7,31 @@ older than SYNC_STALE_AFTER is ignored (the worker died), so a person can always
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from repos.models_github import GitHubCredential
 
 SYNC_STALE_AFTER = timedelta(minutes=15)
+logger = logging.getLogger(__name__)
 
 
 def _enqueue(credential_id: int) -> None:
     from repos.jobs import sync_repositories  # the job module imports the sync services
 
-    sync_repositories.delay(credential_id)
+    try:
+        sync_repositories.delay(credential_id)
+    except OperationalError:
+        # No broker: signing in must still work; the page offers "Refresh from GitHub" again.
+        logger.warning("could not enqueue a repository sync for credential %s", credential_id,
+                       exc_info=True)
+        repositories_sync_finished(credential_id=credential_id)
 
 
 def sync_running(credential: GitHubCredential) -> bool:

@@ -134,6 +134,7 @@ build_offline() {
 }
 
 start=$(date +%s)
+previous="$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 case "$MODE" in
 docker) build_docker ;;
 offline) build_offline ;;
@@ -148,3 +149,7 @@ auto)
 *) say "SANDBOX_IMAGE_BUILD must be auto, docker or offline, not '$MODE'"; exit 1 ;;
 esac
 say "built $IMAGE (recipe $RECIPE) in $(($(date +%s) - start))s"
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
+    # The outdated image; still in use by a running sandbox, it stays until the next build.
+    docker rmi "$previous" >/dev/null 2>&1 || true
+fi

@@ -278,7 +278,7 @@ class DockerSandbox:
         # Whatever setup started dies with it: no process may keep the secrets in its memory,
         # environment or command line into the agent phase.
         if not self._ended:
-            self._require_shell().kill_user_processes(SETUP_USER)
+            self._end_user_processes(SETUP_USER)
         self._set_network(NetworkPolicy(mode="off"))
         if self._ended:
             raise SandboxError(self._ended)
@@ -401,7 +401,10 @@ class DockerSandbox:
                 break
             if not self.disk_quota and now >= next_disk_check:
                 used = self._require_shell().disk_used_mb()
-                next_disk_check = time.monotonic() + self.config.disk_watch_seconds
+                # Measuring walks the writable layer; on a big tree it takes a while, so never
+                # spend more than a fifth of the time measuring.
+                spent = time.monotonic() - now
+                next_disk_check = time.monotonic() + max(self.config.disk_watch_seconds, 4 * spent)
                 if used is not None and used > self.spec.disk_mb:
                     error = (
                         f"the command was killed: the sandbox's disk limit of {self.spec.disk_mb}"
@@ -442,17 +445,21 @@ class DockerSandbox:
         shell = self._require_shell()
         elapsed = int(time.monotonic() - run.collector.started) + 1
         shell.kill_command(pid_file=run.pid_file, user=user, elapsed=elapsed)
-        if run.pump(KILL_GRACE):
+        if not run.pump(KILL_GRACE):
+            # The output is still open: something survived.
+            self._end_user_processes(user)
+
+    def _end_user_processes(self, user: str) -> None:
+        """Kill every process of `user`; if even that cannot run (a fork bomb holding every
+        pid), restart the container: its file system stays, its processes do not."""
+        shell = self._require_shell()
+        if shell.kill_user_processes(user):
             return
-        # The output is still open: something survived; end every process of the user, and if
-        # even that cannot run (a fork bomb holding every pid), restart the container: its file
-        # system stays, its processes do not.
-        if not shell.kill_user_processes(user):
-            logger.warning("restarting sandbox %s to end runaway processes", self.container_id)
-            self.api.restart(self._require_container(), timeout=0)
-            self._oom_kills = shell.oom_kills()  # a restart may start a fresh memory cgroup
-            if self._policy.mode != "off":
-                shell.start_bridge()
+        logger.warning("restarting sandbox %s to end runaway processes", self.container_id)
+        self.api.restart(self._require_container(), timeout=0)
+        self._oom_kills = shell.oom_kills()  # a restart may start a fresh memory cgroup
+        if self._policy.mode != "off":
+            shell.start_bridge()
 
     def _remaining(self) -> float:
         return max(1.0, self.spec.wall_seconds - (time.monotonic() - self._started_at))

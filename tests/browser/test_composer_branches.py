@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 @pytest.fixture
 def two_repositories(transactional_db, tmp_path):
-    """Two local repositories whose mirrors are fetched (the app's process shares the root)."""
+    """Two local repositories whose mirrors are fetched (the app's processes share the root,
+    GIT_MIRROR_ROOT from tests/support/settings.py)."""
     alice = factories.make_user("alice")
     acme = factories.make_team("Acme", admin=alice)
     owner = f"browser-{uuid.uuid4().hex[:8]}"  # the mirror root is shared: keep names unique
@@ -33,8 +34,7 @@ def two_repositories(transactional_db, tmp_path):
         mirror_refresh(repository_id=repository.pk, user_id=alice.pk)
         made.append(repository)
     yield made
-    for repository in made:
-        shutil.rmtree(mirror_path(repository), ignore_errors=True)
+    shutil.rmtree(mirror_path(made[0]).parent, ignore_errors=True)
 
 
 def options(page) -> list[str]:

@@ -127,8 +127,9 @@ def test_rate_limit_is_a_503_with_the_reason(alice_client, alice, acme, gh, weba
     assert "rate limit is used up" in response.json()["error"]
 
 
-def test_plain_git_repository(alice_client, alice, acme, tmp_path,
+def test_plain_git_repository(alice_client, alice, acme, tmp_path, settings,
                               django_capture_on_commit_callbacks):
+    settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"
     source = factories.make_git_repository(tmp_path / "local" / "tool", branch="trunk")
     repository = factories.make_repository(acme, owner="local", name="tool",
                                            clone_url=str(source), default_branch="trunk")
