@@ -82,3 +82,8 @@ def task_access_problem(user: User, repository: Repository, *, needs_push: bool)
     if not access.can_read or (needs_push and not access.can_push):
         return access.reason
     return None
+
+
+def task_access_check(user: User, repository: Repository, mode: str) -> str | None:
+    """The `access_check` for tasks.services.task_create: Code tasks need push access."""
+    return task_access_problem(user, repository, needs_push=mode == "code")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -14,13 +13,12 @@ from codexweb.accounts.current import current_team, signed_in_user
 from codexweb.accounts.middleware import json_endpoint
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
-from repos.access import task_access_problem
+from repos.access import task_access_check
 from repos.models import Repository
 from repos.selectors import repositories_matching
 from tasks import services
 from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm
-from tasks.models import Mode
 from tasks.selectors import (
     get_attempt_for_user,
     get_task_for_user,
@@ -32,11 +30,6 @@ def _team_repositories(team: Team | None) -> QuerySet[Repository]:
     if team is None:
         return Repository.objects.none()
     return Repository.objects.filter(team=team).order_by("owner", "name")
-
-
-def github_access_check(user: User, repository: Repository, mode: str) -> str | None:
-    """GitHub says whether this person may use the repository now: Code needs push access."""
-    return task_access_problem(user, repository, needs_push=mode == Mode.CODE)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -57,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
                     base_branch=data["base_branch"],
                     model_tier=data["model_tier"],
                     attempts=data["attempts"],
-                    access_check=github_access_check,
+                    access_check=task_access_check,
                 )
             except services.TaskError as exc:
                 form.add_error(None, str(exc))

@@ -19,6 +19,7 @@ from codexweb.api.openapi import openapi_document
 from codexweb.api.pulls import pull_request_open
 from codexweb.api.representations import attempt_repr, event_repr, task_repr
 from codexweb.api.schemas import PullRequestIn, TaskCreateIn
+from repos.access import task_access_check
 from repos.models import Repository
 from repos.selectors import repositories_for_user
 from tasks import services
@@ -142,6 +143,7 @@ def _task_create(request: HttpRequest) -> JsonResponse:
             base_branch=payload.branch,
             model_tier=payload.model,
             attempts=payload.attempts,
+            access_check=task_access_check,
         )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc

@@ -96,3 +96,19 @@ def test_plain_git_repositories_need_no_github(alice_client, acme_repo, gh,
     with django_capture_on_commit_callbacks(execute=False):
         assert submit(alice_client, acme_repo, "code").status_code == 302
     assert gh.state.requests == []
+
+
+def test_the_api_checks_push_access_too(bob, acme, gh, webapp):
+    """Creating a Code task through the REST API asks GitHub first, like the composer."""
+    from codexweb.api.tokens import api_token_create
+    from tests.api.conftest import Api
+
+    connect(bob, gh, login="bob-gh")
+    connected_repository(acme, webapp)
+    api = Api(api_token_create(user=bob, name="bob laptop").secret)
+
+    response = api.post("/tasks", {"repository": "acme/webapp", "mode": "code", "prompt": "Fix"})
+    assert response.status_code == 400
+    body = response.json()
+    assert "cannot push to acme/webapp" in body["error"]
+    assert not Task.objects.exists()
