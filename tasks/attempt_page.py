@@ -185,6 +185,7 @@ def file_excerpt(attempt: Attempt, path: str, start: int | None, end: int | None
     """The lines of `path` after the attempt, with `start..end` marked: the whole file when the
     summary cited it (the worker keeps cited files), else what the stored patch reveals."""
     stored = (attempt.cited_files or {}).get(path)
+    known: KnownLines | None
     if isinstance(stored, str):
         known = KnownLines(path, dict(enumerate(stored.splitlines(), start=1)), complete=True)
     else:
