@@ -145,6 +145,11 @@ def _policy(data: dict) -> NetworkPolicy:
     )
 
 
+def _cache_hours(snapshot: dict) -> float | None:
+    hours = snapshot.get("cache", {}).get("ttl_hours")
+    return float(hours) if hours is not None else None
+
+
 def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
     task = attempt.task
     # The environment as it was when the attempt was claimed: later edits don't reach it.
@@ -163,6 +168,8 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
         setup_network=_policy(snapshot["setup_policy"]),
         agent_network=_policy(snapshot["agent_policy"]),
         labels={"org.codexweb.task": str(task.pk)},
+        cache_generation=int(snapshot.get("cache", {}).get("generation", 0)),
+        cache_hours=_cache_hours(snapshot),
     )
     sandbox = make_sandbox(spec)
     try:

@@ -19,6 +19,8 @@ def spec_from_settings(
     setup_network: NetworkPolicy | None = None,
     agent_network: NetworkPolicy | None = None,
     labels: Mapping[str, str] | None = None,
+    cache_generation: int = 0,
+    cache_hours: float | None = None,
 ) -> SandboxSpec:
     """A `SandboxSpec` with the image and limits configured for this installation."""
     from django.conf import settings
@@ -39,6 +41,8 @@ def spec_from_settings(
         setup_network=setup_network or NetworkPolicy(mode="on"),
         agent_network=agent_network or NetworkPolicy(mode="off"),
         labels=dict(labels or {}),
+        cache_generation=cache_generation,
+        cache_hours=cache_hours,
     )
 
 

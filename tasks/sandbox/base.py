@@ -59,6 +59,10 @@ class SandboxSpec:
     setup_network: NetworkPolicy = NetworkPolicy(mode="on")
     agent_network: NetworkPolicy = NetworkPolicy(mode="off")
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The repository's warm-image cache: bumping the generation ("reset cache") makes every
+    # earlier image a miss; hours overrides the installation's default expiry when set.
+    cache_generation: int = 0
+    cache_hours: float | None = None
 
 
 class SandboxError(RuntimeError):

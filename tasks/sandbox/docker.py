@@ -98,6 +98,12 @@ class DockerSandbox:
             self.config.runtime_dir / f"attempt-{spec.attempt_id}-{uuid.uuid4().hex[:8]}"
         )
 
+    def _cache_hours(self) -> float:
+        """The repository's expiry when its environment sets one, else the installation's."""
+        if self.spec.cache_hours is not None:
+            return self.spec.cache_hours
+        return self.config.warm_cache_hours
+
     # -- Sandbox protocol --------------------------------------------------------------------
 
     def start(self) -> None:
@@ -198,11 +204,12 @@ class DockerSandbox:
         key = ""
         if spec.setup_script.strip():
             key = images.warm_key(
-                base_image_id=base.id, setup_script=spec.setup_script, variables=spec.variables
+                base_image_id=base.id,
+                setup_script=spec.setup_script,
+                variables=spec.variables,
+                generation=spec.cache_generation,
             )
-            found = images.find_warm_image(
-                self.client, key, max_age_hours=self.config.warm_cache_hours
-            )
+            found = images.find_warm_image(self.client, key, max_age_hours=self._cache_hours())
             if found:
                 image, self.warm_image, self.warm_hit = found, found, True
         runs_setup = bool(key) and not self.warm_hit
@@ -287,7 +294,7 @@ class DockerSandbox:
             why = result.error or f"exit code {result.exit_code}"
             raise SandboxError(f"the setup script failed ({why}):\n{tail}")
         self._check_no_secret_files()
-        if self.config.warm_cache_hours > 0:
+        if self._cache_hours() > 0:
             try:
                 self.warm_image = images.commit_warm_image(
                     self.client, self._require_container(), key

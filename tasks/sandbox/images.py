@@ -22,9 +22,16 @@ from tasks.sandbox.spec import LABEL_WARM_CREATED, LABEL_WARM_KEY
 WARM_REPOSITORY = "codexweb-warm"
 
 
-def warm_key(*, base_image_id: str, setup_script: str, variables: Mapping[str, str]) -> str:
+def warm_key(
+    *, base_image_id: str, setup_script: str, variables: Mapping[str, str], generation: int = 0
+) -> str:
     payload = json.dumps(
-        {"base": base_image_id, "setup": setup_script, "variables": sorted(variables.items())},
+        {
+            "base": base_image_id,
+            "setup": setup_script,
+            "variables": sorted(variables.items()),
+            "generation": generation,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -160,8 +160,10 @@ def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engin
     script = f"echo {marker} > ~/prepared.txt; mkdir -p node_modules && echo dep > node_modules/x"
     made = []
 
-    def start(variables, hours=1.0):
-        made.append(make_sandbox(setup_script=script, variables=variables, warm_cache_hours=hours))
+    def start(variables, hours=1.0, **spec):
+        made.append(
+            make_sandbox(setup_script=script, variables=variables, warm_cache_hours=hours, **spec)
+        )
         return made[-1]
 
     try:
@@ -174,12 +176,20 @@ def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engin
         assert second.exec("cat ~/prepared.txt; git status --short").output == f"{marker}\n"
         assert not start({"V": "2"}).warm_hit
         assert not start({"V": "1"}, hours=1e-9).warm_hit  # expired
+        # "Reset cache" bumps the environment's generation: the same setup misses once, then hits.
+        reset = start({"V": "1"}, cache_generation=1)
+        assert not reset.warm_hit and reset.warm_image
+        assert start({"V": "1"}, cache_generation=1).warm_hit
+        # A repository's own expiry overrides the installation's (here: caching off).
+        assert not start({"V": "1"}, cache_generation=1, cache_hours=0.0).warm_hit
     finally:
         for sandbox in made:
             sandbox.stop()
         base = docker_engine.images.get(IMAGE).id
-        for variables in ({"V": "1"}, {"V": "2"}):
-            key = warm_key(base_image_id=base, setup_script=script, variables=variables)
+        for variables, generation in (({"V": "1"}, 0), ({"V": "2"}, 0), ({"V": "1"}, 1)):
+            key = warm_key(
+                base_image_id=base, setup_script=script, variables=variables, generation=generation
+            )
             # a superseded image of the same key is untagged, hence all=True
             for image in docker_engine.images.list(
                 all=True, filters={"label": f"{LABEL_WARM_KEY}={key}"}
