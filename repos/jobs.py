@@ -15,6 +15,7 @@ from repos.github import GitHubError
 from repos.models_github import GitHubCredential
 from repos.organizations import organizations_apply
 from repos.pulls import pull_request_open
+from repos.setup_run_flow import setup_run_execute
 from repos.sync import repositories_sync
 from repos.sync_request import repositories_sync_finished
 
@@ -47,3 +48,9 @@ def refresh_mirror(repository_id: int, user_id: int) -> None:
 def open_pull_request(record_id: int) -> None:
     """Do the git and GitHub work of a reserved PullRequestRecord (idempotent)."""
     pull_request_open(record_id=record_id)
+
+
+@shared_task(name="repos.run_setup", acks_late=True)
+def run_setup(run_id: int) -> None:
+    """Run a queued "run setup now" (repos/setup_run_flow.py); idempotent through its claim."""
+    setup_run_execute(run_id=run_id)

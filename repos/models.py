@@ -131,3 +131,4 @@ from repos.models_github import (  # noqa: E402,F401
     GitHubRepositoryAccess,
     PullRequestRecord,
 )
+from repos.models_setup import SetupRun  # noqa: E402,F401

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from codexweb.accounts.models import Team
-from repos.models import Repository
+from repos.models import Environment, Repository, SetupRun
 
 
 def repositories_for_user(user: User | AnonymousUser) -> QuerySet[Repository]:
@@ -39,3 +39,13 @@ def repositories_matching(team: Team, query: str = "", *, limit: int = 50,
     head = [first[pk] for pk in preferred_ids if pk in first]
     rest = repositories.exclude(pk__in=list(first)).order_by("owner", "name")[: limit - len(head)]
     return head + list(rest)
+
+
+def setup_runs_recent(environment: Environment, *, limit: int = 5) -> list[SetupRun]:
+    """The environment's latest "run setup now" runs, newest first (without their logs)."""
+    return list(
+        SetupRun.objects.filter(environment=environment)
+        .select_related("requested_by")
+        .defer("log")
+        .order_by("-created_at", "-pk")[:limit]
+    )

@@ -23,4 +23,8 @@ urlpatterns = [
     path("<int:pk>/environment/cache/reset/", views_environment.cache_reset_view,
          name="cache_reset"),
     path("<int:pk>/environment/setup/run/", views_environment.setup_run, name="setup_run"),
+    path("<int:pk>/environment/setup/runs/<int:run_id>/", views_environment.setup_run_detail,
+         name="setup_run_detail"),
+    path("<int:pk>/environment/setup/runs/<int:run_id>/status/",
+         views_environment.setup_run_status, name="setup_run_status"),
 ]

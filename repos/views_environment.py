@@ -6,13 +6,13 @@ too (the change URLs are not theirs), while the page itself shows them the polic
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from codexweb.accounts.http import AuthedRequest
+from codexweb.accounts.middleware import json_endpoint
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
 from repos.domains import DomainError
@@ -26,8 +26,10 @@ from repos.environments import (
     secret_set,
 )
 from repos.forms_environment import EnvironmentForm, SecretForm
-from repos.models import EnvironmentSecret, Repository
-from repos.selectors import repositories_for_user
+from repos.models import EnvironmentSecret, Repository, SetupRun
+from repos.selectors import repositories_for_user, setup_runs_recent
+from repos.setup_runs import SetupRunError, setup_run_request, setup_run_unavailable_reason
+from tasks.rendering.terminal import plain_terminal_text
 
 
 def get_repository_for_user(request: AuthedRequest, pk: int) -> Repository:
@@ -40,19 +42,6 @@ def _admin_repository(request: AuthedRequest, pk: int) -> Repository:
     if not is_team_admin(request.user, repository.team):
         raise Http404("Only team admins can change the environment.")
     return repository
-
-
-SETUP_RUN_NOT_WIRED = (
-    "Running the setup script on its own is not connected to the sandbox yet; it runs at the "
-    "start of every attempt."
-)
-
-
-def setup_run_unavailable_reason() -> str:
-    """Why "Run setup now" cannot run here, or "" when it can (the button is disabled then)."""
-    if settings.SANDBOX_BACKEND in ("", "none"):
-        return "No sandbox is configured on this server (SANDBOX_BACKEND=none)."
-    return SETUP_RUN_NOT_WIRED
 
 
 def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
@@ -100,7 +89,8 @@ def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
         "secret_form": SecretForm() if is_admin else None,
         "secrets": environment.secrets.all(),
         "is_admin": is_admin,
-        "setup_unavailable": setup_run_unavailable_reason(),
+        "setup_unavailable": setup_run_unavailable_reason(environment),
+        "setup_runs": setup_runs_recent(environment),
     }
     return render(
         request, "repos/environment.html", context, status=400 if request.method == "POST" else 200
@@ -169,6 +159,60 @@ def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def setup_run(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Queue a run of the setup script (admins only) and show it."""
     repository = _admin_repository(request, pk)
-    messages.error(request, setup_run_unavailable_reason() or SETUP_RUN_NOT_WIRED)
-    return redirect("repos:environment", pk=repository.pk)
+    try:
+        run = setup_run_request(repository=repository, actor=request.user)
+    except SetupRunError as exc:
+        messages.error(request, str(exc))
+        return redirect("repos:environment", pk=repository.pk)
+    return redirect("repos:setup_run_detail", pk=repository.pk, run_id=run.pk)
+
+
+def _setup_run_for_user(request: AuthedRequest, pk: int, run_id: int) -> SetupRun:
+    """A run of a repository of the person's team (members may read it), else 404."""
+    repository = get_repository_for_user(request, pk)
+    return get_object_or_404(
+        SetupRun.objects.select_related("environment__repository", "requested_by"),
+        pk=run_id,
+        environment__repository=repository,
+    )
+
+
+def setup_run_detail(request: AuthedRequest, pk: int, run_id: int) -> HttpResponse:
+    run = _setup_run_for_user(request, pk, run_id)
+    return render(
+        request,
+        "repos/setup_run.html",
+        {
+            "repository": run.environment.repository,
+            "run": run,
+            "log": plain_terminal_text(run.log),
+            "offset": len(run.log),
+        },
+    )
+
+
+@json_endpoint
+def setup_run_status(request: AuthedRequest, pk: int, run_id: int) -> JsonResponse:
+    """The run's state and its log from `?offset=` (characters already shown) on; ANSI
+    escapes and control characters are stripped, the page sets the text as text."""
+    run = _setup_run_for_user(request, pk, run_id)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        return JsonResponse({"error": "offset must be a whole number."}, status=400)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "active": run.is_active,
+            "log": plain_terminal_text(run.log[offset:]),
+            "offset": len(run.log),
+            "error": run.error,
+            "exit_code": run.exit_code,
+            "warm_hit": run.warm_hit,
+            "warm_made": run.warm_made,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        }
+    )

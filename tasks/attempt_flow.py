@@ -10,29 +10,26 @@ from __future__ import annotations
 import logging
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 
-from repos.access import repository_access
-from repos.credentials import credential_for
 from repos.environments import environment_snapshot, secret_values_for_setup
 from repos.github import GitHubError
-from repos.mirror import GitError, checkout_create, git_env, mirror_update
+from repos.mirror import GitError, git_env
 from repos.models import Repository
+from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
 from tasks import events, services
 from tasks.agent.collect import head_commit
 from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt
 from tasks.models import Attempt, Mode, Status
-from tasks.sandbox.backends import make_sandbox, spec_from_settings
-from tasks.sandbox.base import NetworkPolicy, Sandbox, SandboxError
+from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
+from tasks.sandbox.base import ExecResult, OutputChunk, Sandbox, SandboxError
+from tasks.sandbox.masking import MaskedOutput, mask
 
 logger = logging.getLogger(__name__)
-
-
-class PrepareError(RuntimeError):
-    """The workspace could not be prepared; the message is for the person."""
 
 
 def attempt_run(attempt_id: int) -> None:
@@ -77,20 +74,13 @@ def _prepare_workspace(attempt: Attempt, dest: Path) -> Path:
         "prepare",
         f"Fetching {repository.full_name} and checking out {task.base_branch}.",
     )
-    token = None
-    if repository.is_on_github:
-        access = repository_access(task.author, repository)
-        if not access.can_read or (task.mode == Mode.CODE and not access.can_push):
-            raise PrepareError(access.reason)
-        credential = credential_for(task.author, repository.provider)
-        token = credential.reveal_token() if credential else None
-    mirror_update(repository, token=token)
-    try:
-        commit = checkout_create(repository, ref=task.base_branch, dest=dest)
-    except GitError as exc:
-        raise PrepareError(
-            f"Branch or commit {task.base_branch!r} was not found in {repository.full_name}."
-        ) from exc
+    commit = workspace_checkout(
+        repository=repository,
+        user=task.author,
+        ref=task.base_branch,
+        dest=dest,
+        need_push=task.mode == Mode.CODE,
+    )
     if attempt.parent is not None and attempt.parent.patch.strip():
         _apply_parent_patch(dest, attempt.parent.patch)
     _phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
@@ -137,19 +127,6 @@ def _apply_parent_patch(workspace: Path, patch: str) -> None:
         )
 
 
-def _policy(data: dict) -> NetworkPolicy:
-    return NetworkPolicy(
-        mode=data.get("mode", "off"),
-        domains=tuple(data.get("domains", ())),
-        methods=tuple(data.get("methods", ("GET", "HEAD", "OPTIONS"))),
-    )
-
-
-def _cache_hours(snapshot: dict) -> float | None:
-    hours = snapshot.get("cache", {}).get("ttl_hours")
-    return float(hours) if hours is not None else None
-
-
 def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
     task = attempt.task
     # The environment as it was when the attempt was claimed: later edits don't reach it.
@@ -158,20 +135,16 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
         snapshot = environment_snapshot(task.repository)
         Attempt.objects.filter(pk=attempt.pk).update(environment_snapshot=snapshot)
     secrets = secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"])
-    spec = spec_from_settings(
+    spec = spec_from_snapshot(
+        snapshot,
         attempt_id=attempt.pk,
         workspace=workspace,
         read_only=task.mode == Mode.ASK,
-        setup_script=snapshot["setup_script"],
-        variables=snapshot["variables"],
         secrets=secrets,
-        setup_network=_policy(snapshot["setup_policy"]),
-        agent_network=_policy(snapshot["agent_policy"]),
         labels={"org.codexweb.task": str(task.pk)},
-        cache_generation=int(snapshot.get("cache", {}).get("generation", 0)),
-        cache_hours=_cache_hours(snapshot),
     )
-    sandbox = make_sandbox(spec)
+    setup_log = SetupOutputPublisher(attempt.pk, secrets.values())
+    sandbox = make_sandbox(spec, on_setup_output=setup_log.output)
     try:
         _phase(
             attempt.pk,
@@ -181,9 +154,12 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
         )
         try:
             sandbox.start()
+        except SandboxError as exc:
+            # The message may quote the setup script's output.
+            raise SandboxError(mask(str(exc), secrets.values())) from None
         finally:
-            _publish_setup_output(attempt.pk, sandbox, secrets)
-        del secrets
+            setup_log.finish(getattr(sandbox, "setup_result", None))
+        del secrets, setup_log
         base = head_commit(sandbox)
         with cancel_watch(attempt.pk, sandbox):
             result = run_agent_for_attempt(attempt.pk, sandbox, base_commit=base)
@@ -193,40 +169,61 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
         sandbox.stop()
 
 
-def _publish_setup_output(attempt_id: int, sandbox: Sandbox, secrets: dict[str, str]) -> None:
-    """Show the setup script's output as a terminal chunk, with secret values masked."""
-    result = getattr(sandbox, "setup_result", None)
-    if result is None:
-        return
-    text = result.output
-    for value in secrets.values():
-        if value:
-            text = text.replace(value, "***")
-    chunk = f"setup-{attempt_id}"
-    events.publish(
-        attempt_id,
-        kinds.COMMAND,
-        {"call_id": chunk, "chunk_id": chunk, "command": "(setup script)", "cwd": "/workspace"},
-    )
-    if text:
+class SetupOutputPublisher:
+    """Publishes the setup script's output live as one terminal chunk (`setup-<attempt id>`):
+    `command` when the first output arrives, masked `output` lines, then `command_end`.
+
+    Secret values are masked line by line before anything is published (see
+    tasks/sandbox/masking.py); `finish` flushes the last line and ends the chunk.
+    """
+
+    def __init__(self, attempt_id: int, secrets: Iterable[str]) -> None:
+        self.attempt_id = attempt_id
+        self.chunk = f"setup-{attempt_id}"
+        self.output = MaskedOutput(secrets, self._publish_output)
+        self._opened = False
+
+    def _open(self) -> None:
+        if not self._opened:
+            self._opened = True
+            events.publish(
+                self.attempt_id,
+                kinds.COMMAND,
+                {
+                    "call_id": self.chunk,
+                    "chunk_id": self.chunk,
+                    "command": "(setup script)",
+                    "cwd": "/workspace",
+                },
+            )
+
+    def _publish_output(self, chunk: OutputChunk) -> None:
+        self._open()
         events.publish(
-            attempt_id,
+            self.attempt_id,
             kinds.OUTPUT,
-            {"chunk_id": chunk, "stream": "stdout", "text": text, "at": 0.0},
+            {"chunk_id": self.chunk, "stream": chunk.stream, "text": chunk.text, "at": chunk.at},
         )
-    events.publish(
-        attempt_id,
-        kinds.COMMAND_END,
-        {
-            "call_id": chunk,
-            "chunk_id": chunk,
-            "exit_code": result.exit_code,
-            "duration": result.duration,
-            "truncated": result.truncated,
-            "timed_out": result.timed_out,
-            "error": result.error,
-        },
-    )
+
+    def finish(self, result: ExecResult | None) -> None:
+        """End the chunk; without a result (no setup script, warm image) nothing is shown."""
+        self.output.close()
+        if result is None:
+            return
+        self._open()
+        events.publish(
+            self.attempt_id,
+            kinds.COMMAND_END,
+            {
+                "call_id": self.chunk,
+                "chunk_id": self.chunk,
+                "exit_code": result.exit_code,
+                "duration": result.duration,
+                "truncated": result.truncated,
+                "timed_out": result.timed_out,
+                "error": result.error,
+            },
+        )
 
 
 def _publish_egress(attempt_id: int, sandbox: Sandbox) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from tasks.sandbox.base import NetworkPolicy, Sandbox, SandboxError, SandboxSpec
+from tasks.sandbox.base import NetworkPolicy, OnOutput, Sandbox, SandboxError, SandboxSpec
 
 
 def spec_from_settings(
@@ -46,13 +47,54 @@ def spec_from_settings(
     )
 
 
-def make_sandbox(spec: SandboxSpec) -> Sandbox:
-    """The configured backend's sandbox for `spec` (not started). SandboxError when none is."""
+def policy_from_snapshot(data: Mapping[str, Any]) -> NetworkPolicy:
+    """A phase's policy as `repos.environments.environment_snapshot` wrote it."""
+    return NetworkPolicy(
+        mode=data.get("mode", "off"),
+        domains=tuple(data.get("domains", ())),
+        methods=tuple(data.get("methods", ("GET", "HEAD", "OPTIONS"))),
+    )
+
+
+def spec_from_snapshot(
+    snapshot: Mapping[str, Any],
+    *,
+    attempt_id: int,
+    workspace: Path,
+    read_only: bool,
+    secrets: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
+) -> SandboxSpec:
+    """`spec_from_settings` for an environment snapshot (setup script, variables, both phases'
+    policies, cache generation and expiry) and the secret values fetched for its setup."""
+    cache = snapshot.get("cache", {})
+    hours = cache.get("ttl_hours")
+    return spec_from_settings(
+        attempt_id=attempt_id,
+        workspace=workspace,
+        read_only=read_only,
+        setup_script=snapshot["setup_script"],
+        variables=snapshot["variables"],
+        secrets=secrets,
+        setup_network=policy_from_snapshot(snapshot["setup_policy"]),
+        agent_network=policy_from_snapshot(snapshot["agent_policy"]),
+        labels=labels,
+        cache_generation=int(cache.get("generation", 0)),
+        cache_hours=float(hours) if hours is not None else None,
+    )
+
+
+def make_sandbox(spec: SandboxSpec, *, on_setup_output: OnOutput | None = None) -> Sandbox:
+    """The configured backend's sandbox for `spec` (not started). SandboxError when none is.
+
+    `on_setup_output` receives the setup script's raw output while it runs (mask it before
+    showing it anywhere).
+    """
     from django.conf import settings
 
     backend = settings.SANDBOX_BACKEND
     if backend == "docker":
         from tasks.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(spec)
+        return DockerSandbox(spec, on_setup_output=on_setup_output)
     raise SandboxError(f"sandbox backend {backend!r} is not available; set SANDBOX_BACKEND=docker")

@@ -72,8 +72,12 @@ class DockerSandbox:
         *,
         config: DockerConfig | None = None,
         client: docker.DockerClient | None = None,
+        on_setup_output: OnOutput | None = None,
     ) -> None:
         self.spec = spec
+        # Receives the setup script's output as it arrives. It is raw: whoever shows it must
+        # mask the secrets first (tasks/sandbox/masking.py).
+        self.on_setup_output = on_setup_output
         self.config = config or DockerConfig.from_settings()
         self.client = client or docker_client()
         self.api = self.client.api
@@ -277,7 +281,7 @@ class DockerSandbox:
             user=SETUP_USER,
             cwd=WORKSPACE,
             timeout=remaining,
-            on_output=None,
+            on_output=self.on_setup_output,
             max_output_bytes=200_000,
             extra_env=dict(spec.secrets),
         )

@@ -33,7 +33,10 @@ def screenshot(page, name: str, *, full_page: bool = False) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, which would break the async tests (and Django's async-safety check, relaxed
+# below) of every suite that runs after the browser tests.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")

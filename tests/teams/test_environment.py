@@ -258,10 +258,3 @@ def test_snapshot_resolves_domain_lists_at_start(acme, acme_repo, alice):
         "pypi.org",
         "registry.npmjs.org",
     ]
-
-
-def test_run_setup_says_it_is_not_wired_yet_with_a_sandbox(alice_client, acme_repo, settings):
-    settings.SANDBOX_BACKEND = "docker"
-    body = alice_client.get(_url(acme_repo)).content.decode()
-    assert 'id="run-setup" disabled' in body
-    assert "not connected to the sandbox yet" in body
