@@ -62,7 +62,8 @@ def test_fork_bomb_is_contained(sandbox, docker_engine):
     started = time.monotonic()
     result = sandbox.exec("bomb() { bomb | bomb & }; bomb; sleep 60", timeout=8)
     assert result.timed_out
-    assert time.monotonic() - started < 40
+    # Bounded, not prompt: on a loaded 2-core machine reclaiming 64 pids can take a while.
+    assert time.monotonic() - started < 120
     stats = docker_engine.api.inspect_container(sandbox.container_id)
     assert stats["HostConfig"]["PidsLimit"] == 64
     after = sandbox.exec("echo recovered; ps -e --no-headers | wc -l", timeout=20)
