@@ -122,3 +122,72 @@ def test_ask_task_answers_without_a_patch(worker_settings, model_server, acme, a
     assert "apply_patch" not in tools
     # The cited file's final text is kept, so the page can open the cited lines.
     assert attempt.cited_files == {"calc.py": CALC}
+
+
+def test_setup_output_is_published_live_with_secrets_masked(
+    worker_settings, model_server, docker_engine, acme, alice, fixture_repo
+):
+    import uuid
+
+    from repos.environments import secret_set
+
+    secret = "tok-0a1b2c3d4e5f-never-shown"
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    environment = repository.environment
+    environment.setup_script = (
+        f"# {uuid.uuid4().hex}\n"  # no warm image of an earlier run matches
+        'echo "token is $API_TOKEN"\n'
+        "printf 'split:%s' \"${API_TOKEN:0:9}\"; sleep 0.5; printf '%s|\\n' \"${API_TOKEN:9}\"\n"
+    )
+    environment.setup_internet_policy = "off"
+    environment.cache_ttl_hours = 0  # leave no warm image behind
+    environment.save()
+    secret_set(environment=environment, actor=alice, name="API_TOKEN", value=secret)
+    model_server.add(reply("Nothing to explain."))
+    task = task_create(
+        author=alice, repository=repository, mode="ask", prompt="Hi", base_branch="main"
+    )
+    attempt = task.attempts.get()
+
+    run_attempt(attempt.pk)
+
+    chunk = f"setup-{attempt.pk}"
+    events = list(attempt.events.order_by("seq"))
+    setup = [e for e in events if e.payload.get("chunk_id") == chunk]
+    assert [e.kind for e in setup][0] == kinds.COMMAND
+    assert setup[0].payload["command"] == "(setup script)"
+    assert setup[-1].kind == kinds.COMMAND_END and setup[-1].payload["exit_code"] == 0
+    outputs = [e.payload for e in setup if e.kind == kinds.OUTPUT]
+    assert len(outputs) >= 2  # published line by line as it came, not in one piece at the end
+    assert "".join(o["text"] for o in outputs) == "token is ***\nsplit:***|\n"
+    for event in events:
+        text = str(event.payload)
+        assert secret not in text and secret[:9] not in text and secret[9:] not in text
+
+
+def test_a_failed_setup_does_not_leak_a_secret_in_the_error(
+    worker_settings, docker_engine, acme, alice, fixture_repo
+):
+    import uuid
+
+    from repos.environments import secret_set
+
+    secret = "tok-9z8y7x6w5v-never-shown"
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    environment = repository.environment
+    environment.setup_script = f"# {uuid.uuid4().hex}\necho \"using $API_TOKEN\"\nexit 4\n"
+    environment.setup_internet_policy = "off"
+    environment.save()
+    secret_set(environment=environment, actor=alice, name="API_TOKEN", value=secret)
+    task = task_create(
+        author=alice, repository=repository, mode="ask", prompt="Hi", base_branch="main"
+    )
+    attempt = task.attempts.get()
+
+    run_attempt(attempt.pk)
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.FAILED
+    assert "exit code 4" in attempt.error and "using ***" in attempt.error
+    assert secret not in attempt.error
+    assert all(secret not in str(e.payload) for e in attempt.events.all())

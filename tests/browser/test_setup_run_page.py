@@ -1,0 +1,53 @@
+"""A setup run's page follows the run: new log text appears as it is written (as text, never
+HTML), and the status flips when the run ends; then the page stops asking."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from repos.models import SetupRun
+from tests.browser.test_environment_policy import sign_in
+from tests.support import factories
+from tests.support.browser import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def running_run(transactional_db):
+    alice, bob = factories.make_user("alice"), factories.make_user("bob")
+    team = factories.make_team("Acme", admin=alice)
+    factories.add_member(team, bob)
+    repo = factories.make_repository(team, owner="acme", name="webapp")
+    run = SetupRun.objects.create(
+        environment=repo.environment,
+        requested_by=alice,
+        status="running",
+        log="[Fetching acme/webapp and checking out main.]\n",
+    )
+    return repo, run
+
+
+def test_the_run_page_streams_the_log_until_the_run_ends(browser_page, live_app, running_run):
+    repo, run = running_run
+    page = browser_page
+    sign_in(page, "bob")  # a member may watch
+    page.goto(f"/repositories/{repo.pk}/environment/setup/runs/{run.pk}/")
+    log = page.locator("#setup-run-log")
+    expect(log).to_contain_text("Fetching acme/webapp")
+    expect(page.locator("#setup-run-status")).to_have_text("Running")
+
+    SetupRun.objects.filter(pk=run.pk).update(
+        log=run.log + "\x1b[1mCollecting\x1b[0m <b>deps</b> token=***\n"
+    )
+    expect(log).to_contain_text("Collecting <b>deps</b> token=***")
+    assert page.locator("#setup-run-log b").count() == 0  # text, not markup
+
+    SetupRun.objects.filter(pk=run.pk).update(
+        status="failed", error="The setup script failed with exit code 3."
+    )
+    expect(page.locator("#setup-run-status")).to_have_text("Failed")
+    expect(page.get_by_role("alert")).to_have_text("The setup script failed with exit code 3.")
+    screenshot(page, "setup-run-failed")
+    assert page.js_errors == []
