@@ -22,6 +22,7 @@ def spec_from_settings(
     labels: Mapping[str, str] | None = None,
     cache_generation: int = 0,
     cache_hours: float | None = None,
+    cache_scope: str = "",
 ) -> SandboxSpec:
     """A `SandboxSpec` with the image and limits configured for this installation."""
     from django.conf import settings
@@ -44,6 +45,7 @@ def spec_from_settings(
         labels=dict(labels or {}),
         cache_generation=cache_generation,
         cache_hours=cache_hours,
+        cache_scope=cache_scope,
     )
 
 
@@ -81,6 +83,7 @@ def spec_from_snapshot(
         labels=labels,
         cache_generation=int(cache.get("generation", 0)),
         cache_hours=float(hours) if hours is not None else None,
+        cache_scope=f"environment-{snapshot['environment_id']}",
     )
 
 

@@ -63,6 +63,9 @@ class SandboxSpec:
     # earlier image a miss; hours overrides the installation's default expiry when set.
     cache_generation: int = 0
     cache_hours: float | None = None
+    # Whose cache this is (e.g. "environment-12"): a prepared image holds files of that
+    # repository, so it is never shared with another repository, whatever their setup.
+    cache_scope: str = ""
 
 
 class SandboxError(RuntimeError):

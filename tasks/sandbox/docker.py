@@ -212,6 +212,7 @@ class DockerSandbox:
                 setup_script=spec.setup_script,
                 variables=spec.variables,
                 generation=spec.cache_generation,
+                scope=spec.cache_scope,
             )
             found = images.find_warm_image(self.client, key, max_age_hours=self._cache_hours())
             if found:

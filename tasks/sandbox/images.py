@@ -23,10 +23,16 @@ WARM_REPOSITORY = "codexweb-warm"
 
 
 def warm_key(
-    *, base_image_id: str, setup_script: str, variables: Mapping[str, str], generation: int = 0
+    *,
+    base_image_id: str,
+    setup_script: str,
+    variables: Mapping[str, str],
+    generation: int = 0,
+    scope: str = "",
 ) -> str:
     payload = json.dumps(
         {
+            "scope": scope,
             "base": base_image_id,
             "setup": setup_script,
             "variables": sorted(variables.items()),

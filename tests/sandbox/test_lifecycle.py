@@ -182,13 +182,24 @@ def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engin
         assert start({"V": "1"}, cache_generation=1).warm_hit
         # A repository's own expiry overrides the installation's (here: caching off).
         assert not start({"V": "1"}, cache_generation=1, cache_hours=0.0).warm_hit
+        # Another repository with the very same setup never gets this one's prepared files.
+        assert not start({"V": "1"}, cache_generation=1, cache_scope="environment-2").warm_hit
     finally:
         for sandbox in made:
             sandbox.stop()
         base = docker_engine.images.get(IMAGE).id
-        for variables, generation in (({"V": "1"}, 0), ({"V": "2"}, 0), ({"V": "1"}, 1)):
+        for variables, generation, scope in (
+            ({"V": "1"}, 0, ""),
+            ({"V": "2"}, 0, ""),
+            ({"V": "1"}, 1, ""),
+            ({"V": "1"}, 1, "environment-2"),
+        ):
             key = warm_key(
-                base_image_id=base, setup_script=script, variables=variables, generation=generation
+                base_image_id=base,
+                setup_script=script,
+                variables=variables,
+                generation=generation,
+                scope=scope,
             )
             # a superseded image of the same key is untagged, hence all=True
             for image in docker_engine.images.list(
