@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
@@ -42,6 +43,10 @@ def github_repository_connect(*, team: Team, actor: User,
         for name, value in fields.items():
             setattr(existing, name, value)
         existing.external_id = access.external_id
+        if existing.disconnected_at is not None:
+            existing.disconnected_at = None
+            audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_CONNECTED,
+                         target=existing.full_name, changes={"provider": existing.provider})
         existing.save()
         return existing
     repository = Repository.objects.create(
@@ -67,16 +72,16 @@ def repository_fields(access: GitHubRepositoryAccess, provider: str) -> dict[str
 
 @transaction.atomic
 def repository_disconnect(*, team: Team, actor: User, repository: Repository) -> int:
-    """Remove a repository from `team` (admins only), with its environment and its tasks.
+    """Take a repository out of `team`'s picker and lists (admins only); its tasks, their
+    history and its environment stay, and connecting it again brings it back.
 
-    Returns how many tasks went with it. Raises ConnectError for a non-admin or a repository of
+    Returns how many tasks it has. Raises ConnectError for a non-admin or a repository of
     another team. The repository itself, on GitHub or on disk, is not touched.
     """
     if repository.team_id != team.pk or not is_team_admin(actor, team):
         raise ConnectError("Only team admins can disconnect repositories.")
     tasks = repository.tasks.count()
-    name = repository.full_name
-    repository.delete()
+    Repository.objects.filter(pk=repository.pk).update(disconnected_at=timezone.now())
     audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_DISCONNECTED,
-                 target=name, changes={"tasks_removed": tasks})
+                 target=repository.full_name, changes={"tasks_kept": tasks})
     return tasks

@@ -29,6 +29,9 @@ class Repository(models.Model):
     )
     clone_url = models.CharField(max_length=1000)
     external_id = models.BigIntegerField(null=True, blank=True)
+    # Disconnected repositories leave the picker and lists but keep their task history;
+    # connecting them again brings them back as they were.
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,11 +11,18 @@ from codexweb.accounts.models import Team
 from repos.models import Environment, Repository, SetupRun
 
 
+def team_repositories(team: Team) -> QuerySet[Repository]:
+    """The team's connected repositories (disconnected ones only live on in task history)."""
+    return Repository.objects.filter(team=team, disconnected_at__isnull=True)
+
+
 def repositories_for_user(user: User | AnonymousUser) -> QuerySet[Repository]:
-    """Every repository of every team the person belongs to."""
+    """Every connected repository of every team the person belongs to."""
     if not user.is_authenticated:
         return Repository.objects.none()
-    return Repository.objects.filter(team__memberships__user=user).distinct()
+    return Repository.objects.filter(
+        team__memberships__user=user, disconnected_at__isnull=True
+    ).distinct()
 
 
 def repositories_matching(team: Team, query: str = "", *, limit: int = 50,
@@ -25,7 +32,7 @@ def repositories_matching(team: Team, query: str = "", *, limit: int = 50,
     `visibility` keeps only public, private or internal ones; the ids in `prefer` (e.g. recently
     used) that match come first, in the given order. At most `limit` results, two queries.
     """
-    repositories = Repository.objects.filter(team=team)
+    repositories = team_repositories(team)
     if visibility:
         repositories = repositories.filter(visibility=visibility)
     for word in query.split():

@@ -86,10 +86,18 @@ def repository_register(
         if detected is None:
             raise RepositoryError(f"{location} is not a git repository.")
         default_branch = default_branch.strip() or detected
-    if Repository.objects.filter(
+    existing = Repository.objects.filter(
         team=team, provider=Repository.Provider.GIT, owner=owner, name=name
-    ).exists():
+    ).first()
+    if existing is not None and existing.disconnected_at is None:
         raise RepositoryError(f"{owner}/{name} is already registered for this team.")
+    if existing is not None:  # registered before and disconnected: bring it back, history intact
+        existing.clone_url = location
+        existing.default_branch = default_branch.strip() or existing.default_branch
+        existing.visibility = visibility
+        existing.disconnected_at = None
+        existing.save()
+        return existing
     repository = Repository.objects.create(
         team=team,
         provider=Repository.Provider.GIT,

@@ -10,6 +10,7 @@ from codexweb.accounts.current import current_team
 from codexweb.accounts.selectors import is_team_admin
 from repos.forms import RegisterRepositoryForm
 from repos.models import Repository
+from repos.selectors import team_repositories
 from repos.selectors_github import github_credentials_for
 from repos.services import RepositoryError, repository_register
 from repos.sync_request import sync_status
@@ -17,7 +18,7 @@ from repos.sync_request import sync_status
 
 def repository_list(request: HttpRequest) -> HttpResponse:
     team = current_team(request)
-    repositories = Repository.objects.filter(team=team) if team else Repository.objects.none()
+    repositories = team_repositories(team) if team else Repository.objects.none()
     can_register = team is not None and is_team_admin(request.user, team)
     statuses = [sync_status(c) for c in github_credentials_for(request.user)]
     return render(request, "repos/list.html", {

@@ -19,10 +19,9 @@ from codexweb.accounts.current import current_team, signed_in_user
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
 from repos.connect import ConnectError, github_repository_connect, repository_disconnect
-from repos.models import Repository
 from repos.models_github import ConnectedOrganization, GitHubCredential, GitHubRepositoryAccess
 from repos.organizations import organization_connect, organization_disconnect
-from repos.selectors import repositories_for_user
+from repos.selectors import repositories_for_user, team_repositories
 from repos.selectors_github import catalog_owners, github_catalog, github_credentials_for
 from repos.sync_request import sync_status
 
@@ -69,8 +68,8 @@ def connect_page(request: HttpRequest) -> HttpResponse:
                               order=order)
         page = Paginator(rows, PER_PAGE).get_page(get.get("page"))
         ids = [row.external_id for row in page]
-        connected = dict(Repository.objects.filter(
-            team=team, provider=provider, external_id__in=ids
+        connected = dict(team_repositories(team).filter(
+            provider=provider, external_id__in=ids
         ).values_list("external_id", "pk"))
         links = {link.owner.lower(): link for link in
                  ConnectedOrganization.objects.filter(team=team, provider=provider)}
@@ -154,11 +153,11 @@ def disconnect_repository(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Only team admins can disconnect repositories.")
     if request.method == "POST":
         try:
-            removed = repository_disconnect(team=repository.team, actor=user,
-                                            repository=repository)
+            kept = repository_disconnect(team=repository.team, actor=user,
+                                         repository=repository)
         except ConnectError as exc:  # e.g. lost admin rights meanwhile
             raise Http404(str(exc)) from exc
-        suffix = f" with its {removed} task{'s' if removed != 1 else ''}" if removed else ""
+        suffix = f"; its {kept} task{'s' if kept != 1 else ''} stay in the history" if kept else ""
         messages.success(request, f"Disconnected {repository.full_name}{suffix}.")
         return redirect("repos:list")
     return render(request, "repos/disconnect.html", {

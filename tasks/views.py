@@ -15,7 +15,7 @@ from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
 from repos.access import task_access_check
 from repos.models import Repository
-from repos.selectors import repositories_matching
+from repos.selectors import repositories_matching, team_repositories
 from tasks import services
 from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm
@@ -29,7 +29,7 @@ from tasks.selectors import (
 def _team_repositories(team: Team | None) -> QuerySet[Repository]:
     if team is None:
         return Repository.objects.none()
-    return Repository.objects.filter(team=team).order_by("owner", "name")
+    return team_repositories(team).order_by("owner", "name")
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -132,23 +132,51 @@ def test_other_teams_admin_gets_404_on_disconnect(carol_client, globex, acme):
     assert Repository.objects.filter(pk=repository.pk).exists()
 
 
-def test_disconnect_asks_first_and_says_what_goes(alice_client, alice, acme):
+def test_disconnect_asks_first_and_keeps_the_history(alice_client, alice, acme):
     repository = factories.make_repository(acme, owner="acme", name="webapp")
     factories.make_task(repository, alice)
     factories.make_task(repository, alice)
 
     page = alice_client.get(f"/repositories/{repository.pk}/disconnect/").content.decode()
     assert "Disconnect acme/webapp?" in page
-    assert "Its 2 tasks, with their logs and diffs, will be deleted too." in page
-    assert Repository.objects.filter(pk=repository.pk).exists(), "GET changes nothing"
+    assert "Its 2 tasks stay in the team&#x27;s history" in page or (
+        "Its 2 tasks stay in the team's history" in page
+    )
+    assert Repository.objects.get(pk=repository.pk).disconnected_at is None, "GET changes nothing"
 
     response = alice_client.post(f"/repositories/{repository.pk}/disconnect/")
     assert response.status_code == 302 and response["Location"] == "/repositories/"
-    assert "Disconnected acme/webapp with its 2 tasks." in alice_client.get(
-        "/repositories/").content.decode()
-    assert not Repository.objects.filter(pk=repository.pk).exists()
+    listing = alice_client.get("/repositories/").content.decode()
+    assert "Disconnected acme/webapp; its 2 tasks stay in the history." in listing
+    assert f"/repositories/{repository.pk}/disconnect/" not in listing
+    assert repository.tasks.count() == 2
+    assert Repository.objects.get(pk=repository.pk).disconnected_at is not None
+    # Gone from the picker and from the composer's choices; the tasks still open.
+    picker = alice_client.get("/repositories/picker/", {"q": "webapp"}).json()
+    assert picker["results"] == []
+    task = repository.tasks.first()
+    assert alice_client.get(f"/tasks/{task.pk}/").status_code == 200
+    response = alice_client.post(
+        "/", {"prompt": "x", "repository": repository.pk, "mode": "ask", "attempts": 1,
+              "model_tier": "fast"},
+    )
+    assert response.status_code == 400
     entry = AuditEntry.objects.get(team=acme, action="repository.disconnected")
-    assert (entry.target, entry.changes) == ("acme/webapp", {"tasks_removed": 2})
+    assert (entry.target, entry.changes) == ("acme/webapp", {"tasks_kept": 2})
+
+
+def test_registering_a_disconnected_repository_again_brings_it_back(alice, acme, tmp_path):
+    from repos.connect import repository_disconnect
+    from repos.services import repository_register
+
+    path = factories.make_git_repository(tmp_path / "tool")
+    repository = repository_register(team=acme, location=str(path))
+    factories.make_task(repository, alice)
+    repository_disconnect(team=acme, actor=alice, repository=repository)
+
+    again = repository_register(team=acme, location=str(path))
+    assert again.pk == repository.pk and again.disconnected_at is None
+    assert again.tasks.count() == 1
 
 
 def test_connecting_an_organization_follows_new_repositories(

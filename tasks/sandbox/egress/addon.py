@@ -3,9 +3,18 @@
 Started by `proxy.py` as `mitmdump -s addon.py --set codexweb_rules=FILE --set codexweb_log=FILE
 --set codexweb_ready=FILE`. Every request and tunnel is decided by `policy.decide` and recorded
 as one JSON line `{"at", "host", "port", "method", "allowed", "reason"}`; refusals get a 403 whose
-plain-text body says why, so an agent reading curl's output understands. TLS is never intercepted:
-HTTPS tunnels are decided on the CONNECT host and then passed through. Destinations are resolved
-here and pinned, and loopback/private addresses are refused unless the rules allow them.
+plain-text body says why, so an agent reading curl's output understands.
+
+Tunnels (CONNECT) are decided on their host. What happens inside an allowed tunnel:
+- plain HTTP: every request is decided on the tunnel's host and its own method;
+- TLS, when the rules say `intercept_tls` (an allowlist restricting methods): the proxy
+  terminates TLS with a certificate from its per-attempt CA (in its own confdir; the container
+  trusts that CA for the agent phase), opens TLS upstream to the tunnel's host (SNI and
+  certificate verification against the CONNECT host, never the client's SNI), and decides each
+  request on its method; a request whose SNI or Host header names another host is refused;
+- TLS otherwise (`on`, method-unrestricted allowlists): passed through untouched.
+Destinations are resolved here and pinned, and loopback/private addresses are refused unless
+the rules allow them.
 """
 
 from __future__ import annotations
@@ -37,8 +46,8 @@ class CodexwebEgress:
     def __init__(self) -> None:
         self.rules = None
         self._lock = threading.Lock()
-        # client connection id -> the host its CONNECT tunnel was allowed for
-        self._tunnels: dict[str, str] = {}
+        # client connection id -> (host, port) its CONNECT tunnel was allowed for
+        self._tunnels: dict[str, tuple[str, int]] = {}
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
@@ -77,26 +86,68 @@ class CodexwebEgress:
         with self._lock, open(path, "a") as f:
             f.write(line + "\n")
 
-    def _refuse(self, flow: http.HTTPFlow, method: str, reason: str) -> None:
-        target = (
-            f"{flow.request.host}:{flow.request.port}" if method == "CONNECT" else flow.request.url
-        )
+    def _refuse(self, flow: http.HTTPFlow, method: str, reason: str, target: str = "") -> None:
+        if not target:
+            target = (
+                f"{flow.request.host}:{flow.request.port}"
+                if method == "CONNECT"
+                else flow.request.url
+            )
         body = f"{REFUSED_PREFIX} {method} {target}: {reason}.\n"
         flow.response = http.Response.make(
             403, body.encode(), {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"}
         )
 
-    def _decide(self, flow: http.HTTPFlow, method: str, host: str | None = None) -> None:
-        host, port = host or flow.request.host, flow.request.port
+    def _decide(
+        self, flow: http.HTTPFlow, method: str, tunnel: tuple[str, int] | None = None
+    ) -> None:
+        host, port = tunnel or (flow.request.host, flow.request.port)
         if self.rules is None:
             decision = policy.Decision(False, "the proxy has no rules loaded")
+        elif tunnel is not None:
+            decision = self._check_tunnel_request(flow, host)
         else:
             decision = policy.decide(self.rules, host, method)
         self._record(host, port, method, decision.allowed, decision.reason)
         if not decision.allowed:
-            self._refuse(flow, method, decision.reason)
+            self._refuse(flow, method, decision.reason, self._target(flow, method, tunnel))
         elif method == "CONNECT":
-            self._tunnels[flow.client_conn.id] = host
+            self._tunnels[flow.client_conn.id] = (host, port)
+
+    def _check_tunnel_request(self, flow: http.HTTPFlow, tunnel_host: str):  # noqa: ANN202
+        """A request inside an allowed tunnel: its host is the tunnel's (whose address is pinned
+        by now); under an allowlist, the names the client presents (TLS SNI, Host header) must
+        be that host too, so a look-alike cannot ride an allowed tunnel."""
+        rules = self.rules
+        if rules.mode == "allowlist":
+            sni = flow.client_conn.sni if flow.client_conn.tls else None
+            if flow.client_conn.tls and not (
+                policy.same_host(sni, tunnel_host) if sni else policy.is_ip(tunnel_host)
+            ):
+                return policy.Decision(
+                    False,
+                    f"the TLS server name {sni or '(none)'!r} is not the tunnel's host "
+                    f"{tunnel_host!r}",
+                )
+            named = flow.request.host_header
+            if named and not policy.same_host(named, tunnel_host):
+                return policy.Decision(
+                    False,
+                    f"the request's Host {named!r} is not the tunnel's host {tunnel_host!r}",
+                )
+        return policy.decide(rules, tunnel_host, flow.request.method)
+
+    @staticmethod
+    def _target(flow: http.HTTPFlow, method: str, tunnel: tuple[str, int] | None) -> str:
+        """What the refusal message names: inside a tunnel, the tunnel's host (the request's own
+        host is the pinned address by then)."""
+        if tunnel is None or method == "CONNECT":
+            return ""
+        host, port = tunnel
+        scheme = "https" if flow.client_conn.tls else "http"
+        default = 443 if scheme == "https" else 80
+        netloc = host if port == default else f"{host}:{port}"
+        return f"{scheme}://{netloc}{flow.request.path}"
 
     # -- hooks -----------------------------------------------------------------------------------
 
@@ -106,27 +157,32 @@ class CodexwebEgress:
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
             return
-        tunnel_host = self._tunnels.get(flow.client_conn.id)
-        if tunnel_host is None:  # a plain proxied request: its URL names the destination
+        tunnel = self._tunnels.get(flow.client_conn.id)
+        if tunnel is None:  # a plain proxied request: its URL names the destination
             self._decide(flow, flow.request.method)
             return
-        # Plain HTTP inside an allowed CONNECT tunnel. The destination is the tunnel's (its
-        # address is pinned to an IP by now); the Host header is only the client's word.
-        self._decide(flow, flow.request.method, host=tunnel_host)
+        # Plain HTTP, or intercepted HTTPS, inside an allowed CONNECT tunnel.
+        self._decide(flow, flow.request.method, tunnel=tunnel)
 
     def client_disconnected(self, client) -> None:  # noqa: ANN001
         self._tunnels.pop(client.id, None)
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
-        # No interception: the tunnel's host was already decided at CONNECT.
-        data.ignore_connection = True
+        tunnel = self._tunnels.get(data.context.client.id)
+        if self.rules is None or not self.rules.intercept_tls or tunnel is None:
+            # Passthrough: the tunnel's host was already decided at CONNECT.
+            data.ignore_connection = True
+            return
+        # Intercept. Upstream TLS names (SNI) and verifies the host the tunnel was allowed for,
+        # whatever name the client put in its hello; `request` refuses a mismatch.
+        data.context.server.sni = tunnel[0]
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         if data.server.address is None or self.rules is None:
             return
         host, port = data.server.address
         name = policy.normalize_host(host)
-        mapped = self.rules.resolve.get(name)
+        mapped = policy.resolve_target(self.rules.resolve, name, port)
         if mapped:
             mhost, _, mport = mapped.rpartition(":")
             data.server.address = (mhost, int(mport))

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MODES = ("off", "allowlist", "on")
+# The methods a repository can allow (repos/domains.HTTP_METHODS). An allowlist allowing all of
+# them is "method-unrestricted": its HTTPS is passed through, checked by host only.
+ALL_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class EgressRules:
     # Whether names may resolve to loopback, private or link-local addresses. Off by default:
     # otherwise "on" would open the host's own services (database, Redis, Docker) to the sandbox.
     allow_private: bool = False
+    # Whether HTTPS to allowed hosts is decrypted with the proxy's per-attempt CA so each
+    # request's method and host can be checked (`needs_tls_interception`); else passed through.
+    intercept_tls: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -53,6 +59,7 @@ class EgressRules:
                 "methods": [m.upper() for m in self.methods],
                 "resolve": dict(self.resolve),
                 "allow_private": self.allow_private,
+                "intercept_tls": self.intercept_tls,
             }
         )
 
@@ -65,11 +72,39 @@ class EgressRules:
             methods=tuple(m.upper() for m in raw.get("methods", ())),
             resolve=dict(raw.get("resolve", {})),
             allow_private=bool(raw.get("allow_private", False)),
+            intercept_tls=bool(raw.get("intercept_tls", False)),
         )
 
     @classmethod
     def from_file(cls, path: str | Path) -> EgressRules:
         return cls.from_json(Path(path).read_text())
+
+
+def needs_tls_interception(mode: str, methods: Iterable[str]) -> bool:
+    """Whether a phase with this mode and these allowed methods must intercept TLS to enforce
+    its methods: an allowlist that does not allow every method. `on` and method-unrestricted
+    allowlists are enforced by host alone, so their HTTPS is passed through untouched."""
+    return mode == "allowlist" and not ALL_METHODS <= {m.upper() for m in methods}
+
+
+def resolve_target(resolve: Mapping[str, str], host: str, port: int) -> str | None:
+    """The "ip:port" a name is mapped to (tests only): `name:port` first, then `name`."""
+    name = normalize_host(host)
+    return resolve.get(f"{name}:{port}") or resolve.get(name)
+
+
+def same_host(a: str, b: str) -> bool:
+    """Whether two host names (or a Host header, with an optional port) name the same host."""
+    return normalize_host(_strip_port(a)) == normalize_host(_strip_port(b))
+
+
+def _strip_port(host: str) -> str:
+    host = host.strip()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
 
 
 def normalize_host(host: str) -> str:
@@ -85,7 +120,7 @@ def check_pattern(pattern: str) -> None:
     if not p:
         raise ValueError("an empty domain pattern is not allowed")
     body = p[2:] if p.startswith("*.") else p
-    bad = "*" in body or "/" in body or " " in body or (":" in body and not _is_ip(body))
+    bad = "*" in body or "/" in body or " " in body or (":" in body and not is_ip(body))
     if bad:
         raise ValueError(
             f"domain pattern {pattern!r} must be a host name, '*.' followed by one, "
@@ -95,7 +130,7 @@ def check_pattern(pattern: str) -> None:
         raise ValueError(f"domain pattern {pattern!r} is too broad: name at least two labels")
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -107,13 +142,14 @@ def domain_matches(pattern: str, host: str) -> bool:
     p, h = normalize_host(pattern), normalize_host(host)
     if p.startswith("*."):
         suffix = p[1:]  # ".example.org"
-        return h.endswith(suffix) and len(h) > len(suffix) and not _is_ip(h)
+        return h.endswith(suffix) and len(h) > len(suffix) and not is_ip(h)
     return p == h
 
 
 def decide(rules: EgressRules, host: str, method: str) -> Decision:
-    """Whether one request may leave. `method` is "CONNECT" for an HTTPS tunnel, whose inner
-    methods the proxy cannot see (no TLS interception): tunnels are filtered by host only."""
+    """Whether one request may leave. `method` is "CONNECT" for a tunnel, decided by host only;
+    the requests inside it are decided again one by one when the proxy can see them (plain HTTP,
+    or HTTPS when the rules intercept TLS)."""
     method = method.upper()
     h = normalize_host(host)
     if rules.mode == "off":
