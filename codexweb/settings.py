@@ -94,7 +94,12 @@ REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("CHANNELS_PREFIX", "codexweb")},
+        "CONFIG": {
+            # redis-py 8 times out reads after 5 s by default, exactly the channel layer's
+            # blocking-receive wait: idle websockets would die every few seconds.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+            "prefix": envstr("CHANNELS_PREFIX", "codexweb"),
+        },
     }
 }
 

@@ -22,6 +22,7 @@ from django.http import Http404
 
 from codexweb.accounts.current import current_team_for
 from tasks.events import attempt_group, event_message, team_group
+from tasks.models import Task
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
 REPLAY_PAGE = 500
@@ -128,6 +129,10 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
             return None
 
 
+# How many of the team's newest tasks a team socket reports on connecting (the sidebar shows 50).
+TEAM_CATCH_UP = 100
+
+
 class TeamConsumer(AsyncJsonWebsocketConsumer):
     """`/ws/team/`: status changes of the current team's tasks, for the live sidebar.
     Sends `{"type": "task", "task": {"id", "status"}}`."""
@@ -146,6 +151,18 @@ class TeamConsumer(AsyncJsonWebsocketConsumer):
         self.group = team_group(team.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        # Catch up: a status that changed between the page's render and this connection (or
+        # while it was down) would otherwise never reach the sidebar.
+        for task in await database_sync_to_async(self._recent_statuses)(team.pk):
+            await self.send_json({"type": "task", "task": task})
+
+    @staticmethod
+    def _recent_statuses(team_id: int) -> list[dict[str, Any]]:
+        recent = Task.objects.filter(team_id=team_id).order_by("-created_at", "-id")
+        return [
+            {"id": pk, "status": status}
+            for pk, status in recent.values_list("pk", "status")[:TEAM_CATCH_UP]
+        ]
 
     def _team(self):
         return current_team_for(self.scope["user"], self.scope.get("session") or {})

@@ -653,14 +653,17 @@
     this.tickElapsed();
     setInterval(function () { self.tickElapsed(); }, 1000);
     // The team socket (team-live.js) reports task status changes.
-    document.addEventListener("codexweb:task", function (e) {
-      var task = e.detail || {};
+    var applyTaskStatus = function (task) {
       if (String(task.id) !== self.article.dataset.taskId) return;
       setBadge(document.getElementById("task-status"), task.status);
       var elapsed = document.getElementById("task-elapsed");
       if (elapsed && FINISHED[task.status] && !elapsed.dataset.until) elapsed.dataset.until = new Date().toISOString();
       if (elapsed && !FINISHED[task.status]) elapsed.dataset.until = "";
-    });
+    };
+    document.addEventListener("codexweb:task", function (e) { applyTaskStatus(e.detail || {}); });
+    // A status the team socket reported before this page started listening.
+    var known = (window.codexwebTaskStatus || {})[this.article.dataset.taskId];
+    if (known) applyTaskStatus({ id: this.article.dataset.taskId, status: known });
     // A link to #chunk-ID (shared or clicked) opens that output once the log has it.
     var openHashChunk = function () {
       var m = /^#chunk-(.+)$/.exec(location.hash);

@@ -13,6 +13,9 @@
       badge.className = badge.className.replace(/\bbadge-[a-z]+\b/g, "").trim() + " badge-" + task.status;
       badge.textContent = LABELS[task.status];
     });
+    // Kept for scripts that start listening later (the task page), then announced.
+    window.codexwebTaskStatus = window.codexwebTaskStatus || {};
+    window.codexwebTaskStatus[task.id] = task.status;
     document.dispatchEvent(new CustomEvent("codexweb:task", { detail: { id: Number(task.id), status: task.status } }));
   }
 

@@ -20,6 +20,10 @@ class DockerConfig:
     domain_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # name -> "ip:port" for the egress proxy; tests point an allowed test name at loopback.
     egress_resolve: Mapping[str, str] = field(default_factory=dict)
+    # A PEM file of the only CAs the proxy trusts for upstream servers when it intercepts TLS;
+    # tests set it to the loopback target's certificate. "" (always in production): mitmproxy's
+    # default store.
+    egress_upstream_ca: str = ""
     reaper_grace_seconds: int = 300
 
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import posixpath
 import tarfile
 import tempfile
 import time
@@ -21,6 +22,7 @@ from docker.errors import APIError, DockerException, NotFound
 
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import (
+    EGRESS_CA_CERT,
     EGRESS_MOUNT,
     EGRESS_SOCKET,
     LABEL_DEADLINE,
@@ -93,13 +95,14 @@ def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
     return buf
 
 
-def file_archive(name: str, data: bytes, mode: int) -> bytes:
+def file_archive(name: str, data: bytes, mode: int, *, root: bool = False) -> bytes:
+    """A tar of one file, owned by the sandbox user (or by root when `root`)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo(name)
         info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-        info.uid = info.gid = SANDBOX_UID
-        info.uname = info.gname = SETUP_USER
+        info.uid = info.gid = 0 if root else SANDBOX_UID
+        info.uname = info.gname = "root" if root else SETUP_USER
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
@@ -184,6 +187,19 @@ class ContainerShell:
                 return
             time.sleep(0.05)
         raise SandboxError("the in-sandbox bridge to the egress proxy did not start")
+
+    def trust_ca(self, pem: bytes) -> None:
+        """Add a CA certificate (public PEM) to the system store: written root-owned to
+        EGRESS_CA_CERT, then `update-ca-certificates` as root (which owns the store; no
+        capability needed). The command users can read it, not change it."""
+        folder, name = posixpath.split(EGRESS_CA_CERT)
+        self.put_archive(
+            folder, file_archive(name, pem, 0o644, root=True), what="install the egress CA"
+        )
+        code, out, err = self.run(["update-ca-certificates"], user="root")
+        if code != 0:
+            detail = (err or out).decode(errors="replace").strip()
+            raise SandboxError(f"cannot trust the egress proxy's CA: {detail}")
 
     def stop_bridges(self) -> None:
         self.run(["pkill", "-KILL", "-u", "root", "-x", "socat"], user="root")

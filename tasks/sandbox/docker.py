@@ -44,7 +44,7 @@ from tasks.sandbox.container import (
     file_archive,
     workspace_archive,
 )
-from tasks.sandbox.egress.policy import EgressRules, expand_domains
+from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
 from tasks.sandbox.egress.proxy import EgressProxy, EgressRecord
 from tasks.sandbox.output import OutputCollector
 from tasks.sandbox.spec import (
@@ -90,6 +90,7 @@ class DockerSandbox:
         self._policy = NetworkPolicy(mode="off")
         self._user = SETUP_USER
         self._proxy: EgressProxy | None = None
+        self._egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
         self._records: list[EgressRecord] = []
         self._ended: str | None = None  # why the sandbox can no longer run commands
         self._timer: threading.Timer | None = None
@@ -323,34 +324,42 @@ class DockerSandbox:
     def _enter_agent_phase(self) -> None:
         self._phase = "agent"
         self._user = agent_user(self.spec)
-        self._set_network(self.spec.agent_network)
+        self._set_network(self.spec.agent_network, agent=True)
 
     # -- egress --------------------------------------------------------------------------------
 
-    def _set_network(self, policy: NetworkPolicy) -> None:
+    def _set_network(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
         """Replace the host proxy with one for `policy` (none when off) and (re)start the
-        in-container bridge to it."""
+        in-container bridge to it. In the agent phase, an allowlist restricting methods
+        intercepts TLS: the container then trusts that proxy's (fresh, per-attempt) CA."""
         self._stop_proxy()
         self._policy = policy
+        self._egress_ca = False
         if policy.mode == "off":
             return
         domains = expand_domains(policy.domains, self.config.domain_lists)
+        intercept = agent and needs_tls_interception(policy.mode, policy.methods)
         rules = EgressRules(
             mode=policy.mode,
             domains=domains,
             methods=tuple(m.upper() for m in policy.methods),
             resolve=dict(self.config.egress_resolve),
             allow_private=self.config.allow_private,
+            intercept_tls=intercept,
         )
         proxy = EgressProxy(
             rules=rules,
             workdir=self._workdir / "egress",
             mitmdump=self.config.mitmdump,
-            confdir=self.config.runtime_dir / "mitmproxy",
+            upstream_ca=self.config.egress_upstream_ca,
         )
         proxy.start()
         self._proxy = proxy
-        self._require_shell().start_bridge()
+        shell = self._require_shell()
+        if intercept:
+            shell.trust_ca(proxy.ca_certificate())
+            self._egress_ca = True
+        shell.start_bridge()
 
     def _stop_proxy(self) -> None:
         proxy, self._proxy = self._proxy, None
@@ -381,7 +390,9 @@ class DockerSandbox:
         collector = OutputCollector(
             max_bytes=max_output_bytes, on_output=on_output, started=started
         )
-        env = exec_environment(user=user, policy=self._policy, extra=extra_env)
+        env = exec_environment(
+            user=user, policy=self._policy, extra=extra_env, egress_ca=self._egress_ca
+        )
         try:
             run = StreamedExec(
                 self.api,

@@ -27,6 +27,10 @@ WORKSPACE = "/workspace"
 EGRESS_MOUNT = "/run/codexweb-egress"  # the host proxy's unix socket lives here
 EGRESS_SOCKET = "proxy.sock"
 PROXY_PORT = 3128  # inside the container, on loopback only
+# When the agent phase's proxy intercepts TLS, its per-attempt CA certificate (public part only)
+# is installed here and added to the system bundle; tools are pointed at them.
+EGRESS_CA_CERT = "/usr/local/share/ca-certificates/codexweb-egress-ca.crt"
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 # The users baked into the image (sandbox/provision.sh).
 SETUP_USER = "sandbox"  # owns /workspace; runs the setup script and Code tasks
@@ -151,10 +155,16 @@ def base_environment(spec: SandboxSpec) -> dict[str, str]:
 
 
 def exec_environment(
-    *, user: str, policy: NetworkPolicy, extra: Mapping[str, str] | None = None
+    *,
+    user: str,
+    policy: NetworkPolicy,
+    extra: Mapping[str, str] | None = None,
+    egress_ca: bool = False,
 ) -> dict[str, str]:
     """Per-command environment: the user's home, the proxy variables when the current phase
-    allows egress, and `extra` (the setup phase's secrets, for that one command only)."""
+    allows egress, the CA variables when the proxy intercepts TLS (`egress_ca`: its CA is in the
+    system bundle, and tools with their own stores are pointed there), and `extra` (the setup
+    phase's secrets, for that one command only)."""
     home = HOMES[user]
     env = {"HOME": home, "USER": user, "LOGNAME": user}
     if policy.mode != "off":
@@ -163,6 +173,10 @@ def exec_environment(
             env[name] = proxy
         env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
         env["npm_config_proxy"] = env["npm_config_https_proxy"] = proxy
+        if egress_ca:
+            for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO"):
+                env[name] = SYSTEM_CA_BUNDLE
+            env["NODE_EXTRA_CA_CERTS"] = EGRESS_CA_CERT
     for key, value in (extra or {}).items():
         check_env_name(key)
         env[key] = str(value)

@@ -48,6 +48,7 @@ def embedded(tmp_path: Path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "codexweb.cli", "serve", "--port", str(web_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # so a failed test can still stop every child
     )
     lines: list[str] = []
     deadline = time.monotonic() + 120
@@ -67,8 +68,15 @@ def embedded(tmp_path: Path):
     yield {"proc": proc, "web": web_port, "redis": redis_port, "var": tmp_path / "var",
            "lines": lines}
     if proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=10)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever is left: redis-server, worker, daphne
+    except ProcessLookupError:
+        pass
 
 
 def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):

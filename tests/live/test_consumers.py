@@ -182,6 +182,8 @@ async def test_team_socket_reports_status_changes_to_the_team_only(
     mine, ok, _ = await ws_connect("/ws/team/", alice)
     theirs, ok_theirs, _ = await ws_connect("/ws/team/", carol)
     assert ok and ok_theirs
+    catch_up = await mine.receive_json_from(timeout=10)
+    assert catch_up == {"type": "task", "task": {"id": acme_attempt.task_id, "status": "queued"}}
     claimed = await database_sync_to_async(services.attempt_claim)(attempt_id=acme_attempt.pk)
     assert claimed
     message = await mine.receive_json_from(timeout=10)
@@ -191,7 +193,35 @@ async def test_team_socket_reports_status_changes_to_the_team_only(
     await theirs.disconnect()
 
 
+async def test_team_socket_reports_changes_made_before_it_connected(acme_attempt, alice):
+    """A task can finish between the page's render and the socket's connection; the socket
+    reports the team's current statuses first, so the sidebar never stays stale."""
+    await database_sync_to_async(services.attempt_claim)(attempt_id=acme_attempt.pk)
+    await database_sync_to_async(services.attempt_finish)(
+        attempt_id=acme_attempt.pk, status="failed", error="boom"
+    )
+    mine, ok, _ = await ws_connect("/ws/team/", alice)
+    assert ok
+    message = await mine.receive_json_from(timeout=10)
+    assert message == {"type": "task", "task": {"id": acme_attempt.task_id, "status": "failed"}}
+    await mine.disconnect()
+
+
 async def test_team_socket_refuses_anonymous(db):
     communicator, accepted, code = await ws_connect("/ws/team/")
     assert not accepted and code == 4401
+    await communicator.disconnect()
+
+
+@pytest.mark.timeout(60)
+async def test_an_idle_socket_stays_open_and_still_gets_events(acme_attempt, alice):
+    """Nothing happens for longer than the channel layer's blocking wait (5 s): the socket must
+    survive the silence (a Redis read timeout used to kill the consumer) and deliver the next
+    event."""
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await asyncio.sleep(7)
+    await database_sync_to_async(events.publish)(acme_attempt.pk, "message", {"text": "later"})
+    message = await communicator.receive_json_from(timeout=10)
+    assert message["event"]["payload"] == {"text": "later"}
     await communicator.disconnect()

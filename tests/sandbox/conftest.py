@@ -69,9 +69,9 @@ def mitmdump() -> str:
 
 @pytest.fixture(scope="session")
 def egress_target() -> Iterator[EgressTarget]:
-    target, server = start_egress_target()
-    yield target
-    server.shutdown()
+    running = start_egress_target(ALLOWED)
+    yield running.target
+    running.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -108,8 +108,14 @@ def _factory(
     counter = iter(range(1, 10_000))
 
     def make(
-        *, start: bool = True, warm_cache_hours: float = 0.0, **fields: object
+        *,
+        start: bool = True,
+        warm_cache_hours: float = 0.0,
+        upstream_ca: str | None = None,
+        **fields: object,
     ) -> DockerSandbox:
+        """A sandbox for SandboxSpec `fields`. The proxy trusts the target's certificate
+        upstream unless `upstream_ca` says otherwise ("" = mitmproxy's default store)."""
         spec_fields: dict[str, object] = {
             "attempt_id": 900_000 + next(counter),
             "image": IMAGE,
@@ -127,7 +133,12 @@ def _factory(
             mitmdump=mitmdump,
             warm_cache_hours=warm_cache_hours,
             disk_watch_seconds=0.5,
-            egress_resolve={ALLOWED: egress_target.address},
+            # HTTPS (port 443) goes to the target's TLS listener, anything else to plain HTTP.
+            egress_resolve={
+                ALLOWED: egress_target.address,
+                f"{ALLOWED}:443": egress_target.tls_address,
+            },
+            egress_upstream_ca=egress_target.cert_file if upstream_ca is None else upstream_ca,
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]
         made.append(sandbox)

@@ -105,8 +105,10 @@ def test_https_tunnel_to_a_refused_domain_fails(allowlisted):
     assert "CONNECT tunnel failed, response 403" in result.output
 
 
-def test_https_tunnel_to_the_allowed_domain_is_let_through(allowlisted):
-    run(allowlisted, f"curl -sS -m 10 https://{ALLOWED}/")  # the test server speaks plain HTTP
+def test_https_to_the_allowed_domain_works(allowlisted):
+    # Methods are restricted, so TLS is intercepted (tests/sandbox/test_egress_tls.py).
+    result = run(allowlisted, f"curl -sS -m 10 https://{ALLOWED}/")
+    assert "hello from the allowed test domain" in result.output, result.output
     assert any(
         r.host == ALLOWED and r.method == "CONNECT" and r.allowed
         for r in allowlisted.egress_records()

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from repos.domains import HTTP_METHODS
 from tasks.sandbox.egress.policy import (
+    ALL_METHODS,
     EgressRules,
     address_is_public,
     decide,
     domain_matches,
     expand_domains,
+    needs_tls_interception,
+    resolve_target,
+    same_host,
 )
 
 
@@ -68,8 +73,46 @@ def test_rules_round_trip_through_json():
         methods=("GET",),
         resolve={"a.test": "127.0.0.1:1"},
         allow_private=True,
+        intercept_tls=True,
     )
     assert EgressRules.from_json(rules.to_json()) == rules
+
+
+@pytest.mark.parametrize(
+    ("mode", "methods", "expected"),
+    [
+        ("allowlist", ("GET", "HEAD", "OPTIONS"), True),
+        ("allowlist", ("get",), True),
+        ("allowlist", ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"), True),
+        ("allowlist", ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"), False),
+        ("allowlist", ("delete", "patch", "put", "post", "options", "head", "get"), False),
+        ("on", ("GET",), False),
+        ("off", ("GET",), False),
+    ],
+)
+def test_tls_is_intercepted_only_for_method_restricted_allowlists(mode, methods, expected):
+    assert needs_tls_interception(mode, methods) is expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("pkgs.example", "PKGS.example.", True),
+        ("pkgs.example:443", "pkgs.example", True),
+        ("[::1]:443", "::1", True),
+        ("pkgs.example.evil", "pkgs.example", False),
+        ("evilpkgs.example", "pkgs.example", False),
+    ],
+)
+def test_same_host(a, b, expected):
+    assert same_host(a, b) is expected
+
+
+def test_resolve_prefers_name_and_port():
+    resolve = {"a.test": "127.0.0.1:80", "a.test:443": "127.0.0.1:8443"}
+    assert resolve_target(resolve, "A.test.", 443) == "127.0.0.1:8443"
+    assert resolve_target(resolve, "a.test", 8080) == "127.0.0.1:80"
+    assert resolve_target(resolve, "b.test", 443) is None
 
 
 @pytest.mark.parametrize(
@@ -99,3 +142,7 @@ def test_named_lists_expand_and_unknown_names_fail():
     )
     with pytest.raises(ValueError, match="unknown domain list 'node'"):
         expand_domains(["@node"], lists)
+
+
+def test_unrestricted_means_every_method_a_repository_can_allow():
+    assert set(HTTP_METHODS) == ALL_METHODS

@@ -73,6 +73,17 @@ def test_proxy_variables_only_when_egress_is_allowed():
     on = exec_environment(user="reader", policy=NetworkPolicy(mode="allowlist"))
     assert on["HTTPS_PROXY"] == "http://127.0.0.1:3128"
     assert on["HOME"] == "/home/reader"
+    assert "SSL_CERT_FILE" not in on  # no interception, no CA variables
+
+
+def test_ca_variables_only_when_the_proxy_intercepts_tls():
+    policy = NetworkPolicy(mode="allowlist")
+    env = exec_environment(user="sandbox", policy=policy, egress_ca=True)
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO"):
+        assert env[name] == "/etc/ssl/certs/ca-certificates.crt"
+    assert env["NODE_EXTRA_CA_CERTS"] == "/usr/local/share/ca-certificates/codexweb-egress-ca.crt"
+    off = exec_environment(user="sandbox", policy=NetworkPolicy(mode="off"), egress_ca=True)
+    assert "SSL_CERT_FILE" not in off
 
 
 def test_ask_runs_as_the_reader():

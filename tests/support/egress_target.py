@@ -1,52 +1,148 @@
-"""A real HTTP server on the host's loopback that sandbox tests reach through the egress proxy
-under a made-up name ("allowed.test"), recording every request it gets."""
+"""A real HTTP and HTTPS server on the host's loopback that sandbox tests reach through the
+egress proxy under a made-up name ("allowed.test"), recording every request it gets.
+
+The HTTPS listener serves a self-signed certificate for that name, made here with
+`cryptography`; tests make the proxy trust it (`DockerConfig.egress_upstream_ca`) and, to see
+passthrough, the client too.
+"""
 
 from __future__ import annotations
 
+import datetime
+import ssl
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 BODY = b"hello from the allowed test domain\n"
+CERT_NAME = "codexweb egress test target"  # the certificate's subject and issuer CN
 
 
 @dataclass
 class EgressTarget:
     host: str
     port: int
-    requests: list[tuple[str, str, str]] = field(default_factory=list)  # (method, Host, path)
+    tls_port: int = 0
+    cert_pem: bytes = b""  # the HTTPS listener's self-signed certificate
+    cert_file: str = ""  # ...and a file holding it
+    # (method, Host, path) of every request, over HTTP and over HTTPS
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+    tls_requests: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def tls_address(self) -> str:
+        return f"{self.host}:{self.tls_port}"
 
-def start_egress_target() -> tuple[EgressTarget, ThreadingHTTPServer]:
-    """Serve: GET/HEAD/POST/... on any path -> 200 BODY; /redirect -> 302 to http://refused.test/."""
+
+@dataclass
+class RunningTarget:
+    target: EgressTarget
+    servers: list[ThreadingHTTPServer]
+    folder: tempfile.TemporaryDirectory[str]
+
+    def shutdown(self) -> None:
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        self.folder.cleanup()
+
+
+def self_signed_certificate(name: str) -> tuple[bytes, bytes]:
+    """(certificate PEM, private key PEM) for `name`, valid for a day."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_NAME)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """TLS per connection, in the connection's own thread (a stalled handshake blocks no one)."""
+
+    context: ssl.SSLContext
+
+    def finish_request(self, request, client_address) -> None:  # noqa: ANN001
+        request.settimeout(10)
+        try:
+            wrapped = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        super().finish_request(wrapped, client_address)
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+        pass  # a client that gave up mid-request is not the test's business
+
+
+def start_egress_target(name: str = "allowed.test") -> RunningTarget:
+    """Serve, over HTTP and over HTTPS (certificate for `name`): any method on any path ->
+    200 BODY; /redirect -> 302 to http://refused.test/stolen."""
     target = EgressTarget(host="127.0.0.1", port=0)
 
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            target.requests.append((self.command, self.headers.get("Host", ""), self.path))
-            if self.path.startswith("/redirect"):
-                self.send_response(302)
-                self.send_header("Location", "http://refused.test/stolen")
-                self.send_header("Content-Length", "0")
+    def handler(log: list[tuple[str, str, str]]) -> type[BaseHTTPRequestHandler]:
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                log.append((self.command, self.headers.get("Host", ""), self.path))
+                if self.path.startswith("/redirect"):
+                    self.send_response(302)
+                    self.send_header("Location", "http://refused.test/stolen")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(BODY)))
                 self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(BODY)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(BODY)
+                if self.command != "HEAD":
+                    self.wfile.write(BODY)
 
-        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = _any
+            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _any
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    target.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return target, server
+        return Handler
+
+    folder = tempfile.TemporaryDirectory(prefix="egress-target-")
+    cert_pem, key_pem = self_signed_certificate(name)
+    cert_file, key_file = Path(folder.name) / "cert.pem", Path(folder.name) / "key.pem"
+    cert_file.write_bytes(cert_pem)
+    key_file.write_bytes(key_pem)
+    target.cert_pem, target.cert_file = cert_pem, str(cert_file)
+
+    plain = ThreadingHTTPServer(("127.0.0.1", 0), handler(target.requests))
+    target.port = plain.server_address[1]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    secure = _TLSServer(("127.0.0.1", 0), handler(target.tls_requests))
+    secure.context = context
+    target.tls_port = secure.server_address[1]
+    for server in (plain, secure):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    return RunningTarget(target=target, servers=[plain, secure], folder=folder)

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from mitmproxy import ctx, http, tls
 from mitmproxy.proxy import server_hooks
@@ -44,7 +45,7 @@ REFUSED_PREFIX = "codexweb egress proxy: refused"
 
 class CodexwebEgress:
     def __init__(self) -> None:
-        self.rules = None
+        self.rules: Any = None  # a policy.EgressRules once configured
         self._lock = threading.Lock()
         # client connection id -> (host, port) its CONNECT tunnel was allowed for
         self._tunnels: dict[str, tuple[str, int]] = {}
@@ -114,16 +115,20 @@ class CodexwebEgress:
         elif method == "CONNECT":
             self._tunnels[flow.client_conn.id] = (host, port)
 
-    def _check_tunnel_request(self, flow: http.HTTPFlow, tunnel_host: str):  # noqa: ANN202
+    def _check_tunnel_request(self, flow: http.HTTPFlow, tunnel_host: str) -> Any:
         """A request inside an allowed tunnel: its host is the tunnel's (whose address is pinned
         by now); under an allowlist, the names the client presents (TLS SNI, Host header) must
         be that host too, so a look-alike cannot ride an allowed tunnel."""
         rules = self.rules
         if rules.mode == "allowlist":
             sni = flow.client_conn.sni if flow.client_conn.tls else None
-            if flow.client_conn.tls and not (
-                policy.same_host(sni, tunnel_host) if sni else policy.is_ip(tunnel_host)
-            ):
+            # Without SNI (a client naming an IP address) the tunnel must be to that address.
+            sni_ok = (
+                policy.same_host(sni, tunnel_host)
+                if sni
+                else policy.is_ip(policy.normalize_host(tunnel_host))
+            )
+            if flow.client_conn.tls and not sni_ok:
                 return policy.Decision(
                     False,
                     f"the TLS server name {sni or '(none)'!r} is not the tunnel's host "

@@ -84,7 +84,7 @@ def needs_tls_interception(mode: str, methods: Iterable[str]) -> bool:
     """Whether a phase with this mode and these allowed methods must intercept TLS to enforce
     its methods: an allowlist that does not allow every method. `on` and method-unrestricted
     allowlists are enforced by host alone, so their HTTPS is passed through untouched."""
-    return mode == "allowlist" and not ALL_METHODS <= {m.upper() for m in methods}
+    return mode == "allowlist" and not {m.upper() for m in methods} >= ALL_METHODS
 
 
 def resolve_target(resolve: Mapping[str, str], host: str, port: int) -> str | None:

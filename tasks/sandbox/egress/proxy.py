@@ -5,6 +5,11 @@ proxy — mitmdump from `.venv-proxy` with `addon.py` — listens on the host's 
 the kernel picks; socat bridges a unix socket in a per-phase folder to it, and that folder is
 the only thing mounted into the container. Inside, another socat bridges 127.0.0.1:3128 to the
 socket and HTTP(S)_PROXY points there. No packet can route around the proxy.
+
+Each proxy has its own mitmproxy confdir (`WORKDIR/mitmproxy`, emptied at start), so mitmproxy
+makes a fresh CA for every proxy it starts; nothing is shared between attempts. The CA's private
+key stays in that folder on the host (never in the mounted socket folder); `ca_certificate()`
+hands out the public certificate only, for the container to trust when the rules intercept TLS.
 """
 
 from __future__ import annotations
@@ -44,12 +49,13 @@ class EgressProxy:
     connections; `stop()` is idempotent and ends both processes."""
 
     def __init__(
-        self, *, rules: EgressRules, workdir: Path, mitmdump: str, confdir: Path | None = None
+        self, *, rules: EgressRules, workdir: Path, mitmdump: str, upstream_ca: str = ""
     ) -> None:
+        """`upstream_ca`: a PEM file of the only CAs trusted for upstream servers (tests use it
+        for the loopback target's own certificate); "" keeps mitmproxy's default store."""
         self.rules = rules
-        # mitmproxy makes a CA on first start in confdir (unused: TLS is never intercepted);
-        # share it between attempts to save that second.
-        self.confdir = confdir or workdir / "mitmproxy"
+        self.confdir = workdir / "mitmproxy"  # this proxy's own CA, made at start
+        self.upstream_ca = upstream_ca
         self.workdir = workdir
         self.mitmdump = mitmdump
         self.socket_dir = workdir / "socket"
@@ -79,7 +85,13 @@ class EgressProxy:
         ready.unlink(missing_ok=True)
         self.log_path.touch()
         confdir = self.confdir
-        confdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(confdir, ignore_errors=True)  # a fresh CA for every proxy
+        confdir.mkdir(mode=0o700, parents=True)
+        upstream = (
+            ["--set", f"ssl_verify_upstream_trusted_ca={self.upstream_ca}"]
+            if self.upstream_ca
+            else []
+        )
         with open(self.workdir / "proxy.log", "ab") as log:
             self._procs.append(
                 subprocess.Popen(
@@ -104,6 +116,7 @@ class EgressProxy:
                         f"codexweb_log={self.log_path}",
                         "--set",
                         f"codexweb_ready={ready}",
+                        *upstream,
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -146,6 +159,17 @@ class EgressProxy:
         self.stop()
         tail = (self.workdir / "proxy.log").read_text(errors="replace")[-2000:]
         raise SandboxError(f"the egress proxy did not start: {tail.strip() or 'no output'}")
+
+    def ca_certificate(self) -> bytes:
+        """The public certificate (PEM) of this proxy's CA; SandboxError before `start()`."""
+        path = self.confdir / "mitmproxy-ca-cert.pem"
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise SandboxError(f"the egress proxy's CA certificate is missing: {exc}") from exc
+        if b"PRIVATE KEY" in pem or b"BEGIN CERTIFICATE" not in pem:
+            raise SandboxError(f"{path} is not a public certificate")
+        return pem
 
     def stop(self) -> None:
         for proc in reversed(self._procs):
