@@ -175,9 +175,7 @@ MIRROR_MAX_AGE_SECONDS = envint("MIRROR_MAX_AGE_SECONDS", 300, minimum=0)
 # Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
 GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
 # The co-author trailer on commits made from an attempt's patch.
-PR_CO_AUTHOR = (
-    envstr("PR_CO_AUTHOR") or "codexweb agent <codexweb-agent@users.noreply.github.com>"
-)
+PR_CO_AUTHOR = envstr("PR_CO_AUTHOR") or "codexweb agent <codexweb-agent@users.noreply.github.com>"
 # Local accounts (username + password) for installs without GitHub.
 LOCAL_ACCOUNTS_ENABLED = envbool("LOCAL_ACCOUNTS_ENABLED", True)
 

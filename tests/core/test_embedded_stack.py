@@ -3,6 +3,7 @@ stopped together. This starts the real thing (`codexweb serve`) and loads the si
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -47,7 +48,11 @@ def embedded(tmp_path: Path):
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "codexweb.cli", "serve", "--port", str(web_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,  # so a failed test can still stop every child
     )
     lines: list[str] = []
@@ -65,18 +70,19 @@ def embedded(tmp_path: Path):
     if not any("codexweb is running at" in line for line in lines):
         proc.kill()
         pytest.fail("the embedded stack did not start:\n" + "".join(lines[-40:]))
-    yield {"proc": proc, "web": web_port, "redis": redis_port, "var": tmp_path / "var",
-           "lines": lines}
+    yield {
+        "proc": proc,
+        "web": web_port,
+        "redis": redis_port,
+        "var": tmp_path / "var",
+        "lines": lines,
+    }
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # whatever is left: redis-server, worker, daphne
-    except ProcessLookupError:
-        pass
 
 
 def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):
