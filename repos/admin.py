@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from repos.models import Environment, EnvironmentSecret, Repository
+from repos.models import Environment, EnvironmentSecret, Repository, SetupRun
 
 
 @admin.register(Repository)
@@ -25,3 +25,17 @@ class EnvironmentAdmin(admin.ModelAdmin):
     list_display = ["repository", "internet_policy", "setup_internet_policy", "updated_at"]
     list_filter = ["internet_policy"]
     inlines = [SecretInline]
+
+
+@admin.register(SetupRun)
+class SetupRunAdmin(admin.ModelAdmin):
+    """Read-only: runs are started from the environment page, and their logs are masked."""
+
+    list_display = ["environment", "status", "requested_by", "created_at", "finished_at"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request):  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001
+        return False

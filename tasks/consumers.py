@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,6 +29,8 @@ from tasks.selectors import attempt_events_after, get_attempt_for_user
 REPLAY_PAGE = 500
 # After the last live event, look in the database once more this much later.
 TAIL_CHECK_SECONDS = 1.0
+# A person removed from the team loses an open socket within this long of the next event.
+REAUTHORIZE_SECONDS = 30.0
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -58,6 +61,7 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
         except Http404:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        self.authorized_at = time.monotonic()
         await self.channel_layer.group_add(attempt_group(self.attempt_id), self.channel_name)
         self.joined = True
         await self.accept()
@@ -92,8 +96,24 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
         self.last_sent = event["seq"]
         await self.send_json({"type": "event", "event": event})
 
+    async def _still_allowed(self) -> bool:
+        """Re-check access now and then: membership can end while a socket stays open."""
+        if time.monotonic() - self.authorized_at < REAUTHORIZE_SECONDS:
+            return True
+        try:
+            await database_sync_to_async(get_attempt_for_user)(
+                self.scope.get("user"), self.attempt_id
+            )
+        except Http404:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return False
+        self.authorized_at = time.monotonic()
+        return True
+
     async def attempt_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
+        if not await self._still_allowed():
+            return
         async with self.sending:
             if event["seq"] == self.last_sent + 1:
                 await self._emit(event)

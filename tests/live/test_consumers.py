@@ -225,3 +225,19 @@ async def test_an_idle_socket_stays_open_and_still_gets_events(acme_attempt, ali
     message = await communicator.receive_json_from(timeout=10)
     assert message["event"]["payload"] == {"text": "later"}
     await communicator.disconnect()
+
+
+async def test_a_person_removed_from_the_team_loses_the_open_socket(
+    acme_attempt, bob, monkeypatch
+):
+    """Access is re-checked on live events (every REAUTHORIZE_SECONDS; zero here)."""
+    from codexweb.accounts.models import Membership
+
+    monkeypatch.setattr(consumers, "REAUTHORIZE_SECONDS", 0.0)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", bob)
+    assert accepted
+    await database_sync_to_async(Membership.objects.filter(user=bob).delete)()
+    await database_sync_to_async(events.publish)(acme_attempt.pk, "message", {"text": "secret"})
+    closed = await communicator.receive_output(timeout=10)
+    assert closed == {"type": "websocket.close", "code": 4404}
+    await communicator.disconnect()
