@@ -68,5 +68,7 @@ def test_admin_filters_and_connects(browser_page, admin_with_catalog):
     page.get_by_role("button", name="Disconnect tools/svc-001").click()
     expect(page.get_by_text("Disconnected tools/svc-001.")).to_be_visible()
     screenshot(page, "repositories-after-disconnect", full_page=True)
-    assert list(Repository.objects.values_list("name", flat=True)) == ["svc-003"]
+    connected = Repository.objects.filter(disconnected_at__isnull=True)
+    assert list(connected.values_list("name", flat=True)) == ["svc-003"]
+    expect(page.get_by_role("link", name="Disconnect tools/svc-001")).to_have_count(0)
     assert page.js_errors == []
