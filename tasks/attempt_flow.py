@@ -22,7 +22,6 @@ from repos.models import Repository
 from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
 from tasks import events, services
-from tasks.agent.collect import head_commit
 from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt
 from tasks.models import Attempt, Mode, Status
 from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
@@ -39,10 +38,10 @@ def attempt_run(attempt_id: int) -> None:
     )
     try:
         with tempfile.TemporaryDirectory(prefix=f"codexweb-attempt-{attempt_id}-") as tmp:
-            workspace = _prepare_workspace(attempt, Path(tmp) / "workspace")
+            workspace, base = _prepare_workspace(attempt, Path(tmp) / "workspace")
             if _cancelled(attempt_id):
                 return
-            _run_in_sandbox(attempt, workspace)
+            _run_in_sandbox(attempt, workspace, base)
     except (PrepareError, SandboxError, GitError, GitHubError) as exc:
         services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=str(exc))
     except Exception:
@@ -62,10 +61,13 @@ def _phase(attempt_id: int, phase: str, message: str) -> None:
     events.publish(attempt_id, kinds.PHASE, {"phase": phase, "message": message})
 
 
-def _prepare_workspace(attempt: Attempt, dest: Path) -> Path:
+def _prepare_workspace(attempt: Attempt, dest: Path) -> tuple[Path, str]:
     """Update the host mirror (with the author's token, host-side only) and check out the base.
+    Returns the workspace and the base commit the attempt's patch is taken against.
 
-    A follow-up starts from its parent's final tree: the parent's patch is applied on top.
+    A follow-up starts from its parent's final tree: the parent's patch is applied on top and
+    committed, while the base stays the branch's commit, so the follow-up's patch holds the
+    whole change (what a pull request from it needs), not only the latest step.
     """
     task = attempt.task
     repository: Repository = task.repository
@@ -84,7 +86,7 @@ def _prepare_workspace(attempt: Attempt, dest: Path) -> Path:
     if attempt.parent is not None and attempt.parent.patch.strip():
         _apply_parent_patch(dest, attempt.parent.patch)
     _phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
-    return dest
+    return dest, commit
 
 
 def _apply_parent_patch(workspace: Path, patch: str) -> None:
@@ -127,7 +129,7 @@ def _apply_parent_patch(workspace: Path, patch: str) -> None:
         )
 
 
-def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
+def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str) -> None:
     task = attempt.task
     # The environment as it was when the attempt was claimed: later edits don't reach it.
     snapshot = attempt.environment_snapshot
@@ -160,7 +162,6 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path) -> None:
         finally:
             setup_log.finish(getattr(sandbox, "setup_result", None))
         del secrets, setup_log
-        base = head_commit(sandbox)
         with cancel_watch(attempt.pk, sandbox):
             result = run_agent_for_attempt(attempt.pk, sandbox, base_commit=base)
         _publish_egress(attempt.pk, sandbox)

@@ -175,7 +175,7 @@ def test_a_failed_setup_does_not_leak_a_secret_in_the_error(
     secret = "tok-9z8y7x6w5v-never-shown"
     repository = repository_register(team=acme, location=str(fixture_repo))
     environment = repository.environment
-    environment.setup_script = f"# {uuid.uuid4().hex}\necho \"using $API_TOKEN\"\nexit 4\n"
+    environment.setup_script = f'# {uuid.uuid4().hex}\necho "using $API_TOKEN"\nexit 4\n'
     environment.setup_internet_policy = "off"
     environment.save()
     secret_set(environment=environment, actor=alice, name="API_TOKEN", value=secret)
@@ -191,3 +191,46 @@ def test_a_failed_setup_does_not_leak_a_secret_in_the_error(
     assert "exit code 4" in attempt.error and "using ***" in attempt.error
     assert secret not in attempt.error
     assert all(secret not in str(e.payload) for e in attempt.events.all())
+
+
+def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(
+    worker_settings, model_server, acme, alice, fixture_repo
+):
+    from tasks.services import attempt_follow_up
+
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    model_server.add(
+        reply(call("apply_patch", {"patch": FIX})),
+        reply(call("shell", {"command": TESTS})),
+        summary_citing_the_green_run,
+    )
+    task = task_create(
+        author=alice,
+        repository=repository,
+        mode="code",
+        prompt="Fix the failing test.",
+        base_branch="main",
+    )
+    first = task.attempts.get()
+    run_attempt(first.pk)
+    first.refresh_from_db()
+    assert first.status == Status.SUCCEEDED, first.error
+
+    note = "*** Begin Patch\n*** Add File: NOTES.md\n+add() adds.\n*** End Patch"
+    model_server.add(
+        reply(call("shell", {"command": "cat calc.py"})),
+        reply(call("apply_patch", {"patch": note})),
+        reply(call("shell", {"command": TESTS})),
+        summary_citing_the_green_run,
+    )
+    follow_up = attempt_follow_up(attempt=first, prompt="Add a note.", by=alice)
+    run_attempt(follow_up.pk)
+
+    follow_up.refresh_from_db()
+    assert follow_up.status == Status.SUCCEEDED, follow_up.error
+    # It started from the first attempt's tree...
+    cat = [r for r in model_server.requests if "return a + b" in "".join(r.tool_outputs())]
+    assert cat, "the follow-up saw the fixed calc.py"
+    # ...and its patch, against the branch, holds both changes.
+    assert "+    return a + b" in follow_up.patch
+    assert "+add() adds." in follow_up.patch
