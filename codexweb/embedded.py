@@ -6,6 +6,7 @@ it instead of starting our own.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -37,6 +38,19 @@ def _wait(host: str, port: int, *, seconds: float, what: str, proc: subprocess.P
             raise RuntimeError(f"{what} exited with status {proc.returncode} while starting")
         time.sleep(0.1)
     raise RuntimeError(f"{what} did not answer on {host}:{port} within {seconds:.0f}s")
+
+
+def _die_with_parent() -> None:
+    """Run in each child before exec: if this runner dies, even by SIGKILL, the child gets
+    SIGTERM (Linux prctl PR_SET_PDEATHSIG), so no redis-server, worker or daphne is orphaned."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux/glibc: Ctrl-C and SIGTERM still stop everything
+        pass
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def _docker_answers() -> bool:
@@ -108,6 +122,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
                     str(var_dir),
                 ],
                 stdout=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner has no threads
             )
             children.append(("redis-server", proc))
             _wait("127.0.0.1", redis_port, seconds=20, what="redis-server", proc=proc)
@@ -118,13 +133,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
                 env["SANDBOX_BACKEND"] = "docker"
                 say("attempts run in Docker containers (SANDBOX_BACKEND=docker)")
             else:
-                say(
-                    "no Docker engine answers: attempts fail until one runs (make run starts it)"
-                )
+                say("no Docker engine answers: attempts fail until one runs (make run starts it)")
         if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
-            say(
-                "no model API configured: set OPENAI_API_KEY or OPENAI_BASE_URL (.env.example)"
-            )
+            say("no model API configured: set OPENAI_API_KEY or OPENAI_BASE_URL (.env.example)")
 
         say("applying database migrations")
         migrate = subprocess.run(
@@ -162,6 +173,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
                     ],
                     env=env,
                     cwd=ROOT,
+                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner has no threads
                 ),
             )
         )
@@ -179,6 +191,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
             ],
             env=env,
             cwd=ROOT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner has no threads
         )
         children.append(("daphne", web))
         _wait(host, port, seconds=60, what="daphne", proc=web)

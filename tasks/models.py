@@ -136,6 +136,8 @@ class Event(models.Model):
     class Meta:
         ordering = ["attempt", "seq"]
         constraints = [models.UniqueConstraint(fields=["attempt", "seq"], name="event_unique_seq")]
+        # The task page and PR body pick an attempt's events of one kind (summary, commands).
+        indexes = [models.Index(fields=["attempt", "kind"], name="event_attempt_kind")]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} of attempt {self.attempt_id}"

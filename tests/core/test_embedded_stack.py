@@ -104,3 +104,16 @@ def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):
     proc.wait(timeout=60)
     assert not _port_open(embedded["web"])
     assert not _port_open(embedded["redis"])
+
+
+def test_children_stop_even_if_the_runner_is_killed(embedded):
+    """SIGKILL gives the runner no chance to clean up; its children must not be orphaned."""
+    embedded["proc"].kill()
+    embedded["proc"].wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        _port_open(embedded["web"]) or _port_open(embedded["redis"])
+    ):
+        time.sleep(0.2)
+    assert not _port_open(embedded["web"])
+    assert not _port_open(embedded["redis"])
