@@ -93,7 +93,10 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Both explicitly: a runner started in the background by a script inherits SIGINT ignored,
+    # and Ctrl-C or `kill -INT` must still stop everything.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         redis_url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
         parsed = urlparse(redis_url)
