@@ -36,6 +36,18 @@ def worker_settings(settings, model_server, tmp_path, docker_engine):
     return settings
 
 
+def code_task(team, author, repo_path):
+    """A Code task on a repository registered from `repo_path`, as the composer creates it."""
+    repository = repository_register(team=team, location=str(repo_path))
+    return task_create(
+        author=author,
+        repository=repository,
+        mode="code",
+        prompt="Fix the failing test.",
+        base_branch="main",
+    )
+
+
 def kinds_of(attempt) -> list[str]:
     return list(attempt.events.order_by("seq").values_list("kind", flat=True))
 
@@ -43,20 +55,13 @@ def kinds_of(attempt) -> list[str]:
 def test_code_task_runs_from_queue_to_a_patch(
     worker_settings, model_server, acme, alice, fixture_repo
 ):
-    repository = repository_register(team=acme, location=str(fixture_repo))
     model_server.add(
         reply(call("shell", {"command": TESTS})),
         reply(call("apply_patch", {"patch": FIX})),
         reply(call("shell", {"command": TESTS})),
         summary_citing_the_green_run,
     )
-    task = task_create(
-        author=alice,
-        repository=repository,
-        mode="code",
-        prompt="Fix the failing test.",
-        base_branch="main",
-    )
+    task = code_task(acme, alice, fixture_repo)
     attempt = task.attempts.get()
 
     run_attempt(attempt.pk)
@@ -198,20 +203,12 @@ def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(
 ):
     from tasks.services import attempt_follow_up
 
-    repository = repository_register(team=acme, location=str(fixture_repo))
     model_server.add(
         reply(call("apply_patch", {"patch": FIX})),
         reply(call("shell", {"command": TESTS})),
         summary_citing_the_green_run,
     )
-    task = task_create(
-        author=alice,
-        repository=repository,
-        mode="code",
-        prompt="Fix the failing test.",
-        base_branch="main",
-    )
-    first = task.attempts.get()
+    first = code_task(acme, alice, fixture_repo).attempts.get()
     run_attempt(first.pk)
     first.refresh_from_db()
     assert first.status == Status.SUCCEEDED, first.error
