@@ -4,7 +4,7 @@ and an exit code (see exitcodes.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,34 @@ class SseEvent:
     event: str
     data: dict[str, Any]
     id: str | None
+
+
+def parse_sse(lines: Iterable[str | None]) -> Iterator[SseEvent]:
+    """Server-Sent Events from a stream's lines, until an `end` or `timeout` event.
+    https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation"""
+    event, event_id = "message", None
+    data: list[str] = []
+    for raw in lines:
+        line = raw if raw is not None else ""
+        if line == "":
+            if data:
+                try:
+                    parsed = json.loads("\n".join(data))
+                except ValueError:
+                    parsed = {"raw": "\n".join(data)}
+                yield SseEvent(event, parsed, event_id)
+                if event in ("end", "timeout"):
+                    return
+            event, data, event_id = "message", [], None
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                event = value
+            elif field == "data":
+                data.append(value)
+            elif field == "id":
+                event_id = value
 
 
 class ApiClient:
@@ -103,28 +131,4 @@ class ApiClient:
             headers={"Accept": "text/event-stream"},
         )
         with response:
-            event, event_id = "message", None
-            data: list[str] = []
-            for raw in response.iter_lines(decode_unicode=True):
-                line = raw if raw is not None else ""
-                if line == "":
-                    if data:
-                        try:
-                            parsed = json.loads("\n".join(data))
-                        except ValueError:
-                            parsed = {"raw": "\n".join(data)}
-                        yield SseEvent(event, parsed, event_id)
-                        if event in ("end", "timeout"):
-                            return
-                    event, data, event_id = "message", [], None
-                elif line.startswith(":"):
-                    continue
-                else:
-                    field, _, value = line.partition(":")
-                    value = value.removeprefix(" ")
-                    if field == "event":
-                        event = value
-                    elif field == "data":
-                        data.append(value)
-                    elif field == "id":
-                        event_id = value
+            yield from parse_sse(response.iter_lines(decode_unicode=True))

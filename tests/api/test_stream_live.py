@@ -3,7 +3,6 @@ reconnect with Last-Event-ID resumes without gaps or repeats."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -11,32 +10,17 @@ import pytest
 import requests
 
 from codexweb.api.tokens import api_token_create
+from codexweb.client.http import parse_sse
 from tasks import events, services
 from tests.support import factories
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def _read_sse(response, stop_after_end: bool = True):
-    event, data, ident = "message", [], None
-    for line in response.iter_lines(decode_unicode=True):
-        if line == "":
-            if data:
-                yield event, json.loads("\n".join(data)), ident
-                if stop_after_end and event == "end":
-                    return
-            event, data, ident = "message", [], None
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "event":
-                event = value
-            elif field == "data":
-                data.append(value)
-            elif field == "id":
-                ident = value
+def _read_sse(response):
+    """(event, data, id) triples, with the CLI's own parser."""
+    for sse in parse_sse(response.iter_lines(decode_unicode=True)):
+        yield sse.event, sse.data, sse.id
 
 
 @pytest.fixture

@@ -41,22 +41,28 @@ def worker(transactional_db, settings):
     queue_clear()
 
 
-def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
+def acme_webapp():
     alice = factories.make_user("alice")
     team = factories.make_team("Acme", admin=alice)
-    repository = factories.make_repository(team, owner="acme", name="webapp")
+    return alice, factories.make_repository(team, owner="acme", name="webapp")
 
-    # Through the service, so the jobs are enqueued exactly as a submitted form enqueues them.
-    task = services.task_create(
-        author=alice,
+
+def submit_ask(author, repository, prompt: str, attempts: int = 1):
+    """Through the service, so the jobs are enqueued exactly as a submitted form enqueues them."""
+    return services.task_create(
+        author=author,
         repository=repository,
         mode="ask",
-        prompt="What does this do?",
+        prompt=prompt,
         base_branch="",
         model_tier="fast",
-        attempts=2,
+        attempts=attempts,
     )
-    task = wait_until_finished(task)
+
+
+def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
+    alice, repository = acme_webapp()
+    task = wait_until_finished(submit_ask(alice, repository, "What does this do?", attempts=2))
 
     assert task.status == Status.FAILED
     assert task.finished_at is not None
@@ -80,32 +86,12 @@ def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
 def test_a_job_delivered_twice_runs_once(worker):
     from tasks.jobs import run_attempt
 
-    alice = factories.make_user("alice")
-    team = factories.make_team("Acme", admin=alice)
-    repository = factories.make_repository(team, owner="acme", name="webapp")
-    task = services.task_create(
-        author=alice,
-        repository=repository,
-        mode="ask",
-        prompt="Twice?",
-        base_branch="",
-        model_tier="fast",
-        attempts=1,
-    )
-    task = wait_until_finished(task)
+    alice, repository = acme_webapp()
+    task = wait_until_finished(submit_ask(alice, repository, "Twice?"))
     attempt = task.attempts.get()
     run_attempt.delay(attempt.pk)  # a redelivery after the attempt ended
     # The solo worker takes jobs in order: once a later task finishes, the redelivery was handled.
-    later = services.task_create(
-        author=alice,
-        repository=repository,
-        mode="ask",
-        prompt="Later",
-        base_branch="",
-        model_tier="fast",
-        attempts=1,
-    )
-    wait_until_finished(later)
+    wait_until_finished(submit_ask(alice, repository, "Later"))
     assert attempt.events.count() == 3
     attempt.refresh_from_db()
     assert attempt.status == Status.FAILED

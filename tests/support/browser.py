@@ -1,6 +1,6 @@
-"""Debian's Chromium driven by Playwright's sync API (never `playwright install`).
+"""Debian's Chromium driven by Playwright's sync API, never a browser Playwright downloads.
 
-Fixtures (import them into a conftest.py): `chromium` (one browser per session), `browser_page`
+Fixtures (import them into a conftest.py): `chromium` (one browser per test module), `browser_page`
 (a fresh context and page per test, laptop-sized, with `base_url` set to the live app, so
 `page.goto("/")` works) and `phone_page` (a phone-sized one). Both use `transactional_db`.
 `screenshot(page, name)` saves artifacts/screenshots/<name>.png for people to look at.
