@@ -6,7 +6,7 @@ Three listeners share one `GitHubState`:
 - `ghes_url` plays https://HOST of GitHub Enterprise Server: OAuth and git at the root, the REST
   API under /api/v3 (`ghes_api_url`)
 
-Every REST request and response the description (`/work/shared/github/rest-subset.openapi.json`)
+Every REST request and response the description (`../shared/github/rest-subset.openapi.json`)
 covers is validated with openapi-core. A request GitHub would refuse gets GitHub's 422 and is
 recorded in `state.violations`; the pytest fixture fails the test at teardown unless the test took
 the violations (`state.take_violations()`). A response the double builds wrong is a 500 and a

@@ -1,6 +1,6 @@
 """GitHub's own REST description (a subset) judges what the GitHub double accepts and says.
 
-The document is `/work/shared/github/rest-subset.openapi.json`, cut from
+The document is `../shared/github/rest-subset.openapi.json`, cut from
 github/rest-api-description.
 Requests are validated as if sent to https://api.github.com (the double strips its own prefix, so
 the github.com and GHES layouts are judged by the same document); single payloads are validated
@@ -22,9 +22,9 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SPEC_PATH = Path(
-    os.environ.get("GITHUB_OPENAPI_SUBSET", "/work/shared/github/rest-subset.openapi.json")
-)
+# `../shared` sits beside the project's folder, in a developer's checkout and in CI's clone alike.
+_SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "github" / "rest-subset.openapi.json"
+SPEC_PATH = Path(os.environ.get("GITHUB_OPENAPI_SUBSET", str(_SHARED_SPEC)))
 SPEC_HOST = "https://api.github.com"
 
 
