@@ -345,6 +345,7 @@ class DockerSandbox:
             methods=tuple(m.upper() for m in policy.methods),
             resolve=dict(self.config.egress_resolve),
             allow_private=self.config.allow_private,
+            ports=self.config.egress_ports,
             intercept_tls=intercept,
         )
         proxy = EgressProxy(
