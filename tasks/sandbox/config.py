@@ -17,8 +17,8 @@ class DockerConfig:
     mitmdump: str
     warm_cache_hours: float = 12.0  # 0 disables the per-repository warm image cache
     disk_watch_seconds: float = 2.0
-    # Non-public networks the egress proxy still lets sandboxes reach (SANDBOX_EGRESS_ALLOW_PRIVATE);
-    # tests list 127.0.0.0/8 for their loopback servers.
+    # Non-public networks the egress proxy still lets sandboxes reach
+    # (SANDBOX_EGRESS_ALLOW_PRIVATE); tests list 127.0.0.0/8 for their loopback servers.
     allow_private: tuple[str, ...] = ()
     # Ports an allowlist reaches, and raw TCP under "on" (SANDBOX_EGRESS_PORTS).
     egress_ports: tuple[int, ...] = DEFAULT_PORTS

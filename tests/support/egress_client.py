@@ -35,10 +35,11 @@ READ_LIMIT = 1_000_000
 ProxyFactory = Callable[..., EgressProxy]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def egress_proxy() -> Iterator[ProxyFactory]:
     """Start proxies for EgressRules fields (`upstream_ca=` for the TLS target's certificate);
-    each is stopped and its folder removed after the test."""
+    each is stopped and its folder removed after the test module (a proxy takes seconds to
+    start on a loaded machine, so a module's tests share the ones they configure alike)."""
     if not MITMDUMP.exists():
         pytest.skip("the egress proxy (.venv-proxy/bin/mitmdump) is missing: make proxy-venv")
     started: list[tuple[EgressProxy, Path]] = []
@@ -128,7 +129,7 @@ class TcpRecorder:
         return f"{self.host}:{self.port}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tcp_recorder() -> Iterator[Callable[..., TcpRecorder]]:
     servers: list[socketserver.ThreadingTCPServer] = []
 
