@@ -158,17 +158,27 @@ def test_every_request_is_recorded(allowlisted):
 # -- on -----------------------------------------------------------------------------------------
 
 
-def test_on_reaches_the_internet_but_not_the_hosts_own_services(make_sandbox, egress_target):
+def test_on_reaches_the_internet(make_sandbox, egress_target):
     from tasks.sandbox.base import NetworkPolicy
 
     sandbox = make_sandbox(agent_network=NetworkPolicy(mode="on"))
     ok = run(sandbox, f"curl -sS -m 10 -X POST http://{ALLOWED}/anything")
     assert "hello from the allowed test domain" in ok.output
-    # The worker host's loopback (database, Redis, Docker API...) stays out of reach.
+
+
+def test_on_does_not_reach_the_hosts_own_services(make_sandbox, egress_target):
+    from tasks.sandbox.base import NetworkPolicy
+
+    # Nothing listed in SANDBOX_EGRESS_ALLOW_PRIVATE, as in production: the worker host's
+    # loopback (database, Redis, Docker API...) stays out of reach, by address and by name.
+    sandbox = make_sandbox(agent_network=NetworkPolicy(mode="on"), allow_private=())
     direct = run(
         sandbox, f"curl -sS -m 10 --noproxy '' http://127.0.0.1:{egress_target.port}/; echo rc=$?"
     )
     assert "hello from" not in direct.output
-    assert "private or loopback" in direct.output, direct.output
+    assert "127.0.0.1 is a loopback address" in direct.output, direct.output
+    named = run(sandbox, f"curl -sS -m 10 http://{ALLOWED}/")
+    assert "hello from" not in named.output
+    assert f"{ALLOWED} resolves to 127.0.0.1, a loopback address" in named.output, named.output
     refused = [r for r in sandbox.egress_records() if not r.allowed]
-    assert any("private or loopback" in r.reason for r in refused)
+    assert any("loopback address" in r.reason for r in refused)
