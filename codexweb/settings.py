@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from codexweb.envconf import envbool, envfloat, envint, envlist, envstr
+from codexweb.envconf import envbool, envfloat, envint, envlist, envnetworks, envports, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("CODEXWEB_VAR_DIR", str(BASE_DIR / "var")))
@@ -236,8 +236,11 @@ SANDBOX_RUNTIME_DIR = Path(envstr("SANDBOX_RUNTIME_DIR", str(VAR_DIR / "sandbox"
 SANDBOX_MITMDUMP = envstr("SANDBOX_MITMDUMP", str(BASE_DIR / ".venv-proxy" / "bin" / "mitmdump"))
 # JSON file {"list-name": ["domain", "*.domain", ...]}: named allowlists ("@list-name"). Empty.
 SANDBOX_DOMAIN_LISTS_FILE = envstr("SANDBOX_DOMAIN_LISTS_FILE", "")
-# Let sandboxes reach loopback/private addresses through the proxy (internal mirrors). Off.
-SANDBOX_EGRESS_ALLOW_PRIVATE = envbool("SANDBOX_EGRESS_ALLOW_PRIVATE", False)
+# Non-public networks sandboxes may still reach through the proxy (an internal mirror:
+# "10.20.0.0/16"). None: loopback, private, link-local and this host's own addresses are refused.
+SANDBOX_EGRESS_ALLOW_PRIVATE = envnetworks("SANDBOX_EGRESS_ALLOW_PRIVATE")
+# Ports an allowlist lets tunnels and plain HTTP reach; under "on", the ports raw TCP may reach.
+SANDBOX_EGRESS_PORTS = envports("SANDBOX_EGRESS_PORTS", "80,443")
 # Without overlay2-on-XFS project quotas the disk limit is checked this often while commands run.
 SANDBOX_DISK_WATCH_SECONDS = envfloat("SANDBOX_DISK_WATCH_SECONDS", 2.0)
 # The reaper removes sandbox containers this long past their wall-clock deadline.

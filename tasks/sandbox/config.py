@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tasks.sandbox.base import SandboxError
+from tasks.sandbox.egress.policy import DEFAULT_PORTS
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,11 @@ class DockerConfig:
     mitmdump: str
     warm_cache_hours: float = 12.0  # 0 disables the per-repository warm image cache
     disk_watch_seconds: float = 2.0
-    allow_private: bool = False
+    # Non-public networks the egress proxy still lets sandboxes reach
+    # (SANDBOX_EGRESS_ALLOW_PRIVATE); tests list 127.0.0.0/8 for their loopback servers.
+    allow_private: tuple[str, ...] = ()
+    # Ports an allowlist reaches, and raw TCP under "on" (SANDBOX_EGRESS_PORTS).
+    egress_ports: tuple[int, ...] = DEFAULT_PORTS
     domain_lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # name -> "ip:port" for the egress proxy; tests point an allowed test name at loopback.
     egress_resolve: Mapping[str, str] = field(default_factory=dict)
@@ -35,7 +40,8 @@ class DockerConfig:
             mitmdump=settings.SANDBOX_MITMDUMP,
             warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
             disk_watch_seconds=settings.SANDBOX_DISK_WATCH_SECONDS,
-            allow_private=settings.SANDBOX_EGRESS_ALLOW_PRIVATE,
+            allow_private=tuple(settings.SANDBOX_EGRESS_ALLOW_PRIVATE),
+            egress_ports=tuple(settings.SANDBOX_EGRESS_PORTS),
             domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
             reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
         )

@@ -345,6 +345,7 @@ class DockerSandbox:
             methods=tuple(m.upper() for m in policy.methods),
             resolve=dict(self.config.egress_resolve),
             allow_private=self.config.allow_private,
+            ports=self.config.egress_ports,
             intercept_tls=intercept,
         )
         proxy = EgressProxy(
@@ -356,10 +357,15 @@ class DockerSandbox:
         proxy.start()
         self._proxy = proxy
         shell = self._require_shell()
-        if intercept:
-            shell.trust_ca(proxy.ca_certificate())
-            self._egress_ca = True
-        shell.start_bridge()
+        try:
+            if self._ended:  # cancelled (or timed out) while the proxy was starting
+                raise SandboxError(self._ended)
+            if intercept:
+                shell.trust_ca(proxy.ca_certificate())
+                self._egress_ca = True
+            shell.start_bridge()
+        except APIError as exc:  # the container was stopped under us: say why, not Docker's 409
+            raise SandboxError(self._ended or f"cannot start the egress bridge: {exc}") from exc
 
     def _stop_proxy(self) -> None:
         proxy, self._proxy = self._proxy, None

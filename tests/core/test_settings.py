@@ -74,10 +74,36 @@ def test_every_setting_read_from_the_environment_is_documented():
     import re
 
     settings_src = (ROOT / "codexweb" / "settings.py").read_text()
-    read = set(re.findall(r'env(?:str|bool|int|float|list)\(\s*"([A-Z0-9_]+)"', settings_src))
+    read = set(re.findall(r'env[a-z]+\(\s*"([A-Z0-9_]+)"', settings_src))
     documented = {
         line.split("=", 1)[0].lstrip("# ").strip()
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line
     }
     assert read - documented == set()
+
+
+def test_private_networks_are_a_list_and_never_a_blanket_yes(monkeypatch):
+    monkeypatch.delenv("SOME_NETWORKS", raising=False)
+    assert envconf.envnetworks("SOME_NETWORKS") == ()
+    monkeypatch.setenv("SOME_NETWORKS", "false")  # the old default in .env files
+    assert envconf.envnetworks("SOME_NETWORKS") == ()
+    monkeypatch.setenv("SOME_NETWORKS", "10.20.0.0/16, fd00::/8,192.0.2.7")
+    assert envconf.envnetworks("SOME_NETWORKS") == ("10.20.0.0/16", "fd00::/8", "192.0.2.7/32")
+    monkeypatch.setenv("SOME_NETWORKS", "true")
+    with pytest.raises(envconf.ConfigError, match="no longer takes true: list the networks"):
+        envconf.envnetworks("SOME_NETWORKS")
+    monkeypatch.setenv("SOME_NETWORKS", "10.0.0.0/8,intranet")
+    with pytest.raises(envconf.ConfigError, match="'intranet' is not one"):
+        envconf.envnetworks("SOME_NETWORKS")
+
+
+def test_ports_are_checked(monkeypatch):
+    monkeypatch.delenv("SOME_PORTS", raising=False)
+    assert envconf.envports("SOME_PORTS", "80,443") == (80, 443)
+    monkeypatch.setenv("SOME_PORTS", "443, 8443")
+    assert envconf.envports("SOME_PORTS", "80,443") == (443, 8443)
+    for bad in ("0", "65536", "https"):
+        monkeypatch.setenv("SOME_PORTS", bad)
+        with pytest.raises(envconf.ConfigError, match="ports between 1 and 65535"):
+            envconf.envports("SOME_PORTS", "80,443")

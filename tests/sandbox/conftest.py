@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("SANDBOX_IMAGE", "codexweb-sandbox:latest")
 MITMDUMP = ROOT / ".venv-proxy" / "bin" / "mitmdump"
 ALLOWED = "allowed.test"
+# The test target listens on loopback, which the proxy refuses unless it is listed (the
+# production default lists nothing).
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 def _script(name: str, timeout: int) -> tuple[bool, str]:
@@ -112,10 +115,13 @@ def _factory(
         start: bool = True,
         warm_cache_hours: float = 0.0,
         upstream_ca: str | None = None,
+        allow_private: tuple[str, ...] = LOOPBACK,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy trusts the target's certificate
-        upstream unless `upstream_ca` says otherwise ("" = mitmproxy's default store)."""
+        upstream unless `upstream_ca` says otherwise ("" = mitmproxy's default store), and
+        lets the sandbox reach `allow_private` (loopback, where the target listens; () to see
+        the production default)."""
         spec_fields: dict[str, object] = {
             "attempt_id": 900_000 + next(counter),
             "image": IMAGE,
@@ -139,6 +145,7 @@ def _factory(
                 f"{ALLOWED}:443": egress_target.tls_address,
             },
             egress_upstream_ca=egress_target.cert_file if upstream_ca is None else upstream_ca,
+            allow_private=allow_private,
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]
         made.append(sandbox)

@@ -100,6 +100,41 @@ def test_refused_method_fails(allowlisted, egress_target):
     assert all(m != "POST" for m, _, _ in egress_target.requests[before:])
 
 
+def test_a_method_override_header_cannot_turn_a_get_into_a_post(allowlisted, egress_target):
+    # More in tests/security/test_egress_method_override.py.
+    before = len(egress_target.requests)
+    result = run(
+        allowlisted, f"curl -sS -m 10 -H 'X-HTTP-Method-Override: POST' http://{ALLOWED}/upload"
+    )
+    assert "the X-HTTP-Method-Override header asks for method POST" in result.output
+    assert egress_target.requests[before:] == []
+
+
+def test_an_allowed_host_on_another_port_is_refused(allowlisted):
+    result = run(allowlisted, f"curl -sS -m 10 https://{ALLOWED}:22/; echo rc=$?")
+    assert "CONNECT tunnel failed, response 403" in result.output, result.output
+    assert any(
+        r.port == 22 and not r.allowed and "port 22 is not allowed" in r.reason
+        for r in allowlisted.egress_records()
+    )
+
+
+def test_raw_tcp_through_an_allowed_tunnel_is_cut(allowlisted):
+    # More in tests/security/test_egress_tunnels.py.
+    script = (
+        "import socket\n"
+        "s = socket.create_connection(('127.0.0.1', 3128), timeout=10)\n"
+        f"s.sendall(b'CONNECT {ALLOWED}:443 HTTP/1.1\\r\\nHost: {ALLOWED}:443\\r\\n\\r\\n')\n"
+        "print(s.recv(4096).split(b'\\r\\n')[0].decode())\n"
+        "s.sendall(b'SSH-2.0-OpenSSH_9.6\\r\\n')\n"
+        "print(s.recv(4096).decode())\n"
+    )
+    allowlisted.write_file("raw.py", script)
+    result = run(allowlisted, "python3 raw.py")
+    assert "200" in result.output.splitlines()[0], result.output
+    assert "refused TCP allowed.test:443: the tunnel carries neither TLS nor HTTP" in result.output
+
+
 def test_https_tunnel_to_a_refused_domain_fails(allowlisted):
     result = run(allowlisted, "curl -sS -m 10 https://other.test/; echo rc=$?")
     assert "CONNECT tunnel failed, response 403" in result.output
@@ -158,17 +193,27 @@ def test_every_request_is_recorded(allowlisted):
 # -- on -----------------------------------------------------------------------------------------
 
 
-def test_on_reaches_the_internet_but_not_the_hosts_own_services(make_sandbox, egress_target):
+def test_on_reaches_the_internet(make_sandbox, egress_target):
     from tasks.sandbox.base import NetworkPolicy
 
     sandbox = make_sandbox(agent_network=NetworkPolicy(mode="on"))
     ok = run(sandbox, f"curl -sS -m 10 -X POST http://{ALLOWED}/anything")
     assert "hello from the allowed test domain" in ok.output
-    # The worker host's loopback (database, Redis, Docker API...) stays out of reach.
+
+
+def test_on_does_not_reach_the_hosts_own_services(make_sandbox, egress_target):
+    from tasks.sandbox.base import NetworkPolicy
+
+    # Nothing listed in SANDBOX_EGRESS_ALLOW_PRIVATE, as in production: the worker host's
+    # loopback (database, Redis, Docker API...) stays out of reach, by address and by name.
+    sandbox = make_sandbox(agent_network=NetworkPolicy(mode="on"), allow_private=())
     direct = run(
         sandbox, f"curl -sS -m 10 --noproxy '' http://127.0.0.1:{egress_target.port}/; echo rc=$?"
     )
     assert "hello from" not in direct.output
-    assert "private or loopback" in direct.output, direct.output
+    assert "127.0.0.1 is a loopback address" in direct.output, direct.output
+    named = run(sandbox, f"curl -sS -m 10 http://{ALLOWED}/")
+    assert "hello from" not in named.output
+    assert f"{ALLOWED} resolves to 127.0.0.1, a loopback address" in named.output, named.output
     refused = [r for r in sandbox.egress_records() if not r.allowed]
-    assert any("private or loopback" in r.reason for r in refused)
+    assert any("loopback address" in r.reason for r in refused)

@@ -7,12 +7,14 @@ import pytest
 from repos.domains import HTTP_METHODS
 from tasks.sandbox.egress.policy import (
     ALL_METHODS,
+    METHOD_OVERRIDE_HEADERS,
     EgressRules,
-    address_is_public,
     decide,
     domain_matches,
     expand_domains,
+    method_overrides,
     needs_tls_interception,
+    raw_tunnel_decision,
     resolve_target,
     same_host,
 )
@@ -72,10 +74,81 @@ def test_rules_round_trip_through_json():
         domains=("*.example.org",),
         methods=("GET",),
         resolve={"a.test": "127.0.0.1:1"},
-        allow_private=True,
+        allow_private=("10.20.0.0/16", "fd00::/8"),
+        ports=(443, 8443),
         intercept_tls=True,
     )
     assert EgressRules.from_json(rules.to_json()) == rules
+
+
+def test_rules_default_to_no_private_networks_and_web_ports():
+    rules = EgressRules(mode="on")
+    assert rules.allow_private == ()
+    assert rules.ports == (80, 443)
+    with pytest.raises(ValueError):
+        EgressRules(mode="on", allow_private=("intranet",))
+    with pytest.raises(ValueError, match="port 0"):
+        EgressRules(mode="on", ports=(0,))
+
+
+def test_allowlist_reaches_only_the_allowed_ports():
+    rules = EgressRules(mode="allowlist", domains=("pkgs.example",), methods=("GET",))
+    assert decide(rules, "pkgs.example", "CONNECT", port=443).allowed
+    assert decide(rules, "pkgs.example", "GET", port=80).allowed
+    for port in (22, 8443, 6379):
+        refused = decide(rules, "pkgs.example", "CONNECT", port=port)
+        assert not refused.allowed
+        assert refused.reason == f"port {port} is not allowed (allowed: 80, 443)"
+    assert not decide(rules, "pkgs.example", "GET", port=8080).allowed
+    wider = EgressRules(mode="allowlist", domains=("pkgs.example",), ports=(443, 8443))
+    assert decide(wider, "pkgs.example", "CONNECT", port=8443).allowed
+    assert decide(EgressRules(mode="on"), "anything.example", "CONNECT", port=22).allowed
+
+
+def test_method_override_headers_are_judged_like_the_method_they_name():
+    rules = EgressRules(mode="allowlist", domains=("pkgs.example",), methods=("GET", "HEAD"))
+    for name in METHOD_OVERRIDE_HEADERS:
+        refused = decide(rules, "pkgs.example", "GET", overrides=[(name, "POST")])
+        assert not refused.allowed
+        assert refused.reason == (
+            f"the {name} header asks for method POST, which is not allowed (allowed: GET, HEAD)"
+        )
+    assert not decide(
+        rules, "pkgs.example", "GET", overrides=[("X-HTTP-Method", " delete")]
+    ).allowed
+    assert not decide(
+        rules, "pkgs.example", "GET", overrides=[("X-HTTP-Method", "GET, PUT")]
+    ).allowed
+    assert decide(rules, "pkgs.example", "GET", overrides=[("X-HTTP-Method", "head")]).allowed
+    assert decide(rules, "pkgs.example", "GET", overrides=[("X-HTTP-Method", "")]).allowed
+    everything = EgressRules(mode="on")
+    assert decide(everything, "x.example", "GET", overrides=[("X-HTTP-Method", "DELETE")]).allowed
+
+
+def test_method_overrides_are_found_in_any_spelling():
+    headers = [
+        ("Host", "pkgs.example"),
+        ("x-http-method-override", "POST"),
+        ("X-METHOD-OVERRIDE", "PUT"),
+        ("X-Http-Method", "DELETE"),
+        ("X-HTTP-Method-Overrides", "PATCH"),  # not one of them
+    ]
+    assert method_overrides(headers) == [
+        ("X-HTTP-Method-Override", "POST"),
+        ("X-Method-Override", "PUT"),
+        ("X-HTTP-Method", "DELETE"),
+    ]
+
+
+def test_raw_tcp_in_a_tunnel_passes_only_under_on_to_the_allowed_ports():
+    allowlist = EgressRules(mode="allowlist", domains=("pkgs.example",), methods=tuple(ALL_METHODS))
+    refused = raw_tunnel_decision(allowlist, 443)
+    assert not refused.allowed
+    assert "neither TLS nor HTTP; only HTTP and TLS may pass under an allowlist" in refused.reason
+    on = EgressRules(mode="on")
+    assert raw_tunnel_decision(on, 443).allowed
+    assert raw_tunnel_decision(on, 80).allowed
+    assert "raw TCP may only reach ports 80, 443" in raw_tunnel_decision(on, 22).reason
 
 
 @pytest.mark.parametrize(
@@ -113,24 +186,6 @@ def test_resolve_prefers_name_and_port():
     assert resolve_target(resolve, "A.test.", 443) == "127.0.0.1:8443"
     assert resolve_target(resolve, "a.test", 8080) == "127.0.0.1:80"
     assert resolve_target(resolve, "b.test", 443) is None
-
-
-@pytest.mark.parametrize(
-    ("address", "public"),
-    [
-        ("127.0.0.1", False),
-        ("10.1.2.3", False),
-        ("192.168.0.1", False),
-        ("169.254.169.254", False),  # cloud metadata
-        ("::1", False),
-        ("::ffff:127.0.0.1", False),
-        ("fd00::1", False),
-        ("1.1.1.1", True),
-        ("2606:4700:4700::1111", True),
-    ],
-)
-def test_private_addresses_are_not_public(address, public):
-    assert address_is_public(address) is public
 
 
 def test_named_lists_expand_and_unknown_names_fail():

@@ -12,9 +12,13 @@ Tunnels (CONNECT) are decided on their host. What happens inside an allowed tunn
   trusts that CA for the agent phase), opens TLS upstream to the tunnel's host (SNI and
   certificate verification against the CONNECT host, never the client's SNI), and decides each
   request on its method; a request whose SNI or Host header names another host is refused;
-- TLS otherwise (`on`, method-unrestricted allowlists): passed through untouched.
-Destinations are resolved here and pinned, and loopback/private addresses are refused unless
-the rules allow them.
+- TLS otherwise (`on`, method-unrestricted allowlists): passed through untouched;
+- anything else (raw TCP: ssh, smtp, a database protocol): refused under an allowlist, and under
+  `on` unless the tunnel's port is one of the rules' ports (80, 443) — the client reads one line
+  saying why, then both sides are closed.
+Destinations are resolved here and pinned; non-public addresses (`addresses.classify`: loopback,
+private, link-local, NAT64/6to4/mapped forms of those, this host's own addresses...) are refused
+unless the rules list their network.
 """
 
 from __future__ import annotations
@@ -30,17 +34,46 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx, http, tls
-from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy import commands, layer, server_hooks
+from mitmproxy.proxy.layers import TCPLayer
 
-_spec = importlib.util.spec_from_file_location(
-    "codexweb_egress_policy", Path(__file__).with_name("policy.py")
-)
-assert _spec and _spec.loader
-policy = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = policy
-_spec.loader.exec_module(policy)
+
+def _load(name: str) -> Any:
+    """A stdlib-only sibling module, by path: this file runs in `.venv-proxy`, outside the
+    project's packages."""
+    spec = importlib.util.spec_from_file_location(
+        f"codexweb_egress_{name}", Path(__file__).with_name(f"{name}.py")
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+policy = _load("policy")
+addresses = _load("addresses")
 
 REFUSED_PREFIX = "codexweb egress proxy: refused"
+
+
+class RefusedTunnel(layer.Layer):
+    """Takes the place of a raw TCP relay the rules refuse: the client reads one line saying
+    why, then both sides are closed. Nothing the client sent reaches the server."""
+
+    def __init__(self, context: Any, message: bytes) -> None:
+        super().__init__(context)
+        self.message = message
+        self.finished = False
+
+    def _handle_event(self, event: Any) -> layer.CommandGenerator[None]:
+        if self.finished:
+            return
+        self.finished = True
+        yield commands.SendData(self.context.client, self.message)
+        yield commands.CloseConnection(self.context.client)
+        if self.context.server.connected:
+            yield commands.CloseConnection(self.context.server)
 
 
 class CodexwebEgress:
@@ -49,6 +82,8 @@ class CodexwebEgress:
         self._lock = threading.Lock()
         # client connection id -> (host, port) its CONNECT tunnel was allowed for
         self._tunnels: dict[str, tuple[str, int]] = {}
+        self._allowed_networks: tuple[Any, ...] = ()  # SANDBOX_EGRESS_ALLOW_PRIVATE, parsed
+        self._own: frozenset[Any] = frozenset()  # this host's addresses, read at start
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
@@ -58,6 +93,8 @@ class CodexwebEgress:
     def configure(self, updated) -> None:
         if "codexweb_rules" in updated and ctx.options.codexweb_rules:
             self.rules = policy.EgressRules.from_file(ctx.options.codexweb_rules)
+            self._allowed_networks = addresses.parse_networks(self.rules.allow_private)
+            self._own = addresses.host_addresses()
 
     def running(self) -> None:
         addrs = ctx.master.addons.get("proxyserver").listen_addrs()
@@ -108,7 +145,12 @@ class CodexwebEgress:
         elif tunnel is not None:
             decision = self._check_tunnel_request(flow, host)
         else:
-            decision = policy.decide(self.rules, host, method)
+            decision = policy.decide(
+                self.rules, host, method, port=port, overrides=_overrides(flow)
+            )
+            if decision.allowed:  # only names the rules allow are looked up
+                why = self._address_refusal(host, port)
+                decision = decision if why is None else policy.Decision(False, why)
         self._record(host, port, method, decision.allowed, decision.reason)
         if not decision.allowed:
             self._refuse(flow, method, decision.reason, self._target(flow, method, tunnel))
@@ -140,7 +182,7 @@ class CodexwebEgress:
                     False,
                     f"the request's Host {named!r} is not the tunnel's host {tunnel_host!r}",
                 )
-        return policy.decide(rules, tunnel_host, flow.request.method)
+        return policy.decide(rules, tunnel_host, flow.request.method, overrides=_overrides(flow))
 
     @staticmethod
     def _target(flow: http.HTTPFlow, method: str, tunnel: tuple[str, int] | None) -> str:
@@ -172,6 +214,25 @@ class CodexwebEgress:
     def client_disconnected(self, client) -> None:  # noqa: ANN001
         self._tunnels.pop(client.id, None)
 
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """Inside an allowed tunnel, let mitmproxy's own NextLayer addon pick the protocol (it
+        runs after this script, so it is asked here first); when that is raw TCP — neither TLS
+        nor HTTP — `policy.raw_tunnel_decision` says whether it may pass."""
+        tunnel = self._tunnels.get(nextlayer.context.client.id)
+        if nextlayer.layer is not None or tunnel is None or self.rules is None:
+            return
+        ctx.master.addons.get("nextlayer").next_layer(nextlayer)
+        chosen = nextlayer.layer
+        if not isinstance(chosen, TCPLayer) or chosen.flow is None:
+            return  # TLS, HTTP, not decided yet, or an ignored (passed-through) connection
+        host, port = tunnel
+        decision = policy.raw_tunnel_decision(self.rules, port)
+        self._record(host, port, "TCP", decision.allowed, decision.reason)
+        if not decision.allowed:
+            nextlayer.context.layers.remove(chosen)
+            message = f"{REFUSED_PREFIX} TCP {host}:{port}: {decision.reason}.\n"
+            nextlayer.layer = RefusedTunnel(nextlayer.context, message.encode())
+
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         tunnel = self._tunnels.get(data.context.client.id)
         if self.rules is None or not self.rules.intercept_tls or tunnel is None:
@@ -183,30 +244,63 @@ class CodexwebEgress:
         data.context.server.sni = tunnel[0]
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Every upstream connection: resolve, check every address, pin the first. The request
+        or tunnel was checked the same way already (for a 403 that says why); this check is the
+        one that holds, on the address actually connected to."""
         if data.server.address is None or self.rules is None:
             return
         host, port = data.server.address
         name = policy.normalize_host(host)
-        mapped = policy.resolve_target(self.rules.resolve, name, port)
-        if mapped:
-            mhost, _, mport = mapped.rpartition(":")
-            data.server.address = (mhost, int(mport))
-            return
         try:
-            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+            candidates, target_port = self._resolve(name, port)
         except OSError as exc:
             data.server.error = f"{REFUSED_PREFIX}: cannot resolve {name!r} ({exc})"
             return
-        address = infos[0][4][0]
-        if not self.rules.allow_private and not all(
-            policy.address_is_public(info[4][0]) for info in infos
-        ):
-            reason = f"{name!r} resolves to a private or loopback address"
-            self._record(name, port, "-", False, reason)
-            data.server.error = f"{REFUSED_PREFIX}: {reason}"
+        why = self._refusal_of(name, candidates)
+        if why is not None:
+            self._record(name, port, "-", False, why)
+            data.server.error = f"{REFUSED_PREFIX} {name}: {why}"
             return
         # Pin the checked address so a second lookup cannot point somewhere else.
-        data.server.address = (address, port)
+        data.server.address = (candidates[0], target_port)
+
+    def _resolve(self, name: str, port: int) -> tuple[list[str], int]:
+        """(addresses, port) to connect to for `name`:`port`; OSError when it does not resolve."""
+        assert self.rules is not None
+        mapped = policy.resolve_target(self.rules.resolve, name, port)
+        if mapped:  # tests only: a name mapped to "ip:port", checked like a resolved one
+            mhost, _, mport = mapped.rpartition(":")
+            return [policy.normalize_host(mhost)], int(mport)
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        return [str(info[4][0]) for info in infos], port
+
+    def _address_refusal(self, host: str, port: int) -> str | None:
+        """Why `host` may not be reached (one of its addresses is not public), or None. A name
+        that does not resolve is left to `server_connect`, which says so."""
+        name = policy.normalize_host(host)
+        try:
+            candidates, _ = self._resolve(name, port)
+        except OSError:
+            return None
+        return self._refusal_of(name, candidates)
+
+    def _refusal_of(self, name: str, candidates: list[str]) -> str | None:
+        for address in candidates:
+            why = addresses.refusal(
+                address.split("%", 1)[0], allowed=self._allowed_networks, own=self._own
+            )
+            if why is not None:
+                said = (
+                    f"{address} is"
+                    if policy.same_host(name, address)
+                    else f"{name} resolves to {address},"
+                )
+                return f"{said} {why}; sandboxes reach public addresses only"
+        return None
+
+
+def _overrides(flow: http.HTTPFlow) -> list[tuple[str, str]]:
+    return policy.method_overrides(flow.request.headers.items(multi=True))
 
 
 addons = [CodexwebEgress()]

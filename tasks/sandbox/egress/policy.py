@@ -7,6 +7,11 @@ Domain patterns: `example.org` matches that host only; `*.example.org` matches a
 it (not `example.org` itself). Matching is case-insensitive and ignores a trailing dot. A pattern
 that is an IP address matches that literal address only. Named lists (`@name`) are expanded by
 the caller before a policy is written (see `expand_domains`).
+
+Ports: an allowlist lets tunnels and plain HTTP reach only `EgressRules.ports` (80 and 443
+unless SANDBOX_EGRESS_PORTS says otherwise). Method-override headers (`X-HTTP-Method-Override`
+and its cousins) are judged like the method they name. Which addresses may be reached is decided
+in `addresses.py`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ MODES = ("off", "allowlist", "on")
 # The methods a repository can allow (repos/domains.HTTP_METHODS). An allowlist allowing all of
 # them is "method-unrestricted": its HTTPS is passed through, checked by host only.
 ALL_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+DEFAULT_PORTS = (80, 443)
+# Headers many frameworks (Rails, Laravel, Symfony, ASP.NET, Express's method-override...) read
+# as "treat this request as METHOD": a GET carrying one is a POST to them.
+METHOD_OVERRIDE_HEADERS = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
 
 
 @dataclass(frozen=True)
@@ -38,9 +47,13 @@ class EgressRules:
     methods: tuple[str, ...] = ()
     # name -> "ip:port": tests map an allowed test name to a loopback server this way.
     resolve: Mapping[str, str] = field(default_factory=dict)
-    # Whether names may resolve to loopback, private or link-local addresses. Off by default:
-    # otherwise "on" would open the host's own services (database, Redis, Docker) to the sandbox.
-    allow_private: bool = False
+    # Non-public networks names may still resolve to ("10.20.0.0/16"; SANDBOX_EGRESS_ALLOW_PRIVATE).
+    # None by default: otherwise "on" would open the host's own services (database, Redis,
+    # Docker) to the sandbox. Tests list 127.0.0.0/8 to reach their loopback servers.
+    allow_private: tuple[str, ...] = ()
+    # The destination ports an allowlist lets tunnels and plain HTTP reach; under "on", the ports
+    # a tunnel carrying neither TLS nor HTTP (raw TCP) may reach.
+    ports: tuple[int, ...] = DEFAULT_PORTS
     # Whether HTTPS to allowed hosts is decrypted with the proxy's per-attempt CA so each
     # request's method and host can be checked (`needs_tls_interception`); else passed through.
     intercept_tls: bool = False
@@ -50,6 +63,11 @@ class EgressRules:
             raise ValueError(f"egress mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         for pattern in self.domains:
             check_pattern(pattern)
+        for network in self.allow_private:
+            ipaddress.ip_network(network, strict=False)  # ValueError when it is not one
+        for port in self.ports:
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} is not between 1 and 65535")
 
     def to_json(self) -> str:
         return json.dumps(
@@ -58,7 +76,8 @@ class EgressRules:
                 "domains": list(self.domains),
                 "methods": [m.upper() for m in self.methods],
                 "resolve": dict(self.resolve),
-                "allow_private": self.allow_private,
+                "allow_private": list(self.allow_private),
+                "ports": list(self.ports),
                 "intercept_tls": self.intercept_tls,
             }
         )
@@ -71,7 +90,8 @@ class EgressRules:
             domains=tuple(raw.get("domains", ())),
             methods=tuple(m.upper() for m in raw.get("methods", ())),
             resolve=dict(raw.get("resolve", {})),
-            allow_private=bool(raw.get("allow_private", False)),
+            allow_private=tuple(raw.get("allow_private", ())),
+            ports=tuple(int(p) for p in raw.get("ports", DEFAULT_PORTS)),
             intercept_tls=bool(raw.get("intercept_tls", False)),
         )
 
@@ -146,10 +166,19 @@ def domain_matches(pattern: str, host: str) -> bool:
     return p == h
 
 
-def decide(rules: EgressRules, host: str, method: str) -> Decision:
-    """Whether one request may leave. `method` is "CONNECT" for a tunnel, decided by host only;
-    the requests inside it are decided again one by one when the proxy can see them (plain HTTP,
-    or HTTPS when the rules intercept TLS)."""
+def decide(
+    rules: EgressRules,
+    host: str,
+    method: str,
+    *,
+    port: int | None = None,
+    overrides: Iterable[tuple[str, str]] = (),
+) -> Decision:
+    """Whether one request may leave. `method` is "CONNECT" for a tunnel, decided by host and
+    port only; the requests inside it are decided again one by one when the proxy can see them
+    (plain HTTP, or HTTPS when the rules intercept TLS). `port` None skips the port check (the
+    tunnel's port was checked at CONNECT). `overrides`: (header name, value) of the request's
+    method-override headers (`method_overrides`); each named method must be allowed too."""
     method = method.upper()
     h = normalize_host(host)
     if rules.mode == "off":
@@ -158,17 +187,47 @@ def decide(rules: EgressRules, host: str, method: str) -> Decision:
         return Decision(True, "internet access is on")
     if not any(domain_matches(p, h) for p in rules.domains):
         return Decision(False, f"domain {h!r} is not on this repository's allowlist")
+    if port is not None and port not in rules.ports:
+        return Decision(False, f"port {port} is not allowed (allowed: {_listed(rules.ports)})")
     if method != "CONNECT" and method not in rules.methods:
-        allowed = ", ".join(rules.methods) or "none"
-        return Decision(False, f"method {method} is not allowed (allowed: {allowed})")
+        return Decision(
+            False, f"method {method} is not allowed (allowed: {_listed(rules.methods)})"
+        )
+    for name, value in overrides:
+        for named in (v.strip().upper() for v in value.split(",")):
+            if named and named not in rules.methods:
+                return Decision(
+                    False,
+                    f"the {name} header asks for method {named}, which is not allowed "
+                    f"(allowed: {_listed(rules.methods)})",
+                )
     return Decision(True, "domain is on the allowlist")
 
 
-def address_is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global
+def method_overrides(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The method-override headers among `headers` (name, value pairs, any case), each under
+    its usual spelling, in the order they came."""
+    spelled = {name.lower(): name for name in METHOD_OVERRIDE_HEADERS}
+    return [(spelled[k.lower()], v) for k, v in headers if k.lower() in spelled]
+
+
+def raw_tunnel_decision(rules: EgressRules, port: int) -> Decision:
+    """Whether an allowed tunnel may carry bytes that are neither TLS nor HTTP (ssh, smtp, a
+    database protocol...). Under an allowlist never: only requests the proxy can check leave.
+    Under "on", only to the allowed ports (80 and 443 by default), so "on" means the web, not
+    every TCP service on the internet."""
+    if rules.mode == "on" and port in rules.ports:
+        return Decision(True, "internet access is on")
+    why = (
+        "only HTTP and TLS may pass under an allowlist"
+        if rules.mode != "on"
+        else f"raw TCP may only reach ports {_listed(rules.ports)}"
+    )
+    return Decision(False, f"the tunnel carries neither TLS nor HTTP; {why}")
+
+
+def _listed(items: Iterable[object]) -> str:
+    return ", ".join(str(i) for i in items) or "none"
 
 
 def expand_domains(

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class EgressProxy:
                 )
             )
         deadline = time.monotonic() + 10
-        while not self.socket_path.exists():
+        while not _accepts(self.socket_path):
             if time.monotonic() > deadline or self._procs[-1].poll() is not None:
                 self.stop()
                 raise SandboxError("the egress proxy's socket bridge did not start")
@@ -188,6 +189,20 @@ class EgressProxy:
     def records(self) -> list[EgressRecord]:
         """Every decision so far, oldest first."""
         return read_records(self.log_path)
+
+
+def _accepts(path: Path) -> bool:
+    """Whether the unix socket at `path` takes connections (socat creates the file before it
+    listens; a client in between would be refused)."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def read_records(path: Path) -> list[EgressRecord]:
