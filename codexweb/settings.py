@@ -189,9 +189,11 @@ if SIGNIN_POLICY not in ("invite-only", "orgs", "open"):
         f"SIGNIN_POLICY must be invite-only, orgs or open, not {SIGNIN_POLICY!r}."
     )
 if SIGNIN_POLICY == "orgs" and not SIGNIN_GITHUB_ALLOWED_ORGS:
-    raise ImproperlyConfigured("SIGNIN_POLICY=orgs needs SIGNIN_GITHUB_ALLOWED_ORGS (a comma list).")
-# Local sign-in throttle: after this many failed attempts for one username (or 5x as many from one
-# address) within the window, local sign-in is refused until the window ends. Counted in Redis.
+    raise ImproperlyConfigured(
+        "SIGNIN_POLICY=orgs needs SIGNIN_GITHUB_ALLOWED_ORGS (a comma list of organizations)."
+    )
+# Local sign-in throttle: after this many failed passwords for one username within the window
+# (counted from the first), local sign-in for it is refused until the window ends. Redis counts.
 SIGNIN_THROTTLE_FAILURES = envint("SIGNIN_THROTTLE_FAILURES", 10, minimum=1)
 SIGNIN_THROTTLE_WINDOW_SECONDS = envint("SIGNIN_THROTTLE_WINDOW_SECONDS", 900, minimum=1)
 

@@ -18,7 +18,6 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from codexweb.accounts.selectors import membership_for
-
 from repos.credentials import client_for, credential_for, credential_invalidate
 from repos.github import GitHubAuthError, GitHubError, GitHubNotFound
 from repos.models import Repository

@@ -64,7 +64,8 @@ def _phase(attempt_id: int, phase: str, message: str) -> None:
 def _prepare_workspace(attempt: Attempt, dest: Path) -> tuple[Path, str]:
     """Update the host mirror and check out the base. The fetch uses the token of the person who
     started this attempt (`requested_by`: the author, or whoever followed up or retried), host-side
-    only, after re-checking their access; never anyone else's. Returns the workspace and the base commit the attempt's patch is taken against.
+    only, after re-checking their access; never anyone else's. Returns the workspace and the base
+    commit the attempt's patch is taken against.
 
     A follow-up starts from its parent's final tree: the parent's patch is applied on top and
     committed, while the base stays the branch's commit, so the follow-up's patch holds the

@@ -114,7 +114,9 @@ async def attempt_events_stream(
         return error_response(
             400, "invalid_parameter", f"after must be a whole number, not {raw_after!r}."
         )
-    response = StreamingHttpResponse(_events(attempt_id, after, user), content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        _events(attempt_id, after, user), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
