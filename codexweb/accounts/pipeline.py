@@ -51,12 +51,14 @@ def enforce_signin_policy(*, backend: Any, strategy: Any, response: dict | None 
         logger.warning("sign-in refused (%s policy): %s login=%s", settings.SIGNIN_POLICY,
                        backend.name, newcomer.login)
         raise SignInRefused(backend, decision)
-    return {"signin_invites": decision.invites}
+    return {"signin_invites": decision.invites, "signin_own_team": decision.own_team}
 
 
-def ensure_team(*, user: Any = None, signin_invites: list[int] | None = None, **_: Any) -> None:
-    """Everyone who signs in belongs to at least one team: the teams whose invitations admitted
-    them (accepted now), else a team of their own."""
+def ensure_team(*, user: Any = None, signin_invites: list[int] | None = None,
+                signin_own_team: bool = True, **_: Any) -> None:
+    """Put the person in a team: the teams whose invitations admitted them (accepted now), else a
+    team of their own when the policy gives one (`enforce_signin_policy`); otherwise they sign in
+    to no team and see their open invitations."""
     if user is None:
         return
     if signin_invites:
@@ -68,7 +70,8 @@ def ensure_team(*, user: Any = None, signin_invites: list[int] | None = None, **
                 invite_accept(invite=invite, user=user)
             except InviteError:
                 continue  # used meanwhile, or already a member: the team page says so
-    personal_team_ensure(user=user)
+    if signin_own_team:
+        personal_team_ensure(user=user)
 
 
 def store_github_token(*, backend: Any, user: Any = None, response: dict | None = None,

@@ -2,8 +2,9 @@
 
 - `invite-only` (default): a person new to this install needs an open invitation that names their
   GitHub login or a verified e-mail address of theirs, or the invitation link they came through.
-  People who already have an account sign in as before. The first account of an empty install
-  is admitted (like the first-run setup page, which is open until an account exists).
+  People who already have an account sign in as before, but someone removed from every team gets
+  no new team of their own. The first account of an empty install is admitted (like the first-run
+  setup page, which is open until an account exists) and gets a team.
 - `orgs`: every GitHub sign-in needs membership in one of SIGNIN_GITHUB_ALLOWED_ORGS, asked of
   GitHub with the person's own token (GET /user/orgs, needs the `read:org` scope we request).
 - `open`: anyone with an account on the configured GitHub.
@@ -63,9 +64,12 @@ class SignInRefused(AuthPolicyError):
 
 @dataclass(frozen=True)
 class Admission:
-    """Why a sign-in is allowed; `invites` are the invitations that admitted a new person."""
+    """A sign-in the policy allows. `invites`: the invitations that admitted a new person (they
+    join those teams). `own_team`: whether someone in no team gets a team of their own (and with
+    it a model budget and containers); under invite-only only the install's first account does."""
 
     invites: list[int] = field(default_factory=list)
+    own_team: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,11 +120,13 @@ def signin_admission(
         if theirs & allowed:
             return Admission()
         return NOT_IN_ORGS.format(login=newcomer.login, orgs=", ".join(sorted(allowed)))
-    if existing or not get_user_model().objects.exists():
+    if existing:
+        return Admission(own_team=False)
+    if not get_user_model().objects.exists():
         return Admission()
     invites = invites_admitting(newcomer)
     if invites:
-        return Admission(invites=[invite.pk for invite in invites])
+        return Admission(invites=[invite.pk for invite in invites], own_team=False)
     return NOT_INVITED.format(login=newcomer.login)
 
 

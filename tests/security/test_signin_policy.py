@@ -211,3 +211,21 @@ def test_open_admits_anyone(client, alice, github, stranger, settings):
     settings.SIGNIN_POLICY = "open"
     assert sign_in(client, github, "github").status_code == 302
     assert Membership.objects.get(user__username="octocat").team.name == "octocat's team"
+
+
+def test_someone_removed_from_every_team_gets_no_new_team_under_invite_only(
+    client, alice, acme, github, stranger, settings
+):
+    """Otherwise removal would be undone by signing in again: a team, budget and containers."""
+    settings.SIGNIN_POLICY = "open"
+    sign_in(client, github, "github")
+    client.logout()
+    Membership.objects.filter(user__username="octocat").delete()
+    settings.SIGNIN_POLICY = "invite-only"
+
+    response = sign_in(client, github, "github")
+
+    assert response.status_code == 302  # they may sign in (and accept a new invitation)
+    assert not Membership.objects.filter(user__username="octocat").exists()
+    assert client.get("/accounts/team/").status_code == 200
+    assert client.get("/").status_code == 200
