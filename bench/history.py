@@ -145,8 +145,8 @@ def _fill(n_tasks: int, n_repos: int) -> dict:
         cursor.execute("ANALYZE")
     Attempt.objects.bulk_create(
         [
-            Attempt(task_id=pk, index=1, status="succeeded")
-            for pk in Task.objects.values_list("pk", flat=True)
+            Attempt(task_id=pk, index=1, status="succeeded", requested_by_id=author_id)
+            for pk, author_id in Task.objects.values_list("pk", "author_id")
         ],
         batch_size=5000,
     )

@@ -156,6 +156,8 @@ SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_uid",
     "social_core.pipeline.social_auth.auth_allowed",
     "social_core.pipeline.social_auth.social_user",
+    # Before any account exists for a new person: the operator's SIGNIN_POLICY decides.
+    "codexweb.accounts.pipeline.enforce_signin_policy",
     "social_core.pipeline.user.get_username",
     "social_core.pipeline.user.create_user",
     "social_core.pipeline.social_auth.associate_user",
@@ -178,6 +180,22 @@ GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors")
 PR_CO_AUTHOR = envstr("PR_CO_AUTHOR") or "codexweb agent <codexweb-agent@users.noreply.github.com>"
 # Local accounts (username + password) for installs without GitHub.
 LOCAL_ACCOUNTS_ENABLED = envbool("LOCAL_ACCOUNTS_ENABLED", True)
+# Who may sign in with GitHub (codexweb/accounts/signin_policy.py): "invite-only" (a new person
+# needs an open invitation), "orgs" (members of SIGNIN_GITHUB_ALLOWED_ORGS only) or "open".
+SIGNIN_POLICY = envstr("SIGNIN_POLICY", "invite-only").strip().lower()
+SIGNIN_GITHUB_ALLOWED_ORGS = [o.lower() for o in envlist("SIGNIN_GITHUB_ALLOWED_ORGS")]
+if SIGNIN_POLICY not in ("invite-only", "orgs", "open"):
+    raise ImproperlyConfigured(
+        f"SIGNIN_POLICY must be invite-only, orgs or open, not {SIGNIN_POLICY!r}."
+    )
+if SIGNIN_POLICY == "orgs" and not SIGNIN_GITHUB_ALLOWED_ORGS:
+    raise ImproperlyConfigured(
+        "SIGNIN_POLICY=orgs needs SIGNIN_GITHUB_ALLOWED_ORGS (a comma list of organizations)."
+    )
+# Local sign-in throttle: after this many failed passwords for one username within the window
+# (counted from the first), local sign-in for it is refused until the window ends. Redis counts.
+SIGNIN_THROTTLE_FAILURES = envint("SIGNIN_THROTTLE_FAILURES", 10, minimum=1)
+SIGNIN_THROTTLE_WINDOW_SECONDS = envint("SIGNIN_THROTTLE_WINDOW_SECONDS", 900, minimum=1)
 
 # The model API (OpenAI-compatible). Tokens never enter a container.
 OPENAI_BASE_URL = envstr("OPENAI_BASE_URL", "")

@@ -3,6 +3,9 @@
 A person sees and uses only repositories GitHub says they can; Code tasks and pull requests need
 push access. The answer comes from their synced catalog when it is younger than
 GITHUB_ACCESS_TTL_SECONDS, otherwise from GET /repos/{owner}/{repo}, which refreshes it.
+
+`require_repository_access` is the one check every action on an existing task runs for the person
+acting (follow-up, retry, Create PR): their own credential, never the task author's.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from codexweb.accounts.selectors import membership_for
 from repos.credentials import client_for, credential_for, credential_invalidate
 from repos.github import GitHubAuthError, GitHubError, GitHubNotFound
 from repos.models import Repository
@@ -87,3 +91,26 @@ def task_access_problem(user: User, repository: Repository, *, needs_push: bool)
 def task_access_check(user: User, repository: Repository, mode: str) -> str | None:
     """The `access_check` for tasks.services.task_create: Code tasks need push access."""
     return task_access_problem(user, repository, needs_push=mode == "code")
+
+
+class RepositoryAccessDenied(Exception):
+    """The person may not act on the repository; the message says why, in words for them."""
+
+
+NOT_A_MEMBER = "You are not a member of the team that owns {repo}."
+
+
+def require_repository_access(user: User, repository: Repository, *, write: bool) -> None:
+    """Raise RepositoryAccessDenied unless `user` may read (`write`: push to) `repository` now.
+
+    The rule for the person acting, with their own credential: they must belong to the team that
+    owns the repository, and for a GitHub repository GitHub must let them read it (push, with
+    `write`). Registered-URL repositories have no per-person credential, so team membership is
+    the whole rule. A check that cannot be made (rate limit, outage) denies too, so nothing runs
+    unchecked. Raises GitHubAuthError when the person's token is refused (sign in again).
+    """
+    if not user.is_authenticated or membership_for(user, repository.team) is None:
+        raise RepositoryAccessDenied(NOT_A_MEMBER.format(repo=repository))
+    problem = task_access_problem(user, repository, needs_push=write)
+    if problem:
+        raise RepositoryAccessDenied(problem)

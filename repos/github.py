@@ -250,6 +250,20 @@ class GitHubClient:
             page = _next_page(response)
         return names
 
+    def organizations(self) -> list[str]:
+        """GET /user/orgs (orgs/list-for-authenticated-user), every page: the logins of the
+        organizations this person belongs to that the token may see (needs `read:org`)."""
+        logins: list[str] = []
+        page: int | None = 1
+        for _ in range(MAX_PAGES):
+            if page is None:
+                break
+            response = self._call(self._github.rest.orgs.list_for_authenticated_user,
+                                  per_page=PER_PAGE, page=page)
+            logins += [org.login for org in response.parsed_data]
+            page = _next_page(response)
+        return logins
+
     def permission(self, owner: str, name: str, login: str) -> str:
         """GET .../collaborators/{username}/permission: admin, write, read or none."""
         response = self._call(self._github.rest.repos.get_collaborator_permission_level,

@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from repos import mirror
-from repos.access import repository_access
+from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.credentials import client_for, credential_for, credential_invalidate
 from repos.github import GitHubAuthError, GitHubError, web_base_url
 from repos.models_github import PullRequestRecord
@@ -45,8 +45,8 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
     """Claim the attempt's PR record. Returns (record, True) when the caller must now call
     `pull_request_open`, (record, False) when one exists or is being made (a second click).
 
-    Raises PullRequestError (not a finished Code attempt with a patch, no push access) and
-    GitHubError (GitHub unreachable, sign in again).
+    Raises PullRequestError (not a finished Code attempt with a patch, `user` not in the team or
+    without push access of their own) and GitHubAuthError (sign in again).
     """
     task = attempt.task
     repository = task.repository
@@ -56,9 +56,11 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
         raise PullRequestError("This attempt has no finished patch to turn into a pull request.")
     if not repository.is_on_github:
         raise PullRequestError("Pull requests need a repository connected from GitHub.")
-    access = repository_access(user, repository)
-    if not access.can_push:
-        raise PullRequestError(access.reason)
+    try:
+        # The person pressing the button, with their own credential (not the task's author).
+        require_repository_access(user, repository, write=True)
+    except RepositoryAccessDenied as exc:
+        raise PullRequestError(str(exc)) from exc
     with transaction.atomic():
         Attempt.objects.select_for_update().filter(pk=attempt.pk).first()
         record = PullRequestRecord.objects.filter(attempt=attempt).first()

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 def attempt_run(attempt_id: int) -> None:
     """Run a claimed (running) attempt to its end; every path records how it ended."""
-    attempt = Attempt.objects.select_related("task__repository", "task__author", "parent").get(
+    attempt = Attempt.objects.select_related("task__repository", "requested_by", "parent").get(
         pk=attempt_id
     )
     try:
@@ -62,8 +62,10 @@ def _phase(attempt_id: int, phase: str, message: str) -> None:
 
 
 def _prepare_workspace(attempt: Attempt, dest: Path) -> tuple[Path, str]:
-    """Update the host mirror (with the author's token, host-side only) and check out the base.
-    Returns the workspace and the base commit the attempt's patch is taken against.
+    """Update the host mirror and check out the base. The fetch uses the token of the person who
+    started this attempt (`requested_by`: the author, or whoever followed up or retried), host-side
+    only, after re-checking their access; never anyone else's. Returns the workspace and the base
+    commit the attempt's patch is taken against.
 
     A follow-up starts from its parent's final tree: the parent's patch is applied on top and
     committed, while the base stays the branch's commit, so the follow-up's patch holds the
@@ -78,7 +80,7 @@ def _prepare_workspace(attempt: Attempt, dest: Path) -> tuple[Path, str]:
     )
     commit = workspace_checkout(
         repository=repository,
-        user=task.author,
+        user=attempt.requested_by,
         ref=task.base_branch,
         dest=dest,
         need_push=task.mode == Mode.CODE,

@@ -85,6 +85,11 @@ class Attempt(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
     follow_up_prompt = models.TextField(blank=True, default="")
+    # Who started this attempt (the task's author, or who followed up or retried): the worker
+    # fetches with their credential, never someone else's (docs/security.md, "Acting person").
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_attempts"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     patch = models.TextField(blank=True, default="")
     summary = models.TextField(blank=True, default="")

@@ -93,7 +93,7 @@ def _task_create_rows(
         attempt_count=attempts,
     )
     for index in range(1, attempts + 1):
-        attempt = Attempt.objects.create(task=task, index=index)
+        attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
         events.publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})
         transaction.on_commit(partial(_enqueue_attempt, attempt.pk))
     events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=task.status)
@@ -172,14 +172,36 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
 MAX_ATTEMPTS_WITH_FOLLOW_UPS = 50
 
 
-@transaction.atomic
 def attempt_follow_up(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
     """Continue a finished attempt: a new Attempt (parent=attempt, next index) with the follow-up
-    prompt, enqueued after commit like any other. Raises TaskError if the attempt still runs, the
-    prompt is empty, or the task has too many attempts."""
+    prompt, run with `by`'s credential and enqueued after commit like any other.
+
+    `by` must be allowed to act on the repository now, with their own credential (Code tasks:
+    push; repos.access.require_repository_access, checked first and outside the transaction as
+    it may ask GitHub). Raises TaskError when they may not, the attempt still runs, the prompt is
+    empty, or the task has too many attempts; GitHubAuthError when their token is refused.
+    """
     prompt = prompt.strip()
     if not prompt:
         raise TaskError("Write what the agent should do next.")
+    task_access_require(user=by, task=attempt.task)
+    return _attempt_follow_up_row(attempt=attempt, prompt=prompt, by=by)
+
+
+def task_access_require(*, user: User, task: Task) -> None:
+    """Raise TaskError unless `user` may act on `task`'s repository now with their own credential
+    (Code: push, Ask: read). Every action that starts work on an existing task calls this
+    (follow-up, retry), so nothing runs on someone else's access."""
+    from repos.access import RepositoryAccessDenied, require_repository_access
+
+    try:
+        require_repository_access(user, task.repository, write=task.mode == Mode.CODE)
+    except RepositoryAccessDenied as exc:
+        raise TaskError(str(exc)) from exc
+
+
+@transaction.atomic
+def _attempt_follow_up_row(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
     parent = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if not parent.is_finished:
         raise TaskError("Wait for this attempt to finish before following up.")
@@ -188,7 +210,7 @@ def attempt_follow_up(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
     if last_index >= MAX_ATTEMPTS_WITH_FOLLOW_UPS:
         raise TaskError(f"A task can have at most {MAX_ATTEMPTS_WITH_FOLLOW_UPS} attempts.")
     new = Attempt.objects.create(
-        task=task, index=last_index + 1, parent=parent, follow_up_prompt=prompt
+        task=task, index=last_index + 1, parent=parent, follow_up_prompt=prompt, requested_by=by
     )
     message = f"Queued: follow-up to attempt {parent.index} by {by.get_username()}."
     events.publish(new.pk, "status", {"status": Status.QUEUED, "message": message})

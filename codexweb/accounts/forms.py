@@ -25,11 +25,31 @@ class LocalSignInForm(AuthenticationForm):
         self.fields["password"].error_messages["required"] = "Enter your password."
 
     def clean(self) -> dict[str, Any]:
+        """Authenticate, unless too many passwords failed for this username lately
+        (codexweb/accounts/throttle.py): then refuse before even checking this one."""
+        from codexweb.accounts.throttle import (
+            signin_failure_record,
+            signin_throttle,
+            throttled_message,
+        )
+
         if not settings.LOCAL_ACCOUNTS_ENABLED:
             raise forms.ValidationError(
                 self.error_messages["local_disabled"], code="local_disabled"
             )
-        return super().clean()
+        username = str(self.cleaned_data.get("username") or "")
+        if username:
+            throttle = signin_throttle(username)
+            if throttle.blocked:
+                raise forms.ValidationError(
+                    throttled_message(throttle.retry_after), code="throttled"
+                )
+        try:
+            return super().clean()
+        except forms.ValidationError as exc:
+            if username and exc.code == "invalid_login":
+                signin_failure_record(username)
+            raise
 
 
 class FirstAdminForm(forms.Form):

@@ -1,4 +1,5 @@
-"""Every page but sign-in requires a signed-in user; OAuth failures become clear messages."""
+"""Every page but sign-in requires a signed-in user; OAuth failures become clear messages, and a
+sign-in the operator's policy refuses gets a page that says why."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from social_core.exceptions import SocialAuthBaseException
 
@@ -70,6 +71,13 @@ class SocialAuthErrorMiddleware:
             return self._sign_in_again(request, str(exception))
         if not isinstance(exception, SocialAuthBaseException):
             return None
+        from codexweb.accounts.signin_policy import SignInRefused
+
+        if isinstance(exception, SignInRefused):
+            # Its own page (403), not a line on the sign-in form: the person needs to act
+            # elsewhere (get an invitation, join the organization), not to try again here.
+            return render(request, "accounts/signin_refused.html",
+                          {"reason": exception.reason}, status=403)
         from codexweb.accounts.oauth_errors import describe
 
         # The provider's own words go to the log for an administrator, never to the page.

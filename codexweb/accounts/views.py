@@ -27,7 +27,10 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+        throttled = any(e.code == "throttled" for e in form.non_field_errors().as_data())
+        return self.render_to_response(
+            self.get_context_data(form=form), status=429 if throttled else 400
+        )
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # With GitHub configured, the first person may simply sign in with it; the page then

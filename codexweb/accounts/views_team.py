@@ -121,6 +121,11 @@ def invite_open(request: AuthedRequest, token: str) -> HttpResponse:
         current_team_set(request, invite.team)
         messages.success(request, f"Welcome to {invite.team.name}.")
         return redirect("tasks:home")
+    if invite.accepted_by_id == request.user.pk:
+        # Signing in through the link already accepted it (codexweb/accounts/pipeline.py).
+        current_team_set(request, invite.team)
+        messages.success(request, f"Welcome to {invite.team.name}.")
+        return redirect("tasks:home")
     return render(
         request,
         "accounts/team_invite_accept.html",

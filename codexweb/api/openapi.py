@@ -376,7 +376,8 @@ def _paths() -> dict[str, Any]:
         },
         "/attempts/{pk}/events/stream": {
             "get": {
-                "summary": "Live events as Server-Sent Events (id = seq; ends with an `end` event)",
+                "summary": "Live events as Server-Sent Events (id = seq; ends with an `end` event, "
+                "or `forbidden` when the caller loses access to the attempt)",
                 "operationId": "streamEvents",
                 "parameters": [
                     *_ID,

@@ -33,17 +33,27 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
+def counters_redis() -> redis.Redis:
+    """The Redis that holds request counters (this one and codexweb/accounts/throttle.py)."""
+    return _client(settings.REDIS_URL)
+
+
+def counter_key(*parts: object) -> str:
+    """A Redis key for a counter, under the install's prefix (shared Redis servers)."""
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    prefix = str(layer.get("CONFIG", {}).get("prefix", "codexweb"))
+    return ":".join([prefix, *(str(part) for part in parts)])
+
+
 def rate_limit_hit(key: str, *, limit: int | None = None, now: float | None = None) -> RateDecision:
     """Count one request for `key` in the current window and say whether it is within `limit`."""
     limit = limit if limit is not None else settings.API_RATE_LIMIT_PER_MINUTE
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     retry_after = WINDOW_SECONDS - int(now % WINDOW_SECONDS)
-    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
-    prefix = str(layer.get("CONFIG", {}).get("prefix", "codexweb"))
-    redis_key = f"{prefix}:ratelimit:{key}:{window}"
+    redis_key = counter_key("ratelimit", key, window)
     try:
-        pipe = _client(settings.REDIS_URL).pipeline()
+        pipe = counters_redis().pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, WINDOW_SECONDS * 2)
         count = int(pipe.execute()[0])

@@ -5,6 +5,10 @@ Each event is sent once, in seq order, with `id: <seq>` so a client that reconne
 source of truth: the stream polls it (cheap: an indexed range read) rather than trusting the
 channel layer, and ends with an `end` event once the attempt has finished and everything was
 sent. Comment lines keep idle connections open through proxies. Bounded by STREAM_MAX_SECONDS.
+
+Access is re-checked while the stream is open, as the websocket does (tasks/consumers.py, every
+REAUTHORIZE_SECONDS): a person removed from the team gets a `forbidden` event and the stream
+ends; reconnecting is then a 404.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from codexweb.api.auth import authenticate
 from codexweb.api.errors import ApiError, error_response, from_api_error
 from codexweb.api.representations import event_repr
+from tasks import consumers
 from tasks.models import Attempt
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
@@ -47,11 +53,26 @@ def _batch(attempt_id: int, after: int) -> tuple[list[dict[str, Any]], bool, str
     return events, attempt.is_finished, attempt.status
 
 
-async def _events(attempt_id: int, after: int) -> AsyncIterator[str]:
+def _may_see(user: User, attempt_id: int) -> bool:
+    try:
+        get_attempt_for_user(user, attempt_id)
+    except Http404:
+        return False
+    return True
+
+
+async def _events(attempt_id: int, after: int, user: User) -> AsyncIterator[str]:
     yield ": stream open\n\n"
     deadline = time.monotonic() + _stream_max_seconds()
-    last_write = time.monotonic()
+    last_write = authorized_at = time.monotonic()
     while time.monotonic() < deadline:
+        if time.monotonic() - authorized_at >= consumers.REAUTHORIZE_SECONDS:
+            # Membership can end while a stream stays open (the websocket re-checks too).
+            if not await sync_to_async(_may_see)(user, attempt_id):
+                yield _sse("forbidden", {"attempt": attempt_id,
+                                         "message": "You no longer have access to this attempt."})
+                return
+            authorized_at = time.monotonic()
         events, finished, status = await sync_to_async(_batch)(attempt_id, after)
         for event in events:
             after = event["seq"]
@@ -69,9 +90,10 @@ async def _events(attempt_id: int, after: int) -> AsyncIterator[str]:
     yield _sse("timeout", {"attempt": attempt_id, "last_seq": after})
 
 
-def _authorize(request: HttpRequest, pk: int) -> int:
+def _authorize(request: HttpRequest, pk: int) -> tuple[int, User]:
     authenticate(request)
-    return get_attempt_for_user(request.user, pk).pk  # type: ignore[arg-type]
+    user: User = request.user  # type: ignore[assignment]  # set by authenticate
+    return get_attempt_for_user(user, pk).pk, user
 
 
 async def attempt_events_stream(
@@ -80,7 +102,7 @@ async def attempt_events_stream(
     if request.method != "GET":
         return error_response(405, "method_not_allowed", "Use GET.", headers={"Allow": "GET"})
     try:
-        attempt_id = await sync_to_async(_authorize)(request, pk)
+        attempt_id, user = await sync_to_async(_authorize)(request, pk)
     except ApiError as exc:
         return from_api_error(exc)
     except Http404:
@@ -92,7 +114,9 @@ async def attempt_events_stream(
         return error_response(
             400, "invalid_parameter", f"after must be a whole number, not {raw_after!r}."
         )
-    response = StreamingHttpResponse(_events(attempt_id, after), content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        _events(attempt_id, after, user), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -201,6 +201,10 @@ def _follow(client: ApiClient, task: dict[str, Any], out: TextIO, *, quiet: bool
             ended = False
             try:
                 for sse in client.stream_events(attempt["id"], after=after):
+                    if sse.event == "forbidden":
+                        message = str(sse.data.get("message", "No access to this attempt."))
+                        failures.append(ApiCallError(message, exitcodes.NOT_FOUND, 404))
+                        return
                     if sse.event in ("end", "timeout"):
                         ended = True
                         break

@@ -45,8 +45,13 @@ class SseEvent:
     id: str | None
 
 
+# The server's last event on a stream: the attempt ended, the stream's time ran out, or the
+# caller lost access to the attempt (codexweb/api/stream.py).
+STREAM_END_EVENTS = ("end", "timeout", "forbidden")
+
+
 def parse_sse(lines: Iterable[str | None]) -> Iterator[SseEvent]:
-    """Server-Sent Events from a stream's lines, until an `end` or `timeout` event.
+    """Server-Sent Events from a stream's lines, until an `end`, `timeout` or `forbidden` event.
     https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation"""
     event, event_id = "message", None
     data: list[str] = []
@@ -59,7 +64,7 @@ def parse_sse(lines: Iterable[str | None]) -> Iterator[SseEvent]:
                 except ValueError:
                     parsed = {"raw": "\n".join(data)}
                 yield SseEvent(event, parsed, event_id)
-                if event in ("end", "timeout"):
+                if event in STREAM_END_EVENTS:
                     return
             event, data, event_id = "message", [], None
         elif not line.startswith(":"):

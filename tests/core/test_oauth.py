@@ -72,6 +72,11 @@ def octocat(github_double):
 
 @pytest.mark.django_db
 class TestSuccessfulSignIn:
+    @pytest.fixture(autouse=True)
+    def open_sign_in(self, settings):
+        """These tests are about the OAuth flow; who may sign in: tests/security/."""
+        settings.SIGNIN_POLICY = "open"
+
     @pytest.mark.parametrize("layout", LAYOUTS)
     def test_new_person_is_created_signed_in_and_given_a_team(
         self, client, settings, github_double, octocat, layout

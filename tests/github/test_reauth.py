@@ -13,6 +13,7 @@ from tests.support.github_fixtures import point_django_at
 @pytest.mark.urls("tests.github.reauth_urls")
 def test_revoked_token_signs_out_and_sign_in_again_repairs_it(client, settings, github_double,
                                                              alice):
+    settings.SIGNIN_POLICY = "open"  # octocat is new to alice's install
     github_double.state.add_user("octocat", sign_in=True)
     point_django_at(settings, github_double, "github")
     sign_in(client, github_double, "github")

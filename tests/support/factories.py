@@ -69,7 +69,7 @@ def make_task(
         **extra,
     )
     for index in range(1, attempts + 1):
-        Attempt.objects.create(task=task, index=index)
+        Attempt.objects.create(task=task, index=index, requested_by=author)
     return task
 
 

@@ -1,0 +1,159 @@
+"""Issue 17 item 3: whoever acts on an existing task (follow-up, Create PR) is checked with their
+own GitHub credential, and the work runs with their token, never the task author's.
+
+The GitHub stand-in serves a private acme/webapp over real smart HTTP; alice (push access) writes
+the task. bob is in alice's team; what GitHub lets bob do decides what he may do here.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.urls import reverse
+
+from codexweb.api.tokens import api_token_create
+from repos.models_github import PullRequestRecord
+from tasks import services
+from tasks.attempt_flow import attempt_run
+from tasks.models import Attempt, Status
+from tests.github.conftest import connect, connected_repository, gh, serve  # noqa: F401
+from tests.support import factories
+
+pytestmark = pytest.mark.django_db
+
+PATCH = """diff --git a/NOTES.md b/NOTES.md
+new file mode 100644
+--- /dev/null
++++ b/NOTES.md
+@@ -0,0 +1 @@
++notes
+"""
+
+
+@pytest.fixture
+def webapp(gh, tmp_path):  # noqa: F811
+    for login in ("alice-gh", "bob-gh"):
+        gh.state.add_user(login)
+    gh.state.add_org("acme-gh", members={"alice-gh": "write"})
+    return serve(gh, tmp_path, "acme-gh", "webapp")
+
+
+@pytest.fixture
+def finished(acme, alice, gh, webapp):  # noqa: F811
+    """alice's Code task on acme-gh/webapp, its first attempt succeeded with a patch."""
+    connect(alice, gh, login="alice-gh")
+    repository = connected_repository(acme, webapp)
+    attempt = factories.make_task(repository, alice, mode="code").attempts.get()
+    Attempt.objects.filter(pk=attempt.pk).update(status=Status.SUCCEEDED, patch=PATCH)
+    attempt.refresh_from_db()
+    return attempt
+
+
+def git_tokens(double) -> set[str]:
+    """The tokens git requests to the stand-in authenticated with (HTTP Basic password)."""
+    tokens = set()
+    for request in double.state.requests:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if ".git/" in request.path and scheme == "Basic":
+            tokens.add(base64.b64decode(value).decode().partition(":")[2])
+    return tokens
+
+
+def test_member_without_github_access_cannot_follow_up(bob_client, bob, gh, finished):  # noqa: F811
+    connect(bob, gh, login="bob-gh")  # bob-gh is not in the acme-gh organization
+    url = reverse("tasks:attempt_follow_up", args=[finished.pk])
+
+    response = bob_client.post(url, {"prompt": "Now delete the tests"}, follow=True)
+
+    assert "GitHub says you cannot access acme-gh/webapp." in response.content.decode()
+    assert Attempt.objects.filter(task_id=finished.task_id).count() == 1
+
+
+def test_member_with_read_only_access_cannot_follow_up_a_code_task(bob, gh, finished):  # noqa: F811
+    gh.state.orgs["acme-gh"].members["bob-gh"] = "read"
+    connect(bob, gh, login="bob-gh")
+    with pytest.raises(services.TaskError, match="cannot push to acme-gh/webapp"):
+        services.attempt_follow_up(attempt=finished, prompt="more", by=bob)
+    assert Attempt.objects.filter(task_id=finished.task_id).count() == 1
+
+
+def test_member_never_signed_in_with_github_cannot_follow_up(bob, finished):
+    with pytest.raises(services.TaskError, match="Sign in with GitHub"):
+        services.attempt_follow_up(attempt=finished, prompt="more", by=bob)
+
+
+def test_follow_up_runs_with_the_follower_s_token_not_the_author_s(
+    bob, alice, gh, finished, settings, django_capture_on_commit_callbacks  # noqa: F811
+):
+    gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
+    bob_token = connect(bob, gh, login="bob-gh").reveal_token()
+    alice_token = alice.github_credentials.get().reveal_token()
+    settings.SANDBOX_BACKEND = "none"  # the worker stops after preparing the workspace
+
+    with django_capture_on_commit_callbacks(execute=False):
+        follow_up = services.attempt_follow_up(attempt=finished, prompt="Add notes", by=bob)
+    assert follow_up.requested_by == bob
+    gh.state.requests.clear()
+    assert services.attempt_claim(attempt_id=follow_up.pk)
+    attempt_run(follow_up.pk)
+
+    follow_up.refresh_from_db()
+    phases = [e.payload["message"] for e in follow_up.events.filter(kind="phase")]
+    assert any(m.startswith("Checked out ") for m in phases), (phases, follow_up.error)
+    assert git_tokens(gh) == {bob_token}
+    assert alice_token not in git_tokens(gh)
+
+
+def test_the_worker_rechecks_the_acting_person_s_access_when_it_runs(
+    bob, gh, finished, settings, django_capture_on_commit_callbacks  # noqa: F811
+):
+    """Access granted at the click but removed before the worker starts: the attempt fails."""
+    gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
+    connect(bob, gh, login="bob-gh")
+    settings.SANDBOX_BACKEND = "none"
+    settings.GITHUB_ACCESS_TTL_SECONDS = 0  # ask GitHub again rather than trust the memory
+    with django_capture_on_commit_callbacks(execute=False):
+        follow_up = services.attempt_follow_up(attempt=finished, prompt="Add notes", by=bob)
+    del gh.state.orgs["acme-gh"].members["bob-gh"]
+    gh.state.requests.clear()
+    services.attempt_claim(attempt_id=follow_up.pk)
+    attempt_run(follow_up.pk)
+
+    follow_up.refresh_from_db()
+    assert follow_up.status == Status.FAILED
+    assert "GitHub says you cannot access acme-gh/webapp." in follow_up.error
+    assert not git_tokens(gh)
+
+
+def test_create_pr_page_refuses_a_member_without_push(bob_client, bob, gh, finished):  # noqa: F811
+    gh.state.orgs["acme-gh"].members["bob-gh"] = "read"
+    connect(bob, gh, login="bob-gh")
+    url = reverse("tasks:attempt_create_pr", args=[finished.pk])
+
+    response = bob_client.post(url, follow=True)
+
+    assert ("GitHub says you cannot push to acme-gh/webapp; Code tasks and pull requests need "
+            "push access.") in response.content.decode()
+    assert not PullRequestRecord.objects.exists()
+
+
+def test_create_pr_api_refuses_a_member_without_push(client, bob, gh, finished):  # noqa: F811
+    connect(bob, gh, login="bob-gh")
+    token = api_token_create(user=bob, name="script").secret
+    response = client.post(f"/api/v1/tasks/{finished.task_id}/pr", "{}",
+                           content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "GitHub says you cannot access acme-gh/webapp."
+    assert not PullRequestRecord.objects.exists()
+
+
+def test_registered_url_repositories_follow_team_membership(acme_repo, alice, carol):
+    """No per-person credential there: being in the owning team is the rule."""
+    attempt = factories.make_task(acme_repo, alice).attempts.get()
+    Attempt.objects.filter(pk=attempt.pk).update(status=Status.SUCCEEDED)
+    with pytest.raises(services.TaskError, match="not a member of the team"):
+        services.attempt_follow_up(attempt=attempt, prompt="more", by=carol)
+    assert Attempt.objects.filter(task_id=attempt.task_id).count() == 1
