@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from repos.branches import mirror_refresh
 from repos.github import GitHubError
+from repos.mirror_gc import mirrors_collect
 from repos.models_github import GitHubCredential
 from repos.organizations import organizations_apply
 from repos.pulls import pull_request_open
@@ -54,3 +56,11 @@ def open_pull_request(record_id: int) -> None:
 def run_setup(run_id: int) -> None:
     """Run a queued "run setup now" (repos/setup_run_flow.py); idempotent through its claim."""
     setup_run_execute(run_id=run_id)
+
+
+@shared_task(name="repos.mirrors_gc", acks_late=True)
+def mirrors_gc() -> None:
+    """Periodic (Celery beat): drop force-pushed-away commits from a bounded batch of mirrors."""
+    collected = mirrors_collect(root=settings.GIT_MIRROR_ROOT, limit=settings.MIRROR_GC_BATCH)
+    if collected:
+        logger.info("collected %d mirrors", len(collected))

@@ -35,7 +35,7 @@ def repository_new(request: HttpRequest) -> HttpResponse:
     form = RegisterRepositoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            repository = repository_register(team=team, **form.cleaned_data)
+            repository = repository_register(team=team, actor=request.user, **form.cleaned_data)
         except RepositoryError as exc:
             form.add_error("location", str(exc))
         else:

@@ -1,0 +1,58 @@
+"""Scheduled garbage collection of the host's mirrors.
+
+A force-push leaves the replaced commits in a mirror as unreachable objects; fetches run with
+automatic gc off (repos/mirror.py), so they stay until this collects them with
+`git gc --prune=now`. A round is bounded (at most `limit` mirrors, those collected longest ago
+first) and takes each mirror's lock without waiting: a mirror being fetched or checked out is
+skipped and comes first next round.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from repos.mirror import GitError, mirror_lock, run_git
+
+logger = logging.getLogger(__name__)
+
+# Marks when a mirror was last collected (git ignores unknown files in a git directory).
+STAMP = "codexweb-gc-at"
+# A mirror is collected at most this often, however often rounds run.
+MIN_SECONDS_BETWEEN = 12 * 3600
+
+
+def mirror_directories(root: Path) -> list[Path]:
+    """Every bare mirror under `root` (both layouts: per host/owner/name, per registration)."""
+    found = [*root.glob("hosts/*/*/*.git"), *root.glob("registered/*.git")]
+    return [path for path in found if (path / "HEAD").is_file()]
+
+
+def _collected_at(path: Path) -> float:
+    try:
+        return (path / STAMP).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def mirrors_collect(*, root: Path, limit: int,
+                    min_seconds_between: float = MIN_SECONDS_BETWEEN) -> list[Path]:
+    """Collect up to `limit` mirrors due for it; return those collected. Never raises for one
+    mirror's failure (logged), so one broken mirror cannot stop the others."""
+    now = time.time()
+    due = [p for p in mirror_directories(root) if now - _collected_at(p) >= min_seconds_between]
+    due.sort(key=_collected_at)
+    collected = []
+    for path in due[:limit]:
+        try:
+            with mirror_lock(path, timeout=0):
+                run_git(["-C", str(path), "reflog", "expire", "--expire=now",
+                         "--expire-unreachable=now", "--all"])
+                run_git(["-C", str(path), "gc", "--quiet", "--prune=now"])
+                (path / STAMP).touch()
+        except GitError as exc:
+            logger.info("mirror gc skipped %s: %s", path, exc)
+            continue
+        collected.append(path)
+    return collected
