@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
@@ -59,15 +59,16 @@ class RemoteSource:
     url: str
     host: str
     port: int
-    address: str  # the checked address the fetch must connect to
+    addresses: tuple[str, ...]  # the checked addresses the fetch may connect to
 
     def git_options(self) -> list[str]:
         """Options for the fetch: no redirects (they would skip the host check), and for HTTP the
-        host pinned to the checked address, so DNS cannot change between check and connect."""
+        host pinned to the checked addresses, so DNS cannot change between check and connect.
+        (git:// has no such pin; the check just before the fetch is all it gets.)"""
         options = ["-c", "http.followRedirects=false"]
         if not is_ip(self.host) and self.url.startswith(("http://", "https://")):
-            address = f"[{self.address}]" if ":" in self.address else self.address
-            options += ["-c", f"http.curloptResolve={self.host}:{self.port}:{address}"]
+            pinned = ",".join(f"[{a}]" if ":" in a else a for a in self.addresses)
+            options += ["-c", f"http.curloptResolve={self.host}:{self.port}:{pinned}"]
         return options
 
 
@@ -104,7 +105,7 @@ def parse_git_location(location: str) -> tuple[str, str]:
     return owner, name
 
 
-def _split_url(location: str):  # noqa: ANN202 - urllib's SplitResult
+def _split_url(location: str) -> SplitResult:
     parsed = urlsplit(location)
     scheme = parsed.scheme.lower()
     if scheme == "file":
@@ -165,7 +166,9 @@ def _check_path(location: str, rules: LocationRules) -> LocalSource:
                 f"{location} leads outside the folders allowed for repositories ({where})."
             )
         if any(_inside(real, folder.resolve()) for folder in rules.forbidden):
-            raise LocationError(f"{location} is inside codexweb's own files, which it never serves.")
+            raise LocationError(
+                f"{location} is inside codexweb's own files, which it never serves."
+            )
     return LocalSource(path=resolved)
 
 
@@ -216,7 +219,7 @@ def _check_url(location: str, rules: LocationRules, resolve: Resolver) -> Remote
             f"{host} is a local or private network address, which codexweb does not fetch from "
             "unless the operator lists the host in GIT_ALLOWED_HOSTS."
         )
-    return RemoteSource(url=location, host=host, port=port, address=addresses[0])
+    return RemoteSource(url=location, host=host, port=port, addresses=tuple(addresses))
 
 
 def resolve_host(host: str, port: int) -> list[str]:

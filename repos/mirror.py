@@ -179,7 +179,8 @@ def mirror_lock(path: Path, *, shared: bool = False,
                 break
             except BlockingIOError as exc:
                 if time.monotonic() >= deadline:
-                    raise GitError("another update of this mirror is taking too long") from exc
+                    raise GitError("the mirror is busy" if timeout <= 0 else
+                                   "another update of this mirror is taking too long") from exc
                 time.sleep(0.2)
         try:
             yield

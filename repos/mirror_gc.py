@@ -38,13 +38,16 @@ def _collected_at(path: Path) -> float:
 
 def mirrors_collect(*, root: Path, limit: int,
                     min_seconds_between: float = MIN_SECONDS_BETWEEN) -> list[Path]:
-    """Collect up to `limit` mirrors due for it; return those collected. Never raises for one
-    mirror's failure (logged), so one broken mirror cannot stop the others."""
+    """Collect up to `limit` mirrors due for it; return those collected. A busy mirror is
+    skipped without waiting and does not count; one mirror's failure is logged, never raised,
+    so it cannot stop the others."""
     now = time.time()
     due = [p for p in mirror_directories(root) if now - _collected_at(p) >= min_seconds_between]
     due.sort(key=_collected_at)
-    collected = []
-    for path in due[:limit]:
+    collected: list[Path] = []
+    for path in due:
+        if len(collected) >= limit:
+            break
         try:
             with mirror_lock(path, timeout=0):
                 run_git(["-C", str(path), "reflog", "expire", "--expire=now",
