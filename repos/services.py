@@ -62,14 +62,21 @@ def repository_register(
         owner, name = _parse(location)
         source = check_location(location, rules_from_settings())
     except LocationError as exc:
-        audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_REGISTRATION_REFUSED,
-                     target=_without_userinfo(location), changes={"reason": str(exc)})
+        repository_registration_refused(team=team, actor=actor, location=location,
+                                        reason=str(exc))
         raise RepositoryError(str(exc)) from exc
     if isinstance(source, LocalSource):
         detected = local_repository_default_branch(str(source.path))
         default_branch = default_branch.strip() or detected or ""
     return _repository_save(team=team, actor=actor, owner=owner, name=name, location=location,
                             default_branch=default_branch.strip(), visibility=visibility)
+
+
+def repository_registration_refused(*, team: Team, actor: User | AnonymousUser | None,
+                                    location: str, reason: str) -> None:
+    """Log a refused registration (an admin probing the server's files or network shows up)."""
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_REGISTRATION_REFUSED,
+                 target=_without_userinfo(location.strip()), changes={"reason": reason})
 
 
 @transaction.atomic

@@ -90,6 +90,8 @@ def test_file_urls_are_refused(alice_client, acme, outside, location):
     text = refusal(register(alice_client, location))
     assert "file:// locations are not accepted" in text
     assert not Repository.objects.exists()
+    entry = AuditEntry.objects.get(team=acme)
+    assert (entry.action, entry.target) == (actions.REPOSITORY_REGISTRATION_REFUSED, location)
 
 
 def test_file_url_of_a_real_repository_is_refused(alice_client, acme, outside):
@@ -98,6 +100,9 @@ def test_file_url_of_a_real_repository_is_refused(alice_client, acme, outside):
 
 
 def test_a_path_outside_the_allowed_folders_is_refused(alice_client, acme, outside, settings):
+    page = alice_client.get(REGISTER).content.decode()
+    assert f"Paths on this server must lie under {settings.GIT_LOCAL_ROOTS[0]}." in page
+
     text = refusal(register(alice_client, str(outside)))
 
     assert f"{outside} is not under a folder allowed for repositories" in text
@@ -146,6 +151,7 @@ def test_no_path_is_accepted_when_the_operator_lists_no_folder(alice_client, acm
     text = refusal(register(alice_client, str(repo)))
 
     assert "Paths on the server are not accepted here; use a git URL." in text
+    assert "Paths on this server are not accepted here; use an https URL." in text
 
 
 def test_a_path_swapped_for_a_symlink_after_registration_is_not_fetched(acme, alice, outside,
