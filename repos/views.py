@@ -48,12 +48,13 @@ def repository_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{repository.full_name} is ready for tasks.")
             return redirect("repos:list")
-    elif request.method == "POST" and form.data.get("location", "").strip():
-        if "location" in form.errors:  # file://, SSH and the like: refused before the service
-            repository_registration_refused(
-                team=team, actor=request.user, location=form.data["location"],
-                reason=" ".join(form.errors["location"]),
-            )
+    elif request.method == "POST" and form.data.get("location", "").strip() and (
+        "location" in form.errors  # file://, SSH and the like: refused before the service
+    ):
+        repository_registration_refused(
+            team=team, actor=request.user, location=form.data["location"],
+            reason=" ".join(str(error) for error in form.errors["location"]),
+        )
     status = 400 if request.method == "POST" else 200
     local_roots = [str(Path(root).expanduser()) for root in settings.GIT_LOCAL_ROOTS]
     return render(request, "repos/new.html", {"form": form, "local_roots": local_roots},
