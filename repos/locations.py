@@ -106,7 +106,10 @@ def parse_git_location(location: str) -> tuple[str, str]:
 
 
 def _split_url(location: str) -> SplitResult:
-    parsed = urlsplit(location)
+    try:
+        parsed = urlsplit(location)
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise LocationError(f"{location} is not a URL codexweb can read.") from exc
     scheme = parsed.scheme.lower()
     if scheme == "file":
         raise LocationError(
@@ -199,9 +202,11 @@ def _check_url(location: str, rules: LocationRules, resolve: Resolver) -> Remote
     parsed = _split_url(location)
     host = (parsed.hostname or "").lower().rstrip(".")
     try:
-        port = parsed.port or URL_SCHEMES[parsed.scheme.lower()]
+        port = parsed.port if parsed.port is not None else URL_SCHEMES[parsed.scheme.lower()]
     except ValueError as exc:
         raise LocationError(f"{parsed.netloc!r} has an unusable port.") from exc
+    if port == 0:
+        raise LocationError(f"{parsed.netloc!r} has an unusable port.")
     allowed, named = host_allowed(host, rules)
     if not allowed:
         raise LocationError(

@@ -196,6 +196,17 @@ def test_urls_to_local_or_private_addresses_are_refused(alice_client, acme, loca
     assert AuditEntry.objects.get(team=acme).action == actions.REPOSITORY_REGISTRATION_REFUSED
 
 
+@pytest.mark.parametrize(("location", "problem"), [
+    ("https://[::1/acme/app.git", "is not a URL codexweb can read"),
+    ("https://127.0.0.1:0/acme/app.git", "has an unusable port"),
+    ("https://127.0.0.1:99999/acme/app.git", "has an unusable port"),
+    ("http://git_host/acme/app.git", "is not a host name codexweb can fetch from"),
+    ("ext::sh -c touch% /tmp/x #://h/acme/app", "Unsupported URL scheme 'ext'"),
+])
+def test_malformed_urls_are_refused_in_words(alice_client, acme, location, problem):
+    assert problem in refusal(register(alice_client, location))
+
+
 def test_a_private_address_listed_by_name_is_allowed(alice_client, acme, settings):
     settings.GIT_ALLOWED_HOSTS = ["localhost"]
 
