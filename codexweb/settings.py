@@ -182,8 +182,8 @@ GIT_LOCAL_ROOTS = envlist(
 # Hosts plain git URLs may name ("*", "*.corp.example", "git.example.com"); the GitHub/GHES hosts
 # always count. Loopback/private addresses need the host listed by name, never just "*".
 GIT_ALLOWED_HOSTS = envlist("GIT_ALLOWED_HOSTS", "" if PRODUCTION else "*")
-# `git gc --prune=now` of mirrors (drops force-pushed-away commits): how often beat starts a round,
-# and how many mirrors one round may collect (those collected longest ago first).
+# `git gc --prune=now` of mirrors (drops force-pushed-away commits) and removal of mirrors no
+# repository uses: how often beat starts a round, and how many mirrors one round may handle.
 MIRROR_GC_INTERVAL_SECONDS = envint("MIRROR_GC_INTERVAL_SECONDS", 3600, minimum=60)
 MIRROR_GC_BATCH = envint("MIRROR_GC_BATCH", 20, minimum=1)
 CELERY_BEAT_SCHEDULE["mirrors-gc"] = {

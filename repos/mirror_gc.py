@@ -10,7 +10,9 @@ skipped and comes first next round.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from repos.mirror import GitError, mirror_lock, run_git
@@ -21,6 +23,8 @@ logger = logging.getLogger(__name__)
 STAMP = "codexweb-gc-at"
 # A mirror is collected at most this often, however often rounds run.
 MIN_SECONDS_BETWEEN = 12 * 3600
+# A per-registration mirror no repository uses is removed once untouched this long.
+UNUSED_GRACE_SECONDS = 24 * 3600
 
 
 def mirror_directories(root: Path) -> list[Path]:
@@ -59,3 +63,38 @@ def mirrors_collect(*, root: Path, limit: int,
             continue
         collected.append(path)
     return collected
+
+
+def _fetched_at(path: Path) -> float:
+    """When the mirror was last created or fetched (git writes FETCH_HEAD on every fetch); gc
+    touches the folder, so its own time says nothing about use."""
+    times = []
+    for name in ("FETCH_HEAD", "HEAD"):
+        try:
+            times.append((path / name).stat().st_mtime)
+        except OSError:
+            continue
+    return max(times, default=0.0)
+
+
+def mirrors_remove_unused(*, root: Path, in_use: Collection[Path], limit: int,
+                          grace_seconds: float = UNUSED_GRACE_SECONDS) -> list[Path]:
+    """Delete up to `limit` per-registration mirrors that no repository uses any more (its row
+    is gone, or it was registered again from another location) and that nothing touched for
+    `grace_seconds`. Busy mirrors are skipped. Returns those deleted."""
+    now = time.time()
+    removed: list[Path] = []
+    for path in sorted(root.glob("registered/*.git")):
+        if len(removed) >= limit:
+            break
+        if path in in_use or now - _fetched_at(path) < grace_seconds:
+            continue
+        try:
+            with mirror_lock(path, timeout=0):
+                shutil.rmtree(path)
+        except (GitError, OSError) as exc:
+            logger.info("removing unused mirror %s skipped: %s", path, exc)
+            continue
+        Path(f"{path}.lock").unlink(missing_ok=True)
+        removed.append(path)
+    return removed

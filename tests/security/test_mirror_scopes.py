@@ -5,7 +5,9 @@ over smart HTTP on 127.0.0.1 (allowed by name in the test settings)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,26 @@ def test_the_gc_job_is_scheduled(settings):
     assert entry["task"] == mirrors_gc.name == "repos.mirrors_gc"
     assert entry["schedule"] == settings.MIRROR_GC_INTERVAL_SECONDS
     assert "repos.mirrors_gc" in app.tasks
+
+
+def test_the_gc_job_removes_mirrors_no_repository_uses(acme, alice, tmp_path, mirrors):
+    """A deleted repository's bytes do not stay on the host; a live one's mirror does, and so
+    does an unused one touched lately (a registration may be on its way)."""
+    from repos.jobs import mirrors_gc
+
+    paths = {}
+    for name in ("kept", "deleted", "fresh"):
+        source = factories.make_git_repository(tmp_path / "gc" / "acme" / name)
+        repository = repository_register(team=acme, location=str(source), actor=alice)
+        paths[name] = mirror.mirror_update(repository)
+        if name != "kept":
+            repository.delete()
+    day_ago = time.time() - 2 * 24 * 3600
+    for name in ("kept", "deleted"):
+        for file in ("HEAD", "FETCH_HEAD"):
+            os.utime(paths[name] / file, (day_ago, day_ago))
+
+    mirrors_gc()
+
+    assert (paths["kept"] / "HEAD").exists() and (paths["fresh"] / "HEAD").exists()
+    assert not paths["deleted"].exists()
