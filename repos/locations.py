@@ -149,10 +149,12 @@ def _check_path(location: str, rules: LocationRules) -> LocalSource:
             "folders with GIT_LOCAL_ROOTS.)"
         )
     roots = tuple(root.resolve() for root in rules.local_roots)
-    where = ", ".join(str(root) for root in roots)
-    # Decide on the typed path before touching it, so a refusal says nothing about what exists.
+    where = ", ".join(str(root) for root in rules.local_roots)
+    # Decide on the typed path before touching it, so a refusal says nothing about what exists
+    # (as typed, a root may be named by its configured or its real path).
     typed = Path(os.path.normpath(location))
-    if not any(_inside(typed, root) for root in roots):
+    named = {Path(os.path.normpath(root)) for root in rules.local_roots if root.is_absolute()}
+    if not any(_inside(typed, root) for root in (*roots, *named)):
         raise LocationError(f"{location} is not under a folder allowed for repositories ({where}).")
     try:
         resolved = typed.resolve(strict=True)
@@ -215,7 +217,7 @@ def _check_url(location: str, rules: LocationRules, resolve: Resolver) -> Remote
         )
     try:
         addresses = list(resolve(host, port))
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label longer than DNS allows
         raise LocationError(f"The host {host} could not be found.") from exc
     if not addresses:
         raise LocationError(f"The host {host} could not be found.")

@@ -143,6 +143,19 @@ def test_a_git_file_pointing_outside_is_refused(alice_client, acme, outside, tmp
     assert "leads outside the folders allowed for repositories" in text
 
 
+def test_a_root_the_operator_names_through_a_symlink_still_works(alice_client, acme, tmp_path,
+                                                                 settings):
+    real = tmp_path / "data" / "repos"
+    repo = factories.make_git_repository(real / "tools" / "linter")
+    named = tmp_path / "srv-git"
+    named.symlink_to(real)
+    settings.GIT_LOCAL_ROOTS = [str(named)]
+
+    for location in (named / "tools" / "linter", repo):
+        Repository.objects.all().delete()
+        assert register(alice_client, str(location)).status_code == 302
+
+
 def test_no_path_is_accepted_when_the_operator_lists_no_folder(alice_client, acme, tmp_path,
                                                                settings):
     settings.GIT_LOCAL_ROOTS = []
