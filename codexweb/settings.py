@@ -117,7 +117,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks.housekeeping",
         "schedule": float(envint("HOUSEKEEPING_INTERVAL_SECONDS", 300, minimum=10)),
         "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": 240},
-    }
+    },
 }
 
 AUTHENTICATION_BACKENDS = [
@@ -176,6 +176,23 @@ GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
 MIRROR_MAX_AGE_SECONDS = envint("MIRROR_MAX_AGE_SECONDS", 300, minimum=0)
 # Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
 GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
+# Folders whose git repositories a team admin may register by path (repos/locations.py). In
+# production none unless listed; embedded, one folder in the home directory (see the README).
+GIT_LOCAL_ROOTS = envlist(
+    "GIT_LOCAL_ROOTS", "" if PRODUCTION else str(Path.home() / "codexweb-repos")
+)
+# Hosts plain git URLs may name ("*", "*.corp.example", "git.example.com"); the GitHub/GHES hosts
+# always count. Loopback/private addresses need the host listed by name, never just "*".
+GIT_ALLOWED_HOSTS = envlist("GIT_ALLOWED_HOSTS", "" if PRODUCTION else "*")
+# `git gc --prune=now` of mirrors (drops force-pushed-away commits) and removal of mirrors no
+# repository uses: how often beat starts a round, and how many mirrors one round may handle.
+MIRROR_GC_INTERVAL_SECONDS = envint("MIRROR_GC_INTERVAL_SECONDS", 3600, minimum=60)
+MIRROR_GC_BATCH = envint("MIRROR_GC_BATCH", 20, minimum=1)
+CELERY_BEAT_SCHEDULE["mirrors-gc"] = {
+    "task": "repos.mirrors_gc",
+    "schedule": float(MIRROR_GC_INTERVAL_SECONDS),
+    "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": MIRROR_GC_INTERVAL_SECONDS},
+}
 # The co-author trailer on commits made from an attempt's patch.
 PR_CO_AUTHOR = envstr("PR_CO_AUTHOR") or "codexweb agent <codexweb-agent@users.noreply.github.com>"
 # Local accounts (username + password) for installs without GitHub.

@@ -7,11 +7,16 @@ codexweb/celery.py.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from celery import shared_task
+from django.conf import settings
 
 from repos.branches import mirror_refresh
 from repos.github import GitHubError
+from repos.mirror import mirror_path
+from repos.mirror_gc import mirrors_collect, mirrors_remove_unused
+from repos.models import Repository
 from repos.models_github import GitHubCredential
 from repos.organizations import organizations_apply
 from repos.pulls import pull_request_open
@@ -54,3 +59,16 @@ def open_pull_request(record_id: int) -> None:
 def run_setup(run_id: int) -> None:
     """Run a queued "run setup now" (repos/setup_run_flow.py); idempotent through its claim."""
     setup_run_execute(run_id=run_id)
+
+
+@shared_task(name="repos.mirrors_gc", acks_late=True)
+def mirrors_gc() -> None:
+    """Periodic (Celery beat): drop force-pushed-away commits from a bounded batch of mirrors,
+    and delete per-registration mirrors no repository uses any more."""
+    root = Path(settings.GIT_MIRROR_ROOT)
+    registered = Repository.objects.filter(provider=Repository.Provider.GIT)
+    in_use = {mirror_path(repository) for repository in registered.iterator()}
+    removed = mirrors_remove_unused(root=root, in_use=in_use, limit=settings.MIRROR_GC_BATCH)
+    collected = mirrors_collect(root=root, limit=settings.MIRROR_GC_BATCH)
+    if collected or removed:
+        logger.info("collected %d mirrors, removed %d unused", len(collected), len(removed))

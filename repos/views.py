@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +15,11 @@ from repos.forms import RegisterRepositoryForm
 from repos.models import Repository
 from repos.selectors import team_repositories
 from repos.selectors_github import github_credentials_for
-from repos.services import RepositoryError, repository_register
+from repos.services import (
+    RepositoryError,
+    repository_register,
+    repository_registration_refused,
+)
 from repos.sync_request import sync_status
 
 
@@ -35,11 +42,20 @@ def repository_new(request: HttpRequest) -> HttpResponse:
     form = RegisterRepositoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            repository = repository_register(team=team, **form.cleaned_data)
+            repository = repository_register(team=team, actor=request.user, **form.cleaned_data)
         except RepositoryError as exc:
             form.add_error("location", str(exc))
         else:
             messages.success(request, f"{repository.full_name} is ready for tasks.")
             return redirect("repos:list")
+    elif request.method == "POST" and form.data.get("location", "").strip() and (
+        "location" in form.errors  # file://, SSH and the like: refused before the service
+    ):
+        repository_registration_refused(
+            team=team, actor=request.user, location=form.data["location"],
+            reason=" ".join(str(error) for error in form.errors["location"]),
+        )
     status = 400 if request.method == "POST" else 200
-    return render(request, "repos/new.html", {"form": form}, status=status)
+    local_roots = [str(Path(root).expanduser()) for root in settings.GIT_LOCAL_ROOTS]
+    return render(request, "repos/new.html", {"form": form, "local_roots": local_roots},
+                  status=status)

@@ -20,6 +20,8 @@ PR_CREATED = "pr.created"
 TASK_CANCELLED = "task.cancelled"
 REPOSITORY_CONNECTED = "repository.connected"
 REPOSITORY_DISCONNECTED = "repository.disconnected"
+REPOSITORY_REGISTERED = "repository.registered"
+REPOSITORY_REGISTRATION_REFUSED = "repository.registration_refused"
 
 ALL = (
     MEMBER_INVITED,
@@ -40,4 +42,6 @@ ALL = (
     TASK_CANCELLED,
     REPOSITORY_CONNECTED,
     REPOSITORY_DISCONNECTED,
+    REPOSITORY_REGISTERED,
+    REPOSITORY_REGISTRATION_REFUSED,
 )

@@ -23,7 +23,7 @@ def two_repositories(transactional_db, tmp_path):
     GIT_MIRROR_ROOT from tests/support/settings.py)."""
     alice = factories.make_user("alice")
     acme = factories.make_team("Acme", admin=alice)
-    owner = f"browser-{uuid.uuid4().hex[:8]}"  # the mirror root is shared: keep names unique
+    owner = f"browser-{uuid.uuid4().hex[:8]}"
     made = []
     for name, extra in [("api", ["feature/search", "release-1"]), ("web", ["hotfix"])]:
         source = factories.make_git_repository(tmp_path / name)
@@ -34,7 +34,8 @@ def two_repositories(transactional_db, tmp_path):
         mirror_refresh(repository_id=repository.pk, user_id=alice.pk)
         made.append(repository)
     yield made
-    shutil.rmtree(mirror_path(made[0]).parent, ignore_errors=True)
+    for repository in made:
+        shutil.rmtree(mirror_path(repository), ignore_errors=True)
 
 
 def options(page) -> list[str]:

@@ -13,7 +13,8 @@ def acme_task(acme_repo, alice):
     return factories.make_task(acme_repo, alice, attempts=2)
 
 
-NEW_REPOSITORY = {"location": "https://git.example.com/a/b.git", "visibility": "private"}
+# An allowed host in the test settings (GIT_ALLOWED_HOSTS); registering does not contact it.
+NEW_REPOSITORY = {"location": "http://127.0.0.1:9/a/b.git", "visibility": "private"}
 HTML_PAGES = ["/", "/repositories/", "/repositories/new/", "/tasks/{task}/"]
 JSON_ENDPOINTS = ["/repositories/picker/?q=a", "/tasks/{task}/status/"]
 

@@ -47,7 +47,8 @@ def test_register_bad_input_keeps_it_and_says_why(alice_client, acme, tmp_path):
 
 
 def test_registering_twice_is_refused(alice_client, acme):
-    data = {"location": "https://git.example.com/acme/app.git", "visibility": "private"}
+    # A host the test settings allow (GIT_ALLOWED_HOSTS); registering does not contact it.
+    data = {"location": "http://127.0.0.1:9/acme/app.git", "visibility": "private"}
     assert alice_client.post("/repositories/new/", data).status_code == 302
     response = alice_client.post("/repositories/new/", data)
     assert response.status_code == 400

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from repos import mirror
+from repos.models import Repository
 from tests.github.conftest import connect, connected_repository, push_commit, serve
 
 
@@ -119,9 +120,13 @@ class TestMirror:
     def test_unsafe_names_are_refused(self, gh, acme, settings):
         from tests.support import factories
 
-        repository = factories.make_repository(acme, owner="..", name="etc")
+        repository = factories.make_repository(acme, owner="..", name="etc",
+                                               provider=Repository.Provider.GITHUB)
         with pytest.raises(mirror.GitError, match="unsafe"):
             mirror.mirror_path(repository)
+        # A registered location's mirror is named after the registration, not the typed names.
+        registered = factories.make_repository(acme, owner="..", name="etc")
+        assert mirror.mirror_path(registered).parent == settings.GIT_MIRROR_ROOT / "registered"
 
 
 def test_token_goes_in_the_environment_not_the_command_line():

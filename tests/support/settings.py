@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import tempfile
+from pathlib import Path
 
 from tests.support.services import ensure_services
 
@@ -12,6 +14,12 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 # Git mirrors live in a per-session temporary directory, never in the checkout's var/; the app
 # processes of browser tests inherit it (tests/support/live_app.py copies os.environ).
 os.environ.setdefault("GIT_MIRROR_ROOT", tempfile.mkdtemp(prefix="codexweb-test-mirrors-"))
+# Tests register repositories they make under pytest's temporary folders (tmp_path), so that is
+# the one folder paths may be registered from; the mirrors above lie outside it.
+_PYTEST_TEMP = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()).resolve()
+os.environ.setdefault("GIT_LOCAL_ROOTS", str(_PYTEST_TEMP / f"pytest-of-{getpass.getuser()}"))
+# The GitHub stand-in and other test servers listen on 127.0.0.1, allowed by name.
+os.environ.setdefault("GIT_ALLOWED_HOSTS", "*,127.0.0.1")
 
 from codexweb.settings import *  # noqa: E402,F403
 
