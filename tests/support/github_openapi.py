@@ -23,7 +23,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 # `../shared` sits beside the project's folder, in a developer's checkout and in CI's clone alike.
-_SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "github" / "rest-subset.openapi.json"
+_SHARED_SPEC = (
+    Path(__file__).resolve().parents[3] / "shared" / "github" / "rest-subset.openapi.json"
+)
 SPEC_PATH = Path(os.environ.get("GITHUB_OPENAPI_SUBSET", str(_SHARED_SPEC)))
 SPEC_HOST = "https://api.github.com"
 
