@@ -14,11 +14,19 @@ Tunnels (CONNECT) are decided on their host. What happens inside an allowed tunn
   request on its method; a request whose SNI or Host header names another host is refused;
 - TLS otherwise (`on`, method-unrestricted allowlists): passed through untouched.
 Destinations are resolved here and pinned, and loopback/private addresses are refused unless
-the rules allow them.
+the rules allow them. Chained to a company proxy (`--mode upstream:URL`) every connection goes to
+that proxy, which resolves names itself: names this host resolves to private addresses are
+refused when the request is decided, names it cannot resolve are left to the company proxy.
+
+Upstream TLS trouble is written to `codexweb_tls_log` as JSON lines `{"at", "host", "port",
+"error"}`: when interception's own upstream handshake fails (`tls_failed_server`), and, with
+`codexweb_probe_ca` (the sandbox's trust bundle, given for the setup phase), when a passed-through
+tunnel's server shows a certificate the sandbox will not trust (`tlsprobe.py`, once per host).
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -30,15 +38,23 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx, http, tls
-from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy import mode_specs, server_hooks
 
-_spec = importlib.util.spec_from_file_location(
-    "codexweb_egress_policy", Path(__file__).with_name("policy.py")
-)
-assert _spec and _spec.loader
-policy = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = policy
-_spec.loader.exec_module(policy)
+
+def _sibling(name: str) -> Any:
+    """A module next to this file (mitmdump loads the addon by path, outside the package)."""
+    spec = importlib.util.spec_from_file_location(
+        f"codexweb_egress_{name}", Path(__file__).with_name(f"{name}.py")
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+policy = _sibling("policy")
+tlsprobe = _sibling("tlsprobe")
 
 REFUSED_PREFIX = "codexweb egress proxy: refused"
 
@@ -49,15 +65,29 @@ class CodexwebEgress:
         self._lock = threading.Lock()
         # client connection id -> (host, port) its CONNECT tunnel was allowed for
         self._tunnels: dict[str, tuple[str, int]] = {}
+        self._via: tuple[str, int] | None = None  # the company proxy in upstream mode
+        self._via_tls = False  # ...spoken to over TLS (the trust probe does not do that)
+        self._probes: dict[tuple[str, int], asyncio.Task[str | None]] = {}
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
         loader.add_option("codexweb_log", str, "", "Path of the JSON-lines request record.")
         loader.add_option("codexweb_ready", str, "", "File to write the listening port to.")
+        loader.add_option("codexweb_tls_log", str, "", "Path of the JSON-lines TLS failures.")
+        loader.add_option(
+            "codexweb_probe_ca", str, "", "The sandbox's CA bundle: check passed-through servers."
+        )
 
     def configure(self, updated) -> None:
         if "codexweb_rules" in updated and ctx.options.codexweb_rules:
             self.rules = policy.EgressRules.from_file(ctx.options.codexweb_rules)
+        if "mode" in updated:
+            self._via = None
+            for spec in ctx.options.mode:
+                mode = mode_specs.ProxyMode.parse(spec)
+                if isinstance(mode, mode_specs.UpstreamMode):
+                    self._via = mode.address
+                    self._via_tls = mode.scheme == "https"
 
     def running(self) -> None:
         addrs = ctx.master.addons.get("proxyserver").listen_addrs()
@@ -87,6 +117,14 @@ class CodexwebEgress:
         with self._lock, open(path, "a") as f:
             f.write(line + "\n")
 
+    def _record_tls_failure(self, host: str, port: int, error: str) -> None:
+        path = ctx.options.codexweb_tls_log
+        if not path:
+            return
+        line = json.dumps({"at": time.time(), "host": host, "port": port, "error": error})
+        with self._lock, open(path, "a") as f:
+            f.write(line + "\n")
+
     def _refuse(self, flow: http.HTTPFlow, method: str, reason: str, target: str = "") -> None:
         if not target:
             target = (
@@ -109,6 +147,8 @@ class CodexwebEgress:
             decision = self._check_tunnel_request(flow, host)
         else:
             decision = policy.decide(self.rules, host, method)
+            if decision.allowed and self._via is not None:
+                decision = self._check_address_for_upstream(host, port) or decision
         self._record(host, port, method, decision.allowed, decision.reason)
         if not decision.allowed:
             self._refuse(flow, method, decision.reason, self._target(flow, method, tunnel))
@@ -142,6 +182,24 @@ class CodexwebEgress:
                 )
         return policy.decide(rules, tunnel_host, flow.request.method)
 
+    def _check_address_for_upstream(self, host: str, port: int) -> Any:
+        """Upstream mode: the company proxy connects, so the address check happens here. A
+        refusal Decision when `host` resolves (on this host) to a private or loopback address;
+        None otherwise, also when it does not resolve here (the company proxy's DNS may know
+        names this host's does not)."""
+        if self.rules.allow_private:
+            return None
+        name = policy.normalize_host(host)
+        if policy.resolve_target(self.rules.resolve, name, port):
+            return None
+        try:
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except OSError:
+            return None
+        if all(policy.address_is_public(info[4][0]) for info in infos):
+            return None
+        return policy.Decision(False, f"{name!r} resolves to a private or loopback address")
+
     @staticmethod
     def _target(flow: http.HTTPFlow, method: str, tunnel: tuple[str, int] | None) -> str:
         """What the refusal message names: inside a tunnel, the tunnel's host (the request's own
@@ -172,18 +230,58 @@ class CodexwebEgress:
     def client_disconnected(self, client) -> None:  # noqa: ANN001
         self._tunnels.pop(client.id, None)
 
-    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+    async def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         tunnel = self._tunnels.get(data.context.client.id)
         if self.rules is None or not self.rules.intercept_tls or tunnel is None:
             # Passthrough: the tunnel's host was already decided at CONNECT.
             data.ignore_connection = True
+            if tunnel is not None and ctx.options.codexweb_probe_ca:
+                # Before the client's hello goes on, so the record exists by the time the
+                # client could have failed.
+                await self._probe(tunnel, data.context.server)
             return
         # Intercept. Upstream TLS names (SNI) and verifies the host the tunnel was allowed for,
         # whatever name the client put in its hello; `request` refuses a mismatch.
         data.context.server.sni = tunnel[0]
 
+    async def _probe(self, tunnel: tuple[str, int], server: Any) -> None:
+        """Check once per host and port whether the sandbox trusts the server's certificate
+        (see tlsprobe.py); the check records the reason when it does not."""
+        task = self._probes.get(tunnel)
+        if task is None:
+            address = None if server.error else server.address  # refused: nothing to check
+            task = asyncio.ensure_future(self._check_trust(tunnel, address))
+            self._probes[tunnel] = task
+        await asyncio.shield(task)  # a client giving up does not cancel the check
+
+    async def _check_trust(self, tunnel: tuple[str, int], address: Any) -> None:
+        host, port = tunnel
+        if self._via is not None and self._via_tls:
+            return
+        reason = await tlsprobe.untrusted_reason(
+            host,
+            port,
+            cafile=ctx.options.codexweb_probe_ca,
+            address=None if self._via else address,
+            via=self._via,
+        )
+        if reason:
+            self._record_tls_failure(host, port, reason)
+
+    def tls_failed_server(self, data: tls.TlsData) -> None:
+        """Interception's own upstream handshake failed (e.g. a certificate none of the proxy's
+        trusted CAs signed): record it with the tunnel's host."""
+        tunnel = self._tunnels.get(data.context.client.id)
+        if tunnel is None:
+            return
+        self._record_tls_failure(tunnel[0], tunnel[1], str(data.conn.error or "TLS failed"))
+
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         if data.server.address is None or self.rules is None:
+            return
+        if self._via is not None:
+            # Every connection goes to the company proxy; the destination was checked when
+            # the request was decided (`_check_address_for_upstream`).
             return
         host, port = data.server.address
         name = policy.normalize_host(host)
