@@ -195,6 +195,11 @@ class DockerSandbox:
         """Every egress request so far (setup and agent phases), oldest first."""
         return self._records + (self._proxy.records() if self._proxy else [])
 
+    def tls_failures(self) -> list[TlsFailure]:
+        """Upstream servers whose certificate failed verification so far (both phases): the
+        sandbox would not trust them (setup), or the proxy did not (interception)."""
+        return self._tls_failures + (self._proxy.tls_failures() if self._proxy else [])
+
     @property
     def phase(self) -> str:
         return self._phase

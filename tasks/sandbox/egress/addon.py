@@ -264,6 +264,7 @@ class CodexwebEgress:
             cafile=ctx.options.codexweb_probe_ca,
             address=None if self._via else address,
             via=self._via,
+            via_auth=ctx.options.upstream_auth,
         )
         if reason:
             self._record_tls_failure(host, port, reason)

@@ -12,6 +12,7 @@ error often does not ("curl: (60) SSL certificate problem").
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ssl
 
@@ -25,19 +26,24 @@ async def untrusted_reason(
     cafile: str,
     address: tuple[str, int] | None = None,
     via: tuple[str, int] | None = None,
+    via_auth: str = "",
 ) -> str | None:
     """OpenSSL's reason when the server for `host:port` — at `address`, or behind the HTTP proxy
-    `via` (reached with CONNECT) — shows a certificate that `cafile` does not verify for `host`.
-    None when it verifies, and when the server could not be reached at all (that is not a trust
-    problem, and the tool reports it well)."""
+    `via` (reached with CONNECT, sending `via_auth` "user:password" when given) — shows a
+    certificate that `cafile` does not verify for `host`. None when it verifies, and when the
+    server could not be reached at all (not a trust problem, and the tool reports it well)."""
     context = ssl.create_default_context(cafile=cafile)
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(TIMEOUT):
             if via is not None:
                 reader, writer = await asyncio.open_connection(*via)
+                auth = ""
+                if via_auth:
+                    token = base64.b64encode(via_auth.encode()).decode()
+                    auth = f"Proxy-Authorization: Basic {token}\r\n"
                 writer.write(
-                    f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+                    f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}\r\n".encode()
                 )
                 head = await reader.readuntil(b"\r\n\r\n")
                 if head.split(b" ", 2)[1:2] != [b"200"]:
