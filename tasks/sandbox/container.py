@@ -45,7 +45,7 @@ SANDBOX_UID = 1000
 # Run as root: $1 a glob of CA files to remove first ("" none), $2 the CA files just written
 # (kept even when they match $1), $3 "1" = stop unless $1 removed something. Prints
 # "java-store" when it made the Java trust store.
-TRUST_SCRIPT = f"""
+TRUST_SCRIPT = rf"""
 set -euo pipefail
 shopt -s nullglob
 removed=0
@@ -61,18 +61,23 @@ cas=(/usr/local/share/ca-certificates/codexweb-*.crt)
 cat /dev/null "${{cas[@]}}" > {CODEXWEB_CAS}
 chmod 644 {CODEXWEB_CAS}
 rm -f {JAVA_TRUSTSTORE}
+# A JDK: its own roots plus codexweb's CAs. Without a readable JDK store, no Java store at all
+# (one holding only codexweb's CAs would make Java distrust every public server).
 if command -v keytool >/dev/null 2>&1; then
   jdk=$(dirname "$(dirname "$(readlink -f "$(command -v keytool)")")")
-  keytool -importkeystore -noprompt -srckeystore "$jdk/lib/security/cacerts" \
-    -srcstorepass {JAVA_TRUSTSTORE_PASSWORD} -destkeystore {JAVA_TRUSTSTORE} \
-    -deststoretype PKCS12 -deststorepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null 2>&1
-  for f in "${{cas[@]}}"; do
-    keytool -importcert -noprompt -alias "$(basename "$f" .crt)" -file "$f" \
-      -keystore {JAVA_TRUSTSTORE} -storetype PKCS12 \
-      -storepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null
-  done
-  chmod 644 {JAVA_TRUSTSTORE}
-  echo java-store
+  if keytool -importkeystore -noprompt -srckeystore "$jdk/lib/security/cacerts" \
+      -srcstorepass {JAVA_TRUSTSTORE_PASSWORD} -destkeystore {JAVA_TRUSTSTORE} \
+      -deststoretype PKCS12 -deststorepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null 2>&1; then
+    for f in "${{cas[@]}}"; do
+      keytool -importcert -noprompt -alias "$(basename "$f" .crt)" -file "$f" \
+        -keystore {JAVA_TRUSTSTORE} -storetype PKCS12 \
+        -storepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null
+    done
+    chmod 644 {JAVA_TRUSTSTORE}
+    echo java-store
+  else
+    rm -f {JAVA_TRUSTSTORE}
+  fi
 fi
 """
 _quota_support: dict[str, bool] = {}

@@ -11,15 +11,26 @@ by ours.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tasks.sandbox.base import NetworkPolicy, OutputChunk, SandboxError
+from tasks.sandbox.container import ContainerShell
 from tasks.sandbox.egress.policy import ALL_METHODS
-from tasks.sandbox.spec import CODEXWEB_CAS, EXTRA_CA_PREFIX, SYSTEM_CA_BUNDLE
-from tests.sandbox.conftest import ALLOWED
+from tasks.sandbox.spec import (
+    CODEXWEB_CAS,
+    EXTRA_CA_PREFIX,
+    JAVA_TRUSTSTORE,
+    LABEL_DEADLINE,
+    LABEL_SANDBOX,
+    SYSTEM_CA_BUNDLE,
+    java_tool_options,
+)
+from tests.sandbox.conftest import ALLOWED, IMAGE
 from tests.support.connect_proxy import PLAIN_BODY, CompanyProxy, start_company_proxy
 from tests.support.egress_target import (
     BODY,
@@ -205,3 +216,51 @@ def test_chained_mode_still_refuses_private_addresses(make_sandbox, company_prox
         for r in sandbox.egress_records()
     )
     assert company_proxy.requests == []
+
+
+HOST_JDK = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+JAVA_ROOTS = "/etc/ssl/certs/java"  # where Debian's JDK keeps its cacerts...
+JAVA_CONF = "/etc/java-17-openjdk"  # ...and its security settings
+
+
+def test_a_jdk_in_the_image_gets_a_trust_store_with_the_company_ca(docker_engine, company):
+    """The sandbox image has no JDK yet, so this lends it the host's (Debian's OpenJDK, whose
+    roots live in /etc/ssl/certs/java) and runs the same trust step a sandbox start runs."""
+    if not all(Path(p).exists() for p in (HOST_JDK / "bin" / "keytool", JAVA_ROOTS, JAVA_CONF)):
+        pytest.skip(f"no Debian JDK at {HOST_JDK} ({JAVA_ROOTS}, {JAVA_CONF}) to lend the image")
+    container = docker_engine.containers.run(
+        IMAGE,
+        ["sleep", "infinity"],
+        detach=True,
+        user="root",
+        network_mode="none",
+        labels={"org.codexweb.test": "1", LABEL_SANDBOX: "1", LABEL_DEADLINE: "0"},
+        volumes={
+            str(HOST_JDK): {"bind": str(HOST_JDK), "mode": "ro"},
+            JAVA_ROOTS: {"bind": JAVA_ROOTS, "mode": "ro"},
+            JAVA_CONF: {"bind": JAVA_CONF, "mode": "ro"},
+        },
+    )
+    try:
+        shell = ContainerShell(docker_engine, container.id)
+        code, _, err = shell.run(
+            ["ln", "-s", f"{HOST_JDK}/bin/keytool", "/usr/local/bin/"], user="root"
+        )
+        assert code == 0, err
+        made = shell.trust_cas(
+            {f"{EXTRA_CA_PREFIX}1.crt": company.ca_pem.encode()},
+            what="the company CA",
+            replace=f"{EXTRA_CA_PREFIX}*.crt",
+        )
+        assert made
+        listing = ["keytool", "-list", "-keystore", JAVA_TRUSTSTORE, "-storepass", "changeit"]
+        code, out, err = shell.run(listing, user="sandbox")  # readable by the command user
+        assert code == 0, err
+        text = out.decode()
+        assert "codexweb-extra-ca-1," in text  # the company CA...
+        entries = int(re.search(r"Your keystore contains (\d+) entries", text).group(1))
+        assert entries > 50  # ...next to the JDK's own roots, not instead of them
+        options = java_tool_options({})
+        assert f"-Djavax.net.ssl.trustStore={JAVA_TRUSTSTORE}" in options
+    finally:
+        container.remove(force=True)
