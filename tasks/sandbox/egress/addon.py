@@ -67,7 +67,7 @@ class CodexwebEgress:
         self._tunnels: dict[str, tuple[str, int]] = {}
         self._via: tuple[str, int] | None = None  # the company proxy in upstream mode
         self._via_tls = False  # ...spoken to over TLS (the trust probe does not do that)
-        self._probes: dict[tuple[str, int], asyncio.Task[str | None]] = {}
+        self._probes: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
@@ -101,27 +101,19 @@ class CodexwebEgress:
     # -- recording -----------------------------------------------------------------------------
 
     def _record(self, host: str, port: int, method: str, allowed: bool, reason: str) -> None:
-        path = ctx.options.codexweb_log
-        if not path:
-            return
-        line = json.dumps(
-            {
-                "at": time.time(),
-                "host": host,
-                "port": port,
-                "method": method,
-                "allowed": allowed,
-                "reason": reason,
-            }
+        self._append(
+            ctx.options.codexweb_log,
+            {"host": host, "port": port, "method": method, "allowed": allowed, "reason": reason},
         )
-        with self._lock, open(path, "a") as f:
-            f.write(line + "\n")
 
     def _record_tls_failure(self, host: str, port: int, error: str) -> None:
-        path = ctx.options.codexweb_tls_log
+        self._append(ctx.options.codexweb_tls_log, {"host": host, "port": port, "error": error})
+
+    def _append(self, path: str, fields: dict[str, Any]) -> None:
+        """One JSON line `{"at", **fields}` at the end of `path` ("" = not recorded)."""
         if not path:
             return
-        line = json.dumps({"at": time.time(), "host": host, "port": port, "error": error})
+        line = json.dumps({"at": time.time(), **fields})
         with self._lock, open(path, "a") as f:
             f.write(line + "\n")
 
