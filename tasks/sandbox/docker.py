@@ -123,8 +123,13 @@ class DockerSandbox:
     def start(self) -> None:
         try:
             self._start()
-        except BaseException:
+        except BaseException as exc:
+            ended = self._ended
             self.stop()
+            if ended and isinstance(exc, APIError):
+                # Cancelled or out of time while a step talked to the (now stopped) container:
+                # the person needs the reason, not Docker's 409.
+                raise SandboxError(ended) from exc
             raise
 
     def exec(
