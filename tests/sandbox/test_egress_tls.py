@@ -92,9 +92,10 @@ def test_python_tools_trust_the_ca_too(intercepting):
     for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO"):
         assert f"{name}=/etc/ssl/certs/ca-certificates.crt" in env
     assert f"NODE_EXTRA_CA_CERTS={CODEXWEB_CAS}" in env
-    assert run(intercepting, f"cat {CODEXWEB_CAS}").output == run(
-        intercepting, f"cat {EGRESS_CA_CERT}"
-    ).output
+    assert (
+        run(intercepting, f"cat {CODEXWEB_CAS}").output
+        == run(intercepting, f"cat {EGRESS_CA_CERT}").output
+    )
 
 
 @pytest.mark.parametrize("host", [f"{ALLOWED}.evil.test", f"evil{ALLOWED}", "other.test"])
