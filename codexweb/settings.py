@@ -280,6 +280,12 @@ SANDBOX_EGRESS_PORTS = envports("SANDBOX_EGRESS_PORTS", "80,443")
 SANDBOX_DISK_WATCH_SECONDS = envfloat("SANDBOX_DISK_WATCH_SECONDS", 2.0)
 # The reaper removes sandbox containers this long past their wall-clock deadline.
 SANDBOX_REAPER_GRACE_SECONDS = envint("SANDBOX_REAPER_GRACE_SECONDS", 300, minimum=0)
+# Corporate networks: a CA certificate file (PEM) every sandbox trusts (system store and the
+# variables pip, npm, git, curl, Node, Java and Python read), and the egress proxy trusts for
+# upstream servers next to this host's system store; read when an attempt starts.
+SANDBOX_EXTRA_CA_FILE = envstr("SANDBOX_EXTRA_CA_FILE", "")
+# An HTTP proxy the egress proxy chains to (http://host:port), for networks without direct egress.
+SANDBOX_UPSTREAM_PROXY = envstr("SANDBOX_UPSTREAM_PROXY", "")
 MAX_ATTEMPTS_PER_TASK = 4
 
 AUTH_PASSWORD_VALIDATORS = [

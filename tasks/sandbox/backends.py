@@ -24,8 +24,11 @@ def spec_from_settings(
     cache_hours: float | None = None,
     cache_scope: str = "",
 ) -> SandboxSpec:
-    """A `SandboxSpec` with the image and limits configured for this installation."""
+    """A `SandboxSpec` with the image, limits and network trust configured for this
+    installation. SandboxError when SANDBOX_EXTRA_CA_FILE or SANDBOX_UPSTREAM_PROXY is bad."""
     from django.conf import settings
+
+    from tasks.sandbox.trust import check_upstream_proxy, read_extra_ca
 
     return SandboxSpec(
         attempt_id=attempt_id,
@@ -46,6 +49,8 @@ def spec_from_settings(
         cache_generation=cache_generation,
         cache_hours=cache_hours,
         cache_scope=cache_scope,
+        extra_ca_pem=read_extra_ca(settings.SANDBOX_EXTRA_CA_FILE),
+        upstream_proxy=check_upstream_proxy(settings.SANDBOX_UPSTREAM_PROXY),
     )
 
 

@@ -66,6 +66,11 @@ class SandboxSpec:
     # Whose cache this is (e.g. "environment-12"): a prepared image holds files of that
     # repository, so it is never shared with another repository, whatever their setup.
     cache_scope: str = ""
+    # Corporate networks (SANDBOX_EXTRA_CA_FILE, SANDBOX_UPSTREAM_PROXY): CA certificates (PEM
+    # text, public) the container and the egress proxy trust besides the public roots, and an
+    # HTTP proxy (http://host:port) the egress proxy sends everything through.
+    extra_ca_pem: str = ""
+    upstream_proxy: str = ""
 
 
 class SandboxError(RuntimeError):

@@ -11,9 +11,11 @@ import io
 import logging
 import os
 import posixpath
+import shlex
 import tarfile
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,12 @@ from docker.errors import APIError, DockerException, NotFound
 
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import (
+    CODEXWEB_CAS,
     EGRESS_CA_CERT,
     EGRESS_MOUNT,
     EGRESS_SOCKET,
+    JAVA_TRUSTSTORE,
+    JAVA_TRUSTSTORE_PASSWORD,
     LABEL_DEADLINE,
     LABEL_OWNER,
     LABEL_SANDBOX,
@@ -36,6 +41,45 @@ from tasks.sandbox.spec import (
 logger = logging.getLogger(__name__)
 
 SANDBOX_UID = 1000
+
+# Run as root: $1 a glob of CA files to remove first ("" none), $2 the CA files just written
+# (kept even when they match $1), $3 "1" = stop unless $1 removed something. Prints
+# "java-store" when it made the Java trust store.
+TRUST_SCRIPT = rf"""
+set -euo pipefail
+shopt -s nullglob
+removed=0
+if [ -n "$1" ]; then
+  for f in $1; do
+    case " $2 " in *" $f "*) ;; *) rm -f -- "$f"; removed=1 ;; esac
+  done
+fi
+if [ "$3" = 1 ] && [ "$removed" = 0 ]; then exit 0; fi
+update-ca-certificates >/dev/null
+mkdir -p {posixpath.dirname(CODEXWEB_CAS)}
+cas=(/usr/local/share/ca-certificates/codexweb-*.crt)
+cat /dev/null "${{cas[@]}}" > {CODEXWEB_CAS}
+chmod 644 {CODEXWEB_CAS}
+rm -f {JAVA_TRUSTSTORE}
+# A JDK: its own roots plus codexweb's CAs. Without a readable JDK store, no Java store at all
+# (one holding only codexweb's CAs would make Java distrust every public server).
+if command -v keytool >/dev/null 2>&1; then
+  jdk=$(dirname "$(dirname "$(readlink -f "$(command -v keytool)")")")
+  if keytool -importkeystore -noprompt -srckeystore "$jdk/lib/security/cacerts" \
+      -srcstorepass {JAVA_TRUSTSTORE_PASSWORD} -destkeystore {JAVA_TRUSTSTORE} \
+      -deststoretype PKCS12 -deststorepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null 2>&1; then
+    for f in "${{cas[@]}}"; do
+      keytool -importcert -noprompt -alias "$(basename "$f" .crt)" -file "$f" \
+        -keystore {JAVA_TRUSTSTORE} -storetype PKCS12 \
+        -storepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null
+    done
+    chmod 644 {JAVA_TRUSTSTORE}
+    echo java-store
+  else
+    rm -f {JAVA_TRUSTSTORE}
+  fi
+fi
+"""
 _quota_support: dict[str, bool] = {}
 
 
@@ -188,18 +232,35 @@ class ContainerShell:
             time.sleep(0.05)
         raise SandboxError("the in-sandbox bridge to the egress proxy did not start")
 
-    def trust_ca(self, pem: bytes) -> None:
-        """Add a CA certificate (public PEM) to the system store: written root-owned to
-        EGRESS_CA_CERT, then `update-ca-certificates` as root (which owns the store; no
-        capability needed). The command users can read it, not change it."""
-        folder, name = posixpath.split(EGRESS_CA_CERT)
-        self.put_archive(
-            folder, file_archive(name, pem, 0o644, root=True), what="install the egress CA"
+    def trust_ca(self, pem: bytes) -> bool:
+        """Trust the egress proxy's CA (public PEM) at EGRESS_CA_CERT; see `trust_cas`."""
+        return self.trust_cas({EGRESS_CA_CERT: pem}, what="the egress proxy's CA")
+
+    def trust_cas(
+        self, certs: Mapping[str, bytes], *, what: str, replace: str = "", if_present: bool = False
+    ) -> bool:
+        """Add CA certificates (path -> public PEM, one certificate each) to the container's
+        trust, as root (who owns the stores; no capability needed), so the command users can
+        read them, not change them: first files matching the glob `replace` go (a CA the
+        installation no longer sets must not live on in a warm image), then `certs` are written
+        root-owned, the system bundle is rebuilt (`update-ca-certificates`), every codexweb CA
+        is gathered in CODEXWEB_CAS (for Node) and, when the image has `keytool`, in a Java
+        trust store (the JDK's roots plus them). `if_present`: do nothing unless `replace`
+        matched a file. True when the Java store was made."""
+        for path, pem in certs.items():
+            folder, name = posixpath.split(path)
+            self.put_archive(
+                folder, file_archive(name, pem, 0o644, root=True), what=f"install {what}"
+            )
+        keep = " ".join(shlex.quote(path) for path in certs)
+        code, out, err = self.run(
+            ["bash", "-c", TRUST_SCRIPT, "trust", replace, keep, "1" if if_present else ""],
+            user="root",
         )
-        code, out, err = self.run(["update-ca-certificates"], user="root")
         if code != 0:
             detail = (err or out).decode(errors="replace").strip()
-            raise SandboxError(f"cannot trust the egress proxy's CA: {detail}")
+            raise SandboxError(f"cannot trust {what}: {detail[-1000:]}")
+        return b"java-store" in out
 
     def stop_bridges(self) -> None:
         self.run(["pkill", "-KILL", "-u", "root", "-x", "socat"], user="root")

@@ -33,6 +33,7 @@ from tasks.sandbox.base import (
     ExecResult,
     NetworkPolicy,
     OnOutput,
+    OutputChunk,
     SandboxError,
     SandboxSpec,
 )
@@ -45,18 +46,23 @@ from tasks.sandbox.container import (
     workspace_archive,
 )
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
-from tasks.sandbox.egress.proxy import EgressProxy, EgressRecord
+from tasks.sandbox.egress.proxy import EgressProxy, EgressRecord, TlsFailure
 from tasks.sandbox.output import OutputCollector
 from tasks.sandbox.spec import (
+    EXTRA_CA_PREFIX,
     SETUP_USER,
+    SYSTEM_CA_BUNDLE,
     WORKSPACE,
     agent_user,
     container_plan,
     exec_environment,
+    java_tool_options,
     owner_token,
     workspace_path,
 )
 from tasks.sandbox.streaming import StreamedExec
+from tasks.sandbox.tls_hint import setup_tls_hint
+from tasks.sandbox.trust import split_certificates
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +97,10 @@ class DockerSandbox:
         self._user = SETUP_USER
         self._proxy: EgressProxy | None = None
         self._egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
+        self._extra_ca = False  # the container trusts the installation's extra CA
+        self._java_store = False  # the image has a JDK: a trust store with codexweb's CAs exists
         self._records: list[EgressRecord] = []
+        self._tls_failures: list[TlsFailure] = []
         self._ended: str | None = None  # why the sandbox can no longer run commands
         self._timer: threading.Timer | None = None
         self._stopped = threading.Event()  # set once the container was killed after _ended
@@ -114,8 +123,13 @@ class DockerSandbox:
     def start(self) -> None:
         try:
             self._start()
-        except BaseException:
+        except BaseException as exc:
+            ended = self._ended
             self.stop()
+            if ended and isinstance(exc, APIError):
+                # Cancelled or out of time while a step talked to the (now stopped) container:
+                # the person needs the reason, not Docker's 409.
+                raise SandboxError(ended) from exc
             raise
 
     def exec(
@@ -185,6 +199,11 @@ class DockerSandbox:
     def egress_records(self) -> list[EgressRecord]:
         """Every egress request so far (setup and agent phases), oldest first."""
         return self._records + (self._proxy.records() if self._proxy else [])
+
+    def tls_failures(self) -> list[TlsFailure]:
+        """Upstream servers whose certificate failed verification so far (both phases): the
+        sandbox would not trust them (setup), or the proxy did not (interception)."""
+        return self._tls_failures + (self._proxy.tls_failures() if self._proxy else [])
 
     @property
     def phase(self) -> str:
@@ -265,6 +284,7 @@ class DockerSandbox:
         self._oom_kills = shell.oom_kills()
         with workspace_archive(Path(spec.workspace)) as archive:
             shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
+        self._trust_extra_ca()
         if self.warm_hit:
             shell.refresh_git_workspace()
         if runs_setup:
@@ -298,7 +318,10 @@ class DockerSandbox:
         if result.exit_code != 0:
             tail = result.output[-4000:]
             why = result.error or f"exit code {result.exit_code}"
-            raise SandboxError(f"the setup script failed ({why}):\n{tail}")
+            hint = self._setup_tls_hint(result.output)
+            raise SandboxError(
+                f"the setup script failed ({why}):\n{tail}" + (f"\n\n{hint}" if hint else "")
+            )
         self._check_no_secret_files()
         if self._cache_hours() > 0:
             try:
@@ -307,6 +330,35 @@ class DockerSandbox:
                 )
             except APIError as exc:
                 logger.warning("could not cache the prepared sandbox: %s", exc)
+
+    def _setup_tls_hint(self, output: str) -> str:
+        """Why setup failed when it was TLS verification (tls_hint.py); also told in the setup
+        log, where the person reads the output."""
+        hint = setup_tls_hint(
+            self._tls_failures,
+            output,
+            extra_ca_set=self._extra_ca,
+            hosts_reached=[r.host for r in self._records if r.allowed and r.method == "CONNECT"],
+        )
+        if hint and self.on_setup_output is not None:
+            elapsed = time.monotonic() - self._started_at
+            self.on_setup_output(OutputChunk(stream="stderr", text=f"\n[{hint}]\n", at=elapsed))
+        return hint
+
+    def _trust_extra_ca(self) -> None:
+        """The installation's extra CAs (SANDBOX_EXTRA_CA_FILE), trusted from the start, for
+        setup and agent alike. On a warm start without them, ones an earlier setting left in
+        the image are removed: a CA the operator dropped must not live on in a cache."""
+        certs = split_certificates(self.spec.extra_ca_pem)
+        if not certs and not self.warm_hit:
+            return
+        self._java_store = self._require_shell().trust_cas(
+            {f"{EXTRA_CA_PREFIX}{n}.crt": cert.encode() for n, cert in enumerate(certs, 1)},
+            what="the certificates of SANDBOX_EXTRA_CA_FILE",
+            replace=f"{EXTRA_CA_PREFIX}*.crt",
+            if_present=not certs,
+        )
+        self._extra_ca = bool(certs)
 
     def _check_no_secret_files(self) -> None:
         values = [v for v in self.spec.secrets.values() if len(v) >= 4]
@@ -348,30 +400,42 @@ class DockerSandbox:
             ports=self.config.egress_ports,
             intercept_tls=intercept,
         )
+        shell = self._require_shell()
         proxy = EgressProxy(
             rules=rules,
             workdir=self._workdir / "egress",
             mitmdump=self.config.mitmdump,
             upstream_ca=self.config.egress_upstream_ca,
+            extra_ca_pem=self.spec.extra_ca_pem,
+            upstream_proxy=self.spec.upstream_proxy,
+            # Setup passes TLS through: let the proxy tell which servers the sandbox will not
+            # trust (tls_hint.py says so if setup fails).
+            sandbox_trust=b"" if agent else self._sandbox_trust(shell),
         )
         proxy.start()
         self._proxy = proxy
-        shell = self._require_shell()
         try:
             if self._ended:  # cancelled (or timed out) while the proxy was starting
                 raise SandboxError(self._ended)
             if intercept:
-                shell.trust_ca(proxy.ca_certificate())
+                self._java_store = shell.trust_ca(proxy.ca_certificate()) or self._java_store
                 self._egress_ca = True
             shell.start_bridge()
         except APIError as exc:  # the container was stopped under us: say why, not Docker's 409
             raise SandboxError(self._ended or f"cannot start the egress bridge: {exc}") from exc
+
+    @staticmethod
+    def _sandbox_trust(shell: ContainerShell) -> bytes:
+        """The container's CA bundle as its tools see it ("" when unreadable: no check)."""
+        code, out, _ = shell.run(["cat", SYSTEM_CA_BUNDLE], user="root")
+        return out if code == 0 and b"BEGIN CERTIFICATE" in out else b""
 
     def _stop_proxy(self) -> None:
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
             proxy.stop()
             self._records.extend(proxy.records())
+            self._tls_failures.extend(proxy.tls_failures())
             proxy.log_path.unlink(missing_ok=True)
             if self._shell is not None and self._ended is None:
                 self._shell.stop_bridges()
@@ -397,7 +461,12 @@ class DockerSandbox:
             max_bytes=max_output_bytes, on_output=on_output, started=started
         )
         env = exec_environment(
-            user=user, policy=self._policy, extra=extra_env, egress_ca=self._egress_ca
+            user=user,
+            policy=self._policy,
+            extra=extra_env,
+            egress_ca=self._egress_ca,
+            extra_ca=self._extra_ca,
+            java_options=java_tool_options(self.spec.variables) if self._java_store else "",
         )
         try:
             run = StreamedExec(

@@ -31,6 +31,14 @@ PROXY_PORT = 3128  # inside the container, on loopback only
 # is installed here and added to the system bundle; tools are pointed at them.
 EGRESS_CA_CERT = "/usr/local/share/ca-certificates/codexweb-egress-ca.crt"
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# The installation's extra CAs (SANDBOX_EXTRA_CA_FILE, one file per certificate) go next to it
+# from the container's start, for setup and agent alike. Every CA codexweb added is also
+# gathered in one file for Node, and, when the image has a JDK, in a Java trust store.
+EXTRA_CA_PREFIX = "/usr/local/share/ca-certificates/codexweb-extra-ca-"
+CODEXWEB_CAS = "/usr/local/share/codexweb/cas.pem"
+JAVA_TRUSTSTORE = "/usr/local/share/codexweb/java-truststore.p12"
+# The JDK's own default; the store holds public certificates only.
+JAVA_TRUSTSTORE_PASSWORD = "changeit"  # noqa: S105
 
 # The users baked into the image (sandbox/provision.sh).
 SETUP_USER = "sandbox"  # owns /workspace; runs the setup script and Code tasks
@@ -160,11 +168,14 @@ def exec_environment(
     policy: NetworkPolicy,
     extra: Mapping[str, str] | None = None,
     egress_ca: bool = False,
+    extra_ca: bool = False,
+    java_options: str = "",
 ) -> dict[str, str]:
     """Per-command environment: the user's home, the proxy variables when the current phase
-    allows egress, the CA variables when the proxy intercepts TLS (`egress_ca`: its CA is in the
-    system bundle, and tools with their own stores are pointed there), and `extra` (the setup
-    phase's secrets, for that one command only)."""
+    allows egress, the CA variables when a CA was added to the system bundle — the proxy's when
+    it intercepts TLS (`egress_ca`), the installation's extra CA in every phase (`extra_ca`) —
+    so tools with their own stores use the bundle too, `java_options` as JAVA_TOOL_OPTIONS (see
+    `java_tool_options`), and `extra` (the setup phase's secrets, for that one command only)."""
     home = HOMES[user]
     env = {"HOME": home, "USER": user, "LOGNAME": user}
     if policy.mode != "off":
@@ -173,14 +184,39 @@ def exec_environment(
             env[name] = proxy
         env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1"
         env["npm_config_proxy"] = env["npm_config_https_proxy"] = proxy
-        if egress_ca:
-            for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO"):
-                env[name] = SYSTEM_CA_BUNDLE
-            env["NODE_EXTRA_CA_CERTS"] = EGRESS_CA_CERT
+    if extra_ca or (egress_ca and policy.mode != "off"):
+        for name in CA_BUNDLE_VARIABLES:
+            env[name] = SYSTEM_CA_BUNDLE
+        env["NODE_EXTRA_CA_CERTS"] = CODEXWEB_CAS  # Node adds these to its own roots
+    if java_options:
+        env["JAVA_TOOL_OPTIONS"] = java_options
     for key, value in (extra or {}).items():
         check_env_name(key)
         env[key] = str(value)
     return env
+
+
+# Variables naming a CA bundle that replaces a tool's own store; pointed at the system bundle,
+# which holds the public roots plus the CAs codexweb added.
+CA_BUNDLE_VARIABLES = (
+    "SSL_CERT_FILE",  # OpenSSL, Python's ssl
+    "REQUESTS_CA_BUNDLE",  # requests (pip's vendored copy too)
+    "PIP_CERT",
+    "GIT_SSL_CAINFO",
+    "CURL_CA_BUNDLE",
+    "npm_config_cafile",
+)
+
+
+def java_tool_options(variables: Mapping[str, str]) -> str:
+    """JAVA_TOOL_OPTIONS pointing the JVM at the codexweb trust store (the JDK's roots plus
+    codexweb's CAs), after whatever the repository's own variables set."""
+    own = str(variables.get("JAVA_TOOL_OPTIONS", "")).strip()
+    store = (
+        f"-Djavax.net.ssl.trustStore={JAVA_TRUSTSTORE} -Djavax.net.ssl.trustStoreType=PKCS12 "
+        f"-Djavax.net.ssl.trustStorePassword={JAVA_TRUSTSTORE_PASSWORD}"
+    )
+    return f"{own} {store}".strip()
 
 
 def check_env_name(name: str) -> None:

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from repos.domains import HTTP_METHODS
 from repos.models import Environment
 from tests.support import factories
 from tests.support.browser import screenshot
@@ -107,3 +108,45 @@ def test_team_history_and_tokens_pages(browser_page, acme):
     expect(page.locator("#token-value")).to_have_value(re.compile(r"^cxw_"))
     screenshot(page, "api-tokens")
     assert page.js_errors == []
+
+
+# Where a choice's control and its text are drawn: the control's box and the box of the label's
+# own text (not the label element, which may wrap both).
+CHOICE_BOXES = """(input) => {
+  const label = input.closest("label");
+  const text = [...label.childNodes].find((n) => n.nodeType === 3 && n.textContent.trim());
+  const range = document.createRange();
+  range.selectNodeContents(text);
+  const t = range.getBoundingClientRect(), c = input.getBoundingClientRect();
+  return {control: [c.left, c.top, c.right, c.bottom], text: [t.left, t.top, t.right, t.bottom],
+          words: text.textContent.trim()};
+}"""
+
+
+@pytest.mark.parametrize("page_fixture", ["browser_page", "phone_page"])
+def test_each_choice_sits_next_to_its_label(request, acme, page_fixture):
+    """Radio buttons (internet policies) and checkboxes (lists, methods): the control is on
+    the same line as its words, just before them, as a person expects."""
+    page = request.getfixturevalue(page_fixture)
+    sign_in(page, "alice")
+    page.goto(f"/repositories/{acme['repo'].pk}/environment/")
+    page.locator("#agent-policy").scroll_into_view_if_needed()
+    screenshot(page, f"environment-choices-{page_fixture}", full_page=True)
+    controls = page.locator(
+        "#environment-form input[type=radio], #environment-form input[type=checkbox]"
+    )
+    assert controls.count() >= 6 + len(HTTP_METHODS)
+    for index in range(controls.count()):
+        box = controls.nth(index).evaluate(CHOICE_BOXES)
+        (c_left, c_top, c_right, c_bottom), (t_left, t_top, _, t_bottom) = (
+            box["control"],
+            box["text"],
+        )
+        where = f"{box['words']!r}: control {box['control']}, text {box['text']}"
+        assert c_right - c_left < 32, f"the control is stretched: {where}"
+        assert c_top < t_bottom and t_top < c_bottom, f"not on the text's line: {where}"
+        assert 0 <= t_left - c_right < 16, f"not just before its text: {where}"
+    # A group is named for assistive technology, and each choice by its words.
+    agent = page.locator("#agent-policy")
+    expect(agent.get_by_role("radiogroup", name="Agent internet access")).to_be_visible()
+    expect(agent.get_by_role("radio", name="Off (no network)")).to_be_visible()

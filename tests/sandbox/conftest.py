@@ -116,12 +116,15 @@ def _factory(
         warm_cache_hours: float = 0.0,
         upstream_ca: str | None = None,
         allow_private: tuple[str, ...] = LOOPBACK,
+        target: EgressTarget | None = None,
         **fields: object,
     ) -> DockerSandbox:
-        """A sandbox for SandboxSpec `fields`. The proxy trusts the target's certificate
-        upstream unless `upstream_ca` says otherwise ("" = mitmproxy's default store), and
-        lets the sandbox reach `allow_private` (loopback, where the target listens; () to see
-        the production default)."""
+        """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
+        the session's target) and trusts the target's certificate upstream unless `upstream_ca`
+        says otherwise ("" = this host's system store plus the spec's extra CA), and lets the
+        sandbox reach `allow_private` (loopback, where the target listens; () to see the
+        production default)."""
+        target = target or egress_target
         spec_fields: dict[str, object] = {
             "attempt_id": 900_000 + next(counter),
             "image": IMAGE,
@@ -141,10 +144,10 @@ def _factory(
             disk_watch_seconds=0.5,
             # HTTPS (port 443) goes to the target's TLS listener, anything else to plain HTTP.
             egress_resolve={
-                ALLOWED: egress_target.address,
-                f"{ALLOWED}:443": egress_target.tls_address,
+                ALLOWED: target.address,
+                f"{ALLOWED}:443": target.tls_address,
             },
-            egress_upstream_ca=egress_target.cert_file if upstream_ca is None else upstream_ca,
+            egress_upstream_ca=target.cert_file if upstream_ca is None else upstream_ca,
             allow_private=allow_private,
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]

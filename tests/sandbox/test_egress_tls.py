@@ -9,7 +9,7 @@ import pytest
 
 from tasks.sandbox.base import NetworkPolicy
 from tasks.sandbox.egress.policy import ALL_METHODS
-from tasks.sandbox.spec import EGRESS_CA_CERT
+from tasks.sandbox.spec import CODEXWEB_CAS, EGRESS_CA_CERT
 from tests.sandbox.conftest import ALLOWED
 from tests.support.egress_target import CERT_NAME
 
@@ -91,7 +91,11 @@ def test_python_tools_trust_the_ca_too(intercepting):
     env = run(intercepting, "env").output
     for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO"):
         assert f"{name}=/etc/ssl/certs/ca-certificates.crt" in env
-    assert f"NODE_EXTRA_CA_CERTS={EGRESS_CA_CERT}" in env
+    assert f"NODE_EXTRA_CA_CERTS={CODEXWEB_CAS}" in env
+    assert (
+        run(intercepting, f"cat {CODEXWEB_CAS}").output
+        == run(intercepting, f"cat {EGRESS_CA_CERT}").output
+    )
 
 
 @pytest.mark.parametrize("host", [f"{ALLOWED}.evil.test", f"evil{ALLOWED}", "other.test"])

@@ -81,7 +81,8 @@ def test_ca_variables_only_when_the_proxy_intercepts_tls():
     env = exec_environment(user="sandbox", policy=policy, egress_ca=True)
     for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "GIT_SSL_CAINFO"):
         assert env[name] == "/etc/ssl/certs/ca-certificates.crt"
-    assert env["NODE_EXTRA_CA_CERTS"] == "/usr/local/share/ca-certificates/codexweb-egress-ca.crt"
+    assert env["CURL_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert env["NODE_EXTRA_CA_CERTS"] == "/usr/local/share/codexweb/cas.pem"  # codexweb's only
     off = exec_environment(user="sandbox", policy=NetworkPolicy(mode="off"), egress_ca=True)
     assert "SSL_CERT_FILE" not in off
 

@@ -3,7 +3,8 @@ egress proxy under a made-up name ("allowed.test"), recording every request it g
 
 The HTTPS listener serves a self-signed certificate for that name, made here with
 `cryptography`; tests make the proxy trust it (`DockerConfig.egress_upstream_ca`) and, to see
-passthrough, the client too.
+passthrough, the client too. Corporate-network tests instead give it a certificate issued by a
+made-up company CA (`company_ca`, `issued_certificate`), as a TLS-intercepting proxy would.
 """
 
 from __future__ import annotations
@@ -58,23 +59,71 @@ class RunningTarget:
         self.folder.cleanup()
 
 
+COMPANY_CA_NAME = "Acme Corp TLS Inspection CA"  # the made-up company CA's CN
+
+
 def self_signed_certificate(name: str) -> tuple[bytes, bytes]:
     """(certificate PEM, private key PEM) for `name`, valid for a day."""
+    return _certificate(CERT_NAME, dns_name=name, ca=True)
+
+
+def company_ca() -> tuple[bytes, bytes]:
+    """(certificate PEM, private key PEM) of a company CA, like the one a TLS-intercepting
+    proxy signs every server's certificate with."""
+    return _certificate(COMPANY_CA_NAME, ca=True)
+
+
+def issued_certificate(name: str, ca: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """(certificate PEM, private key PEM) for `name`, issued by `ca` (from `company_ca`)."""
+    return _certificate(f"{name} (inspected)", dns_name=name, issuer=ca)
+
+
+def _certificate(
+    common_name: str,
+    *,
+    dns_name: str = "",
+    ca: bool = False,
+    issuer: tuple[bytes, bytes] | None = None,
+) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_NAME)])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    signer_name, signer_key = subject, key
+    if issuer is not None:
+        signer_name = x509.load_pem_x509_certificate(issuer[0]).subject
+        loaded = serialization.load_pem_private_key(issuer[1], password=None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        signer_key = loaded
     now = datetime.datetime.now(datetime.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject)
+        .issuer_name(signer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
+    if dns_name:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False
+        )
+    if ca and not dns_name:  # a pure CA (the self-signed server certificate stays as it was)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    cert = builder.sign(signer_key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -100,9 +149,12 @@ class _TLSServer(ThreadingHTTPServer):
         pass  # a client that gave up mid-request is not the test's business
 
 
-def start_egress_target(name: str = "allowed.test") -> RunningTarget:
-    """Serve, over HTTP and over HTTPS (certificate for `name`): any method on any path ->
-    200 BODY; /redirect -> 302 to http://refused.test/stolen."""
+def start_egress_target(
+    name: str = "allowed.test", *, certificate: tuple[bytes, bytes] | None = None
+) -> RunningTarget:
+    """Serve, over HTTP and over HTTPS (certificate for `name`: self-signed, or `certificate`'s
+    (PEM, key PEM)): any method on any path -> 200 BODY; /redirect -> 302 to
+    http://refused.test/stolen."""
     target = EgressTarget(host="127.0.0.1", port=0)
 
     def handler(log: list[tuple[str, str, str]]) -> type[BaseHTTPRequestHandler]:
@@ -130,7 +182,7 @@ def start_egress_target(name: str = "allowed.test") -> RunningTarget:
         return Handler
 
     folder = tempfile.TemporaryDirectory(prefix="egress-target-")
-    cert_pem, key_pem = self_signed_certificate(name)
+    cert_pem, key_pem = certificate or self_signed_certificate(name)
     cert_file, key_file = Path(folder.name) / "cert.pem", Path(folder.name) / "key.pem"
     cert_file.write_bytes(cert_pem)
     key_file.write_bytes(key_pem)

@@ -18,11 +18,20 @@ Tunnels (CONNECT) are decided on their host. What happens inside an allowed tunn
   saying why, then both sides are closed.
 Destinations are resolved here and pinned; non-public addresses (`addresses.classify`: loopback,
 private, link-local, NAT64/6to4/mapped forms of those, this host's own addresses...) are refused
-unless the rules list their network.
+unless the rules list their network. Chained to a company proxy (`--mode upstream:URL`) every
+connection goes to that proxy, which resolves names itself: the address check happens when the
+request is decided, on what this host resolves; names it cannot resolve are left to the company
+proxy.
+
+Upstream TLS trouble is written to `codexweb_tls_log` as JSON lines `{"at", "host", "port",
+"error"}`: when interception's own upstream handshake fails (`tls_failed_server`), and, with
+`codexweb_probe_ca` (the sandbox's trust bundle, given for the setup phase), when a passed-through
+tunnel's server shows a certificate the sandbox will not trust (`tlsprobe.py`, once per host).
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -34,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from mitmproxy import ctx, http, tls
-from mitmproxy.proxy import commands, layer, server_hooks
+from mitmproxy.proxy import commands, layer, mode_specs, server_hooks
 from mitmproxy.proxy.layers import TCPLayer
 
 
@@ -53,6 +62,7 @@ def _load(name: str) -> Any:
 
 policy = _load("policy")
 addresses = _load("addresses")
+tlsprobe = _load("tlsprobe")
 
 REFUSED_PREFIX = "codexweb egress proxy: refused"
 
@@ -84,17 +94,31 @@ class CodexwebEgress:
         self._tunnels: dict[str, tuple[str, int]] = {}
         self._allowed_networks: tuple[Any, ...] = ()  # SANDBOX_EGRESS_ALLOW_PRIVATE, parsed
         self._own: frozenset[Any] = frozenset()  # this host's addresses, read at start
+        self._via: tuple[str, int] | None = None  # the company proxy in upstream mode
+        self._via_tls = False  # ...spoken to over TLS (the trust probe does not do that)
+        self._probes: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
         loader.add_option("codexweb_log", str, "", "Path of the JSON-lines request record.")
         loader.add_option("codexweb_ready", str, "", "File to write the listening port to.")
+        loader.add_option("codexweb_tls_log", str, "", "Path of the JSON-lines TLS failures.")
+        loader.add_option(
+            "codexweb_probe_ca", str, "", "The sandbox's CA bundle: check passed-through servers."
+        )
 
     def configure(self, updated) -> None:
         if "codexweb_rules" in updated and ctx.options.codexweb_rules:
             self.rules = policy.EgressRules.from_file(ctx.options.codexweb_rules)
             self._allowed_networks = addresses.parse_networks(self.rules.allow_private)
             self._own = addresses.host_addresses()
+        if "mode" in updated:
+            self._via = None
+            for spec in ctx.options.mode:
+                mode = mode_specs.ProxyMode.parse(spec)
+                if isinstance(mode, mode_specs.UpstreamMode):
+                    self._via = mode.address
+                    self._via_tls = mode.scheme == "https"
 
     def running(self) -> None:
         addrs = ctx.master.addons.get("proxyserver").listen_addrs()
@@ -108,19 +132,19 @@ class CodexwebEgress:
     # -- recording -----------------------------------------------------------------------------
 
     def _record(self, host: str, port: int, method: str, allowed: bool, reason: str) -> None:
-        path = ctx.options.codexweb_log
+        self._append(
+            ctx.options.codexweb_log,
+            {"host": host, "port": port, "method": method, "allowed": allowed, "reason": reason},
+        )
+
+    def _record_tls_failure(self, host: str, port: int, error: str) -> None:
+        self._append(ctx.options.codexweb_tls_log, {"host": host, "port": port, "error": error})
+
+    def _append(self, path: str, fields: dict[str, Any]) -> None:
+        """One JSON line `{"at", **fields}` at the end of `path` ("" = not recorded)."""
         if not path:
             return
-        line = json.dumps(
-            {
-                "at": time.time(),
-                "host": host,
-                "port": port,
-                "method": method,
-                "allowed": allowed,
-                "reason": reason,
-            }
-        )
+        line = json.dumps({"at": time.time(), **fields})
         with self._lock, open(path, "a") as f:
             f.write(line + "\n")
 
@@ -233,21 +257,62 @@ class CodexwebEgress:
             message = f"{REFUSED_PREFIX} TCP {host}:{port}: {decision.reason}.\n"
             nextlayer.layer = RefusedTunnel(nextlayer.context, message.encode())
 
-    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+    async def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         tunnel = self._tunnels.get(data.context.client.id)
         if self.rules is None or not self.rules.intercept_tls or tunnel is None:
             # Passthrough: the tunnel's host was already decided at CONNECT.
             data.ignore_connection = True
+            if tunnel is not None and ctx.options.codexweb_probe_ca:
+                # Before the client's hello goes on, so the record exists by the time the
+                # client could have failed.
+                await self._probe(tunnel, data.context.server)
             return
         # Intercept. Upstream TLS names (SNI) and verifies the host the tunnel was allowed for,
         # whatever name the client put in its hello; `request` refuses a mismatch.
         data.context.server.sni = tunnel[0]
+
+    async def _probe(self, tunnel: tuple[str, int], server: Any) -> None:
+        """Check once per host and port whether the sandbox trusts the server's certificate
+        (see tlsprobe.py); the check records the reason when it does not."""
+        task = self._probes.get(tunnel)
+        if task is None:
+            address = None if server.error else server.address  # refused: nothing to check
+            task = asyncio.ensure_future(self._check_trust(tunnel, address))
+            self._probes[tunnel] = task
+        await asyncio.shield(task)  # a client giving up does not cancel the check
+
+    async def _check_trust(self, tunnel: tuple[str, int], address: Any) -> None:
+        host, port = tunnel
+        if self._via is not None and self._via_tls:
+            return
+        reason = await tlsprobe.untrusted_reason(
+            host,
+            port,
+            cafile=ctx.options.codexweb_probe_ca,
+            address=None if self._via else address,
+            via=self._via,
+            via_auth=ctx.options.upstream_auth,
+        )
+        if reason:
+            self._record_tls_failure(host, port, reason)
+
+    def tls_failed_server(self, data: tls.TlsData) -> None:
+        """Interception's own upstream handshake failed (e.g. a certificate none of the proxy's
+        trusted CAs signed): record it with the tunnel's host."""
+        tunnel = self._tunnels.get(data.context.client.id)
+        if tunnel is None:
+            return
+        self._record_tls_failure(tunnel[0], tunnel[1], str(data.conn.error or "TLS failed"))
 
     def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Every upstream connection: resolve, check every address, pin the first. The request
         or tunnel was checked the same way already (for a 403 that says why); this check is the
         one that holds, on the address actually connected to."""
         if data.server.address is None or self.rules is None:
+            return
+        if self._via is not None:
+            # Every connection goes to the company proxy; the destination was checked when
+            # the request was decided (`_decide` → `_address_refusal`).
             return
         host, port = data.server.address
         name = policy.normalize_host(host)

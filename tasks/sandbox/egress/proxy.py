@@ -10,6 +10,11 @@ Each proxy has its own mitmproxy confdir (`WORKDIR/mitmproxy`, emptied at start)
 makes a fresh CA for every proxy it starts; nothing is shared between attempts. The CA's private
 key stays in that folder on the host (never in the mounted socket folder); `ca_certificate()`
 hands out the public certificate only, for the container to trust when the rules intercept TLS.
+
+Corporate networks: upstream servers are verified against this host's system store plus the
+installation's extra CA (a TLS-intercepting company proxy re-signs every server's certificate),
+and `upstream_proxy` chains everything through the company's proxy (`--mode upstream:`); its
+credentials go to the confdir's config.yaml, never onto the command line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -28,6 +34,7 @@ from pathlib import Path
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.egress.policy import EgressRules
 from tasks.sandbox.spec import EGRESS_SOCKET
+from tasks.sandbox.trust import upstream_parts
 
 ADDON = Path(__file__).with_name("addon.py")
 START_TIMEOUT = 30.0
@@ -45,23 +52,48 @@ class EgressRecord:
     reason: str
 
 
+@dataclass(frozen=True)
+class TlsFailure:
+    """An upstream server whose certificate failed verification (see addon.py)."""
+
+    at: float
+    host: str
+    port: int
+    error: str  # OpenSSL's reason, e.g. "unable to get local issuer certificate"
+
+
 class EgressProxy:
     """mitmdump + a unix-socket bridge for one phase. `start()` returns when the socket accepts
     connections; `stop()` is idempotent and ends both processes."""
 
     def __init__(
-        self, *, rules: EgressRules, workdir: Path, mitmdump: str, upstream_ca: str = ""
+        self,
+        *,
+        rules: EgressRules,
+        workdir: Path,
+        mitmdump: str,
+        upstream_ca: str = "",
+        extra_ca_pem: str = "",
+        upstream_proxy: str = "",
+        sandbox_trust: bytes = b"",
     ) -> None:
         """`upstream_ca`: a PEM file of the only CAs trusted for upstream servers (tests use it
-        for the loopback target's own certificate); "" keeps mitmproxy's default store."""
+        for the loopback target's own certificate); "" trusts this host's system store plus
+        `extra_ca_pem`. `upstream_proxy`: a checked SANDBOX_UPSTREAM_PROXY URL to chain to.
+        `sandbox_trust`: the sandbox's CA bundle; when given, passed-through servers whose
+        certificate it does not verify are recorded (`tls_failures()`)."""
         self.rules = rules
         self.confdir = workdir / "mitmproxy"  # this proxy's own CA, made at start
         self.upstream_ca = upstream_ca
+        self.extra_ca_pem = extra_ca_pem
+        self.upstream_proxy = upstream_proxy
+        self.sandbox_trust = sandbox_trust
         self.workdir = workdir
         self.mitmdump = mitmdump
         self.socket_dir = workdir / "socket"
         self.socket_path = self.socket_dir / EGRESS_SOCKET
         self.log_path = workdir / "requests.jsonl"
+        self.tls_log_path = workdir / "tls-failures.jsonl"
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
@@ -88,11 +120,8 @@ class EgressProxy:
         confdir = self.confdir
         shutil.rmtree(confdir, ignore_errors=True)  # a fresh CA for every proxy
         confdir.mkdir(mode=0o700, parents=True)
-        upstream = (
-            ["--set", f"ssl_verify_upstream_trusted_ca={self.upstream_ca}"]
-            if self.upstream_ca
-            else []
-        )
+        self.tls_log_path.touch()
+        upstream = self._upstream_options()
         with open(self.workdir / "proxy.log", "ab") as log:
             self._procs.append(
                 subprocess.Popen(
@@ -117,6 +146,8 @@ class EgressProxy:
                         f"codexweb_log={self.log_path}",
                         "--set",
                         f"codexweb_ready={ready}",
+                        "--set",
+                        f"codexweb_tls_log={self.tls_log_path}",
                         *upstream,
                     ],
                     stdin=subprocess.DEVNULL,
@@ -147,6 +178,31 @@ class EgressProxy:
                 raise SandboxError("the egress proxy's socket bridge did not start")
             time.sleep(0.02)
         (self.workdir / "pids").write_text(" ".join(str(p.pid) for p in self._procs))
+
+    def _upstream_options(self) -> list[str]:
+        """mitmdump options for the upstream side: whom to trust, what to chain to, and whether
+        to check passed-through servers against the sandbox's trust. Writes the files they
+        name into the workdir (and the company proxy's credentials into the confdir)."""
+        trusted = self.upstream_ca
+        pem = "" if trusted else (system_ca_bundle() + "\n" + self.extra_ca_pem).strip()
+        if pem:  # else (no store on this host, no extra CA): mitmproxy's own (certifi)
+            bundle = self.workdir / "upstream-trust.pem"
+            bundle.write_text(pem + "\n")
+            trusted = str(bundle)
+        options = ["--set", f"ssl_verify_upstream_trusted_ca={trusted}"] if trusted else []
+        if self.upstream_proxy:
+            address, auth = upstream_parts(self.upstream_proxy)
+            options += ["--mode", f"upstream:{address}"]
+            if auth:
+                # JSON is YAML; mitmproxy reads config.yaml from the confdir (mode 0700).
+                config = self.confdir / "config.yaml"
+                config.write_text(json.dumps({"upstream_auth": auth}) + "\n")
+                os.chmod(config, 0o600)
+        if self.sandbox_trust:
+            probe = self.workdir / "sandbox-trust.pem"
+            probe.write_bytes(self.sandbox_trust)
+            options += ["--set", f"codexweb_probe_ca={probe}"]
+        return options
 
     def _wait_ready(self, ready: Path) -> int:
         proc = self._procs[0]
@@ -189,6 +245,32 @@ class EgressProxy:
     def records(self) -> list[EgressRecord]:
         """Every decision so far, oldest first."""
         return read_records(self.log_path)
+
+    def tls_failures(self) -> list[TlsFailure]:
+        """Upstream servers whose certificate failed verification so far, oldest first."""
+        if not self.tls_log_path.exists():
+            return []
+        lines = self.tls_log_path.read_text().splitlines()
+        return [TlsFailure(**json.loads(line)) for line in lines if line.strip()]
+
+
+# Where common systems keep the bundle of trusted CAs (Debian/Ubuntu, Fedora/RHEL, Alpine/SUSE).
+SYSTEM_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
+
+
+def system_ca_bundle() -> str:
+    """This host's trusted CAs (PEM): the bundle Python's OpenSSL names, else a known path;
+    "" when there is none."""
+    paths = ssl.get_default_verify_paths()
+    for path in (paths.cafile, paths.openssl_cafile, *SYSTEM_BUNDLES):
+        if path and os.path.isfile(path):
+            return Path(path).read_text(errors="replace")
+    return ""
 
 
 def _accepts(path: Path) -> bool:

@@ -1,0 +1,91 @@
+"""Corporate networks: the operator's extra CA and upstream proxy, checked before use.
+
+Behind a TLS-intercepting company proxy every HTTPS server shows a certificate signed by the
+company's CA; sandboxes (and the egress proxy, when it verifies upstream servers) must trust that
+CA or `pip install` fails. Read at the edge (`backends.spec_from_settings`) and passed down as
+plain text, so a bad file fails the attempt with a sentence, not a stack trace deep inside.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from cryptography import x509
+
+from tasks.sandbox.base import SandboxError
+
+_PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def read_extra_ca(path: str) -> str:
+    """The certificates (PEM) in the file SANDBOX_EXTRA_CA_FILE names; "" when `path` is "".
+
+    Raises SandboxError naming the file when it cannot be read, holds no certificate, holds a
+    private key (which must never be copied into sandboxes) or a certificate does not parse."""
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SandboxError(
+            f"SANDBOX_EXTRA_CA_FILE={path} cannot be read ({exc}); it must be a PEM file "
+            "holding your company's CA certificate"
+        ) from exc
+    if "PRIVATE KEY" in text:
+        raise SandboxError(
+            f"SANDBOX_EXTRA_CA_FILE={path} holds a private key; give the CA's certificate only"
+        )
+    certs = split_certificates(text)
+    if not certs:
+        raise SandboxError(
+            f"SANDBOX_EXTRA_CA_FILE={path} holds no PEM certificate "
+            "(-----BEGIN CERTIFICATE-----); convert a DER file with "
+            "`openssl x509 -inform der -in ca.cer -out ca.pem`"
+        )
+    for number, cert in enumerate(certs, 1):
+        try:
+            x509.load_pem_x509_certificate(cert.encode())
+        except ValueError as exc:
+            raise SandboxError(
+                f"certificate {number} in SANDBOX_EXTRA_CA_FILE={path} is not valid: {exc}"
+            ) from exc
+    return "".join(cert + "\n" for cert in certs)
+
+
+def split_certificates(pem: str) -> list[str]:
+    """Each PEM certificate in `pem`, in order (tools such as keytool take one per file)."""
+    return [m.group(0) for m in _PEM_CERT.finditer(pem)]
+
+
+def check_upstream_proxy(url: str) -> str:
+    """`url` (SANDBOX_UPSTREAM_PROXY) when it is `http(s)://[user:password@]host:port`; "" stays
+    "". Raises SandboxError otherwise."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SandboxError(f"SANDBOX_UPSTREAM_PROXY is not a URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise SandboxError(
+            "SANDBOX_UPSTREAM_PROXY must look like http://proxy.example.com:3128 "
+            "(optionally http://user:password@proxy.example.com:3128)"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SandboxError("SANDBOX_UPSTREAM_PROXY must be only scheme, credentials, host and port")
+    return url.rstrip("/")
+
+
+def upstream_parts(url: str) -> tuple[str, str]:
+    """(`scheme://host:port`, `user:password` or "") of a checked upstream proxy URL: mitmproxy
+    takes the credentials as a separate option, kept out of its command line."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    auth = ""
+    if parts.username is not None:
+        auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return f"{parts.scheme}://{netloc}:{parts.port}", auth
