@@ -66,6 +66,15 @@ class SandboxSpec:
     # Whose cache this is (e.g. "environment-12"): a prepared image holds files of that
     # repository, so it is never shared with another repository, whatever their setup.
     cache_scope: str = ""
+    # Whose warm image this is. An image holds the repository's files and what setup made with
+    # the secrets, so it is reused only by the same installation (`install_id`, one random id per
+    # database), the same repository (`repository`, an identity string) and the commit setup ran
+    # on (`commit`), with the same secret versions (name -> a hash of when each was last set,
+    # never its value). Without an install id, a repository and a commit nothing is cached.
+    install_id: str = ""
+    repository: str = ""
+    commit: str = ""
+    secret_versions: Mapping[str, str] = field(default_factory=dict)
 
 
 class SandboxError(RuntimeError):
