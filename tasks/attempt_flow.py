@@ -15,9 +15,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from repos.environments import environment_snapshot, secret_values_for_setup
+from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
 from repos.github import GitHubError
-from repos.mirror import GitError, git_env
+from repos.installation import install_id
+from repos.mirror import GitError, git_env, run_git
 from repos.models import Repository
 from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
@@ -143,6 +144,11 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str) -> None:
         workspace=workspace,
         read_only=task.mode == Mode.ASK,
         secrets=secrets,
+        install_id=install_id(),
+        # The code setup would run: a follow-up's tree (its parent's changes committed on top)
+        # is its own commit, so it never makes or uses the warm image of the branch's commit.
+        commit=run_git(["-C", str(workspace), "rev-parse", "HEAD"]).strip(),
+        secret_versions=secret_versions(snapshot["environment_id"], snapshot["secret_names"]),
         labels={"org.codexweb.task": str(task.pk)},
     )
     setup_log = SetupOutputPublisher(attempt.pk, secrets.values())
