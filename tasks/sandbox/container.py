@@ -20,7 +20,7 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, NotFound
-from docker.utils.socket import consume_socket_output, frames_iter
+from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
 
 from tasks.sandbox import file_tool
 from tasks.sandbox.base import SandboxError
@@ -169,7 +169,8 @@ class ContainerShell:
         try:
             raw.sendall(data)
             raw.shutdown(socket.SHUT_WR)
-            out, err = consume_socket_output(frames_iter(sock, tty=False), demux=True)
+            frames = (demux_adaptor(*frame) for frame in frames_iter(sock, tty=False))
+            out, err = consume_socket_output(frames, demux=True)
         except OSError as exc:
             return -1, b"", str(exc).encode()
         finally:

@@ -53,6 +53,14 @@ try:
             except FileExistsError:
                 pass
         fd = opened(part, DIR, fd)
+    try:  # for a clear message only; the checks on the opened file below are what holds
+        mode = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            refuse(4, "symlink")
+        if not stat.S_ISREG(mode):
+            refuse(5, "not a regular file")
+    except FileNotFoundError:
+        pass
     if op == "write":
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     else:

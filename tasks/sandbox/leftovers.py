@@ -68,7 +68,7 @@ def files_in_archive(stream: IO[bytes], found_in: list[bytes], *, prefix: str) -
                     break
                 window = tail + chunk
                 if any(n in window for n in found_in):
-                    yield posixpath.join(prefix, member.name)
+                    yield posixpath.normpath(posixpath.join(prefix, member.name))
                     break
                 tail = window[-(longest - 1) :] if longest > 1 else b""
 
