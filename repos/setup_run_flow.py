@@ -174,7 +174,10 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
             "start from it. Reset the cache to run the script again."
         )
     elif warm_image:
-        log.note("Setup succeeded. The prepared container was saved: the next attempt starts warm.")
+        log.note(
+            "Setup succeeded. The prepared container was saved: the next attempt starts warm"
+            f" when it starts from this commit ({commit[:12]})."
+        )
     else:
         log.note("Setup succeeded. No warm image was kept (the cache expiry is 0 hours).")
     setup_run_finish(

@@ -27,6 +27,7 @@ def spec_from_settings(
     repository: str = "",
     commit: str = "",
     secret_versions: Mapping[str, str] | None = None,
+    setup_workspace: Path | None = None,
 ) -> SandboxSpec:
     """A `SandboxSpec` with the image and limits configured for this installation."""
     from django.conf import settings
@@ -54,6 +55,7 @@ def spec_from_settings(
         repository=repository,
         commit=commit,
         secret_versions=dict(secret_versions or {}),
+        setup_workspace=setup_workspace,
     )
 
 
@@ -76,14 +78,15 @@ def spec_from_snapshot(
     install_id: str,
     commit: str,
     secret_versions: Mapping[str, str],
+    setup_workspace: Path | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> SandboxSpec:
     """`spec_from_settings` for an environment snapshot (setup script, variables, both phases'
     policies, cache generation and expiry) and the secret values fetched for its setup.
 
     `install_id`, the snapshot's repository, `commit` (the commit of the checkout in
-    `workspace`, the code setup runs) and `secret_versions` decide which warm image may be
-    reused (tasks/sandbox/images.py)."""
+    `setup_workspace` or else `workspace`: the code setup runs) and `secret_versions` decide
+    which warm image may be reused (tasks/sandbox/images.py)."""
     cache = snapshot.get("cache", {})
     hours = cache.get("ttl_hours")
     return spec_from_settings(
@@ -103,6 +106,7 @@ def spec_from_snapshot(
         # Snapshots from before the identity was recorded name the repository by its full name.
         repository=snapshot.get("repository_identity") or str(snapshot.get("repository", "")),
         commit=commit,
+        setup_workspace=setup_workspace,
         secret_versions=secret_versions,
     )
 

@@ -75,6 +75,10 @@ class SandboxSpec:
     repository: str = ""
     commit: str = ""
     secret_versions: Mapping[str, str] = field(default_factory=dict)
+    # The checkout of `commit` that setup runs on, when the attempt's own tree differs (a
+    # follow-up's holds its parent's changes, written by the agent, and setup holds the
+    # secrets). After setup the workspace is replaced by `workspace`. None: setup runs on it.
+    setup_workspace: Path | None = None
 
 
 class SandboxError(RuntimeError):

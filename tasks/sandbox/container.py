@@ -231,6 +231,7 @@ class ContainerShell:
             user="root",
             stdin=False,
             tty=False,
+            workdir="/",
         )["Id"]
         self.api.exec_start(exec_id, detach=True)
         deadline = time.monotonic() + 10

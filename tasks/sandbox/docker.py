@@ -1,15 +1,17 @@
 """The Docker backend: one throw-away container per attempt (see tasks/sandbox/README.md).
 
 Lifecycle of `DockerSandbox.start()`:
-1. reuse the repository's warm image when one is current, else the base image;
+1. reuse the repository's warm image when one is current and all its labels match (same
+   installation, repository and commit: images.py), else the base image;
 2. create the container (`spec.container_plan`: no network but loopback, no capabilities,
    limits) and arm the wall-clock timer;
-3. copy the pristine checkout into /workspace (owned by `sandbox`);
+3. copy the pristine checkout into /workspace (owned by `sandbox`), emptied first on a warm
+   start, so the workspace is exactly the checkout;
 4. setup phase (only without a warm image): the setup script runs as `sandbox` in one command
    whose environment alone carries the secrets, with egress per the setup policy; then every
-   process it left is killed, the egress proxy for setup is stopped, the file system is scanned
-   for secret values (found: the attempt fails, nothing is cached), and the container is
-   committed as the warm image;
+   process and IPC object it left is removed, the egress proxy for setup is stopped, everything
+   setup wrote is scanned for the secrets and their encoded forms (leftovers.py; found: the
+   attempt fails, nothing is cached), and the container is committed as the warm image;
 5. agent phase: egress per the agent policy; commands run as `sandbox` (Code) or `reader`
    (Ask, who can read /workspace but not write it).
 """
@@ -259,15 +261,22 @@ class DockerSandbox:
             raise SandboxError(self._ended)
         shell = self._require_shell()
         self._oom_kills = shell.oom_kills()
+        separate_setup = runs_setup and spec.setup_workspace is not None
         if self.warm_hit:
             # The workspace is exactly the new checkout: nothing setup left in the tree (build
             # output, files of a commit since deleted) is laid under it. No process of the
             # command users runs yet, so nothing can swap a path while it is replaced.
             shell.clear_workspace()
-        with workspace_archive(Path(spec.workspace)) as archive:
+        first = spec.setup_workspace if separate_setup else spec.workspace
+        with workspace_archive(Path(first or spec.workspace)) as archive:
             shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
         if runs_setup:
             self._setup_phase(key)
+        if separate_setup and not self._ended:
+            # Setup ran on the commit's own tree (and was cached as that); now the attempt's.
+            shell.clear_workspace()
+            with workspace_archive(Path(spec.workspace)) as archive:
+                shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
         if self._ended:
             raise SandboxError(self._ended)
         self._enter_agent_phase()

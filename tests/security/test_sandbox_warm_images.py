@@ -22,6 +22,7 @@ pytestmark = pytest.mark.docker
 
 # Like `pip install -e .`: build output inside the tree, next to a cache under $HOME.
 SETUP = (
+    "cat setup.py > ~/setup-saw.txt 2>/dev/null || true\n"
     "mkdir -p src/semver.egg-info && echo 'Name: semver' > src/semver.egg-info/PKG-INFO\n"
     "echo stray > stray.txt\n"
     "mkdir -p ~/.cache/deps && echo cached > ~/.cache/deps/wheel\n"
@@ -137,3 +138,21 @@ def test_a_file_deleted_since_setup_ran_stays_deleted_on_a_warm_start(warm, tmp_
     assert warm.warm_hit
     assert warm.exec("ls -A; git status --short").output == ".git\nREADME.md\n"
     assert collect_patch(warm, after) == ""
+
+
+def test_setup_runs_on_the_commits_own_tree_not_a_follow_ups(warm, tmp_path):
+    """A follow-up's workspace holds its parent's changes, written by the agent; setup holds the
+    secrets, so it runs on the base commit's pristine tree, and the warm image is that commit's."""
+    install = warm.install()
+    base = checkout(tmp_path / "base", {"setup.py": "trusted\n"})
+    follow_up = tmp_path / "follow-up"
+    checkout(follow_up, {"setup.py": "written by the agent\n"})
+    sandbox = warm.start(follow_up, base, install, setup_workspace=tmp_path / "base")
+    assert sandbox.setup_result.exit_code == 0
+    assert sandbox.exec("cat setup.py").output == "written by the agent\n"
+    assert sandbox.exec("ls -A; ls ~/.cache/deps").output == ".git\nsetup.py\nwheel\n"
+    assert sandbox.exec("cat ~/setup-saw.txt").output == "trusted\n"
+    # Setup saw the trusted tree: its output in the tree went with it, and the cache is the
+    # base commit's, so a plain attempt on that commit starts warm.
+    again = warm.start(tmp_path / "base", base, install)
+    assert again.warm_hit and again.exec("cat setup.py").output == "trusted\n"
