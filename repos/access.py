@@ -47,9 +47,9 @@ def repository_access(user: User, repository: Repository) -> Access:
         return Access(False, False, NO_ACCOUNT.format(name=name))
     ttl = timedelta(seconds=settings.GITHUB_ACCESS_TTL_SECONDS)
     rows = GitHubRepositoryAccess.objects.filter(credential=credential)
-    row = (
-        rows.filter(external_id=repository.external_id).first() if repository.external_id else None
-    ) or rows.filter(owner__iexact=repository.owner, name__iexact=repository.name).first()
+    row = (rows.filter(external_id=repository.external_id).first()
+           if repository.external_id else None) or rows.filter(
+        owner__iexact=repository.owner, name__iexact=repository.name).first()
     if row is None or row.checked_at < timezone.now() - ttl:
         try:
             info = client_for(credential).repository(repository.owner, repository.name)

@@ -67,9 +67,8 @@ def _enqueue(repository_id: int, user_id: int) -> None:
         refresh_mirror.delay(repository_id, user_id)
     except OperationalError:
         # No broker: the branch list stays as the mirror has it; a later request tries again.
-        logger.warning(
-            "could not enqueue a mirror refresh of repository %s", repository_id, exc_info=True
-        )
+        logger.warning("could not enqueue a mirror refresh of repository %s", repository_id,
+                       exc_info=True)
         cache.delete(_refresh_key(repository_id))
 
 
@@ -86,9 +85,8 @@ def branches_for(repository: Repository, *, user: User) -> BranchList:
         refreshing = True
         if cache.add(_refresh_key(repository.pk), user.pk, timeout=ENQUEUE_WINDOW_SECONDS):
             transaction.on_commit(partial(_enqueue, repository.pk, user.pk))
-    return BranchList(
-        branches=names, fetched_at=mirror_fetched_at(repository), refreshing=refreshing
-    )
+    return BranchList(branches=names, fetched_at=mirror_fetched_at(repository),
+                      refreshing=refreshing)
 
 
 def mirror_refresh(*, repository_id: int, user_id: int) -> Path | None:

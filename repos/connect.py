@@ -20,9 +20,8 @@ class ConnectError(ValueError):
 
 
 @transaction.atomic
-def github_repository_connect(
-    *, team: Team, actor: User, access: GitHubRepositoryAccess
-) -> Repository:
+def github_repository_connect(*, team: Team, actor: User,
+                              access: GitHubRepositoryAccess) -> Repository:
     """Add a repository from the actor's synced catalog to `team` (admins only).
 
     Idempotent: connecting an already connected repository returns it (details refreshed).
@@ -34,43 +33,28 @@ def github_repository_connect(
     if credential.user_id != actor.pk or credential.invalid_at is not None:
         raise ConnectError("Sign in with GitHub again, then choose the repository.")
     fields = repository_fields(access, credential.provider)
-    existing = (
-        Repository.objects.filter(
-            team=team, provider=credential.provider, external_id=access.external_id
-        ).first()
-        or Repository.objects.filter(
-            team=team,
-            provider=credential.provider,
-            owner__iexact=access.owner,
-            name__iexact=access.name,
-        ).first()
-    )
+    existing = Repository.objects.filter(
+        team=team, provider=credential.provider, external_id=access.external_id
+    ).first() or Repository.objects.filter(
+        team=team, provider=credential.provider, owner__iexact=access.owner,
+        name__iexact=access.name,
+    ).first()
     if existing is not None:
         for name, value in fields.items():
             setattr(existing, name, value)
         existing.external_id = access.external_id
         if existing.disconnected_at is not None:
             existing.disconnected_at = None
-            audit_record(
-                team=team,
-                actor=actor,
-                action=audit_actions.REPOSITORY_CONNECTED,
-                target=existing.full_name,
-                changes={"provider": existing.provider},
-            )
+            audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_CONNECTED,
+                         target=existing.full_name, changes={"provider": existing.provider})
         existing.save()
         return existing
     repository = Repository.objects.create(
         team=team, provider=credential.provider, external_id=access.external_id, **fields
     )
     Environment.objects.create(repository=repository)
-    audit_record(
-        team=team,
-        actor=actor,
-        action=audit_actions.REPOSITORY_CONNECTED,
-        target=repository.full_name,
-        changes={"provider": repository.provider},
-    )
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_CONNECTED,
+                 target=repository.full_name, changes={"provider": repository.provider})
     return repository
 
 
@@ -81,8 +65,7 @@ def repository_fields(access: GitHubRepositoryAccess, provider: str) -> dict[str
         "name": access.name,
         "default_branch": access.default_branch,
         "visibility": access.visibility
-        if access.visibility in Repository.Visibility.values
-        else Repository.Visibility.PRIVATE,
+        if access.visibility in Repository.Visibility.values else Repository.Visibility.PRIVATE,
         "clone_url": f"{web_base_url(provider)}/{access.full_name}.git",
     }
 
@@ -99,11 +82,6 @@ def repository_disconnect(*, team: Team, actor: User, repository: Repository) ->
         raise ConnectError("Only team admins can disconnect repositories.")
     tasks = repository.tasks.count()
     Repository.objects.filter(pk=repository.pk).update(disconnected_at=timezone.now())
-    audit_record(
-        team=team,
-        actor=actor,
-        action=audit_actions.REPOSITORY_DISCONNECTED,
-        target=repository.full_name,
-        changes={"tasks_kept": tasks},
-    )
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_DISCONNECTED,
+                 target=repository.full_name, changes={"tasks_kept": tasks})
     return tasks

@@ -15,15 +15,13 @@ from repos.models_github import GitHubCredential, Provider
 
 
 @transaction.atomic
-def credential_store(
-    *, user: User, provider: str, login: str, external_id: int, token: str, scopes: str = ""
-) -> GitHubCredential:
+def credential_store(*, user: User, provider: str, login: str, external_id: int,
+                     token: str, scopes: str = "") -> GitHubCredential:
     """Save (or replace) the person's token for `provider`, encrypted; clears `invalid_at`."""
     if provider not in Provider.values:
         raise ValueError(f"unknown GitHub provider {provider!r}")
     credential, _ = GitHubCredential.objects.select_for_update().get_or_create(
-        user=user,
-        provider=provider,
+        user=user, provider=provider,
         defaults={"login": login, "external_id": external_id, "token_encrypted": ""},
     )
     if credential.external_id != external_id:
@@ -40,7 +38,8 @@ def credential_store(
     return credential
 
 
-def credential_for(user: User | AnonymousUser, provider: str) -> GitHubCredential | None:
+def credential_for(user: User | AnonymousUser,
+                   provider: str) -> GitHubCredential | None:
     """The person's credential for `provider`, or None when they never signed in with it."""
     if not user.is_authenticated:
         return None
@@ -60,8 +59,5 @@ def client_for(credential: GitHubCredential) -> GitHubClient:
     """
     if credential.invalid_at is not None:
         raise GitHubAuthError(credential.provider)
-    return GitHubClient(
-        credential.reveal_token(),
-        provider=credential.provider,
-        on_auth_failure=lambda: credential_invalidate(credential),
-    )
+    return GitHubClient(credential.reveal_token(), provider=credential.provider,
+                        on_auth_failure=lambda: credential_invalidate(credential))

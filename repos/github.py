@@ -154,14 +154,9 @@ def _next_page(response: Any) -> int | None:
 class GitHubClient:
     """REST calls for one token. Every method raises a GitHubError subclass on failure."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        provider: str = Provider.GITHUB,
-        transport: httpx.BaseTransport | None = None,
-        on_auth_failure: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, token: str, *, provider: str = Provider.GITHUB,
+                 transport: httpx.BaseTransport | None = None,
+                 on_auth_failure: Callable[[], None] | None = None) -> None:
         """`on_auth_failure` runs when GitHub refuses the token (401), before raising."""
         self.provider = provider
         self._on_auth_failure = on_auth_failure
@@ -186,7 +181,9 @@ class GitHubClient:
         except RequestFailed as exc:
             raise self._failure(exc) from exc
         except RequestError as exc:
-            raise GitHubError("GitHub could not be reached; please try again in a minute.") from exc
+            raise GitHubError(
+                "GitHub could not be reached; please try again in a minute."
+            ) from exc
         except GitHubException as exc:
             raise GitHubError(f"GitHub request failed: {type(exc).__name__}") from exc
 
@@ -209,11 +206,8 @@ class GitHubClient:
             )
         if status == 422:
             errors = body.get("errors", []) if isinstance(body, dict) else []
-            details = "; ".join(
-                e.get("message") or f"{e.get('field')} {e.get('code')}"
-                for e in errors
-                if isinstance(e, dict)
-            )
+            details = "; ".join(e.get("message") or f"{e.get('field')} {e.get('code')}"
+                                for e in errors if isinstance(e, dict))
             reason = (details or message).rstrip(".")
             return GitHubInvalid(f"GitHub refused the request: {reason}.", errors)
         return GitHubError(f"GitHub answered {status}: {message or 'unexpected error'}.")
@@ -230,11 +224,8 @@ class GitHubClient:
         headers = {"If-None-Match": etag} if etag else None
         response = self._call(
             self._github.rest.repos.list_for_authenticated_user,
-            affiliation="owner,collaborator,organization_member",
-            sort="full_name",
-            per_page=PER_PAGE,
-            page=page,
-            headers=headers,
+            affiliation="owner,collaborator,organization_member", sort="full_name",
+            per_page=PER_PAGE, page=page, headers=headers,
         )
         new_etag = response.headers.get("etag", "")
         if response.status_code == 304:
@@ -253,38 +244,24 @@ class GitHubClient:
         for _ in range(MAX_PAGES):
             if page is None:
                 break
-            response = self._call(
-                self._github.rest.repos.list_branches, owner, name, per_page=PER_PAGE, page=page
-            )
+            response = self._call(self._github.rest.repos.list_branches, owner, name,
+                                  per_page=PER_PAGE, page=page)
             names += [branch.name for branch in response.parsed_data]
             page = _next_page(response)
         return names
 
     def permission(self, owner: str, name: str, login: str) -> str:
         """GET .../collaborators/{username}/permission: admin, write, read or none."""
-        response = self._call(
-            self._github.rest.repos.get_collaborator_permission_level, owner, name, login
-        )
+        response = self._call(self._github.rest.repos.get_collaborator_permission_level,
+                              owner, name, login)
         return str(response.parsed_data.permission)
 
-    def pull_create(
-        self,
-        owner: str,
-        name: str,
-        *,
-        title: str,
-        body: str,
-        head: str,
-        base: str,
-        draft: bool = False,
-    ) -> PullInfo:
+    def pull_create(self, owner: str, name: str, *, title: str, body: str, head: str,
+                    base: str, draft: bool = False) -> PullInfo:
         """POST /repos/{owner}/{repo}/pulls (pulls/create)."""
-        response = self._call(
-            self._github.rest.pulls.create,
-            owner,
-            name,
-            data={"title": title, "body": body, "head": head, "base": base, "draft": draft},
-        )
+        response = self._call(self._github.rest.pulls.create, owner, name,
+                              data={"title": title, "body": body, "head": head, "base": base,
+                                    "draft": draft})
         return self._pull(response.parsed_data)
 
     def pull(self, owner: str, name: str, number: int) -> PullInfo:
@@ -295,9 +272,7 @@ class GitHubClient:
     def _pull(data: Any) -> PullInfo:
         merged = bool(getattr(data, "merged", False))
         return PullInfo(
-            number=data.number,
-            html_url=data.html_url,
-            state="merged" if merged else str(data.state),
-            draft=bool(data.draft),
+            number=data.number, html_url=data.html_url,
+            state="merged" if merged else str(data.state), draft=bool(data.draft),
             head_sha=data.head.sha,
         )

@@ -32,22 +32,14 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 # Options on every git command the host runs.
 SAFE_OPTIONS = (
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "core.symlinks=true",
-    "-c",
-    "protocol.ext.allow=never",
-    "-c",
-    "submodule.recurse=false",
-    "-c",
-    "commit.gpgsign=false",
-    "-c",
-    "tag.gpgsign=false",
-    "-c",
-    "credential.helper=",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "core.symlinks=true",
+    "-c", "protocol.ext.allow=never",
+    "-c", "submodule.recurse=false",
+    "-c", "commit.gpgsign=false",
+    "-c", "tag.gpgsign=false",
+    "-c", "credential.helper=",
 )
 
 
@@ -55,9 +47,8 @@ class GitError(Exception):
     """A git command failed; the message holds git's own words (no secrets)."""
 
 
-def git_env(
-    *, token: str | None = None, remote_url: str = "", extra: dict[str, str] | None = None
-) -> dict[str, str]:
+def git_env(*, token: str | None = None, remote_url: str = "",
+            extra: dict[str, str] | None = None) -> dict[str, str]:
     """A clean environment for git: no user/system config, no prompts, token only if given."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -73,13 +64,11 @@ def git_env(
         # repository's host so a redirect elsewhere never receives it.
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         scope = _origin(remote_url)
-        env.update(
-            {
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": f"http.{scope}/.extraHeader" if scope else "http.extraHeader",
-                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-            }
-        )
+        env.update({
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{scope}/.extraHeader" if scope else "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        })
     env.update(extra or {})
     return env
 
@@ -89,28 +78,16 @@ def _origin(url: str) -> str:
     return match.group(1) if match else ""
 
 
-def run_git(
-    args: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    token: str | None = None,
-    remote_url: str = "",
-    input_text: str | None = None,
-    extra_env: dict[str, str] | None = None,
-    timeout: float = GIT_TIMEOUT_SECONDS,
-) -> str:
+def run_git(args: Sequence[str], *, cwd: Path | None = None, token: str | None = None,
+            remote_url: str = "", input_text: str | None = None,
+            extra_env: dict[str, str] | None = None,
+            timeout: float = GIT_TIMEOUT_SECONDS) -> str:
     """Run one git command safely; return stdout. Raises GitError with git's stderr."""
     command = ["git", *SAFE_OPTIONS, *args]
     try:
         completed = subprocess.run(
-            command,
-            cwd=cwd,
-            env=git_env(token=token, remote_url=remote_url, extra=extra_env),
-            input=input_text,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+            command, cwd=cwd, env=git_env(token=token, remote_url=remote_url, extra=extra_env),
+            input=input_text, capture_output=True, text=True, timeout=timeout, check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise GitError(f"git {args[0]} took longer than {int(timeout)} seconds") from exc
@@ -172,19 +149,9 @@ def mirror_update(repository: Repository, *, token: str | None = None) -> Path:
             run_git(["init", "--quiet", "--bare", str(path)])
             run_git(["-C", str(path), "config", "remote.origin.url", url])
         run_git(
-            [
-                "-C",
-                str(path),
-                "fetch",
-                "--quiet",
-                "--prune",
-                "--no-tags",
-                url,
-                "+refs/heads/*:refs/heads/*",
-                "+refs/tags/*:refs/tags/*",
-            ],
-            token=token,
-            remote_url=url,
+            ["-C", str(path), "fetch", "--quiet", "--prune", "--no-tags", url,
+             "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+            token=token, remote_url=url,
         )
     return path
 
@@ -194,9 +161,8 @@ def mirror_branches(repository: Repository) -> list[str]:
     path = mirror_path(repository)
     if not (path / "HEAD").exists():
         return []
-    names = run_git(
-        ["-C", str(path), "for-each-ref", "--format=%(refname:strip=2)", "refs/heads/"]
-    ).split()
+    names = run_git(["-C", str(path), "for-each-ref", "--format=%(refname:strip=2)",
+                     "refs/heads/"]).split()
     names.sort(key=lambda n: (n != repository.default_branch, n))
     return names
 
@@ -205,16 +171,8 @@ def mirror_commit(repository: Repository, ref: str) -> str:
     """The commit `ref` (a branch or sha) names in the mirror. Raises GitError if unknown."""
     if ref.startswith("-"):
         raise GitError(f"not a branch or commit: {ref!r}")
-    return run_git(
-        [
-            "-C",
-            str(mirror_path(repository)),
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            f"{ref}^{{commit}}",
-        ]
-    ).strip()
+    return run_git(["-C", str(mirror_path(repository)), "rev-parse", "--verify", "--quiet",
+                    f"{ref}^{{commit}}"]).strip()
 
 
 def checkout_create(repository: Repository, *, ref: str, dest: Path) -> str:
@@ -226,15 +184,7 @@ def checkout_create(repository: Repository, *, ref: str, dest: Path) -> str:
     if dest.exists():
         raise GitError(f"checkout destination {dest} already exists")
     sha = mirror_commit(repository, ref)
-    run_git(
-        [
-            "clone",
-            "--quiet",
-            "--no-hardlinks",
-            "--no-checkout",
-            str(mirror_path(repository)),
-            str(dest),
-        ]
-    )
+    run_git(["clone", "--quiet", "--no-hardlinks", "--no-checkout",
+             str(mirror_path(repository)), str(dest)])
     run_git(["-C", str(dest), "checkout", "--quiet", "--detach", sha])
     return sha

@@ -20,9 +20,8 @@ from repos.models_github import ConnectedOrganization, GitHubCredential, GitHubR
 
 
 @transaction.atomic
-def organization_connect(
-    *, team: Team, actor: User, credential: GitHubCredential, owner: str
-) -> tuple[ConnectedOrganization, int]:
+def organization_connect(*, team: Team, actor: User, credential: GitHubCredential,
+                         owner: str) -> tuple[ConnectedOrganization, int]:
     """Connect every repository of `owner` in the actor's catalog, and future ones (admins only).
 
     Returns the choice and how many repositories were newly connected. Raises ConnectError for
@@ -37,19 +36,13 @@ def organization_connect(
     if first is None:
         raise ConnectError(f"None of your repositories on GitHub belong to {owner!r}.")
     link, _ = ConnectedOrganization.objects.get_or_create(
-        team=team,
-        provider=credential.provider,
-        owner=first.owner,
+        team=team, provider=credential.provider, owner=first.owner,
         defaults={"connected_by": actor},
     )
     added = _connect_rows(team, credential.provider, rows)
-    audit_record(
-        team=team,
-        actor=actor,
-        action=audit_actions.REPOSITORY_CONNECTED,
-        target=f"{first.owner} (organization)",
-        changes={"provider": credential.provider, "repositories_added": added},
-    )
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_CONNECTED,
+                 target=f"{first.owner} (organization)",
+                 changes={"provider": credential.provider, "repositories_added": added})
     return link, added
 
 
@@ -60,13 +53,8 @@ def organization_disconnect(*, team: Team, actor: User, link: ConnectedOrganizat
     if link.team_id != team.pk or not is_team_admin(actor, team):
         raise ConnectError("Only team admins can disconnect organizations.")
     link.delete()
-    audit_record(
-        team=team,
-        actor=actor,
-        action=audit_actions.REPOSITORY_DISCONNECTED,
-        target=f"{link.owner} (organization)",
-        changes={"provider": link.provider},
-    )
+    audit_record(team=team, actor=actor, action=audit_actions.REPOSITORY_DISCONNECTED,
+                 target=f"{link.owner} (organization)", changes={"provider": link.provider})
 
 
 def organizations_apply(*, credential: GitHubCredential) -> int:
@@ -99,14 +87,8 @@ def _connect_rows(team: Team, provider: str, rows) -> int:
     for row in rows.order_by("owner", "name").iterator():
         if row.archived or row.external_id in known_ids or row.full_name.lower() in known_names:
             continue
-        new.append(
-            Repository(
-                team=team,
-                provider=provider,
-                external_id=row.external_id,
-                **repository_fields(row, provider),
-            )
-        )
+        new.append(Repository(team=team, provider=provider, external_id=row.external_id,
+                              **repository_fields(row, provider)))
     created = Repository.objects.bulk_create(new, batch_size=500)
     Environment.objects.bulk_create(
         [Environment(repository=repository) for repository in created], batch_size=500

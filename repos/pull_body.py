@@ -47,14 +47,8 @@ def commit_message(title: str, prompt: str, co_author: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def pull_body(
-    *,
-    summary: str,
-    blob_base: str,
-    chunks: Mapping[str, str],
-    commands: Mapping[str, str],
-    task_url: str = "",
-) -> str:
+def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, str],
+              commands: Mapping[str, str], task_url: str = "") -> str:
     """Markdown body: the summary with linked citations, then the quoted test evidence.
 
     `blob_base` is `<web>/<owner>/<repo>/blob/<sha>`; `chunks` maps terminal chunk ids to their

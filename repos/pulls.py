@@ -40,9 +40,8 @@ class PullRequestError(Exception):
     """The request cannot be made; the message says why, in words for the person."""
 
 
-def pull_request_reserve(
-    *, attempt: Attempt, user: User, draft: bool = False
-) -> tuple[PullRequestRecord, bool]:
+def pull_request_reserve(*, attempt: Attempt, user: User,
+                         draft: bool = False) -> tuple[PullRequestRecord, bool]:
     """Claim the attempt's PR record. Returns (record, True) when the caller must now call
     `pull_request_open`, (record, False) when one exists or is being made (a second click).
 
@@ -68,9 +67,7 @@ def pull_request_reserve(
         title = pull_title(task.prompt)
         if record is None:
             record = PullRequestRecord.objects.create(
-                attempt=attempt,
-                requested_by=user,
-                draft=draft,
+                attempt=attempt, requested_by=user, draft=draft,
                 branch=branch_name(title, attempt.pk),
             )
         else:
@@ -80,7 +77,8 @@ def pull_request_reserve(
     return record, True
 
 
-def pull_request_create(*, attempt: Attempt, user: User, draft: bool = False) -> PullRequestRecord:
+def pull_request_create(*, attempt: Attempt, user: User,
+                        draft: bool = False) -> PullRequestRecord:
     """Reserve and open in one go (for a worker, a CLI or tests). Idempotent per attempt."""
     record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
     if reserved:
@@ -91,8 +89,7 @@ def pull_request_create(*, attempt: Attempt, user: User, draft: bool = False) ->
 def pull_request_open(*, record_id: int) -> PullRequestRecord:
     """Do the git and GitHub work for a reserved record; never raises for expected failures."""
     record = PullRequestRecord.objects.select_related(
-        "attempt__task__repository", "requested_by"
-    ).get(pk=record_id)
+        "attempt__task__repository", "requested_by").get(pk=record_id)
     if record.state != PullRequestRecord.State.CREATING:
         return record
     try:
@@ -113,16 +110,10 @@ def _audit_opened(record: PullRequestRecord) -> None:
 
     attempt = record.attempt
     audit_record(
-        team=attempt.task.repository.team,
-        actor=record.requested_by,
-        action=actions.PR_CREATED,
+        team=attempt.task.repository.team, actor=record.requested_by, action=actions.PR_CREATED,
         target=record.html_url or f"task #{attempt.task_id}",
-        changes={
-            "task": attempt.task_id,
-            "attempt": attempt.index,
-            "branch": record.branch,
-            "number": record.number,
-        },
+        changes={"task": attempt.task_id, "attempt": attempt.index, "branch": record.branch,
+                 "number": record.number},
     )
 
 
@@ -141,9 +132,8 @@ def _open(record: PullRequestRecord) -> None:
         credential_invalidate(credential)
         raise
     if not info.can_push:
-        raise PullRequestError(
-            f"{repository.get_provider_display()} says you cannot push to {repository}."
-        )
+        raise PullRequestError(f"{repository.get_provider_display()} says you cannot push to "
+                               f"{repository}.")
     token = credential.reveal_token()
     url = mirror.remote_url(repository)
     title = pull_title(task.prompt)
@@ -157,76 +147,42 @@ def _open(record: PullRequestRecord) -> None:
             base_sha = mirror.checkout_create(repository, ref=task.base_branch, dest=work)
         except mirror.GitError as exc:
             raise PullRequestError(
-                f"The base branch {task.base_branch} is not on GitHub any more."
-            ) from exc
+                f"The base branch {task.base_branch} is not on GitHub any more.") from exc
         try:
-            mirror.run_git(
-                ["-C", str(work), "apply", "--index", "--whitespace=nowarn", "-"],
-                input_text=attempt.patch,
-            )
+            mirror.run_git(["-C", str(work), "apply", "--index", "--whitespace=nowarn", "-"],
+                           input_text=attempt.patch)
         except mirror.GitError as exc:
             detail = str(exc).splitlines()[0] if str(exc) else "no details"
-            raise PullRequestError(
-                NOT_APPLICABLE.format(base=task.base_branch, sha=base_sha[:7], detail=detail)
-            ) from exc
+            raise PullRequestError(NOT_APPLICABLE.format(
+                base=task.base_branch, sha=base_sha[:7], detail=detail)) from exc
         if not mirror.run_git(["-C", str(work), "diff", "--cached", "--name-only"]).strip():
             raise PullRequestError(EMPTY_PATCH.format(base=task.base_branch))
         name = user.get_full_name() or credential.login
         identity = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": credential.noreply_email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": credential.noreply_email,
+            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": credential.noreply_email,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": credential.noreply_email,
         }
-        mirror.run_git(
-            ["-C", str(work), "commit", "--quiet", "--no-verify", "-F", "-"],
-            input_text=commit_message(title, task.prompt, settings.PR_CO_AUTHOR),
-            extra_env=identity,
-        )
+        mirror.run_git(["-C", str(work), "commit", "--quiet", "--no-verify", "-F", "-"],
+                       input_text=commit_message(title, task.prompt, settings.PR_CO_AUTHOR),
+                       extra_env=identity)
         head_sha = mirror.run_git(["-C", str(work), "rev-parse", "HEAD"]).strip()
         try:
-            mirror.run_git(
-                [
-                    "-C",
-                    str(work),
-                    "push",
-                    "--quiet",
-                    "--force",
-                    url,
-                    f"HEAD:refs/heads/{record.branch}",
-                ],
-                token=token,
-                remote_url=url,
-            )
+            mirror.run_git(["-C", str(work), "push", "--quiet", "--force", url,
+                            f"HEAD:refs/heads/{record.branch}"], token=token, remote_url=url)
         except mirror.GitError as exc:
-            remote = [
-                line.removeprefix("remote:").strip()
-                for line in str(exc).splitlines()
-                if line.startswith("remote:") and line.removeprefix("remote:").strip()
-            ]
+            remote = [line.removeprefix("remote:").strip() for line in str(exc).splitlines()
+                      if line.startswith("remote:") and line.removeprefix("remote:").strip()]
             detail = " ".join(remote) or str(exc).splitlines()[-1]
-            raise PullRequestError(
-                PUSH_REFUSED.format(branch=record.branch, detail=detail)
-            ) from exc
+            raise PullRequestError(PUSH_REFUSED.format(branch=record.branch,
+                                                       detail=detail)) from exc
     record.head_sha = head_sha
     blob_base = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
-    body = pull_body(
-        summary=attempt.summary,
-        blob_base=f"{blob_base}/blob/{head_sha}",
-        chunks=_chunk_outputs(attempt),
-        commands=_chunk_commands(attempt),
-        task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/",
-    )
+    body = pull_body(summary=attempt.summary, blob_base=f"{blob_base}/blob/{head_sha}",
+                     chunks=_chunk_outputs(attempt), commands=_chunk_commands(attempt),
+                     task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/")
     try:
-        pull = client.pull_create(
-            repository.owner,
-            repository.name,
-            title=title,
-            body=body,
-            head=record.branch,
-            base=task.base_branch,
-            draft=record.draft,
-        )
+        pull = client.pull_create(repository.owner, repository.name, title=title, body=body,
+                                  head=record.branch, base=task.base_branch, draft=record.draft)
     except GitHubAuthError:
         credential_invalidate(credential)
         raise
@@ -237,12 +193,10 @@ def _open(record: PullRequestRecord) -> None:
 
 def _chunk_outputs(attempt: Attempt) -> dict[str, str]:
     chunks: dict[str, list[str]] = {}
-    for payload in (
-        Event.objects.filter(attempt=attempt, kind="output")
-        .order_by("seq")
-        .values_list("payload", flat=True)
-    ):
-        chunks.setdefault(str(payload.get("chunk_id", "")), []).append(str(payload.get("text", "")))
+    for payload in Event.objects.filter(attempt=attempt, kind="output").order_by(
+            "seq").values_list("payload", flat=True):
+        chunks.setdefault(str(payload.get("chunk_id", "")), []).append(str(payload.get("text",
+                                                                                       "")))
     return {chunk_id: "".join(parts) for chunk_id, parts in chunks.items()}
 
 
@@ -250,8 +204,7 @@ def _chunk_commands(attempt: Attempt) -> dict[str, str]:
     return {
         str(p.get("chunk_id", "")): str(p.get("command", ""))
         for p in Event.objects.filter(attempt=attempt, kind="command").values_list(
-            "payload", flat=True
-        )
+            "payload", flat=True)
     }
 
 

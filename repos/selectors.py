@@ -25,14 +25,8 @@ def repositories_for_user(user: User | AnonymousUser) -> QuerySet[Repository]:
     ).distinct()
 
 
-def repositories_matching(
-    team: Team,
-    query: str = "",
-    *,
-    limit: int = 50,
-    visibility: str = "",
-    prefer: Sequence[int] = (),
-) -> list[Repository]:
+def repositories_matching(team: Team, query: str = "", *, limit: int = 50,
+                          visibility: str = "", prefer: Sequence[int] = ()) -> list[Repository]:
     """The team's repositories whose owner/name contains every word of `query`, by name.
 
     `visibility` keeps only public, private or internal ones; the ids in `prefer` (e.g. recently

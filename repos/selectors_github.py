@@ -8,15 +8,9 @@ from django.db.models import Count, Q, QuerySet
 from repos.models_github import GitHubCredential, GitHubRepositoryAccess, PullRequestRecord
 
 
-def github_catalog(
-    user: User | AnonymousUser,
-    *,
-    provider: str,
-    query: str = "",
-    visibility: str = "",
-    pushable_only: bool = False,
-    order: str = "name",
-) -> QuerySet[GitHubRepositoryAccess]:
+def github_catalog(user: User | AnonymousUser, *, provider: str, query: str = "",
+                   visibility: str = "", pushable_only: bool = False,
+                   order: str = "name") -> QuerySet[GitHubRepositoryAccess]:
     """Repositories GitHub said `user` can reach, filtered by "owner/name" text and visibility.
 
     `order` is "name" (owner, name) or "recent" (most recently pushed first). Uses the
@@ -45,10 +39,8 @@ def github_catalog(
 def catalog_owners(user: User | AnonymousUser, *, provider: str) -> list[tuple[str, int]]:
     """(owner, number of repositories) for every owner in the person's catalog, by name."""
     rows = github_catalog(user, provider=provider).order_by()
-    return [
-        (row["owner"], row["n"])
-        for row in rows.values("owner").annotate(n=Count("pk")).order_by("owner")
-    ]
+    return [(row["owner"], row["n"]) for row in
+            rows.values("owner").annotate(n=Count("pk")).order_by("owner")]
 
 
 def github_credentials_for(user: User | AnonymousUser) -> QuerySet[GitHubCredential]:

@@ -29,16 +29,10 @@ class SyncResult:
 
 def access_fields(info: RepoInfo) -> dict:
     return {
-        "owner": info.owner,
-        "name": info.name,
-        "private": info.private,
-        "visibility": info.visibility,
-        "default_branch": info.default_branch,
-        "archived": info.archived,
-        "can_push": info.can_push,
-        "can_admin": info.can_admin,
-        "pushed_at": info.pushed_at,
-        "checked_at": timezone.now(),
+        "owner": info.owner, "name": info.name, "private": info.private,
+        "visibility": info.visibility, "default_branch": info.default_branch,
+        "archived": info.archived, "can_push": info.can_push, "can_admin": info.can_admin,
+        "pushed_at": info.pushed_at, "checked_at": timezone.now(),
     }
 
 
@@ -89,11 +83,8 @@ def _walk(credential: GitHubCredential, client) -> SyncResult:
         fetched += 1
         for info in result.repos:
             fresh[info.external_id] = info
-        pages[key] = {
-            "etag": result.etag,
-            "ids": [r.external_id for r in result.repos],
-            "next": result.next_page,
-        }
+        pages[key] = {"etag": result.etag, "ids": [r.external_id for r in result.repos],
+                      "next": result.next_page}
         page = result.next_page
     else:
         logger.warning("repository sync for %s stopped at %d pages", credential, MAX_PAGES)
@@ -110,9 +101,8 @@ def _walk(credential: GitHubCredential, client) -> SyncResult:
             fields = access_fields(info)
             row = existing.get(external_id)
             if row is None:
-                to_create.append(
-                    GitHubRepositoryAccess(credential=credential, external_id=external_id, **fields)
-                )
+                to_create.append(GitHubRepositoryAccess(
+                    credential=credential, external_id=external_id, **fields))
             else:
                 for name, value in fields.items():
                     setattr(row, name, value)
@@ -120,8 +110,7 @@ def _walk(credential: GitHubCredential, client) -> SyncResult:
         GitHubRepositoryAccess.objects.bulk_create(to_create, batch_size=500)
         if to_update:
             GitHubRepositoryAccess.objects.bulk_update(
-                to_update,
-                fields=list(access_fields(next(iter(fresh.values())))),
+                to_update, fields=list(access_fields(next(iter(fresh.values())))),
                 batch_size=500,
             )
         seen = set(fresh) | kept_ids

@@ -29,9 +29,8 @@ def _enqueue(credential_id: int) -> None:
         sync_repositories.delay(credential_id)
     except OperationalError:
         # No broker: signing in must still work; the page offers "Refresh from GitHub" again.
-        logger.warning(
-            "could not enqueue a repository sync for credential %s", credential_id, exc_info=True
-        )
+        logger.warning("could not enqueue a repository sync for credential %s", credential_id,
+                       exc_info=True)
         repositories_sync_finished(credential_id=credential_id)
 
 
@@ -48,11 +47,9 @@ def repositories_sync_request(*, credential: GitHubCredential) -> bool:
     if credential.invalid_at is not None:
         return False
     now = timezone.now()
-    claimed = (
-        GitHubCredential.objects.filter(pk=credential.pk, invalid_at=None)
-        .exclude(sync_requested_at__gt=now - SYNC_STALE_AFTER)
-        .update(sync_requested_at=now)
-    )
+    claimed = GitHubCredential.objects.filter(pk=credential.pk, invalid_at=None).exclude(
+        sync_requested_at__gt=now - SYNC_STALE_AFTER
+    ).update(sync_requested_at=now)
     if not claimed:
         return False
     credential.sync_requested_at = now
@@ -79,12 +76,8 @@ class SyncStatus:
 
     def as_json(self) -> dict:
         return {
-            "provider": self.provider,
-            "provider_name": self.provider_name,
-            "login": self.login,
-            "state": self.state,
-            "message": self.message,
-            "repositories": self.repository_count,
+            "provider": self.provider, "provider_name": self.provider_name, "login": self.login,
+            "state": self.state, "message": self.message, "repositories": self.repository_count,
             "synced_at": self.synced_at.isoformat() if self.synced_at else None,
         }
 
@@ -93,10 +86,8 @@ def sync_status(credential: GitHubCredential) -> SyncStatus:
     name = credential.get_provider_display()
     if credential.invalid_at is not None:
         state = "sign-in"
-        message = (
-            f"Your {name} sign-in has expired or was revoked. Sign in again with {name} "
-            "to refresh your repositories."
-        )
+        message = (f"Your {name} sign-in has expired or was revoked. Sign in again with {name} "
+                   "to refresh your repositories.")
     elif sync_running(credential):
         state, message = "running", f"Fetching your repositories from {name}…"
     elif credential.sync_error:
@@ -106,11 +97,7 @@ def sync_status(credential: GitHubCredential) -> SyncStatus:
     else:
         state, message = "never", f"Your repositories have not been fetched from {name} yet."
     return SyncStatus(
-        provider=credential.provider,
-        provider_name=name,
-        login=credential.login,
-        state=state,
-        message=message,
-        synced_at=credential.synced_at,
+        provider=credential.provider, provider_name=name, login=credential.login, state=state,
+        message=message, synced_at=credential.synced_at,
         repository_count=credential.repositories.count(),
     )

@@ -21,16 +21,10 @@ def repository_list(request: HttpRequest) -> HttpResponse:
     repositories = team_repositories(team) if team else Repository.objects.none()
     can_register = team is not None and is_team_admin(request.user, team)
     statuses = [sync_status(c) for c in github_credentials_for(request.user)]
-    return render(
-        request,
-        "repos/list.html",
-        {
-            "repositories": repositories,
-            "can_register": can_register,
-            "statuses": statuses,
-            "sync_running": any(s.state == "running" for s in statuses),
-        },
-    )
+    return render(request, "repos/list.html", {
+        "repositories": repositories, "can_register": can_register, "statuses": statuses,
+        "sync_running": any(s.state == "running" for s in statuses),
+    })
 
 
 def repository_new(request: HttpRequest) -> HttpResponse:

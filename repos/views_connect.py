@@ -27,12 +27,8 @@ from repos.sync_request import sync_status
 
 PER_PAGE = 50
 ORDERS = {"name": "Name", "recent": "Recently pushed"}
-VISIBILITIES = {
-    "": "Any visibility",
-    "public": "Public",
-    "private": "Private",
-    "internal": "Internal",
-}
+VISIBILITIES = {"": "Any visibility", "public": "Public", "private": "Private",
+                "internal": "Internal"}
 
 
 def _admin_team(request: HttpRequest) -> tuple[User, Team]:
@@ -45,9 +41,8 @@ def _admin_team(request: HttpRequest) -> tuple[User, Team]:
 
 def _credential(user: User, provider: str) -> GitHubCredential | None:
     credentials = github_credentials_for(user)
-    return (
-        credentials.filter(provider=provider).first() if provider else None
-    ) or credentials.order_by("pk").first()
+    return (credentials.filter(provider=provider).first() if provider else None) or \
+        credentials.order_by("pk").first()
 
 
 def connect_page(request: HttpRequest) -> HttpResponse:
@@ -62,57 +57,34 @@ def connect_page(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Unknown filter; showing every repository by name.")
         visibility, order = "", "name"
     context: dict = {
-        "team": team,
-        "credential": credential,
-        "credentials": github_credentials_for(user),
-        "query": query,
-        "visibility": visibility,
-        "order": order,
-        "orders": ORDERS,
+        "team": team, "credential": credential, "credentials": github_credentials_for(user),
+        "query": query, "visibility": visibility, "order": order, "orders": ORDERS,
         "visibilities": VISIBILITIES,
     }
     if credential is not None:
         provider = credential.provider
         status = sync_status(credential)
-        rows = github_catalog(
-            user, provider=provider, query=query, visibility=visibility, order=order
-        )
+        rows = github_catalog(user, provider=provider, query=query, visibility=visibility,
+                              order=order)
         page = Paginator(rows, PER_PAGE).get_page(get.get("page"))
         ids = [row.external_id for row in page]
-        connected = dict(
-            team_repositories(team)
-            .filter(provider=provider, external_id__in=ids)
-            .values_list("external_id", "pk")
-        )
-        links = {
-            link.owner.lower(): link
-            for link in ConnectedOrganization.objects.filter(team=team, provider=provider)
-        }
-        context.update(
-            {
-                "page": page,
-                "rows": [(row, connected.get(row.external_id)) for row in page],
-                "owners": [
-                    (owner, count, links.get(owner.lower()))
-                    for owner, count in catalog_owners(user, provider=provider)
-                ],
-                "links": list(links.values()),
-                "status_list": [status],
-                "sync_running": status.state == "running",
-                "filters": urlencode(
-                    {
-                        k: v
-                        for k, v in {
-                            "provider": provider,
-                            "q": query,
-                            "visibility": visibility,
-                            "order": order if order != "name" else "",
-                        }.items()
-                        if v
-                    }
-                ),
-            }
-        )
+        connected = dict(team_repositories(team).filter(
+            provider=provider, external_id__in=ids
+        ).values_list("external_id", "pk"))
+        links = {link.owner.lower(): link for link in
+                 ConnectedOrganization.objects.filter(team=team, provider=provider)}
+        context.update({
+            "page": page,
+            "rows": [(row, connected.get(row.external_id)) for row in page],
+            "owners": [(owner, count, links.get(owner.lower()))
+                       for owner, count in catalog_owners(user, provider=provider)],
+            "links": list(links.values()),
+            "status_list": [status],
+            "sync_running": status.state == "running",
+            "filters": urlencode({k: v for k, v in {
+                "provider": provider, "q": query, "visibility": visibility,
+                "order": order if order != "name" else ""}.items() if v}),
+        })
     return render(request, "repos/connect.html", context)
 
 
@@ -126,11 +98,8 @@ def connect_repositories(request: HttpRequest) -> HttpResponse:
     """Connect the chosen rows of the admin's own catalog to the current team."""
     user, team = _admin_team(request)
     ids = [int(raw) for raw in request.POST.getlist("access") if raw.isdigit()]
-    rows = list(
-        GitHubRepositoryAccess.objects.filter(pk__in=ids, credential__user=user).select_related(
-            "credential"
-        )
-    )
+    rows = list(GitHubRepositoryAccess.objects.filter(
+        pk__in=ids, credential__user=user).select_related("credential"))
     if not rows:
         messages.error(request, "Choose at least one repository to connect.")
         return _back(request)
@@ -156,17 +125,13 @@ def connect_organization(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose an organization to connect.")
         return _back(request)
     try:
-        link, added = organization_connect(
-            team=team, actor=user, credential=credential, owner=owner
-        )
+        link, added = organization_connect(team=team, actor=user, credential=credential,
+                                           owner=owner)
     except ConnectError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request,
-            f"Connected {added} repositor{'y' if added == 1 else 'ies'} "
-            f"of {link.owner}; new ones are connected on each sync.",
-        )
+        messages.success(request, f"Connected {added} repositor{'y' if added == 1 else 'ies'} "
+                                  f"of {link.owner}; new ones are connected on each sync.")
     return _back(request)
 
 
@@ -175,11 +140,8 @@ def disconnect_organization(request: HttpRequest, pk: int) -> HttpResponse:
     user, team = _admin_team(request)
     link = get_object_or_404(ConnectedOrganization, pk=pk, team=team)
     organization_disconnect(team=team, actor=user, link=link)
-    messages.success(
-        request,
-        f"New repositories of {link.owner} will no longer be connected; "
-        "those already connected stay.",
-    )
+    messages.success(request, f"New repositories of {link.owner} will no longer be connected; "
+                              "those already connected stay.")
     return _back(request)
 
 
@@ -191,17 +153,13 @@ def disconnect_repository(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Only team admins can disconnect repositories.")
     if request.method == "POST":
         try:
-            kept = repository_disconnect(team=repository.team, actor=user, repository=repository)
+            kept = repository_disconnect(team=repository.team, actor=user,
+                                         repository=repository)
         except ConnectError as exc:  # e.g. lost admin rights meanwhile
             raise Http404(str(exc)) from exc
         suffix = f"; its {kept} task{'s' if kept != 1 else ''} stay in the history" if kept else ""
         messages.success(request, f"Disconnected {repository.full_name}{suffix}.")
         return redirect("repos:list")
-    return render(
-        request,
-        "repos/disconnect.html",
-        {
-            "repository": repository,
-            "task_count": repository.tasks.count(),
-        },
-    )
+    return render(request, "repos/disconnect.html", {
+        "repository": repository, "task_count": repository.tasks.count(),
+    })

@@ -30,25 +30,20 @@ def sync_refresh(request: HttpRequest) -> HttpResponse:
     for credential in github_credentials_for(user):
         name = credential.get_provider_display()
         if credential.invalid_at is not None:
-            messages.warning(
-                request,
-                f"Your {name} sign-in has expired or was revoked. "
-                f"Sign in again with {name} to refresh your repositories.",
-            )
+            messages.warning(request, f"Your {name} sign-in has expired or was revoked. "
+                                      f"Sign in again with {name} to refresh your repositories.")
         elif repositories_sync_request(credential=credential):
             started += 1
         else:
             messages.info(request, f"Your repositories are already being fetched from {name}.")
     if started:
-        messages.success(
-            request, "Fetching your repositories from GitHub; this page updates when it is done."
-        )
+        messages.success(request, "Fetching your repositories from GitHub; this page updates "
+                                  "when it is done.")
     elif not github_credentials_for(user).exists():
         messages.warning(request, "Sign in with GitHub first to fetch your repositories.")
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
         target = "/repositories/"
     return redirect(target)
 
@@ -58,12 +53,10 @@ def sync_refresh(request: HttpRequest) -> HttpResponse:
 def sync_state(request: HttpRequest) -> JsonResponse:
     """The state of each of the person's catalogs, for the page to poll while a sync runs."""
     statuses = [sync_status(c) for c in github_credentials_for(signed_in_user(request))]
-    return JsonResponse(
-        {
-            "running": any(s.state == "running" for s in statuses),
-            "catalogs": [s.as_json() for s in statuses],
-        }
-    )
+    return JsonResponse({
+        "running": any(s.state == "running" for s in statuses),
+        "catalogs": [s.as_json() for s in statuses],
+    })
 
 
 @json_endpoint
@@ -87,12 +80,10 @@ def repository_branches(request: HttpRequest, pk: int) -> JsonResponse:
         if not access.can_read:
             return JsonResponse({"error": access.reason}, status=403)
     listing = branches_for(repository, user=user)
-    return JsonResponse(
-        {
-            "repository": repository.full_name,
-            "default_branch": repository.default_branch,
-            "branches": listing.branches,
-            "fetched_at": listing.fetched_at.isoformat() if listing.fetched_at else None,
-            "refreshing": listing.refreshing,
-        }
-    )
+    return JsonResponse({
+        "repository": repository.full_name,
+        "default_branch": repository.default_branch,
+        "branches": listing.branches,
+        "fetched_at": listing.fetched_at.isoformat() if listing.fetched_at else None,
+        "refreshing": listing.refreshing,
+    })

@@ -39,7 +39,9 @@ SIDEBAR_REPOSITORIES = 100
 def _recent_repositories(team, selected_id: int | None):
     """Repositories of the team's recent tasks (bounded: a team with thousands of repositories
     must not render them all on every page; bench/history.py), plus the selected one."""
-    recent = Task.objects.filter(team=team).order_by("-created_at").values("repository_id")[:500]
+    recent = (
+        Task.objects.filter(team=team).order_by("-created_at").values("repository_id")[:500]
+    )
     chosen = Q(pk__in=recent)
     if selected_id:
         chosen |= Q(pk=selected_id)

@@ -125,16 +125,11 @@ def team_history_search(team: Team, search: HistorySearch) -> QuerySet[Task]:
     return tasks.order_by("-created_at", "-id")
 
 
-def repositories_recently_used(
-    team: Team, user: User | AnonymousUser, *, limit: int = 10
-) -> list[int]:
+def repositories_recently_used(team: Team, user: User | AnonymousUser, *,
+                               limit: int = 10) -> list[int]:
     """Ids of the team's repositories `user` started tasks on, most recent first."""
     if not user.is_authenticated:
         return []
-    rows = (
-        Task.objects.filter(team=team, author=user)
-        .values("repository_id")
-        .annotate(last=Max("created_at"))
-        .order_by("-last")[:limit]
-    )
+    rows = (Task.objects.filter(team=team, author=user).values("repository_id")
+            .annotate(last=Max("created_at")).order_by("-last")[:limit])
     return [row["repository_id"] for row in rows]

@@ -86,7 +86,7 @@ def trim_output(text: str, max_chars: int) -> str:
         size += len(line)
     tail: list[str] = []
     size = 0
-    for line in reversed(lines[len(head) :]):
+    for line in reversed(lines[len(head):]):
         if size + len(line) > half:
             break
         tail.insert(0, line)

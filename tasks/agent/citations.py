@@ -56,7 +56,7 @@ def normalize_file_target(target: str) -> str:
     path = target.strip()
     for prefix in ("/workspace/", "./"):
         if path.startswith(prefix):
-            path = path[len(prefix) :]
+            path = path[len(prefix):]
     return check_path(path)
 
 
@@ -84,7 +84,9 @@ def check_citations(
     return report
 
 
-def _check_file(citation: Citation, read_file: FileReader, cache: dict[str, str | None]) -> None:
+def _check_file(
+    citation: Citation, read_file: FileReader, cache: dict[str, str | None]
+) -> None:
     try:
         path = normalize_file_target(citation.target)
     except PatchError as exc:
@@ -133,18 +135,20 @@ def _test_claim_flags(
         if not claim:
             continue
         quote = _sentence_around(paragraph, claim.start())
-        cited = [c for c in citations if c.kind == "T" and c.valid and c.raw in paragraph]
+        cited = [
+            c for c in citations if c.kind == "T" and c.valid and c.raw in paragraph
+        ]
         if not cited:
             flags.append(f"Claims tests pass without citing a test run: “{quote}”")
             continue
         failing = [
-            chunks[c.target]
-            for c in cited
+            chunks[c.target] for c in cited
             if chunks[c.target].exit_code not in (0, None) or chunks[c.target].timed_out
         ]
         if failing and len(failing) == len(cited):
             flags.append(
-                f"Claims tests pass but the cited run exited with {failing[0].exit_code}: “{quote}”"
+                f"Claims tests pass but the cited run exited with {failing[0].exit_code}: "
+                f"“{quote}”"
             )
     return flags
 

@@ -26,12 +26,8 @@ class ToolCall:
     arguments: str  # raw JSON text, exactly as the model sent it
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "tool_call",
-            "call_id": self.call_id,
-            "name": self.name,
-            "arguments": self.arguments,
-        }
+        return {"type": "tool_call", "call_id": self.call_id, "name": self.name,
+                "arguments": self.arguments}
 
 
 @dataclass(frozen=True)

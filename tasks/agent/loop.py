@@ -189,14 +189,9 @@ class _Run:
             report.flags.append(
                 "Finished without running the checks AGENTS.md asks for after the last change."
             )
-        self.emit(
-            kinds.SUMMARY,
-            {
-                "text": final,
-                "citations": [c.to_dict() for c in report.citations],
-                "flags": report.flags,
-            },
-        )
+        self.emit(kinds.SUMMARY, {"text": final,
+                                  "citations": [c.to_dict() for c in report.citations],
+                                  "flags": report.flags})
         result = self.result
         result.outcome, result.stop_reason = "succeeded", "final_answer"
         result.final_message, result.citations, result.flags = final, report.citations, report.flags
@@ -221,14 +216,8 @@ class _Run:
 
     def _report_usage(self) -> None:
         usage = self.budget.usage
-        self.emit(
-            kinds.USAGE,
-            {
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "cost": self.budget.cost,
-            },
-        )
+        self.emit(kinds.USAGE, {"input_tokens": usage.input_tokens,
+                                "output_tokens": usage.output_tokens, "cost": self.budget.cost})
 
     # --- the sandbox side ------------------------------------------------------------------
 
@@ -271,12 +260,7 @@ class _Run:
             self.emit(kinds.ERROR, {"message": f"Could not commit the changes: {exc}"})
             return
         if result.exit_code != 0:
-            self.emit(
-                kinds.ERROR,
-                {
-                    "message": "Could not commit the changes: "
-                    + (result.error or result.output).strip()[:500]
-                },
-            )
+            self.emit(kinds.ERROR, {"message": "Could not commit the changes: "
+                                    + (result.error or result.output).strip()[:500]})
             return
         self.result.committed = "COMMITTED" in result.output

@@ -167,7 +167,9 @@ class ModelClient:
             raise _Retryable("the stream ended before the reply was complete")
         return stream.turn()
 
-    def _responses(self, system: str, conversation: list[Item], tools: list[ToolSpec]) -> ModelTurn:
+    def _responses(
+        self, system: str, conversation: list[Item], tools: list[ToolSpec]
+    ) -> ModelTurn:
         kwargs: dict[str, Any] = {
             "model": self.config.model,
             "instructions": system,

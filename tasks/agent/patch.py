@@ -132,7 +132,7 @@ def parse_patch(text: str) -> Patch:
         line = body[i]
         number = i + 2  # 1-based, counting the Begin line
         if line.startswith(ADD):
-            path = check_path(line[len(ADD) :])
+            path = check_path(line[len(ADD):])
             i += 1
             added: list[str] = []
             while i < len(body) and not body[i].startswith("*** "):
@@ -145,14 +145,14 @@ def parse_patch(text: str) -> Patch:
                 i += 1
             ops.append(AddFile(path=path, content="".join(f"{a}\n" for a in added)))
         elif line.startswith(DELETE):
-            ops.append(DeleteFile(path=check_path(line[len(DELETE) :])))
+            ops.append(DeleteFile(path=check_path(line[len(DELETE):])))
             i += 1
         elif line.startswith(UPDATE):
-            path = check_path(line[len(UPDATE) :])
+            path = check_path(line[len(UPDATE):])
             i += 1
             move_to = None
             if i < len(body) and body[i].startswith(MOVE):
-                move_to = check_path(body[i][len(MOVE) :])
+                move_to = check_path(body[i][len(MOVE):])
                 i += 1
             chunks, i = _parse_chunks(body, i, path)
             if not chunks and move_to is None:

@@ -98,10 +98,8 @@ class ShellArgs(BaseModel):
         if isinstance(self.command, str):
             return self.command
         # ["bash", "-lc", "..."] is how Codex models often send it; run the script itself.
-        if (
-            len(self.command) == 3
-            and self.command[0] in ("bash", "sh")
-            and self.command[1] in ("-lc", "-c")
+        if len(self.command) == 3 and self.command[0] in ("bash", "sh") and self.command[1] in (
+            "-lc", "-c"
         ):
             return self.command[2]
         return shlex.join(self.command)
@@ -123,24 +121,21 @@ def parse_arguments(model: type[BaseModel], call: ToolCall) -> Any:
             f"{exc.pos}). Send a JSON object, for example {_example(call.name)}."
         ) from exc
     if not isinstance(data, dict):
-        raise ToolFailure(
-            f"The arguments of {call.name} must be a JSON object, "
-            f"for example {_example(call.name)}."
-        )
+        raise ToolFailure(f"The arguments of {call.name} must be a JSON object, "
+                          f"for example {_example(call.name)}.")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+            for e in exc.errors()
         )
         raise ToolFailure(f"Invalid arguments for {call.name}: {problems}.") from exc
 
 
 def _example(name: str) -> str:
-    return (
-        '{"patch": "*** Begin Patch\\n...\\n*** End Patch"}'
-        if name == "apply_patch"
-        else ('{"command": "ls -la", "workdir": "src"}')
+    return '{"patch": "*** Begin Patch\\n...\\n*** End Patch"}' if name == "apply_patch" else (
+        '{"command": "ls -la", "workdir": "src"}'
     )
 
 
@@ -179,9 +174,8 @@ class Toolbox:
         except ToolFailure as exc:
             record.ok = False
             record.observation = f"Error: {exc}"
-            self.emit(
-                kinds.TOOL_ERROR, {"call_id": call.call_id, "tool": call.name, "error": str(exc)}
-            )
+            self.emit(kinds.TOOL_ERROR, {"call_id": call.call_id, "tool": call.name,
+                                         "error": str(exc)})
         return record
 
     # --- shell -----------------------------------------------------------------------------
@@ -189,96 +183,59 @@ class Toolbox:
     def _shell(self, call: ToolCall, args: ShellArgs, record: ToolCallRecord) -> None:
         cwd = resolve_workdir(args.workdir)
         remaining = max(1.0, self.remaining_seconds())
-        timeout = min(
-            args.timeout or self.config.shell_default_timeout,
-            self.config.shell_max_timeout,
-            remaining,
-        )
+        timeout = min(args.timeout or self.config.shell_default_timeout,
+                      self.config.shell_max_timeout, remaining)
         chunk_id = self._new_chunk_id()
         command = args.command_line
         record.chunk_id = chunk_id
-        self.emit(
-            kinds.COMMAND,
-            {"call_id": call.call_id, "chunk_id": chunk_id, "command": command, "cwd": cwd},
-        )
+        self.emit(kinds.COMMAND, {"call_id": call.call_id, "chunk_id": chunk_id,
+                                  "command": command, "cwd": cwd})
         streamed = False
 
         def on_output(piece: OutputChunk) -> None:
             nonlocal streamed
             streamed = True
-            self.emit(
-                kinds.OUTPUT,
-                {"chunk_id": chunk_id, "stream": piece.stream, "text": piece.text, "at": piece.at},
-            )
+            self.emit(kinds.OUTPUT, {"chunk_id": chunk_id, "stream": piece.stream,
+                                     "text": piece.text, "at": piece.at})
 
         started = time.monotonic()
         try:
-            result = self.sandbox.exec(
-                command,
-                cwd=cwd,
-                timeout=timeout,
-                on_output=on_output,
-                max_output_bytes=self.config.max_output_bytes,
-            )
+            result = self.sandbox.exec(command, cwd=cwd, timeout=timeout, on_output=on_output,
+                                       max_output_bytes=self.config.max_output_bytes)
         except SandboxError as exc:
             self.sandbox_failures += 1
-            self.emit(
-                kinds.COMMAND_END,
-                {
-                    "call_id": call.call_id,
-                    "chunk_id": chunk_id,
-                    "exit_code": None,
-                    "duration": time.monotonic() - started,
-                    "truncated": False,
-                    "timed_out": False,
-                    "error": str(exc),
-                },
-            )
+            self.emit(kinds.COMMAND_END, {"call_id": call.call_id, "chunk_id": chunk_id,
+                                          "exit_code": None,
+                                          "duration": time.monotonic() - started,
+                                          "truncated": False, "timed_out": False,
+                                          "error": str(exc)})
             self.chunks[chunk_id] = TerminalChunk(chunk_id, command, cwd, "", None)
             record.ok = False
             record.observation = f"Chunk ID: {chunk_id}\nThe command could not run: {exc}"
             return
         self.sandbox_failures = 0
         if not streamed and result.output:
-            self.emit(
-                kinds.OUTPUT,
-                {
-                    "chunk_id": chunk_id,
-                    "stream": "stdout",
-                    "text": result.output,
-                    "at": result.duration,
-                },
-            )
-        self.emit(
-            kinds.COMMAND_END,
-            {
-                "call_id": call.call_id,
-                "chunk_id": chunk_id,
-                "exit_code": result.exit_code,
-                "duration": result.duration,
-                "truncated": result.truncated,
-                "timed_out": result.timed_out,
-                "error": result.error,
-            },
-        )
-        self.chunks[chunk_id] = TerminalChunk(
-            chunk_id, command, cwd, result.output, result.exit_code, result.timed_out
-        )
+            self.emit(kinds.OUTPUT, {"chunk_id": chunk_id, "stream": "stdout",
+                                     "text": result.output, "at": result.duration})
+        self.emit(kinds.COMMAND_END, {"call_id": call.call_id, "chunk_id": chunk_id,
+                                      "exit_code": result.exit_code, "duration": result.duration,
+                                      "truncated": result.truncated,
+                                      "timed_out": result.timed_out, "error": result.error})
+        self.chunks[chunk_id] = TerminalChunk(chunk_id, command, cwd, result.output,
+                                              result.exit_code, result.timed_out)
         self.edits_since_last_command = False
         record.ok = result.exit_code == 0
         lines = result.output.splitlines()
-        header = [
-            f"Chunk ID: {chunk_id}",
-            f"Exit code: {result.exit_code if result.exit_code is not None else 'none'}",
-        ]
+        header = [f"Chunk ID: {chunk_id}",
+                  f"Exit code: {result.exit_code if result.exit_code is not None else 'none'}"]
         if result.timed_out:
             header.append(f"Timed out after {timeout:.0f} seconds; the command was killed.")
         if result.error and not result.timed_out:
             header.append(f"Error: {result.error}")
         header.append(f"Wall time: {result.duration:.1f} seconds")
         header.append(f"Output ({len(lines)} lines):")
-        record.observation = (
-            "\n".join(header) + "\n" + trim_output(result.output, self.config.context_output_chars)
+        record.observation = "\n".join(header) + "\n" + trim_output(
+            result.output, self.config.context_output_chars
         )
         record.observation += self._agents_note([posixpath.relpath(cwd, WORKSPACE)])
 
@@ -311,25 +268,20 @@ class Toolbox:
             changes = compute_changes(patch, contents.get)
             self._write(changes)
         except PartialPatch as exc:
-            self.emit(
-                kinds.PATCH,
-                {"call_id": call.call_id, "ok": False, "files": record.files, "error": str(exc)},
-            )
+            self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
+                                    "files": record.files, "error": str(exc)})
             record.ok = False
             record.observation = f"Error: {exc}"
             return
         except (PatchError, ApplyError, SandboxError) as exc:
-            self.emit(
-                kinds.PATCH,
-                {"call_id": call.call_id, "ok": False, "files": record.files, "error": str(exc)},
-            )
+            self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
+                                    "files": record.files, "error": str(exc)})
             record.ok = False
             record.observation = f"Error: the patch was not applied; no file was changed. {exc}"
             return
         self.edits_since_last_command = True
-        self.emit(
-            kinds.PATCH, {"call_id": call.call_id, "ok": True, "files": record.files, "error": ""}
-        )
+        self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": True, "files": record.files,
+                                "error": ""})
         summary = ", ".join(
             f"{'deleted' if c.content is None else 'wrote'} {c.path}" for c in changes
         )

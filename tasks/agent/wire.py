@@ -159,9 +159,8 @@ def responses_input(items: list[Item]) -> list[dict[str, Any]]:
                 }
             )
         elif isinstance(item, ToolOutput):
-            out.append(
-                {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
-            )
+            out.append({"type": "function_call_output", "call_id": item.call_id,
+                        "output": item.output})
         elif isinstance(item, Reasoning) and item.item:
             out.append(item.item)
     return out

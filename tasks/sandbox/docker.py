@@ -267,8 +267,8 @@ class DockerSandbox:
             # output, files of a commit since deleted) is laid under it. No process of the
             # command users runs yet, so nothing can swap a path while it is replaced.
             shell.clear_workspace()
-        first = spec.setup_workspace if separate_setup else spec.workspace
-        with workspace_archive(Path(first or spec.workspace)) as archive:
+        first = spec.setup_workspace if separate_setup and spec.setup_workspace else spec.workspace
+        with workspace_archive(Path(first)) as archive:
             shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
         if runs_setup:
             self._setup_phase(key)
