@@ -265,6 +265,8 @@ ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
 EGRESS_EVENTS_MAX = envint("EGRESS_EVENTS_MAX", 1000, minimum=0)
 # Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.
 SANDBOX_WARM_CACHE_HOURS = envfloat("SANDBOX_WARM_CACHE_HOURS", 12.0)
+# This installation's id in warm-image keys and labels; empty: a random id kept in the database.
+CODEXWEB_INSTALL_ID = envstr("CODEXWEB_INSTALL_ID", "")
 # Host-side runtime files per attempt: egress proxy sockets, rules and request records.
 SANDBOX_RUNTIME_DIR = Path(envstr("SANDBOX_RUNTIME_DIR", str(VAR_DIR / "sandbox")))
 # The egress proxy runs from its own virtual environment (scripts/proxy-venv.sh builds it).

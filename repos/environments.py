@@ -7,6 +7,7 @@ Writes are audited (names and non-secret values only; a secret's value never lea
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from codexweb.accounts.models import DomainList
 from codexweb.audit import actions
 from codexweb.audit.services import audit_record
 from repos.domains import parse_domains, parse_methods
+from repos.installation import repository_identity
 from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository
 
 SNAPSHOT_VERSION = 1
@@ -281,6 +283,7 @@ def environment_snapshot(repository: Repository) -> dict[str, Any]:
         "version": SNAPSHOT_VERSION,
         "taken_at": timezone.now().isoformat(),
         "repository": repository.full_name,
+        "repository_identity": repository_identity(repository),
         "environment_id": environment.pk,
         "setup_script": environment.setup_script,
         "variables": dict(environment.variables or {}),
@@ -320,3 +323,15 @@ def secret_values_for_setup(environment_id: int, names: list[str]) -> dict[str, 
     """
     secrets = EnvironmentSecret.objects.filter(environment_id=environment_id, name__in=names)
     return {secret.name: secret.reveal() for secret in secrets}
+
+
+def secret_versions(environment_id: int, names: list[str]) -> dict[str, str]:
+    """For the warm-image key: each listed secret's *version*, a hash of its name and when it
+    was last set (never its value), so changing a secret makes setup run again with it."""
+    secrets = EnvironmentSecret.objects.filter(environment_id=environment_id, name__in=names)
+    return {
+        secret.name: hashlib.sha256(
+            f"{secret.name}\0{secret.pk}\0{secret.updated_at.isoformat()}".encode()
+        ).hexdigest()[:16]
+        for secret in secrets
+    }

@@ -134,4 +134,5 @@ from repos.models_github import (  # noqa: E402,F401
     GitHubRepositoryAccess,
     PullRequestRecord,
 )
+from repos.models_install import Installation  # noqa: E402,F401
 from repos.models_setup import SetupRun  # noqa: E402,F401

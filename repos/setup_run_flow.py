@@ -17,8 +17,9 @@ from pathlib import Path
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
-from repos.environments import environment_snapshot, secret_values_for_setup
+from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
 from repos.github import GitHubError
+from repos.installation import install_id
 from repos.mirror import GitError
 from repos.models_setup import SetupRun
 from repos.setup_runs import setup_run_claim, setup_run_finish
@@ -132,6 +133,9 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
             workspace=workspace,
             read_only=False,
             secrets=secrets,
+            install_id=install_id(),
+            commit=commit,
+            secret_versions=secret_versions(snapshot["environment_id"], snapshot["secret_names"]),
             labels={SETUP_RUN_LABEL: str(run.pk)},
         )
         log.note(f"Checked out {commit[:12]}. Starting the container and running the setup script.")
@@ -170,7 +174,10 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
             "start from it. Reset the cache to run the script again."
         )
     elif warm_image:
-        log.note("Setup succeeded. The prepared container was saved: the next attempt starts warm.")
+        log.note(
+            "Setup succeeded. The prepared container was saved: the next attempt starts warm"
+            f" when it starts from this commit ({commit[:12]})."
+        )
     else:
         log.note("Setup succeeded. No warm image was kept (the cache expiry is 0 hours).")
     setup_run_finish(

@@ -8,6 +8,7 @@ container gets a pristine checkout, and only text comes back.
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -15,8 +16,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from repos.environments import environment_snapshot, secret_values_for_setup
+from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
 from repos.github import GitHubError
+from repos.installation import install_id
 from repos.mirror import GitError, git_env
 from repos.models import Repository
 from repos.workspace import PrepareError, workspace_checkout
@@ -38,10 +40,10 @@ def attempt_run(attempt_id: int) -> None:
     )
     try:
         with tempfile.TemporaryDirectory(prefix=f"codexweb-attempt-{attempt_id}-") as tmp:
-            workspace, base = _prepare_workspace(attempt, Path(tmp) / "workspace")
+            workspace, base, setup_tree = _prepare_workspace(attempt, Path(tmp))
             if _cancelled(attempt_id):
                 return
-            _run_in_sandbox(attempt, workspace, base)
+            _run_in_sandbox(attempt, workspace, base, setup_tree)
     except (PrepareError, SandboxError, GitError, GitHubError) as exc:
         services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=str(exc))
     except Exception:
@@ -61,16 +63,19 @@ def _phase(attempt_id: int, phase: str, message: str) -> None:
     events.publish(attempt_id, kinds.PHASE, {"phase": phase, "message": message})
 
 
-def _prepare_workspace(attempt: Attempt, dest: Path) -> tuple[Path, str]:
-    """Update the host mirror and check out the base. The fetch uses the token of the person who
-    started this attempt (`requested_by`: the author, or whoever followed up or retried), host-side
-    only, after re-checking their access; never anyone else's. Returns the workspace and the base
-    commit the attempt's patch is taken against.
+def _prepare_workspace(attempt: Attempt, folder: Path) -> tuple[Path, str, Path | None]:
+    """Update the host mirror and check out the base under `folder`. The fetch uses the token of
+    the person who started this attempt (`requested_by`: the author, or whoever followed up or
+    retried), host-side only, after re-checking their access; never anyone else's. Returns the
+    workspace, the base commit the attempt's patch is taken against, and for a follow-up the
+    pristine checkout of the base that setup runs on (else None).
 
     A follow-up starts from its parent's final tree: the parent's patch is applied on top and
     committed, while the base stays the branch's commit, so the follow-up's patch holds the
-    whole change (what a pull request from it needs), not only the latest step.
+    whole change (what a pull request from it needs), not only the latest step. The setup script
+    never runs on that tree: the agent wrote it, and setup holds the secrets.
     """
+    dest = folder / "workspace"
     task = attempt.task
     repository: Repository = task.repository
     _phase(
@@ -85,10 +90,13 @@ def _prepare_workspace(attempt: Attempt, dest: Path) -> tuple[Path, str]:
         dest=dest,
         need_push=task.mode == Mode.CODE,
     )
+    setup_tree = None
     if attempt.parent is not None and attempt.parent.patch.strip():
+        setup_tree = folder / "setup-tree"
+        shutil.copytree(dest, setup_tree, symlinks=True)
         _apply_parent_patch(dest, attempt.parent.patch)
     _phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
-    return dest, commit
+    return dest, commit, setup_tree
 
 
 def _apply_parent_patch(workspace: Path, patch: str) -> None:
@@ -131,7 +139,7 @@ def _apply_parent_patch(workspace: Path, patch: str) -> None:
         )
 
 
-def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str) -> None:
+def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str, setup_tree: Path | None) -> None:
     task = attempt.task
     # The environment as it was when the attempt was claimed: later edits don't reach it.
     snapshot = attempt.environment_snapshot
@@ -145,6 +153,12 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str) -> None:
         workspace=workspace,
         read_only=task.mode == Mode.ASK,
         secrets=secrets,
+        install_id=install_id(),
+        # The code setup runs: the base commit's own tree, also for a follow-up (whose
+        # workspace holds its parent's changes on top).
+        commit=base,
+        setup_workspace=setup_tree,
+        secret_versions=secret_versions(snapshot["environment_id"], snapshot["secret_names"]),
         labels={"org.codexweb.task": str(task.pk)},
     )
     setup_log = SetupOutputPublisher(attempt.pk, secrets.values())

@@ -23,6 +23,11 @@ def spec_from_settings(
     cache_generation: int = 0,
     cache_hours: float | None = None,
     cache_scope: str = "",
+    install_id: str = "",
+    repository: str = "",
+    commit: str = "",
+    secret_versions: Mapping[str, str] | None = None,
+    setup_workspace: Path | None = None,
 ) -> SandboxSpec:
     """A `SandboxSpec` with the image, limits and network trust configured for this
     installation. SandboxError when SANDBOX_EXTRA_CA_FILE or SANDBOX_UPSTREAM_PROXY is bad."""
@@ -51,6 +56,11 @@ def spec_from_settings(
         cache_scope=cache_scope,
         extra_ca_pem=read_extra_ca(settings.SANDBOX_EXTRA_CA_FILE),
         upstream_proxy=check_upstream_proxy(settings.SANDBOX_UPSTREAM_PROXY),
+        install_id=install_id,
+        repository=repository,
+        commit=commit,
+        secret_versions=dict(secret_versions or {}),
+        setup_workspace=setup_workspace,
     )
 
 
@@ -70,10 +80,18 @@ def spec_from_snapshot(
     workspace: Path,
     read_only: bool,
     secrets: Mapping[str, str],
+    install_id: str,
+    commit: str,
+    secret_versions: Mapping[str, str],
+    setup_workspace: Path | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> SandboxSpec:
     """`spec_from_settings` for an environment snapshot (setup script, variables, both phases'
-    policies, cache generation and expiry) and the secret values fetched for its setup."""
+    policies, cache generation and expiry) and the secret values fetched for its setup.
+
+    `install_id`, the snapshot's repository, `commit` (the commit of the checkout in
+    `setup_workspace` or else `workspace`: the code setup runs) and `secret_versions` decide
+    which warm image may be reused (tasks/sandbox/images.py)."""
     cache = snapshot.get("cache", {})
     hours = cache.get("ttl_hours")
     return spec_from_settings(
@@ -89,6 +107,12 @@ def spec_from_snapshot(
         cache_generation=int(cache.get("generation", 0)),
         cache_hours=float(hours) if hours is not None else None,
         cache_scope=f"environment-{snapshot['environment_id']}",
+        install_id=install_id,
+        # Snapshots from before the identity was recorded name the repository by its full name.
+        repository=snapshot.get("repository_identity") or str(snapshot.get("repository", "")),
+        commit=commit,
+        setup_workspace=setup_workspace,
+        secret_versions=secret_versions,
     )
 
 

@@ -71,6 +71,19 @@ class SandboxSpec:
     # HTTP proxy (http://host:port) the egress proxy sends everything through.
     extra_ca_pem: str = ""
     upstream_proxy: str = ""
+    # Whose warm image this is. An image holds the repository's files and what setup made with
+    # the secrets, so it is reused only by the same installation (`install_id`, one random id per
+    # database), the same repository (`repository`, an identity string) and the commit setup ran
+    # on (`commit`), with the same secret versions (name -> a hash of when each was last set,
+    # never its value). Without an install id, a repository and a commit nothing is cached.
+    install_id: str = ""
+    repository: str = ""
+    commit: str = ""
+    secret_versions: Mapping[str, str] = field(default_factory=dict)
+    # The checkout of `commit` that setup runs on, when the attempt's own tree differs (a
+    # follow-up's holds its parent's changes, written by the agent, and setup holds the
+    # secrets). After setup the workspace is replaced by `workspace`. None: setup runs on it.
+    setup_workspace: Path | None = None
 
 
 class SandboxError(RuntimeError):

@@ -12,6 +12,7 @@ import logging
 import os
 import posixpath
 import shlex
+import socket
 import tarfile
 import tempfile
 import time
@@ -21,7 +22,9 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, NotFound
+from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
 
+from tasks.sandbox import file_tool
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import (
     CODEXWEB_CAS,
@@ -35,6 +38,7 @@ from tasks.sandbox.spec import (
     LABEL_SANDBOX,
     PROXY_PORT,
     SETUP_USER,
+    WORKSPACE,
     owner_token,
 )
 
@@ -139,6 +143,21 @@ def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
     return buf
 
 
+def _split_workspace(target: str) -> tuple[str, str]:
+    if not target.startswith(WORKSPACE + "/"):
+        raise SandboxError(f"{target} is not inside {WORKSPACE}")
+    return WORKSPACE, target[len(WORKSPACE) + 1 :]
+
+
+def _file_tool_check(code: int, err: bytes, target: str) -> None:
+    if code == file_tool.SYMLINK_EXIT:
+        raise SandboxError(f"{target} goes through a symbolic link; refusing")
+    if code == file_tool.NOT_A_FILE_EXIT:
+        raise SandboxError(f"{target} is not a regular file")
+    if code != 0:
+        raise SandboxError(f"cannot use {target}: {err.decode(errors='replace').strip()}")
+
+
 def file_archive(name: str, data: bytes, mode: int, *, root: bool = False) -> bytes:
     """A tar of one file, owned by the sandbox user (or by root when `root`)."""
     buf = io.BytesIO()
@@ -160,16 +179,52 @@ class ContainerShell:
     def run(
         self, cmd: list[str], *, user: str, environment: dict[str, str] | None = None
     ) -> tuple[int, bytes, bytes]:
-        """A short internal command; (exit code, stdout, stderr). -1 when Docker refused."""
+        """A short internal command; (exit code, stdout, stderr). -1 when Docker refused.
+
+        It starts in `/`, not in a folder the command users can write, and with the container's
+        own environment, which holds nothing a repository chose (its variables are given to the
+        users' commands only), so a root helper never loads code a user planted (LD_PRELOAD,
+        BASH_ENV, a `sitecustomize.py` in the current folder)."""
         try:
             container = self.client.containers.get(self.container_id)
             result = container.exec_run(
-                cmd, user=user, environment=environment or {}, demux=True, stdin=False
+                cmd,
+                user=user,
+                environment=environment or {},
+                demux=True,
+                stdin=False,
+                workdir="/",
             )
         except (APIError, NotFound) as exc:
             return -1, b"", str(exc).encode()
         out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
         return int(result.exit_code or 0), out or b"", err or b""
+
+    def run_with_input(self, cmd: list[str], *, user: str, data: bytes) -> tuple[int, bytes, bytes]:
+        """Like `run`, with `data` as the command's standard input (closed after it)."""
+        try:
+            exec_id = self.api.exec_create(
+                self.container_id, cmd, stdin=True, user=user, workdir="/"
+            )["Id"]
+            sock = self.api.exec_start(exec_id, socket=True)
+        except (APIError, NotFound) as exc:
+            return -1, b"", str(exc).encode()
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)
+            frames = (demux_adaptor(*frame) for frame in frames_iter(sock, tty=False))
+            out, err = consume_socket_output(frames, demux=True)
+        except OSError as exc:
+            return -1, b"", str(exc).encode()
+        finally:
+            sock.close()
+        for _ in range(100):  # the exit code is recorded just after the output ends
+            info = self.api.exec_inspect(exec_id)
+            if not info.get("Running"):
+                return int(info.get("ExitCode") or 0), out or b"", err or b""
+            time.sleep(0.02)
+        return -1, out or b"", b"the command did not end"
 
     def put_archive(self, path: str, data: Any, *, what: str) -> None:
         try:
@@ -220,6 +275,7 @@ class ContainerShell:
             user="root",
             stdin=False,
             tty=False,
+            workdir="/",
         )["Id"]
         self.api.exec_start(exec_id, detach=True)
         deadline = time.monotonic() + 10
@@ -267,43 +323,65 @@ class ContainerShell:
 
     # -- checks ---------------------------------------------------------------------------------
 
-    def checked_path(self, target: str, *, user: str, create_parent: bool) -> int | None:
-        """Refuse symlinks anywhere on `target`; return the file's mode when it exists."""
-        script = (
-            'p="$1"; d=$(dirname -- "$p"); '
-            + ('mkdir -p -- "$d" || exit 3; ' if create_parent else "")
-            + '[ "$(realpath -m -- "$p")" = "$p" ] || { echo symlink >&2; exit 4; }; '
-            '[ -e "$p" ] && stat -c %a -- "$p"; true'
+    def write_file(self, target: str, data: bytes, *, user: str) -> None:
+        """Write `data` to `target` (under /workspace) as `user`; see file_tool."""
+        root, relative = _split_workspace(target)
+        code, _, err = self.run_with_input(
+            file_tool.command("write", root, relative), user=user, data=data
         )
-        code, out, err = self.run(["bash", "-c", script, "check", target], user=user)
-        if code == 4:
-            raise SandboxError(f"{target} goes through a symbolic link; refusing")
-        if code != 0:
-            raise SandboxError(f"cannot use {target}: {err.decode(errors='replace').strip()}")
-        text = out.decode().strip()
-        return int(text, 8) if text else None
+        _file_tool_check(code, err, target)
 
-    def files_containing(self, values: list[str], *, owner: str) -> list[str]:
-        """Regular files owned by `owner` that contain any of `values` (passed through the
-        command's environment, never its arguments or a file)."""
-        env = {f"CODEXWEB_SCAN_{i}": v for i, v in enumerate(values)}
-        script = (
-            'args=(); for n in "${!CODEXWEB_SCAN_@}"; do args+=(-e "${!n}"); done; '
-            f"find / -xdev -type f -user {owner} -print0 2>/dev/null "
-            '| xargs -0 -r grep -l -F "${args[@]}" -- 2>/dev/null; true'
+    def read_file(self, target: str, *, user: str, max_bytes: int) -> bytes:
+        """Up to `max_bytes` + 1 bytes of `target` (under /workspace), read as `user`."""
+        root, relative = _split_workspace(target)
+        code, out, err = self.run(
+            file_tool.command("read", root, relative, limit=max_bytes), user=user
         )
-        _, out, _ = self.run(["bash", "-c", script], user=owner, environment=env)
-        return [line for line in out.decode(errors="replace").splitlines() if line.strip()]
+        _file_tool_check(code, err, target)
+        return out
 
-    def refresh_git_workspace(self) -> None:
-        """Make tracked files exactly the new checkout's and drop untracked leftovers; ignored
-        files (what setup built) stay."""
+    def clear_workspace(self) -> None:
+        """Empty /workspace (a warm image's copy of an earlier checkout and what setup left in
+        it), as its owner, who may first have to make folders writable again."""
         code, _, err = self.run(
-            ["bash", "-c", "if [ -d .git ]; then git reset -q --hard && git clean -q -fd; fi"],
+            [
+                "bash",
+                "-c",
+                f"chmod -R u+rwX {WORKSPACE} 2>/dev/null; "
+                f'find {WORKSPACE} -mindepth 1 -delete && [ -z "$(ls -A {WORKSPACE})" ]',
+            ],
             user=SETUP_USER,
         )
         if code != 0:
-            raise SandboxError(f"cannot refresh the warm workspace: {err.decode(errors='replace')}")
+            raise SandboxError(
+                f"cannot empty the warm workspace: {err.decode(errors='replace').strip()}"
+            )
+
+    def clear_ipc(self, user: str) -> None:
+        """Remove `user`'s System V IPC objects and POSIX message queues: they outlive the
+        processes that made them (setup could leave a secret in one)."""
+        self.run(
+            ["bash", "-c", "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete; true"],
+            user=user,
+        )
+
+    def shm_archive(self, user: str) -> bytes:
+        """A tar of /dev/shm's contents, packed by `user` (its only possible writer) after making
+        its own files readable. SandboxError when something there cannot be read."""
+        code, out, err = self.run(
+            [
+                "bash",
+                "-c",
+                "chmod -R u+rwX /dev/shm/. 2>/dev/null; tar -C /dev/shm -cf - --numeric-owner .",
+            ],
+            user=user,
+        )
+        if code != 0:
+            raise SandboxError(
+                "cannot check /dev/shm for left-over secrets: "
+                + err.decode(errors="replace").strip()
+            )
+        return out
 
     # -- counters -------------------------------------------------------------------------------
 

@@ -1,15 +1,17 @@
 """The Docker backend: one throw-away container per attempt (see tasks/sandbox/README.md).
 
 Lifecycle of `DockerSandbox.start()`:
-1. reuse the repository's warm image when one is current, else the base image;
+1. reuse the repository's warm image when one is current and all its labels match (same
+   installation, repository and commit: images.py), else the base image;
 2. create the container (`spec.container_plan`: no network but loopback, no capabilities,
    limits) and arm the wall-clock timer;
-3. copy the pristine checkout into /workspace (owned by `sandbox`);
+3. copy the pristine checkout into /workspace (owned by `sandbox`), emptied first on a warm
+   start, so the workspace is exactly the checkout;
 4. setup phase (only without a warm image): the setup script runs as `sandbox` in one command
    whose environment alone carries the secrets, with egress per the setup policy; then every
-   process it left is killed, the egress proxy for setup is stopped, the file system is scanned
-   for secret values (found: the attempt fails, nothing is cached), and the container is
-   committed as the warm image;
+   process and IPC object it left is removed, the egress proxy for setup is stopped, everything
+   setup wrote is scanned for the secrets and their encoded forms (leftovers.py; found: the
+   attempt fails, nothing is cached), and the container is committed as the warm image;
 5. agent phase: egress per the agent policy; commands run as `sandbox` (Code) or `reader`
    (Ask, who can read /workspace but not write it).
 """
@@ -28,7 +30,7 @@ import docker
 import requests
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from tasks.sandbox import images
+from tasks.sandbox import images, leftovers
 from tasks.sandbox.base import (
     ExecResult,
     NetworkPolicy,
@@ -42,7 +44,6 @@ from tasks.sandbox.container import (
     ContainerShell,
     disk_quota_supported,
     docker_client,
-    file_archive,
     workspace_archive,
 )
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
@@ -126,10 +127,11 @@ class DockerSandbox:
         except BaseException as exc:
             ended = self._ended
             self.stop()
-            if ended and isinstance(exc, APIError):
-                # Cancelled or out of time while a step talked to the (now stopped) container:
-                # the person needs the reason, not Docker's 409.
-                raise SandboxError(ended) from exc
+            if isinstance(exc, APIError):
+                # Typically the container was stopped under a step (cancel, wall clock): the
+                # person needs the reason, never the engine's "409 Conflict".
+                reason = ended or f"the sandbox could not start: {exc.explanation or exc}"
+                raise SandboxError(reason) from exc
             raise
 
     def exec(
@@ -154,25 +156,17 @@ class DockerSandbox:
     def write_file(self, path: str, content: str) -> None:
         if self.spec.read_only:
             raise SandboxError("the workspace is read-only for Ask tasks")
-        target = workspace_path(path)
-        shell = self._require_shell()
-        mode = shell.checked_path(target, user=self._user, create_parent=True)
-        parent, name = os.path.split(target)
-        archive = file_archive(name, content.encode(), mode or 0o644)
-        shell.put_archive(parent, archive, what=f"write {path}")
+        # Written from inside, as the command user, refusing a symbolic link at every step at
+        # the moment it is opened (tasks/sandbox/file_tool.py): never by the engine as root.
+        self._require_shell().write_file(workspace_path(path), content.encode(), user=self._user)
 
     def read_file(self, path: str, *, max_bytes: int = 1_000_000) -> str:
-        target = workspace_path(path)
-        shell = self._require_shell()
-        shell.checked_path(target, user=self._user, create_parent=False)
-        code, out, err = shell.run(
-            ["head", "-c", str(max_bytes + 1), "--", target], user=self._user
+        data = self._require_shell().read_file(
+            workspace_path(path), user=self._user, max_bytes=max_bytes
         )
-        if code != 0:
-            raise SandboxError(f"cannot read {path}: {err.decode(errors='replace').strip()}")
-        if len(out) > max_bytes:
+        if len(data) > max_bytes:
             raise SandboxError(f"{path} is larger than {max_bytes} bytes")
-        return out.decode(errors="replace")
+        return data.decode(errors="replace")
 
     def cancel(self) -> None:
         self._end("the attempt was cancelled")
@@ -226,18 +220,17 @@ class DockerSandbox:
         (self._workdir / "owner").write_text(owner_token())
         image = spec.image
         key = ""
-        if spec.setup_script.strip():
-            key = images.warm_key(
-                base_image_id=base.id,
-                setup_script=spec.setup_script,
-                variables=spec.variables,
-                generation=spec.cache_generation,
-                scope=spec.cache_scope,
+        if images.cacheable(spec):
+            key = images.warm_key(spec, base_image_id=base.id)
+            found = images.find_warm_image(
+                self.client,
+                key,
+                labels=images.warm_labels(spec, key),
+                max_age_hours=self._cache_hours(),
             )
-            found = images.find_warm_image(self.client, key, max_age_hours=self._cache_hours())
             if found:
-                image, self.warm_image, self.warm_hit = found, found, True
-        runs_setup = bool(key) and not self.warm_hit
+                image, self.warm_image, self.warm_hit = found, images.warm_tag(key), True
+        runs_setup = bool(spec.setup_script.strip()) and not self.warm_hit
         needs_egress = spec.agent_network.mode != "off" or (
             runs_setup and spec.setup_network.mode != "off"
         )
@@ -282,13 +275,23 @@ class DockerSandbox:
             raise SandboxError(self._ended)
         shell = self._require_shell()
         self._oom_kills = shell.oom_kills()
-        with workspace_archive(Path(spec.workspace)) as archive:
+        separate_setup = runs_setup and spec.setup_workspace is not None
+        if self.warm_hit:
+            # The workspace is exactly the new checkout: nothing setup left in the tree (build
+            # output, files of a commit since deleted) is laid under it. No process of the
+            # command users runs yet, so nothing can swap a path while it is replaced.
+            shell.clear_workspace()
+        first = spec.setup_workspace if separate_setup and spec.setup_workspace else spec.workspace
+        with workspace_archive(Path(first)) as archive:
             shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
         self._trust_extra_ca()
-        if self.warm_hit:
-            shell.refresh_git_workspace()
         if runs_setup:
             self._setup_phase(key)
+        if separate_setup and not self._ended:
+            # Setup ran on the commit's own tree (and was cached as that); now the attempt's.
+            shell.clear_workspace()
+            with workspace_archive(Path(spec.workspace)) as archive:
+                shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
         if self._ended:
             raise SandboxError(self._ended)
         self._enter_agent_phase()
@@ -312,6 +315,7 @@ class DockerSandbox:
         # environment or command line into the agent phase.
         if not self._ended:
             self._end_user_processes(SETUP_USER)
+            self._require_shell().clear_ipc(SETUP_USER)
         self._set_network(NetworkPolicy(mode="off"))
         if self._ended:
             raise SandboxError(self._ended)
@@ -323,10 +327,13 @@ class DockerSandbox:
                 f"the setup script failed ({why}):\n{tail}" + (f"\n\n{hint}" if hint else "")
             )
         self._check_no_secret_files()
-        if self._cache_hours() > 0:
+        if key and self._cache_hours() > 0:
             try:
                 self.warm_image = images.commit_warm_image(
-                    self.client, self._require_container(), key
+                    self.client,
+                    self._require_container(),
+                    key,
+                    labels=images.warm_labels(spec, key),
                 )
             except APIError as exc:
                 logger.warning("could not cache the prepared sandbox: %s", exc)
@@ -361,16 +368,21 @@ class DockerSandbox:
         self._extra_ca = bool(certs)
 
     def _check_no_secret_files(self) -> None:
-        values = [v for v in self.spec.secrets.values() if len(v) >= 4]
-        if not values:
+        """Fail when setup left a secret (or a common encoding of one) anywhere: every file it
+        added or changed, of any owner and mode, and /dev/shm (tasks/sandbox/leftovers.py)."""
+        values = list(self.spec.secrets.values())
+        if not leftovers.needles(values):
             return
-        found = self._require_shell().files_containing(values, owner=SETUP_USER)
+        shell = self._require_shell()
+        found = leftovers.files_with_secrets(self.api, self._require_container(), values)
+        found += leftovers.shm_files_with_secrets(shell.shm_archive(SETUP_USER), values)
         if found:
             raise SandboxError(
                 "the setup script left a secret in "
                 + ", ".join(found[:5])
                 + ("…" if len(found) > 5 else "")
-                + "; secrets must not be written to files (they would reach the agent)"
+                + "; secrets must not be written to files, also not encoded (they would reach"
+                " the agent)"
             )
 
     def _enter_agent_phase(self) -> None:
@@ -463,6 +475,7 @@ class DockerSandbox:
         env = exec_environment(
             user=user,
             policy=self._policy,
+            variables=self.spec.variables,
             extra=extra_env,
             egress_ca=self._egress_ca,
             extra_ca=self._extra_ca,

@@ -1,9 +1,16 @@
 """Per-repository warm images: a container after its setup script ran, committed and reused.
 
-The key is the base image's id (not its name, so a rebuilt base invalidates), the setup script
-and the variables. Secrets are not part of the key and never part of the image: setup gets them
-through its own command's environment, and `docker.py` refuses to commit a container in which
-the setup script left a secret in a file.
+An image carries the repository's files and whatever setup made while it held the secrets, so
+its key names everything that decides what it holds and who may see it: the installation (a
+random id per database, so two installs on one engine never share), the repository's identity,
+the commit setup ran on (whoever runs first cannot choose the code that runs with the secrets
+for everyone else), the base image's id (a rebuilt base invalidates), the setup script, the
+variables, the secrets' *versions* (a hash of when each was set, never a value) and the
+environment's cache generation. The same facts are labels on the image, and an image is reused
+only when every label matches: a tag is just a name anyone on the engine can point elsewhere.
+
+Secrets are never part of the image: setup gets them through its own command's environment, and
+`docker.py` refuses to commit a container in which setup left one in a file.
 """
 
 from __future__ import annotations
@@ -12,35 +19,53 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Mapping
 
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from tasks.sandbox.spec import LABEL_WARM_CREATED, LABEL_WARM_KEY
+from tasks.sandbox.base import SandboxSpec
+from tasks.sandbox.spec import (
+    LABEL_WARM_COMMIT,
+    LABEL_WARM_CREATED,
+    LABEL_WARM_INSTALL,
+    LABEL_WARM_KEY,
+    LABEL_WARM_REPOSITORY,
+)
 
 WARM_REPOSITORY = "codexweb-warm"
 
 
-def warm_key(
-    *,
-    base_image_id: str,
-    setup_script: str,
-    variables: Mapping[str, str],
-    generation: int = 0,
-    scope: str = "",
-) -> str:
+def cacheable(spec: SandboxSpec) -> bool:
+    """Whether `spec` names its owner well enough to share a warm image (see the module doc)."""
+    return bool(spec.setup_script.strip() and spec.install_id and spec.repository and spec.commit)
+
+
+def warm_key(spec: SandboxSpec, *, base_image_id: str) -> str:
     payload = json.dumps(
         {
-            "scope": scope,
+            "install": spec.install_id,
+            "repository": spec.repository,
+            "commit": spec.commit,
+            "scope": spec.cache_scope,
             "base": base_image_id,
-            "setup": setup_script,
-            "variables": sorted(variables.items()),
-            "generation": generation,
+            "setup": spec.setup_script,
+            "variables": sorted(spec.variables.items()),
+            "secrets": sorted(spec.secret_versions.items()),
+            "generation": spec.cache_generation,
         },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def warm_labels(spec: SandboxSpec, key: str) -> dict[str, str]:
+    """The labels a warm image for `spec` carries, and must carry to be reused."""
+    return {
+        LABEL_WARM_KEY: key,
+        LABEL_WARM_INSTALL: spec.install_id,
+        LABEL_WARM_REPOSITORY: spec.repository,
+        LABEL_WARM_COMMIT: spec.commit,
+    }
 
 
 def warm_tag(key: str) -> str:
@@ -48,10 +73,16 @@ def warm_tag(key: str) -> str:
 
 
 def find_warm_image(
-    client: docker.DockerClient, key: str, *, max_age_hours: float, now: float | None = None
+    client: docker.DockerClient,
+    key: str,
+    *,
+    labels: dict[str, str],
+    max_age_hours: float,
+    now: float | None = None,
 ) -> str | None:
-    """The warm image's name when one exists for `key` and is younger than `max_age_hours`.
-    An expired one is removed (best effort: a running attempt may still use it)."""
+    """The warm image's id when one is tagged for `key`, carries exactly `labels` and is younger
+    than `max_age_hours`. An expired one of ours is removed (best effort: a running attempt may
+    still use it); one whose labels differ is left alone — it is not ours to judge."""
     if max_age_hours <= 0:
         return None
     now = time.time() if now is None else now
@@ -59,29 +90,26 @@ def find_warm_image(
         image = client.images.get(warm_tag(key))
     except ImageNotFound:
         return None
-    labels = image.labels or {}
-    if labels.get(LABEL_WARM_KEY) != key:
+    found = image.labels or {}
+    if any(found.get(name) != value for name, value in labels.items()):
         return None
-    created = float(labels.get(LABEL_WARM_CREATED, "0") or 0)
+    created = float(found.get(LABEL_WARM_CREATED, "0") or 0)
     if now - created > max_age_hours * 3600:
         with contextlib.suppress(APIError):
             client.images.remove(image.id, force=False)
         return None
-    return warm_tag(key)
+    # The id, not the tag: the tag could be moved between this check and the container's start.
+    return str(image.id)
 
 
-def commit_warm_image(client: docker.DockerClient, container_id: str, key: str) -> str:
+def commit_warm_image(
+    client: docker.DockerClient, container_id: str, key: str, *, labels: dict[str, str]
+) -> str:
     """Commit the prepared container as the warm image for `key`; returns its name."""
     repository, tag = warm_tag(key).split(":")
-    client.api.commit(
-        container_id,
-        repository=repository,
-        tag=tag,
-        changes=[
-            f"LABEL {LABEL_WARM_KEY}={key}",
-            f"LABEL {LABEL_WARM_CREATED}={int(time.time())}",
-        ],
-    )
+    changes = [f"LABEL {name}={json.dumps(value)}" for name, value in labels.items()]
+    changes.append(f"LABEL {LABEL_WARM_CREATED}={int(time.time())}")
+    client.api.commit(container_id, repository=repository, tag=tag, changes=changes)
     return warm_tag(key)
 
 

@@ -11,21 +11,63 @@ Pure Python, no Django.
 
 from __future__ import annotations
 
+import base64
+import json
+import urllib.parse
 from collections.abc import Callable, Iterable
 
 from tasks.sandbox.base import OnOutput, OutputChunk, Stream
 
 MASK = "***"
 MAX_PENDING = 8192
+# An encoded form shorter than this is not looked for: it would match ordinary text.
+MIN_ENCODED = 8
+
+
+def encoded_forms(value: str) -> set[str]:
+    """The forms a program commonly re-encodes a secret into, besides the value itself:
+    URL-encoded (`quote`, `quote_plus`), JSON-escaped, and base64 (standard and URL-safe) —
+    whole, and as the run of characters that depends only on the value at each of the three
+    alignments it can have inside a longer base64 text (npm's `_auth` and docker's
+    `config.json` "auth" are base64 of "user:SECRET"). Forms shorter than MIN_ENCODED are left
+    out. Not covered: line-wrapped base64 of long values, hex, other encodings."""
+    forms = {
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value, safe=""),
+        json.dumps(value)[1:-1],
+    }
+    data = value.encode()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode()
+        # Characters whose 6 bits all come from the value: after the padding bytes' bits, and
+        # before the last (partial) group.
+        start = (4 * offset + 2) // 3
+        end = (8 * (offset + len(data)) - 6) // 6 + 1
+        fragment = encoded[start:end]
+        forms.update({fragment, fragment.replace("+", "-").replace("/", "_")})
+        if offset == 0:
+            forms.update({encoded, base64.urlsafe_b64encode(data).decode()})
+    return {form for form in forms if len(form) >= MIN_ENCODED and form != value}
+
+
+def secret_forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Every value and its `encoded_forms`, longest first (so a secret that contains another is
+    masked whole); empty values are dropped."""
+    forms: set[str] = set()
+    for value in secrets:
+        if value:
+            forms.add(value)
+            forms.update(encoded_forms(value))
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _values(secrets: Iterable[str]) -> tuple[str, ...]:
-    # Longest first, so a secret that contains another is masked whole.
-    return tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+    return secret_forms(secrets)
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of every non-empty secret value replaced by ***."""
+    """`text` with every occurrence of every non-empty secret value, and of its common encoded
+    forms, replaced by ***."""
     for value in _values(secrets):
         text = text.replace(value, MASK)
     return text

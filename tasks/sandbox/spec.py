@@ -22,6 +22,9 @@ LABEL_OWNER = "org.codexweb.owner"  # "host:pid:starttime" of the worker process
 LABEL_DEADLINE = "org.codexweb.deadline"  # unix time after which the attempt must be gone
 LABEL_WARM_KEY = "org.codexweb.warm.key"
 LABEL_WARM_CREATED = "org.codexweb.warm.created"
+LABEL_WARM_INSTALL = "org.codexweb.warm.install"
+LABEL_WARM_REPOSITORY = "org.codexweb.warm.repository"
+LABEL_WARM_COMMIT = "org.codexweb.warm.commit"
 
 WORKSPACE = "/workspace"
 EGRESS_MOUNT = "/run/codexweb-egress"  # the host proxy's unix socket lives here
@@ -147,8 +150,14 @@ def container_plan(
 
 
 def base_environment(spec: SandboxSpec) -> dict[str, str]:
-    """The container's own environment: the repository's variables and nothing secret."""
-    env = {
+    """The container's own environment: fixed values only. Every process inherits it, root's
+    helpers too, so nothing a repository chose belongs here (a variable `LD_PRELOAD` or
+    `BASH_ENV` pointing into /workspace would run the user's code as root); the repository's
+    variables go to the users' commands (`exec_environment`). `spec` is checked here so a bad
+    variable name fails before the container is made."""
+    for key in spec.variables:
+        check_env_name(key)
+    return {
         "LANG": "C.UTF-8",
         "TERM": "dumb",
         "PAGER": "cat",
@@ -156,28 +165,31 @@ def base_environment(spec: SandboxSpec) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    for key, value in spec.variables.items():
-        check_env_name(key)
-        env[key] = str(value)
-    return env
 
 
 def exec_environment(
     *,
     user: str,
     policy: NetworkPolicy,
+    variables: Mapping[str, str] | None = None,
     extra: Mapping[str, str] | None = None,
     egress_ca: bool = False,
     extra_ca: bool = False,
     java_options: str = "",
 ) -> dict[str, str]:
-    """Per-command environment: the user's home, the proxy variables when the current phase
-    allows egress, the CA variables when a CA was added to the system bundle — the proxy's when
-    it intercepts TLS (`egress_ca`), the installation's extra CA in every phase (`extra_ca`) —
-    so tools with their own stores use the bundle too, `java_options` as JAVA_TOOL_OPTIONS (see
-    `java_tool_options`), and `extra` (the setup phase's secrets, for that one command only)."""
+    """Per-command environment of a user's command: the repository's `variables`, the user's
+    home, the proxy variables when the current phase allows egress, the CA variables when a CA
+    was added to the system bundle — the proxy's when it intercepts TLS (`egress_ca`), the
+    installation's extra CA in every phase (`extra_ca`) — so tools with their own stores use the
+    bundle too, `java_options` as JAVA_TOOL_OPTIONS (see `java_tool_options`), and `extra` (the
+    setup phase's secrets, for that one command only). The sandbox's own values win over a
+    variable of the same name."""
+    env = {}
+    for key, value in (variables or {}).items():
+        check_env_name(key)
+        env[key] = str(value)
     home = HOMES[user]
-    env = {"HOME": home, "USER": user, "LOGNAME": user}
+    env.update({"HOME": home, "USER": user, "LOGNAME": user})
     if policy.mode != "off":
         proxy = f"http://127.0.0.1:{PROXY_PORT}"
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):

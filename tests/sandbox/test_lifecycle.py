@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tasks.sandbox.base import NetworkPolicy, SandboxError
-from tasks.sandbox.images import warm_key
 from tasks.sandbox.reaper import reap_containers, reap_runtime_dirs
-from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, LABEL_WARM_KEY
+from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, LABEL_WARM_INSTALL
 from tests.sandbox.conftest import ALLOWED, IMAGE
 
 pytestmark = pytest.mark.docker
@@ -157,12 +157,15 @@ def test_agent_phase_uses_the_agent_policy_not_the_setup_one(make_sandbox):
 
 def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engine):
     marker = f"warm-{time.time_ns()}"
+    install = f"test-{uuid.uuid4().hex}"
     script = f"echo {marker} > ~/prepared.txt; mkdir -p node_modules && echo dep > node_modules/x"
+    owner = {"install_id": install, "repository": "1:git:acme/demo", "commit": "a" * 40}
     made = []
 
     def start(variables, hours=1.0, **spec):
+        fields = {**owner, **spec}
         made.append(
-            make_sandbox(setup_script=script, variables=variables, warm_cache_hours=hours, **spec)
+            make_sandbox(setup_script=script, variables=variables, warm_cache_hours=hours, **fields)
         )
         return made[-1]
 
@@ -172,8 +175,11 @@ def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engin
         second = start({"V": "1"})
         assert second.warm_hit
         assert second.setup_result is None  # setup did not run again
-        assert second.read_file("node_modules/x") == "dep\n"
-        assert second.exec("cat ~/prepared.txt; git status --short").output == f"{marker}\n"
+        # What setup left under $HOME stays; the workspace is exactly the checkout, so build
+        # output setup made inside the tree (node_modules) is not there.
+        assert second.exec("cat ~/prepared.txt; git status --short --ignored").output == (
+            f"{marker}\n"
+        )
         assert not start({"V": "2"}).warm_hit
         assert not start({"V": "1"}, hours=1e-9).warm_hit  # expired
         # "Reset cache" bumps the environment's generation: the same setup misses once, then hits.
@@ -183,29 +189,18 @@ def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engin
         # A repository's own expiry overrides the installation's (here: caching off).
         assert not start({"V": "1"}, cache_generation=1, cache_hours=0.0).warm_hit
         # Another repository with the very same setup never gets this one's prepared files.
-        assert not start({"V": "1"}, cache_generation=1, cache_scope="environment-2").warm_hit
+        assert not start({"V": "1"}, cache_generation=1, repository="2:git:acme/other").warm_hit
+        # Without an install id nothing is cached at all.
+        uncached = start({"V": "1"}, install_id="")
+        assert not uncached.warm_hit and uncached.warm_image is None
     finally:
         for sandbox in made:
             sandbox.stop()
-        base = docker_engine.images.get(IMAGE).id
-        for variables, generation, scope in (
-            ({"V": "1"}, 0, ""),
-            ({"V": "2"}, 0, ""),
-            ({"V": "1"}, 1, ""),
-            ({"V": "1"}, 1, "environment-2"),
+        # a superseded image of the same key is untagged, hence all=True
+        for image in docker_engine.images.list(
+            all=True, filters={"label": f"{LABEL_WARM_INSTALL}={install}"}
         ):
-            key = warm_key(
-                base_image_id=base,
-                setup_script=script,
-                variables=variables,
-                generation=generation,
-                scope=scope,
-            )
-            # a superseded image of the same key is untagged, hence all=True
-            for image in docker_engine.images.list(
-                all=True, filters={"label": f"{LABEL_WARM_KEY}={key}"}
-            ):
-                docker_engine.images.remove(image.id, force=True)
+            docker_engine.images.remove(image.id, force=True)
 
 
 # -- the reaper -----------------------------------------------------------------------------------

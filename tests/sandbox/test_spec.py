@@ -49,7 +49,12 @@ def test_plan_isolates_and_limits():
     assert plan.labels[LABEL_ATTEMPT] == "7"
     assert plan.labels[LABEL_DEADLINE] == str(1000 + 3600)
     assert plan.labels[LABEL_OWNER].count(":") == 2
-    assert plan.environment["A"] == "1"
+    # A repository's variables reach the users' commands only, never the container's own
+    # environment, which root's helpers inherit (a variable LD_PRELOAD would run as root).
+    assert "A" not in plan.environment
+    assert (
+        exec_environment(user="sandbox", policy=NetworkPolicy(), variables={"A": "1"})["A"] == "1"
+    )
 
 
 def test_egress_folder_is_mounted_read_only_and_no_quota_without_support():

@@ -1,0 +1,11 @@
+"""The security suites use the sandbox suite's fixtures: a real Docker engine, the real sandbox
+image, real egress proxies (see tests/sandbox/conftest.py)."""
+
+from tests.sandbox.conftest import (  # noqa: F401 — fixtures, found by name
+    docker_engine,
+    egress_target,
+    make_sandbox,
+    mitmdump,
+    module_sandbox_factory,
+    workspace_dir,
+)
