@@ -125,6 +125,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "attempts")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis restarting or away for a while: the worker reconnects for as long as it takes (instead of
+# exiting after 100 tries), and an attempt it is running goes on meanwhile (its events are in the
+# database; its job message is only acknowledged late).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A queued attempt whose job is not in Redis after this long is enqueued again once, then failed
+# (tasks/queue_watch.py, run by housekeeping).
+QUEUE_LOST_SECONDS = envint("QUEUE_LOST_SECONDS", 120, minimum=10)
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
 # Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).
 CELERY_BEAT_SCHEDULE = {
