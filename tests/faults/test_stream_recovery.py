@@ -5,8 +5,14 @@ real Docker sandbox, scripted model; Redis and daphne killed by PID."""
 
 from __future__ import annotations
 
+import io
+import threading
+
 import pytest
 
+from codexweb.client.commands import _follow
+from codexweb.client.config import ClientConfig
+from codexweb.client.http import ApiClient
 from tasks import event_kinds as kinds
 from tasks.models import Status
 from tests.faults.conftest import wait_finished
@@ -65,6 +71,12 @@ def test_web_restart_mid_attempt_pages_reconnect_and_catch_up(running_app):
     script(app.model)
     attempt_id = app.submit_ask()
     page, cli = follow(app, attempt_id)
+    command_line = io.StringIO()  # the `codexweb code` command's own follow loop
+    client = ApiClient(ClientConfig(server=app.web.url, token=app.token))
+    task = {"attempts": [{"id": attempt_id, "index": 1}]}
+    following = threading.Thread(target=_follow, args=(client, task, command_line),
+                                 kwargs={"quiet": False}, daemon=True)
+    following.start()
     connections = page.connections
 
     app.restart_web()
@@ -74,4 +86,10 @@ def test_web_restart_mid_attempt_pages_reconnect_and_catch_up(running_app):
     attempt = wait_finished(attempt_id, timeout=150)
     assert attempt.status == Status.SUCCEEDED, attempt.error
     assert_everything_seen_once(page, cli, attempt)
-    assert cli.connections >= 2 or cli.seqs[-1] == attempt.last_seq
+    following.join(timeout=60)
+    assert not following.is_alive()
+    # The interrupted command printed exactly what an uninterrupted one prints now.
+    uninterrupted = io.StringIO()
+    _follow(client, task, uninterrupted, quiet=False)
+    assert command_line.getvalue() == uninterrupted.getvalue()
+    assert "line 24" in command_line.getvalue()
