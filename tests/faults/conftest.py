@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-# --- h5: the embedded runner, a restartable Redis (tests/support/processes.py) ---------------
+# --- h5: the embedded runner; an app on a Redis and a port the test may restart ---------------
+# (process helpers: tests/support/processes.py; live log followers: tests/support/live_clients.py)
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
+import requests
+from django.test import Client
 
-from tests.support.processes import EmbeddedStack, RedisProcess, stack_environment
+from codexweb.api.tokens import api_token_create
+from repos.services import repository_register
+from tasks.models import Attempt
+from tests.agent.conftest import docker_engine, fixture_repo  # noqa: F401
+from tests.support import factories
+from tests.support.live_app import LiveApp, start_daphne, start_worker, stop_process
+from tests.support.model_server import ScriptedModelServer
+from tests.support.processes import EmbeddedStack, RedisProcess, stack_environment, wait_until
 from tests.support.services import free_port
 
 
@@ -25,40 +37,16 @@ def embedded_stack():
         stack.stop()
 
 
-@pytest.fixture
-def redis_process():
-    """A redis-server on its own port that a test may kill and start again."""
-    redis = RedisProcess().start()
-    yield redis
-    redis.stop()
-
-
-# An attempt really running (real worker, real Docker sandbox, scripted model) on a Redis the
-# test may restart, with daphne on a port the test may restart it on.
-from dataclasses import dataclass  # noqa: E402
-
-import requests  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from codexweb.api.tokens import api_token_create  # noqa: E402
-from repos.services import repository_register  # noqa: E402
-from tasks.models import Attempt  # noqa: E402
-from tests.agent.conftest import docker_engine, fixture_repo  # noqa: E402,F401
-from tests.support import factories  # noqa: E402
-from tests.support.live_app import LiveApp, start_daphne, start_worker, stop_process  # noqa: E402
-from tests.support.model_server import ScriptedModelServer  # noqa: E402
-from tests.support.processes import wait_until  # noqa: E402
-
-
 @dataclass
 class RunningApp:
+    """daphne and a worker (real Docker sandbox, scripted model) on a Redis of their own."""
+
     redis: RedisProcess
     model: ScriptedModelServer
     web: LiveApp
     web_port: int
     env: dict[str, str]
-    worker: object
-    worker_log: Path
+    worker: Popen
     token: str
     cookie: str
     repository_id: int
@@ -82,15 +70,15 @@ class RunningApp:
         self.web = start_daphne(self.web_port, **self.env)
         return time.monotonic() - started
 
-
-def wait_finished(attempt_id: int, timeout: float) -> Attempt:
-    wait_until(lambda: Attempt.objects.get(pk=attempt_id).is_finished, timeout=timeout,
-               what=f"attempt {attempt_id} finished", interval=0.2)
-    return Attempt.objects.get(pk=attempt_id)
+    @staticmethod
+    def wait_finished(attempt_id: int, timeout: float) -> Attempt:
+        wait_until(lambda: Attempt.objects.get(pk=attempt_id).is_finished, timeout=timeout,
+                   what=f"attempt {attempt_id} finished", interval=0.2)
+        return Attempt.objects.get(pk=attempt_id)
 
 
 @pytest.fixture
-def running_app(transactional_db, docker_engine, fixture_repo, tmp_path):  # noqa: F811
+def running_app(transactional_db, docker_engine, fixture_repo):  # noqa: F811
     redis = RedisProcess().start()
     alice = factories.make_user("alice")
     acme = factories.make_team("Acme", admin=alice)
@@ -110,11 +98,10 @@ def running_app(transactional_db, docker_engine, fixture_repo, tmp_path):  # noq
             "SANDBOX_WARM_CACHE_HOURS": "0",
         }
         web = start_daphne(**env)
-        worker, worker_log = start_worker(**env)
+        worker, _log = start_worker(**env)
         app = RunningApp(
             redis=redis, model=model, web=web, web_port=int(web.url.rsplit(":", 1)[1]), env=env,
-            worker=worker, worker_log=worker_log,
-            token=api_token_create(user=alice, name="faults").secret,
+            worker=worker, token=api_token_create(user=alice, name="faults").secret,
             cookie=client.cookies["sessionid"].value, repository_id=repository.pk,
         )
         try:
@@ -123,3 +110,4 @@ def running_app(transactional_db, docker_engine, fixture_repo, tmp_path):  # noq
             stop_process(worker)
             stop_process(app.web.process)
             redis.stop()
+# --- end h5 ------------------------------------------------------------------------------------

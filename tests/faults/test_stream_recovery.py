@@ -15,7 +15,6 @@ from codexweb.client.config import ClientConfig
 from codexweb.client.http import ApiClient
 from tasks import event_kinds as kinds
 from tasks.models import Status
-from tests.faults.conftest import wait_finished
 from tests.support.live_clients import AttemptFollower, SseFollower
 from tests.support.model_server import call, reply
 from tests.support.processes import wait_until
@@ -60,7 +59,7 @@ def test_redis_restart_mid_attempt_loses_no_event(running_app):
 
     app.redis.restart(down_seconds=1.0)  # SIGKILL: nothing of Redis survives (no persistence)
 
-    attempt = wait_finished(attempt_id, timeout=150)
+    attempt = app.wait_finished(attempt_id, timeout=150)
     assert attempt.status == Status.SUCCEEDED, attempt.error
     assert_everything_seen_once(page, cli, attempt)
     assert attempt.last_seq > seen_before  # events were still made after the restart
@@ -83,7 +82,7 @@ def test_web_restart_mid_attempt_pages_reconnect_and_catch_up(running_app):
 
     wait_until(lambda: page.connections > connections, timeout=60,
                what="the page's websocket reconnecting")
-    attempt = wait_finished(attempt_id, timeout=150)
+    attempt = app.wait_finished(attempt_id, timeout=150)
     assert attempt.status == Status.SUCCEEDED, attempt.error
     assert_everything_seen_once(page, cli, attempt)
     following.join(timeout=60)
