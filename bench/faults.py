@@ -59,13 +59,14 @@ CHILD = {"worker": "worker", "redis": "redis-server", "daphne": "daphne"}
 # Run inside the stack's environment (its SQLite): alice, her team, a local repository, an API
 # token and a signed-in session.
 SETUP = """
-import json, subprocess, sys, django
+import json, sys, django
 django.setup()
 from django.test import Client
 from codexweb.api.tokens import api_token_create
 from repos.services import repository_register
 from tests.support import factories
-repo_path = sys.argv[1]
+from pathlib import Path
+repo_path = str(factories.make_git_repository(Path(sys.argv[1])))
 alice = factories.make_user("alice")
 team = factories.make_team("Acme", admin=alice)
 repository = repository_register(team=team, location=repo_path)
@@ -84,17 +85,6 @@ class Row:
     end_state: str
     lost: int
     orphans: int
-
-
-def make_repository(directory: Path) -> Path:
-    repo = directory / "repo"
-    repo.mkdir()
-    (repo / "README.md").write_text("A repository for the fault benchmark.\n")
-    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.test"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run(["git", "add", "."], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "initial"], cwd=repo, check=True)
-    return repo
 
 
 def containers_of(attempt_id: int) -> int:
@@ -169,7 +159,6 @@ def main() -> int:
     parser.add_argument("--end-timeout", type=float, default=150.0)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-faults-"))
-    repo = make_repository(work)
     rows: list[Row] = []
     with ScriptedModelServer() as model:
         web_port = free_port()
@@ -185,7 +174,7 @@ def main() -> int:
         try:
             stack.wait_started()
             setup = subprocess.run(
-                [sys.executable, "-c", SETUP, str(repo)], cwd=ROOT, capture_output=True,
+                [sys.executable, "-c", SETUP, str(work / "repo")], cwd=ROOT, capture_output=True,
                 text=True, check=True,
                 env={**env, "DJANGO_SETTINGS_MODULE": "codexweb.settings"},
             )
