@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,6 +185,7 @@ def main() -> int:
                 wait_until(lambda: port_open(web_port), timeout=60, what="web up")
         finally:
             stack.stop()
+            shutil.rmtree(work, ignore_errors=True)
 
     print()
     print("| fault (SIGKILL mid-attempt) | detected after | clear end state after | "

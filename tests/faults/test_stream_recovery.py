@@ -9,6 +9,7 @@ import io
 import threading
 
 import pytest
+import redis
 
 from codexweb.client.commands import _follow
 from codexweb.client.config import ClientConfig
@@ -63,6 +64,22 @@ def test_redis_restart_mid_attempt_loses_no_event(running_app):
     assert attempt.status == Status.SUCCEEDED, attempt.error
     assert_everything_seen_once(page, cli, attempt)
     assert attempt.last_seq > seen_before  # events were still made after the restart
+
+
+def test_redis_losing_its_data_under_open_sockets_loses_no_event(running_app):
+    """What a Redis restarted without persistence looks like to a connection that survived: the
+    group memberships are gone. The sockets stay open and still get every event."""
+    app = running_app
+    script(app.model)
+    attempt_id = app.submit_ask()
+    page, cli = follow(app, attempt_id)
+
+    redis.Redis.from_url(app.redis.url).flushall()
+
+    attempt = app.wait_finished(attempt_id, timeout=150)
+    assert attempt.status == Status.SUCCEEDED, attempt.error
+    assert_everything_seen_once(page, cli, attempt)
+    assert page.connections == 1  # recovered on the open socket, not by reconnecting
 
 
 def test_web_restart_mid_attempt_pages_reconnect_and_catch_up(running_app):
