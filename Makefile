@@ -11,9 +11,11 @@ PORT ?= 8000
         lint typecheck pytest lock clean
 
 ## run: install what is needed and start the embedded stack (SQLite, Redis, daphne, a worker)
+# `exec`: the runner replaces the recipe's shell, so it is make's own child and gets the SIGTERM
+# make forwards when a service manager or a script stops make by its PID.
 run: system-run install docker-engine sandbox-image proxy-venv
-	@echo "==> Starting codexweb (Ctrl-C stops everything)"
-	@$(VENV)/bin/codexweb serve --host $(HOST) --port $(PORT)
+	@echo "==> Starting codexweb (Ctrl-C or SIGTERM to make stops everything)"
+	@exec $(VENV)/bin/codexweb serve --host $(HOST) --port $(PORT)
 
 ## test: install what is needed and run lint, type checks and every test suite
 test: system-test install docker-engine sandbox-image proxy-venv

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -35,9 +33,9 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.live_clients import MiniWebSocket  # noqa: E402
 from tests.support.services import ensure_services, free_port, wait_for_port  # noqa: E402
 
-CONNECT_SECONDS = 30.0
 ROUND_SECONDS = 300.0
 
 
@@ -93,68 +91,6 @@ class Receiver:
         self.last_receipt = 0.0
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
         self.task: asyncio.Future | None = None
-
-
-class MiniWebSocket:
-    """A minimal RFC 6455 client over asyncio streams (text frames only, enough for the bench).
-
-    autobahn's asyncio flavour can't load once Django has (daphne selects twisted for txaio),
-    and the bench should add no dependency."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def open(cls, port: int, path: str, headers: dict[str, str]) -> MiniWebSocket:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        lines = [
-            f"GET {path} HTTP/1.1",
-            f"Host: 127.0.0.1:{port}",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            f"Sec-WebSocket-Key: {key}",
-            "Sec-WebSocket-Version: 13",
-        ]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-        await writer.drain()
-        response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_SECONDS)
-        if not response.startswith(b"HTTP/1.1 101"):
-            raise RuntimeError(f"websocket refused: {response.splitlines()[0]!r}")
-        return cls(reader, writer)
-
-    async def receive(self) -> str | None:
-        """The next text message, or None when the server closes."""
-        while True:
-            head = await self.reader.readexactly(2)
-            opcode, length = head[0] & 0x0F, head[1] & 0x7F
-            if length == 126:
-                length = struct.unpack("!H", await self.reader.readexactly(2))[0]
-            elif length == 127:
-                length = struct.unpack("!Q", await self.reader.readexactly(8))[0]
-            data = await self.reader.readexactly(length)
-            if opcode == 1:
-                return data.decode()
-            if opcode == 8:
-                return None
-            if opcode == 9:
-                self._send(10, data)
-
-    def _send(self, opcode: int, data: bytes) -> None:
-        mask = os.urandom(4)
-        header = bytes([0x80 | opcode])
-        if len(data) < 126:
-            header += bytes([0x80 | len(data)])
-        else:
-            header += bytes([0x80 | 126]) + struct.pack("!H", len(data))
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        self.writer.write(header + mask + masked)
-
-    def close(self) -> None:
-        self._send(8, struct.pack("!H", 1000))
-        self.writer.close()
 
 
 async def listen(port: int, cookie: str, receiver: Receiver) -> MiniWebSocket:

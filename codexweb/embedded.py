@@ -1,12 +1,13 @@
 """The embedded default: one machine, SQLite, a child redis-server, daphne and one worker.
 
-Started together, stopped together (Ctrl-C or SIGTERM). If REDIS_URL already answers we use
-it instead of starting our own.
+Started together, stopped together (Ctrl-C, SIGINT or SIGTERM); a child that dies is restarted
+(codexweb/supervisor.py). If REDIS_URL already answers we use it instead of starting our own,
+and if that Redis goes away we say so and wait for it: the worker and daphne reconnect on their
+own once it answers again.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -17,8 +18,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from codexweb.supervisor import Child, Supervisor
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+CHECK_SECONDS = 0.5
+EXTERNAL_REDIS_CHECK_SECONDS = 2.0
 
 
 def _answers(host: str, port: int) -> bool:
@@ -29,28 +34,17 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
-def _wait(host: str, port: int, *, seconds: float, what: str, proc: subprocess.Popen) -> None:
+def _wait(host: str, port: int, *, seconds: float, child: Child) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if _answers(host, port):
             return
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {proc.returncode} while starting")
+        if child.proc is not None and child.proc.poll() is not None:
+            raise RuntimeError(
+                f"{child.name} exited with status {child.proc.returncode} while starting"
+            )
         time.sleep(0.1)
-    raise RuntimeError(f"{what} did not answer on {host}:{port} within {seconds:.0f}s")
-
-
-def _die_with_parent() -> None:
-    """Run in each child before exec: if this runner dies, even by SIGKILL, the child gets
-    SIGTERM (Linux prctl PR_SET_PDEATHSIG), so no redis-server, worker or daphne is orphaned."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not Linux/glibc: Ctrl-C and SIGTERM still stop everything
-        pass
-
-
-PR_SET_PDEATHSIG = 1
+    raise RuntimeError(f"{child.name} did not answer on {host}:{port} within {seconds:.0f}s")
 
 
 def _docker_answers() -> bool:
@@ -70,27 +64,71 @@ def say(message: str) -> None:
     print(f"[codexweb] {message}", flush=True)
 
 
+def redis_server_argv(binary: str, port: int, var_dir: Path) -> list[str]:
+    """Our own redis-server: loopback only, and an append-only file in var/, so jobs waiting in
+    the queue (and the channel layer's groups) survive a restart of redis-server."""
+    return [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--dir",
+        str(var_dir),
+    ]
+
+
+class ExternalRedisWatch:
+    """Says when a Redis we did not start stops answering, and when it is back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.up = True
+        self.next_check = 0.0
+        self.down_since = 0.0
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now < self.next_check:
+            return
+        self.next_check = now + EXTERNAL_REDIS_CHECK_SECONDS
+        answers = _answers(self.host, self.port)
+        if self.up and not answers:
+            self.down_since = now
+            say(
+                f"the Redis at {self.host}:{self.port} (not started by codexweb) does not answer; "
+                "live updates and new jobs wait until it is back. Still checking every "
+                f"{EXTERNAL_REDIS_CHECK_SECONDS:.0f}s; the worker and the web server reconnect "
+                "on their own."
+            )
+        elif not self.up and answers:
+            say(
+                f"the Redis at {self.host}:{self.port} answers again "
+                f"(after {now - self.down_since:.0f}s)"
+            )
+        self.up = answers
+
+
 def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     var_dir = Path(os.environ.get("CODEXWEB_VAR_DIR", ROOT / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
     env.setdefault("CODEXWEB_VAR_DIR", str(var_dir))
-    children: list[tuple[str, subprocess.Popen]] = []
-
-    def stop_all() -> None:
-        for name, proc in reversed(children):
-            if proc.poll() is None:
-                say(f"stopping {name}")
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _name, proc in reversed(children):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    supervisor = Supervisor(say=say)
+    watch: ExternalRedisWatch | None = None
 
     def on_signal(signum: int, _frame: object) -> None:
+        # Once: a second SIGTERM (a service manager signalling the whole group, or make
+        # forwarding one) must not interrupt the shutdown half-way.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     # Both explicitly: a runner started in the background by a script inherits SIGINT ignored,
@@ -100,35 +138,21 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     try:
         redis_url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
         parsed = urlparse(redis_url)
-        if _answers(parsed.hostname or "127.0.0.1", parsed.port or 6379):
-            say(f"using the Redis already running at {parsed.hostname}:{parsed.port or 6379}")
+        redis_host, redis_port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+        if _answers(redis_host, redis_port):
+            say(f"using the Redis already running at {redis_host}:{redis_port}")
+            watch = ExternalRedisWatch(redis_host, redis_port)
         else:
             binary = shutil.which("redis-server")
             if binary is None:
                 say("redis-server is not installed; run `make run`, which installs it.")
                 return 1
-            redis_port = parsed.port or 6379
             redis_url = f"redis://127.0.0.1:{redis_port}/0"
             say(f"starting redis-server on 127.0.0.1:{redis_port}")
-            proc = subprocess.Popen(
-                [
-                    binary,
-                    "--port",
-                    str(redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(var_dir),
-                ],
-                stdout=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner has no threads
+            redis = supervisor.start(
+                Child("redis-server", redis_server_argv(binary, redis_port, var_dir), quiet=True)
             )
-            children.append(("redis-server", proc))
-            _wait("127.0.0.1", redis_port, seconds=20, what="redis-server", proc=proc)
+            _wait("127.0.0.1", redis_port, seconds=20, child=redis)
         env["REDIS_URL"] = redis_url
 
         if "SANDBOX_BACKEND" not in env:
@@ -152,62 +176,47 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
             return 1
 
         say("starting a Celery worker")
-        children.append(
-            (
-                "worker",
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "codexweb",
-                        "worker",
-                        "--loglevel",
-                        "INFO",
-                        "--concurrency",
-                        env.get("WORKER_CONCURRENCY", "2"),
-                        "-Q",
-                        env.get("CELERY_QUEUE", "attempts"),
-                        # Beat runs inside the one embedded worker (housekeeping every 5 min).
-                        "--beat",
-                        "--schedule",
-                        str(var_dir / "celerybeat-schedule"),
-                    ],
-                    env=env,
-                    cwd=ROOT,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner has no threads
-                ),
-            )
-        )
+        worker_argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "codexweb",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            env.get("WORKER_CONCURRENCY", "2"),
+            "-Q",
+            env.get("CELERY_QUEUE", "attempts"),
+            # Beat runs inside the one embedded worker (housekeeping every 5 min).
+            "--beat",
+            "--schedule",
+            str(var_dir / "celerybeat-schedule"),
+        ]
+        supervisor.start(Child("worker", worker_argv, env=env, cwd=ROOT))
         say(f"starting daphne on {host}:{port}")
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                host,
-                "-p",
-                str(port),
-                "codexweb.asgi:application",
-            ],
-            env=env,
-            cwd=ROOT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - the runner has no threads
-        )
-        children.append(("daphne", web))
-        _wait(host, port, seconds=60, what="daphne", proc=web)
+        daphne_argv = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            host,
+            "-p",
+            str(port),
+            "codexweb.asgi:application",
+        ]
+        web = supervisor.start(Child("daphne", daphne_argv, env=env, cwd=ROOT))
+        _wait(host, port, seconds=60, child=web)
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
         say(f"codexweb is running at {url}")
         say("First time? Open that URL: it asks you to create the administrator account.")
         say("Press Ctrl-C to stop everything.")
         while True:
-            for name, proc in children:
-                if proc.poll() is not None:
-                    say(f"{name} exited with status {proc.returncode}; stopping the rest")
-                    return 1
-            time.sleep(0.5)
+            supervisor.check()
+            if watch is not None:
+                watch.check()
+            time.sleep(CHECK_SECONDS)
     except KeyboardInterrupt:
         say("shutting down")
         return 0
@@ -215,4 +224,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
         say(str(exc))
         return 1
     finally:
-        stop_all()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        supervisor.stop_all()
+        say("stopped")

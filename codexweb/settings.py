@@ -6,17 +6,19 @@ production (`CODEXWEB_PRODUCTION=true`), which refuses to start with an insecure
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from codexweb.embedded_keys import LEGACY_DEFAULT_SECRET_KEY, embedded_keys
 from codexweb.envconf import envbool, envfloat, envint, envlist, envnetworks, envports, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("CODEXWEB_VAR_DIR", str(BASE_DIR / "var")))
 
-INSECURE_SECRET_KEY = "insecure-dev-key-change-me"  # noqa: S105 - the refused default
+INSECURE_SECRET_KEY = LEGACY_DEFAULT_SECRET_KEY  # the refused default
 
 PRODUCTION = envbool("CODEXWEB_PRODUCTION", False)
 DEBUG = envbool("DEBUG", not PRODUCTION)
@@ -25,6 +27,19 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localh
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 # A stable key for encrypting secrets and tokens at rest; derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = envstr("FIELD_ENCRYPTION_KEY", "")
+# Also accept, for decryption only, the key derived from the old public default SECRET_KEY
+# (an embedded install that stored secrets before it had keys of its own).
+FIELD_ENCRYPTION_ACCEPT_LEGACY_DEFAULT = False
+if not PRODUCTION and SECRET_KEY == INSECURE_SECRET_KEY:
+    # The embedded default: random keys generated once and kept in var/ (never a public one).
+    _keys = embedded_keys(
+        VAR_DIR,
+        field_key_from_env=FIELD_ENCRYPTION_KEY,
+        has_data="DATABASE_URL" in os.environ or (VAR_DIR / "codexweb.sqlite3").exists(),
+    )
+    SECRET_KEY = _keys.secret_key
+    FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _keys.field_encryption_key
+    FIELD_ENCRYPTION_ACCEPT_LEGACY_DEFAULT = _keys.accept_legacy_field_key
 PUBLIC_URL = envstr("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -110,6 +125,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "attempts")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis restarting or away for a while: the worker reconnects for as long as it takes (instead of
+# exiting after 100 tries), and an attempt it is running goes on meanwhile (its events are in the
+# database; its job message is only acknowledged late).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A queued attempt whose job is not in Redis after this long is enqueued again once, then failed
+# (tasks/queue_watch.py, run by housekeeping).
+QUEUE_LOST_SECONDS = envint("QUEUE_LOST_SECONDS", 120, minimum=10)
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
 # Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).
 CELERY_BEAT_SCHEDULE = {

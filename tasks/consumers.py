@@ -7,12 +7,19 @@ group *before* reading the backlog, so nothing falls between the two; whatever a
 dropped by seq. A nudge the channel layer dropped (a full channel) is recovered from the database
 when the next one shows a gap, by a database check a moment after the stream goes quiet (so a
 dropped final nudge is not left waiting for a next event), or when the client asks for a `sync`.
+
+Redis may restart, or be away for a while. A consumer whose join fails still accepts and sends
+the backlog; every RESYNC_SECONDS each consumer joins its group again (a Redis restarted without
+its data forgot the membership, and the socket may not have noticed) and reads the database, so
+an open page misses nothing for longer than that. A socket the restart did break is closed, and
+the page reconnects with `?after=` its last seq.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,13 +33,42 @@ from tasks.events import attempt_group, event_message, team_group
 from tasks.models import Task
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
+logger = logging.getLogger(__name__)
+
 REPLAY_PAGE = 500
 # After the last live event, look in the database once more this much later.
 TAIL_CHECK_SECONDS = 1.0
 # A person removed from the team loses an open socket within this long of the next event.
 REAUTHORIZE_SECONDS = 30.0
+# Re-join the group and read the database this often (see the module docstring).
+RESYNC_SECONDS = 5.0
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAUTHENTICATED = 4401
+
+
+async def join_group(consumer: AsyncJsonWebsocketConsumer, group: str, *, was_joined: bool) -> bool:
+    """Join (or re-join: idempotent) a channel-layer group. False when Redis does not answer;
+    the consumer then lives on the database until a later join works. Says so once."""
+    try:
+        await consumer.channel_layer.group_add(group, consumer.channel_name)
+    except Exception:  # redis-py raises several kinds; the database still answers
+        if was_joined:
+            logger.warning(
+                "cannot join %s (Redis unreachable?); reading the database every %.0fs until "
+                "it answers",
+                group,
+                RESYNC_SECONDS,
+                exc_info=True,
+            )
+        return False
+    if not was_joined:
+        logger.info("joined %s again", group)
+    return True
+
+
+async def leave_group(consumer: AsyncJsonWebsocketConsumer, group: str) -> None:
+    with contextlib.suppress(Exception):  # Redis away: the membership expires with it anyway
+        await consumer.channel_layer.group_discard(group, consumer.channel_name)
 
 
 def after_seq(query_string: bytes) -> int:
@@ -55,6 +91,7 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
         # Replays (connect, gap, sync, tail check) and live sends never interleave.
         self.sending = asyncio.Lock()
         self.tail_check: asyncio.Task | None = None
+        self.resync: asyncio.Task | None = None
         user = self.scope.get("user")
         try:
             self.attempt = await database_sync_to_async(get_attempt_for_user)(user, self.attempt_id)
@@ -62,22 +99,32 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.authorized_at = time.monotonic()
-        await self.channel_layer.group_add(attempt_group(self.attempt_id), self.channel_name)
-        self.joined = True
+        self.joined = await join_group(self, attempt_group(self.attempt_id), was_joined=True)
         await self.accept()
         async with self.sending:
             await self._replay()
+        self.resync = asyncio.ensure_future(self._resync_forever())
 
     async def disconnect(self, code: int) -> None:
-        tail_check = getattr(self, "tail_check", None)
-        if tail_check is not None:
-            tail_check.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tail_check
-        if self.joined:
-            await self.channel_layer.group_discard(
-                attempt_group(self.attempt_id), self.channel_name
+        for name in ("tail_check", "resync"):
+            task = getattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if getattr(self, "joined", False):
+            await leave_group(self, attempt_group(self.attempt_id))
+
+    async def _resync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            if not await self._still_allowed():
+                return
+            self.joined = await join_group(
+                self, attempt_group(self.attempt_id), was_joined=self.joined
             )
+            async with self.sending:
+                await self._replay()
 
     async def _replay(self) -> None:
         """Send every stored event after `last_sent`, page by page (the database is the truth)."""
@@ -169,12 +216,31 @@ class TeamConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = team_group(team.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.team_id = team.pk
+        self.sent: dict[int, str] = {}
+        self.joined = await join_group(self, self.group, was_joined=True)
         await self.accept()
         # Catch up: a status that changed between the page's render and this connection (or
         # while it was down) would otherwise never reach the sidebar.
-        for task in await database_sync_to_async(self._recent_statuses)(team.pk):
-            await self.send_json({"type": "task", "task": task})
+        await self._catch_up()
+        self.resync = asyncio.ensure_future(self._resync_forever())
+
+    async def _catch_up(self) -> None:
+        """Send each recent task whose status differs from what this socket last sent."""
+        for task in await database_sync_to_async(self._recent_statuses)(self.team_id):
+            if self.sent.get(task["id"]) != task["status"]:
+                await self._send_task(task)
+
+    async def _send_task(self, task: dict[str, Any]) -> None:
+        self.sent[task["id"]] = task["status"]
+        await self.send_json({"type": "task", "task": task})
+
+    async def _resync_forever(self) -> None:
+        """Join again and catch up now and then: a Redis restart may have lost the group."""
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            self.joined = await join_group(self, self.group, was_joined=self.joined)
+            await self._catch_up()
 
     @staticmethod
     def _recent_statuses(team_id: int) -> list[dict[str, Any]]:
@@ -188,11 +254,16 @@ class TeamConsumer(AsyncJsonWebsocketConsumer):
         return current_team_for(self.scope["user"], self.scope.get("session") or {})
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        resync = getattr(self, "resync", None)
+        if resync is not None:
+            resync.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await resync
+        if self.group and getattr(self, "joined", False):
+            await leave_group(self, self.group)
 
     async def task_changed(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "task", "task": message["task"]})
+        await self._send_task(message["task"])
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Clients only listen."""

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from tasks import events, services
+from tasks import events, queue_watch, services
 from tasks.models import Status
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def housekeeping() -> None:
     )
     if ended:
         logger.warning("ended %d attempts whose worker was lost: %s", len(ended), ended)
+    queue_watch.queued_attempts_recover(lost_after_seconds=settings.QUEUE_LOST_SECONDS)
     if settings.SANDBOX_BACKEND == "docker":
         from tasks.sandbox.docker import docker_client
         from tasks.sandbox.reaper import reap

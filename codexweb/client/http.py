@@ -136,4 +136,9 @@ class ApiClient:
             headers={"Accept": "text/event-stream"},
         )
         with response:
-            yield from parse_sse(response.iter_lines(decode_unicode=True))
+            try:
+                yield from parse_sse(response.iter_lines(decode_unicode=True))
+            except requests.RequestException as exc:  # the server restarted mid-stream
+                raise ApiCallError(
+                    f"The event stream from {self.base} broke off: {exc}", exitcodes.SERVER
+                ) from exc

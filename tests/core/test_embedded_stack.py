@@ -29,7 +29,8 @@ def _port_open(port: int) -> bool:
 
 
 def _get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+    # Generous: the first request loads the URLconf and views, slow on a loaded machine.
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - loopback only
         return response.status, response.read().decode()
 
 

@@ -10,7 +10,9 @@ import asyncio
 import threading
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db import connection
 
 from tasks import consumers, events, services
@@ -123,6 +125,7 @@ async def test_reconnect_mid_stream_has_no_gaps_and_no_duplicates(acme_attempt, 
 
 async def test_a_dropped_nudge_is_recovered_from_the_database(acme_attempt, alice, monkeypatch):
     monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # isolate gap and sync recovery
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
     communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
     assert accepted
     await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
@@ -144,6 +147,28 @@ async def test_a_dropped_nudge_is_recovered_from_the_database(acme_attempt, alic
     await communicator.send_to(text_data="not json")  # ignored, connection stays up
     await communicator.send_json_to({"type": "sync"})
     assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_socket_whose_group_redis_forgot_catches_up_on_its_own(
+    acme_attempt, alice, monkeypatch
+):
+    """A Redis restarted without its data forgets group members while sockets stay open: the
+    consumer joins again and reads the database every RESYNC_SECONDS."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.3)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    # What a restart without persistence does: every group and message is gone.
+    await asyncio.to_thread(redis.Redis.from_url(settings.REDIS_URL).flushdb)
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=1)
+    assert await receive_seqs(communicator, 2) == [2, 3]
+    # Joined again: the next event arrives live, once.
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=3)
+    assert await receive_seqs(communicator, 1) == [4]
+    assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
 
 

@@ -7,10 +7,13 @@ test created (use `transactional_db`, so they are committed) and the test sees r
 Fixtures (import them into a conftest.py):
 - `live_app`: a `LiveApp` with `.url`; one daphne for the whole session.
 - `live_worker`: a Celery worker for the attempts queue, per test module.
+`start_daphne(port, **env)` and `start_worker(**env)` start more of them, e.g. against another
+Redis (the fault tests restart those by PID).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -69,7 +72,8 @@ def child_environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 15 s."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -79,21 +83,22 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=5)
 
 
-def start_daphne() -> LiveApp:
-    """Start daphne on a free loopback port and wait (bounded) until it answers."""
-    port = free_port()
+def start_daphne(port: int | None = None, **extra: str) -> LiveApp:
+    """Start daphne on `port` (a free loopback one by default) and wait (bounded) until it
+    answers. `extra`: environment variables for it (see child_environment)."""
+    port = port or free_port()
     log_path = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
              "codexweb.asgi:application"],
-            cwd=ROOT, env=child_environment(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=child_environment(**extra), stdout=log, stderr=subprocess.STDOUT,
         )
     app = LiveApp(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     try:
         wait_for_port(port, timeout=STARTUP_SECONDS, what="daphne")
     except RuntimeError as exc:
-        _stop(process)
+        stop_process(process)
         raise RuntimeError(f"{exc}\n--- daphne log ---\n{app.log_tail()}") from exc
     if process.poll() is not None:
         raise RuntimeError(f"daphne exited with {process.returncode}:\n{app.log_tail()}")
@@ -104,25 +109,36 @@ def start_daphne() -> LiveApp:
 def live_app(django_db_setup, django_db_blocker) -> Iterator[LiveApp]:
     app = start_daphne()
     yield app
-    _stop(app.process)
+    stop_process(app.process)
+
+
+_names = itertools.count(1)
+
+
+def start_worker(**extra: str) -> tuple[subprocess.Popen, Path]:
+    """A real `celery -A codexweb worker` for the attempts queue, started and ready (bounded);
+    returns it and its log file. `extra`: environment variables for it."""
+    log_path = Path(tempfile.mkstemp(prefix="celery-", suffix=".log")[1])
+    name = f"tests-{os.getpid()}-{next(_names)}@%h"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "codexweb", "worker", "--pool", "solo",
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", name],
+            cwd=ROOT, env=child_environment(**extra), stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while "ready." not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.1)
+    return process, log_path
 
 
 @pytest.fixture(scope="module")
 def live_worker(django_db_setup) -> Iterator[subprocess.Popen]:
     """A real `celery -A codexweb worker` consuming the attempts queue, stopped after the module."""
-    log_path = Path(tempfile.mkstemp(prefix="celery-", suffix=".log")[1])
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "codexweb", "worker", "--pool", "solo",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"browser-tests-{os.getpid()}@%h"],
-            cwd=ROOT, env=child_environment(), stdout=log, stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while "ready." not in log_path.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
-            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.1)
+    process, _log = start_worker()
     yield process
-    _stop(process)
+    stop_process(process)
