@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -25,10 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
+import requests
 from docker.errors import APIError, NotFound
 
 from tasks.sandbox.images import prune_warm_images
-from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, process_start_time
+from tasks.sandbox.spec import (
+    LABEL_ATTEMPT,
+    LABEL_DEADLINE,
+    LABEL_OWNER,
+    LABEL_SANDBOX,
+    process_start_time,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def owner_alive(owner: str) -> bool:
@@ -57,11 +67,15 @@ def reap_containers(
     now: float | None = None,
     is_alive: Callable[[str], bool] = owner_alive,
     dry_run: bool = False,
+    attempt_id: int | None = None,
 ) -> list[str]:
-    """Remove orphaned sandbox containers; returns their names."""
+    """Remove orphaned sandbox containers (only `attempt_id`'s when given); returns their names."""
     now = time.time() if now is None else now
     removed = []
-    for info in client.api.containers(all=True, filters={"label": LABEL_SANDBOX}):
+    labels_wanted = [LABEL_SANDBOX]
+    if attempt_id is not None:
+        labels_wanted.append(f"{LABEL_ATTEMPT}={attempt_id}")
+    for info in client.api.containers(all=True, filters={"label": labels_wanted}):
         labels = info.get("Labels") or {}
         try:
             deadline = float(labels.get(LABEL_DEADLINE, "0"))
@@ -83,13 +97,19 @@ def reap_containers(
 
 
 def reap_runtime_dirs(
-    runtime_dir: Path, *, is_alive: Callable[[str], bool] = owner_alive, dry_run: bool = False
+    runtime_dir: Path,
+    *,
+    is_alive: Callable[[str], bool] = owner_alive,
+    dry_run: bool = False,
+    attempt_id: int | None = None,
 ) -> list[str]:
-    """Stop the egress proxies of dead workers and delete their attempt folders."""
+    """Stop the egress proxies of dead workers and delete their attempt folders (only
+    `attempt_id`'s when given)."""
     removed: list[str] = []
     if not runtime_dir.is_dir():
         return removed
-    for folder in sorted(runtime_dir.glob("attempt-*")):
+    pattern = "attempt-*" if attempt_id is None else f"attempt-{attempt_id}-*"
+    for folder in sorted(runtime_dir.glob(pattern)):
         owner_file = folder / "owner"
         owner = owner_file.read_text().strip() if owner_file.exists() else ""
         if owner and is_alive(owner):
@@ -131,6 +151,22 @@ def reap(
         report.runtime_dirs = reap_runtime_dirs(runtime_dir, dry_run=dry_run)
     if warm_cache_hours is not None and not dry_run:
         report.images = prune_warm_images(client, max_age_hours=warm_cache_hours)
+    return report
+
+
+def reap_attempt(
+    client: docker.DockerClient, attempt_id: int, *, runtime_dir: Path | None
+) -> ReapReport:
+    """Remove what a lost attempt left: its container and egress proxy, when the worker that
+    made them is gone (a worker on another host, or one still alive, keeps its own; they go
+    at their deadline)."""
+    report = ReapReport()
+    try:
+        report.containers = reap_containers(client, attempt_id=attempt_id)
+    except (APIError, requests.exceptions.RequestException) as exc:
+        logger.warning("could not list the containers of attempt %s: %s", attempt_id, exc)
+    if runtime_dir is not None:
+        report.runtime_dirs = reap_runtime_dirs(runtime_dir, attempt_id=attempt_id)
     return report
 
 

@@ -1,0 +1,58 @@
+"""The worker's sign of life for a running attempt.
+
+While a job runs an attempt, a background thread stamps `Attempt.heartbeat_at` every
+ATTEMPT_HEARTBEAT_SECONDS (one cheap UPDATE). If the worker dies (SIGKILL, OOM, host lost), the
+stamps stop and housekeeping (`tasks.jobs.attempts_check_heartbeats`) fails the attempt once
+its heartbeat is older than ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.utils import timezone
+
+from tasks.models import Attempt, Status
+from tasks.resilience import TRANSIENT_DB_ERRORS, drop_connection
+
+logger = logging.getLogger(__name__)
+
+
+def beat(attempt_id: int) -> None:
+    """Stamp the heartbeat of a running attempt now."""
+    Attempt.objects.filter(pk=attempt_id, status=Status.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+@contextlib.contextmanager
+def heartbeat(attempt_id: int, *, interval: float | None = None) -> Iterator[None]:
+    """Stamp the attempt's heartbeat every `interval` seconds while the block runs. A stamp
+    that fails (database briefly away) is skipped; the next one tries again."""
+    every = settings.ATTEMPT_HEARTBEAT_SECONDS if interval is None else interval
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            while not done.wait(every):
+                try:
+                    beat(attempt_id)
+                except TRANSIENT_DB_ERRORS as exc:
+                    logger.warning("heartbeat of attempt %s not written: %s", attempt_id, exc)
+                    drop_connection()
+        except Exception:
+            logger.exception("heartbeat of attempt %s stopped", attempt_id)
+        finally:
+            drop_connection()
+
+    thread = threading.Thread(target=run, name=f"heartbeat-{attempt_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=every + 5)
