@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import APIError, DockerException, NotFound
+import requests
+from docker.errors import APIError, DockerException
 
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import (
@@ -122,7 +123,7 @@ class ContainerShell:
             result = container.exec_run(
                 cmd, user=user, environment=environment or {}, demux=True, stdin=False
             )
-        except (APIError, NotFound) as exc:
+        except (DockerException, requests.exceptions.RequestException) as exc:
             return -1, b"", str(exc).encode()
         out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
         return int(result.exit_code or 0), out or b"", err or b""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import docker
 import requests
-from docker.errors import APIError, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from tasks.sandbox import images
 from tasks.sandbox.base import (
@@ -34,6 +34,7 @@ from tasks.sandbox.base import (
     NetworkPolicy,
     OnOutput,
     SandboxError,
+    SandboxLost,
     SandboxSpec,
 )
 from tasks.sandbox.config import DockerConfig
@@ -61,6 +62,15 @@ from tasks.sandbox.streaming import StreamedExec
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
+# What a call to the engine raises when it refuses (409 "container is not running", 404) or does
+# not answer (restarting); never shown to a person as such (see `DockerSandbox._failure`).
+ENGINE_ERRORS: tuple[type[Exception], ...] = (
+    DockerException,
+    requests.exceptions.RequestException,
+)
+# What a sandbox operation can fail with, to be turned into what a person sees.
+FAILURES: tuple[type[Exception], ...] = (SandboxError, *ENGINE_ERRORS)
+ENGINE_LOST = "the container engine restarted or stopped this attempt's container"
 
 
 class DockerSandbox:
@@ -93,6 +103,7 @@ class DockerSandbox:
         self._egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
         self._records: list[EgressRecord] = []
         self._ended: str | None = None  # why the sandbox can no longer run commands
+        self._lost = False  # it ended because the engine lost the container
         self._timer: threading.Timer | None = None
         self._stopped = threading.Event()  # set once the container was killed after _ended
         self._lock = threading.Lock()
@@ -114,6 +125,12 @@ class DockerSandbox:
     def start(self) -> None:
         try:
             self._start()
+        except FAILURES as exc:
+            failure = self._failure(exc, "start the sandbox")
+            self.stop()
+            if failure is exc:
+                raise
+            raise failure from exc
         except BaseException:
             self.stop()
             raise
@@ -127,27 +144,48 @@ class DockerSandbox:
         on_output: OnOutput | None = None,
         max_output_bytes: int = 1_000_000,
     ) -> ExecResult:
-        return self._exec(
-            command,
-            user=self._user,
-            cwd=cwd,
-            timeout=timeout,
-            on_output=on_output,
-            max_output_bytes=max_output_bytes,
-            extra_env=None,
-        )
+        try:
+            return self._exec(
+                command,
+                user=self._user,
+                cwd=cwd,
+                timeout=timeout,
+                on_output=on_output,
+                max_output_bytes=max_output_bytes,
+                extra_env=None,
+            )
+        except FAILURES as exc:
+            failure = self._failure(exc, "run the command")
+            if failure is exc:
+                raise
+            raise failure from exc
 
     def write_file(self, path: str, content: str) -> None:
         if self.spec.read_only:
             raise SandboxError("the workspace is read-only for Ask tasks")
         target = workspace_path(path)
-        shell = self._require_shell()
-        mode = shell.checked_path(target, user=self._user, create_parent=True)
-        parent, name = os.path.split(target)
-        archive = file_archive(name, content.encode(), mode or 0o644)
-        shell.put_archive(parent, archive, what=f"write {path}")
+        try:
+            shell = self._require_shell()
+            mode = shell.checked_path(target, user=self._user, create_parent=True)
+            parent, name = os.path.split(target)
+            archive = file_archive(name, content.encode(), mode or 0o644)
+            shell.put_archive(parent, archive, what=f"write {path}")
+        except FAILURES as exc:
+            failure = self._failure(exc, f"write {path}")
+            if failure is exc:
+                raise
+            raise failure from exc
 
     def read_file(self, path: str, *, max_bytes: int = 1_000_000) -> str:
+        try:
+            return self._read_file(path, max_bytes=max_bytes)
+        except FAILURES as exc:
+            failure = self._failure(exc, f"read {path}")
+            if failure is exc:
+                raise
+            raise failure from exc
+
+    def _read_file(self, path: str, *, max_bytes: int) -> str:
         target = workspace_path(path)
         shell = self._require_shell()
         shell.checked_path(target, user=self._user, create_parent=False)
@@ -176,7 +214,7 @@ class DockerSandbox:
                 self.api.remove_container(self.container_id, force=True, v=True)
             except NotFound:
                 pass
-            except APIError as exc:  # the reaper will find it by its labels
+            except ENGINE_ERRORS as exc:  # the reaper will find it by its labels
                 logger.warning("could not remove sandbox %s: %s", self.container_id, exc)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -403,10 +441,8 @@ class DockerSandbox:
                 environment=env,
                 collector=collector,
             )
-        except APIError as exc:
-            if self._ended:
-                raise SandboxError(self._ended) from exc
-            raise SandboxError(f"cannot run the command: {exc.explanation or exc}") from exc
+        except ENGINE_ERRORS as exc:
+            raise self._failure(exc, "run the command") from exc
         deadline = started + max(timeout, 0.1)
         next_disk_check = started + self.config.disk_watch_seconds
         error = ""
@@ -442,6 +478,17 @@ class DockerSandbox:
         if killed:
             run.pump(KILL_GRACE)
         exit_code = None if killed else run.exit_code()
+        if not killed and (exit_code is None or not 0 <= exit_code < 128):
+            # Killed by a signal, or the engine cannot say how it ended: was it the container
+            # that went (engine restarted, killed from outside)? Then nothing more can run.
+            if not self._container_running():
+                self._lose()
+                raise self._failure(SandboxLost(ENGINE_LOST), "run the command")
+            if exit_code is None:
+                raise self._failure(
+                    run.stream_error or SandboxError("the engine did not report an exit status"),
+                    "learn how the command ended",
+                )
         if not killed and exit_code == 137:
             oom = self._require_shell().oom_kills()
             if oom > self._oom_kills:
@@ -484,23 +531,50 @@ class DockerSandbox:
         if self._policy.mode != "off":
             shell.start_bridge()
 
+    def _failure(self, exc: BaseException, what: str) -> SandboxError:
+        """The error a person sees when `what` failed: why the sandbox ended when it had
+        (cancelled, time limit), the engine losing the container when it did, else what
+        failed. Never a raw engine error ("409 Conflict … is not running")."""
+        if self._ended is None and self.container_id is not None and not self._container_running():
+            self._lose()
+        if self._ended is not None:
+            return SandboxLost(self._ended) if self._lost else SandboxError(self._ended)
+        if isinstance(exc, SandboxError):
+            return exc
+        detail = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+        return SandboxError(f"cannot {what}: {detail}")
+
+    def _container_running(self) -> bool:
+        if self.container_id is None:
+            return False
+        try:
+            state = self.api.inspect_container(self.container_id).get("State") or {}
+        except ENGINE_ERRORS:  # gone, or the engine does not answer
+            return False
+        return bool(state.get("Running")) and not state.get("Restarting")
+
+    def _lose(self) -> None:
+        """The engine lost the container: end the sandbox with that reason."""
+        self._end(ENGINE_LOST, lost=True)
+
     def _remaining(self) -> float:
         return max(1.0, self.spec.wall_seconds - (time.monotonic() - self._started_at))
 
     def _on_wall_clock(self) -> None:
         self._end(f"the attempt reached its time limit of {self.spec.wall_seconds} seconds")
 
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str, *, lost: bool = False) -> None:
         """Stop the container now (from any thread); later calls raise SandboxError(reason)."""
         with self._lock:
             if self._ended is not None:
                 return
             self._ended = reason
+            self._lost = lost
         try:
             if self.container_id is not None:
                 self.api.kill(self.container_id)
                 self.api.wait(self.container_id, timeout=15)  # until it has really stopped
-        except (APIError, requests.exceptions.RequestException):
+        except ENGINE_ERRORS:
             pass
         finally:
             self._stopped.set()
