@@ -61,6 +61,7 @@ def run_attempt(self: CeleryTask, attempt_id: int) -> None:
             heartbeat_timeout_seconds=settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS,
             attempt_ids=[attempt_id],
         )
+        _reap_attempt_sandboxes(lost)
         logger.info(
             "attempt %s is not queued any more; %s",
             attempt_id,
@@ -124,7 +125,7 @@ def attempts_check_heartbeats() -> list[int]:
 
 
 def _reap_attempt_sandboxes(attempt_ids: list[int]) -> None:
-    if settings.SANDBOX_BACKEND != "docker":
+    if not attempt_ids or settings.SANDBOX_BACKEND != "docker":
         return
     from tasks.sandbox.base import SandboxError
     from tasks.sandbox.docker import docker_client

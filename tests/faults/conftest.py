@@ -1,0 +1,161 @@
+"""Fixtures for the fault suites: real processes (Celery workers, a private PostgreSQL, SQLite
+files) that the tests kill, stop and restart by PID, and the Docker engine the attempts use.
+
+Each group of fixtures says whose it is, so more can be added without stepping on each other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.agent.conftest import docker_engine, fixture_repo  # noqa: F401
+from tests.support.celery_queue import queue_clear
+from tests.support.live_app import child_environment
+from tests.support.model_server import ScriptedModelServer
+from tests.support.services import ROOT
+
+# -- the worker path under faults (issue 16 items 0, 1, 4, 6, 7) --------------------------------
+
+# Small thresholds so a test waits seconds, not minutes (the defaults are 10 s and 60 s).
+HEARTBEAT_SECONDS = 0.5
+HEARTBEAT_TIMEOUT_SECONDS = 3
+
+
+@pytest.fixture
+def model_server() -> Iterator[ScriptedModelServer]:
+    with ScriptedModelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def runtime_dir() -> Iterator[Path]:
+    """The sandboxes' host-side folder; short, because unix socket paths are."""
+    path = Path(tempfile.mkdtemp(prefix="cxft-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def fault_settings(settings, model_server, docker_engine, runtime_dir):  # noqa: F811
+    """The test process's settings for attempts in Docker with the scripted model."""
+    settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_RUNTIME_DIR = runtime_dir
+    settings.SANDBOX_WARM_CACHE_HOURS = 0
+    settings.OPENAI_BASE_URL = model_server.url
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.MODEL_TIER_OPTIONS = {
+        tier: {
+            "api": "chat",
+            "reasoning_effort": "",
+            "price_input": 1.0,
+            "price_cached_input": 0.1,
+            "price_output": 2.0,
+        }
+        for tier in ("strong", "fast")
+    }
+    settings.ATTEMPT_HEARTBEAT_SECONDS = HEARTBEAT_SECONDS
+    settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS = HEARTBEAT_TIMEOUT_SECONDS
+    settings.DB_RETRY_SECONDS = 5.0
+    return settings
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost host would: nothing runs after it."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def start_worker(fault_settings, model_server, runtime_dir) -> Iterator[Callable[[], Worker]]:
+    """Start real `celery -A codexweb worker` processes (solo pool: the job runs in the process
+    the test kills) on the test database and Redis, with Docker and the scripted model."""
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        log_path = Path(tempfile.mkstemp(prefix="celery-fault-", suffix=".log")[1])
+        env = child_environment(
+            SANDBOX_BACKEND="docker",
+            SANDBOX_RUNTIME_DIR=str(runtime_dir),
+            SANDBOX_WARM_CACHE_HOURS="0",
+            OPENAI_BASE_URL=model_server.url,
+            OPENAI_API_KEY="sk-test",
+            MODEL_STRONG_API="chat",
+            MODEL_FAST_API="chat",
+            MODEL_STRONG_REASONING_EFFORT="",
+            MODEL_FAST_REASONING_EFFORT="",
+            ATTEMPT_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
+            ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS=str(HEARTBEAT_TIMEOUT_SECONDS),
+        )
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "codexweb", "worker", "--pool", "solo",
+                 "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                 "--without-heartbeat", "-Q", fault_settings.CELERY_TASK_DEFAULT_QUEUE,
+                 "-n", f"faults-{os.getpid()}-{len(started)}@%h"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        worker = Worker(process, log_path)
+        started.append(worker)
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start:\n{worker.log()}")
+            time.sleep(0.1)
+        return worker
+
+    queue_clear()
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.process.terminate()
+            try:
+                worker.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        worker.log_path.unlink(missing_ok=True)
+    queue_clear()
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> object:
+    """Poll `condition` every 0.1 s until it is truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def attempt_containers(client, attempt_id: int, *, pid: int | None = None) -> list[str]:  # noqa: ANN001
+    """Ids of the sandbox containers of `attempt_id` made by process `pid` (default: this
+    one). Other test sessions share the engine, and their attempt ids repeat ours."""
+    from tasks.sandbox.spec import LABEL_ATTEMPT, LABEL_OWNER, LABEL_SANDBOX
+
+    found = client.api.containers(
+        all=True, filters={"label": [LABEL_SANDBOX, f"{LABEL_ATTEMPT}={attempt_id}"]}
+    )
+    pid = os.getpid() if pid is None else pid
+    return [
+        c["Id"] for c in found if (c.get("Labels") or {}).get(LABEL_OWNER, "").split(":")[1:2]
+        == [str(pid)]
+    ]
