@@ -481,7 +481,7 @@ class DockerSandbox:
         if not killed and (exit_code is None or not 0 <= exit_code < 128):
             # Killed by a signal, or the engine cannot say how it ended: was it the container
             # that went (engine restarted, killed from outside)? Then nothing more can run.
-            if not self._container_running():
+            if not self._container_running(settle=1.0):
                 self._lose()
                 raise self._failure(SandboxLost(ENGINE_LOST), "run the command")
             if exit_code is None:
@@ -544,14 +544,22 @@ class DockerSandbox:
         detail = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
         return SandboxError(f"cannot {what}: {detail}")
 
-    def _container_running(self) -> bool:
+    def _container_running(self, *, settle: float = 0.0) -> bool:
+        """Whether the container still runs. With `settle`, keep looking that long: the engine
+        closes a killed container's exec streams a moment before its state says so."""
         if self.container_id is None:
             return False
-        try:
-            state = self.api.inspect_container(self.container_id).get("State") or {}
-        except ENGINE_ERRORS:  # gone, or the engine does not answer
-            return False
-        return bool(state.get("Running")) and not state.get("Restarting")
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                state = self.api.inspect_container(self.container_id).get("State") or {}
+            except ENGINE_ERRORS:  # gone, or the engine does not answer
+                return False
+            if not state.get("Running") or state.get("Restarting"):
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.2)
 
     def _lose(self) -> None:
         """The engine lost the container: end the sandbox with that reason."""
