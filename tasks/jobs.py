@@ -98,14 +98,16 @@ def _run_claimed(attempt_id: int) -> None:
 
 
 def attempt_fail(attempt_id: int, message: str) -> None:
-    """End the attempt as failed, riding out a database that is briefly away. If even that
-    cannot be written, housekeeping ends it once its heartbeat is stale."""
+    """End the attempt as failed, riding out a database that is briefly away (twice as long as
+    an event write: this is the word the person reads). If even that cannot be written,
+    housekeeping ends it once its heartbeat is stale."""
     try:
         with_db_retry(
             lambda: services.attempt_finish(
                 attempt_id=attempt_id, status=Status.FAILED, error=message
             ),
             what="record the end of the attempt",
+            total_seconds=2 * settings.DB_RETRY_SECONDS,
         )
     except DatabaseUnavailable:
         logger.error("could not record the end of attempt %s; housekeeping will", attempt_id)
