@@ -273,11 +273,11 @@ def attempt_retry(
 
     `access_check` runs first, as for a new task (task_create); a problem it names is raised as
     TaskError."""
-    if attempt.status not in RETRYABLE_STATUSES:
+    current = Attempt.objects.select_related("task__repository").get(pk=attempt.pk)
+    if current.status not in RETRYABLE_STATUSES:
         raise TaskError("Only a failed or cancelled attempt can be retried.")
     if access_check is not None:
-        task = Task.objects.select_related("repository").get(pk=attempt.task_id)
-        problem = access_check(by, task.repository, task.mode)
+        problem = access_check(by, current.task.repository, current.task.mode)
         if problem:
             raise TaskError(problem)
     return _attempt_retry_row(attempt.pk, by)
