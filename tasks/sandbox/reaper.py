@@ -2,9 +2,10 @@
 and expired warm images.
 
 A container is an orphan when its attempt's wall-clock deadline passed more than `grace`
-seconds ago, or when the worker process that owns it (its `org.codexweb.owner` label names host,
-pid and process start time) is gone from this host. Containers owned by another host are left
-to that host's reaper until their deadline passes.
+seconds ago, when the worker process that owns it (its `org.codexweb.owner` label names host,
+pid and process start time) is gone from this host, or when it has exited (an engine restart
+stops every container; a stopped sandbox is never started again). Containers owned by another
+host are left to that host's reaper until their deadline passes.
 
 Run it from cron or a Celery beat: `python manage.py sandbox_reap`, or without Django:
 `python -m tasks.sandbox.reaper --runtime-dir var/sandbox`.
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -82,7 +84,11 @@ def reap_containers(
         except ValueError:
             deadline = 0.0
         expired = now > deadline + grace_seconds
-        if not expired and is_alive(labels.get(LABEL_OWNER, "")):
+        if (
+            not expired
+            and not _stopped_for_a_while(client, info, now)
+            and is_alive(labels.get(LABEL_OWNER, ""))
+        ):
             continue
         name = (info.get("Names") or [info["Id"][:12]])[0].lstrip("/")
         if not dry_run:
@@ -94,6 +100,23 @@ def reap_containers(
                 continue
         removed.append(name)
     return removed
+
+
+STOPPED_GRACE_SECONDS = 30
+
+
+def _stopped_for_a_while(client: docker.DockerClient, info: dict, now: float) -> bool:
+    """A sandbox only ever runs `sleep infinity`: once it has been stopped for a while (an engine
+    restart stops them all; something outside killed it) nothing will use it again, whoever
+    owns it. (A moment's grace: its worker may be restarting it, or about to remove it.)"""
+    if info.get("State") not in ("exited", "dead"):
+        return False
+    try:
+        finished = client.api.inspect_container(info["Id"])["State"]["FinishedAt"]
+        at = datetime.strptime(finished[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except (APIError, KeyError, ValueError, TypeError):
+        return False
+    return now - at.timestamp() > STOPPED_GRACE_SECONDS
 
 
 def reap_runtime_dirs(
