@@ -15,12 +15,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from tasks import event_kinds as kinds
@@ -30,8 +28,9 @@ from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Pri
 from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
-from tasks.models import Attempt, Mode, Status
-from tasks.resilience import TRANSIENT_DB_ERRORS, drop_connection, with_db_retry
+from tasks.background import every
+from tasks.models import FINISHED_STATUSES, Attempt, Mode, Status
+from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -215,31 +214,12 @@ def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0) ->
     """While the block runs, poll the attempt and call `sandbox.cancel()` once it is cancelled
     (or was ended elsewhere, e.g. by housekeeping), so a long command stops within `interval`
     seconds, not at the next step."""
-    done = threading.Event()
 
-    def watch() -> None:
-        try:
-            while not done.wait(interval):
-                close_old_connections()
-                try:
-                    ended = not Attempt.objects.filter(
-                        pk=attempt_id, status=Status.RUNNING
-                    ).exists()
-                except TRANSIENT_DB_ERRORS:  # the database is briefly away: ask again
-                    drop_connection()
-                    continue
-                if ended:
-                    sandbox.cancel()
-                    return
-        except Exception:  # the agent loop also polls between steps
-            logger.warning("cancel watch for attempt %s failed", attempt_id, exc_info=True)
-        finally:
-            drop_connection()
+    def ended() -> bool:
+        if not Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists():
+            return False
+        sandbox.cancel()
+        return True
 
-    thread = threading.Thread(target=watch, name=f"cancel-watch-{attempt_id}", daemon=True)
-    thread.start()
-    try:
+    with every(interval, ended, name=f"cancel-watch-{attempt_id}"):
         yield
-    finally:
-        done.set()
-        thread.join(timeout=interval + 5)

@@ -9,17 +9,13 @@ its heartbeat is older than ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS.
 from __future__ import annotations
 
 import contextlib
-import logging
-import threading
 from collections.abc import Iterator
 
 from django.conf import settings
 from django.utils import timezone
 
+from tasks.background import every
 from tasks.models import Attempt, Status
-from tasks.resilience import TRANSIENT_DB_ERRORS, drop_connection
-
-logger = logging.getLogger(__name__)
 
 
 def beat(attempt_id: int) -> None:
@@ -33,26 +29,11 @@ def beat(attempt_id: int) -> None:
 def heartbeat(attempt_id: int, *, interval: float | None = None) -> Iterator[None]:
     """Stamp the attempt's heartbeat every `interval` seconds while the block runs. A stamp
     that fails (database briefly away) is skipped; the next one tries again."""
-    every = settings.ATTEMPT_HEARTBEAT_SECONDS if interval is None else interval
-    done = threading.Event()
+    every_seconds = settings.ATTEMPT_HEARTBEAT_SECONDS if interval is None else interval
 
-    def run() -> None:
-        try:
-            while not done.wait(every):
-                try:
-                    beat(attempt_id)
-                except TRANSIENT_DB_ERRORS as exc:
-                    logger.warning("heartbeat of attempt %s not written: %s", attempt_id, exc)
-                    drop_connection()
-        except Exception:
-            logger.exception("heartbeat of attempt %s stopped", attempt_id)
-        finally:
-            drop_connection()
+    def step() -> bool:
+        beat(attempt_id)
+        return False  # until the block ends
 
-    thread = threading.Thread(target=run, name=f"heartbeat-{attempt_id}", daemon=True)
-    thread.start()
-    try:
+    with every(every_seconds, step, name=f"heartbeat-{attempt_id}"):
         yield
-    finally:
-        done.set()
-        thread.join(timeout=every + 5)

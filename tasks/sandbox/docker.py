@@ -375,6 +375,8 @@ class DockerSandbox:
         self._egress_ca = False
         if policy.mode == "off":
             return
+        if self._ended:  # cancelled or out of time: start no proxy for a stopped container
+            raise SandboxError(self._ended)
         domains = expand_domains(policy.domains, self.config.domain_lists)
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
         rules = EgressRules(

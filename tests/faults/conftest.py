@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent.conftest import docker_engine, fixture_repo  # noqa: F401
+from tests.agent.test_attempt_flow import worker_settings  # noqa: F401
 from tests.support.celery_queue import queue_clear
 from tests.support.live_app import child_environment
 from tests.support.model_server import ScriptedModelServer
@@ -47,27 +49,15 @@ def runtime_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def fault_settings(settings, model_server, docker_engine, runtime_dir):  # noqa: F811
-    """The test process's settings for attempts in Docker with the scripted model."""
-    settings.SANDBOX_BACKEND = "docker"
-    settings.SANDBOX_RUNTIME_DIR = runtime_dir
-    settings.SANDBOX_WARM_CACHE_HOURS = 0
-    settings.OPENAI_BASE_URL = model_server.url
-    settings.OPENAI_API_KEY = "sk-test"
-    settings.MODEL_TIER_OPTIONS = {
-        tier: {
-            "api": "chat",
-            "reasoning_effort": "",
-            "price_input": 1.0,
-            "price_cached_input": 0.1,
-            "price_output": 2.0,
-        }
-        for tier in ("strong", "fast")
-    }
-    settings.ATTEMPT_HEARTBEAT_SECONDS = HEARTBEAT_SECONDS
-    settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS = HEARTBEAT_TIMEOUT_SECONDS
-    settings.DB_RETRY_SECONDS = 5.0
-    return settings
+def fault_settings(worker_settings, runtime_dir):  # noqa: F811
+    """The test process's settings for attempts in Docker with the scripted model
+    (tests/agent/test_attempt_flow.py), with small fault thresholds."""
+    worker_settings.SANDBOX_RUNTIME_DIR = runtime_dir
+    worker_settings.SANDBOX_WARM_CACHE_HOURS = 0
+    worker_settings.ATTEMPT_HEARTBEAT_SECONDS = HEARTBEAT_SECONDS
+    worker_settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS = HEARTBEAT_TIMEOUT_SECONDS
+    worker_settings.DB_RETRY_SECONDS = 5.0
+    return worker_settings
 
 
 @dataclass
@@ -159,3 +149,59 @@ def attempt_containers(client, attempt_id: int, *, pid: int | None = None) -> li
         c["Id"] for c in found if (c.get("Labels") or {}).get(LABEL_OWNER, "").split(":")[1:2]
         == [str(pid)]
     ]
+
+
+def when_event(attempt, kind: str, needle: str, action: Callable[[], object]) -> threading.Thread:  # noqa: ANN001
+    """In a thread: once `attempt` has an event of `kind` whose payload mentions `needle`, run
+    `action` (cancel, kill, restart…) — the moment a person or a fault would strike."""
+    from django.db import connection
+
+    from tasks.models import Event
+
+    def run() -> None:
+        try:
+            wait_for(
+                lambda: any(
+                    needle in str(e.payload)
+                    for e in Event.objects.filter(attempt=attempt, kind=kind)
+                ),
+                timeout=120,
+                what=f"a {kind} event with {needle!r}",
+            )
+            action()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def next_attempt_works(model_server, repository, author) -> None:  # noqa: ANN001
+    """After the fault, a new attempt on the same engine runs to its end."""
+    from tasks.jobs import run_attempt
+    from tasks.models import Status
+    from tasks.services import task_create
+    from tests.support.model_server import reply
+
+    model_server.add(reply("The repository has calc.py."))
+    task = task_create(
+        author=author, repository=repository, mode="ask", prompt="What is here?", base_branch="main"
+    )
+    attempt = task.attempts.get()
+    run_attempt(attempt.pk)
+    attempt.refresh_from_db()
+    assert attempt.status == Status.SUCCEEDED, attempt.error
+
+
+def assert_failed_for_the_lost_container(attempt) -> None:  # noqa: ANN001
+    """Failed, saying the engine lost the container, with no patch (never Succeeded)."""
+    from tasks import event_kinds as kinds
+    from tasks.models import Status
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.FAILED
+    assert "the container engine restarted or stopped this attempt's container" in attempt.error
+    assert attempt.patch == ""
+    end = attempt.events.get(kind=kinds.COMMAND_END)
+    assert end.payload["exit_code"] is None and "container engine" in end.payload["error"]

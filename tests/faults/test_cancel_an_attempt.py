@@ -7,17 +7,15 @@ thread the moment the attempt reaches the phase, as a person's click would.
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 
 import pytest
 
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
-from tasks.models import Attempt, Event, Status
+from tasks.models import Attempt, Status
 from tasks.services import attempt_cancel, task_create
-from tests.faults.conftest import attempt_containers, wait_for
+from tests.faults.conftest import attempt_containers, when_event
 from tests.support.model_server import call, reply
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
@@ -38,35 +36,11 @@ def code_task(team, author, repo_path, *, setup_script: str = ""):
     )
 
 
-def reached(attempt: Attempt, kind: str, needle: str) -> Callable[[], bool]:
-    def check() -> bool:
-        return any(
-            needle in str(e.payload) for e in Event.objects.filter(attempt=attempt, kind=kind)
-        )
-
-    return check
-
-
 PHASES = {
-    "fetching": (reached, kinds.PHASE, "Fetching"),
-    "setup": (reached, kinds.OUTPUT, "setting up"),
-    "agent": (reached, kinds.COMMAND, "sleep 30"),
+    "fetching": (kinds.PHASE, "Fetching"),
+    "setup": (kinds.OUTPUT, "setting up"),
+    "agent": (kinds.COMMAND, "sleep 30"),
 }
-
-
-def cancel_when(attempt: Attempt, condition: Callable[[], bool], by) -> threading.Thread:  # noqa: ANN001
-    def run() -> None:
-        try:
-            wait_for(condition, timeout=120, what="the phase")
-            attempt_cancel(attempt_id=attempt.pk, by=by)
-        finally:
-            from django.db import connection
-
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 def assert_cancelled_cleanly(attempt: Attempt, docker_engine) -> None:  # noqa: ANN001
@@ -102,8 +76,10 @@ def test_cancel_during_a_phase_ends_as_cancelled_and_cleans_up(
     attempt = code_task(
         acme, alice, fixture_repo, setup_script=SETUP if phase != "agent" else ""
     ).attempts.get()
-    make, kind, needle = PHASES[phase]
-    watcher = cancel_when(attempt, make(attempt, kind, needle), alice)
+    kind, needle = PHASES[phase]
+    watcher = when_event(
+        attempt, kind, needle, lambda: attempt_cancel(attempt_id=attempt.pk, by=alice)
+    )
 
     run_attempt(attempt.pk)
 

@@ -7,16 +7,19 @@ is gone, and the next attempt works.
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
-from tasks.models import Event, Status
 from tasks.services import task_create
-from tests.faults.conftest import attempt_containers, wait_for
+from tests.faults.conftest import (
+    assert_failed_for_the_lost_container,
+    attempt_containers,
+    next_attempt_works,
+    when_event,
+)
 from tests.support.model_server import call, reply
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
@@ -39,40 +42,14 @@ def test_a_container_lost_mid_command_fails_the_attempt_and_the_next_one_works(
     attempt = task.attempts.get()
 
     def kill_the_container() -> None:
-        try:
-            wait_for(
-                lambda: Event.objects.filter(
-                    attempt=attempt, kind=kinds.COMMAND, payload__command="sleep 30"
-                ).exists(),
-                timeout=120,
-                what="the long command",
-            )
-            (container,) = attempt_containers(docker_engine, attempt.pk, pid=os.getpid())
-            docker_engine.api.kill(container)
-        finally:
-            from django.db import connection
+        (container,) = attempt_containers(docker_engine, attempt.pk, pid=os.getpid())
+        docker_engine.api.kill(container)
 
-            connection.close()
-
-    killer = threading.Thread(target=kill_the_container, daemon=True)
-    killer.start()
+    killer = when_event(attempt, kinds.COMMAND, "sleep 30", kill_the_container)
 
     run_attempt(attempt.pk)
 
     killer.join(timeout=10)
-    attempt.refresh_from_db()
-    assert attempt.status == Status.FAILED
-    assert "the container engine restarted or stopped this attempt's container" in attempt.error
-    assert attempt.patch == ""
-    end = attempt.events.get(kind=kinds.COMMAND_END)
-    assert end.payload["exit_code"] is None and "container engine" in end.payload["error"]
+    assert_failed_for_the_lost_container(attempt)
     assert attempt_containers(docker_engine, attempt.pk, pid=os.getpid()) == []
-
-    model_server.add(reply("The repository has calc.py."))
-    ask = task_create(
-        author=alice, repository=repository, mode="ask", prompt="What is here?", base_branch="main"
-    )
-    following = ask.attempts.get()
-    run_attempt(following.pk)
-    following.refresh_from_db()
-    assert following.status == Status.SUCCEEDED, following.error
+    next_attempt_works(model_server, repository, alice)

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +22,16 @@ import pytest
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
-from tasks.models import Event, Status
 from tasks.sandbox.reaper import reap_containers
 from tasks.sandbox.spec import LABEL_SANDBOX
 from tasks.services import task_create
 from tests.agent.test_real_sandbox import IMAGE
-from tests.faults.conftest import wait_for
+from tests.faults.conftest import (
+    assert_failed_for_the_lost_container,
+    next_attempt_works,
+    wait_for,
+    when_event,
+)
 from tests.support.model_server import call, reply
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
@@ -109,44 +112,14 @@ def test_a_dockerd_restart_mid_attempt_fails_it_clearly_and_the_next_attempt_wor
     )
     attempt = task.attempts.get()
 
-    def restart_the_engine() -> None:
-        try:
-            wait_for(
-                lambda: Event.objects.filter(
-                    attempt=attempt, kind=kinds.COMMAND, payload__command="sleep 30"
-                ).exists(),
-                timeout=120,
-                what="the long command",
-            )
-            private_engine.restart()
-        finally:
-            from django.db import connection
-
-            connection.close()
-
-    restarter = threading.Thread(target=restart_the_engine, daemon=True)
-    restarter.start()
+    restarter = when_event(attempt, kinds.COMMAND, "sleep 30", private_engine.restart)
 
     run_attempt(attempt.pk)
 
     restarter.join(timeout=120)
-    attempt.refresh_from_db()
-    assert attempt.status == Status.FAILED
-    assert "the container engine restarted" in attempt.error
-    assert attempt.patch == ""
-    end = attempt.events.get(kind=kinds.COMMAND_END)
-    assert end.payload["exit_code"] is None and "container engine" in end.payload["error"]
-
+    assert_failed_for_the_lost_container(attempt)
     # Housekeeping, a little later: no sandbox is left on the engine.
     client = private_engine.client()
     reap_containers(client, now=time.time() + 60)
     assert client.api.containers(all=True, filters={"label": LABEL_SANDBOX}) == []
-
-    model_server.add(reply("The repository has calc.py."))
-    ask = task_create(
-        author=alice, repository=repository, mode="ask", prompt="What is here?", base_branch="main"
-    )
-    following = ask.attempts.get()
-    run_attempt(following.pk)
-    following.refresh_from_db()
-    assert following.status == Status.SUCCEEDED, following.error
+    next_attempt_works(model_server, repository, alice)
