@@ -101,8 +101,18 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default: several processes share one file, so wait for locks.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default: daphne and the worker's processes share one file. WAL lets readers
+    # (pages) go on while one process writes; writers wait up to `timeout` seconds for the lock
+    # (busy timeout), and every transaction takes the write lock when it begins (IMMEDIATE): a
+    # transaction that read first and then wanted to write would fail at once with "database
+    # is locked" (SQLite cannot wait there without risking a deadlock). README, "SQLite".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -135,11 +145,24 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 QUEUE_LOST_SECONDS = envint("QUEUE_LOST_SECONDS", 120, minimum=10)
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
 # Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).
+# A running attempt's worker stamps its heartbeat this often; housekeeping fails an attempt whose
+# heartbeat is older than the timeout ("the worker running this attempt stopped").
+ATTEMPT_HEARTBEAT_SECONDS = envfloat("ATTEMPT_HEARTBEAT_SECONDS", 10.0)
+ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS = envint("ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS", 60, minimum=2)
+# How long the worker retries a database write (event, end of attempt) before giving up.
+DB_RETRY_SECONDS = envfloat("DB_RETRY_SECONDS", 30.0)
+_HEARTBEAT_CHECK_SECONDS = max(1.0, min(30.0, ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS / 3))
 CELERY_BEAT_SCHEDULE = {
     "housekeeping": {
         "task": "tasks.housekeeping",
         "schedule": float(envint("HOUSEKEEPING_INTERVAL_SECONDS", 300, minimum=10)),
         "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": 240},
+    },
+    # Cheap (one query): often, so a dead worker's attempt shows as failed within seconds.
+    "attempt-heartbeats": {
+        "task": "tasks.attempts_check_heartbeats",
+        "schedule": _HEARTBEAT_CHECK_SECONDS,
+        "options": {"queue": CELERY_TASK_DEFAULT_QUEUE, "expires": _HEARTBEAT_CHECK_SECONDS},
     },
 }
 

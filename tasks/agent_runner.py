@@ -15,12 +15,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from tasks import event_kinds as kinds
@@ -30,7 +28,9 @@ from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Pri
 from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
-from tasks.models import Attempt, Mode, Status
+from tasks.background import every
+from tasks.models import FINISHED_STATUSES, Attempt, Mode, Status
+from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,10 @@ def run_agent_for_attempt(attempt_id: int, sandbox: Sandbox, *, base_commit: str
         events.publish(attempt_id, kind, payload)
 
     def cancelled() -> bool:
-        return Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists()
+        return with_db_retry(
+            lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
+            what="check for cancellation",
+        )
 
     model = ModelClient(spec.config.model)
     try:
@@ -153,19 +156,25 @@ def finish_attempt(
         try:
             patch = collect_patch(sandbox, base_commit)
         except SandboxError as exc:
+            # An attempt whose patch could not be taken never succeeds.
             error = error or f"Could not take the patch: {exc}"
             events.publish(attempt_id, kinds.ERROR, {"message": f"Could not take the patch: {exc}"})
             if result.outcome == "succeeded":
                 result.outcome = "failed"
-    attempt_record_usage(attempt_id=attempt_id, result=result)
-    services.attempt_store_cited_files(attempt_id=attempt_id, files=cited_files_of(result, sandbox))
-    return services.attempt_finish(
-        attempt_id=attempt_id,
-        status=OUTCOME_STATUS[result.outcome],
-        error=error,
-        summary=result.final_message,
-        patch=patch,
-    )
+    cited = cited_files_of(result, sandbox)
+
+    def record() -> Attempt:
+        attempt_record_usage(attempt_id=attempt_id, result=result)
+        services.attempt_store_cited_files(attempt_id=attempt_id, files=cited)
+        return services.attempt_finish(
+            attempt_id=attempt_id,
+            status=OUTCOME_STATUS[result.outcome],
+            error=error,
+            summary=result.final_message,
+            patch=patch,
+        )
+
+    return with_db_retry(record, what="record the end of the attempt")
 
 
 def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:
@@ -202,26 +211,15 @@ def cited_files_of(result: AgentResult, sandbox: Sandbox) -> dict[str, str]:
 
 @contextlib.contextmanager
 def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0) -> Iterator[None]:
-    """While the block runs, poll the attempt and call `sandbox.cancel()` once it is cancelled,
-    so a long command stops within `interval` seconds, not at the next step."""
-    done = threading.Event()
+    """While the block runs, poll the attempt and call `sandbox.cancel()` once it is cancelled
+    (or was ended elsewhere, e.g. by housekeeping), so a long command stops within `interval`
+    seconds, not at the next step."""
 
-    def watch() -> None:
-        try:
-            while not done.wait(interval):
-                close_old_connections()
-                if Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists():
-                    sandbox.cancel()
-                    return
-        except Exception:  # the agent loop also polls between steps
-            logger.warning("cancel watch for attempt %s failed", attempt_id, exc_info=True)
-        finally:
-            connection.close()
+    def ended() -> bool:
+        if not Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists():
+            return False
+        sandbox.cancel()
+        return True
 
-    thread = threading.Thread(target=watch, name=f"cancel-watch-{attempt_id}", daemon=True)
-    thread.start()
-    try:
+    with every(interval, ended, name=f"cancel-watch-{attempt_id}"):
         yield
-    finally:
-        done.set()
-        thread.join(timeout=interval + 5)

@@ -23,9 +23,11 @@ from repos.mirror import GitError, git_env
 from repos.models import Repository
 from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
-from tasks import events, services
+from tasks import events
 from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt
+from tasks.jobs import attempt_fail
 from tasks.models import Attempt, Mode, Status
+from tasks.resilience import with_db_retry
 from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
 from tasks.sandbox.base import ExecResult, OutputChunk, Sandbox, SandboxError
 from tasks.sandbox.masking import MaskedOutput, mask
@@ -34,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 
 def attempt_run(attempt_id: int) -> None:
-    """Run a claimed (running) attempt to its end; every path records how it ended."""
+    """Run a claimed (running) attempt to its end; every path records how it ended. What it
+    does not expect (and a database that stays away) it raises to the job (tasks/jobs.py),
+    which ends the attempt."""
     attempt = Attempt.objects.select_related("task__repository", "requested_by", "parent").get(
         pk=attempt_id
     )
@@ -45,18 +49,20 @@ def attempt_run(attempt_id: int) -> None:
                 return
             _run_in_sandbox(attempt, workspace, base, setup_tree)
     except (PrepareError, SandboxError, GitError, GitHubError) as exc:
-        services.attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=str(exc))
-    except Exception:
-        logger.exception("attempt %s failed unexpectedly", attempt_id)
-        services.attempt_finish(
-            attempt_id=attempt_id,
-            status=Status.FAILED,
-            error="The worker hit an internal error; the log above shows how far it got.",
-        )
+        attempt_fail(attempt_id, _sentence(str(exc)))
+
+
+def _sentence(text: str) -> str:
+    """A sandbox reason ("the container engine restarted …") as the start of a sentence."""
+    text = text.strip()
+    return text[:1].upper() + text[1:]
 
 
 def _cancelled(attempt_id: int) -> bool:
-    return Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists()
+    return with_db_retry(
+        lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
+        what="check for cancellation",
+    )
 
 
 def _phase(attempt_id: int, phase: str, message: str) -> None:
@@ -171,7 +177,9 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str, setup_tree: Pa
             + (" and running the setup script." if spec.setup_script.strip() else "."),
         )
         try:
-            sandbox.start()
+            # A cancel while the container starts or setup runs stops it there.
+            with cancel_watch(attempt.pk, sandbox):
+                sandbox.start()
         except SandboxError as exc:
             # The message may quote the setup script's output.
             raise SandboxError(mask(str(exc), secrets.values())) from None
@@ -180,8 +188,8 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str, setup_tree: Pa
         del secrets, setup_log
         with cancel_watch(attempt.pk, sandbox):
             result = run_agent_for_attempt(attempt.pk, sandbox, base_commit=base)
-        _publish_egress(attempt.pk, sandbox)
-        finish_attempt(attempt.pk, result, sandbox=sandbox, base_commit=base)
+            _publish_egress(attempt.pk, sandbox)
+            finish_attempt(attempt.pk, result, sandbox=sandbox, base_commit=base)
     finally:
         sandbox.stop()
 

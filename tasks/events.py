@@ -16,6 +16,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from tasks.models import Attempt, Event
+from tasks.resilience import with_db_retry
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +71,22 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
 
 
 def publish(attempt_id: int, kind: str, payload: dict[str, Any] | None = None) -> Event:
-    """Append an event with the next seq for the attempt, then broadcast it on commit."""
+    """Append an event with the next seq for the attempt, then broadcast it on commit.
+
+    A database that is briefly away is waited for (tasks/resilience.py); the append is one
+    transaction, so a write that fails leaves nothing half-written."""
+    return with_db_retry(
+        lambda: _append(attempt_id, kind, payload or {}), what=f"write a {kind} event"
+    )
+
+
+def _append(attempt_id: int, kind: str, payload: dict[str, Any]) -> Event:
     with transaction.atomic():
         attempt = Attempt.objects.select_for_update().only("id", "last_seq").get(pk=attempt_id)
         seq = attempt.last_seq + 1
         Attempt.objects.filter(pk=attempt_id).update(last_seq=seq)
         event = Event.objects.create(
-            attempt_id=attempt_id, seq=seq, kind=kind, payload=payload or {}
+            attempt_id=attempt_id, seq=seq, kind=kind, payload=payload
         )
         message = {"type": "attempt.event", "event": event_message(event)}
         transaction.on_commit(lambda: _group_send(attempt_group(attempt_id), message))

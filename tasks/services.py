@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from repos.models import Repository
@@ -102,8 +103,9 @@ def _task_create_rows(
 
 def attempt_claim(*, attempt_id: int) -> bool:
     """Move a queued attempt to running. False means another worker has it or it ended."""
+    now = timezone.now()
     claimed = Attempt.objects.filter(pk=attempt_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now()
+        status=Status.RUNNING, started_at=now, heartbeat_at=now
     )
     if claimed:
         attempt = Attempt.objects.select_related("task__repository").get(pk=attempt_id)
@@ -242,8 +244,8 @@ def attempt_store_cited_files(*, attempt_id: int, files: dict[str, str]) -> None
 
 
 LOST_WORKER_MESSAGE = (
-    "The worker running this attempt stopped before it finished (it crashed or was restarted). "
-    "Start the task again."
+    "The worker running this attempt stopped (it crashed or was restarted) before the attempt "
+    "finished. Use Retry to run it again as a new attempt."
 )
 
 
@@ -261,6 +263,64 @@ def attempts_reap_stale(*, older_than_seconds: int) -> list[int]:
     for attempt_id in stale:
         attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
     return stale
+
+
+def attempts_end_lost(
+    *, heartbeat_timeout_seconds: int, attempt_ids: list[int] | None = None
+) -> list[int]:
+    """Fail running attempts whose worker stopped writing their heartbeat more than
+    `heartbeat_timeout_seconds` ago (only among `attempt_ids` when given); returns their ids.
+
+    The attempt is never run again by itself: the person may Retry (a new attempt)."""
+    cutoff = timezone.now() - timedelta(seconds=heartbeat_timeout_seconds)
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    found = Attempt.objects.filter(silent, status=Status.RUNNING)
+    if attempt_ids is not None:
+        found = found.filter(pk__in=attempt_ids)
+    lost = list(found.values_list("pk", flat=True))
+    for attempt_id in lost:
+        attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
+    return lost
+
+
+RETRYABLE_STATUSES = frozenset({Status.FAILED, Status.CANCELLED})
+
+
+def attempt_retry(*, attempt: Attempt, by: User) -> Attempt:
+    """Run a failed or cancelled attempt again as a new attempt of the same task (a follow-up
+    is retried with the same parent and instruction), with `by`'s credential. Retrying is always
+    a person's choice: a job whose worker died is never re-run by itself.
+
+    `by` must be allowed to act on the repository now (`task_access_require`, as for a
+    follow-up). Raises TaskError when they may not or the attempt cannot be retried."""
+    current = Attempt.objects.select_related("task__repository").get(pk=attempt.pk)
+    if current.status not in RETRYABLE_STATUSES:
+        raise TaskError("Only a failed or cancelled attempt can be retried.")
+    task_access_require(user=by, task=current.task)
+    return _attempt_retry_row(attempt.pk, by)
+
+
+@transaction.atomic
+def _attempt_retry_row(attempt_id: int, by: User) -> Attempt:
+    old = Attempt.objects.select_for_update().get(pk=attempt_id)
+    if old.status not in RETRYABLE_STATUSES:
+        raise TaskError("Only a failed or cancelled attempt can be retried.")
+    task = Task.objects.select_for_update().get(pk=old.task_id)
+    last_index = task.attempts.order_by("-index").values_list("index", flat=True).first() or 0
+    if last_index >= MAX_ATTEMPTS_WITH_FOLLOW_UPS:
+        raise TaskError(f"A task can have at most {MAX_ATTEMPTS_WITH_FOLLOW_UPS} attempts.")
+    new = Attempt.objects.create(
+        task=task,
+        index=last_index + 1,
+        parent_id=old.parent_id,
+        follow_up_prompt=old.follow_up_prompt,
+        requested_by=by,
+    )
+    message = f"Queued: retry of attempt {old.index} by {by.get_username()}."
+    events.publish(new.pk, "status", {"status": Status.QUEUED, "message": message})
+    transaction.on_commit(partial(_enqueue_attempt, new.pk))
+    _task_status_refresh(task.pk)
+    return new
 
 
 def _task_status_refresh(task_id: int) -> None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("attempts/<int:pk>/pull-request/", views_live.attempt_create_pr, name="attempt_create_pr"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),
+    path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),
     path("repositories/picker/", views.repository_picker, name="repository_picker"),
     path("history/", views_history.history, name="history"),
 ]

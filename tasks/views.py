@@ -88,6 +88,21 @@ def attempt_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("tasks:detail", pk=attempt.task_id)
 
 
+@require_POST
+def attempt_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed or cancelled attempt again, as a new attempt (the person's choice)."""
+    attempt = get_attempt_for_user(request.user, pk)
+    try:
+        new = services.attempt_retry(attempt=attempt, by=signed_in_user(request))
+    except services.TaskError as exc:
+        messages.error(request, str(exc))
+        return redirect(
+            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
+        )
+    messages.success(request, f"Attempt {attempt.index} retried as attempt {new.index}.")
+    return redirect(reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{new.index}")
+
+
 @json_endpoint
 @require_GET
 def task_status(request: HttpRequest, pk: int) -> JsonResponse:

@@ -70,7 +70,7 @@ def carol_client(client, carol):
 
 
 # In CI the sandbox and browser suites must really run: a skip there is a failure.
-MUST_RUN_IN_CI = ("tests/sandbox/", "tests/browser/")
+MUST_RUN_IN_CI = ("tests/sandbox/", "tests/browser/", "tests/faults/")
 
 
 @pytest.hookimpl(hookwrapper=True)

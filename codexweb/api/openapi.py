@@ -362,6 +362,19 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/attempts/{pk}/retry": {
+            "post": {
+                "summary": "Run a failed or cancelled attempt again, as a new attempt",
+                "operationId": "retryAttempt",
+                "parameters": _ID,
+                "responses": {
+                    "201": _json(_ref("Attempt"), "The new, queued attempt"),
+                    "409": _error("Not failed or cancelled, no access, or too many attempts"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
         "/attempts/{pk}/events": {
             "get": {
                 "summary": "A page of the attempt's events after a seq",

@@ -253,6 +253,19 @@ def attempt_cancel(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(attempt_repr(attempt))
 
 
+@api_endpoint("POST")
+def attempt_retry(request: HttpRequest, pk: int) -> JsonResponse:
+    """Run a failed or cancelled attempt again as a new attempt; returns the new attempt."""
+    attempt = get_attempt_for_user(_user(request), pk)
+    try:
+        new = services.attempt_retry(attempt=attempt, by=_user(request))
+    except services.TaskError as exc:
+        raise ApiError(409, "not_retryable", str(exc)) from exc
+    response = JsonResponse(attempt_repr(new), status=201)
+    response["Location"] = reverse("api:attempt", args=[new.pk])
+    return response
+
+
 @api_endpoint("GET")
 def attempt_events(request: HttpRequest, pk: int) -> JsonResponse:
     """A page of events after `after` (a seq); follow `next_after` until `finished` and empty."""

@@ -25,7 +25,7 @@ _STATUS_EXIT = {
 
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
-    """Register login, ask, code, list, show, diff, cancel and pr on the `codexweb` parser."""
+    """Register login, ask, code, list, show, diff, cancel, retry and pr on the parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -72,13 +72,23 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     cancel = sub.add_parser("cancel", help="cancel a task's unfinished attempts")
     cancel.add_argument("id", type=int)
     cancel.add_argument("--json", action="store_true")
+    retry = sub.add_parser(
+        "retry", help="run a failed or cancelled attempt of a task again, as a new attempt"
+    )
+    retry.add_argument("id", type=int, help="task id")
+    retry.add_argument(
+        "--attempt", type=int, default=None, help="attempt number (default: the last failed one)"
+    )
+    retry.add_argument("--json", action="store_true")
     pr = sub.add_parser("pr", help="open a pull request from a task's best attempt")
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
     pr.add_argument("--json", action="store_true")
 
 
-CLIENT_COMMANDS = frozenset({"login", "ask", "code", "list", "show", "diff", "cancel", "pr"})
+CLIENT_COMMANDS = frozenset(
+    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "pr"}
+)
 
 
 def run_client_command(
@@ -96,6 +106,7 @@ def run_client_command(
             "show": _show,
             "diff": _diff,
             "cancel": _cancel,
+            "retry": _retry,
             "pr": _pr,
         }[args.command]
         return handler(client, args, out, err)
@@ -309,6 +320,23 @@ def _diff(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO)
 def _cancel(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     task = client.post_json(f"/tasks/{args.id}/cancel")
     out.write((json.dumps(task) if args.json else f"Task {task['id']} is {task['status']}.") + "\n")
+    return exitcodes.OK
+
+
+def _retry(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    task = client.get_json(f"/tasks/{args.id}")
+    attempts = task["attempts"]
+    if args.attempt is not None:
+        chosen = next((a for a in attempts if a["index"] == args.attempt), None)
+    else:
+        ended = [a for a in attempts if a["status"] in ("failed", "cancelled")]
+        chosen = ended[-1] if ended else None
+    if chosen is None:
+        what = f"no attempt {args.attempt}" if args.attempt else "no failed or cancelled attempt"
+        return _fail(args, err, out, f"Task {task['id']} has {what}.", exitcodes.CONFLICT)
+    new = client.post_json(f"/attempts/{chosen['id']}/retry")
+    text = f"Attempt {chosen['index']} retried as attempt {new['index']} of task {task['id']}."
+    out.write((json.dumps(new) if args.json else text) + "\n")
     return exitcodes.OK
 
 

@@ -370,6 +370,8 @@
       this.root.dataset.finished = "true";
       var cancel = this.root.querySelector("[data-cancel]");
       if (cancel) cancel.remove();
+      var retry = this.root.querySelector("[data-retry]");
+      if (retry) retry.hidden = !(status === "failed" || status === "cancelled");
       if (status !== "succeeded" && message) {
         var err = this.root.querySelector("[data-attempt-error]");
         if (err) { err.textContent = message; err.hidden = false; }

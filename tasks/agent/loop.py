@@ -156,6 +156,8 @@ class _Run:
                     step.tool_calls.append(record)
                     self.conversation.append(ToolOutput(call.call_id, record.observation))
                 step.duration = self.clock() - self.started - step.started_at
+                if toolbox.sandbox_lost:
+                    return self._fail(f"The sandbox stopped working: {toolbox.sandbox_lost}.")
                 if toolbox.sandbox_failures >= SANDBOX_FAILURES_TOLERATED:
                     return self._fail("The sandbox stopped working: commands cannot run.")
                 continue
@@ -183,7 +185,9 @@ class _Run:
     # --- endings ---------------------------------------------------------------------------
 
     def _finish(self, final: str, toolbox: Toolbox) -> AgentResult:
-        self._commit_if_code(toolbox)
+        problem = self._commit_if_code(toolbox)
+        if problem:  # the changes cannot be taken out: never "succeeded"
+            return self._fail(problem)
         report = check_citations(final, read_file=self._read_final_tree, chunks=toolbox.chunks)
         if self.spec.mode == "code" and toolbox.agents.given and toolbox.edits_since_last_command:
             report.flags.append(
@@ -199,7 +203,9 @@ class _Run:
 
     def _end(self, outcome: Any, reason: str, message: str, toolbox: Toolbox) -> AgentResult:
         if outcome == "stopped":  # keep the partial work reviewable; a cancel wants nothing
-            self._commit_if_code(toolbox)
+            problem = self._commit_if_code(toolbox)
+            if problem:
+                message = f"{message} {problem}"
         self.result.outcome, self.result.stop_reason, self.result.error = outcome, reason, message
         return self._close(self.result)
 
@@ -241,10 +247,11 @@ class _Run:
             return None
         return self.sandbox.read_file(path)
 
-    def _commit_if_code(self, toolbox: Toolbox) -> None:
-        """Commit everything the agent changed, without running the repository's hooks."""
+    def _commit_if_code(self, toolbox: Toolbox) -> str:
+        """Commit everything the agent changed, without running the repository's hooks.
+        Returns why that failed ("" when it worked or there was nothing to do)."""
         if self.spec.mode != "code":
-            return
+            return ""
         name, email = parseaddr(self.spec.commit_author)
         title = (self.spec.prompt.strip().splitlines() or ["Agent changes"])[0][:72]
         command = (
@@ -257,10 +264,9 @@ class _Run:
         try:
             result = self.sandbox.exec(command, cwd=WORKSPACE, timeout=120)
         except SandboxError as exc:
-            self.emit(kinds.ERROR, {"message": f"Could not commit the changes: {exc}"})
-            return
+            return f"Could not take the changes out of the sandbox: {exc}."
         if result.exit_code != 0:
-            self.emit(kinds.ERROR, {"message": "Could not commit the changes: "
-                                    + (result.error or result.output).strip()[:500]})
-            return
+            return ("Could not take the changes out of the sandbox: "
+                    + (result.error or result.output).strip()[:500])
         self.result.committed = "COMMITTED" in result.output
+        return ""

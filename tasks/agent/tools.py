@@ -26,7 +26,7 @@ from tasks.agent.instructions import WORKSPACE, AgentsFiles, agents_reminder
 from tasks.agent.patch import ApplyError, PatchError, compute_changes, parse_patch
 from tasks.agent.records import TerminalChunk, ToolCallRecord
 from tasks.agent.wire import ToolSpec
-from tasks.sandbox.base import OutputChunk, Sandbox, SandboxError
+from tasks.sandbox.base import OutputChunk, Sandbox, SandboxError, SandboxLost
 
 OnEvent = Callable[[str, dict[str, Any]], None]
 
@@ -153,6 +153,7 @@ class Toolbox:
     chunks: dict[str, TerminalChunk] = field(default_factory=dict)
     edits_since_last_command: bool = False
     sandbox_failures: int = 0  # consecutive; the loop gives up after a few
+    sandbox_lost: str = ""  # why the container is gone (engine restarted); the loop gives up
 
     def run(self, call: ToolCall) -> ToolCallRecord:
         """Run one tool call. Never raises for the model's mistakes; they become observations."""
@@ -204,6 +205,7 @@ class Toolbox:
                                        max_output_bytes=self.config.max_output_bytes)
         except SandboxError as exc:
             self.sandbox_failures += 1
+            self.sandbox_lost = lost_reason(exc)
             self.emit(kinds.COMMAND_END, {"call_id": call.call_id, "chunk_id": chunk_id,
                                           "exit_code": None,
                                           "duration": time.monotonic() - started,
@@ -268,12 +270,14 @@ class Toolbox:
             changes = compute_changes(patch, contents.get)
             self._write(changes)
         except PartialPatch as exc:
+            self.sandbox_lost = lost_reason(exc)
             self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
                                     "files": record.files, "error": str(exc)})
             record.ok = False
             record.observation = f"Error: {exc}"
             return
         except (PatchError, ApplyError, SandboxError) as exc:
+            self.sandbox_lost = lost_reason(exc)
             self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
                                     "files": record.files, "error": str(exc)})
             record.ok = False
@@ -370,3 +374,12 @@ def _plumbing(sandbox: Sandbox, command: str) -> str:
             f"{(result.error or result.output).strip()[:300]}"
         )
     return result.output
+
+
+def lost_reason(exc: BaseException | None) -> str:
+    """Why the sandbox is gone, when `exc` (or what caused it) says it is; else ""."""
+    while exc is not None:
+        if isinstance(exc, SandboxLost):
+            return str(exc)
+        exc = exc.__cause__
+    return ""

@@ -90,6 +90,11 @@ class SandboxError(RuntimeError):
     """The sandbox could not do what was asked; the message is for a person."""
 
 
+class SandboxLost(SandboxError):
+    """The container is gone under the attempt (the engine restarted, or something outside
+    killed it): nothing more can run in it, and its work cannot be taken out."""
+
+
 class Sandbox(Protocol):
     """One attempt's isolated environment, from start to cleanup."""
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import requests
 from docker.errors import APIError, DockerException, NotFound
 from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
 
@@ -195,7 +196,7 @@ class ContainerShell:
                 stdin=False,
                 workdir="/",
             )
-        except (APIError, NotFound) as exc:
+        except (DockerException, requests.exceptions.RequestException) as exc:
             return -1, b"", str(exc).encode()
         out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
         return int(result.exit_code or 0), out or b"", err or b""

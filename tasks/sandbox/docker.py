@@ -28,7 +28,7 @@ from pathlib import Path
 
 import docker
 import requests
-from docker.errors import APIError, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from tasks.sandbox import images, leftovers
 from tasks.sandbox.base import (
@@ -37,6 +37,7 @@ from tasks.sandbox.base import (
     OnOutput,
     OutputChunk,
     SandboxError,
+    SandboxLost,
     SandboxSpec,
 )
 from tasks.sandbox.config import DockerConfig
@@ -68,6 +69,15 @@ from tasks.sandbox.trust import split_certificates
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
+# What a call to the engine raises when it refuses (409 "container is not running", 404) or does
+# not answer (restarting); never shown to a person as such (see `DockerSandbox._failure`).
+ENGINE_ERRORS: tuple[type[Exception], ...] = (
+    DockerException,
+    requests.exceptions.RequestException,
+)
+# What a sandbox operation can fail with, to be turned into what a person sees.
+FAILURES: tuple[type[Exception], ...] = (SandboxError, *ENGINE_ERRORS)
+ENGINE_LOST = "the container engine restarted or stopped this attempt's container"
 
 
 class DockerSandbox:
@@ -103,6 +113,7 @@ class DockerSandbox:
         self._records: list[EgressRecord] = []
         self._tls_failures: list[TlsFailure] = []
         self._ended: str | None = None  # why the sandbox can no longer run commands
+        self._lost = False  # it ended because the engine lost the container
         self._timer: threading.Timer | None = None
         self._stopped = threading.Event()  # set once the container was killed after _ended
         self._lock = threading.Lock()
@@ -124,14 +135,14 @@ class DockerSandbox:
     def start(self) -> None:
         try:
             self._start()
-        except BaseException as exc:
-            ended = self._ended
+        except FAILURES as exc:
+            failure = self._failure(exc, "start the sandbox")
             self.stop()
-            if isinstance(exc, APIError):
-                # Typically the container was stopped under a step (cancel, wall clock): the
-                # person needs the reason, never the engine's "409 Conflict".
-                reason = ended or f"the sandbox could not start: {exc.explanation or exc}"
-                raise SandboxError(reason) from exc
+            if failure is exc:
+                raise
+            raise failure from exc
+        except BaseException:
+            self.stop()
             raise
 
     def exec(
@@ -143,27 +154,47 @@ class DockerSandbox:
         on_output: OnOutput | None = None,
         max_output_bytes: int = 1_000_000,
     ) -> ExecResult:
-        return self._exec(
-            command,
-            user=self._user,
-            cwd=cwd,
-            timeout=timeout,
-            on_output=on_output,
-            max_output_bytes=max_output_bytes,
-            extra_env=None,
-        )
+        try:
+            return self._exec(
+                command,
+                user=self._user,
+                cwd=cwd,
+                timeout=timeout,
+                on_output=on_output,
+                max_output_bytes=max_output_bytes,
+                extra_env=None,
+            )
+        except FAILURES as exc:
+            failure = self._failure(exc, "run the command")
+            if failure is exc:
+                raise
+            raise failure from exc
 
     def write_file(self, path: str, content: str) -> None:
         if self.spec.read_only:
             raise SandboxError("the workspace is read-only for Ask tasks")
         # Written from inside, as the command user, refusing a symbolic link at every step at
         # the moment it is opened (tasks/sandbox/file_tool.py): never by the engine as root.
-        self._require_shell().write_file(workspace_path(path), content.encode(), user=self._user)
+        try:
+            self._require_shell().write_file(
+                workspace_path(path), content.encode(), user=self._user
+            )
+        except FAILURES as exc:
+            failure = self._failure(exc, f"write {path}")
+            if failure is exc:
+                raise
+            raise failure from exc
 
     def read_file(self, path: str, *, max_bytes: int = 1_000_000) -> str:
-        data = self._require_shell().read_file(
-            workspace_path(path), user=self._user, max_bytes=max_bytes
-        )
+        try:
+            data = self._require_shell().read_file(
+                workspace_path(path), user=self._user, max_bytes=max_bytes
+            )
+        except FAILURES as exc:
+            failure = self._failure(exc, f"read {path}")
+            if failure is exc:
+                raise
+            raise failure from exc
         if len(data) > max_bytes:
             raise SandboxError(f"{path} is larger than {max_bytes} bytes")
         return data.decode(errors="replace")
@@ -184,7 +215,7 @@ class DockerSandbox:
                 self.api.remove_container(self.container_id, force=True, v=True)
             except NotFound:
                 pass
-            except APIError as exc:  # the reaper will find it by its labels
+            except ENGINE_ERRORS as exc:  # the reaper will find it by its labels
                 logger.warning("could not remove sandbox %s: %s", self.container_id, exc)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -401,6 +432,8 @@ class DockerSandbox:
         self._egress_ca = False
         if policy.mode == "off":
             return
+        if self._ended:  # cancelled or out of time: start no proxy for a stopped container
+            raise SandboxError(self._ended)
         domains = expand_domains(policy.domains, self.config.domain_lists)
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
         rules = EgressRules(
@@ -491,10 +524,8 @@ class DockerSandbox:
                 environment=env,
                 collector=collector,
             )
-        except APIError as exc:
-            if self._ended:
-                raise SandboxError(self._ended) from exc
-            raise SandboxError(f"cannot run the command: {exc.explanation or exc}") from exc
+        except ENGINE_ERRORS as exc:
+            raise self._failure(exc, "run the command") from exc
         deadline = started + max(timeout, 0.1)
         next_disk_check = started + self.config.disk_watch_seconds
         error = ""
@@ -530,6 +561,17 @@ class DockerSandbox:
         if killed:
             run.pump(KILL_GRACE)
         exit_code = None if killed else run.exit_code()
+        if not killed and (exit_code is None or not 0 <= exit_code < 128):
+            # Killed by a signal, or the engine cannot say how it ended: was it the container
+            # that went (engine restarted, killed from outside)? Then nothing more can run.
+            if not self._container_running(settle=1.0):
+                self._lose()
+                raise self._failure(SandboxLost(ENGINE_LOST), "run the command")
+            if exit_code is None:
+                raise self._failure(
+                    run.stream_error or SandboxError("the engine did not report an exit status"),
+                    "learn how the command ended",
+                )
         if not killed and exit_code == 137:
             oom = self._require_shell().oom_kills()
             if oom > self._oom_kills:
@@ -572,23 +614,58 @@ class DockerSandbox:
         if self._policy.mode != "off":
             shell.start_bridge()
 
+    def _failure(self, exc: BaseException, what: str) -> SandboxError:
+        """The error a person sees when `what` failed: why the sandbox ended when it had
+        (cancelled, time limit), the engine losing the container when it did, else what
+        failed. Never a raw engine error ("409 Conflict … is not running")."""
+        if self._ended is None and self.container_id is not None and not self._container_running():
+            self._lose()
+        if self._ended is not None:
+            return SandboxLost(self._ended) if self._lost else SandboxError(self._ended)
+        if isinstance(exc, SandboxError):
+            return exc
+        detail = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+        return SandboxError(f"cannot {what}: {detail}")
+
+    def _container_running(self, *, settle: float = 0.0) -> bool:
+        """Whether the container still runs. With `settle`, keep looking that long: the engine
+        closes a killed container's exec streams a moment before its state says so."""
+        if self.container_id is None:
+            return False
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                state = self.api.inspect_container(self.container_id).get("State") or {}
+            except ENGINE_ERRORS:  # gone, or the engine does not answer
+                return False
+            if not state.get("Running") or state.get("Restarting"):
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.2)
+
+    def _lose(self) -> None:
+        """The engine lost the container: end the sandbox with that reason."""
+        self._end(ENGINE_LOST, lost=True)
+
     def _remaining(self) -> float:
         return max(1.0, self.spec.wall_seconds - (time.monotonic() - self._started_at))
 
     def _on_wall_clock(self) -> None:
         self._end(f"the attempt reached its time limit of {self.spec.wall_seconds} seconds")
 
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str, *, lost: bool = False) -> None:
         """Stop the container now (from any thread); later calls raise SandboxError(reason)."""
         with self._lock:
             if self._ended is not None:
                 return
             self._ended = reason
+            self._lost = lost
         try:
             if self.container_id is not None:
                 self.api.kill(self.container_id)
                 self.api.wait(self.container_id, timeout=15)  # until it has really stopped
-        except (APIError, requests.exceptions.RequestException):
+        except ENGINE_ERRORS:
             pass
         finally:
             self._stopped.set()

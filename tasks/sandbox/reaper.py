@@ -2,9 +2,10 @@
 and expired warm images.
 
 A container is an orphan when its attempt's wall-clock deadline passed more than `grace`
-seconds ago, or when the worker process that owns it (its `org.codexweb.owner` label names host,
-pid and process start time) is gone from this host. Containers owned by another host are left
-to that host's reaper until their deadline passes.
+seconds ago, when the worker process that owns it (its `org.codexweb.owner` label names host,
+pid and process start time) is gone from this host, or when it has exited (an engine restart
+stops every container; a stopped sandbox is never started again). Containers owned by another
+host are left to that host's reaper until their deadline passes.
 
 Run it from cron or a Celery beat: `python manage.py sandbox_reap`, or without Django:
 `python -m tasks.sandbox.reaper --runtime-dir var/sandbox`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -22,13 +24,23 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
+import requests
 from docker.errors import APIError, NotFound
 
 from tasks.sandbox.images import prune_warm_images
-from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, process_start_time
+from tasks.sandbox.spec import (
+    LABEL_ATTEMPT,
+    LABEL_DEADLINE,
+    LABEL_OWNER,
+    LABEL_SANDBOX,
+    process_start_time,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def owner_alive(owner: str) -> bool:
@@ -57,18 +69,26 @@ def reap_containers(
     now: float | None = None,
     is_alive: Callable[[str], bool] = owner_alive,
     dry_run: bool = False,
+    attempt_id: int | None = None,
 ) -> list[str]:
-    """Remove orphaned sandbox containers; returns their names."""
+    """Remove orphaned sandbox containers (only `attempt_id`'s when given); returns their names."""
     now = time.time() if now is None else now
     removed = []
-    for info in client.api.containers(all=True, filters={"label": LABEL_SANDBOX}):
+    labels_wanted = [LABEL_SANDBOX]
+    if attempt_id is not None:
+        labels_wanted.append(f"{LABEL_ATTEMPT}={attempt_id}")
+    for info in client.api.containers(all=True, filters={"label": labels_wanted}):
         labels = info.get("Labels") or {}
         try:
             deadline = float(labels.get(LABEL_DEADLINE, "0"))
         except ValueError:
             deadline = 0.0
         expired = now > deadline + grace_seconds
-        if not expired and is_alive(labels.get(LABEL_OWNER, "")):
+        if (
+            not expired
+            and not _stopped_for_a_while(client, info, now)
+            and is_alive(labels.get(LABEL_OWNER, ""))
+        ):
             continue
         name = (info.get("Names") or [info["Id"][:12]])[0].lstrip("/")
         if not dry_run:
@@ -82,14 +102,37 @@ def reap_containers(
     return removed
 
 
+STOPPED_GRACE_SECONDS = 30
+
+
+def _stopped_for_a_while(client: docker.DockerClient, info: dict, now: float) -> bool:
+    """A sandbox only ever runs `sleep infinity`: once it has been stopped for a while (an engine
+    restart stops them all; something outside killed it) nothing will use it again, whoever
+    owns it. (A moment's grace: its worker may be restarting it, or about to remove it.)"""
+    if info.get("State") not in ("exited", "dead"):
+        return False
+    try:
+        finished = client.api.inspect_container(info["Id"])["State"]["FinishedAt"]
+        at = datetime.strptime(finished[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except (APIError, KeyError, ValueError, TypeError):
+        return False
+    return now - at.timestamp() > STOPPED_GRACE_SECONDS
+
+
 def reap_runtime_dirs(
-    runtime_dir: Path, *, is_alive: Callable[[str], bool] = owner_alive, dry_run: bool = False
+    runtime_dir: Path,
+    *,
+    is_alive: Callable[[str], bool] = owner_alive,
+    dry_run: bool = False,
+    attempt_id: int | None = None,
 ) -> list[str]:
-    """Stop the egress proxies of dead workers and delete their attempt folders."""
+    """Stop the egress proxies of dead workers and delete their attempt folders (only
+    `attempt_id`'s when given)."""
     removed: list[str] = []
     if not runtime_dir.is_dir():
         return removed
-    for folder in sorted(runtime_dir.glob("attempt-*")):
+    pattern = "attempt-*" if attempt_id is None else f"attempt-{attempt_id}-*"
+    for folder in sorted(runtime_dir.glob(pattern)):
         owner_file = folder / "owner"
         owner = owner_file.read_text().strip() if owner_file.exists() else ""
         if owner and is_alive(owner):
@@ -131,6 +174,22 @@ def reap(
         report.runtime_dirs = reap_runtime_dirs(runtime_dir, dry_run=dry_run)
     if warm_cache_hours is not None and not dry_run:
         report.images = prune_warm_images(client, max_age_hours=warm_cache_hours)
+    return report
+
+
+def reap_attempt(
+    client: docker.DockerClient, attempt_id: int, *, runtime_dir: Path | None
+) -> ReapReport:
+    """Remove what a lost attempt left: its container and egress proxy, when the worker that
+    made them is gone (a worker on another host, or one still alive, keeps its own; they go
+    at their deadline)."""
+    report = ReapReport()
+    try:
+        report.containers = reap_containers(client, attempt_id=attempt_id)
+    except (APIError, requests.exceptions.RequestException) as exc:
+        logger.warning("could not list the containers of attempt %s: %s", attempt_id, exc)
+    if runtime_dir is not None:
+        report.runtime_dirs = reap_runtime_dirs(runtime_dir, attempt_id=attempt_id)
     return report
 
 

@@ -1,5 +1,5 @@
 """The `codexweb` CLI as a subprocess against the real app in daphne: login, code (streaming the
-live log, ending with summary and diff), list, show, diff | git apply, cancel, exit codes.
+live log, ending with summary and diff), list, show, diff | git apply, cancel, retry, exit codes.
 
 Attempt progress is simulated with the worker's real code path (services + events.publish),
 since these tests run no sandbox.
@@ -255,3 +255,23 @@ def test_interrupt_leaves_the_task_running(live_app, world):
     assert f"codexweb cancel {task.pk}" in err
     task.refresh_from_db()
     assert task.status == "queued"
+
+
+def test_retry_runs_the_last_failed_attempt_again(live_app, world):
+    _login(live_app, world)
+    from django.contrib.auth.models import User
+
+    from repos.models import Repository
+
+    repository = Repository.objects.get(name="webapp")
+    task = factories.make_task(repository, User.objects.get(username="alice"))
+    nothing = cli(world, "retry", str(task.pk))
+    assert nothing.returncode == 5 and "no failed or cancelled attempt" in nothing.stderr
+    attempt = task.attempts.get()
+    services.attempt_finish(attempt_id=attempt.pk, status="failed", error="The worker stopped.")
+
+    result = cli(world, "retry", str(task.pk))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Attempt 1 retried as attempt 2 of task {task.pk}.\n"
+    assert [a.status for a in task.attempts.order_by("index")] == ["failed", "queued"]

@@ -157,3 +157,20 @@ def test_registered_url_repositories_follow_team_membership(acme_repo, alice, ca
     with pytest.raises(services.TaskError, match="not a member of the team"):
         services.attempt_follow_up(attempt=attempt, prompt="more", by=carol)
     assert Attempt.objects.filter(task_id=attempt.task_id).count() == 1
+
+
+def test_member_without_github_access_cannot_retry(bob, gh, finished):  # noqa: F811
+    Attempt.objects.filter(pk=finished.pk).update(status=Status.FAILED)
+    connect(bob, gh, login="bob-gh")  # bob-gh is not in the acme-gh organization
+    with pytest.raises(services.TaskError, match="cannot access acme-gh/webapp"):
+        services.attempt_retry(attempt=finished, by=bob)
+    assert Attempt.objects.filter(task_id=finished.task_id).count() == 1
+
+
+def test_a_retry_runs_with_the_retrying_persons_credential(bob, gh, finished):  # noqa: F811
+    Attempt.objects.filter(pk=finished.pk).update(status=Status.FAILED)
+    gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
+    connect(bob, gh, login="bob-gh")
+    again = services.attempt_retry(attempt=finished, by=bob)
+    assert again.requested_by == bob
+    assert again.task.author != bob

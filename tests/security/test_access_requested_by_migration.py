@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("tasks", "0006_event_attempt_kind_index")]
-AFTER = [("tasks", "0007_h7_attempt_requested_by")]
+AFTER = [("tasks", "0007_attempt_requested_by")]
 
 
 def migrate(targets):

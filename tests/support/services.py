@@ -8,6 +8,7 @@ TEST_REDIS_URL point at ones already running, and stops them when the session en
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import os
 import shutil
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +90,47 @@ def _template_cluster() -> Path:
     return template
 
 
-def start_postgres() -> str:
-    """Start a private PostgreSQL on a free loopback port; return its DATABASE_URL."""
+@dataclass
+class PostgresServer:
+    """A private PostgreSQL cluster on a loopback port, which a test may stop and start again
+    (tests/faults: the database is briefly unavailable)."""
+
+    datadir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/codexweb"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*_as_postgres_user(), str(_pg_bindir() / "pg_ctl"), "-D", str(self.datadir), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.datadir / 'sock'} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._pg_ctl(
+            "-o", options, "-l", str(self.datadir / "server.log"), "-w", "-t", "60", "start"
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server; `fast` and `immediate` both cut every client's connection."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def postgres_server() -> PostgresServer:
+    """A fresh cluster (a copy of the template) on a free port, not started yet."""
     template = _template_cluster()
     datadir = Path(tempfile.mkdtemp(prefix="pg-run-", dir=CACHE))
     shutil.rmtree(datadir)
@@ -97,53 +138,19 @@ def start_postgres() -> str:
     if os.geteuid() == 0:
         subprocess.run(["chown", "-R", "postgres", str(datadir)], check=True)
     os.chmod(datadir, 0o700)
-    port = free_port()
     sockdir = datadir / "sock"
     sockdir.mkdir()
     if os.geteuid() == 0:
         shutil.chown(sockdir, "postgres")
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockdir} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        [
-            *_as_postgres_user(),
-            str(_pg_bindir() / "pg_ctl"),
-            "-D",
-            str(datadir),
-            "-o",
-            options,
-            "-l",
-            str(datadir / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    return PostgresServer(datadir=datadir, port=free_port())
 
-    def stop() -> None:
-        subprocess.run(
-            [
-                *_as_postgres_user(),
-                str(_pg_bindir() / "pg_ctl"),
-                "-D",
-                str(datadir),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(datadir, ignore_errors=True)
 
-    atexit.register(stop)
-    return f"postgres://postgres@127.0.0.1:{port}/codexweb"
+def start_postgres() -> str:
+    """Start a private PostgreSQL on a free loopback port; return its DATABASE_URL."""
+    server = postgres_server()
+    server.start()
+    atexit.register(server.remove)
+    return server.url
 
 
 def start_redis() -> str:
