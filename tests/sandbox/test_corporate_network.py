@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -150,6 +151,10 @@ def test_a_dropped_company_ca_does_not_live_on_in_a_warm_image(
 ):
     spec = {"setup_script": "true", "setup_network": NetworkPolicy(mode="off")}
     spec["cache_scope"] = f"corporate-{id(company)}"
+    # Warm images are only made for an installation, a repository and a commit.
+    spec.update(
+        install_id=f"test-{uuid.uuid4().hex}", repository="1:git:acme/demo", commit="c" * 40
+    )
     first = make_sandbox(warm_cache_hours=1.0, extra_ca_pem=company.ca_pem, **spec)
     second = None
     try:
