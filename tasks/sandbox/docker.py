@@ -9,7 +9,8 @@ Lifecycle of `DockerSandbox.start()`:
    whose environment alone carries the secrets, with egress per the setup policy; then every
    process it left is killed, the egress proxy for setup is stopped, the file system is scanned
    for secret values (found: the attempt fails, nothing is cached), and the container is
-   committed as the warm image;
+   committed as the warm image. From a warm image, the maintenance script (if any) runs the same
+   way instead, without the commit;
 5. agent phase: egress per the agent policy; commands run as `sandbox` (Code) or `reader`
    (Ask, who can read /workspace but not write it).
 """
@@ -51,6 +52,7 @@ from tasks.sandbox.spec import (
     SETUP_USER,
     WORKSPACE,
     agent_user,
+    check_path_prefix,
     container_plan,
     exec_environment,
     owner_token,
@@ -98,7 +100,10 @@ class DockerSandbox:
         self._lock = threading.Lock()
         self._oom_kills = 0
         self._started_at = 0.0
+        # The setup script's result, or the maintenance script's on a warm start
+        # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
+        self.maintenance_ran = False
         self._workdir = (
             self.config.runtime_dir / f"attempt-{spec.attempt_id}-{uuid.uuid4().hex[:8]}"
         )
@@ -203,6 +208,7 @@ class DockerSandbox:
                 f"the sandbox image {spec.image!r} does not exist; build it with "
                 "`make sandbox-image` (scripts/sandbox-image.sh)"
             ) from None
+        check_path_prefix(spec.path_prefix)
         self._workdir.mkdir(parents=True, exist_ok=True)
         (self._workdir / "owner").write_text(owner_token())
         image = spec.image
@@ -214,13 +220,16 @@ class DockerSandbox:
                 variables=spec.variables,
                 generation=spec.cache_generation,
                 scope=spec.cache_scope,
+                image=spec.image,
+                path_prefix=spec.path_prefix,
             )
             found = images.find_warm_image(self.client, key, max_age_hours=self._cache_hours())
             if found:
                 image, self.warm_image, self.warm_hit = found, found, True
         runs_setup = bool(key) and not self.warm_hit
+        runs_maintenance = self.warm_hit and bool(spec.maintenance_script.strip())
         needs_egress = spec.agent_network.mode != "off" or (
-            runs_setup and spec.setup_network.mode != "off"
+            (runs_setup or runs_maintenance) and spec.setup_network.mode != "off"
         )
         egress_dir = self._workdir / "egress" / "socket" if needs_egress else None
         if egress_dir is not None:
@@ -269,17 +278,32 @@ class DockerSandbox:
             shell.refresh_git_workspace()
         if runs_setup:
             self._setup_phase(key)
+        if runs_maintenance:
+            self.maintenance_ran = True
+            self._prepare_script(spec.maintenance_script, what="maintenance")
         if self._ended:
             raise SandboxError(self._ended)
         self._enter_agent_phase()
 
     def _setup_phase(self, key: str) -> None:
+        self._prepare_script(self.spec.setup_script, what="setup")
+        if self._cache_hours() > 0:
+            try:
+                self.warm_image = images.commit_warm_image(
+                    self.client, self._require_container(), key
+                )
+            except APIError as exc:
+                logger.warning("could not cache the prepared sandbox: %s", exc)
+
+    def _prepare_script(self, script: str, *, what: str) -> None:
+        """Run the setup or maintenance script as the setup user with the secrets and the setup
+        policy, then end its processes, close egress and refuse secrets left in files."""
         spec = self.spec
-        self._phase = "setup"
+        self._phase = what
         self._set_network(spec.setup_network)
         remaining = self._remaining()
         result = self._exec(
-            spec.setup_script,
+            script,
             user=SETUP_USER,
             cwd=WORKSPACE,
             timeout=remaining,
@@ -298,24 +322,17 @@ class DockerSandbox:
         if result.exit_code != 0:
             tail = result.output[-4000:]
             why = result.error or f"exit code {result.exit_code}"
-            raise SandboxError(f"the setup script failed ({why}):\n{tail}")
-        self._check_no_secret_files()
-        if self._cache_hours() > 0:
-            try:
-                self.warm_image = images.commit_warm_image(
-                    self.client, self._require_container(), key
-                )
-            except APIError as exc:
-                logger.warning("could not cache the prepared sandbox: %s", exc)
+            raise SandboxError(f"the {what} script failed ({why}):\n{tail}")
+        self._check_no_secret_files(what)
 
-    def _check_no_secret_files(self) -> None:
+    def _check_no_secret_files(self, what: str) -> None:
         values = [v for v in self.spec.secrets.values() if len(v) >= 4]
         if not values:
             return
         found = self._require_shell().files_containing(values, owner=SETUP_USER)
         if found:
             raise SandboxError(
-                "the setup script left a secret in "
+                f"the {what} script left a secret in "
                 + ", ".join(found[:5])
                 + ("…" if len(found) > 5 else "")
                 + "; secrets must not be written to files (they would reach the agent)"
@@ -391,7 +408,11 @@ class DockerSandbox:
             max_bytes=max_output_bytes, on_output=on_output, started=started
         )
         env = exec_environment(
-            user=user, policy=self._policy, extra=extra_env, egress_ca=self._egress_ca
+            user=user,
+            policy=self._policy,
+            extra=extra_env,
+            egress_ca=self._egress_ca,
+            path_prefix=self.spec.path_prefix,
         )
         try:
             run = StreamedExec(

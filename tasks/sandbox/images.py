@@ -1,9 +1,10 @@
 """Per-repository warm images: a container after its setup script ran, committed and reused.
 
-The key is the base image's id (not its name, so a rebuilt base invalidates), the setup script
-and the variables. Secrets are not part of the key and never part of the image: setup gets them
-through its own command's environment, and `docker.py` refuses to commit a container in which
-the setup script left a secret in a file.
+The key is the base image's id (not its name, so a rebuilt base invalidates) and name (the
+environment's image choice), the setup script, the variables and the PATH prefix. Secrets are
+not part of the key and never part of the image: setup gets them through its own command's
+environment, and `docker.py` refuses to commit a container in which the setup script left a
+secret in a file. The maintenance script is not part of the key: it runs on every warm start.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import docker
 from docker.errors import APIError, ImageNotFound
@@ -29,11 +30,15 @@ def warm_key(
     variables: Mapping[str, str],
     generation: int = 0,
     scope: str = "",
+    image: str = "",
+    path_prefix: Sequence[str] = (),
 ) -> str:
     payload = json.dumps(
         {
             "scope": scope,
             "base": base_image_id,
+            "image": image,
+            "path": list(path_prefix),
             "setup": setup_script,
             "variables": sorted(variables.items()),
             "generation": generation,

@@ -11,7 +11,13 @@ from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
 from tasks.models import Status
 from tasks.services import task_create
-from tests.agent.test_real_sandbox import CALC, FIX, TESTS, summary_citing_the_green_run
+from tests.agent.test_real_sandbox import (
+    CALC,
+    FIX,
+    IMAGE,
+    TESTS,
+    summary_citing_the_green_run,
+)
 from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
@@ -20,6 +26,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 def worker_settings(settings, model_server, tmp_path, docker_engine):
     settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_IMAGE = IMAGE  # the default ("universal") choice maps to the slim image here
     settings.OPENAI_BASE_URL = model_server.url
     settings.OPENAI_API_KEY = "sk-test"
     settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"

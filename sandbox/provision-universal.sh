@@ -1,0 +1,33 @@
+#!/bin/sh
+# Turn a provisioned slim root (provision.sh) into the universal image: the toolchains of
+# packages-universal.txt and the pinned tools of tools.txt, whose files the build fetched on the
+# host into the folder given (nothing here needs the internet).
+# Usage: provision-universal.sh /path/to/packages-universal.txt /path/to/downloads
+set -eu
+
+PACKAGES_FILE="$1"
+DOWNLOADS="$2"
+HERE="$(dirname "$0")"
+
+sh "$HERE/apt-install.sh" "$PACKAGES_FILE"
+
+# uv (a wheel holding one static binary) into /usr/local.
+python3 -m pip install --no-index --no-deps --no-cache-dir --prefix /usr/local "$DOWNLOADS"/uv-*.whl
+# pnpm and yarn from their npm tarballs (neither has dependencies), into /usr/local.
+npm install --global --prefix /usr/local --offline --no-audit --no-fund \
+    "$DOWNLOADS"/pnpm-*.tgz "$DOWNLOADS"/yarn-*.tgz
+rm -rf /root/.npm /root/.cache
+
+# Go and Cargo put what the user installs under ~/go/bin and ~/.cargo/bin (on PATH); make both
+# exist, owned by the user.
+install -d -o sandbox -g sandbox /home/sandbox/go/bin /home/sandbox/.cargo/bin
+
+# Fail the build, not a later attempt, when a toolchain does not run.
+for check in "python --version" "uv --version" "pipx --version" "poetry --version" \
+    "node --version" "npm --version" "pnpm --version" "yarn --version" "go version" \
+    "rustc --version" "cargo --version" "javac -version" "mvn -v" "ruby --version" \
+    "bundle --version" "cmake --version" "sqlite3 --version" "jq --version" "rg --version"; do
+    # shellcheck disable=SC2086
+    su sandbox -s /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/sandbox $check" >/dev/null 2>&1 \
+        || { echo "provision-universal: '$check' does not run" >&2; exit 1; }
+done
