@@ -200,6 +200,7 @@ def test_warm_image_is_reused_until_the_setup_changes(make_sandbox, docker_engin
                 variables=variables,
                 generation=generation,
                 scope=scope,
+                image=IMAGE,
             )
             # a superseded image of the same key is untagged, hence all=True
             for image in docker_engine.images.list(
