@@ -13,7 +13,8 @@ packages=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1" | tr '\n' ' ')
 set -- -y -q --no-install-recommends
 if [ -n "${SANDBOX_APT_ARCHIVES:-}" ]; then
     mkdir -p "$SANDBOX_APT_ARCHIVES/partial"
-    set -- "$@" -o "Dir::Cache::Archives=$SANDBOX_APT_ARCHIVES"
+    # The folder belongs to the host's root, not to apt's download user.
+    set -- "$@" -o "Dir::Cache::Archives=$SANDBOX_APT_ARCHIVES" -o "APT::Sandbox::User=root"
 fi
 apt-get update -q
 # shellcheck disable=SC2086

@@ -20,14 +20,19 @@ rm -rf /root/.npm /root/.cache
 
 # Go and Cargo put what the user installs under ~/go/bin and ~/.cargo/bin (on PATH); make both
 # exist, owned by the user.
-install -d -o sandbox -g sandbox /home/sandbox/go/bin /home/sandbox/.cargo/bin
+mkdir -p /home/sandbox/go/bin /home/sandbox/.cargo/bin
+chown -R sandbox:sandbox /home/sandbox/go /home/sandbox/.cargo
 
 # Fail the build, not a later attempt, when a toolchain does not run.
 for check in "python --version" "uv --version" "pipx --version" "poetry --version" \
     "node --version" "npm --version" "pnpm --version" "yarn --version" "go version" \
     "rustc --version" "cargo --version" "javac -version" "mvn -v" "ruby --version" \
     "bundle --version" "cmake --version" "sqlite3 --version" "jq --version" "rg --version"; do
+    # setpriv, not su: no PAM session is needed (a chroot may have none).
     # shellcheck disable=SC2086
-    su sandbox -s /bin/sh -c "PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/sandbox $check" >/dev/null 2>&1 \
-        || { echo "provision-universal: '$check' does not run" >&2; exit 1; }
+    if ! out="$(cd /tmp && env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/sandbox \
+        setpriv --reuid=sandbox --regid=sandbox --init-groups $check 2>&1)"; then
+        echo "provision-universal: '$check' does not run as sandbox: $out" >&2
+        exit 1
+    fi
 done

@@ -23,11 +23,11 @@ chown sandbox:sandbox /workspace
 
 # What the setup script installs for the user (pip --user, go install, cargo install, npm -g)
 # lands in sandbox's home; Ask tasks run as 'reader' and must be able to run it too.
-chmod 0755 /home/sandbox
-install -d -o sandbox -g sandbox /home/sandbox/.local/bin /home/sandbox/.npm-global/bin
+mkdir -p /home/sandbox/.local/bin /home/sandbox/.npm-global/bin
 # npm -g without root: the user's own prefix (its bin folder is on PATH).
 printf 'prefix=/home/sandbox/.npm-global\n' > /home/sandbox/.npmrc
-chown sandbox:sandbox /home/sandbox/.npmrc
+chown -R sandbox:sandbox /home/sandbox
+chmod 0755 /home/sandbox
 # Nobody in the sandbox is root, so Debian's "externally managed" guard only stops
 # `pip install --user`; without it pip installs into ~/.local as a user expects.
 rm -f /usr/lib/python3*/EXTERNALLY-MANAGED

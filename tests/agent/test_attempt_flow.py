@@ -205,6 +205,52 @@ def test_a_failed_setup_does_not_leak_a_secret_in_the_error(
     assert all(secret not in str(e.payload) for e in attempt.events.all())
 
 
+def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
+    worker_settings, model_server, docker_engine, acme, alice, fixture_repo
+):
+    """The second attempt starts from the image the first one prepared: the setup script does
+    not run again, the maintenance script does, shown like setup output with the secret masked."""
+    import uuid
+
+    from repos.environments import secret_set
+    from tasks.sandbox.spec import LABEL_WARM_KEY
+
+    secret = "tok-m41nt-never-shown"
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    environment = repository.environment
+    environment.setup_script = f"# {uuid.uuid4().hex}\necho setting-up\n"
+    environment.maintenance_script = 'echo "maintaining with $API_TOKEN"\n'
+    environment.setup_internet_policy = "off"
+    environment.save()
+    secret_set(environment=environment, actor=alice, name="API_TOKEN", value=secret)
+    warm = {"label": LABEL_WARM_KEY}
+    before = {image.id for image in docker_engine.images.list(all=True, filters=warm)}
+    try:
+        commands = []
+        for _ in range(2):
+            model_server.add(reply("Nothing to explain."))
+            task = task_create(
+                author=alice, repository=repository, mode="ask", prompt="Hi", base_branch="main"
+            )
+            attempt = task.attempts.get()
+            run_attempt(attempt.pk)
+            attempt.refresh_from_db()
+            assert attempt.status == Status.SUCCEEDED, attempt.error
+            chunk = f"setup-{attempt.pk}"
+            setup = list(attempt.events.filter(payload__chunk_id=chunk).order_by("seq"))
+            output = "".join(e.payload["text"] for e in setup if e.kind == kinds.OUTPUT)
+            commands.append((setup[0].payload["command"], output))
+            assert all(secret not in str(e.payload) for e in attempt.events.all())
+    finally:
+        for image in docker_engine.images.list(all=True, filters=warm):
+            if image.id not in before:
+                docker_engine.images.remove(image.id, force=True)
+    assert commands == [
+        ("(setup script)", "setting-up\n"),
+        ("(maintenance script)", "maintaining with ***\n"),
+    ]
+
+
 def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(
     worker_settings, model_server, acme, alice, fixture_repo
 ):
