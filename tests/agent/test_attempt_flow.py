@@ -4,6 +4,9 @@ Docker sandbox and the scripted model server in between."""
 
 from __future__ import annotations
 
+import contextlib
+
+import docker
 import pytest
 
 from repos.services import repository_register
@@ -213,7 +216,7 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
     import uuid
 
     from repos.environments import secret_set
-    from tasks.sandbox.spec import LABEL_WARM_KEY
+    from tasks.sandbox.images import warm_key, warm_tag
 
     secret = "tok-m41nt-never-shown"
     repository = repository_register(team=acme, location=str(fixture_repo))
@@ -223,8 +226,6 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
     environment.setup_internet_policy = "off"
     environment.save()
     secret_set(environment=environment, actor=alice, name="API_TOKEN", value=secret)
-    warm = {"label": LABEL_WARM_KEY}
-    before = {image.id for image in docker_engine.images.list(all=True, filters=warm)}
     try:
         commands = []
         for _ in range(2):
@@ -241,10 +242,16 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
             output = "".join(e.payload["text"] for e in setup if e.kind == kinds.OUTPUT)
             commands.append((setup[0].payload["command"], output))
             assert all(secret not in str(e.payload) for e in attempt.events.all())
-    finally:
-        for image in docker_engine.images.list(all=True, filters=warm):
-            if image.id not in before:
-                docker_engine.images.remove(image.id, force=True)
+    finally:  # only this test's warm image: other suites may share the engine
+        key = warm_key(
+            base_image_id=docker_engine.images.get(IMAGE).id,
+            setup_script=environment.setup_script,
+            variables={},
+            scope=f"environment-{environment.pk}",
+            image=IMAGE,
+        )
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_engine.images.remove(warm_tag(key), force=True)
     assert commands == [
         ("(setup script)", "setting-up\n"),
         ("(maintenance script)", "maintaining with ***\n"),

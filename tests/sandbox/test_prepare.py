@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
+import docker
 import pytest
 
 from tasks.sandbox.base import SandboxError
-from tasks.sandbox.spec import LABEL_WARM_KEY
 
 pytestmark = pytest.mark.docker
 
@@ -31,17 +31,17 @@ PIP_SETUP = "pip install --user --no-index --no-build-isolation --quiet ./greet"
 
 
 @pytest.fixture
-def new_warm_images(docker_engine):
-    """Removes the warm images a test made, so reruns start cold."""
-
-    def ids() -> set[str]:
-        found = docker_engine.images.list(all=True, filters={"label": LABEL_WARM_KEY})
-        return {image.id for image in found}
-
-    before = ids()
-    yield
-    for image_id in ids() - before:
-        docker_engine.images.remove(image_id, force=True)
+def warm_sandboxes(docker_engine):
+    """A list to put sandboxes in whose warm images the test made; they are removed afterwards
+    (only those: other suites may share the engine). Request it before `make_sandbox`, so it is
+    torn down after the sandboxes using the images are stopped."""
+    made: list = []
+    yield made
+    for tag in {s.warm_image for s in made if s.warm_image}:
+        try:
+            docker_engine.images.remove(tag, force=True)
+        except docker.errors.NotFound:
+            continue
 
 
 def test_python_is_python3(make_sandbox):
@@ -94,19 +94,22 @@ def test_pip_user_install_in_setup_is_run_by_name(make_sandbox, workspace_files,
     ]
 
 
-def test_maintenance_script_runs_on_a_warm_start_only(make_sandbox, new_warm_images):
+def test_maintenance_script_runs_on_a_warm_start_only(warm_sandboxes, make_sandbox):
     marker = f"maint-{time.time_ns()}"
     setup = f"echo {marker} > ~/prepared.txt"
     maintenance = "echo run >> ~/maintenance.log; echo maintenance-output"
     seen: list[str] = []
 
     def start():
-        return make_sandbox(
-            setup_script=setup,
-            maintenance_script=maintenance,
-            warm_cache_hours=1.0,
-            start=False,
+        warm_sandboxes.append(
+            make_sandbox(
+                setup_script=setup,
+                maintenance_script=maintenance,
+                warm_cache_hours=1.0,
+                start=False,
+            )
         )
+        return warm_sandboxes[-1]
 
     cold = start()
     cold.on_setup_output = lambda chunk: seen.append(chunk.text)
@@ -123,19 +126,21 @@ def test_maintenance_script_runs_on_a_warm_start_only(make_sandbox, new_warm_ima
     assert warm.exec("cat ~/maintenance.log ~/prepared.txt").output == f"run\n{marker}\n"
 
 
-def test_a_failing_maintenance_script_fails_the_start(make_sandbox, new_warm_images):
+def test_a_failing_maintenance_script_fails_the_start(warm_sandboxes, make_sandbox):
     setup = f"echo {time.time_ns()} > ~/prepared.txt"
-    make_sandbox(setup_script=setup, maintenance_script="exit 3", warm_cache_hours=1.0)
+    warm_sandboxes.append(
+        make_sandbox(setup_script=setup, maintenance_script="exit 3", warm_cache_hours=1.0)
+    )
     with pytest.raises(SandboxError, match=r"the maintenance script failed \(exit code 3\)"):
         make_sandbox(
             setup_script=setup, maintenance_script="echo why; exit 3", warm_cache_hours=1.0
         )
 
 
-def test_maintenance_secrets_left_in_files_fail_the_start(make_sandbox, new_warm_images):
+def test_maintenance_secrets_left_in_files_fail_the_start(warm_sandboxes, make_sandbox):
     setup = f"echo {time.time_ns()} > ~/prepared.txt"
     secret = "maint-secret-0a1b2c3d"
     kwargs = {"setup_script": setup, "warm_cache_hours": 1.0, "secrets": {"TOKEN": secret}}
-    make_sandbox(**kwargs)
+    warm_sandboxes.append(make_sandbox(**kwargs))
     with pytest.raises(SandboxError, match="the maintenance script left a secret in"):
         make_sandbox(maintenance_script='echo "$TOKEN" > ~/leak.txt', **kwargs)
