@@ -231,6 +231,7 @@ build_offline() {
     command -v debootstrap >/dev/null || { say "debootstrap is not installed (apt-get install debootstrap)"; exit 1; }
 
     root="$(mktemp -d "${TMPDIR:-/tmp}/codexweb-sandbox-root.XXXXXX")"
+    chmod 0755 "$root" # it becomes '/': mktemp's 0700 would shut the users out inside the chroot
     # shellcheck disable=SC2064
     trap "umount '$root/var/cache/codexweb-apt' '$root/proc' 2>/dev/null || true; rm -rf --one-file-system '$root'" EXIT
     if [ "$build_slim" = 1 ]; then
