@@ -11,8 +11,10 @@ HERE="$(dirname "$0")"
 
 sh "$HERE/apt-install.sh" "$PACKAGES_FILE"
 
-# uv (a wheel holding one static binary) into /usr/local.
-python3 -m pip install --no-index --no-deps --no-cache-dir --prefix /usr/local "$DOWNLOADS"/uv-*.whl
+# uv (a wheel holding one static binary); root's pip installs into /usr/local on Debian
+# (an explicit --prefix /usr/local would land in /usr/local/local).
+python3 -m pip install --no-index --no-deps --no-cache-dir --root-user-action=ignore \
+    "$DOWNLOADS"/uv-*.whl
 # pnpm and yarn from their npm tarballs (neither has dependencies), into /usr/local.
 npm install --global --prefix /usr/local --offline --no-audit --no-fund \
     "$DOWNLOADS"/pnpm-*.tgz "$DOWNLOADS"/yarn-*.tgz
