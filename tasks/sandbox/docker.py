@@ -119,8 +119,13 @@ class DockerSandbox:
     def start(self) -> None:
         try:
             self._start()
-        except BaseException:
+        except BaseException as exc:
+            ended = self._ended
             self.stop()
+            # Cancelled or out of time while Docker was busy with the container (copying files,
+            # starting the egress bridge): say that, not Docker's "container is not running".
+            if ended and isinstance(exc, (APIError, requests.exceptions.RequestException)):
+                raise SandboxError(ended) from None
             raise
 
     def exec(
