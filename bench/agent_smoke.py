@@ -3,9 +3,9 @@
     OPENAI_BASE_URL=http://127.0.0.1:8001/v1 MODEL_FAST=qwen MODEL_FAST_API=chat \\
         .venv/bin/python bench/agent_smoke.py [-v]
 
-Each task runs in a Docker sandbox (codexweb-sandbox:latest, `make sandbox-image`) on a small
-fixture repository with a failing test. Prints time, turns, tokens, cost and the result; exits 1
-if a task did not succeed, 0 without doing anything when OPENAI_BASE_URL is unset.
+Each task runs in a Docker sandbox (codexweb-sandbox-universal:latest, `make sandbox-image`) on a
+small fixture repository with a failing test. Prints time, turns, tokens, cost and the result;
+exits 1 if a task did not succeed, 0 without doing anything when OPENAI_BASE_URL is unset.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="print every event")
     parser.add_argument(
-        "--image", default=os.environ.get("SANDBOX_IMAGE", "codexweb-sandbox:latest")
+        "--image", default=os.environ.get("SANDBOX_IMAGE", "codexweb-sandbox-universal:latest")
     )
     args = parser.parse_args()
     if not os.environ.get("OPENAI_BASE_URL"):

@@ -301,7 +301,12 @@ AGENT_CONTEXT_OUTPUT_CHARS = envint("AGENT_CONTEXT_OUTPUT_CHARS", 16000, minimum
 
 # The sandbox. "none" until an administrator configures a backend such as "docker".
 SANDBOX_BACKEND = envstr("SANDBOX_BACKEND", "none")
-SANDBOX_IMAGE = envstr("SANDBOX_IMAGE", "codexweb-sandbox:latest")
+# The images an environment chooses from: universal (many toolchains; the default) and slim
+# (Python, Node.js, git). `make sandbox-image` builds both under these names.
+SANDBOX_IMAGE = envstr("SANDBOX_IMAGE", "codexweb-sandbox-universal:latest")
+SANDBOX_SLIM_IMAGE = envstr("SANDBOX_SLIM_IMAGE", "codexweb-sandbox-slim:latest")
+# Other images (exact names, comma-separated) an environment may choose; none by default.
+SANDBOX_ALLOWED_IMAGES = envlist("SANDBOX_ALLOWED_IMAGES")
 SANDBOX_CPUS = envfloat("SANDBOX_CPUS", 2.0)
 SANDBOX_MEMORY_MB = envint("SANDBOX_MEMORY_MB", 4096, minimum=64)
 SANDBOX_PIDS = envint("SANDBOX_PIDS", 512, minimum=16)

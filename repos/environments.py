@@ -1,4 +1,5 @@
-"""A repository's environment: setup script, variables, secrets, internet policy, cache.
+"""A repository's environment: image, setup and maintenance scripts, variables, PATH prefix,
+secrets, internet policy, cache.
 
 Writes are audited (names and non-secret values only; a secret's value never leaves
 `EnvironmentSecret.value_encrypted` except through `secret_values_for_setup`). Attempts copy
@@ -21,7 +22,10 @@ from codexweb.audit import actions
 from codexweb.audit.services import audit_record
 from repos.domains import parse_domains, parse_methods
 from repos.installation import repository_identity
-from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository
+from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository, SandboxImage
+from tasks.sandbox.backends import image_for
+from tasks.sandbox.base import SandboxError
+from tasks.sandbox.spec import check_path_prefix
 
 SNAPSHOT_VERSION = 1
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
@@ -64,9 +68,32 @@ def variable_name_check(name: str) -> str:
             f"{name!r} is not a usable variable name "
             "(letters, digits and _, not starting with a digit)."
         )
+    if name == "PATH":
+        raise EnvironmentChangeError(
+            "PATH is set by the sandbox and cannot be replaced (that could hide its own tools); "
+            "to add folders in front of it, list them under \u201cPATH prefix\u201d instead."
+        )
     if name in RESERVED_VARIABLES:
         raise EnvironmentChangeError(f"{name} is set by the sandbox and cannot be overridden.")
     return name
+
+
+def parse_path_prefix(text: str) -> list[str]:
+    """One absolute folder per line (blank lines and # comments skipped), checked like the
+    sandbox checks them; errors name the line."""
+    folders: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        folder = line.strip()
+        if not folder or folder.startswith("#"):
+            continue
+        try:
+            folders.extend(check_path_prefix([folder]))
+        except SandboxError as exc:
+            raise EnvironmentChangeError(f"Line {number}: {exc}") from exc
+    try:
+        return list(check_path_prefix(folders))
+    except SandboxError as exc:
+        raise EnvironmentChangeError(str(exc)) from exc
 
 
 def parse_variables(text: str) -> dict[str, str]:
@@ -104,6 +131,10 @@ class EnvironmentChange:
     setup_allowed_domains: list[str] = field(default_factory=list)
     setup_domain_list_ids: list[int] = field(default_factory=list)
     cache_ttl_hours: int = 12
+    image: str = SandboxImage.UNIVERSAL
+    custom_image: str = ""
+    maintenance_script: str = ""
+    path_prefix: list[str] = field(default_factory=list)
 
 
 def _list_names(environment: Environment, attr: str) -> list[str]:
@@ -126,6 +157,16 @@ def environment_update(
             raise EnvironmentChangeError(f"Unknown internet policy {policy!r}.")
     if len(change.setup_script) > MAX_SETUP_SCRIPT:
         raise EnvironmentChangeError("The setup script is too long (100 kB at most).")
+    if len(change.maintenance_script) > MAX_SETUP_SCRIPT:
+        raise EnvironmentChangeError("The maintenance script is too long (100 kB at most).")
+    if change.image not in SandboxImage.values:
+        raise EnvironmentChangeError(f"Unknown sandbox image choice {change.image!r}.")
+    custom_image = change.custom_image.strip() if change.image == SandboxImage.CUSTOM else ""
+    try:
+        image_for(change.image, custom_image)
+        path_prefix = list(check_path_prefix(change.path_prefix))
+    except SandboxError as exc:
+        raise EnvironmentChangeError(str(exc)) from exc
     if not 0 <= change.cache_ttl_hours <= 24 * 30:
         raise EnvironmentChangeError("Cache expiry must be between 0 and 720 hours.")
     for name in change.variables:
@@ -146,6 +187,13 @@ def environment_update(
     policy_changes: dict[str, Any] = {}
     if environment.setup_script != change.setup_script:
         env_changes["setup_script"] = "changed"
+    if environment.maintenance_script != change.maintenance_script:
+        env_changes["maintenance_script"] = "changed"
+    old_image = [environment.image, environment.custom_image]
+    if old_image != [change.image, custom_image]:
+        env_changes["image"] = [old_image, [change.image, custom_image]]
+    if list(environment.path_prefix or []) != path_prefix:
+        env_changes["path_prefix"] = [list(environment.path_prefix or []), path_prefix]
     old_vars = environment.variables or {}
     added = sorted(set(change.variables) - set(old_vars))
     removed = sorted(set(old_vars) - set(change.variables))
@@ -173,6 +221,10 @@ def environment_update(
             policy_changes[name] = [old, new]
 
     environment.setup_script = change.setup_script
+    environment.maintenance_script = change.maintenance_script
+    environment.image = change.image
+    environment.custom_image = custom_image
+    environment.path_prefix = path_prefix
     environment.variables = change.variables
     environment.internet_policy = change.internet_policy
     environment.allowed_domains = allowed
@@ -272,9 +324,9 @@ def _resolved(domains: list[str], lists: list[DomainList]) -> list[str]:
 def environment_snapshot(repository: Repository) -> dict[str, Any]:
     """The environment as plain data, for an attempt to keep for its whole life.
 
-    Holds the setup script, variables, secret *names*, both phases' resolved internet policies
-    and the cache key parts. Never a secret's value: the setup phase fetches those with
-    `secret_values_for_setup` at the moment it runs.
+    Holds the image choice, the setup and maintenance scripts, variables, PATH prefix, secret
+    *names*, both phases' resolved internet policies and the cache key parts. Never a secret's
+    value: the setup phase fetches those with `secret_values_for_setup` at the moment it runs.
     """
     environment = environment_for(repository)
     lists = list(environment.domain_lists.all())
@@ -285,8 +337,11 @@ def environment_snapshot(repository: Repository) -> dict[str, Any]:
         "repository": repository.full_name,
         "repository_identity": repository_identity(repository),
         "environment_id": environment.pk,
+        "image": {"choice": environment.image, "custom": environment.custom_image},
         "setup_script": environment.setup_script,
+        "maintenance_script": environment.maintenance_script,
         "variables": dict(environment.variables or {}),
+        "path_prefix": list(environment.path_prefix or []),
         "secret_names": sorted(environment.secrets.values_list("name", flat=True)),
         "agent_policy": {
             "mode": environment.internet_policy,

@@ -5,17 +5,58 @@ from __future__ import annotations
 from django import forms
 
 from repos.domains import HTTP_METHODS, DomainError, parse_domains
-from repos.environments import EnvironmentChangeError, parse_variables, variable_name_check
-from repos.models import Environment, InternetPolicy
+from repos.environments import (
+    EnvironmentChangeError,
+    parse_path_prefix,
+    parse_variables,
+    variable_name_check,
+)
+from repos.models import Environment, InternetPolicy, SandboxImage
+
+IMAGE_LABELS = {
+    SandboxImage.UNIVERSAL: "Universal: Python, Node.js (npm, pnpm, yarn), Go, Rust, Java 17 "
+    "(Maven, Gradle), Ruby, C/C++ build tools",
+    SandboxImage.SLIM: "Slim: Python, Node.js (npm), git and C build tools; a smaller image",
+    SandboxImage.CUSTOM: "Custom image allowed by this installation",
+}
 
 
 class EnvironmentForm(forms.Form):
+    image = forms.ChoiceField(
+        required=False,  # left out: the environment keeps its image
+        widget=forms.RadioSelect,
+        label="Sandbox image",
+        help_text="One version of each language (Debian 12's: Python 3.11, Node.js 18, Go 1.19, "
+        "Rust 1.63, Java 17, Ruby 3.1); the image has no other versions to choose from.",
+    )
+    custom_image = forms.ChoiceField(
+        required=False,
+        label="Custom image",
+        help_text="Used when \u201cCustom image\u201d is chosen; the administrator lists the "
+        "images allowed here (SANDBOX_ALLOWED_IMAGES).",
+    )
     setup_script = forms.CharField(
         required=False,
         label="Setup script",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
         help_text="Runs with bash in the repository's root before the agent starts; "
         "secrets are visible only here.",
+    )
+    maintenance_script = forms.CharField(
+        required=False,
+        label="Maintenance script",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+        help_text="Runs instead of the setup script when an attempt starts from the cached "
+        "container (the branch may have changed since), e.g. pip install -e . or npm install. "
+        "Same secrets, internet access and log as the setup script.",
+    )
+    path_prefix = forms.CharField(
+        required=False,
+        label="PATH prefix",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "mono"}),
+        help_text="Absolute folders, one per line, put in front of PATH for the setup script, "
+        "the maintenance script and the agent (e.g. /workspace/node_modules/.bin). "
+        "~/.local/bin, ~/go/bin, ~/.cargo/bin and npm's global bin are on PATH already.",
     )
     variables = forms.CharField(
         required=False,
@@ -60,9 +101,30 @@ class EnvironmentForm(forms.Form):
     )
 
     def __init__(
-        self, *args, list_choices: list[tuple[str, str]], read_only: bool = False, **kwargs
+        self,
+        *args,
+        list_choices: list[tuple[str, str]],
+        allowed_images: list[str] | None = None,
+        read_only: bool = False,
+        **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        allowed = list(allowed_images or [])
+        current = str(self.initial.get("custom_image") or "")
+        if current and current not in allowed:  # no longer allowed: shown, refused on save
+            allowed.append(current)
+        image_field = self.fields["image"]
+        assert isinstance(image_field, forms.ChoiceField)
+        image_field.choices = [
+            (value, IMAGE_LABELS[SandboxImage(value)])
+            for value in SandboxImage.values
+            if value != SandboxImage.CUSTOM or allowed
+        ]
+        custom_field = self.fields["custom_image"]
+        assert isinstance(custom_field, forms.ChoiceField)
+        custom_field.choices = [("", "—"), *((name, name) for name in allowed)]
+        if not allowed:
+            custom_field.widget = forms.HiddenInput()
         for name in ("domain_lists", "setup_domain_lists"):
             field = self.fields[name]
             assert isinstance(field, forms.MultipleChoiceField)
@@ -74,6 +136,10 @@ class EnvironmentForm(forms.Form):
     @staticmethod
     def initial_for(environment: Environment) -> dict:
         return {
+            "image": environment.image,
+            "custom_image": environment.custom_image,
+            "maintenance_script": environment.maintenance_script,
+            "path_prefix": "\n".join(environment.path_prefix or []),
             "setup_script": environment.setup_script,
             "variables": "\n".join(f"{k}={v}" for k, v in (environment.variables or {}).items()),
             "internet_policy": environment.internet_policy,
@@ -96,6 +162,12 @@ class EnvironmentForm(forms.Form):
         except EnvironmentChangeError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
+    def clean_path_prefix(self) -> list[str]:
+        try:
+            return parse_path_prefix(self.cleaned_data["path_prefix"])
+        except EnvironmentChangeError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
     def _domains(self, name: str) -> list[str]:
         try:
             return parse_domains(self.cleaned_data[name])
@@ -110,6 +182,8 @@ class EnvironmentForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean() or {}
+        if data.get("image") == SandboxImage.CUSTOM and not data.get("custom_image"):
+            self.add_error("custom_image", "Choose which custom image to use.")
         if data.get("internet_policy") == InternetPolicy.ALLOWLIST:
             if not data.get("allowed_methods"):
                 self.add_error("allowed_methods", "Allow at least one HTTP method.")

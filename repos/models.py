@@ -63,6 +63,12 @@ class InternetPolicy(models.TextChoices):
     ON = "on", "On (unrestricted)"
 
 
+class SandboxImage(models.TextChoices):
+    UNIVERSAL = "universal", "Universal"
+    SLIM = "slim", "Slim"
+    CUSTOM = "custom", "Custom image"
+
+
 def default_methods() -> list[str]:
     return ["GET", "HEAD", "OPTIONS"]
 
@@ -73,8 +79,18 @@ class Environment(models.Model):
     repository = models.OneToOneField(
         Repository, on_delete=models.CASCADE, related_name="environment"
     )
+    # Which sandbox image attempts start from (tasks/sandbox/backends.image_for); a custom one
+    # must be among the installation's SANDBOX_ALLOWED_IMAGES.
+    image = models.CharField(
+        max_length=10, choices=SandboxImage.choices, default=SandboxImage.UNIVERSAL
+    )
+    custom_image = models.CharField(max_length=255, blank=True, default="")
     setup_script = models.TextField(blank=True, default="")
+    # Runs instead of the setup script when an attempt starts from the warm (cached) image.
+    maintenance_script = models.TextField(blank=True, default="")
     variables = models.JSONField(default=dict, blank=True)
+    # Absolute folders prepended to PATH for setup, maintenance and agent commands.
+    path_prefix = models.JSONField(default=list, blank=True)
     internet_policy = models.CharField(
         max_length=10, choices=InternetPolicy.choices, default=InternetPolicy.OFF
     )

@@ -151,15 +151,17 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
                 output.close()
             result: ExecResult | None = getattr(sandbox, "setup_result", None)
             warm_hit = bool(getattr(sandbox, "warm_hit", False))
+            maintenance_ran = bool(getattr(sandbox, "maintenance_ran", False))
             warm_image = str(getattr(sandbox, "warm_image", None) or "")
         finally:
             sandbox.stop()
     exit_code = result.exit_code if result is not None else None
+    script = "maintenance script" if maintenance_ran else "setup script"
     if result is not None and result.exit_code != 0:
         if result.exit_code is None:
-            error = f"The setup script did not finish: {result.error or 'it was stopped'}."
+            error = f"The {script} did not finish: {result.error or 'it was stopped'}."
         else:
-            error = f"The setup script failed with exit code {result.exit_code}."
+            error = f"The {script} failed with exit code {result.exit_code}."
         log.note(error)
         setup_run_finish(run_id=run.pk, succeeded=False, error=error, exit_code=exit_code)
         return
@@ -168,7 +170,12 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
         log.note(error)
         setup_run_finish(run_id=run.pk, succeeded=False, error=error, exit_code=exit_code)
         return
-    if warm_hit:
+    if maintenance_ran:
+        log.note(
+            "A current warm image for this setup script exists, so the maintenance script ran on "
+            "it instead. Reset the cache to run the setup script again."
+        )
+    elif warm_hit:
         log.note(
             "A current warm image for this setup script exists, so nothing had to run; attempts "
             "start from it. Reset the cache to run the script again."

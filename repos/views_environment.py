@@ -6,6 +6,7 @@ too (the change URLs are not theirs), while the page itself shows them the polic
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,10 +50,13 @@ def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
     is_admin = is_team_admin(request.user, repository.team)
     environment = environment_for(repository)
     list_choices = [(str(d.pk), d.name) for d in DomainList.objects.filter(team=repository.team)]
+    allowed_images = list(settings.SANDBOX_ALLOWED_IMAGES)
     if request.method == "POST":
         if not is_admin:
             raise Http404("Only team admins can change the environment.")
-        form = EnvironmentForm(request.POST, list_choices=list_choices)
+        form = EnvironmentForm(
+            request.POST, list_choices=list_choices, allowed_images=allowed_images
+        )
         if form.is_valid():
             data = form.cleaned_data
             change = EnvironmentChange(
@@ -66,6 +70,10 @@ def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
                 setup_allowed_domains=data["setup_allowed_domains"],
                 setup_domain_list_ids=[int(x) for x in data["setup_domain_lists"]],
                 cache_ttl_hours=data["cache_ttl_hours"],
+                image=data["image"] or environment.image,
+                custom_image=data["custom_image"] if data["image"] else environment.custom_image,
+                maintenance_script=data["maintenance_script"].replace("\r\n", "\n"),
+                path_prefix=data["path_prefix"],
             )
             try:
                 environment_update(environment=environment, actor=request.user, change=change)
@@ -80,6 +88,7 @@ def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
         form = EnvironmentForm(
             initial=EnvironmentForm.initial_for(environment),
             list_choices=list_choices,
+            allowed_images=allowed_images,
             read_only=not is_admin,
         )
     context = {

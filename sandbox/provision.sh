@@ -1,24 +1,15 @@
 #!/bin/sh
-# Provision the sandbox image from a bare Debian root: install the one package list and add the
-# unprivileged user. Runs inside the image being built (Dockerfile RUN, or chroot on the offline
+# Provision the slim sandbox image from a bare Debian root: install its package list and add the
+# unprivileged users. Runs inside the image being built (Dockerfile RUN, or chroot on the offline
 # path). Usage: provision.sh /path/to/packages.txt
 set -eu
 
 PACKAGES_FILE="$1"
+HERE="$(dirname "$0")"
 SANDBOX_UID="${SANDBOX_UID:-1000}"
 READER_UID="${READER_UID:-1001}"
 
-export DEBIAN_FRONTEND=noninteractive
-# No daemon may start while we install.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-chmod +x /usr/sbin/policy-rc.d
-
-packages=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$PACKAGES_FILE" | tr '\n' ' ')
-apt-get update -q
-# shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $packages
-apt-get clean
-rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d
+sh "$HERE/apt-install.sh" "$PACKAGES_FILE"
 
 # The unprivileged users commands run as. No sudo, no passwords.
 # 'sandbox' owns /workspace: the setup script and Code tasks run as it.
@@ -29,6 +20,24 @@ groupadd --gid "$READER_UID" reader
 useradd --uid "$READER_UID" --gid "$READER_UID" --create-home --shell /bin/bash reader
 mkdir -p /workspace
 chown sandbox:sandbox /workspace
+
+# What the setup script installs for the user (pip --user, go install, cargo install, npm -g)
+# lands in sandbox's home; Ask tasks run as 'reader' and must be able to run it too.
+mkdir -p /home/sandbox/.local/bin /home/sandbox/.npm-global/bin
+# npm -g without root: the user's own prefix (its bin folder is on PATH).
+printf 'prefix=/home/sandbox/.npm-global\n' > /home/sandbox/.npmrc
+chown -R sandbox:sandbox /home/sandbox
+chmod 0755 /home/sandbox
+# Nobody in the sandbox is root, so Debian's "externally managed" guard only stops
+# `pip install --user`; without it pip installs into ~/.local as a user expects.
+rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
+
+# The user's tool folders first, for login shells too (the sandbox sets PATH for every command it
+# runs; keep this list the same as tasks/sandbox/spec.py USER_TOOL_DIRS).
+cat > /etc/profile.d/codexweb-path.sh <<'PROFILE'
+PATH="/home/sandbox/.local/bin:/home/sandbox/go/bin:/home/sandbox/.cargo/bin:/home/sandbox/.npm-global/bin:$PATH"
+export PATH
+PROFILE
 
 # git refuses a repository owned by someone else; the workspace always belongs to 'sandbox'.
 git config --system --add safe.directory /workspace

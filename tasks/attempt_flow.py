@@ -11,7 +11,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -169,6 +169,9 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str, setup_tree: Pa
     )
     setup_log = SetupOutputPublisher(attempt.pk, secrets.values())
     sandbox = make_sandbox(spec, on_setup_output=setup_log.output)
+    setup_log.script = lambda: (
+        "maintenance" if getattr(sandbox, "maintenance_ran", False) else "setup"
+    )
     try:
         _phase(
             attempt.pk,
@@ -196,7 +199,8 @@ def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str, setup_tree: Pa
 
 class SetupOutputPublisher:
     """Publishes the setup script's output live as one terminal chunk (`setup-<attempt id>`):
-    `command` when the first output arrives, masked `output` lines, then `command_end`.
+    `command` when the first output arrives, masked `output` lines, then `command_end`. On a
+    warm start the maintenance script's output goes the same way; `script` names which ran.
 
     Secret values are masked line by line before anything is published (see
     tasks/sandbox/masking.py); `finish` flushes the last line and ends the chunk.
@@ -207,6 +211,7 @@ class SetupOutputPublisher:
         self.chunk = f"setup-{attempt_id}"
         self.output = MaskedOutput(secrets, self._publish_output)
         self._opened = False
+        self.script: Callable[[], str] = lambda: "setup"
 
     def _open(self) -> None:
         if not self._opened:
@@ -217,7 +222,7 @@ class SetupOutputPublisher:
                 {
                     "call_id": self.chunk,
                     "chunk_id": self.chunk,
-                    "command": "(setup script)",
+                    "command": f"({self.script()} script)",
                     "cwd": "/workspace",
                 },
             )

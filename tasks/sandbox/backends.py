@@ -9,12 +9,40 @@ from typing import Any
 from tasks.sandbox.base import NetworkPolicy, OnOutput, Sandbox, SandboxError, SandboxSpec
 
 
+def image_for(choice: str, custom: str = "") -> str:
+    """The image name for an environment's choice: "universal" (SANDBOX_IMAGE), "slim"
+    (SANDBOX_SLIM_IMAGE) or "custom" (`custom`, which must be one of SANDBOX_ALLOWED_IMAGES).
+    Raises SandboxError with a sentence for a person otherwise. Checked again when an attempt
+    starts, so an image the operator no longer allows is refused then too."""
+    from django.conf import settings
+
+    if choice == "universal":
+        return str(settings.SANDBOX_IMAGE)
+    if choice == "slim":
+        return str(settings.SANDBOX_SLIM_IMAGE)
+    if choice != "custom":
+        raise SandboxError(f"unknown sandbox image choice {choice!r}")
+    allowed = list(settings.SANDBOX_ALLOWED_IMAGES)
+    name = custom.strip()
+    if not name:
+        raise SandboxError("Enter the name of the custom image.")
+    if name not in allowed:
+        offered = ", ".join(allowed) if allowed else "none (SANDBOX_ALLOWED_IMAGES is empty)"
+        raise SandboxError(
+            f"The image {name!r} is not one this installation allows; allowed: {offered}."
+        )
+    return name
+
+
 def spec_from_settings(
     *,
     attempt_id: int,
     workspace: Path,
     read_only: bool,
+    image: str = "",
     setup_script: str = "",
+    maintenance_script: str = "",
+    path_prefix: tuple[str, ...] = (),
     variables: Mapping[str, str] | None = None,
     secrets: Mapping[str, str] | None = None,
     setup_network: NetworkPolicy | None = None,
@@ -37,7 +65,7 @@ def spec_from_settings(
 
     return SandboxSpec(
         attempt_id=attempt_id,
-        image=settings.SANDBOX_IMAGE,
+        image=image or settings.SANDBOX_IMAGE,
         workspace=workspace,
         read_only=read_only,
         cpus=settings.SANDBOX_CPUS,
@@ -46,6 +74,8 @@ def spec_from_settings(
         disk_mb=settings.SANDBOX_DISK_MB,
         wall_seconds=settings.ATTEMPT_TIMEOUT_SECONDS,
         setup_script=setup_script,
+        maintenance_script=maintenance_script,
+        path_prefix=path_prefix,
         variables=dict(variables or {}),
         secrets=dict(secrets or {}),
         setup_network=setup_network or NetworkPolicy(mode="on"),
@@ -86,19 +116,25 @@ def spec_from_snapshot(
     setup_workspace: Path | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> SandboxSpec:
-    """`spec_from_settings` for an environment snapshot (setup script, variables, both phases'
-    policies, cache generation and expiry) and the secret values fetched for its setup.
+    """`spec_from_settings` for an environment snapshot (image choice, setup and maintenance
+    scripts, variables, PATH prefix, both phases' policies, cache generation and expiry) and the
+    secret values fetched for its setup. Snapshots taken before image choices existed get the
+    default image. SandboxError when the image is no longer allowed.
 
     `install_id`, the snapshot's repository, `commit` (the commit of the checkout in
     `setup_workspace` or else `workspace`: the code setup runs) and `secret_versions` decide
     which warm image may be reused (tasks/sandbox/images.py)."""
     cache = snapshot.get("cache", {})
     hours = cache.get("ttl_hours")
+    image = snapshot.get("image") or {}
     return spec_from_settings(
         attempt_id=attempt_id,
         workspace=workspace,
         read_only=read_only,
+        image=image_for(image.get("choice", "universal"), image.get("custom", "")),
         setup_script=snapshot["setup_script"],
+        maintenance_script=snapshot.get("maintenance_script", ""),
+        path_prefix=tuple(snapshot.get("path_prefix", ())),
         variables=snapshot["variables"],
         secrets=secrets,
         setup_network=policy_from_snapshot(snapshot["setup_policy"]),

@@ -54,8 +54,13 @@ class SandboxSpec:
     disk_mb: int = 10240
     wall_seconds: int = 3600
     setup_script: str = ""
+    # Runs instead of the setup script when the attempt starts from a warm image (e.g.
+    # `pip install -e .` after the branch moved), with the same secrets, policy and output.
+    maintenance_script: str = ""
     variables: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)  # setup phase only
+    secrets: Mapping[str, str] = field(default_factory=dict)  # setup/maintenance only
+    # Absolute folders put before the sandbox's PATH for every command (spec.check_path_prefix).
+    path_prefix: tuple[str, ...] = ()
     setup_network: NetworkPolicy = NetworkPolicy(mode="on")
     agent_network: NetworkPolicy = NetworkPolicy(mode="off")
     labels: Mapping[str, str] = field(default_factory=dict)

@@ -11,7 +11,8 @@ Lifecycle of `DockerSandbox.start()`:
    whose environment alone carries the secrets, with egress per the setup policy; then every
    process and IPC object it left is removed, the egress proxy for setup is stopped, everything
    setup wrote is scanned for the secrets and their encoded forms (leftovers.py; found: the
-   attempt fails, nothing is cached), and the container is committed as the warm image;
+   attempt fails, nothing is cached), and the container is committed as the warm image. From a
+   warm image, the maintenance script (if any) runs the same way instead, without the commit;
 5. agent phase: egress per the agent policy; commands run as `sandbox` (Code) or `reader`
    (Ask, who can read /workspace but not write it).
 """
@@ -56,6 +57,7 @@ from tasks.sandbox.spec import (
     SYSTEM_CA_BUNDLE,
     WORKSPACE,
     agent_user,
+    check_path_prefix,
     container_plan,
     exec_environment,
     java_tool_options,
@@ -119,7 +121,10 @@ class DockerSandbox:
         self._lock = threading.Lock()
         self._oom_kills = 0
         self._started_at = 0.0
+        # The setup script's result, or the maintenance script's on a warm start
+        # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
+        self.maintenance_ran = False
         self._workdir = (
             self.config.runtime_dir / f"attempt-{spec.attempt_id}-{uuid.uuid4().hex[:8]}"
         )
@@ -247,6 +252,7 @@ class DockerSandbox:
                 f"the sandbox image {spec.image!r} does not exist; build it with "
                 "`make sandbox-image` (scripts/sandbox-image.sh)"
             ) from None
+        check_path_prefix(spec.path_prefix)
         self._workdir.mkdir(parents=True, exist_ok=True)
         (self._workdir / "owner").write_text(owner_token())
         image = spec.image
@@ -262,8 +268,9 @@ class DockerSandbox:
             if found:
                 image, self.warm_image, self.warm_hit = found, images.warm_tag(key), True
         runs_setup = bool(spec.setup_script.strip()) and not self.warm_hit
+        runs_maintenance = self.warm_hit and bool(spec.maintenance_script.strip())
         needs_egress = spec.agent_network.mode != "off" or (
-            runs_setup and spec.setup_network.mode != "off"
+            (runs_setup or runs_maintenance) and spec.setup_network.mode != "off"
         )
         egress_dir = self._workdir / "egress" / "socket" if needs_egress else None
         if egress_dir is not None:
@@ -323,23 +330,47 @@ class DockerSandbox:
             shell.clear_workspace()
             with workspace_archive(Path(spec.workspace)) as archive:
                 shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
+        if runs_maintenance:
+            self.maintenance_ran = True
+            # A follow-up's tree was written by the agent: the secrets never meet it.
+            self._prepare_script(
+                spec.maintenance_script,
+                what="maintenance",
+                with_secrets=spec.setup_workspace is None,
+            )
         if self._ended:
             raise SandboxError(self._ended)
         self._enter_agent_phase()
 
     def _setup_phase(self, key: str) -> None:
+        self._prepare_script(self.spec.setup_script, what="setup")
+        if key and self._cache_hours() > 0:
+            try:
+                self.warm_image = images.commit_warm_image(
+                    self.client,
+                    self._require_container(),
+                    key,
+                    labels=images.warm_labels(self.spec, key),
+                )
+            except APIError as exc:
+                logger.warning("could not cache the prepared sandbox: %s", exc)
+
+    def _prepare_script(self, script: str, *, what: str, with_secrets: bool = True) -> None:
+        """Run the setup or maintenance script as the setup user with the secrets (unless
+        `with_secrets` is off) and the setup policy, then end its processes and IPC objects,
+        close egress and refuse secrets left in files."""
         spec = self.spec
-        self._phase = "setup"
+        self._phase = what
         self._set_network(spec.setup_network)
         remaining = self._remaining()
         result = self._exec(
-            spec.setup_script,
+            script,
             user=SETUP_USER,
             cwd=WORKSPACE,
             timeout=remaining,
             on_output=self.on_setup_output,
             max_output_bytes=200_000,
-            extra_env=dict(spec.secrets),
+            extra_env=dict(spec.secrets) if with_secrets else {},
         )
         self.setup_result = result
         # Whatever setup started dies with it: no process may keep the secrets in its memory,
@@ -355,19 +386,9 @@ class DockerSandbox:
             why = result.error or f"exit code {result.exit_code}"
             hint = self._setup_tls_hint(result.output)
             raise SandboxError(
-                f"the setup script failed ({why}):\n{tail}" + (f"\n\n{hint}" if hint else "")
+                f"the {what} script failed ({why}):\n{tail}" + (f"\n\n{hint}" if hint else "")
             )
-        self._check_no_secret_files()
-        if key and self._cache_hours() > 0:
-            try:
-                self.warm_image = images.commit_warm_image(
-                    self.client,
-                    self._require_container(),
-                    key,
-                    labels=images.warm_labels(spec, key),
-                )
-            except APIError as exc:
-                logger.warning("could not cache the prepared sandbox: %s", exc)
+        self._check_no_secret_files(what)
 
     def _setup_tls_hint(self, output: str) -> str:
         """Why setup failed when it was TLS verification (tls_hint.py); also told in the setup
@@ -398,9 +419,10 @@ class DockerSandbox:
         )
         self._extra_ca = bool(certs)
 
-    def _check_no_secret_files(self) -> None:
-        """Fail when setup left a secret (or a common encoding of one) anywhere: every file it
-        added or changed, of any owner and mode, and /dev/shm (tasks/sandbox/leftovers.py)."""
+    def _check_no_secret_files(self, what: str) -> None:
+        """Fail when the setup (or maintenance) script left a secret (or a common encoding of
+        one) anywhere: every file it added or changed, of any owner and mode, and /dev/shm
+        (tasks/sandbox/leftovers.py)."""
         values = list(self.spec.secrets.values())
         if not leftovers.needles(values):
             return
@@ -409,7 +431,7 @@ class DockerSandbox:
         found += leftovers.shm_files_with_secrets(shell.shm_archive(SETUP_USER), values)
         if found:
             raise SandboxError(
-                "the setup script left a secret in "
+                f"the {what} script left a secret in "
                 + ", ".join(found[:5])
                 + ("…" if len(found) > 5 else "")
                 + "; secrets must not be written to files, also not encoded (they would reach"
@@ -513,6 +535,7 @@ class DockerSandbox:
             egress_ca=self._egress_ca,
             extra_ca=self._extra_ca,
             java_options=java_tool_options(self.spec.variables) if self._java_store else "",
+            path_prefix=self.spec.path_prefix,
         )
         try:
             run = StreamedExec(

@@ -4,10 +4,12 @@ An image carries the repository's files and whatever setup made while it held th
 its key names everything that decides what it holds and who may see it: the installation (a
 random id per database, so two installs on one engine never share), the repository's identity,
 the commit setup ran on (whoever runs first cannot choose the code that runs with the secrets
-for everyone else), the base image's id (a rebuilt base invalidates), the setup script, the
-variables, the secrets' *versions* (a hash of when each was set, never a value) and the
-environment's cache generation. The same facts are labels on the image, and an image is reused
-only when every label matches: a tag is just a name anyone on the engine can point elsewhere.
+for everyone else), the base image's id (a rebuilt base invalidates) and name (the environment's
+image choice), the setup script, the variables, the PATH prefix, the secrets' *versions* (a hash
+of when each was set, never a value) and the environment's cache generation. The same facts are
+labels on the image, and an image is reused only when every label matches: a tag is just a name
+anyone on the engine can point elsewhere. The maintenance script is not part of the key: it runs
+on every warm start.
 
 Secrets are never part of the image: setup gets them through its own command's environment, and
 `docker.py` refuses to commit a container in which setup left one in a file.
@@ -48,6 +50,8 @@ def warm_key(spec: SandboxSpec, *, base_image_id: str) -> str:
             "commit": spec.commit,
             "scope": spec.cache_scope,
             "base": base_image_id,
+            "image": spec.image,
+            "path": list(spec.path_prefix),
             "setup": spec.setup_script,
             "variables": sorted(spec.variables.items()),
             "secrets": sorted(spec.secret_versions.items()),

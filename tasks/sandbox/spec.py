@@ -7,9 +7,10 @@ Nothing here talks to Docker, so every security decision is unit-testable. `dock
 from __future__ import annotations
 
 import posixpath
+import re
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,18 @@ JAVA_TRUSTSTORE_PASSWORD = "changeit"  # noqa: S105
 SETUP_USER = "sandbox"  # owns /workspace; runs the setup script and Code tasks
 READER_USER = "reader"  # runs Ask tasks: can read /workspace, cannot write it
 HOMES = {SETUP_USER: "/home/sandbox", READER_USER: "/home/reader"}
+
+# Where a user's own installs land: `pip install --user`, `go install`, `cargo install`, and
+# `npm install -g` (the image sets npm's prefix to ~/.npm-global). They are the setup user's
+# folders for both users: setup installs the tools, and Ask tasks (as `reader`) run them too.
+# The images' PATH (sandbox/provision.sh, scripts/sandbox-image.sh, sandbox/Dockerfile) matches.
+USER_TOOL_DIRS = tuple(
+    f"{HOMES[SETUP_USER]}/{d}" for d in (".local/bin", "go/bin", ".cargo/bin", ".npm-global/bin")
+)
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+# An environment's "PATH prefix": absolute folders of plain characters, prepended to PATH.
+MAX_PATH_PREFIX = 20
+_PATH_DIR = re.compile(r"^/[A-Za-z0-9._+@/-]{0,254}$")
 
 
 def agent_user(spec: SandboxSpec) -> str:
@@ -167,6 +180,38 @@ def base_environment(spec: SandboxSpec) -> dict[str, str]:
     }
 
 
+def check_path_prefix(folders: Iterable[str]) -> tuple[str, ...]:
+    """The folders of an environment's PATH prefix, checked: each absolute, without `..` or `.`
+    parts, made of letters, digits and `._+@-/` only (so no `:` can add a relative or empty
+    entry, and no shell or newline character gets in). Raises SandboxError naming the folder."""
+    checked: list[str] = []
+    for folder in folders:
+        shown = repr(folder)
+        if not folder.startswith("/"):
+            raise SandboxError(f"PATH prefix {shown} must be an absolute folder (start with /).")
+        if ":" in folder:
+            raise SandboxError(f"PATH prefix {shown} contains ':'; write one folder per line.")
+        if not _PATH_DIR.match(folder):
+            raise SandboxError(
+                f"PATH prefix {shown} may only hold letters, digits and . _ + @ - / "
+                "(no spaces or shell characters), 255 characters at most."
+            )
+        parts = folder.split("/")
+        if any(p in ("..", ".") for p in parts):
+            raise SandboxError(f"PATH prefix {shown} may not contain '.' or '..' parts.")
+        normal = "/" + "/".join(p for p in parts if p)
+        if normal not in checked:
+            checked.append(normal)
+    if len(checked) > MAX_PATH_PREFIX:
+        raise SandboxError(f"A PATH prefix may hold {MAX_PATH_PREFIX} folders at most.")
+    return tuple(checked)
+
+
+def sandbox_path(prefix: Sequence[str] = ()) -> str:
+    """PATH for every command: the environment's prefix, the user's tool folders, the system."""
+    return ":".join((*check_path_prefix(prefix), *USER_TOOL_DIRS, *SYSTEM_PATH))
+
+
 def exec_environment(
     *,
     user: str,
@@ -176,20 +221,31 @@ def exec_environment(
     egress_ca: bool = False,
     extra_ca: bool = False,
     java_options: str = "",
+    path_prefix: Sequence[str] = (),
 ) -> dict[str, str]:
     """Per-command environment of a user's command: the repository's `variables`, the user's
-    home, the proxy variables when the current phase allows egress, the CA variables when a CA
-    was added to the system bundle — the proxy's when it intercepts TLS (`egress_ca`), the
-    installation's extra CA in every phase (`extra_ca`) — so tools with their own stores use the
-    bundle too, `java_options` as JAVA_TOOL_OPTIONS (see `java_tool_options`), and `extra` (the
-    setup phase's secrets, for that one command only). The sandbox's own values win over a
-    variable of the same name."""
+    home, PATH (`sandbox_path`), the proxy variables when the current phase allows egress, the CA
+    variables when a CA was added to the system bundle — the proxy's when it intercepts TLS
+    (`egress_ca`), the installation's extra CA in every phase (`extra_ca`) — so tools with their
+    own stores use the bundle too, `java_options` as JAVA_TOOL_OPTIONS (see `java_tool_options`),
+    and `extra` (the setup phase's secrets, for that one command only). The sandbox's own values
+    win over a variable of the same name."""
     env = {}
     for key, value in (variables or {}).items():
         check_env_name(key)
         env[key] = str(value)
     home = HOMES[user]
-    env.update({"HOME": home, "USER": user, "LOGNAME": user})
+    env.update(
+        {
+            "HOME": home,
+            "USER": user,
+            "LOGNAME": user,
+            "PATH": sandbox_path(path_prefix),
+            # Python's user site is the setup user's, so `reader` imports what setup installed
+            # with `pip install --user` (it can read it, not change it).
+            "PYTHONUSERBASE": f"{HOMES[SETUP_USER]}/.local",
+        }
+    )
     if policy.mode != "off":
         proxy = f"http://127.0.0.1:{PROXY_PORT}"
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):

@@ -4,6 +4,9 @@ Docker sandbox and the scripted model server in between."""
 
 from __future__ import annotations
 
+import contextlib
+
+import docker
 import pytest
 
 from repos.services import repository_register
@@ -11,7 +14,13 @@ from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
 from tasks.models import Status
 from tasks.services import task_create
-from tests.agent.test_real_sandbox import CALC, FIX, TESTS, summary_citing_the_green_run
+from tests.agent.test_real_sandbox import (
+    CALC,
+    FIX,
+    IMAGE,
+    TESTS,
+    summary_citing_the_green_run,
+)
 from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
@@ -20,6 +29,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 def worker_settings(settings, model_server, tmp_path, docker_engine):
     settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_IMAGE = IMAGE  # the default ("universal") choice maps to the slim image here
     settings.OPENAI_BASE_URL = model_server.url
     settings.OPENAI_API_KEY = "sk-test"
     settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"
@@ -196,6 +206,56 @@ def test_a_failed_setup_does_not_leak_a_secret_in_the_error(
     assert "exit code 4" in attempt.error and "using ***" in attempt.error
     assert secret not in attempt.error
     assert all(secret not in str(e.payload) for e in attempt.events.all())
+
+
+def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
+    worker_settings, model_server, docker_engine, acme, alice, fixture_repo
+):
+    """The second attempt starts from the image the first one prepared: the setup script does
+    not run again, the maintenance script does, shown like setup output with the secret masked."""
+    import uuid
+
+    from repos.environments import secret_set
+    from tasks.sandbox.images import warm_key, warm_tag
+
+    secret = "tok-m41nt-never-shown"
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    environment = repository.environment
+    environment.setup_script = f"# {uuid.uuid4().hex}\necho setting-up\n"
+    environment.maintenance_script = 'echo "maintaining with $API_TOKEN"\n'
+    environment.setup_internet_policy = "off"
+    environment.save()
+    secret_set(environment=environment, actor=alice, name="API_TOKEN", value=secret)
+    try:
+        commands = []
+        for _ in range(2):
+            model_server.add(reply("Nothing to explain."))
+            task = task_create(
+                author=alice, repository=repository, mode="ask", prompt="Hi", base_branch="main"
+            )
+            attempt = task.attempts.get()
+            run_attempt(attempt.pk)
+            attempt.refresh_from_db()
+            assert attempt.status == Status.SUCCEEDED, attempt.error
+            chunk = f"setup-{attempt.pk}"
+            setup = list(attempt.events.filter(payload__chunk_id=chunk).order_by("seq"))
+            output = "".join(e.payload["text"] for e in setup if e.kind == kinds.OUTPUT)
+            commands.append((setup[0].payload["command"], output))
+            assert all(secret not in str(e.payload) for e in attempt.events.all())
+    finally:  # only this test's warm image: other suites may share the engine
+        key = warm_key(
+            base_image_id=docker_engine.images.get(IMAGE).id,
+            setup_script=environment.setup_script,
+            variables={},
+            scope=f"environment-{environment.pk}",
+            image=IMAGE,
+        )
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_engine.images.remove(warm_tag(key), force=True)
+    assert commands == [
+        ("(setup script)", "setting-up\n"),
+        ("(maintenance script)", "maintaining with ***\n"),
+    ]
 
 
 def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(

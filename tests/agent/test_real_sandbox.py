@@ -13,11 +13,12 @@ from tasks.agent.collect import collect_patch, head_commit
 from tasks.agent.config import Budgets
 from tasks.sandbox.base import SandboxError, SandboxSpec
 from tests.agent.conftest import make_spec, run
+from tests.sandbox.conftest import IMAGE as SLIM_IMAGE
 from tests.support.model_server import CHUNK_ID, call, reply
 
 pytestmark = pytest.mark.docker
 
-IMAGE = "codexweb-sandbox:latest"
+IMAGE = SLIM_IMAGE  # what these tests need (Python) is in the smaller image
 CALC = "def add(a, b):\n    return a - b\n"
 TEST = (
     "import unittest\n\nfrom calc import add\n\n\n"

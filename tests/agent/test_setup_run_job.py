@@ -14,6 +14,7 @@ from repos.jobs import run_setup
 from repos.models import Environment, SetupRun
 from repos.services import repository_register
 from repos.setup_runs import setup_run_request
+from tests.agent.test_real_sandbox import IMAGE
 
 pytestmark = pytest.mark.docker
 
@@ -23,6 +24,7 @@ SECRET = "tok-9f8e7d6c5b4a-never-shown"
 @pytest.fixture
 def setup_worker(settings, tmp_path, docker_engine):
     settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_IMAGE = IMAGE  # the default ("universal") choice maps to the slim image here
     settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"
     return settings
 

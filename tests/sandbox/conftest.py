@@ -1,4 +1,7 @@
-"""Fixtures for the sandbox suites: a real Docker engine, the real image, real egress proxies.
+"""Fixtures for the sandbox suites: a real Docker engine, the real images, real egress proxies.
+
+Most tests use the slim image (smaller, the same for what they check); the toolchain tests use
+the universal one (`universal_image`).
 
 When no engine answers, `scripts/docker-engine.sh` is run once to start one; when the image or
 the proxy environment is missing they are built with their scripts. A test is skipped only when
@@ -24,7 +27,8 @@ from tasks.sandbox.docker import DockerSandbox
 from tests.support.egress_target import EgressTarget, start_egress_target
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE = os.environ.get("SANDBOX_IMAGE", "codexweb-sandbox:latest")
+IMAGE = os.environ.get("SANDBOX_SLIM_IMAGE", "codexweb-sandbox-slim:latest")
+UNIVERSAL_IMAGE = os.environ.get("SANDBOX_IMAGE", "codexweb-sandbox-universal:latest")
 MITMDUMP = ROOT / ".venv-proxy" / "bin" / "mitmdump"
 ALLOWED = "allowed.test"
 # The test target listens on loopback, which the proxy refuses unless it is listed (the
@@ -32,10 +36,10 @@ ALLOWED = "allowed.test"
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
-def _script(name: str, timeout: int) -> tuple[bool, str]:
+def _script(name: str, timeout: int, *args: str) -> tuple[bool, str]:
     try:
         done = subprocess.run(
-            [str(ROOT / "scripts" / name)], capture_output=True, text=True, timeout=timeout
+            [str(ROOT / "scripts" / name), *args], capture_output=True, text=True, timeout=timeout
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
@@ -55,10 +59,25 @@ def docker_engine() -> docker.DockerClient:
     try:
         client.images.get(IMAGE)
     except docker.errors.ImageNotFound:
-        ok, why = _script("sandbox-image.sh", 900)
+        ok, why = _script("sandbox-image.sh", 900, "slim")
         if not ok:
             pytest.skip(f"the sandbox image {IMAGE} is missing and could not be built: {why}")
     return client
+
+
+@pytest.fixture(scope="session")
+def universal_image(docker_engine: docker.DockerClient) -> str:
+    """The universal image's name; built (minutes) when it is missing."""
+    try:
+        docker_engine.images.get(UNIVERSAL_IMAGE)
+    except docker.errors.ImageNotFound:
+        ok, why = _script("sandbox-image.sh", 2400, "universal")
+        if not ok:
+            pytest.skip(
+                f"the universal sandbox image {UNIVERSAL_IMAGE} is missing and could not be "
+                f"built: {why}"
+            )
+    return UNIVERSAL_IMAGE
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +109,24 @@ def workspace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(git + ["add", "."], cwd=path, check=True)
     subprocess.run(git + ["commit", "-qm", "init"], cwd=path, check=True)
     return path
+
+
+@pytest.fixture
+def workspace_files(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """Makes a pristine git checkout holding `files` (relative path -> text)."""
+
+    def make(files: dict[str, str]) -> Path:
+        path = tmp_path / "checkout"
+        for name, text in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_text(text)
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+        subprocess.run(git + ["init", "-q"], cwd=path, check=True)
+        subprocess.run(git + ["add", "."], cwd=path, check=True)
+        subprocess.run(git + ["commit", "-qm", "init"], cwd=path, check=True)
+        return path
+
+    return make
 
 
 SandboxFactory = Callable[..., DockerSandbox]

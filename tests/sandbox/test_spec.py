@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from tasks.sandbox.backends import image_for, spec_from_snapshot
 from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxSpec
+from tasks.sandbox.images import warm_key
 from tasks.sandbox.output import OutputCollector
 from tasks.sandbox.spec import (
     EGRESS_MOUNT,
@@ -15,6 +18,7 @@ from tasks.sandbox.spec import (
     LABEL_OWNER,
     LABEL_SANDBOX,
     agent_user,
+    check_path_prefix,
     container_plan,
     exec_environment,
     workspace_path,
@@ -157,3 +161,107 @@ def test_unknown_backend_is_a_clear_error(settings):
     settings.SANDBOX_BACKEND = "none"
     with pytest.raises(SandboxError, match="SANDBOX_BACKEND=docker"):
         make_sandbox(spec())
+
+
+# -- PATH and image choice ------------------------------------------------------------------------
+
+
+def test_path_puts_the_prefix_then_the_users_tools_then_the_system():
+    env = exec_environment(
+        user="reader", policy=NetworkPolicy(mode="off"), path_prefix=("/opt/a/bin", "/x//y/")
+    )
+    assert env["PATH"].split(":") == [
+        "/opt/a/bin",
+        "/x/y",
+        "/home/sandbox/.local/bin",
+        "/home/sandbox/go/bin",
+        "/home/sandbox/.cargo/bin",
+        "/home/sandbox/.npm-global/bin",
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+    ]
+    # What setup installed with `pip install --user` is importable for Ask's reader too.
+    assert env["PYTHONUSERBASE"] == "/home/sandbox/.local"
+
+
+@pytest.mark.parametrize(
+    "folder,why",
+    [
+        ("bin", "must be an absolute folder"),
+        ("/usr/bin:.", "contains ':'"),
+        ("/opt/../etc", "'.' or '..' parts"),
+        ("/opt/./bin", "'.' or '..' parts"),
+        ("/opt/my tools", "no spaces or shell characters"),
+        ("/opt/$(id)", "no spaces or shell characters"),
+        ("/opt/a\nPATH=/evil", "no spaces or shell characters"),
+        ("", "must be an absolute folder"),
+    ],
+)
+def test_bad_path_prefixes_are_refused_with_the_reason(folder, why):
+    with pytest.raises(SandboxError, match=re.escape(why)):
+        check_path_prefix([folder])
+    with pytest.raises(SandboxError):
+        exec_environment(user="sandbox", policy=NetworkPolicy(mode="off"), path_prefix=(folder,))
+
+
+def test_path_prefix_has_a_length_limit():
+    with pytest.raises(SandboxError, match="20 folders at most"):
+        check_path_prefix([f"/opt/{n}" for n in range(21)])
+
+
+def test_warm_key_changes_with_the_image_and_the_path_prefix():
+    base = {"base_image_id": "sha256:1", "setup_script": "s", "variables": {}}
+    keys = {
+        warm_key(**base),
+        warm_key(**base, image="codexweb-sandbox-slim:latest"),
+        warm_key(**base, image="codexweb-sandbox-universal:latest"),
+        warm_key(**base, path_prefix=("/opt/bin",)),
+    }
+    assert len(keys) == 4
+
+
+def test_image_choice_maps_to_the_configured_images(settings):
+    settings.SANDBOX_IMAGE = "u:1"
+    settings.SANDBOX_SLIM_IMAGE = "s:1"
+    settings.SANDBOX_ALLOWED_IMAGES = ["corp/py:3.12"]
+    assert image_for("universal") == "u:1"
+    assert image_for("slim") == "s:1"
+    assert image_for("custom", " corp/py:3.12 ") == "corp/py:3.12"
+    with pytest.raises(SandboxError, match="not one this installation allows; allowed: corp/py"):
+        image_for("custom", "evil/miner:latest")
+    settings.SANDBOX_ALLOWED_IMAGES = []
+    with pytest.raises(SandboxError, match=r"allowed: none \(SANDBOX_ALLOWED_IMAGES is empty\)"):
+        image_for("custom", "corp/py:3.12")
+
+
+def test_snapshot_fields_reach_the_spec(settings, tmp_path):
+    settings.SANDBOX_SLIM_IMAGE = "s:1"
+    snapshot = {
+        "environment_id": 4,
+        "image": {"choice": "slim", "custom": ""},
+        "setup_script": "make",
+        "maintenance_script": "make again",
+        "path_prefix": ["/opt/bin"],
+        "variables": {},
+        "setup_policy": {"mode": "on"},
+        "agent_policy": {"mode": "off"},
+    }
+    made = spec_from_snapshot(
+        snapshot, attempt_id=1, workspace=tmp_path, read_only=False, secrets={}
+    )
+    assert (made.image, made.maintenance_script, made.path_prefix) == (
+        "s:1",
+        "make again",
+        ("/opt/bin",),
+    )
+    # A snapshot taken before these fields existed starts from the default image.
+    settings.SANDBOX_IMAGE = "u:1"
+    del snapshot["image"], snapshot["maintenance_script"], snapshot["path_prefix"]
+    old = spec_from_snapshot(
+        snapshot, attempt_id=1, workspace=tmp_path, read_only=False, secrets={}
+    )
+    assert (old.image, old.maintenance_script, old.path_prefix) == ("u:1", "", ())

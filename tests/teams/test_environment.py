@@ -258,3 +258,97 @@ def test_snapshot_resolves_domain_lists_at_start(acme, acme_repo, alice):
         "pypi.org",
         "registry.npmjs.org",
     ]
+
+
+# -- image, maintenance script, PATH prefix -------------------------------------------------------
+
+
+def test_admin_chooses_image_maintenance_and_path_prefix(alice_client, acme, acme_repo):
+    response = alice_client.post(
+        _url(acme_repo),
+        _form(
+            image="slim",
+            maintenance_script="git fetch -q\r\npip install -e .",
+            path_prefix="/workspace/node_modules/.bin\n# comment\n\n/opt/tools/bin",
+        ),
+    )
+    assert response.status_code == 302
+    env = Environment.objects.get(repository=acme_repo)
+    assert (env.image, env.custom_image) == ("slim", "")
+    assert env.maintenance_script == "git fetch -q\npip install -e ."
+    assert env.path_prefix == ["/workspace/node_modules/.bin", "/opt/tools/bin"]
+    changes = AuditEntry.objects.get(team=acme, action="environment.updated").changes
+    assert changes["image"] == [["universal", ""], ["slim", ""]]
+    assert changes["maintenance_script"] == "changed"
+    assert changes["path_prefix"] == [[], ["/workspace/node_modules/.bin", "/opt/tools/bin"]]
+    snapshot = environment_snapshot(acme_repo)
+    assert snapshot["image"] == {"choice": "slim", "custom": ""}
+    assert snapshot["maintenance_script"] == "git fetch -q\npip install -e ."
+    assert snapshot["path_prefix"] == ["/workspace/node_modules/.bin", "/opt/tools/bin"]
+
+
+def test_page_shows_the_choices_with_help(alice_client, acme_repo, settings):
+    settings.SANDBOX_ALLOWED_IMAGES = []
+    body = alice_client.get(_url(acme_repo)).content.decode()
+    assert 'value="universal"' in body and 'value="slim"' in body and "checked" in body
+    assert 'value="custom"' not in body  # nothing allowed, nothing offered
+    assert "Maintenance script" in body and "PATH prefix" in body
+    assert "no other versions to choose from" in body
+    settings.SANDBOX_ALLOWED_IMAGES = ["corp/python:3.12"]
+    body = alice_client.get(_url(acme_repo)).content.decode()
+    assert 'value="custom"' in body and "corp/python:3.12" in body
+
+
+def test_an_allowed_custom_image_is_saved(alice_client, acme_repo, settings):
+    settings.SANDBOX_ALLOWED_IMAGES = ["corp/python:3.12"]
+    response = alice_client.post(
+        _url(acme_repo), _form(image="custom", custom_image="corp/python:3.12")
+    )
+    assert response.status_code == 302
+    env = Environment.objects.get(repository=acme_repo)
+    assert (env.image, env.custom_image) == ("custom", "corp/python:3.12")
+
+
+def test_an_image_the_operator_no_longer_allows_is_refused_at_start(acme_repo, settings, tmp_path):
+    from tasks.sandbox.backends import spec_from_snapshot
+    from tasks.sandbox.base import SandboxError
+
+    env = acme_repo.environment
+    env.image, env.custom_image = "custom", "corp/python:3.12"
+    env.save()
+    snapshot = environment_snapshot(acme_repo)
+    settings.SANDBOX_ALLOWED_IMAGES = []
+    with pytest.raises(SandboxError, match="not one this installation allows"):
+        spec_from_snapshot(snapshot, attempt_id=1, workspace=tmp_path, read_only=True, secrets={})
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"image": "custom", "custom_image": "evil/miner:latest"}, "Select a valid choice"),
+        ({"image": "custom", "custom_image": ""}, "Choose which custom image to use."),
+        ({"image": "debian:latest"}, "Select a valid choice"),
+        ({"path_prefix": "node_modules/.bin"}, "Line 1: PATH prefix"),
+        ({"path_prefix": "/opt/bin\n/usr/bin:/tmp/evil"}, "Line 2: PATH prefix"),
+        ({"path_prefix": "/opt/../etc"}, "may not contain"),
+        ({"maintenance_script": "x" * 100_001}, "maintenance script is too long"),
+    ],
+)
+def test_bad_image_or_path_input_is_explained(
+    alice_client, acme_repo, settings, overrides, message
+):
+    settings.SANDBOX_ALLOWED_IMAGES = ["corp/python:3.12"]
+    response = alice_client.post(_url(acme_repo), _form(**overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode().replace("&#x27;", "'")
+    env = Environment.objects.get(repository=acme_repo)
+    assert (env.image, env.path_prefix, env.maintenance_script) == ("universal", [], "")
+
+
+def test_a_path_variable_is_refused_and_says_where_to_go(alice_client, acme_repo):
+    response = alice_client.post(_url(acme_repo), _form(variables="PATH=/opt/bin:$PATH"))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "PATH is set by the sandbox and cannot be replaced" in body
+    assert "PATH prefix" in body
+    assert Environment.objects.get(repository=acme_repo).variables == {}
