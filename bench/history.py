@@ -2,7 +2,10 @@
 
 Fills a fresh PostgreSQL database with 10,000 tasks and 5,000 repositories (one team of 20 people,
 plus another team as noise), then times real requests through Django's full stack (middleware,
-views, templates, the sidebar) and prints p50/p95 per scenario. Target: p95 < 150 ms.
+views, templates, the sidebar) and prints p50/p95 per scenario. Target: p95 <= 100 ms. Deep pages
+are reached the way the pager links reach them, by a cursor (`?before=`); old `?page=N` links
+are timed as the redirect they now get. The load average is printed with the figures: on a busy
+machine they are not comparable with a quiet one.
 
     .venv/bin/python bench/history.py [--tasks 10000] [--repositories 5000] [--runs 40]
 
@@ -24,7 +27,7 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TARGET_MS = 150.0
+TARGET_MS = 100.0
 WORDS = [
     "build",
     "cache",
@@ -151,17 +154,31 @@ def _fill(n_tasks: int, n_repos: int) -> dict:
         batch_size=5000,
     )
     some_repo = Repository.objects.filter(team=team).order_by("?").first()
-    return {"admin": people[0], "author": people[3], "repo": some_repo}
+    return {"admin": people[0], "author": people[3], "repo": some_repo, "team": team}
 
 
-def _measure(client, url: str, runs: int) -> tuple[float, float, int]:
+def _cursor_of_page(team, number: int):
+    """The cursor the pager's "Older" links carry to page `number` (50 rows a page)."""
+    from codexweb.keyset import cursor_before_offset
+    from tasks.selectors import HistorySearch, team_history_search
+    from tasks.views_history import PAGE_SIZE
+
+    cursor = cursor_before_offset(
+        team_history_search(team, HistorySearch()), (number - 1) * PAGE_SIZE
+    )
+    if cursor is None:
+        raise SystemExit(f"fewer than {number} pages of tasks: use more --tasks")
+    return cursor
+
+
+def _measure(client, url: str, runs: int, status: int = 200) -> tuple[float, float, int]:
     client.get(url)  # warm caches and connections
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
+        if response.status_code != status:
             raise SystemExit(f"{url} answered {response.status_code}")
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
@@ -195,9 +212,12 @@ def main() -> int:
     client = Client()
     client.force_login(world["admin"])
     repo = world["repo"]
+    deep = _cursor_of_page(world["team"], 100).encode()
     scenarios = [
         ("history, first page", "/history/"),
-        ("history, page 100", "/history/?page=100"),
+        ("history, page 100 (cursor)", f"/history/?before={deep}"),
+        ("history, newer than page 100", f"/history/?after={deep}"),
+        ("old link ?page=100 (redirect)", "/history/?page=100"),
         ("filter: author", f"/history/?author={world['author'].pk}"),
         ("filter: repository (id)", f"/history/?repo={repo.pk}"),
         ("filter: repository (name)", f"/history/?repository={repo.full_name}"),
@@ -205,21 +225,27 @@ def main() -> int:
         ("filter: mode", "/history/?mode=code"),
         ("filter: date range", "/history/?since=2000-01-01&until=2999-12-31"),
         ("search in prompts", "/history/?q=flaky+login"),
+        ("search in prompts: no match", "/history/?q=zzzz"),
         ("all filters", f"/history/?author={world['author'].pk}&status=succeeded&mode=ask&q=cache"),
         ("repository picker: 'serv'", "/repositories/picker/?q=serv"),
         ("repository picker: 'org07/cache'", "/repositories/picker/?q=org07/cache"),
         ("repository picker: empty", "/repositories/picker/?q="),
         ("repository picker: no match", "/repositories/picker/?q=zzzz"),
     ]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average before: {load} on {os.cpu_count()} CPUs")
     print(f"\n{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8}  {'bytes':>8}")
     failed = 0
     for label, url in scenarios:
-        p50, p95, size = _measure(client, url, args.runs)
-        verdict = "ok" if p95 < TARGET_MS else "SLOW"
+        status = 302 if "page=" in url else 200
+        p50, p95, size = _measure(client, url, args.runs, status)
+        verdict = "ok" if p95 <= TARGET_MS else "SLOW"
         failed += verdict != "ok"
         print(f"{label:<34} {p50:8.1f} {p95:8.1f}  {size:8d}  {verdict}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average after: {load}")
     print(
-        f"\ntarget: p95 < {TARGET_MS:.0f} ms; "
+        f"\ntarget: p95 <= {TARGET_MS:.0f} ms; "
         f"{len(scenarios) - failed}/{len(scenarios)} scenarios met it"
     )
     return 1 if failed else 0
