@@ -20,6 +20,7 @@ from codexweb.keyset import (
     page_older_than,
 )
 from repos.models import Repository
+from tasks.history_rows import task_rows, with_row_fields
 from tasks.models import Mode, Status, Task
 from tasks.selectors import HistorySearch, team_history_search
 
@@ -91,7 +92,7 @@ def history(request: HttpRequest) -> HttpResponse:
         )
         # An unknown name matches nothing rather than silently showing everything.
         search = replace(search, repository_id=found or -1)
-    tasks = team_history_search(team, search)
+    tasks = with_row_fields(team_history_search(team, search))
     if "page" in request.GET:
         return _legacy_page_redirect(tasks, request.GET.copy())
     page = _page(tasks, request.GET)
@@ -108,6 +109,7 @@ def history(request: HttpRequest) -> HttpResponse:
         "tasks/history.html",
         {
             "page": page,
+            "rows": task_rows(page.rows),
             "search": search,
             "query": query.urlencode(),
             "authors": get_user_model().objects.filter(memberships__team=team).order_by("username"),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from codexweb.keyset import Cursor
 from tasks.models import Task
@@ -223,3 +223,20 @@ def test_paginates_with_a_constant_number_of_queries(alice_client, many):
     # Per page: the page, "is there anything newer" (+ the sidebar's two); no COUNT, not N+1.
     assert len(history_queries) <= 8, history_queries
     assert not any("COUNT(" in sql for sql in history_queries), history_queries
+
+
+def test_a_row_shows_what_the_template_filters_showed(alice_client, acme_repo, bob):
+    """Rows are formatted in Python now; they must read exactly as `|date`, `{% url %}` and
+    `get_*_display` made them."""
+    task = factories.make_task(acme_repo, bob, prompt="Fix the flaky login test\nmore", mode="code")
+    when = datetime(2026, 3, 7, 21, 5, 9, 123456, tzinfo=UTC)
+    Task.objects.filter(pk=task.pk).update(created_at=when, status="failed")
+    local = timezone.localtime(when)
+    row = (
+        f'<tr data-task-id="{task.pk}"><td><a href="{reverse("tasks:detail", args=[task.pk])}">'
+        f"Fix the flaky login test</a></td><td>acme/webapp</td><td>bob</td><td>Code</td>"
+        f'<td><span class="badge badge-failed">Failed</span></td>'
+        f'<td><time datetime="{dateformat.format(local, "c")}">'
+        f"{dateformat.format(local, 'j M Y H:i')}</time></td></tr>"
+    )
+    assert row in alice_client.get(reverse("tasks:history")).content.decode()
