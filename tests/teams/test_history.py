@@ -240,3 +240,23 @@ def test_a_row_shows_what_the_template_filters_showed(alice_client, acme_repo, b
         f"{dateformat.format(local, 'j M Y H:i')}</time></td></tr>"
     )
     assert row in alice_client.get(reverse("tasks:history")).content.decode()
+
+
+def test_filter_options_escape_labels_and_mark_the_chosen_one():
+    from django.template import Context, Template
+
+    rendered = Template("{% load select_options %}{% options pairs chosen %}").render(
+        Context({"pairs": [(1, 'a<b>"'), (2, "bob")], "chosen": "2"})
+    )
+    assert rendered == (
+        '<option value="1">a&lt;b&gt;&quot;</option><option value="2" selected>bob</option>'
+    )
+    nothing = Template("{% load select_options %}{% options pairs '' %}").render(
+        Context({"pairs": [("", "Any"), ("x", "X")]})
+    )
+    assert "selected" not in nothing
+
+
+def test_both_author_filters_show_the_chosen_author(alice_client, history, bob):
+    page = alice_client.get(reverse("tasks:history"), {"author": bob.pk}).content.decode()
+    assert page.count(f'<option value="{bob.pk}" selected>bob</option>') == 2  # sidebar + page
