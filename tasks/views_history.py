@@ -61,18 +61,22 @@ def _page(tasks: QuerySet[Task], get: QueryDict) -> KeysetPage[Task]:
     return page_older_than(tasks, Cursor.decode(get.get("before")), PAGE_SIZE)
 
 
-def _legacy_page_redirect(tasks: QuerySet[Task], filters: QueryDict) -> HttpResponseRedirect:
+def _legacy_page_redirect(tasks: QuerySet[Task], request: HttpRequest) -> HttpResponseRedirect:
     """`?page=N` (bookmarks from the numbered pager) → the same rows by cursor, filters kept.
 
     Past the end, or a page that is no number, leads to the newest page.
     """
+    filters = request.GET.copy()
     raw = filters.get("page", "")
-    del filters["page"]
+    for key in _POSITION:
+        filters.pop(key, None)
     number = int(raw) if raw.isdigit() and len(raw) < 7 else 1
     cursor = cursor_before_offset(tasks, (number - 1) * PAGE_SIZE)
     if cursor is not None:
         filters["before"] = cursor.encode()
-    return HttpResponseRedirect(f"?{filters.urlencode()}" if filters else "?")
+    return HttpResponseRedirect(
+        f"{request.path}?{filters.urlencode()}" if filters else request.path
+    )
 
 
 @require_GET
@@ -93,7 +97,7 @@ def history(request: HttpRequest) -> HttpResponse:
         search = replace(search, repository_id=found or -1)
     tasks = with_row_fields(team_history_search(team, search))
     if "page" in request.GET:
-        return _legacy_page_redirect(tasks, request.GET.copy())
+        return _legacy_page_redirect(tasks, request)
     page = _page(tasks, request.GET)
     query = request.GET.copy()
     for key in _POSITION:
