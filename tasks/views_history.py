@@ -21,7 +21,7 @@ from codexweb.keyset import (
 from repos.models import Repository
 from tasks.history_rows import task_rows, with_row_fields
 from tasks.models import Mode, Status, Task
-from tasks.selectors import HistorySearch, member_choices, team_history_search
+from tasks.selectors import HistorySearch, team_history_search
 
 PAGE_SIZE = 50
 # Where a page starts: `before`/`after` cursors, and `page` from links made before the cursors.
@@ -115,7 +115,6 @@ def history(request: HttpRequest) -> HttpResponse:
             "rows": task_rows(page.rows),
             "search": search,
             "query": query.urlencode(),
-            "authors": member_choices(team),
             "selected_repository": selected_repository,
             "statuses": Status.choices,
             "modes": Mode.choices,
