@@ -2,9 +2,15 @@
 
 Fills a fresh PostgreSQL database with 10,000 tasks and 5,000 repositories (one team of 20 people,
 plus another team as noise), then times real requests through Django's full stack (middleware,
-views, templates, the sidebar) and prints p50/p95 per scenario. Target: p95 < 150 ms.
+views, templates, the sidebar) and prints p50/p95 per scenario. Target: p95 <= 100 ms. Deep pages
+are reached the way the pager links reach them, by a cursor (`?before=`); old `?page=N` links
+are timed as the redirect they now get. The load average is printed with the figures: on a busy
+machine they are not comparable with a quiet one.
 
     .venv/bin/python bench/history.py [--tasks 10000] [--repositories 5000] [--runs 40]
+
+"cpu ms" is the median CPU time of this process per request (templates, ORM, Python; not the
+database server): it varies far less with the machine's load than the wall-clock figures.
 
 Uses BENCH_DATABASE_URL if set (the database is created if missing and emptied first);
 otherwise starts a throw-away PostgreSQL and Redis like the test suite. Exit status 1 when a
@@ -24,7 +30,7 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TARGET_MS = 150.0
+TARGET_MS = 100.0
 WORDS = [
     "build",
     "cache",
@@ -151,21 +157,36 @@ def _fill(n_tasks: int, n_repos: int) -> dict:
         batch_size=5000,
     )
     some_repo = Repository.objects.filter(team=team).order_by("?").first()
-    return {"admin": people[0], "author": people[3], "repo": some_repo}
+    return {"admin": people[0], "author": people[3], "repo": some_repo, "team": team}
 
 
-def _measure(client, url: str, runs: int) -> tuple[float, float, int]:
+def _cursor_of_page(team, number: int):
+    """The cursor the pager's "Older" links carry to page `number` (50 rows a page)."""
+    from codexweb.keyset import cursor_before_offset
+    from tasks.selectors import HistorySearch, team_history_search
+    from tasks.views_history import PAGE_SIZE
+
+    cursor = cursor_before_offset(
+        team_history_search(team, HistorySearch()), (number - 1) * PAGE_SIZE
+    )
+    if cursor is None:
+        raise SystemExit(f"fewer than {number} pages of tasks: use more --tasks")
+    return cursor
+
+
+def _measure(client, url: str, runs: int, status: int = 200) -> tuple[float, float, float, int]:
     client.get(url)  # warm caches and connections
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        if response.status_code != status:
             raise SystemExit(f"{url} answered {response.status_code}")
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return statistics.median(times), p95, len(response.content)
+    return statistics.median(times), p95, statistics.median(cpu), len(response.content)
 
 
 def main() -> int:
@@ -195,9 +216,12 @@ def main() -> int:
     client = Client()
     client.force_login(world["admin"])
     repo = world["repo"]
+    deep = _cursor_of_page(world["team"], 100).encode()
     scenarios = [
         ("history, first page", "/history/"),
-        ("history, page 100", "/history/?page=100"),
+        ("history, page 100 (cursor)", f"/history/?before={deep}"),
+        ("history, newer than page 100", f"/history/?after={deep}"),
+        ("old link ?page=100 (redirect)", "/history/?page=100"),
         ("filter: author", f"/history/?author={world['author'].pk}"),
         ("filter: repository (id)", f"/history/?repo={repo.pk}"),
         ("filter: repository (name)", f"/history/?repository={repo.full_name}"),
@@ -205,21 +229,27 @@ def main() -> int:
         ("filter: mode", "/history/?mode=code"),
         ("filter: date range", "/history/?since=2000-01-01&until=2999-12-31"),
         ("search in prompts", "/history/?q=flaky+login"),
+        ("search in prompts: no match", "/history/?q=zzzz"),
         ("all filters", f"/history/?author={world['author'].pk}&status=succeeded&mode=ask&q=cache"),
         ("repository picker: 'serv'", "/repositories/picker/?q=serv"),
         ("repository picker: 'org07/cache'", "/repositories/picker/?q=org07/cache"),
         ("repository picker: empty", "/repositories/picker/?q="),
         ("repository picker: no match", "/repositories/picker/?q=zzzz"),
     ]
-    print(f"\n{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8}  {'bytes':>8}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average before: {load} on {os.cpu_count()} CPUs")
+    print(f"\n{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8}  {'bytes':>8}")
     failed = 0
     for label, url in scenarios:
-        p50, p95, size = _measure(client, url, args.runs)
-        verdict = "ok" if p95 < TARGET_MS else "SLOW"
+        status = 302 if "page=" in url else 200
+        p50, p95, cpu, size = _measure(client, url, args.runs, status)
+        verdict = "ok" if p95 <= TARGET_MS else "SLOW"
         failed += verdict != "ok"
-        print(f"{label:<34} {p50:8.1f} {p95:8.1f}  {size:8d}  {verdict}")
+        print(f"{label:<34} {p50:8.1f} {p95:8.1f} {cpu:8.1f}  {size:8d}  {verdict}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average after: {load}")
     print(
-        f"\ntarget: p95 < {TARGET_MS:.0f} ms; "
+        f"\ntarget: p95 <= {TARGET_MS:.0f} ms; "
         f"{len(scenarios) - failed}/{len(scenarios)} scenarios met it"
     )
     return 1 if failed else 0

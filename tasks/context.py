@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
 from django.http import HttpRequest
 
 from codexweb.accounts.current import current_team
 from codexweb.accounts.selectors import teams_for_user
 from repos.models import Repository
+from tasks.history_rows import task_rows, with_row_fields
 from tasks.models import Status, Task
-from tasks.selectors import HistoryFilter, group_by_day, team_history
+from tasks.selectors import HistoryFilter, group_by_day, member_choices, team_history
 
 SIDEBAR_SIZE = 50
 
@@ -37,18 +38,17 @@ SIDEBAR_REPOSITORIES = 100
 
 
 def _recent_repositories(team, selected_id: int | None):
-    """Repositories of the team's recent tasks (bounded: a team with thousands of repositories
-    must not render them all on every page; bench/history.py), plus the selected one."""
-    recent = (
-        Task.objects.filter(team=team).order_by("-created_at").values("repository_id")[:500]
-    )
+    """(id, "owner/name") of the team's recent tasks' repositories (bounded: a team with thousands
+    of repositories must not render them all on every page; bench/history.py), plus the selected
+    one."""
+    recent = Task.objects.filter(team=team).order_by("-created_at").values("repository_id")[:500]
     chosen = Q(pk__in=recent)
     if selected_id:
         chosen |= Q(pk=selected_id)
     return (
         Repository.objects.filter(chosen, team=team)
-        .only("id", "owner", "name")
-        .order_by("owner", "name")[:SIDEBAR_REPOSITORIES]
+        .order_by("owner", "name")
+        .values_list("pk", Concat("owner", Value("/"), "name"))[:SIDEBAR_REPOSITORIES]
     )
 
 
@@ -59,15 +59,13 @@ def sidebar(request: HttpRequest) -> dict[str, Any]:
     if team is None:
         return {"teams": []}
     filters = history_filter_from(request)
-    tasks = list(team_history(team, filters)[:SIDEBAR_SIZE])
+    tasks = list(with_row_fields(team_history(team, filters))[:SIDEBAR_SIZE])
     return {
         "team": team,
         "teams": list(teams_for_user(request.user)),
-        "history_groups": group_by_day(tasks),
+        "history_groups": [(day, task_rows(rows)) for day, rows in group_by_day(tasks)],
         "history_filter": filters,
         "history_repositories": _recent_repositories(team, filters.repository_id),
-        "history_authors": get_user_model()
-        .objects.filter(memberships__team=team)
-        .order_by("username"),
+        "history_authors": member_choices(team),
         "history_statuses": Status.choices,
     }

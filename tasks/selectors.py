@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Max, QuerySet
 from django.http import Http404
@@ -123,6 +125,17 @@ def team_history_search(team: Team, search: HistorySearch) -> QuerySet[Task]:
     for word in search.text.split()[:10]:
         tasks = tasks.filter(prompt__icontains=word)
     return tasks.order_by("-created_at", "-id")
+
+
+def member_choices(team: Team) -> QuerySet[Any]:
+    """(id, username) of the team's members by name, for the filters' author <select>s."""
+    field = get_user_model().USERNAME_FIELD
+    return (
+        get_user_model()
+        .objects.filter(memberships__team=team)
+        .order_by(field)
+        .values_list("pk", field)
+    )
 
 
 def repositories_recently_used(team: Team, user: User | AnonymousUser, *,
