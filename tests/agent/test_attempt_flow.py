@@ -9,10 +9,12 @@ import contextlib
 import docker
 import pytest
 
+from repos.installation import install_id
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
 from tasks.models import Status
+from tasks.sandbox.spec import LABEL_WARM_INSTALL
 from tasks.services import task_create
 from tests.agent.test_real_sandbox import (
     CALC,
@@ -216,7 +218,6 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
     import uuid
 
     from repos.environments import secret_set
-    from tasks.sandbox.images import warm_key, warm_tag
 
     secret = "tok-m41nt-never-shown"
     repository = repository_register(team=acme, location=str(fixture_repo))
@@ -243,15 +244,12 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
             commands.append((setup[0].payload["command"], output))
             assert all(secret not in str(e.payload) for e in attempt.events.all())
     finally:  # only this test's warm image: other suites may share the engine
-        key = warm_key(
-            base_image_id=docker_engine.images.get(IMAGE).id,
-            setup_script=environment.setup_script,
-            variables={},
-            scope=f"environment-{environment.pk}",
-            image=IMAGE,
+        made = docker_engine.images.list(
+            all=True, filters={"label": f"{LABEL_WARM_INSTALL}={install_id()}"}
         )
-        with contextlib.suppress(docker.errors.NotFound):
-            docker_engine.images.remove(warm_tag(key), force=True)
+        for image in made:
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_engine.images.remove(image.id, force=True)
     assert commands == [
         ("(setup script)", "setting-up\n"),
         ("(maintenance script)", "maintaining with ***\n"),

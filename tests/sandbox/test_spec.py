@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -213,15 +214,22 @@ def test_path_prefix_has_a_length_limit():
         check_path_prefix([f"/opt/{n}" for n in range(21)])
 
 
-def test_warm_key_changes_with_the_image_and_the_path_prefix():
-    base = {"base_image_id": "sha256:1", "setup_script": "s", "variables": {}}
+def test_warm_key_changes_with_the_image_and_the_path_prefix(tmp_path):
+    base = SandboxSpec(
+        attempt_id=1,
+        image="codexweb-sandbox-universal:latest",
+        workspace=tmp_path,
+        setup_script="s",
+        install_id="i",
+        repository="1:git:acme/demo",
+        commit="c" * 40,
+    )
     keys = {
-        warm_key(**base),
-        warm_key(**base, image="codexweb-sandbox-slim:latest"),
-        warm_key(**base, image="codexweb-sandbox-universal:latest"),
-        warm_key(**base, path_prefix=("/opt/bin",)),
+        warm_key(base, base_image_id="sha256:1"),
+        warm_key(replace(base, image="codexweb-sandbox-slim:latest"), base_image_id="sha256:1"),
+        warm_key(replace(base, path_prefix=("/opt/bin",)), base_image_id="sha256:1"),
     }
-    assert len(keys) == 4
+    assert len(keys) == 3
 
 
 def test_image_choice_maps_to_the_configured_images(settings):
@@ -251,7 +259,14 @@ def test_snapshot_fields_reach_the_spec(settings, tmp_path):
         "agent_policy": {"mode": "off"},
     }
     made = spec_from_snapshot(
-        snapshot, attempt_id=1, workspace=tmp_path, read_only=False, secrets={}
+        snapshot,
+        attempt_id=1,
+        workspace=tmp_path,
+        read_only=False,
+        secrets={},
+        install_id="i",
+        commit="c" * 40,
+        secret_versions={},
     )
     assert (made.image, made.maintenance_script, made.path_prefix) == (
         "s:1",
@@ -262,6 +277,13 @@ def test_snapshot_fields_reach_the_spec(settings, tmp_path):
     settings.SANDBOX_IMAGE = "u:1"
     del snapshot["image"], snapshot["maintenance_script"], snapshot["path_prefix"]
     old = spec_from_snapshot(
-        snapshot, attempt_id=1, workspace=tmp_path, read_only=False, secrets={}
+        snapshot,
+        attempt_id=1,
+        workspace=tmp_path,
+        read_only=False,
+        secrets={},
+        install_id="i",
+        commit="c" * 40,
+        secret_versions={},
     )
     assert (old.image, old.maintenance_script, old.path_prefix) == ("u:1", "", ())

@@ -319,7 +319,16 @@ def test_an_image_the_operator_no_longer_allows_is_refused_at_start(acme_repo, s
     snapshot = environment_snapshot(acme_repo)
     settings.SANDBOX_ALLOWED_IMAGES = []
     with pytest.raises(SandboxError, match="not one this installation allows"):
-        spec_from_snapshot(snapshot, attempt_id=1, workspace=tmp_path, read_only=True, secrets={})
+        spec_from_snapshot(
+            snapshot,
+            attempt_id=1,
+            workspace=tmp_path,
+            read_only=True,
+            secrets={},
+            install_id="i",
+            commit="c" * 40,
+            secret_versions={},
+        )
 
 
 @pytest.mark.parametrize(
