@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import docker
 import pytest
@@ -42,6 +43,16 @@ def warm_sandboxes(docker_engine):
             docker_engine.images.remove(tag, force=True)
         except docker.errors.NotFound:
             continue
+
+
+def warm_owner() -> dict[str, str]:
+    """Whose warm image a test makes: an installation of its own, so nothing else reuses it
+    (warm images are only made for an installation, a repository and a commit)."""
+    return {
+        "install_id": f"test-{uuid.uuid4().hex}",
+        "repository": "1:git:acme/demo",
+        "commit": "d" * 40,
+    }
 
 
 def test_python_is_python3(make_sandbox):
@@ -99,6 +110,7 @@ def test_maintenance_script_runs_on_a_warm_start_only(warm_sandboxes, make_sandb
     setup = f"echo {marker} > ~/prepared.txt"
     maintenance = "echo run >> ~/maintenance.log; echo maintenance-output"
     seen: list[str] = []
+    owner = warm_owner()
 
     def start():
         warm_sandboxes.append(
@@ -107,6 +119,7 @@ def test_maintenance_script_runs_on_a_warm_start_only(warm_sandboxes, make_sandb
                 maintenance_script=maintenance,
                 warm_cache_hours=1.0,
                 start=False,
+                **owner,
             )
         )
         return warm_sandboxes[-1]
@@ -128,19 +141,21 @@ def test_maintenance_script_runs_on_a_warm_start_only(warm_sandboxes, make_sandb
 
 def test_a_failing_maintenance_script_fails_the_start(warm_sandboxes, make_sandbox):
     setup = f"echo {time.time_ns()} > ~/prepared.txt"
-    warm_sandboxes.append(
-        make_sandbox(setup_script=setup, maintenance_script="exit 3", warm_cache_hours=1.0)
-    )
+    kwargs = {"setup_script": setup, "warm_cache_hours": 1.0, **warm_owner()}
+    warm_sandboxes.append(make_sandbox(maintenance_script="exit 3", **kwargs))
     with pytest.raises(SandboxError, match=r"the maintenance script failed \(exit code 3\)"):
-        make_sandbox(
-            setup_script=setup, maintenance_script="echo why; exit 3", warm_cache_hours=1.0
-        )
+        make_sandbox(maintenance_script="echo why; exit 3", **kwargs)
 
 
 def test_maintenance_secrets_left_in_files_fail_the_start(warm_sandboxes, make_sandbox):
     setup = f"echo {time.time_ns()} > ~/prepared.txt"
     secret = "maint-secret-0a1b2c3d"
-    kwargs = {"setup_script": setup, "warm_cache_hours": 1.0, "secrets": {"TOKEN": secret}}
+    kwargs = {
+        "setup_script": setup,
+        "warm_cache_hours": 1.0,
+        "secrets": {"TOKEN": secret},
+        **warm_owner(),
+    }
     warm_sandboxes.append(make_sandbox(**kwargs))
     with pytest.raises(SandboxError, match="the maintenance script left a secret in"):
         make_sandbox(maintenance_script='echo "$TOKEN" > ~/leak.txt', **kwargs)
