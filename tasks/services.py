@@ -207,14 +207,31 @@ def _attempt_follow_up_row(*, attempt: Attempt, prompt: str, by: User) -> Attemp
     parent = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if not parent.is_finished:
         raise TaskError("Wait for this attempt to finish before following up.")
-    task = Task.objects.select_for_update().get(pk=parent.task_id)
+    return _attempt_append(
+        task_id=parent.task_id,
+        parent_id=parent.pk,
+        prompt=prompt,
+        by=by,
+        message=f"Queued: follow-up to attempt {parent.index} by {by.get_username()}.",
+    )
+
+
+def _attempt_append(
+    *, task_id: int, parent_id: int | None, prompt: str, by: User, message: str
+) -> Attempt:
+    """A new queued attempt at the end of a task (follow-up or retry), run with `by`'s
+    credential and enqueued after commit. Call inside a transaction."""
+    task = Task.objects.select_for_update().get(pk=task_id)
     last_index = task.attempts.order_by("-index").values_list("index", flat=True).first() or 0
     if last_index >= MAX_ATTEMPTS_WITH_FOLLOW_UPS:
         raise TaskError(f"A task can have at most {MAX_ATTEMPTS_WITH_FOLLOW_UPS} attempts.")
     new = Attempt.objects.create(
-        task=task, index=last_index + 1, parent=parent, follow_up_prompt=prompt, requested_by=by
+        task=task,
+        index=last_index + 1,
+        parent_id=parent_id,
+        follow_up_prompt=prompt,
+        requested_by=by,
     )
-    message = f"Queued: follow-up to attempt {parent.index} by {by.get_username()}."
     events.publish(new.pk, "status", {"status": Status.QUEUED, "message": message})
     transaction.on_commit(partial(_enqueue_attempt, new.pk))
     _task_status_refresh(task.pk)
@@ -305,22 +322,13 @@ def _attempt_retry_row(attempt_id: int, by: User) -> Attempt:
     old = Attempt.objects.select_for_update().get(pk=attempt_id)
     if old.status not in RETRYABLE_STATUSES:
         raise TaskError("Only a failed or cancelled attempt can be retried.")
-    task = Task.objects.select_for_update().get(pk=old.task_id)
-    last_index = task.attempts.order_by("-index").values_list("index", flat=True).first() or 0
-    if last_index >= MAX_ATTEMPTS_WITH_FOLLOW_UPS:
-        raise TaskError(f"A task can have at most {MAX_ATTEMPTS_WITH_FOLLOW_UPS} attempts.")
-    new = Attempt.objects.create(
-        task=task,
-        index=last_index + 1,
+    return _attempt_append(
+        task_id=old.task_id,
         parent_id=old.parent_id,
-        follow_up_prompt=old.follow_up_prompt,
-        requested_by=by,
+        prompt=old.follow_up_prompt,
+        by=by,
+        message=f"Queued: retry of attempt {old.index} by {by.get_username()}.",
     )
-    message = f"Queued: retry of attempt {old.index} by {by.get_username()}."
-    events.publish(new.pk, "status", {"status": Status.QUEUED, "message": message})
-    transaction.on_commit(partial(_enqueue_attempt, new.pk))
-    _task_status_refresh(task.pk)
-    return new
 
 
 def _task_status_refresh(task_id: int) -> None:
