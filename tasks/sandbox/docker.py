@@ -584,9 +584,11 @@ class DockerSandbox:
         if killed:
             run.pump(KILL_GRACE)
         exit_code = None if killed else run.exit_code()
-        if not killed and (exit_code is None or not 0 <= exit_code < 128):
-            # Killed by a signal, or the engine cannot say how it ended: was it the container
-            # that went (engine restarted, killed from outside)? Then nothing more can run.
+        if not killed and (exit_code is None or exit_code == 126 or not 0 <= exit_code < 128):
+            # Killed by a signal, "cannot execute" (what the engine answers for an exec in a
+            # container that is going away), or the engine cannot say how it ended: was it the
+            # container that went (engine restarted, killed from outside)? Then nothing more can
+            # run.
             if not self._container_running(settle=1.0):
                 self._lose()
                 raise self._failure(SandboxLost(ENGINE_LOST), "run the command")
