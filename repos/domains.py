@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from tasks.sandbox.egress.policy import HTTP_METHODS
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 MAX_DOMAINS = 500
 
 
@@ -83,6 +84,7 @@ def domain_matches(pattern: str, host: str) -> bool:
 
 
 def parse_methods(methods: Iterable[str]) -> list[str]:
+    """The chosen methods, upper-cased, in `HTTP_METHODS` order; DomainError for unknown ones."""
     chosen = {m.strip().upper() for m in methods if m.strip()}
     unknown = chosen - set(HTTP_METHODS)
     if unknown:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from codexweb.accounts.models import DomainList
 from codexweb.audit import actions
 from codexweb.audit.services import audit_record
-from repos.domains import parse_domains, parse_methods
+from repos.domains import HTTP_METHODS, parse_domains, parse_methods
 from repos.installation import repository_identity
 from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository, SandboxImage
 from tasks.sandbox.backends import image_for
@@ -358,7 +358,7 @@ def environment_snapshot(repository: Repository) -> dict[str, Any]:
             else [],
             "domain_lists": [d.name for d in setup_lists],
             # Setup installs dependencies: every method is allowed to the allowed domains.
-            "methods": ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+            "methods": list(HTTP_METHODS),
         },
         "cache": {
             "generation": environment.cache_generation,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from repos.domains import HTTP_METHODS
+from repos import domains
 from tasks.sandbox.egress.policy import (
     ALL_METHODS,
+    HTTP_METHODS,
     METHOD_OVERRIDE_HEADERS,
     EgressRules,
     decide,
@@ -200,4 +201,9 @@ def test_named_lists_expand_and_unknown_names_fail():
 
 
 def test_unrestricted_means_every_method_a_repository_can_allow():
+    # Forms and environments offer the proxy's own list, so "all ticked" is never "restricted".
+    assert domains.HTTP_METHODS is HTTP_METHODS
+    assert domains.parse_methods([m.lower() for m in reversed(HTTP_METHODS)]) == list(HTTP_METHODS)
+    assert not needs_tls_interception("allowlist", domains.parse_methods(HTTP_METHODS))
+    assert needs_tls_interception("allowlist", HTTP_METHODS[:-1])
     assert set(HTTP_METHODS) == ALL_METHODS

@@ -203,6 +203,15 @@ def test_snapshot_has_secret_names_never_values(acme_repo):
     }
 
 
+def test_setup_phase_allows_every_method_the_proxy_knows(acme_repo):
+    """Setup installs dependencies: its allowlist is method-unrestricted, so no TLS interception."""
+    from tasks.sandbox.egress.policy import HTTP_METHODS, needs_tls_interception
+
+    setup = environment_snapshot(acme_repo)["setup_policy"]
+    assert setup["methods"] == list(HTTP_METHODS)
+    assert not needs_tls_interception("allowlist", setup["methods"])
+
+
 def test_policy_change_affects_only_attempts_that_start_later(alice_client, acme, acme_repo, alice):
     """An attempt copies the environment when the worker claims it; later edits don't reach it."""
     first = factories.make_task(acme_repo, alice).attempts.get()

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MODES = ("off", "allowlist", "on")
-# The methods a repository can allow (repos/domains.HTTP_METHODS). An allowlist allowing all of
-# them is "method-unrestricted": its HTTPS is passed through, checked by host only.
-ALL_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+# The one list of HTTP methods a repository can allow, in the order forms show them (repos
+# imports it from here: this module must stay stdlib-only). An allowlist allowing all of them is
+# "method-unrestricted": its HTTPS is passed through, checked by host only.
+HTTP_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+ALL_METHODS = frozenset(HTTP_METHODS)
 DEFAULT_PORTS = (80, 443)
 # Headers many frameworks (Rails, Laravel, Symfony, ASP.NET, Express's method-override...) read
 # as "treat this request as METHOD": a GET carrying one is a POST to them.
