@@ -15,15 +15,14 @@ from django.utils.text import slugify
 
 from repos.refnames import is_valid_branch_name
 from tasks.agent.citations import CITATION
+from tasks.titles import task_title
 
-TITLE_LIMIT = 72
 EVIDENCE_LINE_LIMIT = 60
 
 
 def pull_title(prompt: str) -> str:
-    """The first line of the prompt, shortened to fit a commit subject."""
-    first = next((line.strip() for line in prompt.splitlines() if line.strip()), "") or "Change"
-    return first if len(first) <= TITLE_LIMIT else first[: TITLE_LIMIT - 1].rstrip() + "…"
+    """The pull request's title (and commit subject): the task's title, never empty."""
+    return task_title(prompt) or "Change"
 
 
 def branch_name(title: str, attempt_id: int) -> str:

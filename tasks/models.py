@@ -7,6 +7,7 @@ from django.db import models
 
 from codexweb.accounts.models import Team
 from repos.models import Repository
+from tasks.titles import task_title
 
 
 class Mode(models.TextChoices):
@@ -69,8 +70,7 @@ class Task(models.Model):
 
     @property
     def title(self) -> str:
-        first_line = self.prompt.strip().splitlines()[0] if self.prompt.strip() else ""
-        return first_line[:80] + ("…" if len(first_line) > 80 else "")
+        return task_title(self.prompt)
 
     @property
     def is_finished(self) -> bool:

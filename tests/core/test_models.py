@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from codexweb.accounts.models import Membership
 from repos.models import Repository
+from repos.pull_body import pull_title
 from tasks.models import Task
 from tests.support import factories
 
@@ -41,7 +42,9 @@ def test_repository_is_unique_per_team_but_not_across_teams(acme, globex, acme_r
 
 def test_task_title_is_the_first_line_shortened(acme_repo, alice):
     task = factories.make_task(acme_repo, alice, prompt="  " + "a" * 100 + "\nsecond line")
-    assert task.title == "a" * 80 + "…"
+    # The same 72 characters as the pull request's title (tasks/titles.py).
+    assert task.title == "a" * 71 + "…"
+    assert task.title == pull_title(task.prompt)
     assert factories.make_task(acme_repo, alice, prompt="Short\nmore").title == "Short"
 
 
