@@ -1,20 +1,23 @@
 """The text of a pull request made from an attempt: title, branch name, commit message, body.
 
-Pure functions. In the body, file citations `【F:path†L3-L9】` become links to those lines on the
-pushed commit, and terminal citations `【T:chunk†L3-L9】` become references to a "Test evidence"
-section that quotes the cited lines of the recorded output.
+Pure functions. In the body, citations are shown by the worker's stored verdict on them (they are
+not checked again): a valid file citation `【F:path†L3-L9】` becomes a link to those lines on the
+pushed commit, a valid terminal citation `【T:chunk†L3-L9】` a reference to a "Test evidence"
+section that quotes the cited lines of the recorded output, an invalid one a marked reference
+with the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from django.utils.text import slugify
 
 from repos.refnames import is_valid_branch_name
 from tasks.agent.citations import CITATION
+from tasks.agent.records import Citation, TerminalChunk
 from tasks.titles import task_title
 
 EVIDENCE_LINE_LIMIT = 60
@@ -46,38 +49,40 @@ def commit_message(title: str, prompt: str, co_author: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, str],
-              commands: Mapping[str, str], task_url: str = "") -> str:
-    """Markdown body: the summary with linked citations, then the quoted test evidence.
+def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, TerminalChunk],
+              citations: Sequence[Citation], task_url: str = "") -> str:
+    """Markdown body: the summary with its citations shown, then the quoted test evidence.
 
-    `blob_base` is `<web>/<owner>/<repo>/blob/<sha>`; `chunks` maps terminal chunk ids to their
-    recorded output and `commands` to the command that produced it.
+    `blob_base` is `<web>/<owner>/<repo>/blob/<sha>`; `chunks` are the attempt's recorded terminal
+    chunks by id (tasks/recorded.py) and `citations` the worker's verdicts from the summary event.
     """
-    evidence: list[tuple[str, int, int]] = []
+    verdicts = {c.raw: c for c in citations}
+    evidence: list[tuple[TerminalChunk, int, int]] = []
 
     def replace(match) -> str:
-        kind, target = match.group("kind"), match.group("target").strip()
-        start = int(match.group("start"))
-        end = int(match.group("end") or start)
-        if kind == "F":
-            path = target.lstrip("./")
-            anchor = f"L{start}" if start == end else f"L{start}-L{end}"
-            return f"[{path}#{anchor}]({blob_base}/{quote(path)}#{anchor})"
-        if target not in chunks:
-            return f"(terminal output {target}, lines {start}–{end}: not recorded)"
-        evidence.append((target, start, end))
-        return f"[terminal {target} L{start}–{end}](#evidence-{len(evidence)})"
+        c = verdicts.get(match.group(0))
+        if c is None:  # the worker stores a verdict for every citation of the summary it checked
+            return f"{match.group('target').strip()} L{match.group('start')} (citation not checked)"
+        lines = f"L{c.start}" if c.start == c.end else f"L{c.start}-L{c.end}"
+        if not c.valid:
+            return f"⚠ {c.target} {lines} (invalid citation: {c.reason or 'no such evidence'})"
+        if c.kind == "F":
+            return f"[{c.target}#{lines}]({blob_base}/{quote(c.target)}#{lines})"
+        chunk = chunks.get(c.target)
+        if chunk is None:
+            return f"(terminal output {c.target}, lines {c.start}–{c.end}: not recorded)"
+        evidence.append((chunk, c.start, c.end))
+        return f"[terminal {c.target} L{c.start}–{c.end}](#evidence-{len(evidence)})"
 
     text = CITATION.sub(replace, summary.strip() or "(The agent left no summary.)")
     sections = ["## Summary", text]
     if evidence:
         sections.append("## Test evidence")
-        for number, (chunk_id, start, end) in enumerate(evidence, 1):
-            lines = chunks[chunk_id].splitlines()[start - 1 : end][:EVIDENCE_LINE_LIMIT]
-            command = commands.get(chunk_id, "")
+        for number, (chunk, start, end) in enumerate(evidence, 1):
+            lines = chunk.lines[start - 1 : end][:EVIDENCE_LINE_LIMIT]
             heading = f'<a id="evidence-{number}"></a>**{number}.** '
-            heading += f"`{command}` " if command else ""
-            heading += f"(output {chunk_id}, lines {start}–{end})"
+            heading += f"`{chunk.command}` " if chunk.command else ""
+            heading += f"(output {chunk.chunk_id}, lines {start}–{end})"
             fence = "````" if any("```" in line for line in lines) else "```"
             sections.append(f"{heading}\n\n{fence}text\n" + "\n".join(lines) + f"\n{fence}")
     footer = "Opened by codexweb from an agent attempt"

@@ -24,7 +24,8 @@ from repos.credentials import client_for, credential_for, credential_invalidate
 from repos.github import GitHubAuthError, GitHubError, web_base_url
 from repos.models_github import PullRequestRecord
 from repos.pull_body import branch_name, commit_message, pull_body, pull_title
-from tasks.models import Attempt, Event, Mode, Status
+from tasks.models import Attempt, Mode, Status
+from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,8 @@ def _open(record: PullRequestRecord) -> None:
     record.head_sha = head_sha
     blob_base = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
     body = pull_body(summary=attempt.summary, blob_base=f"{blob_base}/blob/{head_sha}",
-                     chunks=_chunk_outputs(attempt), commands=_chunk_commands(attempt),
+                     chunks=attempt_chunks(attempt),
+                     citations=stored_citations(attempt_summary(attempt)),
                      task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/")
     try:
         pull = client.pull_create(repository.owner, repository.name, title=title, body=body,
@@ -191,23 +193,6 @@ def _open(record: PullRequestRecord) -> None:
     record.number, record.html_url = pull.number, pull.html_url
     record.state = PullRequestRecord.State.OPEN
     record.save(update_fields=["head_sha", "number", "html_url", "state", "updated_at"])
-
-
-def _chunk_outputs(attempt: Attempt) -> dict[str, str]:
-    chunks: dict[str, list[str]] = {}
-    for payload in Event.objects.filter(attempt=attempt, kind="output").order_by(
-            "seq").values_list("payload", flat=True):
-        chunks.setdefault(str(payload.get("chunk_id", "")), []).append(str(payload.get("text",
-                                                                                       "")))
-    return {chunk_id: "".join(parts) for chunk_id, parts in chunks.items()}
-
-
-def _chunk_commands(attempt: Attempt) -> dict[str, str]:
-    return {
-        str(p.get("chunk_id", "")): str(p.get("command", ""))
-        for p in Event.objects.filter(attempt=attempt, kind="command").values_list(
-            "payload", flat=True)
-    }
 
 
 def pull_request_refresh(record: PullRequestRecord) -> PullRequestRecord:

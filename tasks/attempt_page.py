@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tasks import event_kinds
+from tasks.agent.records import Citation
 from tasks.models import Attempt, Mode, Status, Task
-from tasks.rendering.citations import INVALID, Citation, check_citations, parse_citations
+from tasks.recorded import attempt_summary, stored_citations, summary_flags
 from tasks.rendering.diff import DiffView, KnownLines, diff_stats, diff_view, new_file_lines
-from tasks.rendering.evidence import Evidence, collect_evidence, count_lines
+from tasks.rendering.evidence import Evidence, collect_evidence
 from tasks.rendering.highlight import highlight_lines
 from tasks.rendering.markdown import render_summary
 
@@ -25,7 +26,6 @@ OVERVIEW_KINDS = (
     event_kinds.COMMAND,
     event_kinds.COMMAND_END,
     event_kinds.USAGE,
-    event_kinds.SUMMARY,
 )
 NOT_ON_GITHUB = (
     "This repository is not on GitHub, so no pull request can be opened from here: "
@@ -115,22 +115,6 @@ def file_url(attempt: Attempt, path: str, start: int | None = None, end: int | N
     return reverse("tasks:attempt_file", args=[attempt.pk]) + "?" + urlencode(query)
 
 
-def _chunk_lines(attempt: Attempt, chunk_ids: set[str]) -> dict[str, int]:
-    """Line counts of the recorded terminal chunks among `chunk_ids` (the ones cited)."""
-    if not chunk_ids:
-        return {}
-    known = set(
-        attempt.events.filter(
-            kind=event_kinds.COMMAND, payload__chunk_id__in=list(chunk_ids)
-        ).values_list("payload__chunk_id", flat=True)
-    )
-    texts: dict[str, list[str]] = {cid: [] for cid in known}
-    outputs = attempt.events.filter(kind=event_kinds.OUTPUT, payload__chunk_id__in=list(known))
-    for payload in outputs.order_by("seq").values_list("payload", flat=True).iterator():
-        texts[payload["chunk_id"]].append(str(payload.get("text", "")))
-    return {cid: count_lines("".join(parts)) for cid, parts in texts.items()}
-
-
 @dataclass
 class AttemptResult:
     summary_html: str
@@ -140,30 +124,21 @@ class AttemptResult:
 
     @property
     def invalid_count(self) -> int:
-        return sum(1 for c in self.citations if c.state == INVALID)
+        return sum(1 for c in self.citations if not c.valid)
 
 
-def attempt_result(attempt: Attempt, summary_event: dict[str, Any] | None = None) -> AttemptResult:
-    """The finished attempt's summary (sanitized HTML, citations checked) and diff view model."""
-    if summary_event is None:
-        last = attempt.events.filter(kind=event_kinds.SUMMARY).order_by("-seq").first()
-        summary_event = last.payload if last and isinstance(last.payload, dict) else {}
+def attempt_result(attempt: Attempt) -> AttemptResult:
+    """The finished attempt's summary (sanitized HTML, citations shown by the worker's stored
+    verdicts; they are not checked again here) and diff view model."""
+    summary_event = attempt_summary(attempt)
     text = attempt.summary or str(summary_event.get("text") or "")
-    parsed = parse_citations(text)
-    reported = summary_event.get("citations")
-    checked = check_citations(
-        parsed,
-        patch=attempt.patch,
-        chunk_lines=_chunk_lines(attempt, {c.target for c in parsed if c.kind == "T"}),
-        reported=reported if isinstance(reported, list) else (),
-    )
-    html = render_summary(text, checked, lambda c: file_url(attempt, c.target, c.start, c.end))
-    flags = summary_event.get("flags")
+    citations = stored_citations(summary_event)
+    html = render_summary(text, citations, lambda c: file_url(attempt, c.target, c.start, c.end))
     return AttemptResult(
         summary_html=html,
-        citations=checked,
+        citations=citations,
         diff=diff_view(attempt.patch),
-        flags=[str(f) for f in flags] if isinstance(flags, list) else [],
+        flags=summary_flags(summary_event),
     )
 
 

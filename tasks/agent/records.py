@@ -72,13 +72,33 @@ class Step:
 
 @dataclass
 class Citation:
+    """One citation in a final message and the worker's verdict on it (`valid`, `reason`).
+
+    The worker checks it once (tasks/agent/citations.py) and stores `to_dict()` in the "summary"
+    event; the page and the pull request read it back with `from_dict` instead of re-checking.
+    """
+
     raw: str
     kind: Literal["F", "T"]
-    target: str
+    target: str  # a path relative to the repository root, or a chunk id
     start: int
     end: int
     valid: bool = False
     reason: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Citation:
+        """The citation `to_dict()` stored; ValueError when `data` is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("a stored citation is an object")
+        kind, start, end, valid = data.get("kind"), data.get("start"), data.get("end"), data.get(
+            "valid")
+        if kind not in ("F", "T") or not isinstance(valid, bool):
+            raise ValueError("a stored citation has a kind F or T and a boolean verdict")
+        if not (isinstance(start, int) and isinstance(end, int)):
+            raise ValueError("a stored citation has integer line numbers")
+        return cls(str(data.get("raw", "")), "F" if kind == "F" else "T",
+                   str(data.get("target", "")), start, end, valid, str(data.get("reason") or ""))
 
     def to_dict(self) -> dict[str, Any]:
         return {

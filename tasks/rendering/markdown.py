@@ -12,7 +12,8 @@ from html import escape
 import nh3
 from markdown_it import MarkdownIt
 
-from tasks.rendering.citations import CITATION, INVALID, VALID, Citation
+from tasks.agent.citations import CITATION
+from tasks.agent.records import Citation
 
 _md = (
     MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -83,24 +84,29 @@ def sanitize(html: str) -> str:
     )
 
 
+def citation_label(c: Citation) -> str:
+    """`path:L3-L9` or `terminal 7f3a2c L3` (the visible text of a citation)."""
+    lines = f"L{c.start}" if c.start == c.end else f"L{c.start}-L{c.end}"
+    return f"{c.target}:{lines}" if c.kind == "F" else f"terminal {c.target} {lines}"
+
+
 def citation_html(c: Citation, file_url: Callable[[Citation], str]) -> str:
-    """A citation as a link (valid or unverified) or a visibly marked invalid reference."""
-    label = escape(c.label)
-    if c.state == INVALID:
+    """The worker's verdict shown: a valid citation is a link to the lines or the log, an
+    invalid one a visibly marked reference with the reason in its tooltip."""
+    label = escape(citation_label(c))
+    if not c.valid:
         reason = escape(c.reason or "This citation does not match the evidence.")
         return (
             f'<span class="cite cite-invalid" title="Invalid citation: {reason}">⚠ {label}</span>'
         )
-    state = "" if c.state == VALID else " cite-unverified"
-    title = f' title="{escape(c.reason)}"' if c.reason else ""
     if c.kind == "F":
         return (
-            f'<a class="cite cite-file{state}" href="{escape(file_url(c))}"{title} '
+            f'<a class="cite cite-file" href="{escape(file_url(c))}" '
             f'data-cite="file" data-path="{escape(c.target)}" data-start="{c.start}" '
             f'data-end="{c.end}">{label}</a>'
         )
     return (
-        f'<a class="cite cite-terminal{state}" href="#chunk-{escape(c.target)}"{title} '
+        f'<a class="cite cite-terminal" href="#chunk-{escape(c.target)}" '
         f'data-cite="terminal" data-chunk="{escape(c.target)}" data-start="{c.start}" '
         f'data-end="{c.end}">{label}</a>'
     )
@@ -114,7 +120,8 @@ def render_markdown(text: str) -> str:
 def render_summary(
     text: str, citations: Sequence[Citation], file_url: Callable[[Citation], str]
 ) -> str:
-    """The final message as sanitized HTML; citations (checked, in text order) become links."""
+    """The final message as sanitized HTML; each citation is shown by the worker's stored verdict
+    on it (`citations`, matched by their text); one without a verdict stays plain text."""
     by_raw = {c.raw: c for c in citations}
     pieces: list[str] = []
 
