@@ -21,6 +21,7 @@ from tasks import events, services
 from tasks.models import Attempt, Status
 from tests.support import factories
 from tests.support.browser import screenshot
+from tests.support.summaries import worker_summary
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -177,7 +178,12 @@ def test_watch_an_attempt_stream_live_then_follow_its_evidence(browser_page, liv
     expect(panel(page, 1).locator("[data-tokens]")).to_have_text("12,345")
     expect(page.locator("#task-cost")).to_have_text("$0.0421")
 
-    publish(first.pk, "summary", {"text": SUMMARY, "citations": [], "flags": []})
+    final_tree = {
+        "app/calc.py": "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n"
+        "    return a - b\n# end\n",
+        "tests/test_calc.py": "from app.calc import add, sub\n\n\ndef test_sub():\n    pass\n",
+    }
+    publish(first.pk, "summary", as_worker(worker_summary, first, SUMMARY, final_tree))
     as_worker(
         services.attempt_finish,
         attempt_id=first.pk,
@@ -340,6 +346,8 @@ def test_model_output_file_names_and_logs_stay_inert(browser_page, live_app, sce
     )
     publish(first.pk, "patch", {"call_id": "p", "ok": True, "files": [evil_path], "error": ""})
     publish(first.pk, "tool_error", {"call_id": "t", "tool": XSS, "error": XSS})
+    stored = as_worker(worker_summary, first, summary, {evil_path: f"{XSS}\n"})
+    publish(first.pk, "summary", stored)
     as_worker(
         services.attempt_finish,
         attempt_id=first.pk,

@@ -13,6 +13,7 @@ from repos.pulls import PullRequestError, pull_request_create, pull_request_refr
 from tasks.models import Event, Status
 from tests.github.conftest import connect, connected_repository, push_commit, serve
 from tests.support import factories
+from tests.support.summaries import worker_summary
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -49,6 +50,9 @@ def finished_attempt(repository, author, *, prompt="Make the greeting say v2\n\n
     Event.objects.create(attempt=attempt, seq=2, kind="output",
                          payload={"chunk_id": "c0ffee", "stream": "stdout",
                                   "text": "..\n2 passed in 0.01s\n", "at": 1.0})
+    final_tree = {"app.py": "print('v2 from the agent')\nprint('end')\n"}
+    Event.objects.create(attempt=attempt, seq=3, kind="summary",
+                         payload=worker_summary(attempt, SUMMARY, final_tree))
     return attempt
 
 
@@ -100,7 +104,7 @@ class TestCreatePullRequest:
         assert f"[app.py#L1]({web}/acme/webapp/blob/{record.head_sha}/app.py#L1)" in body
         assert "## Test evidence" in body and "`pytest -q`" in body
         assert "2 passed in 0.01s" in body and "..\n2 passed" in body
-        assert "missing, lines 1–1: not recorded" in body
+        assert "⚠ missing L1 (invalid citation: no terminal chunk" in body
 
     def test_draft_option(self, gh, webapp, acme, alice):
         connect(alice, gh, login="alice-gh")

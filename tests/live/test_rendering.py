@@ -1,12 +1,15 @@
-"""The pure rendering pieces: ANSI, Markdown sanitizing, citations, diffs and highlighting."""
+"""The pure rendering pieces: Markdown sanitizing, stored citation verdicts shown, diffs,
+highlighting, and the chunks and test evidence folded from events."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from tasks.rendering.citations import INVALID, UNVERIFIED, VALID, check_citations, parse_citations
+from tasks.agent.citations import check_citations
+from tasks.agent.records import Citation, TerminalChunk
+from tasks.recorded import chunks_from_events, stored_citations, summary_flags
 from tasks.rendering.diff import diff_stats, diff_view, new_file_lines
-from tasks.rendering.evidence import collect_evidence, count_lines
+from tasks.rendering.evidence import collect_evidence
 from tasks.rendering.highlight import highlight_lines
 from tasks.rendering.markdown import render_markdown, render_summary
 
@@ -58,41 +61,46 @@ def test_markdown_escapes_raw_html_and_drops_dangerous_urls():
     assert render_markdown("**b** `c`") == "<p><strong>b</strong> <code>c</code></p>\n"
 
 
-def test_citations_are_parsed_with_ranges():
-    found = parse_citations("See 【F:app/util.py†L2-L3】 and 【T:7f3a2c†L4】.")
-    assert [(c.kind, c.target, c.start, c.end) for c in found] == [
-        ("F", "app/util.py", 2, 3),
-        ("T", "7f3a2c", 4, 4),
+TREE = {"app/util.py": "import os\ndef f(x):\n    return 1\n"}
+CHUNKS = {"abc": TerminalChunk("abc", "pytest -q", "/workspace", "1 passed\nok\ndone\n", 0)}
+
+
+def stored(text: str, tree=TREE, chunks=CHUNKS) -> dict:
+    """The "summary" event payload the worker writes for `text` (tasks/agent/loop.py)."""
+    report = check_citations(text, read_file=tree.get, chunks=chunks)
+    return {"text": text, "citations": [c.to_dict() for c in report.citations],
+            "flags": report.flags}
+
+
+def test_stored_verdicts_round_trip_and_malformed_rows_are_skipped():
+    text = "【F:./app/util.py†L2-L3】 【F:app/util.py†L1-L9】 【T:abc†L1-L2】 【T:nope†L1】"
+    payload = stored(text)
+    payload["citations"] += [{"raw": "x", "kind": "Q", "valid": True}, "junk", {"valid": "yes"}]
+    citations = stored_citations(payload)
+    assert [(c.target, c.valid) for c in citations] == [
+        ("app/util.py", True),  # the worker's normalized path, not the text as written
+        ("app/util.py", False),
+        ("abc", True),
+        ("nope", False),
     ]
+    assert "past the end" in citations[1].reason
+    assert stored_citations({}) == [] and stored_citations({"citations": "junk"}) == []
+    assert summary_flags(payload) == [] and summary_flags({"flags": "x"}) == []
 
 
-def test_citations_are_checked_against_patch_and_chunks():
-    text = (
-        "【F:app/util.py†L2-L3】 【F:app/util.py†L1-L9】 【F:other.py†L1】 "
-        "【T:abc†L1-L2】 【T:abc†L5】 【T:nope†L1】 【F:app/util.py†L3-L2】"
-    )
-    checked = check_citations(parse_citations(text), patch=PATCH, chunk_lines={"abc": 3})
-    assert [c.state for c in checked] == [
-        VALID,
-        UNVERIFIED,
-        UNVERIFIED,
-        VALID,
-        INVALID,
-        INVALID,
-        INVALID,
-    ]
-
-
-def test_the_workers_verdict_wins():
-    cites = parse_citations("【F:other.py†L1】")
-    reported = [{"raw": "【F:other.py†L1】", "valid": False, "reason": "no such file"}]
-    (c,) = check_citations(cites, patch="", chunk_lines={}, reported=reported)
-    assert c.state == INVALID and c.reason == "no such file"
+def test_the_stored_verdict_is_shown_not_checked_again():
+    """What the worker saw wins: a citation it found valid stays a link even though nothing the
+    page has (no patch, no chunks) could confirm it, and one it rejected stays marked."""
+    ok = Citation("【F:gone.py†L1】", "F", "gone.py", 1, 1, valid=True)
+    bad = Citation("【T:abc†L1】", "T", "abc", 1, 1, valid=False, reason="no such chunk")
+    html = render_summary(f"{ok.raw} {bad.raw}", [ok, bad], lambda c: f"/f?path={c.target}")
+    assert '<a class="cite cite-file" href="/f?path=gone.py"' in html
+    assert 'title="Invalid citation: no such chunk"' in html and "⚠ terminal abc L1" in html
 
 
 def test_summary_links_citations_and_marks_invalid_ones():
     text = "Fixed 【F:app/util.py†L2】 <b onmouseover=x>bold</b>, tests: 【T:nope†L1】"
-    cites = check_citations(parse_citations(text), patch=PATCH, chunk_lines={})
+    cites = stored_citations(stored(text))
     html = render_summary(text, cites, lambda c: f"/attempts/1/file/?path={c.target}&start=2")
     assert 'class="cite cite-file"' in html
     assert 'href="/attempts/1/file/?path=app/util.py&amp;start=2"' in html
@@ -100,11 +108,16 @@ def test_summary_links_citations_and_marks_invalid_ones():
     assert "onmouseover" not in attributes_of(html)
 
 
+def test_a_citation_without_a_stored_verdict_stays_plain_text():
+    html = render_summary("See 【F:app/util.py†L2】.", [], lambda c: "/f")
+    assert "<a" not in html and "【F:app/util.py†L2】" in html
+
+
 def test_citation_targets_cannot_break_out_of_attributes():
-    text = '【T:x" onclick="alert(1)†L1】'
-    cites = check_citations(
-        parse_citations(text), patch="", chunk_lines={'x" onclick="alert(1)': 1}
-    )
+    target = 'x" onclick="alert(1)'
+    text = f"【T:{target}†L1】"
+    cites = stored_citations(stored(text, chunks={target: TerminalChunk(target, "", "", "1\n")}))
+    assert cites[0].valid
     html = render_summary(text, cites, lambda c: "/f")
     assert attributes_of(html) <= {
         "class",
@@ -170,6 +183,26 @@ def test_evidence_follows_the_last_test_run_and_usage():
     evidence = collect_evidence(events)
     assert evidence.tests == "passed"
     assert (evidence.input_tokens, evidence.output_tokens, evidence.cost) == (10, 5, 0.01)
-    assert evidence.chunk_lines == {"a": 1, "b": 0, "c": 2}
-    assert count_lines("a\nb\n") == 2 and count_lines("a\nb") == 2 and count_lines("") == 0
-    assert count_lines("10%\r50%\r\n") == 2  # as the agent's validator counts them
+
+
+def test_chunks_are_rebuilt_from_events_as_the_agent_recorded_them():
+    events = [
+        ("command", {"chunk_id": "a", "command": "pytest -q", "cwd": "/workspace"}),
+        ("output", {"chunk_id": "a", "text": "10%\r50"}),
+        ("message", {"text": "not a chunk"}),
+        ("output", {"chunk_id": "a", "text": "%\r\n1 failed\n"}),
+        ("command_end", {"chunk_id": "a", "exit_code": 1, "timed_out": False}),
+        ("command", {"chunk_id": "b", "command": "sleep 99"}),
+        ("command_end", {"chunk_id": "b", "exit_code": None, "timed_out": True}),
+        ("output", {"chunk_id": "c", "text": "orphan"}),
+        ("output", "not a payload"),
+    ]
+    chunks = chunks_from_events(events)
+    assert list(chunks) == ["a", "b", "c"]
+    a = chunks["a"]
+    assert (a.command, a.cwd, a.output, a.exit_code) == ("pytest -q", "/workspace",
+                                                         "10%\r50%\r\n1 failed\n", 1)
+    # Lines numbered as the agent's validator counts them ("\r" alone ends a line too).
+    assert a.lines == ["10%", "50%", "1 failed"]
+    assert chunks["b"].timed_out and chunks["b"].exit_code is None and chunks["b"].lines == []
+    assert (chunks["c"].command, chunks["c"].output) == ("", "orphan")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from tasks import events, services
 from tasks.models import Attempt, Status
 from tests.support import factories
+from tests.support.summaries import worker_summary
 
 PATCH = """\
 diff --git a/app/calc.py b/app/calc.py
@@ -46,6 +47,8 @@ def finished_attempt(acme_repo, alice):
     events.publish(
         attempt.pk, "usage", {"input_tokens": 1000, "output_tokens": 234, "cost": 0.0123}
     )
+    final_tree = {"app/calc.py": "def add(a, b):\n    return a + b\n\n"}
+    events.publish(attempt.pk, "summary", worker_summary(attempt, SUMMARY, final_tree))
     services.attempt_claim(attempt_id=attempt.pk)
     return services.attempt_finish(
         attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=SUMMARY, patch=PATCH
@@ -175,13 +178,15 @@ def test_create_pr_is_offered_for_a_succeeded_attempt_on_github(
 def test_ask_task_shows_the_answer_without_diff_or_pull_request(alice_client, acme_repo, alice):
     task = factories.make_task(acme_repo, alice, mode="ask", prompt="Where is auth handled?")
     attempt = task.attempts.get()
+    answer = "In **auth.py** 【F:auth.py†L3】."
+    tree = {"auth.py": "import os\n\ndef login():\n"}
+    events.publish(attempt.pk, "summary", worker_summary(attempt, answer, tree))
     services.attempt_claim(attempt_id=attempt.pk)
-    services.attempt_finish(
-        attempt_id=attempt.pk, status=Status.SUCCEEDED, summary="In **auth.py** 【F:auth.py†L3】."
-    )
+    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=answer)
     html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
     assert "<strong>auth.py</strong>" in html
-    assert 'class="cite cite-file cite-unverified"' in html  # no stored tree to check it against
+    # The worker checked it against the final tree; no patch or stored file is needed to link it.
+    assert 'class="cite cite-file"' in html and "cite-invalid" not in html
     assert "Changes" not in html and "Create PR" not in html and "Download patch" not in html
     assert "Follow up on attempt 1" in html
 
@@ -207,3 +212,28 @@ def test_file_view_shows_a_cited_unchanged_file_in_full(alice_client, acme_repo,
     assert "getcwd" in page
     other = alice_client.get(f"/attempts/{attempt.pk}/file/", {"path": "other.py"})
     assert "can" in other.content.decode() and "shown" in other.content.decode()
+
+
+def test_page_shows_the_workers_verdicts_not_a_recheck(alice_client, acme_repo, alice):
+    """The worker checked the citations against the final tree when the attempt ended; the page
+    shows those verdicts even where what it stores now says otherwise, and links a file by the
+    path the worker resolved (so the link opens the copy the worker kept)."""
+    task = factories.make_task(acme_repo, alice, mode="ask", prompt="Where is main?")
+    attempt = task.attempts.get()
+    answer = "In 【F:/workspace/app/main.py†L3】, not 【F:app/gone.py†L1】."
+    tree = {"app/main.py": "import os\n\ndef main():\n"}
+    events.publish(attempt.pk, "summary", worker_summary(attempt, answer, tree))
+    services.attempt_claim(attempt_id=attempt.pk)
+    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=answer)
+    # The stored copy of the cited file differs from the tree the worker checked (e.g. a later
+    # edit of this row); the verdict still stands, and app/gone.py stays invalid though it is here.
+    Attempt.objects.filter(pk=attempt.pk).update(
+        cited_files={"app/main.py": "x = 1\n", "app/gone.py": "y = 2\n"}
+    )
+
+    html = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk])).content.decode()
+
+    link = reverse("tasks:attempt_file", args=[attempt.pk]) + "?path=app%2Fmain.py&amp;start=3"
+    assert f'<a class="cite cite-file" href="{link}' in html
+    assert 'title="Invalid citation: app/gone.py does not exist in the final tree"' in html
+    assert "1 citation in this summary does not match" in html
