@@ -55,6 +55,15 @@ def finished_attempt(acme_repo, alice):
     )
 
 
+def answer_ask(task, answer: str, final_tree: dict[str, str]) -> Attempt:
+    """Finish the task's attempt with `answer`, as the worker does: the summary event with its
+    verdicts on the citations (checked against `final_tree`), then the attempt's end."""
+    attempt = task.attempts.get()
+    events.publish(attempt.pk, "summary", worker_summary(attempt, answer, final_tree))
+    services.attempt_claim(attempt_id=attempt.pk)
+    return services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=answer)
+
+
 def urls_for(attempt: Attempt) -> list[str]:
     return [
         reverse("tasks:detail", args=[attempt.task_id]),
@@ -177,12 +186,7 @@ def test_create_pr_is_offered_for_a_succeeded_attempt_on_github(
 
 def test_ask_task_shows_the_answer_without_diff_or_pull_request(alice_client, acme_repo, alice):
     task = factories.make_task(acme_repo, alice, mode="ask", prompt="Where is auth handled?")
-    attempt = task.attempts.get()
-    answer = "In **auth.py** 【F:auth.py†L3】."
-    tree = {"auth.py": "import os\n\ndef login():\n"}
-    events.publish(attempt.pk, "summary", worker_summary(attempt, answer, tree))
-    services.attempt_claim(attempt_id=attempt.pk)
-    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=answer)
+    answer_ask(task, "In **auth.py** 【F:auth.py†L3】.", {"auth.py": "import os\n\ndef login():\n"})
     html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
     assert "<strong>auth.py</strong>" in html
     # The worker checked it against the final tree; no patch or stored file is needed to link it.
@@ -219,12 +223,8 @@ def test_page_shows_the_workers_verdicts_not_a_recheck(alice_client, acme_repo, 
     shows those verdicts even where what it stores now says otherwise, and links a file by the
     path the worker resolved (so the link opens the copy the worker kept)."""
     task = factories.make_task(acme_repo, alice, mode="ask", prompt="Where is main?")
-    attempt = task.attempts.get()
-    answer = "In 【F:/workspace/app/main.py†L3】, not 【F:app/gone.py†L1】."
-    tree = {"app/main.py": "import os\n\ndef main():\n"}
-    events.publish(attempt.pk, "summary", worker_summary(attempt, answer, tree))
-    services.attempt_claim(attempt_id=attempt.pk)
-    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, summary=answer)
+    attempt = answer_ask(task, "In 【F:/workspace/app/main.py†L3】, not 【F:app/gone.py†L1】.",
+                         {"app/main.py": "import os\n\ndef main():\n"})
     # The stored copy of the cited file differs from the tree the worker checked (e.g. a later
     # edit of this row); the verdict still stands, and app/gone.py stays invalid though it is here.
     Attempt.objects.filter(pk=attempt.pk).update(
