@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from tasks.agent.citations import check_citations, parse_citations
-from tasks.agent.records import TerminalChunk
+from tasks.agent.records import Citation, TerminalChunk
 
 TREE = {"src/calc.py": "".join(f"line {i}\n" for i in range(1, 31)), "README.md": "hi\n"}
 CHUNKS = {
@@ -106,3 +110,15 @@ def test_a_reader_error_marks_that_citation_only():
     report = check_citations("【F:a.py†L1】 【T:7f3a2c†L1】", read_file=read, chunks=CHUNKS)
     assert [c.valid for c in report.citations] == [False, True]
     assert "could not read a.py: boom" in report.citations[0].reason
+
+
+def test_a_stored_verdict_reads_back_as_the_same_citation():
+    """The worker stores `to_dict()` in the summary event; the page and the PR read it back."""
+    report = check("【F:./src/calc.py†L2-L3】 【T:nope†L1】")
+    stored = json.loads(json.dumps([c.to_dict() for c in report.citations]))  # as JSONB keeps it
+    assert [Citation.from_dict(item) for item in stored] == report.citations
+    for bad in ("junk", {"kind": "X", "valid": True, "start": 1, "end": 1},
+                {"kind": "F", "valid": 1, "start": 1, "end": 1},
+                {"kind": "F", "valid": True, "start": "1", "end": 1}):
+        with pytest.raises(ValueError):
+            Citation.from_dict(bad)
