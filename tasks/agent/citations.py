@@ -3,6 +3,10 @@
 
 `check_citations` parses every citation, checks that what it points at exists, and flags a
 claim that tests pass without a cited test run. Invalid citations are kept and marked.
+
+This is the only checker: the worker runs it once against the final tree and stores the verdicts
+(`Citation.to_dict()`) in the "summary" event; the task page and the pull request body show those
+stored verdicts (tasks/recorded.py) and never check again.
 """
 
 from __future__ import annotations
