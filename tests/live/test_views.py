@@ -228,7 +228,7 @@ def test_page_shows_the_workers_verdicts_not_a_recheck(alice_client, acme_repo, 
     # The stored copy of the cited file differs from the tree the worker checked (e.g. a later
     # edit of this row); the verdict still stands, and app/gone.py stays invalid though it is here.
     Attempt.objects.filter(pk=attempt.pk).update(
-        cited_files={"app/main.py": "x = 1\n", "app/gone.py": "y = 2\n"}
+        cited_files={"app/main.py": "kept_by_worker = 1\n", "app/gone.py": "y = 2\n"}
     )
 
     html = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk])).content.decode()
@@ -237,3 +237,6 @@ def test_page_shows_the_workers_verdicts_not_a_recheck(alice_client, acme_repo, 
     assert f'<a class="cite cite-file" href="{link}' in html
     assert 'title="Invalid citation: app/gone.py does not exist in the final tree"' in html
     assert "1 citation in this summary does not match" in html
+    # The link opens the copy the worker kept (an unresolved "/workspace/..." path would not).
+    opened = alice_client.get(link.replace("&amp;", "&") + "&end=3").content.decode()
+    assert "kept_by_worker" in opened and "can&#x27;t be shown" not in opened
