@@ -6,6 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from repos.models_github import PullRequestRecord
 from tasks.events import event_message
 from tasks.models import Attempt, Event, Task
 
@@ -59,3 +60,16 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
 
 def event_repr(event: Event) -> dict[str, Any]:
     return event_message(event)
+
+
+def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
+    """`url` is the pull request's page once open; `poll_url` the API's view of the record."""
+    return {
+        "attempt": record.attempt_id,
+        "state": record.state,
+        "url": record.html_url,
+        "number": record.number,
+        "branch": record.branch,
+        "error": record.error,
+        "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),
+    }

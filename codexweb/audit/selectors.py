@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from codexweb.accounts.models import Team
 from codexweb.audit.models import AuditEntry
+from codexweb.day_range import created_on_days
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,6 @@ class AuditFilter:
     target: str = ""
     since: date | None = None
     until: date | None = None
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def audit_entries(team: Team, filters: AuditFilter | None = None) -> QuerySet[AuditEntry]:
@@ -35,8 +31,4 @@ def audit_entries(team: Team, filters: AuditFilter | None = None) -> QuerySet[Au
         entries = entries.filter(actor_id=f.actor_id)
     if f.target:
         entries = entries.filter(target__icontains=f.target)
-    if f.since:
-        entries = entries.filter(created_at__gte=_day_start(f.since))
-    if f.until:
-        entries = entries.filter(created_at__lt=_day_start(f.until + timedelta(days=1)))
-    return entries.order_by("-created_at", "-id")
+    return created_on_days(entries, f.since, f.until).order_by("-created_at", "-id")
