@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from codexweb.accounts.models import Team
-from codexweb.day_range import created_on_days
+from codexweb.query_filters import created_on_days, filter_given
 from tasks.models import Attempt, Event, Task
 
 
@@ -90,22 +90,19 @@ def tasks_search(tasks: QuerySet[Task], search: TaskSearch) -> QuerySet[Task]:
 
     On one team's tasks the (team, author|repository|mode|status, -created_at) indexes serve it.
     """
-    if search.team_slug:
-        tasks = tasks.filter(team__slug=search.team_slug)
-    if search.author_id:
-        tasks = tasks.filter(author_id=search.author_id)
-    if search.author:
-        tasks = tasks.filter(author__username=search.author)
-    if search.repository_id:
-        tasks = tasks.filter(repository_id=search.repository_id)
+    tasks = filter_given(
+        tasks,
+        team__slug=search.team_slug,
+        author_id=search.author_id,
+        author__username=search.author,
+        repository_id=search.repository_id,
+        status=search.status,
+        mode=search.mode,
+    )
     if search.repository:
         # An unknown or malformed name matches nothing rather than silently showing everything.
         owner, _, name = search.repository.partition("/")
         tasks = tasks.filter(repository__owner=owner, repository__name=name)
-    if search.status:
-        tasks = tasks.filter(status=search.status)
-    if search.mode:
-        tasks = tasks.filter(mode=search.mode)
     tasks = created_on_days(tasks, search.since, search.until)
     for word in search.text.split()[:10]:
         tasks = tasks.filter(prompt__icontains=word)

@@ -80,15 +80,14 @@ def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     from repos.pulls import PullRequestError, pull_request_start
 
     attempt = get_attempt_for_user(request.user, pk)
-    back = reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
     try:
         _record, started = pull_request_start(attempt=attempt, user=signed_in_user(request))
     except (PullRequestError, GitHubError) as exc:
         messages.error(request, str(exc))
-        return redirect(back)
+        return to_attempt(attempt.task_id, attempt.index)
     if started:
         messages.success(request, "Creating the pull request…")
-    return redirect(back)
+    return to_attempt(attempt.task_id, attempt.index)
 
 
 def patch_filename(attempt_id: int) -> str:
@@ -102,15 +101,16 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     prompt = request.POST.get("prompt", "")
     if len(prompt) > MAX_FOLLOW_UP:
         messages.error(request, f"Keep the follow-up under {MAX_FOLLOW_UP} characters.")
-        return redirect(
-            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
-        )
+        return to_attempt(attempt.task_id, attempt.index)
     try:
         new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request))
     except services.TaskError as exc:
         messages.error(request, str(exc))
-        return redirect(
-            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
-        )
+        return to_attempt(attempt.task_id, attempt.index)
     messages.success(request, f"Follow-up started as attempt {new.index}.")
-    return redirect(reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{new.index}")
+    return to_attempt(attempt.task_id, new.index)
+
+
+def to_attempt(task_id: int, index: int) -> HttpResponse:
+    """Back to the task page, scrolled to attempt `index` (after a button on its card)."""
+    return redirect(reverse("tasks:detail", args=[task_id]) + f"#attempt-{index}")

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from codexweb.accounts.models import Team
 from codexweb.audit.models import AuditEntry
-from codexweb.day_range import created_on_days
+from codexweb.query_filters import created_on_days, filter_given
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,11 @@ class AuditFilter:
 
 def audit_entries(team: Team, filters: AuditFilter | None = None) -> QuerySet[AuditEntry]:
     """The team's entries, newest first, narrowed by `filters` (dates are whole local days)."""
-    entries = AuditEntry.objects.filter(team=team)
     f = filters or AuditFilter()
-    if f.action:
-        entries = entries.filter(action=f.action)
-    if f.actor_id:
-        entries = entries.filter(actor_id=f.actor_id)
-    if f.target:
-        entries = entries.filter(target__icontains=f.target)
+    entries = filter_given(
+        AuditEntry.objects.filter(team=team),
+        action=f.action,
+        actor_id=f.actor_id,
+        target__icontains=f.target,
+    )
     return created_on_days(entries, f.since, f.until).order_by("-created_at", "-id")

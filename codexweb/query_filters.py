@@ -1,14 +1,21 @@
-"""Filtering rows by the local days they were created on (history, audit log, API)."""
+"""Narrowing a queryset by a search's filled-in fields: the task search (sidebar, history page,
+API) and the audit log build their queries the same way."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
+
+
+def filter_given(rows: QuerySet[M], **lookups: Any) -> QuerySet[M]:
+    """`rows` filtered by each lookup whose value is given: an empty string, None or 0 means
+    "any" (a search's unset field)."""
+    return rows.filter(**{lookup: value for lookup, value in lookups.items() if value})
 
 
 def day_start(day: date) -> datetime:
