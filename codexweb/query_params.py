@@ -9,9 +9,9 @@ for a hand-edited link). Only ASCII digits count: `"²".isdigit()` is true but `
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
-
-from django.http import QueryDict
+from typing import Any
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 MAX_ID = 2**63 - 1  # the largest primary key PostgreSQL's bigint holds
@@ -21,11 +21,18 @@ class QueryParamError(ValueError):
     """A query parameter is not what it must be; the message says which and why, for people."""
 
 
+def _raw(params: Mapping[str, Any], name: str) -> str:
+    value = params.get(name)
+    return "" if value is None else str(value).strip()
+
+
 def query_int(
-    params: QueryDict, name: str, default: int, *, minimum: int, maximum: int
+    params: Mapping[str, Any], name: str, default: int, *, minimum: int, maximum: int
 ) -> int:
-    """`name` as a whole number in [minimum, maximum]; `default` when absent or blank."""
-    raw = params.get(name, "").strip()
+    """`name` as a whole number in [minimum, maximum]; `default` when absent or blank.
+
+    `params`: request.GET / request.POST, or a form's initial data."""
+    raw = _raw(params, name)
     if not raw:
         return default
     if not _WHOLE_NUMBER.fullmatch(raw):
@@ -36,9 +43,9 @@ def query_int(
     return value
 
 
-def query_date(params: QueryDict, name: str) -> date | None:
+def query_date(params: Mapping[str, Any], name: str) -> date | None:
     """`name` as a YYYY-MM-DD date; None when absent or blank."""
-    raw = params.get(name, "").strip()
+    raw = _raw(params, name)
     if not raw:
         return None
     try:
@@ -49,10 +56,10 @@ def query_date(params: QueryDict, name: str) -> date | None:
 
 
 def optional_int(
-    params: QueryDict, name: str, *, minimum: int = 1, maximum: int = MAX_ID
+    params: Mapping[str, Any], name: str, *, minimum: int = 1, maximum: int = MAX_ID
 ) -> int | None:
     """`name` as a whole number in [minimum, maximum] (by default: an id), else None."""
-    if not params.get(name, "").strip():
+    if not _raw(params, name):
         return None
     try:
         return query_int(params, name, 0, minimum=minimum, maximum=maximum)
@@ -60,7 +67,7 @@ def optional_int(
         return None
 
 
-def optional_date(params: QueryDict, name: str) -> date | None:
+def optional_date(params: Mapping[str, Any], name: str) -> date | None:
     """`name` as a YYYY-MM-DD date, else None."""
     try:
         return query_date(params, name)
