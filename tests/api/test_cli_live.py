@@ -302,24 +302,24 @@ def _github_repository_alice_may_push() -> Repository:
     return repository
 
 
-def _record_when(attempt: Attempt, state: str, timeout: float = 30) -> PullRequestRecord:
+def _queued_open_job(attempt: Attempt, timeout: float = 30) -> PullRequestRecord:
+    """The attempt's record once it is being created and its job waits in the queue."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        record = PullRequestRecord.objects.filter(attempt=attempt, state=state).first()
-        if record is not None:
+        record = PullRequestRecord.objects.filter(attempt=attempt, state="creating").first()
+        queued = [job.args for job in queued_jobs() if job.task == "repos.open_pull_request"]
+        if record is not None and queued:
+            assert queued == [[record.pk]]
             return record
         time.sleep(0.1)
-    raise AssertionError(f"no pull request record became {state!r}")
+    raise AssertionError("the server queued no job to open the pull request")
 
 
 def _finish_job(process: subprocess.Popen, attempt: Attempt, **outcome: object) -> tuple:
     """Wait for the CLI's request to be queued, store the job's outcome as the worker would
     (repos.pulls.pull_request_open; no GitHub here), and collect the CLI's output."""
     try:
-        record = _record_when(attempt, "creating")
-        assert [job.args for job in queued_jobs() if job.task == "repos.open_pull_request"] == [
-            [record.pk]
-        ]
+        record = _queued_open_job(attempt)
         queue_clear()
         PullRequestRecord.objects.filter(pk=record.pk).update(**outcome)
         return process.communicate(timeout=60)
