@@ -1,4 +1,5 @@
-"""How tasks, attempts and events look in API responses (see openapi.py for the schema)."""
+"""How tasks, attempts, events, repositories and pull requests look in API responses (see
+openapi.py for the schema)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from repos.models import Repository
 from repos.models_github import PullRequestRecord
 from tasks.events import event_message
 from tasks.models import Attempt, Event, Task
@@ -60,6 +62,16 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
 
 def event_repr(event: Event) -> dict[str, Any]:
     return event_message(event)
+
+
+def repository_repr(repository: Repository) -> dict[str, Any]:
+    return {
+        "id": repository.pk,
+        "full_name": repository.full_name,
+        "team": repository.team.slug,
+        "default_branch": repository.default_branch,
+        "visibility": repository.visibility,
+    }
 
 
 def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from codexweb.api.representations import (
     attempt_repr,
     event_repr,
     pull_request_repr,
+    repository_repr,
     task_repr,
 )
 from codexweb.api.schemas import PullRequestIn, TaskCreateIn
@@ -35,7 +36,6 @@ from repos.selectors import (
 )
 from repos.selectors_github import pull_request_for_attempt
 from tasks import services
-from tasks.models import Task
 from tasks.search_params import api_task_search
 from tasks.selectors import (
     attempt_events_after,
@@ -76,20 +76,8 @@ def repository_list(request: HttpRequest) -> JsonResponse:
     query = request.GET.get("q", "").strip()[:200]
     repositories = repositories_named(repositories_for_user(_user(request)), query)
     limit = query_int(request.GET, "limit", 50, minimum=1, maximum=MAX_PAGE_SIZE)
-    return JsonResponse(
-        {
-            "results": [
-                {
-                    "id": r.pk,
-                    "full_name": r.full_name,
-                    "team": r.team.slug,
-                    "default_branch": r.default_branch,
-                    "visibility": r.visibility,
-                }
-                for r in repositories.select_related("team").order_by("owner", "name")[:limit]
-            ]
-        }
-    )
+    rows = repositories.select_related("team").order_by("owner", "name")[:limit]
+    return JsonResponse({"results": [repository_repr(r) for r in rows]})
 
 
 def _repository(user: User, payload: TaskCreateIn) -> Repository:
@@ -130,7 +118,7 @@ def _task_create(request: HttpRequest) -> JsonResponse:
         )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
-    task = Task.objects.select_related("team", "repository", "author").get(pk=task.pk)
+    task = get_task_for_user(_user(request), task.pk)
     response = JsonResponse(
         task_repr(task, attempts=list(task.attempts.order_by("index"))), status=201
     )
