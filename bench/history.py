@@ -163,11 +163,11 @@ def _fill(n_tasks: int, n_repos: int) -> dict:
 def _cursor_of_page(team, number: int):
     """The cursor the pager's "Older" links carry to page `number` (50 rows a page)."""
     from codexweb.keyset import cursor_before_offset
-    from tasks.selectors import HistorySearch, team_history_search
+    from tasks.selectors import TaskSearch, team_tasks_search
     from tasks.views_history import PAGE_SIZE
 
     cursor = cursor_before_offset(
-        team_history_search(team, HistorySearch()), (number - 1) * PAGE_SIZE
+        team_tasks_search(team, TaskSearch()), (number - 1) * PAGE_SIZE
     )
     if cursor is None:
         raise SystemExit(f"fewer than {number} pages of tasks: use more --tasks")

@@ -1,5 +1,6 @@
 """Create PR: turn an attempt's patch into a branch and a pull request on GitHub.
 
+`pull_request_start` (the page's button and the API) reserves and enqueues the job;
 `pull_request_reserve` is quick and safe to call from a view: it checks the request and claims
 the attempt's single PullRequestRecord, so a second click finds the first one instead of opening
 another PR. `pull_request_open` does the slow part (fit for a Celery job): fresh checkout of the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -24,7 +26,7 @@ from repos.credentials import client_for, credential_for, credential_invalidate
 from repos.github import GitHubAuthError, GitHubError, web_base_url
 from repos.models_github import PullRequestRecord
 from repos.pull_body import branch_name, commit_message, pull_body, pull_title
-from tasks.models import Attempt, Mode, Status
+from tasks.models import Attempt, Mode, Status, Task
 from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
 
 logger = logging.getLogger(__name__)
@@ -38,7 +40,55 @@ PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
 
 
 class PullRequestError(Exception):
-    """The request cannot be made; the message says why, in words for the person."""
+    """The request cannot be made; the message says why, in words for the person.
+
+    `code` names the reason for machines (the API's error code): "not_code_task", "no_patch",
+    "no_attempt", or "cannot_open_pr" for everything else (access, not on GitHub)."""
+
+    def __init__(self, message: str, *, code: str = "cannot_open_pr") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
+    """The attempt of `task` to open a pull request from: attempt `index`, or by default the
+    first that succeeded with changes. Raises PullRequestError when there is none to use."""
+    if task.mode != Mode.CODE:
+        raise PullRequestError("Ask tasks change nothing, so there is no PR to open.",
+                               code="not_code_task")
+    attempts = list(task.attempts.order_by("index"))
+    if index is not None:
+        chosen = next((a for a in attempts if a.index == index), None)
+        if chosen is None:
+            raise PullRequestError(f"Task {task.pk} has no attempt {index}.", code="no_attempt")
+    else:
+        chosen = next((a for a in attempts if a.status == Status.SUCCEEDED and a.patch), None)
+        if chosen is None:
+            raise PullRequestError("No attempt of this task succeeded with changes yet.",
+                                   code="no_patch")
+    if chosen.status != Status.SUCCEEDED or not chosen.patch.strip():
+        raise PullRequestError(
+            f"Attempt {chosen.index} has no finished changes to open a PR with.", code="no_patch")
+    return chosen
+
+
+def pull_request_start(*, attempt: Attempt, user: User,
+                       draft: bool = False) -> tuple[PullRequestRecord, bool]:
+    """Create PR, for the page and the API alike: claim the attempt's record and, when this call
+    claimed it, enqueue the job that opens it once the transaction commits. Returns (record,
+    started); a second call finds the record as it is (being created, open, ...).
+
+    Raises what `pull_request_reserve` raises."""
+    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
+    if reserved:
+        transaction.on_commit(partial(_enqueue_open, record.pk))
+    return record, reserved
+
+
+def _enqueue_open(record_id: int) -> None:
+    from repos.jobs import open_pull_request  # the job module imports this one
+
+    open_pull_request.delay(record_id)
 
 
 def pull_request_reserve(*, attempt: Attempt, user: User,
@@ -52,9 +102,10 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
     task = attempt.task
     repository = task.repository
     if task.mode != Mode.CODE:
-        raise PullRequestError("Only Code tasks can become pull requests.")
+        raise PullRequestError("Only Code tasks can become pull requests.", code="not_code_task")
     if attempt.status != Status.SUCCEEDED or not attempt.patch.strip():
-        raise PullRequestError("This attempt has no finished patch to turn into a pull request.")
+        raise PullRequestError("This attempt has no finished patch to turn into a pull request.",
+                               code="no_patch")
     if not repository.is_on_github:
         raise PullRequestError("Pull requests need a repository connected from GitHub.")
     try:

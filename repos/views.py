@@ -6,10 +6,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from codexweb.accounts.current import current_team
+from codexweb.accounts.current import current_admin_team, current_team
 from codexweb.accounts.selectors import is_team_admin
 from repos.forms import RegisterRepositoryForm
 from repos.models import Repository
@@ -36,9 +36,7 @@ def repository_list(request: HttpRequest) -> HttpResponse:
 
 def repository_new(request: HttpRequest) -> HttpResponse:
     """Team admins register a repository; others get 404 like any page that isn't theirs."""
-    team = current_team(request)
-    if team is None or not is_team_admin(request.user, team):
-        raise Http404("Only team admins can register repositories.")
+    team = current_admin_team(request)
     form = RegisterRepositoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

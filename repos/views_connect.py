@@ -15,13 +15,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from codexweb.accounts.current import current_team, signed_in_user
-from codexweb.accounts.models import Team
+from codexweb.accounts.current import current_admin_team, signed_in_user
 from codexweb.accounts.selectors import is_team_admin
 from repos.connect import ConnectError, github_repository_connect, repository_disconnect
 from repos.models_github import ConnectedOrganization, GitHubCredential, GitHubRepositoryAccess
 from repos.organizations import organization_connect, organization_disconnect
-from repos.selectors import repositories_for_user, team_repositories
+from repos.selectors import get_repository_for_user, team_repositories
 from repos.selectors_github import catalog_owners, github_catalog, github_credentials_for
 from repos.sync_request import sync_status
 
@@ -29,14 +28,6 @@ PER_PAGE = 50
 ORDERS = {"name": "Name", "recent": "Recently pushed"}
 VISIBILITIES = {"": "Any visibility", "public": "Public", "private": "Private",
                 "internal": "Internal"}
-
-
-def _admin_team(request: HttpRequest) -> tuple[User, Team]:
-    user = signed_in_user(request)
-    team = current_team(request)
-    if team is None or not is_team_admin(user, team):
-        raise Http404("Only team admins can connect repositories.")
-    return user, team
 
 
 def _credential(user: User, provider: str) -> GitHubCredential | None:
@@ -47,7 +38,7 @@ def _credential(user: User, provider: str) -> GitHubCredential | None:
 
 def connect_page(request: HttpRequest) -> HttpResponse:
     """The admin's synced catalog, filtered and paginated, with connected ones marked."""
-    user, team = _admin_team(request)
+    user, team = signed_in_user(request), current_admin_team(request)
     get = request.GET
     credential = _credential(user, get.get("provider", ""))
     query = get.get("q", "").strip()[:200]
@@ -96,7 +87,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 @require_POST
 def connect_repositories(request: HttpRequest) -> HttpResponse:
     """Connect the chosen rows of the admin's own catalog to the current team."""
-    user, team = _admin_team(request)
+    user, team = signed_in_user(request), current_admin_team(request)
     ids = [int(raw) for raw in request.POST.getlist("access") if raw.isdigit()]
     rows = list(GitHubRepositoryAccess.objects.filter(
         pk__in=ids, credential__user=user).select_related("credential"))
@@ -118,7 +109,7 @@ def connect_repositories(request: HttpRequest) -> HttpResponse:
 @require_POST
 def connect_organization(request: HttpRequest) -> HttpResponse:
     """Connect every repository of one owner, now and after each sync."""
-    user, team = _admin_team(request)
+    user, team = signed_in_user(request), current_admin_team(request)
     credential = _credential(user, request.POST.get("provider", ""))
     owner = request.POST.get("owner", "").strip()
     if credential is None or not owner:
@@ -137,7 +128,7 @@ def connect_organization(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def disconnect_organization(request: HttpRequest, pk: int) -> HttpResponse:
-    user, team = _admin_team(request)
+    user, team = signed_in_user(request), current_admin_team(request)
     link = get_object_or_404(ConnectedOrganization, pk=pk, team=team)
     organization_disconnect(team=team, actor=user, link=link)
     messages.success(request, f"New repositories of {link.owner} will no longer be connected; "
@@ -148,7 +139,7 @@ def disconnect_organization(request: HttpRequest, pk: int) -> HttpResponse:
 def disconnect_repository(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (saying what goes with it); POST disconnects."""
     user = signed_in_user(request)
-    repository = get_object_or_404(repositories_for_user(user).select_related("team"), pk=pk)
+    repository = get_repository_for_user(user, pk)
     if not is_team_admin(user, repository.team):
         raise Http404("Only team admins can disconnect repositories.")
     if request.method == "POST":

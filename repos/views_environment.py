@@ -28,25 +28,20 @@ from repos.environments import (
 )
 from repos.forms_environment import EnvironmentForm, SecretForm
 from repos.models import EnvironmentSecret, Repository, SetupRun
-from repos.selectors import repositories_for_user, setup_runs_recent
+from repos.selectors import get_repository_for_user, setup_runs_recent
 from repos.setup_runs import SetupRunError, setup_run_request, setup_run_unavailable_reason
 from tasks.rendering.terminal import plain_terminal_text
 
 
-def get_repository_for_user(request: AuthedRequest, pk: int) -> Repository:
-    """The repository if the person belongs to its team, else 404."""
-    return get_object_or_404(repositories_for_user(request.user).select_related("team"), pk=pk)
-
-
 def _admin_repository(request: AuthedRequest, pk: int) -> Repository:
-    repository = get_repository_for_user(request, pk)
+    repository = get_repository_for_user(request.user, pk)
     if not is_team_admin(request.user, repository.team):
         raise Http404("Only team admins can change the environment.")
     return repository
 
 
 def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
-    repository = get_repository_for_user(request, pk)
+    repository = get_repository_for_user(request.user, pk)
     is_admin = is_team_admin(request.user, repository.team)
     environment = environment_for(repository)
     list_choices = [(str(d.pk), d.name) for d in DomainList.objects.filter(team=repository.team)]
@@ -180,7 +175,7 @@ def setup_run(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def _setup_run_for_user(request: AuthedRequest, pk: int, run_id: int) -> SetupRun:
     """A run of a repository of the person's team (members may read it), else 404."""
-    repository = get_repository_for_user(request, pk)
+    repository = get_repository_for_user(request.user, pk)
     return get_object_or_404(
         SetupRun.objects.select_related("environment__repository", "requested_by"),
         pk=run_id,

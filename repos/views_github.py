@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +17,7 @@ from codexweb.accounts.middleware import json_endpoint
 from repos.access import repository_access
 from repos.branches import branches_for
 from repos.github import GitHubAuthError, GitHubError
-from repos.selectors import repositories_for_user
+from repos.selectors import get_repository_for_user
 from repos.selectors_github import github_credentials_for
 from repos.sync_request import repositories_sync_request, sync_status
 
@@ -69,7 +69,7 @@ def repository_branches(request: HttpRequest, pk: int) -> JsonResponse:
     A refused token is handled by the middleware (401, sign in again).
     """
     user = signed_in_user(request)
-    repository = get_object_or_404(repositories_for_user(user), pk=pk)
+    repository = get_repository_for_user(user, pk)
     if repository.is_on_github:
         try:
             access = repository_access(user, repository)

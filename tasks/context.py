@@ -13,27 +13,10 @@ from codexweb.accounts.selectors import teams_for_user
 from repos.models import Repository
 from tasks.history_rows import task_rows, with_row_fields
 from tasks.models import Status, Task
-from tasks.selectors import HistoryFilter, group_by_day, member_choices, team_history
+from tasks.search_params import sidebar_task_search
+from tasks.selectors import group_by_day, member_choices, team_tasks_search
 
 SIDEBAR_SIZE = 50
-
-
-def _int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
-
-
-def history_filter_from(request: HttpRequest) -> HistoryFilter:
-    status = request.GET.get("status", "")
-    return HistoryFilter(
-        repository_id=_int_or_none(request.GET.get("repo")),
-        status=status if status in Status.values else "",
-        author_id=_int_or_none(request.GET.get("author")),
-    )
-
-
 SIDEBAR_REPOSITORIES = 100
 
 
@@ -58,8 +41,8 @@ def sidebar(request: HttpRequest) -> dict[str, Any]:
     team = current_team(request)
     if team is None:
         return {"teams": []}
-    filters = history_filter_from(request)
-    tasks = list(with_row_fields(team_history(team, filters))[:SIDEBAR_SIZE])
+    filters = sidebar_task_search(request.GET)
+    tasks = list(with_row_fields(team_tasks_search(team, filters))[:SIDEBAR_SIZE])
     return {
         "team": team,
         "teams": list(teams_for_user(request.user)),

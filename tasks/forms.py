@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIteratorValue
 from django.urls import reverse
 
+from codexweb.query_params import optional_int
 from repos.models import Repository
 from repos.refnames import branch_name_problem
 from tasks.models import Mode, ModelTier
@@ -114,9 +115,9 @@ class ComposerForm(forms.Form):
         if len(shown) <= RENDERED_REPOSITORIES:
             return
         shown = shown[:RENDERED_REPOSITORIES]
-        selected = self.data.get("repository") if self.is_bound else self.initial.get("repository")
-        if selected and str(selected).isdigit() and all(r.pk != int(selected) for r in shown):
-            extra = repositories.filter(pk=int(selected)).first()
+        selected = optional_int(self.data if self.is_bound else self.initial, "repository")
+        if selected and all(r.pk != selected for r in shown):
+            extra = repositories.filter(pk=selected).first()
             if extra is not None:
                 shown.insert(0, extra)
         field.widget.choices = [("", field.empty_label or "")] + [

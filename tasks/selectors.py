@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from codexweb.accounts.models import Team
+from codexweb.query_filters import created_on_days, filter_given
 from tasks.models import Attempt, Event, Task
 
 
@@ -44,25 +45,6 @@ def get_attempt_for_user(user: User | AnonymousUser, pk: int) -> Attempt:
     return attempt
 
 
-@dataclass(frozen=True)
-class HistoryFilter:
-    repository_id: int | None = None
-    status: str = ""
-    author_id: int | None = None
-
-
-def team_history(team: Team, filters: HistoryFilter | None = None) -> QuerySet[Task]:
-    tasks = Task.objects.filter(team=team).select_related("repository", "author")
-    if filters:
-        if filters.repository_id:
-            tasks = tasks.filter(repository_id=filters.repository_id)
-        if filters.status:
-            tasks = tasks.filter(status=filters.status)
-        if filters.author_id:
-            tasks = tasks.filter(author_id=filters.author_id)
-    return tasks.order_by("-created_at", "-id")
-
-
 def group_by_day(tasks: list[Task]) -> list[tuple[str, list[Task]]]:
     """[("Today", [...]), ("Yesterday", [...]), ("Mon 3 Nov", [...])] in the order given."""
     today = timezone.localdate()
@@ -87,11 +69,15 @@ def attempt_events_after(attempt: Attempt, after_seq: int = 0) -> QuerySet[Event
 
 
 @dataclass(frozen=True)
-class HistorySearch:
-    """The history page's filters; empty fields don't filter. Dates are whole local days."""
+class TaskSearch:
+    """Filters over tasks, the same for the sidebar, the history page and the API; empty fields
+    don't filter. Dates are whole local days; `text` words must all occur in the prompt."""
 
+    team_slug: str = ""
     author_id: int | None = None
+    author: str = ""  # username
     repository_id: int | None = None
+    repository: str = ""  # "owner/name"
     status: str = ""
     mode: str = ""
     since: date | None = None
@@ -99,32 +85,33 @@ class HistorySearch:
     text: str = ""
 
 
-def team_history_search(team: Team, search: HistorySearch) -> QuerySet[Task]:
-    """The team's tasks from all members, newest first, narrowed by `search`.
+def tasks_search(tasks: QuerySet[Task], search: TaskSearch) -> QuerySet[Task]:
+    """`tasks` narrowed by `search`, newest first (ties by id, for keyset pages).
 
-    Served by the (team, author|repository|mode|status, -created_at) indexes; `text` searches
-    prompts case-insensitively (every word must occur).
+    On one team's tasks the (team, author|repository|mode|status, -created_at) indexes serve it.
     """
-    from datetime import datetime, time, timedelta
-
-    tasks = Task.objects.filter(team=team).select_related("repository", "author")
-    if search.author_id:
-        tasks = tasks.filter(author_id=search.author_id)
-    if search.repository_id:
-        tasks = tasks.filter(repository_id=search.repository_id)
-    if search.status:
-        tasks = tasks.filter(status=search.status)
-    if search.mode:
-        tasks = tasks.filter(mode=search.mode)
-    if search.since:
-        start = timezone.make_aware(datetime.combine(search.since, time.min))
-        tasks = tasks.filter(created_at__gte=start)
-    if search.until:
-        end = timezone.make_aware(datetime.combine(search.until + timedelta(days=1), time.min))
-        tasks = tasks.filter(created_at__lt=end)
+    tasks = filter_given(
+        tasks,
+        team__slug=search.team_slug,
+        author_id=search.author_id,
+        author__username=search.author,
+        repository_id=search.repository_id,
+        status=search.status,
+        mode=search.mode,
+    )
+    if search.repository:
+        # An unknown or malformed name matches nothing rather than silently showing everything.
+        owner, _, name = search.repository.partition("/")
+        tasks = tasks.filter(repository__owner=owner, repository__name=name)
+    tasks = created_on_days(tasks, search.since, search.until)
     for word in search.text.split()[:10]:
         tasks = tasks.filter(prompt__icontains=word)
     return tasks.order_by("-created_at", "-id")
+
+
+def team_tasks_search(team: Team, search: TaskSearch) -> QuerySet[Task]:
+    """The team's tasks from all members (sidebar, history page), narrowed by `search`."""
+    return tasks_search(Task.objects.filter(team=team), search)
 
 
 def member_choices(team: Team) -> QuerySet[Any]:

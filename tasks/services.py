@@ -171,6 +171,24 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     return attempt
 
 
+def task_cancel(*, task: Task, by: User) -> list[Attempt]:
+    """Cancel every attempt of `task` that has not finished; returns those it cancelled.
+
+    Raises TaskError when none was left to cancel. An attempt that finishes meanwhile is skipped.
+    """
+    running = [a for a in task.attempts.order_by("index") if not a.is_finished]
+    if not running:
+        raise TaskError(f"Task {task.pk} has already finished.")
+    cancelled = []
+    with transaction.atomic():
+        for attempt in running:
+            try:
+                cancelled.append(attempt_cancel(attempt_id=attempt.pk, by=by))
+            except TaskError:
+                continue  # it finished meanwhile
+    return cancelled
+
+
 MAX_ATTEMPTS_WITH_FOLLOW_UPS = 50
 
 

@@ -24,6 +24,7 @@ from tasks.selectors import (
     get_task_for_user,
     repositories_recently_used,
 )
+from tasks.views_live import to_attempt
 
 
 def _team_repositories(team: Team | None) -> QuerySet[Repository]:
@@ -96,11 +97,9 @@ def attempt_retry(request: HttpRequest, pk: int) -> HttpResponse:
         new = services.attempt_retry(attempt=attempt, by=signed_in_user(request))
     except services.TaskError as exc:
         messages.error(request, str(exc))
-        return redirect(
-            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
-        )
+        return to_attempt(attempt.task_id, attempt.index)
     messages.success(request, f"Attempt {attempt.index} retried as attempt {new.index}.")
-    return redirect(reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{new.index}")
+    return to_attempt(attempt.task_id, new.index)
 
 
 @json_endpoint

@@ -4,26 +4,22 @@ download and the follow-up composer. Each authorizes through the selectors (404 
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from codexweb.accounts.current import signed_in_user
+from codexweb.query_params import optional_int
 from tasks import services
 from tasks.attempt_page import attempt_card, attempt_result, file_excerpt, task_page
 from tasks.selectors import get_attempt_for_user, get_task_for_user
 
 MAX_PATH = 1000
 MAX_FOLLOW_UP = 20_000
-
-
-def _positive_int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**9 else None
+MAX_LINE = 10**9 - 1
 
 
 @require_GET
@@ -50,8 +46,8 @@ def attempt_file(request: HttpRequest, pk: int) -> HttpResponse:
     path = request.GET.get("path", "")
     if not path or len(path) > MAX_PATH:
         return HttpResponse("Give the file's path.", status=400, content_type="text/plain")
-    start = _positive_int(request.GET.get("start"))
-    end = _positive_int(request.GET.get("end")) or start
+    start = optional_int(request.GET, "start", maximum=MAX_LINE)
+    end = optional_int(request.GET, "end", maximum=MAX_LINE) or start
     if start and end and end < start:
         start, end = end, start
     excerpt = file_excerpt(attempt, path, start, end)
@@ -79,22 +75,19 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
-    """Create PR: claim the attempt's pull request record here, open it in a Celery job."""
+    """Create PR: claim the attempt's pull request record; a Celery job opens it."""
     from repos.github import GitHubError
-    from repos.jobs import open_pull_request
-    from repos.pulls import PullRequestError, pull_request_reserve
+    from repos.pulls import PullRequestError, pull_request_start
 
     attempt = get_attempt_for_user(request.user, pk)
-    back = reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
     try:
-        record, reserved = pull_request_reserve(attempt=attempt, user=signed_in_user(request))
+        _record, started = pull_request_start(attempt=attempt, user=signed_in_user(request))
     except (PullRequestError, GitHubError) as exc:
         messages.error(request, str(exc))
-        return redirect(back)
-    if reserved:
-        transaction.on_commit(partial(open_pull_request.delay, record.pk))
+        return to_attempt(attempt.task_id, attempt.index)
+    if started:
         messages.success(request, "Creating the pull request…")
-    return redirect(back)
+    return to_attempt(attempt.task_id, attempt.index)
 
 
 def patch_filename(attempt_id: int) -> str:
@@ -108,15 +101,16 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     prompt = request.POST.get("prompt", "")
     if len(prompt) > MAX_FOLLOW_UP:
         messages.error(request, f"Keep the follow-up under {MAX_FOLLOW_UP} characters.")
-        return redirect(
-            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
-        )
+        return to_attempt(attempt.task_id, attempt.index)
     try:
         new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request))
     except services.TaskError as exc:
         messages.error(request, str(exc))
-        return redirect(
-            reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
-        )
+        return to_attempt(attempt.task_id, attempt.index)
     messages.success(request, f"Follow-up started as attempt {new.index}.")
-    return redirect(reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{new.index}")
+    return to_attempt(attempt.task_id, new.index)
+
+
+def to_attempt(task_id: int, index: int) -> HttpResponse:
+    """Back to the task page, scrolled to attempt `index` (after a button on its card)."""
+    return redirect(reverse("tasks:detail", args=[task_id]) + f"#attempt-{index}")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from codexweb.accounts.models import Team
-from codexweb.accounts.selectors import teams_for_user
+from codexweb.accounts.selectors import get_admin_team, teams_for_user
 
 SESSION_KEY = "current_team_id"
 
@@ -26,6 +26,11 @@ def current_team_for(
 
 def current_team(request: HttpRequest) -> Team | None:
     return current_team_for(request.user, request.session)
+
+
+def current_admin_team(request: HttpRequest) -> Team:
+    """The current team if the person administers it, else Http404 (accounts.selectors)."""
+    return get_admin_team(request.user, current_team(request))
 
 
 def current_team_set(request: HttpRequest, team: Team) -> None:

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from codexweb.accounts.current import current_team, current_team_set
+from codexweb.accounts.current import current_admin_team, current_team, current_team_set
 from codexweb.accounts.forms_team import DomainListForm, InviteForm, RoleForm
 from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.invites import (
@@ -44,13 +44,6 @@ def _team(request: AuthedRequest) -> Team:
     return team
 
 
-def _admin_team(request: AuthedRequest) -> Team:
-    team = _team(request)
-    if not is_team_admin(request.user, team):
-        raise Http404("Only team admins can do this.")
-    return team
-
-
 def team_members(request: AuthedRequest) -> HttpResponse:
     team = current_team(request)
     if team is None:  # someone who belongs to no team may still have invitations
@@ -74,7 +67,7 @@ def team_members(request: AuthedRequest) -> HttpResponse:
 
 @require_POST
 def invite_new(request: AuthedRequest) -> HttpResponse:
-    team = _admin_team(request)
+    team = current_admin_team(request)
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
@@ -96,7 +89,7 @@ def invite_new(request: AuthedRequest) -> HttpResponse:
 
 @require_POST
 def invite_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = _admin_team(request)
+    team = current_admin_team(request)
     invite = get_object_or_404(Invite, pk=pk, team=team)
     try:
         invite_revoke(invite=invite, actor=request.user)
@@ -151,7 +144,7 @@ def invite_accept_mine(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def member_role(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = _admin_team(request)
+    team = current_admin_team(request)
     membership = get_object_or_404(Membership, pk=pk, team=team)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -236,7 +229,7 @@ def domain_lists(request: AuthedRequest) -> HttpResponse:
 
 
 def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = _admin_team(request)
+    team = current_admin_team(request)
     domain_list = get_object_or_404(DomainList, pk=pk, team=team)
     initial = {"name": domain_list.name, "domains": "\n".join(domain_list.domains)}
     form = DomainListForm(request.POST or None, initial=initial)
@@ -259,7 +252,7 @@ def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def domain_list_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = _admin_team(request)
+    team = current_admin_team(request)
     domain_list = get_object_or_404(DomainList, pk=pk, team=team)
     if request.method == "POST":
         domain_list_delete(domain_list=domain_list, actor=request.user)

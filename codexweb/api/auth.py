@@ -1,7 +1,8 @@
 """Authenticating API requests (`Authorization: Bearer <token>`), rate limiting, JSON errors.
 
 `api_endpoint` wraps a plain view: CSRF does not apply (no cookies are trusted here), the token
-is checked, the per-token budget counted, and ApiError / Http404 become JSON responses.
+is checked, the per-token budget counted, and ApiError / Http404 / a bad query parameter
+(QueryParamError, 400) become JSON responses.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from codexweb.api.errors import ApiError, error_response, from_api_error
 from codexweb.api.models import ApiToken
 from codexweb.api.ratelimit import rate_limit_hit
 from codexweb.api.tokens import api_token_authenticate
+from codexweb.query_params import QueryParamError
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
@@ -111,6 +113,8 @@ def api_endpoint(
                 return view(request, *args, **kwargs)
             except ApiError as exc:
                 return from_api_error(exc)
+            except QueryParamError as exc:
+                return error_response(400, "invalid_parameter", str(exc))
             except Http404 as exc:
                 return error_response(404, "not_found", str(exc) or "Not found.")
 

@@ -169,12 +169,19 @@ _SCHEMAS: dict[str, Any] = {
     },
     "PullRequest": {
         "type": "object",
-        "required": ["url", "state", "branch"],
+        "required": ["attempt", "state", "url", "number", "branch", "error", "poll_url"],
         "properties": {
-            "url": {"type": "string"},
+            "attempt": {"type": "integer", "description": "the attempt's id"},
+            "state": {
+                "type": "string",
+                "enum": ["creating", "open", "closed", "merged", "failed"],
+                "description": "creating: a job is opening it; failed: see error",
+            },
+            "url": {"type": "string", "description": "the pull request's page; empty until open"},
             "number": {"type": ["integer", "null"]},
-            "state": {"type": "string"},
             "branch": {"type": "string"},
+            "error": {"type": "string", "description": "why it failed, for people"},
+            "poll_url": {"type": "string", "description": "GET it for the state now"},
         },
     },
     "Repository": {
@@ -246,6 +253,7 @@ def _paths() -> dict[str, Any]:
                         },
                         "Repositories",
                     ),
+                    "400": _error("Bad parameter"),
                     **_ERRORS,
                 },
             }
@@ -261,6 +269,10 @@ def _paths() -> dict[str, Any]:
                     q("repository", {"type": "string"}, "owner/name"),
                     q("author", {"type": "string"}, "username"),
                     q("q", {"type": "string"}, "words that must occur in the prompt"),
+                    q("since", {"type": "string", "format": "date"}, "created on or after "
+                      "this day (YYYY-MM-DD, server time zone)"),
+                    q("until", {"type": "string", "format": "date"}, "created on or before "
+                      "this day"),
                     q("page", {"type": "integer", "minimum": 1}, "page number"),
                     q("page_size", {"type": "integer", "minimum": 1, "maximum": 100}, "page size"),
                 ],
@@ -309,7 +321,8 @@ def _paths() -> dict[str, Any]:
         },
         "/tasks/{pk}/pr": {
             "post": {
-                "summary": "Open a pull request from an attempt's patch",
+                "summary": "Open a pull request from an attempt's patch (a job opens it: poll "
+                "`poll_url`, also in Location, until `state` is no longer creating)",
                 "operationId": "createPullRequest",
                 "parameters": _ID,
                 "requestBody": {
@@ -327,11 +340,22 @@ def _paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("PullRequest"), "The pull request"),
-                    "202": _json(_ref("PullRequest"), "Being created by another request"),
+                    "200": _json(_ref("PullRequest"), "The attempt's pull request exists"),
+                    "202": _json(_ref("PullRequest"), "Accepted: being created"),
                     "409": _error("Nothing to open a PR with, or no push access"),
-                    "501": _error("Pull requests are not available on this server"),
-                    "502": _error("GitHub or git failed; the message says why"),
+                    "502": _error("GitHub could not be asked; the message says why"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/pr": {
+            "get": {
+                "summary": "The attempt's pull request as it is now",
+                "operationId": "getPullRequest",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(_ref("PullRequest"), "The pull request record"),
                     **_NOT_FOUND,
                     **_ERRORS,
                 },
@@ -384,7 +408,12 @@ def _paths() -> dict[str, Any]:
                     q("after", {"type": "integer", "minimum": 0}, "last seq seen"),
                     q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "at most"),
                 ],
-                "responses": {"200": _json(_ref("EventPage"), "Events"), **_NOT_FOUND, **_ERRORS},
+                "responses": {
+                    "200": _json(_ref("EventPage"), "Events"),
+                    "400": _error("Bad parameter"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
             }
         },
         "/attempts/{pk}/events/stream": {

@@ -1,4 +1,5 @@
-"""How tasks, attempts and events look in API responses (see openapi.py for the schema)."""
+"""How tasks, attempts, events, repositories and pull requests look in API responses (see
+openapi.py for the schema)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from django.urls import reverse
 
+from repos.models import Repository
+from repos.models_github import PullRequestRecord
 from tasks.events import event_message
 from tasks.models import Attempt, Event, Task
 
@@ -59,3 +62,26 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
 
 def event_repr(event: Event) -> dict[str, Any]:
     return event_message(event)
+
+
+def repository_repr(repository: Repository) -> dict[str, Any]:
+    return {
+        "id": repository.pk,
+        "full_name": repository.full_name,
+        "team": repository.team.slug,
+        "default_branch": repository.default_branch,
+        "visibility": repository.visibility,
+    }
+
+
+def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
+    """`url` is the pull request's page once open; `poll_url` the API's view of the record."""
+    return {
+        "attempt": record.attempt_id,
+        "state": record.state,
+        "url": record.html_url,
+        "number": record.number,
+        "branch": record.branch,
+        "error": record.error,
+        "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),
+    }

@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<int:pk>/pr", views.task_pull_request, name="task_pr"),
     path("attempts/<int:pk>", views.attempt_detail, name="attempt"),
     path("attempts/<int:pk>/cancel", views.attempt_cancel, name="attempt_cancel"),
+    path("attempts/<int:pk>/pr", views.attempt_pull_request, name="attempt_pr"),
     path("attempts/<int:pk>/retry", views.attempt_retry, name="attempt_retry"),
     path("attempts/<int:pk>/events", views.attempt_events, name="attempt_events"),
     path("attempts/<int:pk>/events/stream", stream.attempt_events_stream, name="attempt_stream"),

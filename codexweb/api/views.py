@@ -7,8 +7,6 @@ attempt is 404, like in the web UI. OpenAPI description: openapi.py, served at o
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
@@ -16,18 +14,34 @@ from codexweb.accounts.selectors import teams_for_user
 from codexweb.api.auth import api_endpoint, parse_body
 from codexweb.api.errors import ApiError
 from codexweb.api.openapi import openapi_document
-from codexweb.api.pulls import pull_request_open
-from codexweb.api.representations import attempt_repr, event_repr, task_repr
+from codexweb.api.representations import (
+    attempt_repr,
+    event_repr,
+    pull_request_repr,
+    repository_repr,
+    task_repr,
+)
 from codexweb.api.schemas import PullRequestIn, TaskCreateIn
+from codexweb.query_params import query_int
+from repos import pulls
 from repos.access import task_access_check
+from repos.github import GitHubError
 from repos.models import Repository
-from repos.selectors import repositories_for_user
+from repos.models_github import PullRequestRecord
+from repos.selectors import (
+    RepositoryReferenceError,
+    repositories_for_user,
+    repositories_named,
+    repository_by_reference,
+)
+from repos.selectors_github import pull_request_for_attempt
 from tasks import services
-from tasks.models import Mode, Status, Task
+from tasks.search_params import api_task_search
 from tasks.selectors import (
     attempt_events_after,
     get_attempt_for_user,
     get_task_for_user,
+    tasks_search,
     tasks_visible_to,
 )
 
@@ -37,21 +51,6 @@ MAX_EVENTS_PAGE = 1000
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # set by auth.authenticate
-
-
-def _int_param(request: HttpRequest, name: str, default: int, *, minimum: int, maximum: int) -> int:
-    raw = request.GET.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(
-            400, "invalid_parameter", f"{name} must be a whole number, not {raw!r}."
-        ) from exc
-    if not minimum <= value <= maximum:
-        raise ApiError(400, "invalid_parameter", f"{name} must be between {minimum} and {maximum}.")
-    return value
 
 
 def openapi_json(request: HttpRequest) -> JsonResponse:
@@ -74,54 +73,26 @@ def me(request: HttpRequest) -> JsonResponse:
 
 @api_endpoint("GET")
 def repository_list(request: HttpRequest) -> JsonResponse:
-    repositories = repositories_for_user(_user(request)).select_related("team")
     query = request.GET.get("q", "").strip()[:200]
-    for word in query.split():
-        owner, _, name = word.partition("/")
-        if name:
-            repositories = repositories.filter(owner__icontains=owner, name__icontains=name)
-        else:
-            repositories = repositories.filter(Q(owner__icontains=word) | Q(name__icontains=word))
-    limit = _int_param(request, "limit", 50, minimum=1, maximum=MAX_PAGE_SIZE)
-    return JsonResponse(
-        {
-            "results": [
-                {
-                    "id": r.pk,
-                    "full_name": r.full_name,
-                    "team": r.team.slug,
-                    "default_branch": r.default_branch,
-                    "visibility": r.visibility,
-                }
-                for r in repositories.order_by("owner", "name")[:limit]
-            ]
-        }
-    )
+    repositories = repositories_named(repositories_for_user(_user(request)), query)
+    limit = query_int(request.GET, "limit", 50, minimum=1, maximum=MAX_PAGE_SIZE)
+    rows = repositories.select_related("team").order_by("owner", "name")[:limit]
+    return JsonResponse({"results": [repository_repr(r) for r in rows]})
 
 
-def _resolve_repository(user: User, payload: TaskCreateIn) -> Repository:
-    candidates = repositories_for_user(user).select_related("team")
-    if payload.team:
-        candidates = candidates.filter(team__slug=payload.team)
-    if isinstance(payload.repository, int):
-        matches = list(candidates.filter(pk=payload.repository))
-        label = f"#{payload.repository}"
-    else:
-        owner, slash, name = payload.repository.strip().partition("/")
-        if not slash or not owner or not name:
-            raise ApiError(400, "invalid_request", "repository: write it as owner/name.")
-        matches = list(candidates.filter(owner=owner, name=name))
-        label = payload.repository
-    if not matches:
-        raise ApiError(404, "not_found", f"No repository {label} in your teams.")
-    if len(matches) > 1:
-        teams = ", ".join(sorted(r.team.slug for r in matches))
-        raise ApiError(
-            409,
-            "ambiguous_repository",
-            f'{label} exists in several of your teams ({teams}); pass "team".',
-        )
-    return matches[0]
+def _repository(user: User, payload: TaskCreateIn) -> Repository:
+    try:
+        return repository_by_reference(user, payload.repository, team_slug=payload.team)
+    except RepositoryReferenceError as exc:
+        status, code = _REFERENCE_ERRORS[exc.reason]
+        raise ApiError(status, code, str(exc)) from exc
+
+
+_REFERENCE_ERRORS = {
+    "invalid": (400, "invalid_request"),
+    "not_found": (404, "not_found"),
+    "ambiguous": (409, "ambiguous_repository"),
+}
 
 
 @api_endpoint("GET", "POST")
@@ -133,7 +104,7 @@ def tasks_collection(request: HttpRequest) -> JsonResponse:
 
 def _task_create(request: HttpRequest) -> JsonResponse:
     payload: TaskCreateIn = parse_body(request, TaskCreateIn)
-    repository = _resolve_repository(_user(request), payload)
+    repository = _repository(_user(request), payload)
     try:
         task = services.task_create(
             author=_user(request),
@@ -147,7 +118,7 @@ def _task_create(request: HttpRequest) -> JsonResponse:
         )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
-    task = Task.objects.select_related("team", "repository", "author").get(pk=task.pk)
+    task = get_task_for_user(_user(request), task.pk)
     response = JsonResponse(
         task_repr(task, attempts=list(task.attempts.order_by("index"))), status=201
     )
@@ -156,38 +127,19 @@ def _task_create(request: HttpRequest) -> JsonResponse:
 
 
 def _task_list(request: HttpRequest) -> JsonResponse:
-    get = request.GET
-    tasks = tasks_visible_to(_user(request)).select_related("team", "repository", "author")
-    if get.get("team"):
-        tasks = tasks.filter(team__slug=get["team"])
-    if get.get("status"):
-        if get["status"] not in Status.values:
-            raise ApiError(
-                400, "invalid_parameter", f"status must be one of {', '.join(Status.values)}."
-            )
-        tasks = tasks.filter(status=get["status"])
-    if get.get("mode"):
-        if get["mode"] not in Mode.values:
-            raise ApiError(400, "invalid_parameter", "mode must be ask or code.")
-        tasks = tasks.filter(mode=get["mode"])
-    if get.get("repository"):
-        owner, _, name = get["repository"].partition("/")
-        tasks = tasks.filter(repository__owner=owner, repository__name=name)
-    if get.get("author"):
-        tasks = tasks.filter(author__username=get["author"])
-    for word in get.get("q", "").split()[:10]:
-        tasks = tasks.filter(prompt__icontains=word)
-    page = _int_param(request, "page", 1, minimum=1, maximum=100000)
-    size = _int_param(request, "page_size", 20, minimum=1, maximum=MAX_PAGE_SIZE)
-    tasks = tasks.order_by("-created_at", "-id")
-    rows = list(tasks[(page - 1) * size : page * size + 1])
-    has_next = len(rows) > size
+    search = api_task_search(request.GET)
+    page = query_int(request.GET, "page", 1, minimum=1, maximum=100000)
+    size = query_int(request.GET, "page_size", 20, minimum=1, maximum=MAX_PAGE_SIZE)
+    tasks = tasks_search(tasks_visible_to(_user(request)), search)
+    rows = list(tasks.select_related("team", "repository", "author")[
+        (page - 1) * size : page * size + 1
+    ])
     return JsonResponse(
         {
             "results": [task_repr(t) for t in rows[:size]],
             "page": page,
             "page_size": size,
-            "has_next": has_next,
+            "has_next": len(rows) > size,
         }
     )
 
@@ -202,40 +154,42 @@ def task_detail(request: HttpRequest, pk: int) -> JsonResponse:
 def task_cancel(request: HttpRequest, pk: int) -> JsonResponse:
     """Cancel every attempt of the task that has not finished."""
     task = get_task_for_user(_user(request), pk)
-    running = [a for a in task.attempts.order_by("index") if not a.is_finished]
-    if not running:
-        raise ApiError(409, "already_finished", f"Task {task.pk} has already finished.")
-    with transaction.atomic():
-        for attempt in running:
-            try:
-                services.attempt_cancel(attempt_id=attempt.pk, by=_user(request))
-            except services.TaskError:
-                continue  # it finished meanwhile
+    try:
+        services.task_cancel(task=task, by=_user(request))
+    except services.TaskError as exc:
+        raise ApiError(409, "already_finished", str(exc)) from exc
     task = get_task_for_user(_user(request), pk)
     return JsonResponse(task_repr(task, attempts=list(task.attempts.order_by("index"))))
 
 
 @api_endpoint("POST")
 def task_pull_request(request: HttpRequest, pk: int) -> JsonResponse:
+    """Create PR, as the page's button does: 202 while a job opens it (poll `poll_url`), 200
+    when the attempt's pull request exists already."""
     task = get_task_for_user(_user(request), pk)
     payload: PullRequestIn = parse_body(request, PullRequestIn)
-    if task.mode != Mode.CODE:
-        raise ApiError(409, "not_code_task", "Ask tasks change nothing, so there is no PR to open.")
-    attempts = list(task.attempts.order_by("index"))
-    if payload.attempt is not None:
-        chosen = next((a for a in attempts if a.index == payload.attempt), None)
-        if chosen is None:
-            raise ApiError(404, "not_found", f"Task {task.pk} has no attempt {payload.attempt}.")
-    else:
-        chosen = next((a for a in attempts if a.status == Status.SUCCEEDED and a.patch), None)
-        if chosen is None:
-            raise ApiError(409, "no_patch", "No attempt of this task succeeded with changes yet.")
-    if chosen.status != Status.SUCCEEDED or not chosen.patch.strip():
-        raise ApiError(
-            409, "no_patch", f"Attempt {chosen.index} has no finished changes to open a PR with."
-        )
-    status, body = pull_request_open(attempt=chosen, user=_user(request))
-    return JsonResponse(body, status=status)
+    try:
+        attempt = pulls.pull_request_attempt(task, payload.attempt)
+        record, _started = pulls.pull_request_start(attempt=attempt, user=_user(request))
+    except pulls.PullRequestError as exc:
+        status = 404 if exc.code == "no_attempt" else 409
+        raise ApiError(status, "not_found" if status == 404 else exc.code, str(exc)) from exc
+    except GitHubError as exc:
+        raise ApiError(502, "github_error", f"GitHub: {exc}") from exc
+    status = 202 if record.state == PullRequestRecord.State.CREATING else 200
+    response = JsonResponse(pull_request_repr(record), status=status)
+    response["Location"] = reverse("api:attempt_pr", args=[attempt.pk])
+    return response
+
+
+@api_endpoint("GET")
+def attempt_pull_request(request: HttpRequest, pk: int) -> JsonResponse:
+    """The attempt's pull request as it is now: poll while `state` is "creating"."""
+    attempt = get_attempt_for_user(_user(request), pk)
+    record = pull_request_for_attempt(attempt.pk)
+    if record is None:
+        raise ApiError(404, "not_found", f"Attempt {attempt.index} has no pull request.")
+    return JsonResponse(pull_request_repr(record))
 
 
 @api_endpoint("GET")
@@ -270,8 +224,8 @@ def attempt_retry(request: HttpRequest, pk: int) -> JsonResponse:
 def attempt_events(request: HttpRequest, pk: int) -> JsonResponse:
     """A page of events after `after` (a seq); follow `next_after` until `finished` and empty."""
     attempt = get_attempt_for_user(_user(request), pk)
-    after = _int_param(request, "after", 0, minimum=0, maximum=2**31)
-    limit = _int_param(request, "limit", 200, minimum=1, maximum=MAX_EVENTS_PAGE)
+    after = query_int(request.GET, "after", 0, minimum=0, maximum=2**31)
+    limit = query_int(request.GET, "limit", 200, minimum=1, maximum=MAX_EVENTS_PAGE)
     attempt.refresh_from_db(fields=["status"])
     finished = attempt.is_finished  # read before the events, so "finished" implies "all shown"
     events = list(attempt_events_after(attempt, after)[:limit])

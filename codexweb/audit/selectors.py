@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from codexweb.accounts.models import Team
 from codexweb.audit.models import AuditEntry
+from codexweb.query_filters import created_on_days, filter_given
 
 
 @dataclass(frozen=True)
@@ -21,22 +21,13 @@ class AuditFilter:
     until: date | None = None
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def audit_entries(team: Team, filters: AuditFilter | None = None) -> QuerySet[AuditEntry]:
     """The team's entries, newest first, narrowed by `filters` (dates are whole local days)."""
-    entries = AuditEntry.objects.filter(team=team)
     f = filters or AuditFilter()
-    if f.action:
-        entries = entries.filter(action=f.action)
-    if f.actor_id:
-        entries = entries.filter(actor_id=f.actor_id)
-    if f.target:
-        entries = entries.filter(target__icontains=f.target)
-    if f.since:
-        entries = entries.filter(created_at__gte=_day_start(f.since))
-    if f.until:
-        entries = entries.filter(created_at__lt=_day_start(f.until + timedelta(days=1)))
-    return entries.order_by("-created_at", "-id")
+    entries = filter_given(
+        AuditEntry.objects.filter(team=team),
+        action=f.action,
+        actor_id=f.actor_id,
+        target__icontains=f.target,
+    )
+    return created_on_days(entries, f.since, f.until).order_by("-created_at", "-id")

@@ -16,6 +16,9 @@ from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.render import event_line, task_details, task_row
 
 STREAM_RECONNECTS = 5
+# `pr` polls the server's job this often, this many times (about five minutes) at most.
+PR_POLL_SECONDS = 1.0
+PR_POLLS = 300
 _STATUS_EXIT = {
     "succeeded": exitcodes.OK,
     "failed": exitcodes.TASK_FAILED,
@@ -341,7 +344,21 @@ def _retry(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
 
 
 def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Ask for the PR, then poll (bounded) while the server's job opens it."""
     body = {"attempt": args.attempt} if args.attempt else {}
     result = client.post_json(f"/tasks/{args.id}/pr", body)
+    polls = 0
+    while result["state"] == "creating" and polls < PR_POLLS:
+        time.sleep(PR_POLL_SECONDS)
+        polls += 1
+        result = client.get_json(f"/attempts/{result['attempt']}/pr")
+    if result["state"] == "creating":
+        waited = round(PR_POLLS * PR_POLL_SECONDS)
+        message = (f"The pull request is still being created after {waited} s; "
+                   f"run `codexweb pr {args.id}` again later to see it.")
+        return _fail(args, err, out, message, exitcodes.SERVER, result)
+    if result["state"] == "failed":
+        message = result["error"] or "Opening the pull request failed."
+        return _fail(args, err, out, message, exitcodes.SERVER, result)
     out.write((json.dumps(result) if args.json else f"Pull request: {result['url']}") + "\n")
     return exitcodes.OK

@@ -1,5 +1,6 @@
 """The `codexweb` CLI as a subprocess against the real app in daphne: login, code (streaming the
-live log, ending with summary and diff), list, show, diff | git apply, cancel, retry, exit codes.
+live log, ending with summary and diff), list, show, diff | git apply, cancel, retry, pr (waiting
+for the server's job), exit codes.
 
 Attempt progress is simulated with the worker's real code path (services + events.publish),
 since these tests run no sandbox.
@@ -15,12 +16,18 @@ import sys
 import time
 
 import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
 
+from codexweb.accounts.models import Team
 from codexweb.api.tokens import api_token_create
+from repos.credentials import credential_store
+from repos.models import Repository
+from repos.models_github import GitHubRepositoryAccess, PullRequestRecord
 from tasks import events, services
 from tasks.models import Attempt, Task
 from tests.support import factories
-from tests.support.celery_queue import queue_clear
+from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.services import ROOT
 
 pytestmark = pytest.mark.timeout(180)
@@ -275,3 +282,65 @@ def test_retry_runs_the_last_failed_attempt_again(live_app, world):
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"Attempt 1 retried as attempt 2 of task {task.pk}.\n"
     assert [a.status for a in task.attempts.order_by("index")] == ["failed", "queued"]
+
+
+def _github_repository_alice_may_push() -> Repository:
+    """acme-gh/webapp on GitHub, with alice's fresh catalog row saying she may push: the server
+    checks her access without asking GitHub (repos/access.py), and no GitHub is needed until
+    the job runs."""
+    alice = User.objects.get(username="alice")
+    repository = factories.make_repository(
+        Team.objects.get(memberships__user=alice), owner="acme-gh", name="webapp",
+        provider=Repository.Provider.GITHUB, external_id=77, clone_url="acme-gh/webapp",
+    )
+    credential = credential_store(user=alice, provider=Repository.Provider.GITHUB,
+                                  login="alice-gh", external_id=5, token="ghu_cli_test")
+    GitHubRepositoryAccess.objects.create(
+        credential=credential, external_id=77, owner="acme-gh", name="webapp", can_push=True,
+        checked_at=timezone.now(),
+    )
+    return repository
+
+
+def _queued_open_job(attempt: Attempt, timeout: float = 30) -> PullRequestRecord:
+    """The attempt's record once it is being created and its job waits in the queue."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = PullRequestRecord.objects.filter(attempt=attempt, state="creating").first()
+        queued = [job.args for job in queued_jobs() if job.task == "repos.open_pull_request"]
+        if record is not None and queued:
+            assert queued == [[record.pk]]
+            return record
+        time.sleep(0.1)
+    raise AssertionError("the server queued no job to open the pull request")
+
+
+def _finish_job(process: subprocess.Popen, attempt: Attempt, **outcome: object) -> tuple:
+    """Wait for the CLI's request to be queued, store the job's outcome as the worker would
+    (repos.pulls.pull_request_open; no GitHub here), and collect the CLI's output."""
+    try:
+        record = _queued_open_job(attempt)
+        queue_clear()
+        PullRequestRecord.objects.filter(pk=record.pk).update(**outcome)
+        return process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_pr_waits_for_the_job_failed_then_opened(live_app, world):
+    _login(live_app, world)
+    repository = _github_repository_alice_may_push()
+    task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
+    attempt = task.attempts.get()
+    services.attempt_finish(attempt_id=attempt.pk, status="succeeded", patch=PATCH)
+
+    failing = cli_background(world, "pr", str(task.pk))
+    out, err = _finish_job(failing, attempt, state="failed", error="The patch no longer applies.")
+    assert failing.returncode == 6 and "The patch no longer applies." in err, (out, err)
+
+    again = cli_background(world, "pr", str(task.pk))  # a failed record may be asked again
+    url = "https://github.test/acme-gh/webapp/pull/12"
+    out, err = _finish_job(again, attempt, state="open", number=12, html_url=url, error="")
+    assert again.returncode == 0 and out == f"Pull request: {url}\n", (out, err)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import timedelta
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
@@ -122,6 +126,55 @@ def test_list_and_filter(alice_api, bob, alice, acme_repo, globex_repo, carol):
     assert page["has_next"] is True and len(page["results"]) == 1
     assert alice_api.get("/tasks", params={"status": "weird"}).status_code == 400
     assert alice_api.get("/tasks", params={"page_size": "x"}).status_code == 400
+
+
+def test_list_by_day_and_a_bad_date_is_a_clear_400(alice_api, acme_repo, alice):
+    old = factories.make_task(acme_repo, alice, prompt="Old question")
+    factories.make_task(acme_repo, alice, prompt="New question")
+    Task.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
+    today = timezone.localdate()
+    titles = lambda **p: [t["title"] for t in alice_api.get("/tasks", params=p).json()["results"]]  # noqa: E731
+    assert titles(since=today.isoformat()) == ["New question"]
+    assert titles(until=(today - timedelta(days=5)).isoformat()) == ["Old question"]
+    response = alice_api.get("/tasks", params={"since": "yesterday"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "since must be a date written YYYY-MM-DD, not 'yesterday'.",
+        "code": "invalid_parameter",
+    }
+
+
+@pytest.mark.parametrize(
+    "api_params,page_params",
+    [
+        ({"repository": "acme/docs"}, {"repository": "acme/docs"}),
+        ({"repository": "acme/nope"}, {"repository": "acme/nope"}),
+        ({"status": "failed"}, {"status": "failed"}),
+        ({"mode": "code"}, {"mode": "code"}),
+        ({"author": "bob"}, {"author": "BOB_ID"}),
+        ({"q": "FLAKY login"}, {"q": "FLAKY login"}),
+        ({"since": "TODAY"}, {"since": "TODAY"}),
+    ],
+)
+def test_the_api_and_the_history_page_search_alike(
+    alice_api, alice_client, acme, acme_repo, alice, bob, api_params, page_params
+):
+    """One search (tasks.selectors.tasks_search) behind both: the same filters, the same tasks."""
+    docs = factories.make_repository(acme, owner="acme", name="docs")
+    old = factories.make_task(acme_repo, alice, prompt="Explain the build pipeline")
+    failed = factories.make_task(acme_repo, bob, prompt="Fix the flaky login test", mode="code")
+    factories.make_task(docs, bob, prompt="Document the API")
+    Task.objects.filter(pk=failed.pk).update(status="failed")
+    Task.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
+    values = {"BOB_ID": str(bob.pk), "TODAY": timezone.localdate().isoformat()}
+    api_params = {k: values.get(v, v) for k, v in api_params.items()}
+    page_params = {k: values.get(v, v) for k, v in page_params.items()}
+
+    from_api = {t["id"] for t in alice_api.get("/tasks", params=api_params).json()["results"]}
+    page = alice_client.get(reverse("tasks:history"), page_params).content.decode()
+    on_page = {int(pk) for pk in re.findall(r'<tr data-task-id="(\d+)"', page)}
+    assert from_api == on_page
+    assert len(from_api) < 3  # the filter did narrow the list
 
 
 def test_get_task_with_attempts_and_other_team_404(alice_api, carol_api, bob_api, acme_repo, alice):

@@ -221,3 +221,10 @@ def test_composer_renders_a_bounded_repository_list_but_accepts_any(alice_client
     )
     assert response.status_code == 302
     assert Task.objects.get().repository == hidden
+
+    # "²" is a digit to str.isdigit() but not to int(): a clear form error, not a 500.
+    refused = alice_client.post(
+        "/",
+        {"prompt": "Why?", "repository": "²", "mode": "ask", "attempts": 1, "model_tier": "fast"},
+    )
+    assert refused.status_code == 400 and Task.objects.count() == 1
