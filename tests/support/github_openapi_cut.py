@@ -1,4 +1,4 @@
-"""Cut `github_openapi_extra.json` out of GitHub's full REST description (run by hand, not by tests).
+"""Cut `github_openapi_extra.json` out of GitHub's full REST description (run by hand).
 
     python -m tests.support.github_openapi_cut path/to/api.github.com.json > \
         tests/support/github_openapi_extra.json
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 OPERATIONS: tuple[tuple[str, str], ...] = (
@@ -83,7 +84,7 @@ def cut(full: dict[str, Any], version: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    full = json.loads(open(argv[1]).read())
+    full = json.loads(Path(argv[1]).read_text())
     version = argv[2] if len(argv) > 2 else str(full.get("info", {}).get("version", "?"))
     json.dump(cut(full, version), sys.stdout, indent=1, sort_keys=False)
     sys.stdout.write("\n")
