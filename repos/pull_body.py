@@ -8,7 +8,7 @@ section that quotes the cited lines of the recorded output.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from django.utils.text import slugify
@@ -48,8 +48,10 @@ def commit_message(title: str, prompt: str, co_author: str) -> str:
 
 
 def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, str],
-              commands: Mapping[str, str], task_url: str = "") -> str:
-    """Markdown body: the summary with linked citations, then the quoted test evidence.
+              commands: Mapping[str, str], task_url: str = "", notices: Sequence[str] = (),
+              after_summary: Sequence[str] = ()) -> str:
+    """Markdown body: `notices` (warnings), the summary with linked citations, `after_summary`
+    (changes by file), then the quoted test evidence.
 
     `blob_base` is `<web>/<owner>/<repo>/blob/<sha>`; `chunks` maps terminal chunk ids to their
     recorded output and `commands` to the command that produced it.
@@ -70,7 +72,7 @@ def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, str],
         return f"[terminal {target} L{start}–{end}](#evidence-{len(evidence)})"
 
     text = CITATION.sub(replace, summary.strip() or "(The agent left no summary.)")
-    sections = ["## Summary", text]
+    sections = [*notices, "## Summary", text, *after_summary]
     if evidence:
         sections.append("## Test evidence")
         for number, (chunk_id, start, end) in enumerate(evidence, 1):
