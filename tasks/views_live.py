@@ -87,7 +87,8 @@ def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     attempt = get_attempt_for_user(request.user, pk)
     back = reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"
     try:
-        record, reserved = pull_request_reserve(attempt=attempt, user=signed_in_user(request))
+        record, reserved = pull_request_reserve(attempt=attempt, user=signed_in_user(request),
+                                                draft=False if request.POST.get("ready") else None)
     except (PullRequestError, GitHubError) as exc:
         messages.error(request, str(exc))
         return redirect(back)

@@ -15,8 +15,10 @@ from codexweb.api.errors import ApiError
 from tasks.models import Attempt
 
 
-def pull_request_open(*, attempt: Attempt, user: User) -> tuple[int, dict[str, Any]]:
+def pull_request_open(*, attempt: Attempt, user: User,
+                      draft: bool | None = None) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) for a PR of `attempt`: 201 open, 202 still being created elsewhere.
+    `draft` None lets repos/pulls.py decide (a draft when the summary's checks found problems).
 
     Raises ApiError: 409 when the request cannot be made (the message says why), 502 when
     GitHub or git failed, 501 when this server has no GitHub integration.
@@ -29,7 +31,8 @@ def pull_request_open(*, attempt: Attempt, user: User) -> tuple[int, dict[str, A
                        "Creating pull requests is not available on this server "
                        "(the GitHub integration is not installed).") from exc
     try:
-        record, reserved = pulls.pull_request_reserve(attempt=attempt, user=user)
+        record, reserved = pulls.pull_request_reserve(attempt=attempt, user=user,
+                                                      draft=draft)
     except pulls.PullRequestError as exc:
         raise ApiError(409, "cannot_open_pr", str(exc)) from exc
     except GitHubError as exc:

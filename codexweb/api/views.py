@@ -234,7 +234,7 @@ def task_pull_request(request: HttpRequest, pk: int) -> JsonResponse:
         raise ApiError(
             409, "no_patch", f"Attempt {chosen.index} has no finished changes to open a PR with."
         )
-    status, body = pull_request_open(attempt=chosen, user=_user(request))
+    status, body = pull_request_open(attempt=chosen, user=_user(request), draft=payload.draft)
     return JsonResponse(body, status=status)
 
 
