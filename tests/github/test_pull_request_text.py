@@ -13,16 +13,9 @@ from repos.models_github import PullRequestRecord
 from repos.pulls import pull_request_create, pull_request_open
 from tasks.models import Event, Status
 from tests.github.conftest import connect, connected_repository, push_commit, serve
+from tests.github.test_pulls import PATCH
 from tests.support import factories
 
-PATCH = """diff --git a/app.py b/app.py
---- a/app.py
-+++ b/app.py
-@@ -1,2 +1,2 @@
--print('v1')
-+print('v2 from the agent')
- print('end')
-"""
 RISKY = PATCH + """diff --git a/cfg b/cfg
 new file mode 120000
 index 0000000..1111111

@@ -306,8 +306,11 @@ def _now() -> str:
     return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _pull_or_404(ctx: ApiContext, owner: str, repo: str,
-                 number: int) -> tuple[GitHubRepo | None, PullRequest | None, Reply | None]:
+def _pull_or_404(ctx: ApiContext, owner: str, repo: str, number: int, *, login: bool = False
+                 ) -> tuple[GitHubRepo | None, PullRequest | None, Reply | None]:
+    """The repository and pull request, or the refusal (`login`: 401 when anonymous first)."""
+    if login and (refused := _needs_login(ctx)) is not None:
+        return None, None, refused
     found, refused = _visible_repo(ctx, owner, repo)
     if refused is not None:
         return None, None, refused
@@ -348,9 +351,7 @@ def list_pulls(ctx: ApiContext, owner: str, repo: str) -> Reply:
 
 def update_pull(ctx: ApiContext, owner: str, repo: str, number: int) -> Reply:
     """PATCH /repos/{owner}/{repo}/pulls/{pull_number} — pulls/update (author or push access)."""
-    if (refused := _needs_login(ctx)) is not None:
-        return refused
-    found, pull, refused = _pull_or_404(ctx, owner, repo, number)
+    found, pull, refused = _pull_or_404(ctx, owner, repo, number, login=True)
     if refused is not None:
         return refused
     assert found is not None and pull is not None
@@ -385,9 +386,7 @@ def create_review(ctx: ApiContext, owner: str, repo: str, number: int) -> Reply:
     diff shows on that side; REQUEST_CHANGES and COMMENT need a body; the author cannot approve
     or request changes on their own pull request.
     """
-    if (refused := _needs_login(ctx)) is not None:
-        return refused
-    found, pull, refused = _pull_or_404(ctx, owner, repo, number)
+    found, pull, refused = _pull_or_404(ctx, owner, repo, number, login=True)
     if refused is not None:
         return refused
     assert found is not None and pull is not None
@@ -481,9 +480,7 @@ def list_issue_comments(ctx: ApiContext, owner: str, repo: str, number: int) -> 
 
 def create_issue_comment(ctx: ApiContext, owner: str, repo: str, number: int) -> Reply:
     """POST /repos/{owner}/{repo}/issues/{issue_number}/comments — issues/create-comment."""
-    if (refused := _needs_login(ctx)) is not None:
-        return refused
-    found, pull, refused = _pull_or_404(ctx, owner, repo, number)
+    found, pull, refused = _pull_or_404(ctx, owner, repo, number, login=True)
     if refused is not None:
         return refused
     assert found is not None and pull is not None
