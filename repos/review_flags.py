@@ -33,11 +33,20 @@ class FileChange:
     removed: int
 
 
+LABELS = {"symlink_outside": "symlink out of the repository", "symlink": "symlink",
+          "executable": "executable", "git_config": "git config", "ci": "CI config"}
+
+
 @dataclass(frozen=True)
 class ReviewFlag:
     path: str
     kind: str  # symlink_outside, symlink, executable, git_config, ci
     message: str
+
+    @property
+    def label(self) -> str:
+        """A word or two for a badge beside the file in the diff."""
+        return LABELS.get(self.kind, self.kind)
 
 
 def _parse(patch: str) -> PatchSet | None:
@@ -107,6 +116,14 @@ def _symlink_target(patched) -> str:
 
 def _is_ci(path: str) -> bool:
     return path.startswith(CI_PREFIXES) or path in CI_FILES
+
+
+def flags_by_path(patch: str) -> dict[str, list[ReviewFlag]]:
+    """review_flags grouped by file, for the diff view."""
+    grouped: dict[str, list[ReviewFlag]] = {}
+    for flag in review_flags(patch):
+        grouped.setdefault(flag.path, []).append(flag)
+    return grouped
 
 
 def review_flags(patch: str) -> list[ReviewFlag]:

@@ -5,6 +5,8 @@ changes by file in the body."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -142,3 +144,13 @@ def test_the_task_page_checkbox_overrides_the_draft(alice_client, gh, webapp, ac
     pull_request_open(record_id=record.pk)
     assert [p.draft for p in webapp.pulls] == [False]
 
+
+
+def test_the_diff_on_the_task_page_flags_the_same_files(alice_client, acme_repo, alice):
+    attempt = finished(acme_repo, alice, patch=RISKY)
+    html = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk])).content.decode()
+    flagged = re.findall(r'data-path="([^"]+)"(?:(?!</summary>).)*?data-review-flag="([^"]+)"',
+                         html, re.S)
+    assert flagged == [("cfg", "symlink_outside"), (".github/workflows/ci.yml", "ci")]
+    assert 'title="Review closely: symlink pointing outside the repository' in html
+    assert html.count("data-review-flag=") == 2  # app.py, an ordinary change, has none
