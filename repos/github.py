@@ -70,7 +70,7 @@ class GitHubForbidden(GitHubError):
 class GitHubInvalid(GitHubError):
     """GitHub refused the request as invalid (422); `errors` holds its details."""
 
-    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, message: str, errors: list[Any]) -> None:
         self.errors = errors
         super().__init__(message)
 
@@ -124,6 +124,49 @@ class PullInfo:
     state: str  # open, closed, merged
     draft: bool
     head_sha: str
+
+
+@dataclass(frozen=True)
+class ReviewLineComment:
+    """A comment on one line of a pull request's diff: `side` RIGHT is the new file."""
+
+    path: str
+    line: int
+    body: str
+    side: str = "RIGHT"
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    id: int
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, PENDING
+    html_url: str
+
+
+@dataclass(frozen=True)
+class CommentInfo:
+    id: int
+    author: str
+    body: str
+    html_url: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How `head` relates to `base`: ahead, behind, diverged or identical, and what it changes."""
+
+    status: str
+    ahead_by: int
+    behind_by: int
+    merge_base_sha: str
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    name: str
+    sha: str
+    protected: bool
 
 
 def _repo_info(data: Any) -> RepoInfo:
@@ -206,8 +249,10 @@ class GitHubClient:
             )
         if status == 422:
             errors = body.get("errors", []) if isinstance(body, dict) else []
-            details = "; ".join(e.get("message") or f"{e.get('field')} {e.get('code')}"
-                                for e in errors if isinstance(e, dict))
+            errors = errors if isinstance(errors, list) else []
+            details = "; ".join(  # objects (validation-error) or sentences (…-simple)
+                (e.get("message") or f"{e.get('field')} {e.get('code')}")
+                if isinstance(e, dict) else str(e) for e in errors)
             reason = (details or message).rstrip(".")
             return GitHubInvalid(f"GitHub refused the request: {reason}.", errors)
         return GitHubError(f"GitHub answered {status}: {message or 'unexpected error'}.")
@@ -282,9 +327,94 @@ class GitHubClient:
         """GET /repos/{owner}/{repo}/pulls/{pull_number} (pulls/get)."""
         return self._pull(self._call(self._github.rest.pulls.get, owner, name, number).parsed_data)
 
+    def pulls(self, owner: str, name: str, *, head: str = "", base: str = "",
+              state: str = "open") -> list[PullInfo]:
+        """GET /repos/{owner}/{repo}/pulls (pulls/list), every page; `head` is a branch of this
+        repository (GitHub wants `owner:branch`, added here)."""
+        filters: dict[str, Any] = {"state": state}
+        if head:
+            filters["head"] = f"{owner}:{head}"
+        if base:
+            filters["base"] = base
+        found: list[PullInfo] = []
+        page: int | None = 1
+        for _ in range(MAX_PAGES):
+            if page is None:
+                break
+            response = self._call(self._github.rest.pulls.list, owner, name, per_page=PER_PAGE,
+                                  page=page, **filters)
+            found += [self._pull(item) for item in response.parsed_data]
+            page = _next_page(response)
+        return found
+
+    def pull_update(self, owner: str, name: str, number: int, *, title: str | None = None,
+                    body: str | None = None, state: str | None = None,
+                    base: str | None = None) -> PullInfo:
+        """PATCH /repos/{owner}/{repo}/pulls/{pull_number} (pulls/update): only what is given."""
+        changes = {key: value for key, value in
+                   {"title": title, "body": body, "state": state, "base": base}.items()
+                   if value is not None}
+        return self._pull(self._call(self._github.rest.pulls.update, owner, name, number,
+                                     data=changes).parsed_data)
+
+    def review_create(self, owner: str, name: str, number: int, *, body: str,
+                      event: str = "COMMENT", comments: list[ReviewLineComment] | None = None,
+                      commit_id: str = "") -> ReviewInfo:
+        """POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews (pulls/create-review):
+        `event` is COMMENT, APPROVE or REQUEST_CHANGES; line comments anchor on `commit_id`
+        (the pull's head when empty)."""
+        data: dict[str, Any] = {"body": body, "event": event, "comments": [
+            {"path": c.path, "line": c.line, "side": c.side, "body": c.body}
+            for c in comments or []]}
+        if commit_id:
+            data["commit_id"] = commit_id
+        review = self._call(self._github.rest.pulls.create_review, owner, name, number,
+                            data=data).parsed_data
+        return ReviewInfo(id=review.id, state=str(review.state), html_url=review.html_url)
+
+    def issue_comments(self, owner: str, name: str, number: int) -> list[CommentInfo]:
+        """GET /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments),
+        every page; a pull request's conversation."""
+        found: list[CommentInfo] = []
+        page: int | None = 1
+        for _ in range(MAX_PAGES):
+            if page is None:
+                break
+            response = self._call(self._github.rest.issues.list_comments, owner, name, number,
+                                  per_page=PER_PAGE, page=page)
+            found += [self._comment(item) for item in response.parsed_data]
+            page = _next_page(response)
+        return found
+
+    def issue_comment_create(self, owner: str, name: str, number: int, body: str) -> CommentInfo:
+        """POST /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/create-comment)."""
+        return self._comment(self._call(self._github.rest.issues.create_comment, owner, name,
+                                        number, data={"body": body}).parsed_data)
+
+    def compare(self, owner: str, name: str, base: str, head: str) -> Comparison:
+        """GET /repos/{owner}/{repo}/compare/{base}...{head} (repos/compare-commits): the
+        first page, which carries the counts, the merge base and the changed files."""
+        data = self._call(self._github.rest.repos.compare_commits, owner, name,
+                          f"{base}...{head}").parsed_data
+        files = getattr(data, "files", None) or []
+        return Comparison(status=str(data.status), ahead_by=data.ahead_by,
+                          behind_by=data.behind_by, merge_base_sha=data.merge_base_commit.sha,
+                          files=[f.filename for f in files])
+
+    def branch(self, owner: str, name: str, branch: str) -> BranchInfo:
+        """GET /repos/{owner}/{repo}/branches/{branch} (repos/get-branch)."""
+        data = self._call(self._github.rest.repos.get_branch, owner, name, branch).parsed_data
+        return BranchInfo(name=data.name, sha=data.commit.sha, protected=bool(data.protected))
+
+    @staticmethod
+    def _comment(data: Any) -> CommentInfo:
+        user = getattr(data, "user", None)
+        return CommentInfo(id=data.id, author=user.login if user else "",
+                           body=str(getattr(data, "body", "") or ""), html_url=data.html_url)
+
     @staticmethod
     def _pull(data: Any) -> PullInfo:
-        merged = bool(getattr(data, "merged", False))
+        merged = bool(getattr(data, "merged", False) or getattr(data, "merged_at", None))
         return PullInfo(
             number=data.number, html_url=data.html_url,
             state="merged" if merged else str(data.state), draft=bool(data.draft),

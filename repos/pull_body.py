@@ -50,8 +50,10 @@ def commit_message(title: str, prompt: str, co_author: str) -> str:
 
 
 def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, TerminalChunk],
-              citations: Sequence[Citation], task_url: str = "") -> str:
-    """Markdown body: the summary with its citations shown, then the quoted test evidence.
+              citations: Sequence[Citation], task_url: str = "", notices: Sequence[str] = (),
+              after_summary: Sequence[str] = ()) -> str:
+    """Markdown body: `notices` (warnings), the summary with its citations shown,
+    `after_summary` (changes by file), then the quoted test evidence.
 
     `blob_base` is `<web>/<owner>/<repo>/blob/<sha>`; `chunks` are the attempt's recorded terminal
     chunks by id (tasks/recorded.py) and `citations` the worker's verdicts from the summary event.
@@ -75,7 +77,7 @@ def pull_body(*, summary: str, blob_base: str, chunks: Mapping[str, TerminalChun
         return f"[terminal {c.target} L{c.start}–{c.end}](#evidence-{len(evidence)})"
 
     text = CITATION.sub(replace, summary.strip() or "(The agent left no summary.)")
-    sections = ["## Summary", text]
+    sections = [*notices, "## Summary", text, *after_summary]
     if evidence:
         sections.append("## Test evidence")
         for number, (chunk, start, end) in enumerate(evidence, 1):

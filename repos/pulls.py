@@ -25,7 +25,8 @@ from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.credentials import client_for, credential_for, credential_invalidate
 from repos.github import GitHubAuthError, GitHubError, web_base_url
 from repos.models_github import PullRequestRecord
-from repos.pull_body import branch_name, commit_message, pull_body, pull_title
+from repos.pull_body import branch_name, commit_message, pull_body
+from repos.pull_compose import pull_text
 from tasks.models import Attempt, Mode, Status, Task
 from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
 
@@ -73,7 +74,7 @@ def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
 
 
 def pull_request_start(*, attempt: Attempt, user: User,
-                       draft: bool = False) -> tuple[PullRequestRecord, bool]:
+                       draft: bool | None = None) -> tuple[PullRequestRecord, bool]:
     """Create PR, for the page and the API alike: claim the attempt's record and, when this call
     claimed it, enqueue the job that opens it once the transaction commits. Returns (record,
     started); a second call finds the record as it is (being created, open, ...).
@@ -92,9 +93,10 @@ def _enqueue_open(record_id: int) -> None:
 
 
 def pull_request_reserve(*, attempt: Attempt, user: User,
-                         draft: bool = False) -> tuple[PullRequestRecord, bool]:
+                         draft: bool | None = None) -> tuple[PullRequestRecord, bool]:
     """Claim the attempt's PR record. Returns (record, True) when the caller must now call
     `pull_request_open`, (record, False) when one exists or is being made (a second click).
+    `draft` None: a draft exactly when the body carries warnings (the person's override wins).
 
     Raises PullRequestError (not a finished Code attempt with a patch, `user` not in the team or
     without push access of their own) and GitHubAuthError (sign in again).
@@ -118,7 +120,8 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
         record = PullRequestRecord.objects.filter(attempt=attempt).first()
         if record is not None and record.state != PullRequestRecord.State.FAILED:
             return record, False
-        title = pull_title(task.prompt)
+        text = pull_text(attempt)
+        title, draft = text.title, text.needs_draft if draft is None else draft
         if record is None:
             record = PullRequestRecord.objects.create(
                 attempt=attempt, requested_by=user, draft=draft,
@@ -132,7 +135,7 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
 
 
 def pull_request_create(*, attempt: Attempt, user: User,
-                        draft: bool = False) -> PullRequestRecord:
+                        draft: bool | None = None) -> PullRequestRecord:
     """Reserve and open in one go (for a worker, a CLI or tests). Idempotent per attempt."""
     record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
     if reserved:
@@ -190,11 +193,12 @@ def _open(record: PullRequestRecord) -> None:
                                f"{repository}.")
     token = credential.reveal_token()
     url = mirror.remote_url(repository)
-    title = pull_title(task.prompt)
     try:
         mirror.mirror_update(repository, token=token)
     except mirror.GitError as exc:
         raise PullRequestError(f"Could not fetch {repository} from GitHub: {exc}") from exc
+    text = pull_text(attempt)  # after the fetch: the history decides the title's style
+    title = text.title
     with tempfile.TemporaryDirectory(prefix="codexweb-pr-") as tmp:
         work = Path(tmp) / "work"
         try:
@@ -231,10 +235,11 @@ def _open(record: PullRequestRecord) -> None:
                                                        detail=detail)) from exc
     record.head_sha = head_sha
     blob_base = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
-    body = pull_body(summary=attempt.summary, blob_base=f"{blob_base}/blob/{head_sha}",
+    body = pull_body(summary=text.summary, blob_base=f"{blob_base}/blob/{head_sha}",
                      chunks=attempt_chunks(attempt),
                      citations=stored_citations(attempt_summary(attempt)),
-                     task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/")
+                     task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/",
+                     notices=text.notices(draft=record.draft), after_summary=text.sections())
     try:
         pull = client.pull_create(repository.owner, repository.name, title=title, body=body,
                                   head=record.branch, base=task.base_branch, draft=record.draft)

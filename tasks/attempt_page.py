@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
+from repos.pull_title import split_title
 from tasks import event_kinds
 from tasks.agent.records import Citation
 from tasks.models import Attempt, Mode, Status, Task
@@ -131,7 +132,9 @@ def attempt_result(attempt: Attempt) -> AttemptResult:
     """The finished attempt's summary (sanitized HTML, citations shown by the worker's stored
     verdicts; they are not checked again here) and diff view model."""
     summary_event = attempt_summary(attempt)
-    text = attempt.summary or str(summary_event.get("text") or "")
+    title, text = split_title(attempt.summary or str(summary_event.get("text") or ""))
+    if title:  # the agent's `Title:` line (its PR title) leads the summary as a heading
+        text = f"**{title}**\n\n{text}"
     citations = stored_citations(summary_event)
     html = render_summary(text, citations, lambda c: file_url(attempt, c.target, c.start, c.end))
     return AttemptResult(

@@ -16,6 +16,7 @@ from codexweb.accounts.selectors import is_team_admin
 from repos.access import task_access_check
 from repos.models import Repository
 from repos.selectors import repositories_matching, team_repositories
+from repos.selectors_github import github_credentials_for
 from tasks import services
 from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm
@@ -69,10 +70,13 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     if chosen is not None:
         form.fields["base_branch"].widget.attrs["placeholder"] = chosen.default_branch
+    can_register = team is not None and is_team_admin(request.user, team)
     context = {
         "form": form,
         "repository_count": repositories.count(),
-        "can_register": team is not None and is_team_admin(request.user, team),
+        "can_register": can_register,
+        # Signed in with GitHub: the empty state leads with connecting their repositories.
+        "can_connect_github": can_register and github_credentials_for(request.user).exists(),
     }
     return render(request, "tasks/home.html", context, status=status)
 

@@ -333,7 +333,8 @@ def _paths() -> dict[str, Any]:
                                 "type": "object",
                                 "additionalProperties": False,
                                 "properties": {
-                                    "attempt": {"type": ["integer", "null"], "minimum": 1}
+                                    "attempt": {"type": ["integer", "null"], "minimum": 1},
+                                    "draft": {"type": ["boolean", "null"]},
                                 },
                             }
                         }

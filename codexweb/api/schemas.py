@@ -38,3 +38,6 @@ class PullRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     attempt: int | None = Field(default=None, ge=1, description="attempt index; default: the best")
+    draft: bool | None = Field(default=None, description="open as a draft (true) or ready for "
+                               "review (false); default: a draft when the summary's checks "
+                               "found invalid citations or unbacked claims")

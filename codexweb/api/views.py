@@ -170,7 +170,8 @@ def task_pull_request(request: HttpRequest, pk: int) -> JsonResponse:
     payload: PullRequestIn = parse_body(request, PullRequestIn)
     try:
         attempt = pulls.pull_request_attempt(task, payload.attempt)
-        record, _started = pulls.pull_request_start(attempt=attempt, user=_user(request))
+        record, _started = pulls.pull_request_start(attempt=attempt, user=_user(request),
+                                                     draft=payload.draft)
     except pulls.PullRequestError as exc:
         status = 404 if exc.code == "no_attempt" else 409
         raise ApiError(status, "not_found" if status == 404 else exc.code, str(exc)) from exc

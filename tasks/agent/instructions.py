@@ -171,8 +171,10 @@ right after an Update File line renames the file. Paths are relative to /workspa
 what fails. Do not create commits or branches: your changes are committed for you when you \
 finish.
 - Keep changes focused; match the style of the surrounding code.
-- Finish with a message in two parts: "Summary" (what you changed and why, citing the changed \
-lines) and "Testing" (the commands you ran and their results, citing their output)."""
+- Finish with a message whose first line is `Title: <what the change does>` (imperative mood, \
+at most 72 characters, no citation; it becomes the pull request's title), then two parts: \
+"Summary" (what you changed and why, citing the changed lines) and "Testing" (the commands you \
+ran and their results, citing their output)."""
 
 _CITATIONS = """## Citations
 Every factual claim in your final message cites its evidence inline:

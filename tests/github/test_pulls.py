@@ -24,6 +24,7 @@ PATCH = """diff --git a/app.py b/app.py
  print('end')
 """
 SUMMARY = (
+    "Title: Make the greeting say v2\n\n"
     "Changed the greeting 【F:app.py†L1】 and the tests pass 【T:c0ffee†L1-L2】.\n"
     "A bogus reference 【T:missing†L1】 stays marked."
 )
@@ -82,7 +83,7 @@ class TestCreatePullRequest:
         assert re.fullmatch(r"codex/make-the-greeting-say-v2-[0-9a-f]{8}", record.branch)
         (pull,) = webapp.pulls
         assert (pull.head, pull.base, pull.draft) == (record.branch, "main", False)
-        assert pull.title == "Make the greeting say v2"
+        assert pull.title == "Make the greeting say v2"  # the agent's own `Title:` line
         web = gh.web_url if layout == "github" else gh.ghes_url
         assert record.html_url == f"{web}/acme/webapp/pull/{pull.number}"
         assert record.number == pull.number and record.head_sha == pull.head_sha

@@ -6,11 +6,11 @@ Three listeners share one `GitHubState`:
 - `ghes_url` plays https://HOST of GitHub Enterprise Server: OAuth and git at the root, the REST
   API under /api/v3 (`ghes_api_url`)
 
-Every REST request and response the description (`../shared/github/rest-subset.openapi.json`)
-covers is validated with openapi-core. A request GitHub would refuse gets GitHub's 422 and is
-recorded in `state.violations`; the pytest fixture fails the test at teardown unless the test took
-the violations (`state.take_violations()`). A response the double builds wrong is a 500 and a
-violation, so a drifting payload builder cannot pass silently.
+Every REST request and response the description covers (`../shared/github/rest-subset.openapi.json`
+plus `tests/support/github_openapi_extra.json`) is validated with openapi-core. A request GitHub
+would refuse gets GitHub's 422 and is recorded in `state.violations`; the pytest fixture fails the
+test at teardown unless the test took the violations (`state.take_violations()`). A response the
+double builds wrong is a 500 and a violation, so a drifting payload builder cannot pass silently.
 """
 
 from __future__ import annotations
@@ -49,8 +49,21 @@ API_ROUTES = Map(
              methods=["GET"]),
         Rule("/repos/<owner>/<repo>/collaborators/<username>/permission",
              endpoint=github_rest.get_permission, methods=["GET"]),
+        Rule("/repos/<owner>/<repo>/branches/<path:branch>", endpoint=github_rest.get_branch,
+             methods=["GET"]),
         Rule("/repos/<owner>/<repo>/pulls", endpoint=github_rest.create_pull, methods=["POST"]),
+        Rule("/repos/<owner>/<repo>/pulls", endpoint=github_rest.list_pulls, methods=["GET"]),
         Rule("/repos/<owner>/<repo>/pulls/<int:number>", endpoint=github_rest.get_pull,
+             methods=["GET"]),
+        Rule("/repos/<owner>/<repo>/pulls/<int:number>", endpoint=github_rest.update_pull,
+             methods=["PATCH"]),
+        Rule("/repos/<owner>/<repo>/pulls/<int:number>/reviews",
+             endpoint=github_rest.create_review, methods=["POST"]),
+        Rule("/repos/<owner>/<repo>/issues/<int:number>/comments",
+             endpoint=github_rest.list_issue_comments, methods=["GET"]),
+        Rule("/repos/<owner>/<repo>/issues/<int:number>/comments",
+             endpoint=github_rest.create_issue_comment, methods=["POST"]),
+        Rule("/repos/<owner>/<repo>/compare/<path:basehead>", endpoint=github_rest.compare,
              methods=["GET"]),
     ],
     strict_slashes=False,

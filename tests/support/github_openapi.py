@@ -1,7 +1,9 @@
 """GitHub's own REST description (a subset) judges what the GitHub double accepts and says.
 
-The document is `../shared/github/rest-subset.openapi.json`, cut from
-github/rest-api-description.
+Two documents cut from github/rest-api-description are merged: `../shared/github/
+rest-subset.openapi.json` and `github_openapi_extra.json` beside this module (the operations
+issue 15 added: list/update pulls, reviews, issue comments, compare, get a branch; see
+github_openapi_cut.py). Both come from the same release, so a component they share is identical.
 Requests are validated as if sent to https://api.github.com (the double strips its own prefix, so
 the github.com and GHES layouts are judged by the same document); single payloads are validated
 with OAS 3.0 semantics (`nullable`) so the canned builders can be checked in isolation.
@@ -27,12 +29,33 @@ _SHARED_SPEC = (
     Path(__file__).resolve().parents[3] / "shared" / "github" / "rest-subset.openapi.json"
 )
 SPEC_PATH = Path(os.environ.get("GITHUB_OPENAPI_SUBSET", str(_SHARED_SPEC)))
+EXTRA_SPEC_PATH = Path(__file__).with_name("github_openapi_extra.json")
 SPEC_HOST = "https://api.github.com"
+
+
+def merge_documents(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra`'s operations and components added; a clash is an error, not a pick."""
+    merged = json.loads(json.dumps(base))
+    for path, item in extra["paths"].items():
+        target = merged["paths"].setdefault(path, {})
+        for method, operation in item.items():
+            if method in target and target[method] != operation:
+                raise ValueError(f"both descriptions define {method.upper()} {path} differently")
+            target[method] = operation
+    for section, items in extra.get("components", {}).items():
+        target = merged.setdefault("components", {}).setdefault(section, {})
+        for name, value in items.items():
+            if name in target and target[name] != value:
+                raise ValueError(f"both descriptions define components/{section}/{name} "
+                                 "differently (cut them from the same release)")
+            target[name] = value
+    return merged
 
 
 @lru_cache(maxsize=1)
 def spec_document() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
+    return merge_documents(json.loads(SPEC_PATH.read_text()),
+                           json.loads(EXTRA_SPEC_PATH.read_text()))
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.github_state import GitHubOrg, GitHubRepo, GitHubUser, PullRequest
+from tests.support.github_commits import CommitDetails, FileChange
+from tests.support.github_state import (
+    GitHubOrg,
+    GitHubRepo,
+    GitHubUser,
+    IssueComment,
+    PullRequest,
+    Review,
+)
 
 CREATED_AT = "2024-01-02T03:04:05Z"
 ROLE_TO_PERMISSION = {
@@ -314,8 +322,8 @@ def pull_request(
         "milestone": None,
         "active_lock_reason": None,
         "created_at": pull.created_at,
-        "updated_at": pull.created_at,
-        "closed_at": None,
+        "updated_at": pull.updated_at,
+        "closed_at": pull.closed_at,
         "merged_at": None,
         "merge_commit_sha": None,
         "assignee": None,
@@ -333,13 +341,171 @@ def pull_request(
         "rebaseable": True,
         "mergeable_state": "clean",
         "merged_by": None,
-        "comments": 0,
-        "review_comments": 0,
+        "comments": len(pull.comments),
+        "review_comments": sum(len(r.comments) for r in pull.reviews),
         "maintainer_can_modify": False,
         "commits": 1,
         "additions": 0,
         "deletions": 0,
         "changed_files": 0,
+    }
+
+
+# Keys of `pull-request` that `pull-request-simple` (list items) does not carry.
+_NOT_IN_SIMPLE = {
+    "merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments",
+    "review_comments", "maintainer_can_modify", "commits", "additions", "deletions",
+    "changed_files",
+}
+
+
+def pull_request_simple(
+    pull: PullRequest,
+    repo: GitHubRepo,
+    owner: GitHubUser | GitHubOrg,
+    author: GitHubUser,
+    bases: Bases,
+) -> dict[str, Any]:
+    """`pull-request-simple` (GET /pulls items)."""
+    full = pull_request(pull, repo, owner, author, bases)
+    return {key: value for key, value in full.items() if key not in _NOT_IN_SIMPLE}
+
+
+def _association(login: str, repo: GitHubRepo) -> str:
+    return "OWNER" if login == repo.owner else "MEMBER"
+
+
+def pull_request_review(review: Review, pull: PullRequest, repo: GitHubRepo, author: GitHubUser,
+                        bases: Bases) -> dict[str, Any]:
+    """`pull-request-review` (POST /pulls/{n}/reviews)."""
+    html = f"{bases.web}/{repo.full_name}/pull/{pull.number}"
+    return {
+        "id": review.id,
+        "node_id": _node_id("PRR", review.id),
+        "user": simple_user(author, bases),
+        "body": review.body,
+        "state": review.state,
+        "html_url": f"{html}#pullrequestreview-{review.id}",
+        "pull_request_url": f"{bases.api}/repos/{repo.full_name}/pulls/{pull.number}",
+        "_links": {"html": {"href": f"{html}#pullrequestreview-{review.id}"},
+                   "pull_request": {"href": f"{bases.api}/repos/{repo.full_name}/pulls/"
+                                            f"{pull.number}"}},
+        "submitted_at": review.submitted_at,
+        "commit_id": review.commit_id,
+        "author_association": _association(author.login, repo),
+    }
+
+
+def issue_comment(comment: IssueComment, pull: PullRequest, repo: GitHubRepo,
+                  author: GitHubUser, bases: Bases) -> dict[str, Any]:
+    """`issue-comment` (GET/POST /issues/{n}/comments)."""
+    api = f"{bases.api}/repos/{repo.full_name}"
+    return {
+        "id": comment.id,
+        "node_id": _node_id("IC", comment.id),
+        "url": f"{api}/issues/comments/{comment.id}",
+        "body": comment.body,
+        "html_url": f"{bases.web}/{repo.full_name}/pull/{pull.number}#issuecomment-{comment.id}",
+        "user": simple_user(author, bases),
+        "created_at": comment.created_at,
+        "updated_at": comment.created_at,
+        "issue_url": f"{api}/issues/{pull.number}",
+        "author_association": _association(author.login, repo),
+        "performed_via_github_app": None,
+    }
+
+
+def commit(repo: GitHubRepo, details: CommitDetails, bases: Bases) -> dict[str, Any]:
+    """`commit`; `author`/`committer` (the GitHub accounts) are `{}`, GitHub's answer for an
+    email linked to no account (the OAS 3.0 validators refuse the `null` the schema allows)."""
+    api = f"{bases.api}/repos/{repo.full_name}"
+    html = f"{bases.web}/{repo.full_name}"
+
+    def who(person: tuple[str, str, str]) -> dict[str, str]:
+        return {"name": person[0], "email": person[1], "date": person[2]}
+
+    return {
+        "url": f"{api}/commits/{details.sha}",
+        "sha": details.sha,
+        "node_id": _node_id("C", int(details.sha[:7], 16)),
+        "html_url": f"{html}/commit/{details.sha}",
+        "comments_url": f"{api}/commits/{details.sha}/comments",
+        "commit": {
+            "url": f"{api}/git/commits/{details.sha}",
+            "author": who(details.author),
+            "committer": who(details.committer),
+            "message": details.message,
+            "comment_count": 0,
+            "tree": {"sha": details.tree, "url": f"{api}/git/trees/{details.tree}"},
+            "verification": {"verified": False, "reason": "unsigned", "payload": None,
+                             "signature": None, "verified_at": None},
+        },
+        "author": {},
+        "committer": {},
+        "parents": [{"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{html}/commit/{p}"}
+                    for p in details.parents],
+    }
+
+
+def diff_entry(repo: GitHubRepo, change: FileChange, head_sha: str, patch: str,
+               bases: Bases) -> dict[str, Any]:
+    """`diff-entry` (the files of a comparison)."""
+    api = f"{bases.api}/repos/{repo.full_name}"
+    payload: dict[str, Any] = {
+        "sha": change.sha,
+        "filename": change.filename,
+        "status": change.status,
+        "additions": change.additions,
+        "deletions": change.deletions,
+        "changes": change.additions + change.deletions,
+        "blob_url": f"{bases.web}/{repo.full_name}/blob/{head_sha}/{change.filename}",
+        "raw_url": f"{bases.web}/{repo.full_name}/raw/{head_sha}/{change.filename}",
+        "contents_url": f"{api}/contents/{change.filename}?ref={head_sha}",
+        "patch": patch,
+    }
+    if change.previous_filename is not None:
+        payload["previous_filename"] = change.previous_filename
+    return payload
+
+
+def commit_comparison(repo: GitHubRepo, basehead: str, *, status: str, ahead_by: int,
+                      behind_by: int, base_commit: dict[str, Any],
+                      merge_base_commit: dict[str, Any], commits: list[dict[str, Any]],
+                      files: list[dict[str, Any]], bases: Bases) -> dict[str, Any]:
+    """`commit-comparison` (GET /compare/{base}...{head})."""
+    html = f"{bases.web}/{repo.full_name}/compare/{basehead}"
+    return {
+        "url": f"{bases.api}/repos/{repo.full_name}/compare/{basehead}",
+        "html_url": html,
+        "permalink_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "base_commit": base_commit,
+        "merge_base_commit": merge_base_commit,
+        "status": status,
+        "ahead_by": ahead_by,
+        "behind_by": behind_by,
+        "total_commits": len(commits),
+        "commits": commits,
+        "files": files,
+    }
+
+
+def branch_with_protection(repo: GitHubRepo, name: str, commit_payload: dict[str, Any],
+                           bases: Bases) -> dict[str, Any]:
+    """`branch-with-protection` (GET /branches/{branch})."""
+    api = f"{bases.api}/repos/{repo.full_name}"
+    protected = name in repo.protected_branches
+    return {
+        "name": name,
+        "commit": commit_payload,
+        "_links": {"html": f"{bases.web}/{repo.full_name}/tree/{name}",
+                   "self": f"{api}/branches/{name}"},
+        "protected": protected,
+        "protection": {"enabled": protected,
+                       "required_status_checks": {"enforcement_level": "off", "contexts": [],
+                                                  "checks": []}},
+        "protection_url": f"{api}/branches/{name}/protection",
     }
 
 
@@ -350,6 +516,12 @@ def basic_error(message: str, status: int) -> dict[str, Any]:
         "documentation_url": "https://docs.github.com/rest",
         "status": str(status),
     }
+
+
+def validation_error_simple(message: str, errors: list[str]) -> dict[str, Any]:
+    """`validation-error-simple` (422 of pulls/create-review): errors are sentences."""
+    return {"message": message, "documentation_url": "https://docs.github.com/rest",
+            "errors": errors}
 
 
 def validation_error(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:

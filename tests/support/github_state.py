@@ -45,6 +45,36 @@ class GitHubOrg:
 
 
 @dataclass
+class ReviewComment:
+    """One line comment of a review, as the request gave it."""
+
+    path: str
+    body: str
+    line: int | None = None
+    side: str = "RIGHT"
+    position: int | None = None
+
+
+@dataclass
+class Review:
+    id: int
+    author: str
+    body: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED or PENDING
+    commit_id: str
+    comments: list[ReviewComment] = field(default_factory=list)
+    submitted_at: str = "2024-01-02T03:04:05Z"
+
+
+@dataclass
+class IssueComment:
+    id: int
+    author: str
+    body: str
+    created_at: str = "2024-01-02T03:04:05Z"
+
+
+@dataclass
 class PullRequest:
     number: int
     id: int
@@ -58,6 +88,10 @@ class PullRequest:
     draft: bool = False
     state: str = "open"
     created_at: str = "2024-01-02T03:04:05Z"
+    updated_at: str = "2024-01-02T03:04:05Z"
+    closed_at: str | None = None
+    reviews: list[Review] = field(default_factory=list)
+    comments: list[IssueComment] = field(default_factory=list)  # the conversation (issue) tab
 
 
 @dataclass
