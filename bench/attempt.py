@@ -1,6 +1,7 @@
 """Attempt benchmark: where one Code attempt's seconds go, phase by phase (issue 18).
 
     .venv/bin/python bench/attempt.py [--runs 5] [--kinds warm,cold] [-v]
+                                      [--profile FILE --py-spy /tmp/spy/bin/py-spy]
 
 Starts the real embedded stack (`codexweb serve`: SQLite in a temporary var/, its own
 redis-server, daphne and one worker) with the Docker sandbox and the scripted model server
@@ -19,6 +20,9 @@ over `--runs` attempts, plus the orchestration overhead: wall − tool time (the
 durations) − model time (the scripted server answers at once, so ≈ 0). Prints figures; exits 1
 only when an attempt does not succeed. The load average is printed next to the figures: the
 machine is shared.
+
+`--profile FILE`: py-spy samples the worker (idle frames included) during the timed warm
+attempts and the summary of bench/pyspy.py is printed: where the worker's wall time goes.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from bench.pyspy import Recorder, summarize  # noqa: E402
 from tests.support.model_server import (  # noqa: E402
     RecordedRequest,
     Reply,
@@ -258,7 +263,11 @@ def main() -> int:
     parser.add_argument("--kinds", default="warm,cold", help="warm, cold or both")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each attempt's timeline")
+    parser.add_argument("--profile", type=Path, help="py-spy the worker into this raw file")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "", help="its binary")
     args = parser.parse_args()
+    if args.profile and not args.py_spy:
+        parser.error("--profile needs py-spy: pass --py-spy (see bench/pyspy.py)")
     kinds = [k for k in args.kinds.split(",") if k]
     if args.runs < 1 or not set(kinds) <= {"warm", "cold"} or not kinds:
         parser.error("--runs must be positive and --kinds warm and/or cold")
@@ -294,6 +303,9 @@ def main() -> int:
                     primer = run_once(kind, base, headers, world["repos"][kind], model, clock)
                     if not primer.ok:
                         print(f"warm-up attempt {primer.status}", file=sys.stderr)
+                recorder = None
+                if args.profile and kind == "warm":
+                    recorder = Recorder(args.py_spy, stack.pids()["worker"], args.profile)
                 for n in range(args.runs):
                     run = run_once(kind, base, headers, world["repos"][kind], model, clock)
                     runs.append(run)
@@ -301,6 +313,9 @@ def main() -> int:
                           f"{run.phases.get('wall', 0):.2f}s (load {load_average()})")
                     if args.verbose or not run.ok:
                         print("\n".join(run.timeline))
+                if recorder is not None:
+                    recorder.stop()
+                    print(summarize(args.profile, rate=recorder.rate))
         finally:
             stack.stop()
             shutil.rmtree(work, ignore_errors=True)
