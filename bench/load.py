@@ -137,9 +137,18 @@ class Followers:
         self.thread.start()
         self.sockets: list[MiniWebSocket] = []
         self.pumps: list[asyncio.Future] = []
+        self.refused = 0  # attempts whose websocket never opened
 
     def follow(self, attempt: Attempt) -> None:
-        asyncio.run_coroutine_threadsafe(self._follow(attempt), self.loop).result(timeout=60)
+        """Open the attempt's websocket (5 tries); a follower that cannot connect is counted."""
+        for _ in range(5):
+            try:
+                future = asyncio.run_coroutine_threadsafe(self._follow(attempt), self.loop)
+                future.result(timeout=60)
+                return
+            except (OSError, RuntimeError, TimeoutError, asyncio.IncompleteReadError):
+                time.sleep(0.5)
+        self.refused += 1
 
     async def _follow(self, attempt: Attempt) -> None:
         ws = await MiniWebSocket.open(
@@ -220,26 +229,31 @@ class Sampler(threading.Thread):
         self.rss_peak = dict.fromkeys(self.roots, 0.0)
         self.worker_pids: set[int] = set()
         self.containers_peak = 0
+        self.errors: list[str] = []
 
     def usage(self, name: str) -> tuple[float, float]:
         return cpu_and_rss(descendants(self.roots[name]))
 
     def containers(self) -> int:
+        """Sandbox containers (running or not) owned by one of the worker's processes."""
         import docker
 
-        client = docker.from_env()
-        try:
-            listed = client.containers.list(all=True, filters={"label": OWNER_LABEL})
+        client = docker.APIClient()
+        try:  # the low-level list: no inspect per container (they come and go meanwhile)
+            listed = client.containers(all=True, filters={"label": OWNER_LABEL})
         finally:
             client.close()
         return sum(
             1 for c in listed
-            if _owner_pid(c.labels.get(OWNER_LABEL, "")) in self.worker_pids
+            if _owner_pid((c.get("Labels") or {}).get(OWNER_LABEL, "")) in self.worker_pids
         )
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
-            self.sample()
+            try:
+                self.sample()
+            except Exception as exc:  # noqa: BLE001 - a missed sample must not end the bench
+                self.errors.append(str(exc)[:200])
 
     def sample(self) -> None:
         self.worker_pids.update(descendants(self.roots["worker"]))
@@ -290,7 +304,7 @@ def wall(attempt: Attempt) -> float:
 
 
 def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: int,
-           elapsed: float) -> None:
+           elapsed: float, refused: int) -> None:
     walls = [wall(a) for a in attempts]
     queue = [parse_time(a.record["started_at"]) - parse_time(a.record["created_at"])
              for a in attempts if a.record.get("started_at")]
@@ -310,7 +324,7 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
          f"{percentile(first, 0.5):.2f} s / {percentile(first, 0.95):.2f} s"),
         ("event append → websocket p50 / p95",
          f"{percentile(latency, 0.5) * 1000:.0f} ms / {percentile(latency, 0.95) * 1000:.0f} ms"
-         f" ({len(latency)} events)"),
+         f" ({len(latency)} events; {refused} websockets never opened)"),
         ("worker CPU / peak memory",
          f"{sampler.cpu_end['worker'] - sampler.cpu_start['worker']:.1f} s / "
          f"{sampler.rss_peak['worker']:.0f} MB"),
@@ -410,8 +424,13 @@ def main() -> int:
                 if not attempt.ok:
                     print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
                           f"{attempt.record.get('error')}", file=sys.stderr)
-            report(lone, attempts, sampler, sampler.containers(), elapsed)
+            report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused)
+            if sampler.errors:
+                print(f"{len(sampler.errors)} samples missed: {sampler.errors[0]}")
             ok = lone.ok and all(a.ok for a in attempts)
+        except BaseException:
+            print(f"--- the stack's output ---\n{stack.tail(80)}", file=sys.stderr)
+            raise
         finally:
             if followers is not None:
                 followers.stop()
