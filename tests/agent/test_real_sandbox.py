@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -271,14 +272,11 @@ class Counting:
 
 
 def toolbox(sandbox, events: list) -> Toolbox:
-    spec = make_spec(_Url())  # a config only: no model is called
+    """The agent's tools on `sandbox`, outside the loop (no model is called)."""
+    spec = make_spec(SimpleNamespace(url="http://127.0.0.1:9/v1"))
     return Toolbox(sandbox=sandbox, config=spec.config, mode="code", attempt_id=1,
                    emit=lambda kind, payload: events.append((kind, payload)),
                    agents=AgentsFiles(paths=[]), remaining_seconds=lambda: 300.0)
-
-
-class _Url:
-    url = "http://127.0.0.1:9/v1"
 
 
 def patch_call(text: str) -> ToolCall:
