@@ -21,14 +21,16 @@ from tests.agent.test_patch import CASES, _tree
 def apply(root: Path, text: str) -> patch_exec.Outcome:
     line = patch_exec.command(text, str(root))
     assert line is not None
-    done = run_here(line)
+    done = run_here(line, cwd=root)
     return patch_exec.outcome(done.returncode, done.stdout, done.stderr)
 
 
-def run_here(line: str) -> subprocess.CompletedProcess:
-    """Run the command with the Python running the tests (the container has /usr/bin/python3)."""
+def run_here(line: str, *, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the command with the Python running the tests (the container has /usr/bin/python3),
+    in `cwd` as the tool does (/workspace)."""
     line = line.replace("/usr/bin/python3", shlex.quote(sys.executable), 1)
-    return subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60)
+    return subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60,
+                          cwd=cwd)
 
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
@@ -83,6 +85,20 @@ def test_a_folder_that_cannot_be_made_writes_nothing(tmp_path):
     assert not (root / "a.txt").exists() and (root / "sub").is_file()
 
 
+def test_modules_planted_in_the_workspace_are_not_imported(tmp_path):
+    """The program runs in /workspace, where the model writes: `-I` keeps it off sys.path."""
+    root = tmp_path / "workspace"
+    root.mkdir()
+    for module in ("stat", "posixpath", "zlib", "binascii"):
+        (root / f"{module}.py").write_text(
+            f"open({str(tmp_path / 'pwned')!r}, 'w').write('{module}')\n")
+
+    outcome = apply(root, "*** Begin Patch\n*** Add File: a.txt\n+a\n*** End Patch")
+
+    assert outcome.error == ""
+    assert not (tmp_path / "pwned").exists()
+
+
 def test_the_answer_survives_any_characters(tmp_path):
     root = tmp_path / "workspace"
     root.mkdir()
@@ -100,7 +116,7 @@ def test_the_program_needs_neither_dataclasses_nor_json(tmp_path):
     assert probe != program
     line = patch_exec.command("*** Begin Patch\n*** Add File: a\n+a\n*** End Patch",
                               str(tmp_path)).replace(shlex.quote(program), shlex.quote(probe))
-    done = run_here(line)
+    done = run_here(line, cwd=tmp_path)
     assert done.stdout.splitlines()[-1] == "[]"
 
 
