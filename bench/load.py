@@ -238,9 +238,9 @@ class Sampler(threading.Thread):
         """Sandbox containers (running or not) owned by one of the worker's processes."""
         import docker
 
-        client = docker.APIClient()
+        client = docker.from_env()  # DOCKER_HOST, as the worker's engine
         try:  # the low-level list: no inspect per container (they come and go meanwhile)
-            listed = client.containers(all=True, filters={"label": OWNER_LABEL})
+            listed = client.api.containers(all=True, filters={"label": OWNER_LABEL})
         finally:
             client.close()
         return sum(
