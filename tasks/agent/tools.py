@@ -19,11 +19,12 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tasks import event_kinds as kinds
+from tasks.agent import patch_exec
 from tasks.agent.budgets import trim_output
 from tasks.agent.config import AgentConfig, Mode
 from tasks.agent.conversation import ToolCall
 from tasks.agent.instructions import WORKSPACE, AgentsFiles, agents_reminder
-from tasks.agent.patch import ApplyError, PatchError, compute_changes, parse_patch
+from tasks.agent.patch import ApplyError, Patch, PatchError, compute_changes, parse_patch
 from tasks.agent.records import TerminalChunk, ToolCallRecord
 from tasks.agent.wire import ToolSpec
 from tasks.sandbox.base import OutputChunk, Sandbox, SandboxError, SandboxLost
@@ -255,20 +256,9 @@ class Toolbox:
         try:
             patch = parse_patch(args.patch)
             record.files = patch.paths
-            kinds_by_path = stat_paths(self.sandbox, patch.paths)
-            for path, kind in kinds_by_path.items():
-                if kind == "L":
-                    raise ApplyError(
-                        f"{path} is or goes through a symbolic link; the patch tool does not "
-                        "write through symlinks. Edit the link's target by its real path."
-                    )
-                if kind in ("D", "O"):
-                    raise ApplyError(f"{path} is not a regular file.")
-            contents = {
-                path: self._read(path) for path, kind in kinds_by_path.items() if kind == "F"
-            }
-            changes = compute_changes(patch, contents.get)
-            self._write(changes)
+            changes = self._apply_in_one_exec(args.patch)
+            if changes is None:
+                changes = self._apply_in_steps(patch)
         except PartialPatch as exc:
             self.sandbox_lost = lost_reason(exc)
             self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
@@ -287,9 +277,54 @@ class Toolbox:
         self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": True, "files": record.files,
                                 "error": ""})
         summary = ", ".join(
-            f"{'deleted' if c.content is None else 'wrote'} {c.path}" for c in changes
+            f"{'deleted' if deleted else 'wrote'} {path}" for path, deleted in changes
         )
         record.observation = f"Patch applied: {summary}." + self._agents_note(record.files)
+
+    def _apply_in_one_exec(self, text: str) -> list[tuple[str, bool]] | None:
+        """Apply the patch inside the container in one exec (patch_exec.py): (path, deleted)
+        per change, or None when the patch must take the step-by-step path."""
+        line = patch_exec.command(text, WORKSPACE)
+        if line is None:
+            return None
+        result = self.sandbox.exec(line, cwd=WORKSPACE, timeout=60, max_output_bytes=1_000_000)
+        answer = patch_exec.outcome(result.exit_code, result.output, result.error)
+        if answer.error == "":
+            return list(answer.changes)
+        if answer.error == "steps":
+            return None
+        failure: Exception
+        if answer.error == "patch":
+            failure = PatchError(answer.message)
+        elif answer.error == "apply":
+            failure = ApplyError(answer.message)
+        elif answer.error == "link":
+            failure = ApplyError(LINK.format(path=answer.path))
+        elif answer.error == "other":
+            failure = ApplyError(f"{answer.path} is not a regular file.")
+        elif answer.error == "read":
+            failure = ApplyError(f"Could not read {answer.path}: {answer.message}")
+        else:
+            failure = SandboxError(f"cannot write {answer.path}: {answer.message}")
+        if answer.done:
+            raise self._partial(list(answer.done), failure)
+        raise failure
+
+    def _apply_in_steps(self, patch: Patch) -> list[tuple[str, bool]]:
+        """Inspect, read, write and delete with one exec each: for a patch too large for one
+        command line, or an image whose Python cannot run the one-exec program."""
+        kinds_by_path = stat_paths(self.sandbox, patch.paths)
+        for path, kind in kinds_by_path.items():
+            if kind == "L":
+                raise ApplyError(LINK.format(path=path))
+            if kind in ("D", "O"):
+                raise ApplyError(f"{path} is not a regular file.")
+        contents = {
+            path: self._read(path) for path, kind in kinds_by_path.items() if kind == "F"
+        }
+        changes = compute_changes(patch, contents.get)
+        self._write(changes)
+        return [(c.path, c.content is None) for c in changes]
 
     def _read(self, path: str) -> str:
         try:
@@ -314,11 +349,17 @@ class Toolbox:
         except SandboxError as exc:
             if not done:
                 raise
-            self.edits_since_last_command = True
-            raise PartialPatch(
-                f"the patch was only partly applied: {', '.join(done)} were written, then: "
-                f"{exc}. Check the files with `git diff` before continuing."
-            ) from exc
+            raise self._partial(done, exc) from exc
+
+    def _partial(self, done: list[str], exc: Exception) -> PartialPatch:
+        """Some files were written before `exc`: say which, so the model checks them."""
+        self.edits_since_last_command = True
+        partial = PartialPatch(
+            f"the patch was only partly applied: {', '.join(done)} were written, then: "
+            f"{exc}. Check the files with `git diff` before continuing."
+        )
+        partial.__cause__ = exc
+        return partial
 
     def _agents_note(self, touched: list[str]) -> str:
         touched = [t if t != "." else "" for t in touched]
@@ -326,6 +367,12 @@ class Toolbox:
         if not new:
             return ""
         return agents_reminder(new, self.agents.contents, limit=self.config.agents_md_max_chars)
+
+
+LINK = (
+    "{path} is or goes through a symbolic link; the patch tool does not write through "
+    "symlinks. Edit the link's target by its real path."
+)
 
 
 def resolve_workdir(workdir: str | None) -> str:

@@ -3,14 +3,21 @@ Docker backend (tasks/sandbox/docker.py) on a fixture repository with a failing 
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from tasks import event_kinds as kinds
+from tasks.agent import patch_exec
 from tasks.agent.collect import collect_patch, head_commit
 from tasks.agent.config import Budgets
+from tasks.agent.conversation import ToolCall
+from tasks.agent.instructions import AgentsFiles
+from tasks.agent.tools import Toolbox
 from tasks.sandbox.base import SandboxError, SandboxSpec
 from tests.agent.conftest import make_spec, run
 from tests.sandbox.conftest import IMAGE as SLIM_IMAGE
@@ -239,3 +246,119 @@ def test_long_output_and_timeouts_in_a_real_shell(model_server, make_sandbox, fi
     assert "Timed out after 1 seconds" in sleep_seen and "Exit code: none" in sleep_seen
     end = outcome.of(kinds.COMMAND_END)[1]
     assert end["timed_out"] is True and end["exit_code"] is None and end["duration"] < 15
+
+
+# --- apply_patch: one exec round trip (issue 18) ----------------------------------------------
+
+
+class Counting:
+    """The Docker sandbox, counting the calls that each cost a round trip to the engine."""
+
+    def __init__(self, sandbox) -> None:
+        self.sandbox = sandbox
+        self.calls: list[str] = []
+
+    def exec(self, command, **kwargs):
+        self.calls.append("exec")
+        return self.sandbox.exec(command, **kwargs)
+
+    def read_file(self, path, **kwargs):
+        self.calls.append("read_file")
+        return self.sandbox.read_file(path, **kwargs)
+
+    def write_file(self, path, content):
+        self.calls.append("write_file")
+        return self.sandbox.write_file(path, content)
+
+
+def toolbox(sandbox, events: list) -> Toolbox:
+    """The agent's tools on `sandbox`, outside the loop (no model is called)."""
+    spec = make_spec(SimpleNamespace(url="http://127.0.0.1:9/v1"))
+    return Toolbox(sandbox=sandbox, config=spec.config, mode="code", attempt_id=1,
+                   emit=lambda kind, payload: events.append((kind, payload)),
+                   agents=AgentsFiles(paths=[]), remaining_seconds=lambda: 300.0)
+
+
+def patch_call(text: str) -> ToolCall:
+    return ToolCall(call_id="c1", name="apply_patch", arguments=json.dumps({"patch": text}))
+
+
+def test_apply_patch_is_one_exec_round_trip(make_sandbox, fixture_repo):
+    sandbox = make_sandbox(fixture_repo)
+    counting = Counting(sandbox)
+    events: list = []
+    patch = ("*** Begin Patch\n*** Update File: calc.py\n@@ def add(a, b):\n-    return a - b\n"
+             "+    return a + b\n*** Add File: pkg/sub/new.py\n+X = 1\n"
+             "*** Update File: test_calc.py\n*** Move to: tests/test_calc.py\n"
+             "*** Delete File: AGENTS.md\n*** End Patch")
+
+    record = toolbox(counting, events).run(patch_call(patch))
+
+    assert record.ok, record.observation
+    assert counting.calls == ["exec"]
+    assert record.observation.startswith(
+        "Patch applied: wrote calc.py, wrote pkg/sub/new.py, deleted test_calc.py, "
+        "wrote tests/test_calc.py, deleted AGENTS.md.")
+    assert sandbox.read_file("calc.py") == "def add(a, b):\n    return a + b\n"
+    assert sandbox.read_file("pkg/sub/new.py") == "X = 1\n"
+    assert sandbox.read_file("tests/test_calc.py") == TEST
+    gone = sandbox.exec("ls test_calc.py AGENTS.md 2>&1; stat -c %U pkg/sub/new.py")
+    assert gone.output.count("No such file") == 2
+    assert gone.output.splitlines()[-1] != "root"  # written as the command user
+    assert events[-1] == ("patch", {"call_id": "c1", "ok": True, "files": [
+        "calc.py", "pkg/sub/new.py", "test_calc.py", "tests/test_calc.py", "AGENTS.md"],
+        "error": ""})
+
+
+def test_a_patch_refused_in_the_container_changes_nothing(make_sandbox, fixture_repo):
+    sandbox = make_sandbox(fixture_repo)
+    sandbox.exec("mkdir real && ln -s real linked && mkfifo pipe")
+    events: list = []
+    box = toolbox(sandbox, events)
+    through_link = ("*** Begin Patch\n*** Add File: fine.txt\n+x\n*** Add File: linked/a.txt\n"
+                    "+x\n*** End Patch")
+    not_a_file = ("*** Begin Patch\n*** Add File: fine.txt\n+x\n*** Update File: pipe\n@@\n-x\n"
+                  "+y\n*** End Patch")
+    stale = FIX.replace("a - b", "a * b", 1)
+
+    errors = [box.run(patch_call(p)).observation for p in (through_link, not_a_file, stale)]
+
+    assert "linked/a.txt is or goes through a symbolic link" in errors[0]
+    assert "pipe is not a regular file" in errors[1]
+    assert "change 1 did not match" in errors[2]
+    assert all(e.startswith("Error: the patch was not applied; no file was changed.")
+               for e in errors)
+    left = sandbox.exec("ls fine.txt real/a.txt 2>&1")
+    assert left.output.count("No such file") == 2
+    assert sandbox.read_file("calc.py") == CALC
+
+
+def test_a_write_failing_half_way_in_the_container_says_what_was_written(make_sandbox,
+                                                                         fixture_repo):
+    sandbox = make_sandbox(fixture_repo)
+    sandbox.exec("mkdir locked && chmod 555 locked")
+    events: list = []
+    patch = ("*** Begin Patch\n*** Add File: a.txt\n+a\n*** Add File: locked/b.txt\n+b\n"
+             "*** End Patch")
+
+    record = toolbox(sandbox, events).run(patch_call(patch))
+
+    assert not record.ok
+    assert record.observation.startswith(
+        "Error: the patch was only partly applied: a.txt were written, then: cannot write "
+        "locked/b.txt: Permission denied.")
+    assert sandbox.read_file("a.txt") == "a\n"
+
+
+def test_a_patch_too_long_for_one_command_takes_the_step_path(make_sandbox, fixture_repo):
+    sandbox = make_sandbox(fixture_repo)
+    counting = Counting(sandbox)
+    lines = [f"+{os.urandom(24).hex()}" for _ in range(4000)]  # incompressible, ~200 KB
+    patch = "*** Begin Patch\n*** Add File: big.txt\n" + "\n".join(lines) + "\n*** End Patch"
+    assert patch_exec.command(patch, "/workspace") is None
+
+    record = toolbox(counting, []).run(patch_call(patch))
+
+    assert record.ok, record.observation
+    assert "write_file" in counting.calls
+    assert sandbox.read_file("big.txt") == "".join(f"{line[1:]}\n" for line in lines)

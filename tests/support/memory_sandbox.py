@@ -1,7 +1,8 @@
 """An in-memory stand-in for a Sandbox, for the agent loop's millisecond tests.
 
 It executes nothing: files live in a dict, the tool's own plumbing commands (finding AGENTS.md,
-inspecting paths, mkdir/rm, the final git commit) are answered from that dict, and any other
+inspecting paths, mkdir/rm, the final git commit; apply_patch's one-exec program is told to
+take the step-by-step path) are answered from that dict, and any other
 command gets the reply of `on_command(command, cwd)` (default: exit 0, no output). Behaviour that
 depends on a real shell is tested against the Docker sandbox in tests/agent/test_real_sandbox.py.
 """
@@ -13,6 +14,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tasks.agent import patch_exec
 from tasks.agent.instructions import FIND_AGENTS_FILES
 from tasks.sandbox.base import ExecResult, OnOutput, OutputChunk, SandboxError
 
@@ -49,6 +51,10 @@ class MemorySandbox:
         if command.startswith("bash -c ") and " stat " in command:
             args = shlex.split(command)[4:]
             return ExecResult(0, "".join(f"{self._kind(p)}\t{p}\n" for p in args))
+        if command.startswith(patch_exec.PYTHON) and patch_exec.MARKER in command:
+            # apply_patch's one-exec program needs the container's Python and file system: say
+            # so the way an image without it does, and the tool takes its step-by-step path.
+            return ExecResult(0, patch_exec.MARKER + '{"error": "steps"}\n')
         if command.startswith("mkdir -p -- "):
             return ExecResult(0, "")
         if command.startswith("rm -f -- "):
