@@ -49,11 +49,9 @@ def test_first_request_enqueues_a_fetch_then_lists_branches(
     connect(alice, gh, login="alice-gh")
     repository = connected_repository(acme, webapp)
 
-    started = time.perf_counter()
     with django_capture_on_commit_callbacks(execute=True):
         first = branches(alice_client, repository)
         again = branches(alice_client, repository)
-    assert time.perf_counter() - started < 2
     assert first.status_code == 200
     assert first.json() == {"repository": "acme/webapp", "default_branch": "main",
                             "branches": [], "fetched_at": None, "refreshing": True}
