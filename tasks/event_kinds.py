@@ -11,8 +11,8 @@ relied on.
 Django-free on purpose: the agent package (`tasks/agent/`) emits these kinds too.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: on Python 3.11 a TypedDict with string
+# annotations cannot see NotRequired, so every key would count as required.
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
