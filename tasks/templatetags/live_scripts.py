@@ -6,7 +6,8 @@ from django import template
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
-from tasks.live_contract import ELEMENT_ID, live_contract as contract
+from tasks.live_contract import ELEMENT_ID
+from tasks.live_contract import live_contract as contract
 
 register = template.Library()
 

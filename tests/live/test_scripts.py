@@ -43,6 +43,7 @@ def test_modules_are_served_as_javascript(db, path):
 def test_live_templates_run_no_inline_script():
     """Only `src=` scripts and JSON data blocks: a script-src policy without 'unsafe-inline'
     keeps these pages working."""
-    for template in [ROOT / "templates" / "base.html", *(ROOT / "templates" / "tasks").glob("*.html")]:
+    templates = ROOT / "templates"
+    for template in [templates / "base.html", *(templates / "tasks").glob("*.html")]:
         for tag in re.findall(r"<script\b[^>]*>", template.read_text()):
             assert "src=" in tag or 'type="application/json"' in tag, f"{template.name}: {tag}"
