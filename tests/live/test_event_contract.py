@@ -8,6 +8,7 @@ import json
 import pytest
 from django.test import Client
 
+from codexweb.api import stream
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.live_contract import ELEMENT_ID, live_contract
@@ -42,6 +43,11 @@ def test_every_kind_has_a_constant_named_after_it():
     for kind in kinds.ALL:
         assert getattr(kinds, kind.upper()) == kind
     assert live_contract()["kinds"] == {kind.upper(): kind for kind in kinds.ALL}
+
+
+def test_no_kind_takes_the_name_of_a_stream_control_event():
+    # The SSE stream names each event by its kind, next to its own end/timeout/forbidden.
+    assert not stream.CONTROL_EVENTS & kinds.ALL
 
 
 def test_the_page_carries_the_contract_as_json(acme_task, alice):
