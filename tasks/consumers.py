@@ -78,7 +78,30 @@ def after_seq(query_string: bytes) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
-class AttemptConsumer(AsyncJsonWebsocketConsumer):
+class ListeningConsumer(AsyncJsonWebsocketConsumer):
+    """A socket whose clients only listen: what they send is ignored unless a subclass asks,
+    and text that is not JSON is ignored too rather than closing the socket with an error."""
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Clients only listen."""
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
+
+
+async def stop_task(task: asyncio.Task | None) -> None:
+    """Cancel a consumer's background task (resync, tail check) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class AttemptConsumer(ListeningConsumer):
     """`/ws/attempts/<id>/?after=SEQ`: events after SEQ, then live ones, each exactly once and in
     seq order. Sends `{"type": "event", "event": {seq, kind, payload, created_at}}`; accepts
     `{"type": "sync"}` (re-read the database for anything missed). Closes with 4404 when the
@@ -107,11 +130,7 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         for name in ("tail_check", "resync"):
-            task = getattr(self, name, None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_task(getattr(self, name, None))
         if getattr(self, "joined", False):
             await leave_group(self, attempt_group(self.attempt_id))
 
@@ -188,19 +207,12 @@ class AttemptConsumer(AsyncJsonWebsocketConsumer):
             async with self.sending:
                 await self._replay()
 
-    @classmethod
-    async def decode_json(cls, text_data: str) -> Any:
-        try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return None
-
 
 # How many of the team's newest tasks a team socket reports on connecting (the sidebar shows 50).
 TEAM_CATCH_UP = 100
 
 
-class TeamConsumer(AsyncJsonWebsocketConsumer):
+class TeamConsumer(ListeningConsumer):
     """`/ws/team/`: status changes of the current team's tasks, for the live sidebar.
     Sends `{"type": "task", "task": {"id", "status"}}`."""
 
@@ -254,23 +266,9 @@ class TeamConsumer(AsyncJsonWebsocketConsumer):
         return current_team_for(self.scope["user"], self.scope.get("session") or {})
 
     async def disconnect(self, code: int) -> None:
-        resync = getattr(self, "resync", None)
-        if resync is not None:
-            resync.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await resync
+        await stop_task(getattr(self, "resync", None))
         if self.group and getattr(self, "joined", False):
             await leave_group(self, self.group)
 
     async def task_changed(self, message: dict[str, Any]) -> None:
         await self._send_task(message["task"])
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """Clients only listen."""
-
-    @classmethod
-    async def decode_json(cls, text_data: str) -> Any:
-        try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return None

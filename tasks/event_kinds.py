@@ -1,26 +1,20 @@
 """The kinds of Event an attempt records, and what each payload holds.
 
-This is the contract between the worker (which appends), the live page and the API (which show).
-Payload keys not listed here must not be relied on.
+This is the contract between the worker (which appends, `tasks.events.publish`), the live page
+(`static/js/live/`, which gets the kinds through `tasks.live_contract`) and the API (which shows
+payloads as stored). Each kind has a constant and a TypedDict; its required keys are checked when
+an event is published (`check_payload`), so a misspelt kind or a payload missing a key readers
+rely on fails at the writer, not as a blank line on someone's screen. Keys marked NotRequired may
+be absent (older events, or writers that do not know them); keys not listed here must not be
+relied on.
 
-- "status":       {"status": Status value, "message": str}
-- "phase":        {"phase": "prepare"|"setup"|"agent"|"collect", "message": str}
-- "message":      {"text": str}                         an assistant message (Markdown)
-- "reasoning":    {"text": str}                         a reasoning summary, if the model gives one
-- "command":      {"call_id": str, "chunk_id": str, "command": str, "cwd": str}
-- "output":       {"chunk_id": str, "stream": "stdout"|"stderr", "text": str, "at": float}
-- "command_end":  {"call_id": str, "chunk_id": str, "exit_code": int|None, "duration": float,
-                   "truncated": bool, "timed_out": bool, "error": str}
-- "patch":        {"call_id": str, "ok": bool, "files": [str], "error": str}   an apply_patch call
-- "tool_error":   {"call_id": str, "tool": str, "error": str}   malformed or unknown tool call
-- "usage":        {"input_tokens": int, "output_tokens": int, "cost": float}   running totals
-- "egress":       {"domain": str, "method": str, "allowed": bool}
-- "summary":      {"text": str, "citations": [{"raw", "kind": "F"|"T", "target", "start", "end",
-                   "valid": bool, "reason": str}], "flags": [str]}
-- "error":        {"message": str}
+Django-free on purpose: the agent package (`tasks/agent/`) emits these kinds too.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: on Python 3.11 a TypedDict with string
+# annotations cannot see NotRequired, so every key would count as required.
+from collections.abc import Mapping
+from typing import Any, Literal, NotRequired, TypedDict
 
 STATUS = "status"
 PHASE = "phase"
@@ -36,20 +30,155 @@ EGRESS = "egress"
 SUMMARY = "summary"
 ERROR = "error"
 
-ALL = frozenset(
-    {
-        STATUS,
-        PHASE,
-        MESSAGE,
-        REASONING,
-        COMMAND,
-        OUTPUT,
-        COMMAND_END,
-        PATCH,
-        TOOL_ERROR,
-        USAGE,
-        EGRESS,
-        SUMMARY,
-        ERROR,
-    }
-)
+Phase = Literal["prepare", "setup", "agent", "collect"]
+PHASES: tuple[Phase, ...] = ("prepare", "setup", "agent", "collect")
+
+
+class StatusPayload(TypedDict):
+    """The attempt's status changed (a `tasks.models.Status` value)."""
+
+    status: str
+    message: str
+    requeued: NotRequired[bool]  # the queue watch put a lost job back (tasks/queue_watch.py)
+
+
+class PhasePayload(TypedDict):
+    phase: Phase
+    message: str
+
+
+class MessagePayload(TypedDict):
+    """An assistant message (Markdown)."""
+
+    text: str
+
+
+class ReasoningPayload(TypedDict):
+    """A reasoning summary, if the model gives one."""
+
+    text: str
+
+
+class CommandPayload(TypedDict):
+    """A shell command started; its output arrives as `output` events with the same chunk_id."""
+
+    call_id: str
+    chunk_id: str
+    command: str
+    cwd: str
+
+
+class OutputPayload(TypedDict):
+    """A piece of a command's output (not split at line ends)."""
+
+    chunk_id: str
+    text: str
+    stream: NotRequired[Literal["stdout", "stderr"]]  # absent: stdout
+    at: NotRequired[float]  # seconds since the command started
+
+
+class CommandEndPayload(TypedDict):
+    call_id: str
+    chunk_id: str
+    exit_code: int | None  # None: the command could not run or was killed without a code
+    duration: NotRequired[float]
+    truncated: NotRequired[bool]
+    timed_out: NotRequired[bool]
+    error: NotRequired[str]
+
+
+class PatchPayload(TypedDict):
+    """An apply_patch call."""
+
+    call_id: str
+    ok: bool
+    files: list[str]
+    error: str
+
+
+class ToolErrorPayload(TypedDict):
+    """A malformed or unknown tool call."""
+
+    call_id: str
+    tool: str
+    error: str
+
+
+class UsagePayload(TypedDict):
+    """Running totals for the attempt."""
+
+    input_tokens: int
+    output_tokens: int
+    cost: float
+
+
+class EgressPayload(TypedDict):
+    domain: str
+    method: str
+    allowed: bool
+
+
+class CitationPayload(TypedDict):
+    raw: str
+    kind: Literal["F", "T"]
+    target: str
+    start: int
+    end: int
+    valid: bool
+    reason: str
+
+
+class SummaryPayload(TypedDict):
+    text: str
+    citations: list[CitationPayload]
+    flags: list[str]
+
+
+class ErrorPayload(TypedDict):
+    message: str
+
+
+PAYLOADS: dict[str, type] = {
+    STATUS: StatusPayload,
+    PHASE: PhasePayload,
+    MESSAGE: MessagePayload,
+    REASONING: ReasoningPayload,
+    COMMAND: CommandPayload,
+    OUTPUT: OutputPayload,
+    COMMAND_END: CommandEndPayload,
+    PATCH: PatchPayload,
+    TOOL_ERROR: ToolErrorPayload,
+    USAGE: UsagePayload,
+    EGRESS: EgressPayload,
+    SUMMARY: SummaryPayload,
+    ERROR: ErrorPayload,
+}
+
+ALL = frozenset(PAYLOADS)
+
+
+class EventContractError(ValueError):
+    """An event that breaks this contract: an unknown kind, or a payload missing a key."""
+
+
+def required_keys(kind: str) -> frozenset[str]:
+    """The payload keys every `kind` event carries."""
+    return frozenset(PAYLOADS[kind].__required_keys__)  # type: ignore[attr-defined]
+
+
+def check_payload(kind: str, payload: Mapping[str, Any]) -> None:
+    """Raise EventContractError unless `kind` is known and `payload` has its required keys.
+
+    Only the keys are checked (cheap, and what readers index by); value types are the writer's
+    promise, documented by the TypedDicts above."""
+    if kind not in PAYLOADS:
+        raise EventContractError(
+            f"Unknown event kind {kind!r}; the kinds are {', '.join(sorted(ALL))} "
+            "(tasks/event_kinds.py)."
+        )
+    missing = required_keys(kind) - payload.keys()
+    if missing:
+        raise EventContractError(
+            f"A {kind!r} event needs {', '.join(sorted(missing))} in its payload "
+            f"(see {PAYLOADS[kind].__name__} in tasks/event_kinds.py)."
+        )

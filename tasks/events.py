@@ -1,7 +1,8 @@
 """Publishing an attempt's events: append to the database, then send after commit.
 
 The Event row is the source of truth; the channel-layer message is only a nudge, sent with
-`transaction.on_commit` so no browser sees an event that was rolled back.
+`transaction.on_commit` so no browser sees an event that was rolled back. What a kind's payload
+holds is the contract in `tasks/event_kinds.py`; `publish` refuses an event that breaks it.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from tasks.event_kinds import check_payload
 from tasks.models import Attempt, Event
 from tasks.resilience import with_db_retry
 
@@ -70,14 +73,16 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
         logger.warning("could not send to channel group %s", group, exc_info=True)
 
 
-def publish(attempt_id: int, kind: str, payload: dict[str, Any] | None = None) -> Event:
+def publish(attempt_id: int, kind: str, payload: Mapping[str, Any] | None = None) -> Event:
     """Append an event with the next seq for the attempt, then broadcast it on commit.
 
-    A database that is briefly away is waited for (tasks/resilience.py); the append is one
-    transaction, so a write that fails leaves nothing half-written."""
-    return with_db_retry(
-        lambda: _append(attempt_id, kind, payload or {}), what=f"write a {kind} event"
-    )
+    Raises `tasks.event_kinds.EventContractError` (nothing written) for an unknown kind or a
+    payload without its kind's required keys. A database that is briefly away is waited for
+    (tasks/resilience.py); the append is one transaction, so a write that fails leaves nothing
+    half-written."""
+    body = dict(payload or {})
+    check_payload(kind, body)
+    return with_db_retry(lambda: _append(attempt_id, kind, body), what=f"write a {kind} event")
 
 
 def _append(attempt_id: int, kind: str, payload: dict[str, Any]) -> Event:

@@ -31,6 +31,13 @@ from tasks import consumers
 from tasks.models import Attempt
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
+# Events of the stream itself, next to the attempt's (named by kind, tasks/event_kinds.py):
+# no kind may take one of these names, or a client could not tell them apart.
+END = "end"
+TIMEOUT = "timeout"
+FORBIDDEN = "forbidden"
+CONTROL_EVENTS = frozenset({END, TIMEOUT, FORBIDDEN})
+
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
 BATCH = 500
@@ -69,7 +76,7 @@ async def _events(attempt_id: int, after: int, user: User) -> AsyncIterator[str]
         if time.monotonic() - authorized_at >= consumers.REAUTHORIZE_SECONDS:
             # Membership can end while a stream stays open (the websocket re-checks too).
             if not await sync_to_async(_may_see)(user, attempt_id):
-                yield _sse("forbidden", {"attempt": attempt_id,
+                yield _sse(FORBIDDEN, {"attempt": attempt_id,
                                          "message": "You no longer have access to this attempt."})
                 return
             authorized_at = time.monotonic()
@@ -81,13 +88,13 @@ async def _events(attempt_id: int, after: int, user: User) -> AsyncIterator[str]
         if len(events) == BATCH:
             continue
         if finished and not events:
-            yield _sse("end", {"attempt": attempt_id, "status": status, "last_seq": after})
+            yield _sse(END, {"attempt": attempt_id, "status": status, "last_seq": after})
             return
         if time.monotonic() - last_write > KEEPALIVE_SECONDS:
             yield ": keep-alive\n\n"
             last_write = time.monotonic()
         await asyncio.sleep(POLL_SECONDS)
-    yield _sse("timeout", {"attempt": attempt_id, "last_seq": after})
+    yield _sse(TIMEOUT, {"attempt": attempt_id, "last_seq": after})
 
 
 def _authorize(request: HttpRequest, pk: int) -> tuple[int, User]:

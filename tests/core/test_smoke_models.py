@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection
 
+from tasks import event_kinds as kinds
 from tasks import events
 from tasks.models import Event
 
@@ -18,8 +19,8 @@ def test_event_seq_increases_per_attempt(acme_repo, alice):
 
     task = make_task(acme_repo, alice, attempts=2)
     first, second = task.attempts.order_by("index")
-    seqs = [events.publish(first.pk, "note", {"n": i}).seq for i in range(3)]
-    other = events.publish(second.pk, "note").seq
+    seqs = [events.publish(first.pk, kinds.MESSAGE, {"text": f"note {i}"}).seq for i in range(3)]
+    other = events.publish(second.pk, kinds.MESSAGE, {"text": "other"}).seq
     assert seqs == [1, 2, 3]
     assert other == 1
 

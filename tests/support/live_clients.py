@@ -1,6 +1,7 @@
-"""Clients of an attempt's live log that reconnect the way the page (static/js/live.js) and the
-CLI do: a minimal websocket client, `AttemptFollower` (the websocket, `?after=<last seq>`) and
-`SseFollower` (the Server-Sent Events stream, `Last-Event-ID`), each recording every seq."""
+"""Clients of an attempt's live log that reconnect the way the page (static/js/live/socket.js)
+and the CLI do: a minimal websocket client, `AttemptFollower` (the websocket,
+`?after=<last seq>`) and `SseFollower` (the Server-Sent Events stream, `Last-Event-ID`), each
+recording every seq."""
 
 from __future__ import annotations
 
