@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from repos.models import Repository
+from tasks import event_kinds as kinds
 from tasks import events
 from tasks.models import FINISHED_STATUSES, Attempt, Mode, ModelTier, Status, Task
 
@@ -95,7 +96,7 @@ def _task_create_rows(
     )
     for index in range(1, attempts + 1):
         attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
-        events.publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})
+        events.publish(attempt.pk, kinds.STATUS, {"status": Status.QUEUED, "message": "Queued."})
         transaction.on_commit(partial(_enqueue_attempt, attempt.pk))
     events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=task.status)
     return task
@@ -140,7 +141,7 @@ def attempt_finish(
     attempt.finished_at = timezone.now()
     attempt.save(update_fields=["status", "error", "summary", "patch", "finished_at"])
     payload = {"status": status, "message": error or f"Attempt {status}."}
-    events.publish(attempt.pk, "status", payload)
+    events.publish(attempt.pk, kinds.STATUS, payload)
     _task_status_refresh(attempt.task_id)
     return attempt
 
@@ -155,7 +156,7 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     attempt.finished_at = timezone.now()
     attempt.error = f"Cancelled by {by.get_username()}."
     attempt.save(update_fields=["status", "finished_at", "error"])
-    events.publish(attempt.pk, "status", {"status": Status.CANCELLED, "message": attempt.error})
+    events.publish(attempt.pk, kinds.STATUS, {"status": Status.CANCELLED, "message": attempt.error})
     _task_status_refresh(attempt.task_id)
     from codexweb.audit import actions as audit_actions
     from codexweb.audit.services import audit_record
@@ -250,7 +251,7 @@ def _attempt_append(
         follow_up_prompt=prompt,
         requested_by=by,
     )
-    events.publish(new.pk, "status", {"status": Status.QUEUED, "message": message})
+    events.publish(new.pk, kinds.STATUS, {"status": Status.QUEUED, "message": message})
     transaction.on_commit(partial(_enqueue_attempt, new.pk))
     _task_status_refresh(task.pk)
     return new
