@@ -19,8 +19,8 @@ from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from repos.credentials import credential_for
-from repos.github import GitHubError
+from repos.github.client import GitHubError
+from repos.github.credentials import credential_for
 from repos.mirror import GitError, mirror_branches, mirror_path, mirror_update
 from repos.models import Repository
 

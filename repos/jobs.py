@@ -13,16 +13,16 @@ from celery import shared_task
 from django.conf import settings
 
 from repos.branches import mirror_refresh
-from repos.github import GitHubError
+from repos.github.client import GitHubError
+from repos.github.models import GitHubCredential
+from repos.github.organizations import organizations_apply
+from repos.github.sync import repositories_sync
+from repos.github.sync_request import repositories_sync_finished
 from repos.mirror import mirror_path
 from repos.mirror_gc import mirrors_collect, mirrors_remove_unused
 from repos.models import Repository
-from repos.models_github import GitHubCredential
-from repos.organizations import organizations_apply
-from repos.pulls import pull_request_open
-from repos.setup_run_flow import setup_run_execute
-from repos.sync import repositories_sync
-from repos.sync_request import repositories_sync_finished
+from repos.setup_runs.flow import setup_run_execute
+from tasks.pull_requests.services import pull_request_open
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def open_pull_request(record_id: int) -> None:
 
 @shared_task(name="repos.run_setup", acks_late=True)
 def run_setup(run_id: int) -> None:
-    """Run a queued "run setup now" (repos/setup_run_flow.py); idempotent through its claim."""
+    """Run a queued "run setup now" (repos/setup_runs/flow.py); idempotent through its claim."""
     setup_run_execute(run_id=run_id)
 
 

@@ -114,7 +114,7 @@ def _scrub(text: str, token: str | None) -> str:
 def remote_url(repository: Repository) -> str:
     """Where git fetches from: the provider's web host for GitHub, else the registered URL."""
     if repository.is_on_github:
-        from repos.github import web_base_url
+        from repos.github.client import web_base_url
 
         return f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}.git"
     return repository.clone_url

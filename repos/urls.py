@@ -1,6 +1,8 @@
 from django.urls import path
 
-from repos import views, views_connect, views_environment, views_github
+from repos import views, views_environment
+from repos.github import views as views_github
+from repos.github import views_connect
 
 app_name = "repos"
 

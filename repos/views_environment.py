@@ -29,7 +29,7 @@ from repos.environments import (
 from repos.forms_environment import EnvironmentForm, SecretForm
 from repos.models import EnvironmentSecret, Repository, SetupRun
 from repos.selectors import repositories_for_user, setup_runs_recent
-from repos.setup_runs import SetupRunError, setup_run_request, setup_run_unavailable_reason
+from repos.setup_runs.services import SetupRunError, setup_run_request, setup_run_unavailable_reason
 from tasks.rendering.terminal import plain_terminal_text
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 
 from repos.access import repository_access
-from repos.credentials import credential_for
+from repos.github.credentials import credential_for
 from repos.mirror import GitError, checkout_create, mirror_update
 from repos.models import Repository
 
@@ -27,7 +27,7 @@ def workspace_checkout(
 
     Returns the checked-out commit. Raises PrepareError when `user` may not read (or, with
     `need_push`, push to) the repository or `ref` is unknown; GitError when the fetch fails and
-    repos.github.GitHubError when GitHub cannot say what the person may do.
+    repos.github.client.GitHubError when GitHub cannot say what the person may do.
     """
     token = None
     if repository.is_on_github:

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
-from repos.github import GitHubError
+from repos.github.client import GitHubError
 from repos.installation import install_id
 from repos.mirror import GitError, git_env
 from repos.models import Repository

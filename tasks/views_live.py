@@ -80,9 +80,9 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     """Create PR: claim the attempt's pull request record here, open it in a Celery job."""
-    from repos.github import GitHubError
+    from repos.github.client import GitHubError
     from repos.jobs import open_pull_request
-    from repos.pulls import PullRequestError, pull_request_reserve
+    from tasks.pull_requests.services import PullRequestError, pull_request_reserve
 
     attempt = get_attempt_for_user(request.user, pk)
     back = reverse("tasks:detail", args=[attempt.task_id]) + f"#attempt-{attempt.index}"

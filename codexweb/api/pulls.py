@@ -1,8 +1,9 @@
-"""Opening a pull request from the API, through the GitHub integration (repos/pulls.py).
+"""Opening a pull request from the API, through the GitHub integration
+(tasks/pull_requests/services.py).
 
 The API waits for the PR (git work and GitHub calls, typically seconds) so a script gets the URL
-in one call; a second call for the same attempt returns the same PR. repos/pulls.py records
-every PR it opens in the team's audit log.
+in one call; a second call for the same attempt returns the same PR.
+tasks/pull_requests/services.py records every PR it opens in the team's audit log.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ def pull_request_open(*, attempt: Attempt, user: User) -> tuple[int, dict[str, A
     GitHub or git failed, 501 when this server has no GitHub integration.
     """
     try:
-        from repos import pulls
-        from repos.github import GitHubError
+        from repos.github.client import GitHubError
+        from tasks.pull_requests import services as pulls
     except ImportError as exc:
         raise ApiError(501, "not_implemented",
                        "Creating pull requests is not available on this server "

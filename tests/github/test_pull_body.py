@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from repos.pull_body import branch_name, commit_message, pull_body, pull_title
 from repos.refnames import is_valid_branch_name
+from tasks.pull_requests.body import branch_name, commit_message, pull_body, pull_title
 
 BLOB = "https://github.com/acme/webapp/blob/abc123"
 

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from codexweb.api.tokens import api_token_create
-from repos.models_github import PullRequestRecord
+from repos.github.models import PullRequestRecord
 from tasks import services
 from tasks.attempt_flow import attempt_run
 from tasks.models import Attempt, Status

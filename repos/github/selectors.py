@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
-from repos.models_github import GitHubCredential, GitHubRepositoryAccess, PullRequestRecord
+from repos.github.models import GitHubCredential, GitHubRepositoryAccess, PullRequestRecord
 
 
 def github_catalog(user: User | AnonymousUser, *, provider: str, query: str = "",

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from repos.models_github import GitHubCredential
+from repos.github.models import GitHubCredential
 
 SYNC_STALE_AFTER = timedelta(minutes=15)
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from repos.credentials import client_for, credential_invalidate
-from repos.github import MAX_PAGES, GitHubAuthError, GitHubError, RepoInfo
-from repos.models_github import GitHubCredential, GitHubRepositoryAccess
+from repos.github.client import MAX_PAGES, GitHubAuthError, GitHubError, RepoInfo
+from repos.github.credentials import client_for, credential_invalidate
+from repos.github.models import GitHubCredential, GitHubRepositoryAccess
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_POST
 from codexweb.accounts.current import current_team, signed_in_user
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
-from repos.connect import ConnectError, github_repository_connect, repository_disconnect
-from repos.models_github import ConnectedOrganization, GitHubCredential, GitHubRepositoryAccess
-from repos.organizations import organization_connect, organization_disconnect
+from repos.github.connect import ConnectError, github_repository_connect, repository_disconnect
+from repos.github.models import ConnectedOrganization, GitHubCredential, GitHubRepositoryAccess
+from repos.github.organizations import organization_connect, organization_disconnect
+from repos.github.selectors import catalog_owners, github_catalog, github_credentials_for
+from repos.github.sync_request import sync_status
 from repos.selectors import repositories_for_user, team_repositories
-from repos.selectors_github import catalog_owners, github_catalog, github_credentials_for
-from repos.sync_request import sync_status
 
 PER_PAGE = 50
 ORDERS = {"name": "Name", "recent": "Recently pushed"}

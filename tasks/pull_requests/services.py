@@ -20,11 +20,11 @@ from django.db import transaction
 
 from repos import mirror
 from repos.access import RepositoryAccessDenied, require_repository_access
-from repos.credentials import client_for, credential_for, credential_invalidate
-from repos.github import GitHubAuthError, GitHubError, web_base_url
-from repos.models_github import PullRequestRecord
-from repos.pull_body import branch_name, commit_message, pull_body, pull_title
+from repos.github.client import GitHubAuthError, GitHubError, web_base_url
+from repos.github.credentials import client_for, credential_for, credential_invalidate
+from repos.github.models import PullRequestRecord
 from tasks.models import Attempt, Event, Mode, Status
+from tasks.pull_requests.body import branch_name, commit_message, pull_body, pull_title
 
 logger = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
 from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
-from repos.github import GitHubError
+from repos.github.client import GitHubError
 from repos.installation import install_id
 from repos.mirror import GitError
-from repos.models_setup import SetupRun
-from repos.setup_runs import setup_run_claim, setup_run_finish
+from repos.setup_runs.models import SetupRun
+from repos.setup_runs.services import setup_run_claim, setup_run_finish
 from repos.workspace import PrepareError, workspace_checkout
 from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
 from tasks.sandbox.base import ExecResult, OutputChunk, SandboxError

@@ -4,7 +4,7 @@ One `GitHubClient` per token. Base URLs come from settings (GITHUB_API_URL for g
 SOCIAL_AUTH_GITHUB_ENTERPRISE_API_URL, i.e. https://HOST/api/v3, for GHES), so the same code
 talks to either and to the test double. githubkit's own retries and HTTP cache are off: a rate
 limit becomes a `GitHubRateLimited` with the time to come back (never a sleep inside a request),
-and conditional requests are made explicitly with stored ETags (see repos/sync.py).
+and conditional requests are made explicitly with stored ETags (see repos/github/sync.py).
 
 REST reference: https://docs.github.com/rest (operations used are listed on each method).
 """
@@ -28,7 +28,7 @@ from githubkit.exception import (
     RequestFailed,
 )
 
-from repos.models_github import Provider
+from repos.github.models import Provider
 
 PER_PAGE = 100  # GitHub's maximum
 MAX_PAGES = 300  # 30,000 items: a bound on every pagination loop

@@ -1,7 +1,7 @@
 """The "run setup now" service: request a run of an environment's setup script, claim it,
 record its end.
 
-The Celery job `repos.run_setup` (repos/jobs.py) does the slow part in repos/setup_run_flow.py.
+The Celery job `repos.run_setup` (repos/jobs.py) does the slow part in repos/setup_runs/flow.py.
 At most one run per environment is queued or running (a database constraint backs the check);
 a run older than the sandbox's time limit plus a grace period counts as abandoned (its worker
 died) and no longer blocks a new one.
@@ -24,7 +24,7 @@ from codexweb.audit import actions
 from codexweb.audit.services import audit_record
 from repos.environments import environment_for
 from repos.models import Environment, Repository
-from repos.models_setup import SetupRun
+from repos.setup_runs.models import SetupRun
 
 logger = logging.getLogger(__name__)
 

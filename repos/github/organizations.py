@@ -14,9 +14,9 @@ from codexweb.accounts.models import Membership, Team
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.audit import actions as audit_actions
 from codexweb.audit.services import audit_record
-from repos.connect import ConnectError, repository_fields
+from repos.github.connect import ConnectError, repository_fields
+from repos.github.models import ConnectedOrganization, GitHubCredential, GitHubRepositoryAccess
 from repos.models import Environment, Repository
-from repos.models_github import ConnectedOrganization, GitHubCredential, GitHubRepositoryAccess
 
 
 @transaction.atomic

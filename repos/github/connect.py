@@ -10,9 +10,9 @@ from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.audit import actions as audit_actions
 from codexweb.audit.services import audit_record
-from repos.github import web_base_url
+from repos.github.client import web_base_url
+from repos.github.models import GitHubRepositoryAccess
 from repos.models import Environment, Repository
-from repos.models_github import GitHubRepositoryAccess
 
 
 class ConnectError(ValueError):

@@ -10,8 +10,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
-from repos.github import GitHubAuthError, GitHubClient
-from repos.models_github import GitHubCredential, Provider
+from repos.github.client import GitHubAuthError, GitHubClient
+from repos.github.models import GitHubCredential, Provider
 
 
 @transaction.atomic

@@ -16,10 +16,10 @@ from codexweb.accounts.current import signed_in_user
 from codexweb.accounts.middleware import json_endpoint
 from repos.access import repository_access
 from repos.branches import branches_for
-from repos.github import GitHubAuthError, GitHubError
+from repos.github.client import GitHubAuthError, GitHubError
+from repos.github.selectors import github_credentials_for
+from repos.github.sync_request import repositories_sync_request, sync_status
 from repos.selectors import repositories_for_user
-from repos.selectors_github import github_credentials_for
-from repos.sync_request import repositories_sync_request, sync_status
 
 
 @require_POST
