@@ -1,6 +1,8 @@
-"""Celery jobs for GitHub work that is too slow for a request. Each takes an id.
+"""Celery jobs for repository work that is too slow for a request. Each takes an id.
 
-Register with `app.autodiscover_tasks(["tasks", "repos"], related_name="jobs")` in
+Opening a pull request is tasks/pull_requests/jobs.py (the record belongs to an attempt).
+
+Registered by `app.autodiscover_tasks([..., "repos", ...], related_name="jobs")` in
 codexweb/celery.py.
 """
 
@@ -22,7 +24,6 @@ from repos.mirror import mirror_path
 from repos.mirror_gc import mirrors_collect, mirrors_remove_unused
 from repos.models import Repository
 from repos.setup_runs.flow import setup_run_execute
-from tasks.pull_requests.services import pull_request_open
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,6 @@ def sync_repositories(credential_id: int) -> None:
 def refresh_mirror(repository_id: int, user_id: int) -> None:
     """Fetch the repository's mirror with the person's token, unless it is fresh already."""
     mirror_refresh(repository_id=repository_id, user_id=user_id)
-
-
-@shared_task(name="repos.open_pull_request", acks_late=True)
-def open_pull_request(record_id: int) -> None:
-    """Do the git and GitHub work of a reserved PullRequestRecord (idempotent)."""
-    pull_request_open(record_id=record_id)
 
 
 @shared_task(name="repos.run_setup", acks_late=True)

@@ -148,7 +148,6 @@ from repos.github.models import (  # noqa: E402,F401
     ConnectedOrganization,
     GitHubCredential,
     GitHubRepositoryAccess,
-    PullRequestRecord,
 )
 from repos.models_install import Installation  # noqa: E402,F401
 from repos.setup_runs.models import SetupRun  # noqa: E402,F401

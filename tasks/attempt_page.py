@@ -41,7 +41,7 @@ class AttemptCard:
     added: int
     removed: int
     pr_reason: str  # why Create PR is disabled; empty when it can be pressed
-    pull_request: Any = None  # repos.github.models.PullRequestRecord, once one was asked for
+    pull_request: Any = None  # tasks.pull_requests.models.PullRequestRecord, once one was asked for
 
     @property
     def pr_url(self) -> str:
@@ -76,7 +76,7 @@ def _pr_reason(attempt: Attempt) -> str:
 
 
 def _pull_request(attempt: Attempt) -> Any:
-    from repos.github.models import PullRequestRecord
+    from tasks.pull_requests.models import PullRequestRecord
 
     return PullRequestRecord.objects.filter(attempt=attempt).first()
 

@@ -81,7 +81,7 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
 def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     """Create PR: claim the attempt's pull request record here, open it in a Celery job."""
     from repos.github.client import GitHubError
-    from repos.jobs import open_pull_request
+    from tasks.pull_requests.jobs import open_pull_request
     from tasks.pull_requests.services import PullRequestError, pull_request_reserve
 
     attempt = get_attempt_for_user(request.user, pk)

@@ -1,4 +1,4 @@
-"""What we keep about people's GitHub connections: tokens, the repositories they can reach, PRs.
+"""What we keep about people's GitHub connections: tokens and the repositories they can reach.
 
 Imported by repos/models.py so Django sees these models in the `repos` app.
 """
@@ -132,32 +132,3 @@ class ConnectedOrganization(models.Model):
     def __str__(self) -> str:
         return f"{self.owner} on {self.get_provider_display()}"
 
-
-class PullRequestRecord(models.Model):
-    """The pull request opened from an attempt; one per attempt, so a second click finds it."""
-
-    class State(models.TextChoices):
-        CREATING = "creating", "Being created"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-        MERGED = "merged", "Merged"
-        FAILED = "failed", "Failed"
-
-    attempt = models.OneToOneField(
-        "tasks.Attempt", on_delete=models.CASCADE, related_name="pull_request"
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    branch = models.CharField(max_length=255)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.CREATING)
-    draft = models.BooleanField(default=False)
-    number = models.PositiveIntegerField(null=True, blank=True)
-    html_url = models.URLField(max_length=1000, blank=True, default="")
-    head_sha = models.CharField(max_length=64, blank=True, default="")
-    error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return self.html_url or f"{self.branch} ({self.state})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
-from repos.github.models import GitHubCredential, GitHubRepositoryAccess, PullRequestRecord
+from repos.github.models import GitHubCredential, GitHubRepositoryAccess
 
 
 def github_catalog(user: User | AnonymousUser, *, provider: str, query: str = "",
@@ -47,7 +47,3 @@ def github_credentials_for(user: User | AnonymousUser) -> QuerySet[GitHubCredent
     if not user.is_authenticated:
         return GitHubCredential.objects.none()
     return GitHubCredential.objects.filter(user=user)
-
-
-def pull_request_for_attempt(attempt_id: int) -> PullRequestRecord | None:
-    return PullRequestRecord.objects.filter(attempt_id=attempt_id).first()

@@ -22,9 +22,9 @@ from repos import mirror
 from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.github.client import GitHubAuthError, GitHubError, web_base_url
 from repos.github.credentials import client_for, credential_for, credential_invalidate
-from repos.github.models import PullRequestRecord
 from tasks.models import Attempt, Event, Mode, Status
 from tasks.pull_requests.body import branch_name, commit_message, pull_body, pull_title
+from tasks.pull_requests.models import PullRequestRecord
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from repos.github.client import GitHubAuthError
-from repos.github.models import PullRequestRecord
 from tasks.models import Event, Status
+from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import PullRequestError, pull_request_create, pull_request_refresh
 from tests.github.conftest import connect, connected_repository, push_commit, serve
 from tests.support import factories

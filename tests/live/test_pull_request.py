@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from repos.github.models import PullRequestRecord
 from tasks.models import Status
+from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_open
 from tests.github.conftest import connect, connected_repository, serve
 from tests.support import factories
