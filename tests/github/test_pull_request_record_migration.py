@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tasks.pull_requests.models import PullRequestRecord
+from tests.support.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,15 +17,8 @@ AFTER = [("repos", "0009_h5_pull_request_record_to_tasks"),
          ("tasks", "0010_h5_pull_request_record")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_records_made_before_the_move_read_back_whole_after_it():
-    old = migrate(BEFORE)
+    old = migrate_to(BEFORE)
     try:
         user = old.get_model("auth", "User").objects.create(username="alice-pr")
         team = old.get_model("accounts", "Team").objects.create(name="Acme PR", slug="acme-pr")
@@ -45,7 +37,7 @@ def test_records_made_before_the_move_read_back_whole_after_it():
         content_type_pk = ContentType.objects.get(app_label="repos",
                                                   model="pullrequestrecord").pk
 
-        new = migrate(AFTER)
+        new = migrate_to(AFTER)
         moved = new.get_model("tasks", "PullRequestRecord").objects.get(pk=old_record.pk)
         assert (moved.attempt_id, moved.requested_by_id, moved.branch, moved.state, moved.draft,
                 moved.number, moved.html_url, moved.head_sha) == (
@@ -57,7 +49,7 @@ def test_records_made_before_the_move_read_back_whole_after_it():
         assert not ContentType.objects.filter(app_label="repos",
                                               model="pullrequestrecord").exists()
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
 
     record = PullRequestRecord.objects.select_related("attempt").get(pk=old_record.pk)
     assert record.attempt.pull_request == record and record.number == 42

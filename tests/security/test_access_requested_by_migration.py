@@ -4,8 +4,8 @@ an attempt queued before the upgrade still runs with its author's own credential
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.support.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -13,15 +13,8 @@ BEFORE = [("tasks", "0006_event_attempt_kind_index")]
 AFTER = [("tasks", "0007_attempt_requested_by")]
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_existing_attempts_get_their_task_s_author():
-    old = migrate(BEFORE)
+    old = migrate_to(BEFORE)
     user_model = old.get_model("auth", "User")
     alice = user_model.objects.create(username="alice-m")
     team = old.get_model("accounts", "Team").objects.create(name="Acme M", slug="acme-m")
@@ -33,9 +26,9 @@ def test_existing_attempts_get_their_task_s_author():
         base_branch="main", model_tier="fast")
     old.get_model("tasks", "Attempt").objects.create(task=task, index=1)
 
-    new = migrate(AFTER)
+    new = migrate_to(AFTER)
     try:
         attempt = new.get_model("tasks", "Attempt").objects.get(task_id=task.pk)
         assert attempt.requested_by_id == alice.pk
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
