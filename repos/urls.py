@@ -1,6 +1,7 @@
 from django.urls import path
 
-from repos import views, views_environment
+from repos import views
+from repos.environments import views as views_environment
 from repos.github import views as views_github
 from repos.github import views_connect
 

@@ -16,7 +16,11 @@ from pathlib import Path
 
 from django.conf import settings
 
-from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
+from repos.environments.services import (
+    environment_snapshot,
+    secret_values_for_setup,
+    secret_versions,
+)
 from repos.github.client import GitHubError
 from repos.installation import install_id
 from repos.mirror import GitError, git_env

@@ -17,7 +17,11 @@ from pathlib import Path
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 
-from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
+from repos.environments.services import (
+    environment_snapshot,
+    secret_values_for_setup,
+    secret_versions,
+)
 from repos.github.client import GitHubError
 from repos.installation import install_id
 from repos.mirror import GitError

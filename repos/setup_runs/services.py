@@ -22,7 +22,7 @@ from kombu.exceptions import OperationalError
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.audit import actions
 from codexweb.audit.services import audit_record
-from repos.environments import environment_for
+from repos.environments.services import environment_for
 from repos.models import Environment, Repository
 from repos.setup_runs.models import SetupRun
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from repos.environments import secret_set
+from repos.environments.services import secret_set
 from repos.jobs import run_setup
 from repos.models import Environment, SetupRun
 from repos.services import repository_register

@@ -4,7 +4,7 @@ a secret's value."""
 
 from __future__ import annotations
 
-from repos.environments import environment_snapshot, secret_set, secret_versions
+from repos.environments.services import environment_snapshot, secret_set, secret_versions
 from repos.installation import install_id
 from repos.models_install import Installation
 from tests.support import factories

@@ -17,7 +17,8 @@ from codexweb.accounts.middleware import json_endpoint
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
 from repos.domains import DomainError
-from repos.environments import (
+from repos.environments.forms import EnvironmentForm, SecretForm
+from repos.environments.services import (
     EnvironmentChange,
     EnvironmentChangeError,
     cache_reset,
@@ -26,7 +27,6 @@ from repos.environments import (
     secret_delete,
     secret_set,
 )
-from repos.forms_environment import EnvironmentForm, SecretForm
 from repos.models import EnvironmentSecret, Repository, SetupRun
 from repos.selectors import repositories_for_user, setup_runs_recent
 from repos.setup_runs.services import SetupRunError, setup_run_request, setup_run_unavailable_reason

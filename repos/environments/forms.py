@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from repos.domains import HTTP_METHODS, DomainError, parse_domains
-from repos.environments import (
+from repos.environments.services import (
     EnvironmentChangeError,
     parse_path_prefix,
     parse_variables,
