@@ -1,5 +1,7 @@
 """A repository's environment page. Team members read it; only team admins change it.
 
+The "run setup now" pages are repos/setup_runs/views.py.
+
 Another team's user gets 404 for every URL here; a member who tries to change something gets 404
 too (the change URLs are not theirs), while the page itself shows them the policy read-only.
 """
@@ -8,12 +10,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from codexweb.accounts.http import AuthedRequest
-from codexweb.accounts.middleware import json_endpoint
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
 from repos.domains import DomainError
@@ -27,10 +28,9 @@ from repos.environments.services import (
     secret_delete,
     secret_set,
 )
-from repos.models import EnvironmentSecret, Repository, SetupRun
+from repos.models import EnvironmentSecret, Repository
 from repos.selectors import repositories_for_user, setup_runs_recent
-from repos.setup_runs.services import SetupRunError, setup_run_request, setup_run_unavailable_reason
-from tasks.rendering.terminal import plain_terminal_text
+from repos.setup_runs.services import setup_run_unavailable_reason
 
 
 def get_repository_for_user(request: AuthedRequest, pk: int) -> Repository:
@@ -38,7 +38,8 @@ def get_repository_for_user(request: AuthedRequest, pk: int) -> Repository:
     return get_object_or_404(repositories_for_user(request.user).select_related("team"), pk=pk)
 
 
-def _admin_repository(request: AuthedRequest, pk: int) -> Repository:
+def admin_repository_for_user(request: AuthedRequest, pk: int) -> Repository:
+    """The repository if the person is an admin of its team, else 404 (changes are theirs)."""
     repository = get_repository_for_user(request, pk)
     if not is_team_admin(request.user, repository.team):
         raise Http404("Only team admins can change the environment.")
@@ -108,7 +109,7 @@ def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def secret_save(request: AuthedRequest, pk: int) -> HttpResponse:
-    repository = _admin_repository(request, pk)
+    repository = admin_repository_for_user(request, pk)
     form = SecretForm(request.POST)
     if form.is_valid():
         try:
@@ -128,7 +129,7 @@ def secret_save(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpResponse:
-    repository = _admin_repository(request, pk)
+    repository = admin_repository_for_user(request, pk)
     secret = get_object_or_404(EnvironmentSecret, pk=secret_id, environment__repository=repository)
     if request.method == "POST":
         secret_delete(secret=secret, actor=request.user)
@@ -148,7 +149,7 @@ def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpRespon
 
 
 def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
-    repository = _admin_repository(request, pk)
+    repository = admin_repository_for_user(request, pk)
     if request.method == "POST":
         cache_reset(environment=environment_for(repository), actor=request.user)
         messages.success(request, "Cache reset: the next attempt prepares a fresh container.")
@@ -163,65 +164,4 @@ def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
             "action": request.path,
             "button": "Reset cache",
         },
-    )
-
-
-@require_POST
-def setup_run(request: AuthedRequest, pk: int) -> HttpResponse:
-    """Queue a run of the setup script (admins only) and show it."""
-    repository = _admin_repository(request, pk)
-    try:
-        run = setup_run_request(repository=repository, actor=request.user)
-    except SetupRunError as exc:
-        messages.error(request, str(exc))
-        return redirect("repos:environment", pk=repository.pk)
-    return redirect("repos:setup_run_detail", pk=repository.pk, run_id=run.pk)
-
-
-def _setup_run_for_user(request: AuthedRequest, pk: int, run_id: int) -> SetupRun:
-    """A run of a repository of the person's team (members may read it), else 404."""
-    repository = get_repository_for_user(request, pk)
-    return get_object_or_404(
-        SetupRun.objects.select_related("environment__repository", "requested_by"),
-        pk=run_id,
-        environment__repository=repository,
-    )
-
-
-def setup_run_detail(request: AuthedRequest, pk: int, run_id: int) -> HttpResponse:
-    run = _setup_run_for_user(request, pk, run_id)
-    return render(
-        request,
-        "repos/setup_run.html",
-        {
-            "repository": run.environment.repository,
-            "run": run,
-            "log": plain_terminal_text(run.log),
-            "offset": len(run.log),
-        },
-    )
-
-
-@json_endpoint
-def setup_run_status(request: AuthedRequest, pk: int, run_id: int) -> JsonResponse:
-    """The run's state and its log from `?offset=` (characters already shown) on; ANSI
-    escapes and control characters are stripped, the page sets the text as text."""
-    run = _setup_run_for_user(request, pk, run_id)
-    try:
-        offset = max(0, int(request.GET.get("offset", "0")))
-    except ValueError:
-        return JsonResponse({"error": "offset must be a whole number."}, status=400)
-    return JsonResponse(
-        {
-            "status": run.status,
-            "status_label": run.get_status_display(),
-            "active": run.is_active,
-            "log": plain_terminal_text(run.log[offset:]),
-            "offset": len(run.log),
-            "error": run.error,
-            "exit_code": run.exit_code,
-            "warm_hit": run.warm_hit,
-            "warm_made": run.warm_made,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        }
     )
