@@ -14,14 +14,14 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 
-from repos.branches import mirror_refresh
+from repos.git.branches import mirror_refresh
+from repos.git.mirror import mirror_path
+from repos.git.mirror_gc import mirrors_collect, mirrors_remove_unused
 from repos.github.client import GitHubError
 from repos.github.models import GitHubCredential
 from repos.github.organizations import organizations_apply
 from repos.github.sync import repositories_sync
 from repos.github.sync_request import repositories_sync_finished
-from repos.mirror import mirror_path
-from repos.mirror_gc import mirrors_collect, mirrors_remove_unused
 from repos.models import Repository
 from repos.setup_runs.flow import setup_run_execute
 

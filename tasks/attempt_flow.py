@@ -21,11 +21,11 @@ from repos.environments.services import (
     secret_values_for_setup,
     secret_versions,
 )
+from repos.git.mirror import GitError, git_env
+from repos.git.workspace import PrepareError, workspace_checkout
 from repos.github.client import GitHubError
 from repos.installation import install_id
-from repos.mirror import GitError, git_env
 from repos.models import Repository
-from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt

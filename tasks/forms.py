@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIteratorValue
 from django.urls import reverse
 
+from repos.git.refnames import branch_name_problem
 from repos.models import Repository
-from repos.refnames import branch_name_problem
 from tasks.models import Mode, ModelTier
 
 # Options rendered in the composer's repository select; the search box reaches the rest.

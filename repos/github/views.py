@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from codexweb.accounts.current import signed_in_user
 from codexweb.accounts.middleware import json_endpoint
 from repos.access import repository_access
-from repos.branches import branches_for
+from repos.git.branches import branches_for
 from repos.github.client import GitHubAuthError, GitHubError
 from repos.github.selectors import github_credentials_for
 from repos.github.sync_request import repositories_sync_request, sync_status

@@ -22,12 +22,12 @@ from repos.environments.services import (
     secret_values_for_setup,
     secret_versions,
 )
+from repos.git.mirror import GitError
+from repos.git.workspace import PrepareError, workspace_checkout
 from repos.github.client import GitHubError
 from repos.installation import install_id
-from repos.mirror import GitError
 from repos.setup_runs.models import SetupRun
 from repos.setup_runs.services import setup_run_claim, setup_run_finish
-from repos.workspace import PrepareError, workspace_checkout
 from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
 from tasks.sandbox.base import ExecResult, OutputChunk, SandboxError
 from tasks.sandbox.masking import MaskedOutput, mask

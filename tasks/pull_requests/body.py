@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.utils.text import slugify
 
-from repos.refnames import is_valid_branch_name
+from repos.git.refnames import is_valid_branch_name
 from tasks.agent.citations import CITATION
 
 TITLE_LIMIT = 72

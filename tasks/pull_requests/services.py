@@ -18,8 +18,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from repos import mirror
 from repos.access import RepositoryAccessDenied, require_repository_access
+from repos.git import mirror
 from repos.github.client import GitHubAuthError, GitHubError, web_base_url
 from repos.github.credentials import client_for, credential_for, credential_invalidate
 from tasks.models import Attempt, Event, Mode, Status

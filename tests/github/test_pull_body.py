@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from repos.refnames import is_valid_branch_name
+from repos.git.refnames import is_valid_branch_name
 from tasks.pull_requests.body import branch_name, commit_message, pull_body, pull_title
 
 BLOB = "https://github.com/acme/webapp/blob/abc123"

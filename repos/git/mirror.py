@@ -125,7 +125,7 @@ def _fetch_source(repository: Repository) -> tuple[str, list[str]]:
     operator's rules again on every fetch: files and DNS may have changed since registration."""
     if repository.is_on_github:
         return remote_url(repository), []
-    from repos.locations import LocalSource, LocationError, check_location, rules_from_settings
+    from repos.git.locations import LocalSource, LocationError, check_location, rules_from_settings
 
     try:
         source = check_location(repository.clone_url, rules_from_settings())
@@ -196,7 +196,7 @@ def mirror_update(repository: Repository, *, token: str | None = None) -> Path:
         if not (path / "HEAD").exists():
             run_git(["init", "--quiet", "--bare", str(path)])
             run_git(["-C", str(path), "config", "remote.origin.url", remote_url(repository)])
-        # Automatic gc is off: collection runs on a schedule, under this lock (repos/mirror_gc.py).
+        # Automatic gc is off: collection runs on a schedule, under this lock (git/mirror_gc.py).
         run_git(
             [*options, "-c", "gc.auto=0", "-C", str(path), "fetch", "--quiet", "--prune",
              "--no-tags", url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],

@@ -1,7 +1,7 @@
 """Scheduled garbage collection of the host's mirrors.
 
 A force-push leaves the replaced commits in a mirror as unreachable objects; fetches run with
-automatic gc off (repos/mirror.py), so they stay until this collects them with
+automatic gc off (repos/git/mirror.py), so they stay until this collects them with
 `git gc --prune=now`. A round is bounded (at most `limit` mirrors, those collected longest ago
 first) and takes each mirror's lock without waiting: a mirror being fetched or checked out is
 skipped and comes first next round.
@@ -15,7 +15,7 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from repos.mirror import GitError, mirror_lock, run_git
+from repos.git.mirror import GitError, mirror_lock, run_git
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
+from repos.git.mirror import GitError, mirror_branches, mirror_path, mirror_update
 from repos.github.client import GitHubError
 from repos.github.credentials import credential_for
-from repos.mirror import GitError, mirror_branches, mirror_path, mirror_update
 from repos.models import Repository
 
 logger = logging.getLogger(__name__)

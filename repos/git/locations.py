@@ -180,7 +180,7 @@ def _check_path(location: str, rules: LocationRules) -> LocalSource:
 
 def _git_dir(path: Path) -> Path | None:
     """The repository's real git directory (a `.git` file can point anywhere), or None."""
-    from repos.mirror import GitError, run_git  # mirror imports this module
+    from repos.git.mirror import GitError, run_git  # mirror imports this module
 
     try:
         # The ceiling keeps git from taking a parent folder's repository for this one.

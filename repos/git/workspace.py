@@ -11,8 +11,8 @@ from pathlib import Path
 from django.contrib.auth.models import User
 
 from repos.access import repository_access
+from repos.git.mirror import GitError, checkout_create, mirror_update
 from repos.github.credentials import credential_for
-from repos.mirror import GitError, checkout_create, mirror_update
 from repos.models import Repository
 
 
