@@ -1,7 +1,7 @@
 """`repos` sits below `tasks`: tasks use repositories, environments and GitHub, never the other
 way round. The pull-request record, which hangs off an Attempt, lives in tasks/pull_requests/.
 
-repos may use plain library code kept under tasks/ (the sandbox, the agent, the terminal text
+repos may use plain library code kept under tasks/ (today the sandbox and the terminal text
 cleaner), as long as everything it reaches there imports neither Django (settings aside) nor
 repos: then repos does not depend on the tasks app, and no import cycle can form. The scan reads
 every module of repos (lazy imports inside functions included) and follows imports transitively,

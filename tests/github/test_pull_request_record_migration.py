@@ -8,7 +8,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 
 from tasks.pull_requests.models import PullRequestRecord
-from tests.support.migrations import migrate_to, migrate_to_latest
+from tests.support.migrations import historical_task, migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,14 +20,7 @@ AFTER = [("repos", "0009_h5_pull_request_record_to_tasks"),
 def test_records_made_before_the_move_read_back_whole_after_it():
     old = migrate_to(BEFORE)
     try:
-        user = old.get_model("auth", "User").objects.create(username="alice-pr")
-        team = old.get_model("accounts", "Team").objects.create(name="Acme PR", slug="acme-pr")
-        repository = old.get_model("repos", "Repository").objects.create(
-            team=team, owner="acme", name="pr", provider="github", default_branch="main",
-            clone_url="https://github.com/acme/pr.git")
-        task = old.get_model("tasks", "Task").objects.create(
-            team=team, repository=repository, author=user, mode="code", prompt="Fix it",
-            base_branch="main", model_tier="fast")
+        user, task = historical_task(old, name="pr", mode="code")
         attempt = old.get_model("tasks", "Attempt").objects.create(task=task, index=1,
                                                                    requested_by=user)
         old_record = old.get_model("repos", "PullRequestRecord").objects.create(
