@@ -149,5 +149,5 @@ from repos.github.models import (  # noqa: E402,F401
     GitHubCredential,
     GitHubRepositoryAccess,
 )
-from repos.models_install import Installation  # noqa: E402,F401
+from repos.installation.models import Installation  # noqa: E402,F401
 from repos.setup_runs.models import SetupRun  # noqa: E402,F401

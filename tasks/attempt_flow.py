@@ -24,7 +24,7 @@ from repos.environments.services import (
 from repos.git.mirror import GitError, git_env
 from repos.git.workspace import PrepareError, workspace_checkout
 from repos.github.client import GitHubError
-from repos.installation import install_id
+from repos.installation.services import install_id
 from repos.models import Repository
 from tasks import event_kinds as kinds
 from tasks import events

@@ -21,7 +21,7 @@ from codexweb.accounts.models import DomainList
 from codexweb.audit import actions
 from codexweb.audit.services import audit_record
 from repos.domains import parse_domains, parse_methods
-from repos.installation import repository_identity
+from repos.installation.services import repository_identity
 from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository, SandboxImage
 from tasks.sandbox.backends import image_for
 from tasks.sandbox.base import SandboxError

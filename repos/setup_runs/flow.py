@@ -25,7 +25,7 @@ from repos.environments.services import (
 from repos.git.mirror import GitError
 from repos.git.workspace import PrepareError, workspace_checkout
 from repos.github.client import GitHubError
-from repos.installation import install_id
+from repos.installation.services import install_id
 from repos.setup_runs.models import SetupRun
 from repos.setup_runs.services import setup_run_claim, setup_run_finish
 from tasks.sandbox.backends import make_sandbox, spec_from_snapshot

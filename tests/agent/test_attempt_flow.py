@@ -9,7 +9,7 @@ import contextlib
 import docker
 import pytest
 
-from repos.installation import install_id
+from repos.installation.services import install_id
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt

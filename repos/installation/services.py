@@ -7,8 +7,8 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from repos.installation.models import Installation
 from repos.models import Repository
-from repos.models_install import Installation
 
 
 def install_id() -> str:
