@@ -79,7 +79,7 @@ SETUP = """
 import json, sys, django
 django.setup()
 from codexweb.api.tokens import api_token_create
-from repos.environments import environment_for
+from repos.environments.services import environment_for
 from repos.services import repository_register
 from tests.support import factories
 alice = factories.make_user("alice")

@@ -222,7 +222,7 @@ GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
 MIRROR_MAX_AGE_SECONDS = envint("MIRROR_MAX_AGE_SECONDS", 300, minimum=0)
 # Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
 GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
-# Folders whose git repositories a team admin may register by path (repos/locations.py). In
+# Folders whose git repositories a team admin may register by path (repos/git/locations.py). In
 # production none unless listed; embedded, one folder in the home directory (see the README).
 GIT_LOCAL_ROOTS = envlist(
     "GIT_LOCAL_ROOTS", "" if PRODUCTION else str(Path.home() / "codexweb-repos")

@@ -18,11 +18,11 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from codexweb.accounts.selectors import membership_for
-from repos.credentials import client_for, credential_for, credential_invalidate
-from repos.github import GitHubAuthError, GitHubError, GitHubNotFound
+from repos.github.client import GitHubAuthError, GitHubError, GitHubNotFound
+from repos.github.credentials import client_for, credential_for, credential_invalidate
+from repos.github.models import GitHubRepositoryAccess
+from repos.github.sync import access_fields
 from repos.models import Repository
-from repos.models_github import GitHubRepositoryAccess
-from repos.sync import access_fields
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from repos.git.refnames import branch_name_problem
 from repos.models import Repository
-from repos.refnames import branch_name_problem
 from repos.services import RepositoryError, parse_git_location
 
 

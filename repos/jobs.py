@@ -1,6 +1,8 @@
-"""Celery jobs for GitHub work that is too slow for a request. Each takes an id.
+"""Celery jobs for repository work that is too slow for a request. Each takes an id.
 
-Register with `app.autodiscover_tasks(["tasks", "repos"], related_name="jobs")` in
+Opening a pull request is tasks/pull_requests/jobs.py (the record belongs to an attempt).
+
+Registered by `app.autodiscover_tasks([..., "repos", ...], related_name="jobs")` in
 codexweb/celery.py.
 """
 
@@ -12,17 +14,16 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 
-from repos.branches import mirror_refresh
-from repos.github import GitHubError
-from repos.mirror import mirror_path
-from repos.mirror_gc import mirrors_collect, mirrors_remove_unused
+from repos.git.branches import mirror_refresh
+from repos.git.mirror import mirror_path
+from repos.git.mirror_gc import mirrors_collect, mirrors_remove_unused
+from repos.github.client import GitHubError
+from repos.github.models import GitHubCredential
+from repos.github.organizations import organizations_apply
+from repos.github.sync import repositories_sync
+from repos.github.sync_request import repositories_sync_finished
 from repos.models import Repository
-from repos.models_github import GitHubCredential
-from repos.organizations import organizations_apply
-from repos.pulls import pull_request_open
-from repos.setup_run_flow import setup_run_execute
-from repos.sync import repositories_sync
-from repos.sync_request import repositories_sync_finished
+from repos.setup_runs.flow import setup_run_execute
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +50,9 @@ def refresh_mirror(repository_id: int, user_id: int) -> None:
     mirror_refresh(repository_id=repository_id, user_id=user_id)
 
 
-@shared_task(name="repos.open_pull_request", acks_late=True)
-def open_pull_request(record_id: int) -> None:
-    """Do the git and GitHub work of a reserved PullRequestRecord (idempotent)."""
-    pull_request_open(record_id=record_id)
-
-
 @shared_task(name="repos.run_setup", acks_late=True)
 def run_setup(run_id: int) -> None:
-    """Run a queued "run setup now" (repos/setup_run_flow.py); idempotent through its claim."""
+    """Run a queued "run setup now" (repos/setup_runs/flow.py); idempotent through its claim."""
     setup_run_execute(run_id=run_id)
 
 

@@ -144,11 +144,10 @@ class EnvironmentSecret(models.Model):
 
 
 # GitHub connections live in their own module; imported here so the app registry sees them.
-from repos.models_github import (  # noqa: E402,F401
+from repos.github.models import (  # noqa: E402,F401
     ConnectedOrganization,
     GitHubCredential,
     GitHubRepositoryAccess,
-    PullRequestRecord,
 )
-from repos.models_install import Installation  # noqa: E402,F401
-from repos.models_setup import SetupRun  # noqa: E402,F401
+from repos.installation.models import Installation  # noqa: E402,F401
+from repos.setup_runs.models import SetupRun  # noqa: E402,F401

@@ -10,14 +10,14 @@ from django.db import transaction
 from codexweb.accounts.models import Team
 from codexweb.audit import actions as audit_actions
 from codexweb.audit.services import audit_record
-from repos.locations import (
+from repos.git.locations import (
     LocalSource,
     LocationError,
     check_location,
     rules_from_settings,
 )
-from repos.locations import parse_git_location as _parse
-from repos.mirror import GitError, run_git
+from repos.git.locations import parse_git_location as _parse
+from repos.git.mirror import GitError, run_git
 from repos.models import Environment, Repository
 
 
@@ -54,7 +54,7 @@ def repository_register(
 ) -> Repository:
     """Register a repository from a plain git URL or a server path, with a default environment.
 
-    The location must pass the operator's rules (repos/locations.py). Every registration, and
+    The location must pass the operator's rules (repos/git/locations.py). Every registration, and
     every refusal, is written to the team's audit log. Raises RepositoryError saying why not.
     """
     location = location.strip()

@@ -1,6 +1,10 @@
 from django.urls import path
 
-from repos import views, views_connect, views_environment, views_github
+from repos import views
+from repos.environments import views as views_environment
+from repos.github import views as views_github
+from repos.github import views_connect
+from repos.setup_runs import views as views_setup_runs
 
 app_name = "repos"
 
@@ -22,9 +26,9 @@ urlpatterns = [
          name="secret_delete"),
     path("<int:pk>/environment/cache/reset/", views_environment.cache_reset_view,
          name="cache_reset"),
-    path("<int:pk>/environment/setup/run/", views_environment.setup_run, name="setup_run"),
-    path("<int:pk>/environment/setup/runs/<int:run_id>/", views_environment.setup_run_detail,
+    path("<int:pk>/environment/setup/run/", views_setup_runs.setup_run, name="setup_run"),
+    path("<int:pk>/environment/setup/runs/<int:run_id>/", views_setup_runs.setup_run_detail,
          name="setup_run_detail"),
     path("<int:pk>/environment/setup/runs/<int:run_id>/status/",
-         views_environment.setup_run_status, name="setup_run_status"),
+         views_setup_runs.setup_run_status, name="setup_run_status"),
 ]

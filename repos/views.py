@@ -12,15 +12,15 @@ from django.shortcuts import redirect, render
 from codexweb.accounts.current import current_admin_team, current_team
 from codexweb.accounts.selectors import is_team_admin
 from repos.forms import RegisterRepositoryForm
+from repos.github.selectors import github_credentials_for
+from repos.github.sync_request import sync_status
 from repos.models import Repository
 from repos.selectors import team_repositories
-from repos.selectors_github import github_credentials_for
 from repos.services import (
     RepositoryError,
     repository_register,
     repository_registration_refused,
 )
-from repos.sync_request import sync_status
 
 
 def repository_list(request: HttpRequest) -> HttpResponse:

@@ -16,12 +16,16 @@ from pathlib import Path
 
 from django.conf import settings
 
-from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
-from repos.github import GitHubError
-from repos.installation import install_id
-from repos.mirror import GitError, git_env
+from repos.environments.services import (
+    environment_snapshot,
+    secret_values_for_setup,
+    secret_versions,
+)
+from repos.git.mirror import GitError, git_env
+from repos.git.workspace import PrepareError, workspace_checkout
+from repos.github.client import GitHubError
+from repos.installation.services import install_id
 from repos.models import Repository
-from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt

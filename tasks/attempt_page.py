@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
-from repos.pull_title import split_title
 from tasks import event_kinds
 from tasks.agent.records import Citation
 from tasks.models import Attempt, Mode, Status, Task
+from tasks.pull_requests.title import split_title
 from tasks.recorded import attempt_summary, stored_citations, summary_flags
 from tasks.rendering.diff import DiffView, KnownLines, diff_stats, diff_view, new_file_lines
 from tasks.rendering.evidence import Evidence, collect_evidence
@@ -42,7 +42,7 @@ class AttemptCard:
     added: int
     removed: int
     pr_reason: str  # why Create PR is disabled; empty when it can be pressed
-    pull_request: Any = None  # repos.models_github.PullRequestRecord, once one was asked for
+    pull_request: Any = None  # tasks.pull_requests.models.PullRequestRecord, once one was asked for
 
     @property
     def pr_url(self) -> str:
@@ -77,7 +77,7 @@ def _pr_reason(attempt: Attempt) -> str:
 
 
 def _pull_request(attempt: Attempt) -> Any:
-    from repos.models_github import PullRequestRecord
+    from tasks.pull_requests.models import PullRequestRecord
 
     return PullRequestRecord.objects.filter(attempt=attempt).first()
 

@@ -11,8 +11,8 @@ from django.forms.models import ModelChoiceIteratorValue
 from django.urls import reverse
 
 from codexweb.query_params import optional_int
+from repos.git.refnames import branch_name_problem
 from repos.models import Repository
-from repos.refnames import branch_name_problem
 from tasks.models import Mode, ModelTier
 
 # Options rendered in the composer's repository select; the search box reaches the rest.

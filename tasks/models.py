@@ -149,3 +149,7 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq} of attempt {self.attempt_id}"
+
+
+# The pull-request record lives with its feature; imported here so the app registry sees it.
+from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401

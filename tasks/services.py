@@ -111,7 +111,7 @@ def attempt_claim(*, attempt_id: int) -> bool:
     if claimed:
         attempt = Attempt.objects.select_related("task__repository").get(pk=attempt_id)
         # The environment as of now; later changes don't reach this attempt (repos/environments).
-        from repos.environments import environment_snapshot
+        from repos.environments.services import environment_snapshot
 
         snapshot = environment_snapshot(attempt.task.repository)
         Attempt.objects.filter(pk=attempt_id).update(environment_snapshot=snapshot)

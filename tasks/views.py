@@ -14,9 +14,9 @@ from codexweb.accounts.middleware import json_endpoint
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import is_team_admin
 from repos.access import task_access_check
+from repos.github.selectors import github_credentials_for
 from repos.models import Repository
 from repos.selectors import repositories_matching, team_repositories
-from repos.selectors_github import github_credentials_for
 from tasks import services
 from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm

@@ -76,8 +76,8 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     """Create PR: claim the attempt's pull request record; a Celery job opens it."""
-    from repos.github import GitHubError
-    from repos.pulls import PullRequestError, pull_request_start
+    from repos.github.client import GitHubError
+    from tasks.pull_requests.services import PullRequestError, pull_request_start
 
     attempt = get_attempt_for_user(request.user, pk)
     try:

@@ -53,7 +53,7 @@ class LoginRequiredMiddleware:
 class SocialAuthErrorMiddleware:
     """Turn a failed GitHub sign-in (refused consent, bad state, token exchange) into a message.
 
-    Also: a GitHub token refused later (expired or revoked; repos.github.GitHubAuthError raised
+    Also: a GitHub token refused later (expired or revoked; GitHubAuthError raised
     by any view) signs the person out and sends them to the sign-in page with "sign in again",
     instead of an error page. JSON endpoints get a 401 with the same sentence.
     """
@@ -65,7 +65,7 @@ class SocialAuthErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from repos.github import GitHubAuthError
+        from repos.github.client import GitHubAuthError
 
         if isinstance(exception, GitHubAuthError):
             return self._sign_in_again(request, str(exception))

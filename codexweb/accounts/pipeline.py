@@ -40,7 +40,7 @@ def enforce_signin_policy(*, backend: Any, strategy: Any, response: dict | None 
     )
 
     def organizations() -> list[str]:
-        from repos.github import GitHubClient
+        from repos.github.client import GitHubClient
 
         return GitHubClient(str(response.get("access_token", "")),
                             provider=backend.name).organizations()
@@ -84,8 +84,8 @@ def store_github_token(*, backend: Any, user: Any = None, response: dict | None 
     """
     if user is None or not response or not response.get("access_token"):
         return
-    from repos.credentials import credential_store
-    from repos.sync_request import repositories_sync_request
+    from repos.github.credentials import credential_store
+    from repos.github.sync_request import repositories_sync_request
 
     credential = credential_store(
         user=user,

@@ -110,7 +110,7 @@ def signin_admission(
     if policy == OPEN:
         return Admission()
     if policy == ORGS:
-        from repos.github import GitHubError
+        from repos.github.client import GitHubError
 
         allowed = set(settings.SIGNIN_GITHUB_ALLOWED_ORGS)
         try:

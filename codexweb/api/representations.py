@@ -8,9 +8,9 @@ from typing import Any
 from django.urls import reverse
 
 from repos.models import Repository
-from repos.models_github import PullRequestRecord
 from tasks.events import event_message
 from tasks.models import Attempt, Event, Task
+from tasks.pull_requests.models import PullRequestRecord
 
 
 def _iso(value: Any) -> str | None:

@@ -23,19 +23,19 @@ from codexweb.api.representations import (
 )
 from codexweb.api.schemas import PullRequestIn, TaskCreateIn
 from codexweb.query_params import query_int
-from repos import pulls
 from repos.access import task_access_check
-from repos.github import GitHubError
+from repos.github.client import GitHubError
 from repos.models import Repository
-from repos.models_github import PullRequestRecord
 from repos.selectors import (
     RepositoryReferenceError,
     repositories_for_user,
     repositories_named,
     repository_by_reference,
 )
-from repos.selectors_github import pull_request_for_attempt
 from tasks import services
+from tasks.pull_requests import services as pulls
+from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.selectors import pull_request_for_attempt
 from tasks.search_params import api_task_search
 from tasks.selectors import (
     attempt_events_after,

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from django import template
 
-from repos.review_flags import ReviewFlag, flags_by_path
+from tasks.pull_requests.review_flags import ReviewFlag, flags_by_path
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ import contextlib
 import docker
 import pytest
 
-from repos.installation import install_id
+from repos.installation.services import install_id
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
@@ -146,7 +146,7 @@ def test_setup_output_is_published_live_with_secrets_masked(
 ):
     import uuid
 
-    from repos.environments import secret_set
+    from repos.environments.services import secret_set
 
     secret = "tok-0a1b2c3d4e5f-never-shown"
     repository = repository_register(team=acme, location=str(fixture_repo))
@@ -187,7 +187,7 @@ def test_a_failed_setup_does_not_leak_a_secret_in_the_error(
 ):
     import uuid
 
-    from repos.environments import secret_set
+    from repos.environments.services import secret_set
 
     secret = "tok-9z8y7x6w5v-never-shown"
     repository = repository_register(team=acme, location=str(fixture_repo))
@@ -217,7 +217,7 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
     not run again, the maintenance script does, shown like setup output with the secret masked."""
     import uuid
 
-    from repos.environments import secret_set
+    from repos.environments.services import secret_set
 
     secret = "tok-m41nt-never-shown"
     repository = repository_register(team=acme, location=str(fixture_repo))

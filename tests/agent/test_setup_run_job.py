@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 
-from repos.environments import secret_set
+from repos.environments.services import secret_set
 from repos.jobs import run_setup
 from repos.models import Environment, SetupRun
 from repos.services import repository_register
-from repos.setup_runs import setup_run_request
+from repos.setup_runs.services import setup_run_request
 from tests.agent.test_real_sandbox import IMAGE
 
 pytestmark = pytest.mark.docker

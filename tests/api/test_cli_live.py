@@ -21,11 +21,12 @@ from django.utils import timezone
 
 from codexweb.accounts.models import Team
 from codexweb.api.tokens import api_token_create
-from repos.credentials import credential_store
+from repos.github.credentials import credential_store
+from repos.github.models import GitHubRepositoryAccess
 from repos.models import Repository
-from repos.models_github import GitHubRepositoryAccess, PullRequestRecord
 from tasks import events, services
 from tasks.models import Attempt, Task
+from tasks.pull_requests.models import PullRequestRecord
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.services import ROOT
@@ -317,7 +318,8 @@ def _queued_open_job(attempt: Attempt, timeout: float = 30) -> PullRequestRecord
 
 def _finish_job(process: subprocess.Popen, attempt: Attempt, **outcome: object) -> tuple:
     """Wait for the CLI's request to be queued, store the job's outcome as the worker would
-    (repos.pulls.pull_request_open; no GitHub here), and collect the CLI's output."""
+    (tasks.pull_requests.services.pull_request_open; no GitHub here), and collect the CLI's
+    output."""
     try:
         record = _queued_open_job(attempt)
         queue_clear()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from codexweb.audit.models import AuditEntry
-from repos.jobs import open_pull_request
-from repos.models_github import PullRequestRecord
 from tasks.models import Status
+from tasks.pull_requests.jobs import open_pull_request
+from tasks.pull_requests.models import PullRequestRecord
 from tests.github.conftest import connect, connected_repository, gh, serve  # noqa: F401
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs

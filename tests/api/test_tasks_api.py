@@ -14,7 +14,7 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from codexweb.api.openapi import openapi_document
 from codexweb.audit.models import AuditEntry
-from repos.environments import secret_set
+from repos.environments.services import secret_set
 from tasks import events, services
 from tasks.models import Task
 from tests.support import factories

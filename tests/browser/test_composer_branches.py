@@ -9,8 +9,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from repos.branches import mirror_refresh
-from repos.mirror import mirror_path
+from repos.git.branches import mirror_refresh
+from repos.git.mirror import mirror_path
 from tests.support import factories
 from tests.support.browser import screenshot
 

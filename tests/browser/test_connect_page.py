@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from repos.credentials import credential_store
+from repos.github.credentials import credential_store
+from repos.github.models import GitHubRepositoryAccess
 from repos.models import Repository
-from repos.models_github import GitHubRepositoryAccess
 from tests.support import factories
 from tests.support.browser import screenshot
 

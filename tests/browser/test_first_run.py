@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from repos.credentials import credential_store
+from repos.github.credentials import credential_store
 from tests.support import factories
 from tests.support.browser import screenshot
 

@@ -6,8 +6,8 @@ import pytest
 
 from codexweb.accounts.forms import FirstAdminForm
 from repos.forms import RegisterRepositoryForm
+from repos.git.refnames import is_valid_branch_name
 from repos.models import Repository
-from repos.refnames import is_valid_branch_name
 from tasks.forms import ComposerForm
 
 GOOD_COMPOSER = {

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 
 from codexweb.accounts.models import Membership
 from repos.models import Repository
-from repos.pull_body import pull_title
 from tasks.models import Task
+from tasks.pull_requests.body import pull_title
 from tests.support import factories
 
 

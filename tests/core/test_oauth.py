@@ -15,7 +15,7 @@ from social_django.models import UserSocialAuth
 
 from codexweb.accounts import oauth_errors
 from codexweb.accounts.models import Membership
-from repos.models_github import GitHubCredential
+from repos.github.models import GitHubCredential
 from tests.support.github_fixtures import point_django_at
 
 BACKEND = {"github": "github", "ghes": "github-enterprise"}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from repos.credentials import credential_store
+from repos.github.credentials import credential_store
+from repos.github.models import GitHubCredential
 from repos.models import Repository
-from repos.models_github import GitHubCredential
 from tests.support import factories
 from tests.support.github_fixtures import point_django_at
 from tests.support.github_state import GitHubRepo

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 from codexweb.urls import urlpatterns as app_urlpatterns
-from repos.credentials import client_for, credential_for
-from repos.github import GitHubAuthError
+from repos.github.client import GitHubAuthError
+from repos.github.credentials import client_for, credential_for
 
 
 def whoami(request: HttpRequest) -> HttpResponse:

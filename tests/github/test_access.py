@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from repos.access import repository_access
-from repos.github import GitHubAuthError
+from repos.github.client import GitHubAuthError
 from tests.github.conftest import connect, connected_repository
 
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from repos.git.mirror import mirror_path
 from repos.jobs import refresh_mirror
-from repos.mirror import mirror_path
 from tests.github.conftest import connect, connected_repository
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs

@@ -1,10 +1,10 @@
-"""repos/github.py against the GitHub double, in both URL layouts."""
+"""repos/github/client.py against the GitHub double, in both URL layouts."""
 
 from __future__ import annotations
 
 import pytest
 
-from repos.github import (
+from repos.github.client import (
     GitHubAuthError,
     GitHubClient,
     GitHubForbidden,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from repos.connect import ConnectError, github_repository_connect
+from repos.github.connect import ConnectError, github_repository_connect
+from repos.github.models import GitHubRepositoryAccess
+from repos.github.sync import repositories_sync
 from repos.models import Repository
-from repos.models_github import GitHubRepositoryAccess
-from repos.sync import repositories_sync
 from tests.github.conftest import connect
 
 

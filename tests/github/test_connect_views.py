@@ -10,10 +10,10 @@ from django.test import Client
 from django.utils import timezone
 
 from codexweb.audit.models import AuditEntry
+from repos.github.models import ConnectedOrganization, GitHubRepositoryAccess
+from repos.github.sync import repositories_sync
 from repos.jobs import sync_repositories
 from repos.models import Environment, Repository
-from repos.models_github import ConnectedOrganization, GitHubRepositoryAccess
-from repos.sync import repositories_sync
 from tests.github.conftest import connect
 from tests.support import factories
 
@@ -108,7 +108,7 @@ def test_filters_order_and_pages(alice_client, alice, acme, catalog, monkeypatch
     page = alice_client.get("/repositories/connect/", {"visibility": "secret"}).content.decode()
     assert "Unknown filter; showing every repository by name." in page
 
-    monkeypatch.setattr("repos.views_connect.PER_PAGE", 3)
+    monkeypatch.setattr("repos.github.views_connect.PER_PAGE", 3)
     first = alice_client.get("/repositories/connect/?q=svc").content.decode()
     assert "Page 1 of 2" in first and 'href="?provider=github&amp;q=svc&amp;page=2"' in first
     assert names({"q": "svc", "page": 2}) == ["acme/svc-3", "acme/svc-4"]
@@ -166,7 +166,7 @@ def test_disconnect_asks_first_and_keeps_the_history(alice_client, alice, acme):
 
 
 def test_registering_a_disconnected_repository_again_brings_it_back(alice, acme, tmp_path):
-    from repos.connect import repository_disconnect
+    from repos.github.connect import repository_disconnect
     from repos.services import repository_register
 
     path = factories.make_git_repository(tmp_path / "tool")

@@ -7,7 +7,7 @@ import re
 
 from django.test import Client
 
-from repos.credentials import credential_store
+from repos.github.credentials import credential_store
 
 
 def _actions(html: str) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repos import mirror
+from repos.git import mirror
 from repos.models import Repository
 from tests.github.conftest import connect, connected_repository, push_commit, serve
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from repos.pull_body import branch_name, commit_message, pull_body, pull_title
-from repos.refnames import is_valid_branch_name
+from repos.git.refnames import is_valid_branch_name
 from tasks.agent.citations import check_citations
 from tasks.agent.records import Citation, TerminalChunk
+from tasks.pull_requests.body import branch_name, commit_message, pull_body, pull_title
 from tasks.recorded import stored_citations
 
 BLOB = "https://github.com/acme/webapp/blob/abc123"

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import requests
 
-from repos.github import GitHubClient, GitHubInvalid, GitHubNotFound, ReviewLineComment
+from repos.github.client import GitHubClient, GitHubInvalid, GitHubNotFound, ReviewLineComment
 from tests.github.conftest import push_commit, serve
 from tests.support import github_commits as commits
 from tests.support import github_payloads as payloads

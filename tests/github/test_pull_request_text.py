@@ -10,10 +10,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from repos import mirror
-from repos.models_github import PullRequestRecord
-from repos.pulls import pull_request_create, pull_request_open
+from repos.git import mirror
 from tasks.models import Event, Status
+from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.services import pull_request_create, pull_request_open
 from tests.github.conftest import connect, connected_repository, push_commit, serve
 from tests.github.test_pulls import PATCH
 from tests.support import factories

@@ -10,15 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from repos.pull_sections import changes_section, flags_notice, summary_warnings, warning_notice
-from repos.pull_title import (
+from tasks.pull_requests.review_flags import file_changes, review_flags, symlink_leaves_repository
+from tasks.pull_requests.sections import (
+    changes_section,
+    flags_notice,
+    summary_warnings,
+    warning_notice,
+)
+from tasks.pull_requests.title import (
     as_conventional,
     choose_title,
     first_sentence,
     split_title,
     uses_conventional_commits,
 )
-from repos.review_flags import file_changes, review_flags, symlink_leaves_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "The test suite fails (AGENTS.md says how to run it). Find the cause, fix it."
@@ -229,7 +234,9 @@ class TestChangesAndWarnings:
 
 
 def test_the_pull_text_modules_do_not_import_django():
-    code = ("import sys\nimport repos.pull_title, repos.review_flags, repos.pull_sections\n"
+    code = ("import sys\n"
+            "import tasks.pull_requests.title, tasks.pull_requests.review_flags\n"
+            "import tasks.pull_requests.sections\n"
             "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
             "assert not loaded, loaded\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

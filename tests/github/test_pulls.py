@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from repos.github import GitHubAuthError
-from repos.models_github import PullRequestRecord
-from repos.pulls import PullRequestError, pull_request_create, pull_request_refresh
+from repos.github.client import GitHubAuthError
 from tasks.models import Event, Status
+from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.services import PullRequestError, pull_request_create, pull_request_refresh
 from tests.github.conftest import connect, connected_repository, push_commit, serve
 from tests.support import factories
 from tests.support.summaries import worker_summary
@@ -190,7 +190,7 @@ class TestCreatePullRequest:
         assert credential.invalid_at is not None
 
     def test_token_revoked_after_the_click(self, gh, webapp, acme, alice):
-        from repos.pulls import pull_request_open, pull_request_reserve
+        from tasks.pull_requests.services import pull_request_open, pull_request_reserve
 
         connect(alice, gh, login="alice-gh")
         attempt = finished_attempt(connected_repository(acme, webapp), alice)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repos.models_github import GitHubCredential
+from repos.github.models import GitHubCredential
 from tests.core.test_oauth import sign_in
 from tests.support.github_fixtures import point_django_at
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from repos.github import GitHubAuthError, GitHubRateLimited
-from repos.models_github import GitHubRepositoryAccess
-from repos.sync import repositories_sync
+from repos.github.client import GitHubAuthError, GitHubRateLimited
+from repos.github.models import GitHubRepositoryAccess
+from repos.github.sync import repositories_sync
 from tests.github.conftest import connect
 
 
@@ -108,7 +108,7 @@ class TestSync:
 def test_catalog_filters_thousands_quickly(gh, big_org, alice, django_assert_max_num_queries):
     import time
 
-    from repos.selectors_github import github_catalog
+    from repos.github.selectors import github_catalog
 
     credential = connect(alice, gh, login="octocat")
     repositories_sync(credential=credential)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from repos.github.models import GitHubCredential
 from repos.jobs import sync_repositories
-from repos.models_github import GitHubCredential
 from tests.core.test_oauth import sign_in
 from tests.github.conftest import connect
 from tests.support.celery_queue import queue_clear, queued_jobs

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from repos.models_github import PullRequestRecord
-from repos.pulls import pull_request_open
 from tasks.models import Status
+from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.services import pull_request_open
 from tests.github.conftest import connect, connected_repository, serve
 from tests.support import factories
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from repos import mirror
-from repos.mirror_gc import mirrors_collect
+from repos.git import mirror
+from repos.git.mirror_gc import mirrors_collect
 from repos.services import repository_register
 from tests.github.conftest import serve
 from tests.support import factories

@@ -18,7 +18,7 @@ import pytest
 
 from codexweb.audit import actions
 from codexweb.audit.models import AuditEntry
-from repos import mirror
+from repos.git import mirror
 from repos.models import Repository
 from repos.services import RepositoryError, repository_register
 from tests.support import factories
@@ -259,7 +259,7 @@ def test_every_registration_is_in_the_audit_log(alice_client, acme, tmp_path):
 def test_the_url_host_is_pinned_for_the_fetch(settings):
     """DNS may answer differently at fetch time: the fetch connects to the checked addresses,
     and follows no redirect (which would skip the host check)."""
-    from repos.locations import check_location, rules_from_settings
+    from repos.git.locations import check_location, rules_from_settings
 
     settings.GIT_ALLOWED_HOSTS = ["git.example.test"]
     source = check_location("https://git.example.test/acme/app.git", rules_from_settings(),

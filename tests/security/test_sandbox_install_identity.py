@@ -4,9 +4,9 @@ a secret's value."""
 
 from __future__ import annotations
 
-from repos.environments import environment_snapshot, secret_set, secret_versions
-from repos.installation import install_id
-from repos.models_install import Installation
+from repos.environments.services import environment_snapshot, secret_set, secret_versions
+from repos.installation.models import Installation
+from repos.installation.services import install_id
 from tests.support import factories
 
 SECRET = "s3cr3t-value-9f8e7d"

@@ -16,7 +16,7 @@ from social_django.models import UserSocialAuth
 from codexweb.accounts.invites import invite_create
 from codexweb.accounts.models import Invite, Membership, Team
 from codexweb.accounts.signin_policy import NOT_IN_ORGS, NOT_INVITED
-from repos.models_github import GitHubCredential
+from repos.github.models import GitHubCredential
 from tests.core.test_oauth import land, sign_in, visit_github
 from tests.support.github_fixtures import point_django_at
 

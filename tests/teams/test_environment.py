@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from codexweb.accounts.models import DomainList
 from codexweb.audit.models import AuditEntry
-from repos.environments import environment_snapshot, secret_set, secret_values_for_setup
+from repos.environments.services import environment_snapshot, secret_set, secret_values_for_setup
 from repos.models import Environment, EnvironmentSecret
 from tasks import services
 from tests.support import factories

@@ -13,8 +13,13 @@ from django.utils import timezone
 
 from codexweb.audit.models import AuditEntry
 from repos.models import SetupRun
-from repos.setup_run_flow import SetupRunLog
-from repos.setup_runs import SetupRunError, setup_run_claim, setup_run_finish, setup_run_request
+from repos.setup_runs.flow import SetupRunLog
+from repos.setup_runs.services import (
+    SetupRunError,
+    setup_run_claim,
+    setup_run_finish,
+    setup_run_request,
+)
 
 SECRET = "s3cr3t-value-that-must-never-show-9f8e7d"
 

@@ -1,0 +1,45 @@
+"""A pristine checkout of a repository on the host, for a sandbox to copy in.
+
+Attempts and "run setup now" both start here: the person's token (GitHub repositories only) is
+used for the host-side mirror fetch and nothing else; the checkout has no credentials.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.contrib.auth.models import User
+
+from repos.access import repository_access
+from repos.git.mirror import GitError, checkout_create, mirror_update
+from repos.github.credentials import credential_for
+from repos.models import Repository
+
+
+class PrepareError(RuntimeError):
+    """The workspace could not be prepared; the message is for the person."""
+
+
+def workspace_checkout(
+    *, repository: Repository, user: User, ref: str, dest: Path, need_push: bool = False
+) -> str:
+    """Fetch the host mirror as `user` and check `ref` out at `dest` (which must not exist).
+
+    Returns the checked-out commit. Raises PrepareError when `user` may not read (or, with
+    `need_push`, push to) the repository or `ref` is unknown; GitError when the fetch fails and
+    repos.github.client.GitHubError when GitHub cannot say what the person may do.
+    """
+    token = None
+    if repository.is_on_github:
+        access = repository_access(user, repository)
+        if not access.can_read or (need_push and not access.can_push):
+            raise PrepareError(access.reason)
+        credential = credential_for(user, repository.provider)
+        token = credential.reveal_token() if credential else None
+    mirror_update(repository, token=token)
+    try:
+        return checkout_create(repository, ref=ref, dest=dest)
+    except GitError as exc:
+        raise PrepareError(
+            f"Branch or commit {ref!r} was not found in {repository.full_name}."
+        ) from exc

@@ -1,0 +1,46 @@
+"""The record of a pull request opened from an attempt.
+
+Imported by tasks/models.py so Django sees it in the `tasks` app.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class PullRequestRecord(models.Model):
+    """The pull request opened from an attempt; one per attempt, so a second click finds it.
+
+    Moved from the repos app (it hangs off an Attempt): the table keeps its name, so the move
+    (tasks/migrations/0010_h5_pull_request_record.py) touched no row.
+    """
+
+    class State(models.TextChoices):
+        CREATING = "creating", "Being created"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        MERGED = "merged", "Merged"
+        FAILED = "failed", "Failed"
+
+    attempt = models.OneToOneField(
+        "tasks.Attempt", on_delete=models.CASCADE, related_name="pull_request"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    branch = models.CharField(max_length=255)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CREATING)
+    draft = models.BooleanField(default=False)
+    number = models.PositiveIntegerField(null=True, blank=True)
+    html_url = models.URLField(max_length=1000, blank=True, default="")
+    head_sha = models.CharField(max_length=64, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "repos_pullrequestrecord"
+
+    def __str__(self) -> str:
+        return self.html_url or f"{self.branch} ({self.state})"

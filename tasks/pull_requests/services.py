@@ -1,0 +1,266 @@
+"""Create PR: turn an attempt's patch into a branch and a pull request on GitHub.
+
+`pull_request_start` (the page's button and the API) reserves and enqueues the job;
+`pull_request_reserve` is quick and safe to call from a view: it checks the request and claims
+the attempt's single PullRequestRecord, so a second click finds the first one instead of opening
+another PR. `pull_request_open` does the slow part (fit for a Celery job): fresh checkout of the
+base from the mirror, `git apply --index`, commit as the person (GitHub noreply address) with a
+co-author trailer, push `codex/<slug>-<short-id>`, open the PR. Failures are stored on the record
+with a sentence the person can act on; a failed record can be retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from repos.access import RepositoryAccessDenied, require_repository_access
+from repos.git import mirror
+from repos.github.client import GitHubAuthError, GitHubError, web_base_url
+from repos.github.credentials import client_for, credential_for, credential_invalidate
+from tasks.models import Attempt, Mode, Status, Task
+from tasks.pull_requests.body import branch_name, commit_message, pull_body
+from tasks.pull_requests.compose import pull_text
+from tasks.pull_requests.models import PullRequestRecord
+from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
+
+logger = logging.getLogger(__name__)
+
+NOT_APPLICABLE = (
+    "The patch no longer applies to {base} (now at {sha}): the branch changed since the "
+    "attempt ran. Start a new attempt from the current {base}. Git said: {detail}"
+)
+EMPTY_PATCH = "The patch makes no changes to {base}; there is nothing to open a pull request for."
+PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
+
+
+class PullRequestError(Exception):
+    """The request cannot be made; the message says why, in words for the person.
+
+    `code` names the reason for machines (the API's error code): "not_code_task", "no_patch",
+    "no_attempt", or "cannot_open_pr" for everything else (access, not on GitHub)."""
+
+    def __init__(self, message: str, *, code: str = "cannot_open_pr") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
+    """The attempt of `task` to open a pull request from: attempt `index`, or by default the
+    first that succeeded with changes. Raises PullRequestError when there is none to use."""
+    if task.mode != Mode.CODE:
+        raise PullRequestError("Ask tasks change nothing, so there is no PR to open.",
+                               code="not_code_task")
+    attempts = list(task.attempts.order_by("index"))
+    if index is not None:
+        chosen = next((a for a in attempts if a.index == index), None)
+        if chosen is None:
+            raise PullRequestError(f"Task {task.pk} has no attempt {index}.", code="no_attempt")
+    else:
+        chosen = next((a for a in attempts if a.status == Status.SUCCEEDED and a.patch), None)
+        if chosen is None:
+            raise PullRequestError("No attempt of this task succeeded with changes yet.",
+                                   code="no_patch")
+    if chosen.status != Status.SUCCEEDED or not chosen.patch.strip():
+        raise PullRequestError(
+            f"Attempt {chosen.index} has no finished changes to open a PR with.", code="no_patch")
+    return chosen
+
+
+def pull_request_start(*, attempt: Attempt, user: User,
+                       draft: bool | None = None) -> tuple[PullRequestRecord, bool]:
+    """Create PR, for the page and the API alike: claim the attempt's record and, when this call
+    claimed it, enqueue the job that opens it once the transaction commits. Returns (record,
+    started); a second call finds the record as it is (being created, open, ...).
+
+    Raises what `pull_request_reserve` raises."""
+    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
+    if reserved:
+        transaction.on_commit(partial(_enqueue_open, record.pk))
+    return record, reserved
+
+
+def _enqueue_open(record_id: int) -> None:
+    from tasks.pull_requests.jobs import open_pull_request  # the job module imports this one
+
+    open_pull_request.delay(record_id)
+
+
+def pull_request_reserve(*, attempt: Attempt, user: User,
+                         draft: bool | None = None) -> tuple[PullRequestRecord, bool]:
+    """Claim the attempt's PR record. Returns (record, True) when the caller must now call
+    `pull_request_open`, (record, False) when one exists or is being made (a second click).
+    `draft` None: a draft exactly when the body carries warnings (the person's override wins).
+
+    Raises PullRequestError (not a finished Code attempt with a patch, `user` not in the team or
+    without push access of their own) and GitHubAuthError (sign in again).
+    """
+    task = attempt.task
+    repository = task.repository
+    if task.mode != Mode.CODE:
+        raise PullRequestError("Only Code tasks can become pull requests.", code="not_code_task")
+    if attempt.status != Status.SUCCEEDED or not attempt.patch.strip():
+        raise PullRequestError("This attempt has no finished patch to turn into a pull request.",
+                               code="no_patch")
+    if not repository.is_on_github:
+        raise PullRequestError("Pull requests need a repository connected from GitHub.")
+    try:
+        # The person pressing the button, with their own credential (not the task's author).
+        require_repository_access(user, repository, write=True)
+    except RepositoryAccessDenied as exc:
+        raise PullRequestError(str(exc)) from exc
+    with transaction.atomic():
+        Attempt.objects.select_for_update().filter(pk=attempt.pk).first()
+        record = PullRequestRecord.objects.filter(attempt=attempt).first()
+        if record is not None and record.state != PullRequestRecord.State.FAILED:
+            return record, False
+        text = pull_text(attempt)
+        title, draft = text.title, text.needs_draft if draft is None else draft
+        if record is None:
+            record = PullRequestRecord.objects.create(
+                attempt=attempt, requested_by=user, draft=draft,
+                branch=branch_name(title, attempt.pk),
+            )
+        else:
+            record.state = PullRequestRecord.State.CREATING
+            record.requested_by, record.draft, record.error = user, draft, ""
+            record.save(update_fields=["state", "requested_by", "draft", "error", "updated_at"])
+    return record, True
+
+
+def pull_request_create(*, attempt: Attempt, user: User,
+                        draft: bool | None = None) -> PullRequestRecord:
+    """Reserve and open in one go (for a worker, a CLI or tests). Idempotent per attempt."""
+    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
+    if reserved:
+        record = pull_request_open(record_id=record.pk)
+    return record
+
+
+def pull_request_open(*, record_id: int) -> PullRequestRecord:
+    """Do the git and GitHub work for a reserved record; never raises for expected failures."""
+    record = PullRequestRecord.objects.select_related(
+        "attempt__task__repository", "requested_by").get(pk=record_id)
+    if record.state != PullRequestRecord.State.CREATING:
+        return record
+    try:
+        _open(record)
+    except (PullRequestError, GitHubError, mirror.GitError) as exc:
+        record.state = PullRequestRecord.State.FAILED
+        record.error = str(exc)
+        record.save(update_fields=["state", "error", "updated_at"])
+    else:
+        _audit_opened(record)
+    return record
+
+
+def _audit_opened(record: PullRequestRecord) -> None:
+    """Every PR created goes into the team's audit log (whichever path opened it)."""
+    from codexweb.audit import actions
+    from codexweb.audit.services import audit_record
+
+    attempt = record.attempt
+    audit_record(
+        team=attempt.task.repository.team, actor=record.requested_by, action=actions.PR_CREATED,
+        target=record.html_url or f"task #{attempt.task_id}",
+        changes={"task": attempt.task_id, "attempt": attempt.index, "branch": record.branch,
+                 "number": record.number},
+    )
+
+
+def _open(record: PullRequestRecord) -> None:
+    attempt = record.attempt
+    task = attempt.task
+    repository = task.repository
+    user = record.requested_by
+    credential = credential_for(user, repository.provider) if user else None
+    if user is None or credential is None:
+        raise PullRequestError(f"Sign in with {repository.get_provider_display()} first.")
+    client = client_for(credential)
+    try:
+        info = client.repository(repository.owner, repository.name)
+    except GitHubAuthError:
+        credential_invalidate(credential)
+        raise
+    if not info.can_push:
+        raise PullRequestError(f"{repository.get_provider_display()} says you cannot push to "
+                               f"{repository}.")
+    token = credential.reveal_token()
+    url = mirror.remote_url(repository)
+    try:
+        mirror.mirror_update(repository, token=token)
+    except mirror.GitError as exc:
+        raise PullRequestError(f"Could not fetch {repository} from GitHub: {exc}") from exc
+    text = pull_text(attempt)  # after the fetch: the history decides the title's style
+    title = text.title
+    with tempfile.TemporaryDirectory(prefix="codexweb-pr-") as tmp:
+        work = Path(tmp) / "work"
+        try:
+            base_sha = mirror.checkout_create(repository, ref=task.base_branch, dest=work)
+        except mirror.GitError as exc:
+            raise PullRequestError(
+                f"The base branch {task.base_branch} is not on GitHub any more.") from exc
+        try:
+            mirror.run_git(["-C", str(work), "apply", "--index", "--whitespace=nowarn", "-"],
+                           input_text=attempt.patch)
+        except mirror.GitError as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else "no details"
+            raise PullRequestError(NOT_APPLICABLE.format(
+                base=task.base_branch, sha=base_sha[:7], detail=detail)) from exc
+        if not mirror.run_git(["-C", str(work), "diff", "--cached", "--name-only"]).strip():
+            raise PullRequestError(EMPTY_PATCH.format(base=task.base_branch))
+        name = user.get_full_name() or credential.login
+        identity = {
+            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": credential.noreply_email,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": credential.noreply_email,
+        }
+        mirror.run_git(["-C", str(work), "commit", "--quiet", "--no-verify", "-F", "-"],
+                       input_text=commit_message(title, task.prompt, settings.PR_CO_AUTHOR),
+                       extra_env=identity)
+        head_sha = mirror.run_git(["-C", str(work), "rev-parse", "HEAD"]).strip()
+        try:
+            mirror.run_git(["-C", str(work), "push", "--quiet", "--force", url,
+                            f"HEAD:refs/heads/{record.branch}"], token=token, remote_url=url)
+        except mirror.GitError as exc:
+            remote = [line.removeprefix("remote:").strip() for line in str(exc).splitlines()
+                      if line.startswith("remote:") and line.removeprefix("remote:").strip()]
+            detail = " ".join(remote) or str(exc).splitlines()[-1]
+            raise PullRequestError(PUSH_REFUSED.format(branch=record.branch,
+                                                       detail=detail)) from exc
+    record.head_sha = head_sha
+    blob_base = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
+    body = pull_body(summary=text.summary, blob_base=f"{blob_base}/blob/{head_sha}",
+                     chunks=attempt_chunks(attempt),
+                     citations=stored_citations(attempt_summary(attempt)),
+                     task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/",
+                     notices=text.notices(draft=record.draft), after_summary=text.sections())
+    try:
+        pull = client.pull_create(repository.owner, repository.name, title=title, body=body,
+                                  head=record.branch, base=task.base_branch, draft=record.draft)
+    except GitHubAuthError:
+        credential_invalidate(credential)
+        raise
+    record.number, record.html_url = pull.number, pull.html_url
+    record.state = PullRequestRecord.State.OPEN
+    record.save(update_fields=["head_sha", "number", "html_url", "state", "updated_at"])
+
+
+def pull_request_refresh(record: PullRequestRecord) -> PullRequestRecord:
+    """Ask GitHub for the PR's current state (open, closed, merged) and store it."""
+    if record.number is None or record.requested_by is None:
+        return record
+    repository = record.attempt.task.repository
+    credential = credential_for(record.requested_by, repository.provider)
+    if credential is None:
+        return record
+    pull = client_for(credential).pull(repository.owner, repository.name, record.number)
+    record.state = pull.state if pull.state in PullRequestRecord.State.values else record.state
+    record.draft = pull.draft
+    record.save(update_fields=["state", "draft", "updated_at"])
+    return record
