@@ -11,6 +11,7 @@ from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Pri
 from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
+from tests.support.calc_repo import IMAGE, docker_engine, fixture_repo  # noqa: F401
 from tests.support.model_server import ScriptedModelServer
 
 
@@ -48,13 +49,31 @@ def make_spec(server: ScriptedModelServer, *, mode: str = "code", api: str = "re
                      config=config, repository="acme/webapp", **extra)
 
 
+@pytest.fixture
+def worker_settings(settings, model_server, tmp_path, docker_engine):  # noqa: F811
+    """Settings for running an attempt as the worker does: the Docker backend on IMAGE, the
+    scripted model server, mirrors under tmp_path."""
+    settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_IMAGE = IMAGE  # the default ("universal") choice maps to the slim image here
+    settings.OPENAI_BASE_URL = model_server.url
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"
+    settings.MODEL_TIER_OPTIONS = {
+        tier: {
+            "api": "chat",
+            "reasoning_effort": "",
+            "price_input": 1.0,
+            "price_cached_input": 0.1,
+            "price_output": 2.0,
+        }
+        for tier in ("strong", "fast")
+    }
+    return settings
+
+
 def run(spec: AgentSpec, sandbox, **kwargs: Any) -> Run:
     events: list[tuple[str, dict[str, Any]]] = []
     model = ModelClient(spec.config.model)
     result = run_agent(spec, sandbox, model, lambda kind, payload: events.append((kind, payload)),
                        **kwargs)
     return Run(result, events)
-
-
-# The Docker engine and the fixture repository, shared by the real-sandbox and worker tests.
-from tests.agent.test_real_sandbox import docker_engine, fixture_repo  # noqa: E402,F401

@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from repos.models import SetupRun
-from tests.browser.test_environment_policy import sign_in
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.test import Client
 
 from tasks.composer import LAST_REPOSITORY_KEY
 from tasks.models import Attempt, Event, Task
 from tests.support import factories
-from tests.support.celery_queue import queue_clear, queued_jobs
-
-
-@pytest.fixture
-def empty_queue():
-    queue_clear()
-    yield
-    queue_clear()
+from tests.support.celery_queue import queued_jobs
 
 
 def submit(client, repository, **changes):

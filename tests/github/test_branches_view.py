@@ -12,16 +12,9 @@ from repos.jobs import refresh_mirror
 from repos.mirror import mirror_path
 from tests.github.conftest import connect, connected_repository
 from tests.support import factories
-from tests.support.celery_queue import queue_clear, queued_jobs
+from tests.support.celery_queue import queued_jobs
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue_clear()
-    yield
-    queue_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queue")]
 
 
 @pytest.fixture

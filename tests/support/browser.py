@@ -3,17 +3,21 @@
 Fixtures (import them into a conftest.py): `chromium` (one browser per test module), `browser_page`
 (a fresh context and page per test, laptop-sized, with `base_url` set to the live app, so
 `page.goto("/")` works) and `phone_page` (a phone-sized one). Both use `transactional_db`.
-`screenshot(page, name)` saves artifacts/screenshots/<name>.png for people to look at.
+`screenshot(page, name)` saves artifacts/screenshots/<name>.png for people to look at;
+`sign_in(page, username)` signs in through the login form with the factories' password.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.support import factories
 from tests.support.services import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,6 +28,15 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LAPTOP = {"width": 1366, "height": 800}
 PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(page, username: str) -> None:
+    """Sign in as `username` through the login form, and wait until the form is left."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 
 def screenshot(page, name: str, *, full_page: bool = False) -> Path:
