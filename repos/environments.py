@@ -236,22 +236,12 @@ def environment_update(
     environment.domain_lists.set(lists)
     environment.setup_domain_lists.set(setup_lists)
     target = environment.repository.full_name
-    if env_changes:
-        audit_record(
-            team=team,
-            actor=actor,
-            action=actions.ENVIRONMENT_UPDATED,
-            target=target,
-            changes=env_changes,
-        )
-    if policy_changes:
-        audit_record(
-            team=team,
-            actor=actor,
-            action=actions.POLICY_UPDATED,
-            target=target,
-            changes=policy_changes,
-        )
+    for action, changes in (
+        (actions.ENVIRONMENT_UPDATED, env_changes),
+        (actions.POLICY_UPDATED, policy_changes),
+    ):
+        if changes:
+            audit_record(team=team, actor=actor, action=action, target=target, changes=changes)
     return environment
 
 
