@@ -90,35 +90,3 @@ def browser_page(chromium, live_app, transactional_db) -> Iterator[object]:
 @pytest.fixture
 def phone_page(chromium, live_app, transactional_db) -> Iterator[object]:
     yield from _page(chromium, live_app, PHONE)
-
-
-def off_the_browser_loop(fn, /, *args, **kwargs):
-    """Run `fn` in a fresh thread and return its result.
-
-    Playwright's sync API keeps an asyncio loop in the test's thread, so code that calls
-    `async_to_sync` (e.g. `tasks.events.publish` sending to the channel layer on commit) fails
-    there with "You cannot use AsyncToSync in the same thread as an async event loop". Run such
-    calls through this; the thread opens its own database connection and closes it after.
-    """
-    import threading
-
-    from django.db import connections
-
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn(*args, **kwargs)
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target, name="off-browser-loop")
-    thread.start()
-    thread.join(timeout=120)
-    if thread.is_alive():
-        raise TimeoutError(f"{fn!r} did not finish within 120s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome.get("value")
