@@ -28,10 +28,7 @@ def webapp(gh, tmp_path):  # noqa: F811
 
 
 def _finished(repository, author):
-    task = factories.make_task(repository, author, mode="code", prompt="Say v2")
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, PATCH, "Now v2."
-    attempt.save()
+    task = factories.make_succeeded_attempt(repository, author, patch=PATCH, summary="Now v2.").task
     task.status = Status.SUCCEEDED
     task.save()
     return task

@@ -39,10 +39,9 @@ def webapp(gh, tmp_path):
 
 
 def finished_attempt(repository, author, *, prompt="Make the greeting say v2\n\nPlease."):
-    task = factories.make_task(repository, author, mode="code", prompt=prompt)
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, PATCH, SUMMARY
-    attempt.save()
+    attempt = factories.make_succeeded_attempt(
+        repository, author, patch=PATCH, summary=SUMMARY, prompt=prompt
+    )
     Event.objects.create(attempt=attempt, seq=1, kind="command",
                          payload={"call_id": "1", "chunk_id": "c0ffee", "command": "pytest -q",
                                   "cwd": "/workspace"})

@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from repos.models_github import PullRequestRecord
 from repos.pulls import pull_request_open
-from tasks.models import Status
 from tests.github.conftest import connect, connected_repository, serve
 from tests.support import factories
 
@@ -29,11 +28,7 @@ def webapp(gh, tmp_path):
 
 
 def succeeded(repository, author, *, patch: str = PATCH):
-    task = factories.make_task(repository, author, mode="code", prompt="Say v2")
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, patch, "Changed it."
-    attempt.save()
-    return attempt
+    return factories.make_succeeded_attempt(repository, author, patch=patch)
 
 
 @pytest.mark.django_db
