@@ -7,8 +7,8 @@ import pytest
 
 from codexweb.audit.models import AuditEntry
 from tasks.models import Status
-from tests.github.conftest import connect, connected_repository, gh, serve  # noqa: F401
 from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, serve
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -20,7 +20,7 @@ PATCH = """diff --git a/app.py b/app.py
 
 
 @pytest.fixture
-def webapp(gh, tmp_path):  # noqa: F811
+def webapp(gh, tmp_path):
     gh.state.add_user("alice-gh")
     gh.state.add_user("bob-gh")
     gh.state.add_org("acme", members={"alice-gh": "write", "bob-gh": "read"})
@@ -34,7 +34,7 @@ def _finished(repository, author):
     return task
 
 
-def test_pr_opens_once_and_is_audited(alice_api, gh, webapp, acme, alice):  # noqa: F811
+def test_pr_opens_once_and_is_audited(alice_api, gh, webapp, acme, alice):
     connect(alice, gh, login="alice-gh")
     task = _finished(connected_repository(acme, webapp), alice)
     response = alice_api.post(f"/tasks/{task.pk}/pr")
@@ -53,7 +53,7 @@ def test_pr_opens_once_and_is_audited(alice_api, gh, webapp, acme, alice):  # no
     assert entry.changes["number"] == pull.number
 
 
-def test_pr_refused_without_push_access(bob_api, gh, webapp, acme, alice, bob):  # noqa: F811
+def test_pr_refused_without_push_access(bob_api, gh, webapp, acme, alice, bob):
     connect(bob, gh, login="bob-gh")
     task = _finished(connected_repository(acme, webapp), alice)
     response = bob_api.post(f"/tasks/{task.pk}/pr")

@@ -10,9 +10,9 @@ import pytest
 
 from repos.jobs import refresh_mirror
 from repos.mirror import mirror_path
-from tests.github.conftest import connect, connected_repository
 from tests.support import factories
 from tests.support.celery_queue import queued_jobs
+from tests.support.connected_github import connect, connected_repository
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queue")]
 

@@ -8,7 +8,7 @@ from repos.connect import ConnectError, github_repository_connect
 from repos.models import Repository
 from repos.models_github import GitHubRepositoryAccess
 from repos.sync import repositories_sync
-from tests.github.conftest import connect
+from tests.support.connected_github import connect
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from repos.github import GitHubAuthError
 from repos.models_github import PullRequestRecord
 from repos.pulls import PullRequestError, pull_request_create, pull_request_refresh
 from tasks.models import Event, Status
-from tests.github.conftest import connect, connected_repository, push_commit, serve
 from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, push_commit, serve
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py

@@ -7,7 +7,7 @@ import pytest
 from repos.github import GitHubAuthError, GitHubRateLimited
 from repos.models_github import GitHubRepositoryAccess
 from repos.sync import repositories_sync
-from tests.github.conftest import connect
+from tests.support.connected_github import connect
 
 
 @pytest.fixture

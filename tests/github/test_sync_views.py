@@ -6,8 +6,8 @@ import pytest
 
 from repos.jobs import sync_repositories
 from repos.models_github import GitHubCredential
-from tests.github.conftest import connect
 from tests.support.celery_queue import queued_jobs
+from tests.support.connected_github import connect
 from tests.support.oauth_flow import sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queue")]

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from repos.models_github import PullRequestRecord
 from repos.pulls import pull_request_open
-from tests.github.conftest import connect, connected_repository, serve
 from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, serve
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
