@@ -12,7 +12,7 @@ from tasks import event_kinds as kinds
 from tasks.agent.collect import collect_patch, head_commit
 from tasks.agent.config import Budgets
 from tasks.sandbox.base import SandboxError, SandboxSpec
-from tests.agent.conftest import make_spec, run
+from tests.support.agent_run import make_spec, run
 from tests.support.calc_repo import (
     CALC,
     FIX,
