@@ -1,4 +1,6 @@
-"""Shared pieces for the agent tests: the scripted model server and a way to run the loop."""
+"""Running the agent loop in a test: `make_spec` (an AgentSpec against the scripted model server),
+`run` (the loop, its events recorded in a Run); fixtures `model_server` and `worker_settings`
+(settings for running an attempt as the worker does). tests/agent/conftest.py registers them."""
 
 from __future__ import annotations
 

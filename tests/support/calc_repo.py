@@ -1,7 +1,7 @@
 """The small repository the real-sandbox and worker tests share, and the engine to run it in.
 
 calc.py's `add` subtracts, test_calc.py says so, AGENTS.md tells the agent how to run the tests;
-FIX is the patch that makes them pass. Fixtures (tests/agent/conftest.py registers them):
+FIX is the patch that makes them pass. Fixtures (registered through tests/support/agent_run.py):
 `docker_engine` (skips, naming what is missing, without an engine or IMAGE) and `fixture_repo` (a
 fresh git repository with that content). `summary_citing_the_green_run` is a scripted model reply
 that cites the last test run's "OK" line.
