@@ -263,13 +263,7 @@ def secret_set(
         secret = EnvironmentSecret(environment=environment, name=name)
     secret.set_value(value)
     secret.save()
-    audit_record(
-        team=environment.repository.team,
-        actor=actor,
-        action=actions.SECRET_SET,
-        target=f"{environment.repository.full_name}: {name}",
-        changes={"name": name, "created": created},
-    )
+    _secret_audit(environment, actor, actions.SECRET_SET, name, created=created)
     return secret
 
 
@@ -278,12 +272,19 @@ def secret_delete(*, secret: EnvironmentSecret, actor: User) -> None:
     environment = secret.environment
     name = secret.name
     secret.delete()
+    _secret_audit(environment, actor, actions.SECRET_DELETED, name)
+
+
+def _secret_audit(
+    environment: Environment, actor: User, action: str, name: str, **changes: object
+) -> None:
+    """Record a change to the secret `name` (never its value) in the team's audit log."""
     audit_record(
         team=environment.repository.team,
         actor=actor,
-        action=actions.SECRET_DELETED,
+        action=action,
         target=f"{environment.repository.full_name}: {name}",
-        changes={"name": name},
+        changes={"name": name, **changes},
     )
 
 
