@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIteratorValue
 from django.urls import reverse
 
+from repos.forms import clean_branch
 from repos.models import Repository
-from repos.refnames import branch_name_problem
 from tasks.models import Mode, ModelTier
 
 # Options rendered in the composer's repository select; the search box reaches the rest.
@@ -130,8 +130,4 @@ class ComposerForm(forms.Form):
         return prompt
 
     def clean_base_branch(self) -> str:
-        branch = self.cleaned_data["base_branch"].strip()
-        problem = branch_name_problem(branch) if branch else None
-        if problem:
-            raise forms.ValidationError(problem)
-        return branch
+        return clean_branch(self.cleaned_data["base_branch"])
