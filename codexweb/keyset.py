@@ -58,10 +58,6 @@ class KeysetPage(Generic[M]):
     newer: Cursor | None
     older: Cursor | None
 
-    @property
-    def is_first(self) -> bool:
-        return self.newer is None
-
 
 def _older_than(cursor: Cursor) -> Q:
     # The plain `created_at <= …` lets the database bound its index scan; the OR breaks ties.

@@ -9,6 +9,16 @@ from repos.models import Repository
 from repos.services import RepositoryError, parse_git_location
 
 
+def clean_branch(value: str) -> str:
+    """A form's optional branch field, stripped; ValidationError saying what is wrong with a name
+    git would refuse."""
+    branch = value.strip()
+    problem = branch_name_problem(branch) if branch else None
+    if problem:
+        raise forms.ValidationError(problem)
+    return branch
+
+
 class RegisterRepositoryForm(forms.Form):
     location = forms.CharField(
         max_length=1000,
@@ -39,8 +49,4 @@ class RegisterRepositoryForm(forms.Form):
         return location
 
     def clean_default_branch(self) -> str:
-        branch = self.cleaned_data["default_branch"].strip()
-        problem = branch_name_problem(branch) if branch else None
-        if problem:
-            raise forms.ValidationError(problem)
-        return branch
+        return clean_branch(self.cleaned_data["default_branch"])

@@ -11,7 +11,7 @@ from django.forms.models import ModelChoiceIteratorValue
 from django.urls import reverse
 
 from codexweb.query_params import optional_int
-from repos.git.refnames import branch_name_problem
+from repos.forms import clean_branch
 from repos.models import Repository
 from tasks.models import Mode, ModelTier
 
@@ -131,8 +131,4 @@ class ComposerForm(forms.Form):
         return prompt
 
     def clean_base_branch(self) -> str:
-        branch = self.cleaned_data["base_branch"].strip()
-        problem = branch_name_problem(branch) if branch else None
-        if problem:
-            raise forms.ValidationError(problem)
-        return branch
+        return clean_branch(self.cleaned_data["base_branch"])

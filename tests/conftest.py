@@ -11,6 +11,8 @@ import os
 import pytest
 
 from tests.support import factories
+from tests.support.celery_queue import empty_queue  # noqa: F401
+from tests.support.connected_github import gh  # noqa: F401
 from tests.support.github_fixtures import _github_double_server, github_double  # noqa: F401
 
 

@@ -28,12 +28,6 @@ def team_create(*, name: str, admin: User) -> Team:
 
 
 @transaction.atomic
-def membership_add(*, team: Team, user: User, role: str = "member") -> Membership:
-    membership, _ = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
-    return membership
-
-
-@transaction.atomic
 def first_admin_create(*, username: str, email: str, password: str, team_name: str):
     """Create the install's first account (a superuser) and its team.
 

@@ -57,10 +57,7 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
     team, username, role = membership.team, membership.user.get_username(), membership.role
     membership.delete()
     audit_record(
-        team=team,
-        actor=actor,
-        action=actions.MEMBER_REMOVED,
-        target=username,
+        team=team, actor=actor, action=actions.MEMBER_REMOVED, target=username,
         changes={"role": role},
     )
 
@@ -87,10 +84,7 @@ def domain_list_save(
     if domain_list is None:
         domain_list = DomainList.objects.create(team=team, name=name, domains=clean)
         audit_record(
-            team=team,
-            actor=actor,
-            action=actions.DOMAIN_LIST_CREATED,
-            target=name,
+            team=team, actor=actor, action=actions.DOMAIN_LIST_CREATED, target=name,
             changes={"domains": clean},
         )
         return domain_list
@@ -108,11 +102,7 @@ def domain_list_save(
     domain_list.save(update_fields=["name", "domains", "updated_at"])
     if changes:
         audit_record(
-            team=team,
-            actor=actor,
-            action=actions.DOMAIN_LIST_UPDATED,
-            target=name,
-            changes=changes,
+            team=team, actor=actor, action=actions.DOMAIN_LIST_UPDATED, target=name, changes=changes
         )
     return domain_list
 
@@ -126,9 +116,6 @@ def domain_list_delete(*, domain_list: DomainList, actor: User) -> None:
     team, name = domain_list.team, domain_list.name
     domain_list.delete()
     audit_record(
-        team=team,
-        actor=actor,
-        action=actions.DOMAIN_LIST_DELETED,
-        target=name,
+        team=team, actor=actor, action=actions.DOMAIN_LIST_DELETED, target=name,
         changes={"was_used_by": used_by},
     )

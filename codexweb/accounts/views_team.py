@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from codexweb.accounts.confirm import confirm_page
 from codexweb.accounts.current import current_admin_team, current_team, current_team_set
 from codexweb.accounts.forms_team import DomainListForm, InviteForm, RoleForm
 from codexweb.accounts.http import AuthedRequest
@@ -182,22 +183,37 @@ def member_remove(request: AuthedRequest, pk: int) -> HttpResponse:
             return redirect("tasks:home")
         messages.success(request, f"{membership.user.get_username()} was removed from {team.name}.")
         return redirect("accounts:team")
-    return render(
+    return confirm_page(
         request,
-        "accounts/team_confirm.html",
-        {
-            "title": "Leave the team" if leaving else "Remove a member",
-            "question": (
-                f"Leave {team.name}? You will lose access to its repositories and tasks."
-                if leaving
-                else f"Remove {membership.user.get_username()} from {team.name}? They lose access "
-                "to "
-                "its repositories and tasks; their tasks stay in the history."
-            ),
-            "action": reverse("accounts:member_remove", args=[membership.pk]),
-            "button": "Leave" if leaving else "Remove",
-        },
+        title="Leave the team" if leaving else "Remove a member",
+        question=(
+            f"Leave {team.name}? You will lose access to its repositories and tasks."
+            if leaving
+            else f"Remove {membership.user.get_username()} from {team.name}? They lose access "
+            "to its repositories and tasks; their tasks stay in the history."
+        ),
+        action=reverse("accounts:member_remove", args=[membership.pk]),
+        button="Leave" if leaving else "Remove",
     )
+
+
+def _domain_list_saved(
+    request: AuthedRequest,
+    form: DomainListForm,
+    team: Team,
+    domain_list: DomainList | None = None,
+) -> bool:
+    """Save the valid form as a new list (or into `domain_list`); False, with the reason on the
+    form, when the service refuses it."""
+    try:
+        saved = domain_list_save(
+            team=team, actor=request.user, domain_list=domain_list, **form.cleaned_data
+        )
+    except (TeamError, DomainError) as exc:
+        form.add_error(None, str(exc))
+        return False
+    messages.success(request, f"Domain list {saved.name} saved.")
+    return True
 
 
 def domain_lists(request: AuthedRequest) -> HttpResponse:
@@ -207,14 +223,8 @@ def domain_lists(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         if not is_admin:
             raise Http404("Only team admins can change domain lists.")
-        if form.is_valid():
-            try:
-                domain_list_save(team=team, actor=request.user, **form.cleaned_data)
-            except (TeamError, DomainError) as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Domain list {form.cleaned_data['name']} saved.")
-                return redirect("accounts:domain_lists")
+        if form.is_valid() and _domain_list_saved(request, form, team):
+            return redirect("accounts:domain_lists")
     return render(
         request,
         "accounts/team_domain_lists.html",
@@ -233,16 +243,10 @@ def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     domain_list = get_object_or_404(DomainList, pk=pk, team=team)
     initial = {"name": domain_list.name, "domains": "\n".join(domain_list.domains)}
     form = DomainListForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            domain_list_save(
-                team=team, actor=request.user, domain_list=domain_list, **form.cleaned_data
-            )
-        except (TeamError, DomainError) as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Domain list {domain_list.name} saved.")
-            return redirect("accounts:domain_lists")
+    if request.method == "POST" and form.is_valid() and _domain_list_saved(
+        request, form, team, domain_list
+    ):
+        return redirect("accounts:domain_lists")
     return render(
         request,
         "accounts/team_domain_list_edit.html",
@@ -259,18 +263,11 @@ def domain_list_remove(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Domain list {domain_list.name} deleted.")
         return redirect("accounts:domain_lists")
     used = domain_list.environments.count() + domain_list.setup_environments.count()
-    return render(
+    in_use = f" {used} environment setting(s) use it; they stop allowing its domains."
+    return confirm_page(
         request,
-        "accounts/team_confirm.html",
-        {
-            "title": "Delete a domain list",
-            "question": f"Delete the domain list {domain_list.name}?"
-            + (
-                f" {used} environment setting(s) use it; they stop allowing its domains."
-                if used
-                else ""
-            ),
-            "action": reverse("accounts:domain_list_delete", args=[domain_list.pk]),
-            "button": "Delete",
-        },
+        title="Delete a domain list",
+        question=f"Delete the domain list {domain_list.name}?{in_use if used else ''}",
+        action=reverse("accounts:domain_list_delete", args=[domain_list.pk]),
+        button="Delete",
     )

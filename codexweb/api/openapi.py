@@ -22,6 +22,15 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _object(required: dict[str, Any], *, optional: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An object schema with `required` properties (each named once) and `optional` ones."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **(optional or {})},
+    }
+
+
 def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
@@ -50,27 +59,11 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "Attempt": {
-        "type": "object",
-        "required": [
-            "id",
-            "task",
-            "index",
-            "status",
-            "finished",
-            "error",
-            "summary",
-            "has_patch",
-            "input_tokens",
-            "output_tokens",
-            "last_seq",
-            "created_at",
-        ],
-        "properties": {
+    "Attempt": _object(
+        {
             "id": {"type": "integer"},
             "task": {"type": "integer"},
             "index": {"type": "integer"},
-            "parent": {"type": ["integer", "null"]},
             "status": {"type": "string", "enum": _STATUS},
             "finished": {"type": "boolean"},
             "error": {"type": "string"},
@@ -80,29 +73,15 @@ _SCHEMAS: dict[str, Any] = {
             "output_tokens": {"type": "integer"},
             "last_seq": {"type": "integer"},
             "created_at": {"type": "string", "format": "date-time"},
+        },
+        optional={
+            "parent": {"type": ["integer", "null"]},
             "started_at": _NULLABLE_TIME,
             "finished_at": _NULLABLE_TIME,
         },
-    },
-    "Task": {
-        "type": "object",
-        "required": [
-            "id",
-            "team",
-            "repository",
-            "author",
-            "mode",
-            "title",
-            "prompt",
-            "branch",
-            "model",
-            "status",
-            "finished",
-            "attempt_count",
-            "created_at",
-            "web_url",
-        ],
-        "properties": {
+    ),
+    "Task": _object(
+        {
             "id": {"type": "integer"},
             "team": {"type": "string"},
             "repository": {"type": "string"},
@@ -116,11 +95,13 @@ _SCHEMAS: dict[str, Any] = {
             "finished": {"type": "boolean"},
             "attempt_count": {"type": "integer"},
             "created_at": {"type": "string", "format": "date-time"},
-            "finished_at": _NULLABLE_TIME,
             "web_url": {"type": "string"},
+        },
+        optional={
+            "finished_at": _NULLABLE_TIME,
             "attempts": {"type": "array", "items": _ref("Attempt")},
         },
-    },
+    ),
     "TaskCreate": {
         "type": "object",
         "required": ["repository", "mode", "prompt"],

@@ -21,6 +21,16 @@ IMAGE_LABELS = {
 }
 
 
+def mono_text(label: str, *, rows: int, help_text: str = "") -> forms.CharField:
+    """An optional multi-line field for code or one-entry-a-line text: monospace, no spelling."""
+    return forms.CharField(
+        required=False,
+        label=label,
+        widget=forms.Textarea(attrs={"rows": rows, "spellcheck": "false", "class": "mono"}),
+        help_text=help_text,
+    )
+
+
 class EnvironmentForm(forms.Form):
     image = forms.ChoiceField(
         required=False,  # left out: the environment keeps its image
@@ -35,33 +45,29 @@ class EnvironmentForm(forms.Form):
         help_text="Used when \u201cCustom image\u201d is chosen; the administrator lists the "
         "images allowed here (SANDBOX_ALLOWED_IMAGES).",
     )
-    setup_script = forms.CharField(
-        required=False,
-        label="Setup script",
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
+    setup_script = mono_text(
+        "Setup script",
+        rows=8,
         help_text="Runs with bash in the repository's root before the agent starts; "
         "secrets are visible only here.",
     )
-    maintenance_script = forms.CharField(
-        required=False,
-        label="Maintenance script",
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    maintenance_script = mono_text(
+        "Maintenance script",
+        rows=4,
         help_text="Runs instead of the setup script when an attempt starts from the cached "
         "container (the branch may have changed since), e.g. pip install -e . or npm install. "
         "Same secrets, internet access and log as the setup script.",
     )
-    path_prefix = forms.CharField(
-        required=False,
-        label="PATH prefix",
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "mono"}),
+    path_prefix = mono_text(
+        "PATH prefix",
+        rows=2,
         help_text="Absolute folders, one per line, put in front of PATH for the setup script, "
         "the maintenance script and the agent (e.g. /workspace/node_modules/.bin). "
         "~/.local/bin, ~/go/bin, ~/.cargo/bin and npm's global bin are on PATH already.",
     )
-    variables = forms.CharField(
-        required=False,
-        label="Variables",
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    variables = mono_text(
+        "Variables",
+        rows=4,
         help_text="NAME=value, one per line. Visible to the setup script and the agent.",
     )
     internet_policy = forms.ChoiceField(
@@ -70,10 +76,9 @@ class EnvironmentForm(forms.Form):
     domain_lists = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Team domain lists"
     )
-    allowed_domains = forms.CharField(
-        required=False,
-        label="Other allowed domains",
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    allowed_domains = mono_text(
+        "Other allowed domains",
+        rows=4,
         help_text="One per line; *.example.com allows every subdomain.",
     )
     allowed_methods = forms.MultipleChoiceField(
@@ -88,17 +93,21 @@ class EnvironmentForm(forms.Form):
     setup_domain_lists = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Setup: team domain lists"
     )
-    setup_allowed_domains = forms.CharField(
-        required=False,
-        label="Setup: other allowed domains",
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
-    )
+    setup_allowed_domains = mono_text("Setup: other allowed domains", rows=3)
     cache_ttl_hours = forms.IntegerField(
         min_value=0,
         max_value=720,
         label="Cache expiry (hours)",
         help_text="How long a prepared container image is reused; 0 disables the cache.",
     )
+
+    # The page's fieldsets after the image choice, each field in the order it is shown.
+    GROUPS = {
+        "setup": ("setup_script", "maintenance_script", "variables", "path_prefix",
+                  "cache_ttl_hours"),
+        "agent_policy": ("internet_policy", "domain_lists", "allowed_domains", "allowed_methods"),
+        "setup_policy": ("setup_internet_policy", "setup_domain_lists", "setup_allowed_domains"),
+    }
 
     def __init__(
         self,
@@ -132,6 +141,11 @@ class EnvironmentForm(forms.Form):
         if read_only:
             for f in self.fields.values():
                 f.disabled = True
+
+    @property
+    def groups(self) -> dict[str, list[forms.BoundField]]:
+        """The bound fields of each group in GROUPS, for the template to show in order."""
+        return {group: [self[name] for name in names] for group, names in self.GROUPS.items()}
 
     @staticmethod
     def initial_for(environment: Environment) -> dict:

@@ -236,22 +236,12 @@ def environment_update(
     environment.domain_lists.set(lists)
     environment.setup_domain_lists.set(setup_lists)
     target = environment.repository.full_name
-    if env_changes:
-        audit_record(
-            team=team,
-            actor=actor,
-            action=actions.ENVIRONMENT_UPDATED,
-            target=target,
-            changes=env_changes,
-        )
-    if policy_changes:
-        audit_record(
-            team=team,
-            actor=actor,
-            action=actions.POLICY_UPDATED,
-            target=target,
-            changes=policy_changes,
-        )
+    for action, changes in (
+        (actions.ENVIRONMENT_UPDATED, env_changes),
+        (actions.POLICY_UPDATED, policy_changes),
+    ):
+        if changes:
+            audit_record(team=team, actor=actor, action=action, target=target, changes=changes)
     return environment
 
 
@@ -273,13 +263,7 @@ def secret_set(
         secret = EnvironmentSecret(environment=environment, name=name)
     secret.set_value(value)
     secret.save()
-    audit_record(
-        team=environment.repository.team,
-        actor=actor,
-        action=actions.SECRET_SET,
-        target=f"{environment.repository.full_name}: {name}",
-        changes={"name": name, "created": created},
-    )
+    _secret_audit(environment, actor, actions.SECRET_SET, name, created=created)
     return secret
 
 
@@ -288,12 +272,19 @@ def secret_delete(*, secret: EnvironmentSecret, actor: User) -> None:
     environment = secret.environment
     name = secret.name
     secret.delete()
+    _secret_audit(environment, actor, actions.SECRET_DELETED, name)
+
+
+def _secret_audit(
+    environment: Environment, actor: User, action: str, name: str, **changes: object
+) -> None:
+    """Record a change to the secret `name` (never its value) in the team's audit log."""
     audit_record(
         team=environment.repository.team,
         actor=actor,
-        action=actions.SECRET_DELETED,
+        action=action,
         target=f"{environment.repository.full_name}: {name}",
-        changes={"name": name},
+        changes={"name": name, **changes},
     )
 
 

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from codexweb.accounts.confirm import confirm_page
 from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
@@ -130,16 +131,12 @@ def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpRespon
         secret_delete(secret=secret, actor=request.user)
         messages.success(request, f"Secret {secret.name} deleted.")
         return redirect("repos:environment", pk=repository.pk)
-    return render(
+    return confirm_page(
         request,
-        "accounts/team_confirm.html",
-        {
-            "title": "Delete a secret",
-            "question": f"Delete the secret {secret.name} of {repository.full_name}? Setup scripts "
-            "that use it will no longer see it.",
-            "action": request.path,
-            "button": "Delete",
-        },
+        title="Delete a secret",
+        question=f"Delete the secret {secret.name} of {repository.full_name}? Setup scripts "
+        "that use it will no longer see it.",
+        button="Delete",
     )
 
 
@@ -149,14 +146,10 @@ def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
         cache_reset(environment=environment_for(repository), actor=request.user)
         messages.success(request, "Cache reset: the next attempt prepares a fresh container.")
         return redirect("repos:environment", pk=repository.pk)
-    return render(
+    return confirm_page(
         request,
-        "accounts/team_confirm.html",
-        {
-            "title": "Reset the cache",
-            "question": f"Reset the cached environment of {repository.full_name}? The next attempt "
-            "runs the setup script from scratch, which takes longer.",
-            "action": request.path,
-            "button": "Reset cache",
-        },
+        title="Reset the cache",
+        question=f"Reset the cached environment of {repository.full_name}? The next attempt "
+        "runs the setup script from scratch, which takes longer.",
+        button="Reset cache",
     )

@@ -52,14 +52,8 @@ class Model(Protocol):
 
     name: str
 
-    def complete(
-        self,
-        *,
-        system: str,
-        conversation: list[Item],
-        tools: list[ToolSpec],
-        deadline: float | None = None,
-    ) -> ModelTurn: ...
+    def complete(self, *, system: str, conversation: list[Item], tools: list[ToolSpec],
+                 deadline: float | None = None) -> ModelTurn: ...
 
 
 class ModelClient:
@@ -92,14 +86,8 @@ class ModelClient:
         """Release the HTTP connections."""
         self._client.close()
 
-    def complete(
-        self,
-        *,
-        system: str,
-        conversation: list[Item],
-        tools: list[ToolSpec],
-        deadline: float | None = None,
-    ) -> ModelTurn:
+    def complete(self, *, system: str, conversation: list[Item], tools: list[ToolSpec],
+                 deadline: float | None = None) -> ModelTurn:
         """The model's next reply. Raises ModelError when the API refuses or keeps failing."""
         policy = self.config.retry
         started = self._clock()

@@ -259,19 +259,15 @@ class Toolbox:
             changes = self._apply_in_one_exec(args.patch)
             if changes is None:
                 changes = self._apply_in_steps(patch)
-        except PartialPatch as exc:
+        except (PartialPatch, PatchError, ApplyError, SandboxError) as exc:
             self.sandbox_lost = lost_reason(exc)
             self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
                                     "files": record.files, "error": str(exc)})
             record.ok = False
-            record.observation = f"Error: {exc}"
-            return
-        except (PatchError, ApplyError, SandboxError) as exc:
-            self.sandbox_lost = lost_reason(exc)
-            self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": False,
-                                    "files": record.files, "error": str(exc)})
-            record.ok = False
-            record.observation = f"Error: the patch was not applied; no file was changed. {exc}"
+            if isinstance(exc, PartialPatch):  # it says which files were written
+                record.observation = f"Error: {exc}"
+            else:
+                record.observation = f"Error: the patch was not applied; no file was changed. {exc}"
             return
         self.edits_since_last_command = True
         self.emit(kinds.PATCH, {"call_id": call.call_id, "ok": True, "files": record.files,

@@ -16,36 +16,10 @@ from tasks.jobs import run_attempt
 from tasks.models import Status
 from tasks.sandbox.spec import LABEL_WARM_INSTALL
 from tasks.services import task_create
-from tests.agent.test_real_sandbox import (
-    CALC,
-    FIX,
-    IMAGE,
-    TESTS,
-    summary_citing_the_green_run,
-)
+from tests.support.calc_repo import CALC, FIX, TESTS, summary_citing_the_green_run
 from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def worker_settings(settings, model_server, tmp_path, docker_engine):
-    settings.SANDBOX_BACKEND = "docker"
-    settings.SANDBOX_IMAGE = IMAGE  # the default ("universal") choice maps to the slim image here
-    settings.OPENAI_BASE_URL = model_server.url
-    settings.OPENAI_API_KEY = "sk-test"
-    settings.GIT_MIRROR_ROOT = tmp_path / "mirrors"
-    settings.MODEL_TIER_OPTIONS = {
-        tier: {
-            "api": "chat",
-            "reasoning_effort": "",
-            "price_input": 1.0,
-            "price_cached_input": 0.1,
-            "price_output": 2.0,
-        }
-        for tier in ("strong", "fast")
-    }
-    return settings
 
 
 def code_task(team, author, repo_path):

@@ -4,7 +4,7 @@ person's prompt above everything; the team's instructions below the repository's
 from __future__ import annotations
 
 from tasks.agent.instructions import AgentsFiles, applicable, applies_to, system_prompt
-from tests.agent.conftest import make_spec, run
+from tests.support.agent_run import make_spec, run
 from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import call, reply
 

@@ -11,7 +11,7 @@ from tasks import event_kinds as kinds
 from tasks.agent.config import Budgets
 from tasks.agent.instructions import CHECKS_REMINDER
 from tasks.sandbox.base import ExecResult
-from tests.agent.conftest import make_spec, run
+from tests.support.agent_run import make_spec, run
 from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import call, fail, reply
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 
 import pytest
@@ -29,10 +30,10 @@ def server():
         yield s
 
 
-def client(server, api, **retry):
+def client(server, api, *, sleep=time.sleep, jitter=random.random, **retry):
     policy = RetryPolicy(**{"max_retries": 3, "base_delay": 0.01, "max_delay": 5.0, **retry})
     return ModelClient(ModelConfig(base_url=server.url, api_key="sk-test", model="m-1", api=api,
-                                   request_timeout=10, retry=policy))
+                                   request_timeout=10, retry=policy), sleep=sleep, jitter=jitter)
 
 
 def ask(model, items=None, tools=(ECHO,)):
@@ -111,8 +112,7 @@ def test_429_then_success_honours_retry_after(server, api):
 def test_retry_after_is_capped_by_max_delay(server, api):
     server.add(fail(429, retry_after="3600"), reply("ok"))
     waits: list[float] = []
-    model = client(server, api, max_delay=0.2)
-    model._sleep = waits.append
+    model = client(server, api, sleep=waits.append, max_delay=0.2)
     assert ask(model).text == "ok"
     assert waits == [0.2]
 
@@ -130,9 +130,8 @@ def test_repeated_500s_end_with_a_clear_error(server, api):
 def test_backoff_grows_exponentially_with_jitter(server, api):
     server.add(*[fail(503)] * 3, reply("ok"))
     waits: list[float] = []
-    model = client(server, api, base_delay=1.0, max_delay=3.0)
-    model._sleep = waits.append
-    model._jitter = lambda: 1.0
+    model = client(server, api, sleep=waits.append, jitter=lambda: 1.0, base_delay=1.0,
+                   max_delay=3.0)
     assert ask(model).text == "ok"
     assert waits == [1.0, 2.0, 3.0]
 

@@ -3,8 +3,6 @@ and after/ (the whole tree afterwards) or error.txt (a part of the error message
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tasks.agent.patch import (
@@ -15,18 +13,7 @@ from tasks.agent.patch import (
     compute_changes,
     parse_patch,
 )
-
-CASES = Path(__file__).parent / "patches"
-
-
-def _tree(root: Path) -> dict[str, str]:
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): p.read_text()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != ".keep"
-    }
+from tests.support.patch_cases import CASES, tree
 
 
 def _read_from(tree: dict[str, str]):
@@ -36,7 +23,7 @@ def _read_from(tree: dict[str, str]):
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
 def test_golden_case(case):
     folder = CASES / case
-    before = _tree(folder / "before")
+    before = tree(folder / "before")
     text = (folder / "patch.txt").read_text()
     error_file = folder / "error.txt"
     if error_file.exists():
@@ -51,7 +38,7 @@ def test_golden_case(case):
             result.pop(change.path, None)
         else:
             result[change.path] = change.content
-    assert result == _tree(folder / "after")
+    assert result == tree(folder / "after")
 
 
 def test_parse_gives_structured_ops():

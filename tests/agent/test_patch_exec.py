@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tasks.agent import patch_exec
-from tests.agent.test_patch import CASES, _tree
+from tests.support.patch_cases import CASES, tree
 
 
 def apply(root: Path, text: str) -> patch_exec.Outcome:
@@ -49,10 +49,10 @@ def test_golden_case_in_one_program(case, tmp_path):
     if (folder / "error.txt").exists():
         assert outcome.error in ("patch", "apply")
         assert (folder / "error.txt").read_text().strip() in outcome.message
-        assert _tree(root) == _tree(folder / "before")  # nothing written
+        assert tree(root) == tree(folder / "before")  # nothing written
     else:
         assert outcome.error == "", outcome
-        assert _tree(root) == _tree(folder / "after")
+        assert tree(root) == tree(folder / "after")
 
 
 def test_a_link_anywhere_on_a_path_refuses_the_whole_patch(tmp_path):

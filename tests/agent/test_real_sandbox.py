@@ -19,51 +19,19 @@ from tasks.agent.conversation import ToolCall
 from tasks.agent.instructions import AgentsFiles
 from tasks.agent.tools import Toolbox
 from tasks.sandbox.base import SandboxError, SandboxSpec
-from tests.agent.conftest import make_spec, run
-from tests.sandbox.conftest import IMAGE as SLIM_IMAGE
-from tests.support.model_server import CHUNK_ID, call, reply
+from tests.support.agent_run import make_spec, run
+from tests.support.calc_repo import (
+    CALC,
+    FIX,
+    IMAGE,
+    TEST,
+    TESTS,
+    output_of,
+    summary_citing_the_green_run,
+)
+from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
-
-IMAGE = SLIM_IMAGE  # what these tests need (Python) is in the smaller image
-CALC = "def add(a, b):\n    return a - b\n"
-TEST = (
-    "import unittest\n\nfrom calc import add\n\n\n"
-    "class AddTest(unittest.TestCase):\n"
-    "    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n\n\n"
-    "if __name__ == '__main__':\n    unittest.main()\n"
-)
-AGENTS = "Run `python3 -m unittest -v` from the repository root before finishing.\n"
-FIX = ("*** Begin Patch\n*** Update File: calc.py\n@@ def add(a, b):\n-    return a - b\n"
-       "+    return a + b\n*** End Patch")
-TESTS = "python3 -m unittest -v"
-
-
-@pytest.fixture(scope="module")
-def docker_engine():
-    from tasks.sandbox.docker import docker_client
-
-    try:
-        client = docker_client()
-        client.images.get(IMAGE)
-    except Exception as exc:  # no engine or no image: say what is missing
-        pytest.skip(f"needs the Docker engine and {IMAGE} (make sandbox-image): {exc}")
-    return client
-
-
-@pytest.fixture
-def fixture_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "calc.py").write_text(CALC)
-    (repo / "test_calc.py").write_text(TEST)
-    (repo / "AGENTS.md").write_text(AGENTS)
-    git = ["git", "-c", "user.name=Fixture", "-c", "user.email=fixture@example.test"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run(["git", "add", "."], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "initial"], cwd=repo, check=True)
-    return repo
-
 
 @pytest.fixture
 def make_sandbox(docker_engine, tmp_path):
@@ -84,21 +52,6 @@ def make_sandbox(docker_engine, tmp_path):
     yield make
     for sandbox in started:
         sandbox.stop()
-
-
-def output_of(tool_output: str) -> list[str]:
-    """The command's output lines inside a shell result the model saw."""
-    return tool_output.split(" lines):\n", 1)[1].splitlines()
-
-
-def summary_citing_the_green_run(request):
-    last = request.tool_outputs()[-1]
-    chunk = CHUNK_ID.search(last).group(1)
-    ok_line = output_of(last).index("OK") + 1
-    return reply(
-        "## Summary\n- `add` subtracted instead of adding; it now adds 【F:calc.py†L1-L2】.\n\n"
-        f"## Testing\n- `{TESTS}`: the tests pass 【T:{chunk}†L{ok_line}】"
-    )
 
 
 @pytest.mark.parametrize("api", ["responses", "chat"])

@@ -14,7 +14,7 @@ from repos.jobs import run_setup
 from repos.models import Environment, SetupRun
 from repos.services import repository_register
 from repos.setup_runs.services import setup_run_request
-from tests.agent.test_real_sandbox import IMAGE
+from tests.support.calc_repo import IMAGE
 
 pytestmark = pytest.mark.docker
 

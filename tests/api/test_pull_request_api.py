@@ -10,9 +10,9 @@ from codexweb.audit.models import AuditEntry
 from tasks.models import Status
 from tasks.pull_requests.jobs import open_pull_request
 from tasks.pull_requests.models import PullRequestRecord
-from tests.github.conftest import connect, connected_repository, gh, serve  # noqa: F401
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
+from tests.support.connected_github import connect, connected_repository, serve
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -24,7 +24,7 @@ PATCH = """diff --git a/app.py b/app.py
 
 
 @pytest.fixture
-def webapp(gh, tmp_path):  # noqa: F811
+def webapp(gh, tmp_path):
     gh.state.add_user("alice-gh")
     gh.state.add_user("bob-gh")
     gh.state.add_org("acme", members={"alice-gh": "write", "bob-gh": "read"})
@@ -32,10 +32,7 @@ def webapp(gh, tmp_path):  # noqa: F811
 
 
 def _finished(repository, author):
-    task = factories.make_task(repository, author, mode="code", prompt="Say v2")
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, PATCH, "Now v2."
-    attempt.save()
+    task = factories.make_succeeded_attempt(repository, author, patch=PATCH, summary="Now v2.").task
     task.status = Status.SUCCEEDED
     task.save()
     return task
@@ -113,7 +110,7 @@ def test_pr_poll_is_404_without_a_record_or_for_another_team(
     assert carol_api.get(f"/attempts/{attempt.pk}/pr").status_code == 404
 
 
-def test_pr_refused_without_push_access(bob_api, gh, webapp, acme, alice, bob):  # noqa: F811
+def test_pr_refused_without_push_access(bob_api, gh, webapp, acme, alice, bob):
     connect(bob, gh, login="bob-gh")
     task = _finished(connected_repository(acme, webapp), alice)
     response = bob_api.post(f"/tasks/{task.pk}/pr")

@@ -18,16 +18,12 @@ from repos.environments.services import secret_set
 from tasks import events, services
 from tasks.models import Task
 from tests.support import factories
-from tests.support.celery_queue import queue_clear, queued_jobs
+from tests.support.celery_queue import queued_jobs
 
 PATCH = "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 
 
-@pytest.fixture(autouse=True)
-def _empty_queue():
-    queue_clear()
-    yield
-    queue_clear()
+pytestmark = pytest.mark.usefixtures("empty_queue")
 
 
 def _create(api, **overrides):

@@ -7,14 +7,13 @@ import pytest
 from playwright.sync_api import expect
 
 from repos.models import Environment
-from tests.browser.test_environment_policy import acme, sign_in  # noqa: F401
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-def test_admin_chooses_image_maintenance_and_path_prefix(browser_page, live_app, acme):  # noqa: F811
-    repo = acme["repo"]
+def test_admin_chooses_image_maintenance_and_path_prefix(browser_page, live_app, acme_webapp):
+    repo = acme_webapp
     page = browser_page
     sign_in(page, "alice")
     page.goto(f"/repositories/{repo.pk}/environment/")

@@ -10,30 +10,15 @@ from playwright.sync_api import expect
 from repos.domains import HTTP_METHODS
 from repos.models import Environment
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
-
-
-@pytest.fixture
-def acme(transactional_db):
-    alice, bob = factories.make_user("alice"), factories.make_user("bob")
-    team = factories.make_team("Acme", admin=alice)
-    factories.add_member(team, bob)
-    repo = factories.make_repository(team, owner="acme", name="webapp")
-    return {"repo": repo}
-
-
-def test_admin_enables_allowlist_member_sees_it_read_only(browser_page, chromium, live_app, acme):
-    repo = acme["repo"]
+def test_admin_enables_allowlist_member_sees_it_read_only(
+    browser_page, chromium, live_app, acme_webapp
+):
+    repo = acme_webapp
     page = browser_page
     sign_in(page, "alice")
     page.goto("/repositories/")
@@ -78,10 +63,10 @@ def test_admin_enables_allowlist_member_sees_it_read_only(browser_page, chromium
     assert page.js_errors == []
 
 
-def test_team_history_and_tokens_pages(browser_page, acme):
+def test_team_history_and_tokens_pages(browser_page, acme_webapp):
     """The sidebar links lead to the team, history and token pages; the history's repository
     box suggests names from the picker as one types."""
-    repo = acme["repo"]
+    repo = acme_webapp
     alice = repo.team.memberships.get(role="admin").user
     factories.make_task(repo, alice, prompt="Explain the build pipeline")
     page = browser_page
@@ -124,12 +109,12 @@ CHOICE_BOXES = """(input) => {
 
 
 @pytest.mark.parametrize("page_fixture", ["browser_page", "phone_page"])
-def test_each_choice_sits_next_to_its_label(request, acme, page_fixture):
+def test_each_choice_sits_next_to_its_label(request, acme_webapp, page_fixture):
     """Radio buttons (internet policies) and checkboxes (lists, methods): the control is on
     the same line as its words, just before them, as a person expects."""
     page = request.getfixturevalue(page_fixture)
     sign_in(page, "alice")
-    page.goto(f"/repositories/{acme['repo'].pk}/environment/")
+    page.goto(f"/repositories/{acme_webapp.pk}/environment/")
     page.locator("#agent-policy").scroll_into_view_if_needed()
     screenshot(page, f"environment-choices-{page_fixture}", full_page=True)
     controls = page.locator(

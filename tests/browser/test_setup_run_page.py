@@ -7,22 +7,17 @@ import pytest
 from playwright.sync_api import expect
 
 from repos.models import SetupRun
-from tests.browser.test_environment_policy import sign_in
-from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 @pytest.fixture
-def running_run(transactional_db):
-    alice, bob = factories.make_user("alice"), factories.make_user("bob")
-    team = factories.make_team("Acme", admin=alice)
-    factories.add_member(team, bob)
-    repo = factories.make_repository(team, owner="acme", name="webapp")
+def running_run(acme_webapp):
+    repo = acme_webapp
     run = SetupRun.objects.create(
         environment=repo.environment,
-        requested_by=alice,
+        requested_by=repo.team.memberships.get(role="admin").user,
         status="running",
         log="[Fetching acme/webapp and checking out main.]\n",
     )

@@ -16,15 +16,14 @@ from tasks.jobs import NO_SANDBOX_MESSAGE
 from tasks.models import Task
 from tests.support import factories
 from tests.support.browser import screenshot
+from tests.support.browser import sign_in as sign_in_through_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
 def sign_in(page, username: str = "alice") -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    """Sign in and wait for the composer, with app.js run."""
+    sign_in_through_form(page, username)
     expect(page.get_by_role("heading", name="What should we work on?")).to_be_visible()
     page.wait_for_load_state("load")  # app.js (deferred) has run: the picker's search is shown
 

@@ -6,10 +6,7 @@ token exchange and the user lookups are real HTTP calls from the app to the doub
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit
-
 import pytest
-import requests
 from django.contrib.auth import get_user_model
 from social_django.models import UserSocialAuth
 
@@ -17,44 +14,9 @@ from codexweb.accounts import oauth_errors
 from codexweb.accounts.models import Membership
 from repos.github.models import GitHubCredential
 from tests.support.github_fixtures import point_django_at
+from tests.support.oauth_flow import BACKEND, land, sign_in, start_sign_in, visit_github
 
-BACKEND = {"github": "github", "ghes": "github-enterprise"}
 LAYOUTS = ["github", "ghes"]
-
-
-def start_sign_in(client, double, layout: str) -> str:
-    """Press the sign-in button; return where the app sends the browser (GitHub's authorize)."""
-    response = client.post(f"/oauth/login/{BACKEND[layout]}/")
-    assert response.status_code == 302
-    location = response["Location"]
-    base = double.web_url if layout == "github" else double.ghes_url
-    assert location.startswith(f"{base}/login/oauth/authorize?"), location
-    return location
-
-
-def visit_github(authorize_url: str) -> str:
-    """The browser at GitHub: follow the consent redirect back; return the callback URL."""
-    response = requests.get(authorize_url, allow_redirects=False, timeout=10)
-    assert response.status_code == 302, response.text
-    callback = response.headers["Location"]
-    assert urlsplit(callback).netloc == "testserver", callback
-    return callback
-
-
-def land(client, callback: str, **query_changes: str | None):
-    """The browser back at the app's callback, optionally with tampered query parameters."""
-    parts = urlsplit(callback)
-    query = dict(parse_qsl(parts.query))
-    for key, value in query_changes.items():
-        if value is None:
-            query.pop(key, None)
-        else:
-            query[key] = value
-    return client.get(f"{parts.path}?{urlencode(query)}")
-
-
-def sign_in(client, double, layout: str):
-    return land(client, visit_github(start_sign_in(client, double, layout)))
 
 
 def page_after(client, response) -> str:

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from codexweb import envconf
+from tests.support.manage import manage
 from tests.support.services import ROOT
 
 GOOD_SECRET = "k" * 20 + "Zq7-3mP0x!9sLw2vBn6yTr8eUa1cDf4" + "h" * 10
 
 
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUG", "SECRET_KEY"))}
-    base.pop("DJANGO_SETTINGS_MODULE", None)
-    base.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True,
-        text=True, timeout=120, check=False,
-    )
-
-
 def test_production_mode_passes_check_deploy():
-    result = _manage(
+    result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
         CODEXWEB_PRODUCTION="true", SECRET_KEY=GOOD_SECRET, ALLOWED_HOSTS="codex.example.test",
     )
@@ -46,7 +33,7 @@ def test_production_mode_passes_check_deploy():
     ],
 )
 def test_production_mode_refuses_insecure_settings(env, complaint):
-    result = _manage("check", CODEXWEB_PRODUCTION="true", **env)
+    result = manage("check", CODEXWEB_PRODUCTION="true", **env)
     assert result.returncode != 0
     assert "Refusing to start in production mode" in result.stderr
     assert complaint in result.stderr

@@ -27,9 +27,8 @@ from django.test import Client
 from codexweb.api.tokens import api_token_create
 from repos.services import repository_register
 from tasks.models import Attempt
-from tests.agent.conftest import docker_engine, fixture_repo  # noqa: F401
-from tests.agent.test_attempt_flow import worker_settings  # noqa: F401
 from tests.support import factories
+from tests.support.agent_run import docker_engine, fixture_repo, worker_settings  # noqa: F401
 from tests.support.celery_queue import queue_clear
 from tests.support.live_app import (
     LiveApp,

@@ -25,13 +25,13 @@ from tasks.jobs import run_attempt
 from tasks.sandbox.reaper import reap_containers
 from tasks.sandbox.spec import LABEL_SANDBOX
 from tasks.services import task_create
-from tests.agent.test_real_sandbox import IMAGE
 from tests.faults.conftest import (
     assert_failed_for_the_lost_container,
     next_attempt_works,
     wait_for,
     when_event,
 )
+from tests.support.calc_repo import IMAGE
 from tests.support.model_server import call, reply
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tasks.agent.config import Budgets
 from tasks.sandbox.base import SandboxLost
-from tests.agent.conftest import make_spec, run
+from tests.support.agent_run import make_spec, run
 from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import call, reply
 

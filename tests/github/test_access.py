@@ -6,7 +6,7 @@ import pytest
 
 from repos.access import repository_access
 from repos.github.client import GitHubAuthError
-from tests.github.conftest import connect, connected_repository
+from tests.support.connected_github import connect, connected_repository
 
 
 @pytest.fixture

@@ -10,18 +10,11 @@ import pytest
 
 from repos.git.mirror import mirror_path
 from repos.jobs import refresh_mirror
-from tests.github.conftest import connect, connected_repository
 from tests.support import factories
-from tests.support.celery_queue import queue_clear, queued_jobs
+from tests.support.celery_queue import queued_jobs
+from tests.support.connected_github import connect, connected_repository
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue_clear()
-    yield
-    queue_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queue")]
 
 
 @pytest.fixture

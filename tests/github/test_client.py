@@ -12,7 +12,7 @@ from repos.github.client import (
     GitHubNotFound,
     GitHubRateLimited,
 )
-from tests.github.conftest import PROVIDER
+from tests.support.connected_github import PROVIDER
 
 LAYOUTS = ["github", "ghes"]
 

@@ -8,7 +8,7 @@ from repos.github.connect import ConnectError, github_repository_connect
 from repos.github.models import GitHubRepositoryAccess
 from repos.github.sync import repositories_sync
 from repos.models import Repository
-from tests.github.conftest import connect
+from tests.support.connected_github import connect
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from repos.github.models import ConnectedOrganization, GitHubRepositoryAccess
 from repos.github.sync import repositories_sync
 from repos.jobs import sync_repositories
 from repos.models import Environment, Repository
-from tests.github.conftest import connect
 from tests.support import factories
+from tests.support.connected_github import connect
 
 pytestmark = pytest.mark.django_db
 

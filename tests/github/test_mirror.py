@@ -9,7 +9,7 @@ import pytest
 
 from repos.git import mirror
 from repos.models import Repository
-from tests.github.conftest import connect, connected_repository, push_commit, serve
+from tests.support.connected_github import connect, connected_repository, push_commit, serve
 
 
 @pytest.fixture

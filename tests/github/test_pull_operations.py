@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from repos.github.client import GitHubClient, GitHubInvalid, GitHubNotFound, ReviewLineComment
-from tests.github.conftest import push_commit, serve
 from tests.support import github_commits as commits
 from tests.support import github_payloads as payloads
+from tests.support.connected_github import push_commit, serve
 from tests.support.github_openapi import merge_documents, schema_errors
 from tests.support.github_payloads import Bases
 from tests.support.github_state import IssueComment, PullRequest, Review

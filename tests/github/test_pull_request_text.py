@@ -11,12 +11,15 @@ import pytest
 from django.urls import reverse
 
 from repos.git import mirror
-from tasks.models import Event, Status
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_create, pull_request_open
-from tests.github.conftest import connect, connected_repository, push_commit, serve
-from tests.github.test_pulls import PATCH
-from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, push_commit
+from tests.support.finished_attempts import PATCH, VERDICT, finished, greeting_webapp
+
+
+@pytest.fixture
+def webapp(gh, tmp_path):
+    return greeting_webapp(gh, tmp_path)
 
 RISKY = PATCH + """diff --git a/cfg b/cfg
 new file mode 120000
@@ -35,35 +38,6 @@ index 0000000..2222222
 +on: push
 +jobs: {}
 """
-ANSWER = ("Title: Make the greeting say v2\n\n"
-          "Summary: the greeting now says v2 【F:app.py†L1】. The tests pass.")
-VERDICT = {"text": ANSWER, "citations": [
-    {"raw": "【F:app.py†L1】", "kind": "F", "target": "app.py", "start": 1, "end": 1,
-     "valid": True, "reason": ""},
-    {"raw": "【F:gone.py†L4】", "kind": "F", "target": "gone.py", "start": 4, "end": 4,
-     "valid": False, "reason": "gone.py does not exist in the final tree"}],
-    "flags": ["Claims tests pass without citing a test run: “The tests pass”"]}
-
-
-@pytest.fixture
-def webapp(gh, tmp_path):
-    gh.state.add_user("alice-gh", name="Alice Liddell")
-    gh.state.add_org("acme", members={"alice-gh": "write"})
-    return serve(gh, tmp_path, "acme", "webapp", {"app.py": "print('v1')\nprint('end')\n"})
-
-
-def finished(repository, author, *, patch=PATCH, answer=ANSWER, verdict=None):
-    task = factories.make_task(repository, author, mode="code",
-                               prompt="The test suite fails (AGENTS.md says how to run it). "
-                                      "Find the cause, fix it, and make sure the tests pass.")
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, patch, answer
-    attempt.save()
-    task.status = Status.SUCCEEDED
-    task.save()
-    if verdict is not None:
-        Event.objects.create(attempt=attempt, seq=1, kind="summary", payload=verdict)
-    return attempt
 
 
 def test_title_and_branch_come_from_the_agents_title_not_the_prompt(gh, webapp, acme, alice):

@@ -11,18 +11,11 @@ from repos.github.client import GitHubAuthError
 from tasks.models import Event, Status
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import PullRequestError, pull_request_create, pull_request_refresh
-from tests.github.conftest import connect, connected_repository, push_commit, serve
 from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, push_commit, serve
+from tests.support.finished_attempts import PATCH
 from tests.support.summaries import worker_summary
 
-PATCH = """diff --git a/app.py b/app.py
---- a/app.py
-+++ b/app.py
-@@ -1,2 +1,2 @@
--print('v1')
-+print('v2 from the agent')
- print('end')
-"""
 SUMMARY = (
     "Title: Make the greeting say v2\n\n"
     "Changed the greeting 【F:app.py†L1】 and the tests pass 【T:c0ffee†L1-L2】.\n"
@@ -41,10 +34,9 @@ def webapp(gh, tmp_path):
 
 
 def finished_attempt(repository, author, *, prompt="Make the greeting say v2\n\nPlease."):
-    task = factories.make_task(repository, author, mode="code", prompt=prompt)
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, PATCH, SUMMARY
-    attempt.save()
+    attempt = factories.make_succeeded_attempt(
+        repository, author, patch=PATCH, summary=SUMMARY, prompt=prompt
+    )
     Event.objects.create(attempt=attempt, seq=1, kind="command",
                          payload={"call_id": "1", "chunk_id": "c0ffee", "command": "pytest -q",
                                   "cwd": "/workspace"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from repos.github.models import GitHubCredential
-from tests.core.test_oauth import sign_in
 from tests.support.github_fixtures import point_django_at
+from tests.support.oauth_flow import sign_in
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from repos.github.client import GitHubAuthError, GitHubRateLimited
 from repos.github.models import GitHubRepositoryAccess
 from repos.github.sync import repositories_sync
-from tests.github.conftest import connect
+from tests.support.connected_github import connect
 
 
 @pytest.fixture

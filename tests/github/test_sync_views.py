@@ -6,18 +6,11 @@ import pytest
 
 from repos.github.models import GitHubCredential
 from repos.jobs import sync_repositories
-from tests.core.test_oauth import sign_in
-from tests.github.conftest import connect
-from tests.support.celery_queue import queue_clear, queued_jobs
+from tests.support.celery_queue import queued_jobs
+from tests.support.connected_github import connect
+from tests.support.oauth_flow import sign_in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue_clear()
-    yield
-    queue_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queue")]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tasks.models import Task
-from tests.github.conftest import connect, connected_repository
+from tests.support.connected_github import connect, connected_repository
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from codexweb.asgi import application
-from tests.github.conftest import gh  # noqa: F401 - the GitHub stand-in, for Create PR
 from tests.support import factories
 
 

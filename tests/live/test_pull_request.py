@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tasks.models import Status
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_open
-from tests.github.conftest import connect, connected_repository, serve
 from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, serve
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -29,11 +28,7 @@ def webapp(gh, tmp_path):
 
 
 def succeeded(repository, author, *, patch: str = PATCH):
-    task = factories.make_task(repository, author, mode="code", prompt="Say v2")
-    attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, patch, "Changed it."
-    attempt.save()
-    return attempt
+    return factories.make_succeeded_attempt(repository, author, patch=patch)
 
 
 @pytest.mark.django_db

@@ -17,8 +17,8 @@ from tasks import services
 from tasks.attempt_flow import attempt_run
 from tasks.models import Attempt, Status
 from tasks.pull_requests.models import PullRequestRecord
-from tests.github.conftest import connect, connected_repository, gh, serve  # noqa: F401
 from tests.support import factories
+from tests.support.connected_github import connect, connected_repository, serve
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ new file mode 100644
 
 
 @pytest.fixture
-def webapp(gh, tmp_path):  # noqa: F811
+def webapp(gh, tmp_path):
     for login in ("alice-gh", "bob-gh"):
         gh.state.add_user(login)
     gh.state.add_org("acme-gh", members={"alice-gh": "write"})
@@ -40,7 +40,7 @@ def webapp(gh, tmp_path):  # noqa: F811
 
 
 @pytest.fixture
-def finished(acme, alice, gh, webapp):  # noqa: F811
+def finished(acme, alice, gh, webapp):
     """alice's Code task on acme-gh/webapp, its first attempt succeeded with a patch."""
     connect(alice, gh, login="alice-gh")
     repository = connected_repository(acme, webapp)
@@ -60,7 +60,7 @@ def git_tokens(double) -> set[str]:
     return tokens
 
 
-def test_member_without_github_access_cannot_follow_up(bob_client, bob, gh, finished):  # noqa: F811
+def test_member_without_github_access_cannot_follow_up(bob_client, bob, gh, finished):
     connect(bob, gh, login="bob-gh")  # bob-gh is not in the acme-gh organization
     url = reverse("tasks:attempt_follow_up", args=[finished.pk])
 
@@ -70,7 +70,7 @@ def test_member_without_github_access_cannot_follow_up(bob_client, bob, gh, fini
     assert Attempt.objects.filter(task_id=finished.task_id).count() == 1
 
 
-def test_member_with_read_only_access_cannot_follow_up_a_code_task(bob, gh, finished):  # noqa: F811
+def test_member_with_read_only_access_cannot_follow_up_a_code_task(bob, gh, finished):
     gh.state.orgs["acme-gh"].members["bob-gh"] = "read"
     connect(bob, gh, login="bob-gh")
     with pytest.raises(services.TaskError, match="cannot push to acme-gh/webapp"):
@@ -84,7 +84,7 @@ def test_member_never_signed_in_with_github_cannot_follow_up(bob, finished):
 
 
 def test_follow_up_runs_with_the_follower_s_token_not_the_author_s(
-    bob, alice, gh, finished, settings, django_capture_on_commit_callbacks  # noqa: F811
+    bob, alice, gh, finished, settings, django_capture_on_commit_callbacks
 ):
     gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
     bob_token = connect(bob, gh, login="bob-gh").reveal_token()
@@ -106,7 +106,7 @@ def test_follow_up_runs_with_the_follower_s_token_not_the_author_s(
 
 
 def test_the_worker_rechecks_the_acting_person_s_access_when_it_runs(
-    bob, gh, finished, settings, django_capture_on_commit_callbacks  # noqa: F811
+    bob, gh, finished, settings, django_capture_on_commit_callbacks
 ):
     """Access granted at the click but removed before the worker starts: the attempt fails."""
     gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
@@ -126,7 +126,7 @@ def test_the_worker_rechecks_the_acting_person_s_access_when_it_runs(
     assert not git_tokens(gh)
 
 
-def test_create_pr_page_refuses_a_member_without_push(bob_client, bob, gh, finished):  # noqa: F811
+def test_create_pr_page_refuses_a_member_without_push(bob_client, bob, gh, finished):
     gh.state.orgs["acme-gh"].members["bob-gh"] = "read"
     connect(bob, gh, login="bob-gh")
     url = reverse("tasks:attempt_create_pr", args=[finished.pk])
@@ -138,7 +138,7 @@ def test_create_pr_page_refuses_a_member_without_push(bob_client, bob, gh, finis
     assert not PullRequestRecord.objects.exists()
 
 
-def test_create_pr_api_refuses_a_member_without_push(client, bob, gh, finished):  # noqa: F811
+def test_create_pr_api_refuses_a_member_without_push(client, bob, gh, finished):
     connect(bob, gh, login="bob-gh")
     token = api_token_create(user=bob, name="script").secret
     response = client.post(f"/api/v1/tasks/{finished.task_id}/pr", "{}",
@@ -159,7 +159,7 @@ def test_registered_url_repositories_follow_team_membership(acme_repo, alice, ca
     assert Attempt.objects.filter(task_id=attempt.task_id).count() == 1
 
 
-def test_member_without_github_access_cannot_retry(bob, gh, finished):  # noqa: F811
+def test_member_without_github_access_cannot_retry(bob, gh, finished):
     Attempt.objects.filter(pk=finished.pk).update(status=Status.FAILED)
     connect(bob, gh, login="bob-gh")  # bob-gh is not in the acme-gh organization
     with pytest.raises(services.TaskError, match="cannot access acme-gh/webapp"):
@@ -167,7 +167,7 @@ def test_member_without_github_access_cannot_retry(bob, gh, finished):  # noqa: 
     assert Attempt.objects.filter(task_id=finished.task_id).count() == 1
 
 
-def test_a_retry_runs_with_the_retrying_persons_credential(bob, gh, finished):  # noqa: F811
+def test_a_retry_runs_with_the_retrying_persons_credential(bob, gh, finished):
     Attempt.objects.filter(pk=finished.pk).update(status=Status.FAILED)
     gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
     connect(bob, gh, login="bob-gh")

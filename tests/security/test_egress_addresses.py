@@ -8,16 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tasks.sandbox.egress.addresses import host_addresses
-from tests.support.egress_client import (  # noqa: F401
-    ALLOWED,
-    LOOPBACK,
-    REFUSED,
-    egress_proxy,
-    send_request,
-    tcp_recorder,
-    tunnel_reply,
-    web_target,
-)
+from tests.support.egress_client import ALLOWED, LOOPBACK, REFUSED, send_request, tunnel_reply
 
 PUBLIC_ONLY = "sandboxes reach public addresses only"
 
@@ -27,7 +18,7 @@ def get(host: str, path: str = "/") -> bytes:
 
 
 @pytest.fixture(scope="module")
-def unlisted(egress_proxy, web_target):  # noqa: F811
+def unlisted(egress_proxy, web_target):
     """`on`, SANDBOX_EGRESS_ALLOW_PRIVATE unset; the allowed name maps to the loopback server,
     other names to embedded private addresses."""
     return egress_proxy(
@@ -43,11 +34,11 @@ def unlisted(egress_proxy, web_target):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def loopback_listed(egress_proxy, web_target):  # noqa: F811
+def loopback_listed(egress_proxy, web_target):
     return egress_proxy(mode="on", allow_private=LOOPBACK, resolve={ALLOWED: web_target.address})
 
 
-def test_loopback_is_refused_when_nothing_is_listed(unlisted, web_target):  # noqa: F811
+def test_loopback_is_refused_when_nothing_is_listed(unlisted, web_target):
     before = len(web_target.requests)
     reply = send_request(unlisted, get(ALLOWED, "/db"))
     assert reply.startswith("HTTP/1.1 403"), reply
@@ -66,7 +57,7 @@ def test_loopback_is_refused_when_nothing_is_listed(unlisted, web_target):  # no
     )
 
 
-def test_loopback_is_reached_when_listed(loopback_listed, web_target):  # noqa: F811
+def test_loopback_is_reached_when_listed(loopback_listed, web_target):
     reply = send_request(loopback_listed, get(ALLOWED, "/listed"))
     assert "hello from the allowed test domain" in reply, reply
     assert ("GET", ALLOWED, "/listed") in web_target.requests
@@ -83,7 +74,7 @@ def test_loopback_is_reached_when_listed(loopback_listed, web_target):  # noqa: 
 )
 def test_names_resolving_to_embedded_private_addresses_are_refused(
     unlisted,
-    web_target,  # noqa: F811
+    web_target,
     name,
     said,
 ):
@@ -112,8 +103,8 @@ def test_literal_non_public_addresses_are_refused(unlisted, literal, said):
 
 
 def test_the_worker_hosts_own_address_is_refused_even_when_its_network_is_listed(
-    egress_proxy,  # noqa: F811
-    tcp_recorder,  # noqa: F811
+    egress_proxy,
+    tcp_recorder,
 ):
     own = sorted((a for a in host_addresses() if a.version == 4 and not a.is_loopback), key=str)
     if not own:

@@ -9,15 +9,13 @@ import ssl
 import pytest
 
 from tasks.sandbox.egress.policy import METHOD_OVERRIDE_HEADERS
-from tests.support.egress_client import (  # noqa: F401
+from tests.support.egress_client import (
     ALLOWED,
     LOOPBACK,
     REFUSED,
-    egress_proxy,
     open_tunnel,
     read_all,
     send_request,
-    web_target,
 )
 
 READ_ONLY = {
@@ -29,12 +27,12 @@ READ_ONLY = {
 
 
 @pytest.fixture(scope="module")
-def plain_proxy(egress_proxy, web_target):  # noqa: F811
+def plain_proxy(egress_proxy, web_target):
     return egress_proxy(**READ_ONLY, resolve={ALLOWED: web_target.address})
 
 
 @pytest.fixture(scope="module")
-def intercepting_proxy(egress_proxy, web_target):  # noqa: F811
+def intercepting_proxy(egress_proxy, web_target):
     return egress_proxy(
         **READ_ONLY,
         resolve={ALLOWED: web_target.address, f"{ALLOWED}:443": web_target.tls_address},
@@ -51,7 +49,7 @@ def get(path: str, header: str, value: str) -> bytes:
 
 
 @pytest.mark.parametrize("header", METHOD_OVERRIDE_HEADERS)
-def test_a_get_overridden_to_post_is_refused_over_http(plain_proxy, web_target, header):  # noqa: F811
+def test_a_get_overridden_to_post_is_refused_over_http(plain_proxy, web_target, header):
     before = len(web_target.requests)
     reply = send_request(plain_proxy, get("/upload", header, "POST"))
     assert reply.startswith("HTTP/1.1 403"), reply
@@ -68,7 +66,7 @@ def test_a_get_overridden_to_post_is_refused_over_http(plain_proxy, web_target, 
 @pytest.mark.parametrize(
     ("header", "value"), [("x-http-method-override", "post"), ("X-HTTP-Method", " Delete ")]
 )
-def test_any_spelling_of_the_header_or_method_is_caught(plain_proxy, web_target, header, value):  # noqa: F811
+def test_any_spelling_of_the_header_or_method_is_caught(plain_proxy, web_target, header, value):
     before = len(web_target.requests)
     reply = send_request(plain_proxy, get("/x", header, value))
     assert reply.startswith("HTTP/1.1 403"), reply
@@ -76,7 +74,7 @@ def test_any_spelling_of_the_header_or_method_is_caught(plain_proxy, web_target,
     assert web_target.requests[before:] == []
 
 
-def test_an_override_naming_an_allowed_method_passes(plain_proxy, web_target):  # noqa: F811
+def test_an_override_naming_an_allowed_method_passes(plain_proxy, web_target):
     reply = send_request(plain_proxy, get("/head", "X-HTTP-Method-Override", "HEAD"))
     assert reply.startswith("HTTP/1.0 200"), reply
     assert ("GET", ALLOWED, "/head") in web_target.requests
@@ -84,7 +82,7 @@ def test_an_override_naming_an_allowed_method_passes(plain_proxy, web_target):  
 
 def test_a_get_overridden_to_post_is_refused_inside_intercepted_https(
     intercepting_proxy,
-    web_target,  # noqa: F811
+    web_target,
 ):
     sock, head = open_tunnel(intercepting_proxy, ALLOWED, 443)
     assert head.startswith("HTTP/1.1 200"), head

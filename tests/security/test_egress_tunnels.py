@@ -8,35 +8,32 @@ from __future__ import annotations
 import pytest
 
 from tasks.sandbox.egress.policy import ALL_METHODS
-from tests.support.egress_client import (  # noqa: F401
+from tests.support.egress_client import (
     ALLOWED,
     LOOPBACK,
     REFUSED,
-    egress_proxy,
     open_tunnel,
     read_all,
     send_request,
-    tcp_recorder,
     tunnel_reply,
-    web_target,
 )
 
 SSH_HELLO = b"SSH-2.0-OpenSSH_9.6\r\n"
 
 
 @pytest.fixture(scope="module")
-def ssh_server(tcp_recorder):  # noqa: F811
+def ssh_server(tcp_recorder):
     """A raw TCP service the sandbox should not reach: it records what arrives."""
     return tcp_recorder()
 
 
 @pytest.fixture(scope="module")
-def banner_server(tcp_recorder):  # noqa: F811
+def banner_server(tcp_recorder):
     """A server-first protocol (SSH, SMTP): it speaks before the client does."""
     return tcp_recorder(banner=b"SSH-2.0-server-speaks-first\r\n")
 
 
-def allowlist(methods, ssh_server, web_target, **extra):  # noqa: F811
+def allowlist(methods, ssh_server, web_target, **extra):
     """Rules for ALLOWED where every port of ALLOWED but 80 maps to the raw TCP recorder, so
     whatever a refused tunnel would carry would be seen there."""
     resolve = {ALLOWED: ssh_server.address, f"{ALLOWED}:80": web_target.address}
@@ -51,19 +48,19 @@ def allowlist(methods, ssh_server, web_target, **extra):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def read_only(egress_proxy, ssh_server, web_target):  # noqa: F811
+def read_only(egress_proxy, ssh_server, web_target):
     """Methods restricted: TLS is intercepted."""
     return egress_proxy(**allowlist(("GET", "HEAD"), ssh_server, web_target), intercept_tls=True)
 
 
 @pytest.fixture(scope="module")
-def every_method(egress_proxy, ssh_server, web_target):  # noqa: F811
+def every_method(egress_proxy, ssh_server, web_target):
     """Every method allowed: TLS is passed through, checked by host only."""
     return egress_proxy(**allowlist(tuple(sorted(ALL_METHODS)), ssh_server, web_target))
 
 
 @pytest.fixture(scope="module")
-def on(egress_proxy, ssh_server):  # noqa: F811
+def on(egress_proxy, ssh_server):
     return egress_proxy(mode="on", allow_private=LOOPBACK, resolve={ALLOWED: ssh_server.address})
 
 
@@ -94,7 +91,7 @@ def test_plain_http_to_another_port_is_refused(read_only, ssh_server):
     assert ssh_server.received[before:] == []
 
 
-def test_a_port_the_rules_list_is_reached(egress_proxy, ssh_server, web_target):  # noqa: F811
+def test_a_port_the_rules_list_is_reached(egress_proxy, ssh_server, web_target):
     proxy = egress_proxy(
         **allowlist(("GET",), ssh_server, web_target, ports=(443, 8443)), intercept_tls=True
     )
@@ -121,7 +118,7 @@ def test_raw_tcp_through_an_allowed_tunnel_is_cut(request, ssh_server, proxy):
     assert any(r.method == "TCP" and not r.allowed for r in proxy.records())
 
 
-def test_a_server_that_speaks_first_is_cut_too(egress_proxy, banner_server, web_target):  # noqa: F811
+def test_a_server_that_speaks_first_is_cut_too(egress_proxy, banner_server, web_target):
     proxy = egress_proxy(**allowlist(("GET",), banner_server, web_target), intercept_tls=True)
     sock, head = open_tunnel(proxy, ALLOWED, 443)
     assert head.startswith("HTTP/1.1 200"), head
@@ -131,7 +128,7 @@ def test_a_server_that_speaks_first_is_cut_too(egress_proxy, banner_server, web_
     assert f"{REFUSED} TCP {ALLOWED}:443: the tunnel carries neither TLS nor HTTP" in reply
 
 
-def test_http_inside_an_allowed_tunnel_still_works(read_only, web_target):  # noqa: F811
+def test_http_inside_an_allowed_tunnel_still_works(read_only, web_target):
     sock, head = open_tunnel(read_only, ALLOWED, 80)
     assert head.startswith("HTTP/1.1 200"), head
     with sock:

@@ -15,8 +15,8 @@ import pytest
 from repos.git import mirror
 from repos.git.mirror_gc import mirrors_collect
 from repos.services import repository_register
-from tests.github.conftest import serve
 from tests.support import factories
+from tests.support.connected_github import serve
 
 
 def git(path: Path, *args: str) -> str:

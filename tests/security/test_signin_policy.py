@@ -17,8 +17,8 @@ from codexweb.accounts.invites import invite_create
 from codexweb.accounts.models import Invite, Membership, Team
 from codexweb.accounts.signin_policy import NOT_IN_ORGS, NOT_INVITED
 from repos.github.models import GitHubCredential
-from tests.core.test_oauth import land, sign_in, visit_github
 from tests.support.github_fixtures import point_django_at
+from tests.support.oauth_flow import land, sign_in, visit_github
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.test_settings import _manage
+from tests.support.manage import manage
 
 
 @pytest.mark.parametrize(
@@ -15,11 +15,11 @@ from tests.core.test_settings import _manage
     ],
 )
 def test_an_unusable_policy_refuses_to_start(env, complaint):
-    result = _manage("check", **env)
+    result = manage("check", **env)
     assert result.returncode != 0
     assert complaint in result.stderr
 
 
 def test_orgs_with_a_list_starts():
-    result = _manage("check", SIGNIN_POLICY="orgs", SIGNIN_GITHUB_ALLOWED_ORGS="acme, Acme-Labs")
+    result = manage("check", SIGNIN_POLICY="orgs", SIGNIN_GITHUB_ALLOWED_ORGS="acme, Acme-Labs")
     assert result.returncode == 0, result.stderr

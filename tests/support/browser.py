@@ -3,17 +3,21 @@
 Fixtures (import them into a conftest.py): `chromium` (one browser per test module), `browser_page`
 (a fresh context and page per test, laptop-sized, with `base_url` set to the live app, so
 `page.goto("/")` works) and `phone_page` (a phone-sized one). Both use `transactional_db`.
-`screenshot(page, name)` saves artifacts/screenshots/<name>.png for people to look at.
+`screenshot(page, name)` saves artifacts/screenshots/<name>.png for people to look at;
+`sign_in(page, username)` signs in through the login form with the factories' password.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.support import factories
 from tests.support.services import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,6 +28,15 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LAPTOP = {"width": 1366, "height": 800}
 PHONE = {"width": 390, "height": 844}
+
+
+def sign_in(page, username: str) -> None:
+    """Sign in as `username` through the login form, and wait until the form is left."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 
 def screenshot(page, name: str, *, full_page: bool = False) -> Path:
@@ -77,35 +90,3 @@ def browser_page(chromium, live_app, transactional_db) -> Iterator[object]:
 @pytest.fixture
 def phone_page(chromium, live_app, transactional_db) -> Iterator[object]:
     yield from _page(chromium, live_app, PHONE)
-
-
-def off_the_browser_loop(fn, /, *args, **kwargs):
-    """Run `fn` in a fresh thread and return its result.
-
-    Playwright's sync API keeps an asyncio loop in the test's thread, so code that calls
-    `async_to_sync` (e.g. `tasks.events.publish` sending to the channel layer on commit) fails
-    there with "You cannot use AsyncToSync in the same thread as an async event loop". Run such
-    calls through this; the thread opens its own database connection and closes it after.
-    """
-    import threading
-
-    from django.db import connections
-
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = fn(*args, **kwargs)
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target, name="off-browser-loop")
-    thread.start()
-    thread.join(timeout=120)
-    if thread.is_alive():
-        raise TimeoutError(f"{fn!r} did not finish within 120s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome.get("value")

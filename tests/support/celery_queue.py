@@ -1,12 +1,18 @@
-"""Reading what was enqueued on the real Redis broker, without running it."""
+"""Reading what was enqueued on the real Redis broker, without running it.
+
+`empty_queue` (registered by tests/conftest.py) gives a test an empty default queue and empties it
+again afterwards, so jobs one test enqueued are never read by the next.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import redis
 from django.conf import settings
 
@@ -43,3 +49,11 @@ def queued_jobs(queue: str | None = None) -> list[QueuedJob]:
         args, kwargs, _embed = json.loads(body)
         jobs.append(QueuedJob(task=message["headers"]["task"], args=args, kwargs=kwargs))
     return jobs
+
+
+@pytest.fixture
+def empty_queue() -> Iterator[None]:
+    """The default queue, empty before the test and emptied after it."""
+    queue_clear()
+    yield
+    queue_clear()

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from codexweb.accounts.models import Membership, Team
 from codexweb.accounts.services import team_create
 from repos.models import Environment, Repository
-from tasks.models import Attempt, Task
+from tasks.models import Attempt, Status, Task
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -71,6 +71,22 @@ def make_task(
     for index in range(1, attempts + 1):
         Attempt.objects.create(task=task, index=index, requested_by=author)
     return task
+
+
+def make_succeeded_attempt(
+    repository: Repository,
+    author,
+    *,
+    patch: str,
+    summary: str = "Changed it.",
+    prompt: str = "Say v2",
+) -> Attempt:
+    """The only attempt of a new Code task, succeeded with `patch` and `summary` as the worker
+    leaves it (the task's own status is left as it was)."""
+    attempt = make_task(repository, author, mode="code", prompt=prompt).attempts.get()
+    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, patch, summary
+    attempt.save()
+    return attempt
 
 
 def make_git_repository(

@@ -95,7 +95,6 @@ class AttemptFollower:
         self.seqs: list[int] = []
         self.kinds: list[str] = []
         self.connections = 0
-        self.drops = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -140,21 +139,9 @@ class AttemptFollower:
             except (OSError, asyncio.IncompleteReadError):
                 pass
             finally:
-                if not self._stop.is_set():
-                    self.drops += 1
                 with contextlib.suppress(OSError):
                     ws.close()
             await asyncio.sleep(self.retry_seconds)
-
-
-def wait_for_seq(follower: AttemptFollower, seq: int, timeout: float) -> bool:
-    """True once the follower saw `seq`; False after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if follower.last_seq() >= seq:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class SseFollower(threading.Thread):

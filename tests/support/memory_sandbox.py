@@ -1,10 +1,24 @@
 """An in-memory stand-in for a Sandbox, for the agent loop's millisecond tests.
 
-It executes nothing: files live in a dict, the tool's own plumbing commands (finding AGENTS.md,
-inspecting paths, mkdir/rm, the final git commit; apply_patch's one-exec program is told to
-take the step-by-step path) are answered from that dict, and any other
-command gets the reply of `on_command(command, cwd)` (default: exit 0, no output). Behaviour that
-depends on a real shell is tested against the Docker sandbox in tests/agent/test_real_sandbox.py.
+It executes nothing: files live in a dict, the tool's own plumbing commands are answered from
+that dict, and any other command gets the reply of `on_command(command, cwd)` (default: exit 0, no
+output). Behaviour that depends on a real shell is tested against the Docker sandbox in
+tests/agent/test_real_sandbox.py.
+
+apply_patch's one-exec program is told to take the step-by-step path (it needs a real
+container's Python and file system).
+
+Plumbing is recognised by what the command does, not by its exact text, so rewording a command in
+the agent does not break these tests. The command is split into words (shell operators become
+words of their own) and its first simple command decides:
+- `find ... -name AGENTS.md ...`: the AGENTS.md files, shallowest first, one a line;
+- `bash -c SCRIPT stat PATH...` (a script whose $0 is `stat`): "KIND<TAB>PATH" a path, KIND one of
+  F (file), D (directory), L (a symlink on the way), N (absent);
+- `mkdir ...`: nothing to do (directories are implied by the files' paths);
+- `rm ... PATH...`: the files are deleted;
+- `git add ...` followed by a `commit` in the same command: "COMMITTED" when the files changed
+  since the last commit, else "NOTHING" (the words the agent's commit command prints).
+A model's command of one of these shapes is answered the same way (no test's model runs one).
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tasks.agent import patch_exec
-from tasks.agent.instructions import FIND_AGENTS_FILES
+from tasks.agent.instructions import AGENTS_FILE
 from tasks.sandbox.base import ExecResult, OnOutput, OutputChunk, SandboxError
 
 
@@ -44,37 +58,42 @@ class MemorySandbox:
 
     def exec(self, command: str, *, cwd: str = "/workspace", timeout: float = 600,
              on_output: OnOutput | None = None, max_output_bytes: int = 1_000_000) -> ExecResult:
-        if command == FIND_AGENTS_FILES:
-            found = sorted((p for p in self.files if posixpath.basename(p) == "AGENTS.md"),
+        words = _words(command)
+        argv = _first_command(words)
+        program = argv[0] if argv else ""
+        if program == "find" and AGENTS_FILE in argv:
+            found = sorted((p for p in self.files if posixpath.basename(p) == AGENTS_FILE),
                            key=lambda p: (p.count("/"), p))
             return ExecResult(0, "".join(f"{p}\n" for p in found))
-        if command.startswith("bash -c ") and " stat " in command:
-            args = shlex.split(command)[4:]
-            return ExecResult(0, "".join(f"{self._kind(p)}\t{p}\n" for p in args))
+        if argv[:2] == ["bash", "-c"] and argv[3:4] == ["stat"]:
+            return ExecResult(0, "".join(f"{self._kind(p)}\t{p}\n" for p in argv[4:]))
         if command.startswith(patch_exec.PYTHON) and patch_exec.MARKER in command:
             # apply_patch's one-exec program needs the container's Python and file system: say
             # so the way an image without it does, and the tool takes its step-by-step path.
             return ExecResult(0, patch_exec.MARKER + '{"error": "steps"}\n')
-        if command.startswith("mkdir -p -- "):
+        if program == "mkdir":
             return ExecResult(0, "")
-        if command.startswith("rm -f -- "):
-            for path in shlex.split(command)[3:]:
+        if program == "rm":
+            for path in _operands(argv):
                 self._writable()
                 self.files.pop(path, None)
             return ExecResult(0, "")
-        if command.startswith("git add -A"):
-            if self.read_only:
-                return ExecResult(128, "fatal: read-only")
-            if self.files == self._committed:
-                return ExecResult(0, "NOTHING\n")
-            self.commits += 1
-            self._committed = dict(self.files)
-            return ExecResult(0, "COMMITTED\n")
+        if argv[:2] == ["git", "add"] and "commit" in words:
+            return self._commit()
         self.commands.append((command, cwd))
         result = self.on_command(command, cwd)
         if on_output and result.output:
             on_output(OutputChunk("stdout", result.output, 0.01))
         return result
+
+    def _commit(self) -> ExecResult:
+        if self.read_only:
+            return ExecResult(128, "fatal: read-only")
+        if self.files == self._committed:
+            return ExecResult(0, "NOTHING\n")
+        self.commits += 1
+        self._committed = dict(self.files)
+        return ExecResult(0, "COMMITTED\n")
 
     def _kind(self, path: str) -> str:
         parts = path.split("/")
@@ -98,3 +117,33 @@ class MemorySandbox:
     def _writable(self) -> None:
         if self.read_only:
             raise SandboxError("the workspace is read-only")
+
+
+_OPERATORS = {"&&", "||", ";", "|", "&"}
+
+
+def _words(command: str) -> list[str]:
+    """The command's shell words, each operator (`&&`, `|`, `;`...) a word of its own; none when
+    the command does not parse (an unclosed quote): then it is not plumbing."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return []
+
+
+def _first_command(words: list[str]) -> list[str]:
+    """The words of the first simple command: up to the first operator."""
+    for index, word in enumerate(words):
+        if word in _OPERATORS:
+            return words[:index]
+    return words
+
+
+def _operands(argv: list[str]) -> list[str]:
+    """A command's operands: its arguments that are not options (all of them after `--`)."""
+    args = argv[1:]
+    if "--" in args:
+        return args[args.index("--") + 1:]
+    return [a for a in args if not a.startswith("-")]

@@ -1,4 +1,7 @@
-"""Fixtures for the GitHub area: the double wired into settings, connected people, served repos."""
+"""The GitHub double as the app sees it: `gh` (a fixture, registered by tests/conftest.py) points
+both the github.com and the GHES settings at the double; `connect` signs a person in to it,
+`serve` puts a real git repository behind one of its repositories, `connected_repository` is the
+team's row for it and `push_commit` is someone else pushing."""
 
 from __future__ import annotations
 
