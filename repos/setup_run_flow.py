@@ -24,9 +24,9 @@ from repos.mirror import GitError
 from repos.models_setup import SetupRun
 from repos.setup_runs import setup_run_claim, setup_run_finish
 from repos.workspace import PrepareError, workspace_checkout
-from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
 from tasks.sandbox.base import ExecResult, OutputChunk, SandboxError
 from tasks.sandbox.masking import MaskedOutput, mask
+from tasks.worker.sandbox_settings import make_sandbox, spec_from_snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Failure model (README, "When things fail"): a job never leaves its attempt open. Whatever it
 raises ends the attempt as failed with a message for a person; while it runs, the attempt has a
-heartbeat (tasks/heartbeat.py), so an attempt whose worker died is ended by housekeeping. Jobs
+heartbeat (tasks/worker/heartbeat.py), so an attempt whose worker died is ended by housekeeping. Jobs
 are acknowledged late, so a job its worker took but never claimed is delivered again; a job
 whose attempt was already claimed (its worker died mid-run) is never run twice: the claim is a
 conditional QUEUED -> RUNNING update, and the redelivery only ends the attempt if it was lost.
@@ -16,7 +16,7 @@ from celery import Task as CeleryTask
 from celery import shared_task
 from django.conf import settings
 
-from tasks import events, queue_watch, services
+from tasks import events, services
 from tasks.models import Status
 from tasks.resilience import (
     DATABASE_UNAVAILABLE_MESSAGE,
@@ -24,6 +24,7 @@ from tasks.resilience import (
     DatabaseUnavailable,
     with_db_retry,
 )
+from tasks.worker import queue_watch
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def run_attempt(self: CeleryTask, attempt_id: int) -> None:
             "its worker was lost, ended it" if lost else "nothing to do",
         )
         return
-    from tasks.heartbeat import heartbeat
+    from tasks.worker.heartbeat import heartbeat
 
     with heartbeat(attempt_id):
         try:
@@ -92,7 +93,7 @@ def _run_claimed(attempt_id: int) -> None:
     if not settings.OPENAI_API_KEY and not settings.OPENAI_BASE_URL:
         attempt_fail(attempt_id, NO_MODEL_MESSAGE)
         return
-    from tasks.attempt_flow import attempt_run  # imports the agent and the sandbox backend
+    from tasks.worker.attempt import attempt_run  # imports the agent and the sandbox backend
 
     attempt_run(attempt_id)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tasks import event_kinds as kinds
-from tasks.agent_runner import agent_config, agent_spec, finish_attempt, run_agent_for_attempt
 from tasks.models import Attempt, Event, Status
 from tasks.sandbox.base import ExecResult
+from tasks.worker.agent import agent_config, agent_spec, finish_attempt, run_agent_for_attempt
 from tests.support import factories
 from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import call, reply
@@ -121,7 +121,7 @@ def test_a_model_failure_fails_the_attempt_with_its_message(
 def test_cancel_watch_stops_the_sandbox_soon_after_a_cancel(acme_repo, alice):
     import time
 
-    from tasks.agent_runner import cancel_watch
+    from tasks.worker.agent import cancel_watch
 
     attempt = _running_attempt(acme_repo, alice)
     sandbox = MemorySandbox()
@@ -140,7 +140,7 @@ def test_the_time_budget_ends_before_the_attempt_deadline(model_settings, acme_r
 
     from django.utils import timezone
 
-    from tasks.agent_runner import _within_attempt_deadline
+    from tasks.worker.agent import _within_attempt_deadline
 
     model_settings.ATTEMPT_TIMEOUT_SECONDS = 3600
     model_settings.AGENT_WALL_SECONDS = 3000

@@ -114,7 +114,7 @@ def test_housekeeping_ends_attempts_whose_worker_was_lost(acme_repo, alice, sett
     lost.status = alive.status = Status.RUNNING
     lost.started_at = timezone.now() - timedelta(seconds=limit + 60)
     alive.started_at = timezone.now() - timedelta(seconds=limit - 60)
-    alive.heartbeat_at = timezone.now()  # its worker is alive (tasks/heartbeat.py)
+    alive.heartbeat_at = timezone.now()  # its worker is alive (tasks/worker/heartbeat.py)
     lost.save()
     alive.save()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tasks.sandbox.backends import image_for, spec_from_snapshot
 from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxSpec
 from tasks.sandbox.images import warm_key
 from tasks.sandbox.output import OutputCollector
@@ -24,6 +23,7 @@ from tasks.sandbox.spec import (
     exec_environment,
     workspace_path,
 )
+from tasks.worker.sandbox_settings import image_for, spec_from_snapshot
 
 
 def spec(**fields):
@@ -141,7 +141,7 @@ def test_output_decodes_split_utf8():
 
 
 def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_path):
-    from tasks.sandbox.backends import spec_from_settings
+    from tasks.worker.sandbox_settings import spec_from_settings
 
     settings.SANDBOX_IMAGE = "custom:1"
     settings.SANDBOX_MEMORY_MB = 1234
@@ -157,7 +157,7 @@ def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_p
 
 
 def test_unknown_backend_is_a_clear_error(settings):
-    from tasks.sandbox.backends import make_sandbox
+    from tasks.worker.sandbox_settings import make_sandbox
 
     settings.SANDBOX_BACKEND = "none"
     with pytest.raises(SandboxError, match="SANDBOX_BACKEND=docker"):

@@ -120,7 +120,7 @@ def test_tool_output_is_the_fallback():
 
 
 def test_the_settings_reach_the_spec_as_plain_data(settings, tmp_path, ca_pem):
-    from tasks.sandbox.backends import spec_from_settings
+    from tasks.worker.sandbox_settings import spec_from_settings
 
     path = tmp_path / "company.pem"
     path.write_text(ca_pem)

@@ -15,8 +15,8 @@ from django.urls import reverse
 from codexweb.api.tokens import api_token_create
 from repos.models_github import PullRequestRecord
 from tasks import services
-from tasks.attempt_flow import attempt_run
 from tasks.models import Attempt, Status
+from tasks.worker.attempt import attempt_run
 from tests.github.conftest import connect, connected_repository, gh, serve  # noqa: F401
 from tests.support import factories
 

@@ -24,13 +24,13 @@ from repos.models import Repository
 from repos.workspace import PrepareError, workspace_checkout
 from tasks import event_kinds as kinds
 from tasks import events
-from tasks.agent_runner import cancel_watch, finish_attempt, run_agent_for_attempt
 from tasks.jobs import attempt_fail
 from tasks.models import Attempt, Mode, Status
 from tasks.resilience import with_db_retry
-from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
 from tasks.sandbox.base import ExecResult, OutputChunk, Sandbox, SandboxError
 from tasks.sandbox.masking import MaskedOutput, mask
+from tasks.worker.agent import cancel_watch, finish_attempt, run_agent_for_attempt
+from tasks.worker.sandbox_settings import make_sandbox, spec_from_snapshot
 
 logger = logging.getLogger(__name__)
 
