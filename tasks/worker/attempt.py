@@ -1,55 +1,83 @@
-"""One attempt from claim to finish on a worker: prepare, setup, agent, collect.
+"""One attempt on a worker, step by step: claim (tasks/jobs.py, `claim.py`) → prepare the
+workspace (`workspace.py`) → start the sandbox (`sandbox_start.py`) → run the agent
+(`agent.py`) → collect and finish (`finish.py`).
 
-The Celery job (tasks/jobs.py) calls `attempt_run` with a claimed attempt's id. Everything slow
-happens here, never in a request. Tokens are used on the host only (the mirror fetch); the
-container gets a pristine checkout, and only text comes back.
+Everything slow happens here, never in a request. Every path records how the attempt ended:
+what a step expects to fail with ends it with its sentence; anything else (and a database that
+stays away) ends it with a general one, and while it runs the attempt has a heartbeat.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
 from pathlib import Path
-
-from django.conf import settings
 
 from repos.environments import environment_snapshot, secret_values_for_setup, secret_versions
 from repos.github import GitHubError
 from repos.installation import install_id
-from repos.mirror import GitError, git_env
-from repos.models import Repository
-from repos.workspace import PrepareError, workspace_checkout
-from tasks import event_kinds as kinds
+from repos.mirror import GitError
+from repos.workspace import PrepareError
 from tasks import events
-from tasks.jobs import attempt_fail
 from tasks.models import Attempt, Mode, Status
-from tasks.resilience import with_db_retry
-from tasks.sandbox.base import ExecResult, OutputChunk, Sandbox, SandboxError
-from tasks.sandbox.masking import MaskedOutput, mask
-from tasks.worker.agent import cancel_watch, finish_attempt, run_agent_for_attempt
-from tasks.worker.sandbox_settings import make_sandbox, spec_from_snapshot
+from tasks.resilience import (
+    DATABASE_UNAVAILABLE_MESSAGE,
+    TRANSIENT_DB_ERRORS,
+    DatabaseUnavailable,
+    with_db_retry,
+)
+from tasks.sandbox.base import SandboxError, SandboxOwner
+from tasks.sandbox.snapshot import EnvironmentSnapshot
+from tasks.worker.agent import run_agent_in_sandbox
+from tasks.worker.cancel import cancel_watch
+from tasks.worker.claim import INTERNAL_ERROR_MESSAGE, fail_attempt, missing_configuration
+from tasks.worker.finish import collect_and_finish, publish_egress
+from tasks.worker.heartbeat import heartbeat
+from tasks.worker.sandbox_settings import spec_from_snapshot
+from tasks.worker.sandbox_start import start_sandbox
+from tasks.worker.setup_terminal import SetupTerminal
+from tasks.worker.workspace import PreparedWorkspace, prepare_workspace, publish_phase
 
 logger = logging.getLogger(__name__)
 
 
-def attempt_run(attempt_id: int) -> None:
-    """Run a claimed (running) attempt to its end; every path records how it ended. What it
-    does not expect (and a database that stays away) it raises to the job (tasks/jobs.py),
-    which ends the attempt."""
+def run_claimed_attempt(attempt_id: int) -> None:
+    """Run a claimed (running) attempt to its end under a heartbeat; never leaves it open."""
+    with heartbeat(attempt_id):
+        try:
+            events.publish(
+                attempt_id, "status", {"status": Status.RUNNING, "message": "Worker started."}
+            )
+            missing = missing_configuration()
+            if missing:
+                fail_attempt(attempt_id, missing)
+                return
+            run_attempt_steps(attempt_id)
+        except DatabaseUnavailable as exc:
+            logger.error("attempt %s: %s", attempt_id, exc)
+            fail_attempt(attempt_id, DATABASE_UNAVAILABLE_MESSAGE)
+        except TRANSIENT_DB_ERRORS:
+            logger.exception("attempt %s lost its database", attempt_id)
+            fail_attempt(attempt_id, DATABASE_UNAVAILABLE_MESSAGE)
+        except Exception:
+            logger.exception("attempt %s failed unexpectedly", attempt_id)
+            fail_attempt(attempt_id, INTERNAL_ERROR_MESSAGE)
+
+
+def run_attempt_steps(attempt_id: int) -> None:
+    """Prepare, start, run, finish. What a step expects to fail with (the checkout, the
+    sandbox, git, GitHub) ends the attempt with its sentence; the rest is raised."""
     attempt = Attempt.objects.select_related("task__repository", "requested_by", "parent").get(
         pk=attempt_id
     )
     try:
         with tempfile.TemporaryDirectory(prefix=f"codexweb-attempt-{attempt_id}-") as tmp:
-            workspace, base, setup_tree = _prepare_workspace(attempt, Path(tmp))
+            prepared = prepare_workspace(attempt, Path(tmp))
             if _cancelled(attempt_id):
                 return
-            _run_in_sandbox(attempt, workspace, base, setup_tree)
+            _run_in_sandbox(attempt, prepared)
     except (PrepareError, SandboxError, GitError, GitHubError) as exc:
-        attempt_fail(attempt_id, _sentence(str(exc)))
+        fail_attempt(attempt_id, _sentence(str(exc)))
 
 
 def _sentence(text: str) -> str:
@@ -65,204 +93,54 @@ def _cancelled(attempt_id: int) -> bool:
     )
 
 
-def _phase(attempt_id: int, phase: str, message: str) -> None:
-    events.publish(attempt_id, kinds.PHASE, {"phase": phase, "message": message})
+def attempt_environment(attempt: Attempt) -> EnvironmentSnapshot:
+    """The environment as it was when the attempt was claimed (later edits don't reach it);
+    taken now and kept when the attempt has none yet."""
+    data = attempt.environment_snapshot
+    if not data:
+        data = environment_snapshot(attempt.task.repository)
+        Attempt.objects.filter(pk=attempt.pk).update(environment_snapshot=data)
+    return EnvironmentSnapshot.from_json(data)
 
 
-def _prepare_workspace(attempt: Attempt, folder: Path) -> tuple[Path, str, Path | None]:
-    """Update the host mirror and check out the base under `folder`. The fetch uses the token of
-    the person who started this attempt (`requested_by`: the author, or whoever followed up or
-    retried), host-side only, after re-checking their access; never anyone else's. Returns the
-    workspace, the base commit the attempt's patch is taken against, and for a follow-up the
-    pristine checkout of the base that setup runs on (else None).
-
-    A follow-up starts from its parent's final tree: the parent's patch is applied on top and
-    committed, while the base stays the branch's commit, so the follow-up's patch holds the
-    whole change (what a pull request from it needs), not only the latest step. The setup script
-    never runs on that tree: the agent wrote it, and setup holds the secrets.
-    """
-    dest = folder / "workspace"
+def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
     task = attempt.task
-    repository: Repository = task.repository
-    _phase(
-        attempt.pk,
-        "prepare",
-        f"Fetching {repository.full_name} and checking out {task.base_branch}.",
-    )
-    commit = workspace_checkout(
-        repository=repository,
-        user=attempt.requested_by,
-        ref=task.base_branch,
-        dest=dest,
-        need_push=task.mode == Mode.CODE,
-    )
-    setup_tree = None
-    if attempt.parent is not None and attempt.parent.patch.strip():
-        setup_tree = folder / "setup-tree"
-        shutil.copytree(dest, setup_tree, symlinks=True)
-        _apply_parent_patch(dest, attempt.parent.patch)
-    _phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
-    return dest, commit, setup_tree
-
-
-def _apply_parent_patch(workspace: Path, patch: str) -> None:
-    result = subprocess.run(
-        ["git", "-c", "core.hooksPath=/dev/null", "apply", "--whitespace=nowarn", "-"],
-        cwd=workspace,
-        input=patch,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        env=git_env(),
-        check=False,
-    )
-    if result.returncode != 0:
-        raise PrepareError(
-            "The earlier attempt's changes no longer apply to this branch: "
-            + (result.stderr.strip() or "git apply failed")
-        )
-    for args in (
-        ["add", "-A"],
-        [
-            "-c",
-            "user.name=codexweb",
-            "-c",
-            "user.email=codexweb@localhost",
-            "commit",
-            "-q",
-            "--no-verify",
-            "-m",
-            "Earlier attempt's changes",
-        ],
-    ):
-        subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", *args],
-            cwd=workspace,
-            capture_output=True,
-            timeout=120,
-            env=git_env(),
-            check=True,
-        )
-
-
-def _run_in_sandbox(attempt: Attempt, workspace: Path, base: str, setup_tree: Path | None) -> None:
-    task = attempt.task
-    # The environment as it was when the attempt was claimed: later edits don't reach it.
-    snapshot = attempt.environment_snapshot
-    if not snapshot:
-        snapshot = environment_snapshot(task.repository)
-        Attempt.objects.filter(pk=attempt.pk).update(environment_snapshot=snapshot)
-    secrets = secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"])
+    environment = attempt_environment(attempt)
+    names = list(environment.secret_names)
+    secrets = secret_values_for_setup(environment.environment_id, names)
     spec = spec_from_snapshot(
-        snapshot,
-        attempt_id=attempt.pk,
-        workspace=workspace,
+        environment,
+        owner=SandboxOwner.attempt(attempt.pk),
+        workspace=prepared.workspace,
         read_only=task.mode == Mode.ASK,
         secrets=secrets,
         install_id=install_id(),
         # The code setup runs: the base commit's own tree, also for a follow-up (whose
         # workspace holds its parent's changes on top).
-        commit=base,
-        setup_workspace=setup_tree,
-        secret_versions=secret_versions(snapshot["environment_id"], snapshot["secret_names"]),
+        commit=prepared.base_commit,
+        setup_workspace=prepared.setup_tree,
+        secret_versions=secret_versions(environment.environment_id, names),
         labels={"org.codexweb.task": str(task.pk)},
     )
-    setup_log = SetupOutputPublisher(attempt.pk, secrets.values())
-    sandbox = make_sandbox(spec, on_setup_output=setup_log.output)
-    setup_log.script = lambda: (
-        "maintenance" if getattr(sandbox, "maintenance_ran", False) else "setup"
+    publish_phase(
+        attempt.pk,
+        "setup",
+        "Starting the container"
+        + (" and running the setup script." if spec.setup_script.strip() else "."),
     )
+    # A cancel while the container starts or setup runs stops it there.
+    started = start_sandbox(
+        spec,
+        secrets=secrets.values(),
+        setup_output=SetupTerminal(attempt.pk),
+        watch=lambda sandbox: cancel_watch(attempt.pk, sandbox),
+    )
+    del secrets
+    sandbox, base = started.sandbox, prepared.base_commit
     try:
-        _phase(
-            attempt.pk,
-            "setup",
-            "Starting the container"
-            + (" and running the setup script." if spec.setup_script.strip() else "."),
-        )
-        try:
-            # A cancel while the container starts or setup runs stops it there.
-            with cancel_watch(attempt.pk, sandbox):
-                sandbox.start()
-        except SandboxError as exc:
-            # The message may quote the setup script's output.
-            raise SandboxError(mask(str(exc), secrets.values())) from None
-        finally:
-            setup_log.finish(getattr(sandbox, "setup_result", None))
-        del secrets, setup_log
         with cancel_watch(attempt.pk, sandbox):
-            result = run_agent_for_attempt(attempt.pk, sandbox, base_commit=base)
-            _publish_egress(attempt.pk, sandbox)
-            finish_attempt(attempt.pk, result, sandbox=sandbox, base_commit=base)
+            result = run_agent_in_sandbox(attempt.pk, sandbox, base_commit=base)
+            publish_egress(attempt.pk, sandbox)
+            collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base)
     finally:
         sandbox.stop()
-
-
-class SetupOutputPublisher:
-    """Publishes the setup script's output live as one terminal chunk (`setup-<attempt id>`):
-    `command` when the first output arrives, masked `output` lines, then `command_end`. On a
-    warm start the maintenance script's output goes the same way; `script` names which ran.
-
-    Secret values are masked line by line before anything is published (see
-    tasks/sandbox/masking.py); `finish` flushes the last line and ends the chunk.
-    """
-
-    def __init__(self, attempt_id: int, secrets: Iterable[str]) -> None:
-        self.attempt_id = attempt_id
-        self.chunk = f"setup-{attempt_id}"
-        self.output = MaskedOutput(secrets, self._publish_output)
-        self._opened = False
-        self.script: Callable[[], str] = lambda: "setup"
-
-    def _open(self) -> None:
-        if not self._opened:
-            self._opened = True
-            events.publish(
-                self.attempt_id,
-                kinds.COMMAND,
-                {
-                    "call_id": self.chunk,
-                    "chunk_id": self.chunk,
-                    "command": f"({self.script()} script)",
-                    "cwd": "/workspace",
-                },
-            )
-
-    def _publish_output(self, chunk: OutputChunk) -> None:
-        self._open()
-        events.publish(
-            self.attempt_id,
-            kinds.OUTPUT,
-            {"chunk_id": self.chunk, "stream": chunk.stream, "text": chunk.text, "at": chunk.at},
-        )
-
-    def finish(self, result: ExecResult | None) -> None:
-        """End the chunk; without a result (no setup script, warm image) nothing is shown."""
-        self.output.close()
-        if result is None:
-            return
-        self._open()
-        events.publish(
-            self.attempt_id,
-            kinds.COMMAND_END,
-            {
-                "call_id": self.chunk,
-                "chunk_id": self.chunk,
-                "exit_code": result.exit_code,
-                "duration": result.duration,
-                "truncated": result.truncated,
-                "timed_out": result.timed_out,
-                "error": result.error,
-            },
-        )
-
-
-def _publish_egress(attempt_id: int, sandbox: Sandbox) -> None:
-    records = getattr(sandbox, "egress_records", None)
-    if records is None:
-        return
-    for record in records()[: settings.EGRESS_EVENTS_MAX]:
-        events.publish(
-            attempt_id,
-            kinds.EGRESS,
-            {"domain": record.host, "method": record.method, "allowed": record.allowed},
-        )

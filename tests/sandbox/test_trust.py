@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tasks.sandbox.base import NetworkPolicy, SandboxError
-from tasks.sandbox.egress.proxy import TlsFailure
+from tasks.sandbox.base import TlsFailure
 from tasks.sandbox.spec import exec_environment, java_tool_options
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.trust import (
