@@ -11,7 +11,7 @@ import pytest
 from tasks import event_kinds as kinds
 from tasks.agent.collect import collect_patch, head_commit
 from tasks.agent.config import Budgets
-from tasks.sandbox.base import SandboxError, SandboxSpec
+from tasks.sandbox.base import SandboxError, SandboxOwner, SandboxSpec
 from tests.agent.conftest import make_spec, run
 from tests.sandbox.conftest import IMAGE as SLIM_IMAGE
 from tests.support.model_server import CHUNK_ID, call, reply
@@ -66,7 +66,7 @@ def make_sandbox(docker_engine, tmp_path):
     started = []
 
     def make(repo: Path, *, read_only: bool = False, attempt_id: int = 900):
-        spec = SandboxSpec(attempt_id=attempt_id, image=IMAGE, workspace=repo,
+        spec = SandboxSpec(owner=SandboxOwner.attempt(attempt_id), image=IMAGE, workspace=repo,
                            read_only=read_only, wall_seconds=300)
         config = DockerConfig(runtime_dir=tmp_path / "runtime", mitmdump="", warm_cache_hours=0)
         sandbox = DockerSandbox(spec, config=config, client=docker_engine)

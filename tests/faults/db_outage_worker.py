@@ -45,7 +45,7 @@ def main(count: int) -> dict:
             what="record the end of the attempt",
         )
 
-    tasks.worker.attempt.attempt_run = agent_writing_events
+    tasks.worker.attempt.run_attempt_steps = agent_writing_events
     run_attempt(attempt.pk)
 
     def report() -> dict:

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tasks.agent.instructions import FIND_AGENTS_FILES
-from tasks.sandbox.base import ExecResult, OnOutput, OutputChunk, SandboxError
+from tasks.sandbox.base import (
+    EgressRecord,
+    ExecResult,
+    OnOutput,
+    OutputChunk,
+    Phase,
+    SandboxError,
+    StartReport,
+)
 
 
 @dataclass
@@ -31,8 +39,13 @@ class MemorySandbox:
     def __post_init__(self) -> None:
         self._committed = dict(self.files)
 
-    def start(self) -> None:
-        pass
+    phase: Phase = "agent"
+
+    def start(self) -> StartReport:
+        return StartReport()
+
+    def egress_records(self, since: int = 0) -> list[EgressRecord]:
+        return []
 
     def stop(self) -> None:
         pass
