@@ -102,8 +102,12 @@ def measure(image: str, runs: int, config: DockerConfig, client) -> None:  # noq
 
     def spec(**fields: object) -> SandboxSpec:
         return SandboxSpec(
-            owner=SandboxOwner.attempt(next(attempt)), image=image, workspace=workspace, wall_seconds=600, **fields
-        )  # type: ignore[arg-type]
+            owner=SandboxOwner.attempt(next(attempt)),
+            image=image,
+            workspace=workspace,
+            wall_seconds=600,
+            **fields,  # type: ignore[arg-type]
+        )
 
     print(f"-- {image}", flush=True)
     plain, sb = timed_start(spec(), config, client)
