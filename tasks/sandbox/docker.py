@@ -51,6 +51,7 @@ from tasks.sandbox.base import (
 )
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.container import ContainerShell, workspace_archive
+from tasks.sandbox.egress.proxy import EgressProxy
 from tasks.sandbox.engine import (
     ENGINE_ERRORS,
     ENGINE_LOST,
@@ -244,6 +245,11 @@ class DockerSandbox:
         """Upstream servers whose certificate failed verification so far (both phases): the
         sandbox would not trust them (setup), or the proxy did not (interception)."""
         return self._network.tls_failures()
+
+    @property
+    def egress_proxy(self) -> EgressProxy | None:
+        """The current phase's egress proxy (None when its policy is off)."""
+        return self._network.current
 
     @property
     def phase(self) -> Phase:

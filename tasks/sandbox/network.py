@@ -102,6 +102,11 @@ class EgressSwitch:
             if shell is not None and self._ended() is None:
                 shell.stop_bridges()
 
+    @property
+    def current(self) -> EgressProxy | None:
+        """The proxy of the current phase (None when its policy is off)."""
+        return self._proxy
+
     def records(self, since: int = 0) -> list[EgressRecord]:
         """Every egress decision so far (both phases), oldest first, from the `since`-th on."""
         return (self._records + (self._proxy.records() if self._proxy else []))[since:]
