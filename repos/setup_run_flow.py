@@ -40,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 MAX_LOG_BYTES = 1_000_000
 FLUSH_SECONDS = 0.5
-SETUP_RUN_LABEL = "org.codexweb.setup_run"
 
 
 class SetupRunLog:
@@ -149,7 +148,6 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
             install_id=install_id(),
             commit=commit,
             secret_versions=secret_versions(environment.environment_id, names),
-            labels={SETUP_RUN_LABEL: str(run.pk)},
         )
         log.note(
             f"Checked out {commit[:12]}. Starting the container and running the setup script."
