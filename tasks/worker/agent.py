@@ -8,7 +8,6 @@ answers "cancelled?" from the attempt row. `tasks/worker/finish.py` records what
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +21,6 @@ from tasks.agent.records import AgentResult
 from tasks.models import Attempt, Mode, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
-
-logger = logging.getLogger(__name__)
 
 COLLECT_MARGIN_SECONDS = 60
 
