@@ -277,6 +277,7 @@ def test_a_setup_runs_leftovers_are_reaped_by_its_own_label(make_sandbox, docker
 def test_start_reports_what_it_did(make_sandbox, docker_engine):
     install = f"test-{uuid.uuid4().hex}"
     owner = {"install_id": install, "repository": "1:git:a/b", "commit": "b" * 40}
+    cold = warm = None
     try:
         cold = make_sandbox(start=False, setup_script="echo cold", warm_cache_hours=1.0, **owner)
         report = cold.start()
@@ -302,6 +303,9 @@ def test_start_reports_what_it_did(make_sandbox, docker_engine):
         assert failed.script == "setup" and failed.setup_result is not None
         assert failed.setup_result.exit_code == 3 and "boom" in failed.setup_result.output
     finally:
+        for sandbox in (cold, warm):  # their containers use the warm image
+            if sandbox is not None:
+                sandbox.stop()
         for image in docker_engine.images.list(
             all=True, filters={"label": f"{LABEL_WARM_INSTALL}={install}"}
         ):
