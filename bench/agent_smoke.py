@@ -72,10 +72,10 @@ def main() -> int:
     from tasks.agent.config import AgentSpec
     from tasks.agent.loop import run_agent
     from tasks.agent.model import ModelClient
-    from tasks.agent_runner import agent_config
-    from tasks.sandbox.base import SandboxSpec
+    from tasks.sandbox.base import SandboxOwner, SandboxSpec
     from tasks.sandbox.config import DockerConfig
     from tasks.sandbox.docker import DockerSandbox
+    from tasks.worker.agent import agent_config
 
     failures = 0
     with tempfile.TemporaryDirectory(prefix="agent-smoke-") as tmp:
@@ -85,7 +85,7 @@ def main() -> int:
             print(f"== {mode} task on {config.model.model} ({config.model.api} API)")
             sandbox = DockerSandbox(
                 SandboxSpec(
-                    attempt_id=990_000 + number,
+                    owner=SandboxOwner.attempt(990_000 + number),
                     image=args.image,
                     workspace=repo,
                     read_only=mode == "ask",

@@ -26,9 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.sandbox.base import SandboxSpec  # noqa: E402
+from tasks.sandbox.base import SandboxOwner, SandboxSpec  # noqa: E402
 from tasks.sandbox.config import DockerConfig  # noqa: E402
-from tasks.sandbox.docker import DockerSandbox, docker_client  # noqa: E402
+from tasks.sandbox.docker import DockerSandbox  # noqa: E402
+from tasks.sandbox.engine import docker_client  # noqa: E402
 from tasks.sandbox.images import WARM_REPOSITORY  # noqa: E402
 
 WORKLOAD = r"""
@@ -101,8 +102,12 @@ def measure(image: str, runs: int, config: DockerConfig, client) -> None:  # noq
 
     def spec(**fields: object) -> SandboxSpec:
         return SandboxSpec(
-            attempt_id=next(attempt), image=image, workspace=workspace, wall_seconds=600, **fields
-        )  # type: ignore[arg-type]
+            owner=SandboxOwner.attempt(next(attempt)),
+            image=image,
+            workspace=workspace,
+            wall_seconds=600,
+            **fields,  # type: ignore[arg-type]
+        )
 
     print(f"-- {image}", flush=True)
     plain, sb = timed_start(spec(), config, client)

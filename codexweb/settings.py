@@ -141,7 +141,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A queued attempt whose job is not in Redis after this long is enqueued again once, then failed
-# (tasks/queue_watch.py, run by housekeeping).
+# (tasks/worker/queue_watch.py, run by housekeeping).
 QUEUE_LOST_SECONDS = envint("QUEUE_LOST_SECONDS", 120, minimum=10)
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
 # Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).

@@ -79,8 +79,8 @@ class Environment(models.Model):
     repository = models.OneToOneField(
         Repository, on_delete=models.CASCADE, related_name="environment"
     )
-    # Which sandbox image attempts start from (tasks/sandbox/backends.image_for); a custom one
-    # must be among the installation's SANDBOX_ALLOWED_IMAGES.
+    # Which sandbox image attempts start from (tasks/worker/sandbox_settings.image_for); a
+    # custom one must be among the installation's SANDBOX_ALLOWED_IMAGES.
     image = models.CharField(
         max_length=10, choices=SandboxImage.choices, default=SandboxImage.UNIVERSAL
     )

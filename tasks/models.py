@@ -110,7 +110,7 @@ class Attempt(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Stamped every ATTEMPT_HEARTBEAT_SECONDS by the worker running it (tasks/heartbeat.py);
+    # Stamped every ATTEMPT_HEARTBEAT_SECONDS by the worker running it (tasks/worker/heartbeat.py);
     # housekeeping fails a running attempt whose heartbeat stopped: its worker died.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 

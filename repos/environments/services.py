@@ -23,9 +23,9 @@ from codexweb.audit.services import audit_record
 from repos.domains import HTTP_METHODS, parse_domains, parse_methods
 from repos.installation.services import repository_identity
 from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository, SandboxImage
-from tasks.sandbox.backends import image_for
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import check_path_prefix
+from tasks.worker.sandbox_settings import image_for
 
 SNAPSHOT_VERSION = 1
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")

@@ -28,15 +28,22 @@ from repos.github.client import GitHubError
 from repos.installation.services import install_id
 from repos.setup_runs.models import SetupRun
 from repos.setup_runs.services import setup_run_claim, setup_run_finish
-from tasks.sandbox.backends import make_sandbox, spec_from_snapshot
-from tasks.sandbox.base import ExecResult, OutputChunk, SandboxError
-from tasks.sandbox.masking import MaskedOutput, mask
+from tasks.sandbox.base import (
+    OutputChunk,
+    SandboxError,
+    SandboxOwner,
+    SandboxStartError,
+    SetupScript,
+    StartReport,
+)
+from tasks.sandbox.snapshot import EnvironmentSnapshot
+from tasks.worker.sandbox_settings import spec_from_snapshot
+from tasks.worker.sandbox_start import start_sandbox
 
 logger = logging.getLogger(__name__)
 
 MAX_LOG_BYTES = 1_000_000
 FLUSH_SECONDS = 0.5
-SETUP_RUN_LABEL = "org.codexweb.setup_run"
 
 
 class SetupRunLog:
@@ -61,9 +68,13 @@ class SetupRunLog:
         self._pending: list[str] = []
         self._last_flush = clock()
 
-    def output(self, chunk: OutputChunk) -> None:
-        """An `OnOutput` for masked setup output."""
+    def output(self, chunk: OutputChunk, script: SetupScript = "setup") -> None:
+        """A `SetupOutput` (tasks/worker/sandbox_start.py): masked setup output."""
         self.write(chunk.text)
+
+    def finish(self, report: StartReport) -> None:
+        """The script ended: what is pending is written."""
+        self.flush()
 
     def note(self, message: str) -> None:
         """A line of our own (what the worker is doing), shown between brackets."""
@@ -129,36 +140,33 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
         )
         SetupRun.objects.filter(pk=run.pk).update(commit=commit)
         # The environment as it is now, like an attempt that starts now would see it.
-        snapshot = environment_snapshot(repository)
-        secrets = secret_values_for_setup(snapshot["environment_id"], snapshot["secret_names"])
+        environment = EnvironmentSnapshot.from_json(environment_snapshot(repository))
+        names = list(environment.secret_names)
+        secrets = secret_values_for_setup(environment.environment_id, names)
         spec = spec_from_snapshot(
-            snapshot,
-            attempt_id=0,  # not an attempt; the label below says what the container is for
+            environment,
+            owner=SandboxOwner.setup_run(run.pk),
             workspace=workspace,
             read_only=False,
             secrets=secrets,
             install_id=install_id(),
             commit=commit,
-            secret_versions=secret_versions(snapshot["environment_id"], snapshot["secret_names"]),
-            labels={SETUP_RUN_LABEL: str(run.pk)},
+            secret_versions=secret_versions(environment.environment_id, names),
         )
-        log.note(f"Checked out {commit[:12]}. Starting the container and running the setup script.")
-        output = MaskedOutput(secrets.values(), log.output)
-        sandbox = make_sandbox(spec, on_setup_output=output)
+        log.note(
+            f"Checked out {commit[:12]}. Starting the container and running the setup script."
+        )
         failure = ""
         try:
-            try:
-                sandbox.start()
-            except SandboxError as exc:
-                failure = mask(str(exc), secrets.values())
-            finally:
-                output.close()
-            result: ExecResult | None = getattr(sandbox, "setup_result", None)
-            warm_hit = bool(getattr(sandbox, "warm_hit", False))
-            maintenance_ran = bool(getattr(sandbox, "maintenance_ran", False))
-            warm_image = str(getattr(sandbox, "warm_image", None) or "")
-        finally:
-            sandbox.stop()
+            started = start_sandbox(spec, secrets=secrets.values(), setup_output=log)
+        except SandboxStartError as exc:
+            failure, report = str(exc), exc.report
+        else:
+            report = started.report
+            started.sandbox.stop()
+    result = report.setup_result
+    warm_hit, warm_image = report.warm_hit, report.warm_image
+    maintenance_ran = report.script == "maintenance"
     exit_code = result.exit_code if result is not None else None
     script = "maintenance script" if maintenance_ran else "setup script"
     if result is not None and result.exit_code != 0:

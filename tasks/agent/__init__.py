@@ -1,7 +1,7 @@
 """The agent: drives one attempt inside its sandbox from the prompt to a cited final answer.
 
 Plain Python, no Django: `run_agent(spec, sandbox, model, on_event) -> AgentResult`.
-tasks/agent_runner.py adapts it to settings, Attempt rows and events.
+tasks/worker/agent.py adapts it to settings, Attempt rows and events.
 """
 
 from __future__ import annotations

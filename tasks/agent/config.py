@@ -1,6 +1,6 @@
 """What the agent needs from settings and from the attempt, as plain frozen data.
 
-The Celery side builds these (tasks/agent_runner.py); tests and the CLI build them directly.
+The Celery side builds these (tasks/worker/agent.py); tests and the CLI build them directly.
 """
 
 from __future__ import annotations

@@ -9,6 +9,34 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 Stream = Literal["stdout", "stderr"]
+OwnerKind = Literal["attempt", "setup-run"]
+
+
+@dataclass(frozen=True)
+class SandboxOwner:
+    """What a sandbox is for: an attempt or a "run setup now". It names the container, the
+    runtime folder and a label, so the reaper can remove what one owner left."""
+
+    kind: OwnerKind
+    id: int
+
+    @property
+    def label(self) -> str:
+        """The label value on the container, e.g. "attempt:42", "setup-run:7"."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def slug(self) -> str:
+        """For names of containers and folders, e.g. "attempt-42", "setup-run-7"."""
+        return f"{self.kind}-{self.id}"
+
+    @classmethod
+    def attempt(cls, attempt_id: int) -> SandboxOwner:
+        return cls("attempt", attempt_id)
+
+    @classmethod
+    def setup_run(cls, run_id: int) -> SandboxOwner:
+        return cls("setup-run", run_id)
 
 
 @dataclass(frozen=True)
@@ -42,9 +70,10 @@ class NetworkPolicy:
 
 @dataclass(frozen=True)
 class SandboxSpec:
-    """Everything needed to start one attempt's container. Plain data, no Django."""
+    """Everything needed to start one container. Plain data, no Django: the worker reads the
+    settings and the environment snapshot and fills it in (tasks/worker/sandbox_settings.py)."""
 
-    attempt_id: int
+    owner: SandboxOwner
     image: str
     workspace: Path  # a pristine host-side checkout, copied into /workspace
     read_only: bool = False  # Ask tasks
@@ -91,6 +120,47 @@ class SandboxSpec:
     setup_workspace: Path | None = None
 
 
+@dataclass(frozen=True)
+class EgressRecord:
+    """One request or tunnel the egress proxy decided."""
+
+    at: float
+    host: str
+    port: int
+    method: str  # CONNECT, TCP for a raw tunnel, "-" for an address refused at connect time
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TlsFailure:
+    """An upstream server whose certificate failed verification (see egress/addon.py)."""
+
+    at: float
+    host: str
+    port: int
+    error: str  # OpenSSL's reason, e.g. "unable to get local issuer certificate"
+
+
+SetupScript = Literal["setup", "maintenance"]
+
+
+@dataclass(frozen=True)
+class StartReport:
+    """What `Sandbox.start()` did, for the worker to show and record."""
+
+    # The setup script's result, or the maintenance script's on a warm start (`script` says
+    # which); None when neither ran. Also set when the script failed (then `start()` raised:
+    # see `SandboxStartError.report`).
+    setup_result: ExecResult | None = None
+    script: SetupScript | None = None
+    warm_hit: bool = False  # started from a current warm image
+    # The warm image this sandbox started from or saved after setup; "" when none.
+    warm_image: str = ""
+    start_seconds: float = 0.0  # from start() until the agent phase could begin
+    setup_seconds: float = 0.0  # of which the setup or maintenance script ran
+
+
 class SandboxError(RuntimeError):
     """The sandbox could not do what was asked; the message is for a person."""
 
@@ -100,11 +170,28 @@ class SandboxLost(SandboxError):
     killed it): nothing more can run in it, and its work cannot be taken out."""
 
 
-class Sandbox(Protocol):
-    """One attempt's isolated environment, from start to cleanup."""
+class SandboxStartError(SandboxError):
+    """`start()` failed; `report` holds what ran before (e.g. the failed setup script's
+    result), so the worker can still end the setup log."""
 
-    def start(self) -> None:
-        """Create the container, copy the workspace in, run setup, then apply the agent policy."""
+    def __init__(self, message: str, report: StartReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+Phase = Literal["new", "setup", "maintenance", "agent"]
+
+
+class Sandbox(Protocol):
+    """One isolated environment (an attempt's, or a setup run's), from start to cleanup."""
+
+    @property
+    def phase(self) -> Phase:
+        """What runs now: nothing yet, the setup or maintenance script, or the agent."""
+
+    def start(self) -> StartReport:
+        """Create the container, copy the workspace in, run setup, then apply the agent policy.
+        Raises SandboxError (SandboxStartError when it got as far as a report)."""
 
     def exec(
         self,
@@ -128,3 +215,7 @@ class Sandbox(Protocol):
 
     def stop(self) -> None:
         """Remove the container and everything it held. Idempotent."""
+
+    def egress_records(self, since: int = 0) -> list[EgressRecord]:
+        """The egress proxy's decisions of both phases, oldest first, from the `since`-th on
+        (a caller that keeps count gets each record once, in order, while the sandbox runs)."""

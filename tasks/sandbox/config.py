@@ -1,4 +1,5 @@
-"""Host-side settings of the Docker backend, as plain data (read from Django settings once)."""
+"""Host-side settings of the Docker backend, as plain data (the worker reads them from Django
+settings: tasks/worker/sandbox_settings.docker_config)."""
 
 from __future__ import annotations
 
@@ -30,21 +31,6 @@ class DockerConfig:
     # default store.
     egress_upstream_ca: str = ""
     reaper_grace_seconds: int = 300
-
-    @classmethod
-    def from_settings(cls) -> DockerConfig:
-        from django.conf import settings
-
-        return cls(
-            runtime_dir=Path(settings.SANDBOX_RUNTIME_DIR),
-            mitmdump=settings.SANDBOX_MITMDUMP,
-            warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
-            disk_watch_seconds=settings.SANDBOX_DISK_WATCH_SECONDS,
-            allow_private=tuple(settings.SANDBOX_EGRESS_ALLOW_PRIVATE),
-            egress_ports=tuple(settings.SANDBOX_EGRESS_PORTS),
-            domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
-            reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
-        )
 
 
 def load_domain_lists(path: str) -> dict[str, tuple[str, ...]]:

@@ -34,13 +34,9 @@ from tasks.sandbox.spec import (
     EGRESS_SOCKET,
     JAVA_TRUSTSTORE,
     JAVA_TRUSTSTORE_PASSWORD,
-    LABEL_DEADLINE,
-    LABEL_OWNER,
-    LABEL_SANDBOX,
     PROXY_PORT,
     SETUP_USER,
     WORKSPACE,
-    owner_token,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,43 +81,6 @@ if command -v keytool >/dev/null 2>&1; then
   fi
 fi
 """
-_quota_support: dict[str, bool] = {}
-
-
-def docker_client() -> docker.DockerClient:
-    """A client for the engine in DOCKER_HOST (or the local socket); SandboxError when none."""
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except DockerException as exc:
-        raise SandboxError(
-            f"cannot reach the Docker engine ({exc}); start it with scripts/docker-engine.sh"
-        ) from exc
-    return client
-
-
-def disk_quota_supported(client: docker.DockerClient, image: str) -> bool:
-    """Whether the engine enforces `--storage-opt size` (overlay2 on XFS with pquota).
-    Probed once per engine by creating (not starting) a labelled container."""
-    key = client.api.base_url
-    if key not in _quota_support:
-        try:
-            container = client.api.create_container(
-                image,
-                command=["true"],
-                labels={LABEL_SANDBOX: "1", LABEL_OWNER: owner_token(), LABEL_DEADLINE: "0"},
-                host_config=client.api.create_host_config(
-                    storage_opt={"size": "64M"}, network_mode="none"
-                ),
-            )
-        except APIError:
-            _quota_support[key] = False
-        else:
-            client.api.remove_container(container["Id"], force=True)
-            _quota_support[key] = True
-    return _quota_support[key]
-
-
 def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
     """A tar of `source`'s contents owned by the sandbox user: regular files, folders and
     symlinks only (no devices, fifos or hard links). The caller closes it."""

@@ -31,12 +31,15 @@ import docker
 import requests
 from docker.errors import APIError, NotFound
 
+from tasks.sandbox.base import SandboxOwner
 from tasks.sandbox.images import prune_warm_images
 from tasks.sandbox.spec import (
     LABEL_ATTEMPT,
     LABEL_DEADLINE,
+    LABEL_FOR,
     LABEL_OWNER,
     LABEL_SANDBOX,
+    RUNTIME_FOLDER_GLOBS,
     process_start_time,
 )
 
@@ -69,14 +72,18 @@ def reap_containers(
     now: float | None = None,
     is_alive: Callable[[str], bool] = owner_alive,
     dry_run: bool = False,
-    attempt_id: int | None = None,
+    owner: SandboxOwner | None = None,
 ) -> list[str]:
-    """Remove orphaned sandbox containers (only `attempt_id`'s when given); returns their names."""
+    """Remove orphaned sandbox containers (only `owner`'s when given); returns their names."""
     now = time.time() if now is None else now
     removed = []
     labels_wanted = [LABEL_SANDBOX]
-    if attempt_id is not None:
-        labels_wanted.append(f"{LABEL_ATTEMPT}={attempt_id}")
+    if owner is not None and owner.kind == "attempt":
+        # Attempts' containers carry their id since the first version (also those a worker
+        # of the previous version made).
+        labels_wanted.append(f"{LABEL_ATTEMPT}={owner.id}")
+    elif owner is not None:
+        labels_wanted.append(f"{LABEL_FOR}={owner.label}")
     for info in client.api.containers(all=True, filters={"label": labels_wanted}):
         labels = info.get("Labels") or {}
         try:
@@ -124,18 +131,19 @@ def reap_runtime_dirs(
     *,
     is_alive: Callable[[str], bool] = owner_alive,
     dry_run: bool = False,
-    attempt_id: int | None = None,
+    owner: SandboxOwner | None = None,
 ) -> list[str]:
-    """Stop the egress proxies of dead workers and delete their attempt folders (only
-    `attempt_id`'s when given)."""
+    """Stop the egress proxies of dead workers and delete their sandboxes' runtime folders
+    (only `owner`'s when given)."""
     removed: list[str] = []
     if not runtime_dir.is_dir():
         return removed
-    pattern = "attempt-*" if attempt_id is None else f"attempt-{attempt_id}-*"
-    for folder in sorted(runtime_dir.glob(pattern)):
+    patterns = RUNTIME_FOLDER_GLOBS if owner is None else (f"{owner.slug}-*",)
+    folders = sorted({folder for pattern in patterns for folder in runtime_dir.glob(pattern)})
+    for folder in folders:
         owner_file = folder / "owner"
-        owner = owner_file.read_text().strip() if owner_file.exists() else ""
-        if owner and is_alive(owner):
+        worker = owner_file.read_text().strip() if owner_file.exists() else ""
+        if worker and is_alive(worker):
             continue
         if not dry_run:
             _kill_listed(folder / "egress" / "pids", folder)
@@ -177,19 +185,19 @@ def reap(
     return report
 
 
-def reap_attempt(
-    client: docker.DockerClient, attempt_id: int, *, runtime_dir: Path | None
+def reap_owner(
+    client: docker.DockerClient, owner: SandboxOwner, *, runtime_dir: Path | None
 ) -> ReapReport:
-    """Remove what a lost attempt left: its container and egress proxy, when the worker that
-    made them is gone (a worker on another host, or one still alive, keeps its own; they go
-    at their deadline)."""
+    """Remove what a lost attempt (or setup run) left: its container and egress proxy, when the
+    worker that made them is gone (a worker on another host, or one still alive, keeps its own;
+    they go at their deadline)."""
     report = ReapReport()
     try:
-        report.containers = reap_containers(client, attempt_id=attempt_id)
+        report.containers = reap_containers(client, owner=owner)
     except (APIError, requests.exceptions.RequestException) as exc:
-        logger.warning("could not list the containers of attempt %s: %s", attempt_id, exc)
+        logger.warning("could not list the containers of %s: %s", owner.label, exc)
     if runtime_dir is not None:
-        report.runtime_dirs = reap_runtime_dirs(runtime_dir, attempt_id=attempt_id)
+        report.runtime_dirs = reap_runtime_dirs(runtime_dir, owner=owner)
     return report
 
 

@@ -18,7 +18,8 @@ from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxSpec
 
 # Labels on every container, volume and image the sandbox creates; the reaper keys on them.
 LABEL_SANDBOX = "org.codexweb.sandbox"
-LABEL_ATTEMPT = "org.codexweb.attempt"
+LABEL_FOR = "org.codexweb.for"  # what the sandbox is for: "attempt:42", "setup-run:7"
+LABEL_ATTEMPT = "org.codexweb.attempt"  # an attempt's id (attempts only; older reapers key on it)
 LABEL_OWNER = "org.codexweb.owner"  # "host:pid:starttime" of the worker process
 LABEL_DEADLINE = "org.codexweb.deadline"  # unix time after which the attempt must be gone
 LABEL_WARM_KEY = "org.codexweb.warm.key"
@@ -95,12 +96,28 @@ def labels_for(spec: SandboxSpec, *, now: float | None = None) -> dict[str, str]
     labels.update(
         {
             LABEL_SANDBOX: "1",
-            LABEL_ATTEMPT: str(spec.attempt_id),
+            LABEL_FOR: spec.owner.label,
             LABEL_OWNER: owner_token(),
             LABEL_DEADLINE: str(int(now + spec.wall_seconds)),
         }
     )
+    if spec.owner.kind == "attempt":
+        labels[LABEL_ATTEMPT] = str(spec.owner.id)
     return labels
+
+
+def container_name(spec: SandboxSpec, suffix: str) -> str:
+    """e.g. `codexweb-attempt-42-1a2b3c4d`, `codexweb-setup-run-7-1a2b3c4d`."""
+    return f"codexweb-{spec.owner.slug}-{suffix}"
+
+
+def runtime_folder_name(spec: SandboxSpec, suffix: str) -> str:
+    """The host-side runtime folder (egress proxy, owner file) of one sandbox; the reaper
+    finds them by these prefixes (`RUNTIME_FOLDER_GLOBS`)."""
+    return f"{spec.owner.slug}-{suffix}"
+
+
+RUNTIME_FOLDER_GLOBS = ("attempt-*", "setup-run-*")
 
 
 @dataclass(frozen=True)

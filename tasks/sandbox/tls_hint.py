@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tasks.sandbox.egress.proxy import TlsFailure
+from tasks.sandbox.base import TlsFailure
 
 # Certificate-verification failures as pip/requests, Python, curl, git, npm/Node, Java and Go
 # print them.

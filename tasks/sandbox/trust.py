@@ -2,8 +2,9 @@
 
 Behind a TLS-intercepting company proxy every HTTPS server shows a certificate signed by the
 company's CA; sandboxes (and the egress proxy, when it verifies upstream servers) must trust that
-CA or `pip install` fails. Read at the edge (`backends.spec_from_settings`) and passed down as
-plain text, so a bad file fails the attempt with a sentence, not a stack trace deep inside.
+CA or `pip install` fails. Read at the edge (`tasks/worker/sandbox_settings.spec_from_settings`)
+and passed down as plain text, so a bad file fails the attempt with a sentence, not a stack
+trace deep inside.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tasks import event_kinds as kinds
-from tasks.agent_runner import agent_config, agent_spec, finish_attempt, run_agent_for_attempt
 from tasks.models import Attempt, Event, Status
 from tasks.sandbox.base import ExecResult
+from tasks.worker.agent import agent_config, agent_spec, run_agent_in_sandbox
+from tasks.worker.finish import collect_and_finish
 from tests.support import factories
 from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import call, reply
@@ -74,8 +75,8 @@ def test_a_code_attempt_records_events_tokens_summary_and_patch(
     sandbox = MemorySandbox(files={"calc.py": "def add(a, b):\n    return a - b\n"})
     sandbox.on_command = lambda command, cwd: ExecResult(0, DIFF if "diff" in command else "")
 
-    result = run_agent_for_attempt(attempt.pk, sandbox, base_commit="abc123")
-    finish_attempt(attempt.pk, result, sandbox=sandbox, base_commit="abc123")
+    result = run_agent_in_sandbox(attempt.pk, sandbox, base_commit="abc123")
+    collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit="abc123")
 
     attempt.refresh_from_db()
     assert attempt.status == Status.SUCCEEDED
@@ -96,9 +97,9 @@ def test_a_cancelled_attempt_stays_cancelled(model_settings, model_server, acme_
     attempt = _running_attempt(acme_repo, alice)
     Attempt.objects.filter(pk=attempt.pk).update(status=Status.CANCELLED)
     sandbox = MemorySandbox()
-    result = run_agent_for_attempt(attempt.pk, sandbox, base_commit="")
+    result = run_agent_in_sandbox(attempt.pk, sandbox, base_commit="")
     assert result.outcome == "cancelled"
-    finish_attempt(attempt.pk, result, sandbox=sandbox, base_commit="")
+    collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit="")
     attempt.refresh_from_db()
     assert attempt.status == Status.CANCELLED
     assert model_server.requests == []
@@ -110,8 +111,8 @@ def test_a_model_failure_fails_the_attempt_with_its_message(
     model_settings.MODEL_MAX_RETRIES = 0
     model_server.add(reply("", status=401, error_body='{"error": {"message": "bad key"}}'))
     attempt = _running_attempt(acme_repo, alice)
-    result = run_agent_for_attempt(attempt.pk, MemorySandbox(), base_commit="")
-    finish_attempt(attempt.pk, result, sandbox=MemorySandbox(), base_commit="")
+    result = run_agent_in_sandbox(attempt.pk, MemorySandbox(), base_commit="")
+    collect_and_finish(attempt.pk, result, sandbox=MemorySandbox(), base_commit="")
     attempt.refresh_from_db()
     assert attempt.status == Status.FAILED
     assert attempt.error == "The model API refused the request: HTTP 401 Unauthorized: bad key"
@@ -121,7 +122,7 @@ def test_a_model_failure_fails_the_attempt_with_its_message(
 def test_cancel_watch_stops_the_sandbox_soon_after_a_cancel(acme_repo, alice):
     import time
 
-    from tasks.agent_runner import cancel_watch
+    from tasks.worker.cancel import cancel_watch
 
     attempt = _running_attempt(acme_repo, alice)
     sandbox = MemorySandbox()
@@ -140,7 +141,7 @@ def test_the_time_budget_ends_before_the_attempt_deadline(model_settings, acme_r
 
     from django.utils import timezone
 
-    from tasks.agent_runner import _within_attempt_deadline
+    from tasks.worker.agent import _within_attempt_deadline
 
     model_settings.ATTEMPT_TIMEOUT_SECONDS = 3600
     model_settings.AGENT_WALL_SECONDS = 3000

@@ -18,7 +18,7 @@ from tasks.agent.config import Budgets
 from tasks.agent.conversation import ToolCall
 from tasks.agent.instructions import AgentsFiles
 from tasks.agent.tools import Toolbox
-from tasks.sandbox.base import SandboxError, SandboxSpec
+from tasks.sandbox.base import SandboxError, SandboxOwner, SandboxSpec
 from tests.support.agent_run import make_spec, run
 from tests.support.calc_repo import (
     CALC,
@@ -41,7 +41,7 @@ def make_sandbox(docker_engine, tmp_path):
     started = []
 
     def make(repo: Path, *, read_only: bool = False, attempt_id: int = 900):
-        spec = SandboxSpec(attempt_id=attempt_id, image=IMAGE, workspace=repo,
+        spec = SandboxSpec(owner=SandboxOwner.attempt(attempt_id), image=IMAGE, workspace=repo,
                            read_only=read_only, wall_seconds=300)
         config = DockerConfig(runtime_dir=tmp_path / "runtime", mitmdump="", warm_cache_hours=0)
         sandbox = DockerSandbox(spec, config=config, client=docker_engine)

@@ -111,5 +111,5 @@ def test_a_failing_setup_script_ends_failed_with_its_exit_code(
     assert not run.warm_made and new_warm_images() == []
     # The sandbox was stopped: its container is gone.
     assert not docker_engine.containers.list(
-        all=True, filters={"label": f"org.codexweb.setup_run={run.pk}"}
+        all=True, filters={"label": f"org.codexweb.for=setup-run:{run.pk}"}
     )

@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from tasks.jobs import NO_SANDBOX_MESSAGE
 from tasks.models import Task
+from tasks.worker.claim import NO_SANDBOX_MESSAGE
 from tests.support import factories
 from tests.support.browser import screenshot
 from tests.support.browser import sign_in as sign_in_through_form

@@ -13,8 +13,8 @@ from celery.contrib.testing.worker import start_worker
 
 from codexweb.celery import app as celery_app
 from tasks import services
-from tasks.jobs import NO_SANDBOX_MESSAGE
 from tasks.models import Attempt, Status, Task
+from tasks.worker.claim import NO_SANDBOX_MESSAGE
 from tests.support import factories
 from tests.support.celery_queue import queue_clear
 
@@ -114,7 +114,7 @@ def test_housekeeping_ends_attempts_whose_worker_was_lost(acme_repo, alice, sett
     lost.status = alive.status = Status.RUNNING
     lost.started_at = timezone.now() - timedelta(seconds=limit + 60)
     alive.started_at = timezone.now() - timedelta(seconds=limit - 60)
-    alive.heartbeat_at = timezone.now()  # its worker is alive (tasks/heartbeat.py)
+    alive.heartbeat_at = timezone.now()  # its worker is alive (tasks/worker/heartbeat.py)
     lost.save()
     alive.save()
 
@@ -127,8 +127,9 @@ def test_housekeeping_ends_attempts_whose_worker_was_lost(acme_repo, alice, sett
 
 
 def test_an_attempt_without_a_model_api_fails_saying_what_to_set(acme_repo, alice, settings):
-    from tasks.jobs import NO_MODEL_MESSAGE, run_attempt
+    from tasks.jobs import run_attempt
     from tasks.models import Status
+    from tasks.worker.claim import NO_MODEL_MESSAGE
     from tests.support.factories import make_task
 
     settings.SANDBOX_BACKEND = "docker"

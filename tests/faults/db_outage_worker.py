@@ -21,7 +21,7 @@ def main(count: int) -> dict:
 
     call_command("migrate", verbosity=0)
 
-    import tasks.attempt_flow
+    import tasks.worker.attempt
     from tasks import events, services
     from tasks.jobs import run_attempt
     from tasks.models import Attempt, Status
@@ -45,7 +45,7 @@ def main(count: int) -> dict:
             what="record the end of the attempt",
         )
 
-    tasks.attempt_flow.attempt_run = agent_writing_events
+    tasks.worker.attempt.run_attempt_steps = agent_writing_events
     run_attempt(attempt.pk)
 
     def report() -> dict:

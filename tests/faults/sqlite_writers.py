@@ -40,8 +40,8 @@ def main(tasks: int, events_per_attempt: int) -> dict:
     logging.getLogger().addHandler(recorder)
 
     from tasks import events, services
-    from tasks.heartbeat import heartbeat
     from tasks.models import Attempt, Event, Status
+    from tasks.worker.heartbeat import heartbeat
     from tests.support import factories
 
     alice = factories.make_user("alice")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
 from tasks.models import Attempt, Event, Status
-from tasks.queue_watch import LOST_JOB_MESSAGE, REQUEUED_MESSAGE, queued_attempts_recover
+from tasks.worker.queue_watch import LOST_JOB_MESSAGE, REQUEUED_MESSAGE, queued_attempts_recover
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tasks.sandbox.base import SandboxSpec
+from tasks.sandbox.base import SandboxOwner, SandboxSpec
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.docker import DockerSandbox
 from tests.support.egress_target import EgressTarget, start_egress_target
@@ -163,7 +163,7 @@ def _factory(
         production default)."""
         target = target or egress_target
         spec_fields: dict[str, object] = {
-            "attempt_id": 900_000 + next(counter),
+            "owner": SandboxOwner.attempt(900_000 + next(counter)),
             "image": IMAGE,
             "workspace": workspace_dir,
             "memory_mb": 512,

@@ -204,8 +204,8 @@ def test_the_egress_proxy_chains_to_the_company_proxy(make_sandbox, company, com
     # The credentials reach the company proxy, and not the egress proxy's command line.
     expected = "Basic " + base64.b64encode(b"acme:s3cret").decode()
     assert set(company_proxy.authorizations) == {expected}
-    assert sandbox._proxy is not None
-    assert not any("s3cret" in " ".join(map(str, p.args)) for p in sandbox._proxy._procs)
+    assert sandbox.egress_proxy is not None
+    assert not any("s3cret" in " ".join(map(str, p.args)) for p in sandbox.egress_proxy._procs)
 
 
 def test_chained_mode_still_refuses_private_addresses(make_sandbox, company_proxy):

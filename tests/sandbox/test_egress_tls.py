@@ -33,7 +33,7 @@ def run(sandbox, command: str, timeout: float = 30):
 def ca_key_pem(sandbox) -> str:
     """The host-side private key of the sandbox's current egress CA (mitmproxy's CA file holds
     the key and the certificate)."""
-    text = (sandbox._proxy.confdir / "mitmproxy-ca.pem").read_text()
+    text = (sandbox.egress_proxy.confdir / "mitmproxy-ca.pem").read_text()
     found = re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END", text, re.S)
     assert found, "no private key in the proxy's CA file"
     return found.group(0)
@@ -162,7 +162,7 @@ def test_the_ca_private_key_never_enters_the_container(intercepting):
     assert mounted == ["proxy.sock"]
     # What is in the container is the public certificate of that same CA.
     installed = run(intercepting, f"cat {EGRESS_CA_CERT}").output
-    assert installed.strip() == intercepting._proxy.ca_certificate().decode().strip()
+    assert installed.strip() == intercepting.egress_proxy.ca_certificate().decode().strip()
     assert "PRIVATE KEY" not in installed
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.sandbox.base import NetworkPolicy, SandboxError
-from tasks.sandbox.reaper import reap_containers, reap_runtime_dirs
+from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxOwner, SandboxStartError
+from tasks.sandbox.reaper import reap_containers, reap_owner, reap_runtime_dirs
 from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, LABEL_WARM_INSTALL
 from tests.sandbox.conftest import ALLOWED, IMAGE
 
@@ -249,6 +249,67 @@ def test_reaper_stops_a_dead_workers_egress_proxy(make_sandbox, tmp_path):
     assert proc.wait(timeout=5) == -9
     assert not folder.exists()
     assert os.path.exists(tmp_path)
+
+
+def test_a_setup_runs_leftovers_are_reaped_by_its_own_label(make_sandbox, docker_engine, tmp_path):
+    """A setup run is not attempt 0: its container and runtime folder carry `setup-run:N`, and
+    reaping one owner leaves another owner's sandbox alone."""
+    run_id = 900_000 + time.time_ns() % 100_000
+    run = make_sandbox(owner=SandboxOwner.setup_run(run_id))
+    attempt = make_sandbox(owner=SandboxOwner.attempt(run_id))  # the same number, an attempt
+    info = docker_engine.api.inspect_container(run.container_id)
+    assert info["Config"]["Labels"]["org.codexweb.for"] == f"setup-run:{run_id}"
+    assert "org.codexweb.attempt" not in info["Config"]["Labels"]
+    assert info["Name"].startswith(f"/codexweb-setup-run-{run_id}-")
+    # Its worker (this process) is alive: nothing is removed yet.
+    assert reap_owner(docker_engine, run.spec.owner, runtime_dir=None).containers == []
+    removed = reap_containers(
+        docker_engine, owner=run.spec.owner, is_alive=lambda owner: False, grace_seconds=60
+    )
+    assert len(removed) == 1 and removed[0].startswith(f"codexweb-setup-run-{run_id}-")
+    assert attempt.exec("echo alive").output == "alive\n"
+    folder = tmp_path / f"setup-run-{run_id}-dead"
+    folder.mkdir()
+    (folder / "owner").write_text("thishost-is-gone:1:1")
+    assert reap_runtime_dirs(tmp_path, is_alive=lambda owner: False) == [str(folder)]
+
+
+def test_start_reports_what_it_did(make_sandbox, docker_engine):
+    install = f"test-{uuid.uuid4().hex}"
+    owner = {"install_id": install, "repository": "1:git:a/b", "commit": "b" * 40}
+    cold = warm = None
+    try:
+        cold = make_sandbox(start=False, setup_script="echo cold", warm_cache_hours=1.0, **owner)
+        report = cold.start()
+        assert report.script == "setup" and not report.warm_hit
+        assert report.setup_result is not None and "cold" in report.setup_result.output
+        assert report.warm_image.startswith("codexweb-warm:")
+        assert report.start_seconds >= report.setup_seconds > 0
+        warm = make_sandbox(
+            start=False,
+            setup_script="echo cold",
+            maintenance_script="echo again",
+            warm_cache_hours=1.0,
+            **owner,
+        )
+        again = warm.start()
+        assert again.warm_hit and again.script == "maintenance"
+        assert again.warm_image == report.warm_image
+        assert again.setup_result is not None and again.setup_result.output == "again\n"
+        failing = make_sandbox(start=False, setup_script="echo boom; exit 3")
+        with pytest.raises(SandboxStartError) as raised:
+            failing.start()
+        failed = raised.value.report
+        assert failed.script == "setup" and failed.setup_result is not None
+        assert failed.setup_result.exit_code == 3 and "boom" in failed.setup_result.output
+    finally:
+        for sandbox in (cold, warm):  # their containers use the warm image
+            if sandbox is not None:
+                sandbox.stop()
+        for image in docker_engine.images.list(
+            all=True, filters={"label": f"{LABEL_WARM_INSTALL}={install}"}
+        ):
+            docker_engine.images.remove(image.id, force=True)
 
 
 def test_reap_management_command(docker_engine, settings, tmp_path):

@@ -188,6 +188,12 @@ def test_every_request_is_recorded(allowlisted):
     records = allowlisted.egress_records()
     assert any(r.host == ALLOWED and r.method == "GET" and r.allowed for r in records)
     assert any(r.host == "nope.test" and r.method == "GET" and not r.allowed for r in records)
+    # A reader that keeps count gets each record once, in order: only the new ones.
+    seen = len(records)
+    run(allowlisted, "curl -sS -m 10 http://next.test/")
+    new = allowlisted.egress_records(since=seen)
+    assert [(r.host, r.allowed) for r in new] == [("next.test", False)]
+    assert allowlisted.egress_records() == records + new
 
 
 # -- on -----------------------------------------------------------------------------------------

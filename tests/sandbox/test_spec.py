@@ -8,28 +8,39 @@ from pathlib import Path
 
 import pytest
 
-from tasks.sandbox.backends import image_for, spec_from_snapshot
-from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxSpec
+from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxOwner, SandboxSpec
 from tasks.sandbox.images import warm_key
 from tasks.sandbox.output import OutputCollector
+from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.sandbox.spec import (
     EGRESS_MOUNT,
     LABEL_ATTEMPT,
     LABEL_DEADLINE,
+    LABEL_FOR,
     LABEL_OWNER,
     LABEL_SANDBOX,
     agent_user,
     check_path_prefix,
+    container_name,
     container_plan,
     exec_environment,
     workspace_path,
 )
+from tasks.worker.sandbox_settings import image_for, spec_from_snapshot
 
 
 def spec(**fields):
-    base = {"attempt_id": 7, "image": "img", "workspace": Path("/tmp/x")}
+    base = {"owner": SandboxOwner.attempt(7), "image": "img", "workspace": Path("/tmp/x")}
     base.update(fields)
     return SandboxSpec(**base)
+
+
+def test_a_setup_runs_container_is_labelled_as_its_own_not_as_an_attempt():
+    run = spec(owner=SandboxOwner.setup_run(7))
+    plan = container_plan(run, image="img", name="n", egress_dir=None, disk_quota=False)
+    assert plan.labels[LABEL_FOR] == "setup-run:7"
+    assert LABEL_ATTEMPT not in plan.labels  # no attempt 0 (or 7) for the reaper to mistake
+    assert container_name(run, "ab12").startswith("codexweb-setup-run-7-")
 
 
 def test_plan_isolates_and_limits():
@@ -52,6 +63,7 @@ def test_plan_isolates_and_limits():
     assert "binds" not in hc
     assert plan.labels[LABEL_SANDBOX] == "1"
     assert plan.labels[LABEL_ATTEMPT] == "7"
+    assert plan.labels[LABEL_FOR] == "attempt:7"
     assert plan.labels[LABEL_DEADLINE] == str(1000 + 3600)
     assert plan.labels[LABEL_OWNER].count(":") == 2
     # A repository's variables reach the users' commands only, never the container's own
@@ -141,12 +153,14 @@ def test_output_decodes_split_utf8():
 
 
 def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_path):
-    from tasks.sandbox.backends import spec_from_settings
+    from tasks.worker.sandbox_settings import spec_from_settings
 
     settings.SANDBOX_IMAGE = "custom:1"
     settings.SANDBOX_MEMORY_MB = 1234
     settings.ATTEMPT_TIMEOUT_SECONDS = 99
-    made = spec_from_settings(attempt_id=3, workspace=tmp_path, read_only=True)
+    made = spec_from_settings(
+        owner=SandboxOwner.attempt(3), workspace=tmp_path, read_only=True
+    )
     assert (made.image, made.memory_mb, made.wall_seconds, made.read_only) == (
         "custom:1",
         1234,
@@ -157,7 +171,7 @@ def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_p
 
 
 def test_unknown_backend_is_a_clear_error(settings):
-    from tasks.sandbox.backends import make_sandbox
+    from tasks.worker.sandbox_settings import make_sandbox
 
     settings.SANDBOX_BACKEND = "none"
     with pytest.raises(SandboxError, match="SANDBOX_BACKEND=docker"):
@@ -216,7 +230,7 @@ def test_path_prefix_has_a_length_limit():
 
 def test_warm_key_changes_with_the_image_and_the_path_prefix(tmp_path):
     base = SandboxSpec(
-        attempt_id=1,
+        owner=SandboxOwner.attempt(1),
         image="codexweb-sandbox-universal:latest",
         workspace=tmp_path,
         setup_script="s",
@@ -259,8 +273,8 @@ def test_snapshot_fields_reach_the_spec(settings, tmp_path):
         "agent_policy": {"mode": "off"},
     }
     made = spec_from_snapshot(
-        snapshot,
-        attempt_id=1,
+        EnvironmentSnapshot.from_json(snapshot),
+        owner=SandboxOwner.attempt(1),
         workspace=tmp_path,
         read_only=False,
         secrets={},
@@ -277,8 +291,8 @@ def test_snapshot_fields_reach_the_spec(settings, tmp_path):
     settings.SANDBOX_IMAGE = "u:1"
     del snapshot["image"], snapshot["maintenance_script"], snapshot["path_prefix"]
     old = spec_from_snapshot(
-        snapshot,
-        attempt_id=1,
+        EnvironmentSnapshot.from_json(snapshot),
+        owner=SandboxOwner.attempt(1),
         workspace=tmp_path,
         read_only=False,
         secrets={},
@@ -287,3 +301,53 @@ def test_snapshot_fields_reach_the_spec(settings, tmp_path):
         secret_versions={},
     )
     assert (old.image, old.maintenance_script, old.path_prefix) == ("u:1", "", ())
+
+
+def test_a_snapshot_reads_back_typed_and_round_trips():
+    stored = {
+        "version": 3,
+        "taken_at": "2026-01-01T00:00:00+00:00",
+        "repository": "acme/demo",
+        "repository_identity": "4:github:acme/demo",
+        "environment_id": 4,
+        "image": {"choice": "custom", "custom": "corp/py:3.12"},
+        "setup_script": "make",
+        "maintenance_script": "",
+        "variables": {"A": "1"},
+        "path_prefix": ["/opt/bin"],
+        "secret_names": ["TOKEN"],
+        "agent_policy": {
+            "mode": "allowlist",
+            "domains": ["pypi.org"],
+            "domain_lists": ["python"],
+            "methods": ["GET"],
+        },
+        "setup_policy": {"mode": "on", "domains": [], "domain_lists": [], "methods": ["GET"]},
+        "cache": {"generation": 2, "ttl_hours": 6, "reset_at": None},
+    }
+    snapshot = EnvironmentSnapshot.from_json(stored)
+    assert snapshot.agent_policy.network() == NetworkPolicy(
+        mode="allowlist", domains=("pypi.org",), methods=("GET",)
+    )
+    assert (snapshot.cache_ttl_hours, snapshot.secret_names) == (6.0, ("TOKEN",))
+    assert snapshot.warm_identity == "4:github:acme/demo"
+    assert EnvironmentSnapshot.from_json(snapshot.to_json()) == snapshot
+    assert snapshot.to_json() == {**stored, "cache": {**stored["cache"], "ttl_hours": 6.0}}
+
+
+def test_an_old_snapshot_names_its_repository_by_full_name():
+    old = EnvironmentSnapshot.from_json(
+        {
+            "environment_id": 1,
+            "repository": "acme/demo",
+            "setup_script": "",
+            "variables": {},
+            "setup_policy": {"mode": "on"},
+            "agent_policy": {"mode": "off"},
+        }
+    )
+    assert (old.warm_identity, old.image_choice, old.cache_scope) == (
+        "acme/demo",
+        "universal",
+        "environment-1",
+    )

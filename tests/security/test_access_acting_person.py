@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from codexweb.api.tokens import api_token_create
 from tasks import services
-from tasks.attempt_flow import attempt_run
 from tasks.models import Attempt, Status
 from tasks.pull_requests.models import PullRequestRecord
+from tasks.worker.attempt import run_attempt_steps
 from tests.support import factories
 from tests.support.connected_github import connect, connected_repository, serve
 
@@ -96,7 +96,7 @@ def test_follow_up_runs_with_the_follower_s_token_not_the_author_s(
     assert follow_up.requested_by == bob
     gh.state.requests.clear()
     assert services.attempt_claim(attempt_id=follow_up.pk)
-    attempt_run(follow_up.pk)
+    run_attempt_steps(follow_up.pk)
 
     follow_up.refresh_from_db()
     phases = [e.payload["message"] for e in follow_up.events.filter(kind="phase")]
@@ -118,7 +118,7 @@ def test_the_worker_rechecks_the_acting_person_s_access_when_it_runs(
     del gh.state.orgs["acme-gh"].members["bob-gh"]
     gh.state.requests.clear()
     services.attempt_claim(attempt_id=follow_up.pk)
-    attempt_run(follow_up.pk)
+    run_attempt_steps(follow_up.pk)
 
     follow_up.refresh_from_db()
     assert follow_up.status == Status.FAILED

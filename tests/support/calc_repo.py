@@ -33,7 +33,7 @@ TESTS = "python3 -m unittest -v"
 
 @pytest.fixture(scope="module")
 def docker_engine():
-    from tasks.sandbox.docker import docker_client
+    from tasks.sandbox.engine import docker_client
 
     try:
         client = docker_client()

@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 
 from tasks.agent import patch_exec
 from tasks.agent.instructions import AGENTS_FILE
-from tasks.sandbox.base import ExecResult, OnOutput, OutputChunk, SandboxError
+from tasks.sandbox.base import (
+    EgressRecord,
+    ExecResult,
+    OnOutput,
+    OutputChunk,
+    Phase,
+    SandboxError,
+    StartReport,
+)
 
 
 @dataclass
@@ -47,8 +55,13 @@ class MemorySandbox:
     def __post_init__(self) -> None:
         self._committed = dict(self.files)
 
-    def start(self) -> None:
-        pass
+    phase: Phase = "agent"
+
+    def start(self) -> StartReport:
+        return StartReport()
+
+    def egress_records(self, since: int = 0) -> list[EgressRecord]:
+        return []
 
     def stop(self) -> None:
         pass

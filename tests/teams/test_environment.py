@@ -319,8 +319,9 @@ def test_an_allowed_custom_image_is_saved(alice_client, acme_repo, settings):
 
 
 def test_an_image_the_operator_no_longer_allows_is_refused_at_start(acme_repo, settings, tmp_path):
-    from tasks.sandbox.backends import spec_from_snapshot
-    from tasks.sandbox.base import SandboxError
+    from tasks.sandbox.base import SandboxError, SandboxOwner
+    from tasks.sandbox.snapshot import EnvironmentSnapshot
+    from tasks.worker.sandbox_settings import spec_from_snapshot
 
     env = acme_repo.environment
     env.image, env.custom_image = "custom", "corp/python:3.12"
@@ -329,8 +330,8 @@ def test_an_image_the_operator_no_longer_allows_is_refused_at_start(acme_repo, s
     settings.SANDBOX_ALLOWED_IMAGES = []
     with pytest.raises(SandboxError, match="not one this installation allows"):
         spec_from_snapshot(
-            snapshot,
-            attempt_id=1,
+            EnvironmentSnapshot.from_json(snapshot),
+            owner=SandboxOwner.attempt(1),
             workspace=tmp_path,
             read_only=True,
             secrets={},

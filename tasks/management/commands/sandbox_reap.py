@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tasks.sandbox.docker import docker_client
+from tasks.sandbox.engine import docker_client
 from tasks.sandbox.reaper import print_report, reap
 
 

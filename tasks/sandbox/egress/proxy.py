@@ -28,38 +28,15 @@ import socket
 import ssl
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.sandbox.base import SandboxError
+from tasks.sandbox.base import EgressRecord, SandboxError, TlsFailure
 from tasks.sandbox.egress.policy import EgressRules
 from tasks.sandbox.spec import EGRESS_SOCKET
 from tasks.sandbox.trust import upstream_parts
 
 ADDON = Path(__file__).with_name("addon.py")
 START_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class EgressRecord:
-    """One request or tunnel the proxy decided."""
-
-    at: float
-    host: str
-    port: int
-    method: str
-    allowed: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class TlsFailure:
-    """An upstream server whose certificate failed verification (see addon.py)."""
-
-    at: float
-    host: str
-    port: int
-    error: str  # OpenSSL's reason, e.g. "unable to get local issuer certificate"
 
 
 class EgressProxy:

@@ -1,12 +1,28 @@
-"""Pick the sandbox backend from settings and fill a spec's limits from them."""
+"""The sandbox as this installation configures it: settings in, plain specs out.
+
+`tasks/sandbox/` never reads Django settings; the worker does it here and passes plain data
+down: a `SandboxSpec` (image, limits, network trust, the environment snapshot's scripts and
+policies) and a `DockerConfig` (host-side paths and egress options), then picks the backend.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from tasks.sandbox.base import NetworkPolicy, OnOutput, Sandbox, SandboxError, SandboxSpec
+from django.conf import settings
+
+from tasks.sandbox.base import (
+    NetworkPolicy,
+    OnOutput,
+    Sandbox,
+    SandboxError,
+    SandboxOwner,
+    SandboxSpec,
+)
+from tasks.sandbox.config import DockerConfig, load_domain_lists
+from tasks.sandbox.snapshot import EnvironmentSnapshot
+from tasks.sandbox.trust import check_upstream_proxy, read_extra_ca
 
 
 def image_for(choice: str, custom: str = "") -> str:
@@ -14,8 +30,6 @@ def image_for(choice: str, custom: str = "") -> str:
     (SANDBOX_SLIM_IMAGE) or "custom" (`custom`, which must be one of SANDBOX_ALLOWED_IMAGES).
     Raises SandboxError with a sentence for a person otherwise. Checked again when an attempt
     starts, so an image the operator no longer allows is refused then too."""
-    from django.conf import settings
-
     if choice == "universal":
         return str(settings.SANDBOX_IMAGE)
     if choice == "slim":
@@ -34,9 +48,24 @@ def image_for(choice: str, custom: str = "") -> str:
     return name
 
 
+def docker_config() -> DockerConfig:
+    """The Docker backend's host-side settings. SandboxError when the domain lists file is
+    unreadable."""
+    return DockerConfig(
+        runtime_dir=Path(settings.SANDBOX_RUNTIME_DIR),
+        mitmdump=settings.SANDBOX_MITMDUMP,
+        warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
+        disk_watch_seconds=settings.SANDBOX_DISK_WATCH_SECONDS,
+        allow_private=tuple(settings.SANDBOX_EGRESS_ALLOW_PRIVATE),
+        egress_ports=tuple(settings.SANDBOX_EGRESS_PORTS),
+        domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
+        reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
+    )
+
+
 def spec_from_settings(
     *,
-    attempt_id: int,
+    owner: SandboxOwner,
     workspace: Path,
     read_only: bool,
     image: str = "",
@@ -59,12 +88,8 @@ def spec_from_settings(
 ) -> SandboxSpec:
     """A `SandboxSpec` with the image, limits and network trust configured for this
     installation. SandboxError when SANDBOX_EXTRA_CA_FILE or SANDBOX_UPSTREAM_PROXY is bad."""
-    from django.conf import settings
-
-    from tasks.sandbox.trust import check_upstream_proxy, read_extra_ca
-
     return SandboxSpec(
-        attempt_id=attempt_id,
+        owner=owner,
         image=image or settings.SANDBOX_IMAGE,
         workspace=workspace,
         read_only=read_only,
@@ -94,19 +119,10 @@ def spec_from_settings(
     )
 
 
-def policy_from_snapshot(data: Mapping[str, Any]) -> NetworkPolicy:
-    """A phase's policy as `repos.environments.environment_snapshot` wrote it."""
-    return NetworkPolicy(
-        mode=data.get("mode", "off"),
-        domains=tuple(data.get("domains", ())),
-        methods=tuple(data.get("methods", ("GET", "HEAD", "OPTIONS"))),
-    )
-
-
 def spec_from_snapshot(
-    snapshot: Mapping[str, Any],
+    snapshot: EnvironmentSnapshot,
     *,
-    attempt_id: int,
+    owner: SandboxOwner,
     workspace: Path,
     read_only: bool,
     secrets: Mapping[str, str],
@@ -118,34 +134,29 @@ def spec_from_snapshot(
 ) -> SandboxSpec:
     """`spec_from_settings` for an environment snapshot (image choice, setup and maintenance
     scripts, variables, PATH prefix, both phases' policies, cache generation and expiry) and the
-    secret values fetched for its setup. Snapshots taken before image choices existed get the
-    default image. SandboxError when the image is no longer allowed.
+    secret values fetched for its setup. SandboxError when the image is no longer allowed.
 
     `install_id`, the snapshot's repository, `commit` (the commit of the checkout in
     `setup_workspace` or else `workspace`: the code setup runs) and `secret_versions` decide
     which warm image may be reused (tasks/sandbox/images.py)."""
-    cache = snapshot.get("cache", {})
-    hours = cache.get("ttl_hours")
-    image = snapshot.get("image") or {}
     return spec_from_settings(
-        attempt_id=attempt_id,
+        owner=owner,
         workspace=workspace,
         read_only=read_only,
-        image=image_for(image.get("choice", "universal"), image.get("custom", "")),
-        setup_script=snapshot["setup_script"],
-        maintenance_script=snapshot.get("maintenance_script", ""),
-        path_prefix=tuple(snapshot.get("path_prefix", ())),
-        variables=snapshot["variables"],
+        image=image_for(snapshot.image_choice, snapshot.custom_image),
+        setup_script=snapshot.setup_script,
+        maintenance_script=snapshot.maintenance_script,
+        path_prefix=snapshot.path_prefix,
+        variables=snapshot.variables,
         secrets=secrets,
-        setup_network=policy_from_snapshot(snapshot["setup_policy"]),
-        agent_network=policy_from_snapshot(snapshot["agent_policy"]),
+        setup_network=snapshot.setup_policy.network(),
+        agent_network=snapshot.agent_policy.network(),
         labels=labels,
-        cache_generation=int(cache.get("generation", 0)),
-        cache_hours=float(hours) if hours is not None else None,
-        cache_scope=f"environment-{snapshot['environment_id']}",
+        cache_generation=snapshot.cache_generation,
+        cache_hours=snapshot.cache_ttl_hours,
+        cache_scope=snapshot.cache_scope,
         install_id=install_id,
-        # Snapshots from before the identity was recorded name the repository by its full name.
-        repository=snapshot.get("repository_identity") or str(snapshot.get("repository", "")),
+        repository=snapshot.warm_identity,
         commit=commit,
         setup_workspace=setup_workspace,
         secret_versions=secret_versions,
@@ -158,11 +169,9 @@ def make_sandbox(spec: SandboxSpec, *, on_setup_output: OnOutput | None = None) 
     `on_setup_output` receives the setup script's raw output while it runs (mask it before
     showing it anywhere).
     """
-    from django.conf import settings
-
     backend = settings.SANDBOX_BACKEND
     if backend == "docker":
         from tasks.sandbox.docker import DockerSandbox
 
-        return DockerSandbox(spec, on_setup_output=on_setup_output)
+        return DockerSandbox(spec, config=docker_config(), on_setup_output=on_setup_output)
     raise SandboxError(f"sandbox backend {backend!r} is not available; set SANDBOX_BACKEND=docker")

@@ -1,0 +1,121 @@
+"""The sandbox's egress per phase: one host-side proxy for the current policy (none when off)
+and the in-container bridge to it, plus every decision both phases' proxies recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from docker.errors import APIError
+
+from tasks.sandbox.base import EgressRecord, NetworkPolicy, SandboxError, TlsFailure
+from tasks.sandbox.config import DockerConfig
+from tasks.sandbox.container import ContainerShell
+from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
+from tasks.sandbox.egress.proxy import EgressProxy
+from tasks.sandbox.spec import SYSTEM_CA_BUNDLE
+
+
+class EgressSwitch:
+    """Replaces the proxy when the phase changes. `ended()` says why the sandbox ended (then no
+    proxy is started for a stopped container)."""
+
+    def __init__(
+        self,
+        *,
+        config: DockerConfig,
+        workdir: Path,
+        extra_ca_pem: str,
+        upstream_proxy: str,
+        ended: Callable[[], str | None],
+    ) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.extra_ca_pem = extra_ca_pem
+        self.upstream_proxy = upstream_proxy
+        self._ended = ended
+        self.policy = NetworkPolicy(mode="off")
+        self.egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
+        self._proxy: EgressProxy | None = None
+        self._records: list[EgressRecord] = []
+        self._tls_failures: list[TlsFailure] = []
+
+    def set(self, policy: NetworkPolicy, shell: ContainerShell, *, agent: bool = False) -> bool:
+        """Replace the host proxy with one for `policy` (none when off) and (re)start the
+        in-container bridge to it. In the agent phase, an allowlist restricting methods
+        intercepts TLS: the container then trusts that proxy's (fresh, per-attempt) CA.
+        Returns whether that made a Java trust store."""
+        self.stop(shell)
+        self.policy = policy
+        self.egress_ca = False
+        if policy.mode == "off":
+            return False
+        self._raise_if_ended()
+        domains = expand_domains(policy.domains, self.config.domain_lists)
+        intercept = agent and needs_tls_interception(policy.mode, policy.methods)
+        rules = EgressRules(
+            mode=policy.mode,
+            domains=domains,
+            methods=tuple(m.upper() for m in policy.methods),
+            resolve=dict(self.config.egress_resolve),
+            allow_private=self.config.allow_private,
+            ports=self.config.egress_ports,
+            intercept_tls=intercept,
+        )
+        proxy = EgressProxy(
+            rules=rules,
+            workdir=self.workdir,
+            mitmdump=self.config.mitmdump,
+            upstream_ca=self.config.egress_upstream_ca,
+            extra_ca_pem=self.extra_ca_pem,
+            upstream_proxy=self.upstream_proxy,
+            # Setup passes TLS through: let the proxy tell which servers the sandbox will not
+            # trust (tls_hint.py says so if setup fails).
+            sandbox_trust=b"" if agent else sandbox_trust(shell),
+        )
+        proxy.start()
+        self._proxy = proxy
+        java_store = False
+        try:
+            self._raise_if_ended()  # cancelled (or timed out) while the proxy was starting
+            if intercept:
+                java_store = shell.trust_ca(proxy.ca_certificate())
+                self.egress_ca = True
+            shell.start_bridge()
+        except APIError as exc:  # the container was stopped under us: say why, not Docker's 409
+            raise SandboxError(self._ended() or f"cannot start the egress bridge: {exc}") from exc
+        return java_store
+
+    def _raise_if_ended(self) -> None:
+        ended = self._ended()
+        if ended:
+            raise SandboxError(ended)
+
+    def stop(self, shell: ContainerShell | None) -> None:
+        """Stop the current proxy (keeping its records) and the bridges to it."""
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            proxy.stop()
+            self._records.extend(proxy.records())
+            self._tls_failures.extend(proxy.tls_failures())
+            proxy.log_path.unlink(missing_ok=True)
+            if shell is not None and self._ended() is None:
+                shell.stop_bridges()
+
+    @property
+    def current(self) -> EgressProxy | None:
+        """The proxy of the current phase (None when its policy is off)."""
+        return self._proxy
+
+    def records(self, since: int = 0) -> list[EgressRecord]:
+        """Every egress decision so far (both phases), oldest first, from the `since`-th on."""
+        return (self._records + (self._proxy.records() if self._proxy else []))[since:]
+
+    def tls_failures(self) -> list[TlsFailure]:
+        return self._tls_failures + (self._proxy.tls_failures() if self._proxy else [])
+
+
+def sandbox_trust(shell: ContainerShell) -> bytes:
+    """The container's CA bundle as its tools see it ("" when unreadable: no check)."""
+    code, out, _ = shell.run(["cat", SYSTEM_CA_BUNDLE], user="root")
+    return out if code == 0 and b"BEGIN CERTIFICATE" in out else b""

@@ -1,0 +1,58 @@
+"""Around the setup (or maintenance) script: the installation's extra CAs before it, the
+search for secrets it left behind after it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import docker
+
+from tasks.sandbox import leftovers
+from tasks.sandbox.base import SandboxError
+from tasks.sandbox.container import ContainerShell
+from tasks.sandbox.spec import EXTRA_CA_PREFIX, SETUP_USER
+from tasks.sandbox.trust import split_certificates
+
+
+def trust_extra_ca(
+    shell: ContainerShell, extra_ca_pem: str, *, warm_hit: bool
+) -> tuple[bool, bool]:
+    """The installation's extra CAs (SANDBOX_EXTRA_CA_FILE), trusted from the start, for setup
+    and agent alike. On a warm start without them, ones an earlier setting left in the image
+    are removed: a CA the operator dropped must not live on in a cache. Returns (a Java trust
+    store was made, the container trusts an extra CA)."""
+    certs = split_certificates(extra_ca_pem)
+    if not certs and not warm_hit:
+        return False, False
+    java_store = shell.trust_cas(
+        {f"{EXTRA_CA_PREFIX}{n}.crt": cert.encode() for n, cert in enumerate(certs, 1)},
+        what="the certificates of SANDBOX_EXTRA_CA_FILE",
+        replace=f"{EXTRA_CA_PREFIX}*.crt",
+        if_present=not certs,
+    )
+    return java_store, bool(certs)
+
+
+def check_no_secret_files(
+    api: docker.APIClient,
+    shell: ContainerShell,
+    container_id: str,
+    secrets: Mapping[str, str],
+    what: str,
+) -> None:
+    """Fail when the setup (or maintenance) script left a secret (or a common encoding of one)
+    anywhere: every file it added or changed, of any owner and mode, and /dev/shm
+    (tasks/sandbox/leftovers.py)."""
+    values = list(secrets.values())
+    if not leftovers.needles(values):
+        return
+    found = leftovers.files_with_secrets(api, container_id, values)
+    found += leftovers.shm_files_with_secrets(shell.shm_archive(SETUP_USER), values)
+    if found:
+        raise SandboxError(
+            f"the {what} script left a secret in "
+            + ", ".join(found[:5])
+            + ("…" if len(found) > 5 else "")
+            + "; secrets must not be written to files, also not encoded (they would reach"
+            " the agent)"
+        )

@@ -1,0 +1,66 @@
+"""Watching one running command: its time limit, the sandbox ending under it, the disk limit
+when the engine has no quota. Says how the command ended; the caller takes its output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tasks.sandbox.lifetime import Lifetime
+from tasks.sandbox.streaming import StreamedExec
+
+
+@dataclass(frozen=True)
+class Watched:
+    error: str = ""  # why the command was killed ("" when it ended on its own)
+    timed_out: bool = False
+    killed: bool = False
+
+
+def watch_command(
+    run: StreamedExec,
+    *,
+    started: float,
+    timeout: float,
+    lifetime: Lifetime,
+    kill: Callable[[], None],
+    disk_limit_mb: int,
+    measure_disk: Callable[[], int | None] | None,
+    disk_watch_seconds: float,
+) -> Watched:
+    """Pump `run`'s output until it ends, the time limit passes (`kill`), the sandbox ends, or
+    — with `measure_disk` — the writable layer outgrows `disk_limit_mb` (`kill`)."""
+    deadline = started + max(timeout, 0.1)
+    next_disk_check = started + disk_watch_seconds
+    while not run.pump(0.2):
+        now = time.monotonic()
+        if lifetime.ended:
+            lifetime.stopped.wait(30)
+            return Watched(error=lifetime.ended, killed=True)
+        if now >= deadline:
+            kill()
+            return Watched(
+                error=f"the command was killed after its time limit of {timeout:g} seconds",
+                timed_out=True,
+                killed=True,
+            )
+        if measure_disk is not None and now >= next_disk_check:
+            used = measure_disk()
+            # Measuring walks the writable layer; on a big tree it takes a while, so never
+            # spend more than a fifth of the time measuring.
+            spent = time.monotonic() - now
+            next_disk_check = time.monotonic() + max(disk_watch_seconds, 4 * spent)
+            if used is not None and used > disk_limit_mb:
+                kill()
+                return Watched(
+                    error=(
+                        f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
+                        f" MB was reached ({used} MB written)"
+                    ),
+                    killed=True,
+                )
+    if lifetime.ended:  # the container was stopped under the command
+        lifetime.stopped.wait(30)
+        return Watched(error=lifetime.ended, killed=True)
+    return Watched()

@@ -1,0 +1,26 @@
+"""Stopping a sandbox when its attempt is cancelled (or ended elsewhere) while a step runs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from tasks.background import every
+from tasks.models import FINISHED_STATUSES, Attempt
+from tasks.sandbox.base import Sandbox
+
+
+@contextlib.contextmanager
+def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0) -> Iterator[None]:
+    """While the block runs, poll the attempt and call `sandbox.cancel()` once it is cancelled
+    (or was ended elsewhere, e.g. by housekeeping), so a long command stops within `interval`
+    seconds, not at the next step."""
+
+    def ended() -> bool:
+        if not Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists():
+            return False
+        sandbox.cancel()
+        return True
+
+    with every(interval, ended, name=f"cancel-watch-{attempt_id}"):
+        yield

@@ -1,0 +1,76 @@
+"""Periodic work of the workers: end attempts whose worker died, recover jobs Redis lost,
+remove the sandboxes nobody owns any more."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from tasks import services
+from tasks.worker import queue_watch
+
+logger = logging.getLogger(__name__)
+
+
+def end_attempts_without_heartbeat() -> list[int]:
+    """Fail attempts whose worker stopped beating, and remove their containers and egress
+    proxies. Returns their ids."""
+    lost = services.attempts_end_lost(
+        heartbeat_timeout_seconds=settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS
+    )
+    if lost:
+        logger.warning("ended %d attempts whose worker stopped: %s", len(lost), lost)
+        reap_attempt_sandboxes(lost)
+    return lost
+
+
+def end_attempt_if_lost(attempt_id: int) -> bool:
+    """A redelivered job for an attempt that is not queued any more: never run it again, but
+    end it now if its worker died (its heartbeat stopped)."""
+    lost = services.attempts_end_lost(
+        heartbeat_timeout_seconds=settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS,
+        attempt_ids=[attempt_id],
+    )
+    reap_attempt_sandboxes(lost)
+    return bool(lost)
+
+
+def reap_attempt_sandboxes(attempt_ids: list[int]) -> None:
+    if not attempt_ids or settings.SANDBOX_BACKEND != "docker":
+        return
+    from tasks.sandbox.base import SandboxError, SandboxOwner
+    from tasks.sandbox.engine import docker_client
+    from tasks.sandbox.reaper import reap_owner
+
+    try:
+        client = docker_client()
+    except SandboxError as exc:
+        logger.warning("could not remove the sandboxes of lost attempts: %s", exc)
+        return
+    for attempt_id in attempt_ids:
+        owner = SandboxOwner.attempt(attempt_id)
+        reap_owner(client, owner, runtime_dir=settings.SANDBOX_RUNTIME_DIR)
+
+
+def housekeeping() -> None:
+    """End attempts whose worker died, requeue or end attempts whose job was lost, remove
+    orphaned sandboxes and expired warm images."""
+    end_attempts_without_heartbeat()
+    grace = settings.SANDBOX_REAPER_GRACE_SECONDS
+    ended = services.attempts_reap_stale(
+        older_than_seconds=settings.ATTEMPT_TIMEOUT_SECONDS + grace
+    )
+    if ended:
+        logger.warning("ended %d attempts whose worker was lost: %s", len(ended), ended)
+    queue_watch.queued_attempts_recover(lost_after_seconds=settings.QUEUE_LOST_SECONDS)
+    if settings.SANDBOX_BACKEND == "docker":
+        from tasks.sandbox.engine import docker_client
+        from tasks.sandbox.reaper import reap
+
+        reap(
+            docker_client(),
+            runtime_dir=settings.SANDBOX_RUNTIME_DIR,
+            grace_seconds=grace,
+            warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
+        )

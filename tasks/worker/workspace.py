@@ -1,0 +1,103 @@
+"""Step 2 of an attempt: the host-side checkout the sandbox gets a copy of. Tokens are used on
+the host only (the mirror fetch); the container gets a pristine tree."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from repos.git.mirror import git_env
+from repos.git.workspace import PrepareError, workspace_checkout
+from repos.models import Repository
+from tasks import event_kinds as kinds
+from tasks import events
+from tasks.models import Attempt, Mode
+
+
+@dataclass(frozen=True)
+class PreparedWorkspace:
+    workspace: Path  # the tree the attempt works on
+    base_commit: str  # what the attempt's patch is taken against
+    # For a follow-up, the pristine checkout of the base that setup runs on (else None).
+    setup_tree: Path | None = None
+
+
+def publish_phase(attempt_id: int, phase: str, message: str) -> None:
+    events.publish(attempt_id, kinds.PHASE, {"phase": phase, "message": message})
+
+
+def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
+    """Update the host mirror and check out the base under `folder`. The fetch uses the token of
+    the person who started this attempt (`requested_by`: the author, or whoever followed up or
+    retried), host-side only, after re-checking their access; never anyone else's.
+
+    A follow-up starts from its parent's final tree: the parent's patch is applied on top and
+    committed, while the base stays the branch's commit, so the follow-up's patch holds the
+    whole change (what a pull request from it needs), not only the latest step. The setup script
+    never runs on that tree: the agent wrote it, and setup holds the secrets.
+    """
+    dest = folder / "workspace"
+    task = attempt.task
+    repository: Repository = task.repository
+    publish_phase(
+        attempt.pk,
+        "prepare",
+        f"Fetching {repository.full_name} and checking out {task.base_branch}.",
+    )
+    commit = workspace_checkout(
+        repository=repository,
+        user=attempt.requested_by,
+        ref=task.base_branch,
+        dest=dest,
+        need_push=task.mode == Mode.CODE,
+    )
+    setup_tree = None
+    if attempt.parent is not None and attempt.parent.patch.strip():
+        setup_tree = folder / "setup-tree"
+        shutil.copytree(dest, setup_tree, symlinks=True)
+        apply_parent_patch(dest, attempt.parent.patch)
+    publish_phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
+    return PreparedWorkspace(workspace=dest, base_commit=commit, setup_tree=setup_tree)
+
+
+def apply_parent_patch(workspace: Path, patch: str) -> None:
+    """Apply and commit an earlier attempt's patch; PrepareError when it no longer applies."""
+    result = subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "apply", "--whitespace=nowarn", "-"],
+        cwd=workspace,
+        input=patch,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=git_env(),
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PrepareError(
+            "The earlier attempt's changes no longer apply to this branch: "
+            + (result.stderr.strip() or "git apply failed")
+        )
+    for args in (
+        ["add", "-A"],
+        [
+            "-c",
+            "user.name=codexweb",
+            "-c",
+            "user.email=codexweb@localhost",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            "Earlier attempt's changes",
+        ],
+    ):
+        subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", *args],
+            cwd=workspace,
+            capture_output=True,
+            timeout=120,
+            env=git_env(),
+            check=True,
+        )
