@@ -5,7 +5,7 @@ on the first broken event."""
 from __future__ import annotations
 
 from tasks import event_kinds as kinds
-from tests.agent.conftest import make_spec, run
+from tests.support.agent_run import make_spec, run
 from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import call, reply
 
