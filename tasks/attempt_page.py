@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tasks import event_kinds
 from tasks.agent.records import Citation
-from tasks.models import Attempt, Mode, Status, Task
+from tasks.models import FINISHED_STATUSES, Attempt, Mode, Status, Task
 from tasks.pull_requests.title import split_title
 from tasks.recorded import attempt_summary, stored_citations, summary_flags
 from tasks.rendering.diff import DiffView, KnownLines, diff_stats, diff_view, new_file_lines
@@ -90,6 +90,8 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
         .values_list("kind", "payload")
     )
     evidence = collect_evidence(rows)
+    if evidence.tests == "running" and attempt.status in FINISHED_STATUSES:
+        evidence.tests = "interrupted"  # the attempt ended while its test command still ran
     if attempt.input_tokens or attempt.output_tokens:
         evidence.input_tokens = max(evidence.input_tokens, attempt.input_tokens)
         evidence.output_tokens = max(evidence.output_tokens, attempt.output_tokens)

@@ -19,7 +19,7 @@ TEST_COMMAND = re.compile(
 
 @dataclass
 class Evidence:
-    tests: str = ""  # "" (none run) | "passed" | "failed" | "running"
+    tests: str = ""  # "" (none run) | "passed" | "failed" | "running" ("interrupted": page)
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float = 0.0

@@ -551,3 +551,27 @@ def test_phone_layout(phone_page, live_app, scene):
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     screenshot(page, "live-11-phone", full_page=True)
     assert page.js_errors == []
+
+
+def test_a_message_shows_its_citations_as_labels_and_a_cut_off_command_as_interrupted(
+    browser_page, live_app, scene
+):
+    """Citation brackets are CJK punctuation many fonts cannot draw: the log shows labels. When
+    the attempt ends (here: the worker was lost) a command still running says it was cut off."""
+    page = browser_page
+    task, first = scene["task"], scene["attempts"][0]
+    sign_in_as(page, scene["alice"], live_app)
+    page.goto(f"/tasks/{task.pk}/")
+    start(first)
+    publish(first.pk, "message", {"text": "See 【F:app/calc.py†L2-L3】 and 【T:run1†L1】."})
+    log = panel(page, 1).locator("[data-log]")
+    labels = log.locator(".ev-message .cite-inline")
+    expect(labels).to_have_text(["app/calc.py:L2-L3", "terminal run1 L1"])
+    expect(log.locator(".ev-message")).not_to_contain_text("【")
+
+    publish(first.pk, "command",
+            {"call_id": "c", "chunk_id": "long1", "command": "pytest -q", "cwd": "/workspace"})
+    expect(page.locator("#chunk-long1 .exit")).to_have_text("running")
+    as_worker(services.attempt_finish, attempt_id=first.pk, status=Status.FAILED,
+              error="The worker running this attempt stopped.")
+    expect(page.locator("#chunk-long1 .exit")).to_have_text("interrupted")

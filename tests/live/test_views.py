@@ -242,3 +242,19 @@ def test_page_shows_the_workers_verdicts_not_a_recheck(alice_client, acme_repo, 
     # The link opens the copy the worker kept (an unresolved "/workspace/..." path would not).
     opened = alice_client.get(link.replace("&amp;", "&") + "&end=3").content.decode()
     assert "kept_by_worker" in opened and "can&#x27;t be shown" not in opened
+
+
+def test_a_test_command_cut_off_by_the_attempts_end_shows_as_interrupted(
+    alice_client, acme_repo, alice
+):
+    """The worker died while `pytest` ran: the tab must not say the tests are still running."""
+    task = factories.make_task(acme_repo, alice, prompt="Fix it", mode="code")
+    attempt = task.attempts.get(index=1)
+    events.publish(attempt.pk, "command",
+                   {"call_id": "x", "chunk_id": "c9", "command": "pytest -q", "cwd": "/w"})
+    page = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "tests running" in page  # while the attempt runs, it is
+
+    Attempt.objects.filter(pk=attempt.pk).update(status=Status.FAILED)
+    page = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "tests interrupted" in page and "tests running" not in page

@@ -122,6 +122,7 @@ export class Panel {
     if (isFinished(status)) {
       if (since && !since.dataset.until) since.dataset.until = at;
       this.root.dataset.finished = "true";
+      this.terminal.interruptOpen();
       const cancel = this.root.querySelector("[data-cancel]");
       if (cancel) cancel.remove();
       const retry = this.root.querySelector("[data-retry]");

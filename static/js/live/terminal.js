@@ -4,6 +4,8 @@
 // responsive. Rendering is batched to one animation frame.
 import { clock, el } from "./dom.js";
 
+const CITATION = /【([FT]):([^†】]+)†L(\d+)(?:-L(\d+))?】/g;
+
 const WINDOW = 500;          // lines a chunk keeps rendered while the log follows new output
 const PAGE = 1000;           // lines each "show earlier" click adds
 const COLLAPSE_AFTER = 40;   // a finished command with more output lines starts collapsed
@@ -205,6 +207,15 @@ export class Chunk {
     }
   }
 
+  /** The attempt ended while this command still ran (cancelled, worker lost, time limit). */
+  interrupt() {
+    if (this.finished || this.exitEl.textContent !== "running") return;
+    this.finished = true;
+    this.exitEl.className = "exit exit-fail";
+    this.exitEl.textContent = "interrupted";
+    this.exitEl.title = "The attempt ended before this command did.";
+  }
+
   /** Open the chunk, render lines start..end (1-based) and mark them; returns the first line. */
   reveal(start, end) {
     this.userToggled = true;
@@ -273,11 +284,28 @@ export class Terminal {
     return li;
   }
 
-  /** An assistant message, as text. */
+  /** An assistant message, as text; its citation markers (【F:path†L3-L9】) become small labels,
+   * since the brackets are CJK punctuation many terminal fonts cannot draw. */
   message(text) {
     const li = el("li", "ev ev-message");
-    li.appendChild(el("div", "msg", text));
+    const msg = el("div", "msg");
+    const whole = String(text ?? "");
+    let last = 0;
+    for (const m of whole.matchAll(CITATION)) {
+      msg.appendChild(document.createTextNode(whole.slice(last, m.index)));
+      const lines = m[4] && m[4] !== m[3] ? `L${m[3]}-L${m[4]}` : `L${m[3]}`;
+      const label = m[1] === "F" ? `${m[2].trim()}:${lines}` : `terminal ${m[2].trim()} ${lines}`;
+      msg.appendChild(el("span", "cite-inline", label));
+      last = m.index + m[0].length;
+    }
+    msg.appendChild(document.createTextNode(whole.slice(last)));
+    li.appendChild(msg);
     this.add(li);
+  }
+
+  /** Mark every command still shown as running as interrupted (the attempt has ended). */
+  interruptOpen() {
+    for (const chunk of Object.values(this.chunks)) chunk.interrupt();
   }
 
   /** The chunk with this id, made on first sight (output may come before its command). */
