@@ -1,0 +1,19 @@
+"""Every page says scripts come only from this origin (no inline script, no eval), so markup
+injected into a page cannot run; the admin keeps that rule too."""
+
+from __future__ import annotations
+
+import pytest
+
+PAGES = ["/", "/accounts/login/", "/repositories/", "/admin/login/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_allow_scripts_only_from_this_origin(client, db, path):
+    response = client.get(path)
+    policy = response["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in directives["script-src"]
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert directives["base-uri"] == "'none'"
