@@ -14,7 +14,7 @@ from docker.api import APIClient
 
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.container import ContainerShell
-from tests.sandbox.conftest import (  # noqa: F401 - fixtures
+from tests.support.sandbox_fixtures import (  # noqa: F401 - fixtures
     docker_engine,
     egress_target,
     make_sandbox,

@@ -31,7 +31,6 @@ from tasks.sandbox.spec import (
     SYSTEM_CA_BUNDLE,
     java_tool_options,
 )
-from tests.sandbox.conftest import ALLOWED, IMAGE
 from tests.support.connect_proxy import PLAIN_BODY, CompanyProxy, start_company_proxy
 from tests.support.egress_target import (
     BODY,
@@ -39,6 +38,7 @@ from tests.support.egress_target import (
     issued_certificate,
     start_egress_target,
 )
+from tests.support.sandbox_fixtures import ALLOWED, IMAGE
 
 pytestmark = pytest.mark.docker
 

@@ -10,8 +10,8 @@ import pytest
 from tasks.sandbox.base import NetworkPolicy
 from tasks.sandbox.egress.policy import ALL_METHODS
 from tasks.sandbox.spec import CODEXWEB_CAS, EGRESS_CA_CERT
-from tests.sandbox.conftest import ALLOWED
 from tests.support.egress_target import CERT_NAME
+from tests.support.sandbox_fixtures import ALLOWED
 
 pytestmark = pytest.mark.docker
 

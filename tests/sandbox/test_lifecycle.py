@@ -11,7 +11,7 @@ import pytest
 from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxOwner, SandboxStartError
 from tasks.sandbox.reaper import reap_containers, reap_owner, reap_runtime_dirs
 from tasks.sandbox.spec import LABEL_DEADLINE, LABEL_OWNER, LABEL_SANDBOX, LABEL_WARM_INSTALL
-from tests.sandbox.conftest import ALLOWED, IMAGE
+from tests.support.sandbox_fixtures import ALLOWED, IMAGE
 
 pytestmark = pytest.mark.docker
 

@@ -129,7 +129,7 @@ def test_cancel_from_another_thread_stops_within_seconds(make_sandbox, docker_en
 
 def test_when_nothing_else_works_the_container_is_restarted(make_sandbox):
     from tasks.sandbox.base import NetworkPolicy
-    from tests.sandbox.conftest import ALLOWED
+    from tests.support.sandbox_fixtures import ALLOWED
 
     sandbox = make_sandbox(agent_network=NetworkPolicy(mode="on"))
     sandbox.exec("echo kept > kept.txt")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.conftest import ALLOWED
+from tests.support.sandbox_fixtures import ALLOWED
 
 pytestmark = pytest.mark.docker
 

@@ -18,8 +18,8 @@ import pytest
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.masking import MaskedOutput
 from tasks.sandbox.spec import LABEL_WARM_INSTALL
-from tests.sandbox.conftest import IMAGE
 from tests.security.sandbox_support import new_install_id, remove_warm_images
+from tests.support.sandbox_fixtures import IMAGE
 
 pytestmark = pytest.mark.docker
 

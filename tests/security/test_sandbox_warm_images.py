@@ -15,8 +15,8 @@ import pytest
 from tasks.agent.collect import collect_patch
 from tasks.sandbox import images
 from tasks.sandbox.spec import LABEL_WARM_INSTALL, LABEL_WARM_REPOSITORY
-from tests.sandbox.conftest import IMAGE
 from tests.security.sandbox_support import checkout, new_install_id, remove_warm_images
+from tests.support.sandbox_fixtures import IMAGE
 
 pytestmark = pytest.mark.docker
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from tasks.sandbox.base import NetworkPolicy, SandboxError
-from tests.sandbox.conftest import ALLOWED
 from tests.security.sandbox_support import checkout
+from tests.support.sandbox_fixtures import ALLOWED
 
 pytestmark = pytest.mark.docker
 

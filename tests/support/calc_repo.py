@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import IMAGE as SLIM_IMAGE
 from tests.support.model_server import CHUNK_ID, reply
+from tests.support.sandbox_fixtures import IMAGE as SLIM_IMAGE
 
 IMAGE = SLIM_IMAGE  # what these tests need (Python) is in the smaller image
 CALC = "def add(a, b):\n    return a - b\n"
