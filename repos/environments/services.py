@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,6 +313,17 @@ def _resolved(domains: list[str], lists: list[DomainList]) -> list[str]:
     return list(merged)
 
 
+def _phase_policy(mode: str, domains: Iterable[str], lists: list[DomainList],
+                  methods: Iterable[str]) -> dict[str, Any]:
+    """One phase's internet policy as the snapshot keeps it (domains resolved from the lists)."""
+    return {
+        "mode": mode,
+        "domains": _resolved(list(domains), lists) if mode == InternetPolicy.ALLOWLIST else [],
+        "domain_lists": [d.name for d in lists],
+        "methods": list(methods),
+    }
+
+
 def environment_snapshot(repository: Repository) -> dict[str, Any]:
     """The environment as plain data, for an attempt to keep for its whole life.
 
@@ -334,23 +346,12 @@ def environment_snapshot(repository: Repository) -> dict[str, Any]:
         "variables": dict(environment.variables or {}),
         "path_prefix": list(environment.path_prefix or []),
         "secret_names": sorted(environment.secrets.values_list("name", flat=True)),
-        "agent_policy": {
-            "mode": environment.internet_policy,
-            "domains": _resolved(list(environment.allowed_domains), lists)
-            if environment.internet_policy == InternetPolicy.ALLOWLIST
-            else [],
-            "domain_lists": [d.name for d in lists],
-            "methods": list(environment.allowed_methods),
-        },
-        "setup_policy": {
-            "mode": environment.setup_internet_policy,
-            "domains": _resolved(list(environment.setup_allowed_domains), setup_lists)
-            if environment.setup_internet_policy == InternetPolicy.ALLOWLIST
-            else [],
-            "domain_lists": [d.name for d in setup_lists],
-            # Setup installs dependencies: every method is allowed to the allowed domains.
-            "methods": list(HTTP_METHODS),
-        },
+        "agent_policy": _phase_policy(environment.internet_policy, environment.allowed_domains,
+                                      lists, environment.allowed_methods),
+        # Setup installs dependencies: every method is allowed to the allowed domains.
+        "setup_policy": _phase_policy(environment.setup_internet_policy,
+                                      environment.setup_allowed_domains, setup_lists,
+                                      HTTP_METHODS),
         "cache": {
             "generation": environment.cache_generation,
             "ttl_hours": environment.cache_ttl_hours,
