@@ -253,7 +253,7 @@ class ContainerShell:
         return self.trust_cas({EGRESS_CA_CERT: pem}, what="the egress proxy's CA")
 
     def trust_cas(
-        self, certs: Mapping[str, bytes], *, what: str, replace: str = "", if_present: bool = False
+        self, certs: Mapping[str, bytes], *, what: str, replace: str = ""
     ) -> bool:
         """Add CA certificates (path -> public PEM, one certificate each) to the container's
         trust, as root (who owns the stores; no capability needed), so the command users can
@@ -261,8 +261,7 @@ class ContainerShell:
         installation no longer sets must not live on in a warm image), then `certs` are written
         root-owned, the system bundle is rebuilt (`update-ca-certificates`), every codexweb CA
         is gathered in CODEXWEB_CAS (for Node) and, when the image has `keytool`, in a Java
-        trust store (the JDK's roots plus them). `if_present`: do nothing unless `replace`
-        matched a file. True when the Java store was made."""
+        trust store (the JDK's roots plus them). True when the Java store was made."""
         for path, pem in certs.items():
             folder, name = posixpath.split(path)
             self.put_archive(
@@ -270,7 +269,7 @@ class ContainerShell:
             )
         keep = " ".join(shlex.quote(path) for path in certs)
         code, out, err = self.run(
-            ["bash", "-c", TRUST_SCRIPT, "trust", replace, keep, "1" if if_present else ""],
+            ["bash", "-c", TRUST_SCRIPT, "trust", replace, keep, ""],
             user="root",
         )
         if code != 0:

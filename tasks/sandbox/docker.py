@@ -300,9 +300,7 @@ class DockerSandbox:
         first = spec.setup_workspace if separate_setup and spec.setup_workspace else spec.workspace
         with workspace_archive(Path(first)) as archive:
             shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
-        self._java_store, self._extra_ca = trust_extra_ca(
-            shell, spec.extra_ca_pem, warm_hit=self.warm_hit
-        )
+        self._java_store, self._extra_ca = trust_extra_ca(shell, spec.extra_ca_pem)
         if runs_setup:
             self._setup_phase(choice.key)
         if separate_setup and not self._lifetime.ended:

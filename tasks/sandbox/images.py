@@ -56,6 +56,11 @@ def warm_key(spec: SandboxSpec, *, base_image_id: str) -> str:
             "variables": sorted(spec.variables.items()),
             "secrets": sorted(spec.secret_versions.items()),
             "generation": spec.cache_generation,
+            # The extra CAs setup ran with are in the image: another set is another image, so a
+            # warm start never has to look for (or remove) CAs an earlier setting left.
+            "extra_ca": hashlib.sha256(spec.extra_ca_pem.encode()).hexdigest()
+            if spec.extra_ca_pem
+            else "",
         },
         sort_keys=True,
     )

@@ -14,21 +14,19 @@ from tasks.sandbox.spec import EXTRA_CA_PREFIX, SETUP_USER
 from tasks.sandbox.trust import split_certificates
 
 
-def trust_extra_ca(
-    shell: ContainerShell, extra_ca_pem: str, *, warm_hit: bool
-) -> tuple[bool, bool]:
+def trust_extra_ca(shell: ContainerShell, extra_ca_pem: str) -> tuple[bool, bool]:
     """The installation's extra CAs (SANDBOX_EXTRA_CA_FILE), trusted from the start, for setup
-    and agent alike. On a warm start without them, ones an earlier setting left in the image
-    are removed: a CA the operator dropped must not live on in a cache. Returns (a Java trust
-    store was made, the container trusts an extra CA)."""
+    and agent alike. Without any there is nothing to do, also on a warm start: the warm key
+    holds the CA set (tasks/sandbox/images.py), so an image made under another setting is never
+    reused and a CA the operator dropped cannot live on in a cache. Returns (a Java trust store
+    was made, the container trusts an extra CA)."""
     certs = split_certificates(extra_ca_pem)
-    if not certs and not warm_hit:
+    if not certs:
         return False, False
     java_store = shell.trust_cas(
         {f"{EXTRA_CA_PREFIX}{n}.crt": cert.encode() for n, cert in enumerate(certs, 1)},
         what="the certificates of SANDBOX_EXTRA_CA_FILE",
         replace=f"{EXTRA_CA_PREFIX}*.crt",
-        if_present=not certs,
     )
     return java_store, bool(certs)
 

@@ -25,6 +25,6 @@ from codexweb.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 # Attempts in the suites start from the slim image (it starts quicker); the toolchain tests ask
-# for the universal one themselves (tests/support/sandbox_fixtures.py). App processes the tests start
-# read this module too, so they agree.
+# for the universal one themselves (tests/support/sandbox_fixtures.py). App processes the tests
+# start read this module too, so they agree.
 SANDBOX_IMAGE = os.environ.get("SANDBOX_TEST_IMAGE", "codexweb-sandbox-slim:latest")
