@@ -127,10 +127,6 @@ class Attempt(models.Model):
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
 
 class Event(models.Model):
     """One step of an attempt's log; `seq` is strictly increasing per attempt."""

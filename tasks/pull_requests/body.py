@@ -18,14 +18,8 @@ from django.utils.text import slugify
 from repos.git.refnames import is_valid_branch_name
 from tasks.agent.citations import CITATION
 from tasks.agent.records import Citation, TerminalChunk
-from tasks.titles import task_title
 
 EVIDENCE_LINE_LIMIT = 60
-
-
-def pull_title(prompt: str) -> str:
-    """The pull request's title (and commit subject): the task's title, never empty."""
-    return task_title(prompt) or "Change"
 
 
 def branch_name(title: str, attempt_id: int) -> str:

@@ -59,9 +59,3 @@ def highlight_lines(lines: list[str], path: str) -> list[str]:
         rendered.extend(escape(line) for line in lines[len(rendered) :])
     return rendered[: len(lines)]
 
-
-def stylesheet() -> str:
-    """CSS for the token classes, scoped to `.hl` containers (served once, cacheable)."""
-    from pygments.formatters import HtmlFormatter
-
-    return HtmlFormatter(style="default").get_style_defs(".hl")

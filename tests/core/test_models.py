@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from codexweb.accounts.models import Membership
 from repos.models import Repository
 from tasks.models import Task
-from tasks.pull_requests.body import pull_title
 from tests.support import factories
 
 
@@ -44,7 +43,6 @@ def test_task_title_is_the_first_line_shortened(acme_repo, alice):
     task = factories.make_task(acme_repo, alice, prompt="  " + "a" * 100 + "\nsecond line")
     # The same 72 characters as the pull request's title (tasks/titles.py).
     assert task.title == "a" * 71 + "…"
-    assert task.title == pull_title(task.prompt)
     assert factories.make_task(acme_repo, alice, prompt="Short\nmore").title == "Short"
 
 

@@ -7,17 +7,10 @@ import re
 from repos.git.refnames import is_valid_branch_name
 from tasks.agent.citations import check_citations
 from tasks.agent.records import Citation, TerminalChunk
-from tasks.pull_requests.body import branch_name, commit_message, pull_body, pull_title
+from tasks.pull_requests.body import branch_name, commit_message, pull_body
 from tasks.recorded import stored_citations
 
 BLOB = "https://github.com/acme/webapp/blob/abc123"
-
-
-def test_title_is_the_first_line_and_short():
-    assert pull_title("\n  Fix the login bug  \nmore detail") == "Fix the login bug"
-    long = pull_title("x" * 200)
-    assert len(long) == 72 and long.endswith("…")
-    assert pull_title("   ") == "Change"
 
 
 def test_branch_name_is_stable_per_attempt_and_valid():
