@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -74,6 +75,12 @@ def cli(
     )
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C in a terminal reaches a CLI whose SIGINT is the default; a test run started in the
+    background of a non-interactive shell (a CI job) inherits SIGINT ignored, so restore it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli_background(world, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "codexweb.cli", *args],
@@ -82,6 +89,7 @@ def cli_background(world, *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_in_a_terminal,
     )
 
 

@@ -215,8 +215,10 @@ def test_phone_layout_collapses_the_sidebar(phone_page, acme_with_repositories):
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(sidebar).to_be_visible()
+    # A function, not a bare expression: Playwright compiles an expression with eval, which the
+    # page's Content-Security-Policy refuses.
     page.wait_for_function(
-        "document.getElementById('sidebar').getBoundingClientRect().left >= 0"
+        "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0"
     )
     expect(sidebar).to_be_in_viewport()
     expect(page.get_by_role("link", name=re.compile("Why is the API slow"))).to_be_visible()
