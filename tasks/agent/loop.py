@@ -60,8 +60,8 @@ def run_agent(
     `cancelled()` is polled between steps (the caller also calls `sandbox.cancel()` to stop a
     running command). `steering()` is asked at each turn boundary for messages a person sent
     meanwhile: each becomes a user message (and a "steer" event); a stop request ends the
-    attempt as "stopped", keeping its changes. A Code task's changes are committed inside the sandbox at the end, so the
-    caller can take `git diff <spec.base_commit>` as the patch.
+    attempt as "stopped", keeping its changes. A Code task's changes are committed inside the
+    sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the patch.
     """
     run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering)
     try:

@@ -22,13 +22,17 @@ class SteerFinished(TaskError):
     """The attempt has finished: a message to it must start a follow-up instead."""
 
 
+class SteerDenied(TaskError):
+    """The sender may not act on the task's repository now."""
+
+
 def steer_send(*, attempt: Attempt, by: User, text: str = "", stop: bool = False) -> SteerMessage:
     """Queue `text` (and/or a "stop after this step" request) for the agent of a queued or
     running attempt; the agent takes it at its next turn boundary.
 
     `by` must be allowed to act on the task's repository now, as for a follow-up (the agent runs
-    on with what they say). Raises TaskError for empty or oversized text or no access, and
-    SteerFinished when the attempt has finished."""
+    on with what they say). Raises TaskError for empty or oversized text, SteerDenied without
+    access, and SteerFinished when the attempt has finished."""
     text = text.strip()
     if not text and not stop:
         raise TaskError("Write a message for the agent.")
@@ -36,7 +40,10 @@ def steer_send(*, attempt: Attempt, by: User, text: str = "", stop: bool = False
         raise TaskError(f"Keep the message under {MAX_STEER_CHARS:,} characters.")
     if attempt.is_finished:
         raise _finished(attempt)
-    task_access_require(user=by, task=attempt.task)
+    try:
+        task_access_require(user=by, task=attempt.task)
+    except TaskError as exc:
+        raise SteerDenied(str(exc)) from exc
     with transaction.atomic():
         current = Attempt.objects.select_for_update().get(pk=attempt.pk)
         if current.is_finished:
