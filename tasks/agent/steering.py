@@ -39,4 +39,5 @@ def steer_prompt(steer: Steer) -> str:
 def stopped_summary(by: str, steps: int, *, code: bool) -> str:
     """The summary of an attempt a person stopped after a step."""
     kept = " The changes made so far are kept in the patch." if code else ""
-    return f"Stopped by {by} after step {steps}, as they asked; the agent did not finish.{kept}"
+    when = f"after step {steps}" if steps else "before the agent's first step"
+    return f"Stopped by {by} {when}, as they asked; the agent did not finish.{kept}"
