@@ -1,5 +1,6 @@
 """Views of the live task page: the page, an attempt's result fragment, file excerpts, the patch
-download and the follow-up composer. Each authorizes through the selectors (404 for other teams)."""
+download, the follow-up composer and "Message the agent" while an attempt runs. Each authorizes
+through the selectors (404 for other teams)."""
 
 from __future__ import annotations
 
@@ -125,9 +126,6 @@ def attempt_message(request: HttpRequest, pk: int) -> HttpResponse:
     attempt = get_attempt_for_user(request.user, pk)
     text = request.POST.get("text", "")
     stop = bool(request.POST.get("stop"))
-    if len(text) > MAX_FOLLOW_UP:
-        messages.error(request, f"Keep the message under {MAX_FOLLOW_UP:,} characters.")
-        return to_attempt(attempt.task_id, attempt.index)
     try:
         steer_send(attempt=attempt, by=signed_in_user(request), text=text, stop=stop)
     except SteerFinished:

@@ -187,8 +187,8 @@ class _Run:
                 self.emit(kinds.MESSAGE, {"text": turn.text})
                 self.conversation.append(Message("user", CHECKS_REMINDER))
                 continue
-            steered, _stop_by = self._take_steering()
-            if steered:  # a message came in as it answered: show the answer, let it go on
+            steered, stop_by = self._take_steering()
+            if steered and not stop_by:  # a message came in as it answered: let it go on
                 self.emit(kinds.MESSAGE, {"text": turn.text})
                 continue
             final = turn.text
