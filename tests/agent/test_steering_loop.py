@@ -138,3 +138,19 @@ def test_without_messages_the_loop_asks_at_every_boundary_and_changes_nothing(mo
     assert outcome.result.outcome == "succeeded"
     assert inbox.asked == 3  # before each request, and before accepting the final answer
     assert kinds.STEER not in outcome.kinds
+
+
+def test_a_stop_that_comes_with_the_final_answer_keeps_the_answer(model_server):
+    inbox = Inbox()
+
+    def answer_while_someone_stops(request):
+        inbox.send(Steer("Also do the docs.", "bob", stop=True))
+        return reply("All done.")
+
+    model_server.add(answer_while_someone_stops, reply("never asked for"))
+
+    outcome = run(make_spec(model_server, mode="ask"), sandbox(), steering=inbox)
+
+    assert outcome.result.outcome == "succeeded"  # it had finished: stopping changes nothing
+    assert outcome.result.final_message == "All done."
+    assert len(model_server.requests) == 1
