@@ -28,6 +28,7 @@ TOOL_ERROR = "tool_error"
 USAGE = "usage"
 EGRESS = "egress"
 SUMMARY = "summary"
+STEER = "steer"
 ERROR = "error"
 
 Phase = Literal["prepare", "setup", "agent", "collect"]
@@ -134,6 +135,15 @@ class SummaryPayload(TypedDict):
     flags: list[str]
 
 
+class SteerPayload(TypedDict):
+    """A person's message the agent took at a turn boundary (tasks/steering/): it reached the
+    model as a user message right after this point of the log. `stop`: "stop after this step"."""
+
+    text: str
+    by: str
+    stop: NotRequired[bool]
+
+
 class ErrorPayload(TypedDict):
     message: str
 
@@ -151,6 +161,7 @@ PAYLOADS: dict[str, type] = {
     USAGE: UsagePayload,
     EGRESS: EgressPayload,
     SUMMARY: SummaryPayload,
+    STEER: SteerPayload,
     ERROR: ErrorPayload,
 }
 

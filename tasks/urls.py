@@ -11,6 +11,7 @@ urlpatterns = [
     path("attempts/<int:pk>/file/", views_live.attempt_file, name="attempt_file"),
     path("attempts/<int:pk>/patch/", views_live.attempt_patch, name="attempt_patch"),
     path("attempts/<int:pk>/follow-up/", views_live.attempt_follow_up, name="attempt_follow_up"),
+    path("attempts/<int:pk>/messages/", views_live.attempt_message, name="attempt_message"),
     path("attempts/<int:pk>/pull-request/", views_live.attempt_create_pr, name="attempt_create_pr"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),

@@ -1,5 +1,6 @@
 """Views of the live task page: the page, an attempt's result fragment, file excerpts, the patch
-download and the follow-up composer. Each authorizes through the selectors (404 for other teams)."""
+download, the follow-up composer and "Message the agent" while an attempt runs. Each authorizes
+through the selectors (404 for other teams)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from codexweb.accounts.current import signed_in_user
 from codexweb.query_params import optional_int
 from tasks import services
 from tasks.attempt_page import attempt_card, attempt_result, file_excerpt, task_page
+from tasks.models import Attempt
 from tasks.selectors import get_attempt_for_user, get_task_for_user
+from tasks.steering.services import SteerFinished, steer_send
 
 MAX_PATH = 1000
 MAX_FOLLOW_UP = 20_000
@@ -103,6 +106,10 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     if len(prompt) > MAX_FOLLOW_UP:
         messages.error(request, f"Keep the follow-up under {MAX_FOLLOW_UP} characters.")
         return to_attempt(attempt.task_id, attempt.index)
+    return _follow_up(request, attempt, prompt)
+
+
+def _follow_up(request: HttpRequest, attempt: Attempt, prompt: str) -> HttpResponse:
     try:
         new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request))
     except services.TaskError as exc:
@@ -110,6 +117,30 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         return to_attempt(attempt.task_id, attempt.index)
     messages.success(request, f"Follow-up started as attempt {new.index}.")
     return to_attempt(attempt.task_id, new.index)
+
+
+@require_POST
+def attempt_message(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Message the agent" (or "Stop after this step") while the attempt runs; a message to an
+    attempt that has finished meanwhile starts a follow-up with it, as the box did before."""
+    attempt = get_attempt_for_user(request.user, pk)
+    text = request.POST.get("text", "")
+    stop = bool(request.POST.get("stop"))
+    try:
+        steer_send(attempt=attempt, by=signed_in_user(request), text=text, stop=stop)
+    except SteerFinished:
+        if stop or not text.strip():
+            messages.info(request, f"Attempt {attempt.index} has already finished.")
+            return to_attempt(attempt.task_id, attempt.index)
+        return _follow_up(request, attempt, text)
+    except services.TaskError as exc:
+        messages.error(request, str(exc))
+        return to_attempt(attempt.task_id, attempt.index)
+    if stop:
+        messages.success(request, "The agent will stop after its current step.")
+    else:
+        messages.success(request, "Sent: the agent gets your message after its current step.")
+    return to_attempt(attempt.task_id, attempt.index)
 
 
 def to_attempt(task_id: int, index: int) -> HttpResponse:

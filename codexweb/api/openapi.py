@@ -165,6 +165,27 @@ _SCHEMAS: dict[str, Any] = {
             "poll_url": {"type": "string", "description": "GET it for the state now"},
         },
     },
+    "SteerMessage": _object(
+        {
+            "id": {"type": "integer"},
+            "attempt": {"type": "integer"},
+            "text": {"type": "string"},
+            "stop": {"type": "boolean"},
+            "by": {"type": "string", "description": "who sent it"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "taken_at": {**_NULLABLE_TIME, "description": "when the agent read it; null: not yet"},
+        }
+    ),
+    "SteerCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "text": {"type": "string", "maxLength": 20000,
+                     "description": "what the agent should know; may be empty with stop"},
+            "stop": {"type": "boolean", "default": False,
+                     "description": "end the attempt after its current step, keeping its changes"},
+        },
+    },
     "Repository": {
         "type": "object",
         "required": ["id", "full_name", "team", "default_branch", "visibility"],
@@ -376,6 +397,28 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("Attempt"), "The new, queued attempt"),
                     "409": _error("Not failed or cancelled, no access, or too many attempts"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/messages": {
+            "post": {
+                "summary": "Message a running attempt's agent, or ask it to stop after this step",
+                "description": "The agent reads the message at its next turn boundary; the log "
+                "shows it there as a `steer` event. A finished attempt answers 409: start a "
+                "follow-up instead.",
+                "operationId": "steerAttempt",
+                "parameters": _ID,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("SteerCreate")}},
+                },
+                "responses": {
+                    "201": _json(_ref("SteerMessage"), "The message, queued for the agent"),
+                    "400": _error("Empty or too long"),
+                    "403": _error("You may not act on this repository now"),
+                    "409": _error("The attempt has finished; send a follow-up instead"),
                     **_NOT_FOUND,
                     **_ERRORS,
                 },

@@ -11,6 +11,7 @@ from repos.models import Repository
 from tasks.events import event_message
 from tasks.models import Attempt, Event, Task
 from tasks.pull_requests.models import PullRequestRecord
+from tasks.steering.models import SteerMessage
 
 
 def _iso(value: Any) -> str | None:
@@ -34,6 +35,18 @@ def attempt_repr(attempt: Attempt) -> dict[str, Any]:
         "created_at": _iso(attempt.created_at),
         "started_at": _iso(attempt.started_at),
         "finished_at": _iso(attempt.finished_at),
+    }
+
+
+def steer_repr(message: SteerMessage) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "attempt": message.attempt_id,
+        "text": message.text,
+        "stop": message.stop,
+        "by": message.author.get_username(),
+        "created_at": _iso(message.created_at),
+        "taken_at": _iso(message.taken_at),
     }
 
 

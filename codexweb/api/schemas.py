@@ -41,3 +41,13 @@ class PullRequestIn(BaseModel):
     draft: bool | None = Field(default=None, description="open as a draft (true) or ready for "
                                "review (false); default: a draft when the summary's checks "
                                "found invalid citations or unbacked claims")
+
+
+class SteerIn(BaseModel):
+    """A message for a running attempt's agent, and/or "stop after this step"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(default="", max_length=20000, description="what the agent should know")
+    stop: bool = Field(default=False, description="end the attempt after the current step, "
+                       "keeping its changes")

@@ -19,9 +19,10 @@ from codexweb.api.representations import (
     event_repr,
     pull_request_repr,
     repository_repr,
+    steer_repr,
     task_repr,
 )
-from codexweb.api.schemas import PullRequestIn, TaskCreateIn
+from codexweb.api.schemas import PullRequestIn, SteerIn, TaskCreateIn
 from codexweb.query_params import query_int
 from repos.access import task_access_check
 from repos.github.client import GitHubError
@@ -44,6 +45,7 @@ from tasks.selectors import (
     tasks_search,
     tasks_visible_to,
 )
+from tasks.steering.services import SteerDenied, SteerFinished, steer_send
 
 MAX_PAGE_SIZE = 100
 MAX_EVENTS_PAGE = 1000
@@ -219,6 +221,24 @@ def attempt_retry(request: HttpRequest, pk: int) -> JsonResponse:
     response = JsonResponse(attempt_repr(new), status=201)
     response["Location"] = reverse("api:attempt", args=[new.pk])
     return response
+
+
+@api_endpoint("POST")
+def attempt_messages(request: HttpRequest, pk: int) -> JsonResponse:
+    """Send the running attempt's agent a message (it reads it after its current step) and/or
+    ask it to stop after this step. 409 once the attempt has finished."""
+    attempt = get_attempt_for_user(_user(request), pk)
+    payload: SteerIn = parse_body(request, SteerIn)
+    try:
+        message = steer_send(attempt=attempt, by=_user(request), text=payload.text,
+                             stop=payload.stop)
+    except SteerFinished as exc:
+        raise ApiError(409, "already_finished", str(exc)) from exc
+    except SteerDenied as exc:
+        raise ApiError(403, "forbidden", str(exc)) from exc
+    except services.TaskError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from exc
+    return JsonResponse(steer_repr(message), status=201)
 
 
 @api_endpoint("GET")

@@ -28,7 +28,7 @@ _STATUS_EXIT = {
 
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
-    """Register login, ask, code, list, show, diff, cancel, retry and pr on the parser."""
+    """Register login, ask, code, list, show, diff, cancel, retry, steer and pr on the parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -83,6 +83,18 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         "--attempt", type=int, default=None, help="attempt number (default: the last failed one)"
     )
     retry.add_argument("--json", action="store_true")
+    steer = sub.add_parser(
+        "steer", help="message the agent of a running task (it reads it after its current step)"
+    )
+    steer.add_argument("id", type=int, help="task id")
+    steer.add_argument("text", nargs="?", default="", help="the message (may be empty with --stop)")
+    steer.add_argument(
+        "--attempt", type=int, default=None, help="attempt number (default: every running one)"
+    )
+    steer.add_argument(
+        "--stop", action="store_true", help="stop after the current step, keeping the changes"
+    )
+    steer.add_argument("--json", action="store_true")
     pr = sub.add_parser("pr", help="open a pull request from a task's best attempt")
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
@@ -90,7 +102,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
 
 
 CLIENT_COMMANDS = frozenset(
-    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "pr"}
+    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr"}
 )
 
 
@@ -110,6 +122,7 @@ def run_client_command(
             "diff": _diff,
             "cancel": _cancel,
             "retry": _retry,
+            "steer": _steer,
             "pr": _pr,
         }[args.command]
         return handler(client, args, out, err)
@@ -340,6 +353,35 @@ def _retry(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
     new = client.post_json(f"/attempts/{chosen['id']}/retry")
     text = f"Attempt {chosen['index']} retried as attempt {new['index']} of task {task['id']}."
     out.write((json.dumps(new) if args.json else text) + "\n")
+    return exitcodes.OK
+
+
+def _steer(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Send the message to one attempt (--attempt) or to each unfinished one."""
+    if not args.text.strip() and not args.stop:
+        return _fail(args, err, out, "Write a message for the agent, or pass --stop.",
+                     exitcodes.USAGE)
+    task = client.get_json(f"/tasks/{args.id}")
+    attempts = task["attempts"]
+    if args.attempt is not None:
+        chosen = [a for a in attempts if a["index"] == args.attempt]
+        if not chosen:
+            return _fail(args, err, out, f"Task {task['id']} has no attempt {args.attempt}.",
+                         exitcodes.NOT_FOUND)
+    else:
+        chosen = [a for a in attempts if not a["finished"]]
+        if not chosen:
+            message = (f"Task {task['id']} has finished; start a follow-up on the task page "
+                       "to continue it.")
+            return _fail(args, err, out, message, exitcodes.CONFLICT)
+    body = {"text": args.text, "stop": args.stop}
+    sent = [client.post_json(f"/attempts/{a['id']}/messages", body) for a in chosen]
+    if args.json:
+        out.write(json.dumps(sent) + "\n")
+        return exitcodes.OK
+    what = "asked to stop after its current step" if args.stop else "sent"
+    for attempt in chosen:
+        out.write(f"Attempt {attempt['index']} of task {task['id']}: {what}.\n")
     return exitcodes.OK
 
 

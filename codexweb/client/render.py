@@ -30,6 +30,13 @@ def event_line(event: dict[str, Any], *, prefix: str = "") -> str | None:
         text = f"↗ {payload.get('method', '')} {payload.get('domain', '')} {verdict}"
     elif kind in ("error", "tool_error"):
         text = f"! {payload.get('message') or payload.get('error', '')}"
+    elif kind == "steer":
+        said = str(payload.get("text", "")).strip()
+        who = payload.get("by", "someone")
+        lines = [f"✉ {who}: {said}"] if said else []
+        if payload.get("stop"):
+            lines.append(f"■ {who} asked the agent to stop after this step.")
+        text = "\n".join(lines) or None
     elif kind == "summary":
         text = None  # printed once at the end, with the diff
     else:

@@ -29,6 +29,7 @@ from tasks.agent.instructions import (
 )
 from tasks.agent.model import Model, ModelError
 from tasks.agent.records import AgentResult, Step
+from tasks.agent.steering import TakeSteering, no_steering, steer_prompt, stopped_summary
 from tasks.agent.tools import Toolbox, stat_paths, tool_specs
 from tasks.sandbox.base import Sandbox, SandboxError
 
@@ -51,15 +52,18 @@ def run_agent(
     on_event: OnEvent,
     *,
     cancelled: Callable[[], bool] = lambda: False,
+    steering: TakeSteering = no_steering,
     clock: Callable[[], float] = time.monotonic,
 ) -> AgentResult:
     """Drive one attempt in a started sandbox until it ends; return how it ended.
 
     `cancelled()` is polled between steps (the caller also calls `sandbox.cancel()` to stop a
-    running command). A Code task's changes are committed inside the sandbox at the end, so the
-    caller can take `git diff <spec.base_commit>` as the patch.
+    running command). `steering()` is asked at each turn boundary for messages a person sent
+    meanwhile: each becomes a user message (and a "steer" event); a stop request ends the
+    attempt as "stopped", keeping its changes. A Code task's changes are committed inside the
+    sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the patch.
     """
-    run = _Run(spec, sandbox, model, on_event, cancelled, clock)
+    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering)
     try:
         return run.run()
     except Exception as exc:  # a bug must still end the attempt cleanly, with its log
@@ -78,8 +82,10 @@ class _Run:
         on_event: OnEvent,
         cancelled: Callable[[], bool],
         clock: Callable[[], float],
+        steering: TakeSteering = no_steering,
     ) -> None:
         self.spec = spec
+        self.steering = steering
         self.sandbox = sandbox
         self.model = model
         self.emit = on_event
@@ -126,6 +132,9 @@ class _Run:
         while True:
             if self.cancelled():
                 return self._end("cancelled", "cancelled", "Cancelled.", toolbox)
+            _steered, stop_by = self._take_steering()
+            if stop_by:
+                return self._stop_by_person(stop_by, toolbox)
             exceeded = self.budget.exceeded()
             if exceeded:
                 return self._end("stopped", exceeded[0], exceeded[1], toolbox)
@@ -178,9 +187,26 @@ class _Run:
                 self.emit(kinds.MESSAGE, {"text": turn.text})
                 self.conversation.append(Message("user", CHECKS_REMINDER))
                 continue
+            steered, stop_by = self._take_steering()
+            if steered and not stop_by:  # a message came in as it answered: let it go on
+                self.emit(kinds.MESSAGE, {"text": turn.text})
+                continue
             final = turn.text
             break
         return self._finish(final, toolbox)
+
+    def _take_steering(self) -> tuple[bool, str]:
+        """Give the model the messages people sent since the last turn; returns (whether any
+        had text, who asked to stop or "")."""
+        steered, stop_by = False, ""
+        for steer in self.steering():
+            self.emit(kinds.STEER, {"text": steer.text, "by": steer.by, "stop": steer.stop})
+            if steer.text.strip():
+                self.conversation.append(Message("user", steer_prompt(steer)))
+                steered = True
+            if steer.stop:
+                stop_by = steer.by
+        return steered, stop_by
 
     # --- endings ---------------------------------------------------------------------------
 
@@ -208,6 +234,14 @@ class _Run:
                 message = f"{message} {problem}"
         self.result.outcome, self.result.stop_reason, self.result.error = outcome, reason, message
         return self._close(self.result)
+
+    def _stop_by_person(self, by: str, toolbox: Toolbox) -> AgentResult:
+        """"Stop after this step": end cleanly, keeping the changes, with a summary saying so."""
+        summary = stopped_summary(by, len(self.result.steps), code=self.spec.mode == "code")
+        self.emit(kinds.SUMMARY, {"text": summary, "citations": [], "flags": []})
+        self.result.final_message = summary
+        return self._end("stopped", "stopped_by_person", f"Stopped after this step by {by}.",
+                         toolbox)
 
     def _fail(self, message: str) -> AgentResult:
         self.emit(kinds.ERROR, {"message": message})

@@ -117,7 +117,7 @@ class AgentResult:
     """How an attempt ended. `outcome` maps onto the Attempt status; `stop_reason` says why.
 
     stop_reason: "final_answer", "budget: turns", "budget: tokens", "budget: time",
-    "cancelled", or "error".
+    "cancelled", "stopped_by_person" (a person asked to stop after a step), or "error".
     """
 
     outcome: Outcome

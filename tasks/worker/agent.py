@@ -2,7 +2,8 @@
 
 `tasks/agent/` knows nothing of Django; this adapter builds its plain inputs from settings and
 the database (`agent_config`, `agent_spec`), turns `on_event` into `tasks.events.publish` and
-answers "cancelled?" from the attempt row. `tasks/worker/finish.py` records what it returns.
+answers "cancelled?" from the attempt row and "any messages from people?" from
+`tasks.steering`. `tasks/worker/finish.py` records what it returns.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Pri
 from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
+from tasks.agent.steering import Steer
 from tasks.models import Attempt, Mode, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
+from tasks.steering.services import steer_take
 
 COLLECT_MARGIN_SECONDS = 60
 
@@ -102,9 +105,14 @@ def run_agent_in_sandbox(attempt_id: int, sandbox: Sandbox, *, base_commit: str)
             what="check for cancellation",
         )
 
+    def steering() -> list[Steer]:
+        return with_db_retry(
+            lambda: steer_take(attempt_id=attempt_id), what="take messages for the agent"
+        )
+
     model = ModelClient(spec.config.model)
     try:
-        return run_agent(spec, sandbox, model, on_event, cancelled=cancelled)
+        return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering)
     finally:
         model.close()
 

@@ -1,6 +1,6 @@
 """The `codexweb` CLI as a subprocess against the real app in daphne: login, code (streaming the
-live log, ending with summary and diff), list, show, diff | git apply, cancel, retry, pr (waiting
-for the server's job), exit codes.
+live log, ending with summary and diff), list, show, diff | git apply, cancel, retry, steer, pr
+(waiting for the server's job), exit codes.
 
 Attempt progress is simulated with the worker's real code path (services + events.publish),
 since these tests run no sandbox.
@@ -28,6 +28,7 @@ from repos.models import Repository
 from tasks import events, services
 from tasks.models import Attempt, Task
 from tasks.pull_requests.models import PullRequestRecord
+from tasks.steering.models import SteerMessage
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.services import ROOT
@@ -354,3 +355,35 @@ def test_pr_waits_for_the_job_failed_then_opened(live_app, world):
     url = "https://github.test/acme-gh/webapp/pull/12"
     out, err = _finish_job(again, attempt, state="open", number=12, html_url=url, error="")
     assert again.returncode == 0 and out == f"Pull request: {url}\n", (out, err)
+
+
+def test_steer_messages_each_running_attempt_and_stop(live_app, world):
+    """`codexweb steer TASK "text"` (issue 14 item 1) reaches every unfinished attempt; --stop
+    asks for "stop after this step"; a finished task is a conflict with the follow-up hint."""
+    _login(live_app, world)
+    repository = Repository.objects.get(name="webapp")
+    task = factories.make_task(repository, User.objects.get(username="alice"), attempts=2)
+    first, second = task.attempts.order_by("index")
+    services.attempt_claim(attempt_id=first.pk)
+    services.attempt_finish(attempt_id=second.pk, status="failed", error="The worker stopped.")
+
+    result = cli(world, "steer", str(task.pk), "Also update the docs.")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"Attempt 1 of task {task.pk}: sent.\n"
+    sent = SteerMessage.objects.get()
+    assert (sent.attempt_id, sent.text, sent.stop, sent.author.username) == (
+        first.pk, "Also update the docs.", False, "alice")
+
+    stop = cli(world, "steer", str(task.pk), "--stop", "--attempt", "1", "--json")
+    assert stop.returncode == 0, stop.stderr
+    assert json.loads(stop.stdout)[0]["stop"] is True
+
+    empty = cli(world, "steer", str(task.pk))
+    assert empty.returncode == 2 and "Write a message" in empty.stderr
+    finished = cli(world, "steer", str(task.pk), "more", "--attempt", "2")
+    assert finished.returncode == 5 and "follow-up" in finished.stderr
+    services.attempt_finish(attempt_id=first.pk, status="succeeded")
+    done = cli(world, "steer", str(task.pk), "more")
+    assert done.returncode == 5 and "follow-up" in done.stderr
+    assert SteerMessage.objects.count() == 2

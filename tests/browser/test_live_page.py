@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from tasks import events, services
 from tasks.models import Attempt, Status
+from tasks.steering.services import steer_take
 from tests.support import factories
 from tests.support.browser import screenshot
 from tests.support.summaries import worker_summary
@@ -296,6 +297,40 @@ def test_cancel_with_confirmation_then_follow_up(browser_page, live_app, scene):
     publish(child.pk, "message", {"text": "Continuing from attempt 1."})
     expect(panel(page, 3).locator("[data-log]")).to_contain_text("Continuing from attempt 1.")
     screenshot(page, "live-07-follow-up")
+    assert page.js_errors == []
+
+
+def test_message_the_running_agent_then_stop_after_this_step(browser_page, live_app, scene):
+    """Issue 14 item 1: the box under a running attempt's log sends the agent a message; the log
+    shows it where the worker gave it to the model; "Stop after this step" asks to end it."""
+    page = browser_page
+    task, first = scene["task"], scene["attempts"][0]
+    start(first)
+    sign_in_as(page, scene["alice"], live_app)
+    page.goto(f"/tasks/{task.pk}/")
+    panel(page, 1).get_by_label("Message the agent").fill("Also update the docs.")
+    panel(page, 1).get_by_role("button", name="Send", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/tasks/{task.pk}/#attempt-1$"))
+    expect(page.locator("body")).to_contain_text("the agent gets your message")
+
+    taken = as_worker(steer_take, attempt_id=first.pk)  # the worker, at the next turn boundary
+    assert [(t.text, t.by, t.stop) for t in taken] == [("Also update the docs.", "alice", False)]
+    publish(first.pk, "steer", {"text": taken[0].text, "by": taken[0].by, "stop": False})
+    expect(panel(page, 1).locator("[data-log]")).to_contain_text("alice: Also update the docs.")
+
+    panel(page, 1).get_by_role("button", name="Stop after this step").click()
+    expect(page.locator("body")).to_contain_text("will stop after its current step")
+    taken = as_worker(steer_take, attempt_id=first.pk)
+    assert [(t.text, t.stop) for t in taken] == [("", True)]
+    publish(first.pk, "steer", {"text": "", "by": "alice", "stop": True})
+    expect(panel(page, 1).locator("[data-log]")).to_contain_text(
+        "alice asked the agent to stop after this step")
+    as_worker(services.attempt_finish, attempt_id=first.pk, status=Status.STOPPED,
+              summary="Stopped by alice after step 1.", error="Stopped after this step by alice.")
+    expect(panel(page, 1).locator("[data-attempt-status]")).to_have_text("Stopped")
+    expect(panel(page, 1).get_by_label("Message the agent")).to_have_count(0)
+    expect(panel(page, 1).get_by_label("Follow up on attempt 1")).to_be_visible()
+    screenshot(page, "live-08-steer")
     assert page.js_errors == []
 
 

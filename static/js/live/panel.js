@@ -93,6 +93,13 @@ export class Panel {
       case KIND.TOOL_ERROR: log.note("tool_error", "Tool " + (p.tool || "?") + ": " + (p.error || ""), at); break;
       case KIND.USAGE: this.onUsage(p); break;
       case KIND.EGRESS: log.note("egress", "network " + (p.method || "") + " " + (p.domain || "") + (p.allowed ? " allowed" : " blocked"), at); break;
+      case KIND.STEER: {
+        const said = String(p.text || "").trim();
+        const what = said ? "✉ " + String(p.by || "someone") + ": " + said : "";
+        if (what) log.note("steer", what, at);
+        if (p.stop) log.note("steer", "■ " + String(p.by || "someone") + " asked the agent to stop after this step.", at);
+        break;
+      }
       case KIND.SUMMARY: log.note("status", "✓ Final summary written.", at); break;
       case KIND.ERROR: log.note("error", String(p.message || "Error"), at); break;
       default: break;
@@ -125,6 +132,8 @@ export class Panel {
       this.terminal.interruptOpen();
       const cancel = this.root.querySelector("[data-cancel]");
       if (cancel) cancel.remove();
+      const steer = this.root.querySelector("[data-steer]");
+      if (steer) steer.remove();  // the result's follow-up box takes over
       const retry = this.root.querySelector("[data-retry]");
       if (retry) retry.hidden = !(status === STATUS.FAILED || status === STATUS.CANCELLED);
       if (status !== STATUS.SUCCEEDED && message) {
