@@ -149,3 +149,4 @@ class Event(models.Model):
 
 # The pull-request record lives with its feature; imported here so the app registry sees it.
 from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401
+from tasks.notifications.models import TeamWebhook, WebhookDelivery  # noqa: E402,F401

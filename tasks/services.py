@@ -17,6 +17,8 @@ from repos.models import Repository
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.models import FINISHED_STATUSES, Attempt, Mode, ModelTier, Status, Task
+from tasks.notifications.attention import attempt_needs_attention
+from tasks.notifications.payloads import ATTEMPT_FINISHED
 
 
 class TaskError(ValueError):
@@ -143,6 +145,7 @@ def attempt_finish(
     payload = {"status": status, "message": error or f"Attempt {status}."}
     events.publish(attempt.pk, kinds.STATUS, payload)
     _task_status_refresh(attempt.task_id)
+    attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
     return attempt
 
 
@@ -158,6 +161,7 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     attempt.save(update_fields=["status", "finished_at", "error"])
     events.publish(attempt.pk, kinds.STATUS, {"status": Status.CANCELLED, "message": attempt.error})
     _task_status_refresh(attempt.task_id)
+    attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
     from codexweb.audit import actions as audit_actions
     from codexweb.audit.services import audit_record
 
