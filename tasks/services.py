@@ -100,7 +100,9 @@ def _task_create_rows(
         attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
         events.publish(attempt.pk, kinds.STATUS, {"status": Status.QUEUED, "message": "Queued."})
         transaction.on_commit(partial(_enqueue_attempt, attempt.pk))
-    events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=task.status)
+    events.announce_task_change(
+        team_id=task.team_id, task_id=task.pk, status=task.status, author_id=task.author_id
+    )
     return task
 
 
@@ -376,4 +378,6 @@ def _task_status_refresh(task_id: int) -> None:
         task.status = new
         task.finished_at = timezone.now() if new in FINISHED_STATUSES else None
         task.save(update_fields=["status", "finished_at", "updated_at"])
-        events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=new)
+        events.announce_task_change(
+            team_id=task.team_id, task_id=task.pk, status=new, author_id=task.author_id
+        )
