@@ -12,7 +12,9 @@ from tasks.notifications.destinations import Destination
 RESPONSE_READ_LIMIT = 64 * 1024
 
 
-def post(destination: Destination, body: bytes, headers: Mapping[str, str], *, timeout: float) -> int:
+def post(
+    destination: Destination, body: bytes, headers: Mapping[str, str], *, timeout: float
+) -> int:
     """POST `body` and return the response's status code. Raises OSError (including
     ssl.SSLError and socket.timeout) or http.client.HTTPException when no answer came.
     Redirects are not followed: a 3xx is just a status code."""
