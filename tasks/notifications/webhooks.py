@@ -12,6 +12,7 @@ import http.client
 import json
 import logging
 import secrets
+import ssl
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils import timezone
 from codexweb.accounts.models import Team
 from codexweb.audit import actions as audit_actions
 from codexweb.audit.services import audit_record
+from codexweb.crypto import DecryptionError
 from tasks.notifications.destinations import DestinationRefused, resolve
 from tasks.notifications.models import TeamWebhook, WebhookDelivery
 from tasks.notifications.post import post
@@ -104,12 +106,22 @@ def delivery_try(delivery_id: int) -> TryOutcome:
     if delivery.state != WebhookDelivery.State.PENDING:
         return TryOutcome(state=delivery.state, retry_in=None)
     body = delivery_body(delivery)
+    try:
+        secret = delivery.webhook.secret()
+    except DecryptionError:
+        return _record(
+            delivery,
+            status=None,
+            error="The signing secret cannot be decrypted (the encryption key changed): remove "
+            "this webhook and add it again.",
+            final=True,
+        )
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Codexweb-Event": delivery.event,
         "X-Codexweb-Delivery": str(delivery.pk),
-        SIGNATURE_HEADER: signature(delivery.webhook.secret(), body),
+        SIGNATURE_HEADER: signature(secret, body),
     }
     status: int | None = None
     error = ""
@@ -120,10 +132,32 @@ def delivery_try(delivery_id: int) -> TryOutcome:
     except DestinationRefused as exc:
         error, final = str(exc), True
     except (OSError, http.client.HTTPException) as exc:
-        error = f"No answer: {exc.__class__.__name__}: {exc}"[:1000]
+        error = no_answer_reason(exc)
     if status is not None and not 200 <= status < 300:
         error = f"The receiver answered HTTP {status}."
         final = not _retryable(status)
+    return _record(delivery, status=status, error=error, final=final)
+
+
+def no_answer_reason(exc: BaseException) -> str:
+    """A sentence for the delivery log about a try that got no HTTP answer."""
+    if isinstance(exc, TimeoutError):
+        return f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS:g} seconds."
+    if isinstance(exc, ConnectionRefusedError):
+        return "No answer: the receiver refused the connection (nothing listens there?)."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "No answer: the receiver's TLS certificate is not trusted."
+    if isinstance(exc, ssl.SSLError):
+        return "No answer: the TLS handshake with the receiver failed."
+    if isinstance(exc, http.client.HTTPException):
+        return "No answer: the receiver's reply was not valid HTTP."
+    return "No answer: the connection to the receiver failed."
+
+
+def _record(
+    delivery: WebhookDelivery, *, status: int | None, error: str, final: bool
+) -> TryOutcome:
+    """Count the try, keep its answer or error, and decide what comes next."""
     delivery.tries += 1
     delivery.last_status_code = status
     delivery.last_error = error
