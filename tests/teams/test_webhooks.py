@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from codexweb.audit.models import AuditEntry
@@ -188,8 +188,15 @@ def test_delivery_checks_the_address_again(acme_repo, alice, hook, webhook_recei
     assert webhook_receiver.received == []
 
 
-def test_members_and_other_teams_get_404(acme, bob_client, carol_client, globex, hook):
+def _client_of(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_members_and_other_teams_get_404(acme, bob, carol, globex, hook):
     webhook, _ = hook
+    bob_client, carol_client = _client_of(bob), _client_of(carol)
     pages = [
         reverse("notifications:webhooks"),
         reverse("notifications:webhook_log", args=[webhook.pk]),
