@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 
 from codexweb.accounts.confirm import confirm_page
 from codexweb.accounts.current import current_admin_team
@@ -28,12 +29,14 @@ def webhooks(request: AuthedRequest) -> HttpResponse:
         except DestinationRefused as exc:
             form.add_error("url", str(exc))
         else:
-            return render(
+            response = render(
                 request,
                 "tasks/webhook_created.html",
                 {"team": team, "webhook": created.webhook, "secret": created.secret,
                  "header": SIGNATURE_HEADER},
             )
+            patch_cache_control(response, no_store=True)  # the secret is shown only now
+            return response
     return render(
         request,
         "tasks/webhooks.html",

@@ -38,7 +38,7 @@ def _finished_attempt(repo, author, status: str = Status.FAILED) -> Attempt:
 def hook(acme, alice_client, webhook_receiver):  # noqa: F811
     """Acme's webhook pointing at the receiver, added through the page: (webhook, secret)."""
     response = _add(alice_client, webhook_receiver.url())
-    assert response.status_code == 200
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     return TeamWebhook.objects.get(url=webhook_receiver.url()), response.context["secret"]
 
 
