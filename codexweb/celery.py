@@ -10,4 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 
 app = Celery("codexweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["tasks", "repos", "tasks.pull_requests"], related_name="jobs")
+app.autodiscover_tasks(
+    ["tasks", "repos", "tasks.pull_requests", "tasks.notifications"], related_name="jobs"
+)

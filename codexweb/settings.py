@@ -217,6 +217,25 @@ SOCIAL_AUTH_PIPELINE = (
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 # How long a team invitation (link, GitHub login or e-mail) stays usable.
 INVITE_EXPIRY_HOURS = envint("INVITE_EXPIRY_HOURS", 72, minimum=1)
+
+# Notifications (tasks/notifications/): e-mail through Django's mail backend, off until
+# EMAIL_HOST is set (or NOTIFY_EMAIL says otherwise), and per-team webhooks.
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = envstr("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "codexweb <codexweb@localhost>")
+NOTIFY_EMAIL = envbool("NOTIFY_EMAIL", bool(EMAIL_HOST))
+# Non-public networks webhooks may reach (an internal chat bridge: "10.20.0.0/16"); none by
+# default: loopback, private and link-local addresses and this host's own are refused.
+WEBHOOK_ALLOW_PRIVATE = envnetworks("WEBHOOK_ALLOW_PRIVATE")
+WEBHOOK_TIMEOUT_SECONDS = envfloat("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_MAX_TRIES = envint("WEBHOOK_MAX_TRIES", 6, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
 # How long GitHub's answer "may this person use this repository" is trusted before asking again.
 GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
 # The composer's branch list refetches a repository's mirror (in a job) when it is older than this.

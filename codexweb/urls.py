@@ -9,6 +9,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/team/webhooks/", include("tasks.notifications.urls")),
     path("accounts/", include("codexweb.accounts.urls")),
     path("oauth/", include("social_django.urls", namespace="social")),
     path("repositories/", include("repos.urls")),

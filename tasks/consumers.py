@@ -214,7 +214,7 @@ TEAM_CATCH_UP = 100
 
 class TeamConsumer(ListeningConsumer):
     """`/ws/team/`: status changes of the current team's tasks, for the live sidebar.
-    Sends `{"type": "task", "task": {"id", "status"}}`."""
+    Sends `{"type": "task", "task": {"id", "status", "author"}}`."""
 
     group = ""
 
@@ -258,8 +258,10 @@ class TeamConsumer(ListeningConsumer):
     def _recent_statuses(team_id: int) -> list[dict[str, Any]]:
         recent = Task.objects.filter(team_id=team_id).order_by("-created_at", "-id")
         return [
-            {"id": pk, "status": status}
-            for pk, status in recent.values_list("pk", "status")[:TEAM_CATCH_UP]
+            {"id": pk, "status": status, "author": author}
+            for pk, status, author in recent.values_list("pk", "status", "author_id")[
+                :TEAM_CATCH_UP
+            ]
         ]
 
     def _team(self):

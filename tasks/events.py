@@ -98,7 +98,11 @@ def _append(attempt_id: int, kind: str, payload: dict[str, Any]) -> Event:
     return event
 
 
-def announce_task_change(*, team_id: int, task_id: int, status: str) -> None:
-    """Tell the team's open pages (the sidebar) that a task's status changed."""
-    message = {"type": "task.changed", "task": {"id": task_id, "status": status}}
+def announce_task_change(*, team_id: int, task_id: int, status: str, author_id: int) -> None:
+    """Tell the team's open pages (the sidebar) that a task's status changed; `author` lets a
+    page notify only the person who started it (static/js/notify.js)."""
+    message = {
+        "type": "task.changed",
+        "task": {"id": task_id, "status": status, "author": author_id},
+    }
     transaction.on_commit(lambda: _group_send(team_group(team_id), message))

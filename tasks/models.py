@@ -147,6 +147,8 @@ class Event(models.Model):
         return f"{self.kind} #{self.seq} of attempt {self.attempt_id}"
 
 
-# The pull-request record lives with its feature; imported here so the app registry sees it.
+# The pull-request record and the team webhooks live with their features; imported here so
+# the app registry sees them.
+from tasks.notifications.models import TeamWebhook, WebhookDelivery  # noqa: E402,F401
 from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401
 from tasks.steering.models import SteerMessage  # noqa: E402,F401

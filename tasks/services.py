@@ -17,6 +17,8 @@ from repos.models import Repository
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.models import FINISHED_STATUSES, Attempt, Mode, ModelTier, Status, Task
+from tasks.notifications.attention import attempt_needs_attention
+from tasks.notifications.payloads import ATTEMPT_FINISHED
 
 
 class TaskError(ValueError):
@@ -98,7 +100,9 @@ def _task_create_rows(
         attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
         events.publish(attempt.pk, kinds.STATUS, {"status": Status.QUEUED, "message": "Queued."})
         transaction.on_commit(partial(_enqueue_attempt, attempt.pk))
-    events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=task.status)
+    events.announce_task_change(
+        team_id=task.team_id, task_id=task.pk, status=task.status, author_id=task.author_id
+    )
     return task
 
 
@@ -143,6 +147,7 @@ def attempt_finish(
     payload = {"status": status, "message": error or f"Attempt {status}."}
     events.publish(attempt.pk, kinds.STATUS, payload)
     _task_status_refresh(attempt.task_id)
+    attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
     return attempt
 
 
@@ -158,6 +163,7 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     attempt.save(update_fields=["status", "finished_at", "error"])
     events.publish(attempt.pk, kinds.STATUS, {"status": Status.CANCELLED, "message": attempt.error})
     _task_status_refresh(attempt.task_id)
+    attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
     from codexweb.audit import actions as audit_actions
     from codexweb.audit.services import audit_record
 
@@ -372,4 +378,6 @@ def _task_status_refresh(task_id: int) -> None:
         task.status = new
         task.finished_at = timezone.now() if new in FINISHED_STATUSES else None
         task.save(update_fields=["status", "finished_at", "updated_at"])
-        events.announce_task_change(team_id=task.team_id, task_id=task.pk, status=new)
+        events.announce_task_change(
+            team_id=task.team_id, task_id=task.pk, status=new, author_id=task.author_id
+        )

@@ -22,6 +22,8 @@ REPOSITORY_CONNECTED = "repository.connected"
 REPOSITORY_DISCONNECTED = "repository.disconnected"
 REPOSITORY_REGISTERED = "repository.registered"
 REPOSITORY_REGISTRATION_REFUSED = "repository.registration_refused"
+WEBHOOK_ADDED = "webhook.added"
+WEBHOOK_REMOVED = "webhook.removed"
 
 ALL = (
     MEMBER_INVITED,
@@ -44,4 +46,6 @@ ALL = (
     REPOSITORY_DISCONNECTED,
     REPOSITORY_REGISTERED,
     REPOSITORY_REGISTRATION_REFUSED,
+    WEBHOOK_ADDED,
+    WEBHOOK_REMOVED,
 )

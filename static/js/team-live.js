@@ -12,7 +12,9 @@ function apply(task) {
   });
   window.codexwebTaskStatus = window.codexwebTaskStatus || {};
   window.codexwebTaskStatus[task.id] = task.status;
-  document.dispatchEvent(new CustomEvent("codexweb:task", { detail: { id: Number(task.id), status: task.status } }));
+  document.dispatchEvent(new CustomEvent("codexweb:task", {
+    detail: { id: Number(task.id), status: task.status, author: Number(task.author) },
+  }));
 }
 
 if (document.getElementById("sidebar")) {

@@ -23,6 +23,7 @@ from tasks.steering.services import steer_take
 from tests.support import factories
 from tests.support.browser import screenshot
 from tests.support.summaries import worker_summary
+from tests.support.worker_thread import as_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -55,21 +56,6 @@ Added `sub` next to `add` 【F:app/calc.py†L4-L5】 with a test 【F:tests/tes
 - The suite passes: 【T:run2†L2-L3】
 - A wrong reference: 【T:nochunk†L1】
 """
-
-
-def as_worker(fn, /, *args, **kwargs):
-    """Run `fn` the way the Celery worker would: in a thread with no event loop (Playwright's sync
-    API keeps one in this thread, where `async_to_sync(group_send)` cannot run) and its own
-    database connection, closed afterwards."""
-
-    def call():
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result(timeout=60)
 
 
 def publish(attempt_id: int, kind: str, payload: dict) -> None:

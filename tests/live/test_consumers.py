@@ -208,11 +208,17 @@ async def test_team_socket_reports_status_changes_to_the_team_only(
     theirs, ok_theirs, _ = await ws_connect("/ws/team/", carol)
     assert ok and ok_theirs
     catch_up = await mine.receive_json_from(timeout=10)
-    assert catch_up == {"type": "task", "task": {"id": acme_attempt.task_id, "status": "queued"}}
+    assert catch_up == {
+        "type": "task",
+        "task": {"id": acme_attempt.task_id, "status": "queued", "author": alice.pk},
+    }
     claimed = await database_sync_to_async(services.attempt_claim)(attempt_id=acme_attempt.pk)
     assert claimed
     message = await mine.receive_json_from(timeout=10)
-    assert message == {"type": "task", "task": {"id": acme_attempt.task_id, "status": "running"}}
+    assert message == {
+        "type": "task",
+        "task": {"id": acme_attempt.task_id, "status": "running", "author": alice.pk},
+    }
     assert await theirs.receive_nothing(timeout=0.5)
     await mine.disconnect()
     await theirs.disconnect()
@@ -228,7 +234,10 @@ async def test_team_socket_reports_changes_made_before_it_connected(acme_attempt
     mine, ok, _ = await ws_connect("/ws/team/", alice)
     assert ok
     message = await mine.receive_json_from(timeout=10)
-    assert message == {"type": "task", "task": {"id": acme_attempt.task_id, "status": "failed"}}
+    assert message == {
+        "type": "task",
+        "task": {"id": acme_attempt.task_id, "status": "failed", "author": alice.pk},
+    }
     await mine.disconnect()
 
 

@@ -20,6 +20,8 @@ _PYTEST_TEMP = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempd
 os.environ.setdefault("GIT_LOCAL_ROOTS", str(_PYTEST_TEMP / f"pytest-of-{getpass.getuser()}"))
 # The GitHub stand-in and other test servers listen on 127.0.0.1, allowed by name.
 os.environ.setdefault("GIT_ALLOWED_HOSTS", "*,127.0.0.1")
+# Webhook tests deliver to loopback receivers.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "127.0.0.0/8")
 
 from codexweb.settings import *  # noqa: E402,F403
 

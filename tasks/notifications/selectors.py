@@ -1,0 +1,21 @@
+"""Reading a team's webhooks and their delivery log."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from codexweb.accounts.models import Team
+from tasks.notifications.models import TeamWebhook, WebhookDelivery
+
+DELIVERY_LOG_SIZE = 50
+
+
+def team_webhooks(team: Team) -> QuerySet[TeamWebhook]:
+    return TeamWebhook.objects.filter(team=team).select_related("created_by")
+
+
+def webhook_deliveries(webhook: TeamWebhook) -> QuerySet[WebhookDelivery]:
+    """The newest deliveries, newest first."""
+    return webhook.deliveries.select_related("attempt").order_by("-created_at", "-id")[
+        :DELIVERY_LOG_SIZE
+    ]

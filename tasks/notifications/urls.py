@@ -1,0 +1,11 @@
+from django.urls import path
+
+from tasks.notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("", views.webhooks, name="webhooks"),
+    path("<int:pk>/", views.webhook_log, name="webhook_log"),
+    path("<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
+]

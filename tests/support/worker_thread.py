@@ -1,0 +1,22 @@
+"""Running app code from a browser test the way the Celery worker would."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connection
+
+
+def as_worker(fn, /, *args, **kwargs):
+    """Run `fn` the way the Celery worker would: in a thread with no event loop (Playwright's sync
+    API keeps one in this thread, where `async_to_sync(group_send)` cannot run) and its own
+    database connection, closed afterwards."""
+
+    def call():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result(timeout=60)
