@@ -12,6 +12,13 @@
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) ev.preventDefault();
   });
 
+  // A one-time secret or link shown once (new API token, invite link): select it on focus so it
+  // copies in one go. (An inline onfocus would be refused by the Content-Security-Policy.)
+  document.addEventListener("focusin", function (ev) {
+    var el = ev.target;
+    if (el.matches && el.matches("input[data-select-on-focus]")) el.select();
+  });
+
   // Selects that apply a filter as soon as they change (the history filters).
   document.addEventListener("change", function (ev) {
     var el = ev.target;

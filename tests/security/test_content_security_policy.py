@@ -17,3 +17,16 @@ def test_pages_allow_scripts_only_from_this_origin(client, db, path):
     assert "unsafe-inline" not in directives["script-src"]
     assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
     assert directives["base-uri"] == "'none'"
+
+
+def test_no_template_carries_inline_handlers_or_scripts():
+    """The policy refuses them, so they would silently do nothing: none may be written."""
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    inline = re.compile(r"\son[a-z]+\s*=|<script(?![^>]*\bsrc=)|javascript:|\sstyle\s*=", re.I)
+    found = [f"{path.relative_to(templates)}: {match.group(0).strip()}"
+             for path in sorted(templates.rglob("*.html"))
+             for match in inline.finditer(path.read_text())]
+    assert found == []

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_invite_domainlist'),
-        ('tasks', '0010_h5_pull_request_record'),
+        ('tasks', '0011_h10_steer_message'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
