@@ -1,0 +1,25 @@
+"""A follow-up's pull-request record may update its parent's open PR (issue 15, item 2)."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("tasks", "0010_h5_pull_request_record"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="pullrequestrecord",
+            name="updates",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="updated_by",
+                to="tasks.pullrequestrecord",
+            ),
+        ),
+    ]
