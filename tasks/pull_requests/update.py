@@ -18,7 +18,7 @@ from django.conf import settings
 
 from repos.git import mirror
 from repos.github.client import web_base_url
-from tasks.pull_requests.compose import pull_body_of, pull_text
+from tasks.pull_requests.compose import PullText, pull_body_of, pull_text
 from tasks.pull_requests.errors import PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.pushing import (
@@ -125,7 +125,7 @@ def _stage_follow_up(work: Path, record: PullRequestRecord,
 
 
 def _describe(pusher: Pusher, record: PullRequestRecord, previous: PullRequestRecord, *,
-              text, diff: str, draft: bool) -> None:
+              text: PullText, diff: str, draft: bool) -> None:
     """Rewrite the PR's body from the follow-up and comment on what changed; mark it open."""
     attempt = record.attempt
     repository = attempt.task.repository
