@@ -1,0 +1,131 @@
+"""Update PR (issue 15, item 2), end to end against the GitHub stand-in with real git pushes
+over smart HTTP: a follow-up of an attempt whose PR is open adds a commit to that PR's branch
+(never a force-push), rewrites the body and comments on what changed; a branch someone else
+moved is refused and nothing is pushed. The API's answer: tests/api/test_pull_request_update_api.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from django.urls import reverse
+
+from codexweb.audit.models import AuditEntry
+from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.services import pull_request_create
+from tests.support.connected_github import connect, connected_repository, push_commit
+from tests.support.finished_attempts import finished, follow_up, greeting_webapp
+
+
+@pytest.fixture
+def webapp(gh, tmp_path):
+    return greeting_webapp(gh, tmp_path)
+
+
+def git(bare, *args) -> str:
+    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def pushes(gh) -> int:
+    return sum(1 for r in gh.state.requests
+               if r.method == "POST" and r.path.endswith("git-receive-pack"))
+
+
+@pytest.fixture
+def opened(gh, webapp, acme, alice):
+    """Attempt 1's pull request, open on the stand-in."""
+    connect(alice, gh, login="alice-gh")
+    parent = finished(connected_repository(acme, webapp), alice)
+    record = pull_request_create(attempt=parent, user=alice)
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    return record
+
+
+@pytest.mark.django_db
+def test_a_follow_up_updates_the_same_pull_request(gh, webapp, opened, alice):
+    child = follow_up(opened.attempt)
+
+    record = pull_request_create(attempt=child, user=alice)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    (pull,) = webapp.pulls  # no second pull request
+    assert (record.number, record.html_url, record.branch) == \
+        (opened.number, opened.html_url, opened.branch)
+    bare, branch = webapp.git_dir, opened.branch
+    # Two commits on the branch: the parent's, then the follow-up's on top (a fast-forward).
+    assert git(bare, "rev-list", "--count", f"main..{branch}") == "2"
+    assert git(bare, "rev-parse", f"{branch}~1") == opened.head_sha
+    assert git(bare, "rev-parse", branch) == record.head_sha == pull.head_sha
+    assert git(bare, "show", f"{branch}:app.py") == "print('v2 from the agent')\nprint('the end')"
+    assert git(bare, "show", f"{branch}:test_app.py") == "import app"
+    assert git(bare, "log", "-1", "--format=%s", branch) == "Say the end politely"
+    assert "Also make the ending say 'the end'" in git(bare, "log", "-1", "--format=%b", branch)
+    # The body now carries the follow-up's answer, its citation linked on the new commit.
+    assert "The ending now says “the end”" in pull.body and "greeting now says" not in pull.body
+    assert f"/blob/{record.head_sha}/app.py#L2" in pull.body
+    assert "- `test_app.py` (added, +1 −0)" in pull.body
+    (comment,) = pull.comments
+    assert comment.author == "alice-gh"
+    assert "attempt 2 continued attempt 1" in comment.body
+    assert f"[`{record.head_sha[:7]}`]" in comment.body and "Say the end politely" in comment.body
+    assert "> Also make the ending say 'the end', and add a test." in comment.body
+    changed = comment.body.split("### What this update changed")[1]
+    assert "- `app.py` (modified, +1 −1)" in changed  # only this update's own lines
+    assert "- `test_app.py` (added, +1 −0)" in changed
+    (entry,) = AuditEntry.objects.filter(action="pr.updated")
+    assert entry.target == opened.html_url and entry.changes["attempt"] == 2
+
+    again = pull_request_create(attempt=child, user=alice)  # a second click
+    assert again.pk == record.pk and pushes(gh) == 2 and len(pull.comments) == 1
+
+
+@pytest.mark.django_db
+def test_a_branch_moved_by_someone_else_is_refused_and_nothing_is_pushed(
+        gh, webapp, opened, alice, tmp_path):
+    theirs = push_commit(webapp.git_dir, tmp_path, {"notes.txt": "reviewer's fix\n"},
+                         branch=opened.branch, message="reviewer fix")
+    body_before = webapp.pulls[0].body
+    child = follow_up(opened.attempt)
+
+    record = pull_request_create(attempt=child, user=alice)
+
+    assert record.state == PullRequestRecord.State.FAILED
+    assert record.error == (
+        f"The branch {opened.branch} of pull request #{opened.number} has commits codexweb did "
+        f"not push (it is at {theirs[:7]}; codexweb last pushed {opened.head_sha[:7]}). Nothing "
+        "was pushed: codexweb adds commits on top of its own and never overwrites someone "
+        "else's. Download this attempt's patch to apply it on top of theirs by hand.")
+    assert git(webapp.git_dir, "rev-parse", opened.branch) == theirs
+    assert pushes(gh) == 1  # only the parent's, when the PR was opened
+    (pull,) = webapp.pulls
+    assert pull.comments == [] and pull.body == body_before
+
+
+@pytest.mark.django_db
+def test_a_closed_pull_request_is_not_updated_and_create_pr_then_opens_a_new_one(
+        gh, webapp, opened, alice):
+    webapp.pulls[0].state = "closed"
+    child = follow_up(opened.attempt)
+
+    failed = pull_request_create(attempt=child, user=alice)
+
+    assert failed.state == PullRequestRecord.State.FAILED
+    assert failed.error.startswith(f"Pull request #{opened.number} is closed now")
+    opened.refresh_from_db()
+    assert opened.state == PullRequestRecord.State.CLOSED and pushes(gh) == 1
+
+    retried = pull_request_create(attempt=child, user=alice)
+    assert retried.pk == failed.pk and retried.state == PullRequestRecord.State.OPEN, retried.error
+    assert retried.updates is None and retried.branch != opened.branch
+    assert [p.number for p in webapp.pulls] == [opened.number, retried.number]
+
+
+@pytest.mark.django_db
+def test_the_task_page_offers_update_pr_on_the_follow_up(alice_client, webapp, opened):
+    child = follow_up(opened.attempt)
+    html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
+    assert f'data-pr-update="{opened.number}">Update PR #{opened.number}</button>' in html
+    assert html.count("data-pr-update=") == 1  # attempt 1 shows its open PR, not a button
+    assert f"Pull request #{opened.number} (open)" in html
