@@ -7,6 +7,7 @@ from __future__ import annotations
 from tasks.models import Attempt, Event, Status
 from tests.support import factories
 from tests.support.connected_github import serve
+from tests.support.summaries import worker_summary
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -71,9 +72,14 @@ FOLLOW_UP_PROMPT = "Also make the ending say 'the end', and add a test."
 
 def follow_up(parent, *, patch=FOLLOW_UP_PATCH, answer=FOLLOW_UP_ANSWER,
               prompt=FOLLOW_UP_PROMPT, by=None):
-    """A succeeded follow-up of `parent` (the next index of its task), as the worker leaves it."""
+    """A succeeded follow-up of `parent` (the next index of its task), as the worker leaves it,
+    with the worker's verdict on its answer checked against FOLLOW_UP_PATCH's final tree."""
     attempt = Attempt.objects.create(
         task=parent.task, index=parent.task.attempts.count() + 1, parent=parent,
         follow_up_prompt=prompt, requested_by=by or parent.requested_by,
         status=Status.SUCCEEDED, patch=patch, summary=answer)
+    tree = {"app.py": "print('v2 from the agent')\nprint('the end')\n",
+            "test_app.py": "import app\n"}
+    Event.objects.create(attempt=attempt, seq=1, kind="summary",
+                         payload=worker_summary(attempt, answer, tree))
     return attempt
