@@ -15,7 +15,7 @@ from codexweb.audit.models import AuditEntry
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_create
 from tests.support.connected_github import connect, connected_repository, push_commit
-from tests.support.finished_attempts import finished, follow_up, greeting_webapp
+from tests.support.finished_attempts import FOLLOW_UP_PATCH, finished, follow_up, greeting_webapp
 
 
 @pytest.fixture
@@ -129,3 +129,46 @@ def test_the_task_page_offers_update_pr_on_the_follow_up(alice_client, webapp, o
     assert f'data-pr-update="{opened.number}">Update PR #{opened.number}</button>' in html
     assert html.count("data-pr-update=") == 1  # attempt 1 shows its open PR, not a button
     assert f"Pull request #{opened.number} (open)" in html
+
+
+NOTES = """diff --git a/NOTES.md b/NOTES.md
+new file mode 100644
+--- /dev/null
++++ b/NOTES.md
+@@ -0,0 +1 @@
++Say the end.
+"""
+
+
+@pytest.mark.django_db
+def test_a_follow_up_of_a_follow_up_adds_a_third_commit(gh, webapp, opened, alice):
+    second = follow_up(opened.attempt)
+    assert pull_request_create(attempt=second, user=alice).state == "open"
+    third = follow_up(second, patch=FOLLOW_UP_PATCH + NOTES, prompt="Write it down.")
+
+    record = pull_request_create(attempt=third, user=alice)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert record.number == opened.number and len(webapp.pulls) == 1
+    bare, branch = webapp.git_dir, opened.branch
+    assert git(bare, "rev-list", "--count", f"main..{branch}") == "3"
+    assert git(bare, "show", f"{branch}:NOTES.md") == "Say the end."
+    assert git(bare, "show", f"{branch}:test_app.py") == "import app"
+    last = webapp.pulls[0].comments[-1].body
+    assert "attempt 3 continued attempt 2" in last
+    assert last.split("### What this update changed")[1].count("\n- `") == 1  # NOTES.md only
+
+
+@pytest.mark.django_db
+def test_a_sibling_follow_up_does_not_undo_the_first_ones_update(gh, webapp, opened, alice):
+    first = follow_up(opened.attempt)
+    assert pull_request_create(attempt=first, user=alice).state == "open"
+    sibling = follow_up(opened.attempt, prompt="Something else.")
+
+    record = pull_request_create(attempt=sibling, user=alice)
+
+    assert record.state == PullRequestRecord.State.FAILED
+    assert record.error == (
+        f"Pull request #{opened.number} was updated since attempt 1: attempt 2 pushed to it. "
+        "Nothing was pushed; follow up on attempt 2 to update it again.")
+    assert pushes(gh) == 2 and len(webapp.pulls[0].comments) == 1
