@@ -105,7 +105,8 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"Keep the follow-up under {MAX_FOLLOW_UP} characters.")
         return to_attempt(attempt.task_id, attempt.index)
     try:
-        new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request))
+        new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request),
+                                         update_pull_request=bool(request.POST.get("update_pr")))
     except services.TaskError as exc:
         messages.error(request, str(exc))
         return to_attempt(attempt.task_id, attempt.index)

@@ -1,4 +1,5 @@
-"""A follow-up's pull-request record may update its parent's open PR (issue 15, item 2)."""
+"""A follow-up's pull-request record may update its parent's open PR, and a follow-up may ask
+to do so by itself when it succeeds (issue 15, item 2)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -11,6 +12,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="attempt",
+            name="update_pull_request",
+            field=models.BooleanField(default=False),
+        ),
         migrations.AddField(
             model_name="pullrequestrecord",
             name="updates",

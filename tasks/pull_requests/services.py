@@ -134,6 +134,30 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
     return record, True
 
 
+def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | None:
+    """A follow-up that asked for it succeeded: press Update PR for its person (the job does the
+    rest). When the parent's PR is no longer open or the person may not push, the attempt's log
+    says so in an error event, and Create PR stays on the page. Returns the record, if any."""
+    from tasks import event_kinds as kinds
+    from tasks import events
+
+    attempt = Attempt.objects.select_related("task__repository", "requested_by").get(
+        pk=attempt_id)
+    parent = open_parent_pull_request(attempt)
+    if parent is None:
+        events.publish(attempt.pk, kinds.ERROR, {"message": (
+            "The pull request of the attempt this follows up is not open any more, so it was "
+            "not updated; use Create PR to open one.")})
+        return None
+    try:
+        record, _started = pull_request_start(attempt=attempt, user=attempt.requested_by)
+    except (PullRequestError, GitHubError) as exc:
+        events.publish(attempt.pk, kinds.ERROR, {
+            "message": f"Could not update pull request #{parent.number}: {exc}"})
+        return None
+    return record
+
+
 def pull_request_create(*, attempt: Attempt, user: User,
                         draft: bool | None = None) -> PullRequestRecord:
     """Reserve and open in one go (for a worker, a CLI or tests). Idempotent per attempt."""

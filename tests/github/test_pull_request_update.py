@@ -12,10 +12,21 @@ import pytest
 from django.urls import reverse
 
 from codexweb.audit.models import AuditEntry
+from tasks.models import Attempt, Status
+from tasks.pull_requests.jobs import open_pull_request
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_create
+from tasks.services import attempt_finish
+from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.connected_github import connect, connected_repository, push_commit
-from tests.support.finished_attempts import FOLLOW_UP_PATCH, finished, follow_up, greeting_webapp
+from tests.support.finished_attempts import (
+    FOLLOW_UP_ANSWER,
+    FOLLOW_UP_PATCH,
+    FOLLOW_UP_PROMPT,
+    finished,
+    follow_up,
+    greeting_webapp,
+)
 
 
 @pytest.fixture
@@ -172,3 +183,30 @@ def test_a_sibling_follow_up_does_not_undo_the_first_ones_update(gh, webapp, ope
         f"Pull request #{opened.number} was updated since attempt 1: attempt 2 pushed to it. "
         "Nothing was pushed; follow up on attempt 2 to update it again.")
     assert pushes(gh) == 2 and len(webapp.pulls[0].comments) == 1
+
+
+@pytest.mark.django_db
+def test_a_follow_up_that_asked_for_it_updates_the_pr_when_it_succeeds(
+        alice_client, gh, webapp, opened, django_capture_on_commit_callbacks):
+    page = alice_client.get(reverse("tasks:detail", args=[opened.attempt.task_id]))
+    assert f"Push the result to pull request #{opened.number} when it succeeds" in \
+        page.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        alice_client.post(reverse("tasks:attempt_follow_up", args=[opened.attempt_id]),
+                          {"prompt": FOLLOW_UP_PROMPT, "update_pr": "1"})
+    child = Attempt.objects.get(parent=opened.attempt)
+    assert child.update_pull_request and not PullRequestRecord.objects.filter(attempt=child)
+
+    queue_clear()
+    with django_capture_on_commit_callbacks(execute=True):  # the worker records the end
+        attempt_finish(attempt_id=child.pk, status=Status.SUCCEEDED, patch=FOLLOW_UP_PATCH,
+                       summary=FOLLOW_UP_ANSWER)
+    (job,) = [j for j in queued_jobs() if j.task == "repos.open_pull_request"]
+    open_pull_request(*job.args)
+    queue_clear()
+
+    record = PullRequestRecord.objects.get(attempt=child)
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert record.number == opened.number and len(webapp.pulls) == 1
+    assert git(webapp.git_dir, "rev-list", "--count", f"main..{opened.branch}") == "2"
+    assert len(webapp.pulls[0].comments) == 1
