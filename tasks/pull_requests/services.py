@@ -7,6 +7,10 @@ another PR. `pull_request_open` does the slow part (fit for a Celery job): fresh
 base from the mirror, `git apply --index`, commit as the person (GitHub noreply address) with a
 co-author trailer, push `codex/<slug>-<short-id>`, open the PR. Failures are stored on the record
 with a sentence the person can act on; a failed record can be retried.
+
+A follow-up of an attempt whose PR is open gets a record that updates that PR instead (same
+branch and number): the job then runs `tasks/pull_requests/update.py`, and the page's button
+reads "Update PR #N".
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -112,6 +117,7 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
         record = PullRequestRecord.objects.filter(attempt=attempt).first()
         if record is not None and record.state != PullRequestRecord.State.FAILED:
             return record, False
+        fields: dict[str, Any]
         if parent is not None:  # a follow-up: push to the parent's open PR (update.py)
             fields = {"updates": parent, "branch": parent.branch, "draft": parent.draft,
                       "number": parent.number, "html_url": parent.html_url}
