@@ -195,7 +195,8 @@ def test_a_follow_up_that_asked_for_it_updates_the_pr_when_it_succeeds(
         alice_client.post(reverse("tasks:attempt_follow_up", args=[opened.attempt_id]),
                           {"prompt": FOLLOW_UP_PROMPT, "update_pr": "1"})
     child = Attempt.objects.get(parent=opened.attempt)
-    assert child.update_pull_request and not PullRequestRecord.objects.filter(attempt=child)
+    assert child.update_pull_request
+    assert not PullRequestRecord.objects.filter(attempt=child).exists()
 
     queue_clear()
     with django_capture_on_commit_callbacks(execute=True):  # the worker records the end
