@@ -4,6 +4,8 @@ with the parent's PR; a branch someone else moved is a failed state with the sen
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tasks.pull_requests.jobs import open_pull_request
@@ -50,7 +52,9 @@ def test_the_api_updates_the_parents_pull_request(
     assert polled["state"] == "open" and polled["url"] == parent.html_url
     (pull,) = webapp.pulls
     assert len(pull.comments) == 1
-    assert PullRequestRecord.objects.get(attempt=child).head_sha == pull.head_sha
+    branch_head = subprocess.run(["git", "-C", str(webapp.git_dir), "rev-parse", parent.branch],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+    assert PullRequestRecord.objects.get(attempt=child).head_sha == branch_head
 
 
 def test_the_api_reports_a_moved_branch(
