@@ -59,6 +59,8 @@ def pull_request_push_update(record: PullRequestRecord) -> None:
     Raises PullRequestError (the PR closed, the branch gone or moved, the patch does not apply,
     no push access), GitHubError and mirror.GitError; the caller stores them on the record.
     A retry after a push that went through (a later GitHub call failed) pushes nothing again."""
+    if record.updates_id is None:
+        raise PullRequestError("This pull-request record updates no pull request.")
     previous = PullRequestRecord.objects.select_related("attempt").get(pk=record.updates_id)
     attempt = record.attempt
     repository = attempt.task.repository
