@@ -43,6 +43,8 @@ class AttemptCard:
     removed: int
     pr_reason: str  # why Create PR is disabled; empty when it can be pressed
     pull_request: Any = None  # tasks.pull_requests.models.PullRequestRecord, once one was asked for
+    # The parent's open PR that Create PR would update instead ("Update PR #N"), for a follow-up.
+    updates_pull: Any = None
 
     @property
     def pr_url(self) -> str:
@@ -99,8 +101,11 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     stored_cost = float(getattr(attempt, "cost", 0) or 0)
     evidence.cost = max(evidence.cost, stored_cost)
     files, added, removed = diff_stats(attempt.patch)
+    from tasks.pull_requests.selectors import open_parent_pull_request
+
     return AttemptCard(
-        attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt)
+        attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt),
+        open_parent_pull_request(attempt),
     )
 
 

@@ -85,6 +85,9 @@ class Attempt(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
     follow_up_prompt = models.TextField(blank=True, default="")
+    # A follow-up whose person asked, on the follow-up form, to push its result to the parent's
+    # open pull request as soon as it succeeds (tasks/pull_requests/services.py).
+    update_pull_request = models.BooleanField(default=False)
     # Who started this attempt (the task's author, or who followed up or retried): the worker
     # fetches with their credential, never someone else's (docs/security.md, "Acting person").
     requested_by = models.ForeignKey(

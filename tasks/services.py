@@ -148,7 +148,16 @@ def attempt_finish(
     events.publish(attempt.pk, kinds.STATUS, payload)
     _task_status_refresh(attempt.task_id)
     attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
+    if status == Status.SUCCEEDED and attempt.update_pull_request and patch.strip():
+        # robust: the attempt has ended either way; a failure here is logged, never raised.
+        transaction.on_commit(partial(_update_pull_request_when_done, attempt.pk), robust=True)
     return attempt
+
+
+def _update_pull_request_when_done(attempt_id: int) -> None:
+    from tasks.pull_requests.services import pull_request_update_when_done
+
+    pull_request_update_when_done(attempt_id=attempt_id)
 
 
 @transaction.atomic
@@ -199,9 +208,13 @@ def task_cancel(*, task: Task, by: User) -> list[Attempt]:
 MAX_ATTEMPTS_WITH_FOLLOW_UPS = 50
 
 
-def attempt_follow_up(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
+def attempt_follow_up(
+    *, attempt: Attempt, prompt: str, by: User, update_pull_request: bool = False
+) -> Attempt:
     """Continue a finished attempt: a new Attempt (parent=attempt, next index) with the follow-up
     prompt, run with `by`'s credential and enqueued after commit like any other.
+    `update_pull_request`: when it succeeds, push it to the parent's open PR by itself (as the
+    Update PR button would; tasks.pull_requests.services.pull_request_update_when_done).
 
     `by` must be allowed to act on the repository now, with their own credential (Code tasks:
     push; repos.access.require_repository_access, checked first and outside the transaction as
@@ -212,7 +225,9 @@ def attempt_follow_up(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
     if not prompt:
         raise TaskError("Write what the agent should do next.")
     task_access_require(user=by, task=attempt.task)
-    return _attempt_follow_up_row(attempt=attempt, prompt=prompt, by=by)
+    return _attempt_follow_up_row(
+        attempt=attempt, prompt=prompt, by=by, update_pull_request=update_pull_request
+    )
 
 
 def task_access_require(*, user: User, task: Task) -> None:
@@ -228,7 +243,9 @@ def task_access_require(*, user: User, task: Task) -> None:
 
 
 @transaction.atomic
-def _attempt_follow_up_row(*, attempt: Attempt, prompt: str, by: User) -> Attempt:
+def _attempt_follow_up_row(
+    *, attempt: Attempt, prompt: str, by: User, update_pull_request: bool
+) -> Attempt:
     parent = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if not parent.is_finished:
         raise TaskError("Wait for this attempt to finish before following up.")
@@ -238,11 +255,18 @@ def _attempt_follow_up_row(*, attempt: Attempt, prompt: str, by: User) -> Attemp
         prompt=prompt,
         by=by,
         message=f"Queued: follow-up to attempt {parent.index} by {by.get_username()}.",
+        update_pull_request=update_pull_request,
     )
 
 
 def _attempt_append(
-    *, task_id: int, parent_id: int | None, prompt: str, by: User, message: str
+    *,
+    task_id: int,
+    parent_id: int | None,
+    prompt: str,
+    by: User,
+    message: str,
+    update_pull_request: bool = False,
 ) -> Attempt:
     """A new queued attempt at the end of a task (follow-up or retry), run with `by`'s
     credential and enqueued after commit. Call inside a transaction."""
@@ -256,6 +280,7 @@ def _attempt_append(
         parent_id=parent_id,
         follow_up_prompt=prompt,
         requested_by=by,
+        update_pull_request=update_pull_request,
     )
     events.publish(new.pk, kinds.STATUS, {"status": Status.QUEUED, "message": message})
     transaction.on_commit(partial(_enqueue_attempt, new.pk))
@@ -353,6 +378,7 @@ def _attempt_retry_row(attempt_id: int, by: User) -> Attempt:
         prompt=old.follow_up_prompt,
         by=by,
         message=f"Queued: retry of attempt {old.index} by {by.get_username()}.",
+        update_pull_request=old.update_pull_request,
     )
 
 

@@ -84,13 +84,14 @@ def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
 
     attempt = get_attempt_for_user(request.user, pk)
     try:
-        _record, started = pull_request_start(attempt=attempt, user=signed_in_user(request),
-                                              draft=False if request.POST.get("ready") else None)
+        record, started = pull_request_start(attempt=attempt, user=signed_in_user(request),
+                                             draft=False if request.POST.get("ready") else None)
     except (PullRequestError, GitHubError) as exc:
         messages.error(request, str(exc))
         return to_attempt(attempt.task_id, attempt.index)
     if started:
-        messages.success(request, "Creating the pull request…")
+        messages.success(request, f"Updating pull request #{record.number}…" if record.updates_id
+                         else "Creating the pull request…")
     return to_attempt(attempt.task_id, attempt.index)
 
 
@@ -111,7 +112,8 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _follow_up(request: HttpRequest, attempt: Attempt, prompt: str) -> HttpResponse:
     try:
-        new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request))
+        new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request),
+                                         update_pull_request=bool(request.POST.get("update_pr")))
     except services.TaskError as exc:
         messages.error(request, str(exc))
         return to_attempt(attempt.task_id, attempt.index)

@@ -150,7 +150,8 @@ _SCHEMAS: dict[str, Any] = {
     },
     "PullRequest": {
         "type": "object",
-        "required": ["attempt", "state", "url", "number", "branch", "error", "poll_url"],
+        "required": ["attempt", "state", "url", "number", "branch", "error", "updates_attempt",
+                     "poll_url"],
         "properties": {
             "attempt": {"type": "integer", "description": "the attempt's id"},
             "state": {
@@ -162,6 +163,11 @@ _SCHEMAS: dict[str, Any] = {
             "number": {"type": ["integer", "null"]},
             "branch": {"type": "string"},
             "error": {"type": "string", "description": "why it failed, for people"},
+            "updates_attempt": {
+                "type": ["integer", "null"],
+                "description": "a follow-up of an attempt whose PR is open pushes to that PR "
+                               "(same number, url and branch): the parent attempt's id",
+            },
             "poll_url": {"type": "string", "description": "GET it for the state now"},
         },
     },

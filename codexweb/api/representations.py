@@ -96,5 +96,7 @@ def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
         "number": record.number,
         "branch": record.branch,
         "error": record.error,
+        # A follow-up's record that pushes to its parent's open PR: the parent attempt's id.
+        "updates_attempt": record.updates.attempt_id if record.updates else None,
         "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),
     }

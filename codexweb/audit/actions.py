@@ -17,6 +17,7 @@ SECRET_DELETED = "secret.deleted"  # noqa: S105 - an action name
 CACHE_RESET = "environment.cache_reset"
 SETUP_RUN = "environment.setup_run"
 PR_CREATED = "pr.created"
+PR_UPDATED = "pr.updated"  # a follow-up pushed to an open PR
 TASK_CANCELLED = "task.cancelled"
 REPOSITORY_CONNECTED = "repository.connected"
 REPOSITORY_DISCONNECTED = "repository.disconnected"
@@ -41,6 +42,7 @@ ALL = (
     CACHE_RESET,
     SETUP_RUN,
     PR_CREATED,
+    PR_UPDATED,
     TASK_CANCELLED,
     REPOSITORY_CONNECTED,
     REPOSITORY_DISCONNECTED,

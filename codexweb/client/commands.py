@@ -402,5 +402,6 @@ def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -
     if result["state"] == "failed":
         message = result["error"] or "Opening the pull request failed."
         return _fail(args, err, out, message, exitcodes.SERVER, result)
-    out.write((json.dumps(result) if args.json else f"Pull request: {result['url']}") + "\n")
+    label = "Pull request updated" if result.get("updates_attempt") else "Pull request"
+    out.write((json.dumps(result) if args.json else f"{label}: {result['url']}") + "\n")
     return exitcodes.OK

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from repos.git import mirror
+from repos.github.client import web_base_url
 from repos.models import Repository
 from tasks.models import Attempt
+from tasks.pull_requests.body import pull_body
 from tasks.pull_requests.review_flags import FileChange, ReviewFlag, file_changes, review_flags
 from tasks.pull_requests.sections import (
     changes_section,
@@ -21,7 +25,7 @@ from tasks.pull_requests.sections import (
     warning_notice,
 )
 from tasks.pull_requests.title import choose_title, split_title, uses_conventional_commits
-from tasks.recorded import attempt_summary
+from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
 
 HISTORY_SUBJECTS = 30
 
@@ -73,3 +77,14 @@ def pull_text(attempt: Attempt) -> PullText:
     return PullText(title=title, summary=split_title(attempt.summary)[1],
                     warnings=summary_warnings(verdict), flags=review_flags(attempt.patch),
                     changes=changes)
+
+
+def pull_body_of(attempt: Attempt, text: PullText, *, head_sha: str, draft: bool) -> str:
+    """The body of `attempt`'s pull request, its file citations linked on commit `head_sha`."""
+    repository = attempt.task.repository
+    web = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
+    return pull_body(summary=text.summary, blob_base=f"{web}/blob/{head_sha}",
+                     chunks=attempt_chunks(attempt),
+                     citations=stored_citations(attempt_summary(attempt)),
+                     task_url=f"{settings.PUBLIC_URL}/tasks/{attempt.task_id}/",
+                     notices=text.notices(draft=draft), after_summary=text.sections())

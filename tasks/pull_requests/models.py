@@ -36,6 +36,11 @@ class PullRequestRecord(models.Model):
     html_url = models.URLField(max_length=1000, blank=True, default="")
     head_sha = models.CharField(max_length=64, blank=True, default="")
     error = models.TextField(blank=True, default="")
+    # A follow-up's record that pushes to its parent's open pull request instead of opening one:
+    # the record it updates (same branch and number). None: this record opened its own PR.
+    updates = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="updated_by"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

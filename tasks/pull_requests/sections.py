@@ -57,8 +57,8 @@ def flags_notice(flags: Sequence[ReviewFlag]) -> str:
     return _quote(lines)
 
 
-def changes_section(changes: Sequence[FileChange]) -> str:
-    """"Changes by file": one line per file with its status and line counts."""
+def changes_section(changes: Sequence[FileChange], heading: str = "## Changes by file") -> str:
+    """`heading`, then one line per file with its status and line counts ("" when none)."""
     if not changes:
         return ""
     rows = []
@@ -71,4 +71,4 @@ def changes_section(changes: Sequence[FileChange]) -> str:
         rows.append(f"- `{change.path}` ({label}{counts})")
     if len(changes) > CHANGES_LIMIT:
         rows.append(f"- … and {len(changes) - CHANGES_LIMIT} more files")
-    return "## Changes by file\n\n" + "\n".join(rows)
+    return f"{heading}\n\n" + "\n".join(rows)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from tasks.models import Attempt
 from tasks.pull_requests.models import PullRequestRecord
 
 
 def pull_request_for_attempt(attempt_id: int) -> PullRequestRecord | None:
     """The attempt's pull-request record, if Create PR was ever pressed for it."""
     return PullRequestRecord.objects.filter(attempt_id=attempt_id).first()
+
+
+def open_parent_pull_request(attempt: Attempt) -> PullRequestRecord | None:
+    """The open pull request a follow-up would update: its parent attempt's record when that
+    is open on GitHub (as last seen), else None (the attempt opens a PR of its own)."""
+    if attempt.parent_id is None:
+        return None
+    return PullRequestRecord.objects.filter(
+        attempt_id=attempt.parent_id, state=PullRequestRecord.State.OPEN, number__isnull=False,
+    ).exclude(head_sha="").first()

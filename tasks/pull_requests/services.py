@@ -7,6 +7,10 @@ another PR. `pull_request_open` does the slow part (fit for a Celery job): fresh
 base from the mirror, `git apply --index`, commit as the person (GitHub noreply address) with a
 co-author trailer, push `codex/<slug>-<short-id>`, open the PR. Failures are stored on the record
 with a sentence the person can act on; a failed record can be retried.
+
+A follow-up of an attempt whose PR is open gets a record that updates that PR instead (same
+branch and number): the job then runs `tasks/pull_requests/update.py`, and the page's button
+reads "Update PR #N".
 """
 
 from __future__ import annotations
@@ -15,20 +19,22 @@ import logging
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.git import mirror
-from repos.github.client import GitHubAuthError, GitHubError, web_base_url
-from repos.github.credentials import client_for, credential_for, credential_invalidate
+from repos.github.client import GitHubError
+from repos.github.credentials import client_for, credential_for
 from tasks.models import Attempt, Mode, Status, Task
-from tasks.pull_requests.body import branch_name, commit_message, pull_body
-from tasks.pull_requests.compose import pull_text
+from tasks.pull_requests.body import branch_name
+from tasks.pull_requests.compose import pull_body_of, pull_text
+from tasks.pull_requests.errors import PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
-from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
+from tasks.pull_requests.pushing import commit_as, fetch_mirror, git_detail, push_head, pusher_for
+from tasks.pull_requests.selectors import open_parent_pull_request
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +43,6 @@ NOT_APPLICABLE = (
     "attempt ran. Start a new attempt from the current {base}. Git said: {detail}"
 )
 EMPTY_PATCH = "The patch makes no changes to {base}; there is nothing to open a pull request for."
-PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
-
-
-class PullRequestError(Exception):
-    """The request cannot be made; the message says why, in words for the person.
-
-    `code` names the reason for machines (the API's error code): "not_code_task", "no_patch",
-    "no_attempt", or "cannot_open_pr" for everything else (access, not on GitHub)."""
-
-    def __init__(self, message: str, *, code: str = "cannot_open_pr") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
@@ -97,6 +91,8 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
     """Claim the attempt's PR record. Returns (record, True) when the caller must now call
     `pull_request_open`, (record, False) when one exists or is being made (a second click).
     `draft` None: a draft exactly when the body carries warnings (the person's override wins).
+    A follow-up of an attempt whose PR is open updates that PR instead (its branch, number and
+    draft state; `draft` is ignored).
 
     Raises PullRequestError (not a finished Code attempt with a patch, `user` not in the team or
     without push access of their own) and GitHubAuthError (sign in again).
@@ -115,23 +111,57 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
         require_repository_access(user, repository, write=True)
     except RepositoryAccessDenied as exc:
         raise PullRequestError(str(exc)) from exc
+    parent = open_parent_pull_request(attempt)
     with transaction.atomic():
         Attempt.objects.select_for_update().filter(pk=attempt.pk).first()
         record = PullRequestRecord.objects.filter(attempt=attempt).first()
         if record is not None and record.state != PullRequestRecord.State.FAILED:
             return record, False
-        text = pull_text(attempt)
-        title, draft = text.title, text.needs_draft if draft is None else draft
-        if record is None:
-            record = PullRequestRecord.objects.create(
-                attempt=attempt, requested_by=user, draft=draft,
-                branch=branch_name(title, attempt.pk),
-            )
+        fields: dict[str, Any]
+        if parent is not None:  # a follow-up: push to the parent's open PR (update.py)
+            fields = {"updates": parent, "branch": parent.branch, "draft": parent.draft,
+                      "number": parent.number, "html_url": parent.html_url}
         else:
+            text = pull_text(attempt)
+            fields = {"updates": None, "branch": branch_name(text.title, attempt.pk),
+                      "draft": text.needs_draft if draft is None else draft,
+                      "number": None, "html_url": ""}
+        if record is None:
+            record = PullRequestRecord.objects.create(attempt=attempt, requested_by=user,
+                                                      **fields)
+        else:
+            if record.updates_id != getattr(fields["updates"], "pk", None):
+                record.head_sha = ""  # what it pushed belonged to the other kind of request
+            for name, value in fields.items():
+                setattr(record, name, value)
             record.state = PullRequestRecord.State.CREATING
-            record.requested_by, record.draft, record.error = user, draft, ""
-            record.save(update_fields=["state", "requested_by", "draft", "error", "updated_at"])
+            record.requested_by, record.error = user, ""
+            record.save()
     return record, True
+
+
+def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | None:
+    """A follow-up that asked for it succeeded: press Update PR for its person (the job does the
+    rest). When the parent's PR is no longer open or the person may not push, the attempt's log
+    says so in an error event, and Create PR stays on the page. Returns the record, if any."""
+    from tasks import event_kinds as kinds
+    from tasks import events
+
+    attempt = Attempt.objects.select_related("task__repository", "requested_by").get(
+        pk=attempt_id)
+    parent = open_parent_pull_request(attempt)
+    if parent is None:
+        events.publish(attempt.pk, kinds.ERROR, {"message": (
+            "The pull request of the attempt this follows up is not open any more, so it was "
+            "not updated; use Create PR to open one.")})
+        return None
+    try:
+        record, _started = pull_request_start(attempt=attempt, user=attempt.requested_by)
+    except (PullRequestError, GitHubError) as exc:
+        events.publish(attempt.pk, kinds.ERROR, {
+            "message": f"Could not update pull request #{parent.number}: {exc}"})
+        return None
+    return record
 
 
 def pull_request_create(*, attempt: Attempt, user: User,
@@ -150,7 +180,12 @@ def pull_request_open(*, record_id: int) -> PullRequestRecord:
     if record.state != PullRequestRecord.State.CREATING:
         return record
     try:
-        _open(record)
+        if record.updates_id is not None:
+            from tasks.pull_requests.update import pull_request_push_update
+
+            pull_request_push_update(record)
+        else:
+            _open(record)
     except (PullRequestError, GitHubError, mirror.GitError) as exc:
         record.state = PullRequestRecord.State.FAILED
         record.error = str(exc)
@@ -161,13 +196,14 @@ def pull_request_open(*, record_id: int) -> PullRequestRecord:
 
 
 def _audit_opened(record: PullRequestRecord) -> None:
-    """Every PR created goes into the team's audit log (whichever path opened it)."""
+    """Every PR created or updated goes into the team's audit log (whichever path did it)."""
     from codexweb.audit import actions
     from codexweb.audit.services import audit_record
 
     attempt = record.attempt
+    action = actions.PR_UPDATED if record.updates_id is not None else actions.PR_CREATED
     audit_record(
-        team=attempt.task.repository.team, actor=record.requested_by, action=actions.PR_CREATED,
+        team=attempt.task.repository.team, actor=record.requested_by, action=action,
         target=record.html_url or f"task #{attempt.task_id}",
         changes={"task": attempt.task_id, "attempt": attempt.index, "branch": record.branch,
                  "number": record.number},
@@ -178,25 +214,8 @@ def _open(record: PullRequestRecord) -> None:
     attempt = record.attempt
     task = attempt.task
     repository = task.repository
-    user = record.requested_by
-    credential = credential_for(user, repository.provider) if user else None
-    if user is None or credential is None:
-        raise PullRequestError(f"Sign in with {repository.get_provider_display()} first.")
-    client = client_for(credential)
-    try:
-        info = client.repository(repository.owner, repository.name)
-    except GitHubAuthError:
-        credential_invalidate(credential)
-        raise
-    if not info.can_push:
-        raise PullRequestError(f"{repository.get_provider_display()} says you cannot push to "
-                               f"{repository}.")
-    token = credential.reveal_token()
-    url = mirror.remote_url(repository)
-    try:
-        mirror.mirror_update(repository, token=token)
-    except mirror.GitError as exc:
-        raise PullRequestError(f"Could not fetch {repository} from GitHub: {exc}") from exc
+    pusher = pusher_for(record.requested_by, repository)
+    fetch_mirror(pusher, repository)
     text = pull_text(attempt)  # after the fetch: the history decides the title's style
     title = text.title
     with tempfile.TemporaryDirectory(prefix="codexweb-pr-") as tmp:
@@ -210,42 +229,18 @@ def _open(record: PullRequestRecord) -> None:
             mirror.run_git(["-C", str(work), "apply", "--index", "--whitespace=nowarn", "-"],
                            input_text=attempt.patch)
         except mirror.GitError as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else "no details"
             raise PullRequestError(NOT_APPLICABLE.format(
-                base=task.base_branch, sha=base_sha[:7], detail=detail)) from exc
+                base=task.base_branch, sha=base_sha[:7], detail=git_detail(exc))) from exc
         if not mirror.run_git(["-C", str(work), "diff", "--cached", "--name-only"]).strip():
             raise PullRequestError(EMPTY_PATCH.format(base=task.base_branch))
-        name = user.get_full_name() or credential.login
-        identity = {
-            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": credential.noreply_email,
-            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": credential.noreply_email,
-        }
-        mirror.run_git(["-C", str(work), "commit", "--quiet", "--no-verify", "-F", "-"],
-                       input_text=commit_message(title, task.prompt, settings.PR_CO_AUTHOR),
-                       extra_env=identity)
-        head_sha = mirror.run_git(["-C", str(work), "rev-parse", "HEAD"]).strip()
-        try:
-            mirror.run_git(["-C", str(work), "push", "--quiet", "--force", url,
-                            f"HEAD:refs/heads/{record.branch}"], token=token, remote_url=url)
-        except mirror.GitError as exc:
-            remote = [line.removeprefix("remote:").strip() for line in str(exc).splitlines()
-                      if line.startswith("remote:") and line.removeprefix("remote:").strip()]
-            detail = " ".join(remote) or str(exc).splitlines()[-1]
-            raise PullRequestError(PUSH_REFUSED.format(branch=record.branch,
-                                                       detail=detail)) from exc
+        head_sha = commit_as(pusher, work, title=title, prompt=task.prompt)
+        # Its own codex/ branch, so a retry may replace what an earlier try pushed.
+        push_head(pusher, work, record.branch, force=True)
     record.head_sha = head_sha
-    blob_base = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
-    body = pull_body(summary=text.summary, blob_base=f"{blob_base}/blob/{head_sha}",
-                     chunks=attempt_chunks(attempt),
-                     citations=stored_citations(attempt_summary(attempt)),
-                     task_url=f"{settings.PUBLIC_URL}/tasks/{task.pk}/",
-                     notices=text.notices(draft=record.draft), after_summary=text.sections())
-    try:
-        pull = client.pull_create(repository.owner, repository.name, title=title, body=body,
-                                  head=record.branch, base=task.base_branch, draft=record.draft)
-    except GitHubAuthError:
-        credential_invalidate(credential)
-        raise
+    body = pull_body_of(attempt, text, head_sha=head_sha, draft=record.draft)
+    pull = pusher.client.pull_create(repository.owner, repository.name, title=title, body=body,
+                                     head=record.branch, base=task.base_branch,
+                                     draft=record.draft)
     record.number, record.html_url = pull.number, pull.html_url
     record.state = PullRequestRecord.State.OPEN
     record.save(update_fields=["head_sha", "number", "html_url", "state", "updated_at"])

@@ -4,9 +4,10 @@ tests/api/test_pull_request_draft.py)."""
 
 from __future__ import annotations
 
-from tasks.models import Event, Status
+from tasks.models import Attempt, Event, Status
 from tests.support import factories
 from tests.support.connected_github import serve
+from tests.support.summaries import worker_summary
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -44,4 +45,41 @@ def finished(repository, author, *, patch=PATCH, answer=ANSWER, verdict=None):
     task.save()
     if verdict is not None:
         Event.objects.create(attempt=attempt, seq=1, kind="summary", payload=verdict)
+    return attempt
+
+
+# The follow-up's patch holds the whole change against the base, as the worker takes it
+# (tasks/worker/workspace.py): the parent's greeting plus a new ending and a test file.
+FOLLOW_UP_PATCH = """diff --git a/app.py b/app.py
+--- a/app.py
++++ b/app.py
+@@ -1,2 +1,2 @@
+-print('v1')
+-print('end')
++print('v2 from the agent')
++print('the end')
+diff --git a/test_app.py b/test_app.py
+new file mode 100644
+--- /dev/null
++++ b/test_app.py
+@@ -0,0 +1 @@
++import app
+"""
+FOLLOW_UP_ANSWER = ("Title: Say the end politely\n\n"
+                    "The ending now says “the end” 【F:app.py†L2】 and a test imports the app.")
+FOLLOW_UP_PROMPT = "Also make the ending say 'the end', and add a test."
+
+
+def follow_up(parent, *, patch=FOLLOW_UP_PATCH, answer=FOLLOW_UP_ANSWER,
+              prompt=FOLLOW_UP_PROMPT, by=None):
+    """A succeeded follow-up of `parent` (the next index of its task), as the worker leaves it,
+    with the worker's verdict on its answer checked against FOLLOW_UP_PATCH's final tree."""
+    attempt = Attempt.objects.create(
+        task=parent.task, index=parent.task.attempts.count() + 1, parent=parent,
+        follow_up_prompt=prompt, requested_by=by or parent.requested_by,
+        status=Status.SUCCEEDED, patch=patch, summary=answer)
+    tree = {"app.py": "print('v2 from the agent')\nprint('the end')\n",
+            "test_app.py": "import app\n"}
+    Event.objects.create(attempt=attempt, seq=1, kind="summary",
+                         payload=worker_summary(attempt, answer, tree))
     return attempt
