@@ -142,6 +142,7 @@ class SteerPayload(TypedDict):
     text: str
     by: str
     stop: NotRequired[bool]
+    late: NotRequired[bool]  # arrived after the agent's last turn: it never saw this message
 
 
 class ErrorPayload(TypedDict):

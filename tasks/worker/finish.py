@@ -14,6 +14,7 @@ from tasks.agent.records import AgentResult
 from tasks.models import Attempt, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox, SandboxError
+from tasks.steering.services import steer_take
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,22 @@ def collect_and_finish(
             patch=patch,
         )
 
-    return with_db_retry(record, what="record the end of the attempt")
+    finished = with_db_retry(record, what="record the end of the attempt")
+    publish_late_messages(attempt_id)
+    return finished
+
+
+def publish_late_messages(attempt_id: int) -> None:
+    """Messages sent after the agent's last turn boundary but before the attempt ended never
+    reached the model: say so in the log (no message is dropped silently). Once the attempt is
+    finished no new message can arrive (`steer_send` checks under the row lock)."""
+    late = with_db_retry(lambda: steer_take(attempt_id=attempt_id), what="take late messages")
+    for steer in late:
+        events.publish(
+            attempt_id,
+            kinds.STEER,
+            {"text": steer.text, "by": steer.by, "stop": steer.stop, "late": True},
+        )
 
 
 def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from django.urls import reverse
 
 from tasks import services
-from tasks.models import Attempt, Status
+from tasks.models import Attempt, Event, Status
 from tasks.steering.models import SteerMessage
 from tasks.steering.services import steer_take
+from tasks.worker.finish import publish_late_messages
 from tests.support import factories
 
 
@@ -88,3 +89,20 @@ def test_another_team_gets_404_and_nothing_is_stored(carol_client, acme_repo, al
     )
     assert response.status_code == 404
     assert not SteerMessage.objects.exists()
+
+
+def test_a_message_that_arrives_after_the_last_step_is_reported_not_dropped(
+    bob_client, acme_repo, alice
+):
+    """The agent took its last message and is finishing when a teammate writes: the attempt ends
+    without the model reading it, so the log says so, once, and the message is not left pending."""
+    attempt = running_attempt(acme_repo, alice)
+    bob_client.post(reverse("tasks:attempt_message", args=[attempt.pk]), {"text": "Rename it."})
+    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED)
+
+    publish_late_messages(attempt.pk)
+    publish_late_messages(attempt.pk)  # a retry does not report it twice
+
+    late = [e.payload for e in Event.objects.filter(attempt=attempt, kind="steer")]
+    assert late == [{"text": "Rename it.", "by": "bob", "stop": False, "late": True}]
+    assert SteerMessage.objects.get().taken_at is not None

@@ -96,6 +96,10 @@ export class Panel {
       case KIND.STEER: {
         const said = String(p.text || "").trim();
         const what = said ? "✉ " + String(p.by || "someone") + ": " + said : "";
+        if (p.late) {
+          log.note("tool_error", "✉ " + String(p.by || "someone") + "'s message arrived after the agent's last step; it was not read. Send it as a follow-up: " + said, at);
+          break;
+        }
         if (what) log.note("steer", what, at);
         if (p.stop) log.note("steer", "■ " + String(p.by || "someone") + " asked the agent to stop after this step.", at);
         break;
