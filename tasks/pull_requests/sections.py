@@ -3,7 +3,7 @@
 Django-free. The warnings come from the "summary" event's verdict on the final answer
 (tasks/agent/citations.py): citations that point at nothing, and claims the agent did not back
 with a run (e.g. "tests pass" with no cited passing run). A PR carrying any of them is opened as
-a draft unless the person overrides it (repos/pulls.py).
+a draft unless the person overrides it (`pull_request_reserve` in tasks/pull_requests/services.py).
 """
 
 from __future__ import annotations
