@@ -124,7 +124,7 @@ class _Run:
             self.conversation = [item_from_dict(d) for d in spec.history]
         except (ValueError, KeyError) as exc:
             return self._fail(f"The parent attempt's conversation cannot be continued: {exc}")
-        self.conversation.append(Message("user", spec.prompt))
+        self.conversation.append(Message("user", spec.prompt, spec.images))
         tools = tool_specs(spec.mode)
         empty_replies = 0
         reminders = 0
