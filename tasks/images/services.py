@@ -81,8 +81,9 @@ def images_check(uploads: Sequence[ImageUpload]) -> list[CheckedImage]:
 
 
 def model_tier_accepts_images(tier: str) -> bool:
+    """MODEL_<TIER>_IMAGES (true unless the operator said otherwise)."""
     options = settings.MODEL_TIER_OPTIONS.get(tier) or {}
-    return bool(options.get("images", False))
+    return bool(options.get("images", True))
 
 
 def images_require_capable(tier: str, count: int) -> None:
