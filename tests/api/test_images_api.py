@@ -9,7 +9,7 @@ import pytest
 
 from tasks import services
 from tasks.images.models import TaskImage
-from tasks.models import Status, Task
+from tasks.models import Task
 from tests.support import factories, images
 from tests.support.images import b64
 
@@ -91,15 +91,8 @@ def test_a_tier_whose_model_takes_no_images_is_400(alice_api, acme_repo, strong_
     assert create(alice_api).status_code == 201  # no images: fine
 
 
-def finished(repository, author):
-    attempt = factories.make_task(repository, author).attempts.get()
-    services.attempt_claim(attempt_id=attempt.pk)
-    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED)
-    return attempt
-
-
 def test_follow_up_with_images(bob_api, acme_repo, alice, bob):
-    parent = finished(acme_repo, alice)
+    parent = factories.make_finished_attempt(acme_repo, alice)
 
     body = {"prompt": "Make it match this.", "images": [{"data": b64(images.GIF)}]}
     response = bob_api.post(f"/attempts/{parent.pk}/follow-up", body)
@@ -119,7 +112,7 @@ def test_follow_up_refusals(alice_api, carol_api, acme_repo, alice):
     assert busy.status_code == 409 and busy.json()["code"] == "cannot_follow_up"
     assert "Wait for this attempt to finish" in busy.json()["error"]
 
-    parent = finished(acme_repo, alice)
+    parent = factories.make_finished_attempt(acme_repo, alice)
     svg = alice_api.post(f"/attempts/{parent.pk}/follow-up",
                          {"prompt": "more", "images": [{"name": "a.svg", "data": b64(images.SVG)}]})
     assert svg.status_code == 400 and svg.json()["code"] == "invalid_image"

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from tasks.images.models import TaskImage
 from tasks.models import Task
-from tests.support import factories, images
-from tests.support.browser import screenshot
+from tests.support import images
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180), pytest.mark.usefixtures("empty_queue")]
 
@@ -41,10 +41,7 @@ def b64(data: bytes) -> str:
 
 def test_pick_drop_and_paste_images_then_see_them_on_the_task_page(browser_page, acme_webapp):
     page = browser_page
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "alice")
     page.goto(f"/?repository={acme_webapp.pk}")
     page.get_by_label("Prompt").fill("Why is this button grey?")
 

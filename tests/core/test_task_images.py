@@ -11,26 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tasks import services
 from tasks.images.models import TaskImage
-from tasks.models import Status, Task
+from tasks.models import Task
 from tasks.worker.agent import agent_spec
+from tests.core.test_composer import submit
 from tests.support import factories, images
 
 
 def upload(data: bytes, name: str = "screenshot.png", content_type: str = "image/png"):
     return SimpleUploadedFile(name, data, content_type=content_type)
-
-
-def submit(client, repository, **changes):
-    data = {
-        "prompt": "Why is the login button grey?",
-        "repository": str(repository.pk),
-        "base_branch": "",
-        "attempts": "2",
-        "model_tier": "fast",
-        "mode": "ask",
-        **changes,
-    }
-    return client.post("/", data)
 
 
 @pytest.fixture
@@ -44,7 +32,7 @@ def test_composer_keeps_the_images_with_the_task_and_every_attempt_gets_them(
     alice_client, alice, acme_repo
 ):
     shot = images.png(4, 3)
-    response = submit(alice_client, acme_repo, images=[
+    response = submit(alice_client, acme_repo, attempts="2", images=[
         upload(shot, "login page.png"), upload(images.jpeg(640, 480), "mock.JPG", "image/jpeg"),
     ])
 
@@ -121,15 +109,8 @@ def test_the_service_refuses_too(alice, acme_repo, fast_takes_no_images):
     assert not Task.objects.exists()
 
 
-def finished_attempt(repository, author):
-    attempt = factories.make_task(repository, author).attempts.get()
-    services.attempt_claim(attempt_id=attempt.pk)
-    services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED)
-    return attempt
-
-
 def test_a_follow_up_takes_images_for_its_own_turn(bob_client, bob, acme_repo, alice):
-    parent = finished_attempt(acme_repo, alice)
+    parent = factories.make_finished_attempt(acme_repo, alice)
 
     response = bob_client.post(f"/attempts/{parent.pk}/follow-up/", {
         "prompt": "Now make it look like this.", "images": [upload(images.WEBP_LOSSLESS, "a.webp")],
@@ -147,7 +128,7 @@ def test_a_follow_up_takes_images_for_its_own_turn(bob_client, bob, acme_repo, a
 
 
 def test_a_follow_up_with_a_bad_image_starts_nothing(alice_client, alice, acme_repo):
-    parent = finished_attempt(acme_repo, alice)
+    parent = factories.make_finished_attempt(acme_repo, alice)
     response = alice_client.post(f"/attempts/{parent.pk}/follow-up/", {
         "prompt": "Look", "images": [upload(images.SVG, "x.svg")]}, follow=True)
     assert "x.svg is not a PNG, JPEG, WebP or GIF image" in response.content.decode()
@@ -157,7 +138,7 @@ def test_a_follow_up_with_a_bad_image_starts_nothing(alice_client, alice, acme_r
 def test_a_retried_follow_up_keeps_its_images(alice, acme_repo):
     from tasks.images.services import ImageUpload, images_check
 
-    parent = finished_attempt(acme_repo, alice)
+    parent = factories.make_finished_attempt(acme_repo, alice)
     follow = services.attempt_follow_up(attempt=parent, prompt="Like this", by=alice,
                                         images=images_check([ImageUpload("a.png", images.png())]))
     services.attempt_cancel(attempt_id=follow.pk, by=alice)
