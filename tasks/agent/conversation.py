@@ -22,6 +22,18 @@ class ImageInput:
         return f"data:{self.media_type};base64,{self.data}"
 
 
+def images_payload(images: tuple[ImageInput, ...], *, follow_up: bool) -> dict[str, Any]:
+    """The `images` event: how many went to the model, of which types, in words."""
+    kinds = [i.media_type.removeprefix("image/").upper() for i in images]
+    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
+    what = "follow-up" if follow_up else "prompt"
+    return {
+        "count": len(images),
+        "media_types": [i.media_type for i in images],
+        "message": f"{count} ({', '.join(kinds)}) went to the model with the {what}.",
+    }
+
+
 @dataclass(frozen=True)
 class Message:
     role: Literal["user", "assistant"]

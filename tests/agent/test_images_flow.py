@@ -52,5 +52,7 @@ def test_images_reach_the_model_and_never_the_container(
         {"type": "text", "text": "What does this screenshot show?"},
         {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{encoded}"}},
     ]
+    logged = attempt.events.get(kind="images").payload
+    assert logged["message"] == "1 image (PNG) went to the model with the prompt."
     searched = model_server.requests[1].tool_outputs()[-1]
     assert "searched" in searched and "FOUND:" not in searched, searched

@@ -7,10 +7,13 @@ import base64
 
 import pytest
 
+from tasks import event_kinds as kinds
 from tasks.agent.config import ModelConfig, RetryPolicy
 from tasks.agent.conversation import ImageInput, Message, item_from_dict
 from tasks.agent.model import ModelClient
 from tests.support import images
+from tests.support.agent_run import make_spec, run
+from tests.support.memory_sandbox import MemorySandbox
 from tests.support.model_server import ScriptedModelServer, reply
 
 PNG = images.png(2, 2)
@@ -73,3 +76,24 @@ def test_images_survive_the_stored_conversation_so_a_follow_up_still_sends_them(
     body = _send(api, [item_from_dict(stored), Message("user", "Now the footer too.")])
     first, second = _user_messages(api, body)
     assert len(first["content"]) == 2 and second["content"] == "Now the footer too."
+
+
+def test_the_loop_sends_the_prompts_images_and_logs_them(model_server, api):
+    """The agent loop: the person's images go with the first user message, an `images` event
+    says so where it happened, and nothing of them reaches the sandbox."""
+    model_server.add(reply("A red square."))
+    box = MemorySandbox(files={"README.md": "demo\n"})
+    spec = make_spec(model_server, api=api, mode="ask", prompt="What is this?",
+                     images=(SHOT, GIF))
+
+    outcome = run(spec, box)
+
+    assert outcome.result.outcome == "succeeded"
+    assert outcome.kinds[:2] == [kinds.PHASE, kinds.IMAGES]
+    assert outcome.of(kinds.IMAGES) == [{
+        "count": 2, "media_types": ["image/png", "image/gif"],
+        "message": "2 images (PNG, GIF) went to the model with the prompt.",
+    }]
+    [user] = _user_messages(api, model_server.requests[0].body)
+    assert len(user["content"]) == 3
+    assert SHOT.data not in repr(box.files) and box.commands == []
