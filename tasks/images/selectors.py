@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from tasks.images.models import TaskImage
@@ -19,12 +19,14 @@ def get_image_for_user(user: User | AnonymousUser, pk: int) -> TaskImage:
     return image
 
 
+def images_of_turn(task_id: int, attempt_id: int | None) -> QuerySet[TaskImage]:
+    """The images of a task's prompt (`attempt_id` None) or of one follow-up, in the order they
+    were given. The caller authorized the task."""
+    turn = Q(attempt__isnull=True) if attempt_id is None else Q(attempt_id=attempt_id)
+    return TaskImage.objects.filter(turn, task_id=task_id).order_by("position", "id")
+
+
 def images_shown(task_id: int, attempt_id: int | None) -> QuerySet[TaskImage]:
-    """The images of a task's prompt (`attempt_id` None) or of one follow-up, without their
-    bytes: for thumbnails, which load through `get_image_for_user`. The caller authorized the
-    task."""
-    return (
-        TaskImage.objects.filter(task_id=task_id, attempt_id=attempt_id)
-        .defer("data")
-        .order_by("position", "id")
-    )
+    """`images_of_turn` without the bytes: for thumbnails, which load through
+    `get_image_for_user`."""
+    return images_of_turn(task_id, attempt_id).defer("data")

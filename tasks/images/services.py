@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
 
 from tasks.agent.conversation import ImageInput
 from tasks.images.decode import ACCEPTED, ImageInfo, ImageRejected, decode_image
@@ -127,13 +126,6 @@ def images_copy(*, from_attempt_id: int, to_attempt_id: int) -> None:
         image.pk = None
         image.attempt_id = to_attempt_id
         image.save()
-
-
-def images_of_turn(task_id: int, attempt_id: int | None) -> QuerySet[TaskImage]:
-    """The images of the task's prompt (`attempt_id` None) or of one follow-up."""
-    return TaskImage.objects.filter(task_id=task_id, attempt_id=attempt_id).order_by(
-        "position", "id"
-    )
 
 
 def image_inputs(images: Sequence[TaskImage]) -> tuple[ImageInput, ...]:

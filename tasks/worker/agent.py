@@ -20,7 +20,8 @@ from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer
-from tasks.images.services import image_inputs, images_of_turn
+from tasks.images.selectors import images_of_turn
+from tasks.images.services import image_inputs
 from tasks.models import Attempt, Mode, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
