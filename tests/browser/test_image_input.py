@@ -7,11 +7,12 @@ from __future__ import annotations
 import base64
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from tasks.images.models import TaskImage
 from tasks.models import Task
-from tests.support import images
+from tests.support import factories, images
 from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180), pytest.mark.usefixtures("empty_queue")]
@@ -81,3 +82,27 @@ def test_pick_drop_and_paste_images_then_see_them_on_the_task_page(browser_page,
         ".every(i => i.complete && i.naturalWidth > 0)")
     assert thumbs.nth(0).evaluate("i => i.naturalWidth") == 40
     screenshot(page, "image-input-task-page")
+
+
+def test_the_follow_up_box_takes_images_too(browser_page, acme_webapp):
+    """The follow-up box of a finished attempt: pick an image, send, and the new attempt's
+    instruction shows it."""
+    parent = factories.make_finished_attempt(acme_webapp, User.objects.get(username="alice"))
+    page = browser_page
+    sign_in(page, "alice")
+    page.goto(f"/tasks/{parent.task_id}/")
+    page.get_by_label("Follow up on attempt 1").fill("Make it look like this.")
+    page.locator(f"#follow-up-images-{parent.pk}").set_input_files(
+        [{"name": "mock.png", "mimeType": "image/png", "buffer": images.png(30, 10)}])
+    expect(page.locator("[data-result] [data-image-previews] li")).to_have_count(1)
+
+    page.get_by_role("button", name="Send follow-up").click()
+
+    page.wait_for_url("**#attempt-2")
+    image = TaskImage.objects.get()
+    assert (image.name, image.attempt.index) == ("mock.png", 2)
+    thumb = page.locator("#attempt-2 .follow-up-prompt .image-thumbs img")
+    expect(thumb).to_have_count(1)
+    page.wait_for_function(
+        "() => document.querySelector('#attempt-2 .follow-up-prompt .image-thumbs img')"
+        ".naturalWidth === 30")
