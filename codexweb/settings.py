@@ -296,6 +296,9 @@ MODEL_TIER_OPTIONS = {
         "price_input": envfloat(f"MODEL_{tier.upper()}_PRICE_INPUT", prices[0]),
         "price_cached_input": envfloat(f"MODEL_{tier.upper()}_PRICE_CACHED_INPUT", prices[1]),
         "price_output": envfloat(f"MODEL_{tier.upper()}_PRICE_OUTPUT", prices[2]),
+        # Whether the tier's model accepts image inputs (o3 and o4-mini do); a task with images
+        # on a tier that does not is refused before it starts (tasks/images/services.py).
+        "images": envbool(f"MODEL_{tier.upper()}_IMAGES", True),
     }
     for tier, effort, prices in (
         ("strong", "medium", (2.0, 0.5, 8.0)),  # o3 list prices
@@ -307,6 +310,14 @@ for _tier, _options in MODEL_TIER_OPTIONS.items():
         raise ImproperlyConfigured(
             f"MODEL_{_tier.upper()}_API must be 'responses' or 'chat', not {_options['api']!r}."
         )
+# Images attached to a task or a follow-up (PNG, JPEG, WebP, GIF): at most this many per prompt,
+# each at most this many bytes. They are kept in the database with the task.
+IMAGE_MAX_BYTES = envint("IMAGE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+IMAGE_MAX_COUNT = envint("IMAGE_MAX_COUNT", 4, minimum=0)
+# The API takes images as base64 in its JSON body: room for them, and for the rest of the body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    2_621_440, IMAGE_MAX_BYTES * IMAGE_MAX_COUNT * 4 // 3 + 1_048_576
+)
 MODEL_REQUEST_TIMEOUT = envfloat("MODEL_REQUEST_TIMEOUT", 600.0)
 MODEL_MAX_RETRIES = envint("MODEL_MAX_RETRIES", 5, minimum=0)
 MODEL_RETRY_BASE_DELAY = envfloat("MODEL_RETRY_BASE_DELAY", 1.0)

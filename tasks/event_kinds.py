@@ -29,6 +29,7 @@ USAGE = "usage"
 EGRESS = "egress"
 SUMMARY = "summary"
 STEER = "steer"
+IMAGES = "images"
 ERROR = "error"
 
 Phase = Literal["prepare", "setup", "agent", "collect"]
@@ -145,6 +146,15 @@ class SteerPayload(TypedDict):
     late: NotRequired[bool]  # arrived after the agent's last turn: it never saw this message
 
 
+class ImagesPayload(TypedDict):
+    """Images a person attached went to the model with the prompt or follow-up right after this
+    point of the log (tasks/images/); they never enter the sandbox."""
+
+    count: int
+    media_types: list[str]
+    message: str  # e.g. "2 images (PNG, GIF) went to the model with the prompt."
+
+
 class ErrorPayload(TypedDict):
     message: str
 
@@ -163,6 +173,7 @@ PAYLOADS: dict[str, type] = {
     EGRESS: EgressPayload,
     SUMMARY: SummaryPayload,
     STEER: SteerPayload,
+    IMAGES: ImagesPayload,
     ERROR: ErrorPayload,
 }
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from codexweb.query_params import optional_int
 from repos.forms import clean_branch
 from repos.models import Repository
+from tasks.images.forms import ImagesField, images_check_tier
 from tasks.models import Mode, ModelTier
 
 # Options rendered in the composer's repository select; the search box reaches the rest.
@@ -123,6 +124,14 @@ class ComposerForm(forms.Form):
         field.widget.choices = [("", field.empty_label or "")] + [
             (ModelChoiceIteratorValue(r.pk, r), r.full_name) for r in shown
         ]
+
+    # Screenshots, mock-ups, error dialogs: sent to the model with the prompt.
+    images = ImagesField()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        images_check_tier(self, cleaned.get("model_tier"))
+        return cleaned
 
     def clean_prompt(self) -> str:
         prompt = self.cleaned_data["prompt"].strip()

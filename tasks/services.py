@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -16,6 +16,8 @@ from django.utils import timezone
 from repos.models import Repository
 from tasks import event_kinds as kinds
 from tasks import events
+from tasks.images.decode import ImageRejected
+from tasks.images.services import CheckedImage, images_copy, images_require_capable, images_store
 from tasks.models import FINISHED_STATUSES, Attempt, Mode, ModelTier, Status, Task
 from tasks.notifications.attention import attempt_needs_attention
 from tasks.notifications.payloads import ATTEMPT_FINISHED
@@ -45,8 +47,12 @@ def task_create(
     model_tier: str = ModelTier.STRONG,
     attempts: int = 1,
     access_check: AccessCheck | None = None,
+    images: Sequence[CheckedImage] = (),
 ) -> Task:
     """Create a task and its attempts, and enqueue one job per attempt after commit.
+
+    `images` (checked by tasks.images.services.images_check) are kept with the prompt and sent
+    to the model with it; a tier whose model takes no images is refused with TaskError.
 
     `access_check`, when given, runs first and outside the transaction (it may ask GitHub); a
     problem it names is raised as TaskError. Whatever it raises itself (e.g. GitHubAuthError)
@@ -60,6 +66,7 @@ def task_create(
         raise TaskError("Choose between 1 and 4 attempts.")
     if not prompt.strip():
         raise TaskError("Describe the task.")
+    _images_require_capable(model_tier, images)
     if access_check is not None:
         problem = access_check(author, repository, mode)
         if problem:
@@ -72,7 +79,15 @@ def task_create(
         base_branch=base_branch,
         model_tier=model_tier,
         attempts=attempts,
+        images=images,
     )
+
+
+def _images_require_capable(model_tier: str, images: Sequence[CheckedImage]) -> None:
+    try:
+        images_require_capable(model_tier, len(images))
+    except ImageRejected as exc:
+        raise TaskError(str(exc)) from exc
 
 
 @transaction.atomic
@@ -85,6 +100,7 @@ def _task_create_rows(
     base_branch: str,
     model_tier: str,
     attempts: int,
+    images: Sequence[CheckedImage],
 ) -> Task:
     task = Task.objects.create(
         team=repository.team,
@@ -96,6 +112,7 @@ def _task_create_rows(
         model_tier=model_tier,
         attempt_count=attempts,
     )
+    images_store(task_id=task.pk, team_id=task.team_id, attempt_id=None, by=author, images=images)
     for index in range(1, attempts + 1):
         attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
         events.publish(attempt.pk, kinds.STATUS, {"status": Status.QUEUED, "message": "Queued."})
@@ -209,7 +226,12 @@ MAX_ATTEMPTS_WITH_FOLLOW_UPS = 50
 
 
 def attempt_follow_up(
-    *, attempt: Attempt, prompt: str, by: User, update_pull_request: bool = False
+    *,
+    attempt: Attempt,
+    prompt: str,
+    by: User,
+    update_pull_request: bool = False,
+    images: Sequence[CheckedImage] = (),
 ) -> Attempt:
     """Continue a finished attempt: a new Attempt (parent=attempt, next index) with the follow-up
     prompt, run with `by`'s credential and enqueued after commit like any other.
@@ -219,14 +241,17 @@ def attempt_follow_up(
     `by` must be allowed to act on the repository now, with their own credential (Code tasks:
     push; repos.access.require_repository_access, checked first and outside the transaction as
     it may ask GitHub). Raises TaskError when they may not, the attempt still runs, the prompt is
-    empty, or the task has too many attempts; GitHubAuthError when their token is refused.
+    empty, the task's model takes no `images`, or the task has too many attempts;
+    GitHubAuthError when their token is refused.
     """
     prompt = prompt.strip()
     if not prompt:
         raise TaskError("Write what the agent should do next.")
+    _images_require_capable(attempt.task.model_tier, images)
     task_access_require(user=by, task=attempt.task)
     return _attempt_follow_up_row(
-        attempt=attempt, prompt=prompt, by=by, update_pull_request=update_pull_request
+        attempt=attempt, prompt=prompt, by=by, update_pull_request=update_pull_request,
+        images=images,
     )
 
 
@@ -244,12 +269,13 @@ def task_access_require(*, user: User, task: Task) -> None:
 
 @transaction.atomic
 def _attempt_follow_up_row(
-    *, attempt: Attempt, prompt: str, by: User, update_pull_request: bool
+    *, attempt: Attempt, prompt: str, by: User, update_pull_request: bool,
+    images: Sequence[CheckedImage],
 ) -> Attempt:
     parent = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if not parent.is_finished:
         raise TaskError("Wait for this attempt to finish before following up.")
-    return _attempt_append(
+    new = _attempt_append(
         task_id=parent.task_id,
         parent_id=parent.pk,
         prompt=prompt,
@@ -257,6 +283,9 @@ def _attempt_follow_up_row(
         message=f"Queued: follow-up to attempt {parent.index} by {by.get_username()}.",
         update_pull_request=update_pull_request,
     )
+    images_store(task_id=new.task_id, team_id=attempt.task.team_id, attempt_id=new.pk, by=by,
+                 images=images)
+    return new
 
 
 def _attempt_append(
@@ -372,7 +401,7 @@ def _attempt_retry_row(attempt_id: int, by: User) -> Attempt:
     old = Attempt.objects.select_for_update().get(pk=attempt_id)
     if old.status not in RETRYABLE_STATUSES:
         raise TaskError("Only a failed or cancelled attempt can be retried.")
-    return _attempt_append(
+    new = _attempt_append(
         task_id=old.task_id,
         parent_id=old.parent_id,
         prompt=old.follow_up_prompt,
@@ -380,6 +409,9 @@ def _attempt_retry_row(attempt_id: int, by: User) -> Attempt:
         message=f"Queued: retry of attempt {old.index} by {by.get_username()}.",
         update_pull_request=old.update_pull_request,
     )
+    if old.parent_id is not None:  # a follow-up's images go with its instruction
+        images_copy(from_attempt_id=old.pk, to_attempt_id=new.pk)
+    return new
 
 
 def _task_status_refresh(task_id: int) -> None:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tasks import views, views_history, views_live
+from tasks.images import views as views_images
 
 app_name = "tasks"
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),
     path("repositories/picker/", views.repository_picker, name="repository_picker"),
     path("history/", views_history.history, name="history"),
+    path("images/<int:pk>/", views_images.image_file, name="image"),
 ]

@@ -40,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
     repositories = _team_repositories(team)
     status = 200
     if request.method == "POST":
-        form = ComposerForm(request.POST, repositories=repositories)
+        form = ComposerForm(request.POST, request.FILES, repositories=repositories)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -53,6 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
                     model_tier=data["model_tier"],
                     attempts=data["attempts"],
                     access_check=task_access_check,
+                    images=data["images"],
                 )
             except services.TaskError as exc:
                 form.add_error(None, str(exc))

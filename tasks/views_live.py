@@ -16,6 +16,9 @@ from codexweb.accounts.current import signed_in_user
 from codexweb.query_params import optional_int
 from tasks import services
 from tasks.attempt_page import attempt_card, attempt_result, file_excerpt, task_page
+from tasks.images.decode import ImageRejected
+from tasks.images.forms import image_upload
+from tasks.images.services import CheckedImage, images_check
 from tasks.models import Attempt
 from tasks.selectors import get_attempt_for_user, get_task_for_user
 from tasks.steering.services import SteerFinished, steer_send
@@ -107,13 +110,21 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     if len(prompt) > MAX_FOLLOW_UP:
         messages.error(request, f"Keep the follow-up under {MAX_FOLLOW_UP} characters.")
         return to_attempt(attempt.task_id, attempt.index)
-    return _follow_up(request, attempt, prompt)
+    try:
+        images = images_check([image_upload(f) for f in request.FILES.getlist("images")])
+    except ImageRejected as exc:
+        messages.error(request, f"{exc} Nothing was started.")
+        return to_attempt(attempt.task_id, attempt.index)
+    return _follow_up(request, attempt, prompt, images)
 
 
-def _follow_up(request: HttpRequest, attempt: Attempt, prompt: str) -> HttpResponse:
+def _follow_up(
+    request: HttpRequest, attempt: Attempt, prompt: str, images: list[CheckedImage] | None = None
+) -> HttpResponse:
     try:
         new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request),
-                                         update_pull_request=bool(request.POST.get("update_pr")))
+                                         update_pull_request=bool(request.POST.get("update_pr")),
+                                         images=images or [])
     except services.TaskError as exc:
         messages.error(request, str(exc))
         return to_attempt(attempt.task_id, attempt.index)

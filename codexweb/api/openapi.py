@@ -100,7 +100,21 @@ _SCHEMAS: dict[str, Any] = {
         optional={
             "finished_at": _NULLABLE_TIME,
             "attempts": {"type": "array", "items": _ref("Attempt")},
+            "images": {"type": "array", "items": _ref("Image"),
+                       "description": "images attached to the prompt (with a single task)"},
         },
+    ),
+    "Image": _object(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "media_type": {"type": "string",
+                           "enum": ["image/png", "image/jpeg", "image/webp", "image/gif"]},
+            "width": {"type": "integer"},
+            "height": {"type": "integer"},
+            "size": {"type": "integer", "description": "bytes"},
+            "web_url": {"type": "string", "description": "the image, for signed-in members"},
+        }
     ),
     "TaskCreate": {
         "type": "object",
@@ -116,6 +130,33 @@ _SCHEMAS: dict[str, Any] = {
             "branch": {"type": "string"},
             "attempts": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
             "model": {"type": "string", "enum": ["strong", "fast"], "default": "strong"},
+            "images": {"type": "array", "items": _ref("ImageUpload"),
+                       "description": "sent to the model with the prompt; limits: "
+                       "IMAGE_MAX_COUNT images of IMAGE_MAX_BYTES each. A model tier that "
+                       "takes no images answers 400 `images_not_accepted`"},
+        },
+    },
+    "ImageUpload": {
+        "type": "object",
+        "required": ["data"],
+        "additionalProperties": False,
+        "description": "A PNG, JPEG, WebP or GIF image. Its type is decided by decoding the "
+        "bytes, never by `name`; anything else answers 400 `invalid_image`.",
+        "properties": {
+            "name": {"type": "string", "maxLength": 255, "description": "file name, shown"},
+            "data": {"type": "string", "contentEncoding": "base64",
+                     "description": "the file's bytes, standard base64 without a data: prefix"},
+        },
+    },
+    "FollowUpCreate": {
+        "type": "object",
+        "required": ["prompt"],
+        "additionalProperties": False,
+        "properties": {
+            "prompt": {"type": "string", "minLength": 1, "maxLength": 20000},
+            "images": {"type": "array", "items": _ref("ImageUpload")},
+            "update_pr": {"type": "boolean", "default": False,
+                          "description": "when it succeeds, push it to the parent's open PR"},
         },
     },
     "Event": {
@@ -299,7 +340,8 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _json(_ref("Task"), "The new task, with its attempts"),
-                    "400": _error("Invalid payload"),
+                    "400": _error("Invalid payload or image, or the model takes no images"),
+                    "413": _error("The request body is too large"),
                     "404": _error("No such repository"),
                     "409": _error("Repository name is ambiguous"),
                     **_ERRORS,
@@ -425,6 +467,27 @@ def _paths() -> dict[str, Any]:
                     "400": _error("Empty or too long"),
                     "403": _error("You may not act on this repository now"),
                     "409": _error("The attempt has finished; send a follow-up instead"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/follow-up": {
+            "post": {
+                "summary": "Continue a finished attempt with a new instruction and images",
+                "description": "A new attempt (parent = this one) continues from its final tree "
+                "and conversation; the images go to the model with the instruction.",
+                "operationId": "followUpAttempt",
+                "parameters": _ID,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("FollowUpCreate")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Attempt"), "The new, queued attempt"),
+                    "400": _error("Invalid payload or image, or the model takes no images"),
+                    "409": _error("Still running, no access, or too many attempts"),
+                    "413": _error("The request body is too large"),
                     **_NOT_FOUND,
                     **_ERRORS,
                 },

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from repos.models import Repository
 from tasks.events import event_message
+from tasks.images.models import TaskImage
+from tasks.images.selectors import images_shown
 from tasks.models import Attempt, Event, Task
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.steering.models import SteerMessage
@@ -70,7 +72,21 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
     }
     if attempts is not None:
         data["attempts"] = [attempt_repr(a) for a in attempts]
+        data["images"] = [image_repr(i) for i in images_shown(task.pk, None)]
     return data
+
+
+def image_repr(image: TaskImage) -> dict[str, Any]:
+    """An attached image's facts (its bytes: the task page's `web_url`, for team members)."""
+    return {
+        "id": image.pk,
+        "name": image.name,
+        "media_type": image.media_type,
+        "width": image.width,
+        "height": image.height,
+        "size": image.size,
+        "web_url": reverse("tasks:image", args=[image.pk]),
+    }
 
 
 def event_repr(event: Event) -> dict[str, Any]:

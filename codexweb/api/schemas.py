@@ -7,6 +7,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+class ImageIn(BaseModel):
+    """An image as base64 (standard alphabet, no `data:` prefix); its type is decided by
+    decoding it, never by `name`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=255, description="the file's name, for display")
+    data: str = Field(min_length=1, description="the file's bytes, base64")
+
+
 class TaskCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -17,6 +27,8 @@ class TaskCreateIn(BaseModel):
     branch: str = Field(default="", max_length=255)
     attempts: int = Field(default=1, ge=1, le=4)
     model: Literal["strong", "fast"] = "strong"
+    images: list[ImageIn] = Field(default_factory=list, description="sent to the model with "
+                                  "the prompt (PNG, JPEG, WebP, GIF)")
 
     @field_validator("prompt")
     @classmethod
@@ -51,3 +63,14 @@ class SteerIn(BaseModel):
     text: str = Field(default="", max_length=20000, description="what the agent should know")
     stop: bool = Field(default=False, description="end the attempt after the current step, "
                        "keeping its changes")
+
+
+class FollowUpIn(BaseModel):
+    """The next instruction for a finished attempt: a new attempt continues from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=20000)
+    images: list[ImageIn] = Field(default_factory=list)
+    update_pr: bool = Field(default=False, description="when it succeeds, push the result to "
+                            "the parent attempt's open pull request")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("attempts/<int:pk>/pr", views.attempt_pull_request, name="attempt_pr"),
     path("attempts/<int:pk>/retry", views.attempt_retry, name="attempt_retry"),
     path("attempts/<int:pk>/messages", views.attempt_messages, name="attempt_messages"),
+    path("attempts/<int:pk>/follow-up", views.attempt_follow_up, name="attempt_follow_up"),
     path("attempts/<int:pk>/events", views.attempt_events, name="attempt_events"),
     path("attempts/<int:pk>/events/stream", stream.attempt_events_stream, name="attempt_stream"),
     path("attempts/<int:pk>/patch", views.attempt_patch, name="attempt_patch"),

@@ -13,6 +13,7 @@ from django.urls import reverse
 from codexweb.accounts.selectors import teams_for_user
 from codexweb.api.auth import api_endpoint, parse_body
 from codexweb.api.errors import ApiError
+from codexweb.api.images import api_images, body_limit_with_images
 from codexweb.api.openapi import openapi_document
 from codexweb.api.representations import (
     attempt_repr,
@@ -22,7 +23,7 @@ from codexweb.api.representations import (
     steer_repr,
     task_repr,
 )
-from codexweb.api.schemas import PullRequestIn, SteerIn, TaskCreateIn
+from codexweb.api.schemas import FollowUpIn, PullRequestIn, SteerIn, TaskCreateIn
 from codexweb.query_params import query_int
 from repos.access import task_access_check
 from repos.github.client import GitHubError
@@ -105,7 +106,8 @@ def tasks_collection(request: HttpRequest) -> JsonResponse:
 
 
 def _task_create(request: HttpRequest) -> JsonResponse:
-    payload: TaskCreateIn = parse_body(request, TaskCreateIn)
+    payload: TaskCreateIn = parse_body(request, TaskCreateIn, max_bytes=body_limit_with_images())
+    images = api_images(payload.images, model_tier=payload.model)
     repository = _repository(_user(request), payload)
     try:
         task = services.task_create(
@@ -117,6 +119,7 @@ def _task_create(request: HttpRequest) -> JsonResponse:
             model_tier=payload.model,
             attempts=payload.attempts,
             access_check=task_access_check,
+            images=images,
         )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
@@ -239,6 +242,24 @@ def attempt_messages(request: HttpRequest, pk: int) -> JsonResponse:
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
     return JsonResponse(steer_repr(message), status=201)
+
+
+@api_endpoint("POST")
+def attempt_follow_up(request: HttpRequest, pk: int) -> JsonResponse:
+    """Continue a finished attempt with a new instruction (and images): a new attempt, queued,
+    as the task page's follow-up box does. 409 while it runs or when it cannot be continued."""
+    attempt = get_attempt_for_user(_user(request), pk)
+    payload: FollowUpIn = parse_body(request, FollowUpIn, max_bytes=body_limit_with_images())
+    images = api_images(payload.images, model_tier=attempt.task.model_tier)
+    try:
+        new = services.attempt_follow_up(attempt=attempt, prompt=payload.prompt,
+                                         by=_user(request), update_pull_request=payload.update_pr,
+                                         images=images)
+    except services.TaskError as exc:
+        raise ApiError(409, "cannot_follow_up", str(exc)) from exc
+    response = JsonResponse(attempt_repr(new), status=201)
+    response["Location"] = reverse("api:attempt", args=[new.pk])
+    return response
 
 
 @api_endpoint("GET")

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from codexweb.client import exitcodes
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
 from codexweb.client.http import ApiCallError, ApiClient
+from codexweb.client.images import ImageFileError, image_payloads
 from codexweb.client.render import event_line, task_details, task_row
 
 STREAM_RECONNECTS = 5
@@ -28,7 +29,8 @@ _STATUS_EXIT = {
 
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
-    """Register login, ask, code, list, show, diff, cancel, retry, steer and pr on the parser."""
+    """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up and pr on the
+    parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -52,6 +54,8 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument(
             "--team", default=None, help="team slug, if the repository name is ambiguous"
         )
+        p.add_argument("--image", action="append", default=[], metavar="PATH",
+                       help="attach an image (PNG, JPEG, WebP, GIF); repeat for more")
         p.add_argument("--detach", action="store_true", help="print the task id and exit at once")
         p.add_argument(
             "--json", action="store_true", help="no live log; print the final task as JSON"
@@ -95,6 +99,16 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         "--stop", action="store_true", help="stop after the current step, keeping the changes"
     )
     steer.add_argument("--json", action="store_true")
+    follow = sub.add_parser(
+        "follow-up", help="continue a finished attempt with a new instruction (a new attempt)"
+    )
+    follow.add_argument("id", type=int, help="task id")
+    follow.add_argument("text", help="what the agent should do next")
+    follow.add_argument("--attempt", type=int, default=None,
+                        help="attempt number (default: the newest finished one)")
+    follow.add_argument("--image", action="append", default=[], metavar="PATH",
+                        help="attach an image (PNG, JPEG, WebP, GIF); repeat for more")
+    follow.add_argument("--json", action="store_true")
     pr = sub.add_parser("pr", help="open a pull request from a task's best attempt")
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
@@ -102,7 +116,8 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
 
 
 CLIENT_COMMANDS = frozenset(
-    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr"}
+    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "follow-up",
+     "pr"}
 )
 
 
@@ -123,11 +138,14 @@ def run_client_command(
             "cancel": _cancel,
             "retry": _retry,
             "steer": _steer,
+            "follow-up": _follow_up,
             "pr": _pr,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
         return _fail(args, err, out, str(exc), exitcodes.AUTH)
+    except ImageFileError as exc:
+        return _fail(args, err, out, str(exc), exitcodes.USAGE)
     except ApiCallError as exc:
         return _fail(args, err, out, exc.message, exc.exit_code, exc.body)
     except KeyboardInterrupt:
@@ -185,6 +203,8 @@ def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
         payload["model"] = args.model
     if args.team:
         payload["team"] = args.team
+    if args.image:
+        payload["images"] = image_payloads(args.image)
     task = client.post_json("/tasks", payload)
     if args.detach:
         out.write((json.dumps(task) if args.json else str(task["id"])) + "\n")
@@ -371,8 +391,8 @@ def _steer(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
     else:
         chosen = [a for a in attempts if not a["finished"]]
         if not chosen:
-            message = (f"Task {task['id']} has finished; start a follow-up on the task page "
-                       "to continue it.")
+            message = (f"Task {task['id']} has finished; continue it with "
+                       f"`codexweb follow-up {task['id']} TEXT`.")
             return _fail(args, err, out, message, exitcodes.CONFLICT)
     body = {"text": args.text, "stop": args.stop}
     sent = [client.post_json(f"/attempts/{a['id']}/messages", body) for a in chosen]
@@ -382,6 +402,25 @@ def _steer(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
     what = "asked to stop after its current step" if args.stop else "sent"
     for attempt in chosen:
         out.write(f"Attempt {attempt['index']} of task {task['id']}: {what}.\n")
+    return exitcodes.OK
+
+
+def _follow_up(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Continue attempt --attempt (default: the newest finished one) with TEXT and images."""
+    body: dict[str, Any] = {"prompt": args.text, "images": image_payloads(args.image)}
+    task = client.get_json(f"/tasks/{args.id}")
+    attempts = task["attempts"]
+    if args.attempt is not None:
+        chosen = next((a for a in attempts if a["index"] == args.attempt), None)
+    else:
+        chosen = next((a for a in reversed(attempts) if a["finished"]), None)
+    if chosen is None:
+        what = f"no attempt {args.attempt}" if args.attempt else "no finished attempt yet"
+        return _fail(args, err, out, f"Task {task['id']} has {what}.", exitcodes.CONFLICT)
+    new = client.post_json(f"/attempts/{chosen['id']}/follow-up", body)
+    text = (f"Follow-up to attempt {chosen['index']} started as attempt {new['index']} "
+            f"of task {task['id']}.")
+    out.write((json.dumps(new) if args.json else text) + "\n")
     return exitcodes.OK
 
 

@@ -37,6 +37,8 @@ def event_line(event: dict[str, Any], *, prefix: str = "") -> str | None:
         if payload.get("stop"):
             lines.append(f"■ {who} asked the agent to stop after this step.")
         text = "\n".join(lines) or None
+    elif kind == "images":
+        text = f"🖼 {payload.get('message', '')}"
     elif kind == "summary":
         text = None  # printed once at the end, with the diff
     else:

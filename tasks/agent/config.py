@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tasks.agent.conversation import ImageInput
+
 WireApi = Literal["responses", "chat"]
 Mode = Literal["ask", "code"]
 
@@ -73,4 +75,6 @@ class AgentSpec:
     team_instructions: str = ""
     base_commit: str = ""  # Code tasks: what the patch is taken against
     history: tuple[dict[str, Any], ...] = ()  # a follow-up: the parent attempt's conversation
+    images: tuple[ImageInput, ...] = ()  # attached to `prompt`; sent as image inputs, never
+    # written into the sandbox
     commit_author: str = "codexweb agent <agent@codexweb.invalid>"

@@ -11,12 +11,41 @@ from typing import Any, Literal
 
 
 @dataclass(frozen=True)
+class ImageInput:
+    """An image the person attached: its decoded type and its bytes in base64."""
+
+    media_type: str
+    data: str
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+def images_payload(images: tuple[ImageInput, ...], *, follow_up: bool) -> dict[str, Any]:
+    """The `images` event: how many went to the model, of which types, in words."""
+    kinds = [i.media_type.removeprefix("image/").upper() for i in images]
+    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
+    what = "follow-up" if follow_up else "prompt"
+    return {
+        "count": len(images),
+        "media_types": [i.media_type for i in images],
+        "message": f"{count} ({', '.join(kinds)}) went to the model with the {what}.",
+    }
+
+
+@dataclass(frozen=True)
 class Message:
     role: Literal["user", "assistant"]
     text: str
+    images: tuple[ImageInput, ...] = ()  # a person's message only
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "message", "role": self.role, "text": self.text}
+        out: dict[str, Any] = {"type": "message", "role": self.role, "text": self.text}
+        if self.images:
+            # Kept with the conversation so a follow-up's model still sees them.
+            out["images"] = [{"media_type": i.media_type, "data": i.data} for i in self.images]
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,7 +85,10 @@ def item_from_dict(data: dict[str, Any]) -> Item:
     """Rebuild an item from `to_dict` output; raises ValueError on anything else."""
     kind = data.get("type")
     if kind == "message" and data.get("role") in ("user", "assistant"):
-        return Message(data["role"], str(data.get("text", "")))
+        images = tuple(
+            ImageInput(str(i["media_type"]), str(i["data"])) for i in data.get("images") or ()
+        )
+        return Message(data["role"], str(data.get("text", "")), images)
     if kind == "tool_call":
         return ToolCall(str(data["call_id"]), str(data["name"]), str(data.get("arguments", "")))
     if kind == "tool_output":

@@ -19,7 +19,13 @@ from tasks import event_kinds as kinds
 from tasks.agent.budgets import BudgetTracker
 from tasks.agent.citations import check_citations
 from tasks.agent.config import AgentSpec
-from tasks.agent.conversation import Item, Message, ToolOutput, item_from_dict
+from tasks.agent.conversation import (
+    Item,
+    Message,
+    ToolOutput,
+    images_payload,
+    item_from_dict,
+)
 from tasks.agent.instructions import (
     CHECKS_REMINDER,
     FIND_AGENTS_FILES,
@@ -124,7 +130,9 @@ class _Run:
             self.conversation = [item_from_dict(d) for d in spec.history]
         except (ValueError, KeyError) as exc:
             return self._fail(f"The parent attempt's conversation cannot be continued: {exc}")
-        self.conversation.append(Message("user", spec.prompt))
+        self.conversation.append(Message("user", spec.prompt, spec.images))
+        if spec.images:
+            self.emit(kinds.IMAGES, images_payload(spec.images, follow_up=bool(spec.history)))
         tools = tool_specs(spec.mode)
         empty_replies = 0
         reminders = 0

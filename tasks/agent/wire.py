@@ -53,7 +53,7 @@ def chat_messages(system: str, items: list[Item]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
     for item in items:
         if isinstance(item, Message):
-            messages.append({"role": item.role, "content": item.text})
+            messages.append({"role": item.role, "content": _chat_content(item)})
         elif isinstance(item, ToolCall):
             last = messages[-1]
             if last["role"] != "assistant":
@@ -70,6 +70,17 @@ def chat_messages(system: str, items: list[Item]) -> list[dict[str, Any]]:
             messages.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
         # Reasoning items exist only on the Responses API.
     return messages
+
+
+def _chat_content(message: Message) -> str | list[dict[str, Any]]:
+    """Plain text, or text and `image_url` parts with data URLs when the message has images."""
+    if not message.images:
+        return message.text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+    parts.extend(
+        {"type": "image_url", "image_url": {"url": image.data_url}} for image in message.images
+    )
+    return parts
 
 
 def chat_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
@@ -148,7 +159,7 @@ def responses_input(items: list[Item]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, Message):
-            out.append({"role": item.role, "content": item.text})
+            out.append({"role": item.role, "content": _responses_content(item)})
         elif isinstance(item, ToolCall):
             out.append(
                 {
@@ -164,6 +175,18 @@ def responses_input(items: list[Item]) -> list[dict[str, Any]]:
         elif isinstance(item, Reasoning) and item.item:
             out.append(item.item)
     return out
+
+
+def _responses_content(message: Message) -> str | list[dict[str, Any]]:
+    """Plain text, or `input_text` and `input_image` parts when the message has images."""
+    if not message.images:
+        return message.text
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": message.text}]
+    parts.extend(
+        {"type": "input_image", "image_url": image.data_url, "detail": "auto"}
+        for image in message.images
+    )
+    return parts
 
 
 def responses_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer
+from tasks.images.selectors import images_of_turn
+from tasks.images.services import image_inputs
 from tasks.models import Attempt, Mode, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
@@ -80,6 +82,7 @@ def agent_spec(attempt: Attempt, *, base_commit: str) -> AgentSpec:
         team_instructions=task.team.instructions,
         base_commit=base_commit,
         history=history,
+        images=image_inputs(list(images_of_turn(task.pk, attempt.pk if follow_up else None))),
     )
 
 

@@ -73,6 +73,17 @@ def make_task(
     return task
 
 
+def make_finished_attempt(repository: Repository, author, *, status: str = "succeeded") -> Attempt:
+    """The only attempt of a new Ask task, claimed and finished through the services, as a
+    worker leaves it: ready for a follow-up."""
+    from tasks import services
+
+    attempt = make_task(repository, author).attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    services.attempt_finish(attempt_id=attempt.pk, status=status)
+    return attempt
+
+
 def make_succeeded_attempt(
     repository: Repository,
     author,

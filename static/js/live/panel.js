@@ -104,6 +104,7 @@ export class Panel {
         if (p.stop) log.note("steer", "■ " + String(p.by || "someone") + " asked the agent to stop after this step.", at);
         break;
       }
+      case KIND.IMAGES: log.note("images", "🖼 " + String(p.message || ""), at); break;
       case KIND.SUMMARY: log.note("status", "✓ Final summary written.", at); break;
       case KIND.ERROR: log.note("error", String(p.message || "Error"), at); break;
       default: break;
