@@ -75,7 +75,9 @@ def _pr_reason(attempt: Attempt) -> str:
         return "This attempt made no changes."
     if not task.repository.is_on_github:
         return NOT_ON_GITHUB
-    return ""
+    from tasks.verification.selectors import combined_patch_blocker
+
+    return combined_patch_blocker(attempt)
 
 
 def _pull_request(attempt: Attempt) -> Any:

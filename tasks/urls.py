@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tasks import views, views_history, views_live
+from tasks.verification import views as verification_views
 
 app_name = "tasks"
 
@@ -18,4 +19,6 @@ urlpatterns = [
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),
     path("repositories/picker/", views.repository_picker, name="repository_picker"),
     path("history/", views_history.history, name="history"),
+    path("tasks/<int:pk>/ranking/", verification_views.task_ranking_fragment, name="task_ranking"),
+    path("tasks/<int:pk>/combine/", verification_views.task_combine, name="task_combine"),
 ]

@@ -51,3 +51,12 @@ class SteerIn(BaseModel):
     text: str = Field(default="", max_length=20000, description="what the agent should know")
     stop: bool = Field(default=False, description="end the attempt after the current step, "
                        "keeping its changes")
+
+
+class CombineIn(BaseModel):
+    """Hunks of a task's attempts to combine into one patch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hunks: list[str] = Field(min_length=1, max_length=500,
+                             description="hunk ids: attempt id:file index:hunk index")

@@ -5,37 +5,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasks', '0013_h11_pull_request_updates'),
+        ("tasks", "0013_h11_pull_request_updates"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Verification',
+            name="Verification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hunks', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Verifying'), ('done', 'Done')], default='queued', max_length=10)),
-                ('verdict', models.CharField(blank=True, choices=[('passed', 'All checks pass'), ('no_checks', 'Applies; no checks to run'), ('checks_failed', 'Some checks fail'), ('unverified', 'Could not be verified'), ('not_applied', 'The patch does not apply'), ('no_patch', 'No patch')], default='', max_length=16)),
-                ('commands', models.JSONField(blank=True, default=list)),
-                ('commands_source', models.CharField(blank=True, default='', max_length=40)),
-                ('results', models.JSONField(blank=True, default=list)),
-                ('reason', models.TextField(blank=True, default='')),
-                ('error', models.TextField(blank=True, default='')),
-                ('rank', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('rank_reason', models.TextField(blank=True, default='')),
-                ('patch_lines', models.PositiveIntegerField(default=0)),
-                ('runs', models.PositiveSmallIntegerField(default=0)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('attempt', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='verification', to='tasks.attempt')),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verifications', to='tasks.task')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hunks", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Verifying"), ("done", "Done")],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("passed", "All checks pass"),
+                            ("no_checks", "Applies; no checks to run"),
+                            ("checks_failed", "Some checks fail"),
+                            ("unverified", "Could not be verified"),
+                            ("not_applied", "The patch does not apply"),
+                            ("no_patch", "No patch"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("commands", models.JSONField(blank=True, default=list)),
+                ("commands_source", models.CharField(blank=True, default="", max_length=40)),
+                ("results", models.JSONField(blank=True, default=list)),
+                ("reason", models.TextField(blank=True, default="")),
+                ("error", models.TextField(blank=True, default="")),
+                ("rank", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("rank_reason", models.TextField(blank=True, default="")),
+                ("patch_lines", models.PositiveIntegerField(default=0)),
+                ("runs", models.PositiveSmallIntegerField(default=0)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "attempt",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verification",
+                        to="tasks.attempt",
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verifications",
+                        to="tasks.task",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['task', 'rank', 'attempt__index'],
+                "ordering": ["task", "rank", "attempt__index"],
             },
         ),
     ]

@@ -104,6 +104,11 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
     if attempt.status != Status.SUCCEEDED or not attempt.patch.strip():
         raise PullRequestError("This attempt has no finished patch to turn into a pull request.",
                                code="no_patch")
+    from tasks.verification.selectors import combined_patch_blocker
+
+    blocker = combined_patch_blocker(attempt)  # a combined patch is verified first
+    if blocker:
+        raise PullRequestError(blocker, code="not_verified")
     if not repository.is_on_github:
         raise PullRequestError("Pull requests need a repository connected from GitHub.")
     try:

@@ -70,8 +70,10 @@ def verification_execute(verification_id: int) -> None:
             _verify(verification_id)
         except (PrepareError, GitError, GitHubError, SandboxError) as exc:
             _unverified(verification_id, f"Could not verify: {exc}")
-        except (DatabaseUnavailable, *TRANSIENT_DB_ERRORS):
+        except DatabaseUnavailable:
             # Housekeeping runs it again once the heartbeat is stale.
+            logger.exception("verification %s lost its database", verification_id)
+        except TRANSIENT_DB_ERRORS:
             logger.exception("verification %s lost its database", verification_id)
         except Exception:
             logger.exception("verification %s failed unexpectedly", verification_id)
@@ -187,8 +189,14 @@ def _run_in(
         left = deadline - time.monotonic()
         if left < 1:
             results.append(
-                {"command": command, "exit_code": None, "timed_out": True, "output_tail": "",
-                 "duration": 0.0, "error": "Not run: the verification's time limit was reached."}
+                {
+                    "command": command,
+                    "exit_code": None,
+                    "timed_out": True,
+                    "output_tail": "",
+                    "duration": 0.0,
+                    "error": "Not run: the verification's time limit was reached.",
+                }
             )
             continue
         services.verification_progress(
@@ -213,7 +221,9 @@ def _run_in(
             }
         )
         services.verification_progress(
-            verification_id=verification_id, commands=commands, source=checks.source,
+            verification_id=verification_id,
+            commands=commands,
+            source=checks.source,
             results=list(results),
         )
     return results
@@ -223,9 +233,11 @@ def _finish_with(verification_id: int, results: list[dict[str, Any]]) -> None:
     failed = [r for r in results if r["exit_code"] != 0]
     if not failed:
         count = len(results)
-        reason = f"All {count} check{'s' if count != 1 else ''} pass: " + ", ".join(
-            f"`{r['command']}`" for r in results
-        ) + "."
+        reason = (
+            f"All {count} check{'s' if count != 1 else ''} pass: "
+            + ", ".join(f"`{r['command']}`" for r in results)
+            + "."
+        )
         verdict = Verdict.PASSED
     else:
         first = failed[0]

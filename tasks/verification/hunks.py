@@ -91,7 +91,7 @@ def patch_hunks(attempt_id: int, attempt_index: int, patch: str) -> list[PickedH
     for file_index, patched in enumerate(parsed):
         if patched.is_binary_file:
             continue
-        info = [line for line in patched.patch_info if not line.startswith("index ")]
+        info = [line for line in (patched.patch_info or []) if not line.startswith("index ")]
         header = "".join(info) + f"--- {patched.source_file}\n+++ {patched.target_file}\n"
         path = _clean(patched.target_file) or _clean(patched.source_file)
         for hunk_index, hunk in enumerate(patched):

@@ -200,7 +200,9 @@ def combined_patch_create(*, task: Task, by: User, hunk_ids: list[str]) -> Verif
         finished_at=now,
     )
     verification = Verification.objects.create(
-        task=task, attempt=combined, hunks=list(dict.fromkeys(hunk_ids)),
+        task=task,
+        attempt=combined,
+        hunks=list(dict.fromkeys(hunk_ids)),
         patch_lines=_patch_lines(patch),
     )
     transaction.on_commit(partial(enqueue, verification.pk))
