@@ -59,9 +59,7 @@ def task_ranking(task: Task) -> Ranking:
     the combined patches in the order they were made."""
     ranking = Ranking(task=task)
     rows = Verification.objects.filter(task=task).select_related("attempt")
-    for verification in sorted(
-        rows, key=lambda v: (v.rank is None, v.rank or 0, v.attempt.index)
-    ):
+    for verification in sorted(rows, key=lambda v: (v.rank is None, v.rank or 0, v.attempt.index)):
         row = RankingRow(verification, verification.attempt, _first_failure(verification))
         (ranking.combined if verification.is_combined else ranking.rows).append(row)
     return ranking

@@ -14,6 +14,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from tasks import event_kinds as kinds
+from tasks import events
 from tasks.models import FINISHED_STATUSES, Attempt, Mode, Status, Task
 from tasks.rendering.diff import diff_stats
 from tasks.verification.hunks import combine, patch_hunks
@@ -199,6 +201,9 @@ def combined_patch_create(*, task: Task, by: User, hunk_ids: list[str]) -> Verif
         started_at=now,
         finished_at=now,
     )
+    # One line in its log, so its panel says what it is.
+    payload = {"status": Status.SUCCEEDED, "message": combined.summary}
+    events.publish(combined.pk, kinds.STATUS, payload)
     verification = Verification.objects.create(
         task=task,
         attempt=combined,

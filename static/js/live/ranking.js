@@ -22,5 +22,20 @@ function start(section) {
   setTimeout(tick, INTERVAL_MS);
 }
 
+/** A ranking row's "Attempt N" opens that attempt's tab, as clicking the tab does. */
+function wireLinks(section) {
+  section.addEventListener("click", (e) => {
+    const link = e.target instanceof Element ? e.target.closest("a[data-ranking-attempt]") : null;
+    const tab = link && document.getElementById("tab-" + link.dataset.rankingAttempt);
+    if (!tab) return;
+    e.preventDefault();
+    tab.click();
+    tab.scrollIntoView({ block: "nearest" });
+  });
+}
+
 const section = document.querySelector("[data-ranking]");
-if (section) start(section);
+if (section) {
+  start(section);
+  wireLinks(section);
+}
