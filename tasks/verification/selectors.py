@@ -110,3 +110,14 @@ def combined_patch_blocker(attempt: Attempt) -> str:
     ):
         return f"The combined patch did not pass verification: {verification.reason}"
     return ""
+
+
+def best_first(attempts: list[Attempt]) -> list[Attempt]:
+    """`attempts` (of one task) with the ranked ones first, best first; the rest after them in
+    the order given. Without a ranking (one attempt, or not verified yet) the order is kept."""
+    ranks = dict(
+        Verification.objects.filter(attempt__in=attempts, rank__isnull=False).values_list(
+            "attempt_id", "rank"
+        )
+    )
+    return sorted(attempts, key=lambda a: (a.pk not in ranks, ranks.get(a.pk, 0)))

@@ -24,14 +24,15 @@ BREAKS = ADDS.replace("a + b", "a * b") + (
 )
 
 
-def best_of_two(repo, author):
-    """A finished best-of-2 task; attempt 2's patch fails the tests, attempt 1's passes."""
+def best_of_two(repo, author, *, first_passes: bool = True):
+    """A finished best-of-2 task; attempt 2's patch fails the tests, attempt 1's passes (or the
+    other way round)."""
     task = factories.make_task(repo, author, mode="code", attempts=2)
     first, second = task.attempts.order_by("index")
     for attempt, patch in ((first, ADDS), (second, BREAKS)):
         services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, patch=patch)
     verification.verifications_start(task_id=task.pk)
-    for attempt, ok in ((first, True), (second, False)):
+    for attempt, ok in ((first, first_passes), (second, not first_passes)):
         row = Verification.objects.get(attempt=attempt)
         verification.verification_claim(verification_id=row.pk)
         verification.verification_finish(
@@ -85,6 +86,16 @@ def test_combining_hunks_makes_a_combined_attempt_that_waits_for_verification(
     assert pr.status_code == 409 and pr.json()["code"] == "not_verified"
     assert pr.json()["error"].startswith("The combined patch is still being verified")
     assert alice_api.get(f"/tasks/{task.pk}/ranking").json()["running"] is True
+
+
+def test_create_pr_without_an_attempt_number_takes_the_best_ranked(alice_api, acme_repo, alice):
+    from tasks.pull_requests.services import pull_request_attempt
+
+    task, first, second = best_of_two(acme_repo, alice, first_passes=False)
+
+    assert pull_request_attempt(task) == second
+    ranked = alice_api.get(f"/tasks/{task.pk}/ranking").json()["attempts"]
+    assert [a["attempt_index"] for a in ranked] == [2, 1]
 
 
 def test_another_teams_task_has_no_ranking_and_cannot_be_combined(carol_api, acme_repo, alice):
