@@ -27,7 +27,7 @@ LOST_TWICE = (
 
 def verifications_recover(*, ids: list[int] | None = None) -> list[int]:
     """Requeue (or end, after MAX_RUNS) running verifications whose heartbeat is older than
-    ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS, and enqueue again queued ones waiting longer than
+    ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS, and enqueue once more those never taken after
     QUEUE_LOST_SECONDS. Returns the ids it touched."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS)
@@ -55,8 +55,10 @@ def verifications_recover(*, ids: list[int] | None = None) -> list[int]:
         logger.warning("verification %s lost its worker (run %s)", verification_id, runs)
         touched.append(verification_id)
     lost = now - timedelta(seconds=settings.QUEUE_LOST_SECONDS)
-    waiting = Verification.objects.filter(status=V.QUEUED).filter(
-        Q(heartbeat_at__lt=lost) | Q(heartbeat_at=None, created_at__lt=lost)
+    # Queued long and never claimed nor requeued: its job may have been lost with Redis's data.
+    # Enqueued once more (a duplicate is harmless: the claim is conditional), never again.
+    waiting = Verification.objects.filter(
+        status=V.QUEUED, runs=0, heartbeat_at=None, created_at__lt=lost
     )
     if ids is not None:
         waiting = waiting.filter(pk__in=ids)

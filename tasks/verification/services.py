@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tasks import event_kinds as kinds
@@ -87,15 +88,14 @@ def verification_claim(*, verification_id: int) -> bool:
     """QUEUED -> RUNNING; False when another worker has it or it is done."""
     now = timezone.now()
     claimed = Verification.objects.filter(pk=verification_id, status=V.QUEUED).update(
-        status=V.RUNNING, started_at=now, heartbeat_at=now, results=[], error=""
+        status=V.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        results=[],
+        error="",
+        runs=F("runs") + 1,
     )
-    if claimed:
-        Verification.objects.filter(pk=verification_id).update(runs=_runs(verification_id) + 1)
     return bool(claimed)
-
-
-def _runs(verification_id: int) -> int:
-    return Verification.objects.values_list("runs", flat=True).get(pk=verification_id)
 
 
 def verification_beat(verification_id: int) -> None:
@@ -141,11 +141,8 @@ def verification_finish(
 def ranking_refresh(*, task_id: int) -> None:
     """Store each finished verification's place among the task's own attempts and why (combined
     patches are verified but not ranked). Pending ones have no place yet."""
-    rows = list(
-        Verification.objects.filter(task_id=task_id, status=V.DONE, hunks=[]).select_related(
-            "attempt"
-        )
-    )
+    done = Verification.objects.filter(task_id=task_id, status=V.DONE).select_related("attempt")
+    rows = [row for row in done if not row.is_combined]
     by_key = {row.pk: row for row in rows}
     ordered = rank(
         [Candidate(row.pk, row.attempt.index, row.verdict, row.patch_lines) for row in rows]
