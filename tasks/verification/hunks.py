@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+
+from tasks.rendering.diff import clean_path, file_status, parse_patch
 
 MAX_HUNKS = 500
 
@@ -27,7 +28,7 @@ class PickedHunk:
     attempt_index: int
     path: str
     file_header: str  # "diff --git …" up to "+++ …", without the `index` line
-    file_kind: str  # "added" | "removed" | "modified" | "renamed"
+    file_kind: str  # "added" | "removed" | "modified" | "renamed" (binary files have no hunks)
     hunk_count: int  # how many hunks the file has in its attempt's patch
     source_start: int
     source_length: int
@@ -62,27 +63,11 @@ def parse_hunk_id(value: str) -> tuple[int, int, int]:
     return int(parts[0]), int(parts[1]), int(parts[2])
 
 
-def _clean(path: str | None) -> str:
-    if not path or path == "/dev/null":
-        return ""
-    return path[2:] if path[:2] in ("a/", "b/") else path
-
-
-def _kind(patched) -> str:
-    if patched.is_added_file:
-        return "added"
-    if patched.is_removed_file:
-        return "removed"
-    if patched.is_rename:
-        return "renamed"
-    return "modified"
-
-
 def patch_hunks(attempt_id: int, attempt_index: int, patch: str) -> list[PickedHunk]:
     """Every text hunk of an attempt's patch (binary files and files without hunks have none).
     CombineError when the patch cannot be parsed."""
     try:
-        parsed = PatchSet(patch.splitlines(keepends=True))
+        parsed = parse_patch(patch)
     except UnidiffParseError as exc:
         raise CombineError(
             f"The patch of attempt {attempt_index} could not be read: {exc}"
@@ -93,7 +78,7 @@ def patch_hunks(attempt_id: int, attempt_index: int, patch: str) -> list[PickedH
             continue
         info = [line for line in (patched.patch_info or []) if not line.startswith("index ")]
         header = "".join(info) + f"--- {patched.source_file}\n+++ {patched.target_file}\n"
-        path = _clean(patched.target_file) or _clean(patched.source_file)
+        path = clean_path(patched.target_file) or clean_path(patched.source_file)
         for hunk_index, hunk in enumerate(patched):
             hunks.append(
                 PickedHunk(
@@ -101,7 +86,7 @@ def patch_hunks(attempt_id: int, attempt_index: int, patch: str) -> list[PickedH
                     attempt_index=attempt_index,
                     path=path,
                     file_header=header,
-                    file_kind=_kind(patched),
+                    file_kind=file_status(patched),
                     hunk_count=len(patched),
                     source_start=hunk.source_start,
                     source_length=hunk.source_length,

@@ -14,10 +14,10 @@ from tasks.verification import services as verification
 from tasks.verification.models import Verification
 from tests.api.test_cli_live import cli
 from tests.support import factories
+from tests.support.calc_repo import FIX_DIFF
 
 TESTS = "pytest -q"
-ADDS = "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n" \
-       " def add(a, b):\n-    return a - b\n+    return a + b\n"
+ADDS = FIX_DIFF
 BREAKS = ADDS.replace("a + b", "a * b") + (
     "diff --git a/README b/README\nnew file mode 100644\n--- /dev/null\n+++ b/README\n"
     "@@ -0,0 +1 @@\n+calc\n"

@@ -20,27 +20,13 @@ from tasks.verification.models import Verification
 from tests.browser.test_live_page import sign_in_as
 from tests.support import factories
 from tests.support.browser import screenshot
+from tests.support.calc_repo import FIX_DIFF, TESTS
 from tests.support.worker_thread import as_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-TESTS = "python3 -m unittest -v"
-ADDS = """diff --git a/calc.py b/calc.py
---- a/calc.py
-+++ b/calc.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-"""
-SWAPS = """diff --git a/calc.py b/calc.py
---- a/calc.py
-+++ b/calc.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return b - a
-diff --git a/test_more.py b/test_more.py
+ADDS = FIX_DIFF
+SWAPS = FIX_DIFF.replace("a + b", "b - a") + """diff --git a/test_more.py b/test_more.py
 new file mode 100644
 --- /dev/null
 +++ b/test_more.py

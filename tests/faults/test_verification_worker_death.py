@@ -17,19 +17,11 @@ from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX
 from tasks.services import attempt_claim, attempt_finish, task_create
 from tasks.verification.models import Verification
 from tests.faults.conftest import wait_for
-from tests.support.calc_repo import TESTS
+from tests.support.calc_repo import FIX_DIFF, TESTS
 from tests.support.celery_queue import queued_jobs
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
-FIX = """diff --git a/calc.py b/calc.py
---- a/calc.py
-+++ b/calc.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-"""
 SLOW_TEST = (
     "import time\nimport unittest\n\nfrom calc import add\n\n\n"
     "class AddTest(unittest.TestCase):\n"
@@ -65,7 +57,7 @@ def test_a_verification_whose_worker_died_is_queued_again_and_ends_with_a_verdic
     fixed, failed = task.attempts.order_by("index")
     worker = start_worker()
     attempt_claim(attempt_id=fixed.pk)
-    attempt_finish(attempt_id=fixed.pk, status=Status.SUCCEEDED, patch=FIX, summary="Fixed.")
+    attempt_finish(attempt_id=fixed.pk, status=Status.SUCCEEDED, patch=FIX_DIFF, summary="Fixed.")
     # The last attempt to end starts re-verification: one patch to verify, one "no patch".
     attempt_finish(attempt_id=failed.pk, status=Status.FAILED, error="The model gave up.")
     verification = Verification.objects.get(attempt=fixed)
