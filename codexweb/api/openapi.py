@@ -508,7 +508,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**_SCHEMAS, **verification.SCHEMAS},
+            "schemas": {**_SCHEMAS, **verification.schemas()},
         },
-        "paths": {**_paths(), **verification.paths(_ERRORS, _NOT_FOUND, _error)},
+        "paths": {**_paths(), **verification.paths()},
     }
