@@ -38,6 +38,9 @@ def test_best_of_three_ranks_the_broken_patch_last_and_a_hunk_pick_is_verified(
     worker_settings, model_server, acme, alice, fixture_repo, empty_queue,
     django_capture_on_commit_callbacks,
 ):
+    # This test's rows live in its own open transaction: a heartbeat thread (another connection)
+    # would wait for their locks, so the verifications' heartbeat never needs to beat here.
+    worker_settings.ATTEMPT_HEARTBEAT_SECONDS = 300
     model_server.add(*attempt_script(FIX), *attempt_script(BROKEN),
                      *attempt_script(FIX_WITH_NOTES))
     repository = repository_register(team=acme, location=str(fixture_repo))
