@@ -31,7 +31,9 @@ FIX_WITH_NOTES = ("*** Begin Patch\n*** Add File: NOTES.md\n+`add` adds its argu
 
 
 def attempt_script(patch: str) -> tuple:
-    return (reply(call("apply_patch", {"patch": patch})), reply("Changed `add` in calc.py."))
+    """Edit, run the tests (AGENTS.md asks for it; the agent is reminded otherwise), answer."""
+    return (reply(call("apply_patch", {"patch": patch})), reply(call("shell", {"command": TESTS})),
+            reply("Changed `add` in calc.py."))
 
 
 def test_best_of_three_ranks_the_broken_patch_last_and_a_hunk_pick_is_verified(
