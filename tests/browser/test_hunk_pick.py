@@ -79,7 +79,7 @@ def test_the_ranking_says_why_and_picked_hunks_become_a_verified_patch(
     page, task = browser_page, ranked["task"]
     first, second = ranked["first"], ranked["second"]
     sign_in_as(page, ranked["alice"], live_app)
-    page.goto(f"/tasks/{task.pk}/")
+    page.goto(f"/tasks/{task.pk}/", timeout=60_000)  # a loaded 2-core machine
 
     rows = page.locator("#ranking [data-ranking-row]")
     expect(rows).to_have_count(2)
