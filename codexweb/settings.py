@@ -343,6 +343,10 @@ SANDBOX_MEMORY_MB = envint("SANDBOX_MEMORY_MB", 4096, minimum=64)
 SANDBOX_PIDS = envint("SANDBOX_PIDS", 512, minimum=16)
 SANDBOX_DISK_MB = envint("SANDBOX_DISK_MB", 10240, minimum=64)
 ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
+# Best-of-N re-verification (tasks/verification/): all of one patch's checks end within this
+# many seconds, each command within the second.
+VERIFY_TIMEOUT_SECONDS = envint("VERIFY_TIMEOUT_SECONDS", 1200, minimum=10)
+VERIFY_COMMAND_TIMEOUT_SECONDS = envint("VERIFY_COMMAND_TIMEOUT_SECONDS", 600, minimum=5)
 # At most this many egress decisions are recorded as events per attempt.
 EGRESS_EVENTS_MAX = envint("EGRESS_EVENTS_MAX", 1000, minimum=0)
 # Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.

@@ -73,6 +73,11 @@ def _pr_reason(attempt: Attempt) -> str:
         return "Only a succeeded attempt can become a pull request."
     if not attempt.patch.strip():
         return "This attempt made no changes."
+    from tasks.verification.selectors import combined_patch_blocker
+
+    blocker = combined_patch_blocker(attempt)  # a combined patch is verified first
+    if blocker:
+        return blocker
     if not task.repository.is_on_github:
         return NOT_ON_GITHUB
     return ""

@@ -55,6 +55,9 @@ def run_attempt(self: CeleryTask, attempt_id: int) -> None:
 def attempts_check_heartbeats() -> list[int]:
     """Periodic (every few seconds): fail attempts whose worker stopped beating, and remove
     their containers and egress proxies."""
+    from tasks.verification.recovery import verifications_recover
+
+    verifications_recover()  # best-of-N re-verifications whose worker died, the same way
     return periodic.end_attempts_without_heartbeat()
 
 
@@ -62,3 +65,12 @@ def attempts_check_heartbeats() -> list[int]:
 def housekeeping() -> None:
     """Periodic (Celery beat): end attempts whose worker died, remove orphaned sandboxes."""
     periodic.housekeeping()
+
+
+@shared_task(name="tasks.verify_patch", acks_late=True)
+def verify_patch(verification_id: int) -> None:
+    """Re-verify one patch of a best-of-N task (tasks/verification/flow.py). Safe to deliver
+    twice: the claim is atomic, and a redelivery only recovers a verification whose worker died."""
+    from tasks.verification.flow import verification_execute  # imports the sandbox
+
+    verification_execute(verification_id)

@@ -156,3 +156,4 @@ from tasks.images.models import TaskImage  # noqa: E402,F401
 from tasks.notifications.models import TeamWebhook, WebhookDelivery  # noqa: E402,F401
 from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401
 from tasks.steering.models import SteerMessage  # noqa: E402,F401
+from tasks.verification.models import Verification  # noqa: E402,F401

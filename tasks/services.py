@@ -165,10 +165,18 @@ def attempt_finish(
     events.publish(attempt.pk, kinds.STATUS, payload)
     _task_status_refresh(attempt.task_id)
     attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
+    # Best-of-N: the last attempt to end starts the re-verification of every patch.
+    transaction.on_commit(partial(_verify_when_done, attempt.task_id), robust=True)
     if status == Status.SUCCEEDED and attempt.update_pull_request and patch.strip():
         # robust: the attempt has ended either way; a failure here is logged, never raised.
         transaction.on_commit(partial(_update_pull_request_when_done, attempt.pk), robust=True)
     return attempt
+
+
+def _verify_when_done(task_id: int) -> None:
+    from tasks.verification.services import verifications_start
+
+    verifications_start(task_id=task_id)
 
 
 def _update_pull_request_when_done(attempt_id: int) -> None:
@@ -190,6 +198,8 @@ def attempt_cancel(*, attempt_id: int, by: User) -> Attempt:
     events.publish(attempt.pk, kinds.STATUS, {"status": Status.CANCELLED, "message": attempt.error})
     _task_status_refresh(attempt.task_id)
     attempt_needs_attention(attempt.pk, ATTEMPT_FINISHED)
+    # Best-of-N: the last attempt to end starts the re-verification of every patch.
+    transaction.on_commit(partial(_verify_when_done, attempt.task_id), robust=True)
     from codexweb.audit import actions as audit_actions
     from codexweb.audit.services import audit_record
 

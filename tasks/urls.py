@@ -2,6 +2,7 @@ from django.urls import path
 
 from tasks import views, views_history, views_live
 from tasks.images import views as views_images
+from tasks.verification import views as verification_views
 
 app_name = "tasks"
 
@@ -20,4 +21,6 @@ urlpatterns = [
     path("repositories/picker/", views.repository_picker, name="repository_picker"),
     path("history/", views_history.history, name="history"),
     path("images/<int:pk>/", views_images.image_file, name="image"),
+    path("tasks/<int:pk>/ranking/", verification_views.task_ranking_fragment, name="task_ranking"),
+    path("tasks/<int:pk>/combine/", verification_views.task_combine, name="task_combine"),
 ]

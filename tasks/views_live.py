@@ -30,8 +30,10 @@ MAX_LINE = 10**9 - 1
 
 @require_GET
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from tasks.verification.views import ranking_context
+
     task = get_task_for_user(request.user, pk)
-    return render(request, "tasks/detail.html", task_page(task))
+    return render(request, "tasks/detail.html", {**task_page(task), **ranking_context(task)})
 
 
 @require_GET

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 
+from codexweb.api import openapi_verification as verification
+
 _STATUS = ["queued", "running", "succeeded", "failed", "cancelled", "stopped"]
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -569,7 +571,7 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _SCHEMAS,
+            "schemas": {**_SCHEMAS, **verification.schemas()},
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **verification.paths()},
     }

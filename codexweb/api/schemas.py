@@ -74,3 +74,12 @@ class FollowUpIn(BaseModel):
     images: list[ImageIn] = Field(default_factory=list)
     update_pr: bool = Field(default=False, description="when it succeeds, push the result to "
                             "the parent attempt's open pull request")
+
+
+class CombineIn(BaseModel):
+    """Hunks of a task's attempts to combine into one patch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hunks: list[str] = Field(min_length=1, max_length=500,
+                             description="hunk ids: attempt id:file index:hunk index")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from codexweb.api import stream, views
+from codexweb.api import stream, views, views_verification
 
 app_name = "api"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("tasks/<int:pk>", views.task_detail, name="task"),
     path("tasks/<int:pk>/cancel", views.task_cancel, name="task_cancel"),
     path("tasks/<int:pk>/pr", views.task_pull_request, name="task_pr"),
+    path("tasks/<int:pk>/ranking", views_verification.task_ranking_detail, name="task_ranking"),
+    path("tasks/<int:pk>/combine", views_verification.task_combine, name="task_combine"),
     path("attempts/<int:pk>", views.attempt_detail, name="attempt"),
     path("attempts/<int:pk>/cancel", views.attempt_cancel, name="attempt_cancel"),
     path("attempts/<int:pk>/pr", views.attempt_pull_request, name="attempt_pr"),

@@ -14,6 +14,7 @@ from codexweb.client import exitcodes
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
 from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.images import ImageFileError, image_payloads
+from codexweb.client.ranking import add_rank_command, rank_command
 from codexweb.client.render import event_line, task_details, task_row
 
 STREAM_RECONNECTS = 5
@@ -29,8 +30,8 @@ _STATUS_EXIT = {
 
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
-    """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up and pr on the
-    parser."""
+    """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up, pr and
+    rank on the parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -113,11 +114,12 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
     pr.add_argument("--json", action="store_true")
+    add_rank_command(sub)
 
 
 CLIENT_COMMANDS = frozenset(
     {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "follow-up",
-     "pr"}
+     "pr", "rank"}
 )
 
 
@@ -140,6 +142,7 @@ def run_client_command(
             "steer": _steer,
             "follow-up": _follow_up,
             "pr": _pr,
+            "rank": rank_command,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:

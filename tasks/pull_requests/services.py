@@ -47,11 +47,14 @@ EMPTY_PATCH = "The patch makes no changes to {base}; there is nothing to open a 
 
 def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
     """The attempt of `task` to open a pull request from: attempt `index`, or by default the
-    first that succeeded with changes. Raises PullRequestError when there is none to use."""
+    best that succeeded with changes (a best-of-N task's ranking first, tasks/verification/,
+    then by index). Raises PullRequestError when there is none to use."""
     if task.mode != Mode.CODE:
         raise PullRequestError("Ask tasks change nothing, so there is no PR to open.",
                                code="not_code_task")
-    attempts = list(task.attempts.order_by("index"))
+    from tasks.verification.selectors import best_first
+
+    attempts = best_first(list(task.attempts.order_by("index")))
     if index is not None:
         chosen = next((a for a in attempts if a.index == index), None)
         if chosen is None:
@@ -104,6 +107,11 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
     if attempt.status != Status.SUCCEEDED or not attempt.patch.strip():
         raise PullRequestError("This attempt has no finished patch to turn into a pull request.",
                                code="no_patch")
+    from tasks.verification.selectors import combined_patch_blocker
+
+    blocker = combined_patch_blocker(attempt)  # a combined patch is verified first
+    if blocker:
+        raise PullRequestError(blocker, code="not_verified")
     if not repository.is_on_github:
         raise PullRequestError("Pull requests need a repository connected from GitHub.")
     try:

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 Stream = Literal["stdout", "stderr"]
-OwnerKind = Literal["attempt", "setup-run"]
+OwnerKind = Literal["attempt", "setup-run", "verification"]
 
 
 @dataclass(frozen=True)
 class SandboxOwner:
-    """What a sandbox is for: an attempt or a "run setup now". It names the container, the
-    runtime folder and a label, so the reaper can remove what one owner left."""
+    """What a sandbox is for: an attempt, a "run setup now" or a re-verification. It names the
+    container, the runtime folder and a label, so the reaper can remove what one owner left."""
 
     kind: OwnerKind
     id: int
@@ -37,6 +37,11 @@ class SandboxOwner:
     @classmethod
     def setup_run(cls, run_id: int) -> SandboxOwner:
         return cls("setup-run", run_id)
+
+    @classmethod
+    def verification(cls, verification_id: int) -> SandboxOwner:
+        """A best-of-N re-verification of a patch (tasks/verification/)."""
+        return cls("verification", verification_id)
 
 
 @dataclass(frozen=True)

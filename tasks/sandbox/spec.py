@@ -117,7 +117,7 @@ def runtime_folder_name(spec: SandboxSpec, suffix: str) -> str:
     return f"{spec.owner.slug}-{suffix}"
 
 
-RUNTIME_FOLDER_GLOBS = ("attempt-*", "setup-run-*")
+RUNTIME_FOLDER_GLOBS = ("attempt-*", "setup-run-*", "verification-*")
 
 
 @dataclass(frozen=True)

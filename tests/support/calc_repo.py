@@ -29,6 +29,15 @@ AGENTS = "Run `python3 -m unittest -v` from the repository root before finishing
 FIX = ("*** Begin Patch\n*** Update File: calc.py\n@@ def add(a, b):\n-    return a - b\n"
        "+    return a + b\n*** End Patch")
 TESTS = "python3 -m unittest -v"
+# FIX as the worker takes it back (`git diff`): what re-verification and Create PR apply.
+FIX_DIFF = """diff --git a/calc.py b/calc.py
+--- a/calc.py
++++ b/calc.py
+@@ -1,2 +1,2 @@
+ def add(a, b):
+-    return a - b
++    return a + b
+"""
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,131 @@
+"""Best-of-N re-verification through the REST API and the CLI (issue 15, item 5): the ranking
+with each verdict's evidence, combining hunks (409 with the reason when they overlap), Create PR
+refused for a combined patch until it is verified, `codexweb rank TASK`. Every response is checked
+against the OpenAPI description."""
+
+from __future__ import annotations
+
+import pytest
+
+from codexweb.api.tokens import api_token_create
+from tasks import services
+from tasks.models import Status
+from tasks.verification import services as verification
+from tasks.verification.models import Verification
+from tests.api.test_cli_live import cli
+from tests.support import factories
+from tests.support.calc_repo import FIX_DIFF
+
+TESTS = "pytest -q"
+ADDS = FIX_DIFF
+BREAKS = ADDS.replace("a + b", "a * b") + (
+    "diff --git a/README b/README\nnew file mode 100644\n--- /dev/null\n+++ b/README\n"
+    "@@ -0,0 +1 @@\n+calc\n"
+)
+
+
+def best_of_two(repo, author, *, first_passes: bool = True):
+    """A finished best-of-2 task; attempt 2's patch fails the tests, attempt 1's passes (or the
+    other way round)."""
+    task = factories.make_task(repo, author, mode="code", attempts=2)
+    first, second = task.attempts.order_by("index")
+    for attempt, patch in ((first, ADDS), (second, BREAKS)):
+        services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, patch=patch)
+    verification.verifications_start(task_id=task.pk)
+    for attempt, ok in ((first, first_passes), (second, not first_passes)):
+        row = Verification.objects.get(attempt=attempt)
+        verification.verification_claim(verification_id=row.pk)
+        verification.verification_finish(
+            verification_id=row.pk,
+            verdict="passed" if ok else "checks_failed",
+            reason=f"All 1 check passes: `{TESTS}`." if ok
+            else f"`{TESTS}` failed with exit code 1.",
+            results=[{"command": TESTS, "exit_code": 0 if ok else 1, "timed_out": False,
+                      "output_tail": "1 passed\n" if ok else "E assert 6 == 5\n1 failed\n",
+                      "duration": 0.5, "error": ""}],
+        )
+    return task, first, second
+
+
+def test_the_ranking_lists_the_attempts_best_first_with_their_evidence(alice_api, acme_repo, alice):
+    task, first, second = best_of_two(acme_repo, alice)
+
+    body = alice_api.get(f"/tasks/{task.pk}/ranking").json()
+
+    assert body["running"] is False and body["combined"] == []
+    assert [(a["attempt_index"], a["rank"], a["verdict"]) for a in body["attempts"]] == [
+        (1, 1, "passed"), (2, 2, "checks_failed")]
+    last = body["attempts"][1]
+    assert last["rank_reason"] == "#2 of 2: some checks fail; 3 changed lines."
+    assert last["reason"] == f"`{TESTS}` failed with exit code 1."
+    assert last["results"][0]["exit_code"] == 1
+    assert "E assert 6 == 5" in last["results"][0]["output_tail"]
+
+
+def test_combining_hunks_makes_a_combined_attempt_that_waits_for_verification(
+    alice_api, acme_repo, alice, empty_queue
+):
+    task, first, second = best_of_two(acme_repo, alice)
+
+    overlap = alice_api.post(f"/tasks/{task.pk}/combine",
+                             {"hunks": [f"{first.pk}:0:0", f"{second.pk}:0:0"]})
+    assert overlap.status_code == 409 and overlap.json()["code"] == "cannot_combine"
+    assert "overlap: they change the same lines" in overlap.json()["error"]
+    bad = alice_api.post(f"/tasks/{task.pk}/combine", {"hunks": []})
+    assert bad.status_code == 400
+
+    made = alice_api.post(f"/tasks/{task.pk}/combine",
+                          {"hunks": [f"{first.pk}:0:0", f"{second.pk}:1:0"]})
+
+    assert made.status_code == 201, made.json()
+    combined = made.json()
+    assert (combined["attempt_index"], combined["status"], combined["rank"]) == (3, "queued", None)
+    assert combined["hunks"] == [f"{first.pk}:0:0", f"{second.pk}:1:0"]
+    assert made["Location"] == f"/api/v1/tasks/{task.pk}/ranking"
+    pr = alice_api.post(f"/tasks/{task.pk}/pr", {"attempt": 3})
+    assert pr.status_code == 409 and pr.json()["code"] == "not_verified"
+    assert pr.json()["error"].startswith("The combined patch is still being verified")
+    assert alice_api.get(f"/tasks/{task.pk}/ranking").json()["running"] is True
+
+
+def test_create_pr_without_an_attempt_number_takes_the_best_ranked(alice_api, acme_repo, alice):
+    from tasks.pull_requests.services import pull_request_attempt
+
+    task, first, second = best_of_two(acme_repo, alice, first_passes=False)
+
+    assert pull_request_attempt(task) == second
+    ranked = alice_api.get(f"/tasks/{task.pk}/ranking").json()["attempts"]
+    assert [a["attempt_index"] for a in ranked] == [2, 1]
+
+
+def test_another_teams_task_has_no_ranking_and_cannot_be_combined(carol_api, acme_repo, alice):
+    task, first, _second = best_of_two(acme_repo, alice)
+    assert carol_api.get(f"/tasks/{task.pk}/ranking").status_code == 404
+    response = carol_api.post(f"/tasks/{task.pk}/combine", {"hunks": [f"{first.pk}:0:0"]})
+    assert response.status_code == 404
+    assert Verification.objects.filter(task=task).count() == 2
+
+
+@pytest.fixture
+def cli_world(transactional_db, tmp_path, empty_queue):
+    alice = factories.make_user("alice")
+    acme = factories.make_team("Acme", admin=alice)
+    repo = factories.make_repository(acme, owner="acme", name="webapp")
+    token = api_token_create(user=alice, name="cli").secret
+    return {"token": token, "home": tmp_path / "home", "repo": repo, "alice": alice}
+
+
+def test_codexweb_rank_prints_the_ranking_and_why(live_app, cli_world):
+    task, _first, _second = best_of_two(cli_world["repo"], cli_world["alice"])
+    login = cli(cli_world, "login", "--server", live_app.url, "--token", cli_world["token"])
+    assert login.returncode == 0, login.stderr
+
+    result = cli(cli_world, "rank", str(task.pk))
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Task {task.pk}"
+    assert lines[1] == " #1 attempt 1: All checks pass, 2 lines"
+    assert lines[3] == " #2 attempt 2: Some checks fail, 3 lines"
+    assert lines[4] == f"      `{TESTS}` failed with exit code 1."
+    assert "      | E assert 6 == 5" in lines
