@@ -60,7 +60,8 @@ class DiffView:
         return sum(len(h.lines) for f in self.files for h in f.hunks)
 
 
-def _clean_path(path: str | None) -> str:
+def clean_path(path: str | None) -> str:
+    """A patch header's file name without its `a/` or `b/` ("" for /dev/null)."""
     if not path or path == "/dev/null":
         return ""
     for prefix in ("a/", "b/"):
@@ -74,7 +75,8 @@ def parse_patch(text: str) -> PatchSet:
     return PatchSet(text.splitlines(keepends=True))
 
 
-def _status(patched) -> str:
+def file_status(patched) -> str:
+    """added, removed, renamed, binary or modified: how a file in the patch changes."""
     if patched.is_binary_file:
         return "binary"
     if patched.is_added_file:
@@ -96,12 +98,12 @@ def diff_view(text: str) -> DiffView:
         return DiffView(files=[], added=0, removed=0, error=f"The patch could not be parsed: {exc}")
     files: list[DiffFile] = []
     for index, patched in enumerate(patch):
-        path = _clean_path(patched.target_file) or _clean_path(patched.source_file)
+        path = clean_path(patched.target_file) or clean_path(patched.source_file)
         diff_file = DiffFile(
             index=index,
             path=path,
-            old_path=_clean_path(patched.source_file),
-            status=_status(patched),
+            old_path=clean_path(patched.source_file),
+            status=file_status(patched),
             added=patched.added,
             removed=patched.removed,
         )
@@ -165,9 +167,9 @@ def new_file_lines(text: str, path: str) -> KnownLines | None:
     except UnidiffParseError:
         return None
     for patched in patch:
-        target = _clean_path(patched.target_file)
+        target = clean_path(patched.target_file)
         if target != path and not (
-            patched.is_removed_file and _clean_path(patched.source_file) == path
+            patched.is_removed_file and clean_path(patched.source_file) == path
         ):
             continue
         if patched.is_removed_file:
