@@ -47,7 +47,9 @@ EMPTY_PATCH = "The patch makes no changes to {base}; there is nothing to open a 
 
 def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
     """The attempt of `task` to open a pull request from: attempt `index`, or by default the
-    first that succeeded with changes. Raises PullRequestError when there is none to use."""
+    latest that succeeded with changes (a leaf: a follow-up's index is above its parent's, so
+    after a follow-up that succeeded, the follow-up, whose patch carries its parent's changes).
+    Raises PullRequestError when there is none to use."""
     if task.mode != Mode.CODE:
         raise PullRequestError("Ask tasks change nothing, so there is no PR to open.",
                                code="not_code_task")
@@ -57,7 +59,9 @@ def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
         if chosen is None:
             raise PullRequestError(f"Task {task.pk} has no attempt {index}.", code="no_attempt")
     else:
-        chosen = next((a for a in attempts if a.status == Status.SUCCEEDED and a.patch), None)
+        chosen = next(
+            (a for a in reversed(attempts) if a.status == Status.SUCCEEDED and a.patch), None
+        )
         if chosen is None:
             raise PullRequestError("No attempt of this task succeeded with changes yet.",
                                    code="no_patch")
