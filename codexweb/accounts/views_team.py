@@ -108,18 +108,24 @@ def _joined(request: AuthedRequest, invite: Invite, then: str) -> HttpResponse:
     return redirect(then)
 
 
+def _accepted(request: AuthedRequest, invite: Invite, *, then: str, back: str) -> HttpResponse:
+    """Accept `invite` for the signed-in person and go to `then`; or say why not and go `back`."""
+    try:
+        invite_accept(invite=invite, user=request.user)
+    except InviteError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return _joined(request, invite, then)
+
+
 def invite_open(request: AuthedRequest, token: str) -> HttpResponse:
     """The invitation link: shows the team, and joins it on POST."""
     invite = invite_by_token(token)
     if invite is None:
         raise Http404("No such invitation.")
     if request.method == "POST":
-        try:
-            invite_accept(invite=invite, user=request.user)
-        except InviteError as exc:
-            messages.error(request, str(exc))
-            return redirect("accounts:invite_accept", token=token)
-        return _joined(request, invite, "tasks:home")
+        back = reverse("accounts:invite_accept", args=[token])
+        return _accepted(request, invite, then="tasks:home", back=back)
     if invite.accepted_by_id == request.user.pk:
         # Signing in through the link already accepted it (codexweb/accounts/pipeline.py).
         return _joined(request, invite, "tasks:home")
@@ -136,12 +142,7 @@ def invite_accept_mine(request: AuthedRequest, pk: int) -> HttpResponse:
     invite = next((i for i in invites_for_user(request.user) if i.pk == pk), None)
     if invite is None:
         raise Http404("No such invitation.")
-    try:
-        invite_accept(invite=invite, user=request.user)
-    except InviteError as exc:
-        messages.error(request, str(exc))
-        return redirect("accounts:team")
-    return _joined(request, invite, "accounts:team")
+    return _accepted(request, invite, then="accounts:team", back="accounts:team")
 
 
 @require_POST
