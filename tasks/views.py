@@ -25,7 +25,7 @@ from tasks.selectors import (
     get_task_for_user,
     repositories_recently_used,
 )
-from tasks.views_live import to_attempt
+from tasks.views_live import to_new_attempt
 
 
 def _team_repositories(team: Team | None) -> QuerySet[Repository]:
@@ -98,13 +98,12 @@ def attempt_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def attempt_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a failed or cancelled attempt again, as a new attempt (the person's choice)."""
     attempt = get_attempt_for_user(request.user, pk)
-    try:
-        new = services.attempt_retry(attempt=attempt, by=signed_in_user(request))
-    except services.TaskError as exc:
-        messages.error(request, str(exc))
-        return to_attempt(attempt.task_id, attempt.index)
-    messages.success(request, f"Attempt {attempt.index} retried as attempt {new.index}.")
-    return to_attempt(attempt.task_id, new.index)
+    return to_new_attempt(
+        request,
+        attempt,
+        lambda: services.attempt_retry(attempt=attempt, by=signed_in_user(request)),
+        lambda new: f"Attempt {attempt.index} retried as attempt {new.index}.",
+    )
 
 
 @json_endpoint

@@ -5,6 +5,7 @@ through the selectors (404 for other teams)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -123,15 +124,14 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
 def _follow_up(
     request: HttpRequest, attempt: Attempt, prompt: str, images: list[CheckedImage] | None = None
 ) -> HttpResponse:
-    try:
-        new = services.attempt_follow_up(attempt=attempt, prompt=prompt, by=signed_in_user(request),
-                                         update_pull_request=bool(request.POST.get("update_pr")),
-                                         images=images or [])
-    except services.TaskError as exc:
-        messages.error(request, str(exc))
-        return to_attempt(attempt.task_id, attempt.index)
-    messages.success(request, f"Follow-up started as attempt {new.index}.")
-    return to_attempt(attempt.task_id, new.index)
+    return to_new_attempt(
+        request,
+        attempt,
+        lambda: services.attempt_follow_up(
+            attempt=attempt, prompt=prompt, by=signed_in_user(request),
+            update_pull_request=bool(request.POST.get("update_pr")), images=images or []),
+        lambda new: f"Follow-up started as attempt {new.index}.",
+    )
 
 
 @require_POST
@@ -161,3 +161,20 @@ def attempt_message(request: HttpRequest, pk: int) -> HttpResponse:
 def to_attempt(task_id: int, index: int) -> HttpResponse:
     """Back to the task page, scrolled to attempt `index` (after a button on its card)."""
     return redirect(reverse("tasks:detail", args=[task_id]) + f"#attempt-{index}")
+
+
+def to_new_attempt(
+    request: HttpRequest,
+    attempt: Attempt,
+    start: Callable[[], Attempt],
+    said: Callable[[Attempt], str],
+) -> HttpResponse:
+    """After a button that starts a new attempt from `attempt` (retry, follow-up): the new one,
+    with what `said` says of it; or back to `attempt` with the service's refusal."""
+    try:
+        new = start()
+    except services.TaskError as exc:
+        messages.error(request, str(exc))
+        return to_attempt(attempt.task_id, attempt.index)
+    messages.success(request, said(new))
+    return to_attempt(attempt.task_id, new.index)

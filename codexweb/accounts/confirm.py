@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -22,3 +25,21 @@ def confirm_page(
         {"title": title, "question": question, "action": action or request.path, "button": button,
          "cancel_url": came_from if safe and came_from else "/"},
     )
+
+
+def confirm_then_do(
+    request: HttpRequest,
+    do: Callable[[], str],
+    *,
+    then: str,
+    title: str,
+    question: str,
+    button: str,
+    action: str = "",
+) -> HttpResponse:
+    """The whole confirm-then-POST view: GET asks (confirm_page); POST calls `do`, shows the
+    sentence it returns and goes to `then` (a URL or URL name)."""
+    if request.method == "POST":
+        messages.success(request, do())
+        return redirect(then)
+    return confirm_page(request, title=title, question=question, button=button, action=action)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from codexweb.accounts.confirm import confirm_page
+from codexweb.accounts.confirm import confirm_page, confirm_then_do
 from codexweb.accounts.current import current_admin_team, current_team, current_team_set
 from codexweb.accounts.forms_team import DomainListForm, InviteForm, RoleForm
 from codexweb.accounts.http import AuthedRequest
@@ -101,25 +101,34 @@ def invite_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("accounts:team")
 
 
+def _joined(request: AuthedRequest, invite: Invite, then: str) -> HttpResponse:
+    """After accepting `invite`: its team becomes the current one, welcome, go to `then`."""
+    current_team_set(request, invite.team)
+    messages.success(request, f"Welcome to {invite.team.name}.")
+    return redirect(then)
+
+
+def _accepted(request: AuthedRequest, invite: Invite, *, then: str, back: str) -> HttpResponse:
+    """Accept `invite` for the signed-in person and go to `then`; or say why not and go `back`."""
+    try:
+        invite_accept(invite=invite, user=request.user)
+    except InviteError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    return _joined(request, invite, then)
+
+
 def invite_open(request: AuthedRequest, token: str) -> HttpResponse:
     """The invitation link: shows the team, and joins it on POST."""
     invite = invite_by_token(token)
     if invite is None:
         raise Http404("No such invitation.")
     if request.method == "POST":
-        try:
-            invite_accept(invite=invite, user=request.user)
-        except InviteError as exc:
-            messages.error(request, str(exc))
-            return redirect("accounts:invite_accept", token=token)
-        current_team_set(request, invite.team)
-        messages.success(request, f"Welcome to {invite.team.name}.")
-        return redirect("tasks:home")
+        back = reverse("accounts:invite_accept", args=[token])
+        return _accepted(request, invite, then="tasks:home", back=back)
     if invite.accepted_by_id == request.user.pk:
         # Signing in through the link already accepted it (codexweb/accounts/pipeline.py).
-        current_team_set(request, invite.team)
-        messages.success(request, f"Welcome to {invite.team.name}.")
-        return redirect("tasks:home")
+        return _joined(request, invite, "tasks:home")
     return render(
         request,
         "accounts/team_invite_accept.html",
@@ -133,14 +142,7 @@ def invite_accept_mine(request: AuthedRequest, pk: int) -> HttpResponse:
     invite = next((i for i in invites_for_user(request.user) if i.pk == pk), None)
     if invite is None:
         raise Http404("No such invitation.")
-    try:
-        invite_accept(invite=invite, user=request.user)
-    except InviteError as exc:
-        messages.error(request, str(exc))
-        return redirect("accounts:team")
-    current_team_set(request, invite.team)
-    messages.success(request, f"Welcome to {invite.team.name}.")
-    return redirect("accounts:team")
+    return _accepted(request, invite, then="accounts:team", back="accounts:team")
 
 
 @require_POST
@@ -258,14 +260,17 @@ def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 def domain_list_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     team = current_admin_team(request)
     domain_list = get_object_or_404(DomainList, pk=pk, team=team)
-    if request.method == "POST":
+
+    def delete() -> str:
         domain_list_delete(domain_list=domain_list, actor=request.user)
-        messages.success(request, f"Domain list {domain_list.name} deleted.")
-        return redirect("accounts:domain_lists")
+        return f"Domain list {domain_list.name} deleted."
+
     used = domain_list.environments.count() + domain_list.setup_environments.count()
     in_use = f" {used} environment setting(s) use it; they stop allowing its domains."
-    return confirm_page(
+    return confirm_then_do(
         request,
+        delete,
+        then="accounts:domain_lists",
         title="Delete a domain list",
         question=f"Delete the domain list {domain_list.name}?{in_use if used else ''}",
         action=reverse("accounts:domain_list_delete", args=[domain_list.pk]),

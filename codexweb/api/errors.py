@@ -2,47 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from django.http import JsonResponse
 
 
+@dataclass(eq=False)
 class ApiError(Exception):
-    """Raised by API views; turned into a JSON response with `status`."""
+    """Raised by API views; turned into a JSON response with `status` by `response()`."""
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        details: list[Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details
-        self.headers = headers or {}
+    status: int
+    code: str
+    message: str
+    _: KW_ONLY
+    details: list[Any] | None = None
+    headers: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def response(self) -> JsonResponse:
+        body: dict[str, Any] = {"error": self.message, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        response = JsonResponse(body, status=self.status)
+        for name, value in (self.headers or {}).items():
+            response[name] = value
+        return response
 
 
 def error_response(
-    status: int,
-    code: str,
-    message: str,
-    *,
-    details: list[Any] | None = None,
-    headers: dict[str, str] | None = None,
+    status: int, code: str, message: str, *, headers: dict[str, str] | None = None
 ) -> JsonResponse:
-    body: dict[str, Any] = {"error": message, "code": code}
-    if details:
-        body["details"] = details
-    response = JsonResponse(body, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+    """The JSON error for a failure met outside a view's `raise ApiError(...)`."""
+    return ApiError(status, code, message, headers=headers).response()
 
 
 def from_api_error(exc: ApiError) -> JsonResponse:
-    return error_response(
-        exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers
-    )
+    return exc.response()

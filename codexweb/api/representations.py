@@ -20,23 +20,26 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
+def _same(row: Any, *names: str) -> dict[str, Any]:
+    """The attributes `names` of `row` under their own names."""
+    return {name: getattr(row, name) for name in names}
+
+
+def _times(row: Any, *names: str) -> dict[str, str | None]:
+    """The timestamps `names` of `row` as ISO 8601 (None where unset)."""
+    return {name: _iso(getattr(row, name)) for name in names}
+
+
 def attempt_repr(attempt: Attempt) -> dict[str, Any]:
     return {
         "id": attempt.pk,
         "task": attempt.task_id,
-        "index": attempt.index,
         "parent": attempt.parent_id,
-        "status": attempt.status,
         "finished": attempt.is_finished,
-        "error": attempt.error,
-        "summary": attempt.summary,
         "has_patch": bool(attempt.patch),
-        "input_tokens": attempt.input_tokens,
-        "output_tokens": attempt.output_tokens,
-        "last_seq": attempt.last_seq,
-        "created_at": _iso(attempt.created_at),
-        "started_at": _iso(attempt.started_at),
-        "finished_at": _iso(attempt.finished_at),
+        **_same(attempt, "index", "status", "error", "summary", "input_tokens", "output_tokens",
+                "last_seq"),
+        **_times(attempt, "created_at", "started_at", "finished_at"),
     }
 
 
@@ -44,11 +47,9 @@ def steer_repr(message: SteerMessage) -> dict[str, Any]:
     return {
         "id": message.pk,
         "attempt": message.attempt_id,
-        "text": message.text,
-        "stop": message.stop,
         "by": message.author.get_username(),
-        "created_at": _iso(message.created_at),
-        "taken_at": _iso(message.taken_at),
+        **_same(message, "text", "stop"),
+        **_times(message, "created_at", "taken_at"),
     }
 
 
@@ -58,16 +59,11 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
         "team": task.team.slug,
         "repository": task.repository.full_name,
         "author": task.author.get_username(),
-        "mode": task.mode,
-        "title": task.title,
-        "prompt": task.prompt,
         "branch": task.base_branch,
         "model": task.model_tier,
-        "status": task.status,
         "finished": task.is_finished,
-        "attempt_count": task.attempt_count,
-        "created_at": _iso(task.created_at),
-        "finished_at": _iso(task.finished_at),
+        **_same(task, "mode", "title", "prompt", "status", "attempt_count"),
+        **_times(task, "created_at", "finished_at"),
         "web_url": reverse("tasks:detail", args=[task.pk]),
     }
     if attempts is not None:
@@ -96,10 +92,8 @@ def event_repr(event: Event) -> dict[str, Any]:
 def repository_repr(repository: Repository) -> dict[str, Any]:
     return {
         "id": repository.pk,
-        "full_name": repository.full_name,
         "team": repository.team.slug,
-        "default_branch": repository.default_branch,
-        "visibility": repository.visibility,
+        **_same(repository, "full_name", "default_branch", "visibility"),
     }
 
 
@@ -107,11 +101,8 @@ def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
     """`url` is the pull request's page once open; `poll_url` the API's view of the record."""
     return {
         "attempt": record.attempt_id,
-        "state": record.state,
         "url": record.html_url,
-        "number": record.number,
-        "branch": record.branch,
-        "error": record.error,
+        **_same(record, "state", "number", "branch", "error"),
         # A follow-up's record that pushes to its parent's open PR: the parent attempt's id.
         "updates_attempt": record.updates.attempt_id if record.updates else None,
         "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),

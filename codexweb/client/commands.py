@@ -325,11 +325,14 @@ def _show(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO)
 
 
 def _pick_attempt(task: dict[str, Any], index: int | None) -> dict[str, Any] | None:
+    """Attempt `index`, else the one `codexweb pr` would open: the latest that succeeded with
+    changes (after a follow-up, the follow-up); else the first with changes; else the first."""
     attempts = task["attempts"]
     if index is not None:
         return next((a for a in attempts if a["index"] == index), None)
     return (
-        next((a for a in attempts if a["status"] == "succeeded" and a["has_patch"]), None)
+        next((a for a in reversed(attempts) if a["status"] == "succeeded" and a["has_patch"]),
+             None)
         or next((a for a in attempts if a["has_patch"]), None)
         or (attempts[0] if attempts else None)
     )

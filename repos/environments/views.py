@@ -12,9 +12,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from codexweb.accounts.confirm import confirm_page
+from codexweb.accounts.confirm import confirm_then_do
 from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
@@ -127,12 +128,15 @@ def secret_save(request: AuthedRequest, pk: int) -> HttpResponse:
 def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpResponse:
     repository = admin_repository_for_user(request, pk)
     secret = get_object_or_404(EnvironmentSecret, pk=secret_id, environment__repository=repository)
-    if request.method == "POST":
+
+    def delete() -> str:
         secret_delete(secret=secret, actor=request.user)
-        messages.success(request, f"Secret {secret.name} deleted.")
-        return redirect("repos:environment", pk=repository.pk)
-    return confirm_page(
+        return f"Secret {secret.name} deleted."
+
+    return confirm_then_do(
         request,
+        delete,
+        then=reverse("repos:environment", args=[repository.pk]),
         title="Delete a secret",
         question=f"Delete the secret {secret.name} of {repository.full_name}? Setup scripts "
         "that use it will no longer see it.",
@@ -142,12 +146,15 @@ def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpRespon
 
 def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
     repository = admin_repository_for_user(request, pk)
-    if request.method == "POST":
+
+    def reset() -> str:
         cache_reset(environment=environment_for(repository), actor=request.user)
-        messages.success(request, "Cache reset: the next attempt prepares a fresh container.")
-        return redirect("repos:environment", pk=repository.pk)
-    return confirm_page(
+        return "Cache reset: the next attempt prepares a fresh container."
+
+    return confirm_then_do(
         request,
+        reset,
+        then=reverse("repos:environment", args=[repository.pk]),
         title="Reset the cache",
         question=f"Reset the cached environment of {repository.full_name}? The next attempt "
         "runs the setup script from scratch, which takes longer.",

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tasks.sandbox import path_walk
 from tasks.sandbox.base import SandboxError
 
 MARKER = "codexweb-apply-patch:"
@@ -35,9 +36,7 @@ MAX_COMMAND_BYTES = 120_000  # under MAX_ARG_STRLEN (128 KiB): the command is on
 READ_LIMIT = 1_000_000  # as Sandbox.read_file's default: larger files are refused
 
 DRIVER = r'''
-import binascii, errno, os, stat, sys, zlib
-
-DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+import binascii, sys, zlib
 
 
 class Stop(Exception):
@@ -47,44 +46,12 @@ class Stop(Exception):
         self.result = result
 
 
-def parent(root, rel, create):
-    """An open folder holding the last component of `rel`, and that name; Stop("link") when a
-    component on the way is a symbolic link."""
-    parts = [p for p in rel.split("/") if p]
-    fd = os.open(root, DIR)
-    for part in parts[:-1]:
-        if create:
-            try:
-                os.mkdir(part, 0o755, dir_fd=fd)
-            except FileExistsError:
-                pass
-        try:
-            child = opened(fd, part, DIR, rel)
-        finally:
-            os.close(fd)
-        fd = child
-    return fd, parts[-1]
-
-
-def opened(fd, name, flags, rel, mode=0o644):
-    try:
-        return os.open(name, flags, mode, dir_fd=fd)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-            try:
-                if stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-                    raise Stop(error="link", path=rel)
-            except FileNotFoundError:
-                pass
-        raise
-
-
 def kind(root, rel):
     """"F" file, "D" folder, "O" other, "N" absent, "L" a link on the way."""
     try:
         fd, name = parent(root, rel, False)
         mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
-    except Stop:
+    except LinkOnPath:
         return "L"
     except (FileNotFoundError, NotADirectoryError):
         return "N"
@@ -159,6 +126,8 @@ def apply(root, text):
                 delete(root, current)
     except Stop as stop:
         raise Stop(**dict(stop.result, done=done))
+    except LinkOnPath as link:
+        raise Stop(error="link", path=link.path, done=done)
     except OSError as exc:
         raise Stop(error="write", path=current, done=done, message=exc.strerror or str(exc))
     return {"ok": True, "changes": [[c.path, c.content is None] for c in changes]}
@@ -171,6 +140,8 @@ def main():
         result = apply(root, text)
     except Stop as stop:
         result = stop.result
+    except LinkOnPath as link:
+        result = {"error": "link", "path": link.path}
     except PatchError as exc:
         result = {"error": "patch", "message": str(exc)}
     sys.stdout.write(MARKER + as_json(result) + "\n")
@@ -232,7 +203,7 @@ def dataclass(cls=None, frozen=False):
 @cache
 def program() -> str:
     """The whole program: a version check, patch.py's source (its heavier imports replaced),
-    then the driver."""
+    the shared path walk, then the driver."""
     source = (Path(__file__).parent / "patch.py").read_text()
     body = source.replace("from __future__ import annotations\n", "", 1)
     for line, replacement in HEAVY_IMPORTS.items():
@@ -246,7 +217,7 @@ def program() -> str:
         "    sys.stdout.write(MARKER + '{\"error\": \"steps\"}\\n')\n"
         "    sys.exit(0)\n"
     )
-    return head + body + DRIVER
+    return head + body + path_walk.SOURCE + DRIVER
 
 
 def command(patch_text: str, root: str) -> str | None:

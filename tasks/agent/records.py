@@ -5,7 +5,7 @@ No Django here; the Celery job turns these into model rows and events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["succeeded", "failed", "stopped", "cancelled"]
@@ -101,15 +101,8 @@ class Citation:
                    str(data.get("target", "")), start, end, valid, str(data.get("reason") or ""))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "raw": self.raw,
-            "kind": self.kind,
-            "target": self.target,
-            "start": self.start,
-            "end": self.end,
-            "valid": self.valid,
-            "reason": self.reason,
-        }
+        """Every field, by name (the shape `from_dict` reads)."""
+        return asdict(self)
 
 
 @dataclass

@@ -3,13 +3,12 @@ list, add (the secret is shown once), remove after confirming, and each one's de
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
-from codexweb.accounts.confirm import confirm_page
+from codexweb.accounts.confirm import confirm_then_do
 from codexweb.accounts.current import current_admin_team
 from codexweb.accounts.http import AuthedRequest
 from tasks.notifications.destinations import DestinationRefused
@@ -58,12 +57,15 @@ def webhook_log(request: AuthedRequest, pk: int) -> HttpResponse:
 def webhook_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     team = current_admin_team(request)
     webhook = get_object_or_404(TeamWebhook, pk=pk, team=team)
-    if request.method == "POST":
+
+    def remove() -> str:
         webhook_remove(webhook=webhook, actor=request.user)
-        messages.success(request, f"Webhook {webhook.url} removed.")
-        return redirect("notifications:webhooks")
-    return confirm_page(
+        return f"Webhook {webhook.url} removed."
+
+    return confirm_then_do(
         request,
+        remove,
+        then="notifications:webhooks",
         title="Remove a webhook",
         question=f"Remove the webhook {webhook.url}? It stops receiving events at once and its "
         "delivery log is deleted.",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
+from tasks.rendering.diff import clean_path, file_status
+
 SYMLINK_MODE = "120000"
 EXECUTABLE_MODE = "100755"
 GIT_CONFIG_FILES = (".gitattributes", ".gitmodules")
@@ -58,12 +60,6 @@ def _parse(patch: str) -> PatchSet | None:
         return None
 
 
-def _clean(path: str | None) -> str:
-    if not path or path == "/dev/null":
-        return ""
-    return path[2:] if path.startswith(("a/", "b/")) else path
-
-
 def _new_mode(patched) -> str:
     """The mode the change gives the file ("" when it keeps its mode or is removed)."""
     for line in patched.patch_info:
@@ -80,20 +76,11 @@ def file_changes(patch: str) -> list[FileChange]:
         return []
     changes = []
     for patched in parsed:
-        if patched.is_binary_file:
-            status = "binary"
-        elif patched.is_added_file:
-            status = "added"
-        elif patched.is_removed_file:
-            status = "removed"
-        elif patched.is_rename:
-            status = "renamed"
-        elif not patched.added and not patched.removed and _new_mode(patched):
+        status = file_status(patched)
+        if status == "modified" and not (patched.added or patched.removed) and _new_mode(patched):
             status = "mode"
-        else:
-            status = "modified"
-        path = _clean(patched.target_file) or _clean(patched.source_file) or patched.path
-        changes.append(FileChange(path, _clean(patched.source_file) or path, status,
+        path = clean_path(patched.target_file) or clean_path(patched.source_file) or patched.path
+        changes.append(FileChange(path, clean_path(patched.source_file) or path, status,
                                   patched.added, patched.removed))
     return changes
 
@@ -133,7 +120,7 @@ def review_flags(patch: str) -> list[ReviewFlag]:
         return []
     flags: list[ReviewFlag] = []
     for patched in parsed:
-        path = _clean(patched.target_file) or _clean(patched.source_file) or patched.path
+        path = clean_path(patched.target_file) or clean_path(patched.source_file) or patched.path
         mode = _new_mode(patched)
         if mode == SYMLINK_MODE:
             target = _symlink_target(patched)

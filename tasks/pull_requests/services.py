@@ -47,20 +47,22 @@ EMPTY_PATCH = "The patch makes no changes to {base}; there is nothing to open a 
 
 def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
     """The attempt of `task` to open a pull request from: attempt `index`, or by default the
-    best that succeeded with changes (a best-of-N task's ranking first, tasks/verification/,
-    then by index). Raises PullRequestError when there is none to use."""
+    best that succeeded with changes: the latest attempt made after a best-of-N ranking (a
+    follow-up, a combined patch), else the best-ranked (tasks/verification/), else the latest (a
+    follow-up's index is above its parent's, so after a follow-up that succeeded, the follow-up,
+    whose patch carries its parent's changes). Raises PullRequestError when there is none."""
     if task.mode != Mode.CODE:
         raise PullRequestError("Ask tasks change nothing, so there is no PR to open.",
                                code="not_code_task")
-    from tasks.verification.selectors import best_first
-
-    attempts = best_first(list(task.attempts.order_by("index")))
+    attempts = list(task.attempts.order_by("index"))
     if index is not None:
         chosen = next((a for a in attempts if a.index == index), None)
         if chosen is None:
             raise PullRequestError(f"Task {task.pk} has no attempt {index}.", code="no_attempt")
     else:
-        chosen = next((a for a in attempts if a.status == Status.SUCCEEDED and a.patch), None)
+        chosen = _default_attempt(
+            [a for a in attempts if a.status == Status.SUCCEEDED and a.patch.strip()]
+        )
         if chosen is None:
             raise PullRequestError("No attempt of this task succeeded with changes yet.",
                                    code="no_patch")
@@ -68,6 +70,21 @@ def pull_request_attempt(task: Task, index: int | None = None) -> Attempt:
         raise PullRequestError(
             f"Attempt {chosen.index} has no finished changes to open a PR with.", code="no_patch")
     return chosen
+
+
+def _default_attempt(usable: list[Attempt]) -> Attempt | None:
+    """Of the attempts that succeeded with changes (by index): one made after the ranking wins,
+    then the best-ranked, then the latest."""
+    from tasks.verification.selectors import ranks_of
+
+    ranks = ranks_of(usable)
+    if not ranks:
+        return usable[-1] if usable else None
+    last_ranked = max(a.index for a in usable if a.pk in ranks)
+    later = [a for a in usable if a.index > last_ranked and a.pk not in ranks]
+    if later:
+        return later[-1]
+    return min((a for a in usable if a.pk in ranks), key=lambda a: ranks[a.pk])
 
 
 def pull_request_start(*, attempt: Attempt, user: User,

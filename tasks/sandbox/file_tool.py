@@ -14,16 +14,16 @@ interpreter is the image's own, root-owned `/usr/bin/python3`.
 
 from __future__ import annotations
 
+from tasks.sandbox import path_walk
+
 PYTHON = ["/usr/bin/python3", "-I", "-S", "-c"]
 SYMLINK_EXIT = 4
 NOT_A_FILE_EXIT = 5
 
-SCRIPT = r"""
-import errno, os, stat, sys
+SCRIPT = path_walk.SOURCE + r"""
+import sys
 
 op, root, rel, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-parts = [p for p in rel.split("/") if p]
-DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def refuse(code, message):
@@ -31,30 +31,10 @@ def refuse(code, message):
     sys.exit(code)
 
 
-def opened(name, flags, fd, mode=0o644):
-    try:
-        return os.open(name, flags, mode, dir_fd=fd)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-            try:
-                if stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-                    refuse(4, "symlink")
-            except FileNotFoundError:
-                pass
-        raise
-
-
 try:
-    fd = os.open(root, DIR)
-    for part in parts[:-1]:
-        if op == "write":
-            try:
-                os.mkdir(part, 0o755, dir_fd=fd)
-            except FileExistsError:
-                pass
-        fd = opened(part, DIR, fd)
+    fd, name = parent(root, rel, op == "write")
     try:  # for a clear message only; the checks on the opened file below are what holds
-        mode = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False).st_mode
+        mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
         if stat.S_ISLNK(mode):
             refuse(4, "symlink")
         if not stat.S_ISREG(mode):
@@ -65,7 +45,7 @@ try:
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     else:
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    f = opened(parts[-1], flags, fd)
+    f = opened(fd, name, flags, rel)
     if not stat.S_ISREG(os.fstat(f).st_mode):
         refuse(5, "not a regular file")
     os.set_blocking(f, True)
@@ -80,6 +60,8 @@ try:
     else:
         with os.fdopen(f, "rb") as src:
             sys.stdout.buffer.write(src.read(limit + 1))
+except LinkOnPath:
+    refuse(4, "symlink")
 except OSError as exc:
     refuse(3, exc.strerror or str(exc))
 """

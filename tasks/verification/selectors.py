@@ -112,12 +112,9 @@ def combined_patch_blocker(attempt: Attempt) -> str:
     return ""
 
 
-def best_first(attempts: list[Attempt]) -> list[Attempt]:
-    """`attempts` (of one task) with the ranked ones first, best first; the rest after them in
-    the order given. Without a ranking (one attempt, or not verified yet) the order is kept."""
-    ranks = dict(
-        Verification.objects.filter(attempt__in=attempts, rank__isnull=False).values_list(
-            "attempt_id", "rank"
-        )
-    )
-    return sorted(attempts, key=lambda a: (a.pk not in ranks, ranks.get(a.pk, 0)))
+def ranks_of(attempts: list[Attempt]) -> dict[int, int]:
+    """Attempt id → its place in the best-of-N ranking, for those of `attempts` that have one."""
+    rows = Verification.objects.filter(attempt__in=attempts, rank__isnull=False)
+    return {attempt_id: rank for attempt_id, rank in rows.values_list("attempt_id", "rank")
+            if rank is not None}
+

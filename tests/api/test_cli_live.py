@@ -357,6 +357,29 @@ def test_pr_waits_for_the_job_failed_then_opened(live_app, world):
     assert again.returncode == 0 and out == f"Pull request: {url}\n", (out, err)
 
 
+def test_pr_and_diff_take_the_follow_up_not_the_first_attempt(live_app, world):
+    """Without --attempt, after a follow-up that succeeded, `diff` shows and `pr` opens the
+    follow-up's patch (it carries the first attempt's changes too)."""
+    _login(live_app, world)
+    repository = _github_repository_alice_may_push()
+    task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
+    first = task.attempts.get()
+    services.attempt_finish(attempt_id=first.pk, status="succeeded", patch=PATCH)
+    later = PATCH + PATCH.replace("app.py", "lib.py")
+    follow_up = Attempt.objects.create(task=task, index=2, parent=first, follow_up_prompt="more",
+                                       requested_by=first.requested_by, status="succeeded",
+                                       patch=later)
+
+    diff = cli(world, "diff", str(task.pk))
+    assert diff.returncode == 0 and diff.stdout == later, diff.stderr
+
+    process = cli_background(world, "pr", str(task.pk))
+    url = "https://github.test/acme-gh/webapp/pull/13"
+    out, err = _finish_job(process, follow_up, state="open", number=13, html_url=url, error="")
+    assert process.returncode == 0 and out == f"Pull request: {url}\n", (out, err)
+    assert not PullRequestRecord.objects.filter(attempt=first).exists()
+
+
 def test_steer_messages_each_running_attempt_and_stop(live_app, world):
     """`codexweb steer TASK "text"` (issue 14 item 1) reaches every unfinished attempt; --stop
     asks for "stop after this step"; a finished task is a conflict with the follow-up hint."""

@@ -13,6 +13,7 @@ from tasks.pull_requests.models import PullRequestRecord
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.connected_github import connect, connected_repository, serve
+from tests.support.finished_attempts import follow_up
 
 PATCH = """diff --git a/app.py b/app.py
 --- a/app.py
@@ -98,6 +99,29 @@ def test_a_failed_pr_job_is_polled_with_its_reason_and_can_be_asked_again(
     retried, jobs = _requested(alice_api, task, django_capture_on_commit_callbacks)
     assert retried.status_code == 202 and retried.json()["state"] == "creating"
     assert len(jobs) == 1 and retried.json()["error"] == ""
+    queue_clear()
+
+
+def test_pr_without_an_attempt_opens_the_latest_that_succeeded_after_a_follow_up(
+    alice_api, gh, webapp, acme, alice, django_capture_on_commit_callbacks  # noqa: F811
+):
+    """`codexweb pr ID` sends no attempt: after a follow-up that succeeded, its patch (which
+    carries the parent's changes) is the one to open, not the first attempt's; a later follow-up
+    that failed changes nothing."""
+    connect(alice, gh, login="alice-gh")
+    task = _finished(connected_repository(acme, webapp), alice)
+    first = task.attempts.get()
+    second = follow_up(first, patch=PATCH)
+    failed = follow_up(second, patch="")
+    failed.status = Status.FAILED
+    failed.save(update_fields=["status"])
+
+    response, jobs = _requested(alice_api, task, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 202, response.json()
+    assert response.json()["attempt"] == second.pk
+    (record,) = PullRequestRecord.objects.all()
+    assert record.attempt_id == second.pk and len(jobs) == 1
     queue_clear()
 
 
