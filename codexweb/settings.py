@@ -332,7 +332,8 @@ SANDBOX_MEMORY_MB = envint("SANDBOX_MEMORY_MB", 4096, minimum=64)
 SANDBOX_PIDS = envint("SANDBOX_PIDS", 512, minimum=16)
 SANDBOX_DISK_MB = envint("SANDBOX_DISK_MB", 10240, minimum=64)
 ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
-# At most this many egress decisions are recorded as events per attempt.
+# At most this many allowed egress decisions are recorded as events per attempt (published
+# as they happen); refusals are always recorded, as people may approve them.
 EGRESS_EVENTS_MAX = envint("EGRESS_EVENTS_MAX", 1000, minimum=0)
 # Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.
 SANDBOX_WARM_CACHE_HOURS = envfloat("SANDBOX_WARM_CACHE_HOURS", 12.0)
