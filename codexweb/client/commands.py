@@ -11,6 +11,7 @@ import time
 from typing import Any, TextIO
 
 from codexweb.client import exitcodes
+from codexweb.client.approvals import add_allow_domain, allow_domain
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
 from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.render import event_line, task_details, task_row
@@ -95,6 +96,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         "--stop", action="store_true", help="stop after the current step, keeping the changes"
     )
     steer.add_argument("--json", action="store_true")
+    add_allow_domain(sub)
     pr = sub.add_parser("pr", help="open a pull request from a task's best attempt")
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
@@ -102,7 +104,8 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
 
 
 CLIENT_COMMANDS = frozenset(
-    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr"}
+    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr",
+     "allow-domain"}
 )
 
 
@@ -124,6 +127,7 @@ def run_client_command(
             "retry": _retry,
             "steer": _steer,
             "pr": _pr,
+            "allow-domain": _allow_domain,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
@@ -383,6 +387,11 @@ def _steer(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
     for attempt in chosen:
         out.write(f"Attempt {attempt['index']} of task {task['id']}: {what}.\n")
     return exitcodes.OK
+
+
+def _allow_domain(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    code, message = allow_domain(client, args, out, err)
+    return _fail(args, err, out, message, code) if message else code
 
 
 def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
