@@ -43,14 +43,13 @@ export function egressApproved(panel, p, at) {
   panel.terminal.note("egress_approval", "✓ " + String(p.by || "someone") + " allowed " + host + " " + scope, at);
   panel.root.querySelectorAll("[data-egress-host]").forEach((li) => {
     if (li.dataset.egressHost !== host) return;
-    const box = li.querySelector(".egress-actions");
-    if (box) box.remove();
+    li.querySelectorAll(".egress-actions button").forEach((b) => b.remove());
   });
 }
 
 /** The attempt ended: nothing can be approved any more. */
 export function retireApprovals(root) {
-  root.querySelectorAll(".egress-actions").forEach((box) => box.remove());
+  root.querySelectorAll(".egress-actions button").forEach((b) => b.remove());
 }
 
 function approvedHosts(panel) {
