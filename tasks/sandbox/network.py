@@ -133,10 +133,12 @@ class EgressSwitch:
 
     def records(self, since: int = 0) -> list[EgressRecord]:
         """Every egress decision so far (both phases), oldest first, from the `since`-th on."""
-        return (self._records + (self._proxy.records() if self._proxy else []))[since:]
+        proxy = self._proxy  # read once: `allow`/`stop` may swap it from another thread
+        return (self._records + (proxy.records() if proxy else []))[since:]
 
     def tls_failures(self) -> list[TlsFailure]:
-        return self._tls_failures + (self._proxy.tls_failures() if self._proxy else [])
+        proxy = self._proxy
+        return self._tls_failures + (proxy.tls_failures() if proxy else [])
 
 
 def sandbox_trust(shell: ContainerShell) -> bytes:

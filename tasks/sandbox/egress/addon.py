@@ -117,6 +117,8 @@ class CodexwebEgress:
                 ctx.options.codexweb_rules, policy.EgressRules.from_file
             )
             self.rules = self._rules_file.current()
+            if self.rules is None:  # refuse to run without rules rather than refuse silently
+                raise ValueError(self._rules_file.error)
             self._allowed_networks = addresses.parse_networks(self.rules.allow_private)
             self._own = addresses.host_addresses()
         if "mode" in updated:
