@@ -31,7 +31,7 @@ class EgressRequest:
 
 
 @dataclass
-class EgressRecord:
+class AttemptEgress:
     requests: list[EgressRequest] = field(default_factory=list)
     approvals: list[EgressApproval] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ def _request(payload: dict[str, Any]) -> EgressRequest:
     )
 
 
-def attempt_egress_record(attempt: Attempt) -> EgressRecord:
+def attempt_egress_record(attempt: Attempt) -> AttemptEgress:
     """The attempt's egress requests (oldest first) and approvals (with who gave them)."""
     payloads = attempt.events.filter(kind=kinds.EGRESS).order_by("seq").values_list(
         "payload", flat=True
@@ -74,6 +74,6 @@ def attempt_egress_record(attempt: Attempt) -> EgressRecord:
     approvals = list(
         EgressApproval.objects.filter(attempt=attempt).select_related("approved_by").order_by("id")
     )
-    return EgressRecord(
+    return AttemptEgress(
         requests=[_request(p) for p in payloads if isinstance(p, dict)], approvals=approvals
     )
