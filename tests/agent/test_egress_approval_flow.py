@@ -8,6 +8,7 @@ target, the scripted model server; the approval comes from another thread, as a 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -63,7 +64,8 @@ def proxied(worker_settings, monkeypatch, target):
         )
 
     monkeypatch.setattr(sandbox_settings, "docker_config", config)
-    return worker_settings
+    yield worker_settings
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def allowlisted_task(team, author, repo_path):
