@@ -19,12 +19,19 @@ BLOCKED = "packages.example.com"
 def refused_attempt(repository, author, *, mode: str = "code", policy: str = "allowlist",
                     host: str = BLOCKED) -> Attempt:
     """A running attempt of a new task on `repository` whose agent was refused `host`."""
+    attempt = factories.make_task(repository, author, mode=mode).attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    return mark_refused(attempt, policy=policy, host=host)
+
+
+def mark_refused(attempt: Attempt, *, policy: str = "allowlist", host: str = BLOCKED) -> Attempt:
+    """What the worker does for a running `attempt` whose agent is refused `host`: its snapshot
+    under `policy` (set on its repository's environment first), then the refusal's event."""
+    repository = attempt.task.repository
     environment = environment_for(repository)
     environment.internet_policy = policy
     environment.allowed_domains = ["pypi.org"] if policy == "allowlist" else []
     environment.save()
-    attempt = factories.make_task(repository, author, mode=mode).attempts.get()
-    services.attempt_claim(attempt_id=attempt.pk)
     Attempt.objects.filter(pk=attempt.pk).update(
         environment_snapshot=environment_snapshot(repository)
     )
