@@ -347,7 +347,8 @@ ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
 # many seconds, each command within the second.
 VERIFY_TIMEOUT_SECONDS = envint("VERIFY_TIMEOUT_SECONDS", 1200, minimum=10)
 VERIFY_COMMAND_TIMEOUT_SECONDS = envint("VERIFY_COMMAND_TIMEOUT_SECONDS", 600, minimum=5)
-# At most this many egress decisions are recorded as events per attempt.
+# At most this many allowed egress decisions are recorded as events per attempt (published
+# as they happen); refusals are always recorded, as people may approve them.
 EGRESS_EVENTS_MAX = envint("EGRESS_EVENTS_MAX", 1000, minimum=0)
 # Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.
 SANDBOX_WARM_CACHE_HOURS = envfloat("SANDBOX_WARM_CACHE_HOURS", 12.0)

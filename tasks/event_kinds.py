@@ -27,6 +27,7 @@ PATCH = "patch"
 TOOL_ERROR = "tool_error"
 USAGE = "usage"
 EGRESS = "egress"
+EGRESS_APPROVAL = "egress_approval"
 SUMMARY = "summary"
 STEER = "steer"
 IMAGES = "images"
@@ -115,9 +116,29 @@ class UsagePayload(TypedDict):
 
 
 class EgressPayload(TypedDict):
+    """One request or tunnel the egress proxy decided, published as it happened (the worker
+    follows the proxy's record while the agent runs: tasks/worker/egress_follow.py)."""
+
     domain: str
-    method: str
+    method: str  # CONNECT for a tunnel, TCP for a raw tunnel, "-" for an address refused late
     allowed: bool
+    at: NotRequired[float]  # when the proxy decided (Unix time), not when the event was written
+    port: NotRequired[int]
+    url: NotRequired[str]  # without its query; "host:port" for a tunnel
+    reason: NotRequired[str]
+    # A refusal a person may lift for this attempt (the host is not on the allowlist of an
+    # allowlist policy): the page offers "Allow once" (tasks/approvals/).
+    approvable: NotRequired[bool]
+
+
+class EgressApprovalPayload(TypedDict):
+    """A person approved a refused host for this attempt (`scope` "attempt"), or also added it
+    to the repository's allowlist (`scope` "repository"). The proxy lets it through from the
+    next request on, and the agent is told in its next tool result."""
+
+    host: str
+    scope: Literal["attempt", "repository"]
+    by: str
 
 
 class CitationPayload(TypedDict):
@@ -171,6 +192,7 @@ PAYLOADS: dict[str, type] = {
     TOOL_ERROR: ToolErrorPayload,
     USAGE: UsagePayload,
     EGRESS: EgressPayload,
+    EGRESS_APPROVAL: EgressApprovalPayload,
     SUMMARY: SummaryPayload,
     STEER: SteerPayload,
     IMAGES: ImagesPayload,

@@ -152,6 +152,7 @@ class Event(models.Model):
 
 # The pull-request record and the team webhooks live with their features; imported here so
 # the app registry sees them.
+from tasks.approvals.models import EgressApproval  # noqa: E402,F401
 from tasks.images.models import TaskImage  # noqa: E402,F401
 from tasks.notifications.models import TeamWebhook, WebhookDelivery  # noqa: E402,F401
 from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tasks import views, views_history, views_live
+from tasks import views, views_egress, views_history, views_live
 from tasks.images import views as views_images
 from tasks.verification import views as verification_views
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("attempts/<int:pk>/follow-up/", views_live.attempt_follow_up, name="attempt_follow_up"),
     path("attempts/<int:pk>/messages/", views_live.attempt_message, name="attempt_message"),
     path("attempts/<int:pk>/pull-request/", views_live.attempt_create_pr, name="attempt_create_pr"),
+    path("attempts/<int:pk>/egress/", views_egress.attempt_egress, name="attempt_egress"),
+    path("attempts/<int:pk>/egress/approvals/", views_egress.attempt_egress_approve,
+         name="attempt_egress_approve"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),

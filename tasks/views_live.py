@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from codexweb.accounts.current import signed_in_user
+from codexweb.accounts.selectors import is_team_admin
 from codexweb.query_params import optional_int
 from tasks import services
 from tasks.attempt_page import attempt_card, attempt_result, file_excerpt, task_page
@@ -34,7 +35,10 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from tasks.verification.views import ranking_context
 
     task = get_task_for_user(request.user, pk)
-    return render(request, "tasks/detail.html", {**task_page(task), **ranking_context(task)})
+    context = {**task_page(task), **ranking_context(task)}
+    # Offer "Add to this repository's allowlist" next to a refused request (admins only).
+    context["egress_admin"] = is_team_admin(request.user, task.team)
+    return render(request, "tasks/detail.html", context)
 
 
 @require_GET

@@ -235,6 +235,50 @@ _SCHEMAS: dict[str, Any] = {
                      "description": "end the attempt after its current step, keeping its changes"},
         },
     },
+    "EgressApproval": _object(
+        {
+            "id": {"type": "integer"},
+            "attempt": {"type": "integer"},
+            "host": {"type": "string"},
+            "scope": {"type": "string", "enum": ["attempt", "repository"]},
+            "by": {"type": "string", "description": "who approved"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "applied_at": {**_NULLABLE_TIME,
+                           "description": "when the proxy took it; null: not yet"},
+        }
+    ),
+    "EgressApprovalCreate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["host"],
+        "properties": {
+            "host": {"type": "string", "maxLength": 253,
+                     "description": "a host the proxy refused for this attempt"},
+            "scope": {"type": "string", "enum": ["attempt", "repository"], "default": "attempt",
+                      "description": "attempt: allow once for this attempt; repository: also "
+                      "add it to the repository's allowlist (team admins only)"},
+        },
+    },
+    "EgressRequest": _object(
+        {
+            "at": {**_NULLABLE_TIME, "description": "when the proxy decided"},
+            "method": {"type": "string",
+                       "description": "HTTP method; CONNECT for a tunnel, TCP for raw TCP"},
+            "host": {"type": "string"},
+            "url": {"type": "string", "description": "without its query; host:port for a tunnel"},
+            "allowed": {"type": "boolean"},
+            "reason": {"type": "string"},
+            "approvable": {"type": "boolean",
+                           "description": "a refusal a person may lift for this attempt"},
+        }
+    ),
+    "EgressRecordOut": _object(
+        {
+            "attempt": {"type": "integer"},
+            "requests": {"type": "array", "items": _ref("EgressRequest")},
+            "approvals": {"type": "array", "items": _ref("EgressApproval")},
+        }
+    ),
     "Repository": {
         "type": "object",
         "required": ["id", "full_name", "team", "default_branch", "visibility"],
@@ -490,6 +534,41 @@ def _paths() -> dict[str, Any]:
                     "400": _error("Invalid payload or image, or the model takes no images"),
                     "409": _error("Still running, no access, or too many attempts"),
                     "413": _error("The request body is too large"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/egress-approvals": {
+            "post": {
+                "summary": "Let a running attempt reach a host its egress proxy refused",
+                "description": "Allow once for this attempt (anyone who may steer it) or also "
+                "add the host to the repository's allowlist (team admins). The proxy lets it "
+                "through from the next request on; the agent is told in its next tool result. "
+                "Audited; shown in the log as an `egress_approval` event.",
+                "operationId": "approveEgress",
+                "parameters": _ID,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("EgressApprovalCreate")}},
+                },
+                "responses": {
+                    "201": _json(_ref("EgressApproval"), "The approval, queued for the proxy"),
+                    "400": _error("Not a host this attempt was refused, or a bad request"),
+                    "403": _error("You may not act on this repository, or are not a team admin"),
+                    "409": _error("Nothing can be approved: finished, internet off or on"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/egress": {
+            "get": {
+                "summary": "The attempt's egress record: every request decided, and approvals",
+                "operationId": "getEgressRecord",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(_ref("EgressRecordOut"), "Requests oldest first"),
                     **_NOT_FOUND,
                     **_ERRORS,
                 },

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from codexweb.api import stream, views, views_verification
+from codexweb.api import approvals, stream, views, views_verification
 
 app_name = "api"
 
@@ -20,6 +20,9 @@ urlpatterns = [
     path("attempts/<int:pk>/retry", views.attempt_retry, name="attempt_retry"),
     path("attempts/<int:pk>/messages", views.attempt_messages, name="attempt_messages"),
     path("attempts/<int:pk>/follow-up", views.attempt_follow_up, name="attempt_follow_up"),
+    path("attempts/<int:pk>/egress-approvals", approvals.attempt_egress_approvals,
+         name="attempt_egress_approvals"),
+    path("attempts/<int:pk>/egress", approvals.attempt_egress, name="attempt_egress"),
     path("attempts/<int:pk>/events", views.attempt_events, name="attempt_events"),
     path("attempts/<int:pk>/events/stream", stream.attempt_events_stream, name="attempt_stream"),
     path("attempts/<int:pk>/patch", views.attempt_patch, name="attempt_patch"),

@@ -19,6 +19,7 @@ SETUP_RUN = "environment.setup_run"
 PR_CREATED = "pr.created"
 PR_UPDATED = "pr.updated"  # a follow-up pushed to an open PR
 TASK_CANCELLED = "task.cancelled"
+EGRESS_APPROVED = "egress.approved"  # a refused host allowed for a running attempt
 REPOSITORY_CONNECTED = "repository.connected"
 REPOSITORY_DISCONNECTED = "repository.disconnected"
 REPOSITORY_REGISTERED = "repository.registered"
@@ -44,6 +45,7 @@ ALL = (
     PR_CREATED,
     PR_UPDATED,
     TASK_CANCELLED,
+    EGRESS_APPROVED,
     REPOSITORY_CONNECTED,
     REPOSITORY_DISCONNECTED,
     REPOSITORY_REGISTERED,

@@ -11,6 +11,7 @@ import time
 from typing import Any, TextIO
 
 from codexweb.client import exitcodes
+from codexweb.client.approvals import add_allow_domain, allow_domain
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
 from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.images import ImageFileError, image_payloads
@@ -31,7 +32,7 @@ _STATUS_EXIT = {
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
     """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up, pr and
-    rank on the parser."""
+    rank and allow-domain on the parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -110,6 +111,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     follow.add_argument("--image", action="append", default=[], metavar="PATH",
                         help="attach an image (PNG, JPEG, WebP, GIF); repeat for more")
     follow.add_argument("--json", action="store_true")
+    add_allow_domain(sub)
     pr = sub.add_parser("pr", help="open a pull request from a task's best attempt")
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
@@ -119,7 +121,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
 
 CLIENT_COMMANDS = frozenset(
     {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "follow-up",
-     "pr", "rank"}
+     "pr", "rank", "allow-domain"}
 )
 
 
@@ -143,6 +145,7 @@ def run_client_command(
             "follow-up": _follow_up,
             "pr": _pr,
             "rank": rank_command,
+            "allow-domain": _allow_domain,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
@@ -428,6 +431,11 @@ def _follow_up(client: ApiClient, args: argparse.Namespace, out: TextIO, err: Te
             f"of task {task['id']}.")
     out.write((json.dumps(new) if args.json else text) + "\n")
     return exitcodes.OK
+
+
+def _allow_domain(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    code, message = allow_domain(client, args, out, err)
+    return _fail(args, err, out, message, code) if message else code
 
 
 def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -26,8 +26,15 @@ def event_line(event: dict[str, Any], *, prefix: str = "") -> str | None:
         verdict = "applied" if payload.get("ok") else "failed"
         text = f"✎ patch {verdict}: {files} {payload.get('error', '')}".rstrip()
     elif kind == "egress":
-        verdict = "allowed" if payload.get("allowed") else "blocked"
-        text = f"↗ {payload.get('method', '')} {payload.get('domain', '')} {verdict}"
+        verdict = "allowed" if payload.get("allowed") else "refused"
+        target = payload.get("url") or payload.get("domain", "")
+        text = f"↗ {payload.get('method', '')} {target} {verdict}"
+        if payload.get("approvable"):
+            text += (f" — approve with: codexweb allow-domain <task> {payload.get('domain', '')}")
+    elif kind == "egress_approval":
+        scope = ("for this attempt" if payload.get("scope") == "attempt"
+                 else "and added to the repository's allowlist")
+        text = f"✓ {payload.get('by', 'someone')} allowed {payload.get('host', '')} {scope}"
     elif kind in ("error", "tool_error"):
         text = f"! {payload.get('message') or payload.get('error', '')}"
     elif kind == "steer":

@@ -35,7 +35,15 @@ from tasks.agent.instructions import (
 )
 from tasks.agent.model import Model, ModelError
 from tasks.agent.records import AgentResult, Step
-from tasks.agent.steering import TakeSteering, no_steering, steer_prompt, stopped_summary
+from tasks.agent.steering import (
+    TakeNotes,
+    TakeSteering,
+    no_notes,
+    no_steering,
+    steer_prompt,
+    stopped_summary,
+    with_notes,
+)
 from tasks.agent.tools import Toolbox, stat_paths, tool_specs
 from tasks.sandbox.base import Sandbox, SandboxError
 
@@ -60,16 +68,19 @@ def run_agent(
     cancelled: Callable[[], bool] = lambda: False,
     steering: TakeSteering = no_steering,
     clock: Callable[[], float] = time.monotonic,
+    notes: TakeNotes = no_notes,
 ) -> AgentResult:
     """Drive one attempt in a started sandbox until it ends; return how it ended.
 
     `cancelled()` is polled between steps (the caller also calls `sandbox.cancel()` to stop a
     running command). `steering()` is asked at each turn boundary for messages a person sent
     meanwhile: each becomes a user message (and a "steer" event); a stop request ends the
-    attempt as "stopped", keeping its changes. A Code task's changes are committed inside the
+    attempt as "stopped", keeping its changes. `notes()` is asked after each tool call: what
+    it returns is appended to that tool result. A Code task's changes are committed inside the
     sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the patch.
     """
     run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering)
+    run.notes = notes
     try:
         return run.run()
     except Exception as exc:  # a bug must still end the attempt cleanly, with its log
@@ -101,6 +112,7 @@ class _Run:
         self.budget = BudgetTracker(spec.config.budgets, spec.config.model.prices, clock=clock)
         self.result = AgentResult(outcome="failed", stop_reason="error")
         self.conversation: list[Item] = []
+        self.notes: TakeNotes = no_notes
 
     def run(self) -> AgentResult:
         spec = self.spec
@@ -170,6 +182,7 @@ class _Run:
                         self.conversation.append(ToolOutput(call.call_id, "Cancelled."))
                         continue
                     record = toolbox.run(call)
+                    record.observation = with_notes(record.observation, self.notes())
                     step.tool_calls.append(record)
                     self.conversation.append(ToolOutput(call.call_id, record.observation))
                 step.duration = self.clock() - self.started - step.started_at

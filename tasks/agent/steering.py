@@ -41,3 +41,20 @@ def stopped_summary(by: str, steps: int, *, code: bool) -> str:
     kept = " The changes made so far are kept in the patch." if code else ""
     when = f"after step {steps}" if steps else "before the agent's first step"
     return f"Stopped by {by} {when}, as they asked; the agent did not finish.{kept}"
+
+
+# Notes for the agent from the system around it (e.g. "alice approved packages.example.com"):
+# the worker queues them from another thread; the loop appends the ones waiting to the next
+# tool result, so the agent reads them right after the command it ran.
+TakeNotes = Callable[[], Sequence[str]]
+
+
+def no_notes() -> Sequence[str]:
+    return ()
+
+
+def with_notes(observation: str, notes: Sequence[str]) -> str:
+    """`observation` followed by each note on its own bracketed line."""
+    if not notes:
+        return observation
+    return observation.rstrip("\n") + "\n\n" + "\n".join(f"[codexweb: {n}]" for n in notes)

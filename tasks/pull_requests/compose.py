@@ -17,6 +17,7 @@ from repos.github.client import web_base_url
 from repos.models import Repository
 from tasks.models import Attempt
 from tasks.pull_requests.body import pull_body
+from tasks.pull_requests.egress_section import egress_section
 from tasks.pull_requests.review_flags import FileChange, ReviewFlag, file_changes, review_flags
 from tasks.pull_requests.sections import (
     changes_section,
@@ -87,4 +88,5 @@ def pull_body_of(attempt: Attempt, text: PullText, *, head_sha: str, draft: bool
                      chunks=attempt_chunks(attempt),
                      citations=stored_citations(attempt_summary(attempt)),
                      task_url=f"{settings.PUBLIC_URL}/tasks/{attempt.task_id}/",
-                     notices=text.notices(draft=draft), after_summary=text.sections())
+                     notices=text.notices(draft=draft),
+                     after_summary=[*text.sections(), *filter(None, [egress_section(attempt)])])

@@ -3,7 +3,7 @@ implement it. Keep it narrow: only text crosses it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -135,6 +135,7 @@ class EgressRecord:
     method: str  # CONNECT, TCP for a raw tunnel, "-" for an address refused at connect time
     allowed: bool
     reason: str
+    url: str = ""  # what was asked, without its query ("host:port" for a tunnel); "" if unknown
 
 
 @dataclass(frozen=True)
@@ -224,3 +225,8 @@ class Sandbox(Protocol):
     def egress_records(self, since: int = 0) -> list[EgressRecord]:
         """The egress proxy's decisions of both phases, oldest first, from the `since`-th on
         (a caller that keeps count gets each record once, in order, while the sandbox runs)."""
+
+    def egress_allow(self, domains: Sequence[str]) -> None:
+        """Let the agent phase reach `domains` too (just-in-time approval), from the next
+        request on, without restarting anything. Safe to call from another thread. Raises
+        SandboxError when the agent phase has no allowlist proxy (internet off or on)."""

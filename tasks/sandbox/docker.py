@@ -28,6 +28,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import docker
@@ -238,6 +239,10 @@ class DockerSandbox:
         """Every egress request so far (setup and agent phases), oldest first, from the
         `since`-th on."""
         return self._network.records(since)
+
+    def egress_allow(self, domains: Sequence[str]) -> None:
+        """Add `domains` to the agent phase's allowlist now (the proxy re-reads its rules)."""
+        self._network.allow(domains)
 
     # -- extras of this backend ----------------------------------------------------------------
 

@@ -3,7 +3,8 @@ and the in-container bridge to it, plus every decision both phases' proxies reco
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from docker.errors import APIError
@@ -38,6 +39,9 @@ class EgressSwitch:
         self.egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
         self._proxy: EgressProxy | None = None
         self._records: list[EgressRecord] = []
+        self._agent = False  # the current proxy is the agent phase's
+        self._lock = threading.Lock()  # `allow` comes from another thread than `set`
+        self.approved: tuple[str, ...] = ()  # domains people approved for this agent phase
         self._tls_failures: list[TlsFailure] = []
 
     def set(self, policy: NetworkPolicy, shell: ContainerShell, *, agent: bool = False) -> bool:
@@ -52,6 +56,8 @@ class EgressSwitch:
             return False
         self._raise_if_ended()
         domains = expand_domains(policy.domains, self.config.domain_lists)
+        if agent:
+            domains = tuple(dict.fromkeys((*domains, *self.approved)))
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
         rules = EgressRules(
             mode=policy.mode,
@@ -74,7 +80,8 @@ class EgressSwitch:
             sandbox_trust=b"" if agent else sandbox_trust(shell),
         )
         proxy.start()
-        self._proxy = proxy
+        with self._lock:
+            self._proxy, self._agent = proxy, agent
         java_store = False
         try:
             self._raise_if_ended()  # cancelled (or timed out) while the proxy was starting
@@ -93,7 +100,8 @@ class EgressSwitch:
 
     def stop(self, shell: ContainerShell | None) -> None:
         """Stop the current proxy (keeping its records) and the bridges to it."""
-        proxy, self._proxy = self._proxy, None
+        with self._lock:
+            proxy, self._proxy = self._proxy, None
         if proxy is not None:
             proxy.stop()
             self._records.extend(proxy.records())
@@ -102,6 +110,22 @@ class EgressSwitch:
             if shell is not None and self._ended() is None:
                 shell.stop_bridges()
 
+    def allow(self, domains: Sequence[str]) -> None:
+        """Let the agent phase's proxy allow `domains` too (kept if the proxy is replaced).
+        SandboxError when the current phase has no allowlist proxy."""
+        with self._lock:
+            proxy = self._proxy
+            if proxy is None or not self._agent or proxy.rules.mode != "allowlist":
+                raise SandboxError(
+                    "no allowlist proxy runs for the agent now (internet off or on), so there "
+                    "is nothing a domain could be added to"
+                )
+            try:
+                proxy.allow_domains(domains)
+            except ValueError as exc:
+                raise SandboxError(f"cannot allow {', '.join(domains)}: {exc}") from exc
+            self.approved = tuple(dict.fromkeys((*self.approved, *domains)))
+
     @property
     def current(self) -> EgressProxy | None:
         """The proxy of the current phase (None when its policy is off)."""
@@ -109,10 +133,12 @@ class EgressSwitch:
 
     def records(self, since: int = 0) -> list[EgressRecord]:
         """Every egress decision so far (both phases), oldest first, from the `since`-th on."""
-        return (self._records + (self._proxy.records() if self._proxy else []))[since:]
+        proxy = self._proxy  # read once: `allow`/`stop` may swap it from another thread
+        return (self._records + (proxy.records() if proxy else []))[since:]
 
     def tls_failures(self) -> list[TlsFailure]:
-        return self._tls_failures + (self._proxy.tls_failures() if self._proxy else [])
+        proxy = self._proxy
+        return self._tls_failures + (proxy.tls_failures() if proxy else [])
 
 
 def sandbox_trust(shell: ContainerShell) -> bytes:

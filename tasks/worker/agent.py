@@ -19,7 +19,7 @@ from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Pri
 from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
-from tasks.agent.steering import Steer
+from tasks.agent.steering import Steer, TakeNotes, no_notes
 from tasks.images.selectors import images_of_turn
 from tasks.images.services import image_inputs
 from tasks.models import Attempt, Mode, Status
@@ -91,8 +91,11 @@ def conversation_of(attempt: Attempt) -> list[dict[str, Any]]:
     return list(attempt.conversation) if isinstance(attempt.conversation, list) else []
 
 
-def run_agent_in_sandbox(attempt_id: int, sandbox: Sandbox, *, base_commit: str) -> AgentResult:
-    """Run the agent for a claimed, running attempt in its started sandbox."""
+def run_agent_in_sandbox(
+    attempt_id: int, sandbox: Sandbox, *, base_commit: str, notes: TakeNotes = no_notes
+) -> AgentResult:
+    """Run the agent for a claimed, running attempt in its started sandbox. `notes()`: what
+    to tell the agent after its next tool call (approved hosts: tasks/worker/egress_follow.py)."""
     attempt = Attempt.objects.select_related("task__repository", "task__team", "parent").get(
         pk=attempt_id
     )
@@ -115,7 +118,8 @@ def run_agent_in_sandbox(attempt_id: int, sandbox: Sandbox, *, base_commit: str)
 
     model = ModelClient(spec.config.model)
     try:
-        return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering)
+        return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering,
+                         notes=notes)
     finally:
         model.close()
 

@@ -35,7 +35,8 @@ from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.worker.agent import run_agent_in_sandbox
 from tasks.worker.cancel import cancel_watch
 from tasks.worker.claim import INTERNAL_ERROR_MESSAGE, fail_attempt, missing_configuration
-from tasks.worker.finish import collect_and_finish, publish_egress
+from tasks.worker.egress_follow import follow_egress
+from tasks.worker.finish import collect_and_finish
 from tasks.worker.heartbeat import heartbeat
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
@@ -143,8 +144,11 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
     sandbox, base = started.sandbox, prepared.base_commit
     try:
         with cancel_watch(attempt.pk, sandbox):
-            result = run_agent_in_sandbox(attempt.pk, sandbox, base_commit=base)
-            publish_egress(attempt.pk, sandbox)
+            allowlist = environment.agent_policy.mode == "allowlist"
+            with follow_egress(attempt.pk, sandbox, allowlist=allowlist) as egress:
+                result = run_agent_in_sandbox(
+                    attempt.pk, sandbox, base_commit=base, notes=egress.notes
+                )
             collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base)
     finally:
         sandbox.stop()

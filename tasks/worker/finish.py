@@ -1,11 +1,10 @@
 """Step 5 of an attempt: take the patch (Code tasks), keep the cited files' text, record the
-tokens, the egress decisions and how the attempt ended."""
+tokens and how the attempt ended (the egress decisions are published as they happen:
+`egress_follow.py`)."""
 
 from __future__ import annotations
 
 import logging
-
-from django.conf import settings
 
 from tasks import event_kinds as kinds
 from tasks import events, services
@@ -105,13 +104,3 @@ def cited_files_of(result: AgentResult, sandbox: Sandbox) -> dict[str, str]:
         except (SandboxError, OSError, ValueError) as exc:
             logger.info("could not keep cited file %s: %s", citation.target, exc)
     return files
-
-
-def publish_egress(attempt_id: int, sandbox: Sandbox) -> None:
-    """The egress proxy's decisions as events (the first EGRESS_EVENTS_MAX)."""
-    for record in sandbox.egress_records()[: settings.EGRESS_EVENTS_MAX]:
-        events.publish(
-            attempt_id,
-            kinds.EGRESS,
-            {"domain": record.host, "method": record.method, "allowed": record.allowed},
-        )

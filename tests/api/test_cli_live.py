@@ -410,3 +410,35 @@ def test_steer_messages_each_running_attempt_and_stop(live_app, world):
     done = cli(world, "steer", str(task.pk), "more")
     assert done.returncode == 5 and "follow-up" in done.stderr
     assert SteerMessage.objects.count() == 2
+
+
+def test_allow_domain_approves_a_refused_host_for_the_running_attempt(live_app, world):
+    """`codexweb allow-domain TASK HOST` (issue 14 item 3) approves the host for each running
+    attempt that was refused it; --repository asks for the allowlist too (alice is an admin);
+    a host the agent was not refused is a usage error with the server's sentence."""
+    from repos.environments.services import environment_for
+    from tasks.approvals.models import EgressApproval
+    from tests.support.egress_approvals import BLOCKED, refused_attempt
+
+    _login(live_app, world)
+    repository = Repository.objects.get(name="webapp")
+    attempt = refused_attempt(repository, User.objects.get(username="alice"))
+
+    result = cli(world, "allow-domain", str(attempt.task_id), BLOCKED)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Attempt 1 of task {attempt.task_id}: {BLOCKED} allowed;")
+    approval = EgressApproval.objects.get()
+    assert (approval.attempt_id, approval.host, approval.scope) == (attempt.pk, BLOCKED, "attempt")
+
+    repo_wide = cli(world, "allow-domain", str(attempt.task_id), BLOCKED, "--repository",
+                    "--json")
+    assert repo_wide.returncode == 0, repo_wide.stderr
+    assert json.loads(repo_wide.stdout)[0]["scope"] == "repository"
+    assert BLOCKED in environment_for(repository).allowed_domains
+
+    other = cli(world, "allow-domain", str(attempt.task_id), "other.example.org")
+    assert other.returncode == 2 and "was not refused other.example.org" in other.stderr
+    services.attempt_finish(attempt_id=attempt.pk, status="succeeded")
+    done = cli(world, "allow-domain", str(attempt.task_id), BLOCKED)
+    assert done.returncode == 5 and "has finished" in done.stderr

@@ -596,3 +596,37 @@ def test_a_message_shows_its_citations_as_labels_and_a_cut_off_command_as_interr
     as_worker(services.attempt_finish, attempt_id=first.pk, status=Status.FAILED,
               error="The worker running this attempt stopped.")
     expect(page.locator("#chunk-long1 .exit")).to_have_text("interrupted")
+
+
+def test_a_refused_request_is_approved_from_the_live_log(browser_page, live_app, scene):
+    """Issue 14 item 3: a refusal shows live with "Allow once for this attempt" (and, for an
+    admin, "Add to this repository's allowlist"); clicking it records the approval, every open
+    page hears who allowed what, and the page rebuilt from stored events shows the same."""
+    from tasks.approvals.models import EgressApproval
+    from tests.support.egress_approvals import BLOCKED, refused_attempt
+
+    page = browser_page
+    repo, alice = scene["task"].repository, scene["alice"]
+    attempt = as_worker(refused_attempt, repo, alice)
+    sign_in_as(page, alice, live_app)
+    page.goto(f"/tasks/{attempt.task_id}/")
+    log = panel(page, 1).locator("[data-log]")
+    refused = f"the agent tried GET https://{BLOCKED}/left-pad — refused"
+    expect(log).to_contain_text(refused)
+    expect(log.get_by_role("button", name="Add to this repository's allowlist")).to_be_visible()
+
+    log.get_by_role("button", name="Allow once for this attempt").click()
+
+    expect(log).to_contain_text("the agent is told after its next command")
+    expect(log).to_contain_text(f"✓ alice allowed {BLOCKED} for this attempt")
+    expect(log.get_by_role("button", name="Allow once for this attempt")).to_have_count(0)
+    approval = as_worker(lambda: EgressApproval.objects.select_related("approved_by").get())
+    assert (approval.host, approval.scope, approval.approved_by.username) == (
+        BLOCKED, "attempt", "alice")
+    screenshot(page, "live-09-egress-approval")
+
+    page.reload()  # the same log from the stored events
+    expect(log).to_contain_text(refused)
+    expect(log).to_contain_text(f"✓ alice allowed {BLOCKED} for this attempt")
+    expect(log.get_by_role("button", name="Allow once for this attempt")).to_have_count(0)
+    assert page.js_errors == []

@@ -21,7 +21,10 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 # Run inside mitmdump (.venv-proxy), which does not have the project's dependencies.
 ADDON = PACKAGE / "egress" / "addon.py"
 # Loaded by path from the addon (`_load`), so the standard library only.
-ADDON_SIBLINGS = [PACKAGE / "egress" / f"{name}.py" for name in ("policy", "addresses", "tlsprobe")]
+ADDON_SIBLINGS = [
+    PACKAGE / "egress" / f"{name}.py"
+    for name in ("policy", "addresses", "tlsprobe", "rules_file")
+]
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 

@@ -206,3 +206,27 @@ def test_member_without_push_cannot_steer_a_running_code_task(client, bob, gh, r
                        {"text": "Now push my backdoor too."}, follow=True)
     assert "cannot push to acme-gh/webapp" in page.content.decode()
     assert not SteerMessage.objects.exists()
+
+
+def test_member_without_push_cannot_allow_a_host_for_a_running_code_task(client, bob, gh, running):
+    """Issue 14 item 3: "Allow once" opens alice's running Code attempt to a host; bob, in the
+    team but read-only on GitHub, is refused as for steering (API and page), nothing stored."""
+    from tasks.approvals.models import EgressApproval
+    from tests.support.egress_approvals import BLOCKED, mark_refused
+
+    mark_refused(running)
+    gh.state.orgs["acme-gh"].members["bob-gh"] = "read"
+    connect(bob, gh, login="bob-gh")
+    token = api_token_create(user=bob, name="script").secret
+    response = client.post(f"/api/v1/attempts/{running.pk}/egress-approvals",
+                           {"host": BLOCKED}, content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert "cannot push to acme-gh/webapp" in response.json()["error"]
+
+    client.force_login(bob)
+    page = client.post(reverse("tasks:attempt_egress_approve", args=[running.pk]),
+                       {"host": BLOCKED})
+    assert page.status_code == 403
+    assert "cannot push to acme-gh/webapp" in page.json()["error"]
+    assert not EgressApproval.objects.exists()

@@ -63,6 +63,9 @@ class MemorySandbox:
     def egress_records(self, since: int = 0) -> list[EgressRecord]:
         return []
 
+    def egress_allow(self, domains) -> None:  # noqa: ANN001
+        raise SandboxError("no allowlist proxy runs for the agent now (internet off or on)")
+
     def stop(self) -> None:
         pass
 

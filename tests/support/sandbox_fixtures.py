@@ -154,13 +154,14 @@ def _factory(
         upstream_ca: str | None = None,
         allow_private: tuple[str, ...] = LOOPBACK,
         target: EgressTarget | None = None,
+        resolve: dict[str, str] | None = None,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
         the session's target) and trusts the target's certificate upstream unless `upstream_ca`
         says otherwise ("" = this host's system store plus the spec's extra CA), and lets the
         sandbox reach `allow_private` (loopback, where the target listens; () to see the
-        production default)."""
+        production default). `resolve` maps more names ("name" or "name:port" -> "ip:port")."""
         target = target or egress_target
         spec_fields: dict[str, object] = {
             "owner": SandboxOwner.attempt(900_000 + next(counter)),
@@ -183,6 +184,7 @@ def _factory(
             egress_resolve={
                 ALLOWED: target.address,
                 f"{ALLOWED}:443": target.tls_address,
+                **(resolve or {}),
             },
             egress_upstream_ca=target.cert_file if upstream_ca is None else upstream_ca,
             allow_private=allow_private,

@@ -3,6 +3,7 @@
 // and diff fragment is fetched, and refreshed while a pull request is being created.
 import { KIND, STATUS, isFinished, setBadge, statusLabel } from "./contract.js";
 import { el } from "./dom.js";
+import { egressApproved, egressNote, retireApprovals } from "./egress.js";
 import { fetchFragment, swapFragment } from "./fragments.js";
 import { LiveSocket } from "./socket.js";
 import { Terminal } from "./terminal.js";
@@ -92,7 +93,8 @@ export class Panel {
       }
       case KIND.TOOL_ERROR: log.note("tool_error", "Tool " + (p.tool || "?") + ": " + (p.error || ""), at); break;
       case KIND.USAGE: this.onUsage(p); break;
-      case KIND.EGRESS: log.note("egress", "network " + (p.method || "") + " " + (p.domain || "") + (p.allowed ? " allowed" : " blocked"), at); break;
+      case KIND.EGRESS: egressNote(this, p, at); break;
+      case KIND.EGRESS_APPROVAL: egressApproved(this, p, at); break;
       case KIND.STEER: {
         const said = String(p.text || "").trim();
         const what = said ? "✉ " + String(p.by || "someone") + ": " + said : "";
@@ -139,6 +141,7 @@ export class Panel {
       if (cancel) cancel.remove();
       const steer = this.root.querySelector("[data-steer]");
       if (steer) steer.remove();  // the result's follow-up box takes over
+      retireApprovals(this.root);
       const retry = this.root.querySelector("[data-retry]");
       if (retry) retry.hidden = !(status === STATUS.FAILED || status === STATUS.CANCELLED);
       if (status !== STATUS.SUCCEEDED && message) {

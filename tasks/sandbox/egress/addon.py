@@ -2,8 +2,10 @@
 
 Started by `proxy.py` as `mitmdump -s addon.py --set codexweb_rules=FILE --set codexweb_log=FILE
 --set codexweb_ready=FILE`. Every request and tunnel is decided by `policy.decide` and recorded
-as one JSON line `{"at", "host", "port", "method", "allowed", "reason"}`; refusals get a 403 whose
-plain-text body says why, so an agent reading curl's output understands.
+as one JSON line `{"at", "host", "port", "method", "allowed", "reason", "url"}` (the URL without
+its query; `host:port` for a tunnel); refusals get a 403 whose plain-text body says why, so an
+agent reading curl's output understands. The rules file is re-read when the worker replaces it
+(`rules_file.py`): an approved host passes from the next request on, without a restart.
 
 Tunnels (CONNECT) are decided on their host. What happens inside an allowed tunnel:
 - plain HTTP: every request is decided on the tunnel's host and its own method;
@@ -63,6 +65,7 @@ def _load(name: str) -> Any:
 policy = _load("policy")
 addresses = _load("addresses")
 tlsprobe = _load("tlsprobe")
+rules_file = _load("rules_file")  # re-read when the worker replaces it (approvals)
 
 REFUSED_PREFIX = "codexweb egress proxy: refused"
 
@@ -89,6 +92,7 @@ class RefusedTunnel(layer.Layer):
 class CodexwebEgress:
     def __init__(self) -> None:
         self.rules: Any = None  # a policy.EgressRules once configured
+        self._rules_file: Any = None  # rules_file.RulesFile: `rules`, refreshed per request
         self._lock = threading.Lock()
         # client connection id -> (host, port) its CONNECT tunnel was allowed for
         self._tunnels: dict[str, tuple[str, int]] = {}
@@ -109,7 +113,12 @@ class CodexwebEgress:
 
     def configure(self, updated) -> None:
         if "codexweb_rules" in updated and ctx.options.codexweb_rules:
-            self.rules = policy.EgressRules.from_file(ctx.options.codexweb_rules)
+            self._rules_file = rules_file.RulesFile(
+                ctx.options.codexweb_rules, policy.EgressRules.from_file
+            )
+            self.rules = self._rules_file.current()
+            if self.rules is None:  # refuse to run without rules rather than refuse silently
+                raise ValueError(self._rules_file.error)
             self._allowed_networks = addresses.parse_networks(self.rules.allow_private)
             self._own = addresses.host_addresses()
         if "mode" in updated:
@@ -131,11 +140,11 @@ class CodexwebEgress:
 
     # -- recording -----------------------------------------------------------------------------
 
-    def _record(self, host: str, port: int, method: str, allowed: bool, reason: str) -> None:
-        self._append(
-            ctx.options.codexweb_log,
-            {"host": host, "port": port, "method": method, "allowed": allowed, "reason": reason},
-        )
+    def _record(
+        self, host: str, port: int, method: str, allowed: bool, reason: str, url: str = ""
+    ) -> None:
+        fields = {"host": host, "port": port, "method": method, "allowed": allowed}
+        self._append(ctx.options.codexweb_log, {**fields, "reason": reason, "url": url[:500]})
 
     def _record_tls_failure(self, host: str, port: int, error: str) -> None:
         self._append(ctx.options.codexweb_tls_log, {"host": host, "port": port, "error": error})
@@ -175,9 +184,11 @@ class CodexwebEgress:
             if decision.allowed:  # only names the rules allow are looked up
                 why = self._address_refusal(host, port)
                 decision = decision if why is None else policy.Decision(False, why)
-        self._record(host, port, method, decision.allowed, decision.reason)
+        target = self._target(flow, method, tunnel)
+        url = target or (f"{host}:{port}" if method == "CONNECT" else flow.request.url)
+        self._record(host, port, method, decision.allowed, decision.reason, url.split("?")[0])
         if not decision.allowed:
-            self._refuse(flow, method, decision.reason, self._target(flow, method, tunnel))
+            self._refuse(flow, method, decision.reason, target)
         elif method == "CONNECT":
             self._tunnels[flow.client_conn.id] = (host, port)
 
@@ -222,12 +233,19 @@ class CodexwebEgress:
 
     # -- hooks -----------------------------------------------------------------------------------
 
+    def _refresh(self) -> None:
+        """Take the worker's newest rules (an approval added a host) before deciding."""
+        if self._rules_file is not None:
+            self.rules = self._rules_file.current()
+
     def http_connect(self, flow: http.HTTPFlow) -> None:
+        self._refresh()
         self._decide(flow, "CONNECT")
 
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
             return
+        self._refresh()
         tunnel = self._tunnels.get(flow.client_conn.id)
         if tunnel is None:  # a plain proxied request: its URL names the destination
             self._decide(flow, flow.request.method)

@@ -20,6 +20,7 @@ credentials go to the confdir's config.yaml, never onto the command line.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -28,10 +29,12 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from tasks.sandbox.base import EgressRecord, SandboxError, TlsFailure
 from tasks.sandbox.egress.policy import EgressRules
+from tasks.sandbox.egress.rules_file import write_atomically
 from tasks.sandbox.spec import EGRESS_SOCKET
 from tasks.sandbox.trust import upstream_parts
 
@@ -70,6 +73,7 @@ class EgressProxy:
         self.socket_dir = workdir / "socket"
         self.socket_path = self.socket_dir / EGRESS_SOCKET
         self.log_path = workdir / "requests.jsonl"
+        self.rules_path = workdir / "rules.json"
         self.tls_log_path = workdir / "tls-failures.jsonl"
         self._procs: list[subprocess.Popen[bytes]] = []
 
@@ -89,7 +93,7 @@ class EgressProxy:
             raise SandboxError("socat is not installed on this host (apt-get install socat)")
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
-        rules_path = self.workdir / "rules.json"
+        rules_path = self.rules_path
         rules_path.write_text(self.rules.to_json())
         ready = self.workdir / "ready.json"
         ready.unlink(missing_ok=True)
@@ -194,6 +198,21 @@ class EgressProxy:
         tail = (self.workdir / "proxy.log").read_text(errors="replace")[-2000:]
         raise SandboxError(f"the egress proxy did not start: {tail.strip() or 'no output'}")
 
+    def allow_domains(self, domains: Iterable[str]) -> EgressRules:
+        """Add `domains` to the running proxy's allowlist: the rules file is replaced in one
+        rename and the addon re-reads it on its next request (no restart, open connections
+        kept). Returns the new rules; ValueError for a bad pattern, SandboxError unless the
+        rules are an allowlist."""
+        if self.rules.mode != "allowlist":
+            raise SandboxError(
+                f"the egress policy of this phase is {self.rules.mode!r}, not an allowlist"
+            )
+        merged = tuple(dict.fromkeys((*self.rules.domains, *domains)))
+        rules = dataclasses.replace(self.rules, domains=merged)  # checks every pattern
+        write_atomically(self.rules_path, rules.to_json())
+        self.rules = rules
+        return rules
+
     def ca_certificate(self) -> bytes:
         """The public certificate (PEM) of this proxy's CA; SandboxError before `start()`."""
         path = self.confdir / "mitmproxy-ca-cert.pem"
@@ -280,6 +299,7 @@ def read_records(path: Path) -> list[EgressRecord]:
                 method=str(raw["method"]),
                 allowed=bool(raw["allowed"]),
                 reason=str(raw["reason"]),
+                url=str(raw.get("url", "")),
             )
         )
     return out
