@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from tasks.sandbox.egress.credentials import EgressCredential
+
 Stream = Literal["stdout", "stderr"]
 OwnerKind = Literal["attempt", "setup-run"]
 
@@ -118,6 +120,10 @@ class SandboxSpec:
     # follow-up's holds its parent's changes, written by the agent, and setup holds the
     # secrets). After setup the workspace is replaced by `workspace`. None: setup runs on it.
     setup_workspace: Path | None = None
+    # Headers the agent phase's egress proxy adds to matching requests (a private index's
+    # token...). They go to the proxy alone, in a file only the worker's user can read; never
+    # into the container, its environment, labels or any event (egress/credentials.py).
+    egress_credentials: tuple[EgressCredential, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,15 @@ class EgressRecord:
     method: str  # CONNECT, TCP for a raw tunnel, "-" for an address refused at connect time
     allowed: bool
     reason: str
+
+
+@dataclass(frozen=True)
+class CredentialUse:
+    """The egress proxy added credential `id` to a request to `host` at `at`."""
+
+    at: float
+    id: int
+    host: str
 
 
 @dataclass(frozen=True)
@@ -219,3 +234,7 @@ class Sandbox(Protocol):
     def egress_records(self, since: int = 0) -> list[EgressRecord]:
         """The egress proxy's decisions of both phases, oldest first, from the `since`-th on
         (a caller that keeps count gets each record once, in order, while the sandbox runs)."""
+
+    def credential_uses(self) -> list[CredentialUse]:
+        """The repository credentials the egress proxy added to requests so far, oldest first
+        (ids and hosts only, never a value)."""

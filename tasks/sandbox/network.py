@@ -8,9 +8,16 @@ from pathlib import Path
 
 from docker.errors import APIError
 
-from tasks.sandbox.base import EgressRecord, NetworkPolicy, SandboxError, TlsFailure
+from tasks.sandbox.base import (
+    CredentialUse,
+    EgressRecord,
+    NetworkPolicy,
+    SandboxError,
+    TlsFailure,
+)
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.container import ContainerShell
+from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
 from tasks.sandbox.egress.proxy import EgressProxy
 from tasks.sandbox.spec import SYSTEM_CA_BUNDLE
@@ -28,22 +35,26 @@ class EgressSwitch:
         extra_ca_pem: str,
         upstream_proxy: str,
         ended: Callable[[], str | None],
+        credentials: tuple[EgressCredential, ...] = (),
     ) -> None:
         self.config = config
         self.workdir = workdir
         self.extra_ca_pem = extra_ca_pem
         self.upstream_proxy = upstream_proxy
         self._ended = ended
+        self.credentials = credentials  # the agent phase's proxy adds them (never setup's)
         self.policy = NetworkPolicy(mode="off")
         self.egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
         self._proxy: EgressProxy | None = None
         self._records: list[EgressRecord] = []
         self._tls_failures: list[TlsFailure] = []
+        self._credential_uses: list[CredentialUse] = []
 
     def set(self, policy: NetworkPolicy, shell: ContainerShell, *, agent: bool = False) -> bool:
         """Replace the host proxy with one for `policy` (none when off) and (re)start the
         in-container bridge to it. In the agent phase, an allowlist restricting methods
-        intercepts TLS: the container then trusts that proxy's (fresh, per-attempt) CA.
+        intercepts TLS, and so do credentials (for their domains): the container then trusts
+        that proxy's (fresh, per-attempt) CA.
         Returns whether that made a Java trust store."""
         self.stop(shell)
         self.policy = policy
@@ -53,6 +64,7 @@ class EgressSwitch:
         self._raise_if_ended()
         domains = expand_domains(policy.domains, self.config.domain_lists)
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
+        credentials = self.credentials if agent else ()
         rules = EgressRules(
             mode=policy.mode,
             domains=domains,
@@ -72,13 +84,14 @@ class EgressSwitch:
             # Setup passes TLS through: let the proxy tell which servers the sandbox will not
             # trust (tls_hint.py says so if setup fails).
             sandbox_trust=b"" if agent else sandbox_trust(shell),
+            credentials=credentials,
         )
         proxy.start()
         self._proxy = proxy
         java_store = False
         try:
             self._raise_if_ended()  # cancelled (or timed out) while the proxy was starting
-            if intercept:
+            if intercept or credentials:
                 java_store = shell.trust_ca(proxy.ca_certificate())
                 self.egress_ca = True
             shell.start_bridge()
@@ -98,6 +111,7 @@ class EgressSwitch:
             proxy.stop()
             self._records.extend(proxy.records())
             self._tls_failures.extend(proxy.tls_failures())
+            self._credential_uses.extend(proxy.credential_uses())
             proxy.log_path.unlink(missing_ok=True)
             if shell is not None and self._ended() is None:
                 shell.stop_bridges()
@@ -113,6 +127,9 @@ class EgressSwitch:
 
     def tls_failures(self) -> list[TlsFailure]:
         return self._tls_failures + (self._proxy.tls_failures() if self._proxy else [])
+
+    def credential_uses(self) -> list[CredentialUse]:
+        return self._credential_uses + (self._proxy.credential_uses() if self._proxy else [])
 
 
 def sandbox_trust(shell: ContainerShell) -> bytes:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from tasks.agent import patch_exec
 from tasks.agent.instructions import AGENTS_FILE
 from tasks.sandbox.base import (
+    CredentialUse,
     EgressRecord,
     ExecResult,
     OnOutput,
@@ -61,6 +62,9 @@ class MemorySandbox:
         return StartReport()
 
     def egress_records(self, since: int = 0) -> list[EgressRecord]:
+        return []
+
+    def credential_uses(self) -> list[CredentialUse]:
         return []
 
     def stop(self) -> None:
