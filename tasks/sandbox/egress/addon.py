@@ -260,6 +260,10 @@ class CodexwebEgress:
         """No form of a credential reaches the sandbox, whatever the server echoes."""
         self.injector.strip(flow.response)
 
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is not None and flow.websocket.messages:
+            self.injector.strip_message(flow.websocket.messages[-1])
+
     def _add_credentials(self, flow: http.HTTPFlow, tunnel: tuple[str, int] | None) -> None:
         for used in self.injector.add_to(flow, tunnel):
             host = tunnel[0] if tunnel else flow.request.host

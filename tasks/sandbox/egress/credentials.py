@@ -294,3 +294,12 @@ class Injector:
                 response.content = new_body  # type: ignore[attr-defined]
                 found = True
         return found
+
+    def strip_message(self, message: object) -> bool:
+        """The same for a WebSocket message from the server (an upgraded echo)."""
+        if not self.forms or getattr(message, "from_client", True):
+            return False
+        content, hit = redact(message.content, self.forms)  # type: ignore[attr-defined]
+        if hit:
+            message.content = content  # type: ignore[attr-defined]
+        return hit
