@@ -59,17 +59,26 @@ def sandbox(request, module_sandbox_factory, target):
 
 
 def probe(sandbox) -> str:
-    """Search the container as root for any needle: environment and command lines of every
-    process, and every file outside /proc, /sys and /dev. Prints what it found."""
-    pattern = " ".join(f"-e {n}" for n in NEEDLES)
+    """Search the container as root and as the agent's user for any needle: environment and
+    command line of every process, and every file outside /proc, /sys and /dev (plus
+    /dev/shm). The needles travel in hex and are decoded into a folder the search skips, so
+    the probe never finds itself. Returns the paths where something was found."""
+    hexed = " ".join(n.encode().hex() for n in NEEDLES)
     script = (
-        f"grep -l -a -F {pattern} /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null; "
-        f"grep -r -l -a -F {pattern} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "
-        "2>/dev/null; true"
+        "d=$(mktemp -d /tmp/cxprobe.XXXXXX); "
+        "python3 -c 'import sys; print(*(bytes.fromhex(h).decode() for h in sys.argv[1:]), "
+        f"sep=chr(10))' {hexed} > $d/p; "
+        "grep -l -a -F -f $d/p /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null; "
+        "grep -r -l -a -F -f $d/p / /dev/shm --exclude-dir=proc --exclude-dir=sys "
+        "--exclude-dir=dev --exclude-dir=$(basename $d) 2>/dev/null; rm -rf $d; true"
     )
-    code, out, _ = sandbox._require_shell().run(["bash", "-c", script], user="root")
-    assert code == 0
-    return out.decode(errors="replace")
+    found = ""
+    # root reads every file; only the agent's own user may read its processes' environment.
+    for user in ("root", "sandbox"):
+        code, out, _ = sandbox._require_shell().run(["bash", "-c", script], user=user)
+        assert code == 0
+        found += out.decode(errors="replace")
+    return found
 
 
 def test_the_server_gets_it_and_the_container_never_sees_it(sandbox, target):
