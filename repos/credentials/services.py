@@ -7,6 +7,7 @@ to the container). Every add, replace and delete is audited by name and domain, 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 
+from codexweb import crypto
 from codexweb.audit import actions
 from codexweb.audit.services import audit_record
 from repos.credentials.models import CredentialKind, EnvironmentCredential
@@ -22,6 +24,7 @@ from repos.domains import DomainError, normalize_domain
 from repos.models import Environment
 from tasks.sandbox.egress.credentials import CredentialError, EgressCredential, header_for
 
+logger = logging.getLogger(__name__)
 MAX_VALUE_BYTES = 16 * 1024
 MAX_CREDENTIALS = 50
 
@@ -154,12 +157,17 @@ def credentials_for_proxy(environment_id: int) -> tuple[EgressCredential, ...]:
     else may). A credential that no longer decrypts is left out rather than failing the run."""
     out = []
     for credential in EnvironmentCredential.objects.filter(environment_id=environment_id):
+        try:
+            value = credential.reveal()
+        except crypto.DecryptionError:
+            logger.warning("credential %s cannot be decrypted with the current key", credential.pk)
+            continue
         out.append(
             EgressCredential(
                 id=credential.pk,
                 domain=credential.domain,
                 header=credential.header_name,
-                value=credential.reveal(),
+                value=value,
                 path_prefix=credential.path_prefix,
                 allow_http=credential.allow_http,
             )
