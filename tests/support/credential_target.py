@@ -3,8 +3,9 @@ the headers of every request and echoes them back in every way a server might â€
 body, in response headers, base64-encoded, in a redirect's Location â€” so a test can check that
 the proxy added the credential upstream and that none of it comes back to the sandbox.
 
-Two names are served, each with its own self-signed certificate (`API` holds the credential,
-`OTHER` must never see it); `bundle_file` holds both certificates for the proxy to trust.
+Two names are served, each with its own certificate issued by one test CA (`API` holds the
+credential, `OTHER` must never see it); `bundle_file` holds that CA for the proxy (and a
+client of a passed-through tunnel) to trust.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.egress_target import _TLSServer, self_signed_certificate
+from tests.support.egress_target import _TLSServer, company_ca, issued_certificate
 
 API = "api.cred.test"
 OTHER = "other.cred.test"
@@ -106,13 +107,12 @@ def start_credential_target() -> CredentialTarget:
     target = CredentialTarget(folder=tempfile.TemporaryDirectory(prefix="cred-target-"))
     assert target.folder is not None
     folder = Path(target.folder.name)
-    bundle = []
+    ca = company_ca()
     for name in (API, OTHER):
-        cert_pem, key_pem = self_signed_certificate(name)
+        cert_pem, key_pem = issued_certificate(name, ca)
         cert, key = folder / f"{name}.pem", folder / f"{name}.key"
         cert.write_bytes(cert_pem)
         key.write_bytes(key_pem)
-        bundle.append(cert_pem)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         server = _TLSServer(("127.0.0.1", 0), _handler(target, name))
@@ -122,7 +122,7 @@ def start_credential_target() -> CredentialTarget:
     plain = ThreadingHTTPServer(("127.0.0.1", 0), _handler(target, "http"))
     target.http_port = plain.server_address[1]
     target.servers.append(plain)
-    (folder / "bundle.pem").write_bytes(b"".join(bundle))
+    (folder / "bundle.pem").write_bytes(ca[0])
     target.bundle_file = str(folder / "bundle.pem")
     for server in target.servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
