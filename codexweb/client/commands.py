@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from codexweb.client import exitcodes
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
+from codexweb.client.credentials import add_credentials_command, run_credentials
 from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.render import event_line, task_details, task_row
 
@@ -99,10 +100,12 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
     pr.add_argument("--json", action="store_true")
+    add_credentials_command(sub)
 
 
 CLIENT_COMMANDS = frozenset(
-    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr"}
+    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr",
+     "credentials"}
 )
 
 
@@ -124,6 +127,7 @@ def run_client_command(
             "retry": _retry,
             "steer": _steer,
             "pr": _pr,
+            "credentials": run_credentials,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
