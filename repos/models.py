@@ -144,6 +144,7 @@ class EnvironmentSecret(models.Model):
 
 
 # GitHub connections live in their own module; imported here so the app registry sees them.
+from repos.credentials.models import EnvironmentCredential  # noqa: E402,F401
 from repos.github.models import (  # noqa: E402,F401
     ConnectedOrganization,
     GitHubCredential,

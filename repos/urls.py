@@ -1,6 +1,7 @@
 from django.urls import path
 
 from repos import views
+from repos.credentials import views as views_credentials
 from repos.environments import views as views_environment
 from repos.github import views as views_github
 from repos.github import views_connect
@@ -24,6 +25,10 @@ urlpatterns = [
     path("<int:pk>/environment/secrets/", views_environment.secret_save, name="secret_save"),
     path("<int:pk>/environment/secrets/<int:secret_id>/delete/", views_environment.secret_remove,
          name="secret_delete"),
+    path("<int:pk>/environment/credentials/", views_credentials.credential_save,
+         name="credential_save"),
+    path("<int:pk>/environment/credentials/<int:credential_id>/delete/",
+         views_credentials.credential_remove, name="credential_delete"),
     path("<int:pk>/environment/cache/reset/", views_environment.cache_reset_view,
          name="cache_reset"),
     path("<int:pk>/environment/setup/run/", views_setup_runs.setup_run, name="setup_run"),

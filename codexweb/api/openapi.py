@@ -290,7 +290,45 @@ _SCHEMAS: dict[str, Any] = {
             "visibility": {"type": "string"},
         },
     },
+    "Credential": _object(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "domain": {"type": "string", "description": "host, or *.suffix"},
+            "kind": {"type": "string", "enum": ["header", "bearer", "basic"]},
+            "header": {"type": "string", "description": "the header the proxy sets"},
+            "path_prefix": {"type": "string"},
+            "allow_http": {"type": "boolean"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "last_used_at": _NULLABLE_TIME,
+            "reachable": {
+                "type": "boolean",
+                "description": "the agent phase's internet policy allows the domain (a "
+                "credential never opens egress by itself)",
+            },
+        }
+    ),
+    "CredentialIn": _object(
+        {
+            "name": {"type": "string", "maxLength": 100},
+            "domain": {"type": "string", "maxLength": 255},
+            "kind": {"type": "string", "enum": ["header", "bearer", "basic"]},
+        },
+        optional={
+            "header_name": {"type": "string", "description": "kind=header: e.g. X-Api-Key"},
+            "value": {"type": "string", "description": "kind=header: the value; "
+                      "kind=bearer: the token. Write-only."},
+            "username": {"type": "string", "description": "kind=basic"},
+            "password": {"type": "string", "description": "kind=basic. Write-only."},
+            "path_prefix": {"type": "string", "default": "/"},
+            "allow_http": {"type": "boolean", "default": False},
+        },
+    ),
 }
+_CREDENTIAL_ID = [
+    *_ID,
+    {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+]
 
 
 def _paths() -> dict[str, Any]:
@@ -327,6 +365,45 @@ def _paths() -> dict[str, Any]:
                     ),
                     **_ERRORS,
                 },
+            }
+        },
+        "/repositories/{pk}/credentials": {
+            "get": {
+                "summary": "Credentials the egress proxy adds for this repository (team admins; "
+                "values are never returned)",
+                "operationId": "listCredentials",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(
+                        _object({"results": {"type": "array", "items": _ref("Credential")}}),
+                        "Credentials",
+                    ),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            },
+            "post": {
+                "summary": "Add a credential, or replace the one of that name (audited)",
+                "operationId": "setCredential",
+                "parameters": _ID,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CredentialIn")}},
+                },
+                "responses": {
+                    "201": _json(_ref("Credential"), "Saved"),
+                    "400": _error("Unusable credential"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            },
+        },
+        "/repositories/{pk}/credentials/{credential_id}": {
+            "delete": {
+                "summary": "Delete a credential (audited)",
+                "operationId": "deleteCredential",
+                "parameters": _CREDENTIAL_ID,
+                "responses": {"204": {"description": "Deleted"}, **_NOT_FOUND, **_ERRORS},
             }
         },
         "/repositories": {

@@ -83,3 +83,20 @@ class CombineIn(BaseModel):
 
     hunks: list[str] = Field(min_length=1, max_length=500,
                              description="hunk ids: attempt id:file index:hunk index")
+
+
+class CredentialIn(BaseModel):
+    """A credential the egress proxy adds for a domain (write-only: never returned)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    name: str = Field(min_length=1, max_length=100, description="saving a name again replaces it")
+    domain: str = Field(min_length=1, max_length=255, description="host, or *.suffix")
+    kind: Literal["header", "bearer", "basic"]
+    header_name: str = Field(default="", max_length=100, description="for kind=header")
+    value: str = Field(default="", max_length=16384,
+                       description="the header's value (header) or the token (bearer)")
+    username: str = Field(default="", max_length=200, description="for kind=basic")
+    password: str = Field(default="", max_length=16384, description="for kind=basic")
+    path_prefix: str = Field(default="/", max_length=500, description="only requests under it")
+    allow_http: bool = Field(default=False, description="also over plain HTTP (else HTTPS only)")

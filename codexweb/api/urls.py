@@ -1,6 +1,6 @@
 from django.urls import path
 
-from codexweb.api import approvals, stream, views, views_verification
+from codexweb.api import approvals, stream, views, views_credentials, views_verification
 
 app_name = "api"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("openapi.json", views.openapi_json, name="openapi"),
     path("me", views.me, name="me"),
     path("repositories", views.repository_list, name="repositories"),
+    path("repositories/<int:pk>/credentials", views_credentials.credentials_collection,
+         name="credentials"),
+    path("repositories/<int:pk>/credentials/<int:credential_id>",
+         views_credentials.credential_detail, name="credential"),
     path("tasks", views.tasks_collection, name="tasks"),
     path("tasks/<int:pk>", views.task_detail, name="task"),
     path("tasks/<int:pk>/cancel", views.task_cancel, name="task_cancel"),

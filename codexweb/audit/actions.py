@@ -14,6 +14,9 @@ ENVIRONMENT_UPDATED = "environment.updated"
 POLICY_UPDATED = "policy.updated"
 SECRET_SET = "secret.set"  # noqa: S105 - an action name
 SECRET_DELETED = "secret.deleted"  # noqa: S105 - an action name
+CREDENTIAL_ADDED = "credential.added"
+CREDENTIAL_REPLACED = "credential.replaced"
+CREDENTIAL_DELETED = "credential.deleted"
 CACHE_RESET = "environment.cache_reset"
 SETUP_RUN = "environment.setup_run"
 PR_CREATED = "pr.created"
@@ -40,6 +43,9 @@ ALL = (
     POLICY_UPDATED,
     SECRET_SET,
     SECRET_DELETED,
+    CREDENTIAL_ADDED,
+    CREDENTIAL_REPLACED,
+    CREDENTIAL_DELETED,
     CACHE_RESET,
     SETUP_RUN,
     PR_CREATED,

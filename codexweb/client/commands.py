@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from codexweb.client import exitcodes
 from codexweb.client.approvals import add_allow_domain, allow_domain
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
+from codexweb.client.credentials import add_credentials_command, run_credentials
 from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.images import ImageFileError, image_payloads
 from codexweb.client.ranking import add_rank_command, rank_command
@@ -117,11 +118,12 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--attempt", type=int, default=None)
     pr.add_argument("--json", action="store_true")
     add_rank_command(sub)
+    add_credentials_command(sub)
 
 
 CLIENT_COMMANDS = frozenset(
     {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "follow-up",
-     "pr", "rank", "allow-domain"}
+     "pr", "rank", "allow-domain", "credentials"}
 )
 
 
@@ -146,6 +148,7 @@ def run_client_command(
             "pr": _pr,
             "rank": rank_command,
             "allow-domain": _allow_domain,
+            "credentials": run_credentials,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:

@@ -19,6 +19,8 @@ from codexweb.accounts.confirm import confirm_then_do
 from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.models import DomainList
 from codexweb.accounts.selectors import is_team_admin
+from repos.credentials.forms import CredentialForm
+from repos.credentials.selectors import credential_rows
 from repos.domains import DomainError
 from repos.environments.forms import EnvironmentForm, SecretForm
 from repos.environments.services import (
@@ -95,6 +97,8 @@ def environment_page(request: AuthedRequest, pk: int) -> HttpResponse:
         "form": form,
         "secret_form": SecretForm() if is_admin else None,
         "secrets": environment.secrets.all(),
+        "credentials": credential_rows(environment),
+        "credential_form": CredentialForm() if is_admin else None,
         "is_admin": is_admin,
         "setup_unavailable": setup_run_unavailable_reason(environment),
         "setup_runs": setup_runs_recent(environment),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from tasks.sandbox.egress.credentials import EgressCredential
+
 Stream = Literal["stdout", "stderr"]
 OwnerKind = Literal["attempt", "setup-run", "verification"]
 
@@ -123,6 +125,10 @@ class SandboxSpec:
     # follow-up's holds its parent's changes, written by the agent, and setup holds the
     # secrets). After setup the workspace is replaced by `workspace`. None: setup runs on it.
     setup_workspace: Path | None = None
+    # Headers the agent phase's egress proxy adds to matching requests (a private index's
+    # token...). They go to the proxy alone, in a file only the worker's user can read; never
+    # into the container, its environment, labels or any event (egress/credentials.py).
+    egress_credentials: tuple[EgressCredential, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,15 @@ class EgressRecord:
     allowed: bool
     reason: str
     url: str = ""  # what was asked, without its query ("host:port" for a tunnel); "" if unknown
+
+
+@dataclass(frozen=True)
+class CredentialUse:
+    """The egress proxy added credential `id` to a request to `host` at `at`."""
+
+    at: float
+    id: int
+    host: str
 
 
 @dataclass(frozen=True)
@@ -230,3 +245,7 @@ class Sandbox(Protocol):
         """Let the agent phase reach `domains` too (just-in-time approval), from the next
         request on, without restarting anything. Safe to call from another thread. Raises
         SandboxError when the agent phase has no allowlist proxy (internet off or on)."""
+
+    def credential_uses(self) -> list[CredentialUse]:
+        """The repository credentials the egress proxy added to requests so far, oldest first
+        (ids and hosts only, never a value)."""

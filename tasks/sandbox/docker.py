@@ -36,6 +36,7 @@ from docker.errors import APIError, NotFound
 
 from tasks.sandbox import images
 from tasks.sandbox.base import (
+    CredentialUse,
     EgressRecord,
     ExecResult,
     NetworkPolicy,
@@ -130,6 +131,7 @@ class DockerSandbox:
             extra_ca_pem=spec.extra_ca_pem,
             upstream_proxy=spec.upstream_proxy,
             ended=lambda: self._lifetime.ended,
+            credentials=spec.egress_credentials,
         )
 
     def _cache_hours(self) -> float:
@@ -250,6 +252,10 @@ class DockerSandbox:
         """Upstream servers whose certificate failed verification so far (both phases): the
         sandbox would not trust them (setup), or the proxy did not (interception)."""
         return self._network.tls_failures()
+
+    def credential_uses(self) -> list[CredentialUse]:
+        """The credentials the agent phase's egress proxy added so far, oldest first."""
+        return self._network.credential_uses()
 
     @property
     def egress_proxy(self) -> EgressProxy | None:

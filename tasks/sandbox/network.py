@@ -9,9 +9,16 @@ from pathlib import Path
 
 from docker.errors import APIError
 
-from tasks.sandbox.base import EgressRecord, NetworkPolicy, SandboxError, TlsFailure
+from tasks.sandbox.base import (
+    CredentialUse,
+    EgressRecord,
+    NetworkPolicy,
+    SandboxError,
+    TlsFailure,
+)
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.container import ContainerShell
+from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
 from tasks.sandbox.egress.proxy import EgressProxy
 from tasks.sandbox.spec import SYSTEM_CA_BUNDLE
@@ -29,12 +36,14 @@ class EgressSwitch:
         extra_ca_pem: str,
         upstream_proxy: str,
         ended: Callable[[], str | None],
+        credentials: tuple[EgressCredential, ...] = (),
     ) -> None:
         self.config = config
         self.workdir = workdir
         self.extra_ca_pem = extra_ca_pem
         self.upstream_proxy = upstream_proxy
         self._ended = ended
+        self.credentials = credentials  # the agent phase's proxy adds them (never setup's)
         self.policy = NetworkPolicy(mode="off")
         self.egress_ca = False  # the current proxy intercepts TLS; the container trusts its CA
         self._proxy: EgressProxy | None = None
@@ -43,11 +52,13 @@ class EgressSwitch:
         self._lock = threading.Lock()  # `allow` comes from another thread than `set`
         self.approved: tuple[str, ...] = ()  # domains people approved for this agent phase
         self._tls_failures: list[TlsFailure] = []
+        self._credential_uses: list[CredentialUse] = []
 
     def set(self, policy: NetworkPolicy, shell: ContainerShell, *, agent: bool = False) -> bool:
         """Replace the host proxy with one for `policy` (none when off) and (re)start the
         in-container bridge to it. In the agent phase, an allowlist restricting methods
-        intercepts TLS: the container then trusts that proxy's (fresh, per-attempt) CA.
+        intercepts TLS, and so do credentials (for their domains): the container then trusts
+        that proxy's (fresh, per-attempt) CA.
         Returns whether that made a Java trust store."""
         self.stop(shell)
         self.policy = policy
@@ -59,6 +70,7 @@ class EgressSwitch:
         if agent:
             domains = tuple(dict.fromkeys((*domains, *self.approved)))
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
+        credentials = self.credentials if agent else ()
         rules = EgressRules(
             mode=policy.mode,
             domains=domains,
@@ -78,6 +90,7 @@ class EgressSwitch:
             # Setup passes TLS through: let the proxy tell which servers the sandbox will not
             # trust (tls_hint.py says so if setup fails).
             sandbox_trust=b"" if agent else sandbox_trust(shell),
+            credentials=credentials,
         )
         proxy.start()
         with self._lock:
@@ -85,7 +98,7 @@ class EgressSwitch:
         java_store = False
         try:
             self._raise_if_ended()  # cancelled (or timed out) while the proxy was starting
-            if intercept:
+            if intercept or credentials:
                 java_store = shell.trust_ca(proxy.ca_certificate())
                 self.egress_ca = True
             shell.start_bridge()
@@ -106,6 +119,7 @@ class EgressSwitch:
             proxy.stop()
             self._records.extend(proxy.records())
             self._tls_failures.extend(proxy.tls_failures())
+            self._credential_uses.extend(proxy.credential_uses())
             proxy.log_path.unlink(missing_ok=True)
             if shell is not None and self._ended() is None:
                 shell.stop_bridges()
@@ -139,6 +153,9 @@ class EgressSwitch:
     def tls_failures(self) -> list[TlsFailure]:
         proxy = self._proxy
         return self._tls_failures + (proxy.tls_failures() if proxy else [])
+
+    def credential_uses(self) -> list[CredentialUse]:
+        return self._credential_uses + (self._proxy.credential_uses() if self._proxy else [])
 
 
 def sandbox_trust(shell: ContainerShell) -> bytes:

@@ -13,6 +13,7 @@ import logging
 import tempfile
 from pathlib import Path
 
+from repos.credentials.services import credentials_for_proxy
 from repos.environments.services import (
     environment_snapshot,
     secret_values_for_setup,
@@ -35,6 +36,7 @@ from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.worker.agent import run_agent_in_sandbox
 from tasks.worker.cancel import cancel_watch
 from tasks.worker.claim import INTERNAL_ERROR_MESSAGE, fail_attempt, missing_configuration
+from tasks.worker.credential_uses import record_credential_uses
 from tasks.worker.egress_follow import follow_egress
 from tasks.worker.finish import collect_and_finish
 from tasks.worker.heartbeat import heartbeat
@@ -126,6 +128,8 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
         setup_workspace=prepared.setup_tree,
         secret_versions=secret_versions(environment.environment_id, names),
         labels={"org.codexweb.task": str(task.pk)},
+        # Added by the agent phase's egress proxy; never inside the container.
+        egress_credentials=credentials_for_proxy(environment.environment_id),
     )
     publish_phase(
         attempt.pk,
@@ -151,4 +155,5 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
                 )
             collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base)
     finally:
+        record_credential_uses(sandbox)
         sandbox.stop()

@@ -21,6 +21,7 @@ from tasks.sandbox.base import (
     SandboxSpec,
 )
 from tasks.sandbox.config import DockerConfig, load_domain_lists
+from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.sandbox.trust import check_upstream_proxy, read_extra_ca
 
@@ -85,6 +86,7 @@ def spec_from_settings(
     commit: str = "",
     secret_versions: Mapping[str, str] | None = None,
     setup_workspace: Path | None = None,
+    egress_credentials: tuple[EgressCredential, ...] = (),
 ) -> SandboxSpec:
     """A `SandboxSpec` with the image, limits and network trust configured for this
     installation. SandboxError when SANDBOX_EXTRA_CA_FILE or SANDBOX_UPSTREAM_PROXY is bad."""
@@ -116,6 +118,7 @@ def spec_from_settings(
         commit=commit,
         secret_versions=dict(secret_versions or {}),
         setup_workspace=setup_workspace,
+        egress_credentials=egress_credentials,
     )
 
 
@@ -131,6 +134,7 @@ def spec_from_snapshot(
     secret_versions: Mapping[str, str],
     setup_workspace: Path | None = None,
     labels: Mapping[str, str] | None = None,
+    egress_credentials: tuple[EgressCredential, ...] = (),
 ) -> SandboxSpec:
     """`spec_from_settings` for an environment snapshot (image choice, setup and maintenance
     scripts, variables, PATH prefix, both phases' policies, cache generation and expiry) and the
@@ -160,6 +164,7 @@ def spec_from_snapshot(
         commit=commit,
         setup_workspace=setup_workspace,
         secret_versions=secret_versions,
+        egress_credentials=egress_credentials,
     )
 
 

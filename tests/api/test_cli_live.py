@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from codexweb.accounts.models import Team
 from codexweb.api.tokens import api_token_create
+from repos.credentials.models import EnvironmentCredential
 from repos.github.credentials import credential_store
 from repos.github.models import GitHubRepositoryAccess
 from repos.models import Repository
@@ -442,3 +443,26 @@ def test_allow_domain_approves_a_refused_host_for_the_running_attempt(live_app, 
     services.attempt_finish(attempt_id=attempt.pk, status="succeeded")
     done = cli(world, "allow-domain", str(attempt.task_id), BLOCKED)
     assert done.returncode == 5 and "has finished" in done.stderr
+
+
+def test_credentials_add_list_delete_never_print_the_value(live_app, world):
+    _login(live_app, world)
+    repo = Repository.objects.get(owner="acme", name="webapp")
+    value = "cli-cred-value-0a1b2c3d4e"
+    added = cli(
+        world, "credentials", "add", str(repo.pk), "--name", "index",
+        "--domain", "pypi.acme.example", "--kind", "bearer", stdin=value + "\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "does not allow pypi.acme.example" in added.stderr  # the policy is off
+    assert value not in added.stdout + added.stderr
+    credential = EnvironmentCredential.objects.get(environment__repository=repo)
+    assert credential.reveal() == f"Bearer {value}"
+    listed = cli(world, "credentials", "list", str(repo.pk), "--json")
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["index"]
+    assert value not in listed.stdout
+    deleted = cli(world, "credentials", "delete", str(repo.pk), str(credential.pk))
+    assert deleted.returncode == 0, deleted.stderr
+    assert not EnvironmentCredential.objects.exists()
+    missing = cli(world, "credentials", "list", "999999")
+    assert missing.returncode != 0 and "codexweb:" in missing.stderr

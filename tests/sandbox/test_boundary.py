@@ -9,6 +9,7 @@ Every module is found by globbing the package, so a new module is checked withou
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,10 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 # Run inside mitmdump (.venv-proxy), which does not have the project's dependencies.
 ADDON = PACKAGE / "egress" / "addon.py"
 # Loaded by path from the addon (`_load`), so the standard library only.
+# Read from the addon's own `_load("name")` calls, so a new sibling is checked too.
 ADDON_SIBLINGS = [
     PACKAGE / "egress" / f"{name}.py"
-    for name in ("policy", "addresses", "tlsprobe", "rules_file")
+    for name in re.findall(r'_load\("(\w+)"\)', ADDON.read_text())
 ]
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
@@ -45,6 +47,12 @@ def forbidden(name: str) -> bool:
         return True
     # Of this project's `tasks` app, only the sandbox package itself.
     return top == "tasks" and not (name == "tasks.sandbox" or name.startswith("tasks.sandbox."))
+
+
+def test_the_addon_siblings_are_found():
+    names = {p.name for p in ADDON_SIBLINGS}
+    assert {"policy.py", "addresses.py", "tlsprobe.py", "credentials.py"} <= names
+    assert all(p.is_file() for p in ADDON_SIBLINGS)
 
 
 def test_the_glob_finds_the_package_modules():

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules
 from tasks.sandbox.egress.proxy import EgressProxy
 from tests.support.egress_target import EgressTarget, start_egress_target
@@ -44,7 +45,9 @@ def egress_proxy() -> Iterator[ProxyFactory]:
         pytest.skip("the egress proxy (.venv-proxy/bin/mitmdump) is missing: make proxy-venv")
     started: list[tuple[EgressProxy, Path]] = []
 
-    def start(*, upstream_ca: str = "", **fields: object) -> EgressProxy:
+    def start(
+        *, upstream_ca: str = "", credentials: tuple[EgressCredential, ...] = (), **fields: object
+    ) -> EgressProxy:
         # A short folder: unix socket paths hold ~108 bytes, pytest's tmp_path can be longer.
         workdir = Path(tempfile.mkdtemp(prefix="cxeg-"))
         proxy = EgressProxy(
@@ -52,6 +55,7 @@ def egress_proxy() -> Iterator[ProxyFactory]:
             workdir=workdir,
             mitmdump=str(MITMDUMP),
             upstream_ca=upstream_ca,
+            credentials=credentials,
         )
         started.append((proxy, workdir))
         proxy.start()

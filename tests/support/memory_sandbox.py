@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from tasks.agent import patch_exec
 from tasks.agent.instructions import AGENTS_FILE
 from tasks.sandbox.base import (
+    CredentialUse,
     EgressRecord,
     ExecResult,
     OnOutput,
@@ -65,6 +66,9 @@ class MemorySandbox:
 
     def egress_allow(self, domains) -> None:  # noqa: ANN001
         raise SandboxError("no allowlist proxy runs for the agent now (internet off or on)")
+
+    def credential_uses(self) -> list[CredentialUse]:
+        return []
 
     def stop(self) -> None:
         pass

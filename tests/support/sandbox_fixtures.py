@@ -155,13 +155,15 @@ def _factory(
         allow_private: tuple[str, ...] = LOOPBACK,
         target: EgressTarget | None = None,
         resolve: dict[str, str] | None = None,
+        egress_resolve: dict[str, str] | None = None,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
         the session's target) and trusts the target's certificate upstream unless `upstream_ca`
         says otherwise ("" = this host's system store plus the spec's extra CA), and lets the
         sandbox reach `allow_private` (loopback, where the target listens; () to see the
-        production default). `resolve` maps more names ("name" or "name:port" -> "ip:port")."""
+        production default). `resolve` maps more names ("name" or "name:port" -> "ip:port");
+        `egress_resolve` replaces the whole mapping (another target)."""
         target = target or egress_target
         spec_fields: dict[str, object] = {
             "owner": SandboxOwner.attempt(900_000 + next(counter)),
@@ -181,7 +183,8 @@ def _factory(
             warm_cache_hours=warm_cache_hours,
             disk_watch_seconds=0.5,
             # HTTPS (port 443) goes to the target's TLS listener, anything else to plain HTTP.
-            egress_resolve={
+            egress_resolve=egress_resolve
+            or {
                 ALLOWED: target.address,
                 f"{ALLOWED}:443": target.tls_address,
                 **(resolve or {}),

@@ -25,6 +25,13 @@ connection goes to that proxy, which resolves names itself: the address check ha
 request is decided, on what this host resolves; names it cannot resolve are left to the company
 proxy.
 
+Credentials (`credentials.py`, from `codexweb_credentials`, a 0600 file the worker wrote and
+removes once the proxy is up): TLS to a credential's domain is intercepted whatever the policy
+(the container trusts the CA whenever there are credentials); an allowed request to a matching
+host gets the header (the client's own header of that name is replaced), each use is written to
+`codexweb_credential_log` as `{"at", "id", "host"}`, and every response is stripped of every
+form of every credential.
+
 Upstream TLS trouble is written to `codexweb_tls_log` as JSON lines `{"at", "host", "port",
 "error"}`: when interception's own upstream handshake fails (`tls_failed_server`), and, with
 `codexweb_probe_ca` (the sandbox's trust bundle, given for the setup phase), when a passed-through
@@ -66,6 +73,7 @@ policy = _load("policy")
 addresses = _load("addresses")
 tlsprobe = _load("tlsprobe")
 rules_file = _load("rules_file")  # re-read when the worker replaces it (approvals)
+credentials = _load("credentials")
 
 REFUSED_PREFIX = "codexweb egress proxy: refused"
 
@@ -101,6 +109,9 @@ class CodexwebEgress:
         self._via: tuple[str, int] | None = None  # the company proxy in upstream mode
         self._via_tls = False  # ...spoken to over TLS (the trust probe does not do that)
         self._probes: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # Credentials added on the way out (credentials.py); none unless the worker gave some.
+        self.injector = credentials.Injector((), matches=policy.domain_matches,
+                                             same_host=policy.same_host)
 
     def load(self, loader) -> None:
         loader.add_option("codexweb_rules", str, "", "Path of the egress rules JSON file.")
@@ -110,6 +121,8 @@ class CodexwebEgress:
         loader.add_option(
             "codexweb_probe_ca", str, "", "The sandbox's CA bundle: check passed-through servers."
         )
+        loader.add_option("codexweb_credentials", str, "", "Credentials to add (JSON, 0600).")
+        loader.add_option("codexweb_credential_log", str, "", "JSON lines: credentials used.")
 
     def configure(self, updated) -> None:
         if "codexweb_rules" in updated and ctx.options.codexweb_rules:
@@ -121,6 +134,12 @@ class CodexwebEgress:
                 raise ValueError(self._rules_file.error)
             self._allowed_networks = addresses.parse_networks(self.rules.allow_private)
             self._own = addresses.host_addresses()
+        if "codexweb_credentials" in updated and ctx.options.codexweb_credentials:
+            self.injector = credentials.Injector(
+                credentials.read_file(ctx.options.codexweb_credentials),
+                matches=policy.domain_matches,
+                same_host=policy.same_host,
+            )
         if "mode" in updated:
             self._via = None
             for spec in ctx.options.mode:
@@ -191,6 +210,8 @@ class CodexwebEgress:
             self._refuse(flow, method, decision.reason, target)
         elif method == "CONNECT":
             self._tunnels[flow.client_conn.id] = (host, port)
+        else:
+            self._add_credentials(flow, tunnel)
 
     def _check_tunnel_request(self, flow: http.HTTPFlow, tunnel_host: str) -> Any:
         """A request inside an allowed tunnel: its host is the tunnel's (whose address is pinned
@@ -253,6 +274,19 @@ class CodexwebEgress:
         # Plain HTTP, or intercepted HTTPS, inside an allowed CONNECT tunnel.
         self._decide(flow, flow.request.method, tunnel=tunnel)
 
+    def response(self, flow: http.HTTPFlow) -> None:
+        """No form of a credential reaches the sandbox, whatever the server echoes."""
+        self.injector.strip(flow.response)
+
+    def websocket_message(self, flow: http.HTTPFlow) -> None:
+        if flow.websocket is not None and flow.websocket.messages:
+            self.injector.strip_message(flow.websocket.messages[-1])
+
+    def _add_credentials(self, flow: http.HTTPFlow, tunnel: tuple[str, int] | None) -> None:
+        for used in self.injector.add_to(flow, tunnel):
+            host = tunnel[0] if tunnel else flow.request.host
+            self._append(ctx.options.codexweb_credential_log, {"id": used.id, "host": host})
+
     def client_disconnected(self, client) -> None:  # noqa: ANN001
         self._tunnels.pop(client.id, None)
 
@@ -277,7 +311,10 @@ class CodexwebEgress:
 
     async def tls_clienthello(self, data: tls.ClientHelloData) -> None:
         tunnel = self._tunnels.get(data.context.client.id)
-        if self.rules is None or not self.rules.intercept_tls or tunnel is None:
+        intercept = self.rules is not None and (
+            self.rules.intercept_tls or (tunnel is not None and self.injector.intercepts(tunnel[0]))
+        )
+        if not intercept or tunnel is None:
             # Passthrough: the tunnel's host was already decided at CONNECT.
             data.ignore_connection = True
             if tunnel is not None and ctx.options.codexweb_probe_ca:

@@ -30,11 +30,15 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from tasks.sandbox.base import EgressRecord, SandboxError, TlsFailure
+from tasks.sandbox.base import CredentialUse, EgressRecord, SandboxError, TlsFailure
+from tasks.sandbox.egress import credentials as egress_credentials
+from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules
 from tasks.sandbox.egress.rules_file import write_atomically
+from tasks.sandbox.masking import secret_forms
 from tasks.sandbox.spec import EGRESS_SOCKET
 from tasks.sandbox.trust import upstream_parts
 
@@ -56,12 +60,15 @@ class EgressProxy:
         extra_ca_pem: str = "",
         upstream_proxy: str = "",
         sandbox_trust: bytes = b"",
+        credentials: tuple[EgressCredential, ...] = (),
     ) -> None:
         """`upstream_ca`: a PEM file of the only CAs trusted for upstream servers (tests use it
         for the loopback target's own certificate); "" trusts this host's system store plus
         `extra_ca_pem`. `upstream_proxy`: a checked SANDBOX_UPSTREAM_PROXY URL to chain to.
         `sandbox_trust`: the sandbox's CA bundle; when given, passed-through servers whose
-        certificate it does not verify are recorded (`tls_failures()`)."""
+        certificate it does not verify are recorded (`tls_failures()`). `credentials`: headers
+        the proxy adds to matching requests (egress/credentials.py); handed over in a file only
+        this user can read, removed as soon as the proxy has read it."""
         self.rules = rules
         self.confdir = workdir / "mitmproxy"  # this proxy's own CA, made at start
         self.upstream_ca = upstream_ca
@@ -75,6 +82,9 @@ class EgressProxy:
         self.log_path = workdir / "requests.jsonl"
         self.rules_path = workdir / "rules.json"
         self.tls_log_path = workdir / "tls-failures.jsonl"
+        self.credentials = credentials
+        self.credentials_path = workdir / "credentials.json"
+        self.credential_log_path = workdir / "credentials-used.jsonl"
         self._procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
@@ -102,7 +112,7 @@ class EgressProxy:
         shutil.rmtree(confdir, ignore_errors=True)  # a fresh CA for every proxy
         confdir.mkdir(mode=0o700, parents=True)
         self.tls_log_path.touch()
-        upstream = self._upstream_options()
+        upstream = self._upstream_options() + self._credential_options()
         with open(self.workdir / "proxy.log", "ab") as log:
             self._procs.append(
                 subprocess.Popen(
@@ -137,7 +147,10 @@ class EgressProxy:
                     start_new_session=True,
                 )
             )
-        port = self._wait_ready(ready)
+        try:
+            port = self._wait_ready(ready)
+        finally:  # read by the addon before it said it is ready; nothing keeps it on disk
+            self.credentials_path.unlink(missing_ok=True)
         with open(self.workdir / "bridge.log", "ab") as log:
             self._procs.append(
                 subprocess.Popen(
@@ -184,6 +197,25 @@ class EgressProxy:
             probe.write_bytes(self.sandbox_trust)
             options += ["--set", f"codexweb_probe_ca={probe}"]
         return options
+
+    def _credential_options(self) -> list[str]:
+        """Write the credentials for the addon (0600; each with every form of its secret parts
+        to strip from responses) and name the file; [] when there are none."""
+        self.credentials_path.unlink(missing_ok=True)
+        self.credential_log_path.unlink(missing_ok=True)
+        if not self.credentials:
+            return []
+        egress_credentials.write_file(
+            self.credentials_path,
+            [replace(c, redact=secret_forms(c.secret_parts())) for c in self.credentials],
+        )
+        self.credential_log_path.touch(mode=0o600)
+        return [
+            "--set",
+            f"codexweb_credentials={self.credentials_path}",
+            "--set",
+            f"codexweb_credential_log={self.credential_log_path}",
+        ]
 
     def _wait_ready(self, ready: Path) -> int:
         proc = self._procs[0]
@@ -237,6 +269,14 @@ class EgressProxy:
                 proc.wait(timeout=5)
         self._procs.clear()
         self.socket_path.unlink(missing_ok=True)
+        self.credentials_path.unlink(missing_ok=True)
+
+    def credential_uses(self) -> list[CredentialUse]:
+        """Every credential this proxy added so far, oldest first."""
+        if not self.credential_log_path.exists():
+            return []
+        lines = self.credential_log_path.read_text().splitlines()
+        return [CredentialUse(**json.loads(line)) for line in lines if line.strip()]
 
     def records(self) -> list[EgressRecord]:
         """Every decision so far, oldest first."""
