@@ -1,5 +1,5 @@
 """The `codexweb` command. Server-side: `codexweb serve` runs the embedded stack. Client-side:
-login, ask, code, list, show, diff, cancel, retry, pr talk to a server's REST API
+login, ask, code, list, show, diff, cancel, retry, pr, push, resolve talk to a server's REST API
 (codexweb/client/)."""
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
                     model_tier=data["model_tier"],
                     attempts=data["attempts"],
                     access_check=task_access_check,
+                    pull_request=data["pull_request"],
                 )
             except services.TaskError as exc:
                 form.add_error(None, str(exc))

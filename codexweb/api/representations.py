@@ -24,6 +24,8 @@ def attempt_repr(attempt: Attempt) -> dict[str, Any]:
         "task": attempt.task_id,
         "index": attempt.index,
         "parent": attempt.parent_id,
+        "kind": attempt.kind,
+        "base_commit": attempt.base_commit,
         "status": attempt.status,
         "finished": attempt.is_finished,
         "error": attempt.error,
@@ -60,6 +62,7 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
         "title": task.title,
         "prompt": task.prompt,
         "branch": task.base_branch,
+        "pull_request": task.pull_number,
         "model": task.model_tier,
         "status": task.status,
         "finished": task.is_finished,
@@ -96,6 +99,11 @@ def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
         "number": record.number,
         "branch": record.branch,
         "error": record.error,
+        # "Push to branch": the commit went onto the task's own branch (a fast-forward).
+        "pushed_to_branch": record.pushed_to_branch,
+        # The failure is a conflict with the branch: POST /attempts/{id}/resolve can help.
+        "resolvable": record.resolvable,
+        "head_sha": record.head_sha,
         # A follow-up's record that pushes to its parent's open PR: the parent attempt's id.
         "updates_attempt": record.updates.attempt_id if record.updates else None,
         "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),

@@ -23,7 +23,7 @@ from repos.git.workspace import PrepareError
 from repos.github.client import GitHubError
 from repos.installation.services import install_id
 from tasks import events
-from tasks.models import Attempt, Mode, Status
+from tasks.models import Attempt, AttemptKind, Mode, Status
 from tasks.resilience import (
     DATABASE_UNAVAILABLE_MESSAGE,
     TRANSIENT_DB_ERRORS,
@@ -145,6 +145,7 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
         with cancel_watch(attempt.pk, sandbox):
             result = run_agent_in_sandbox(attempt.pk, sandbox, base_commit=base)
             publish_egress(attempt.pk, sandbox)
-            collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base)
+            collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base,
+                               rebased=attempt.kind == AttemptKind.RESOLVE)
     finally:
         sandbox.stop()
