@@ -173,10 +173,12 @@ def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | Non
     return record
 
 
-def pull_request_create(*, attempt: Attempt, user: User,
-                        draft: bool | None = None) -> PullRequestRecord:
-    """Reserve and open in one go (for a worker, a CLI or tests). Idempotent per attempt."""
-    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
+def pull_request_create(*, attempt: Attempt, user: User, draft: bool | None = None,
+                        push_to_branch: bool = False) -> PullRequestRecord:
+    """Reserve and open (or push) in one go (for a worker, a CLI or tests). Idempotent per
+    attempt."""
+    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft,
+                                            push_to_branch=push_to_branch)
     if reserved:
         record = pull_request_open(record_id=record.pk)
     return record
