@@ -22,8 +22,9 @@ RESOLVE_PROMPT = (
     "changes onto the current {branch}: run `git rebase {branch}` (or `git merge {branch}`), "
     "resolve every conflict keeping both sides' intent, finish the rebase or merge "
     "(`git add` the files, then `GIT_EDITOR=true git rebase --continue`), run the checks "
-    "AGENTS.md asks for and fix what fails. Leave no conflict markers. In your final answer, "
-    "say how you resolved each conflicting file."
+    "AGENTS.md asks for and fix what fails. Leave no conflict markers. Finishing the rebase or "
+    "merge is this task, so the rule against making commits yourself does not apply to it. In "
+    "your final answer, say how you resolved each conflicting file."
 )
 
 
