@@ -1,7 +1,8 @@
 """The workspace of a resolve attempt (tasks/worker/resolve.py), made from a real mirror of a
 repository registered by path: the branch's new head checked out (the base the new patch is
 taken against), the earlier attempt's commit on its old base on `codexweb/attempt-N`, and the
-conflicting files named in the agent's instruction. The sandbox run: tests/agent/test_resolve_flow.py.
+conflicting files named in the agent's instruction. The sandbox run:
+tests/agent/test_resolve_flow.py.
 """
 
 from __future__ import annotations
