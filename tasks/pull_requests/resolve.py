@@ -47,7 +47,8 @@ def resolve_prompt(*, branch: str, index: int, conflicts: list[str]) -> str:
 
 def attempt_resolve(*, attempt: Attempt, by: User) -> Attempt:
     """Queue a resolve attempt for `attempt` (a succeeded Code attempt with a patch and a
-    recorded base commit), run with `by`'s credential like a follow-up.
+    recorded base commit), run with `by`'s credential like a follow-up; when it succeeds, what
+    found the conflict (Create PR or Push to branch) runs again by itself for `by`.
 
     Raises TaskError when `by` may not push, the attempt has nothing to resolve, or the task has
     too many attempts."""
@@ -71,4 +72,6 @@ def attempt_resolve(*, attempt: Attempt, by: User) -> Attempt:
             message=(f"Queued: resolve attempt {current.index}'s conflicts with the current "
                      f"{current.task.base_branch}, by {by.get_username()}."),
             kind=AttemptKind.RESOLVE,
+            # When it succeeds, Create PR or Push to branch is pressed again for `by`.
+            update_pull_request=True,
         )

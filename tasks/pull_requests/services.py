@@ -28,7 +28,7 @@ from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.git import mirror
 from repos.github.client import GitHubError
 from repos.github.credentials import client_for, credential_for
-from tasks.models import Attempt, Mode, Status, Task
+from tasks.models import Attempt, AttemptKind, Mode, Status, Task
 from tasks.pull_requests.body import branch_name
 from tasks.pull_requests.compose import pull_body_of, pull_text
 from tasks.pull_requests.errors import CONFLICT, PullRequestError
@@ -151,13 +151,16 @@ def pull_request_reserve(*, attempt: Attempt, user: User, draft: bool | None = N
 
 def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | None:
     """A follow-up that asked for it succeeded: press Update PR for its person (the job does the
-    rest). When the parent's PR is no longer open or the person may not push, the attempt's log
-    says so in an error event, and Create PR stays on the page. Returns the record, if any."""
+    rest); a resolve attempt presses what found the conflict (`_finish_resolved`). When the
+    parent's PR is no longer open or the person may not push, the attempt's log says so in an
+    error event, and Create PR stays on the page. Returns the record, if any."""
     from tasks import event_kinds as kinds
     from tasks import events
 
     attempt = Attempt.objects.select_related("task__repository", "requested_by").get(
         pk=attempt_id)
+    if attempt.kind == AttemptKind.RESOLVE:
+        return _finish_resolved(attempt)
     parent = open_parent_pull_request(attempt)
     if parent is None:
         events.publish(attempt.pk, kinds.ERROR, {"message": (
@@ -169,6 +172,24 @@ def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | Non
     except (PullRequestError, GitHubError) as exc:
         events.publish(attempt.pk, kinds.ERROR, {
             "message": f"Could not update pull request #{parent.number}: {exc}"})
+        return None
+    return record
+
+
+def _finish_resolved(attempt: Attempt) -> PullRequestRecord | None:
+    """A resolve attempt succeeded: press again, for its person, what found the conflict
+    (Create PR, or Push to branch). A refusal is said in the attempt's log."""
+    from tasks import event_kinds as kinds
+    from tasks import events
+
+    conflicted = PullRequestRecord.objects.filter(attempt_id=attempt.parent_id).first()
+    push = bool(conflicted and conflicted.pushed_to_branch)
+    try:
+        record, _started = pull_request_start(attempt=attempt, user=attempt.requested_by,
+                                              push_to_branch=push)
+    except (PullRequestError, GitHubError) as exc:
+        what = "push the resolved changes" if push else "open the pull request"
+        events.publish(attempt.pk, kinds.ERROR, {"message": f"Could not {what}: {exc}"})
         return None
     return record
 

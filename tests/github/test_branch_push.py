@@ -16,9 +16,12 @@ from repos.github.credentials import client_for
 from repos.github.pull_refs import PullReferenceError, pull_head_resolve, pull_number_parse
 from tasks.models import Status, Task
 from tasks.pull_requests.errors import PullRequestError
+from tasks.pull_requests.jobs import open_pull_request
 from tasks.pull_requests.models import PullRequestRecord
-from tasks.pull_requests.services import pull_request_create
+from tasks.pull_requests.resolve import attempt_resolve
+from tasks.pull_requests.services import pull_request_create, pull_request_update_when_done
 from tasks.services import TaskError, task_create
+from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.connected_github import connect, connected_repository, push_commit
 from tests.support.finished_attempts import ANSWER, PATCH, follow_up, greeting_webapp
 from tests.support.github_state import PullRequest
@@ -205,3 +208,34 @@ def test_push_needs_push_access_on_github(gh, webapp, repository, alice, bob):
         pull_request_create(attempt=attempt, user=bob, push_to_branch=True)
 
     assert not PullRequestRecord.objects.exists() and pushes(gh) == 0
+
+
+def test_a_resolved_attempt_is_pushed_by_itself_on_top_of_the_moved_branch(
+        gh, webapp, repository, alice, tmp_path, django_capture_on_commit_callbacks):
+    """What the agent does in the sandbox: tests/agent/test_resolve_flow.py. Here its resolve
+    attempt has succeeded with a patch against the branch's new head: the push that found the
+    conflict runs again by itself, on top of the other person's commit."""
+    task = started_from_pr(repository, alice)
+    attempt = finish(task, base_commit=git(webapp.git_dir, "rev-parse", "feature"))
+    theirs = push_commit(webapp.git_dir, tmp_path, {"notes.txt": "a reviewer's fix\n"},
+                         branch="feature", message="reviewer fix")
+    assert pull_request_create(attempt=attempt, user=alice, push_to_branch=True).resolvable
+    resolving = attempt_resolve(attempt=attempt, by=alice)
+    resolving.status, resolving.patch, resolving.summary = Status.SUCCEEDED, PATCH, ANSWER
+    resolving.base_commit = theirs  # the worker took its patch against the new head
+    resolving.save()
+
+    queue_clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        pull_request_update_when_done(attempt_id=resolving.pk)
+    (job,) = [j for j in queued_jobs() if j.task == "repos.open_pull_request"]
+    open_pull_request(*job.args)
+    queue_clear()
+
+    record = PullRequestRecord.objects.get(attempt=resolving)
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert (record.pushed_to_branch, record.number) == (True, 7)
+    assert git(webapp.git_dir, "rev-parse", "feature~1") == theirs  # a fast-forward
+    assert git(webapp.git_dir, "show", "feature:notes.txt") == "a reviewer's fix"
+    assert git(webapp.git_dir, "show", "feature:app.py") == \
+        "print('v2 from the agent')\nprint('end')"
