@@ -85,8 +85,9 @@ def test_a_task_starts_from_a_pull_request_and_pushes_back_to_its_branch(
 
 def test_a_fork_is_refused_with_a_sentence(alice_api, gh, webapp, repository,
                                            django_capture_on_commit_callbacks):
+    mallory = gh.state.add_user("mallory")
     fork = gh.state.add_repo("mallory", "webapp", private=False)
-    webapp.pulls[0].head_repo, webapp.pulls[0].head_owner = fork, gh.state.add_user("mallory")
+    webapp.pulls[0].head_repo, webapp.pulls[0].head_owner = fork, mallory
     response = _created(alice_api, django_capture_on_commit_callbacks, {
         "repository": "acme/webapp", "mode": "code", "prompt": "Say v2.",
         "pull_request": f"{gh.web_url}/acme/webapp/pull/7"})

@@ -51,10 +51,11 @@ def test_a_task_starts_from_the_pull_request_typed_in_the_composer(gh, page, tmp
                           capture_output=True, text=True).stdout.strip()
     webapp.pulls.append(PullRequest(number=7, id=70, title="Feature", body="", head="feature",
                                     base="main", head_sha=head, base_sha=head, author="alice-gh"))
+    mallory = gh.state.add_user("mallory")
     fork = gh.state.add_repo("mallory", "webapp", private=False)
     webapp.pulls.append(PullRequest(number=8, id=80, title="Fork", body="", head="main",
                                     base="main", head_sha=head, base_sha=head, author="mallory",
-                                    head_repo=fork, head_owner=gh.state.add_user("mallory")))
+                                    head_repo=fork, head_owner=mallory))
     connect(alice, gh, login="alice-gh")
     repository = connected_repository(acme, webapp)
     page.goto("/accounts/login/")
