@@ -91,7 +91,7 @@ def _stage(work: Path, attempt: Attempt, previous: PullRequestRecord | None,
            branch: str) -> None:
     """Stage the attempt's tree on the branch's head: its patch (a follow-up's whole change,
     with the parent's pushed change taken back out first)."""
-    steps = [([], attempt.patch)]
+    steps: list[tuple[list[str], str]] = [([], attempt.patch)]
     if previous is not None:
         steps.insert(0, (["-R"], previous.attempt.patch))
     for args, patch in steps:

@@ -182,7 +182,8 @@ def _finish_resolved(attempt: Attempt) -> PullRequestRecord | None:
     from tasks import event_kinds as kinds
     from tasks import events
 
-    conflicted = PullRequestRecord.objects.filter(attempt_id=attempt.parent_id).first()
+    conflicted = (PullRequestRecord.objects.filter(attempt_id=attempt.parent_id).first()
+                  if attempt.parent_id is not None else None)
     push = bool(conflicted and conflicted.pushed_to_branch)
     try:
         record, _started = pull_request_start(attempt=attempt, user=attempt.requested_by,
