@@ -1,6 +1,6 @@
 """The `codexweb` command. Server-side: `codexweb serve` runs the embedded stack. Client-side:
-login, ask, code, list, show, diff, cancel, retry, pr, rank talk to a server's REST API
-(codexweb/client/)."""
+login, ask, code, list, show, diff, cancel, retry, steer, follow-up, pr, push, resolve, rank,
+allow-domain and credentials talk to a server's REST API (codexweb/client/)."""
 
 from __future__ import annotations
 

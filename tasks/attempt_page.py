@@ -47,6 +47,15 @@ class AttemptCard:
     updates_pull: Any = None
 
     @property
+    def push_branch(self) -> str:
+        """The branch "Push to branch" offers: the task's, when it started from a pull request
+        or a branch other than the default one (tasks/pull_requests/branch_push.py)."""
+        task = self.attempt.task
+        if task.pull_number or task.base_branch != task.repository.default_branch:
+            return task.base_branch
+        return ""
+
+    @property
     def pr_url(self) -> str:
         """The pull request's web address, only if it is a plain http(s) URL."""
         url = getattr(self.pull_request, "html_url", "") or ""

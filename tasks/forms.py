@@ -73,6 +73,19 @@ class ComposerForm(forms.Form):
         ),
         error_messages={"max_length": "Branch names are at most %(limit_value)d characters."},
     )
+    # Start from an open pull request instead (tasks/start_from.py): its head branch is checked
+    # out, and "Push to branch" pushes back to it.
+    pull_request = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Or pull request",
+        help_text="A number or URL; starts from its branch.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "#12 or URL"}
+        ),
+        error_messages={"max_length": "A pull request reference is at most %(limit_value)d "
+                        "characters."},
+    )
     attempts = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in range(1, settings.MAX_ATTEMPTS_PER_TASK + 1)],
         coerce=int,

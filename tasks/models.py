@@ -20,6 +20,13 @@ class ModelTier(models.TextChoices):
     FAST = "fast", "Fast"
 
 
+class AttemptKind(models.TextChoices):
+    WORK = "work", "Work"
+    # Rebase an earlier attempt's change onto the branch's new head and resolve the conflicts
+    # (issue 15, item 4; tasks/worker/resolve.py).
+    RESOLVE = "resolve", "Resolve conflicts"
+
+
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -41,6 +48,9 @@ class Task(models.Model):
     mode = models.CharField(max_length=4, choices=Mode.choices)
     prompt = models.TextField()
     base_branch = models.CharField(max_length=255)
+    # The open pull request the task started from (its head branch is `base_branch`, in this
+    # repository): "Push to branch" records the push as that PR's update (issue 15, item 2).
+    pull_number = models.PositiveIntegerField(null=True, blank=True)
     model_tier = models.CharField(max_length=10, choices=ModelTier.choices)
     attempt_count = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -85,6 +95,10 @@ class Attempt(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
     follow_up_prompt = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=10, choices=AttemptKind.choices, default=AttemptKind.WORK)
+    # The commit the attempt's patch is taken against (recorded by the worker): a push to the
+    # task's branch is a fast-forward only while the branch is still there.
+    base_commit = models.CharField(max_length=64, blank=True, default="")
     # A follow-up whose person asked, on the follow-up form, to push its result to the parent's
     # open pull request as soon as it succeeds (tasks/pull_requests/services.py).
     update_pull_request = models.BooleanField(default=False)

@@ -18,7 +18,15 @@ from tasks import event_kinds as kinds
 from tasks import events
 from tasks.images.decode import ImageRejected
 from tasks.images.services import CheckedImage, images_copy, images_require_capable, images_store
-from tasks.models import FINISHED_STATUSES, Attempt, Mode, ModelTier, Status, Task
+from tasks.models import (
+    FINISHED_STATUSES,
+    Attempt,
+    AttemptKind,
+    Mode,
+    ModelTier,
+    Status,
+    Task,
+)
 from tasks.notifications.attention import attempt_needs_attention
 from tasks.notifications.payloads import ATTEMPT_FINISHED
 
@@ -48,6 +56,7 @@ def task_create(
     attempts: int = 1,
     access_check: AccessCheck | None = None,
     images: Sequence[CheckedImage] = (),
+    pull_request: str = "",
 ) -> Task:
     """Create a task and its attempts, and enqueue one job per attempt after commit.
 
@@ -56,7 +65,9 @@ def task_create(
 
     `access_check`, when given, runs first and outside the transaction (it may ask GitHub); a
     problem it names is raised as TaskError. Whatever it raises itself (e.g. GitHubAuthError)
-    propagates and nothing is created.
+    propagates and nothing is created. `pull_request` (a number or URL of an open pull request
+    of the repository) starts from its head branch (tasks/start_from.py), asked of GitHub as
+    `author`, also outside the transaction.
     """
     if mode not in Mode.values:
         raise TaskError(f"Unknown mode {mode!r}.")
@@ -71,15 +82,23 @@ def task_create(
         problem = access_check(author, repository, mode)
         if problem:
             raise TaskError(problem)
+    from tasks.start_from import StartPointError, start_point_resolve
+
+    try:
+        start = start_point_resolve(author=author, repository=repository, branch=base_branch,
+                                    pull_request=pull_request)
+    except StartPointError as exc:
+        raise TaskError(str(exc)) from exc
     return _task_create_rows(
         author=author,
         repository=repository,
         mode=mode,
         prompt=prompt,
-        base_branch=base_branch,
+        base_branch=start.branch,
         model_tier=model_tier,
         attempts=attempts,
         images=images,
+        pull_number=start.pull_number,
     )
 
 
@@ -101,6 +120,7 @@ def _task_create_rows(
     model_tier: str,
     attempts: int,
     images: Sequence[CheckedImage],
+    pull_number: int | None = None,
 ) -> Task:
     task = Task.objects.create(
         team=repository.team,
@@ -111,6 +131,7 @@ def _task_create_rows(
         base_branch=base_branch.strip() or repository.default_branch,
         model_tier=model_tier,
         attempt_count=attempts,
+        pull_number=pull_number,
     )
     images_store(task_id=task.pk, team_id=task.team_id, attempt_id=None, by=author, images=images)
     for index in range(1, attempts + 1):
@@ -285,7 +306,7 @@ def _attempt_follow_up_row(
     parent = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if not parent.is_finished:
         raise TaskError("Wait for this attempt to finish before following up.")
-    new = _attempt_append(
+    new = attempt_append(
         task_id=parent.task_id,
         parent_id=parent.pk,
         prompt=prompt,
@@ -298,7 +319,7 @@ def _attempt_follow_up_row(
     return new
 
 
-def _attempt_append(
+def attempt_append(
     *,
     task_id: int,
     parent_id: int | None,
@@ -306,8 +327,9 @@ def _attempt_append(
     by: User,
     message: str,
     update_pull_request: bool = False,
+    kind: str = AttemptKind.WORK,
 ) -> Attempt:
-    """A new queued attempt at the end of a task (follow-up or retry), run with `by`'s
+    """A new queued attempt at the end of a task (follow-up, retry or resolve), run with `by`'s
     credential and enqueued after commit. Call inside a transaction."""
     task = Task.objects.select_for_update().get(pk=task_id)
     last_index = task.attempts.order_by("-index").values_list("index", flat=True).first() or 0
@@ -320,6 +342,7 @@ def _attempt_append(
         follow_up_prompt=prompt,
         requested_by=by,
         update_pull_request=update_pull_request,
+        kind=kind,
     )
     events.publish(new.pk, kinds.STATUS, {"status": Status.QUEUED, "message": message})
     transaction.on_commit(partial(_enqueue_attempt, new.pk))
@@ -411,13 +434,14 @@ def _attempt_retry_row(attempt_id: int, by: User) -> Attempt:
     old = Attempt.objects.select_for_update().get(pk=attempt_id)
     if old.status not in RETRYABLE_STATUSES:
         raise TaskError("Only a failed or cancelled attempt can be retried.")
-    new = _attempt_append(
+    new = attempt_append(
         task_id=old.task_id,
         parent_id=old.parent_id,
         prompt=old.follow_up_prompt,
         by=by,
         message=f"Queued: retry of attempt {old.index} by {by.get_username()}.",
         update_pull_request=old.update_pull_request,
+        kind=old.kind,
     )
     if old.parent_id is not None:  # a follow-up's images go with its instruction
         images_copy(from_attempt_id=old.pk, to_attempt_id=new.pk)

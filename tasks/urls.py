@@ -18,6 +18,8 @@ urlpatterns = [
     path("attempts/<int:pk>/egress/", views_egress.attempt_egress, name="attempt_egress"),
     path("attempts/<int:pk>/egress/approvals/", views_egress.attempt_egress_approve,
          name="attempt_egress_approve"),
+    path("attempts/<int:pk>/push/", views_live.attempt_push, name="attempt_push"),
+    path("attempts/<int:pk>/resolve/", views_live.attempt_resolve, name="attempt_resolve"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),

@@ -54,6 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
                     attempts=data["attempts"],
                     access_check=task_access_check,
                     images=data["images"],
+                    pull_request=data["pull_request"],
                 )
             except services.TaskError as exc:
                 form.add_error(None, str(exc))

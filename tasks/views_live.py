@@ -105,6 +105,40 @@ def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     return to_attempt(attempt.task_id, attempt.index)
 
 
+@require_POST
+def attempt_push(request: HttpRequest, pk: int) -> HttpResponse:
+    """Push to branch: claim the attempt's record for a push onto the task's branch; a job
+    pushes (fast-forward only)."""
+    from repos.github.client import GitHubError
+    from tasks.pull_requests.services import PullRequestError, pull_request_start
+
+    attempt = get_attempt_for_user(request.user, pk)
+    try:
+        _record, started = pull_request_start(attempt=attempt, user=signed_in_user(request),
+                                              push_to_branch=True)
+    except (PullRequestError, GitHubError) as exc:
+        messages.error(request, str(exc))
+        return to_attempt(attempt.task_id, attempt.index)
+    if started:
+        messages.success(request, f"Pushing to branch {attempt.task.base_branch}…")
+    return to_attempt(attempt.task_id, attempt.index)
+
+
+@require_POST
+def attempt_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve with the agent: a new attempt rebases this one's changes onto the branch."""
+    from tasks.pull_requests.resolve import attempt_resolve as resolve
+
+    attempt = get_attempt_for_user(request.user, pk)
+    try:
+        new = resolve(attempt=attempt, by=signed_in_user(request))
+    except services.TaskError as exc:
+        messages.error(request, str(exc))
+        return to_attempt(attempt.task_id, attempt.index)
+    messages.success(request, f"Resolving the conflicts as attempt {new.index}.")
+    return to_attempt(attempt.task_id, new.index)
+
+
 def patch_filename(attempt_id: int) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "", f"codexweb-attempt-{attempt_id}.patch")
 

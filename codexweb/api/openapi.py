@@ -78,6 +78,10 @@ _SCHEMAS: dict[str, Any] = {
         },
         optional={
             "parent": {"type": ["integer", "null"]},
+            "kind": {"type": "string", "enum": ["work", "resolve"],
+                     "description": "resolve: rebases its parent's changes onto the branch"},
+            "base_commit": {"type": "string",
+                            "description": "the commit its patch is taken against"},
             "started_at": _NULLABLE_TIME,
             "finished_at": _NULLABLE_TIME,
         },
@@ -101,6 +105,8 @@ _SCHEMAS: dict[str, Any] = {
         },
         optional={
             "finished_at": _NULLABLE_TIME,
+            "pull_request": {"type": ["integer", "null"],
+                             "description": "the open pull request it started from"},
             "attempts": {"type": "array", "items": _ref("Attempt")},
             "images": {"type": "array", "items": _ref("Image"),
                        "description": "images attached to the prompt (with a single task)"},
@@ -130,6 +136,11 @@ _SCHEMAS: dict[str, Any] = {
             "mode": {"type": "string", "enum": ["ask", "code"]},
             "prompt": {"type": "string", "minLength": 1, "maxLength": 20000},
             "branch": {"type": "string"},
+            "pull_request": {
+                "oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}],
+                "description": "an open pull request of the repository (number or URL) to "
+                               "start from: its head branch is checked out; a fork's is refused",
+            },
             "attempts": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
             "model": {"type": "string", "enum": ["strong", "fast"], "default": "strong"},
             "images": {"type": "array", "items": _ref("ImageUpload"),
@@ -199,8 +210,9 @@ _SCHEMAS: dict[str, Any] = {
             "attempt": {"type": "integer", "description": "the attempt's id"},
             "state": {
                 "type": "string",
-                "enum": ["creating", "open", "closed", "merged", "failed"],
-                "description": "creating: a job is opening it; failed: see error",
+                "enum": ["creating", "open", "closed", "merged", "failed", "pushed"],
+                "description": "creating: a job is opening it; failed: see error; pushed: "
+                               "pushed onto the task's branch, which has no open PR",
             },
             "url": {"type": "string", "description": "the pull request's page; empty until open"},
             "number": {"type": ["integer", "null"]},
@@ -212,6 +224,12 @@ _SCHEMAS: dict[str, Any] = {
                                "(same number, url and branch): the parent attempt's id",
             },
             "poll_url": {"type": "string", "description": "GET it for the state now"},
+            "pushed_to_branch": {"type": "boolean",
+                                 "description": "Push to branch: onto the task's own branch"},
+            "resolvable": {"type": "boolean",
+                           "description": "failed on a conflict with the branch: POST "
+                                          "/attempts/{pk}/resolve"},
+            "head_sha": {"type": "string", "description": "the commit pushed"},
         },
     },
     "SteerMessage": _object(
@@ -555,6 +573,38 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("Attempt"), "The cancelled attempt"),
                     "409": _error("Already finished"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/push": {
+            "post": {
+                "summary": "Push the attempt's changes onto the branch its task started from",
+                "description": "A fast-forward only: when the branch moved since the attempt "
+                "started nothing is pushed and the record fails with `resolvable` true. When "
+                "the branch has an open pull request the record becomes that PR's.",
+                "operationId": "pushAttempt",
+                "parameters": _ID,
+                "responses": {
+                    "200": _json(_ref("PullRequest"), "Pushed already, or being pushed"),
+                    "202": _json(_ref("PullRequest"), "Accepted: being pushed"),
+                    "409": _error("Nothing to push, or no push access"),
+                    "502": _error("GitHub could not be asked; the message says why"),
+                    **_NOT_FOUND,
+                    **_ERRORS,
+                },
+            }
+        },
+        "/attempts/{pk}/resolve": {
+            "post": {
+                "summary": "Resolve with the agent: rebase the attempt's changes onto the "
+                "current branch in a new attempt",
+                "operationId": "resolveAttempt",
+                "parameters": _ID,
+                "responses": {
+                    "201": _json(_ref("Attempt"), "The new, queued resolve attempt"),
+                    "409": _error("No finished changes, no recorded base, or no access"),
                     **_NOT_FOUND,
                     **_ERRORS,
                 },

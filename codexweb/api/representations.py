@@ -35,6 +35,7 @@ def attempt_repr(attempt: Attempt) -> dict[str, Any]:
         "id": attempt.pk,
         "task": attempt.task_id,
         "parent": attempt.parent_id,
+        **_same(attempt, "kind", "base_commit"),
         "finished": attempt.is_finished,
         "has_patch": bool(attempt.patch),
         **_same(attempt, "index", "status", "error", "summary", "input_tokens", "output_tokens",
@@ -60,6 +61,7 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
         "repository": task.repository.full_name,
         "author": task.author.get_username(),
         "branch": task.base_branch,
+        "pull_request": task.pull_number,
         "model": task.model_tier,
         "finished": task.is_finished,
         **_same(task, "mode", "title", "prompt", "status", "attempt_count"),
@@ -103,6 +105,11 @@ def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
         "attempt": record.attempt_id,
         "url": record.html_url,
         **_same(record, "state", "number", "branch", "error"),
+        # "Push to branch": the commit went onto the task's own branch (a fast-forward).
+        "pushed_to_branch": record.pushed_to_branch,
+        # The failure is a conflict with the branch: POST /attempts/{id}/resolve can help.
+        "resolvable": record.resolvable,
+        "head_sha": record.head_sha,
         # A follow-up's record that pushes to its parent's open PR: the parent attempt's id.
         "updates_attempt": record.updates.attempt_id if record.updates else None,
         "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),

@@ -25,6 +25,9 @@ class TaskCreateIn(BaseModel):
     mode: Literal["ask", "code"]
     prompt: str = Field(min_length=1, max_length=20000)
     branch: str = Field(default="", max_length=255)
+    pull_request: str | int | None = Field(
+        default=None, description="an open pull request of the repository (number or URL) to "
+        "start from: its head branch is checked out; a fork's is refused")
     attempts: int = Field(default=1, ge=1, le=4)
     model: Literal["strong", "fast"] = "strong"
     images: list[ImageIn] = Field(default_factory=list, description="sent to the model with "

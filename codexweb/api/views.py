@@ -37,6 +37,7 @@ from repos.selectors import (
 from tasks import services
 from tasks.pull_requests import services as pulls
 from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.resolve import attempt_resolve as attempt_resolve_service
 from tasks.pull_requests.selectors import pull_request_for_attempt
 from tasks.search_params import api_task_search
 from tasks.selectors import (
@@ -120,6 +121,7 @@ def _task_create(request: HttpRequest) -> JsonResponse:
             attempts=payload.attempts,
             access_check=task_access_check,
             images=images,
+            pull_request=str(payload.pull_request or ""),
         )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
@@ -196,6 +198,39 @@ def attempt_pull_request(request: HttpRequest, pk: int) -> JsonResponse:
     if record is None:
         raise ApiError(404, "not_found", f"Attempt {attempt.index} has no pull request.")
     return JsonResponse(pull_request_repr(record))
+
+
+@api_endpoint("POST")
+def attempt_push(request: HttpRequest, pk: int) -> JsonResponse:
+    """Push to branch: the attempt's commit onto the branch its task started from, as a
+    fast-forward (202 while the job pushes; poll `poll_url`). A branch that moved meanwhile is
+    refused (the record's `resolvable` is then true)."""
+    attempt = get_attempt_for_user(_user(request), pk)
+    try:
+        record, _started = pulls.pull_request_start(attempt=attempt, user=_user(request),
+                                                     push_to_branch=True)
+    except pulls.PullRequestError as exc:
+        raise ApiError(409, exc.code, str(exc)) from exc
+    except GitHubError as exc:
+        raise ApiError(502, "github_error", f"GitHub: {exc}") from exc
+    status = 202 if record.state == PullRequestRecord.State.CREATING else 200
+    response = JsonResponse(pull_request_repr(record), status=status)
+    response["Location"] = reverse("api:attempt_pr", args=[attempt.pk])
+    return response
+
+
+@api_endpoint("POST")
+def attempt_resolve(request: HttpRequest, pk: int) -> JsonResponse:
+    """Resolve with the agent: a new attempt rebases this one's changes onto the current
+    branch, resolves the conflicts and runs the checks; returns the new attempt."""
+    attempt = get_attempt_for_user(_user(request), pk)
+    try:
+        new = attempt_resolve_service(attempt=attempt, by=_user(request))
+    except services.TaskError as exc:
+        raise ApiError(409, "not_resolvable", str(exc)) from exc
+    response = JsonResponse(attempt_repr(new), status=201)
+    response["Location"] = reverse("api:attempt", args=[new.pk])
+    return response
 
 
 @api_endpoint("GET")

@@ -32,8 +32,8 @@ _STATUS_EXIT = {
 
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
-    """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up, pr and
-    rank and allow-domain on the parser."""
+    """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up, pr, push,
+    resolve, rank, allow-domain and credentials on the parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -44,7 +44,10 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         )
         p.add_argument("prompt")
         p.add_argument("--repo", required=True, help="owner/name")
-        p.add_argument("--branch", default="")
+        p.add_argument("--branch", default="", help="the branch to start from")
+        p.add_argument(
+            "--pr", default="", help="start from this open pull request's branch (number or URL)"
+        )
         p.add_argument(
             "--attempts",
             type=int,
@@ -117,13 +120,25 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
     pr.add_argument("--json", action="store_true")
+    push = sub.add_parser(
+        "push", help="push a task's best attempt onto the branch the task started from"
+    )
+    push.add_argument("id", type=int, help="task id")
+    push.add_argument("--attempt", type=int, default=None, help="attempt number (default: best)")
+    push.add_argument("--json", action="store_true")
+    resolve = sub.add_parser(
+        "resolve",
+        help="resolve an attempt's conflicts with its branch with the agent (a new attempt)",
+    )
+    resolve.add_argument("attempt", type=int, help="the attempt's id (as `pr` and `push` print)")
+    resolve.add_argument("--json", action="store_true")
     add_rank_command(sub)
     add_credentials_command(sub)
 
 
 CLIENT_COMMANDS = frozenset(
     {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "follow-up",
-     "pr", "rank", "allow-domain", "credentials"}
+     "pr", "push", "resolve", "rank", "allow-domain", "credentials"}
 )
 
 
@@ -149,6 +164,8 @@ def run_client_command(
             "rank": rank_command,
             "allow-domain": _allow_domain,
             "credentials": run_credentials,
+            "push": _push,
+            "resolve": _resolve,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
@@ -208,6 +225,8 @@ def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
         "branch": args.branch,
         "attempts": args.attempts,
     }
+    if args.pr:
+        payload["pull_request"] = args.pr
     if args.model:
         payload["model"] = args.model
     if args.team:
@@ -444,20 +463,61 @@ def _allow_domain(client: ApiClient, args: argparse.Namespace, out: TextIO, err:
 def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Ask for the PR, then poll (bounded) while the server's job opens it."""
     body = {"attempt": args.attempt} if args.attempt else {}
-    result = client.post_json(f"/tasks/{args.id}/pr", body)
+    result = _poll_record(client, client.post_json(f"/tasks/{args.id}/pr", body))
+    failed = _record_failure(args, out, err, result, again=f"codexweb pr {args.id}")
+    if failed is not None:
+        return failed
+    label = "Pull request updated" if result.get("updates_attempt") else "Pull request"
+    out.write((json.dumps(result) if args.json else f"{label}: {result['url']}") + "\n")
+    return exitcodes.OK
+
+
+def _poll_record(client: ApiClient, result: dict[str, Any]) -> dict[str, Any]:
+    """Poll (bounded) the attempt's pull-request record while the server's job works on it."""
     polls = 0
     while result["state"] == "creating" and polls < PR_POLLS:
         time.sleep(PR_POLL_SECONDS)
         polls += 1
         result = client.get_json(f"/attempts/{result['attempt']}/pr")
+    return result
+
+
+def _record_failure(args: argparse.Namespace, out: TextIO, err: TextIO,
+                    result: dict[str, Any], *, again: str) -> int | None:
+    """The exit code when the record is still being made or failed (said on stderr), else None.
+    A conflict names the command that lets the agent resolve it."""
     if result["state"] == "creating":
         waited = round(PR_POLLS * PR_POLL_SECONDS)
-        message = (f"The pull request is still being created after {waited} s; "
-                   f"run `codexweb pr {args.id}` again later to see it.")
+        message = f"Still working on it after {waited} s; run `{again}` again later to see it."
         return _fail(args, err, out, message, exitcodes.SERVER, result)
     if result["state"] == "failed":
         message = result["error"] or "Opening the pull request failed."
+        if result.get("resolvable"):
+            message += f" Run `codexweb resolve {result['attempt']}` to let the agent do it."
         return _fail(args, err, out, message, exitcodes.SERVER, result)
-    label = "Pull request updated" if result.get("updates_attempt") else "Pull request"
-    out.write((json.dumps(result) if args.json else f"{label}: {result['url']}") + "\n")
+    return None
+
+
+def _push(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Push the attempt onto its task's branch, then poll (bounded) while the job pushes."""
+    task = client.get_json(f"/tasks/{args.id}")
+    attempt = _pick_attempt(task, args.attempt)
+    if attempt is None:
+        return _fail(args, err, out, f"Task {args.id} has no attempt {args.attempt}.",
+                     exitcodes.NOT_FOUND)
+    result = _poll_record(client, client.post_json(f"/attempts/{attempt['id']}/push"))
+    failed = _record_failure(args, out, err, result, again=f"codexweb push {args.id}")
+    if failed is not None:
+        return failed
+    where = f"pull request #{result['number']}" if result.get("number") else "the branch"
+    text = f"Pushed {result['head_sha'][:7]} onto {result['branch']} ({where}): {result['url']}"
+    out.write((json.dumps(result) if args.json else text) + "\n")
+    return exitcodes.OK
+
+
+def _resolve(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    new = client.post_json(f"/attempts/{args.attempt}/resolve")
+    text = (f"Resolving as attempt {new['index']} of task {new['task']} "
+            f"(follow it with `codexweb show {new['task']}`).")
+    out.write((json.dumps(new) if args.json else text) + "\n")
     return exitcodes.OK

@@ -256,3 +256,14 @@ def checkout_create(repository: Repository, *, ref: str, dest: Path) -> str:
                  str(source), wanted])
     run_git(["-C", str(dest), "checkout", "--quiet", "--detach", sha])
     return sha
+
+
+def checkout_fetch(repository: Repository, *, dest: Path, ref: str) -> str:
+    """Bring one more commit (`ref`, reachable from a branch or tag of the mirror) into the
+    checkout at `dest`, e.g. the commit an earlier attempt started from; returns it. Nothing is
+    checked out. Raises GitError when the mirror does not serve it."""
+    source = mirror_path(repository)
+    with mirror_lock(source, shared=True):
+        sha = mirror_commit(repository, ref)
+        run_git(["-C", str(dest), "fetch", "--quiet", "--no-tags", str(source), sha])
+    return sha

@@ -124,6 +124,11 @@ class PullInfo:
     state: str  # open, closed, merged
     draft: bool
     head_sha: str
+    head_ref: str = ""
+    # owner/name of the repository the head branch lives in ("" when it was deleted): a fork's
+    # pull request names another repository here.
+    head_repo: str = ""
+    base_ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -418,5 +423,7 @@ class GitHubClient:
         return PullInfo(
             number=data.number, html_url=data.html_url,
             state="merged" if merged else str(data.state), draft=bool(data.draft),
-            head_sha=data.head.sha,
+            head_sha=data.head.sha, head_ref=str(data.head.ref),
+            head_repo=str(getattr(getattr(data.head, "repo", None), "full_name", "") or ""),
+            base_ref=str(data.base.ref),
         )

@@ -22,6 +22,7 @@ class PullRequestRecord(models.Model):
         CLOSED = "closed", "Closed"
         MERGED = "merged", "Merged"
         FAILED = "failed", "Failed"
+        PUSHED = "pushed", "Pushed to the branch"
 
     attempt = models.OneToOneField(
         "tasks.Attempt", on_delete=models.CASCADE, related_name="pull_request"
@@ -41,6 +42,12 @@ class PullRequestRecord(models.Model):
     updates = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="updated_by"
     )
+    # "Push to branch": the attempt's commit went onto the branch its task started from (a
+    # fast-forward), not onto a codex/ branch of its own; `number` is that branch's open PR.
+    pushed_to_branch = models.BooleanField(default=False)
+    # The failure is a conflict with the branch (the patch no longer applies, or the branch
+    # moved): the page offers "Resolve with the agent" (tasks/pull_requests/resolve.py).
+    resolvable = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,3 +19,13 @@ def open_parent_pull_request(attempt: Attempt) -> PullRequestRecord | None:
     return PullRequestRecord.objects.filter(
         attempt_id=attempt.parent_id, state=PullRequestRecord.State.OPEN, number__isnull=False,
     ).exclude(head_sha="").first()
+
+
+def pushed_parent_record(attempt: Attempt) -> PullRequestRecord | None:
+    """The record of the parent's "Push to branch", when the parent's commit went onto the
+    task's branch: a follow-up then starts from the parent's base commit (its patch stays the
+    whole change) and its own push goes on top of that commit."""
+    if attempt.parent_id is None:
+        return None
+    return PullRequestRecord.objects.filter(
+        attempt_id=attempt.parent_id, pushed_to_branch=True).exclude(head_sha="").first()

@@ -28,10 +28,10 @@ from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.git import mirror
 from repos.github.client import GitHubError
 from repos.github.credentials import client_for, credential_for
-from tasks.models import Attempt, Mode, Status, Task
+from tasks.models import Attempt, AttemptKind, Mode, Status, Task
 from tasks.pull_requests.body import branch_name
 from tasks.pull_requests.compose import pull_body_of, pull_text
-from tasks.pull_requests.errors import PullRequestError
+from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.pushing import commit_as, fetch_mirror, git_detail, push_head, pusher_for
 from tasks.pull_requests.selectors import open_parent_pull_request
@@ -40,7 +40,8 @@ logger = logging.getLogger(__name__)
 
 NOT_APPLICABLE = (
     "The patch no longer applies to {base} (now at {sha}): the branch changed since the "
-    "attempt ran. Start a new attempt from the current {base}. Git said: {detail}"
+    "attempt ran. Resolve with the agent (it rebases the change onto the current {base}), or "
+    "start a new attempt. Git said: {detail}"
 )
 EMPTY_PATCH = "The patch makes no changes to {base}; there is nothing to open a pull request for."
 
@@ -87,14 +88,16 @@ def _default_attempt(usable: list[Attempt]) -> Attempt | None:
     return min((a for a in usable if a.pk in ranks), key=lambda a: ranks[a.pk])
 
 
-def pull_request_start(*, attempt: Attempt, user: User,
-                       draft: bool | None = None) -> tuple[PullRequestRecord, bool]:
-    """Create PR, for the page and the API alike: claim the attempt's record and, when this call
-    claimed it, enqueue the job that opens it once the transaction commits. Returns (record,
-    started); a second call finds the record as it is (being created, open, ...).
+def pull_request_start(*, attempt: Attempt, user: User, draft: bool | None = None,
+                       push_to_branch: bool = False) -> tuple[PullRequestRecord, bool]:
+    """Create PR (or, with `push_to_branch`, Push to branch), for the page and the API alike:
+    claim the attempt's record and, when this call claimed it, enqueue the job that opens it
+    once the transaction commits. Returns (record, started); a second call finds the record as
+    it is (being created, open, ...).
 
     Raises what `pull_request_reserve` raises."""
-    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
+    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft,
+                                            push_to_branch=push_to_branch)
     if reserved:
         transaction.on_commit(partial(_enqueue_open, record.pk))
     return record, reserved
@@ -106,13 +109,14 @@ def _enqueue_open(record_id: int) -> None:
     open_pull_request.delay(record_id)
 
 
-def pull_request_reserve(*, attempt: Attempt, user: User,
-                         draft: bool | None = None) -> tuple[PullRequestRecord, bool]:
+def pull_request_reserve(*, attempt: Attempt, user: User, draft: bool | None = None,
+                         push_to_branch: bool = False) -> tuple[PullRequestRecord, bool]:
     """Claim the attempt's PR record. Returns (record, True) when the caller must now call
     `pull_request_open`, (record, False) when one exists or is being made (a second click).
     `draft` None: a draft exactly when the body carries warnings (the person's override wins).
     A follow-up of an attempt whose PR is open updates that PR instead (its branch, number and
-    draft state; `draft` is ignored).
+    draft state; `draft` is ignored). `push_to_branch`: the commit goes onto the branch the
+    task started from instead (tasks/pull_requests/branch_push.py), fast-forward only.
 
     Raises PullRequestError (not a finished Code attempt with a patch, `user` not in the team or
     without push access of their own) and GitHubAuthError (sign in again).
@@ -143,37 +147,45 @@ def pull_request_reserve(*, attempt: Attempt, user: User,
         if record is not None and record.state != PullRequestRecord.State.FAILED:
             return record, False
         fields: dict[str, Any]
-        if parent is not None:  # a follow-up: push to the parent's open PR (update.py)
+        if push_to_branch:  # onto the task's own branch (branch_push.py)
+            fields = {"updates": None, "branch": task.base_branch, "draft": False,
+                      "number": None, "html_url": "", "pushed_to_branch": True}
+        elif parent is not None:  # a follow-up: push to the parent's open PR (update.py)
             fields = {"updates": parent, "branch": parent.branch, "draft": parent.draft,
-                      "number": parent.number, "html_url": parent.html_url}
+                      "number": parent.number, "html_url": parent.html_url,
+                      "pushed_to_branch": False}
         else:
             text = pull_text(attempt)
             fields = {"updates": None, "branch": branch_name(text.title, attempt.pk),
                       "draft": text.needs_draft if draft is None else draft,
-                      "number": None, "html_url": ""}
+                      "number": None, "html_url": "", "pushed_to_branch": False}
         if record is None:
             record = PullRequestRecord.objects.create(attempt=attempt, requested_by=user,
                                                       **fields)
         else:
-            if record.updates_id != getattr(fields["updates"], "pk", None):
+            if (record.updates_id != getattr(fields["updates"], "pk", None)
+                    or record.pushed_to_branch != push_to_branch):
                 record.head_sha = ""  # what it pushed belonged to the other kind of request
             for name, value in fields.items():
                 setattr(record, name, value)
             record.state = PullRequestRecord.State.CREATING
-            record.requested_by, record.error = user, ""
+            record.requested_by, record.error, record.resolvable = user, "", False
             record.save()
     return record, True
 
 
 def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | None:
     """A follow-up that asked for it succeeded: press Update PR for its person (the job does the
-    rest). When the parent's PR is no longer open or the person may not push, the attempt's log
-    says so in an error event, and Create PR stays on the page. Returns the record, if any."""
+    rest); a resolve attempt presses what found the conflict (`_finish_resolved`). When the
+    parent's PR is no longer open or the person may not push, the attempt's log says so in an
+    error event, and Create PR stays on the page. Returns the record, if any."""
     from tasks import event_kinds as kinds
     from tasks import events
 
     attempt = Attempt.objects.select_related("task__repository", "requested_by").get(
         pk=attempt_id)
+    if attempt.kind == AttemptKind.RESOLVE:
+        return _finish_resolved(attempt)
     parent = open_parent_pull_request(attempt)
     if parent is None:
         events.publish(attempt.pk, kinds.ERROR, {"message": (
@@ -189,10 +201,31 @@ def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | Non
     return record
 
 
-def pull_request_create(*, attempt: Attempt, user: User,
-                        draft: bool | None = None) -> PullRequestRecord:
-    """Reserve and open in one go (for a worker, a CLI or tests). Idempotent per attempt."""
-    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft)
+def _finish_resolved(attempt: Attempt) -> PullRequestRecord | None:
+    """A resolve attempt succeeded: press again, for its person, what found the conflict
+    (Create PR, or Push to branch). A refusal is said in the attempt's log."""
+    from tasks import event_kinds as kinds
+    from tasks import events
+
+    conflicted = (PullRequestRecord.objects.filter(attempt_id=attempt.parent_id).first()
+                  if attempt.parent_id is not None else None)
+    push = bool(conflicted and conflicted.pushed_to_branch)
+    try:
+        record, _started = pull_request_start(attempt=attempt, user=attempt.requested_by,
+                                              push_to_branch=push)
+    except (PullRequestError, GitHubError) as exc:
+        what = "push the resolved changes" if push else "open the pull request"
+        events.publish(attempt.pk, kinds.ERROR, {"message": f"Could not {what}: {exc}"})
+        return None
+    return record
+
+
+def pull_request_create(*, attempt: Attempt, user: User, draft: bool | None = None,
+                        push_to_branch: bool = False) -> PullRequestRecord:
+    """Reserve and open (or push) in one go (for a worker, a CLI or tests). Idempotent per
+    attempt."""
+    record, reserved = pull_request_reserve(attempt=attempt, user=user, draft=draft,
+                                            push_to_branch=push_to_branch)
     if reserved:
         record = pull_request_open(record_id=record.pk)
     return record
@@ -205,7 +238,11 @@ def pull_request_open(*, record_id: int) -> PullRequestRecord:
     if record.state != PullRequestRecord.State.CREATING:
         return record
     try:
-        if record.updates_id is not None:
+        if record.pushed_to_branch:
+            from tasks.pull_requests.branch_push import branch_push
+
+            branch_push(record)
+        elif record.updates_id is not None:
             from tasks.pull_requests.update import pull_request_push_update
 
             pull_request_push_update(record)
@@ -214,7 +251,8 @@ def pull_request_open(*, record_id: int) -> PullRequestRecord:
     except (PullRequestError, GitHubError, mirror.GitError) as exc:
         record.state = PullRequestRecord.State.FAILED
         record.error = str(exc)
-        record.save(update_fields=["state", "error", "updated_at"])
+        record.resolvable = getattr(exc, "code", "") == CONFLICT
+        record.save(update_fields=["state", "error", "resolvable", "updated_at"])
     else:
         _audit_opened(record)
     return record
@@ -226,7 +264,8 @@ def _audit_opened(record: PullRequestRecord) -> None:
     from codexweb.audit.services import audit_record
 
     attempt = record.attempt
-    action = actions.PR_UPDATED if record.updates_id is not None else actions.PR_CREATED
+    updated = record.updates_id is not None or record.pushed_to_branch
+    action = actions.PR_UPDATED if updated else actions.PR_CREATED
     audit_record(
         team=attempt.task.repository.team, actor=record.requested_by, action=action,
         target=record.html_url or f"task #{attempt.task_id}",
@@ -255,7 +294,8 @@ def _open(record: PullRequestRecord) -> None:
                            input_text=attempt.patch)
         except mirror.GitError as exc:
             raise PullRequestError(NOT_APPLICABLE.format(
-                base=task.base_branch, sha=base_sha[:7], detail=git_detail(exc))) from exc
+                base=task.base_branch, sha=base_sha[:7], detail=git_detail(exc)),
+                code=CONFLICT) from exc
         if not mirror.run_git(["-C", str(work), "diff", "--cached", "--name-only"]).strip():
             raise PullRequestError(EMPTY_PATCH.format(base=task.base_branch))
         head_sha = commit_as(pusher, work, title=title, prompt=task.prompt)

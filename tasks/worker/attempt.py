@@ -24,7 +24,7 @@ from repos.git.workspace import PrepareError
 from repos.github.client import GitHubError
 from repos.installation.services import install_id
 from tasks import events
-from tasks.models import Attempt, Mode, Status
+from tasks.models import Attempt, AttemptKind, Mode, Status
 from tasks.resilience import (
     DATABASE_UNAVAILABLE_MESSAGE,
     TRANSIENT_DB_ERRORS,
@@ -153,7 +153,8 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
                 result = run_agent_in_sandbox(
                     attempt.pk, sandbox, base_commit=base, notes=egress.notes
                 )
-            collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base)
+            collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base,
+                               rebased=attempt.kind == AttemptKind.RESOLVE)
     finally:
         record_credential_uses(sandbox)
         sandbox.stop()

@@ -5,10 +5,12 @@ tokens and how the attempt ended (the egress decisions are published as they hap
 from __future__ import annotations
 
 import logging
+import shlex
 
 from tasks import event_kinds as kinds
 from tasks import events, services
 from tasks.agent.collect import collect_patch
+from tasks.agent.instructions import WORKSPACE
 from tasks.agent.records import AgentResult
 from tasks.models import Attempt, Status
 from tasks.resilience import with_db_retry
@@ -26,16 +28,23 @@ OUTCOME_STATUS = {
 
 
 def collect_and_finish(
-    attempt_id: int, result: AgentResult, *, sandbox: Sandbox, base_commit: str
+    attempt_id: int, result: AgentResult, *, sandbox: Sandbox, base_commit: str,
+    rebased: bool = False,
 ) -> Attempt:
-    """Take the patch (Code tasks), record tokens and the end of the attempt."""
+    """Take the patch (Code tasks), record tokens and the end of the attempt.
+
+    `rebased` (a resolve attempt): the agent committed itself (rebase or merge), so the patch is
+    taken whenever it ended with its work kept, and only when its HEAD contains `base_commit`
+    (else the patch would take the branch's new commits back out)."""
     patch = ""
     error = result.error
-    if result.committed:
+    if result.committed or (rebased and result.outcome in ("succeeded", "stopped")):
         events.publish(
             attempt_id, kinds.PHASE, {"phase": "collect", "message": "Taking the patch."}
         )
         try:
+            if rebased:
+                require_on_base(sandbox, base_commit)
             patch = collect_patch(sandbox, base_commit)
         except SandboxError as exc:
             # An attempt whose patch could not be taken never succeeds.
@@ -72,6 +81,21 @@ def publish_late_messages(attempt_id: int) -> None:
             kinds.STEER,
             {"text": steer.text, "by": steer.by, "stop": steer.stop, "late": True},
         )
+
+
+NOT_REBASED = (
+    "the work is not on the branch's current head ({base}): the rebase or merge was not "
+    "finished, so the patch would undo the branch's new commits"
+)
+
+
+def require_on_base(sandbox: Sandbox, base_commit: str) -> None:
+    """SandboxError unless the workspace's HEAD contains `base_commit` (asked in the sandbox)."""
+    check = sandbox.exec(
+        f"git merge-base --is-ancestor {shlex.quote(base_commit)} HEAD", cwd=WORKSPACE,
+        timeout=120)
+    if check.exit_code != 0:
+        raise SandboxError(NOT_REBASED.format(base=base_commit[:12]))
 
 
 def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:

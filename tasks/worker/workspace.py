@@ -13,7 +13,8 @@ from repos.git.workspace import PrepareError, workspace_checkout
 from repos.models import Repository
 from tasks import event_kinds as kinds
 from tasks import events
-from tasks.models import Attempt, Mode
+from tasks.models import Attempt, AttemptKind, Mode
+from tasks.pull_requests.selectors import pushed_parent_record
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,27 @@ def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
     whole change (what a pull request from it needs), not only the latest step. The setup script
     never runs on that tree: the agent wrote it, and setup holds the secrets.
     """
+    if attempt.kind == AttemptKind.RESOLVE:
+        from tasks.worker.resolve import prepare_resolve_workspace
+
+        prepared = prepare_resolve_workspace(attempt, folder)
+    else:
+        prepared = _prepare_work(attempt, folder)
+    Attempt.objects.filter(pk=attempt.pk).update(base_commit=prepared.base_commit)
+    return prepared
+
+
+def _prepare_work(attempt: Attempt, folder: Path) -> PreparedWorkspace:
     dest = folder / "workspace"
     task = attempt.task
     repository: Repository = task.repository
+    ref = task.base_branch
+    # The parent pushed its commit onto this branch: start where the parent started, so the
+    # patch stays the whole change and its push goes on top of the parent's commit.
+    if attempt.parent is not None and attempt.parent.base_commit and pushed_parent_record(
+        attempt
+    ):
+        ref = attempt.parent.base_commit
     publish_phase(
         attempt.pk,
         "prepare",
@@ -49,7 +68,7 @@ def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
     commit = workspace_checkout(
         repository=repository,
         user=attempt.requested_by,
-        ref=task.base_branch,
+        ref=ref,
         dest=dest,
         need_push=task.mode == Mode.CODE,
     )

@@ -466,3 +466,48 @@ def test_credentials_add_list_delete_never_print_the_value(live_app, world):
     assert not EnvironmentCredential.objects.exists()
     missing = cli(world, "credentials", "list", "999999")
     assert missing.returncode != 0 and "codexweb:" in missing.stderr
+
+
+def test_push_waits_for_the_job_and_names_resolve_on_a_conflict(live_app, world):
+    _login(live_app, world)
+    repository = _github_repository_alice_may_push()
+    task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
+    Task.objects.filter(pk=task.pk).update(base_branch="feature", pull_number=3)
+    attempt = task.attempts.get()
+    services.attempt_finish(attempt_id=attempt.pk, status="succeeded", patch=PATCH)
+
+    failing = cli_background(world, "push", str(task.pk))
+    out, err = _finish_job(failing, attempt, state="failed", resolvable=True,
+                           error="The branch feature moved since attempt 1 started.")
+    assert failing.returncode == 6, (out, err)
+    assert err == ("codexweb: The branch feature moved since attempt 1 started. Run "
+                   f"`codexweb resolve {attempt.pk}` to let the agent do it.\n")
+    assert PullRequestRecord.objects.get(attempt=attempt).pushed_to_branch
+
+    again = cli_background(world, "push", str(task.pk))
+    url = "https://github.test/acme-gh/webapp/pull/3"
+    out, err = _finish_job(again, attempt, state="open", number=3, html_url=url, error="",
+                           head_sha="abc1234def", resolvable=False)
+    assert again.returncode == 0, (out, err)
+    assert out == f"Pushed abc1234 onto feature (pull request #3): {url}\n"
+
+
+def test_resolve_queues_a_resolve_attempt(live_app, world):
+    _login(live_app, world)
+    repository = _github_repository_alice_may_push()
+    task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
+    attempt = task.attempts.get()
+    services.attempt_finish(attempt_id=attempt.pk, status="succeeded", patch=PATCH)
+    no_base = cli(world, "resolve", str(attempt.pk))
+    assert no_base.returncode == 5 and "does not record the commit it started from" in \
+        no_base.stderr
+    Attempt.objects.filter(pk=attempt.pk).update(base_commit="0" * 40)
+
+    result = cli(world, "resolve", str(attempt.pk))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (f"Resolving as attempt 2 of task {task.pk} "
+                             f"(follow it with `codexweb show {task.pk}`).\n")
+    new = task.attempts.get(index=2)
+    assert (new.kind, new.parent_id) == ("resolve", attempt.pk)
+    queue_clear()

@@ -129,7 +129,9 @@ class TestCreatePullRequest:
         assert record.state == PullRequestRecord.State.FAILED
         assert record.error.startswith(
             f"The patch no longer applies to main (now at {new_main[:7]})")
-        assert "Start a new attempt from the current main" in record.error
+        assert "Resolve with the agent (it rebases the change onto the current main)" in \
+            record.error
+        assert record.resolvable  # the page offers "Resolve with the agent"
         assert "app.py" in record.error
         assert webapp.pulls == [] and pushes(gh) == 0
 

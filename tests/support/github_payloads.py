@@ -280,7 +280,11 @@ def pull_request(
     html = f"{bases.web}/{repo.full_name}/pull/{pull.number}"
     repo_payload = repository(repo, owner, bases)
 
-    def end(ref: str, sha: str) -> dict[str, Any]:
+    def end(ref: str, sha: str, *, fork: bool = False) -> dict[str, Any]:
+        if fork and pull.head_repo is not None and pull.head_owner is not None:
+            return {"label": f"{pull.head_owner.login}:{ref}", "ref": ref, "sha": sha,
+                    "repo": repository(pull.head_repo, pull.head_owner, bases),
+                    "user": simple_user(pull.head_owner, bases)}
         return {
             "label": f"{repo.owner}:{ref}",
             "ref": ref,
@@ -330,7 +334,7 @@ def pull_request(
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": end(pull.head, pull.head_sha),
+        "head": end(pull.head, pull.head_sha, fork=True),
         "base": end(pull.base, pull.base_sha),
         "_links": {key: {"href": value} for key, value in links.items()},
         "author_association": "MEMBER" if author.login != repo.owner else "OWNER",

@@ -92,6 +92,9 @@ class PullRequest:
     closed_at: str | None = None
     reviews: list[Review] = field(default_factory=list)
     comments: list[IssueComment] = field(default_factory=list)  # the conversation (issue) tab
+    # A fork's pull request: its head branch lives in this other repository, owned by this user.
+    head_repo: GitHubRepo | None = None
+    head_owner: GitHubUser | None = None
 
 
 @dataclass
