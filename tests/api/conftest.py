@@ -14,6 +14,7 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from codexweb.api.openapi import openapi_document
 from codexweb.api.tokens import api_token_create
+from tests.support.cli_runner import world  # noqa: F401
 from tests.support.live_app import live_app  # noqa: F401
 
 

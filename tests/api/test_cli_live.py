@@ -9,9 +9,6 @@ since these tests run no sandbox.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import stat
 import subprocess
 import sys
 import time
@@ -21,7 +18,6 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from codexweb.accounts.models import Team
-from codexweb.api.tokens import api_token_create
 from repos.credentials.models import EnvironmentCredential
 from repos.github.credentials import credential_store
 from repos.github.models import GitHubRepositoryAccess
@@ -32,67 +28,11 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.steering.models import SteerMessage
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
+from tests.support.cli_runner import cli, cli_background, cli_env, cli_login
 from tests.support.services import ROOT
 
 pytestmark = pytest.mark.timeout(180)
 PATCH = "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
-
-
-@pytest.fixture
-def world(transactional_db, tmp_path):
-    alice = factories.make_user("alice")
-    acme = factories.make_team("Acme", admin=alice)
-    factories.make_repository(acme, owner="acme", name="webapp")
-    yield {"token": api_token_create(user=alice, name="cli").secret, "home": tmp_path / "home"}
-    queue_clear()
-
-
-def _env(world) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("CODEXWEB_URL", "CODEXWEB_TOKEN"))
-    }
-    env.update(
-        {
-            "HOME": str(world["home"]),
-            "XDG_CONFIG_HOME": str(world["home"] / ".config"),
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.pop("CODEXWEB_CONFIG", None)
-    return env
-
-
-def cli(
-    world, *args: str, stdin: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "codexweb.cli", *args],
-        env=_env(world),
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def _as_in_a_terminal() -> None:
-    """Ctrl-C in a terminal reaches a CLI whose SIGINT is the default; a test run started in the
-    background of a non-interactive shell (a CI job) inherits SIGINT ignored, so restore it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def cli_background(world, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "codexweb.cli", *args],
-        env=_env(world),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_as_in_a_terminal,
-    )
 
 
 def _wait_for_task(before: set[int], timeout: float = 30) -> Task:
@@ -103,15 +43,6 @@ def _wait_for_task(before: set[int], timeout: float = 30) -> Task:
             return new
         time.sleep(0.1)
     raise AssertionError("the CLI created no task")
-
-
-def _login(live_app, world) -> None:
-    result = cli(world, "login", "--server", live_app.url, stdin=world["token"] + "\n")
-    assert result.returncode == 0, result.stderr
-    assert "as alice" in result.stdout
-    config = world["home"] / ".config" / "codexweb" / "config.json"
-    assert stat.S_IMODE(config.stat().st_mode) == 0o600
-    assert json.loads(config.read_text()) == {"server": live_app.url, "token": world["token"]}
 
 
 def test_login_refuses_a_bad_token(live_app, world):
@@ -127,7 +58,7 @@ def test_commands_need_login(world):
 
 
 def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
-    _login(live_app, world)
+    cli_login(live_app, world)
     before = set(Task.objects.values_list("pk", flat=True))
     process = cli_background(world, "code", "Make x two", "--repo", "acme/webapp")
     try:
@@ -207,7 +138,7 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
 
 
 def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     before = set(Task.objects.values_list("pk", flat=True))
     process = cli_background(
         world, "ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2"
@@ -234,7 +165,7 @@ def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
 
 
 def test_json_output_and_not_found(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     missing = cli(world, "show", "999999", "--json")
     assert missing.returncode == 4
     assert json.loads(missing.stdout)["code"] == "not_found"
@@ -244,7 +175,7 @@ def test_json_output_and_not_found(live_app, world):
     assert detached.returncode == 0 and json.loads(detached.stdout)["status"] == "queued"
 
 
-def test_environment_variables_instead_of_login(live_app, world):
+def test_environment_variables_instead_ofcli_login(live_app, world):
     env_world = dict(world)
     result = subprocess.run(
         [sys.executable, "-m", "codexweb.cli", "list"],
@@ -252,13 +183,13 @@ def test_environment_variables_instead_of_login(live_app, world):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**_env(env_world), "CODEXWEB_URL": live_app.url, "CODEXWEB_TOKEN": world["token"]},
+        env={**cli_env(env_world), "CODEXWEB_URL": live_app.url, "CODEXWEB_TOKEN": world["token"]},
     )
     assert result.returncode == 0 and "No tasks." in result.stdout
 
 
 def test_interrupt_leaves_the_task_running(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     before = set(Task.objects.values_list("pk", flat=True))
     process = cli_background(world, "ask", "Long question", "--repo", "acme/webapp")
     try:
@@ -276,7 +207,7 @@ def test_interrupt_leaves_the_task_running(live_app, world):
 
 
 def test_retry_runs_the_last_failed_attempt_again(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     from django.contrib.auth.models import User
 
     from repos.models import Repository
@@ -342,7 +273,7 @@ def _finish_job(process: subprocess.Popen, attempt: Attempt, **outcome: object) 
 
 
 def test_pr_waits_for_the_job_failed_then_opened(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     repository = _github_repository_alice_may_push()
     task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
     attempt = task.attempts.get()
@@ -361,7 +292,7 @@ def test_pr_waits_for_the_job_failed_then_opened(live_app, world):
 def test_pr_and_diff_take_the_follow_up_not_the_first_attempt(live_app, world):
     """Without --attempt, after a follow-up that succeeded, `diff` shows and `pr` opens the
     follow-up's patch (it carries the first attempt's changes too)."""
-    _login(live_app, world)
+    cli_login(live_app, world)
     repository = _github_repository_alice_may_push()
     task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
     first = task.attempts.get()
@@ -384,7 +315,7 @@ def test_pr_and_diff_take_the_follow_up_not_the_first_attempt(live_app, world):
 def test_steer_messages_each_running_attempt_and_stop(live_app, world):
     """`codexweb steer TASK "text"` (issue 14 item 1) reaches every unfinished attempt; --stop
     asks for "stop after this step"; a finished task is a conflict with the follow-up hint."""
-    _login(live_app, world)
+    cli_login(live_app, world)
     repository = Repository.objects.get(name="webapp")
     task = factories.make_task(repository, User.objects.get(username="alice"), attempts=2)
     first, second = task.attempts.order_by("index")
@@ -421,7 +352,7 @@ def test_allow_domain_approves_a_refused_host_for_the_running_attempt(live_app, 
     from tasks.approvals.models import EgressApproval
     from tests.support.egress_approvals import BLOCKED, refused_attempt
 
-    _login(live_app, world)
+    cli_login(live_app, world)
     repository = Repository.objects.get(name="webapp")
     attempt = refused_attempt(repository, User.objects.get(username="alice"))
 
@@ -446,7 +377,7 @@ def test_allow_domain_approves_a_refused_host_for_the_running_attempt(live_app, 
 
 
 def test_credentials_add_list_delete_never_print_the_value(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     repo = Repository.objects.get(owner="acme", name="webapp")
     value = "cli-cred-value-0a1b2c3d4e"
     added = cli(
@@ -469,7 +400,7 @@ def test_credentials_add_list_delete_never_print_the_value(live_app, world):
 
 
 def test_push_waits_for_the_job_and_names_resolve_on_a_conflict(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     repository = _github_repository_alice_may_push()
     task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
     Task.objects.filter(pk=task.pk).update(base_branch="feature", pull_number=3)
@@ -493,7 +424,7 @@ def test_push_waits_for_the_job_and_names_resolve_on_a_conflict(live_app, world)
 
 
 def test_resolve_queues_a_resolve_attempt(live_app, world):
-    _login(live_app, world)
+    cli_login(live_app, world)
     repository = _github_repository_alice_may_push()
     task = factories.make_task(repository, User.objects.get(username="alice"), mode="code")
     attempt = task.attempts.get()

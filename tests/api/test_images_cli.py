@@ -10,17 +10,15 @@ import pytest
 from tasks import services
 from tasks.images.models import TaskImage
 from tasks.models import Task
-from tests.api import test_cli_live
-from tests.api.test_cli_live import _login, cli
 from tests.support import images
 from tests.support.celery_queue import queue_clear
+from tests.support.cli_runner import cli, cli_login
 
 pytestmark = pytest.mark.timeout(180)
-world = test_cli_live.world  # the fixture: alice, team Acme, acme/webapp, a token
 
 
 def test_code_and_follow_up_send_images(live_app, world, tmp_path):
-    _login(live_app, world)
+    cli_login(live_app, world)
     shot, mock = tmp_path / "shot.png", tmp_path / "mock.gif"
     shot.write_bytes(images.png(9, 9))
     mock.write_bytes(images.GIF)
@@ -46,7 +44,7 @@ def test_code_and_follow_up_send_images(live_app, world, tmp_path):
 
 
 def test_missing_and_non_image_files_are_clear_errors(live_app, world, tmp_path):
-    _login(live_app, world)
+    cli_login(live_app, world)
     missing = cli(world, "ask", "Look", "--repo", "acme/webapp",
                   "--image", str(tmp_path / "no.png"))
     assert missing.returncode == 2

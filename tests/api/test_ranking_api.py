@@ -8,43 +8,10 @@ from __future__ import annotations
 import pytest
 
 from codexweb.api.tokens import api_token_create
-from tasks import services
-from tasks.models import Status
-from tasks.verification import services as verification
 from tasks.verification.models import Verification
-from tests.api.test_cli_live import cli
 from tests.support import factories
-from tests.support.calc_repo import FIX_DIFF
-
-TESTS = "pytest -q"
-ADDS = FIX_DIFF
-BREAKS = ADDS.replace("a + b", "a * b") + (
-    "diff --git a/README b/README\nnew file mode 100644\n--- /dev/null\n+++ b/README\n"
-    "@@ -0,0 +1 @@\n+calc\n"
-)
-
-
-def best_of_two(repo, author, *, first_passes: bool = True):
-    """A finished best-of-2 task; attempt 2's patch fails the tests, attempt 1's passes (or the
-    other way round)."""
-    task = factories.make_task(repo, author, mode="code", attempts=2)
-    first, second = task.attempts.order_by("index")
-    for attempt, patch in ((first, ADDS), (second, BREAKS)):
-        services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, patch=patch)
-    verification.verifications_start(task_id=task.pk)
-    for attempt, ok in ((first, first_passes), (second, not first_passes)):
-        row = Verification.objects.get(attempt=attempt)
-        verification.verification_claim(verification_id=row.pk)
-        verification.verification_finish(
-            verification_id=row.pk,
-            verdict="passed" if ok else "checks_failed",
-            reason=f"All 1 check passes: `{TESTS}`." if ok
-            else f"`{TESTS}` failed with exit code 1.",
-            results=[{"command": TESTS, "exit_code": 0 if ok else 1, "timed_out": False,
-                      "output_tail": "1 passed\n" if ok else "E assert 6 == 5\n1 failed\n",
-                      "duration": 0.5, "error": ""}],
-        )
-    return task, first, second
+from tests.support.best_of_n import TESTS, best_of_two
+from tests.support.cli_runner import cli
 
 
 def test_the_ranking_lists_the_attempts_best_first_with_their_evidence(alice_api, acme_repo, alice):

@@ -17,9 +17,8 @@ from tasks.attempt_page import NOT_ON_GITHUB
 from tasks.models import Status
 from tasks.verification import services as verification
 from tasks.verification.models import Verification
-from tests.browser.test_live_page import sign_in_as
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in_as
 from tests.support.calc_repo import FIX_DIFF, TESTS
 from tests.support.worker_thread import as_worker
 

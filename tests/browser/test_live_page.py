@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.test import Client
 from playwright.sync_api import expect
 
 from tasks import events, services
 from tasks.models import Attempt, Status
 from tasks.steering.services import steer_take
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in_as
 from tests.support.summaries import worker_summary
 from tests.support.worker_thread import as_worker
 
@@ -74,14 +73,6 @@ def scene(transactional_db):
     for attempt in attempts:  # as services.task_create does (without enqueueing a job)
         publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})
     return {"alice": alice, "task": task, "attempts": attempts}
-
-
-def sign_in_as(page, user, live_app) -> None:
-    """A real session for `user` (signing in through the form is tested in test_shell.py)."""
-    client = Client()
-    client.force_login(user)
-    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_app.url}
-    page.context.add_cookies([cookie])
 
 
 def start(attempt: Attempt) -> None:

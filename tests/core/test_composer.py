@@ -10,19 +10,7 @@ from tasks.composer import LAST_REPOSITORY_KEY
 from tasks.models import Attempt, Event, Task
 from tests.support import factories
 from tests.support.celery_queue import queued_jobs
-
-
-def submit(client, repository, **changes):
-    data = {
-        "prompt": "Why does the build take so long?",
-        "repository": str(repository.pk),
-        "base_branch": "",
-        "attempts": "1",
-        "model_tier": "fast",
-        "mode": "ask",
-        **changes,
-    }
-    return client.post("/", data)
+from tests.support.composer import submit
 
 
 def test_submit_creates_task_attempts_and_one_job_each(

@@ -13,8 +13,8 @@ from tasks import services
 from tasks.images.models import TaskImage
 from tasks.models import Task
 from tasks.worker.agent import agent_spec
-from tests.core.test_composer import submit
 from tests.support import factories, images
+from tests.support.composer import submit
 
 
 def upload(data: bytes, name: str = "screenshot.png", content_type: str = "image/png"):

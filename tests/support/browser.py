@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from playwright.sync_api import expect
 
 from tests.support import factories
@@ -90,3 +91,11 @@ def browser_page(chromium, live_app, transactional_db) -> Iterator[object]:
 @pytest.fixture
 def phone_page(chromium, live_app, transactional_db) -> Iterator[object]:
     yield from _page(chromium, live_app, PHONE)
+
+
+def sign_in_as(page, user, live_app) -> None:
+    """A real session for `user` (signing in through the form is tested in test_shell.py)."""
+    client = Client()
+    client.force_login(user)
+    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_app.url}
+    page.context.add_cookies([cookie])

@@ -5,7 +5,7 @@ changes nothing; a good one makes the combined attempt and sends the person to i
 from __future__ import annotations
 
 from tasks.verification.models import Verification
-from tests.api.test_ranking_api import best_of_two
+from tests.support.best_of_n import best_of_two
 
 
 def test_another_teams_person_gets_404(carol_client, acme_repo, alice):
