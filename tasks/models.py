@@ -13,6 +13,8 @@ from tasks.titles import task_title
 class Mode(models.TextChoices):
     ASK = "ask", "Ask"
     CODE = "code", "Code"
+    # Read-only like Ask: the agent reviews a diff and returns findings (tasks/reviews/).
+    REVIEW = "review", "Review"
 
 
 class ModelTier(models.TextChoices):
@@ -38,7 +40,7 @@ class Task(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks"
     )
-    mode = models.CharField(max_length=4, choices=Mode.choices)
+    mode = models.CharField(max_length=6, choices=Mode.choices)
     prompt = models.TextField()
     base_branch = models.CharField(max_length=255)
     model_tier = models.CharField(max_length=10, choices=ModelTier.choices)
@@ -154,4 +156,5 @@ class Event(models.Model):
 # the app registry sees them.
 from tasks.notifications.models import TeamWebhook, WebhookDelivery  # noqa: E402,F401
 from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401
+from tasks.reviews.models import ReviewRecord, ReviewTarget  # noqa: E402,F401
 from tasks.steering.models import SteerMessage  # noqa: E402,F401

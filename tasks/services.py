@@ -54,6 +54,8 @@ def task_create(
     """
     if mode not in Mode.values:
         raise TaskError(f"Unknown mode {mode!r}.")
+    if mode == Mode.REVIEW:  # it needs what to review: tasks.reviews.services
+        raise TaskError("A Review task needs a branch, a pull request or an attempt to review.")
     if model_tier not in ModelTier.values:
         raise TaskError(f"Unknown model tier {model_tier!r}.")
     if not 1 <= attempts <= 4:
@@ -85,7 +87,9 @@ def _task_create_rows(
     base_branch: str,
     model_tier: str,
     attempts: int,
+    target: Any = None,
 ) -> Task:
+    """The rows of a new task; `target` (a Review task's unsaved ReviewTarget) is saved with it."""
     task = Task.objects.create(
         team=repository.team,
         repository=repository,
@@ -96,6 +100,9 @@ def _task_create_rows(
         model_tier=model_tier,
         attempt_count=attempts,
     )
+    if target is not None:
+        target.task = task
+        target.save()
     for index in range(1, attempts + 1):
         attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
         events.publish(attempt.pk, kinds.STATUS, {"status": Status.QUEUED, "message": "Queued."})

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tasks import views, views_history, views_live
+from tasks.reviews import views as views_review
 
 app_name = "tasks"
 
@@ -13,6 +14,9 @@ urlpatterns = [
     path("attempts/<int:pk>/follow-up/", views_live.attempt_follow_up, name="attempt_follow_up"),
     path("attempts/<int:pk>/messages/", views_live.attempt_message, name="attempt_message"),
     path("attempts/<int:pk>/pull-request/", views_live.attempt_create_pr, name="attempt_create_pr"),
+    path("attempts/<int:pk>/review/", views_review.attempt_review, name="attempt_review"),
+    path("attempts/<int:pk>/post-review/", views_review.attempt_post_review,
+         name="attempt_post_review"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),

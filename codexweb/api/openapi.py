@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 
+from codexweb.api import openapi_review
+
 _STATUS = ["queued", "running", "succeeded", "failed", "cancelled", "stopped"]
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -86,7 +88,7 @@ _SCHEMAS: dict[str, Any] = {
             "team": {"type": "string"},
             "repository": {"type": "string"},
             "author": {"type": "string"},
-            "mode": {"type": "string", "enum": ["ask", "code"]},
+            "mode": {"type": "string", "enum": ["ask", "code", "review"]},
             "title": {"type": "string"},
             "prompt": {"type": "string"},
             "branch": {"type": "string"},
@@ -111,13 +113,15 @@ _SCHEMAS: dict[str, Any] = {
                 "oneOf": [{"type": "string", "description": "owner/name"}, {"type": "integer"}]
             },
             "team": {"type": ["string", "null"], "description": "team slug if ambiguous"},
-            "mode": {"type": "string", "enum": ["ask", "code"]},
+            "mode": {"type": "string", "enum": ["ask", "code", "review"]},
             "prompt": {"type": "string", "minLength": 1, "maxLength": 20000},
             "branch": {"type": "string"},
             "attempts": {"type": "integer", "minimum": 1, "maximum": 4, "default": 1},
             "model": {"type": "string", "enum": ["strong", "fast"], "default": "strong"},
+            **openapi_review.TASK_CREATE_FIELDS,
         },
     },
+    **openapi_review.SCHEMAS,
     "Event": {
         "type": "object",
         "required": ["seq", "kind", "payload", "created_at"],
@@ -508,5 +512,5 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _SCHEMAS,
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_review.paths(_ERRORS, _NOT_FOUND, _error)},
     }

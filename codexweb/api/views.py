@@ -23,6 +23,7 @@ from codexweb.api.representations import (
     task_repr,
 )
 from codexweb.api.schemas import PullRequestIn, SteerIn, TaskCreateIn
+from codexweb.api.views_review import review_task_of
 from codexweb.query_params import query_int
 from repos.access import task_access_check
 from repos.github.client import GitHubError
@@ -108,16 +109,19 @@ def _task_create(request: HttpRequest) -> JsonResponse:
     payload: TaskCreateIn = parse_body(request, TaskCreateIn)
     repository = _repository(_user(request), payload)
     try:
-        task = services.task_create(
-            author=_user(request),
-            repository=repository,
-            mode=payload.mode,
-            prompt=payload.prompt,
-            base_branch=payload.branch,
-            model_tier=payload.model,
-            attempts=payload.attempts,
-            access_check=task_access_check,
-        )
+        if payload.mode == "review":
+            task = review_task_of(_user(request), repository, payload)
+        else:
+            task = services.task_create(
+                author=_user(request),
+                repository=repository,
+                mode=payload.mode,
+                prompt=payload.prompt,
+                base_branch=payload.branch,
+                model_tier=payload.model,
+                attempts=payload.attempts,
+                access_check=task_access_check,
+            )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
     task = get_task_for_user(_user(request), task.pk)

@@ -14,6 +14,12 @@ from codexweb.client import exitcodes
 from codexweb.client.config import ClientConfig, ConfigError, config_load, config_save
 from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.render import event_line, task_details, task_row
+from codexweb.client.review_commands import (
+    add_review_commands,
+    post_review,
+    print_findings,
+    task_payload,
+)
 
 STREAM_RECONNECTS = 5
 # `pr` polls the server's job this often, this many times (about five minutes) at most.
@@ -58,7 +64,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         )
     ls = sub.add_parser("list", help="list your teams' tasks")
     ls.add_argument("--status")
-    ls.add_argument("--mode", choices=["ask", "code"])
+    ls.add_argument("--mode", choices=["ask", "code", "review"])
     ls.add_argument("--repo")
     ls.add_argument("--author")
     ls.add_argument("--team")
@@ -99,10 +105,12 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("id", type=int)
     pr.add_argument("--attempt", type=int, default=None)
     pr.add_argument("--json", action="store_true")
+    add_review_commands(sub)
 
 
 CLIENT_COMMANDS = frozenset(
-    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr"}
+    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "pr", "task",
+     "post-review"}
 )
 
 
@@ -124,6 +132,8 @@ def run_client_command(
             "retry": _retry,
             "steer": _steer,
             "pr": _pr,
+            "task": _start,
+            "post-review": _post_review,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
@@ -174,13 +184,16 @@ def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    payload: dict[str, Any] = {
-        "repository": args.repo,
-        "mode": args.command,
-        "prompt": args.prompt,
-        "branch": args.branch,
-        "attempts": args.attempts,
-    }
+    if args.command == "task":
+        payload = task_payload(args)
+    else:
+        payload = {
+            "repository": args.repo,
+            "mode": args.command,
+            "prompt": args.prompt,
+            "branch": args.branch,
+            "attempts": args.attempts,
+        }
     if args.model:
         payload["model"] = args.model
     if args.team:
@@ -212,6 +225,8 @@ def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
         out.write(json.dumps({**task, "patches": {str(k): v for k, v in patches.items()}}) + "\n")
     else:
         _print_result(task, patches, out)
+        if task["mode"] == "review":
+            print_findings(client, task, out)
     return _STATUS_EXIT.get(task["status"], exitcodes.TASK_FAILED)
 
 
@@ -383,6 +398,11 @@ def _steer(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
     for attempt in chosen:
         out.write(f"Attempt {attempt['index']} of task {task['id']}: {what}.\n")
     return exitcodes.OK
+
+
+def _post_review(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return post_review(client, args, out,
+                       lambda message, code, body: _fail(args, err, out, message, code, body))
 
 
 def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -124,6 +124,8 @@ class PullInfo:
     state: str  # open, closed, merged
     draft: bool
     head_sha: str
+    base_ref: str = ""  # the branch it merges into
+    head_ref: str = ""  # its branch (in the head repository, maybe a fork)
 
 
 @dataclass(frozen=True)
@@ -418,5 +420,5 @@ class GitHubClient:
         return PullInfo(
             number=data.number, html_url=data.html_url,
             state="merged" if merged else str(data.state), draft=bool(data.draft),
-            head_sha=data.head.sha,
+            head_sha=data.head.sha, base_ref=str(data.base.ref), head_ref=str(data.head.ref),
         )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 WireApi = Literal["responses", "chat"]
-Mode = Literal["ask", "code"]
+Mode = Literal["ask", "code", "review"]
 
 
 @dataclass(frozen=True)
@@ -73,4 +73,5 @@ class AgentSpec:
     team_instructions: str = ""
     base_commit: str = ""  # Code tasks: what the patch is taken against
     history: tuple[dict[str, Any], ...] = ()  # a follow-up: the parent attempt's conversation
+    review_diff: str = ""  # Review tasks: the diff to review (computed on the host)
     commit_author: str = "codexweb agent <agent@codexweb.invalid>"

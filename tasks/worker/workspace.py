@@ -38,8 +38,12 @@ def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
     whole change (what a pull request from it needs), not only the latest step. The setup script
     never runs on that tree: the agent wrote it, and setup holds the secrets.
     """
-    dest = folder / "workspace"
     task = attempt.task
+    if task.mode == Mode.REVIEW:
+        from tasks.reviews.targets import prepare_review_workspace  # it imports this module
+
+        return prepare_review_workspace(attempt, folder)
+    dest = folder / "workspace"
     repository: Repository = task.repository
     publish_phase(
         attempt.pk,
