@@ -166,8 +166,9 @@ class Toolbox:
             elif call.name == "apply_patch" and "apply_patch" in names:
                 self._apply_patch(call, parse_arguments(PatchArgs, call), record)
             elif call.name == "apply_patch":
+                task = "a Review" if self.mode == "review" else "an Ask"
                 raise ToolFailure(
-                    "apply_patch is not available in an Ask task: the workspace is read-only."
+                    f"apply_patch is not available in {task} task: the workspace is read-only."
                 )
             else:
                 raise ToolFailure(
