@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from repos.models import Environment
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
@@ -87,6 +88,9 @@ def test_a_pull_request_review_lands_as_a_github_review_with_line_comments(
         reply(call("shell", {"command": TESTS})),
         findings_answer,
     )
+    # Setup holds the secrets: it must run on the base's tree, never on the (fork's) PR tree.
+    Environment.objects.filter(repository=pull["row"]).update(
+        setup_script='echo "mul in the setup tree: $(grep -c mul calc.py)"')
     task = review_task_create(author=alice, repository=pull["row"], pull_number=1)
     attempt = task.attempts.get()
 
@@ -95,6 +99,10 @@ def test_a_pull_request_review_lands_as_a_github_review_with_line_comments(
     attempt.refresh_from_db()
     assert attempt.status == Status.SUCCEEDED, attempt.error
     assert attempt.patch == ""
+    setup = "".join(e.payload["text"] for e in attempt.events.filter(
+        kind=kinds.OUTPUT, payload__chunk_id=f"setup-{attempt.pk}").order_by("seq"))
+    assert "mul in the setup tree: 0" in setup, setup
+    assert "def mul" in model_server.requests[1].tool_outputs()[0]  # the agent sees the PR
     record = ReviewRecord.objects.get(attempt=attempt)
     main = git(pull["repo"].git_dir, "rev-parse", "main")
     assert (record.base_sha, record.head_sha, record.pull_number) == (main, pull["head"], 1)
