@@ -237,6 +237,8 @@ class _Run:
         result = self.result
         result.outcome, result.stop_reason = "succeeded", "final_answer"
         result.final_message, result.citations, result.flags = final, report.citations, report.flags
+        if findings is not None:  # the worker keeps the files findings cite, for the viewer
+            result.citations += [c for f in findings.findings for c in f.citations]
         return self._close(result)
 
     def _end(self, outcome: Any, reason: str, message: str, toolbox: Toolbox) -> AgentResult:
