@@ -277,7 +277,7 @@ def _paths() -> dict[str, Any]:
                 "parameters": [
                     q("team", {"type": "string"}, "team slug"),
                     q("status", {"type": "string", "enum": _STATUS}, "status"),
-                    q("mode", {"type": "string", "enum": ["ask", "code"]}, "mode"),
+                    q("mode", {"type": "string", "enum": ["ask", "code", "review"]}, "mode"),
                     q("repository", {"type": "string"}, "owner/name"),
                     q("author", {"type": "string"}, "username"),
                     q("q", {"type": "string"}, "words that must occur in the prompt"),
