@@ -32,7 +32,10 @@ class ReviewTarget(models.Model):
         if self.kind == self.Kind.PULL:
             return f"pull request #{self.pull_number}"
         if self.kind == self.Kind.ATTEMPT:
-            return f"attempt {self.source_attempt_id}"
+            source = self.source_attempt
+            if source is None:
+                return "an attempt that was deleted"
+            return f"attempt {source.index} of task #{source.task_id}"
         return f"branch {self.branch}"
 
 

@@ -29,8 +29,6 @@ from tasks.reviews.selectors import attempt_findings
 from tasks.reviews.target_input import TargetInputError, parse_review_target
 from tasks.services import AccessCheck, TaskError, _task_create_rows
 
-DEFAULT_PROMPT = "Review this change."
-
 
 class ReviewPostError(Exception):
     """The review cannot be posted; the message says why, in words for the person."""
@@ -91,7 +89,7 @@ def review_task_create(
             raise TaskError(problem)
     return _task_create_rows(
         author=author, repository=repository, mode=Mode.REVIEW,
-        prompt=prompt.strip() or DEFAULT_PROMPT, base_branch=base,
+        prompt=prompt.strip() or f"Review {target}.", base_branch=base,
         model_tier=model_tier, attempts=attempts, target=target,
     )
 

@@ -66,6 +66,7 @@ def test_review_this_diff_reviews_the_attempts_own_patch(alice_client, acme_repo
     target = ReviewTarget.objects.get(task=review)
     assert (target.kind, target.source_attempt_id) == ("attempt", source.pk)
     assert review.base_branch == source.task.base_branch
+    assert review.prompt == f"Review attempt 1 of task #{source.task_id}."
 
 
 @pytest.mark.django_db
