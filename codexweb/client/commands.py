@@ -409,11 +409,8 @@ def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -
     """Ask for the PR, then poll (bounded) while the server's job opens it."""
     body = {"attempt": args.attempt} if args.attempt else {}
     result = client.post_json(f"/tasks/{args.id}/pr", body)
-    polls = 0
-    while result["state"] == "creating" and polls < PR_POLLS:
-        time.sleep(PR_POLL_SECONDS)
-        polls += 1
-        result = client.get_json(f"/attempts/{result['attempt']}/pr")
+    result = client.get_while(f"/attempts/{result['attempt']}/pr", result, key="state",
+                              pending="creating", polls=PR_POLLS, seconds=PR_POLL_SECONDS)
     if result["state"] == "creating":
         waited = round(PR_POLLS * PR_POLL_SECONDS)
         message = (f"The pull request is still being created after {waited} s; "

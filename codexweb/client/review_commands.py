@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any, TextIO
 
 from codexweb.client import exitcodes
@@ -88,11 +87,8 @@ def post_review(client: ApiClient, args: argparse.Namespace, out: TextIO,
         return fail(f"Task {args.id} has no finished review attempt to post.",
                     exitcodes.NOT_FOUND, None)
     result = client.post_json(f"/attempts/{attempt['id']}/review/post")
-    polls = 0
-    while result["post_state"] == "posting" and polls < POST_POLLS:
-        time.sleep(POST_POLL_SECONDS)
-        polls += 1
-        result = client.get_json(f"/attempts/{attempt['id']}/review")
+    result = client.get_while(f"/attempts/{attempt['id']}/review", result, key="post_state",
+                              pending="posting", polls=POST_POLLS, seconds=POST_POLL_SECONDS)
     if result["post_state"] == "posting":
         return fail(f"The review is still being posted after {POST_POLLS * POST_POLL_SECONDS:.0f}"
                     f" s; run `codexweb post-review {args.id}` again later.", exitcodes.SERVER,
