@@ -4,7 +4,8 @@ attempt is used for the mirror fetch and GitHub's answer about the pull request,
 
 - a branch: its head against the task's base branch (`base...head`);
 - a pull request: `refs/pull/N/head` (or its branch) against its base branch;
-- an attempt: the attempt's own patch, applied on its task's branch.
+- an attempt: the attempt's own patch, applied on its task's branch (and, when the attempt's
+  pull request is open, that pull request is where the review can be posted).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from repos.git.workspace import PrepareError, workspace_checkout
 from repos.github.credentials import client_for, credential_for
 from repos.models import Repository
 from tasks.models import Attempt
+from tasks.pull_requests.models import PullRequestRecord
 from tasks.reviews.models import ReviewRecord, ReviewTarget
 from tasks.worker.workspace import PreparedWorkspace, apply_parent_patch, publish_phase
 
@@ -28,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReviewedVersion:
-    head_commit: str  # what the workspace holds ("" for an attempt's patch: never pushed)
+    # The reviewed commit ("" for an attempt's patch that no open pull request carries).
+    head_commit: str
     base_sha: str
     diff: str
     pull_number: int | None = None
@@ -117,6 +120,11 @@ def _attempt_version(attempt: Attempt, target: ReviewTarget, dest: Path) -> Revi
     base = workspace_checkout(repository=attempt.task.repository, user=attempt.requested_by,
                               ref=source.task.base_branch, dest=dest)
     apply_parent_patch(dest, source.patch)
+    # The attempt's open pull request holds this same change: the review can be posted there.
+    pull = PullRequestRecord.objects.filter(
+        attempt=source, state=PullRequestRecord.State.OPEN, number__isnull=False).first()
+    if pull is not None and pull.head_sha:
+        return ReviewedVersion(pull.head_sha, base, source.patch, pull_number=pull.number)
     return ReviewedVersion(head_commit="", base_sha=base, diff=source.patch)
 
 
