@@ -18,6 +18,7 @@ from repos.access import repository_access
 from repos.git.compare import mirror_diff, mirror_fetch_pull
 from repos.git.mirror import GitError, checkout_create, mirror_update
 from repos.git.workspace import PrepareError, workspace_checkout
+from repos.github.client import GitHubNotFound
 from repos.github.credentials import client_for, credential_for
 from repos.models import Repository
 from tasks.models import Attempt
@@ -94,7 +95,11 @@ def _pull_version(attempt: Attempt, target: ReviewTarget, dest: Path) -> Reviewe
     credential = credential_for(attempt.requested_by, repository.provider)
     if credential is None:
         raise PrepareError("Sign in with GitHub to review its pull requests.")
-    pull = client_for(credential).pull(repository.owner, repository.name, number)
+    try:
+        pull = client_for(credential).pull(repository.owner, repository.name, number)
+    except GitHubNotFound as exc:
+        raise PrepareError(f"Pull request #{number} was not found in {repository.full_name}, "
+                           "or you cannot see it.") from exc
     token = credential.reveal_token()
     mirror_update(repository, token=token)
     try:

@@ -80,9 +80,10 @@ def test_an_unknown_pull_request_fails_with_a_sentence(gh, webapp, acme, alice, 
     connect(alice, gh, login="alice-gh")
     task = review_task_create(author=alice, repository=connected_repository(acme, webapp),
                               pull_number=99)
-    from repos.github.client import GitHubError
+    from repos.git.workspace import PrepareError
 
-    with pytest.raises(GitHubError) as raised:
+    with pytest.raises(PrepareError) as raised:  # the attempt ends with this sentence
         prepare_review_workspace(task.attempts.get(), tmp_path / "work")
-    assert str(raised.value)  # run_attempt_steps ends the attempt with this sentence
+    assert str(raised.value) == ("Pull request #99 was not found in acme/webapp, or you cannot "
+                                 "see it.")
     assert not ReviewRecord.objects.exists()
