@@ -11,5 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 app = Celery("codexweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(
-    ["tasks", "repos", "tasks.pull_requests", "tasks.notifications"], related_name="jobs"
+    ["tasks", "repos", "tasks.pull_requests", "tasks.notifications", "tasks.reviews"],
+    related_name="jobs",
 )

@@ -76,6 +76,8 @@ def _pr_reason(attempt: Attempt) -> str:
     task = attempt.task
     if task.mode == Mode.ASK:
         return "Ask tasks don't change code."
+    if task.mode == Mode.REVIEW:
+        return "Review tasks don't change code."
     if not attempt.is_finished:
         return "Wait for the attempt to finish."
     if attempt.status != Status.SUCCEEDED:
@@ -143,6 +145,7 @@ class AttemptResult:
     citations: list[Citation]
     diff: DiffView
     flags: list[str]
+    review: Any = None  # tasks.reviews.page.ReviewView, for a Review attempt
 
     @property
     def invalid_count(self) -> int:
@@ -158,11 +161,17 @@ def attempt_result(attempt: Attempt) -> AttemptResult:
         text = f"**{title}**\n\n{text}"
     citations = stored_citations(summary_event)
     html = render_summary(text, citations, lambda c: file_url(attempt, c.target, c.start, c.end))
+    review = None
+    if attempt.task.mode == Mode.REVIEW:
+        from tasks.reviews.page import review_view
+
+        review = review_view(attempt, lambda c: file_url(attempt, c.target, c.start, c.end))
     return AttemptResult(
         summary_html=html,
         citations=citations,
         diff=diff_view(attempt.patch),
         flags=summary_flags(summary_event),
+        review=review,
     )
 
 

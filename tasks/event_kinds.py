@@ -32,6 +32,7 @@ SUMMARY = "summary"
 STEER = "steer"
 IMAGES = "images"
 ERROR = "error"
+REVIEW = "review"
 
 Phase = Literal["prepare", "setup", "agent", "collect"]
 PHASES: tuple[Phase, ...] = ("prepare", "setup", "agent", "collect")
@@ -157,6 +158,30 @@ class SummaryPayload(TypedDict):
     flags: list[str]
 
 
+class FindingPayload(TypedDict):
+    """One review finding (tasks/agent/findings.py): `line` is in the new version."""
+
+    file: str
+    line: int
+    severity: Literal["blocker", "major", "minor", "nit"]
+    explanation: str
+    citations: list[CitationPayload]
+
+
+class MalformedFindingPayload(TypedDict):
+    """Something in a review's findings block that is not a finding, kept as text."""
+
+    text: str
+    problem: str
+
+
+class ReviewPayload(TypedDict):
+    """A Review task's findings, checked once by the worker (after its "summary" event)."""
+
+    findings: list[FindingPayload]
+    malformed: list[MalformedFindingPayload]
+
+
 class SteerPayload(TypedDict):
     """A person's message the agent took at a turn boundary (tasks/steering/): it reached the
     model as a user message right after this point of the log. `stop`: "stop after this step"."""
@@ -197,6 +222,7 @@ PAYLOADS: dict[str, type] = {
     STEER: SteerPayload,
     IMAGES: ImagesPayload,
     ERROR: ErrorPayload,
+    REVIEW: ReviewPayload,
 }
 
 ALL = frozenset(PAYLOADS)

@@ -103,12 +103,20 @@ class ComposerForm(forms.Form):
         label="Model",
         error_messages={"invalid_choice": "Choose one of the listed models."},
     )
+    review_target = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Review",
+        help_text="For Review: a branch, or a pull request number or URL.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
+                                      "placeholder": "#12, a PR URL or a branch"}),
+    )
     mode = forms.ChoiceField(
         choices=Mode.choices,
         label="Ask or Code",
         error_messages={
-            "required": "Press Ask (answer a question) or Code (change the code).",
-            "invalid_choice": "Press Ask (answer a question) or Code (change the code).",
+            "required": "Press Ask (answer a question), Code (change the code) or Review.",
+            "invalid_choice": "Press Ask (answer a question), Code (change the code) or Review.",
         },
     )
 

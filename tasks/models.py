@@ -13,6 +13,8 @@ from tasks.titles import task_title
 class Mode(models.TextChoices):
     ASK = "ask", "Ask"
     CODE = "code", "Code"
+    # Read-only like Ask: the agent reviews a diff and returns findings (tasks/reviews/).
+    REVIEW = "review", "Review"
 
 
 class ModelTier(models.TextChoices):
@@ -45,7 +47,7 @@ class Task(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tasks"
     )
-    mode = models.CharField(max_length=4, choices=Mode.choices)
+    mode = models.CharField(max_length=6, choices=Mode.choices)
     prompt = models.TextField()
     base_branch = models.CharField(max_length=255)
     # The open pull request the task started from (its head branch is `base_branch`, in this
@@ -170,5 +172,6 @@ from tasks.approvals.models import EgressApproval  # noqa: E402,F401
 from tasks.images.models import TaskImage  # noqa: E402,F401
 from tasks.notifications.models import TeamWebhook, WebhookDelivery  # noqa: E402,F401
 from tasks.pull_requests.models import PullRequestRecord  # noqa: E402,F401
+from tasks.reviews.models import ReviewRecord, ReviewTarget  # noqa: E402,F401
 from tasks.steering.models import SteerMessage  # noqa: E402,F401
 from tasks.verification.models import Verification  # noqa: E402,F401

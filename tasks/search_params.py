@@ -48,7 +48,7 @@ def api_task_search(params: QueryDict) -> TaskSearch:
     if status and status not in Status.values:
         raise QueryParamError(f"status must be one of {', '.join(Status.values)}.")
     if mode and mode not in Mode.values:
-        raise QueryParamError("mode must be ask or code.")
+        raise QueryParamError("mode must be ask, code or review.")
     return TaskSearch(
         team_slug=params.get("team", ""),
         author=params.get("author", ""),

@@ -71,6 +71,8 @@ def task_create(
     """
     if mode not in Mode.values:
         raise TaskError(f"Unknown mode {mode!r}.")
+    if mode == Mode.REVIEW:  # it needs what to review: tasks.reviews.services
+        raise TaskError("A Review task needs a branch, a pull request or an attempt to review.")
     if model_tier not in ModelTier.values:
         raise TaskError(f"Unknown model tier {model_tier!r}.")
     if not 1 <= attempts <= 4:
@@ -119,9 +121,11 @@ def _task_create_rows(
     base_branch: str,
     model_tier: str,
     attempts: int,
-    images: Sequence[CheckedImage],
+    images: Sequence[CheckedImage] = (),
     pull_number: int | None = None,
+    target: Any = None,
 ) -> Task:
+    """The rows of a new task; `target` (a Review task's unsaved ReviewTarget) is saved with it."""
     task = Task.objects.create(
         team=repository.team,
         repository=repository,
@@ -134,6 +138,9 @@ def _task_create_rows(
         pull_number=pull_number,
     )
     images_store(task_id=task.pk, team_id=task.team_id, attempt_id=None, by=author, images=images)
+    if target is not None:
+        target.task = task
+        target.save()
     for index in range(1, attempts + 1):
         attempt = Attempt.objects.create(task=task, index=index, requested_by=author)
         events.publish(attempt.pk, kinds.STATUS, {"status": Status.QUEUED, "message": "Queued."})

@@ -2,6 +2,7 @@ from django.urls import path
 
 from tasks import views, views_egress, views_history, views_live
 from tasks.images import views as views_images
+from tasks.reviews import views as views_review
 from tasks.verification import views as verification_views
 
 app_name = "tasks"
@@ -20,6 +21,9 @@ urlpatterns = [
          name="attempt_egress_approve"),
     path("attempts/<int:pk>/push/", views_live.attempt_push, name="attempt_push"),
     path("attempts/<int:pk>/resolve/", views_live.attempt_resolve, name="attempt_resolve"),
+    path("attempts/<int:pk>/review/", views_review.attempt_review, name="attempt_review"),
+    path("attempts/<int:pk>/post-review/", views_review.attempt_post_review,
+         name="attempt_post_review"),
     path("tasks/<int:pk>/status/", views.task_status, name="status"),
     path("attempts/<int:pk>/cancel/", views.attempt_cancel, name="attempt_cancel"),
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),

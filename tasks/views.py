@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,6 +23,8 @@ from repos.selectors import repositories_matching, team_repositories
 from tasks import services
 from tasks.composer import composer_repository, composer_repository_remember
 from tasks.forms import ComposerForm
+from tasks.models import Mode, Task
+from tasks.reviews.services import review_task_from_text
 from tasks.selectors import (
     get_attempt_for_user,
     get_task_for_user,
@@ -44,18 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                task = services.task_create(
-                    author=signed_in_user(request),
-                    repository=data["repository"],
-                    mode=data["mode"],
-                    prompt=data["prompt"],
-                    base_branch=data["base_branch"],
-                    model_tier=data["model_tier"],
-                    attempts=data["attempts"],
-                    access_check=task_access_check,
-                    images=data["images"],
-                    pull_request=data["pull_request"],
-                )
+                task = _create(signed_in_user(request), data)
             except services.TaskError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -81,6 +75,28 @@ def home(request: HttpRequest) -> HttpResponse:
         "can_connect_github": can_register and github_credentials_for(request.user).exists(),
     }
     return render(request, "tasks/home.html", context, status=status)
+
+
+def _create(author: User, data: dict[str, Any]) -> Task:
+    """The composer's task: a Review task when Review was pressed, else Ask or Code."""
+    if data["mode"] == Mode.REVIEW:
+        return review_task_from_text(
+            author=author, repository=data["repository"], text=data.get("review_target", ""),
+            prompt=data["prompt"], base_branch=data["base_branch"],
+            model_tier=data["model_tier"], attempts=data["attempts"],
+            access_check=task_access_check)
+    return services.task_create(
+        author=author,
+        repository=data["repository"],
+        mode=data["mode"],
+        prompt=data["prompt"],
+        base_branch=data["base_branch"],
+        model_tier=data["model_tier"],
+        attempts=data["attempts"],
+        access_check=task_access_check,
+        images=data["images"],
+        pull_request=data["pull_request"],
+    )
 
 
 @require_POST

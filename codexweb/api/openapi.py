@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from codexweb.api import openapi_review
 from codexweb.api import openapi_verification as verification
 
 _STATUS = ["queued", "running", "succeeded", "failed", "cancelled", "stopped"]
@@ -92,7 +93,7 @@ _SCHEMAS: dict[str, Any] = {
             "team": {"type": "string"},
             "repository": {"type": "string"},
             "author": {"type": "string"},
-            "mode": {"type": "string", "enum": ["ask", "code"]},
+            "mode": {"type": "string", "enum": ["ask", "code", "review"]},
             "title": {"type": "string"},
             "prompt": {"type": "string"},
             "branch": {"type": "string"},
@@ -133,7 +134,7 @@ _SCHEMAS: dict[str, Any] = {
                 "oneOf": [{"type": "string", "description": "owner/name"}, {"type": "integer"}]
             },
             "team": {"type": ["string", "null"], "description": "team slug if ambiguous"},
-            "mode": {"type": "string", "enum": ["ask", "code"]},
+            "mode": {"type": "string", "enum": ["ask", "code", "review"]},
             "prompt": {"type": "string", "minLength": 1, "maxLength": 20000},
             "branch": {"type": "string"},
             "pull_request": {
@@ -147,6 +148,7 @@ _SCHEMAS: dict[str, Any] = {
                        "description": "sent to the model with the prompt; limits: "
                        "IMAGE_MAX_COUNT images of IMAGE_MAX_BYTES each. A model tier that "
                        "takes no images answers 400 `images_not_accepted`"},
+            **openapi_review.TASK_CREATE_FIELDS,
         },
     },
     "ImageUpload": {
@@ -172,6 +174,7 @@ _SCHEMAS: dict[str, Any] = {
                           "description": "when it succeeds, push it to the parent's open PR"},
         },
     },
+    **openapi_review.SCHEMAS,
     "Event": {
         "type": "object",
         "required": ["seq", "kind", "payload", "created_at"],
@@ -455,7 +458,7 @@ def _paths() -> dict[str, Any]:
                 "parameters": [
                     q("team", {"type": "string"}, "team slug"),
                     q("status", {"type": "string", "enum": _STATUS}, "status"),
-                    q("mode", {"type": "string", "enum": ["ask", "code"]}, "mode"),
+                    q("mode", {"type": "string", "enum": ["ask", "code", "review"]}, "mode"),
                     q("repository", {"type": "string"}, "owner/name"),
                     q("author", {"type": "string"}, "username"),
                     q("q", {"type": "string"}, "words that must occur in the prompt"),
@@ -779,5 +782,6 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {**_SCHEMAS, **verification.schemas()},
         },
-        "paths": {**_paths(), **verification.paths()},
+        "paths": {**_paths(), **verification.paths(),
+                  **openapi_review.paths(_ERRORS, _NOT_FOUND, _error)},
     }

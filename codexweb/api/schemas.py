@@ -22,7 +22,7 @@ class TaskCreateIn(BaseModel):
 
     repository: str | int = Field(description="owner/name, or the repository's id")
     team: str | None = Field(default=None, description="team slug, when the name is ambiguous")
-    mode: Literal["ask", "code"]
+    mode: Literal["ask", "code", "review"]
     prompt: str = Field(min_length=1, max_length=20000)
     branch: str = Field(default="", max_length=255)
     pull_request: str | int | None = Field(
@@ -32,6 +32,12 @@ class TaskCreateIn(BaseModel):
     model: Literal["strong", "fast"] = "strong"
     images: list[ImageIn] = Field(default_factory=list, description="sent to the model with "
                                   "the prompt (PNG, JPEG, WebP, GIF)")
+    # Review tasks: exactly one of these says what to review.
+    pull: int | None = Field(default=None, ge=1, description="review: a pull request number")
+    review_branch: str = Field(default="", max_length=255,
+                               description="review: a branch, against `branch`")
+    review_attempt: int | None = Field(default=None, ge=1,
+                                       description="review: an attempt's id (its own diff)")
 
     @field_validator("prompt")
     @classmethod

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from codexweb.api import approvals, stream, views, views_credentials, views_verification
+from codexweb.api import (
+    approvals,
+    stream,
+    views,
+    views_credentials,
+    views_review,
+    views_verification,
+)
 
 app_name = "api"
 
@@ -32,5 +39,8 @@ urlpatterns = [
     path("attempts/<int:pk>/events", views.attempt_events, name="attempt_events"),
     path("attempts/<int:pk>/events/stream", stream.attempt_events_stream, name="attempt_stream"),
     path("attempts/<int:pk>/patch", views.attempt_patch, name="attempt_patch"),
+    path("attempts/<int:pk>/review", views_review.attempt_review, name="attempt_review"),
+    path("attempts/<int:pk>/review/post", views_review.attempt_post_review,
+         name="attempt_review_post"),
 ]
 urlpatterns.append(path("<path:rest>", views.not_found, name="not_found"))

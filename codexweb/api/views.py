@@ -24,6 +24,7 @@ from codexweb.api.representations import (
     task_repr,
 )
 from codexweb.api.schemas import FollowUpIn, PullRequestIn, SteerIn, TaskCreateIn
+from codexweb.api.views_review import review_task_of
 from codexweb.query_params import query_int
 from repos.access import task_access_check
 from repos.github.client import GitHubError
@@ -111,18 +112,21 @@ def _task_create(request: HttpRequest) -> JsonResponse:
     images = api_images(payload.images, model_tier=payload.model)
     repository = _repository(_user(request), payload)
     try:
-        task = services.task_create(
-            author=_user(request),
-            repository=repository,
-            mode=payload.mode,
-            prompt=payload.prompt,
-            base_branch=payload.branch,
-            model_tier=payload.model,
-            attempts=payload.attempts,
-            access_check=task_access_check,
-            images=images,
-            pull_request=str(payload.pull_request or ""),
-        )
+        if payload.mode == "review":
+            task = review_task_of(_user(request), repository, payload)
+        else:
+            task = services.task_create(
+                author=_user(request),
+                repository=repository,
+                mode=payload.mode,
+                prompt=payload.prompt,
+                base_branch=payload.branch,
+                model_tier=payload.model,
+                attempts=payload.attempts,
+                access_check=task_access_check,
+                images=images,
+                pull_request=str(payload.pull_request or ""),
+            )
     except services.TaskError as exc:
         raise ApiError(400, "invalid_request", str(exc)) from exc
     task = get_task_for_user(_user(request), task.pk)

@@ -18,6 +18,12 @@ from codexweb.client.http import ApiCallError, ApiClient
 from codexweb.client.images import ImageFileError, image_payloads
 from codexweb.client.ranking import add_rank_command, rank_command
 from codexweb.client.render import event_line, task_details, task_row
+from codexweb.client.review_commands import (
+    add_review_commands,
+    post_review,
+    print_findings,
+    task_payload,
+)
 
 STREAM_RECONNECTS = 5
 # `pr` polls the server's job this often, this many times (about five minutes) at most.
@@ -68,7 +74,7 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
         )
     ls = sub.add_parser("list", help="list your teams' tasks")
     ls.add_argument("--status")
-    ls.add_argument("--mode", choices=["ask", "code"])
+    ls.add_argument("--mode", choices=["ask", "code", "review"])
     ls.add_argument("--repo")
     ls.add_argument("--author")
     ls.add_argument("--team")
@@ -134,11 +140,12 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     resolve.add_argument("--json", action="store_true")
     add_rank_command(sub)
     add_credentials_command(sub)
+    add_review_commands(sub)
 
 
 CLIENT_COMMANDS = frozenset(
-    {"login", "ask", "code", "list", "show", "diff", "cancel", "retry", "steer", "follow-up",
-     "pr", "push", "resolve", "rank", "allow-domain", "credentials"}
+    {"login", "ask", "code", "task", "list", "show", "diff", "cancel", "retry", "steer",
+     "follow-up", "pr", "push", "resolve", "rank", "post-review", "allow-domain", "credentials"}
 )
 
 
@@ -166,6 +173,8 @@ def run_client_command(
             "credentials": run_credentials,
             "push": _push,
             "resolve": _resolve,
+            "task": _start,
+            "post-review": _post_review,
         }[args.command]
         return handler(client, args, out, err)
     except ConfigError as exc:
@@ -218,15 +227,18 @@ def _login(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    payload: dict[str, Any] = {
-        "repository": args.repo,
-        "mode": args.command,
-        "prompt": args.prompt,
-        "branch": args.branch,
-        "attempts": args.attempts,
-    }
-    if args.pr:
-        payload["pull_request"] = args.pr
+    if args.command == "task":
+        payload = task_payload(args)
+    else:
+        payload = {
+            "repository": args.repo,
+            "mode": args.command,
+            "prompt": args.prompt,
+            "branch": args.branch,
+            "attempts": args.attempts,
+        }
+        if args.pr:
+            payload["pull_request"] = args.pr
     if args.model:
         payload["model"] = args.model
     if args.team:
@@ -260,6 +272,8 @@ def _start(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO
         out.write(json.dumps({**task, "patches": {str(k): v for k, v in patches.items()}}) + "\n")
     else:
         _print_result(task, patches, out)
+        if task["mode"] == "review":
+            print_findings(client, task, out)
     return _STATUS_EXIT.get(task["status"], exitcodes.TASK_FAILED)
 
 
@@ -458,6 +472,11 @@ def _follow_up(client: ApiClient, args: argparse.Namespace, out: TextIO, err: Te
 def _allow_domain(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     code, message = allow_domain(client, args, out, err)
     return _fail(args, err, out, message, code) if message else code
+
+
+def _post_review(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return post_review(client, args, out,
+                       lambda message, code, body: _fail(args, err, out, message, code, body))
 
 
 def _pr(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

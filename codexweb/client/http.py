@@ -4,6 +4,7 @@ and an exit code (see exitcodes.py)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,17 @@ class ApiClient:
         return self._json(
             self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
         )
+
+    def get_while(self, path: str, result: Any, *, key: str, pending: str, polls: int,
+                  seconds: float) -> Any:
+        """GET `path` every `seconds` while `result[key]` is `pending`, at most `polls` times
+        (a server job being waited for); returns the last answer."""
+        for _ in range(polls):
+            if result[key] != pending:
+                break
+            time.sleep(seconds)
+            result = self.get_json(path)
+        return result
 
     def post_json(self, path: str, payload: dict[str, Any] | None = None) -> Any:
         return self._json(self.request("POST", path, json=payload or {}))

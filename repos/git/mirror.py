@@ -217,14 +217,16 @@ def mirror_branches(repository: Repository) -> list[str]:
 
 
 def mirror_commit(repository: Repository, ref: str) -> str:
-    """The commit `ref` (a branch, tag or sha) names in the mirror, if a branch or tag reaches
-    it: a commit only a force-push left behind is not served. Raises GitError if unknown."""
+    """The commit `ref` (a branch, tag or sha) names in the mirror, if a branch, tag or fetched
+    pull request head (repos/git/compare.py) reaches it: a commit only a force-push left behind
+    is not served. Raises GitError if unknown."""
     if ref.startswith("-"):
         raise GitError(f"not a branch or commit: {ref!r}")
     path = str(mirror_path(repository))
     sha = run_git(["-C", path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"]).strip()
     reached = run_git(["-C", path, "for-each-ref", "--count=1", "--format=%(refname)",
-                       f"--contains={sha}", "refs/heads/", "refs/tags/"]).strip()
+                       f"--contains={sha}", "refs/heads/", "refs/tags/",
+                       "refs/pull/"]).strip()
     if not reached:
         raise GitError(f"{ref!r} is on no branch or tag of {repository.full_name}")
     return sha

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from tasks.agent.conversation import ImageInput
 
 WireApi = Literal["responses", "chat"]
-Mode = Literal["ask", "code"]
+Mode = Literal["ask", "code", "review"]
 
 
 @dataclass(frozen=True)
@@ -77,4 +77,5 @@ class AgentSpec:
     history: tuple[dict[str, Any], ...] = ()  # a follow-up: the parent attempt's conversation
     images: tuple[ImageInput, ...] = ()  # attached to `prompt`; sent as image inputs, never
     # written into the sandbox
+    review_diff: str = ""  # Review tasks: the diff to review (computed on the host)
     commit_author: str = "codexweb agent <agent@codexweb.invalid>"

@@ -91,7 +91,7 @@ def system_prompt(
 ) -> str:
     """The system prompt for one attempt. `upfront` are the AGENTS.md paths included here."""
     parts = [_BASE.format(repository=repository or "the repository")]
-    parts.append(_ASK if mode == "ask" else _CODE)
+    parts.append({"ask": _ASK, "review": _REVIEW}.get(mode, _CODE))
     parts.append(_CITATIONS)
     parts.append(_PRECEDENCE)
     if team_instructions.strip():
@@ -151,6 +151,35 @@ _ASK = """## This is an Ask task
 Answer the question about the code. The workspace is read-only and you have no tool to change \
 files: do not try to modify anything. Read what you need, then answer precisely, citing the \
 lines that support each claim."""
+
+_REVIEW = """## This is a Review task
+Review the change in the diff you are given: is it correct, safe, tested and in keeping with the \
+code around it? The workspace holds the new version and is read-only; you have no tool to change \
+files, so do not try. Read the changed files and what they touch, run the checks and tests \
+AGENTS.md asks for (they may fail: report that), and cite what you saw.
+Finish with a short overall assessment, then every finding in one block exactly like this (a JSON \
+list, possibly empty):
+```findings
+[{"file": "path/from/repo/root.py", "line": 12, "severity": "major",
+  "explanation": "What is wrong and why, citing evidence 【F:path/from/repo/root.py†L10-L12】"}]
+```
+- `line` is a line number in the new version of `file`, preferably one the diff adds or changes.
+- `severity` is one of blocker (must not merge), major, minor, nit.
+- Every explanation cites at least one file or terminal chunk; a finding without a citation is \
+not accepted as one."""
+
+REVIEW_DIFF_MAX_CHARS = 120_000
+
+
+def review_prompt(prompt: str, diff: str, *, limit: int = REVIEW_DIFF_MAX_CHARS) -> str:
+    """The first user message of a Review task: the person's instructions and the diff."""
+    shown = diff if len(diff) <= limit else (
+        diff[:limit] + "\n[... the diff is longer; read the rest of the changed files in the "
+        "workspace ...]")
+    return (f"{prompt.strip()}\n\n<diff_to_review>\n{shown.rstrip()}\n</diff_to_review>"
+            if shown.strip() else
+            f"{prompt.strip()}\n\n(The diff to review is empty: there is nothing to review.)")
+
 
 _CODE = """## This is a Code task
 Change the code to do what is asked.

@@ -26,11 +26,13 @@ from tasks.agent.conversation import (
     images_payload,
     item_from_dict,
 )
+from tasks.agent.findings import parse_findings
 from tasks.agent.instructions import (
     CHECKS_REMINDER,
     FIND_AGENTS_FILES,
     WORKSPACE,
     AgentsFiles,
+    review_prompt,
     system_prompt,
 )
 from tasks.agent.model import Model, ModelError
@@ -142,7 +144,10 @@ class _Run:
             self.conversation = [item_from_dict(d) for d in spec.history]
         except (ValueError, KeyError) as exc:
             return self._fail(f"The parent attempt's conversation cannot be continued: {exc}")
-        self.conversation.append(Message("user", spec.prompt, spec.images))
+        first = spec.prompt
+        if spec.mode == "review" and not spec.history:
+            first = review_prompt(spec.prompt, spec.review_diff)
+        self.conversation.append(Message("user", first, spec.images))
         if spec.images:
             self.emit(kinds.IMAGES, images_payload(spec.images, follow_up=bool(spec.history)))
         tools = tool_specs(spec.mode)
@@ -235,6 +240,11 @@ class _Run:
         problem = self._commit_if_code(toolbox)
         if problem:  # the changes cannot be taken out: never "succeeded"
             return self._fail(problem)
+        findings = None
+        if self.spec.mode == "review":  # the findings block is shown as findings, not as text
+            findings = parse_findings(final, read_file=self._read_final_tree,
+                                      chunks=toolbox.chunks)
+            final = findings.summary
         report = check_citations(final, read_file=self._read_final_tree, chunks=toolbox.chunks)
         if self.spec.mode == "code" and toolbox.agents.given and toolbox.edits_since_last_command:
             report.flags.append(
@@ -243,9 +253,13 @@ class _Run:
         self.emit(kinds.SUMMARY, {"text": final,
                                   "citations": [c.to_dict() for c in report.citations],
                                   "flags": report.flags})
+        if findings is not None:
+            self.emit(kinds.REVIEW, findings.to_payload())
         result = self.result
         result.outcome, result.stop_reason = "succeeded", "final_answer"
         result.final_message, result.citations, result.flags = final, report.citations, report.flags
+        if findings is not None:  # the worker keeps the files findings cite, for the viewer
+            result.citations += [c for f in findings.findings for c in f.citations]
         return self._close(result)
 
     def _end(self, outcome: Any, reason: str, message: str, toolbox: Toolbox) -> AgentResult:

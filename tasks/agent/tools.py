@@ -1,4 +1,4 @@
-"""The agent's tools: `shell` (every Code and Ask task) and `apply_patch` (Code tasks only).
+"""The agent's tools: `shell` (every task) and `apply_patch` (Code tasks only).
 
 Arguments are validated with pydantic; anything wrong (bad JSON, a missing field, an unknown
 tool, a patch that does not apply, a path that leaves /workspace) becomes a `ToolFailure`
@@ -67,8 +67,8 @@ APPLY_PATCH = ToolSpec(
 
 
 def tool_specs(mode: Mode) -> list[ToolSpec]:
-    """Ask tasks get no write tool."""
-    return [SHELL] if mode == "ask" else [SHELL, APPLY_PATCH]
+    """Only Code tasks get a write tool (Ask and Review are read-only)."""
+    return [SHELL, APPLY_PATCH] if mode == "code" else [SHELL]
 
 
 class ToolFailure(Exception):
@@ -166,8 +166,9 @@ class Toolbox:
             elif call.name == "apply_patch" and "apply_patch" in names:
                 self._apply_patch(call, parse_arguments(PatchArgs, call), record)
             elif call.name == "apply_patch":
+                task = "a Review" if self.mode == "review" else "an Ask"
                 raise ToolFailure(
-                    "apply_patch is not available in an Ask task: the workspace is read-only."
+                    f"apply_patch is not available in {task} task: the workspace is read-only."
                 )
             else:
                 raise ToolFailure(

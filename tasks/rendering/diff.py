@@ -7,6 +7,7 @@ templates, except `Line.html`, which `highlight_lines` has already escaped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
@@ -42,6 +43,8 @@ class DiffFile:
     removed: int
     hunks: list[Hunk] = field(default_factory=list)
     collapsed: bool = False
+    # Notes shown under a line of the new version, by its number (a review's findings).
+    notes: dict[int, list[Any]] = field(default_factory=dict)
 
     @property
     def anchor(self) -> str:

@@ -15,7 +15,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from tasks import events
-from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Prices, RetryPolicy
+from tasks.agent.config import (
+    AgentConfig,
+    AgentSpec,
+    Budgets,
+    ModelConfig,
+    Prices,
+    RetryPolicy,
+)
+from tasks.agent.config import Mode as AgentMode
 from tasks.agent.loop import run_agent
 from tasks.agent.model import ModelClient
 from tasks.agent.records import AgentResult
@@ -75,7 +83,7 @@ def agent_spec(attempt: Attempt, *, base_commit: str) -> AgentSpec:
         history = tuple(conversation_of(attempt.parent))
     return AgentSpec(
         attempt_id=attempt.pk,
-        mode="code" if task.mode == Mode.CODE else "ask",
+        mode=AGENT_MODES.get(task.mode, "ask"),
         prompt=attempt.follow_up_prompt if follow_up else task.prompt,
         config=agent_config(task.model_tier),
         repository=task.repository.full_name,
@@ -83,7 +91,19 @@ def agent_spec(attempt: Attempt, *, base_commit: str) -> AgentSpec:
         base_commit=base_commit,
         history=history,
         images=image_inputs(list(images_of_turn(task.pk, attempt.pk if follow_up else None))),
+        review_diff=_review_diff(attempt) if task.mode == Mode.REVIEW else "",
     )
+
+
+AGENT_MODES: dict[str, AgentMode] = {Mode.CODE: "code", Mode.ASK: "ask", Mode.REVIEW: "review"}
+
+
+def _review_diff(attempt: Attempt) -> str:
+    """The diff the workspace step stored for this Review attempt (tasks/reviews/targets.py)."""
+    from tasks.reviews.models import ReviewRecord
+
+    record = ReviewRecord.objects.filter(attempt=attempt).first()
+    return record.diff if record is not None else ""
 
 
 def conversation_of(attempt: Attempt) -> list[dict[str, Any]]:

@@ -119,7 +119,7 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
         environment,
         owner=SandboxOwner.attempt(attempt.pk),
         workspace=prepared.workspace,
-        read_only=task.mode == Mode.ASK,
+        read_only=task.mode in (Mode.ASK, Mode.REVIEW),
         secrets=secrets,
         install_id=install_id(),
         # The code setup runs: the base commit's own tree, also for a follow-up (whose

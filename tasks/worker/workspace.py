@@ -43,6 +43,10 @@ def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
         from tasks.worker.resolve import prepare_resolve_workspace
 
         prepared = prepare_resolve_workspace(attempt, folder)
+    elif attempt.task.mode == Mode.REVIEW:
+        from tasks.reviews.targets import prepare_review_workspace  # it imports this module
+
+        prepared = prepare_review_workspace(attempt, folder)
     else:
         prepared = _prepare_work(attempt, folder)
     Attempt.objects.filter(pk=attempt.pk).update(base_commit=prepared.base_commit)
@@ -50,8 +54,8 @@ def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
 
 
 def _prepare_work(attempt: Attempt, folder: Path) -> PreparedWorkspace:
-    dest = folder / "workspace"
     task = attempt.task
+    dest = folder / "workspace"
     repository: Repository = task.repository
     ref = task.base_branch
     # The parent pushed its commit onto this branch: start where the parent started, so the

@@ -18,6 +18,8 @@ GOOD_COMPOSER = {
     "mode": "ask",
 }
 
+PRESS_A_MODE = "Press Ask (answer a question), Code (change the code) or Review."
+
 
 def composer(repo, **changes):
     data = {**GOOD_COMPOSER, "repository": str(repo.pk), **changes}
@@ -49,8 +51,8 @@ def test_composer_accepts_good_input(acme_repo):
         ({"attempts": "5"}, "attempts", "Choose between 1 and 4 attempts."),
         ({"attempts": "two"}, "attempts", "Choose between 1 and 4 attempts."),
         ({"model_tier": "huge"}, "model_tier", "Choose one of the listed models."),
-        ({"mode": ""}, "mode", "Press Ask (answer a question) or Code (change the code)."),
-        ({"mode": "deploy"}, "mode", "Press Ask (answer a question) or Code (change the code)."),
+        ({"mode": ""}, "mode", PRESS_A_MODE),
+        ({"mode": "deploy"}, "mode", PRESS_A_MODE),
     ],
 )
 def test_composer_rejects_bad_input(acme_repo, changes, field, message):

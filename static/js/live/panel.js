@@ -108,6 +108,11 @@ export class Panel {
       }
       case KIND.IMAGES: log.note("images", "🖼 " + String(p.message || ""), at); break;
       case KIND.SUMMARY: log.note("status", "✓ Final summary written.", at); break;
+      case KIND.REVIEW: {
+        const n = (p.findings || []).length, bad = (p.malformed || []).length;
+        log.note("status", "✓ Review: " + n + " finding" + (n === 1 ? "" : "s") + (bad ? ", " + bad + " unreadable" : "") + ".", at);
+        break;
+      }
       case KIND.ERROR: log.note("error", String(p.message || "Error"), at); break;
       default: break;
     }
