@@ -99,7 +99,7 @@ def review_task_from_text(*, author: User, repository: Repository, text: str,
     """A Review task on what `text` names (tasks/reviews/target_input.py): a pull request
     number or URL, or a branch. Raises TaskError as `review_task_create` does."""
     try:
-        target = parse_review_target(text, full_name=repository.full_name)
+        target = parse_review_target(text, repository=repository)
     except TargetInputError as exc:
         raise TaskError(str(exc)) from exc
     return review_task_create(author=author, repository=repository, branch=target.branch,

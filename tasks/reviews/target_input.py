@@ -1,14 +1,17 @@
-"""What a person types to say what to review: a pull request (`12`, `#12`, or its URL on this
-repository) or a branch name. Pure; the composer, the API and the CLI share it."""
+"""What a person types to say what to review: a pull request (`12`, `#12`, `owner/name#12` or
+its URL on this repository) or a branch name. The composer, the API and the CLI share it; the
+pull request forms are the ones "start from a pull request" takes (repos/github/pull_refs.py)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-PULL_NUMBER = re.compile(r"^#?(?P<n>[0-9]{1,9})$")
-PULL_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<name>[^/]+)/pull/(?P<n>[0-9]{1,9})(?:/.*)?$")
+from repos.github.pull_refs import PullReferenceError, pull_number_parse
+from repos.models import Repository
+
+# A number, `#N`, `owner/name#N` or an address: a pull request reference, never a branch name.
+_LOOKS_LIKE_PULL = re.compile(r"^(#?\d{1,9}|[^\s/#]+/[^\s/#]+#\d{1,9}|https?://.*)$")
 
 
 class TargetInputError(ValueError):
@@ -21,20 +24,14 @@ class ReviewTargetInput:
     pull_number: int | None = None
 
 
-def parse_review_target(text: str, *, full_name: str) -> ReviewTargetInput:
-    """A pull request number or URL (of `full_name`, "owner/name"), else a branch name."""
+def parse_review_target(text: str, *, repository: Repository) -> ReviewTargetInput:
+    """A pull request of `repository` (number, `#N`, `owner/name#N` or URL), else a branch."""
     text = text.strip()
     if not text:
         raise TargetInputError("Say what to review: a branch, or a pull request number or URL.")
-    number = PULL_NUMBER.match(text)
-    if number:
-        return ReviewTargetInput(pull_number=int(number["n"]))
-    if text.startswith(("https://", "http://")):
-        match = PULL_PATH.match(urlsplit(text).path)
-        if match is None:
-            raise TargetInputError(f"{text} is not the address of a pull request.")
-        if f"{match['owner']}/{match['name']}".lower() != full_name.lower():
-            raise TargetInputError(f"{text} is a pull request of another repository than "
-                                   f"{full_name}.")
-        return ReviewTargetInput(pull_number=int(match["n"]))
-    return ReviewTargetInput(branch=text)
+    if not _LOOKS_LIKE_PULL.match(text):
+        return ReviewTargetInput(branch=text)
+    try:
+        return ReviewTargetInput(pull_number=pull_number_parse(text, repository))
+    except PullReferenceError as exc:
+        raise TargetInputError(str(exc)) from exc

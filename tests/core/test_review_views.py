@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from repos.models import Repository
 from tasks.models import Mode, Task
 from tasks.reviews.models import ReviewTarget
 from tasks.reviews.target_input import TargetInputError, parse_review_target
@@ -42,15 +43,17 @@ def test_the_composer_says_what_is_wrong_with_a_review_target(alice_client, acme
 
 
 def test_what_people_type_to_name_a_review_target():
-    assert parse_review_target("12", full_name="acme/webapp").pull_number == 12
-    assert parse_review_target("#7", full_name="acme/webapp").pull_number == 7
+    repo = Repository(provider=Repository.Provider.GITHUB, owner="acme", name="webapp")
+    assert parse_review_target("12", repository=repo).pull_number == 12
+    assert parse_review_target("#7", repository=repo).pull_number == 7
+    assert parse_review_target("acme/webapp#8", repository=repo).pull_number == 8
     url = "https://github.com/Acme/WebApp/pull/31/files"
-    assert parse_review_target(url, full_name="acme/webapp").pull_number == 31
-    assert parse_review_target("fix/login", full_name="acme/webapp").branch == "fix/login"
-    with pytest.raises(TargetInputError, match="another repository than acme/webapp"):
-        parse_review_target("https://github.com/other/repo/pull/3", full_name="acme/webapp")
-    with pytest.raises(TargetInputError, match="is not the address of a pull request"):
-        parse_review_target("https://github.com/acme/webapp/issues/3", full_name="acme/webapp")
+    assert parse_review_target(url, repository=repo).pull_number == 31
+    assert parse_review_target("fix/login", repository=repo).branch == "fix/login"
+    with pytest.raises(TargetInputError, match="belongs to other/repo, not to acme/webapp"):
+        parse_review_target("https://github.com/other/repo/pull/3", repository=repo)
+    with pytest.raises(TargetInputError, match="is not a pull request"):
+        parse_review_target("https://github.com/acme/webapp/issues/3", repository=repo)
 
 
 @pytest.mark.django_db
