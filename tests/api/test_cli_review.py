@@ -9,13 +9,13 @@ import pytest
 
 from tasks.models import Status, Task
 from tasks.reviews.models import ReviewTarget
-from tests.api.test_cli_live import _login, cli, world  # noqa: F401 - a fixture, found by name
+from tests.support.cli_runner import cli, cli_login
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def test_task_mode_review_starts_a_review_of_a_branch(live_app, world):  # noqa: F811
-    _login(live_app, world)
+    cli_login(live_app, world)
     result = cli(world, "task", "--mode", "review", "--repo", "acme/webapp", "--branch",
                  "feature", "--detach", "--json")
     assert result.returncode == 0, result.stderr
@@ -31,7 +31,7 @@ def test_task_mode_review_starts_a_review_of_a_branch(live_app, world):  # noqa:
 
 
 def test_post_review_says_why_a_branch_review_cannot_be_posted(live_app, world):  # noqa: F811
-    _login(live_app, world)
+    cli_login(live_app, world)
     result = cli(world, "task", "--mode", "review", "--repo", "acme/webapp", "--branch",
                  "feature", "--detach")
     task = Task.objects.get(pk=int(result.stdout))

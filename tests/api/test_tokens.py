@@ -10,7 +10,7 @@ from django.urls import reverse
 from codexweb.api.models import ApiToken
 from codexweb.api.ratelimit import rate_limit_hit
 from codexweb.api.tokens import api_token_create, api_token_revoke
-from tests.api.conftest import Api
+from tests.support.api_client import Api
 
 
 def test_token_page_needs_sign_in(client):

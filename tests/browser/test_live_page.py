@@ -22,7 +22,7 @@ from tasks.steering.services import steer_take
 from tests.support import factories
 from tests.support.browser import screenshot, sign_in_as
 from tests.support.summaries import worker_summary
-from tests.support.worker_thread import as_worker
+from tests.support.worker_thread import as_worker, worker_start
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -75,12 +75,6 @@ def scene(transactional_db):
     return {"alice": alice, "task": task, "attempts": attempts}
 
 
-def start(attempt: Attempt) -> None:
-    """What the worker does first: claim the attempt and say so."""
-    assert as_worker(services.attempt_claim, attempt_id=attempt.pk)
-    publish(attempt.pk, "status", {"status": Status.RUNNING, "message": "Worker started."})
-
-
 def run_command(
     attempt_id: int, chunk: str, command: str, lines: list[str], exit_code: int
 ) -> None:
@@ -127,7 +121,7 @@ def test_watch_an_attempt_stream_live_then_follow_its_evidence(browser_page, liv
     sidebar_badge = page.locator(f'#sidebar a[data-task-id="{task.pk}"] [data-status]')
     expect(sidebar_badge).to_have_text("Queued")
 
-    start(first)
+    worker_start(first)
     expect(panel(page, 1).locator("[data-attempt-status]")).to_have_text("Running")
     expect(sidebar_badge).to_have_text("Running")  # the team socket, live
     expect(page.locator("#task-status")).to_have_text("Running")
@@ -237,7 +231,7 @@ def test_watch_an_attempt_stream_live_then_follow_its_evidence(browser_page, liv
 def test_cancel_with_confirmation_then_follow_up(browser_page, live_app, scene):
     page = browser_page
     task, first = scene["task"], scene["attempts"][0]
-    start(first)
+    worker_start(first)
     run_command(first.pk, "c1", "make build", ["building…"], exit_code=0)
     sign_in_as(page, scene["alice"], live_app)
     page.goto(f"/tasks/{task.pk}/")
@@ -270,7 +264,7 @@ def test_cancel_with_confirmation_then_follow_up(browser_page, live_app, scene):
     child = Attempt.objects.get(task=task, index=3)
     assert child.parent_id == first.pk and child.status == Status.QUEUED
     # The new attempt streams like any other.
-    start(child)
+    worker_start(child)
     publish(child.pk, "message", {"text": "Continuing from attempt 1."})
     expect(panel(page, 3).locator("[data-log]")).to_contain_text("Continuing from attempt 1.")
     screenshot(page, "live-07-follow-up")
@@ -282,7 +276,7 @@ def test_message_the_running_agent_then_stop_after_this_step(browser_page, live_
     shows it where the worker gave it to the model; "Stop after this step" asks to end it."""
     page = browser_page
     task, first = scene["task"], scene["attempts"][0]
-    start(first)
+    worker_start(first)
     sign_in_as(page, scene["alice"], live_app)
     page.goto(f"/tasks/{task.pk}/")
     panel(page, 1).get_by_label("Message the agent").fill("Also update the docs.")
@@ -326,7 +320,7 @@ def test_model_output_file_names_and_logs_stay_inert(browser_page, live_app, sce
         f"Done {XSS} [link](javascript:window.__pwned=1) 【F:{evil_path}†L1】 "
         f'【T:x" onmouseover="window.__pwned=1†L1】'
     )
-    start(first)
+    worker_start(first)
     publish(first.pk, "message", {"text": f"Thinking {XSS}"})
     publish(first.pk, "reasoning", {"text": XSS})
     publish(
@@ -395,7 +389,7 @@ def test_model_output_file_names_and_logs_stay_inert(browser_page, live_app, sce
 def test_a_50000_line_log_and_a_5000_line_diff_stay_responsive(browser_page, live_app, scene):
     page = browser_page
     task, first = scene["task"], scene["attempts"][0]
-    start(first)
+    worker_start(first)
     publish(
         first.pk,
         "command",
@@ -487,7 +481,7 @@ def test_a_50000_line_log_and_a_5000_line_diff_stay_responsive(browser_page, liv
 def test_a_reconnecting_page_misses_nothing_and_repeats_nothing(browser_page, live_app, scene):
     page = browser_page
     task, first = scene["task"], scene["attempts"][0]
-    start(first)
+    worker_start(first)
     publish(
         first.pk, "command", {"call_id": "n", "chunk_id": "n", "command": "seq 300", "cwd": "/"}
     )
@@ -523,7 +517,7 @@ def test_a_reconnecting_page_misses_nothing_and_repeats_nothing(browser_page, li
 def test_a_link_to_a_chunk_opens_that_output(browser_page, live_app, scene):
     page = browser_page
     task, first = scene["task"], scene["attempts"][0]
-    start(first)
+    worker_start(first)
     lines = [f"row {i}" for i in range(1, 61)]  # long enough to start collapsed
     run_command(first.pk, "early", "cat rows.txt", lines, 0)
     run_command(first.pk, "late", "ls", ["a", "b"], 0)
@@ -545,7 +539,7 @@ def test_a_link_to_a_chunk_opens_that_output(browser_page, live_app, scene):
 def test_phone_layout(phone_page, live_app, scene):
     page = phone_page
     task, first = scene["task"], scene["attempts"][0]
-    start(first)
+    worker_start(first)
     publish(first.pk, "message", {"text": "Reading the code on a small screen."})
     run_command(first.pk, "p1", "pytest -q", ["2 passed"], 0)
     as_worker(
@@ -574,7 +568,7 @@ def test_a_message_shows_its_citations_as_labels_and_a_cut_off_command_as_interr
     task, first = scene["task"], scene["attempts"][0]
     sign_in_as(page, scene["alice"], live_app)
     page.goto(f"/tasks/{task.pk}/")
-    start(first)
+    worker_start(first)
     publish(first.pk, "message", {"text": "See 【F:app/calc.py†L2-L3】 and 【T:run1†L1】."})
     log = panel(page, 1).locator("[data-log]")
     labels = log.locator(".ev-message .cite-inline")

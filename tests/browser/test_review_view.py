@@ -13,13 +13,13 @@ from playwright.sync_api import expect
 
 from tasks import services
 from tasks.agent.findings import parse_findings
+from tasks.events import publish
 from tasks.models import Status
 from tasks.reviews.models import ReviewRecord, ReviewTarget
-from tests.browser.test_live_page import publish, sign_in_as, start
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in_as
 from tests.support.summaries import worker_summary
-from tests.support.worker_thread import as_worker
+from tests.support.worker_thread import as_worker, worker_start
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -106,7 +106,7 @@ def test_findings_appear_next_to_their_diff_lines_live_and_after_a_reload(
     page, attempt = browser_page, review["attempt"]
     sign_in_as(page, review["alice"], live_app)
     page.goto(f"/tasks/{review['task'].pk}/")
-    start(attempt)
+    worker_start(attempt)
     expect(page.locator("#attempt-1 [data-attempt-status]")).to_have_text("Running")
 
     finish_review(attempt)

@@ -113,3 +113,18 @@ def test_jobs_keep_their_names_after_the_move():
     for name in ("repos.sync_repositories", "repos.refresh_mirror", "repos.run_setup",
                  "repos.mirrors_gc"):
         assert app.tasks[name].__module__ == "repos.jobs"
+
+
+def test_no_test_imports_another_test_module_or_another_suites_conftest():
+    """What several suites share lives in tests/support/ (README "Tests"), so each area's suite
+    runs on its own and a test module can be moved without breaking another."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        area = path.relative_to(ROOT / "tests").parts[0]
+        for name in set(_imports(path)):
+            parts = name.split(".")
+            if parts[0] != "tests" or len(parts) < 3 or parts[1] == "support":
+                continue
+            if parts[2].startswith("test_") or (parts[2] == "conftest" and parts[1] != area):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []

@@ -101,7 +101,7 @@ def test_plain_git_repositories_need_no_github(alice_client, acme_repo, gh,
 def test_the_api_checks_push_access_too(bob, acme, gh, webapp):
     """Creating a Code task through the REST API asks GitHub first, like the composer."""
     from codexweb.api.tokens import api_token_create
-    from tests.api.conftest import Api
+    from tests.support.api_client import Api
 
     connect(bob, gh, login="bob-gh")
     connected_repository(acme, webapp)

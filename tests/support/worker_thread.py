@@ -20,3 +20,13 @@ def as_worker(fn, /, *args, **kwargs):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(call).result(timeout=60)
+
+
+def worker_start(attempt) -> None:  # noqa: ANN001
+    """What the worker does first: claim the attempt and say so."""
+    from tasks import services
+    from tasks.events import publish
+    from tasks.models import Status
+
+    assert as_worker(services.attempt_claim, attempt_id=attempt.pk)
+    publish(attempt.pk, "status", {"status": Status.RUNNING, "message": "Worker started."})
