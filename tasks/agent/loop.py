@@ -9,7 +9,6 @@ model failure; it never raises for those.
 from __future__ import annotations
 
 import logging
-import shlex
 import time
 from collections.abc import Callable
 from email.utils import parseaddr
@@ -17,7 +16,8 @@ from typing import Any
 
 from tasks import event_kinds as kinds
 from tasks.agent.budgets import BudgetTracker
-from tasks.agent.citations import check_citations
+from tasks.agent.citations import check_citations, cited_file_paths
+from tasks.agent.collect import commit_changes
 from tasks.agent.config import AgentSpec
 from tasks.agent.conversation import Item, Message, ToolOutput, item_from_dict
 from tasks.agent.instructions import (
@@ -28,9 +28,10 @@ from tasks.agent.instructions import (
     system_prompt,
 )
 from tasks.agent.model import Model, ModelError
-from tasks.agent.records import AgentResult, Step
+from tasks.agent.records import AgentResult, Citation, Step
 from tasks.agent.steering import TakeSteering, no_steering, steer_prompt, stopped_summary
-from tasks.agent.tools import Toolbox, stat_paths, tool_specs
+from tasks.agent.tools import Toolbox, tool_specs
+from tasks.agent.tree_exec import KEEP_FILES_MAX, TreeFile, read_tree
 from tasks.sandbox.base import Sandbox, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -214,7 +215,13 @@ class _Run:
         problem = self._commit_if_code(toolbox)
         if problem:  # the changes cannot be taken out: never "succeeded"
             return self._fail(problem)
-        report = check_citations(final, read_file=self._read_final_tree, chunks=toolbox.chunks)
+        # Every cited file inspected and read once, in one exec: the check needs line counts,
+        # the attempt keeps the text of the valid ones.
+        tree = read_tree(self.sandbox, cited_file_paths(final))
+        report = check_citations(
+            final, count_lines=lambda path: _line_count(tree, path), chunks=toolbox.chunks
+        )
+        self.result.cited_files = _kept_files(tree, report.citations)
         if self.spec.mode == "code" and toolbox.agents.given and toolbox.edits_since_last_command:
             report.flags.append(
                 "Finished without running the checks AGENTS.md asks for after the last change."
@@ -276,31 +283,47 @@ class _Run:
                 contents[path] = f"(this AGENTS.md could not be read: {exc})"
         return AgentsFiles(paths=paths, contents=contents)
 
-    def _read_final_tree(self, path: str) -> str | None:
-        if stat_paths(self.sandbox, [path]).get(path) != "F":
-            return None
-        return self.sandbox.read_file(path)
-
     def _commit_if_code(self, toolbox: Toolbox) -> str:
-        """Commit everything the agent changed, without running the repository's hooks.
-        Returns why that failed ("" when it worked or there was nothing to do)."""
+        """Commit everything the agent changed, without running the repository's hooks, and
+        take the patch in the same exec. Returns why that failed ("" when it worked or there
+        was nothing to do)."""
         if self.spec.mode != "code":
             return ""
         name, email = parseaddr(self.spec.commit_author)
         title = (self.spec.prompt.strip().splitlines() or ["Agent changes"])[0][:72]
-        command = (
-            "git add -A && if git diff --cached --quiet; then echo NOTHING; else "
-            f"git -c user.name={shlex.quote(name or 'codexweb agent')} "
-            f"-c user.email={shlex.quote(email or 'agent@codexweb.invalid')} "
-            "-c core.hooksPath=/dev/null -c commit.gpgsign=false "
-            f"commit -q --no-verify -m {shlex.quote(title)} && echo COMMITTED; fi"
+        done = commit_changes(
+            self.sandbox,
+            name=name or "codexweb agent",
+            email=email or "agent@codexweb.invalid",
+            title=title,
+            base_commit=self.spec.base_commit,
         )
-        try:
-            result = self.sandbox.exec(command, cwd=WORKSPACE, timeout=120)
-        except SandboxError as exc:
-            return f"Could not take the changes out of the sandbox: {exc}."
-        if result.exit_code != 0:
-            return ("Could not take the changes out of the sandbox: "
-                    + (result.error or result.output).strip()[:500])
-        self.result.committed = "COMMITTED" in result.output
+        if done.error:
+            return done.error
+        self.result.committed, self.result.patch = done.committed, done.patch
         return ""
+
+
+def _line_count(tree: dict[str, TreeFile], path: str) -> int | None:
+    """What the citation check needs of a cited file: its lines, None when it is not a regular
+    file of the final tree (absent, a folder, or reached through a symbolic link)."""
+    found = tree.get(path)
+    if found is None or found.kind not in ("F", "E"):
+        return None
+    if found.kind == "E":
+        raise SandboxError(found.error)
+    return found.lines
+
+
+def _kept_files(tree: dict[str, TreeFile], citations: list[Citation]) -> dict[str, str]:
+    """The text of the files valid citations name (at most KEEP_FILES_MAX, in order)."""
+    kept: dict[str, str] = {}
+    for citation in citations:
+        if citation.kind != "F" or not citation.valid or citation.target in kept:
+            continue
+        if len(kept) >= KEEP_FILES_MAX:
+            break
+        found = tree.get(citation.target)
+        if found is not None and found.text is not None:
+            kept[citation.target] = found.text
+    return kept

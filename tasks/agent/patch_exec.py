@@ -34,7 +34,9 @@ PYTHON = "/usr/bin/python3 -I -S -c"
 MAX_COMMAND_BYTES = 120_000  # under MAX_ARG_STRLEN (128 KiB): the command is one argument
 READ_LIMIT = 1_000_000  # as Sandbox.read_file's default: larger files are refused
 
-DRIVER = r'''
+# What the one-exec programs share (this one and tree_exec.py's): safe opens, `kind`, `read`,
+# a JSON writer. The program's head sets MARKER and LIMIT.
+COMMON = r'''
 import binascii, errno, os, stat, sys, zlib
 
 DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -93,7 +95,9 @@ def kind(root, rel):
     return "F" if stat.S_ISREG(mode) else "D" if stat.S_ISDIR(mode) else "O"
 
 
-def read(root, rel):
+def read_bytes(root, rel):
+    """The bytes of the regular file `rel`, opened as the command user without following any
+    link; Stop("other"/"link"/"read") otherwise, also when larger than LIMIT."""
     try:
         fd, name = parent(root, rel, False)
         f = opened(fd, name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, rel)
@@ -106,8 +110,30 @@ def read(root, rel):
         raise Stop(error="read", path=rel, message=exc.strerror or str(exc))
     if len(data) > LIMIT:
         raise Stop(error="read", path=rel, message=f"{rel} is larger than {LIMIT} bytes")
-    return data.decode(errors="replace")
+    return data
 
+
+def read(root, rel):
+    return read_bytes(root, rel).decode(errors="replace")
+
+
+def as_json(value):
+    """JSON of the result (str, int, bool, lists, dicts) without importing json (which imports
+    re)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + "".join(
+            c if " " <= c and c not in '"\\' else "\\u%04x" % ord(c) for c in value
+        ) + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(as_json(k) + ": " + as_json(v) for k, v in value.items()) + "}"
+    return "[" + ", ".join(as_json(v) for v in value) + "]"
+'''
+
+DRIVER = r'''
 
 def write(root, rel, content):
     fd, name = parent(root, rel, True)
@@ -176,19 +202,6 @@ def main():
     sys.stdout.write(MARKER + as_json(result) + "\n")
 
 
-def as_json(value):
-    """JSON of the result (str, bool, lists, dicts) without importing json (which imports re)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + "".join(
-            c if " " <= c and c not in '"\\' else "\\u%04x" % ord(c) for c in value
-        ) + '"'
-    if isinstance(value, dict):
-        return "{" + ", ".join(as_json(k) + ": " + as_json(v) for k, v in value.items()) + "}"
-    return "[" + ", ".join(as_json(v) for v in value) + "]"
-
-
 main()
 '''
 
@@ -246,7 +259,7 @@ def program() -> str:
         "    sys.stdout.write(MARKER + '{\"error\": \"steps\"}\\n')\n"
         "    sys.exit(0)\n"
     )
-    return head + body + DRIVER
+    return head + body + COMMON + DRIVER
 
 
 def command(patch_text: str, root: str) -> str | None:

@@ -3,8 +3,6 @@ tokens, the egress decisions and how the attempt ended."""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 
 from tasks import event_kinds as kinds
@@ -14,8 +12,6 @@ from tasks.agent.records import AgentResult
 from tasks.models import Attempt, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox, SandboxError
-
-logger = logging.getLogger(__name__)
 
 OUTCOME_STATUS = {
     "succeeded": Status.SUCCEEDED,
@@ -29,9 +25,9 @@ def collect_and_finish(
     attempt_id: int, result: AgentResult, *, sandbox: Sandbox, base_commit: str
 ) -> Attempt:
     """Take the patch (Code tasks), record tokens and the end of the attempt."""
-    patch = ""
+    patch = result.patch if result.committed and result.patch is not None else ""
     error = result.error
-    if result.committed:
+    if result.committed and result.patch is None:  # not taken with the commit: take it now
         events.publish(
             attempt_id, kinds.PHASE, {"phase": "collect", "message": "Taking the patch."}
         )
@@ -43,7 +39,7 @@ def collect_and_finish(
             events.publish(attempt_id, kinds.ERROR, {"message": f"Could not take the patch: {exc}"})
             if result.outcome == "succeeded":
                 result.outcome = "failed"
-    cited = cited_files_of(result, sandbox)
+    cited = cited_files_of(result)
 
     def record() -> Attempt:
         attempt_record_usage(attempt_id=attempt_id, result=result)
@@ -70,25 +66,10 @@ def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:
     )
 
 
-CITED_FILES_MAX = 40
-CITED_FILE_MAX_BYTES = 256_000
-
-
-def cited_files_of(result: AgentResult, sandbox: Sandbox) -> dict[str, str]:
-    """The final text of each file a valid citation names (bounded in count and size)."""
-    files: dict[str, str] = {}
-    for citation in result.citations:
-        if citation.kind != "F" or not citation.valid or citation.target in files:
-            continue
-        if len(files) >= CITED_FILES_MAX:
-            break
-        try:
-            files[citation.target] = sandbox.read_file(
-                citation.target, max_bytes=CITED_FILE_MAX_BYTES
-            )
-        except (SandboxError, OSError, ValueError) as exc:
-            logger.info("could not keep cited file %s: %s", citation.target, exc)
-    return files
+def cited_files_of(result: AgentResult) -> dict[str, str]:
+    """The final text of each file a valid citation names, as the agent read it once when it
+    checked the citations (bounded in count and size: tasks/agent/tree_exec.py)."""
+    return dict(result.cited_files)
 
 
 def publish_egress(attempt_id: int, sandbox: Sandbox) -> None:
