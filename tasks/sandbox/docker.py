@@ -86,6 +86,9 @@ from tasks.sandbox.watch import watch_command
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
+# Output pieces of one stream arriving within this window are streamed as one chunk (one event
+# instead of one per pipe read; see output.py).
+OUTPUT_BATCH_SECONDS = 0.075
 
 
 class DockerSandbox:
@@ -409,7 +412,10 @@ class DockerSandbox:
         self._raise_if_ended()
         started = time.monotonic()
         collector = OutputCollector(
-            max_bytes=max_output_bytes, on_output=on_output, started=started
+            max_bytes=max_output_bytes,
+            on_output=on_output,
+            started=started,
+            batch_seconds=OUTPUT_BATCH_SECONDS,
         )
         env = exec_environment(
             user=user,
@@ -473,6 +479,7 @@ class DockerSandbox:
                 )
         if error:
             collector.note(error)
+        collector.flush()
         return ExecResult(
             exit_code=exit_code,
             output=collector.text(),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from tasks import events
 from tasks.agent.config import AgentConfig, AgentSpec, Budgets, ModelConfig, Prices, RetryPolicy
 from tasks.agent.loop import run_agent
-from tasks.agent.model import ModelClient
+from tasks.agent.model import shared_model_client
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer
 from tasks.models import Attempt, Mode, Status
@@ -110,11 +110,8 @@ def run_agent_in_sandbox(attempt_id: int, sandbox: Sandbox, *, base_commit: str)
             lambda: steer_take(attempt_id=attempt_id), what="take messages for the agent"
         )
 
-    model = ModelClient(spec.config.model)
-    try:
-        return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering)
-    finally:
-        model.close()
+    model = shared_model_client(spec.config.model)
+    return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering)
 
 
 def _within_attempt_deadline(config: AgentConfig, attempt: Attempt) -> AgentConfig:
