@@ -31,7 +31,7 @@ from tasks.agent.model import Model, ModelError
 from tasks.agent.records import AgentResult, Citation, Step
 from tasks.agent.steering import TakeSteering, no_steering, steer_prompt, stopped_summary
 from tasks.agent.tools import Toolbox, tool_specs
-from tasks.agent.tree_exec import KEEP_FILES_MAX, TreeFile, read_tree
+from tasks.agent.tree_exec import KEEP_FILES_MAX, TreeFile, find_and_read, read_tree
 from tasks.sandbox.base import Sandbox, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -269,6 +269,18 @@ class _Run:
     # --- the sandbox side ------------------------------------------------------------------
 
     def _discover_agents_files(self) -> AgentsFiles:
+        """The AGENTS.md files and their text: listed and read in one exec (tree_exec.py),
+        or, when that cannot run, listed and then read one exec each."""
+        try:
+            read = find_and_read(self.sandbox, FIND_AGENTS_FILES, keep_bytes=AGENTS_MAX_BYTES)
+        except SandboxError as exc:
+            logger.warning("could not list AGENTS.md files: %s", exc)
+            return AgentsFiles(paths=[])
+        if read is not None:
+            return AgentsFiles(
+                paths=[p for p in read if p.strip()],
+                contents={path: _agents_text(found) for path, found in read.items()},
+            )
         try:
             found = self.sandbox.exec(FIND_AGENTS_FILES, cwd=WORKSPACE, timeout=60)
         except SandboxError as exc:
@@ -278,7 +290,7 @@ class _Run:
         contents = {}
         for path in paths:
             try:
-                contents[path] = self.sandbox.read_file(path, max_bytes=256_000)
+                contents[path] = self.sandbox.read_file(path, max_bytes=AGENTS_MAX_BYTES)
             except SandboxError as exc:
                 contents[path] = f"(this AGENTS.md could not be read: {exc})"
         return AgentsFiles(paths=paths, contents=contents)
@@ -302,6 +314,21 @@ class _Run:
             return done.error
         self.result.committed, self.result.patch = done.committed, done.patch
         return ""
+
+
+AGENTS_MAX_BYTES = 256_000
+
+
+def _agents_text(found: TreeFile) -> str:
+    if found.kind == "F" and found.text is not None:
+        return found.text
+    if found.kind == "F":
+        why = f"it is larger than {AGENTS_MAX_BYTES} bytes"
+    elif found.kind == "E":
+        why = found.error
+    else:
+        why = "it is not a regular file"
+    return f"(this AGENTS.md could not be read: {why})"
 
 
 def _line_count(tree: dict[str, TreeFile], path: str) -> int | None:

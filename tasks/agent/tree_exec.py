@@ -41,12 +41,13 @@ DRIVER = r'''
 def entry(root, rel, keep):
     k = kind(root, rel)
     if k != "F":
-        return {"kind": k}
+        return {"kind": k, "path": rel}
     try:
         data = read_bytes(root, rel)
     except Stop as stop:
-        return dict(stop.result, kind="E")
-    found = {"kind": "F", "lines": len(data.decode(errors="replace").splitlines())}
+        return dict(stop.result, kind="E", path=rel)
+    found = {"kind": "F", "path": rel,
+             "lines": len(data.decode(errors="replace").splitlines())}
     if len(data) <= keep:
         found["data"] = binascii.b2a_base64(data, newline=False).decode()
     return found
@@ -120,6 +121,27 @@ def read_tree(
         if answer is not None and len(answer) == len(paths):
             return {path: _tree_file(found) for path, found in zip(paths, answer, strict=True)}
     return _read_in_steps(sandbox, paths, keep_files=keep_files, keep_bytes=keep_bytes)
+
+
+def find_and_read(
+    sandbox: Sandbox, find: str, *, keep_bytes: int
+) -> dict[str, TreeFile] | None:
+    """The files the shell command `find` lists (one relative path a line, run in /workspace),
+    each read as `read_tree` reads (text kept up to `keep_bytes`), in one exec, in the listed
+    order. None when the one exec cannot say (then the caller lists and reads step by step).
+    Raises SandboxError when the sandbox fails."""
+    program_line = " ".join([patch_exec.PYTHON, shlex.quote(program()), WORKSPACE, "1000000",
+                             str(keep_bytes)])
+    command = f'mapfile -t found < <({find}); exec {program_line} "${{found[@]}}"'
+    result = sandbox.exec(command, cwd=WORKSPACE, timeout=60, max_output_bytes=MAX_OUTPUT_BYTES)
+    answer = _answer(result.output)
+    if answer is None:
+        return None
+    found: dict[str, TreeFile] = {}
+    for entry in answer:
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            found[str(entry["path"])] = _tree_file(entry)
+    return found
 
 
 def _answer(output: str) -> list[dict[str, object]] | None:

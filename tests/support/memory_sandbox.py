@@ -16,7 +16,8 @@ words of their own) and its first simple command decides:
   F (file), D (directory), L (a symlink on the way), N (absent);
 - `mkdir ...`: nothing to do (directories are implied by the files' paths);
 - `rm ... PATH...`: the files are deleted;
-- tasks/agent/tree_exec.py's program (reading cited files): its JSON answer from the dict;
+- tasks/agent/tree_exec.py's program (reading cited files; listing and reading the AGENTS.md
+  files when the command starts with `mapfile`): its JSON answer from the dict;
 - `git add ...` followed by a `commit` in the same command: "COMMITTED" when the files changed
   since the last commit, else "NOTHING" (the words the agent's commit command prints).
 A model's command of one of these shapes is answered the same way (no test's model runs one).
@@ -78,9 +79,9 @@ class MemorySandbox:
         argv = _first_command(words)
         program = argv[0] if argv else ""
         if program == "find" and AGENTS_FILE in argv:
-            found = sorted((p for p in self.files if posixpath.basename(p) == AGENTS_FILE),
-                           key=lambda p: (p.count("/"), p))
-            return ExecResult(0, "".join(f"{p}\n" for p in found))
+            return ExecResult(0, "".join(f"{p}\n" for p in self._agents_files()))
+        if program == "mapfile" and tree_exec.MARKER in command and AGENTS_FILE in command:
+            return ExecResult(0, self._read_tree(self._agents_files(), keep_files=1_000_000))
         if argv[:2] == ["bash", "-c"] and argv[3:4] == ["stat"]:
             return ExecResult(0, "".join(f"{self._kind(p)}\t{p}\n" for p in argv[4:]))
         if command.startswith(patch_exec.PYTHON) and patch_exec.MARKER in command:
@@ -113,12 +114,16 @@ class MemorySandbox:
         self._committed = dict(self.files)
         return ExecResult(0, "COMMITTED\n")
 
+    def _agents_files(self) -> list[str]:
+        return sorted((p for p in self.files if posixpath.basename(p) == AGENTS_FILE),
+                      key=lambda p: (p.count("/"), p))
+
     def _read_tree(self, paths: list[str], *, keep_files: int) -> str:
         """What tree_exec's program prints: per path its kind, and a file's lines and text."""
         found = []
         for n, path in enumerate(paths):
             kind = self._kind(path)
-            entry: dict[str, object] = {"kind": kind}
+            entry: dict[str, object] = {"kind": kind, "path": path}
             if kind == "F":
                 data = self.files[path].encode()
                 entry["lines"] = len(self.files[path].splitlines())
