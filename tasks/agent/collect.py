@@ -88,7 +88,8 @@ def commit_changes(
     if result.exit_code != 0 and not committed:
         return Committed(error="Could not take the changes out of the sandbox: "
                          + (result.error or result.output).strip()[:500])
-    whole = follows and result.exit_code == 0 and not result.truncated
+    whole = (follows and result.exit_code == 0 and not result.truncated
+             and len(patch.encode()) <= MAX_PATCH_BYTES)
     return Committed(committed=committed, patch=patch if whole else None)
 
 
