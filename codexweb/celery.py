@@ -26,3 +26,6 @@ def preload_attempt_code(**_: object) -> None:
 
     django.setup()
     import tasks.worker.attempt  # noqa: F401
+    from tasks.worker.sandbox_settings import probe_engine
+
+    probe_engine()
