@@ -53,6 +53,7 @@ def _stack_module():  # noqa: ANN202 - this checkout's bench/stack.py, whatever 
     found = importlib.util.spec_from_file_location("bench_stack", ROOT / "bench" / "stack.py")
     assert found is not None and found.loader is not None
     module = importlib.util.module_from_spec(found)
+    sys.modules["bench_stack"] = module  # its dataclasses look themselves up there
     found.loader.exec_module(module)
     return module
 
@@ -60,7 +61,7 @@ def _stack_module():  # noqa: ANN202 - this checkout's bench/stack.py, whatever 
 _stack = _stack_module()
 load_average, make_project = _stack.load_average, _stack.make_project
 
-from tasks.sandbox.base import SandboxOwner, SandboxSpec  # noqa: E402
+from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec  # noqa: E402
 from tasks.sandbox.config import DockerConfig  # noqa: E402
 from tasks.sandbox.docker import DockerSandbox  # noqa: E402
 from tasks.sandbox.engine import docker_client  # noqa: E402
@@ -133,7 +134,7 @@ def main() -> int:
         return SandboxSpec(
             owner=SandboxOwner.attempt(900_000 + next(owner)), image=ARGS.image,
             workspace=repo, wall_seconds=600, setup_script="true", install_id=install,
-            repository="bench/calc", commit=head,
+            repository="bench/calc", commit=head, setup_network=NetworkPolicy(mode="off"),
         )
 
     print(f"code: {ARGS.code}; image {ARGS.image}; {ARGS.files + 5} files; "
