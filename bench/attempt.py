@@ -32,12 +32,9 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +43,15 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.pyspy import Recorder, summarize  # noqa: E402
+from bench.stack import (  # noqa: E402
+    FIX,
+    TEST,
+    attempt_events,
+    bench_stack,
+    load_average,
+    make_project,
+    parse_time,
+)
 from tests.support.model_server import (  # noqa: E402
     RecordedRequest,
     Reply,
@@ -53,25 +59,7 @@ from tests.support.model_server import (  # noqa: E402
     call,
     reply,
 )
-from tests.support.processes import EmbeddedStack, stack_environment, wait_until  # noqa: E402
-from tests.support.services import free_port  # noqa: E402
-
-OPS = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
-PROJECT = {
-    "calc/__init__.py": "from calc.ops import add, mul\n\n__all__ = ['add', 'mul']\n",
-    "calc/ops.py": OPS,
-    "tests/test_ops.py": (
-        "from calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
-        "def test_mul():\n    assert mul(2, 3) == 6\n"
-    ),
-    "pyproject.toml": '[project]\nname = "calc"\nversion = "0.1"\n',
-    "README.md": "# calc\n\nRun `python3 -m pytest -q`.\n",
-}
-TEST = "python3 -m pytest -q -p no:cacheprovider"
-FIX = (
-    "*** Begin Patch\n*** Update File: calc/ops.py\n@@ def add(a, b):\n-    return a - b\n"
-    "+    return a + b\n*** End Patch"
-)
+from tests.support.processes import wait_until  # noqa: E402
 
 # Run inside the stack's environment (its SQLite): alice, her team, the project registered
 # twice (warm: image cache on; cold: off), both with setup `true`, and an API token.
@@ -96,20 +84,6 @@ print(json.dumps({"token": api_token_create(user=alice, name="bench").secret, "r
 """
 
 
-def make_project(folder: Path) -> Path:
-    """The project as a local git repository with one commit on main."""
-    folder.mkdir(parents=True)
-    for name, text in PROJECT.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.test"]
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=folder, check=True)
-    subprocess.run(["git", "add", "."], cwd=folder, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "calc"], cwd=folder, check=True)
-    return folder
-
-
 def final_answer(request: RecordedRequest) -> Reply:
     chunk = request.chunk_ids()[-1]
     return reply(
@@ -127,26 +101,6 @@ def script() -> list:
         reply(call("shell", {"command": TEST})),
         final_answer,
     ]
-
-
-def attempt_events(base: str, headers: dict, attempt_id: int) -> list[dict]:
-    """Every event of a finished attempt, page by page (`after`, as the CLI follows them)."""
-    events: list[dict] = []
-    for _ in range(1000):
-        page = requests.get(f"{base}/api/v1/attempts/{attempt_id}/events", headers=headers,
-                            params={"after": events[-1]["seq"] if events else 0}, timeout=30)
-        page.raise_for_status()
-        body = page.json()
-        events += body["events"]
-        if body["finished"]:
-            break
-    return events
-
-
-def parse_time(text: str | None) -> float:
-    """An API timestamp as seconds since the epoch."""
-    assert text, "a timestamp the attempt should have is missing"
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass
@@ -238,10 +192,6 @@ def run_once(kind: str, base: str, headers: dict, repo_id: int,
     return run
 
 
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def print_table(runs: list[Run], kinds: list[str]) -> None:
     print()
     print("| phase (median) | " + " | ".join(kinds) + " |")
@@ -271,54 +221,35 @@ def main() -> int:
     kinds = [k for k in args.kinds.split(",") if k]
     if args.runs < 1 or not set(kinds) <= {"warm", "cold"} or not kinds:
         parser.error("--runs must be positive and --kinds warm and/or cold")
-    work = Path(tempfile.mkdtemp(prefix="bench-attempt-"))
     runs: list[Run] = []
-    with ScriptedModelServer() as model:
-        env = stack_environment(
-            work / "var", free_port(),
-            SANDBOX_BACKEND="docker", OPENAI_BASE_URL=model.url, OPENAI_API_KEY="sk-bench",
-            MODEL_STRONG_API="chat", MODEL_FAST_API="chat", MODEL_STRONG_REASONING_EFFORT="",
-            SANDBOX_WARM_CACHE_HOURS="12", LOG_LEVEL="WARNING", GIT_LOCAL_ROOTS=str(work),
-        )
-        env.pop("SECRET_KEY", None)  # the embedded default: keys generated in var/
-        stack = EmbeddedStack(env, free_port())
-        try:
-            stack.wait_started()
-            warm_repo = make_project(work / "warm")
-            cold_repo = make_project(work / "cold")
-            setup = subprocess.run(
-                [sys.executable, "-c", SETUP, str(warm_repo), str(cold_repo)], cwd=ROOT,
-                capture_output=True, text=True, check=False,
-                env={**env, "DJANGO_SETTINGS_MODULE": "codexweb.settings"},
-            )
-            if setup.returncode != 0:
-                raise SystemExit(f"setting up the bench failed:\n{setup.stderr[-3000:]}")
-            world = json.loads(setup.stdout.strip().splitlines()[-1])
-            base = f"http://127.0.0.1:{stack.web_port}"
-            headers = {"Authorization": f"Bearer {world['token']}"}
-            clock = time.time() - time.monotonic()
-            print(f"load average before: {load_average()}")
-            for kind in kinds:
-                if kind == "warm":  # untimed: makes the prepared image
-                    primer = run_once(kind, base, headers, world["repos"][kind], model, clock)
-                    if not primer.ok:
-                        print(f"warm-up attempt {primer.status}", file=sys.stderr)
-                recorder = None
-                if args.profile and kind == "warm":
-                    recorder = Recorder(args.py_spy, stack.pids()["worker"], args.profile)
-                for n in range(args.runs):
-                    run = run_once(kind, base, headers, world["repos"][kind], model, clock)
-                    runs.append(run)
-                    print(f"{kind} {n + 1}: {run.status} wall "
-                          f"{run.phases.get('wall', 0):.2f}s (load {load_average()})")
-                    if args.verbose or not run.ok:
-                        print("\n".join(run.timeline))
-                if recorder is not None:
-                    recorder.stop()
-                    print(summarize(args.profile, rate=recorder.rate))
-        finally:
-            stack.stop()
-            shutil.rmtree(work, ignore_errors=True)
+    with ScriptedModelServer() as model, bench_stack(
+        model, prefix="bench-attempt-", SANDBOX_WARM_CACHE_HOURS="12"
+    ) as bench:
+        warm_repo = make_project(bench.work / "warm")
+        cold_repo = make_project(bench.work / "cold")
+        world = bench.django(SETUP, str(warm_repo), str(cold_repo))
+        base = bench.base
+        headers = {"Authorization": f"Bearer {world['token']}"}
+        clock = time.time() - time.monotonic()
+        print(f"load average before: {load_average()}")
+        for kind in kinds:
+            if kind == "warm":  # untimed: makes the prepared image
+                primer = run_once(kind, base, headers, world["repos"][kind], model, clock)
+                if not primer.ok:
+                    print(f"warm-up attempt {primer.status}", file=sys.stderr)
+            recorder = None
+            if args.profile and kind == "warm":
+                recorder = Recorder(args.py_spy, bench.stack.pids()["worker"], args.profile)
+            for n in range(args.runs):
+                run = run_once(kind, base, headers, world["repos"][kind], model, clock)
+                runs.append(run)
+                print(f"{kind} {n + 1}: {run.status} wall "
+                      f"{run.phases.get('wall', 0):.2f}s (load {load_average()})")
+                if args.verbose or not run.ok:
+                    print("\n".join(run.timeline))
+            if recorder is not None:
+                recorder.stop()
+                print(summarize(args.profile, rate=recorder.rate))
     print_table(runs, kinds)
     print(f"load average after: {load_average()} ({os.cpu_count()} cores)")
     return 0 if all(r.ok for r in runs) else 1

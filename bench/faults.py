@@ -27,13 +27,10 @@ A dockerd restart is not measured here: it would disturb the shared engine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,16 +40,15 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from bench.stack import bench_stack  # noqa: E402
 from tests.support.live_clients import AttemptFollower, SseFollower  # noqa: E402
 from tests.support.model_server import ScriptedModelServer, call, reply  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     EmbeddedStack,
     group_members,
     port_open,
-    stack_environment,
     wait_until,
 )
-from tests.support.services import free_port  # noqa: E402
 
 LOOP = "for i in $(seq 1 24); do echo line $i; sleep 0.25; done"
 CHILD = {"worker": "worker", "redis": "redis-server", "daphne": "daphne"}
@@ -159,33 +155,18 @@ def main() -> int:
     parser.add_argument("--faults", default="redis,daphne,worker")
     parser.add_argument("--end-timeout", type=float, default=150.0)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-faults-"))
     rows: list[Row] = []
-    with ScriptedModelServer() as model:
-        web_port = free_port()
-        env = stack_environment(
-            work / "var", free_port(),
-            SANDBOX_BACKEND="docker", OPENAI_BASE_URL=model.url, OPENAI_API_KEY="sk-bench",
-            MODEL_STRONG_API="chat", MODEL_FAST_API="chat", MODEL_STRONG_REASONING_EFFORT="",
-            ATTEMPT_TIMEOUT_SECONDS="60", SANDBOX_REAPER_GRACE_SECONDS="0",
-            HOUSEKEEPING_INTERVAL_SECONDS="10", SANDBOX_WARM_CACHE_HOURS="0",
-        )
-        env.pop("SECRET_KEY", None)  # the embedded default: keys generated in var/
-        stack = EmbeddedStack(env, web_port)
-        try:
-            stack.wait_started()
-            setup = subprocess.run(
-                [sys.executable, "-c", SETUP, str(work / "repo")], cwd=ROOT, capture_output=True,
-                text=True, check=True,
-                env={**env, "DJANGO_SETTINGS_MODULE": "codexweb.settings"},
-            )
-            world = json.loads(setup.stdout.strip().splitlines()[-1])
-            for fault in args.faults.split(","):
-                rows.append(run_fault(fault, stack, model, world, args.end_timeout))
-                wait_until(lambda: port_open(web_port), timeout=60, what="web up")
-        finally:
-            stack.stop()
-            shutil.rmtree(work, ignore_errors=True)
+    with ScriptedModelServer() as model, bench_stack(
+        model, prefix="bench-faults-", LOG_LEVEL="INFO",
+        ATTEMPT_TIMEOUT_SECONDS="60", SANDBOX_REAPER_GRACE_SECONDS="0",
+        HOUSEKEEPING_INTERVAL_SECONDS="10", SANDBOX_WARM_CACHE_HOURS="0",
+    ) as bench:
+        # The repository is made under the bench's folder: GIT_LOCAL_ROOTS lets it be
+        # registered by path.
+        world = bench.django(SETUP, str(bench.work / "repo"))
+        for fault in args.faults.split(","):
+            rows.append(run_fault(fault, bench.stack, model, world, args.end_timeout))
+            wait_until(lambda: port_open(bench.stack.web_port), timeout=60, what="web up")
 
     print()
     print("| fault (SIGKILL mid-attempt) | detected after | clear end state after | "

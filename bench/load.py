@@ -28,10 +28,7 @@ import contextlib
 import json
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +40,16 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench.attempt import TEST, attempt_events, load_average, make_project, parse_time  # noqa: E402
+from bench.stack import (  # noqa: E402
+    FIX,
+    TEST,
+    BenchStack,
+    attempt_events,
+    bench_stack,
+    load_average,
+    make_project,
+    parse_time,
+)
 from tests.support.live_clients import MiniWebSocket  # noqa: E402
 from tests.support.model_server import (  # noqa: E402
     RecordedRequest,
@@ -52,13 +58,8 @@ from tests.support.model_server import (  # noqa: E402
     call,
     reply,
 )
-from tests.support.processes import EmbeddedStack, stack_environment, wait_until  # noqa: E402
-from tests.support.services import free_port  # noqa: E402
+from tests.support.processes import wait_until  # noqa: E402
 
-FIX = (
-    "*** Begin Patch\n*** Update File: calc/ops.py\n@@ def add(a, b):\n-    return a - b\n"
-    "+    return a + b\n*** End Patch"
-)
 OWNER_LABEL = "org.codexweb.owner"  # tasks/sandbox/spec.py: "host:pid:starttime" of the worker
 
 # Run inside the stack's environment: alice, her team, the project, an API token, a session.
@@ -352,6 +353,54 @@ def postgres_url() -> str:
     return prepare_database()
 
 
+def run_round(
+    bench: BenchStack, args: argparse.Namespace, concurrency: int, delay: tuple[float, float]
+) -> bool:
+    """The lone attempt, then `args.attempts` at once; prints the figures. All succeeded?"""
+    repo = make_project(bench.work / "calc")
+    world = bench.django(SETUP, str(repo))
+    base = bench.base
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    followers = Followers(bench.stack.web_port, world["cookie"])
+    try:
+        pids = bench.stack.pids()
+        print(f"{args.database}, worker concurrency {concurrency}, model delay "
+              f"{delay[0]:g}–{delay[1]:g} s; load average before: {load_average()}")
+
+        lone = submit(base, headers, world["repository"], 0)
+        followers.follow(lone)
+        finish(base, headers, [lone], args.timeout)
+        print(f"lone attempt: {lone.record['status']} in {wall(lone):.1f} s "
+              f"(load {load_average()})")
+
+        sampler = Sampler(pids["worker"], pids["daphne"])
+        sampler.start()
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(args.attempts, 20)) as pool:
+            attempts = list(pool.map(
+                lambda n: submit(base, headers, world["repository"], n),
+                range(1, args.attempts + 1)))
+        for attempt in attempts:
+            followers.follow(attempt)
+        finish(base, headers, attempts, args.timeout)
+        elapsed = time.monotonic() - started
+        sampler.stopped.set()
+        sampler.join(timeout=10)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: sampler.containers() == 0, timeout=60,
+                       what="the sandbox containers removed")
+        for attempt in [lone, *attempts]:
+            if not attempt.ok:
+                print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
+                      f"{attempt.record.get('error')}", file=sys.stderr)
+        report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused)
+        if sampler.errors:
+            print(f"{len(sampler.errors)} samples missed: {sampler.errors[0]}")
+        return lone.ok and all(a.ok for a in attempts)
+    finally:
+        followers.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=20, help="attempts submitted at once")
@@ -365,77 +414,12 @@ def main() -> int:
     if args.attempts < 1 or args.concurrency < 0 or not 0 <= low <= high:
         parser.error("--attempts must be positive, --delay LOW,HIGH with 0 ≤ LOW ≤ HIGH")
     concurrency = args.concurrency or args.attempts
-    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     extra = {"DATABASE_URL": postgres_url()} if args.database == "postgres" else {}
-    ok = False
     with ScriptedModelServer() as model:
         model.add(*[responder(low, high)] * (4 * (args.attempts + 1) + 20))
-        env = stack_environment(
-            work / "var", free_port(),
-            SANDBOX_BACKEND="docker", OPENAI_BASE_URL=model.url, OPENAI_API_KEY="sk-bench",
-            MODEL_STRONG_API="chat", MODEL_FAST_API="chat", MODEL_STRONG_REASONING_EFFORT="",
-            WORKER_CONCURRENCY=str(concurrency), LOG_LEVEL="WARNING", GIT_LOCAL_ROOTS=str(work),
-            **extra,
-        )
-        env.pop("SECRET_KEY", None)  # the embedded default: keys generated in var/
-        stack = EmbeddedStack(env, free_port())
-        followers: Followers | None = None
-        try:
-            stack.wait_started(timeout=300)
-            repo = make_project(work / "calc")
-            setup = subprocess.run(
-                [sys.executable, "-c", SETUP, str(repo)], cwd=ROOT, capture_output=True,
-                text=True, check=False,
-                env={**env, "DJANGO_SETTINGS_MODULE": "codexweb.settings"},
-            )
-            if setup.returncode != 0:
-                raise SystemExit(f"setting up the bench failed:\n{setup.stderr[-3000:]}")
-            world = json.loads(setup.stdout.strip().splitlines()[-1])
-            base = f"http://127.0.0.1:{stack.web_port}"
-            headers = {"Authorization": f"Bearer {world['token']}"}
-            followers = Followers(stack.web_port, world["cookie"])
-            pids = stack.pids()
-            print(f"{args.database}, worker concurrency {concurrency}, model delay "
-                  f"{low:g}–{high:g} s; load average before: {load_average()}")
-
-            lone = submit(base, headers, world["repository"], 0)
-            followers.follow(lone)
-            finish(base, headers, [lone], args.timeout)
-            print(f"lone attempt: {lone.record['status']} in {wall(lone):.1f} s "
-                  f"(load {load_average()})")
-
-            sampler = Sampler(pids["worker"], pids["daphne"])
-            sampler.start()
-            started = time.monotonic()
-            with ThreadPoolExecutor(max_workers=min(args.attempts, 20)) as pool:
-                attempts = list(pool.map(
-                    lambda n: submit(base, headers, world["repository"], n),
-                    range(1, args.attempts + 1)))
-            for attempt in attempts:
-                followers.follow(attempt)
-            finish(base, headers, attempts, args.timeout)
-            elapsed = time.monotonic() - started
-            sampler.stopped.set()
-            sampler.join(timeout=10)
-            with contextlib.suppress(AssertionError):
-                wait_until(lambda: sampler.containers() == 0, timeout=60,
-                           what="the sandbox containers removed")
-            for attempt in [lone, *attempts]:
-                if not attempt.ok:
-                    print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
-                          f"{attempt.record.get('error')}", file=sys.stderr)
-            report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused)
-            if sampler.errors:
-                print(f"{len(sampler.errors)} samples missed: {sampler.errors[0]}")
-            ok = lone.ok and all(a.ok for a in attempts)
-        except BaseException:
-            print(f"--- the stack's output ---\n{stack.tail(80)}", file=sys.stderr)
-            raise
-        finally:
-            if followers is not None:
-                followers.stop()
-            stack.stop()
-            shutil.rmtree(work, ignore_errors=True)
+        with bench_stack(model, prefix="bench-load-", wait=300,
+                         WORKER_CONCURRENCY=str(concurrency), **extra) as bench:
+            ok = run_round(bench, args, concurrency, (low, high))
     return 0 if ok else 1
 
 

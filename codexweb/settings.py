@@ -240,6 +240,9 @@ WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
 GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
 # The composer's branch list refetches a repository's mirror (in a job) when it is older than this.
 MIRROR_MAX_AGE_SECONDS = envint("MIRROR_MAX_AGE_SECONDS", 300, minimum=0)
+# An attempt skips the mirror fetch when the mirror was fetched less than this many seconds ago
+# and knows the branch or commit (siblings started together share one fetch); 0: always fetch.
+GIT_MIRROR_FRESH_SECONDS = envint("GIT_MIRROR_FRESH_SECONDS", 10, minimum=0)
 # Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
 GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
 # Folders whose git repositories a team admin may register by path (repos/git/locations.py). In

@@ -8,6 +8,7 @@ holds is the contract in `tasks/event_kinds.py`; `publish` refuses an event that
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -43,11 +44,12 @@ def event_message(event: Event) -> dict[str, Any]:
 
 SEND_TIMEOUT_SECONDS = 5.0
 _sender_lock = threading.Lock()
-_sender: tuple[int, asyncio.AbstractEventLoop] | None = None
+_sender: tuple[int, asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
 
-def _sender_loop() -> asyncio.AbstractEventLoop:
-    """One long-lived event loop per process for channel-layer sends.
+def _sender_loop() -> tuple[asyncio.AbstractEventLoop, asyncio.Lock]:
+    """One long-lived event loop per process for channel-layer sends, and the lock that keeps
+    them in order.
 
     `async_to_sync` would run each send on a fresh loop, and channels-redis keeps its connection
     pool per loop, so every event paid for a new Redis connection (and it refuses to run at all
@@ -58,19 +60,37 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="layer-send", daemon=True)
             thread.start()
-            _sender = (os.getpid(), loop)
-        return _sender[1]
+            _sender = (os.getpid(), loop, asyncio.Lock())
+        return _sender[1], _sender[2]
+
+
+async def _send_in_order(layer: Any, order: asyncio.Lock, group: str, message: Any) -> None:
+    # Sends start in the order they were handed over (the loop runs them first in, first out,
+    # and the lock's waiters queue the same way), so a page gets the nudges in seq order.
+    async with order:
+        await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT_SECONDS)
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:
+    """Hand the nudge to the sender loop and return: the worker does not wait for Redis (the
+    row is committed already; a page that misses the nudge finds the event by seq)."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _sender_loop())
-        future.result(timeout=SEND_TIMEOUT_SECONDS)
+        loop, order = _sender_loop()
+        future = asyncio.run_coroutine_threadsafe(
+            _send_in_order(layer, order, group, message), loop
+        )
     except Exception:  # the database row stands; a reconnecting client replays it
         logger.warning("could not send to channel group %s", group, exc_info=True)
+        return
+    future.add_done_callback(lambda done: _log_failure(done, group))
+
+
+def _log_failure(done: concurrent.futures.Future[None], group: str) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        logger.warning("could not send to channel group %s: %r", group, done.exception())
 
 
 def publish(attempt_id: int, kind: str, payload: Mapping[str, Any] | None = None) -> Event:

@@ -6,12 +6,15 @@ used for the host-side mirror fetch and nothing else; the checkout has no creden
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from repos.access import repository_access
-from repos.git.mirror import GitError, checkout_create, mirror_update
+from repos.git.branches import mirror_fetched_at
+from repos.git.mirror import GitError, checkout_create, mirror_commit, mirror_update
 from repos.github.credentials import credential_for
 from repos.models import Repository
 
@@ -36,10 +39,27 @@ def workspace_checkout(
             raise PrepareError(access.reason)
         credential = credential_for(user, repository.provider)
         token = credential.reveal_token() if credential else None
-    mirror_update(repository, token=token)
+    if not mirror_is_fresh(repository, ref):
+        mirror_update(repository, token=token)
     try:
         return checkout_create(repository, ref=ref, dest=dest)
     except GitError as exc:
         raise PrepareError(
             f"Branch or commit {ref!r} was not found in {repository.full_name}."
         ) from exc
+
+
+def mirror_is_fresh(repository: Repository, ref: str) -> bool:
+    """Whether the mirror was fetched less than GIT_MIRROR_FRESH_SECONDS ago and already knows
+    `ref`: then the attempt checks out without fetching again (best-of-N siblings, a retry and
+    a follow-up started together share one fetch instead of queueing on the mirror's lock).
+    Access is checked before, as for every checkout."""
+    window = settings.GIT_MIRROR_FRESH_SECONDS
+    fetched = mirror_fetched_at(repository) if window > 0 else None
+    if fetched is None or not 0 <= time.time() - fetched.timestamp() < window:
+        return False
+    try:
+        mirror_commit(repository, ref)
+    except GitError:
+        return False
+    return True

@@ -32,6 +32,8 @@ TESTS_PASS_CLAIM = re.compile(
 )
 
 FileReader = Callable[[str], "str | None"]
+# The number of lines of a file in the final tree, None when it does not exist there.
+LineCounter = Callable[[str], "int | None"]
 
 
 @dataclass
@@ -65,21 +67,31 @@ def normalize_file_target(target: str) -> str:
 
 
 def check_citations(
-    text: str, *, read_file: FileReader, chunks: Mapping[str, TerminalChunk]
+    text: str,
+    *,
+    read_file: FileReader | None = None,
+    count_lines: LineCounter | None = None,
+    chunks: Mapping[str, TerminalChunk],
 ) -> CitationReport:
     """Validate every citation in `text` and flag uncited "tests pass" claims.
 
-    `read_file(path)` returns the file's text in the final tree or None when it does not exist;
-    `chunks` are the attempt's recorded terminal chunks by id. Never raises for bad citations.
+    `read_file(path)` returns the file's text in the final tree or None when it does not exist
+    (or `count_lines(path)` its number of lines: all the check needs, e.g. from
+    tasks/agent/tree_exec.py's one read); `chunks` are the attempt's recorded terminal chunks by
+    id. Never raises for bad citations.
     """
+    if count_lines is None:
+        if read_file is None:
+            raise TypeError("check_citations needs read_file or count_lines")
+        count_lines = line_counter(read_file)
     report = CitationReport(parse_citations(text))
-    file_cache: dict[str, str | None] = {}
+    file_cache: dict[str, int | None] = {}
     for citation in report.citations:
         if citation.start < 1 or citation.end < citation.start:
             citation.reason = f"L{citation.start}-L{citation.end} is not a valid line range"
             continue
         if citation.kind == "F":
-            _check_file(citation, read_file, file_cache)
+            _check_file(citation, count_lines, file_cache)
         else:
             _check_chunk(citation, chunks)
     report.flags.extend(_test_claim_flags(text, report.citations, chunks))
@@ -88,8 +100,31 @@ def check_citations(
     return report
 
 
+def cited_file_paths(text: str) -> list[str]:
+    """The repository paths the file citations in `text` name, in order, each once (a path
+    that would leave the repository is left out: its citation is invalid without a read)."""
+    paths = []
+    for citation in parse_citations(text):
+        if citation.kind != "F":
+            continue
+        try:
+            paths.append(normalize_file_target(citation.target))
+        except PatchError:
+            continue
+    return list(dict.fromkeys(paths))
+
+
+def line_counter(read_file: FileReader) -> LineCounter:
+    """Line counts from a reader of file text (None: not a file of the tree)."""
+    def count(path: str) -> int | None:
+        content = read_file(path)
+        return None if content is None else len(content.splitlines())
+
+    return count
+
+
 def _check_file(
-    citation: Citation, read_file: FileReader, cache: dict[str, str | None]
+    citation: Citation, count_lines: LineCounter, cache: dict[str, int | None]
 ) -> None:
     try:
         path = normalize_file_target(citation.target)
@@ -99,16 +134,15 @@ def _check_file(
     citation.target = path
     if path not in cache:
         try:
-            cache[path] = read_file(path)
+            cache[path] = count_lines(path)
         except Exception as exc:  # a sandbox error must not lose the other citations
             cache[path] = None
             citation.reason = f"could not read {path}: {exc}"
             return
-    content = cache[path]
-    if content is None:
+    count = cache[path]
+    if count is None:
         citation.reason = f"{path} does not exist in the final tree"
         return
-    count = len(content.splitlines())
     if citation.end > count:
         citation.reason = f"{path} has {count} lines; L{citation.end} is past the end"
         return

@@ -19,7 +19,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from tasks.agent.citations import FileReader, check_citations, normalize_file_target
+from tasks.agent.citations import (
+    FileReader,
+    LineCounter,
+    check_citations,
+    line_counter,
+    normalize_file_target,
+)
 from tasks.agent.patch import PatchError
 from tasks.agent.records import Citation, TerminalChunk
 
@@ -91,9 +97,20 @@ class _FindingIn(BaseModel):
 
 
 def parse_findings(
-    text: str, *, read_file: FileReader, chunks: Mapping[str, TerminalChunk]
+    text: str,
+    *,
+    chunks: Mapping[str, TerminalChunk],
+    read_file: FileReader | None = None,
+    count_lines: LineCounter | None = None,
 ) -> FindingsReport:
-    """Split `text` into its summary and its checked findings. Never raises for bad input."""
+    """Split `text` into its summary and its checked findings. Never raises for bad input.
+
+    Files are judged by their line counts (`count_lines`, or counted from `read_file`'s text),
+    as citations are (tasks/agent/citations.py)."""
+    if count_lines is None:
+        if read_file is None:
+            raise TypeError("parse_findings needs read_file or count_lines")
+        count_lines = line_counter(read_file)
     match = BLOCK.search(text)
     if match is None:
         return FindingsReport(summary=text.strip(), malformed=[MalformedFinding(
@@ -113,7 +130,7 @@ def parse_findings(
         return report
     lengths: dict[str, int | None] = {}
     for item in items[:MAX_FINDINGS]:
-        finding, problem = _finding(item, read_file, chunks, lengths)
+        finding, problem = _finding(item, count_lines, chunks, lengths)
         if finding is not None:
             report.findings.append(finding)
         else:
@@ -125,7 +142,7 @@ def parse_findings(
 
 
 def _finding(
-    item: Any, read_file: FileReader, chunks: Mapping[str, TerminalChunk],
+    item: Any, count_lines: LineCounter, chunks: Mapping[str, TerminalChunk],
     lengths: dict[str, int | None],
 ) -> tuple[Finding | None, str]:
     try:
@@ -139,17 +156,16 @@ def _finding(
         return None, f"The file is not a path in the repository: {exc}"
     if path not in lengths:
         try:
-            content = read_file(path)
+            lengths[path] = count_lines(path)
         except Exception:  # a sandbox error: judge the line unknown rather than lose the rest
-            content = None
-        lengths[path] = None if content is None else len(content.splitlines())
+            lengths[path] = None
     count = lengths[path]
     if count is None:
         return None, f"{path} does not exist in the reviewed version."
     if parsed.line > count:
         return None, f"{path} has {count} lines; line {parsed.line} is past the end."
     explanation = parsed.explanation.strip()[:MAX_EXPLANATION]
-    checked = check_citations(explanation, read_file=read_file, chunks=chunks)
+    checked = check_citations(explanation, count_lines=count_lines, chunks=chunks)
     if not checked.citations:
         return None, "A finding must cite its evidence (【F:path†L1】 or 【T:chunk†L1】)."
     return Finding(path, parsed.line, parsed.severity, explanation, checked.citations), ""

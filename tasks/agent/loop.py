@@ -9,7 +9,6 @@ model failure; it never raises for those.
 from __future__ import annotations
 
 import logging
-import shlex
 import time
 from collections.abc import Callable
 from email.utils import parseaddr
@@ -17,7 +16,8 @@ from typing import Any
 
 from tasks import event_kinds as kinds
 from tasks.agent.budgets import BudgetTracker
-from tasks.agent.citations import check_citations
+from tasks.agent.citations import check_citations, cited_file_paths
+from tasks.agent.collect import commit_changes
 from tasks.agent.config import AgentSpec
 from tasks.agent.conversation import (
     Item,
@@ -36,7 +36,7 @@ from tasks.agent.instructions import (
     system_prompt,
 )
 from tasks.agent.model import Model, ModelError
-from tasks.agent.records import AgentResult, Step
+from tasks.agent.records import AgentResult, Citation, Step
 from tasks.agent.steering import (
     TakeNotes,
     TakeSteering,
@@ -46,7 +46,8 @@ from tasks.agent.steering import (
     stopped_summary,
     with_notes,
 )
-from tasks.agent.tools import Toolbox, stat_paths, tool_specs
+from tasks.agent.tools import Toolbox, tool_specs
+from tasks.agent.tree_exec import KEEP_FILES_MAX, TreeFile, find_and_read, read_tree
 from tasks.sandbox.base import Sandbox, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -240,12 +241,25 @@ class _Run:
         problem = self._commit_if_code(toolbox)
         if problem:  # the changes cannot be taken out: never "succeeded"
             return self._fail(problem)
+        # Every cited file inspected and read once, in one exec: the check needs line counts,
+        # the attempt keeps the text of the valid ones. A review's findings may name files no
+        # citation names: those are looked at when asked for.
+        tree = read_tree(self.sandbox, cited_file_paths(final))
+
+        def count_lines(path: str) -> int | None:
+            if path not in tree:
+                tree.update(read_tree(self.sandbox, [path]))
+            return _line_count(tree, path)
+
         findings = None
         if self.spec.mode == "review":  # the findings block is shown as findings, not as text
-            findings = parse_findings(final, read_file=self._read_final_tree,
-                                      chunks=toolbox.chunks)
+            findings = parse_findings(final, count_lines=count_lines, chunks=toolbox.chunks)
             final = findings.summary
-        report = check_citations(final, read_file=self._read_final_tree, chunks=toolbox.chunks)
+        report = check_citations(final, count_lines=count_lines, chunks=toolbox.chunks)
+        cited = list(report.citations)
+        if findings is not None:  # the worker keeps the files findings cite, for the viewer
+            cited += [c for f in findings.findings for c in f.citations]
+        self.result.cited_files = _kept_files(tree, cited)
         if self.spec.mode == "code" and toolbox.agents.given and toolbox.edits_since_last_command:
             report.flags.append(
                 "Finished without running the checks AGENTS.md asks for after the last change."
@@ -257,9 +271,7 @@ class _Run:
             self.emit(kinds.REVIEW, findings.to_payload())
         result = self.result
         result.outcome, result.stop_reason = "succeeded", "final_answer"
-        result.final_message, result.citations, result.flags = final, report.citations, report.flags
-        if findings is not None:  # the worker keeps the files findings cite, for the viewer
-            result.citations += [c for f in findings.findings for c in f.citations]
+        result.final_message, result.citations, result.flags = final, cited, report.flags
         return self._close(result)
 
     def _end(self, outcome: Any, reason: str, message: str, toolbox: Toolbox) -> AgentResult:
@@ -297,6 +309,18 @@ class _Run:
     # --- the sandbox side ------------------------------------------------------------------
 
     def _discover_agents_files(self) -> AgentsFiles:
+        """The AGENTS.md files and their text: listed and read in one exec (tree_exec.py),
+        or, when that cannot run, listed and then read one exec each."""
+        try:
+            read = find_and_read(self.sandbox, FIND_AGENTS_FILES, keep_bytes=AGENTS_MAX_BYTES)
+        except SandboxError as exc:
+            logger.warning("could not list AGENTS.md files: %s", exc)
+            return AgentsFiles(paths=[])
+        if read is not None:
+            return AgentsFiles(
+                paths=[p for p in read if p.strip()],
+                contents={path: _agents_text(found) for path, found in read.items()},
+            )
         try:
             found = self.sandbox.exec(FIND_AGENTS_FILES, cwd=WORKSPACE, timeout=60)
         except SandboxError as exc:
@@ -306,36 +330,67 @@ class _Run:
         contents = {}
         for path in paths:
             try:
-                contents[path] = self.sandbox.read_file(path, max_bytes=256_000)
+                contents[path] = self.sandbox.read_file(path, max_bytes=AGENTS_MAX_BYTES)
             except SandboxError as exc:
                 contents[path] = f"(this AGENTS.md could not be read: {exc})"
         return AgentsFiles(paths=paths, contents=contents)
 
-    def _read_final_tree(self, path: str) -> str | None:
-        if stat_paths(self.sandbox, [path]).get(path) != "F":
-            return None
-        return self.sandbox.read_file(path)
-
     def _commit_if_code(self, toolbox: Toolbox) -> str:
-        """Commit everything the agent changed, without running the repository's hooks.
-        Returns why that failed ("" when it worked or there was nothing to do)."""
+        """Commit everything the agent changed, without running the repository's hooks, and
+        take the patch in the same exec. Returns why that failed ("" when it worked or there
+        was nothing to do)."""
         if self.spec.mode != "code":
             return ""
         name, email = parseaddr(self.spec.commit_author)
         title = (self.spec.prompt.strip().splitlines() or ["Agent changes"])[0][:72]
-        command = (
-            "git add -A && if git diff --cached --quiet; then echo NOTHING; else "
-            f"git -c user.name={shlex.quote(name or 'codexweb agent')} "
-            f"-c user.email={shlex.quote(email or 'agent@codexweb.invalid')} "
-            "-c core.hooksPath=/dev/null -c commit.gpgsign=false "
-            f"commit -q --no-verify -m {shlex.quote(title)} && echo COMMITTED; fi"
+        done = commit_changes(
+            self.sandbox,
+            name=name or "codexweb agent",
+            email=email or "agent@codexweb.invalid",
+            title=title,
+            base_commit=self.spec.base_commit,
         )
-        try:
-            result = self.sandbox.exec(command, cwd=WORKSPACE, timeout=120)
-        except SandboxError as exc:
-            return f"Could not take the changes out of the sandbox: {exc}."
-        if result.exit_code != 0:
-            return ("Could not take the changes out of the sandbox: "
-                    + (result.error or result.output).strip()[:500])
-        self.result.committed = "COMMITTED" in result.output
+        if done.error:
+            return done.error
+        self.result.committed, self.result.patch = done.committed, done.patch
         return ""
+
+
+AGENTS_MAX_BYTES = 256_000
+
+
+def _agents_text(found: TreeFile) -> str:
+    if found.kind == "F" and found.text is not None:
+        return found.text
+    if found.kind == "F":
+        why = f"it is larger than {AGENTS_MAX_BYTES} bytes"
+    elif found.kind == "E":
+        why = found.error
+    else:
+        why = "it is not a regular file"
+    return f"(this AGENTS.md could not be read: {why})"
+
+
+def _line_count(tree: dict[str, TreeFile], path: str) -> int | None:
+    """What the citation check needs of a cited file: its lines, None when it is not a regular
+    file of the final tree (absent, a folder, or reached through a symbolic link)."""
+    found = tree.get(path)
+    if found is None or found.kind not in ("F", "E"):
+        return None
+    if found.kind == "E":
+        raise SandboxError(found.error)
+    return found.lines
+
+
+def _kept_files(tree: dict[str, TreeFile], citations: list[Citation]) -> dict[str, str]:
+    """The text of the files valid citations name (at most KEEP_FILES_MAX, in order)."""
+    kept: dict[str, str] = {}
+    for citation in citations:
+        if citation.kind != "F" or not citation.valid or citation.target in kept:
+            continue
+        if len(kept) >= KEEP_FILES_MAX:
+            break
+        found = tree.get(citation.target)
+        if found is not None and found.text is not None:
+            kept[citation.target] = found.text
+    return kept

@@ -9,7 +9,9 @@ jitter, or as long as the server's Retry-After / retry-after-ms says, never long
 from __future__ import annotations
 
 import email.utils
+import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -56,8 +58,30 @@ class Model(Protocol):
                  deadline: float | None = None) -> ModelTurn: ...
 
 
+_shared_lock = threading.Lock()
+_shared: dict[tuple[int, ModelConfig], ModelClient] = {}
+SHARED_CLIENTS_MAX = 8
+
+
+def shared_model_client(config: ModelConfig) -> ModelClient:
+    """One client per model configuration in this process, kept between attempts: building
+    one makes the HTTP library load the system's CA store into a new SSL context (≈ 0.4 s of a
+    loaded machine's time), even for an `http://` endpoint, and a new client opens new
+    connections. Never close it; a forked child (Celery's prefork pool) makes its own."""
+    key = (os.getpid(), config)
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            if len(_shared) >= SHARED_CLIENTS_MAX:  # settings changed many times: start over
+                _shared.clear()
+            client = _shared[key] = ModelClient(config)
+        return client
+
+
 class ModelClient:
-    """A Model over the `openai` SDK; `config.api` picks Responses or Chat Completions."""
+    """A Model over the `openai` SDK; `config.api` picks Responses or Chat Completions. Holds
+    no state of an attempt: one client can serve every attempt of a process, one after another
+    or at once (`shared_model_client`)."""
 
     def __init__(
         self,

@@ -35,7 +35,10 @@ PYTHON = "/usr/bin/python3 -I -S -c"
 MAX_COMMAND_BYTES = 120_000  # under MAX_ARG_STRLEN (128 KiB): the command is one argument
 READ_LIMIT = 1_000_000  # as Sandbox.read_file's default: larger files are refused
 
-DRIVER = r'''
+# What the one-exec programs share (this one and tree_exec.py's): the link-proof path walk
+# (tasks/sandbox/path_walk.py, also file_tool.py's), `kind`, `read`, a JSON writer. The
+# program's head sets MARKER and LIMIT.
+COMMON = path_walk.SOURCE + r'''
 import binascii, sys, zlib
 
 
@@ -60,7 +63,9 @@ def kind(root, rel):
     return "F" if stat.S_ISREG(mode) else "D" if stat.S_ISDIR(mode) else "O"
 
 
-def read(root, rel):
+def read_bytes(root, rel):
+    """The bytes of the regular file `rel`, opened as the command user without following any
+    link; Stop("other"/"link"/"read") otherwise, also when larger than LIMIT."""
     try:
         fd, name = parent(root, rel, False)
         f = opened(fd, name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, rel)
@@ -69,12 +74,36 @@ def read(root, rel):
         os.set_blocking(f, True)
         with os.fdopen(f, "rb") as src:
             data = src.read(LIMIT + 1)
+    except LinkOnPath as link:
+        raise Stop(error="link", path=link.path)
     except OSError as exc:
         raise Stop(error="read", path=rel, message=exc.strerror or str(exc))
     if len(data) > LIMIT:
         raise Stop(error="read", path=rel, message=f"{rel} is larger than {LIMIT} bytes")
-    return data.decode(errors="replace")
+    return data
 
+
+def read(root, rel):
+    return read_bytes(root, rel).decode(errors="replace")
+
+
+def as_json(value):
+    """JSON of the result (str, int, bool, lists, dicts) without importing json (which imports
+    re)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + "".join(
+            c if " " <= c and c not in '"\\' else "\\u%04x" % ord(c) for c in value
+        ) + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(as_json(k) + ": " + as_json(v) for k, v in value.items()) + "}"
+    return "[" + ", ".join(as_json(v) for v in value) + "]"
+'''
+
+DRIVER = r'''
 
 def write(root, rel, content):
     fd, name = parent(root, rel, True)
@@ -140,24 +169,9 @@ def main():
         result = apply(root, text)
     except Stop as stop:
         result = stop.result
-    except LinkOnPath as link:
-        result = {"error": "link", "path": link.path}
     except PatchError as exc:
         result = {"error": "patch", "message": str(exc)}
     sys.stdout.write(MARKER + as_json(result) + "\n")
-
-
-def as_json(value):
-    """JSON of the result (str, bool, lists, dicts) without importing json (which imports re)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + "".join(
-            c if " " <= c and c not in '"\\' else "\\u%04x" % ord(c) for c in value
-        ) + '"'
-    if isinstance(value, dict):
-        return "{" + ", ".join(as_json(k) + ": " + as_json(v) for k, v in value.items()) + "}"
-    return "[" + ", ".join(as_json(v) for v in value) + "]"
 
 
 main()
@@ -203,7 +217,7 @@ def dataclass(cls=None, frozen=False):
 @cache
 def program() -> str:
     """The whole program: a version check, patch.py's source (its heavier imports replaced),
-    the shared path walk, then the driver."""
+    then the driver."""
     source = (Path(__file__).parent / "patch.py").read_text()
     body = source.replace("from __future__ import annotations\n", "", 1)
     for line, replacement in HEAVY_IMPORTS.items():
@@ -217,7 +231,7 @@ def program() -> str:
         "    sys.stdout.write(MARKER + '{\"error\": \"steps\"}\\n')\n"
         "    sys.exit(0)\n"
     )
-    return head + body + path_walk.SOURCE + DRIVER
+    return head + body + COMMON + DRIVER
 
 
 def command(patch_text: str, root: str) -> str | None:

@@ -125,4 +125,10 @@ class AgentResult:
     chunks: dict[str, TerminalChunk] = field(default_factory=dict)
     conversation: list[dict[str, Any]] = field(default_factory=list)  # for a follow-up
     committed: bool = False  # a Code task's changes were committed inside the sandbox
+    # The patch against the base, taken in the same exec as the commit (None: not taken then;
+    # tasks/agent/collect.py's `collect_patch` takes it).
+    patch: str | None = None
+    # The final text of the files valid citations name (the first 40, each up to 256 kB), from
+    # the same one read that checked them (tasks/agent/tree_exec.py).
+    cited_files: dict[str, str] = field(default_factory=dict)
     duration: float = 0.0

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import docker
 import requests
@@ -81,6 +81,15 @@ if command -v keytool >/dev/null 2>&1; then
   fi
 fi
 """
+# Empties /workspace (chmod only when a plain delete fails), checks it is empty, unpacks stdin.
+REPLACE_WORKSPACE = (
+    f"find {WORKSPACE} -mindepth 1 -delete 2>/dev/null || "
+    f"{{ chmod -R u+rwX {WORKSPACE} 2>/dev/null; find {WORKSPACE} -mindepth 1 -delete; }}; "
+    f'if [ -n "$(ls -A {WORKSPACE})" ]; then echo "the workspace could not be emptied" >&2; '
+    f"exit 3; fi; exec tar -x -p -f - -C {WORKSPACE}"
+)
+
+
 def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
     """A tar of `source`'s contents owned by the sandbox user: regular files, folders and
     symlinks only (no devices, fifos or hard links). The caller closes it."""
@@ -160,8 +169,11 @@ class ContainerShell:
         out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
         return int(result.exit_code or 0), out or b"", err or b""
 
-    def run_with_input(self, cmd: list[str], *, user: str, data: bytes) -> tuple[int, bytes, bytes]:
-        """Like `run`, with `data` as the command's standard input (closed after it)."""
+    def run_with_input(
+        self, cmd: list[str], *, user: str, data: bytes | IO[bytes]
+    ) -> tuple[int, bytes, bytes]:
+        """Like `run`, with `data` (bytes, or a binary file read to its end) as the command's
+        standard input (closed after it)."""
         try:
             exec_id = self.api.exec_create(
                 self.container_id, cmd, stdin=True, user=user, workdir="/"
@@ -171,7 +183,11 @@ class ContainerShell:
             return -1, b"", str(exc).encode()
         raw = getattr(sock, "_sock", sock)
         try:
-            raw.sendall(data)
+            if isinstance(data, bytes):
+                raw.sendall(data)
+            else:
+                while block := data.read(1 << 20):
+                    raw.sendall(block)
             raw.shutdown(socket.SHUT_WR)
             frames = (demux_adaptor(*frame) for frame in frames_iter(sock, tty=False))
             out, err = consume_socket_output(frames, demux=True)
@@ -299,22 +315,19 @@ class ContainerShell:
         _file_tool_check(code, err, target)
         return out
 
-    def clear_workspace(self) -> None:
-        """Empty /workspace (a warm image's copy of an earlier checkout and what setup left in
-        it), as its owner, who may first have to make folders writable again."""
-        code, _, err = self.run(
-            [
-                "bash",
-                "-c",
-                f"chmod -R u+rwX {WORKSPACE} 2>/dev/null; "
-                f'find {WORKSPACE} -mindepth 1 -delete && [ -z "$(ls -A {WORKSPACE})" ]',
-            ],
-            user=SETUP_USER,
+    def replace_workspace(self, archive: IO[bytes]) -> None:
+        """Make /workspace exactly the tar `archive` (workspace_archive's), in one exec as its
+        owner: empty it (a warm image's copy of an earlier checkout and what setup left in it;
+        folders made read-only are made writable again only when deleting fails), then unpack
+        the archive from standard input. As the owner, not as root through the engine: what is
+        unpacked can only land where that user may write. No process of the command users runs
+        yet, so nothing can swap a path while it is replaced."""
+        code, _, err = self.run_with_input(
+            ["bash", "-c", REPLACE_WORKSPACE], user=SETUP_USER, data=archive
         )
         if code != 0:
-            raise SandboxError(
-                f"cannot empty the warm workspace: {err.decode(errors='replace').strip()}"
-            )
+            detail = err.decode(errors="replace").strip()[-1000:]
+            raise SandboxError(f"cannot copy the workspace in: {detail or f'exit {code}'}")
 
     def clear_ipc(self, user: str) -> None:
         """Remove `user`'s System V IPC objects and POSIX message queues: they outlive the

@@ -88,6 +88,9 @@ from tasks.sandbox.watch import watch_command
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
+# Output pieces of one stream arriving within this window are streamed as one chunk (one event
+# instead of one per pipe read; see output.py).
+OUTPUT_BATCH_SECONDS = 0.075
 
 
 class DockerSandbox:
@@ -301,24 +304,21 @@ class DockerSandbox:
         self.api.start(self.container_id)
         self._raise_if_ended()  # cancelled while the container was being made
         shell = self._require_shell()
-        self._oom_kills = shell.oom_kills()
+        # A container just made has a memory cgroup of its own: no OOM kill counted yet.
+        self._oom_kills = 0
         separate_setup = runs_setup and spec.setup_workspace is not None
-        if self.warm_hit:
-            # The workspace is exactly the new checkout: nothing setup left in the tree (build
-            # output, files of a commit since deleted) is laid under it. No process of the
-            # command users runs yet, so nothing can swap a path while it is replaced.
-            shell.clear_workspace()
         first = spec.setup_workspace if separate_setup and spec.setup_workspace else spec.workspace
+        # The workspace is exactly the new checkout: nothing setup left in a warm image's tree
+        # (build output, files of a commit since deleted) is laid under it. One exec.
         with workspace_archive(Path(first)) as archive:
-            shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
+            shell.replace_workspace(archive)
         self._java_store, self._extra_ca = trust_extra_ca(shell, spec.extra_ca_pem)
         if runs_setup:
             self._setup_phase(choice.key)
         if separate_setup and not self._lifetime.ended:
             # Setup ran on the commit's own tree (and was cached as that); now the attempt's.
-            shell.clear_workspace()
             with workspace_archive(Path(spec.workspace)) as archive:
-                shell.put_archive(WORKSPACE, archive, what="copy the workspace in")
+                shell.replace_workspace(archive)
         if runs_maintenance:
             self.maintenance_ran = True
             # A follow-up's tree was written by the agent: the secrets never meet it.
@@ -423,7 +423,10 @@ class DockerSandbox:
         self._raise_if_ended()
         started = time.monotonic()
         collector = OutputCollector(
-            max_bytes=max_output_bytes, on_output=on_output, started=started
+            max_bytes=max_output_bytes,
+            on_output=on_output,
+            started=started,
+            batch_seconds=OUTPUT_BATCH_SECONDS,
         )
         env = exec_environment(
             user=user,
@@ -487,6 +490,7 @@ class DockerSandbox:
                 )
         if error:
             collector.note(error)
+        collector.flush()
         return ExecResult(
             exit_code=exit_code,
             output=collector.text(),

@@ -1,4 +1,10 @@
-"""Collect one command's output: decode as it arrives, stream chunks, cap what is kept."""
+"""Collect one command's output: decode as it arrives, stream chunks, cap what is kept.
+
+Streamed chunks may be gathered for a moment (`batch_seconds`): a chatty command (a test
+runner printing a line per test) would otherwise cost one event — a database insert, a commit
+and a channel-layer send — per pipe read. Pieces of one stream that arrive within the window
+become one chunk; a piece of the other stream, a note, or the end delivers what was gathered
+first, so the order (and the text) the page replays is exactly the order that arrived."""
 
 from __future__ import annotations
 
@@ -14,10 +20,21 @@ class OutputCollector:
     Chunks are passed to `on_output` until the cap is reached; after that the output is only
     counted, and `text()` ends with a note saying how much was left out."""
 
-    def __init__(self, *, max_bytes: int, on_output: OnOutput | None, started: float) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int,
+        on_output: OnOutput | None,
+        started: float,
+        batch_seconds: float = 0.0,
+    ) -> None:
         self.max_bytes = max(0, max_bytes)
         self.on_output = on_output
         self.started = started
+        self.batch_seconds = max(0.0, batch_seconds)
+        self._pending: list[str] = []
+        self._pending_stream: Stream = "stdout"
+        self._pending_at = 0.0
         self.kept = 0
         self.dropped = 0
         self._parts: list[str] = []
@@ -46,13 +63,42 @@ class OutputCollector:
         self.kept += len(encoded)
         self._parts.append(text)
         if self.on_output is not None:
-            self.on_output(
-                OutputChunk(stream=stream, text=text, at=time.monotonic() - self.started)
-            )
+            self._gather(stream, text)
+
+    def _gather(self, stream: Stream, text: str) -> None:
+        now = time.monotonic()
+        if self._pending and stream != self._pending_stream:
+            self.flush()
+        if not self._pending:
+            self._pending_stream, self._pending_at = stream, now
+        self._pending.append(text)
+        if now - self._pending_at >= self.batch_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Deliver what was gathered (one chunk, stamped when its first piece arrived)."""
+        if not self._pending or self.on_output is None:
+            return
+        text, self._pending = "".join(self._pending), []
+        self.on_output(
+            OutputChunk(stream=self._pending_stream, text=text, at=self._pending_at - self.started)
+        )
+
+    def flush_in(self) -> float | None:
+        """Seconds until what was gathered is due (None when nothing is waiting)."""
+        if not self._pending:
+            return None
+        return max(0.0, self._pending_at + self.batch_seconds - time.monotonic())
+
+    def flush_due(self) -> None:
+        """Deliver what was gathered if its window has passed."""
+        if self._pending and self.flush_in() == 0.0:
+            self.flush()
 
     def finish(self) -> None:
         for stream in ("stdout", "stderr"):
             self.feed(stream, b"", final=True)  # type: ignore[arg-type]
+        self.flush()
 
     def text(self) -> str:
         out = "".join(self._parts)
@@ -67,6 +113,7 @@ class OutputCollector:
     def note(self, message: str) -> None:
         """Append a line the person and the model should see (timeouts, limits)."""
         text = f"\n[{message}]\n"
+        self.flush()
         self._parts.append(text)
         if self.on_output is not None:
             self.on_output(

@@ -82,10 +82,16 @@ class StreamedExec:
         deadline = time.monotonic() + max(wait, 0)
         while not self.done:
             remaining = deadline - time.monotonic()
+            due = self.collector.flush_in()  # gathered output is delivered on time
             try:
-                kind, data = self._queue.get(timeout=max(remaining, 0.001))
+                kind, data = self._queue.get(
+                    timeout=max(remaining if due is None else min(remaining, due), 0.001)
+                )
             except queue.Empty:
-                return False
+                self.collector.flush_due()
+                if time.monotonic() >= deadline:
+                    return False
+                continue
             if kind == "eof":
                 self.done = True
                 self.collector.finish()

@@ -25,7 +25,7 @@ from tasks.agent.config import (
 )
 from tasks.agent.config import Mode as AgentMode
 from tasks.agent.loop import run_agent
-from tasks.agent.model import ModelClient
+from tasks.agent.model import shared_model_client
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer, TakeNotes, no_notes
 from tasks.images.selectors import images_of_turn
@@ -136,12 +136,9 @@ def run_agent_in_sandbox(
             lambda: steer_take(attempt_id=attempt_id), what="take messages for the agent"
         )
 
-    model = ModelClient(spec.config.model)
-    try:
-        return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering,
-                         notes=notes)
-    finally:
-        model.close()
+    model = shared_model_client(spec.config.model)
+    return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering,
+                     notes=notes)
 
 
 def _within_attempt_deadline(config: AgentConfig, attempt: Attempt) -> AgentConfig:

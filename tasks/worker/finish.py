@@ -4,7 +4,6 @@ tokens and how the attempt ended (the egress decisions are published as they hap
 
 from __future__ import annotations
 
-import logging
 import shlex
 
 from tasks import event_kinds as kinds
@@ -16,8 +15,6 @@ from tasks.models import Attempt, Status
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox, SandboxError
 from tasks.steering.services import steer_take
-
-logger = logging.getLogger(__name__)
 
 OUTCOME_STATUS = {
     "succeeded": Status.SUCCEEDED,
@@ -31,14 +28,17 @@ def collect_and_finish(
     attempt_id: int, result: AgentResult, *, sandbox: Sandbox, base_commit: str,
     rebased: bool = False,
 ) -> Attempt:
-    """Take the patch (Code tasks), record tokens and the end of the attempt.
+    """Take the patch (Code tasks), record tokens and the end of the attempt. The patch was
+    usually taken with the commit, in the same exec (`result.patch`); else it is taken now.
 
     `rebased` (a resolve attempt): the agent committed itself (rebase or merge), so the patch is
     taken whenever it ended with its work kept, and only when its HEAD contains `base_commit`
     (else the patch would take the branch's new commits back out)."""
     patch = ""
     error = result.error
-    if result.committed or (rebased and result.outcome in ("succeeded", "stopped")):
+    if result.committed and result.patch is not None and not rebased:
+        patch = result.patch
+    elif result.committed or (rebased and result.outcome in ("succeeded", "stopped")):
         events.publish(
             attempt_id, kinds.PHASE, {"phase": "collect", "message": "Taking the patch."}
         )
@@ -52,7 +52,7 @@ def collect_and_finish(
             events.publish(attempt_id, kinds.ERROR, {"message": f"Could not take the patch: {exc}"})
             if result.outcome == "succeeded":
                 result.outcome = "failed"
-    cited = cited_files_of(result, sandbox)
+    cited = cited_files_of(result)
 
     def record() -> Attempt:
         attempt_record_usage(attempt_id=attempt_id, result=result)
@@ -109,22 +109,7 @@ def attempt_record_usage(*, attempt_id: int, result: AgentResult) -> None:
     )
 
 
-CITED_FILES_MAX = 40
-CITED_FILE_MAX_BYTES = 256_000
-
-
-def cited_files_of(result: AgentResult, sandbox: Sandbox) -> dict[str, str]:
-    """The final text of each file a valid citation names (bounded in count and size)."""
-    files: dict[str, str] = {}
-    for citation in result.citations:
-        if citation.kind != "F" or not citation.valid or citation.target in files:
-            continue
-        if len(files) >= CITED_FILES_MAX:
-            break
-        try:
-            files[citation.target] = sandbox.read_file(
-                citation.target, max_bytes=CITED_FILE_MAX_BYTES
-            )
-        except (SandboxError, OSError, ValueError) as exc:
-            logger.info("could not keep cited file %s: %s", citation.target, exc)
-    return files
+def cited_files_of(result: AgentResult) -> dict[str, str]:
+    """The final text of each file a valid citation names, as the agent read it once when it
+    checked the citations (bounded in count and size: tasks/agent/tree_exec.py)."""
+    return dict(result.cited_files)

@@ -7,6 +7,7 @@ policies) and a `DockerConfig` (host-side paths and egress options), then picks 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from tasks.sandbox.config import DockerConfig, load_domain_lists
 from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.sandbox.trust import check_upstream_proxy, read_extra_ca
+
+logger = logging.getLogger(__name__)
 
 
 def image_for(choice: str, custom: str = "") -> str:
@@ -180,3 +183,22 @@ def make_sandbox(spec: SandboxSpec, *, on_setup_output: OnOutput | None = None) 
 
         return DockerSandbox(spec, config=docker_config(), on_setup_output=on_setup_output)
     raise SandboxError(f"sandbox backend {backend!r} is not available; set SANDBOX_BACKEND=docker")
+
+
+def probe_engine() -> None:
+    """Learn once, in the worker's main process before its pool forks, whether the engine
+    enforces disk quotas (a probe container each pool process would otherwise make on its
+    first attempt). Best effort: without an engine or the image, the first attempt probes."""
+    if settings.SANDBOX_BACKEND != "docker":
+        return
+    from docker.errors import DockerException
+
+    from tasks.sandbox.engine import disk_quota_supported, docker_client
+
+    try:
+        client = docker_client()
+        client.images.get(settings.SANDBOX_SLIM_IMAGE)
+        disk_quota_supported(client, settings.SANDBOX_SLIM_IMAGE)
+        client.close()
+    except (SandboxError, DockerException) as exc:
+        logger.info("the engine was not probed before the first attempt: %s", exc)

@@ -84,6 +84,10 @@ def test_code_task_runs_tests_patches_and_ends_green(model_server, make_sandbox,
 
     assert result.committed
     patch = collect_patch(sandbox, base)
+    # Taken in the same exec as the commit (tasks/agent/collect.py::commit_changes): the same.
+    assert result.patch == patch
+    # The cited file was read once, with the check, and kept.
+    assert result.cited_files == {"calc.py": CALC.replace("a - b", "a + b")}
     assert "diff --git a/calc.py b/calc.py" in patch
     assert "-    return a - b\n+    return a + b\n" in patch
     assert patch.count("diff --git") == 1

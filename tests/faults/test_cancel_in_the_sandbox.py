@@ -42,7 +42,7 @@ def assert_gone(docker_engine, sandbox) -> None:  # noqa: ANN001, F811
     ("owner", "call"),
     [
         (APIClient, "start"),  # starting the container
-        (ContainerShell, "put_archive"),  # copying the workspace in
+        (ContainerShell, "replace_workspace"),  # copying the workspace in
         (ContainerShell, "start_bridge"),  # the egress bridge for the setup phase
     ],
     ids=["starting-the-container", "copying-the-workspace", "starting-the-egress-bridge"],

@@ -16,6 +16,8 @@ words of their own) and its first simple command decides:
   F (file), D (directory), L (a symlink on the way), N (absent);
 - `mkdir ...`: nothing to do (directories are implied by the files' paths);
 - `rm ... PATH...`: the files are deleted;
+- tasks/agent/tree_exec.py's program (reading cited files; listing and reading the AGENTS.md
+  files when the command starts with `mapfile`): its JSON answer from the dict;
 - `git add ...` followed by a `commit` in the same command: "COMMITTED" when the files changed
   since the last commit, else "NOTHING" (the words the agent's commit command prints).
 A model's command of one of these shapes is answered the same way (no test's model runs one).
@@ -23,12 +25,14 @@ A model's command of one of these shapes is answered the same way (no test's mod
 
 from __future__ import annotations
 
+import base64
+import json
 import posixpath
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tasks.agent import patch_exec
+from tasks.agent import patch_exec, tree_exec
 from tasks.agent.instructions import AGENTS_FILE
 from tasks.sandbox.base import (
     CredentialUse,
@@ -82,15 +86,17 @@ class MemorySandbox:
         argv = _first_command(words)
         program = argv[0] if argv else ""
         if program == "find" and AGENTS_FILE in argv:
-            found = sorted((p for p in self.files if posixpath.basename(p) == AGENTS_FILE),
-                           key=lambda p: (p.count("/"), p))
-            return ExecResult(0, "".join(f"{p}\n" for p in found))
+            return ExecResult(0, "".join(f"{p}\n" for p in self._agents_files()))
+        if program == "mapfile" and tree_exec.MARKER in command and AGENTS_FILE in command:
+            return ExecResult(0, self._read_tree(self._agents_files(), keep_files=1_000_000))
         if argv[:2] == ["bash", "-c"] and argv[3:4] == ["stat"]:
             return ExecResult(0, "".join(f"{self._kind(p)}\t{p}\n" for p in argv[4:]))
         if command.startswith(patch_exec.PYTHON) and patch_exec.MARKER in command:
             # apply_patch's one-exec program needs the container's Python and file system: say
             # so the way an image without it does, and the tool takes its step-by-step path.
             return ExecResult(0, patch_exec.MARKER + '{"error": "steps"}\n')
+        if command.startswith(patch_exec.PYTHON) and tree_exec.MARKER in command:
+            return ExecResult(0, self._read_tree(argv[8:], keep_files=int(argv[6])))
         if program == "mkdir":
             return ExecResult(0, "")
         if program == "rm":
@@ -114,6 +120,24 @@ class MemorySandbox:
         self.commits += 1
         self._committed = dict(self.files)
         return ExecResult(0, "COMMITTED\n")
+
+    def _agents_files(self) -> list[str]:
+        return sorted((p for p in self.files if posixpath.basename(p) == AGENTS_FILE),
+                      key=lambda p: (p.count("/"), p))
+
+    def _read_tree(self, paths: list[str], *, keep_files: int) -> str:
+        """What tree_exec's program prints: per path its kind, and a file's lines and text."""
+        found = []
+        for n, path in enumerate(paths):
+            kind = self._kind(path)
+            entry: dict[str, object] = {"kind": kind, "path": path}
+            if kind == "F":
+                data = self.files[path].encode()
+                entry["lines"] = len(self.files[path].splitlines())
+                if n < keep_files and len(data) <= tree_exec.KEEP_BYTES:
+                    entry["data"] = base64.b64encode(data).decode()
+            found.append(entry)
+        return tree_exec.MARKER + json.dumps(found) + "\n"
 
     def _kind(self, path: str) -> str:
         parts = path.split("/")

@@ -20,6 +20,10 @@ _PYTEST_TEMP = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempd
 os.environ.setdefault("GIT_LOCAL_ROOTS", str(_PYTEST_TEMP / f"pytest-of-{getpass.getuser()}"))
 # The GitHub stand-in and other test servers listen on 127.0.0.1, allowed by name.
 os.environ.setdefault("GIT_ALLOWED_HOSTS", "*,127.0.0.1")
+# Tests push to a repository and start the next attempt at once, and GitHub stand-in mirrors
+# are shared by name across the session: every attempt fetches (tests/core/test_mirror_fresh.py
+# turns the window on for itself).
+os.environ.setdefault("GIT_MIRROR_FRESH_SECONDS", "0")
 # Webhook tests deliver to loopback receivers.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "127.0.0.0/8")
 
