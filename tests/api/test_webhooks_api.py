@@ -10,7 +10,6 @@ import json
 from django.test import override_settings
 
 from codexweb.audit.models import AuditEntry
-from tasks import services
 from tasks.models import Attempt, Status
 from tasks.notifications.fanout import attempt_notify
 from tasks.notifications.jobs import deliver_webhook
@@ -27,9 +26,7 @@ def _path(team, *extra) -> str:
 
 
 def _finished_attempt(repo, author) -> Attempt:
-    attempt = factories.make_task(repo, author, prompt="Fix the flaky test").attempts.get()
-    services.attempt_claim(attempt_id=attempt.pk)
-    return services.attempt_finish(attempt_id=attempt.pk, status=Status.FAILED, error="Failed.")
+    return factories.make_finished_attempt(repo, author, status=Status.FAILED)
 
 
 def _added(api, team, url: str) -> dict:
