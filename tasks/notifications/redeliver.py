@@ -24,7 +24,7 @@ class RedeliverRefused(ValueError):
     """The delivery cannot be redelivered now; the message says why, for a person."""
 
 
-_REFUSALS = {
+_REFUSALS: dict[str, str] = {
     WebhookDelivery.State.DELIVERED: "This delivery succeeded already; only a failed delivery "
     "can be redelivered.",
     WebhookDelivery.State.PENDING: "This delivery is still being tried; it can be redelivered "
