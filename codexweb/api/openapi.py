@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
-from codexweb.api import openapi_review
+from codexweb.api import openapi_review, openapi_webhooks
 from codexweb.api import openapi_verification as verification
 
 _STATUS = ["queued", "running", "succeeded", "failed", "cancelled", "stopped"]
@@ -780,8 +780,9 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**_SCHEMAS, **verification.schemas()},
+            "schemas": {**_SCHEMAS, **verification.schemas(), **openapi_webhooks.SCHEMAS},
         },
         "paths": {**_paths(), **verification.paths(),
-                  **openapi_review.paths(_ERRORS, _NOT_FOUND, _error)},
+                  **openapi_review.paths(_ERRORS, _NOT_FOUND, _error),
+                  **openapi_webhooks.paths(_ERRORS, _NOT_FOUND, _error)},
     }

@@ -109,3 +109,11 @@ class CredentialIn(BaseModel):
     password: str = Field(default="", max_length=16384, description="for kind=basic")
     path_prefix: str = Field(default="/", max_length=500, description="only requests under it")
     allow_http: bool = Field(default=False, description="also over plain HTTP (else HTTPS only)")
+
+
+class WebhookIn(BaseModel):
+    """A team webhook to add; the service checks the URL (http(s), a public address)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, description="http:// or https://")

@@ -7,6 +7,7 @@ from codexweb.api import (
     views_credentials,
     views_review,
     views_verification,
+    views_webhooks,
 )
 
 app_name = "api"
@@ -19,6 +20,13 @@ urlpatterns = [
          name="credentials"),
     path("repositories/<int:pk>/credentials/<int:credential_id>",
          views_credentials.credential_detail, name="credential"),
+    path("teams/<slug:slug>/webhooks", views_webhooks.webhooks_collection, name="webhooks"),
+    path("teams/<slug:slug>/webhooks/<int:webhook_id>", views_webhooks.webhook_detail,
+         name="webhook"),
+    path("teams/<slug:slug>/webhooks/<int:webhook_id>/deliveries",
+         views_webhooks.webhook_deliveries, name="webhook_deliveries"),
+    path("teams/<slug:slug>/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver",
+         views_webhooks.delivery_redeliver_view, name="webhook_redeliver"),
     path("tasks", views.tasks_collection, name="tasks"),
     path("tasks/<int:pk>", views.task_detail, name="task"),
     path("tasks/<int:pk>/cancel", views.task_cancel, name="task_cancel"),

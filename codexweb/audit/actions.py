@@ -29,6 +29,7 @@ REPOSITORY_REGISTERED = "repository.registered"
 REPOSITORY_REGISTRATION_REFUSED = "repository.registration_refused"
 WEBHOOK_ADDED = "webhook.added"
 WEBHOOK_REMOVED = "webhook.removed"
+WEBHOOK_REDELIVERED = "webhook.redelivered"  # a failed delivery queued again by an admin
 
 ALL = (
     MEMBER_INVITED,
@@ -58,4 +59,5 @@ ALL = (
     REPOSITORY_REGISTRATION_REFUSED,
     WEBHOOK_ADDED,
     WEBHOOK_REMOVED,
+    WEBHOOK_REDELIVERED,
 )

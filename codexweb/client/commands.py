@@ -24,6 +24,7 @@ from codexweb.client.review_commands import (
     print_findings,
     task_payload,
 )
+from codexweb.client.webhooks import add_webhooks_command, run_webhooks
 
 STREAM_RECONNECTS = 5
 # `pr` polls the server's job this often, this many times (about five minutes) at most.
@@ -39,7 +40,7 @@ _STATUS_EXIT = {
 
 def add_client_commands(sub: argparse._SubParsersAction) -> None:
     """Register login, ask, code, list, show, diff, cancel, retry, steer, follow-up, pr, push,
-    resolve, rank, allow-domain and credentials on the parser."""
+    resolve, rank, allow-domain, credentials and webhooks on the parser."""
     login = sub.add_parser("login", help="save the server URL and a personal API token")
     login.add_argument("--server", help="e.g. https://codexweb.example.com")
     login.add_argument("--token", help="a personal API token (default: prompt, or read stdin)")
@@ -140,12 +141,14 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     resolve.add_argument("--json", action="store_true")
     add_rank_command(sub)
     add_credentials_command(sub)
+    add_webhooks_command(sub)
     add_review_commands(sub)
 
 
 CLIENT_COMMANDS = frozenset(
     {"login", "ask", "code", "task", "list", "show", "diff", "cancel", "retry", "steer",
-     "follow-up", "pr", "push", "resolve", "rank", "post-review", "allow-domain", "credentials"}
+     "follow-up", "pr", "push", "resolve", "rank", "post-review", "allow-domain", "credentials",
+     "webhooks"}
 )
 
 
@@ -171,6 +174,7 @@ def run_client_command(
             "rank": rank_command,
             "allow-domain": _allow_domain,
             "credentials": run_credentials,
+            "webhooks": run_webhooks,
             "push": _push,
             "resolve": _resolve,
             "task": _start,

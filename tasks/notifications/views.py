@@ -1,19 +1,23 @@
 """The team's webhooks page (admins only: 404 for members, like any page that isn't theirs):
-list, add (the secret is shown once), remove after confirming, and each one's delivery log."""
+list, add (the secret is shown once), remove after confirming, each one's delivery log and its
+Redeliver button."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_POST
 
 from codexweb.accounts.confirm import confirm_then_do
 from codexweb.accounts.current import current_admin_team
 from codexweb.accounts.http import AuthedRequest
 from tasks.notifications.destinations import DestinationRefused
 from tasks.notifications.forms import WebhookForm
-from tasks.notifications.models import TeamWebhook
+from tasks.notifications.models import TeamWebhook, WebhookDelivery
+from tasks.notifications.redeliver import RedeliverRefused, delivery_redeliver
 from tasks.notifications.selectors import team_webhooks, webhook_deliveries
 from tasks.notifications.signing import SIGNATURE_HEADER
 from tasks.notifications.webhooks import webhook_add, webhook_remove
@@ -72,3 +76,19 @@ def webhook_delete(request: AuthedRequest, pk: int) -> HttpResponse:
         action=reverse("notifications:webhook_delete", args=[webhook.pk]),
         button="Remove",
     )
+
+
+@require_POST
+def webhook_redeliver(request: AuthedRequest, pk: int, delivery_id: int) -> HttpResponse:
+    """The log's Redeliver button: queue one more try of a failed delivery, back to the log."""
+    team = current_admin_team(request)
+    delivery = get_object_or_404(
+        WebhookDelivery, pk=delivery_id, webhook_id=pk, webhook__team=team
+    )
+    try:
+        delivery_redeliver(delivery=delivery, actor=request.user)
+    except RedeliverRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Delivery {delivery.pk} queued again.")
+    return redirect("notifications:webhook_log", pk=pk)

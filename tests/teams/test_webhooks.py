@@ -6,6 +6,7 @@ allow 127.0.0.0/8 through WEBHOOK_ALLOW_PRIVATE; production allows no private ne
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client, override_settings
@@ -231,3 +232,38 @@ def test_a_removed_webhooks_pending_delivery_stops(acme_repo, alice, hook, webho
     webhook.delete()
     assert delivery_try(delivery_id).retry_in is None
     assert webhook_receiver.received == []
+
+
+def test_the_log_redelivers_a_failed_delivery_with_a_csrf_protected_button(
+    acme, alice, alice_client, bob, acme_repo, hook, webhook_receiver,  # noqa: F811
+    empty_queue, django_capture_on_commit_callbacks,
+):
+    webhook, _ = hook
+    webhook_receiver.answer(410, 200)  # gone, then fixed
+    [delivery_id] = attempt_notify(_finished_attempt(acme_repo, alice).pk, ATTEMPT_FINISHED)
+    assert delivery_try(delivery_id).state == WebhookDelivery.State.FAILED
+    log_url = reverse("notifications:webhook_log", args=[webhook.pk])
+    action = reverse("notifications:webhook_redeliver", args=[webhook.pk, delivery_id])
+    page = alice_client.get(log_url).content.decode()
+    form = page[page.index(f'action="{action}"') - 40 : page.index("Redeliver<")]
+    assert 'method="post"' in form and "csrfmiddlewaretoken" in form
+    assert re.search(r"\son[a-z]+=", form) is None  # no inline handler: CSP-safe
+    assert alice_client.get(action).status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    assert strict.post(action).status_code == 403  # no CSRF token: refused
+    assert _client_of(bob).post(action).status_code == 404  # a member, not an admin
+    assert queued_jobs() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(action, follow=True)
+    assert response.redirect_chain == [(log_url, 302)]
+    assert f"Delivery {delivery_id} queued again." in response.content.decode()
+    [job] = [j for j in queued_jobs() if j.task == "notifications.deliver_webhook"]
+    assert job.args == [delivery_id]
+    assert WebhookDelivery.objects.get(pk=delivery_id).state == WebhookDelivery.State.PENDING
+    delivery_try(delivery_id)
+    page = alice_client.get(log_url).content.decode()
+    assert "Delivered" in page and f'action="{action}"' not in page  # only failed ones offer it
+    again = alice_client.post(action, follow=True).content.decode()
+    assert "succeeded already" in again
+    assert AuditEntry.objects.filter(team=acme, action="webhook.redelivered").count() == 1
