@@ -36,6 +36,7 @@ from repos.selectors import (
     repository_by_reference,
 )
 from tasks import services
+from tasks.models import Attempt
 from tasks.pull_requests import services as pulls
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.resolve import attempt_resolve as attempt_resolve_service
@@ -188,6 +189,11 @@ def task_pull_request(request: HttpRequest, pk: int) -> JsonResponse:
         raise ApiError(status, "not_found" if status == 404 else exc.code, str(exc)) from exc
     except GitHubError as exc:
         raise ApiError(502, "github_error", f"GitHub: {exc}") from exc
+    return _record_response(record, attempt)
+
+
+def _record_response(record: PullRequestRecord, attempt: Attempt) -> JsonResponse:
+    """202 while the job works on the record (poll its Location), else 200."""
     status = 202 if record.state == PullRequestRecord.State.CREATING else 200
     response = JsonResponse(pull_request_repr(record), status=status)
     response["Location"] = reverse("api:attempt_pr", args=[attempt.pk])
@@ -217,10 +223,7 @@ def attempt_push(request: HttpRequest, pk: int) -> JsonResponse:
         raise ApiError(409, exc.code, str(exc)) from exc
     except GitHubError as exc:
         raise ApiError(502, "github_error", f"GitHub: {exc}") from exc
-    status = 202 if record.state == PullRequestRecord.State.CREATING else 200
-    response = JsonResponse(pull_request_repr(record), status=status)
-    response["Location"] = reverse("api:attempt_pr", args=[attempt.pk])
-    return response
+    return _record_response(record, attempt)
 
 
 @api_endpoint("POST")
