@@ -45,11 +45,16 @@ class AttemptCard:
     pull_request: Any = None  # tasks.pull_requests.models.PullRequestRecord, once one was asked for
     # The parent's open PR that Create PR would update instead ("Update PR #N"), for a follow-up.
     updates_pull: Any = None
+    # Create PR cannot work, Push to branch can (tasks.pull_requests.selectors.PushOnly).
+    push_only: Any = None
 
     @property
     def push_branch(self) -> str:
-        """The branch "Push to branch" offers: the task's, when it started from a pull request
-        or a branch other than the default one (tasks/pull_requests/branch_push.py)."""
+        """The branch "Push to branch" offers: the one the attempt's changes only fit on, else
+        the task's when it started from a pull request or a branch other than the default one
+        (tasks/pull_requests/branch_push.py)."""
+        if self.push_only is not None:
+            return str(self.push_only.branch)
         task = self.attempt.task
         if task.pull_number or task.base_branch != task.repository.default_branch:
             return task.base_branch
@@ -117,11 +122,12 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     stored_cost = float(getattr(attempt, "cost", 0) or 0)
     evidence.cost = max(evidence.cost, stored_cost)
     files, added, removed = diff_stats(attempt.patch)
-    from tasks.pull_requests.selectors import open_parent_pull_request
+    from tasks.pull_requests.selectors import open_parent_pull_request, push_only
 
+    parent_pull = open_parent_pull_request(attempt)
     return AttemptCard(
         attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt),
-        open_parent_pull_request(attempt),
+        parent_pull, push_only(attempt) if parent_pull is None else None,
     )
 
 
