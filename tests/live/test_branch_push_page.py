@@ -73,6 +73,9 @@ def test_push_to_branch_then_resolve_from_the_task_page(
     assert response.status_code == 302 and response["Location"].endswith("#attempt-2")
     assert (new.kind, new.parent_id, new.status) == (AttemptKind.RESOLVE, attempt.pk,
                                                      Status.QUEUED)
+    html = alice_client.get(page).content.decode()
+    assert html.count("data-attempt-kind>Resolve of attempt 1<") == 2  # its tab and header
+    assert "Resolving attempt 1's conflicts:" in html
 
 
 def test_a_task_on_the_default_branch_offers_no_push(alice_client, gh, webapp, acme, alice):
