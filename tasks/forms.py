@@ -81,7 +81,10 @@ class ComposerForm(forms.Form):
         label="Or pull request",
         help_text="A number or URL; starts from its branch.",
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "#12 or URL"}
+            # Suggestions: the repository's open pull requests (templates/tasks/home.html's
+            # datalist, filled by app.js from repos:pulls).
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "#12 or URL",
+                   "list": "pull-options"}
         ),
         error_messages={"max_length": "A pull request reference is at most %(limit_value)d "
                         "characters."},
