@@ -21,7 +21,8 @@ RENDERED_REPOSITORIES = 200
 
 
 class RepositorySelect(forms.Select):
-    """A select whose options carry each repository's default branch, for the branch hint."""
+    """A select whose options carry each repository's default branch, for the branch hint, and
+    where its branches and open pull requests are listed, for the suggestions."""
 
     def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option = super().create_option(name, value, *args, **kwargs)
@@ -29,6 +30,7 @@ class RepositorySelect(forms.Select):
         if instance is not None:
             option["attrs"]["data-default-branch"] = instance.default_branch
             option["attrs"]["data-branches-url"] = reverse("repos:branches", args=[instance.pk])
+            option["attrs"]["data-pulls-url"] = reverse("repos:pulls", args=[instance.pk])
         return option
 
 
