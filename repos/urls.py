@@ -21,6 +21,7 @@ urlpatterns = [
          name="disconnect_org"),
     path("<int:pk>/disconnect/", views_connect.disconnect_repository, name="disconnect"),
     path("<int:pk>/branches/", views_github.repository_branches, name="branches"),
+    path("<int:pk>/pulls/", views_github.repository_pulls, name="pulls"),
     path("<int:pk>/environment/", views_environment.environment_page, name="environment"),
     path("<int:pk>/environment/secrets/", views_environment.secret_save, name="secret_save"),
     path("<int:pk>/environment/secrets/<int:secret_id>/delete/", views_environment.secret_remove,

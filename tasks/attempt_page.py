@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tasks import event_kinds
 from tasks.agent.records import Citation
-from tasks.models import FINISHED_STATUSES, Attempt, Mode, Status, Task
+from tasks.models import FINISHED_STATUSES, Attempt, AttemptKind, Mode, Status, Task
 from tasks.pull_requests.title import split_title
 from tasks.recorded import attempt_summary, stored_citations, summary_flags
 from tasks.rendering.diff import DiffView, KnownLines, diff_stats, diff_view, new_file_lines
@@ -45,11 +45,19 @@ class AttemptCard:
     pull_request: Any = None  # tasks.pull_requests.models.PullRequestRecord, once one was asked for
     # The parent's open PR that Create PR would update instead ("Update PR #N"), for a follow-up.
     updates_pull: Any = None
+    # Create PR cannot work, Push to branch can (tasks.pull_requests.selectors.PushOnly).
+    push_only: Any = None
+    # What kind of attempt this is, for its tab and header: "Resolve of attempt 2", "Combined
+    # from attempts 1, 3"; empty for an ordinary attempt or follow-up.
+    kind_label: str = ""
 
     @property
     def push_branch(self) -> str:
-        """The branch "Push to branch" offers: the task's, when it started from a pull request
-        or a branch other than the default one (tasks/pull_requests/branch_push.py)."""
+        """The branch "Push to branch" offers: the one the attempt's changes only fit on, else
+        the task's when it started from a pull request or a branch other than the default one
+        (tasks/pull_requests/branch_push.py)."""
+        if self.push_only is not None:
+            return str(self.push_only.branch)
         task = self.attempt.task
         if task.pull_number or task.base_branch != task.repository.default_branch:
             return task.base_branch
@@ -117,12 +125,31 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     stored_cost = float(getattr(attempt, "cost", 0) or 0)
     evidence.cost = max(evidence.cost, stored_cost)
     files, added, removed = diff_stats(attempt.patch)
-    from tasks.pull_requests.selectors import open_parent_pull_request
+    from tasks.pull_requests.selectors import open_parent_pull_request, push_only
 
+    parent_pull = open_parent_pull_request(attempt)
     return AttemptCard(
         attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt),
-        open_parent_pull_request(attempt),
+        parent_pull, push_only(attempt) if parent_pull is None else None, kind_label(attempt),
     )
+
+
+def kind_label(attempt: Attempt) -> str:
+    """A resolve attempt names the attempt it resolves; a combined best-of-N patch (made by the
+    hunk pick, tasks/verification/) the attempts its hunks came from. Else ""."""
+    if attempt.kind == AttemptKind.RESOLVE and attempt.parent is not None:
+        return f"Resolve of attempt {attempt.parent.index}"
+    from tasks.verification.models import Verification
+
+    hunks = Verification.objects.filter(attempt=attempt).values_list("hunks", flat=True).first()
+    if not hunks:
+        return ""
+    sources = {int(h.split(":", 1)[0]) for h in hunks if h.split(":", 1)[0].isdigit()}
+    indexes = sorted(Attempt.objects.filter(pk__in=sources).values_list("index", flat=True))
+    if not indexes:
+        return "Combined"
+    return (f"Combined from attempt{'s' if len(indexes) != 1 else ''} "
+            f"{', '.join(map(str, indexes))}")
 
 
 def task_totals(cards: list[AttemptCard]) -> dict[str, Any]:

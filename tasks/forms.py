@@ -21,7 +21,8 @@ RENDERED_REPOSITORIES = 200
 
 
 class RepositorySelect(forms.Select):
-    """A select whose options carry each repository's default branch, for the branch hint."""
+    """A select whose options carry each repository's default branch, for the branch hint, and
+    where its branches and open pull requests are listed, for the suggestions."""
 
     def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option = super().create_option(name, value, *args, **kwargs)
@@ -29,6 +30,7 @@ class RepositorySelect(forms.Select):
         if instance is not None:
             option["attrs"]["data-default-branch"] = instance.default_branch
             option["attrs"]["data-branches-url"] = reverse("repos:branches", args=[instance.pk])
+            option["attrs"]["data-pulls-url"] = reverse("repos:pulls", args=[instance.pk])
         return option
 
 
@@ -81,7 +83,10 @@ class ComposerForm(forms.Form):
         label="Or pull request",
         help_text="A number or URL; starts from its branch.",
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "#12 or URL"}
+            # Suggestions: the repository's open pull requests (templates/tasks/home.html's
+            # datalist, filled by app.js from repos:pulls).
+            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "#12 or URL",
+                   "list": "pull-options"}
         ),
         error_messages={"max_length": "A pull request reference is at most %(limit_value)d "
                         "characters."},

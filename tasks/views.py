@@ -168,6 +168,7 @@ def repository_picker(request: HttpRequest) -> JsonResponse:
                     "visibility": r.visibility,
                     "recent": r.pk in recent,
                     "branches_url": reverse("repos:branches", args=[r.pk]),
+                    "pulls_url": reverse("repos:pulls", args=[r.pk]),
                 }
                 for r in results
             ]

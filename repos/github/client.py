@@ -129,6 +129,7 @@ class PullInfo:
     # pull request names another repository here.
     head_repo: str = ""
     base_ref: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -333,9 +334,10 @@ class GitHubClient:
         return self._pull(self._call(self._github.rest.pulls.get, owner, name, number).parsed_data)
 
     def pulls(self, owner: str, name: str, *, head: str = "", base: str = "",
-              state: str = "open") -> list[PullInfo]:
-        """GET /repos/{owner}/{repo}/pulls (pulls/list), every page; `head` is a branch of this
-        repository (GitHub wants `owner:branch`, added here)."""
+              state: str = "open", max_pages: int = MAX_PAGES) -> list[PullInfo]:
+        """GET /repos/{owner}/{repo}/pulls (pulls/list), up to `max_pages` pages of 100 (newest
+        first); `head` is a branch of this repository (GitHub wants `owner:branch`, added
+        here)."""
         filters: dict[str, Any] = {"state": state}
         if head:
             filters["head"] = f"{owner}:{head}"
@@ -343,7 +345,7 @@ class GitHubClient:
             filters["base"] = base
         found: list[PullInfo] = []
         page: int | None = 1
-        for _ in range(MAX_PAGES):
+        for _ in range(min(max_pages, MAX_PAGES)):
             if page is None:
                 break
             response = self._call(self._github.rest.pulls.list, owner, name, per_page=PER_PAGE,
@@ -425,5 +427,5 @@ class GitHubClient:
             state="merged" if merged else str(data.state), draft=bool(data.draft),
             head_sha=data.head.sha, head_ref=str(data.head.ref),
             head_repo=str(getattr(getattr(data.head, "repo", None), "full_name", "") or ""),
-            base_ref=str(data.base.ref),
+            base_ref=str(data.base.ref), title=str(getattr(data, "title", "") or ""),
         )

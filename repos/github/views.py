@@ -1,4 +1,5 @@
-"""GitHub pages' small endpoints: "Refresh from GitHub", its progress, and the composer's branches.
+"""GitHub pages' small endpoints: "Refresh from GitHub", its progress, and the composer's
+branches and open pull requests.
 
 Every view authorizes: people act on their own credentials only, and on repositories of their
 own teams only (another team's repository is a 404).
@@ -17,6 +18,7 @@ from codexweb.accounts.middleware import json_endpoint
 from repos.access import repository_access
 from repos.git.branches import branches_for
 from repos.github.client import GitHubAuthError, GitHubError
+from repos.github.open_pulls import open_pulls
 from repos.github.selectors import github_credentials_for
 from repos.github.sync_request import repositories_sync_request, sync_status
 from repos.selectors import get_repository_for_user
@@ -87,3 +89,25 @@ def repository_branches(request: HttpRequest, pk: int) -> JsonResponse:
         "fetched_at": listing.fetched_at.isoformat() if listing.fetched_at else None,
         "refreshing": listing.refreshing,
     })
+
+
+@json_endpoint
+@require_GET
+def repository_pulls(request: HttpRequest, pk: int) -> JsonResponse:
+    """Open pull requests of one of the person's teams' repositories, for the composer's
+    "Or pull request" suggestions. Failures answer a sentence in `error` (403 when the person
+    may not read it, 503 when GitHub cannot say); a refused token is the middleware's 401."""
+    user = signed_in_user(request)
+    repository = get_repository_for_user(user, pk)
+    try:
+        access = repository_access(user, repository) if repository.is_on_github else None
+        if access is not None and not access.can_read:
+            return JsonResponse({"error": access.reason, "pulls": []}, status=403)
+        pulls = open_pulls(user, repository)
+    except GitHubAuthError:
+        raise
+    except GitHubError as exc:
+        return JsonResponse({"error": f"Could not list the pull requests: {exc}",
+                             "pulls": []}, status=503)
+    return JsonResponse({"repository": repository.full_name, "error": "",
+                         "pulls": [p.as_json() for p in pulls]})

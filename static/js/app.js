@@ -84,6 +84,7 @@
         opt.textContent = r.full_name;
         opt.dataset.defaultBranch = r.default_branch;
         if (r.branches_url) opt.dataset.branchesUrl = r.branches_url;
+        if (r.pulls_url) opt.dataset.pullsUrl = r.pulls_url;
         if (String(r.id) === chosen) opt.selected = true;
         select.appendChild(opt);
       });
@@ -172,6 +173,52 @@
       var opt = select.options[select.selectedIndex];
       if (!opt || !opt.dataset.branchesUrl) { fill([]); return; }
       load(opt.dataset.branchesUrl, mine, 5);
+    }
+
+    select.addEventListener("change", chosen);
+    if (select.value) chosen();
+  });
+
+  // Pull request suggestions: the chosen repository's open pull requests (GitHub only, listed
+  // by the server and kept there for a minute) fill the "Or pull request" field's <datalist>;
+  // typing a number or URL still works. A failure is said in a sentence under the field.
+  onReady(function () {
+    var select = document.getElementById("id_repository");
+    var list = document.getElementById("pull-options");
+    var status = document.getElementById("pull-options-status");
+    if (!select || !list) return;
+    var seq = 0;
+
+    function say(text) {
+      if (!status) return;
+      status.textContent = text;
+      status.hidden = !text;
+    }
+
+    function fill(pulls) {
+      list.textContent = "";
+      pulls.forEach(function (p) {
+        var opt = document.createElement("option");
+        opt.value = "#" + p.number;
+        opt.label = "#" + p.number + " " + p.title + " (" + p.head + ")" + (p.draft ? " · draft" : "");
+        list.appendChild(opt);
+      });
+    }
+
+    function chosen() {
+      var mine = ++seq;
+      fill([]);
+      say("");
+      var opt = select.options[select.selectedIndex];
+      if (!opt || !opt.dataset.pullsUrl) return;
+      fetch(opt.dataset.pullsUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (mine !== seq) return;
+          fill(data.pulls || []);
+          say(data.error || "");
+        })
+        .catch(function () { if (mine === seq) say("Could not list the pull requests; type a number or URL."); });
     }
 
     select.addEventListener("change", chosen);

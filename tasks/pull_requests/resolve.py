@@ -1,9 +1,10 @@
 """Resolve with the agent (issue 15, item 4): when Create PR or Push to branch finds that the
-patch no longer applies to the branch, or the branch moved, a new attempt of kind "resolve"
-starts from the earlier attempt's commit on its old base with the branch's new head next to it,
-rebases (or merges) in the sandbox, resolves the conflicts, runs the checks and leaves a patch
-against the new head. The workspace is made by tasks/worker/resolve.py; nothing of the tree runs
-on the host.
+patch no longer applies to the branch, or the branch moved (or a follow-up's Update PR finds
+someone else's commits on the PR's branch: then that branch is the one), a new attempt of kind
+"resolve" starts from the earlier attempt's commit on its old base with the branch's new head
+next to it, rebases (or merges) in the sandbox, resolves the conflicts, runs the checks and
+leaves a patch against the new head. The workspace is made by tasks/worker/resolve.py; nothing
+of the tree runs on the host.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from tasks.models import Attempt, AttemptKind, Mode, Status
+from tasks.pull_requests.selectors import update_conflict_record
 from tasks.services import TaskError, attempt_append, task_access_require
 
 # The instruction a resolve attempt starts with; the worker appends what conflicted.
@@ -31,6 +33,13 @@ RESOLVE_PROMPT = (
 def work_branch_name(index: int) -> str:
     """The workspace branch holding attempt `index`'s commit on its old base."""
     return f"codexweb/attempt-{index}"
+
+
+def resolve_branch(attempt: Attempt) -> str:
+    """The branch a resolve attempt of `attempt` rebases onto: the pull request's branch when
+    its Update PR was refused (someone else pushed to it), else the task's base branch."""
+    record = update_conflict_record(attempt.pk)
+    return record.branch if record is not None else attempt.task.base_branch
 
 
 def resolve_prompt(*, branch: str, index: int, conflicts: list[str]) -> str:
@@ -62,15 +71,15 @@ def attempt_resolve(*, attempt: Attempt, by: User) -> Attempt:
             f"Attempt {current.index} does not record the commit it started from (it ran "
             "before codexweb kept it), so the agent cannot rebase it; follow up on it instead.")
     task_access_require(user=by, task=current.task)
+    branch = resolve_branch(current)
     with transaction.atomic():
         return attempt_append(
             task_id=current.task_id,
             parent_id=current.pk,
-            prompt=resolve_prompt(branch=current.task.base_branch, index=current.index,
-                                  conflicts=[]),
+            prompt=resolve_prompt(branch=branch, index=current.index, conflicts=[]),
             by=by,
             message=(f"Queued: resolve attempt {current.index}'s conflicts with the current "
-                     f"{current.task.base_branch}, by {by.get_username()}."),
+                     f"{branch}, by {by.get_username()}."),
             kind=AttemptKind.RESOLVE,
             # When it succeeds, Create PR or Push to branch is pressed again for `by`.
             update_pull_request=True,

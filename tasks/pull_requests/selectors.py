@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tasks.models import Attempt
+from dataclasses import dataclass
+
+from tasks.models import Attempt, AttemptKind
 from tasks.pull_requests.models import PullRequestRecord
 
 
@@ -29,3 +31,48 @@ def pushed_parent_record(attempt: Attempt) -> PullRequestRecord | None:
         return None
     return PullRequestRecord.objects.filter(
         attempt_id=attempt.parent_id, pushed_to_branch=True).exclude(head_sha="").first()
+
+
+def update_conflict_record(attempt_id: int | None) -> PullRequestRecord | None:
+    """The attempt's record when it is an Update PR (a follow-up pushing to its parent's PR):
+    resolving that attempt rebases onto the PR's branch, not the task's base."""
+    if attempt_id is None:
+        return None
+    return PullRequestRecord.objects.filter(attempt_id=attempt_id, updates__isnull=False).first()
+
+
+def resolve_onto(attempt: Attempt) -> PullRequestRecord | None:
+    """For a resolve attempt of a refused Update PR: that record, whose branch the resolve
+    attempt rebased onto and pushes back to (its patch is taken against that branch's head,
+    not the task's base, so it can only be pushed there). None for every other attempt."""
+    if attempt.kind != AttemptKind.RESOLVE:
+        return None
+    return update_conflict_record(attempt.parent_id)
+
+
+@dataclass(frozen=True)
+class PushOnly:
+    """Create PR cannot work for this attempt; Push to `branch` does, for `reason`."""
+
+    branch: str
+    reason: str
+
+
+def push_only(attempt: Attempt) -> PushOnly | None:
+    """Whether the attempt's changes can only be pushed onto a branch, not opened as a new PR:
+    a resolve attempt of a refused Update PR (its patch is against the PR's branch), or a
+    follow-up of an attempt pushed onto a branch that has no open PR (its patch repeats the
+    pushed commit's changes, so it only fits on top of that commit)."""
+    onto = resolve_onto(attempt)
+    if onto is not None:
+        return PushOnly(onto.branch, (
+            f"This attempt rebased attempt {onto.attempt.index}'s changes onto branch "
+            f"{onto.branch} of pull request #{onto.number}, so they can only be pushed there."))
+    pushed = pushed_parent_record(attempt)
+    if pushed is not None and pushed.state == PullRequestRecord.State.PUSHED:
+        return PushOnly(pushed.branch, (
+            f"Attempt {pushed.attempt.index}'s changes were pushed onto {pushed.branch}, which "
+            "has no open pull request, and this follow-up builds on them: push it onto "
+            f"{pushed.branch} as well (a new pull request would repeat attempt "
+            f"{pushed.attempt.index}'s changes)."))
+    return None

@@ -34,7 +34,7 @@ from tasks.pull_requests.compose import pull_body_of, pull_text
 from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.pushing import commit_as, fetch_mirror, git_detail, push_head, pusher_for
-from tasks.pull_requests.selectors import open_parent_pull_request
+from tasks.pull_requests.selectors import open_parent_pull_request, push_only
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,9 @@ def pull_request_reserve(*, attempt: Attempt, user: User, draft: bool | None = N
     `draft` None: a draft exactly when the body carries warnings (the person's override wins).
     A follow-up of an attempt whose PR is open updates that PR instead (its branch, number and
     draft state; `draft` is ignored). `push_to_branch`: the commit goes onto the branch the
-    task started from instead (tasks/pull_requests/branch_push.py), fast-forward only.
+    task started from instead (tasks/pull_requests/branch_push.py), fast-forward only; for an
+    attempt whose changes fit only there (`push_only`: a resolve attempt of a refused Update PR,
+    a follow-up of a pushed attempt) it is the only way, onto that branch.
 
     Raises PullRequestError (not a finished Code attempt with a patch, `user` not in the team or
     without push access of their own) and GitHubAuthError (sign in again).
@@ -141,6 +143,9 @@ def pull_request_reserve(*, attempt: Attempt, user: User, draft: bool | None = N
     except RepositoryAccessDenied as exc:
         raise PullRequestError(str(exc)) from exc
     parent = open_parent_pull_request(attempt)
+    only = push_only(attempt) if parent is None else None
+    if only is not None and not push_to_branch:
+        raise PullRequestError(f"{only.reason} Use Push to branch {only.branch}.")
     with transaction.atomic():
         Attempt.objects.select_for_update().filter(pk=attempt.pk).first()
         record = PullRequestRecord.objects.filter(attempt=attempt).first()
@@ -148,7 +153,8 @@ def pull_request_reserve(*, attempt: Attempt, user: User, draft: bool | None = N
             return record, False
         fields: dict[str, Any]
         if push_to_branch:  # onto the task's own branch (branch_push.py)
-            fields = {"updates": None, "branch": task.base_branch, "draft": False,
+            fields = {"updates": None, "draft": False,
+                      "branch": only.branch if only is not None else task.base_branch,
                       "number": None, "html_url": "", "pushed_to_branch": True}
         elif parent is not None:  # a follow-up: push to the parent's open PR (update.py)
             fields = {"updates": parent, "branch": parent.branch, "draft": parent.draft,
@@ -203,13 +209,15 @@ def pull_request_update_when_done(*, attempt_id: int) -> PullRequestRecord | Non
 
 def _finish_resolved(attempt: Attempt) -> PullRequestRecord | None:
     """A resolve attempt succeeded: press again, for its person, what found the conflict
-    (Create PR, or Push to branch). A refusal is said in the attempt's log."""
+    (Create PR, or Push to branch; for Update PR, a push onto the PR's branch). A refusal is
+    said in the attempt's log."""
     from tasks import event_kinds as kinds
     from tasks import events
 
     conflicted = (PullRequestRecord.objects.filter(attempt_id=attempt.parent_id).first()
                   if attempt.parent_id is not None else None)
-    push = bool(conflicted and conflicted.pushed_to_branch)
+    # A refused Update PR is pushed onto the PR's branch (`pull_request_reserve` says where).
+    push = bool(conflicted and (conflicted.pushed_to_branch or conflicted.updates_id))
     try:
         record, _started = pull_request_start(attempt=attempt, user=attempt.requested_by,
                                               push_to_branch=push)

@@ -5,8 +5,9 @@ The follow-up's patch holds the whole change against the base (tasks/worker/work
 the new commit goes on top of the branch's current head: the parent's changes taken back out,
 the follow-up's put in. The branch must still be where codexweb last pushed it: a commit someone
 else pushed is never overwritten (the push is a fast-forward, never forced) and the request is
-refused with a sentence saying so. Then the body is rewritten from the follow-up's answer and a
-comment says what this update changed.
+refused with a sentence saying so, and marked resolvable: "Resolve with the agent" rebases the
+follow-up onto their commits (tasks/pull_requests/resolve.py) and pushes it on top. Then the
+body is rewritten from the follow-up's answer and a comment says what this update changed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.conf import settings
 from repos.git import mirror
 from repos.github.client import web_base_url
 from tasks.pull_requests.compose import PullText, pull_body_of, pull_text
-from tasks.pull_requests.errors import PullRequestError
+from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.pushing import (
     Pusher,
@@ -38,8 +39,8 @@ BRANCH_GONE = ("The branch {branch} of pull request #{number} is not on GitHub a
 BRANCH_MOVED = (
     "The branch {branch} of pull request #{number} has commits codexweb did not push (it is at "
     "{head}; codexweb last pushed {ours}). Nothing was pushed: codexweb adds commits on top of "
-    "its own and never overwrites someone else's. Download this attempt's patch to apply it "
-    "on top of theirs by hand."
+    "its own and never overwrites someone else's. Resolve with the agent (it rebases this "
+    "follow-up onto their commits), or download this attempt's patch to apply it by hand."
 )
 MOVED_BY_SIBLING = (
     "Pull request #{number} was updated since attempt {parent}: attempt {other} pushed to it. "
@@ -107,7 +108,8 @@ def _refuse_unless_ours(record: PullRequestRecord, previous: PullRequestRecord,
         raise PullRequestError(MOVED_BY_SIBLING.format(
             number=previous.number, parent=previous.attempt.index, other=other.attempt.index))
     raise PullRequestError(BRANCH_MOVED.format(branch=record.branch, number=previous.number,
-                                               head=head[:7], ours=previous.head_sha[:7]))
+                                               head=head[:7], ours=previous.head_sha[:7]),
+                           code=CONFLICT)
 
 
 def _stage_follow_up(work: Path, record: PullRequestRecord,

@@ -17,7 +17,7 @@ from pathlib import Path
 from repos.git.mirror import GitError, checkout_fetch, git_env, run_git
 from repos.git.workspace import PrepareError, workspace_checkout
 from tasks.models import Attempt
-from tasks.pull_requests.resolve import resolve_prompt, work_branch_name
+from tasks.pull_requests.resolve import resolve_branch, resolve_prompt, work_branch_name
 from tasks.worker.workspace import PreparedWorkspace, apply_parent_patch, publish_phase
 
 # `git apply --check` names a file that does not apply in lines like these.
@@ -48,14 +48,13 @@ def prepare_resolve_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspa
     parent = attempt.parent
     if parent is None or not parent.base_commit:
         raise PrepareError("This resolve attempt has no earlier attempt with a recorded base.")
-    task = attempt.task
-    repository = task.repository
+    repository = attempt.task.repository
+    branch = resolve_branch(parent)  # a refused Update PR: the PR's branch
     dest = folder / "workspace"
     publish_phase(attempt.pk, "prepare",
-                  f"Fetching {repository.full_name} and checking out the current "
-                  f"{task.base_branch}.")
+                  f"Fetching {repository.full_name} and checking out the current {branch}.")
     new_base = workspace_checkout(repository=repository, user=attempt.requested_by,
-                                  ref=task.base_branch, dest=dest, need_push=True)
+                                  ref=branch, dest=dest, need_push=True)
     setup_tree = folder / "setup-tree"
     shutil.copytree(dest, setup_tree, symlinks=True)
     conflicts = conflicting_files(dest, parent.patch)
@@ -72,7 +71,7 @@ def prepare_resolve_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspa
     # Who the sandbox's rebase commits as (the final patch is committed as the agent anyway).
     run_git([*git, "config", "user.name", "codexweb agent"])
     run_git([*git, "config", "user.email", "agent@codexweb.invalid"])
-    prompt = resolve_prompt(branch=task.base_branch, index=parent.index, conflicts=conflicts)
+    prompt = resolve_prompt(branch=branch, index=parent.index, conflicts=conflicts)
     Attempt.objects.filter(pk=attempt.pk).update(follow_up_prompt=prompt)
     listed = ", ".join(conflicts[:5]) + (" …" if len(conflicts) > 5 else "")
     publish_phase(attempt.pk, "prepare",

@@ -67,4 +67,5 @@ def test_the_api_reports_a_moved_branch(
     assert polled["state"] == "failed"
     assert "has commits codexweb did not push" in polled["error"]
     assert "Nothing was pushed" in polled["error"]
+    assert polled["resolvable"] is True  # the CLI then names `codexweb resolve`
     assert webapp.pulls[0].comments == []

@@ -1,6 +1,7 @@
 """In Chromium: starting a task from a pull request in the composer. The app's own daphne asks
-the GitHub stand-in which branch PR #7 comes from; the task starts on that branch. A fork's pull
-request is refused in the composer with a sentence, and what the person typed stays."""
+the GitHub stand-in which branch PR #7 comes from (its open pull requests are suggested when the
+repository is chosen); the task starts on that branch. A fork's pull request is refused in the
+composer with a sentence, and what the person typed stays."""
 
 from __future__ import annotations
 
@@ -63,6 +64,11 @@ def test_a_task_starts_from_the_pull_request_typed_in_the_composer(gh, page, tmp
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(f"/?repository={repository.pk}")
+    # The repository's open pull requests are suggested (newest first); typing stays possible.
+    expect(page.locator("#pull-options option")).to_have_count(2)
+    assert page.eval_on_selector_all("#pull-options option",
+                                     "els => els.map(e => [e.value, e.label])") == [
+        ["#8", "#8 Fork (main)"], ["#7", "#7 Feature (feature)"]]
 
     page.get_by_label("Prompt").fill("Make the greeting say v2.")
     page.get_by_label("Or pull request").fill(f"{gh.web_url}/acme/webapp/pull/8")

@@ -64,7 +64,8 @@ def test_bad_input_keeps_everything_typed(alice_client, acme, acme_repo):
     assert "Branch names cannot contain spaces." in html
     assert "Keep this text\nsecond line</textarea>" in html
     assert (f'<option value="{other.pk}" selected data-default-branch="main" '
-            f'data-branches-url="/repositories/{other.pk}/branches/">') in html
+            f'data-branches-url="/repositories/{other.pk}/branches/" '
+            f'data-pulls-url="/repositories/{other.pk}/pulls/">') in html
     assert 'value="bad branch"' in html
     assert '<option value="3" selected>' in html
     assert '<option value="strong" selected>' in html

@@ -116,7 +116,7 @@ def test_picker_filters_by_owner_and_name(alice_client, acme):
     assert names("web lint") == ["tools/web-lint"]
     result = alice_client.get("/repositories/picker/?q=api").json()["results"][0]
     assert set(result) == {"id", "full_name", "default_branch", "visibility", "recent",
-                           "branches_url"}
+                           "branches_url", "pulls_url"}
 
 
 def test_picker_for_someone_in_no_team_is_empty(client, db):

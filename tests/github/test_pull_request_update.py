@@ -6,17 +6,20 @@ moved is refused and nothing is pushed. The API's answer: tests/api/test_pull_re
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 from django.urls import reverse
 
 from codexweb.audit.models import AuditEntry
-from tasks.models import Attempt, Status
+from tasks.models import Attempt, AttemptKind, Status
 from tasks.pull_requests.jobs import open_pull_request
 from tasks.pull_requests.models import PullRequestRecord
-from tasks.pull_requests.services import pull_request_create
+from tasks.pull_requests.resolve import attempt_resolve
+from tasks.pull_requests.services import PullRequestError, pull_request_create
 from tasks.services import attempt_finish
+from tasks.worker.workspace import prepare_workspace
 from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.connected_github import connect, connected_repository, push_commit
 from tests.support.finished_attempts import (
@@ -107,7 +110,9 @@ def test_a_branch_moved_by_someone_else_is_refused_and_nothing_is_pushed(
         f"The branch {opened.branch} of pull request #{opened.number} has commits codexweb did "
         f"not push (it is at {theirs[:7]}; codexweb last pushed {opened.head_sha[:7]}). Nothing "
         "was pushed: codexweb adds commits on top of its own and never overwrites someone "
-        "else's. Download this attempt's patch to apply it on top of theirs by hand.")
+        "else's. Resolve with the agent (it rebases this follow-up onto their commits), or "
+        "download this attempt's patch to apply it by hand.")
+    assert record.resolvable  # the page, the API and the CLI offer "Resolve with the agent"
     assert git(webapp.git_dir, "rev-parse", opened.branch) == theirs
     assert pushes(gh) == 1  # only the parent's, when the PR was opened
     (pull,) = webapp.pulls
@@ -211,3 +216,81 @@ def test_a_follow_up_that_asked_for_it_updates_the_pr_when_it_succeeds(
     assert record.number == opened.number and len(webapp.pulls) == 1
     assert git(webapp.git_dir, "rev-list", "--count", f"main..{opened.branch}") == "2"
     assert len(webapp.pulls[0].comments) == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_update_is_resolved_onto_their_commits_and_pushed_to_the_same_pr(
+        alice_client, gh, webapp, opened, alice, tmp_path, django_capture_on_commit_callbacks):
+    """Someone pushed to the PR's branch: the follow-up's Update PR is refused and offers
+    "Resolve with the agent"; the resolve attempt's workspace holds the PR's branch as it is
+    now (not main), and its result goes onto that branch on top of their commit, same PR."""
+    theirs = push_commit(webapp.git_dir, tmp_path, {"notes.txt": "reviewer's fix\n"},
+                         branch=opened.branch, message="reviewer fix")
+    child = follow_up(opened.attempt)
+    child.base_commit = git(webapp.git_dir, "rev-parse", "main")
+    child.save()
+    assert pull_request_create(attempt=child, user=alice).resolvable
+    html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
+    assert reverse("tasks:attempt_resolve", args=[child.pk]) in html
+
+    resolving = attempt_resolve(attempt=child, by=alice)
+
+    assert (resolving.kind, resolving.parent_id) == (AttemptKind.RESOLVE, child.pk)
+    assert f"The branch {opened.branch} moved since attempt 2 ran" in resolving.follow_up_prompt
+    prepared = prepare_workspace(resolving, tmp_path / "resolve")
+    assert prepared.base_commit == theirs  # the patch is taken against the PR's branch
+    work = prepared.workspace
+    assert git(work, "rev-parse", opened.branch) == theirs
+    assert git(work, "rev-parse", "--abbrev-ref", "HEAD") == "codexweb/attempt-2"
+    # What the agent does in its sandbox: rebase, resolve app.py (both changed line 1), go on.
+    rebase = subprocess.run(["git", "-C", str(work), "rebase", opened.branch],
+                            capture_output=True, text=True)
+    assert "CONFLICT (content): Merge conflict in app.py" in rebase.stdout
+    (work / "app.py").write_text("print('v2 from the agent')\nprint('the end')\n")
+    git(work, "add", "app.py")
+    subprocess.run(["git", "-C", str(work), "rebase", "--continue"], check=True,
+                   capture_output=True, env={**os.environ, "GIT_EDITOR": "true"})
+    patch = git(work, "diff", "--no-color", theirs, "HEAD") + "\n"
+    assert "notes.txt" not in patch and "+print('the end')" in patch
+
+    queue_clear()
+    with django_capture_on_commit_callbacks(execute=True):  # the worker records the end
+        attempt_finish(attempt_id=resolving.pk, status=Status.SUCCEEDED, patch=patch,
+                       summary=FOLLOW_UP_ANSWER)
+    (job,) = [j for j in queued_jobs() if j.task == "repos.open_pull_request"]
+    open_pull_request(*job.args)
+    queue_clear()
+
+    record = PullRequestRecord.objects.get(attempt=resolving)
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert (record.branch, record.number, record.pushed_to_branch) == \
+        (opened.branch, opened.number, True)
+    bare, branch = webapp.git_dir, opened.branch
+    assert git(bare, "rev-parse", f"{branch}~1") == theirs  # a fast-forward onto their commit
+    assert git(bare, "show", f"{branch}:notes.txt") == "reviewer's fix"
+    assert git(bare, "show", f"{branch}:app.py") == "print('v2 from the agent')\nprint('the end')"
+    assert len(webapp.pulls) == 1
+
+
+@pytest.mark.django_db
+def test_a_resolution_of_an_update_offers_only_the_push_onto_the_prs_branch(
+        alice_client, gh, webapp, opened, alice, tmp_path):
+    """Its patch is taken against the PR's branch, so a new PR from main would be wrong."""
+    push_commit(webapp.git_dir, tmp_path, {"notes.txt": "reviewer's fix\n"},
+                branch=opened.branch, message="reviewer fix")
+    child = follow_up(opened.attempt)
+    child.base_commit = git(webapp.git_dir, "rev-parse", "main")
+    child.save()
+    pull_request_create(attempt=child, user=alice)
+    resolving = attempt_resolve(attempt=child, by=alice)
+    resolving.status, resolving.patch = Status.SUCCEEDED, FOLLOW_UP_PATCH
+    resolving.save()
+
+    with pytest.raises(PullRequestError, match=f"only be pushed there. Use Push to branch "
+                                               f"{opened.branch}"):
+        pull_request_create(attempt=resolving, user=alice)
+    assert len(webapp.pulls) == 1 and pushes(gh) == 1
+    html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
+    assert reverse("tasks:attempt_create_pr", args=[resolving.pk]) not in html
+    assert reverse("tasks:attempt_push", args=[resolving.pk]) in html
+    assert f'data-push-branch="{opened.branch}">Push to branch {opened.branch}</button>' in html

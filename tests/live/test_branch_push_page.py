@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from tasks.models import AttemptKind, Status
 from tasks.pull_requests.models import PullRequestRecord
-from tasks.pull_requests.services import pull_request_open
+from tasks.pull_requests.services import PullRequestError, pull_request_create, pull_request_open
 from tests.support import factories
 from tests.support.connected_github import connect, connected_repository, push_commit
-from tests.support.finished_attempts import ANSWER, PATCH, greeting_webapp
+from tests.support.finished_attempts import ANSWER, PATCH, follow_up, greeting_webapp
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,9 @@ def test_push_to_branch_then_resolve_from_the_task_page(
     assert response.status_code == 302 and response["Location"].endswith("#attempt-2")
     assert (new.kind, new.parent_id, new.status) == (AttemptKind.RESOLVE, attempt.pk,
                                                      Status.QUEUED)
+    html = alice_client.get(page).content.decode()
+    assert html.count("data-attempt-kind>Resolve of attempt 1<") == 2  # its tab and header
+    assert "Resolving attempt 1's conflicts:" in html
 
 
 def test_a_task_on_the_default_branch_offers_no_push(alice_client, gh, webapp, acme, alice):
@@ -89,3 +92,27 @@ def test_another_teams_person_gets_404(carol_client, on_feature):
         assert response.status_code == 404
     assert not PullRequestRecord.objects.exists()
     assert on_feature.task.attempts.count() == 1
+
+
+def test_a_follow_up_of_an_attempt_pushed_to_a_branch_without_a_pr_offers_the_push(
+        alice_client, webapp, on_feature, alice):
+    """Its patch repeats the pushed commit's changes, so Create PR (from `feature`'s new head)
+    could not apply it: the page offers Push to branch and says why, the service refuses."""
+    pushed = pull_request_create(attempt=on_feature, user=alice, push_to_branch=True)
+    assert pushed.state == PullRequestRecord.State.PUSHED, pushed.error
+    child = follow_up(on_feature)
+    child.base_commit = on_feature.base_commit  # it started where its parent did
+    child.save()
+
+    html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
+
+    assert reverse("tasks:attempt_create_pr", args=[child.pk]) not in html
+    assert reverse("tasks:attempt_push", args=[child.pk]) in html
+    assert "changes were pushed onto feature, which has no open pull request" in html
+    with pytest.raises(PullRequestError, match="Use Push to branch feature"):
+        pull_request_create(attempt=child, user=alice)
+    record = pull_request_create(attempt=child, user=alice, push_to_branch=True)
+    assert record.state == PullRequestRecord.State.PUSHED, record.error
+    assert git(webapp.git_dir, "rev-parse", "feature~1") == pushed.head_sha
+    assert git(webapp.git_dir, "show", "feature:app.py") == \
+        "print('v2 from the agent')\nprint('the end')"

@@ -38,3 +38,6 @@ def test_a_good_pick_makes_a_combined_attempt_being_verified(alice_client, acme_
     assert (combined.status, combined.hunks) == ("queued", [f"{first.pk}:0:0", f"{second.pk}:1:0"])
     fragment = alice_client.get(f"/tasks/{task.pk}/ranking/").content.decode()
     assert 'data-ranking-state="running"' in fragment and "Waiting to verify…" in fragment
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    # Its tab and its header say what it is, and which attempts its hunks came from.
+    assert page.count("data-attempt-kind>Combined from attempts 1, 2<") == 2
