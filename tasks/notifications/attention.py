@@ -16,18 +16,19 @@ from tasks.notifications.payloads import EVENTS
 logger = logging.getLogger(__name__)
 
 
-def attempt_needs_attention(attempt_id: int, event: str) -> None:
+def attempt_needs_attention(attempt_id: int, event: str, *, host: str = "") -> None:
     """Tell the person who started attempt `attempt_id` (and the team's webhooks) about `event`
-    (payloads.EVENTS), once the current transaction commits."""
+    (payloads.EVENTS), once the current transaction commits. `host`: for ATTEMPT_BLOCKED, the
+    host the attempt waits to reach (named in the e-mail and the webhook body)."""
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
-    transaction.on_commit(partial(_enqueue, attempt_id, event))
+    transaction.on_commit(partial(_enqueue, attempt_id, event, host))
 
 
-def _enqueue(attempt_id: int, event: str) -> None:
+def _enqueue(attempt_id: int, event: str, host: str) -> None:
     from tasks.notifications.jobs import notify_attempt  # the job module imports the services
 
     try:
-        notify_attempt.delay(attempt_id, event)
+        notify_attempt.delay(attempt_id, event, *([host] if host else []))
     except Exception:  # noqa: BLE001 - a broker outage must not undo or break the attempt's end
         logger.exception("could not enqueue the notifications of attempt %s", attempt_id)

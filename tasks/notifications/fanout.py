@@ -10,9 +10,10 @@ from tasks.notifications.models import TeamWebhook, WebhookDelivery
 from tasks.notifications.payloads import attempt_payload
 
 
-def attempt_notify(attempt_id: int, event: str) -> list[int]:
+def attempt_notify(attempt_id: int, event: str, *, host: str = "") -> list[int]:
     """Send the e-mail (when configured) and return the ids of the new webhook deliveries. A
-    second run for the same event creates no second delivery (the job may be delivered twice)."""
+    second run for the same event creates no second delivery (the job may be delivered twice).
+    `host`: what a blocked attempt waits to reach."""
     attempt = (
         Attempt.objects.select_related("task__team", "task__repository", "task__author",
                                        "requested_by")
@@ -21,8 +22,8 @@ def attempt_notify(attempt_id: int, event: str) -> list[int]:
     )
     if attempt is None:
         return []
-    attempt_email_send(attempt, event)
-    payload = attempt_payload(attempt, event)
+    attempt_email_send(attempt, event, host=host)
+    payload = attempt_payload(attempt, event, host=host)
     created: list[int] = []
     for webhook in TeamWebhook.objects.filter(team_id=attempt.task.team_id):
         try:

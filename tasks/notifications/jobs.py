@@ -11,9 +11,10 @@ from tasks.notifications.webhooks import delivery_try
 
 
 @shared_task(name="notifications.notify_attempt", acks_late=True)
-def notify_attempt(attempt_id: int, event: str) -> None:
-    """E-mail the person, then deliver to each of the team's webhooks in its own job."""
-    for delivery_id in attempt_notify(attempt_id, event):
+def notify_attempt(attempt_id: int, event: str, host: str = "") -> None:
+    """E-mail the person, then deliver to each of the team's webhooks in its own job. (`host`
+    came later: jobs queued before it still run.)"""
+    for delivery_id in attempt_notify(attempt_id, event, host=host):
         deliver_webhook.delay(delivery_id)
 
 

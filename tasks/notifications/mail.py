@@ -17,11 +17,11 @@ _STATUS_WORDS = {
 }
 
 
-def attempt_email_text(attempt: Attempt, event: str) -> tuple[str, str]:
-    """(subject, body) of the e-mail about `attempt`."""
+def attempt_email_text(attempt: Attempt, event: str, *, host: str = "") -> tuple[str, str]:
+    """(subject, body) of the e-mail about `attempt`; a blocked attempt's names the host."""
     task = attempt.task
     if event == ATTEMPT_BLOCKED:
-        what = "is waiting for your approval"
+        what = "is waiting for your approval" + (f" to reach {host}" if host else "")
     else:
         what = _STATUS_WORDS.get(attempt.status, attempt.status)
     subject = f"[codexweb] {task.title} — attempt {attempt.index} {what}"
@@ -36,13 +36,13 @@ def attempt_email_text(attempt: Attempt, event: str) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def attempt_email_send(attempt: Attempt, event: str) -> bool:
+def attempt_email_send(attempt: Attempt, event: str, *, host: str = "") -> bool:
     """Send it; False (nothing sent) when e-mail is off or the person has no address."""
     if not settings.NOTIFY_EMAIL:
         return False
     person = attempt_recipient(attempt)
     if person is None or not person.email:
         return False
-    subject, body = attempt_email_text(attempt, event)
+    subject, body = attempt_email_text(attempt, event, host=host)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email])
     return True

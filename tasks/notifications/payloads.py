@@ -32,12 +32,13 @@ def attempt_recipient(attempt: Attempt) -> Any:
     return attempt.requested_by or attempt.task.author
 
 
-def attempt_payload(attempt: Attempt, event: str) -> dict[str, Any]:
+def attempt_payload(attempt: Attempt, event: str, *, host: str = "") -> dict[str, Any]:
     """The webhook body: event, task, attempt, status, url and timestamps (no prompt, patch or
-    summary text: receivers such as chat bridges may show it to more people than the team)."""
+    summary text: receivers such as chat bridges may show it to more people than the team); a
+    blocked attempt's also `blocked.host`, the host waiting for approval."""
     task = attempt.task
     who = attempt_recipient(attempt)
-    return {
+    body: dict[str, Any] = {
         "event": event,
         "status": attempt.status,
         "url": attempt_url(attempt),
@@ -60,3 +61,6 @@ def attempt_payload(attempt: Attempt, event: str) -> dict[str, Any]:
         "team": {"id": task.team_id, "name": task.team.name},
         "notified_at": _iso(timezone.now()),
     }
+    if event == ATTEMPT_BLOCKED:
+        body["blocked"] = {"host": host}
+    return body

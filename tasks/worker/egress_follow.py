@@ -83,7 +83,7 @@ class EgressFollower:
             events.publish(self.attempt_id, kinds.EGRESS, payload(record, approvable=approvable))
             if approvable and record.host not in self._notified:
                 self._notified.add(record.host)
-                attempt_needs_attention(self.attempt_id, ATTEMPT_BLOCKED)
+                attempt_needs_attention(self.attempt_id, ATTEMPT_BLOCKED, host=record.host)
 
     def _approvable(self, record: EgressRecord) -> bool:
         return (

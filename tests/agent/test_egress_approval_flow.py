@@ -154,9 +154,9 @@ def test_a_refused_host_approved_mid_run_passes_and_the_agent_is_told(
 def test_the_person_is_told_once_per_blocked_host(
     proxied, model_server, acme, alice, fixture_repo, monkeypatch
 ):
-    told: list[tuple[int, str]] = []
+    told: list[tuple[int, str, str]] = []
     monkeypatch.setattr("tasks.worker.egress_follow.attempt_needs_attention",
-                        lambda attempt_id, event: told.append((attempt_id, event)))
+                        lambda attempt_id, event, host: told.append((attempt_id, event, host)))
     model_server.add(
         reply(call("shell", {"command": f"{FETCH}; {FETCH}; curl -sS -m 5 http://other.test/"})),
         reply("Both were refused."),
@@ -169,4 +169,7 @@ def test_the_person_is_told_once_per_blocked_host(
     assert attempt.status == Status.SUCCEEDED, attempt.error
     refusals = attempt.events.filter(kind=kinds.EGRESS, payload__allowed=False)
     assert refusals.filter(payload__domain=BLOCKED).count() == 2
-    assert told == [(attempt.pk, ATTEMPT_BLOCKED)] * 2  # BLOCKED once, other.test once
+    # BLOCKED once, other.test once, each named
+    assert told == [
+        (attempt.pk, ATTEMPT_BLOCKED, BLOCKED), (attempt.pk, ATTEMPT_BLOCKED, "other.test")
+    ]

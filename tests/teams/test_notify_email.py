@@ -8,7 +8,7 @@ from django.test import override_settings
 from tasks import services
 from tasks.models import Status
 from tasks.notifications.fanout import attempt_notify
-from tasks.notifications.payloads import ATTEMPT_FINISHED
+from tasks.notifications.payloads import ATTEMPT_BLOCKED, ATTEMPT_FINISHED
 from tests.support import factories
 
 
@@ -26,6 +26,16 @@ def test_the_author_gets_an_email_with_a_link(acme_repo, alice, mailoutbox):
     assert "failed" in mail.subject and "attempt 1" in mail.subject
     assert f"https://codexweb.example.test/tasks/{attempt.task_id}/#attempt-1" in mail.body
     assert "The tests failed." in mail.body
+
+
+@override_settings(NOTIFY_EMAIL=True)
+def test_a_blocked_attempt_names_the_host_it_waits_to_reach(acme_repo, alice, mailoutbox):
+    attempt = factories.make_task(acme_repo, alice).attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    attempt_notify(attempt.pk, ATTEMPT_BLOCKED, host="pypi.example.test")
+    [mail] = mailoutbox
+    assert "waiting for your approval to reach pypi.example.test" in mail.subject
+    assert "pypi.example.test" in mail.body
 
 
 @override_settings(NOTIFY_EMAIL=True)

@@ -17,7 +17,7 @@ from tasks import services
 from tasks.models import Attempt, Status
 from tasks.notifications.fanout import attempt_notify
 from tasks.notifications.models import TeamWebhook, WebhookDelivery
-from tasks.notifications.payloads import ATTEMPT_FINISHED
+from tasks.notifications.payloads import ATTEMPT_BLOCKED, ATTEMPT_FINISHED
 from tasks.notifications.signing import signature_valid
 from tasks.notifications.webhooks import backoff_seconds, delivery_try
 from tests.support import factories
@@ -72,6 +72,21 @@ def test_a_finished_attempt_is_delivered_signed(acme, acme_repo, alice, hook, we
 
 
 @override_settings(WEBHOOK_RETRY_BASE_SECONDS=30, WEBHOOK_RETRY_MAX_SECONDS=3600)
+def test_a_blocked_attempt_names_the_host_in_the_body(acme_repo, alice, hook, webhook_receiver):  # noqa: F811
+    attempt = factories.make_task(acme_repo, alice).attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    [delivery_id] = attempt_notify(attempt.pk, ATTEMPT_BLOCKED, host="pypi.example.test")
+    delivery_try(delivery_id)
+    [got] = webhook_receiver.received
+    body = json.loads(got.body)
+    assert body["event"] == "attempt.blocked" and body["blocked"] == {"host": "pypi.example.test"}
+    # A finished attempt's body has no such part.
+    finished = _finished_attempt(acme_repo, alice)
+    [finished_delivery] = attempt_notify(finished.pk, ATTEMPT_FINISHED)
+    delivery_try(finished_delivery)
+    assert "blocked" not in json.loads(webhook_receiver.received[-1].body)
+
+
 def test_a_500_is_tried_again_later_then_delivered_and_logged(
     acme_repo, alice, alice_client, hook, webhook_receiver  # noqa: F811
 ):
