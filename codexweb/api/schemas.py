@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -38,6 +38,17 @@ class TaskCreateIn(BaseModel):
                                description="review: a branch, against `branch`")
     review_attempt: int | None = Field(default=None, ge=1,
                                        description="review: an attempt's id (its own diff)")
+
+    def task_fields(self) -> dict[str, Any]:
+        """The Ask/Code task's fields, as tasks.services.task_create names them."""
+        return {
+            "mode": self.mode,
+            "prompt": self.prompt,
+            "base_branch": self.branch,
+            "model_tier": self.model,
+            "attempts": self.attempts,
+            "pull_request": str(self.pull_request or ""),
+        }
 
     @field_validator("prompt")
     @classmethod
