@@ -15,12 +15,13 @@
 # Exit status: 0 when an engine answers, 1 with a message saying what is missing otherwise.
 set -euo pipefail
 
-DOCKERD_LOG="${DOCKERD_LOG:-/var/log/codexweb-dockerd.log}"
-DOCKERD_WAIT="${DOCKERD_WAIT:-60}"
-DOCKERD_QUOTA="${DOCKERD_QUOTA:-off}"
-DOCKERD_QUOTA_ROOT="${DOCKERD_QUOTA_ROOT:-/var/lib/codexweb-docker}"
-DOCKERD_QUOTA_IMAGE="${DOCKERD_QUOTA_IMAGE:-/var/lib/codexweb-docker.xfs}"
-DOCKERD_QUOTA_SIZE="${DOCKERD_QUOTA_SIZE:-64G}"
+# Defaults for the settings above that the environment leaves unset.
+: "${DOCKERD_LOG:=/var/log/codexweb-dockerd.log}"
+: "${DOCKERD_WAIT:=60}"
+: "${DOCKERD_QUOTA:=off}"
+: "${DOCKERD_QUOTA_ROOT:=/var/lib/codexweb-docker}"
+: "${DOCKERD_QUOTA_IMAGE:=/var/lib/codexweb-docker.xfs}"
+: "${DOCKERD_QUOTA_SIZE:=64G}"
 
 say() { echo "docker-engine: $*" >&2; }
 

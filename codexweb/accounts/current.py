@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Model
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import get_admin_team, teams_for_user
 
 SESSION_KEY = "current_team_id"
+
+Owned = TypeVar("Owned", bound=Model)
 
 
 def current_team_for(
@@ -31,6 +35,12 @@ def current_team(request: HttpRequest) -> Team | None:
 def current_admin_team(request: HttpRequest) -> Team:
     """The current team if the person administers it, else Http404 (accounts.selectors)."""
     return get_admin_team(request.user, current_team(request))
+
+
+def current_admin_team_row(request: HttpRequest, model: type[Owned], pk: int) -> Owned:
+    """The `model` row `pk` of the current team when the person administers it; Http404
+    otherwise, also for another team's row (ids do not leak). `model` has a `team` field."""
+    return get_object_or_404(model, pk=pk, team=current_admin_team(request))
 
 
 def current_team_set(request: HttpRequest, team: Team) -> None:

@@ -84,6 +84,7 @@ class FirstAdminForm(forms.Form):
         initial="Engineering",
         label="Team name",
         help_text="Everyone in a team shares its repositories and task history.",
+        # CharField strips, so a name of spaces only is this "required" error too.
         error_messages={"required": "Name your team."},
     )
 
@@ -93,12 +94,6 @@ class FirstAdminForm(forms.Form):
         for validator in field.validators:
             validator(username)
         return username
-
-    def clean_team_name(self) -> str:
-        name = self.cleaned_data["team_name"].strip()
-        if not name:
-            raise forms.ValidationError("Name your team.")
-        return name
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from codexweb.constraints import unique_per
+
 
 class Team(models.Model):
     name = models.CharField(max_length=100)
@@ -33,9 +35,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user")
-        ]
+        constraints = [unique_per("team", "user", name="membership_unique_team_user")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
@@ -94,9 +94,7 @@ class DomainList(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["team", "name"], name="domainlist_unique_name")
-        ]
+        constraints = [unique_per("team", "name", name="domainlist_unique_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -13,7 +13,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from codexweb.accounts.confirm import confirm_page, confirm_then_do
-from codexweb.accounts.current import current_admin_team, current_team, current_team_set
+from codexweb.accounts.current import (
+    current_admin_team,
+    current_admin_team_row,
+    current_team,
+    current_team_set,
+)
 from codexweb.accounts.forms_team import DomainListForm, InviteForm, RoleForm
 from codexweb.accounts.http import AuthedRequest
 from codexweb.accounts.invites import (
@@ -90,8 +95,7 @@ def invite_new(request: AuthedRequest) -> HttpResponse:
 
 @require_POST
 def invite_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = current_admin_team(request)
-    invite = get_object_or_404(Invite, pk=pk, team=team)
+    invite = current_admin_team_row(request, Invite, pk)
     try:
         invite_revoke(invite=invite, actor=request.user)
     except InviteError as exc:
@@ -147,8 +151,7 @@ def invite_accept_mine(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def member_role(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = current_admin_team(request)
-    membership = get_object_or_404(Membership, pk=pk, team=team)
+    membership = current_admin_team_row(request, Membership, pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose admin or member.")
@@ -241,8 +244,8 @@ def domain_lists(request: AuthedRequest) -> HttpResponse:
 
 
 def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = current_admin_team(request)
-    domain_list = get_object_or_404(DomainList, pk=pk, team=team)
+    domain_list = current_admin_team_row(request, DomainList, pk)
+    team = domain_list.team
     initial = {"name": domain_list.name, "domains": "\n".join(domain_list.domains)}
     form = DomainListForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid() and _domain_list_saved(
@@ -258,8 +261,7 @@ def domain_list_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def domain_list_remove(request: AuthedRequest, pk: int) -> HttpResponse:
-    team = current_admin_team(request)
-    domain_list = get_object_or_404(DomainList, pk=pk, team=team)
+    domain_list = current_admin_team_row(request, DomainList, pk)
 
     def delete() -> str:
         domain_list_delete(domain_list=domain_list, actor=request.user)

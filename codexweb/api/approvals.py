@@ -11,7 +11,8 @@ from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from codexweb.api.auth import api_endpoint, parse_body
-from codexweb.api.errors import ApiError
+from codexweb.api.errors import refusals
+from codexweb.api.fields import fields_of, queued_for_attempt, times_of
 from tasks.approvals.models import EgressApproval
 from tasks.approvals.selectors import EgressRequest, attempt_egress_record
 from tasks.approvals.services import ApprovalDenied, ApprovalImpossible, egress_approve
@@ -34,25 +35,15 @@ class EgressApprovalIn(BaseModel):
 
 def approval_repr(approval: EgressApproval) -> dict[str, Any]:
     return {
-        "id": approval.pk,
-        "attempt": approval.attempt_id,
-        "host": approval.host,
-        "scope": approval.scope,
-        "by": approval.approved_by.get_username(),
-        "created_at": approval.created_at.isoformat(),
-        "applied_at": approval.taken_at.isoformat() if approval.taken_at else None,
+        **queued_for_attempt(approval, by=approval.approved_by, taken_as="applied_at"),
+        **fields_of(approval, "host", "scope"),
     }
 
 
 def request_repr(request: EgressRequest) -> dict[str, Any]:
     return {
-        "at": request.at.isoformat() if request.at else None,
-        "method": request.method,
-        "host": request.host,
-        "url": request.url,
-        "allowed": request.allowed,
-        "reason": request.reason,
-        "approvable": request.approvable,
+        **times_of(request, "at"),
+        **fields_of(request, "method", "host", "url", "allowed", "reason", "approvable"),
     }
 
 
@@ -67,14 +58,9 @@ def attempt_egress_approvals(request: HttpRequest, pk: int) -> JsonResponse:
     user = _user(request)
     attempt = get_attempt_for_user(user, pk)
     payload: EgressApprovalIn = parse_body(request, EgressApprovalIn)
-    try:
+    with refusals({ApprovalDenied: (403, "forbidden"), ApprovalImpossible: (409, "not_possible"),
+                   TaskError: (400, "invalid_request")}):
         approval = egress_approve(attempt=attempt, by=user, host=payload.host, scope=payload.scope)
-    except ApprovalDenied as exc:
-        raise ApiError(403, "forbidden", str(exc)) from exc
-    except ApprovalImpossible as exc:
-        raise ApiError(409, "not_possible", str(exc)) from exc
-    except TaskError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from exc
     return JsonResponse(approval_repr(approval), status=201)
 
 

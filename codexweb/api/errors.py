@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
@@ -41,3 +43,17 @@ def error_response(
 
 def from_api_error(exc: ApiError) -> JsonResponse:
     return exc.response()
+
+
+@contextmanager
+def refusals(answers: Mapping[type[Exception], tuple[int, str]]) -> Iterator[None]:
+    """Answers a service's refusal raised inside the block as ApiError: the status and code
+    of the first exception class in `answers` it is an instance of, and its own sentence as the
+    message. Other exceptions pass through."""
+    try:
+        yield
+    except Exception as exc:
+        for kind, (status, code) in answers.items():
+            if isinstance(exc, kind):
+                raise ApiError(status, code, str(exc)) from exc
+        raise

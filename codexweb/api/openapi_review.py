@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-_ID = [{"name": "pk", "in": "path", "required": True, "schema": {"type": "integer"}}]
+from codexweb.api import openapi_parts as oa
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_CITATION = {
-    "type": "object",
-    "required": ["raw", "kind", "target", "start", "end", "valid", "reason"],
-    "properties": {
-        "raw": {"type": "string"}, "kind": {"type": "string", "enum": ["F", "T"]},
-        "target": {"type": "string"}, "start": {"type": "integer"}, "end": {"type": "integer"},
-        "valid": {"type": "boolean", "description": "the worker's verdict"},
-        "reason": {"type": "string"},
-    },
-}
+_CITATION = oa.obj(
+    {
+        "raw": oa.STRING,
+        "kind": {"type": "string", "enum": ["F", "T"]},
+        "target": oa.STRING,
+        "start": oa.INTEGER,
+        "end": oa.INTEGER,
+        "valid": oa.described(oa.BOOLEAN, "the worker's verdict"),
+        "reason": oa.STRING,
+    }
+)
+_FINDING = oa.obj(
+    {
+        "file": oa.STRING,
+        "line": oa.described(oa.INTEGER, "in the new version"),
+        "severity": {"type": "string", "enum": ["blocker", "major", "minor", "nit"]},
+        "explanation": oa.STRING,
+        "citations": oa.array_of(_CITATION),
+    }
+)
 
 TASK_CREATE_FIELDS: dict[str, Any] = {
     "pull": {"type": ["integer", "null"], "minimum": 1,
@@ -35,69 +36,31 @@ TASK_CREATE_FIELDS: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Review": {
-        "type": "object",
-        "required": ["attempt", "answered", "summary", "findings", "malformed", "base_sha",
-                     "head_sha", "pull", "post_state", "post_url", "post_error", "poll_url"],
-        "properties": {
-            "attempt": {"type": "integer"},
-            "answered": {"type": "boolean", "description": "the agent gave a findings block"},
-            "summary": {"type": "string"},
-            "findings": {"type": "array", "items": {
-                "type": "object",
-                "required": ["file", "line", "severity", "explanation", "citations"],
-                "properties": {
-                    "file": {"type": "string"},
-                    "line": {"type": "integer", "description": "in the new version"},
-                    "severity": {"type": "string",
-                                 "enum": ["blocker", "major", "minor", "nit"]},
-                    "explanation": {"type": "string"},
-                    "citations": {"type": "array", "items": _CITATION},
-                },
-            }},
-            "malformed": {"type": "array", "items": {
-                "type": "object", "required": ["text", "problem"],
-                "properties": {"text": {"type": "string"}, "problem": {"type": "string"}},
-            }},
-            "base_sha": {"type": "string"},
-            "head_sha": {"type": "string"},
+    "Review": oa.obj(
+        {
+            "attempt": oa.INTEGER,
+            "answered": oa.described(oa.BOOLEAN, "the agent gave a findings block"),
+            "summary": oa.STRING,
+            "findings": oa.array_of(_FINDING),
+            "malformed": oa.array_of(oa.obj({"text": oa.STRING, "problem": oa.STRING})),
+            "base_sha": oa.STRING,
+            "head_sha": oa.STRING,
             "pull": {"type": ["integer", "null"]},
             "post_state": {"type": "string", "enum": ["", "posting", "posted", "failed"]},
-            "post_url": {"type": "string"},
-            "post_error": {"type": "string"},
-            "poll_url": {"type": "string"},
-        },
-    },
+            "post_url": oa.STRING,
+            "post_error": oa.STRING,
+            "poll_url": oa.STRING,
+        }
+    ),
 }
 
-
-def paths(errors: dict[str, Any], not_found: dict[str, Any],
-          error: Any) -> dict[str, Any]:
-    return {
-        "/attempts/{pk}/review": {
-            "get": {
-                "summary": "A Review attempt's findings, and whether they were posted",
-                "operationId": "getReview",
-                "parameters": _ID,
-                "responses": {
-                    "200": _json(_ref("Review"), "The review"),
-                    **not_found, **errors,
-                },
-            }
-        },
-        "/attempts/{pk}/review/post": {
-            "post": {
-                "summary": "Post a review of a pull request as a GitHub review with line "
-                "comments (a job posts it: poll `poll_url` until `post_state` is not posting)",
-                "operationId": "postReview",
-                "parameters": _ID,
-                "responses": {
-                    "200": _json(_ref("Review"), "Posted already"),
-                    "202": _json(_ref("Review"), "Accepted: being posted"),
-                    "409": error("Not a finished review of a pull request, or no access"),
-                    "502": error("GitHub could not be asked; the message says why"),
-                    **not_found, **errors,
-                },
-            }
-        },
-    }
+PATHS = oa.paths(
+    oa.endpoint("GET /attempts/{pk}/review", "getReview",
+             "A Review attempt's findings, and whether they were posted",
+             {200: ("Review", "The review")}),
+    oa.endpoint("POST /attempts/{pk}/review/post", "postReview",
+             "Post a review of a pull request as a GitHub review with line comments (a job "
+             "posts it: poll `poll_url` until `post_state` is not posting)",
+             {200: ("Review", "Posted already"), 202: ("Review", "Accepted: being posted"),
+              409: "Not a finished review of a pull request, or no access", 502: oa.GITHUB_DOWN}),
+)

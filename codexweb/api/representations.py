@@ -7,6 +7,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from codexweb.api.fields import fields_of, queued_for_attempt, times_of
 from repos.models import Repository
 from tasks.events import event_message
 from tasks.images.models import TaskImage
@@ -16,41 +17,24 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.steering.models import SteerMessage
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _same(row: Any, *names: str) -> dict[str, Any]:
-    """The attributes `names` of `row` under their own names."""
-    return {name: getattr(row, name) for name in names}
-
-
-def _times(row: Any, *names: str) -> dict[str, str | None]:
-    """The timestamps `names` of `row` as ISO 8601 (None where unset)."""
-    return {name: _iso(getattr(row, name)) for name in names}
-
-
 def attempt_repr(attempt: Attempt) -> dict[str, Any]:
     return {
         "id": attempt.pk,
         "task": attempt.task_id,
         "parent": attempt.parent_id,
-        **_same(attempt, "kind", "base_commit"),
+        **fields_of(attempt, "kind", "base_commit"),
         "finished": attempt.is_finished,
         "has_patch": bool(attempt.patch),
-        **_same(attempt, "index", "status", "error", "summary", "input_tokens", "output_tokens",
+        **fields_of(attempt, "index", "status", "error", "summary", "input_tokens", "output_tokens",
                 "last_seq"),
-        **_times(attempt, "created_at", "started_at", "finished_at"),
+        **times_of(attempt, "created_at", "started_at", "finished_at"),
     }
 
 
 def steer_repr(message: SteerMessage) -> dict[str, Any]:
     return {
-        "id": message.pk,
-        "attempt": message.attempt_id,
-        "by": message.author.get_username(),
-        **_same(message, "text", "stop"),
-        **_times(message, "created_at", "taken_at"),
+        **queued_for_attempt(message, by=message.author, taken_as="taken_at"),
+        **fields_of(message, "text", "stop"),
     }
 
 
@@ -64,8 +48,8 @@ def task_repr(task: Task, *, attempts: list[Attempt] | None = None) -> dict[str,
         "pull_request": task.pull_number,
         "model": task.model_tier,
         "finished": task.is_finished,
-        **_same(task, "mode", "title", "prompt", "status", "attempt_count"),
-        **_times(task, "created_at", "finished_at"),
+        **fields_of(task, "mode", "title", "prompt", "status", "attempt_count"),
+        **times_of(task, "created_at", "finished_at"),
         "web_url": reverse("tasks:detail", args=[task.pk]),
     }
     if attempts is not None:
@@ -78,11 +62,7 @@ def image_repr(image: TaskImage) -> dict[str, Any]:
     """An attached image's facts (its bytes: the task page's `web_url`, for team members)."""
     return {
         "id": image.pk,
-        "name": image.name,
-        "media_type": image.media_type,
-        "width": image.width,
-        "height": image.height,
-        "size": image.size,
+        **fields_of(image, "name", "media_type", "width", "height", "size"),
         "web_url": reverse("tasks:image", args=[image.pk]),
     }
 
@@ -95,7 +75,7 @@ def repository_repr(repository: Repository) -> dict[str, Any]:
     return {
         "id": repository.pk,
         "team": repository.team.slug,
-        **_same(repository, "full_name", "default_branch", "visibility"),
+        **fields_of(repository, "full_name", "default_branch", "visibility"),
     }
 
 
@@ -104,12 +84,11 @@ def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
     return {
         "attempt": record.attempt_id,
         "url": record.html_url,
-        **_same(record, "state", "number", "branch", "error"),
-        # "Push to branch": the commit went onto the task's own branch (a fast-forward).
-        "pushed_to_branch": record.pushed_to_branch,
-        # The failure is a conflict with the branch: POST /attempts/{id}/resolve can help.
-        "resolvable": record.resolvable,
-        "head_sha": record.head_sha,
+        # pushed_to_branch: "Push to branch" put the commit onto the task's own branch (a
+        # fast-forward); resolvable: the failure is a conflict with the branch, which POST
+        # /attempts/{id}/resolve can help with.
+        **fields_of(record, "state", "number", "branch", "error", "pushed_to_branch",
+                    "resolvable", "head_sha"),
         # A follow-up's record that pushes to its parent's open PR: the parent attempt's id.
         "updates_attempt": record.updates.attempt_id if record.updates else None,
         "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 
 class ImageIn(BaseModel):
@@ -17,6 +17,9 @@ class ImageIn(BaseModel):
     data: str = Field(min_length=1, description="the file's bytes, base64")
 
 
+_TASK_FIELDS = {"mode", "prompt", "branch", "model", "attempts", "pull_request"}
+
+
 class TaskCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -24,12 +27,12 @@ class TaskCreateIn(BaseModel):
     team: str | None = Field(default=None, description="team slug, when the name is ambiguous")
     mode: Literal["ask", "code", "review"]
     prompt: str = Field(min_length=1, max_length=20000)
-    branch: str = Field(default="", max_length=255)
+    branch: str = Field(default="", max_length=255, serialization_alias="base_branch")
     pull_request: str | int | None = Field(
         default=None, description="an open pull request of the repository (number or URL) to "
         "start from: its head branch is checked out; a fork's is refused")
     attempts: int = Field(default=1, ge=1, le=4)
-    model: Literal["strong", "fast"] = "strong"
+    model: Literal["strong", "fast"] = Field(default="strong", serialization_alias="model_tier")
     images: list[ImageIn] = Field(default_factory=list, description="sent to the model with "
                                   "the prompt (PNG, JPEG, WebP, GIF)")
     # Review tasks: exactly one of these says what to review.
@@ -38,6 +41,15 @@ class TaskCreateIn(BaseModel):
                                description="review: a branch, against `branch`")
     review_attempt: int | None = Field(default=None, ge=1,
                                        description="review: an attempt's id (its own diff)")
+
+    def task_fields(self) -> dict[str, Any]:
+        """The Ask/Code task's fields under tasks.services.task_create's names (the fields'
+        serialization aliases)."""
+        return self.model_dump(include=_TASK_FIELDS, by_alias=True)
+
+    @field_serializer("pull_request")
+    def _pull_request_text(self, value: str | int | None) -> str:
+        return str(value or "")  # the service takes a number or URL as text, "" for none
 
     @field_validator("prompt")
     @classmethod

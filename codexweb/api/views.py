@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from codexweb.accounts.selectors import teams_for_user
 from codexweb.api.auth import api_endpoint, parse_body
-from codexweb.api.errors import ApiError
+from codexweb.api.errors import ApiError, refusals
 from codexweb.api.images import api_images, body_limit_with_images
 from codexweb.api.openapi import openapi_document
+from codexweb.api.paging import MAX_PAGE_SIZE, page_response
 from codexweb.api.representations import (
     attempt_repr,
     event_repr,
@@ -51,7 +52,6 @@ from tasks.selectors import (
 )
 from tasks.steering.services import SteerDenied, SteerFinished, steer_send
 
-MAX_PAGE_SIZE = 100
 MAX_EVENTS_PAGE = 1000
 
 
@@ -112,24 +112,13 @@ def _task_create(request: HttpRequest) -> JsonResponse:
     payload: TaskCreateIn = parse_body(request, TaskCreateIn, max_bytes=body_limit_with_images())
     images = api_images(payload.images, model_tier=payload.model)
     repository = _repository(_user(request), payload)
-    try:
+    with refusals({services.TaskError: (400, "invalid_request")}):
         if payload.mode == "review":
             task = review_task_of(_user(request), repository, payload)
         else:
-            task = services.task_create(
-                author=_user(request),
-                repository=repository,
-                mode=payload.mode,
-                prompt=payload.prompt,
-                base_branch=payload.branch,
-                model_tier=payload.model,
-                attempts=payload.attempts,
-                access_check=task_access_check,
-                images=images,
-                pull_request=str(payload.pull_request or ""),
-            )
-    except services.TaskError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from exc
+            task = services.task_create(author=_user(request), repository=repository,
+                                        access_check=task_access_check, images=images,
+                                        **payload.task_fields())
     task = get_task_for_user(_user(request), task.pk)
     response = JsonResponse(
         task_repr(task, attempts=list(task.attempts.order_by("index"))), status=201
@@ -139,21 +128,9 @@ def _task_create(request: HttpRequest) -> JsonResponse:
 
 
 def _task_list(request: HttpRequest) -> JsonResponse:
-    search = api_task_search(request.GET)
-    page = query_int(request.GET, "page", 1, minimum=1, maximum=100000)
-    size = query_int(request.GET, "page_size", 20, minimum=1, maximum=MAX_PAGE_SIZE)
-    tasks = tasks_search(tasks_visible_to(_user(request)), search)
-    rows = list(tasks.select_related("team", "repository", "author")[
-        (page - 1) * size : page * size + 1
-    ])
-    return JsonResponse(
-        {
-            "results": [task_repr(t) for t in rows[:size]],
-            "page": page,
-            "page_size": size,
-            "has_next": len(rows) > size,
-        }
-    )
+    tasks = tasks_search(tasks_visible_to(_user(request)), api_task_search(request.GET))
+    return page_response(request.GET, tasks.select_related("team", "repository", "author"),
+                         task_repr)
 
 
 @api_endpoint("GET")
@@ -166,10 +143,8 @@ def task_detail(request: HttpRequest, pk: int) -> JsonResponse:
 def task_cancel(request: HttpRequest, pk: int) -> JsonResponse:
     """Cancel every attempt of the task that has not finished."""
     task = get_task_for_user(_user(request), pk)
-    try:
+    with refusals({services.TaskError: (409, "already_finished")}):
         services.task_cancel(task=task, by=_user(request))
-    except services.TaskError as exc:
-        raise ApiError(409, "already_finished", str(exc)) from exc
     task = get_task_for_user(_user(request), pk)
     return JsonResponse(task_repr(task, attempts=list(task.attempts.order_by("index"))))
 
@@ -231,12 +206,15 @@ def attempt_resolve(request: HttpRequest, pk: int) -> JsonResponse:
     """Resolve with the agent: a new attempt rebases this one's changes onto the current
     branch, resolves the conflicts and runs the checks; returns the new attempt."""
     attempt = get_attempt_for_user(_user(request), pk)
-    try:
+    with refusals({services.TaskError: (409, "not_resolvable")}):
         new = attempt_resolve_service(attempt=attempt, by=_user(request))
-    except services.TaskError as exc:
-        raise ApiError(409, "not_resolvable", str(exc)) from exc
-    response = JsonResponse(attempt_repr(new), status=201)
-    response["Location"] = reverse("api:attempt", args=[new.pk])
+    return _created_attempt(new)
+
+
+def _created_attempt(attempt: Attempt) -> JsonResponse:
+    """201 with a new attempt, and where to find it."""
+    response = JsonResponse(attempt_repr(attempt), status=201)
+    response["Location"] = reverse("api:attempt", args=[attempt.pk])
     return response
 
 
@@ -248,10 +226,8 @@ def attempt_detail(request: HttpRequest, pk: int) -> JsonResponse:
 @api_endpoint("POST")
 def attempt_cancel(request: HttpRequest, pk: int) -> JsonResponse:
     attempt = get_attempt_for_user(_user(request), pk)
-    try:
+    with refusals({services.TaskError: (409, "already_finished")}):
         attempt = services.attempt_cancel(attempt_id=attempt.pk, by=_user(request))
-    except services.TaskError as exc:
-        raise ApiError(409, "already_finished", str(exc)) from exc
     return JsonResponse(attempt_repr(attempt))
 
 
@@ -259,13 +235,9 @@ def attempt_cancel(request: HttpRequest, pk: int) -> JsonResponse:
 def attempt_retry(request: HttpRequest, pk: int) -> JsonResponse:
     """Run a failed or cancelled attempt again as a new attempt; returns the new attempt."""
     attempt = get_attempt_for_user(_user(request), pk)
-    try:
+    with refusals({services.TaskError: (409, "not_retryable")}):
         new = services.attempt_retry(attempt=attempt, by=_user(request))
-    except services.TaskError as exc:
-        raise ApiError(409, "not_retryable", str(exc)) from exc
-    response = JsonResponse(attempt_repr(new), status=201)
-    response["Location"] = reverse("api:attempt", args=[new.pk])
-    return response
+    return _created_attempt(new)
 
 
 @api_endpoint("POST")
@@ -274,15 +246,10 @@ def attempt_messages(request: HttpRequest, pk: int) -> JsonResponse:
     ask it to stop after this step. 409 once the attempt has finished."""
     attempt = get_attempt_for_user(_user(request), pk)
     payload: SteerIn = parse_body(request, SteerIn)
-    try:
+    with refusals({SteerFinished: (409, "already_finished"), SteerDenied: (403, "forbidden"),
+                   services.TaskError: (400, "invalid_request")}):
         message = steer_send(attempt=attempt, by=_user(request), text=payload.text,
                              stop=payload.stop)
-    except SteerFinished as exc:
-        raise ApiError(409, "already_finished", str(exc)) from exc
-    except SteerDenied as exc:
-        raise ApiError(403, "forbidden", str(exc)) from exc
-    except services.TaskError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from exc
     return JsonResponse(steer_repr(message), status=201)
 
 
@@ -293,15 +260,11 @@ def attempt_follow_up(request: HttpRequest, pk: int) -> JsonResponse:
     attempt = get_attempt_for_user(_user(request), pk)
     payload: FollowUpIn = parse_body(request, FollowUpIn, max_bytes=body_limit_with_images())
     images = api_images(payload.images, model_tier=attempt.task.model_tier)
-    try:
+    with refusals({services.TaskError: (409, "cannot_follow_up")}):
         new = services.attempt_follow_up(attempt=attempt, prompt=payload.prompt,
                                          by=_user(request), update_pull_request=payload.update_pr,
                                          images=images)
-    except services.TaskError as exc:
-        raise ApiError(409, "cannot_follow_up", str(exc)) from exc
-    response = JsonResponse(attempt_repr(new), status=201)
-    response["Location"] = reverse("api:attempt", args=[new.pk])
-    return response
+    return _created_attempt(new)
 
 
 @api_endpoint("GET")

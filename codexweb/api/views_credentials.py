@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404
 
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.api.auth import api_endpoint, parse_body
-from codexweb.api.errors import ApiError
+from codexweb.api.errors import refusals
+from codexweb.api.fields import fields_of, times_of
 from codexweb.api.schemas import CredentialIn
 from repos.credentials.models import EnvironmentCredential
 from repos.credentials.selectors import CredentialRow, credential_rows
@@ -36,16 +37,9 @@ def _admin_environment(request: HttpRequest, pk: int) -> tuple[Repository, Envir
 
 def credential_repr(row: CredentialRow) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "name": row.name,
-        "domain": row.domain,
-        "kind": row.kind,
-        "header": row.header,
-        "path_prefix": row.path_prefix,
-        "allow_http": row.allow_http,
-        "updated_at": row.updated_at.isoformat(),
-        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
-        "reachable": row.reachable,
+        **fields_of(row, "id", "name", "domain", "kind", "header", "path_prefix", "allow_http",
+                    "reachable"),
+        **times_of(row, "updated_at", "last_used_at"),
     }
 
 
@@ -59,14 +53,12 @@ def credentials_collection(request: HttpRequest, pk: int) -> JsonResponse:
             {"results": [credential_repr(row) for row in credential_rows(environment)]}
         )
     payload: CredentialIn = parse_body(request, CredentialIn)
-    try:
+    with refusals({CredentialChangeError: (400, "invalid_request")}):
         saved = credential_set(
             environment=environment,
             actor=request.user,  # type: ignore[arg-type]
             data=CredentialInput(**payload.model_dump()),
         )
-    except CredentialChangeError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from exc
     row = next(r for r in credential_rows(environment) if r.id == saved.pk)
     return JsonResponse(credential_repr(row), status=201)
 

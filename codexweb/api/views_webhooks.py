@@ -14,17 +14,16 @@ from django.utils.cache import patch_cache_control
 from codexweb.accounts.models import Team
 from codexweb.accounts.selectors import get_admin_team
 from codexweb.api.auth import api_endpoint, parse_body
-from codexweb.api.errors import ApiError
+from codexweb.api.errors import refusals
+from codexweb.api.fields import fields_of, times_of
+from codexweb.api.paging import page_response
 from codexweb.api.schemas import WebhookIn
-from codexweb.query_params import query_int
 from tasks.notifications.destinations import DestinationRefused
 from tasks.notifications.models import TeamWebhook, WebhookDelivery
 from tasks.notifications.redeliver import RedeliverRefused, delivery_redeliver
 from tasks.notifications.selectors import team_webhooks, webhook_delivery_log
 from tasks.notifications.signing import SIGNATURE_HEADER
 from tasks.notifications.webhooks import webhook_add, webhook_remove
-
-MAX_PAGE_SIZE = 100
 
 
 def _user(request: HttpRequest) -> User:
@@ -44,28 +43,20 @@ def _webhook(request: HttpRequest, slug: str, webhook_id: int) -> TeamWebhook:
 
 def webhook_repr(webhook: TeamWebhook) -> dict[str, Any]:
     return {
-        "id": webhook.pk,
-        "url": webhook.url,
-        "created_at": webhook.created_at.isoformat(),
+        **fields_of(webhook, "id", "url"),
+        **times_of(webhook, "created_at"),
         "created_by": webhook.created_by.get_username() if webhook.created_by else None,
     }
 
 
 def delivery_repr(delivery: WebhookDelivery) -> dict[str, Any]:
     return {
-        "id": delivery.pk,
         "webhook": delivery.webhook_id,
-        "event": delivery.event,
         "task": delivery.attempt.task_id,
         "attempt": delivery.attempt_id,
         "attempt_index": delivery.attempt.index,
-        "state": delivery.state,
-        "tries": delivery.tries,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "created_at": delivery.created_at.isoformat(),
-        "updated_at": delivery.updated_at.isoformat(),
-        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        **fields_of(delivery, "id", "event", "state", "tries", "last_status_code", "last_error"),
+        **times_of(delivery, "created_at", "updated_at", "delivered_at"),
     }
 
 
@@ -77,10 +68,8 @@ def webhooks_collection(request: HttpRequest, slug: str) -> JsonResponse:
     if request.method == "GET":
         return JsonResponse({"results": [webhook_repr(w) for w in team_webhooks(team)]})
     payload: WebhookIn = parse_body(request, WebhookIn)
-    try:
+    with refusals({DestinationRefused: (400, "invalid_url")}):
         created = webhook_add(team=team, url=payload.url, actor=_user(request))
-    except DestinationRefused as exc:
-        raise ApiError(400, "invalid_url", str(exc)) from exc
     response = JsonResponse(
         {**webhook_repr(created.webhook), "secret": created.secret,
          "signature_header": SIGNATURE_HEADER},
@@ -100,17 +89,7 @@ def webhook_detail(request: HttpRequest, slug: str, webhook_id: int) -> HttpResp
 def webhook_deliveries(request: HttpRequest, slug: str, webhook_id: int) -> JsonResponse:
     """A page of the delivery log, newest first."""
     webhook = _webhook(request, slug, webhook_id)
-    page = query_int(request.GET, "page", 1, minimum=1, maximum=100000)
-    size = query_int(request.GET, "page_size", 20, minimum=1, maximum=MAX_PAGE_SIZE)
-    rows = list(webhook_delivery_log(webhook)[(page - 1) * size : page * size + 1])
-    return JsonResponse(
-        {
-            "results": [delivery_repr(d) for d in rows[:size]],
-            "page": page,
-            "page_size": size,
-            "has_next": len(rows) > size,
-        }
-    )
+    return page_response(request.GET, webhook_delivery_log(webhook), delivery_repr)
 
 
 @api_endpoint("POST")
@@ -122,8 +101,6 @@ def delivery_redeliver_view(
     delivery = get_object_or_404(
         WebhookDelivery.objects.select_related("attempt"), pk=delivery_id, webhook=webhook
     )
-    try:
+    with refusals({RedeliverRefused: (409, "not_failed")}):
         delivery = delivery_redeliver(delivery=delivery, actor=_user(request))
-    except RedeliverRefused as exc:
-        raise ApiError(409, "not_failed", str(exc)) from exc
     return JsonResponse(delivery_repr(delivery), status=202)

@@ -76,10 +76,10 @@ def add_client_commands(sub: argparse._SubParsersAction) -> None:
     ls = sub.add_parser("list", help="list your teams' tasks")
     ls.add_argument("--status")
     ls.add_argument("--mode", choices=["ask", "code", "review"])
-    ls.add_argument("--repo")
+    ls.add_argument("--repo", dest="repository")
     ls.add_argument("--author")
     ls.add_argument("--team")
-    ls.add_argument("--search", "-q")
+    ls.add_argument("--search", "-q", dest="q")
     ls.add_argument("--limit", type=int, default=20)
     ls.add_argument("--json", action="store_true")
     show = sub.add_parser("show", help="show a task and its attempts")
@@ -340,17 +340,13 @@ def _print_result(task: dict[str, Any], patches: dict[int, str], out: TextIO) ->
     out.write(f"Task {task['id']} {task['status']}.\n")
 
 
+# GET /tasks's filters; the `list` options store under these names.
+_LIST_FILTERS = ("status", "mode", "repository", "author", "team", "q")
+
+
 def _list(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    page = client.get_json(
-        "/tasks",
-        status=args.status,
-        mode=args.mode,
-        repository=args.repo,
-        author=args.author,
-        team=args.team,
-        q=args.search,
-        page_size=max(1, min(args.limit, 100)),
-    )
+    filters = {name: getattr(args, name) for name in _LIST_FILTERS}
+    page = client.get_json("/tasks", **filters, page_size=max(1, min(args.limit, 100)))
     if args.json:
         out.write(json.dumps(page["results"]) + "\n")
     elif not page["results"]:
