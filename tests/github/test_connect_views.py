@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -225,9 +224,11 @@ def test_other_teams_admin_cannot_remove_an_organization_choice(
     assert ConnectedOrganization.objects.filter(pk=link.pk).exists()
 
 
-def test_fast_with_five_thousand_repositories(
+def test_five_thousand_repositories_page_in_a_bounded_number_of_queries(
     alice_client, alice, acme, gh, django_assert_max_num_queries
 ):
+    """Speed is bench/history.py's to measure; here the query count must not grow with the
+    number of repositories (no query per row)."""
     gh.state.add_user("alice-gh")
     credential = connect(alice, gh, login="alice-gh")
     now = timezone.now()
@@ -239,15 +240,10 @@ def test_fast_with_five_thousand_repositories(
             pushed_at=now - timedelta(minutes=n), checked_at=now,
         ) for n in range(5000)
     ], batch_size=1000)
-    timings = {}
     for query in [{}, {"q": "repo-49"}, {"order": "recent", "visibility": "public"},
                   {"q": "org-07/", "page": "2"}, {"page": "100"}]:
-        started = time.perf_counter()
         with django_assert_max_num_queries(20):
             response = alice_client.get("/repositories/connect/", query)
-        elapsed = timings[str(query)] = time.perf_counter() - started
         assert response.status_code == 200
-        assert elapsed < 1.5, f"{query}: {elapsed:.2f}s"
-    print("connect page timings (s):", {k: round(v, 4) for k, v in timings.items()})
     page = alice_client.get("/repositories/connect/").content.decode()
     assert "5000 repositories." in page and "Page 1 of 100" in page

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from repos.models import Environment, Repository
@@ -65,8 +63,11 @@ def test_anonymous_gets_401(client, db):
     assert client.get("/repositories/picker/?visibility=public").status_code == 401
 
 
-def test_fast_with_five_thousand_repositories(alice_client, alice, acme,
-                                              django_assert_max_num_queries):
+def test_five_thousand_repositories_answer_in_a_bounded_number_of_queries(
+    alice_client, alice, acme, django_assert_max_num_queries
+):
+    """Speed is bench/history.py's to measure (the picker scenarios); here the query count must
+    not grow with the number of repositories."""
     created = Repository.objects.bulk_create([
         Repository(team=acme, provider="github", owner=f"org-{n % 50:02d}", name=f"svc-{n:04d}",
                    visibility=["private", "public", "internal"][n % 3],
@@ -78,18 +79,11 @@ def test_fast_with_five_thousand_repositories(alice_client, alice, acme,
     for repository in created[:200:10]:
         factories.make_task(repository, alice)
 
-    timings = {}
-    for label, query in [("empty (recent first)", {}), ("word", {"q": "svc-12"}),
-                         ("owner/name", {"q": "org-07/svc-4"}),
-                         ("visibility", {"visibility": "internal"}),
-                         ("no match", {"q": "zzz"})]:
-        started = time.perf_counter()
+    for query in [{}, {"q": "svc-12"}, {"q": "org-07/svc-4"}, {"visibility": "internal"},
+                  {"q": "zzz"}]:
         with django_assert_max_num_queries(12):
             response = alice_client.get("/repositories/picker/", query)
-        timings[label] = time.perf_counter() - started
         assert response.status_code == 200
-    print("picker timings (s):", {k: round(v, 4) for k, v in timings.items()})
-    assert max(timings.values()) < 0.5, timings
     first = alice_client.get("/repositories/picker/").json()["results"]
     assert len(first) == 50 and first[0]["full_name"] == created[190].full_name
     assert sum(r["recent"] for r in first) == 10, "the ten used last, then by name"

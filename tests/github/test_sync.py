@@ -105,9 +105,7 @@ class TestSync:
 
 
 @pytest.mark.django_db
-def test_catalog_filters_thousands_quickly(gh, big_org, alice, django_assert_max_num_queries):
-    import time
-
+def test_catalog_filters_thousands_in_one_query(gh, big_org, alice, django_assert_max_num_queries):
     from repos.github.selectors import github_catalog
 
     credential = connect(alice, gh, login="octocat")
@@ -119,10 +117,8 @@ def test_catalog_filters_thousands_quickly(gh, big_org, alice, django_assert_max
         for n in range(4000)
     )
 
-    started = time.monotonic()
     with django_assert_max_num_queries(1):
         found = list(github_catalog(alice, provider="github", query="acme/svc-10")[:50])
-    assert time.monotonic() - started < 0.5
     assert [r.name for r in found] == [f"svc-10{n:02d}" for n in range(50)]
     assert github_catalog(alice, provider="github", query="tool-39").count() == 100
     assert github_catalog(alice, provider="github", visibility="public").count() == 351
