@@ -3,8 +3,8 @@
 A page loaded after many events shows the attempt's status, tests and tokens as the server drew
 them at every moment, while its socket replays the stored log, and shows that log whole, at once,
 when the replay is done. A script installed before the page's own ones records every state the
-badges and the log take (a MutationObserver runs before each paint), so a passing glimpse of a
-stale "Queued" or of a half-built log fails the test, without sleeping or timing anything.
+badges and the log take, so a passing glimpse of a stale "Queued" or of a half-built log fails
+the test, without sleeping or timing anything.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from tests.support.worker_thread import as_worker, worker_start
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 # Installed before the page's scripts: the badges' texts in the order they were shown, and how
-# many entries attempt 1's log had when it first became visible.
+# many entries attempt 1's log had when it first became visible. They are read after every
+# socket message the page handles (a paint may fall between any two: Chromium hands messages
+# that arrived together over in one go, so an observer of the DOM alone would miss states) and
+# after every DOM change.
 RECORDER = """
 (() => {
   const seen = { tab: [], panel: [], shownWith: null };
@@ -30,14 +33,23 @@ RECORDER = """
     const text = node ? node.textContent.trim() : null;
     if (text && list[list.length - 1] !== text) list.push(text);
   };
-  new MutationObserver(() => {
+  const record = () => {
     note(seen.tab, document.querySelector("#tab-1 [data-attempt-status]"));
     note(seen.panel, document.querySelector("#attempt-1 [data-attempt-status]"));
     const timeline = document.querySelector("#attempt-1 [data-timeline]");
     if (timeline && !timeline.hidden && seen.shownWith === null) {
       seen.shownWith = timeline.children.length;
     }
-  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    set onmessage(handler) {
+      super.onmessage = (e) => { handler.call(this, e); record(); };
+    }
+    get onmessage() { return super.onmessage; }
+  };
+  new MutationObserver(record)
+    .observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 })();
 """
 PATCH = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1,2 @@\n x = 1\n+y = 2\n"
@@ -100,20 +112,20 @@ def test_a_finished_attempt_shows_its_end_and_its_whole_log_from_the_start(
     page.add_init_script(RECORDER)
     page.goto(f"/tasks/{scene['task'].pk}/", wait_until="domcontentloaded", timeout=60_000)
     page.wait_for_function(CAUGHT_UP, timeout=60_000)
+    panel = page.locator("#attempt-1")
+    # Three status lines and 400 commands...
+    expect(panel.locator("[data-timeline] > li")).to_have_count(403, timeout=60_000)
+    expect(panel.locator("#chunk-c400 .exit")).to_contain_text("exit 0")
 
     seen = page.evaluate("() => window.__seen")
     assert seen["tab"] == ["Succeeded"]
     assert seen["panel"] == ["Succeeded"]
-    # Three status lines and 400 commands, all there the moment the log appeared.
-    assert seen["shownWith"] == 403
-    panel = page.locator("#attempt-1")
-    expect(panel.locator("[data-timeline] > li")).to_have_count(403)
+    assert seen["shownWith"] == 403  # ...all there the moment the log appeared
     expect(panel.locator("[data-log-empty]")).to_have_count(0)
     expect(panel.locator("[data-timeline]")).to_contain_text("Succeeded")
     expect(page.locator("#tab-1 [data-tab-tests]")).to_have_text("tests passed")
     expect(panel.locator("[data-tokens]")).to_have_text("12,345")
     expect(page.locator("#task-tokens")).to_have_text("12,345")
-    expect(panel.locator("#chunk-c400 .exit")).to_contain_text("exit 0")
     assert page.js_errors == []
 
 
@@ -127,7 +139,10 @@ def test_a_running_attempt_never_goes_back_on_load_nor_on_reconnect(
     page.add_init_script(RECORDER)
     page.goto(f"/tasks/{scene['task'].pk}/", wait_until="domcontentloaded", timeout=60_000)
     page.wait_for_function(CAUGHT_UP, timeout=60_000)
-    assert page.evaluate("() => window.__seen.shownWith") == 152  # queued, running, 150 commands
+    expect(page.locator("#chunk-c150 .exit")).to_contain_text("exit 0", timeout=60_000)
+    seen = page.evaluate("() => window.__seen")
+    assert seen["tab"] == ["Running"]
+    assert seen["shownWith"] == 152  # queued, running, 150 commands
     expect(page.locator("#tab-1 [data-tab-tests]")).to_have_text("tests passed")
 
     # Live events after the replay still move everything forward.
