@@ -54,7 +54,8 @@ def test_pressing_code_without_a_repository_says_so_and_keeps_everything(
     page.get_by_role("button", name="Code", exact=True).click()
     expect(page).to_have_url(re.compile(r"/tasks/\d+/$"))
     task = Task.objects.get()
-    assert (task.repository, task.mode, task.prompt) == (acme_webapp, "code", "Make the button blue")
+    assert (task.repository, task.mode) == (acme_webapp, "code")
+    assert task.prompt == "Make the button blue"
     assert task.images.count() == 1
     assert page.js_errors == []
 
