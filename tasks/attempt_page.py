@@ -50,6 +50,9 @@ class AttemptCard:
     # What kind of attempt this is, for its tab and header: "Resolve of attempt 2", "Combined
     # from attempts 1, 3"; empty for an ordinary attempt or follow-up.
     kind_label: str = ""
+    # The attempt's newest event when the page was drawn: the page's socket replays up to it
+    # before the log is shown, and the facts above already account for every event up to it.
+    last_seq: int = 0
 
     @property
     def push_branch(self) -> str:
@@ -131,6 +134,7 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     return AttemptCard(
         attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt),
         parent_pull, push_only(attempt) if parent_pull is None else None, kind_label(attempt),
+        attempt.last_seq,  # read with the status, before the events above
     )
 
 

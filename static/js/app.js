@@ -32,6 +32,70 @@
     if (summary) summary.focus();
   });
 
+  // The composer: Ask, Code and Review need a prompt and a repository. Say which is missing next
+  // to its field before anything is sent (a round trip would drop attached images; the server
+  // refuses the same post with the same words, tasks/forms.py).
+  var COMPOSER_REQUIRED = [
+    ["id_prompt", "Describe what you want the agent to do."],
+    ["id_repository", "Choose a repository."]
+  ];
+
+  function showFieldError(field, message) {
+    var box = field.closest(".field");
+    var id = field.id + "_error";
+    var error = document.getElementById(id);
+    if (!message) {
+      if (error) error.remove();
+      if (box) box.classList.remove("has-error");
+      field.removeAttribute("aria-invalid");
+      return;
+    }
+    if (!error) {
+      error = document.createElement("div");
+      error.className = "field-error";
+      error.id = id;
+      (box || field.parentNode).appendChild(error);
+    }
+    error.textContent = "";
+    var p = document.createElement("p");
+    var hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = "Error: ";
+    p.appendChild(hidden);
+    p.appendChild(document.createTextNode(message));
+    error.appendChild(p);
+    if (box) box.classList.add("has-error");
+    field.setAttribute("aria-invalid", "true");
+    var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (described.indexOf(id) === -1) field.setAttribute("aria-describedby", described.concat([id]).join(" "));
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.classList || !form.classList.contains("composer")) return;
+    var first = null;
+    COMPOSER_REQUIRED.forEach(function (pair) {
+      var field = document.getElementById(pair[0]);
+      if (!field || field.disabled) return;
+      var missing = !field.value;
+      showFieldError(field, missing ? pair[1] : "");
+      if (missing && !first) first = field;
+    });
+    if (first) {
+      ev.preventDefault();
+      first.focus();
+    }
+  });
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (ev) {
+      var field = ev.target;
+      if (!field.form || !field.form.classList.contains("composer") || !field.value) return;
+      if (field.getAttribute("aria-invalid") !== "true") return;
+      var known = COMPOSER_REQUIRED.some(function (pair) { return pair[0] === field.id; });
+      if (known) showFieldError(field, "");
+    });
+  });
+
   // Phone layout: the sidebar slides in over the page; Escape or the backdrop closes it.
   onReady(function () {
     var toggle = document.querySelector(".sidebar-toggle");

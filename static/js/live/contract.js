@@ -24,6 +24,14 @@ export function isFinished(status) {
   return FINISHED.has(status);
 }
 
+/** How far along a status is: queued 0, running 1, any final status 2 (-1: unknown). An
+ * attempt only moves forward, so a badge never takes a status ranked below the one it shows. */
+export function statusRank(status) {
+  if (isFinished(status)) return 2;
+  if (status === STATUS.RUNNING) return 1;
+  return status === STATUS.QUEUED ? 0 : -1;
+}
+
 /** Show `status` on a `.badge` element; an unknown status leaves it as it was. */
 export function setBadge(badge, status) {
   const label = statusLabel(status);

@@ -159,12 +159,13 @@ class Page {
     if (!isFinished(task.status)) elapsed.dataset.until = "";
   }
 
-  /** A link to #chunk-ID (shared or clicked) opens that output once the log has it. */
-  openHashChunk() {
+  /** A link to #chunk-ID (shared or clicked) opens that output once the log has it: on a hash
+   * change, and when a panel's replayed log is shown (`only`: look in that panel alone). */
+  openHashChunk(only) {
     const m = /^#chunk-(.+)$/.exec(location.hash);
     if (!m) return;
     const id = decodeURIComponent(m[1]);
-    this.panels.forEach((p) => {
+    (only ? [only] : this.panels).forEach((p) => {
       const chunk = p.chunks[id];
       if (!chunk) return;
       this.select(p.index);
@@ -184,7 +185,6 @@ class Page {
     const known = (window.codexwebTaskStatus || {})[this.article.dataset.taskId];
     if (known) this.applyTaskStatus({ id: this.article.dataset.taskId, status: known });
     window.addEventListener("hashchange", () => this.openHashChunk());
-    setTimeout(() => this.openHashChunk(), 800);
   }
 }
 

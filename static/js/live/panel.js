@@ -1,7 +1,7 @@
 // One attempt's panel: its socket feeds events (kinds from tasks/event_kinds.py, by name through
 // contract.js) into the terminal, the badges and the counters; when the attempt ends the result
 // and diff fragment is fetched, and refreshed while a pull request is being created.
-import { KIND, STATUS, isFinished, setBadge, statusLabel } from "./contract.js";
+import { KIND, STATUS, isFinished, setBadge, statusLabel, statusRank } from "./contract.js";
 import { el } from "./dom.js";
 import { egressApproved, egressNote, retireApprovals } from "./egress.js";
 import { fetchFragment, swapFragment } from "./fragments.js";
@@ -26,8 +26,11 @@ export class Panel {
     this.id = root.dataset.attemptId;
     this.index = root.dataset.index;
     this.lastSeq = 0;
-    this.tokens = 0;
-    this.cost = 0;
+    // The server drew the badges, tab and counters as of event `replayTo`; the socket replays
+    // the log up to there (hidden, then shown at once) before the live events.
+    this.replayTo = Number(root.dataset.replayTo) || 0;
+    this.tokens = Number(root.dataset.tokensTotal) || 0;
+    this.cost = Number(root.dataset.costTotal) || 0;
     this.status = root.dataset.status;
     this.terminal = new Terminal(root);
     this.conn = root.querySelector("[data-conn]");
@@ -38,9 +41,16 @@ export class Panel {
       query: () => "?after=" + this.lastSeq,
       syncEveryMs: SYNC_EVERY_MS,
       onMessage: (data) => this.receive(data),
-      onState: (state) => { this.conn.textContent = CONNECTION_NOTES[state] || ""; },
+      onState: (state) => {
+        this.conn.textContent = CONNECTION_NOTES[state] || "";
+        if (state === "refused" || state === "gave-up") this.endReplay();  // show what came
+      },
     });
+    if (this.replaying) root.dataset.replaying = "true";
   }
+
+  /** True while the socket is still sending the events the server-drawn page already counts. */
+  get replaying() { return this.lastSeq < this.replayTo; }
 
   // Read by tests and when debugging (window.codexwebLive.panels[0]...).
   get chunks() { return this.terminal.chunks; }
@@ -54,9 +64,21 @@ export class Panel {
     if (data.type !== "event" || !data.event) return;
     const ev = data.event;
     if (typeof ev.seq !== "number" || ev.seq <= this.lastSeq) return;  // never twice
+    const replayed = ev.seq <= this.replayTo;
     this.lastSeq = ev.seq;
     this.root.dataset.lastSeq = String(ev.seq);
-    try { this.handle(ev); } catch (e) { console.error(e); }
+    try { this.handle(ev, replayed); } catch (e) { console.error(e); }
+    if (!replayed) return;
+    if (this.replaying) this.terminal.progress(ev.seq, this.replayTo);
+    else this.endReplay();
+  }
+
+  /** The log has caught up with the page: show it whole (once). */
+  endReplay() {
+    if (this.root.dataset.replaying !== "true") return;
+    delete this.root.dataset.replaying;
+    this.terminal.reveal();
+    this.page.openHashChunk(this);
   }
 
   setTests(state) {
@@ -64,7 +86,8 @@ export class Panel {
     if (node) node.textContent = state ? "tests " + state : "no tests";
   }
 
-  handle(ev) {
+  /** One event; `replayed`: the server-drawn tab and counters already include it. */
+  handle(ev, replayed) {
     const p = ev.payload || {};
     const at = ev.created_at;
     const log = this.terminal;
@@ -75,14 +98,14 @@ export class Panel {
       case KIND.REASONING: log.note("reasoning", p.text || "", at); break;
       case KIND.COMMAND: {
         const chunk = log.chunk(p.chunk_id, String(p.command || ""), String(p.cwd || ""), at);
-        if (chunk.isTest) this.setTests("running");
+        if (chunk.isTest && !replayed) this.setTests("running");
         break;
       }
       case KIND.OUTPUT: log.chunk(p.chunk_id).append(p.text || "", p.stream === "stderr"); break;
       case KIND.COMMAND_END: {
         const chunk = log.chunk(p.chunk_id);
         chunk.end(p);
-        if (chunk.isTest) this.setTests(p.exit_code === 0 ? "passed" : "failed");
+        if (chunk.isTest && !replayed) this.setTests(p.exit_code === 0 ? "passed" : "failed");
         break;
       }
       case KIND.PATCH: {
@@ -92,7 +115,7 @@ export class Panel {
         break;
       }
       case KIND.TOOL_ERROR: log.note("tool_error", "Tool " + (p.tool || "?") + ": " + (p.error || ""), at); break;
-      case KIND.USAGE: this.onUsage(p); break;
+      case KIND.USAGE: if (!replayed) this.onUsage(p); break;
       case KIND.EGRESS: egressNote(this, p, at); break;
       case KIND.EGRESS_APPROVAL: egressApproved(this, p, at); break;
       case KIND.STEER: {
@@ -128,14 +151,17 @@ export class Panel {
     this.page.updateTotals();
   }
 
+  /** A status event: always a line in the log; the badges only ever move forward (a replayed
+   * "Queued" must not cover the "Succeeded" the server drew, nor a late event a newer one). */
   onStatus(status, message, at) {
     const label = statusLabel(status);
     if (!label) return;
+    this.terminal.note("status", label + (message ? " — " + message : ""), at);
+    if (statusRank(status) < statusRank(this.status)) return;
     this.status = status;
     this.root.dataset.status = status;
     setBadge(this.root.querySelector("[data-attempt-status]"), status);
     setBadge(this.tab && this.tab.querySelector("[data-attempt-status]"), status);
-    this.terminal.note("status", label + (message ? " — " + message : ""), at);
     const since = this.root.querySelector("[data-elapsed]");
     if (status === STATUS.RUNNING && since && !since.dataset.since) since.dataset.since = at;
     if (isFinished(status)) {

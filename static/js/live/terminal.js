@@ -269,10 +269,25 @@ export class Terminal {
   }
 
   add(li) {
-    if (this.empty) { this.empty.remove(); this.empty = null; }
+    if (this.empty && !this.timeline.hidden) { this.empty.remove(); this.empty = null; }
     this.timeline.appendChild(li);
     dirtyTerminals.add(this);
     scheduleFlush();
+  }
+
+  /** While the timeline is held back (the page's replay), say how far the loading is. */
+  progress(done, total) {
+    if (this.empty && total > 0) {
+      this.empty.textContent = "Loading the log… " + Math.min(100, Math.floor(100 * done / total)) + "%";
+    }
+  }
+
+  /** Show the timeline built while it was hidden, all at once, and follow its end. */
+  reveal() {
+    if (!this.timeline.hidden) return;
+    this.timeline.hidden = false;
+    if (this.empty && this.timeline.firstChild) { this.empty.remove(); this.empty = null; }
+    this.afterRender();
   }
 
   /** A one-line entry: `kind` picks its style (ev-status, ev-error...). */
