@@ -15,9 +15,9 @@ class Repository(models.Model):
         GIT = "git", "Git URL or local path"
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public"
-        PRIVATE = "private", "Private"
-        INTERNAL = "internal", "Internal"
+        PUBLIC = "public"
+        PRIVATE = "private"
+        INTERNAL = "internal"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="repositories")
     provider = models.CharField(max_length=20, choices=Provider.choices)
@@ -59,13 +59,13 @@ class Repository(models.Model):
 
 class InternetPolicy(models.TextChoices):
     OFF = "off", "Off (no network)"
-    ALLOWLIST = "allowlist", "Allowlist"
+    ALLOWLIST = "allowlist"
     ON = "on", "On (unrestricted)"
 
 
 class SandboxImage(models.TextChoices):
-    UNIVERSAL = "universal", "Universal"
-    SLIM = "slim", "Slim"
+    UNIVERSAL = "universal"
+    SLIM = "slim"
     CUSTOM = "custom", "Custom image"
 
 

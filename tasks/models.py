@@ -10,32 +10,34 @@ from repos.models import Repository
 from tasks.titles import task_title
 
 
+# Choices name a label only where it says more than the member's name: Django derives "Queued"
+# from QUEUED (the stored choices, hence the migrations, are the same either way).
 class Mode(models.TextChoices):
-    ASK = "ask", "Ask"
-    CODE = "code", "Code"
+    ASK = "ask"
+    CODE = "code"
     # Read-only like Ask: the agent reviews a diff and returns findings (tasks/reviews/).
-    REVIEW = "review", "Review"
+    REVIEW = "review"
 
 
 class ModelTier(models.TextChoices):
-    STRONG = "strong", "Strong"
-    FAST = "fast", "Fast"
+    STRONG = "strong"
+    FAST = "fast"
 
 
 class AttemptKind(models.TextChoices):
-    WORK = "work", "Work"
+    WORK = "work"
     # Rebase an earlier attempt's change onto the branch's new head and resolve the conflicts
     # (issue 15, item 4; tasks/worker/resolve.py).
     RESOLVE = "resolve", "Resolve conflicts"
 
 
 class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    STOPPED = "stopped", "Stopped"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STOPPED = "stopped"
 
 
 FINISHED_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.STOPPED})

@@ -40,9 +40,9 @@ class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one webhook: what was sent and how each try went."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
 
     webhook = models.ForeignKey(TeamWebhook, on_delete=models.CASCADE, related_name="deliveries")
     attempt = models.ForeignKey(
