@@ -118,8 +118,11 @@ class Environment(models.Model):
         return f"environment of {self.repository}"
 
 
-class EnvironmentSecret(models.Model):
-    """A secret visible only during setup. Stored encrypted; never shown again after saving."""
+class EnvironmentSecret(crypto.Sealed, models.Model):
+    """A secret visible only during setup. Stored encrypted; never shown again after saving;
+    revealed for the setup phase only."""
+
+    sealed_field = "value_encrypted"
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="secrets")
     name = models.CharField(max_length=100)
@@ -134,13 +137,6 @@ class EnvironmentSecret(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def set_value(self, value: str) -> None:
-        self.value_encrypted = crypto.encrypt(value)
-
-    def reveal(self) -> str:
-        """The clear value, for the setup phase only."""
-        return crypto.decrypt(self.value_encrypted)
 
 
 # GitHub connections live in their own module; imported here so the app registry sees them.

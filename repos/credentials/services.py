@@ -115,7 +115,7 @@ def credential_set(
     credential.header_name = header
     credential.path_prefix = prefix
     credential.allow_http = bool(data.allow_http)
-    credential.set_value(value)
+    credential.seal(value)
     credential.save()
     _audit(
         environment,

@@ -262,7 +262,7 @@ def secret_set(
     created = secret is None
     if secret is None:
         secret = EnvironmentSecret(environment=environment, name=name)
-    secret.set_value(value)
+    secret.seal(value)
     secret.save()
     _secret_audit(environment, actor, actions.SECRET_SET, name, created=created)
     return secret

@@ -51,7 +51,7 @@ def webhook_add(*, team: Team, url: str, actor: User) -> CreatedWebhook:
             raise DestinationRefused(f"A team has at most {MAX_WEBHOOKS_PER_TEAM} webhooks.")
         secret = secrets.token_urlsafe(32)
         webhook = TeamWebhook(team=team, url=url, created_by=actor)
-        webhook.set_secret(secret)
+        webhook.seal(secret)
         webhook.save()
         audit_record(
             team=team,
@@ -107,7 +107,7 @@ def delivery_try(delivery_id: int) -> TryOutcome:
         return TryOutcome(state=delivery.state, retry_in=None)
     body = delivery_body(delivery)
     try:
-        secret = delivery.webhook.secret()
+        secret = delivery.webhook.reveal()
     except DecryptionError:
         return _record(
             delivery,

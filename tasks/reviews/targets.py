@@ -100,7 +100,7 @@ def _pull_version(attempt: Attempt, target: ReviewTarget, dest: Path) -> Reviewe
     except GitHubNotFound as exc:
         raise PrepareError(f"Pull request #{number} was not found in {repository.full_name}, "
                            "or you cannot see it.") from exc
-    token = credential.reveal_token()
+    token = credential.reveal()
     mirror_update(repository, token=token)
     try:
         ref = mirror_fetch_pull(repository, number, token=token)
