@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from codexweb import crypto
 from codexweb.audit import actions
-from codexweb.audit.services import audit_record
+from repos.audit import repository_audit
 from repos.credentials.models import CredentialKind, EnvironmentCredential
 from repos.domains import DomainError, normalize_domain
 from repos.models import Environment
@@ -136,20 +136,14 @@ def credential_delete(*, credential: EnvironmentCredential, actor: User) -> None
 def _audit(
     environment: Environment, actor: User, action: str, credential: EnvironmentCredential
 ) -> None:
-    audit_record(
-        team=environment.repository.team,
-        actor=actor,
-        action=action,
-        target=f"{environment.repository.full_name}: {credential.name}",
-        changes={
-            "name": credential.name,
-            "domain": credential.domain,
-            "kind": credential.kind,
-            "header": credential.header_name,
-            "path_prefix": credential.path_prefix,
-            "allow_http": credential.allow_http,
-        },
-    )
+    """Audited by name, domain and how it is sent; never its value."""
+    changes: dict[str, object] = {
+        "name": credential.name, "domain": credential.domain, "kind": credential.kind,
+        "header": credential.header_name, "path_prefix": credential.path_prefix,
+        "allow_http": credential.allow_http,
+    }
+    repository_audit(environment.repository, actor=actor, action=action, changes=changes,
+                     item=credential.name)
 
 
 def credentials_for_proxy(environment_id: int) -> tuple[EgressCredential, ...]:

@@ -53,27 +53,21 @@ def webhook_add(*, team: Team, url: str, actor: User) -> CreatedWebhook:
         webhook = TeamWebhook(team=team, url=url, created_by=actor)
         webhook.seal(secret)
         webhook.save()
-        audit_record(
-            team=team,
-            actor=actor,
-            action=audit_actions.WEBHOOK_ADDED,
-            target=url,
-            changes={"webhook": webhook.pk, "url": url},
-        )
+        webhook_audit(webhook, actor=actor, action=audit_actions.WEBHOOK_ADDED, url=url)
     return CreatedWebhook(webhook=webhook, secret=secret)
 
 
 @transaction.atomic
 def webhook_remove(*, webhook: TeamWebhook, actor: User) -> None:
     """Remove a webhook and its delivery log; pending retries find nothing and stop."""
-    audit_record(
-        team=webhook.team,
-        actor=actor,
-        action=audit_actions.WEBHOOK_REMOVED,
-        target=webhook.url,
-        changes={"webhook": webhook.pk, "url": webhook.url},
-    )
+    webhook_audit(webhook, actor=actor, action=audit_actions.WEBHOOK_REMOVED, url=webhook.url)
     webhook.delete()
+
+
+def webhook_audit(webhook: TeamWebhook, *, actor: User, action: str, **changes: object) -> None:
+    """Record a change to `webhook` in its team's audit log, by its URL (never its secret)."""
+    audit_record(team=webhook.team, actor=actor, action=action, target=webhook.url,
+                 changes={"webhook": webhook.pk, **changes})
 
 
 def backoff_seconds(tries: int) -> int:
