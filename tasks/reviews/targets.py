@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReviewedVersion:
-    # The reviewed commit ("" for an attempt's patch that no open pull request carries).
+    """What a Review attempt looks at: the diff from `base_sha` to `head_commit`, the reviewed
+    commit ("" for an attempt's patch that no open pull request carries)."""
+
     head_commit: str
     base_sha: str
     diff: str
