@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -42,14 +42,12 @@ class CredentialInput:
     domain: str
     kind: str
     header_name: str = ""
-    value: str = ""
-    username: str = ""
-    password: str = ""
+    # Never in a repr, so never in a log or a traceback (as EgressCredential's value).
+    value: str = field(default="", repr=False)
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
     path_prefix: str = "/"
     allow_http: bool = False
-
-    def __repr__(self) -> str:  # never a value in a log or a traceback
-        return f"CredentialInput(name={self.name!r}, domain={self.domain!r}, kind={self.kind!r})"
 
 
 def credentials_of(environment: Environment) -> QuerySet[EnvironmentCredential]:
