@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from functools import lru_cache
+from typing import ClassVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -57,3 +58,19 @@ def decrypt(ciphertext: str) -> str:
         return _current().decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:
         raise DecryptionError("stored secret cannot be decrypted with the current key") from exc
+
+
+class Sealed:
+    """A model mixin for a row that keeps one secret encrypted in the column `sealed_field`.
+
+    The clear value exists only in memory: `seal()` stores it encrypted, `reveal()` gives it
+    back (and raises DecryptionError when the key changed).
+    """
+
+    sealed_field: ClassVar[str]
+
+    def seal(self, clear: str) -> None:
+        setattr(self, self.sealed_field, encrypt(clear))
+
+    def reveal(self) -> str:
+        return decrypt(getattr(self, self.sealed_field))

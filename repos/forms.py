@@ -19,20 +19,33 @@ def clean_branch(value: str) -> str:
     return branch
 
 
+def reference_field(
+    label: str,
+    *,
+    max_length: int,
+    required: bool = False,
+    help_text: str = "",
+    error_messages: dict[str, str] | None = None,
+    **attrs: str,
+) -> forms.CharField:
+    """A text field for a git URL, branch or pull-request reference: the browser neither
+    autocompletes nor spell-checks it; `attrs` adds to the input's (placeholder, datalist)."""
+    return forms.CharField(
+        max_length=max_length, required=required, label=label, help_text=help_text,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", **attrs}),
+        error_messages=error_messages,
+    )
+
+
 class RegisterRepositoryForm(forms.Form):
-    location = forms.CharField(
-        max_length=1000,
-        label="Git URL or server path",
+    location = reference_field(
+        "Git URL or server path", max_length=1000, required=True,
         help_text="For example https://git.example.com/team/app.git or /srv/git/app.git",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         error_messages={"required": "Enter a git URL or an absolute path on the server."},
     )
-    default_branch = forms.CharField(
-        max_length=255,
-        required=False,
-        label="Default branch",
+    default_branch = reference_field(
+        "Default branch", max_length=255,
         help_text="Leave empty to use the repository's own (or main).",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     visibility = forms.ChoiceField(
         choices=Repository.Visibility.choices,

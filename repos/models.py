@@ -15,9 +15,9 @@ class Repository(models.Model):
         GIT = "git", "Git URL or local path"
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public"
-        PRIVATE = "private", "Private"
-        INTERNAL = "internal", "Internal"
+        PUBLIC = "public"
+        PRIVATE = "private"
+        INTERNAL = "internal"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="repositories")
     provider = models.CharField(max_length=20, choices=Provider.choices)
@@ -59,13 +59,13 @@ class Repository(models.Model):
 
 class InternetPolicy(models.TextChoices):
     OFF = "off", "Off (no network)"
-    ALLOWLIST = "allowlist", "Allowlist"
+    ALLOWLIST = "allowlist"
     ON = "on", "On (unrestricted)"
 
 
 class SandboxImage(models.TextChoices):
-    UNIVERSAL = "universal", "Universal"
-    SLIM = "slim", "Slim"
+    UNIVERSAL = "universal"
+    SLIM = "slim"
     CUSTOM = "custom", "Custom image"
 
 
@@ -118,8 +118,11 @@ class Environment(models.Model):
         return f"environment of {self.repository}"
 
 
-class EnvironmentSecret(models.Model):
-    """A secret visible only during setup. Stored encrypted; never shown again after saving."""
+class EnvironmentSecret(crypto.Sealed, models.Model):
+    """A secret visible only during setup. Stored encrypted; never shown again after saving;
+    revealed for the setup phase only."""
+
+    sealed_field = "value_encrypted"
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="secrets")
     name = models.CharField(max_length=100)
@@ -134,13 +137,6 @@ class EnvironmentSecret(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def set_value(self, value: str) -> None:
-        self.value_encrypted = crypto.encrypt(value)
-
-    def reveal(self) -> str:
-        """The clear value, for the setup phase only."""
-        return crypto.decrypt(self.value_encrypted)
 
 
 # GitHub connections live in their own module; imported here so the app registry sees them.

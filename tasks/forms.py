@@ -11,7 +11,7 @@ from django.forms.models import ModelChoiceIteratorValue
 from django.urls import reverse
 
 from codexweb.query_params import optional_int
-from repos.forms import clean_branch
+from repos.forms import clean_branch, reference_field
 from repos.models import Repository
 from tasks.images.forms import ImagesField, images_check_tier
 from tasks.models import Mode, ModelTier
@@ -65,29 +65,17 @@ class ComposerForm(forms.Form):
             "invalid_choice": "Choose one of your team's repositories.",
         },
     )
-    base_branch = forms.CharField(
-        max_length=255,
-        required=False,
-        label="Branch",
-        # The datalist (templates/tasks/home.html) is filled from the repository's mirror by app.js.
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "spellcheck": "false", "list": "branch-options"}
-        ),
+    # The datalist (templates/tasks/home.html) is filled from the repository's mirror by app.js.
+    base_branch = reference_field(
+        "Branch", max_length=255, list="branch-options",
         error_messages={"max_length": "Branch names are at most %(limit_value)d characters."},
     )
     # Start from an open pull request instead (tasks/start_from.py): its head branch is checked
-    # out, and "Push to branch" pushes back to it.
-    pull_request = forms.CharField(
-        max_length=300,
-        required=False,
-        label="Or pull request",
-        help_text="A number or URL; starts from its branch.",
-        widget=forms.TextInput(
-            # Suggestions: the repository's open pull requests (templates/tasks/home.html's
-            # datalist, filled by app.js from repos:pulls).
-            attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "#12 or URL",
-                   "list": "pull-options"}
-        ),
+    # out, and "Push to branch" pushes back to it. Suggestions: the repository's open pull
+    # requests (templates/tasks/home.html's datalist, filled by app.js from repos:pulls).
+    pull_request = reference_field(
+        "Or pull request", max_length=300, help_text="A number or URL; starts from its branch.",
+        placeholder="#12 or URL", list="pull-options",
         error_messages={"max_length": "A pull request reference is at most %(limit_value)d "
                         "characters."},
     )
@@ -108,13 +96,10 @@ class ComposerForm(forms.Form):
         label="Model",
         error_messages={"invalid_choice": "Choose one of the listed models."},
     )
-    review_target = forms.CharField(
-        max_length=1000,
-        required=False,
-        label="Review",
+    review_target = reference_field(
+        "Review", max_length=1000,
         help_text="For Review: a branch, or a pull request number or URL.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
-                                      "placeholder": "#12, a PR URL or a branch"}),
+        placeholder="#12, a PR URL or a branch",
     )
     mode = forms.ChoiceField(
         choices=Mode.choices,

@@ -10,38 +10,54 @@ from repos.models import Repository
 from tasks.titles import task_title
 
 
+# Choices name a label only where it says more than the member's name: Django derives "Queued"
+# from QUEUED (the stored choices, hence the migrations, are the same either way).
 class Mode(models.TextChoices):
-    ASK = "ask", "Ask"
-    CODE = "code", "Code"
+    ASK = "ask"
+    CODE = "code"
     # Read-only like Ask: the agent reviews a diff and returns findings (tasks/reviews/).
-    REVIEW = "review", "Review"
+    REVIEW = "review"
 
 
 class ModelTier(models.TextChoices):
-    STRONG = "strong", "Strong"
-    FAST = "fast", "Fast"
+    STRONG = "strong"
+    FAST = "fast"
 
 
 class AttemptKind(models.TextChoices):
-    WORK = "work", "Work"
+    WORK = "work"
     # Rebase an earlier attempt's change onto the branch's new head and resolve the conflicts
     # (issue 15, item 4; tasks/worker/resolve.py).
     RESOLVE = "resolve", "Resolve conflicts"
 
 
 class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    STOPPED = "stopped", "Stopped"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STOPPED = "stopped"
 
 
 FINISHED_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.STOPPED})
 
 
-class Task(models.Model):
+class Run(models.Model):
+    """What a task and each of its attempts share: a status that moves from QUEUED to one of
+    FINISHED_STATUSES (a task's follows its attempts')."""
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class Task(Run):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tasks")
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tasks")
     author = models.ForeignKey(
@@ -55,7 +71,6 @@ class Task(models.Model):
     pull_number = models.PositiveIntegerField(null=True, blank=True)
     model_tier = models.CharField(max_length=10, choices=ModelTier.choices)
     attempt_count = models.PositiveSmallIntegerField(default=1)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -84,12 +99,8 @@ class Task(models.Model):
     def title(self) -> str:
         return task_title(self.prompt)
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
 
-
-class Attempt(models.Model):
+class Attempt(Run):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attempts")
     index = models.PositiveSmallIntegerField()
     # A follow-up continues from another attempt's final tree and conversation.
@@ -109,7 +120,6 @@ class Attempt(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_attempts"
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     patch = models.TextField(blank=True, default="")
     summary = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
@@ -141,10 +151,6 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.index} of task {self.task_id}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
 
 
 class Event(models.Model):

@@ -77,26 +77,21 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "tasks/home.html", context, status=status)
 
 
+# The composer's fields a Review task takes as an Ask or Code task does.
+_BOTH_KINDS = ("repository", "prompt", "base_branch", "model_tier", "attempts")
+
+
 def _create(author: User, data: dict[str, Any]) -> Task:
     """The composer's task: a Review task when Review was pressed, else Ask or Code."""
+    both = {name: data[name] for name in _BOTH_KINDS}
     if data["mode"] == Mode.REVIEW:
         return review_task_from_text(
-            author=author, repository=data["repository"], text=data.get("review_target", ""),
-            prompt=data["prompt"], base_branch=data["base_branch"],
-            model_tier=data["model_tier"], attempts=data["attempts"],
-            access_check=task_access_check)
+            author=author, text=data.get("review_target", ""), access_check=task_access_check,
+            **both)
     return services.task_create(
-        author=author,
-        repository=data["repository"],
-        mode=data["mode"],
-        prompt=data["prompt"],
-        base_branch=data["base_branch"],
-        model_tier=data["model_tier"],
-        attempts=data["attempts"],
-        access_check=task_access_check,
-        images=data["images"],
-        pull_request=data["pull_request"],
-    )
+        author=author, mode=data["mode"], images=data["images"],
+        pull_request=data["pull_request"], access_check=task_access_check, **both)
+
 
 
 @require_POST

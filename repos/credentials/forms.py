@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from django import forms
 
 from repos.credentials.models import CredentialKind
@@ -37,15 +39,6 @@ class CredentialForm(forms.Form):
     )
 
     def to_input(self) -> CredentialInput:
-        data = self.cleaned_data
-        return CredentialInput(
-            name=data["name"],
-            domain=data["domain"],
-            kind=data["kind"],
-            header_name=data["header_name"],
-            value=data["value"],
-            username=data["username"],
-            password=data["password"],
-            path_prefix=data["path_prefix"] or "/",
-            allow_http=data["allow_http"],
-        )
+        """The input the service takes: the form has one field per CredentialInput field."""
+        data = {field.name: self.cleaned_data[field.name] for field in fields(CredentialInput)}
+        return CredentialInput(**{**data, "path_prefix": data["path_prefix"] or "/"})

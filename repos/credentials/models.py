@@ -14,10 +14,12 @@ class CredentialKind(models.TextChoices):
     BASIC = "basic", "Basic auth (user and password)"
 
 
-class EnvironmentCredential(models.Model):
+class EnvironmentCredential(crypto.Sealed, models.Model):
     """Stored encrypted; its value is never shown again after saving. The proxy sets the
     header `header_name` to the decrypted value on matching requests (the container never
-    holds it)."""
+    holds it): revealed only for the worker to hand to the egress proxy."""
+
+    sealed_field = "value_encrypted"
 
     environment = models.ForeignKey(
         "repos.Environment", on_delete=models.CASCADE, related_name="credentials"
@@ -46,10 +48,3 @@ class EnvironmentCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.domain})"
-
-    def set_value(self, header_value: str) -> None:
-        self.value_encrypted = crypto.encrypt(header_value)
-
-    def reveal(self) -> str:
-        """The clear header value, for the worker to hand to the egress proxy only."""
-        return crypto.decrypt(self.value_encrypted)

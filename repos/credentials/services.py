@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from codexweb import crypto
 from codexweb.audit import actions
-from codexweb.audit.services import audit_record
+from repos.audit import repository_audit
 from repos.credentials.models import CredentialKind, EnvironmentCredential
 from repos.domains import DomainError, normalize_domain
 from repos.models import Environment
@@ -42,14 +42,12 @@ class CredentialInput:
     domain: str
     kind: str
     header_name: str = ""
-    value: str = ""
-    username: str = ""
-    password: str = ""
+    # Never in a repr, so never in a log or a traceback (as EgressCredential's value).
+    value: str = field(default="", repr=False)
+    username: str = field(default="", repr=False)
+    password: str = field(default="", repr=False)
     path_prefix: str = "/"
     allow_http: bool = False
-
-    def __repr__(self) -> str:  # never a value in a log or a traceback
-        return f"CredentialInput(name={self.name!r}, domain={self.domain!r}, kind={self.kind!r})"
 
 
 def credentials_of(environment: Environment) -> QuerySet[EnvironmentCredential]:
@@ -115,7 +113,7 @@ def credential_set(
     credential.header_name = header
     credential.path_prefix = prefix
     credential.allow_http = bool(data.allow_http)
-    credential.set_value(value)
+    credential.seal(value)
     credential.save()
     _audit(
         environment,
@@ -136,20 +134,14 @@ def credential_delete(*, credential: EnvironmentCredential, actor: User) -> None
 def _audit(
     environment: Environment, actor: User, action: str, credential: EnvironmentCredential
 ) -> None:
-    audit_record(
-        team=environment.repository.team,
-        actor=actor,
-        action=action,
-        target=f"{environment.repository.full_name}: {credential.name}",
-        changes={
-            "name": credential.name,
-            "domain": credential.domain,
-            "kind": credential.kind,
-            "header": credential.header_name,
-            "path_prefix": credential.path_prefix,
-            "allow_http": credential.allow_http,
-        },
-    )
+    """Audited by name, domain and how it is sent; never its value."""
+    changes: dict[str, object] = {
+        "name": credential.name, "domain": credential.domain, "kind": credential.kind,
+        "header": credential.header_name, "path_prefix": credential.path_prefix,
+        "allow_http": credential.allow_http,
+    }
+    repository_audit(environment.repository, actor=actor, action=action, changes=changes,
+                     item=credential.name)
 
 
 def credentials_for_proxy(environment_id: int) -> tuple[EgressCredential, ...]:

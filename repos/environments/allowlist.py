@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from codexweb.audit import actions
-from codexweb.audit.services import audit_record
+from repos.audit import repository_audit
 from repos.domains import MAX_DOMAINS, DomainError, normalize_domain
 from repos.environments.services import environment_for
 from repos.models import Environment, Repository
@@ -38,11 +38,5 @@ def environment_allow_domain(
     changes: dict[str, object] = {"allowed_domains": [old, environment.allowed_domains]}
     if reason:
         changes["reason"] = reason
-    audit_record(
-        team=repository.team,
-        actor=actor,
-        action=actions.POLICY_UPDATED,
-        target=repository.full_name,
-        changes=changes,
-    )
+    repository_audit(repository, actor=actor, action=actions.POLICY_UPDATED, changes=changes)
     return True

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from codexweb.accounts.models import DomainList
 from codexweb.audit import actions
-from codexweb.audit.services import audit_record
+from repos.audit import repository_audit
 from repos.domains import HTTP_METHODS, parse_domains, parse_methods
 from repos.installation.services import repository_identity
 from repos.models import Environment, EnvironmentSecret, InternetPolicy, Repository, SandboxImage
@@ -236,13 +236,12 @@ def environment_update(
     environment.save()
     environment.domain_lists.set(lists)
     environment.setup_domain_lists.set(setup_lists)
-    target = environment.repository.full_name
     for action, changes in (
         (actions.ENVIRONMENT_UPDATED, env_changes),
         (actions.POLICY_UPDATED, policy_changes),
     ):
         if changes:
-            audit_record(team=team, actor=actor, action=action, target=target, changes=changes)
+            repository_audit(environment.repository, actor=actor, action=action, changes=changes)
     return environment
 
 
@@ -262,7 +261,7 @@ def secret_set(
     created = secret is None
     if secret is None:
         secret = EnvironmentSecret(environment=environment, name=name)
-    secret.set_value(value)
+    secret.seal(value)
     secret.save()
     _secret_audit(environment, actor, actions.SECRET_SET, name, created=created)
     return secret
@@ -280,13 +279,8 @@ def _secret_audit(
     environment: Environment, actor: User, action: str, name: str, **changes: object
 ) -> None:
     """Record a change to the secret `name` (never its value) in the team's audit log."""
-    audit_record(
-        team=environment.repository.team,
-        actor=actor,
-        action=action,
-        target=f"{environment.repository.full_name}: {name}",
-        changes={"name": name, **changes},
-    )
+    repository_audit(environment.repository, actor=actor, action=action,
+                     changes={"name": name, **changes}, item=name)
 
 
 @transaction.atomic
@@ -296,13 +290,8 @@ def cache_reset(*, environment: Environment, actor: User) -> Environment:
     environment.cache_generation += 1
     environment.cache_reset_at = timezone.now()
     environment.save(update_fields=["cache_generation", "cache_reset_at", "updated_at"])
-    audit_record(
-        team=environment.repository.team,
-        actor=actor,
-        action=actions.CACHE_RESET,
-        target=environment.repository.full_name,
-        changes={"cache_generation": environment.cache_generation},
-    )
+    repository_audit(environment.repository, actor=actor, action=actions.CACHE_RESET,
+                     changes={"cache_generation": environment.cache_generation})
     return environment
 
 

@@ -8,6 +8,8 @@ too (the change URLs are not theirs), while the page itself shows them the polic
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -137,14 +139,10 @@ def secret_remove(request: AuthedRequest, pk: int, secret_id: int) -> HttpRespon
         secret_delete(secret=secret, actor=request.user)
         return f"Secret {secret.name} deleted."
 
-    return confirm_then_do(
-        request,
-        delete,
-        then=reverse("repos:environment", args=[repository.pk]),
-        title="Delete a secret",
+    return _confirm_then_back(
+        request, repository, delete, title="Delete a secret", button="Delete",
         question=f"Delete the secret {secret.name} of {repository.full_name}? Setup scripts "
         "that use it will no longer see it.",
-        button="Delete",
     )
 
 
@@ -155,12 +153,18 @@ def cache_reset_view(request: AuthedRequest, pk: int) -> HttpResponse:
         cache_reset(environment=environment_for(repository), actor=request.user)
         return "Cache reset: the next attempt prepares a fresh container."
 
-    return confirm_then_do(
-        request,
-        reset,
-        then=reverse("repos:environment", args=[repository.pk]),
-        title="Reset the cache",
+    return _confirm_then_back(
+        request, repository, reset, title="Reset the cache", button="Reset cache",
         question=f"Reset the cached environment of {repository.full_name}? The next attempt "
         "runs the setup script from scratch, which takes longer.",
-        button="Reset cache",
+    )
+
+
+def _confirm_then_back(
+    request: AuthedRequest, repository: Repository, do: Callable[[], str], **page: str
+) -> HttpResponse:
+    """An are-you-sure step of the environment page (`page`: its title, question and button):
+    once done, the person is back on the page."""
+    return confirm_then_do(
+        request, do, then=reverse("repos:environment", args=[repository.pk]), **page
     )

@@ -101,7 +101,7 @@ def mirror_refresh(*, repository_id: int, user_id: int) -> Path | None:
         credential = credential_for(user, repository.provider)
         if credential is None or credential.invalid_at is not None:
             return None
-        token = credential.reveal_token()
+        token = credential.reveal()
     try:
         return mirror_update(repository, token=token)
     except (GitError, GitHubError) as exc:

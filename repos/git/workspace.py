@@ -38,7 +38,7 @@ def workspace_checkout(
         if not access.can_read or (need_push and not access.can_push):
             raise PrepareError(access.reason)
         credential = credential_for(user, repository.provider)
-        token = credential.reveal_token() if credential else None
+        token = credential.reveal() if credential else None
     if not mirror_is_fresh(repository, ref):
         mirror_update(repository, token=token)
     try:

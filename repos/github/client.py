@@ -170,6 +170,8 @@ class Comparison:
 
 @dataclass(frozen=True)
 class BranchInfo:
+    """A branch as GitHub reports it (GET /repos/{owner}/{repo}/branches/{branch})."""
+
     name: str
     sha: str
     protected: bool

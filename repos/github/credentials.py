@@ -33,7 +33,7 @@ def credential_store(*, user: User, provider: str, login: str, external_id: int,
     credential.external_id = external_id
     credential.scopes = scopes
     credential.invalid_at = None
-    credential.set_token(token)
+    credential.seal(token)
     credential.save()
     return credential
 
@@ -59,5 +59,5 @@ def client_for(credential: GitHubCredential) -> GitHubClient:
     """
     if credential.invalid_at is not None:
         raise GitHubAuthError(credential.provider)
-    return GitHubClient(credential.reveal_token(), provider=credential.provider,
+    return GitHubClient(credential.reveal(), provider=credential.provider,
                         on_auth_failure=lambda: credential_invalidate(credential))

@@ -18,12 +18,15 @@ class Provider(models.TextChoices):
     GHES = "github-enterprise", "GitHub Enterprise"
 
 
-class GitHubCredential(models.Model):
+class GitHubCredential(crypto.Sealed, models.Model):
     """A person's OAuth token for github.com or the GHES host, encrypted at rest.
 
     `invalid_at` is set when GitHub answered 401 with it: the person must sign in again.
     The repository sync keeps its per-page ETags in `sync_pages` for conditional requests.
+    The token is revealed only for a call to GitHub from the host.
     """
+
+    sealed_field = "token_encrypted"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="github_credentials"
@@ -49,13 +52,6 @@ class GitHubCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.login} on {self.get_provider_display()}"
-
-    def set_token(self, token: str) -> None:
-        self.token_encrypted = crypto.encrypt(token)
-
-    def reveal_token(self) -> str:
-        """The clear token, for a call to GitHub from the host only."""
-        return crypto.decrypt(self.token_encrypted)
 
     @property
     def noreply_email(self) -> str:

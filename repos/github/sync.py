@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What one sync did: the repositories the catalog holds now, and how many pages GitHub
+    sent anew or answered 304 Not Modified for (those cost no rate limit)."""
+
     repositories: int
     pages_fetched: int
     pages_unchanged: int

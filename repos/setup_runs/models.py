@@ -13,10 +13,10 @@ class SetupRun(models.Model):
     """One "run setup now": who asked, how it went, and its log (secrets masked, capped)."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 

@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError
 
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.audit import actions
-from codexweb.audit.services import audit_record
+from repos.audit import repository_audit
 from repos.environments.services import environment_for
 from repos.models import Environment, Repository
 from repos.setup_runs.models import SetupRun
@@ -94,13 +94,8 @@ def setup_run_request(*, repository: Repository, actor: User) -> SetupRun:
             )
     except IntegrityError as exc:  # the constraint, should the lock ever be bypassed
         raise SetupRunError(ALREADY_RUNNING) from exc
-    audit_record(
-        team=repository.team,
-        actor=actor,
-        action=actions.SETUP_RUN,
-        target=repository.full_name,
-        changes={"run": run.pk, "branch": run.branch},
-    )
+    repository_audit(repository, actor=actor, action=actions.SETUP_RUN,
+                     changes={"run": run.pk, "branch": run.branch})
     transaction.on_commit(partial(_enqueue, run.pk))
     return run
 

@@ -11,9 +11,11 @@ from django.db import models
 from codexweb import crypto
 
 
-class TeamWebhook(models.Model):
+class TeamWebhook(crypto.Sealed, models.Model):
     """A URL that receives a signed JSON POST when one of the team's attempts needs attention.
     The signing secret is stored encrypted and shown to the admin once, when it is created."""
+
+    sealed_field = "secret_encrypted"
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=2000)
@@ -29,20 +31,14 @@ class TeamWebhook(models.Model):
     def __str__(self) -> str:
         return self.url
 
-    def set_secret(self, secret: str) -> None:
-        self.secret_encrypted = crypto.encrypt(secret)
-
-    def secret(self) -> str:
-        return crypto.decrypt(self.secret_encrypted)
-
 
 class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one webhook: what was sent and how each try went."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
 
     webhook = models.ForeignKey(TeamWebhook, on_delete=models.CASCADE, related_name="deliveries")
     attempt = models.ForeignKey(

@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from codexweb.audit import actions as audit_actions
-from codexweb.audit.services import audit_record
 from tasks.notifications.jobs import deliver_webhook
 from tasks.notifications.models import WebhookDelivery
+from tasks.notifications.webhooks import webhook_audit
 
 
 class RedeliverRefused(ValueError):
@@ -45,13 +45,8 @@ def delivery_redeliver(*, delivery: WebhookDelivery, actor: User) -> WebhookDeli
                 _REFUSALS.get(delivery.state, "This delivery cannot be redelivered.")
             )
         webhook = delivery.webhook
-        audit_record(
-            team=webhook.team,
-            actor=actor,
-            action=audit_actions.WEBHOOK_REDELIVERED,
-            target=webhook.url,
-            changes={"webhook": webhook.pk, "delivery": delivery.pk, "event": delivery.event},
-        )
+        webhook_audit(webhook, actor=actor, action=audit_actions.WEBHOOK_REDELIVERED,
+                      delivery=delivery.pk, event=delivery.event)
         delivery_id = delivery.pk
         transaction.on_commit(lambda: deliver_webhook.delay(delivery_id))
     return delivery

@@ -51,29 +51,23 @@ def webhook_add(*, team: Team, url: str, actor: User) -> CreatedWebhook:
             raise DestinationRefused(f"A team has at most {MAX_WEBHOOKS_PER_TEAM} webhooks.")
         secret = secrets.token_urlsafe(32)
         webhook = TeamWebhook(team=team, url=url, created_by=actor)
-        webhook.set_secret(secret)
+        webhook.seal(secret)
         webhook.save()
-        audit_record(
-            team=team,
-            actor=actor,
-            action=audit_actions.WEBHOOK_ADDED,
-            target=url,
-            changes={"webhook": webhook.pk, "url": url},
-        )
+        webhook_audit(webhook, actor=actor, action=audit_actions.WEBHOOK_ADDED, url=url)
     return CreatedWebhook(webhook=webhook, secret=secret)
 
 
 @transaction.atomic
 def webhook_remove(*, webhook: TeamWebhook, actor: User) -> None:
     """Remove a webhook and its delivery log; pending retries find nothing and stop."""
-    audit_record(
-        team=webhook.team,
-        actor=actor,
-        action=audit_actions.WEBHOOK_REMOVED,
-        target=webhook.url,
-        changes={"webhook": webhook.pk, "url": webhook.url},
-    )
+    webhook_audit(webhook, actor=actor, action=audit_actions.WEBHOOK_REMOVED, url=webhook.url)
     webhook.delete()
+
+
+def webhook_audit(webhook: TeamWebhook, *, actor: User, action: str, **changes: object) -> None:
+    """Record a change to `webhook` in its team's audit log, by its URL (never its secret)."""
+    audit_record(team=webhook.team, actor=actor, action=action, target=webhook.url,
+                 changes={"webhook": webhook.pk, **changes})
 
 
 def backoff_seconds(tries: int) -> int:
@@ -107,7 +101,7 @@ def delivery_try(delivery_id: int) -> TryOutcome:
         return TryOutcome(state=delivery.state, retry_in=None)
     body = delivery_body(delivery)
     try:
-        secret = delivery.webhook.secret()
+        secret = delivery.webhook.reveal()
     except DecryptionError:
         return _record(
             delivery,

@@ -18,10 +18,10 @@ class PullRequestRecord(models.Model):
 
     class State(models.TextChoices):
         CREATING = "creating", "Being created"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-        MERGED = "merged", "Merged"
-        FAILED = "failed", "Failed"
+        OPEN = "open"
+        CLOSED = "closed"
+        MERGED = "merged"
+        FAILED = "failed"
         PUSHED = "pushed", "Pushed to the branch"
 
     attempt = models.OneToOneField(

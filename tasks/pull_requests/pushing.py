@@ -45,7 +45,7 @@ def pusher_for(user: User | None, repository: Repository) -> Pusher:
         raise PullRequestError(f"{repository.get_provider_display()} says you cannot push to "
                                f"{repository}.")
     return Pusher(user=user, credential=credential, client=client,
-                  token=credential.reveal_token(), url=mirror.remote_url(repository))
+                  token=credential.reveal(), url=mirror.remote_url(repository))
 
 
 def fetch_mirror(pusher: Pusher, repository: Repository) -> None:

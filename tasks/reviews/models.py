@@ -14,9 +14,9 @@ class ReviewTarget(models.Model):
     request (its head against its base) or another attempt's own patch."""
 
     class Kind(models.TextChoices):
-        BRANCH = "branch", "Branch"
+        BRANCH = "branch"
         PULL = "pull", "Pull request"
-        ATTEMPT = "attempt", "Attempt"
+        ATTEMPT = "attempt"
 
     task = models.OneToOneField(
         "tasks.Task", on_delete=models.CASCADE, related_name="review_target"
@@ -46,8 +46,8 @@ class ReviewRecord(models.Model):
     class PostState(models.TextChoices):
         NONE = "", "Not posted"
         POSTING = "posting", "Being posted"
-        POSTED = "posted", "Posted"
-        FAILED = "failed", "Failed"
+        POSTED = "posted"
+        FAILED = "failed"
 
     attempt = models.OneToOneField(
         "tasks.Attempt", on_delete=models.CASCADE, related_name="review"

@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReviewedVersion:
-    # The reviewed commit ("" for an attempt's patch that no open pull request carries).
+    """What a Review attempt looks at: the diff from `base_sha` to `head_commit`, the reviewed
+    commit ("" for an attempt's patch that no open pull request carries)."""
+
     head_commit: str
     base_sha: str
     diff: str
@@ -100,7 +102,7 @@ def _pull_version(attempt: Attempt, target: ReviewTarget, dest: Path) -> Reviewe
     except GitHubNotFound as exc:
         raise PrepareError(f"Pull request #{number} was not found in {repository.full_name}, "
                            "or you cannot see it.") from exc
-    token = credential.reveal_token()
+    token = credential.reveal()
     mirror_update(repository, token=token)
     try:
         ref = mirror_fetch_pull(repository, number, token=token)

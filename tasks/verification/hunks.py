@@ -24,6 +24,9 @@ class CombineError(ValueError):
 
 @dataclass(frozen=True)
 class PickedHunk:
+    """One hunk a person picked ("<attempt id>:<file>:<hunk>"), with what combining it needs:
+    its file's header and kind, and where it stands in the source."""
+
     id: str
     attempt_index: int
     path: str

@@ -11,9 +11,9 @@ class Verification(models.Model):
     (tasks/verification/recovery.py)."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
+        QUEUED = "queued"
         RUNNING = "running", "Verifying"
-        DONE = "done", "Done"
+        DONE = "done"
 
     class Verdict(models.TextChoices):
         # Best first: the ranking sorts by this order (tasks/verification/ranking.py).

@@ -43,7 +43,7 @@ def test_admin_adds_lists_and_removes_and_the_secret_is_shown_once(alice_api, ac
     secret = created["secret"]
     assert len(secret) >= 40 and created["signature_header"] == "X-Codexweb-Signature"
     webhook = TeamWebhook.objects.get(pk=created["id"], team=acme)
-    assert webhook.secret() == secret and secret not in webhook.secret_encrypted
+    assert webhook.reveal() == secret and secret not in webhook.secret_encrypted
     listed = alice_api.get(_path(acme))
     assert [(w["id"], w["url"], w["created_by"]) for w in listed.json()["results"]] == [
         (webhook.pk, "http://127.0.0.1:9/hook", "alice")

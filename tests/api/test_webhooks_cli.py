@@ -41,7 +41,7 @@ def test_an_admin_manages_webhooks_from_the_cli(live_app, world, webhook_receive
     added = cli(world, "webhooks", "add", team.slug, webhook_receiver.url())
     assert added.returncode == 0, added.stderr
     webhook = TeamWebhook.objects.get(team=team)
-    secret = webhook.secret()
+    secret = webhook.reveal()
     assert f"Signing secret (shown only now): {secret}" in added.stdout
     listed = cli(world, "webhooks", "list", team.slug)
     assert listed.returncode == 0 and webhook.url in listed.stdout and secret not in listed.stdout

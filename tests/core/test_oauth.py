@@ -64,7 +64,7 @@ class TestSuccessfulSignIn:
         credential = GitHubCredential.objects.get(user=user, provider=BACKEND[layout])
         assert credential.login == "octocat" and credential.external_id == octocat.id
         assert issued not in credential.token_encrypted
-        assert credential.reveal_token() == issued
+        assert credential.reveal() == issued
         # The session is a real sign-in: the sign-in page now sends the person onwards.
         assert client.get("/accounts/login/")["Location"] == "/"
 

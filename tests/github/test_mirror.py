@@ -35,7 +35,7 @@ class TestMirror:
     def test_fetch_with_token_never_stores_it(self, gh, private_repo, acme, alice, layout):
         credential = connect(alice, gh, login="octocat", layout=layout)
         repository = connected_repository(acme, private_repo, layout)
-        token = credential.reveal_token()
+        token = credential.reveal()
 
         path = mirror.mirror_update(repository, token=token)
 
@@ -57,12 +57,12 @@ class TestMirror:
             mirror.mirror_update(repository)
         eve = connect(bob, gh, login="eve")
         with pytest.raises(mirror.GitError, match="not found") as caught:
-            mirror.mirror_update(repository, token=eve.reveal_token())
-        assert eve.reveal_token() not in str(caught.value)
+            mirror.mirror_update(repository, token=eve.reveal())
+        assert eve.reveal() not in str(caught.value)
 
     def test_update_picks_up_new_branches_and_commits(self, gh, private_repo, acme, alice,
                                                       tmp_path):
-        token = connect(alice, gh, login="octocat").reveal_token()
+        token = connect(alice, gh, login="octocat").reveal()
         repository = connected_repository(acme, private_repo)
         mirror.mirror_update(repository, token=token)
         sha = push_commit(private_repo.git_dir, tmp_path, {"app.py": "print('v2')\n"})
@@ -75,7 +75,7 @@ class TestMirror:
         assert mirror.mirror_commit(repository, "main") == sha
 
     def test_checkout_is_pristine_and_separate(self, gh, private_repo, acme, alice, tmp_path):
-        token = connect(alice, gh, login="octocat").reveal_token()
+        token = connect(alice, gh, login="octocat").reveal()
         repository = connected_repository(acme, private_repo)
         mirror.mirror_update(repository, token=token)
 
@@ -94,7 +94,7 @@ class TestMirror:
 
     def test_hooks_and_config_planted_in_a_tree_never_run(self, gh, private_repo, acme, alice,
                                                           tmp_path):
-        token = connect(alice, gh, login="octocat").reveal_token()
+        token = connect(alice, gh, login="octocat").reveal()
         repository = connected_repository(acme, private_repo)
         mirror.mirror_update(repository, token=token)
         tree = tmp_path / "touched"

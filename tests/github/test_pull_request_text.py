@@ -94,7 +94,7 @@ def test_conventional_history_gives_a_conventional_title(gh, webapp, acme, alice
         push_commit(webapp.git_dir, tmp_path, {f"n{n}.txt": subject}, message=subject)
     credential = connect(alice, gh, login="alice-gh")
     repository = connected_repository(acme, webapp)
-    mirror.mirror_update(repository, token=credential.reveal_token())  # as the attempt left it
+    mirror.mirror_update(repository, token=credential.reveal())  # as the attempt left it
     record = pull_request_create(attempt=finished(repository, alice), user=alice)
     assert record.state == PullRequestRecord.State.OPEN, record.error
     assert webapp.pulls[0].title == "feat: make the greeting say v2"

@@ -88,8 +88,8 @@ def test_follow_up_runs_with_the_follower_s_token_not_the_author_s(
     bob, alice, gh, finished, settings, django_capture_on_commit_callbacks
 ):
     gh.state.orgs["acme-gh"].members["bob-gh"] = "write"
-    bob_token = connect(bob, gh, login="bob-gh").reveal_token()
-    alice_token = alice.github_credentials.get().reveal_token()
+    bob_token = connect(bob, gh, login="bob-gh").reveal()
+    alice_token = alice.github_credentials.get().reveal()
     settings.SANDBOX_BACKEND = "none"  # the worker stops after preparing the workspace
 
     with django_capture_on_commit_callbacks(execute=False):

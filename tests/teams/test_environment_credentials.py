@@ -126,3 +126,11 @@ def test_allowed_domain_is_not_flagged_and_worker_gets_values_snapshot_does_not(
         "pypi.acme.example", "Authorization", f"Bearer {TOKEN}"
     )
     assert TOKEN not in repr(given)
+
+
+def test_the_input_never_shows_its_secrets_in_a_repr():
+    given = CredentialInput(name="k", domain="api.example.org", kind="basic",
+                            username="ci-user", password="hunter2-pass", value=TOKEN)
+    shown = repr(given)
+    assert "api.example.org" in shown and "'k'" in shown
+    assert not any(secret in shown for secret in (TOKEN, "hunter2-pass", "ci-user"))

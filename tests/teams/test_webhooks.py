@@ -48,7 +48,7 @@ def test_the_secret_is_shown_once_and_stored_encrypted(alice_client, hook):
     assert len(secret) >= 40
     listing = alice_client.get(reverse("notifications:webhooks")).content.decode()
     assert webhook.url in listing and secret not in listing
-    assert secret not in webhook.secret_encrypted and webhook.secret() == secret
+    assert secret not in webhook.secret_encrypted and webhook.reveal() == secret
 
 
 def test_a_finished_attempt_is_delivered_signed(acme, acme_repo, alice, hook, webhook_receiver):  # noqa: F811
