@@ -28,10 +28,11 @@ class Recorder:
     def __init__(
         self, py_spy: str, pid: int, out: Path, rate: int = 50, *, idle: bool = True
     ) -> None:
-        """`idle=False`: only frames on the CPU are sampled (where CPU goes, not wall time)."""
+        """`idle=False`: only threads holding the GIL are sampled (where the Python CPU goes,
+        not wall time; py-spy's own "idle" guess counts threads blocked in a socket read)."""
         self.out, self.rate = out, rate
         self.proc = subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--subprocesses", *(["--idle"] * idle),
+            [py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle" if idle else "--gil",
              "--format", "raw", "--rate", str(rate), "--output", str(out), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
@@ -71,7 +72,7 @@ def summarize(
                 inclusive[_short(frame)] += n
         if frames:
             leaves[_short(frames[-1])] += n
-    sampled = "idle included" if idle else "on the CPU only"
+    sampled = "idle included" if idle else "holding the GIL only"
     lines = [f"{total / rate:.1f} s sampled inside {within or 'the process tree'} "
              f"({rate} samples/s, {sampled})",
              "", "inclusive seconds per project function:"]
