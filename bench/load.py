@@ -1,23 +1,31 @@
-"""Load benchmark: N Code attempts submitted at once through the REST API (issue 18).
+"""Load benchmark: N Code attempts at once, or paced, through the REST API (issue 18).
 
-    .venv/bin/python bench/load.py [--attempts 20] [--concurrency 20] [--database postgres]
-                                   [--delay 0.5,2]
+    .venv/bin/python bench/load.py [--attempts 20] [--concurrency 20] [--pool threads|prefork]
+                                   [--database postgres] [--delay 0.5,2]
+                                   [--profile RAW --py-spy /tmp/spy/bin/py-spy]
+    .venv/bin/python bench/load.py --paced 60 --hours 1      # 60 spread over an hour
+    .venv/bin/python bench/load.py --paced 5 --minutes 5     # the same rate, a smoke run
 
 Starts the real embedded stack (`codexweb serve`: its own redis-server, daphne and one Celery
-worker with `--concurrency` processes) on PostgreSQL (a private server from
-tests/support/services.py, a fresh database) or SQLite (`--database sqlite`), with the Docker
-sandbox and the scripted model server on loopback. The model answers every request after a
-random delay in `--delay` seconds (realistic replies), choosing its reply from the conversation
-so that each attempt gets the same 4-step task whatever the order: run the failing pytest,
-apply_patch, rerun it (a short test command), final answer.
+worker running `--concurrency` attempts at once in its pool, WORKER_POOL) on PostgreSQL (a
+private server from tests/support/services.py, a fresh database) or SQLite (`--database
+sqlite`), with the Docker sandbox and the scripted model server on loopback. The model answers
+every request after a random delay in `--delay` seconds (realistic replies), choosing its reply
+from the conversation so that each attempt gets the same 4-step task whatever the order: run
+the failing pytest, apply_patch, rerun it (a short test command), final answer.
 
-First one attempt runs alone (the baseline), then `--attempts` are submitted at once, each
-followed by a websocket like the page. Prints: how many succeeded (must be all), the slowdown
-(submit → finished p95 under load ÷ the lone attempt's), queue wait p50/p95 (created →
-started), submit → first command p50/p95, event append → websocket p50/p95 (the event's
-`created_at` to its receipt), the CPU seconds and peak memory of the worker and of the web
-server (each with its child processes), sandbox containers alive at peak and left over after
-(must be 0), with the load average next to them. Exits 1 only when an attempt fails.
+First an untimed warm-up attempt (the mirror's first clone, the worker's first connections),
+then one attempt alone (the baseline), then `--attempts` submitted at once (or `--paced N`
+spread evenly over the span), each followed by a websocket like the page. Prints: how many
+succeeded (must be all), the slowdown (submit → finished p95 under load ÷ the lone attempt's),
+queue wait p50/p95 (created → started), submit → first command p50/p95, event append →
+websocket p50/p95 (the event's `created_at` to its receipt), the CPU seconds and peak memory
+(proportional set size: pages the pool processes share are counted once) of the worker and of
+the web server, where the round's CPU went (worker, web, the Docker engine, the containers'
+own processes, their containerd shims, the rest of the machine: bench/usage.py), sandbox
+containers alive at peak and left over after (must be 0), with the load average next to them.
+`--profile`: py-spy samples the worker's threads holding the GIL during the round. Exits 1
+only when an attempt fails.
 """
 
 from __future__ import annotations
@@ -194,6 +202,7 @@ class Sampler(threading.Thread):
         self.cpu_end = dict(self.cpu_start)
         self.began = self.last = time.monotonic()
         self.rss_peak = dict.fromkeys(self.roots, 0.0)
+        self.pss_peak: dict[str, float] = {}
         self.worker_pids: set[int] = set()
         self.containers_peak = 0
         self.container_cpu: dict[str, float] = {}  # container id -> its processes' CPU seconds
@@ -229,10 +238,12 @@ class Sampler(threading.Thread):
 
     def sample(self) -> None:
         self.worker_pids.update(usage.descendants(self.roots["worker"]))
-        for name in self.roots:
-            cpu, rss = self.usage(name)
+        for name, root in self.roots.items():
+            pids = usage.descendants(root)
+            cpu, rss = usage.cpu_and_rss(pids)
             self.cpu_end[name] = cpu
             self.rss_peak[name] = max(self.rss_peak[name], rss)
+            self.pss_peak[name] = max(self.pss_peak.get(name, 0.0), usage.pss_mb(pids))
         self.cpu_end["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
         self.cpu_end["machine"] = usage.machine_busy()
         self.last = time.monotonic()
@@ -318,10 +329,12 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
         ("event append → websocket p50 / p95",
          f"{percentile(latency, 0.5) * 1000:.0f} ms / {percentile(latency, 0.95) * 1000:.0f} ms"
          f" ({len(latency)} events; {refused} websockets never opened)"),
-        ("worker CPU / peak memory",
-         f"{sampler.spent('worker'):.1f} s / {sampler.rss_peak['worker']:.0f} MB"),
-        ("web (daphne) CPU / peak memory",
-         f"{sampler.spent('web'):.1f} s / {sampler.rss_peak['web']:.0f} MB"),
+        ("worker CPU / peak memory (resident / proportional)",
+         f"{sampler.spent('worker'):.1f} s / {sampler.rss_peak['worker']:.0f} MB / "
+         f"{sampler.pss_peak.get('worker', 0):.0f} MB"),
+        ("web (daphne) CPU / peak memory (resident / proportional)",
+         f"{sampler.spent('web'):.1f} s / {sampler.rss_peak['web']:.0f} MB / "
+         f"{sampler.pss_peak.get('web', 0):.0f} MB"),
         *cpu_rows(sampler, len(attempts)),
         ("containers alive at peak", str(sampler.containers_peak)),
         ("containers left after", str(leftovers)),

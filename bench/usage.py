@@ -56,6 +56,23 @@ def cpu_and_rss(pids: list[int]) -> tuple[float, float]:
     return cpu, rss
 
 
+def pss_mb(pids: list[int]) -> float:
+    """Proportional set size of `pids` in MB: a page shared by n of them counts 1/n in each,
+    so forked pool processes that share the preloaded code are not counted n times (their
+    resident sizes are)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) / 1000
+                break
+    return total
+
+
 def engine_pids() -> list[int]:
     """dockerd (the one /var/run/docker.pid names) and its children (containerd); the shims
     are not among them (they are re-parented to init) and are counted per container."""
