@@ -207,6 +207,7 @@ class Sampler(threading.Thread):
         self.containers_peak = 0
         self.container_cpu: dict[str, float] = {}  # container id -> its processes' CPU seconds
         self.shim_cpu: dict[str, float] = {}  # container id -> its shim's CPU seconds
+        self.container_memory: dict[str, float] = {}  # container id -> its peak MB
         self.errors: list[str] = []
 
     def usage(self, name: str) -> tuple[float, float]:
@@ -252,6 +253,8 @@ class Sampler(threading.Thread):
         for cid in ids:
             if (seconds := usage.container_cpu(cid)) is not None:
                 self.container_cpu[cid] = seconds
+            if (peak := usage.container_memory_peak(cid)) is not None:
+                self.container_memory[cid] = peak
         self.shim_cpu.update(usage.shim_cpus(set(ids)))
 
     def spent(self, name: str) -> float:
@@ -337,6 +340,9 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
          f"{sampler.pss_peak.get('web', 0):.0f} MB"),
         *cpu_rows(sampler, len(attempts)),
         ("containers alive at peak", str(sampler.containers_peak)),
+        ("a container's peak memory p50 / max",
+         f"{percentile(list(sampler.container_memory.values()), 0.5):.0f} MB / "
+         f"{max(sampler.container_memory.values(), default=0):.0f} MB"),
         ("containers left after", str(leftovers)),
         ("wall of the whole round", f"{elapsed:.1f} s"),
     ]

@@ -97,6 +97,18 @@ def container_cpu(container_id: str) -> float | None:
     return None
 
 
+def container_memory_peak(container_id: str) -> float | None:
+    """The most memory (MB) the container's processes held at once so far (None: unknown)."""
+    for pattern in ("/sys/fs/cgroup/memory/docker/{id}/memory.max_usage_in_bytes",
+                    "/sys/fs/cgroup/docker/{id}/memory.peak",
+                    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.peak"):
+        try:
+            return int(Path(pattern.format(id=container_id)).read_text().strip()) / 1e6
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def shim_cpus(container_ids: set[str]) -> dict[str, float]:
     """CPU seconds of the containerd shim of each container (the runc calls it ran for the
     container's start, execs and stop included)."""
