@@ -42,23 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from bench import stack  # noqa: E402
 from bench.pyspy import Recorder, summarize  # noqa: E402
-from bench.stack import (  # noqa: E402
-    FIX,
-    TEST,
-    attempt_events,
-    bench_stack,
-    load_average,
-    make_project,
-    parse_time,
-)
-from tests.support.model_server import (  # noqa: E402
-    RecordedRequest,
-    Reply,
-    ScriptedModelServer,
-    call,
-    reply,
-)
+from tests.support import model_server as scripted  # noqa: E402
 from tests.support.processes import wait_until  # noqa: E402
 
 # Run inside the stack's environment (its SQLite): alice, her team, the project registered
@@ -84,21 +70,21 @@ print(json.dumps({"token": api_token_create(user=alice, name="bench").secret, "r
 """
 
 
-def final_answer(request: RecordedRequest) -> Reply:
+def final_answer(request: scripted.RecordedRequest) -> scripted.Reply:
     chunk = request.chunk_ids()[-1]
-    return reply(
+    return scripted.reply(
         "## Summary\n- `add` subtracted; it now adds 【F:calc/ops.py†L1-L2】.\n\n"
-        f"## Testing\n- `{TEST}`: both tests pass 【T:{chunk}†L1】"
+        f"## Testing\n- `{stack.TEST}`: both tests pass 【T:{chunk}†L1】"
     )
 
 
 def script() -> list:
     """The issue's scripted task: test, grep, patch, test, answer."""
     return [
-        reply(call("shell", {"command": TEST})),
-        reply(call("shell", {"command": "grep -rn 'def add' calc"})),
-        reply(call("apply_patch", {"patch": FIX})),
-        reply(call("shell", {"command": TEST})),
+        scripted.reply(scripted.call("shell", {"command": stack.TEST})),
+        scripted.reply(scripted.call("shell", {"command": "grep -rn 'def add' calc"})),
+        scripted.reply(scripted.call("apply_patch", {"patch": stack.FIX})),
+        scripted.reply(scripted.call("shell", {"command": stack.TEST})),
         final_answer,
     ]
 
@@ -128,7 +114,7 @@ PHASES = [
 
 
 def run_once(kind: str, base: str, headers: dict, repo_id: int,
-             model: ScriptedModelServer, clock: float) -> Run:
+             model: scripted.ScriptedModelServer, clock: float) -> Run:
     """One attempt, timed from its own record. `clock`: wall − monotonic, to place the model
     server's request times (monotonic) on the events' clock."""
     model.add(*script())
@@ -147,13 +133,13 @@ def run_once(kind: str, base: str, headers: dict, repo_id: int,
         return bool(attempt.get("finished"))
 
     wait_until(finished, timeout=300, what=f"attempt {attempt_id} finished", interval=0.2)
-    events = attempt_events(base, headers, attempt_id)
+    events = stack.attempt_events(base, headers, attempt_id)
     calls = [r.at + clock for r in model.requests[seen:]]
     run = Run(kind, attempt["status"] == "succeeded",
               f"{attempt['status']}: {attempt['error'] or ''}"[:200])
-    submit = parse_time(attempt["created_at"])
+    submit = stack.parse_time(attempt["created_at"])
     for event in events:
-        at = parse_time(event["created_at"]) - submit
+        at = stack.parse_time(event["created_at"]) - submit
         detail = json.dumps(event["payload"])[:90]
         run.timeline.append(f"   {at:7.3f}s #{event['seq']:<3} {event['kind']:<12} {detail}")
     for i, at in enumerate(calls):
@@ -165,11 +151,11 @@ def run_once(kind: str, base: str, headers: dict, repo_id: int,
     def first(kind: str, text: str = "") -> float:
         for event in events:
             if event["kind"] == kind and text in json.dumps(event["payload"]):
-                return parse_time(event["created_at"])
+                return stack.parse_time(event["created_at"])
         raise LookupError(f"no {kind} event with {text!r} in attempt {attempt_id}")
 
-    started = parse_time(attempt["started_at"])
-    finished_at = parse_time(attempt["finished_at"])
+    started = stack.parse_time(attempt["started_at"])
+    finished_at = stack.parse_time(attempt["finished_at"])
     fetched = first("phase", "Fetching")
     checked_out = first("phase", "Checked out")
     agent = first("phase", '"agent"')
@@ -222,16 +208,16 @@ def main() -> int:
     if args.runs < 1 or not set(kinds) <= {"warm", "cold"} or not kinds:
         parser.error("--runs must be positive and --kinds warm and/or cold")
     runs: list[Run] = []
-    with ScriptedModelServer() as model, bench_stack(
+    with scripted.ScriptedModelServer() as model, stack.bench_stack(
         model, prefix="bench-attempt-", SANDBOX_WARM_CACHE_HOURS="12"
     ) as bench:
-        warm_repo = make_project(bench.work / "warm")
-        cold_repo = make_project(bench.work / "cold")
+        warm_repo = stack.make_project(bench.work / "warm")
+        cold_repo = stack.make_project(bench.work / "cold")
         world = bench.django(SETUP, str(warm_repo), str(cold_repo))
         base = bench.base
         headers = {"Authorization": f"Bearer {world['token']}"}
         clock = time.time() - time.monotonic()
-        print(f"load average before: {load_average()}")
+        print(f"load average before: {stack.load_average()}")
         for kind in kinds:
             if kind == "warm":  # untimed: makes the prepared image
                 primer = run_once(kind, base, headers, world["repos"][kind], model, clock)
@@ -244,14 +230,14 @@ def main() -> int:
                 run = run_once(kind, base, headers, world["repos"][kind], model, clock)
                 runs.append(run)
                 print(f"{kind} {n + 1}: {run.status} wall "
-                      f"{run.phases.get('wall', 0):.2f}s (load {load_average()})")
+                      f"{run.phases.get('wall', 0):.2f}s (load {stack.load_average()})")
                 if args.verbose or not run.ok:
                     print("\n".join(run.timeline))
             if recorder is not None:
                 recorder.stop()
                 print(summarize(args.profile, rate=recorder.rate))
     print_table(runs, kinds)
-    print(f"load average after: {load_average()} ({os.cpu_count()} cores)")
+    print(f"load average after: {stack.load_average()} ({os.cpu_count()} cores)")
     return 0 if all(r.ok for r in runs) else 1
 
 

@@ -41,14 +41,9 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench.stack import bench_stack  # noqa: E402
+from tests.support import processes  # noqa: E402
 from tests.support.live_clients import AttemptFollower, SseFollower  # noqa: E402
 from tests.support.model_server import ScriptedModelServer, call, reply  # noqa: E402
-from tests.support.processes import (  # noqa: E402
-    EmbeddedStack,
-    group_members,
-    port_open,
-    wait_until,
-)
 
 LOOP = "for i in $(seq 1 24); do echo line $i; sleep 0.25; done"
 CHILD = {"worker": "worker", "redis": "redis-server", "daphne": "daphne"}
@@ -92,8 +87,8 @@ def containers_of(attempt_id: int) -> int:
     return len(result.stdout.split())
 
 
-def run_fault(fault: str, stack: EmbeddedStack, model: ScriptedModelServer, world: dict,
-              end_timeout: float) -> Row:
+def run_fault(fault: str, stack: processes.EmbeddedStack, model: ScriptedModelServer,
+              world: dict, end_timeout: float) -> Row:
     base = f"http://127.0.0.1:{stack.web_port}"
     headers = {"Authorization": f"Bearer {world['token']}"}
     model.add(reply(call("shell", {"command": LOOP})), reply("The loop prints 24 lines."))
@@ -104,7 +99,7 @@ def run_fault(fault: str, stack: EmbeddedStack, model: ScriptedModelServer, worl
     page = AttemptFollower(stack.web_port, attempt_id, world["cookie"]).start()
     cli = SseFollower(base, attempt_id, world["token"])
     cli.start()
-    wait_until(lambda: "output" in page.kinds, timeout=180, what="output streaming")
+    processes.wait_until(lambda: "output" in page.kinds, timeout=180, what="output streaming")
 
     name = CHILD[fault]
     victim = stack.pids()[name]
@@ -131,7 +126,7 @@ def run_fault(fault: str, stack: EmbeddedStack, model: ScriptedModelServer, worl
             cli.end is not None)
 
     try:
-        wait_until(ended, timeout=end_timeout, what="a clear end state", interval=0.2)
+        processes.wait_until(ended, timeout=end_timeout, what="a clear end state", interval=0.2)
         end: float | None = time.monotonic() - killed_at
         state = f"{attempt['status']}: {attempt['error'] or attempt['summary']}"[:70]
     except AssertionError:
@@ -143,7 +138,7 @@ def run_fault(fault: str, stack: EmbeddedStack, model: ScriptedModelServer, worl
         len(set(expected) - set(seen)) + (len(seen) - len(set(seen)))
         for seen in (page.seqs, cli.seqs)
     )
-    orphans = len(group_members(victim))
+    orphans = len(processes.group_members(victim))
     if end is not None:
         orphans += containers_of(attempt_id)
     return Row(fault, detect, end, state, lost, orphans)
@@ -166,7 +161,8 @@ def main() -> int:
         world = bench.django(SETUP, str(bench.work / "repo"))
         for fault in args.faults.split(","):
             rows.append(run_fault(fault, bench.stack, model, world, args.end_timeout))
-            wait_until(lambda: port_open(bench.stack.web_port), timeout=60, what="web up")
+            processes.wait_until(lambda: processes.port_open(bench.stack.web_port),
+                                 timeout=60, what="web up")
 
     print()
     print("| fault (SIGKILL mid-attempt) | detected after | clear end state after | "

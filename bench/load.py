@@ -1,23 +1,31 @@
-"""Load benchmark: N Code attempts submitted at once through the REST API (issue 18).
+"""Load benchmark: N Code attempts at once, or paced, through the REST API (issue 18).
 
-    .venv/bin/python bench/load.py [--attempts 20] [--concurrency 20] [--database postgres]
-                                   [--delay 0.5,2]
+    .venv/bin/python bench/load.py [--attempts 20] [--concurrency 20] [--pool threads|prefork]
+                                   [--database postgres] [--delay 0.5,2]
+                                   [--profile RAW --py-spy /tmp/spy/bin/py-spy]
+    .venv/bin/python bench/load.py --paced 60 --hours 1      # 60 spread over an hour
+    .venv/bin/python bench/load.py --paced 5 --minutes 5     # the same rate, a smoke run
 
 Starts the real embedded stack (`codexweb serve`: its own redis-server, daphne and one Celery
-worker with `--concurrency` processes) on PostgreSQL (a private server from
-tests/support/services.py, a fresh database) or SQLite (`--database sqlite`), with the Docker
-sandbox and the scripted model server on loopback. The model answers every request after a
-random delay in `--delay` seconds (realistic replies), choosing its reply from the conversation
-so that each attempt gets the same 4-step task whatever the order: run the failing pytest,
-apply_patch, rerun it (a short test command), final answer.
+worker running `--concurrency` attempts at once in its pool, WORKER_POOL) on PostgreSQL (a
+private server from tests/support/services.py, a fresh database) or SQLite (`--database
+sqlite`), with the Docker sandbox and the scripted model server on loopback. The model answers
+every request after a random delay in `--delay` seconds (realistic replies), choosing its reply
+from the conversation so that each attempt gets the same 4-step task whatever the order: run
+the failing pytest, apply_patch, rerun it (a short test command), final answer.
 
-First one attempt runs alone (the baseline), then `--attempts` are submitted at once, each
-followed by a websocket like the page. Prints: how many succeeded (must be all), the slowdown
-(submit → finished p95 under load ÷ the lone attempt's), queue wait p50/p95 (created →
-started), submit → first command p50/p95, event append → websocket p50/p95 (the event's
-`created_at` to its receipt), the CPU seconds and peak memory of the worker and of the web
-server (each with its child processes), sandbox containers alive at peak and left over after
-(must be 0), with the load average next to them. Exits 1 only when an attempt fails.
+First an untimed warm-up attempt (the mirror's first clone, the worker's first connections),
+then one attempt alone (the baseline), then `--attempts` submitted at once (or `--paced N`
+spread evenly over the span), each followed by a websocket like the page. Prints: how many
+succeeded (must be all), the slowdown (submit → finished p95 under load ÷ the lone attempt's),
+queue wait p50/p95 (created → started), submit → first command p50/p95, event append →
+websocket p50/p95 (the event's `created_at` to its receipt), the CPU seconds and peak memory
+(proportional set size: pages the pool processes share are counted once) of the worker and of
+the web server, where the round's CPU went (worker, web, the Docker engine, the containers'
+own processes, their containerd shims, the rest of the machine: bench/usage.py), sandbox
+containers alive at peak and left over after (must be 0), with the load average next to them.
+`--profile`: py-spy samples the worker's threads holding the GIL during the round. Exits 1
+only when an attempt fails.
 """
 
 from __future__ import annotations
@@ -40,26 +48,14 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench.stack import (  # noqa: E402
-    FIX,
-    TEST,
-    BenchStack,
-    attempt_events,
-    bench_stack,
-    load_average,
-    make_project,
-    parse_time,
-)
+from bench import stack, usage  # noqa: E402
+from bench.pyspy import Recorder, summarize  # noqa: E402
+from tests.support import model_server as scripted  # noqa: E402
 from tests.support.live_clients import MiniWebSocket  # noqa: E402
-from tests.support.model_server import (  # noqa: E402
-    RecordedRequest,
-    Reply,
-    ScriptedModelServer,
-    call,
-    reply,
-)
 from tests.support.processes import wait_until  # noqa: E402
 
+ENDED = {"succeeded", "failed", "cancelled", "stopped"}  # tasks/models.py FINISHED_STATUSES
+POLL_SECONDS = 5.0  # an attempt whose websocket saw no end yet: its record read this often
 OWNER_LABEL = "org.codexweb.owner"  # tasks/sandbox/spec.py: "host:pid:starttime" of the worker
 
 # Run inside the stack's environment: alice, her team, the project, an API token, a session.
@@ -84,17 +80,18 @@ def responder(low: float, high: float):  # noqa: ANN201 - a model-server step
     """The model: after a delay, the next step of the task, read from the conversation (the
     attempts' requests arrive interleaved, so no fixed order can be scripted)."""
 
-    def respond(request: RecordedRequest) -> Reply:
+    def respond(request: scripted.RecordedRequest) -> scripted.Reply:
         time.sleep(random.uniform(low, high))  # noqa: S311 - a delay, not a secret
         done = len(request.tool_outputs())
         if done == 0:
-            return reply(call("shell", {"command": TEST}))
+            return scripted.reply(scripted.call("shell", {"command": stack.TEST}))
         if done == 1:
-            return reply(call("apply_patch", {"patch": FIX}))
+            return scripted.reply(scripted.call("apply_patch", {"patch": stack.FIX}))
         if done == 2:
-            return reply(call("shell", {"command": TEST}))
+            return scripted.reply(scripted.call("shell", {"command": stack.TEST}))
         chunk = request.chunk_ids()[-1]
-        return reply(f"`add` now adds 【F:calc/ops.py†L1-L2】; the tests pass 【T:{chunk}†L1】.")
+        return scripted.reply(
+            f"`add` now adds 【F:calc/ops.py†L1-L2】; the tests pass 【T:{chunk}†L1】.")
 
     return respond
 
@@ -107,24 +104,26 @@ class Attempt:
     connected: float = 0.0  # when its websocket opened: earlier events arrive as a replay
     record: dict = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
+    ended: threading.Event = field(default_factory=threading.Event)  # its websocket saw the end
+    polled: float = 0.0  # when its record was last read
 
     @property
     def ok(self) -> bool:
         return self.record.get("status") == "succeeded"
 
     def since_submit(self, at: float) -> float:
-        return at - parse_time(self.record["created_at"])
+        return at - stack.parse_time(self.record["created_at"])
 
     def first_command(self) -> float:
         for event in self.events:
             if event["kind"] == "command":
-                return self.since_submit(parse_time(event["created_at"]))
+                return self.since_submit(stack.parse_time(event["created_at"]))
         return float("nan")
 
     def latencies(self) -> list[float]:
-        return [self.receipts[e["seq"]] - parse_time(e["created_at"])
+        return [self.receipts[e["seq"]] - stack.parse_time(e["created_at"])
                 for e in self.events
-                if e["seq"] in self.receipts and parse_time(e["created_at"]) > self.connected]
+                if e["seq"] in self.receipts and stack.parse_time(e["created_at"]) > self.connected]
 
 
 class Followers:
@@ -165,6 +164,9 @@ class Followers:
                     event = json.loads(text).get("event", {})
                     if "seq" in event:
                         attempt.receipts.setdefault(int(event["seq"]), time.time())
+                    if (event.get("kind") == "status"
+                            and (event.get("payload") or {}).get("status") in ENDED):
+                        attempt.ended.set()
             except (OSError, asyncio.IncompleteReadError):
                 pass
 
@@ -185,57 +187,33 @@ class Followers:
         self.thread.join(timeout=10)
 
 
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process below it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += children.get(current, [])
-    return found
-
-
-def cpu_and_rss(pids: list[int]) -> tuple[float, float]:
-    """CPU seconds (user + system, children reaped included) and resident MB of `pids`."""
-    tick = os.sysconf("SC_CLK_TCK")
-    cpu = rss = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        cpu += sum(int(x) for x in fields[11:15]) / tick
-        rss += int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 1e6
-    return cpu, rss
-
-
 class Sampler(threading.Thread):
-    """Every half second: CPU and memory of the worker and the web server trees, and the sandbox
-    containers whose owner is one of the worker's processes."""
+    """Every half second: CPU and memory of the worker and the web server trees, the Docker
+    engine's CPU, the machine's, and each sandbox container owned by one of the worker's
+    processes (its own CPU and its shim's, last seen before it was removed)."""
 
     def __init__(self, worker: int, web: int) -> None:
         super().__init__(daemon=True)
         self.roots = {"worker": worker, "web": web}
         self.stopped = threading.Event()
         self.cpu_start = {name: self.usage(name)[0] for name in self.roots}
+        self.cpu_start["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.cpu_start["machine"] = usage.machine_busy()
         self.cpu_end = dict(self.cpu_start)
+        self.began = self.last = time.monotonic()
         self.rss_peak = dict.fromkeys(self.roots, 0.0)
+        self.pss_peak: dict[str, float] = {}
         self.worker_pids: set[int] = set()
         self.containers_peak = 0
+        self.container_cpu: dict[str, float] = {}  # container id -> its processes' CPU seconds
+        self.shim_cpu: dict[str, float] = {}  # container id -> its shim's CPU seconds
+        self.container_memory: dict[str, float] = {}  # container id -> its peak MB
         self.errors: list[str] = []
 
     def usage(self, name: str) -> tuple[float, float]:
-        return cpu_and_rss(descendants(self.roots[name]))
+        return usage.cpu_and_rss(usage.descendants(self.roots[name]))
 
-    def containers(self) -> int:
+    def container_ids(self) -> list[str]:
         """Sandbox containers (running or not) owned by one of the worker's processes."""
         import docker
 
@@ -244,10 +222,13 @@ class Sampler(threading.Thread):
             listed = client.api.containers(all=True, filters={"label": OWNER_LABEL})
         finally:
             client.close()
-        return sum(
-            1 for c in listed
+        return [
+            c["Id"] for c in listed
             if _owner_pid((c.get("Labels") or {}).get(OWNER_LABEL, "")) in self.worker_pids
-        )
+        ]
+
+    def containers(self) -> int:
+        return len(self.container_ids())
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
@@ -257,12 +238,30 @@ class Sampler(threading.Thread):
                 self.errors.append(str(exc)[:200])
 
     def sample(self) -> None:
-        self.worker_pids.update(descendants(self.roots["worker"]))
-        for name in self.roots:
-            cpu, rss = self.usage(name)
+        self.worker_pids.update(usage.descendants(self.roots["worker"]))
+        for name, root in self.roots.items():
+            pids = usage.descendants(root)
+            cpu, rss = usage.cpu_and_rss(pids)
             self.cpu_end[name] = cpu
             self.rss_peak[name] = max(self.rss_peak[name], rss)
-        self.containers_peak = max(self.containers_peak, self.containers())
+            self.pss_peak[name] = max(self.pss_peak.get(name, 0.0), usage.pss_mb(pids))
+        self.cpu_end["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.cpu_end["machine"] = usage.machine_busy()
+        self.last = time.monotonic()
+        ids = self.container_ids()
+        self.containers_peak = max(self.containers_peak, len(ids))
+        for cid in ids:
+            if (seconds := usage.container_cpu(cid)) is not None:
+                self.container_cpu[cid] = seconds
+            if (peak := usage.container_memory_peak(cid)) is not None:
+                self.container_memory[cid] = peak
+        self.shim_cpu.update(usage.shim_cpus(set(ids)))
+
+    def spent(self, name: str) -> float:
+        return self.cpu_end[name] - self.cpu_start[name]
+
+    def wall(self) -> float:
+        return self.last - self.began
 
 
 def _owner_pid(owner: str) -> int:
@@ -283,31 +282,38 @@ def submit(base: str, headers: dict, repository: int, n: int) -> Attempt:
 
 
 def finish(base: str, headers: dict, attempts: list[Attempt], timeout: float) -> None:
-    """Wait (bounded) until every attempt finished; then read its record and events."""
+    """Wait (bounded) until every attempt finished; then read its record and events. An
+    attempt's record is read when its websocket saw it end, else every few seconds: polling
+    20 records twice a second was itself a load on the web server and the database (and on
+    the crowd only, not on the lone attempt)."""
 
     def all_finished() -> bool:
+        now = time.monotonic()
         for attempt in attempts:
             if attempt.record.get("finished"):
                 continue
+            if not attempt.ended.is_set() and now - attempt.polled < POLL_SECONDS:
+                continue
+            attempt.polled = now
             got = requests.get(f"{base}/api/v1/attempts/{attempt.id}", headers=headers,
                                timeout=30)
             if got.status_code == 200:
                 attempt.record = got.json()
         return all(a.record.get("finished") for a in attempts)
 
-    wait_until(all_finished, timeout=timeout, what="every attempt finished", interval=0.5)
+    wait_until(all_finished, timeout=timeout, what="every attempt finished", interval=0.2)
     for attempt in attempts:
-        attempt.events = attempt_events(base, headers, attempt.id)
+        attempt.events = stack.attempt_events(base, headers, attempt.id)
 
 
 def wall(attempt: Attempt) -> float:
-    return attempt.since_submit(parse_time(attempt.record["finished_at"]))
+    return attempt.since_submit(stack.parse_time(attempt.record["finished_at"]))
 
 
 def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: int,
            elapsed: float, refused: int) -> None:
     walls = [wall(a) for a in attempts]
-    queue = [parse_time(a.record["started_at"]) - parse_time(a.record["created_at"])
+    queue = [stack.parse_time(a.record["started_at"]) - stack.parse_time(a.record["created_at"])
              for a in attempts if a.record.get("started_at")]
     first = [a.first_command() for a in attempts]
     latency = [x for a in attempts for x in a.latencies()]
@@ -326,13 +332,17 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
         ("event append → websocket p50 / p95",
          f"{percentile(latency, 0.5) * 1000:.0f} ms / {percentile(latency, 0.95) * 1000:.0f} ms"
          f" ({len(latency)} events; {refused} websockets never opened)"),
-        ("worker CPU / peak memory",
-         f"{sampler.cpu_end['worker'] - sampler.cpu_start['worker']:.1f} s / "
-         f"{sampler.rss_peak['worker']:.0f} MB"),
-        ("web (daphne) CPU / peak memory",
-         f"{sampler.cpu_end['web'] - sampler.cpu_start['web']:.1f} s / "
-         f"{sampler.rss_peak['web']:.0f} MB"),
+        ("worker CPU / peak memory (resident / proportional)",
+         f"{sampler.spent('worker'):.1f} s / {sampler.rss_peak['worker']:.0f} MB / "
+         f"{sampler.pss_peak.get('worker', 0):.0f} MB"),
+        ("web (daphne) CPU / peak memory (resident / proportional)",
+         f"{sampler.spent('web'):.1f} s / {sampler.rss_peak['web']:.0f} MB / "
+         f"{sampler.pss_peak.get('web', 0):.0f} MB"),
+        *cpu_rows(sampler, len(attempts)),
         ("containers alive at peak", str(sampler.containers_peak)),
+        ("a container's peak memory p50 / max",
+         f"{percentile(list(sampler.container_memory.values()), 0.5):.0f} MB / "
+         f"{max(sampler.container_memory.values(), default=0):.0f} MB"),
         ("containers left after", str(leftovers)),
         ("wall of the whole round", f"{elapsed:.1f} s"),
     ]
@@ -341,7 +351,29 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
     print("| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")
-    print(f"load average after: {load_average()} ({os.cpu_count()} cores)")
+    print(f"load average after: {stack.load_average()} ({os.cpu_count()} cores)")
+
+
+def cpu_rows(sampler: Sampler, n: int) -> list[tuple[str, str]]:
+    """Where the round's CPU went: per part, in seconds and per attempt. The engine's and the
+    machine's figures include whatever else the machine ran meanwhile (a shared machine)."""
+    parts = [
+        ("worker (main + pool processes)", sampler.spent("worker")),
+        ("web (daphne)", sampler.spent("web")),
+        ("Docker engine (dockerd + containerd)", sampler.spent("engine")),
+        ("containers' own processes (commands, execs)", sum(sampler.container_cpu.values())),
+        ("containerd shims (runc start/exec/stop)", sum(sampler.shim_cpu.values())),
+    ]
+    machine = sampler.spent("machine")
+    rest = machine - sum(seconds for _, seconds in parts)
+    return [
+        *[(f"CPU: {name}", f"{seconds:.1f} s ({seconds / n:.2f} s per attempt)")
+          for name, seconds in parts],
+        ("CPU: the rest (database, redis, the bench, other sessions)",
+         f"{rest:.1f} s ({rest / n:.2f} s per attempt)"),
+        ("CPU: whole machine (busy seconds, all cores)",
+         f"{machine:.1f} s of {sampler.wall() * (os.cpu_count() or 1):.0f} s available"),
+    ]
 
 
 def postgres_url() -> str:
@@ -353,50 +385,84 @@ def postgres_url() -> str:
     return prepare_database()
 
 
-def run_round(
-    bench: BenchStack, args: argparse.Namespace, concurrency: int, delay: tuple[float, float]
-) -> bool:
-    """The lone attempt, then `args.attempts` at once; prints the figures. All succeeded?"""
-    repo = make_project(bench.work / "calc")
+def submit_all(bench: stack.BenchStack, world: dict, followers: Followers, n: int,
+               spread: float) -> list[Attempt]:
+    """`n` attempts: all at once (`spread` 0), or one every `spread / n` seconds (paced), each
+    followed by a websocket as soon as it is submitted."""
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    if spread <= 0:
+        with ThreadPoolExecutor(max_workers=min(n, 20)) as pool:
+            attempts = list(pool.map(
+                lambda i: submit(bench.base, headers, world["repository"], i), range(1, n + 1)))
+        for attempt in attempts:
+            followers.follow(attempt)
+        return attempts
+    attempts, began = [], time.monotonic()
+    for i in range(1, n + 1):
+        time.sleep(max(0.0, began + (i - 1) * spread / n - time.monotonic()))
+        attempts.append(submit(bench.base, headers, world["repository"], i))
+        followers.follow(attempts[-1])
+        if i % 10 == 0 or i == n:
+            print(f"  {i}/{n} submitted after {time.monotonic() - began:.0f} s "
+                  f"(load {stack.load_average()})", flush=True)
+    return attempts
+
+
+def run_one(bench: stack.BenchStack, world: dict, followers: Followers, timeout: float,
+            what: str) -> Attempt:
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    attempt = submit(bench.base, headers, world["repository"], 0)
+    followers.follow(attempt)
+    finish(bench.base, headers, [attempt], timeout)
+    print(f"{what}: {attempt.record['status']} in {wall(attempt):.1f} s, first command "
+          f"{attempt.first_command():.2f} s (load {stack.load_average()})", flush=True)
+    return attempt
+
+
+def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: int,
+              delay: tuple[float, float], spread: float) -> bool:
+    """A warm-up attempt (the stack's first: the mirror's clone, first connections), the lone
+    attempt (the baseline), then `args.attempts` at once or paced over `spread` seconds;
+    prints the figures. All succeeded?"""
+    repo = stack.make_project(bench.work / "calc")
     world = bench.django(SETUP, str(repo))
-    base = bench.base
     headers = {"Authorization": f"Bearer {world['token']}"}
     followers = Followers(bench.stack.web_port, world["cookie"])
     try:
         pids = bench.stack.pids()
-        print(f"{args.database}, worker concurrency {concurrency}, model delay "
-              f"{delay[0]:g}–{delay[1]:g} s; load average before: {load_average()}")
+        how = f"paced over {spread / 60:g} min" if spread > 0 else "at once"
+        print(f"{args.database}, {args.attempts} attempts {how}, worker concurrency "
+              f"{concurrency}, model delay {delay[0]:g}–{delay[1]:g} s; "
+              f"load average before: {stack.load_average()}", flush=True)
+        warmup = run_one(bench, world, followers, args.timeout, "warm-up (untimed)")
+        lone = run_one(bench, world, followers, args.timeout, "lone attempt")
 
-        lone = submit(base, headers, world["repository"], 0)
-        followers.follow(lone)
-        finish(base, headers, [lone], args.timeout)
-        print(f"lone attempt: {lone.record['status']} in {wall(lone):.1f} s "
-              f"(load {load_average()})")
-
+        recorder = (Recorder(args.py_spy, pids["worker"], args.profile, idle=False)
+                    if args.profile else None)
         sampler = Sampler(pids["worker"], pids["daphne"])
         sampler.start()
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=min(args.attempts, 20)) as pool:
-            attempts = list(pool.map(
-                lambda n: submit(base, headers, world["repository"], n),
-                range(1, args.attempts + 1)))
-        for attempt in attempts:
-            followers.follow(attempt)
-        finish(base, headers, attempts, args.timeout)
+        attempts = submit_all(bench, world, followers, args.attempts, spread)
+        finish(bench.base, headers, attempts, args.timeout + spread)
         elapsed = time.monotonic() - started
+        if recorder:
+            recorder.stop()
         sampler.stopped.set()
         sampler.join(timeout=10)
         with contextlib.suppress(AssertionError):
             wait_until(lambda: sampler.containers() == 0, timeout=60,
                        what="the sandbox containers removed")
-        for attempt in [lone, *attempts]:
+        for attempt in [warmup, lone, *attempts]:
             if not attempt.ok:
                 print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
                       f"{attempt.record.get('error')}", file=sys.stderr)
         report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused)
         if sampler.errors:
             print(f"{len(sampler.errors)} samples missed: {sampler.errors[0]}")
-        return lone.ok and all(a.ok for a in attempts)
+        if recorder:
+            print(f"\nworker CPU under load (py-spy, {args.profile}):")
+            print(summarize(args.profile, within="", rate=recorder.rate, idle=False))
+        return warmup.ok and lone.ok and all(a.ok for a in attempts)
     finally:
         followers.stop()
 
@@ -404,22 +470,43 @@ def run_round(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=20, help="attempts submitted at once")
+    parser.add_argument("--paced", type=int, default=0, metavar="N",
+                        help="instead: N attempts spread evenly over --minutes/--hours")
+    parser.add_argument("--minutes", type=float, default=0, help="with --paced: the span")
+    parser.add_argument("--hours", type=float, default=0, help="with --paced: the span")
     parser.add_argument("--concurrency", type=int, default=0,
-                        help="worker processes (default: as many as attempts)")
+                        help="attempts the worker runs at once (default: as many as "
+                             "attempts; paced: 4)")
+    parser.add_argument("--pool", choices=["threads", "prefork"], default="",
+                        help="the worker's pool (WORKER_POOL; default: the settings' default)")
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--delay", default="0.5,2", help="model reply delay range, seconds")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for all")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy the worker's CPU (not idle) under load into this raw file")
+    parser.add_argument("--py-spy", help="the py-spy program (see bench/pyspy.py)")
     args = parser.parse_args()
+    if args.profile and not args.py_spy:
+        parser.error("--profile needs py-spy: pass --py-spy (see bench/pyspy.py)")
     low, high = (float(x) for x in args.delay.split(","))
+    spread = args.minutes * 60 + args.hours * 3600
+    if args.paced:
+        args.attempts = args.paced
+        if spread <= 0:
+            parser.error("--paced N needs the span: --minutes M or --hours H")
+    elif spread:
+        parser.error("--minutes/--hours go with --paced N")
     if args.attempts < 1 or args.concurrency < 0 or not 0 <= low <= high:
         parser.error("--attempts must be positive, --delay LOW,HIGH with 0 ≤ LOW ≤ HIGH")
-    concurrency = args.concurrency or args.attempts
+    concurrency = args.concurrency or (4 if args.paced else args.attempts)
     extra = {"DATABASE_URL": postgres_url()} if args.database == "postgres" else {}
-    with ScriptedModelServer() as model:
-        model.add(*[responder(low, high)] * (4 * (args.attempts + 1) + 20))
-        with bench_stack(model, prefix="bench-load-", wait=300,
+    if args.pool:
+        extra["WORKER_POOL"] = args.pool
+    with scripted.ScriptedModelServer() as model:
+        model.add(*[responder(low, high)] * (4 * (args.attempts + 2) + 20))
+        with stack.bench_stack(model, prefix="bench-load-", wait=300,
                          WORKER_CONCURRENCY=str(concurrency), **extra) as bench:
-            ok = run_round(bench, args, concurrency, (low, high))
+            ok = run_round(bench, args, concurrency, (low, high), spread)
     return 0 if ok else 1
 
 

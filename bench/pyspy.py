@@ -25,11 +25,15 @@ PROJECT = ("tasks/", "repos/", "codexweb/")  # py-spy shows paths from the sys.p
 class Recorder:
     """`py-spy record` of `pid` and its subprocesses into `out` (raw, collapsed stacks)."""
 
-    def __init__(self, py_spy: str, pid: int, out: Path, rate: int = 50) -> None:
+    def __init__(
+        self, py_spy: str, pid: int, out: Path, rate: int = 50, *, idle: bool = True
+    ) -> None:
+        """`idle=False`: only threads holding the GIL are sampled (where the Python CPU goes,
+        not wall time; py-spy's own "idle" guess counts threads blocked in a socket read)."""
         self.out, self.rate = out, rate
         self.proc = subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle", "--format", "raw",
-             "--rate", str(rate), "--output", str(out), "--nonblocking"],
+            [py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle" if idle else "--gil",
+             "--format", "raw", "--rate", str(rate), "--output", str(out), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
 
@@ -48,9 +52,11 @@ def _frames(stack: str) -> list[str]:
     return [f for f in stack.split(";") if "(" in f and not f.startswith(("process ", "thread "))]
 
 
-def summarize(raw: Path, *, within: str = "run_attempt", rate: int = 50, top: int = 25) -> str:
+def summarize(
+    raw: Path, *, within: str = "run_attempt", rate: int = 50, top: int = 25, idle: bool = True
+) -> str:
     """Inclusive seconds per project function, and the leaf frames (where it actually sits),
-    over the stacks that pass through `within`."""
+    over the stacks that pass through `within` (every stack: `within=""`)."""
     inclusive: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
     total = 0
@@ -66,7 +72,9 @@ def summarize(raw: Path, *, within: str = "run_attempt", rate: int = 50, top: in
                 inclusive[_short(frame)] += n
         if frames:
             leaves[_short(frames[-1])] += n
-    lines = [f"{total / rate:.1f} s sampled inside {within} ({rate} samples/s, idle included)",
+    sampled = "idle included" if idle else "holding the GIL only"
+    lines = [f"{total / rate:.1f} s sampled inside {within or 'the process tree'} "
+             f"({rate} samples/s, {sampled})",
              "", "inclusive seconds per project function:"]
     lines += [f"  {n / rate:7.2f} s  {name}" for name, n in inclusive.most_common(top)]
     lines += ["", "where the time sits (leaf frames):"]

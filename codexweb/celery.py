@@ -20,9 +20,9 @@ app.autodiscover_tasks(
 @worker_init.connect
 def preload_attempt_code(**_: object) -> None:
     """Import what an attempt runs (the agent, the sandbox, the openai and docker SDKs) once in
-    the worker's main process, before the pool forks: every pool process starts with it,
-    instead of each paying about a second of CPU on its first attempt (twenty at once when
-    twenty attempts arrive together on a small host)."""
+    the worker's main process, before its pool starts: the first attempts do not pay for it
+    (about a second of CPU each; with WORKER_POOL=prefork every pool process would, twenty at
+    once when twenty attempts arrive together on a small host)."""
     import django
 
     django.setup()

@@ -145,6 +145,14 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # (tasks/worker/queue_watch.py, run by housekeeping).
 QUEUE_LOST_SECONDS = envint("QUEUE_LOST_SECONDS", 120, minimum=10)
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
+# How a worker runs its attempts at once: "threads" (WORKER_CONCURRENCY threads in one process:
+# an attempt mostly waits on the engine, the model and its commands, and the attempt code is
+# thread-safe) or "prefork" (a process each, ≈150 MB apiece). bench/load.py measures both.
+CELERY_WORKER_POOL = envstr("WORKER_POOL", "threads").strip().lower()
+if CELERY_WORKER_POOL not in ("threads", "prefork"):
+    raise ImproperlyConfigured(
+        f"WORKER_POOL must be threads or prefork, not {CELERY_WORKER_POOL!r}."
+    )
 # Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).
 # A running attempt's worker stamps its heartbeat this often; housekeeping fails an attempt whose
 # heartbeat is older than the timeout ("the worker running this attempt stopped").

@@ -1,6 +1,12 @@
 """A small database step repeated in a thread while a block runs (the heartbeat, the cancel
 watch). Each thread has its own connection, closed when it ends; a database that is briefly
-away only skips a round."""
+away only skips a round (the broken connection is dropped, the next round opens a new one).
+
+A step repeated every few seconds keeps its connection between rounds: with
+DATABASE_CONN_MAX_AGE=0 `close_old_connections()` closes it every round, and opening a
+PostgreSQL connection cost more CPU than the step itself (py-spy, 10 attempts at once: the
+cancel watch's reconnects were a quarter of the worker's Python CPU). A slower step (the
+heartbeat) opens one per round rather than hold an idle one for the attempt's life."""
 
 from __future__ import annotations
 
@@ -15,16 +21,20 @@ from tasks.resilience import TRANSIENT_DB_ERRORS, drop_connection
 
 logger = logging.getLogger(__name__)
 
+KEEP_CONNECTION_BELOW_SECONDS = 5.0
+
 
 @contextlib.contextmanager
 def every(interval: float, step: Callable[[], bool], *, name: str) -> Iterator[None]:
     """Call `step` every `interval` seconds while the block runs, until it returns True."""
     done = threading.Event()
+    keep = interval < KEEP_CONNECTION_BELOW_SECONDS
 
     def run() -> None:
         try:
             while not done.wait(interval):
-                close_old_connections()
+                if not keep:
+                    close_old_connections()
                 try:
                     if step():
                         return

@@ -148,8 +148,9 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
     sandbox, base = started.sandbox, prepared.base_commit
     try:
         with cancel_watch(attempt.pk, sandbox):
-            allowlist = environment.agent_policy.mode == "allowlist"
-            with follow_egress(attempt.pk, sandbox, allowlist=allowlist) as egress:
+            mode = environment.agent_policy.mode
+            with follow_egress(attempt.pk, sandbox, allowlist=mode == "allowlist",
+                               proxied=mode != "off") as egress:
                 result = run_agent_in_sandbox(
                     attempt.pk, sandbox, base_commit=base, notes=egress.notes
                 )

@@ -62,7 +62,8 @@ class EgressFollower:
         """One round: publish new decisions, apply new approvals. Never ends the thread."""
         with self._lock:
             self._publish_new()
-            self._apply(egress_approvals_take(attempt_id=self.attempt_id))
+            if self.allowlist:  # only an allowlist proxy takes approvals (egress_allow)
+                self._apply(egress_approvals_take(attempt_id=self.attempt_id))
         return False
 
     def drain(self) -> None:
@@ -136,13 +137,19 @@ def approval_note(approval: TakenApproval) -> str:
 
 @contextlib.contextmanager
 def follow_egress(
-    attempt_id: int, sandbox: Sandbox, *, allowlist: bool, interval: float = FOLLOW_SECONDS
+    attempt_id: int, sandbox: Sandbox, *, allowlist: bool, interval: float = FOLLOW_SECONDS,
+    proxied: bool = True,
 ) -> Iterator[EgressFollower]:
     """While the block runs, publish egress decisions as they happen and apply approvals;
-    on leaving, publish what is left (the last decisions of the run)."""
+    on leaving, publish what is left (the last decisions of the run). Without an agent-phase
+    proxy (`proxied` False: internet off) nothing can happen meanwhile, so no thread polls
+    (twenty attempts at once made forty database round trips a second for nothing)."""
     follower = EgressFollower(attempt_id, sandbox, allowlist=allowlist)
     try:
-        with every(interval, follower.step, name=f"egress-follow-{attempt_id}"):
+        if proxied:
+            with every(interval, follower.step, name=f"egress-follow-{attempt_id}"):
+                yield follower
+        else:
             yield follower
     finally:
         follower.drain()

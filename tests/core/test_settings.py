@@ -94,3 +94,12 @@ def test_ports_are_checked(monkeypatch):
         monkeypatch.setenv("SOME_PORTS", bad)
         with pytest.raises(envconf.ConfigError, match="ports between 1 and 65535"):
             envconf.envports("SOME_PORTS", "80,443")
+
+
+def test_the_worker_pool_is_threads_unless_told_otherwise_and_a_typo_is_refused():
+    from django.conf import settings
+
+    assert settings.CELERY_WORKER_POOL == "threads"  # what `celery worker` runs without --pool
+    result = manage("check", WORKER_POOL="forks")
+    assert result.returncode != 0
+    assert "WORKER_POOL must be threads or prefork, not 'forks'." in result.stderr

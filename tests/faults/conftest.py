@@ -91,12 +91,14 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(fault_settings, model_server, runtime_dir) -> Iterator[Callable[[], Worker]]:
+def start_worker(fault_settings, model_server, runtime_dir) -> Iterator[Callable[..., Worker]]:
     """Start real `celery -A codexweb worker` processes (solo pool: the job runs in the process
     the test kills) on the test database and Redis, with Docker and the scripted model."""
     started: list[Worker] = []
 
-    def start() -> Worker:
+    def start(*pool: str) -> Worker:
+        """`pool`: the worker's pool options (default `--pool solo`; e.g. `--concurrency 2`
+        alone runs the settings' pool, as production does)."""
         log_path = Path(tempfile.mkstemp(prefix="celery-fault-", suffix=".log")[1])
         env = child_environment(
             SANDBOX_BACKEND="docker",
@@ -113,9 +115,10 @@ def start_worker(fault_settings, model_server, runtime_dir) -> Iterator[Callable
         )
         with log_path.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "codexweb", "worker", "--pool", "solo",
-                 "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "-Q", fault_settings.CELERY_TASK_DEFAULT_QUEUE,
+                [sys.executable, "-m", "celery", "-A", "codexweb", "worker",
+                 *(pool or ("--pool", "solo")), "--loglevel", "INFO", "--without-gossip",
+                 "--without-mingle", "--without-heartbeat",
+                 "-Q", fault_settings.CELERY_TASK_DEFAULT_QUEUE,
                  "-n", f"faults-{os.getpid()}-{len(started)}@%h"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )

@@ -1,0 +1,135 @@
+"""Where a load bench's CPU goes, read from /proc and the cgroup tree: the worker's and the web
+server's process trees, the Docker engine (dockerd and its containerd), each sandbox
+container's own processes (its cpuacct cgroup: the commands the agent ran, the execs) and its
+containerd shim (with the `runc` calls it reaped), and the whole machine. Used by
+bench/load.py; no Django, no Docker SDK."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+DOCKER_PIDFILE = Path("/var/run/docker.pid")
+# cgroup v1 (cgroupfs driver), then v2 (cgroupfs, systemd): where a container's CPU is counted.
+CONTAINER_CPU = (
+    ("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", 1e-9),
+    ("/sys/fs/cgroup/docker/{id}/cpu.stat", 1e-6),
+    ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", 1e-6),
+)
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (field 3 is index 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int(_stat(int(entry.name))[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def cpu_and_rss(pids: list[int]) -> tuple[float, float]:
+    """CPU seconds (user + system, children reaped included) and resident MB of `pids`."""
+    cpu = rss = 0.0
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        cpu += sum(int(x) for x in fields[11:15]) / TICK
+        rss += int(fields[21]) * PAGE / 1e6
+    return cpu, rss
+
+
+def pss_mb(pids: list[int]) -> float:
+    """Proportional set size of `pids` in MB: a page shared by n of them counts 1/n in each,
+    so forked pool processes that share the preloaded code are not counted n times (their
+    resident sizes are)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) / 1000
+                break
+    return total
+
+
+def engine_pids() -> list[int]:
+    """dockerd (the one /var/run/docker.pid names) and its children (containerd); the shims
+    are not among them (they are re-parented to init) and are counted per container."""
+    try:
+        return descendants(int(DOCKER_PIDFILE.read_text().strip()))
+    except (OSError, ValueError):
+        return []
+
+
+def container_cpu(container_id: str) -> float | None:
+    """CPU seconds the container's processes used so far (None: no cgroup found)."""
+    for pattern, scale in CONTAINER_CPU:
+        path = Path(pattern.format(id=container_id))
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        if path.name == "cpu.stat":
+            usage = dict(line.split() for line in text.splitlines() if line.strip())
+            return int(usage.get("usage_usec", 0)) * scale
+        return int(text.strip()) * scale
+    return None
+
+
+def container_memory_peak(container_id: str) -> float | None:
+    """The most memory (MB) the container's processes held at once so far (None: unknown)."""
+    for pattern in ("/sys/fs/cgroup/memory/docker/{id}/memory.max_usage_in_bytes",
+                    "/sys/fs/cgroup/docker/{id}/memory.peak",
+                    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.peak"):
+        try:
+            return int(Path(pattern.format(id=container_id)).read_text().strip()) / 1e6
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def shim_cpus(container_ids: set[str]) -> dict[str, float]:
+    """CPU seconds of the containerd shim of each container (the runc calls it ran for the
+    container's start, execs and stop included)."""
+    found: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not (entry / "comm").read_text().startswith("containerd-shim"):
+                continue
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            fields = _stat(int(entry.name))
+        except OSError:
+            continue
+        for flag, value in zip(argv, argv[1:], strict=False):
+            if flag == b"-id" and value.decode() in container_ids:
+                found[value.decode()] = sum(int(x) for x in fields[11:15]) / TICK
+    return found
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (every core; not idle, not waiting on I/O)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
