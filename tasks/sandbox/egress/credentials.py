@@ -24,7 +24,7 @@ import base64
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 KINDS = ("header", "bearer", "basic")
@@ -92,15 +92,8 @@ class EgressCredential:
         return tuple(dict.fromkeys(p for p in parts if p))
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "domain": self.domain,
-            "header": self.header,
-            "value": self.value,
-            "path_prefix": self.path_prefix,
-            "allow_http": self.allow_http,
-            "redact": list(self.redact),
-        }
+        """Every field, as `from_json` reads it (the file handed to the proxy)."""
+        return {**asdict(self), "redact": list(self.redact)}
 
     @classmethod
     def from_json(cls, raw: dict[str, object]) -> EgressCredential:
