@@ -120,6 +120,7 @@ class DockerSandbox:
         self.warm_image: str | None = None  # the warm image this sandbox started from or made
         self.warm_hit = False
         self.pooled = False  # the container came from the pool of pre-started ones (pool.py)
+        self.pool_key = ""  # the pool this sandbox's plan belongs to ("" when not poolable)
         self.pool_refill: threading.Thread | None = None  # the refill it asked for, if any
         self.disk_quota = False
         self._phase: Phase = "new"
@@ -343,9 +344,9 @@ class DockerSandbox:
         """Claim a pre-started container of the same image and plan when `poolable` and the
         pool holds one (pool.py), else create and start the container of `plan`; arm the wall
         clock either way. A take also asks for a refill in the background."""
-        key = ""
         if poolable and self.config.pool_size > 0 and choice.image_id:
             key = pool.pool_key(plan, image_id=choice.image_id, install_id=self.spec.install_id)
+            self.pool_key = key
             name = pool.claimed_name(
                 plan.name, deadline=float(plan.labels[LABEL_DEADLINE]), owner=owner_token()
             )

@@ -227,13 +227,29 @@ def fill(
         container = create(api, pool_plan(plan, key, deadline=deadline))
         try:
             api.start(container)
-            api.pause(container)
+            _pause(api, container)
         except BaseException:
             with contextlib.suppress(*ENGINE_ERRORS):
                 api.remove_container(container, force=True, v=True)
             raise
         made.append(container)
     return made
+
+
+PAUSE_TRIES = 5
+
+
+def _pause(api: docker.APIClient, container: str) -> None:
+    """Pause `container`; a few tries, as the freezer can fail on a container that just started
+    ("unable to freeze") while its processes are still being set up."""
+    for attempt in range(PAUSE_TRIES):
+        try:
+            api.pause(container)
+            return
+        except ENGINE_ERRORS:
+            if attempt == PAUSE_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def pool_deadline(
