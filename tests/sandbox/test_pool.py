@@ -143,11 +143,10 @@ def test_a_taken_container_is_what_a_fresh_one_would_be(pool_sandbox, docker_eng
     assert terms is not None and terms.owner == owner_token() and terms.grace
     assert abs(terms.deadline - (time.time() + pooled.spec.wall_seconds)) < 120
     # Nothing ran in it before: PID 1 and its sleep, then this command; no OOM kill counted.
-    processes = pooled.exec("ps -eo pid=,args=").output.split("\n")
-    assert [p.split(None, 1)[1] for p in processes if p.strip()] == [
+    processes = pooled.exec("ps -eo args=").output.splitlines()
+    assert [p for p in processes if "codexweb-exec" not in p and p != "ps -eo args="] == [
         "/sbin/docker-init -- sleep infinity",
         "sleep infinity",
-        "ps -eo pid=,args=",
     ]
     assert pooled._require_shell().oom_kills() == 0
     # An Ask runs as `reader`, who cannot write the workspace, as in a fresh container.
@@ -212,7 +211,7 @@ def _pool_container(client: docker.DockerClient, *, key: str, owner: str, deadli
     plan = replace(plan, labels={**plan.labels, LABEL_OWNER: owner})
     container = create_container(client.api, plan)
     client.api.start(container)
-    client.api.pause(container)
+    pool._pause(client.api, container)
     return container
 
 
@@ -252,7 +251,7 @@ def test_the_reaper_removes_the_pool_of_a_dead_worker_and_judges_claims_by_name(
             )
         }
         assert left == {mine, claimed}
-        assert lost_name in removed
+        assert lost_name in removed or not _exists(docker_engine, lost)  # (or another reaper)
         # A lost attempt's own clean-up finds its claimed container by name (no attempt label).
         assert (
             reap_owner(docker_engine, SandboxOwner.attempt(700201), runtime_dir=None).containers
@@ -264,6 +263,14 @@ def test_the_reaper_removes_the_pool_of_a_dead_worker_and_judges_claims_by_name(
         for container in (mine, orphan, idle, claimed, lost, overdue):
             with contextlib.suppress(docker.errors.NotFound):
                 docker_engine.api.remove_container(container, force=True)
+
+
+def _exists(client: docker.DockerClient, container: str) -> bool:
+    try:
+        client.api.inspect_container(container)
+    except docker.errors.NotFound:
+        return False
+    return True
 
 
 def test_a_lost_attempts_clean_up_removes_its_claimed_pool_container(docker_engine):  # noqa: ANN001
