@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import shutil
 import socket
 import time
 import uuid
@@ -23,7 +22,6 @@ import pytest
 
 from tasks.sandbox import pool
 from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec
-from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.docker import DockerSandbox
 from tasks.sandbox.reaper import reap_containers, reap_owner
 from tasks.sandbox.spec import (
@@ -43,33 +41,14 @@ PoolSandbox = Callable[..., DockerSandbox]
 
 
 @pytest.fixture
-def pool_sandbox(docker_engine, mitmdump, workspace_dir) -> Iterator[PoolSandbox]:  # noqa: ANN001
-    """Makes sandboxes of one installation of its own (the pool's key holds it), pool size 1;
-    afterwards removes them, their pools and whatever a test put in those pools."""
-    runtime = Path(f"/tmp/cxpool-{uuid.uuid4().hex[:6]}")  # noqa: S108 — short socket paths
+def pool_sandbox(make_sandbox, docker_engine) -> Iterator[PoolSandbox]:  # noqa: ANN001
+    """`make_sandbox` with an installation of its own (the pool's key holds it) and a pool of
+    1; waits for the refill a start asked for; afterwards removes the pools it used."""
     install = f"pool-test-{uuid.uuid4().hex[:8]}"
     made: list[DockerSandbox] = []
-    counter = iter(range(1, 1000))
 
     def make(*, pool_size: int = 1, start: bool = True, **fields: object) -> DockerSandbox:
-        spec_fields: dict[str, object] = {
-            "owner": SandboxOwner.attempt(800_000 + next(counter)),
-            "image": IMAGE,
-            "workspace": workspace_dir,
-            "memory_mb": 512,
-            "pids": 128,
-            "cpus": 1.0,
-            "disk_mb": 1024,
-            "wall_seconds": 300,
-            "install_id": install,
-            "labels": {"org.codexweb.test": "1"},
-        }
-        spec_fields.update(fields)
-        config = DockerConfig(
-            runtime_dir=runtime, mitmdump=mitmdump, warm_cache_hours=0, pool_size=pool_size
-        )
-        spec = SandboxSpec(**spec_fields)  # type: ignore[arg-type]
-        sandbox = DockerSandbox(spec, config=config, client=docker_engine)
+        sandbox = make_sandbox(start=False, pool_size=pool_size, install_id=install, **fields)
         made.append(sandbox)
         if start:
             sandbox.start()
@@ -78,15 +57,12 @@ def pool_sandbox(docker_engine, mitmdump, workspace_dir) -> Iterator[PoolSandbox
         return sandbox
 
     yield make
-    keys = {s.pool_key for s in made if s.pool_key}
-    for sandbox in made:
-        sandbox.stop()
-    for key in keys:
+    for key in {s.pool_key for s in made if s.pool_key}:
         for info in docker_engine.api.containers(
             all=True, filters={"label": f"{pool.LABEL_POOL}={key}"}
         ):
-            docker_engine.api.remove_container(info["Id"], force=True, v=True)
-    shutil.rmtree(runtime, ignore_errors=True)
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_engine.api.remove_container(info["Id"], force=True, v=True)
 
 
 def _pooled(client: docker.DockerClient, key: str) -> list[dict]:
