@@ -80,7 +80,7 @@ def reap_containers(
     Pool containers (pool.py) are judged by `pool_terms`: a claimed one like any attempt's."""
     now = time.time() if now is None else now
     removed = []
-    for info in _listed(client, owner):
+    for info in sandbox_containers(client, owner):
         labels = info.get("Labels") or {}
         terms = pool_terms(info)
         if terms is None:
@@ -109,9 +109,12 @@ def reap_containers(
     return removed
 
 
-def _listed(client: docker.DockerClient, owner: SandboxOwner | None) -> list[dict]:
-    """The sandbox containers to judge: all, or `owner`'s (by label, or by name for a claimed
-    pool container, whose labels were set before it had an owner)."""
+def sandbox_containers(
+    client: docker.DockerClient, owner: SandboxOwner | None = None
+) -> list[dict]:
+    """Every sandbox container, or `owner`'s: by label, or by name for a claimed pool container
+    (its labels were set before it had an owner). Use it, not a label filter, to find an
+    attempt's container."""
     if owner is None:
         return list(client.api.containers(all=True, filters={"label": [LABEL_SANDBOX]}))
     if owner.kind == "attempt":
