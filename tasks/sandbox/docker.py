@@ -344,13 +344,14 @@ class DockerSandbox:
         """Claim a pre-started container of the same image and plan when `poolable` and the
         pool holds one (pool.py), else create and start the container of `plan`; arm the wall
         clock either way. A take also asks for a refill in the background."""
-        if poolable and self.config.pool_size > 0 and choice.image_id:
+        # None on a host whose name cannot be part of a container name: no pool there.
+        name = pool.claimed_name(
+            plan.name, deadline=float(plan.labels[LABEL_DEADLINE]), owner=owner_token()
+        )
+        if poolable and self.config.pool_size > 0 and choice.image_id and name:
             key = pool.pool_key(plan, image_id=choice.image_id, install_id=self.spec.install_id)
             self.pool_key = key
-            name = pool.claimed_name(
-                plan.name, deadline=float(plan.labels[LABEL_DEADLINE]), owner=owner_token()
-            )
-            taken = name and pool.take(self.api, key, image_id=choice.image_id, name=name)
+            taken = pool.take(self.api, key, image_id=choice.image_id, name=name)
             self.pool_refill = pool.refill_later(
                 pool.Refill(
                     plan=plan,
