@@ -328,3 +328,22 @@ def test_claimed_names_carry_the_deadline_and_worker_and_refuse_odd_hosts():
     assert paused == pool.PoolTerms(deadline=5.0, owner="h:1:2", grace=False)
     assert running == pool.PoolTerms(deadline=5.0, owner="", grace=False)
     assert pool.pool_terms({"Labels": {LABEL_DEADLINE: "5"}, "Names": ["/x"]}) is None
+
+
+def test_another_installations_pooled_container_is_never_taken(
+    pool_sandbox, make_sandbox, docker_engine
+):  # noqa: ANN001
+    """Two installations on one engine, the same image and plan: one's pre-started container
+    is not the other's (the key holds the installation, as a warm image's does)."""
+    mine = pool_sandbox()
+    waiting = [w["Id"] for w in _pooled(docker_engine, mine.pool_key)]
+    assert len(waiting) == 1
+    other = make_sandbox(pool_size=1, install_id=f"other-{uuid.uuid4().hex[:8]}")
+    if other.pool_refill is not None:
+        other.pool_refill.join(timeout=120)
+    try:
+        assert not other.pooled and other.pool_key != mine.pool_key
+        assert [w["Id"] for w in _pooled(docker_engine, mine.pool_key)] == waiting
+    finally:
+        for info in _pooled(docker_engine, other.pool_key):
+            docker_engine.api.remove_container(info["Id"], force=True, v=True)
