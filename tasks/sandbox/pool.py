@@ -35,6 +35,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -287,6 +288,8 @@ class Refill:
 
 _filling: set[str] = set()
 _filling_lock = threading.Lock()
+# A forked child (a Celery pool process) has none of its parent's refill threads.
+os.register_at_fork(after_in_child=_filling.clear)
 
 
 def refill_later(
