@@ -288,8 +288,17 @@ class Refill:
 
 _filling: set[str] = set()
 _filling_lock = threading.Lock()
-# A forked child (a Celery pool process) has none of its parent's refill threads.
-os.register_at_fork(after_in_child=_filling.clear)
+
+
+def _forget_refills() -> None:
+    """A forked child (a Celery pool process) has none of its parent's refill threads, and a
+    lock one of them held stays held in the child: start afresh."""
+    global _filling_lock
+    _filling.clear()
+    _filling_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_refills)
 
 
 def refill_later(
