@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -80,11 +79,13 @@ class Row:
 
 
 def containers_of(attempt_id: int) -> int:
-    result = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=org.codexweb.attempt={attempt_id}"],
-        capture_output=True, text=True, check=False,
-    )
-    return len(result.stdout.split())
+    """The attempt's containers, one claimed from the pool (named, not labelled) included."""
+    import docker
+
+    from tasks.sandbox.base import SandboxOwner
+    from tasks.sandbox.reaper import sandbox_containers
+
+    return len(sandbox_containers(docker.from_env(), SandboxOwner.attempt(attempt_id)))
 
 
 def run_fault(fault: str, stack: processes.EmbeddedStack, model: ScriptedModelServer,

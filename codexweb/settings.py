@@ -363,6 +363,11 @@ VERIFY_COMMAND_TIMEOUT_SECONDS = envint("VERIFY_COMMAND_TIMEOUT_SECONDS", 600, m
 EGRESS_EVENTS_MAX = envint("EGRESS_EVENTS_MAX", 1000, minimum=0)
 # Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.
 SANDBOX_WARM_CACHE_HOURS = envfloat("SANDBOX_WARM_CACHE_HOURS", 12.0)
+# Pre-started containers kept per image and container plan (tasks/sandbox/pool.py) for attempts
+# that need no egress and run no setup or maintenance script; 0 turns the pool off. One waits
+# unclaimed at most SANDBOX_POOL_IDLE_SECONDS (and never past its warm image's expiry).
+SANDBOX_POOL_SIZE = envint("SANDBOX_POOL_SIZE", 1, minimum=0)
+SANDBOX_POOL_IDLE_SECONDS = envint("SANDBOX_POOL_IDLE_SECONDS", 600, minimum=60)
 # This installation's id in warm-image keys and labels; empty: a random id kept in the database.
 CODEXWEB_INSTALL_ID = envstr("CODEXWEB_INSTALL_ID", "")
 # Host-side runtime files per attempt: egress proxy sockets, rules and request records.

@@ -31,6 +31,10 @@ class DockerConfig:
     # default store.
     egress_upstream_ca: str = ""
     reaper_grace_seconds: int = 300
+    # Pre-started containers kept per image and plan (pool.py; SANDBOX_POOL_SIZE), 0: none, and
+    # how long one may wait unclaimed (SANDBOX_POOL_IDLE_SECONDS).
+    pool_size: int = 0
+    pool_idle_seconds: float = 600.0
 
 
 def load_domain_lists(path: str) -> dict[str, tuple[str, ...]]:

@@ -8,7 +8,8 @@ Lifecycle of `DockerSandbox.start()`:
 1. reuse the repository's warm image when one is current and all its labels match (same
    installation, repository and commit: images.py), else the base image;
 2. create the container (`spec.container_plan`: no network but loopback, no capabilities,
-   limits) and arm the wall-clock timer;
+   limits) and arm the wall-clock timer; or, when the plan needs no egress mount and no script
+   runs, claim a pre-started container of the same image and plan from the pool (pool.py);
 3. copy the pristine checkout into /workspace (owned by `sandbox`), emptied first on a warm
    start, so the workspace is exactly the checkout;
 4. setup phase (only without a warm image): the setup script runs as `sandbox` in one command
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -34,7 +36,7 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, NotFound
 
-from tasks.sandbox import images
+from tasks.sandbox import images, pool
 from tasks.sandbox.base import (
     CredentialUse,
     EgressRecord,
@@ -68,8 +70,10 @@ from tasks.sandbox.network import EgressSwitch
 from tasks.sandbox.output import OutputCollector
 from tasks.sandbox.setup_checks import check_no_secret_files, trust_extra_ca
 from tasks.sandbox.spec import (
+    LABEL_DEADLINE,
     SETUP_USER,
     WORKSPACE,
+    ContainerPlan,
     agent_user,
     check_path_prefix,
     container_name,
@@ -82,7 +86,7 @@ from tasks.sandbox.spec import (
 )
 from tasks.sandbox.streaming import StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
-from tasks.sandbox.warm_start import choose_image, create_container
+from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
 from tasks.sandbox.watch import watch_command
 
 logger = logging.getLogger(__name__)
@@ -115,6 +119,9 @@ class DockerSandbox:
         self._shell: ContainerShell | None = None
         self.warm_image: str | None = None  # the warm image this sandbox started from or made
         self.warm_hit = False
+        self.pooled = False  # the container came from the pool of pre-started ones (pool.py)
+        self.pool_key = ""  # the pool this sandbox's plan belongs to ("" when not poolable)
+        self.pool_refill: threading.Thread | None = None  # the refill it asked for, if any
         self.disk_quota = False
         self._phase: Phase = "new"
         self._user = SETUP_USER
@@ -298,10 +305,13 @@ class DockerSandbox:
             egress_dir=egress_dir,
             disk_quota=self.disk_quota,
         )
-        self.container_id = create_container(self.api, plan)
-        self._shell = ContainerShell(self.client, self.container_id)
-        self._lifetime.arm()
-        self.api.start(self.container_id)
+        self._acquire(
+            plan,
+            choice,
+            poolable=pool.poolable(
+                spec, runs_script=runs_setup or runs_maintenance, needs_egress=needs_egress
+            ),
+        )
         self._raise_if_ended()  # cancelled while the container was being made
         shell = self._require_shell()
         # A container just made has a memory cgroup of its own: no OOM kill counted yet.
@@ -329,6 +339,40 @@ class DockerSandbox:
             )
         self._raise_if_ended()
         self._enter_agent_phase()
+
+    def _acquire(self, plan: ContainerPlan, choice: ImageChoice, *, poolable: bool) -> None:
+        """Claim a pre-started container of the same image and plan when `poolable` and the
+        pool holds one (pool.py), else create and start the container of `plan`; arm the wall
+        clock either way. A take also asks for a refill in the background."""
+        # None on a host whose name cannot be part of a container name: no pool there.
+        name = pool.claimed_name(
+            plan.name, deadline=float(plan.labels[LABEL_DEADLINE]), owner=owner_token()
+        )
+        if poolable and self.config.pool_size > 0 and choice.image_id and name:
+            key = pool.pool_key(plan, image_id=choice.image_id, install_id=self.spec.install_id)
+            self.pool_key = key
+            taken = pool.take(self.api, key, image_id=choice.image_id, name=name)
+            self.pool_refill = pool.refill_later(
+                pool.Refill(
+                    plan=plan,
+                    key=key,
+                    image_id=choice.image_id,
+                    size=self.config.pool_size,
+                    idle_seconds=self.config.pool_idle_seconds,
+                    cache_hours=self._cache_hours(),
+                ),
+                create=create_container,
+                client_factory=docker_client,
+            )
+            if taken:
+                self.container_id, self.pooled = taken, True
+                self._shell = ContainerShell(self.client, taken)
+                self._lifetime.arm()
+                return
+        self.container_id = create_container(self.api, plan)
+        self._shell = ContainerShell(self.client, self.container_id)
+        self._lifetime.arm()
+        self.api.start(self.container_id)
 
     def _setup_phase(self, key: str) -> None:
         self._prepare_script(self.spec.setup_script, what="setup")

@@ -2,10 +2,11 @@
 and expired warm images.
 
 A container is an orphan when its attempt's wall-clock deadline passed more than `grace`
-seconds ago, when the worker process that owns it (its `org.codexweb.owner` label names host,
-pid and process start time) is gone from this host, or when it has exited (an engine restart
-stops every container; a stopped sandbox is never started again). Containers owned by another
-host are left to that host's reaper until their deadline passes.
+seconds ago (a pre-started one of the pool, pool.py, when it waited unclaimed past its own),
+when the worker process that owns it (its `org.codexweb.owner` label names host, pid and
+process start time; a claimed pool container's name does) is gone from this host, or when it
+has exited (an engine restart stops every container; a stopped sandbox is never started again).
+Containers owned by another host are left to that host's reaper until their deadline passes.
 
 Run it from cron or a Celery beat: `python manage.py sandbox_reap`, or without Django:
 `python -m tasks.sandbox.reaper --runtime-dir var/sandbox`.
@@ -33,6 +34,7 @@ from docker.errors import APIError, NotFound
 
 from tasks.sandbox.base import SandboxOwner
 from tasks.sandbox.images import prune_warm_images
+from tasks.sandbox.pool import LABEL_POOL, claimed_by, pool_terms
 from tasks.sandbox.spec import (
     LABEL_ATTEMPT,
     LABEL_DEADLINE,
@@ -74,28 +76,26 @@ def reap_containers(
     dry_run: bool = False,
     owner: SandboxOwner | None = None,
 ) -> list[str]:
-    """Remove orphaned sandbox containers (only `owner`'s when given); returns their names."""
+    """Remove orphaned sandbox containers (only `owner`'s when given); returns their names.
+    Pool containers (pool.py) are judged by `pool_terms`: a claimed one like any attempt's."""
     now = time.time() if now is None else now
     removed = []
-    labels_wanted = [LABEL_SANDBOX]
-    if owner is not None and owner.kind == "attempt":
-        # Attempts' containers carry their id since the first version (also those a worker
-        # of the previous version made).
-        labels_wanted.append(f"{LABEL_ATTEMPT}={owner.id}")
-    elif owner is not None:
-        labels_wanted.append(f"{LABEL_FOR}={owner.label}")
-    for info in client.api.containers(all=True, filters={"label": labels_wanted}):
+    for info in sandbox_containers(client, owner):
         labels = info.get("Labels") or {}
-        try:
-            deadline = float(labels.get(LABEL_DEADLINE, "0"))
-        except ValueError:
-            deadline = 0.0
-        expired = now > deadline + grace_seconds
-        if (
-            not expired
-            and not _stopped_for_a_while(client, info, now)
-            and is_alive(labels.get(LABEL_OWNER, ""))
-        ):
+        terms = pool_terms(info)
+        if terms is None:
+            try:
+                deadline = float(labels.get(LABEL_DEADLINE, "0"))
+            except ValueError:
+                deadline = 0.0
+            worker, grace = labels.get(LABEL_OWNER, ""), grace_seconds
+        else:
+            deadline, worker = terms.deadline, terms.owner
+            grace = grace_seconds if terms.grace else 0
+        expired = now > deadline + grace
+        # An unclaimed pool container being made or claimed has no worker to outlive.
+        alive = (terms is not None and not worker) or is_alive(worker)
+        if not expired and not _stopped_for_a_while(client, info, now) and alive:
             continue
         name = (info.get("Names") or [info["Id"][:12]])[0].lstrip("/")
         if not dry_run:
@@ -107,6 +107,30 @@ def reap_containers(
                 continue
         removed.append(name)
     return removed
+
+
+def sandbox_containers(
+    client: docker.DockerClient, owner: SandboxOwner | None = None
+) -> list[dict]:
+    """Every sandbox container, or `owner`'s: by label, or by name for a claimed pool container
+    (its labels were set before it had an owner). Use it, not a label filter, to find an
+    attempt's container."""
+    if owner is None:
+        return list(client.api.containers(all=True, filters={"label": [LABEL_SANDBOX]}))
+    if owner.kind == "attempt":
+        # Attempts' containers carry their id since the first version (also those a worker
+        # of the previous version made).
+        wanted = f"{LABEL_ATTEMPT}={owner.id}"
+    else:
+        wanted = f"{LABEL_FOR}={owner.label}"
+    found = list(client.api.containers(all=True, filters={"label": [LABEL_SANDBOX, wanted]}))
+    pooled = client.api.containers(all=True, filters={"label": [LABEL_SANDBOX, LABEL_POOL]})
+    found.extend(
+        info
+        for info in pooled
+        if any(claimed_by(name, owner.slug) for name in info.get("Names") or [])
+    )
+    return found
 
 
 STOPPED_GRACE_SECONDS = 30

@@ -19,6 +19,7 @@ class ImageChoice:
     key: str  # the warm key ("" when nothing is cached for this spec)
     warm_image: str = ""  # the warm image's tag on a hit
     warm_hit: bool = False
+    image_id: str = ""  # the id of `image` (the container pool keys on it: pool.py)
 
 
 def choose_image(
@@ -34,14 +35,16 @@ def choose_image(
             "`make sandbox-image` (scripts/sandbox-image.sh)"
         ) from None
     if not images.cacheable(spec):
-        return ImageChoice(image=spec.image, key="")
+        return ImageChoice(image=spec.image, key="", image_id=str(base.id))
     key = images.warm_key(spec, base_image_id=base.id)
     found = images.find_warm_image(
         client, key, labels=images.warm_labels(spec, key), max_age_hours=cache_hours
     )
     if found:
-        return ImageChoice(image=found, key=key, warm_image=images.warm_tag(key), warm_hit=True)
-    return ImageChoice(image=spec.image, key=key)
+        return ImageChoice(
+            image=found, key=key, warm_image=images.warm_tag(key), warm_hit=True, image_id=found
+        )
+    return ImageChoice(image=spec.image, key=key, image_id=str(base.id))
 
 
 def create_container(api: docker.APIClient, plan: ContainerPlan) -> str:

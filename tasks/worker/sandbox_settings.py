@@ -64,6 +64,8 @@ def docker_config() -> DockerConfig:
         egress_ports=tuple(settings.SANDBOX_EGRESS_PORTS),
         domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
         reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
+        pool_size=settings.SANDBOX_POOL_SIZE,
+        pool_idle_seconds=settings.SANDBOX_POOL_IDLE_SECONDS,
     )
 
 

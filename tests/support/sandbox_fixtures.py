@@ -156,13 +156,15 @@ def _factory(
         target: EgressTarget | None = None,
         resolve: dict[str, str] | None = None,
         egress_resolve: dict[str, str] | None = None,
+        pool_size: int = 0,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
         the session's target) and trusts the target's certificate upstream unless `upstream_ca`
         says otherwise ("" = this host's system store plus the spec's extra CA), and lets the
         sandbox reach `allow_private` (loopback, where the target listens; () to see the
-        production default). `resolve` maps more names ("name" or "name:port" -> "ip:port");
+        production default), with `pool_size` pre-started containers (tasks/sandbox/pool.py;
+        none by default). `resolve` maps more names ("name" or "name:port" -> "ip:port");
         `egress_resolve` replaces the whole mapping (another target)."""
         target = target or egress_target
         spec_fields: dict[str, object] = {
@@ -191,6 +193,7 @@ def _factory(
             },
             egress_upstream_ca=target.cert_file if upstream_ca is None else upstream_ca,
             allow_private=allow_private,
+            pool_size=pool_size,
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]
         made.append(sandbox)

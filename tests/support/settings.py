@@ -27,6 +27,10 @@ os.environ.setdefault("GIT_MIRROR_FRESH_SECONDS", "0")
 # Webhook tests deliver to loopback receivers.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "127.0.0.0/8")
 
+# No pre-started containers unless a test asks (tests/sandbox/test_pool.py): a pool made in the
+# background would outlive the tests that count a worker's containers.
+os.environ.setdefault("SANDBOX_POOL_SIZE", "0")
+
 from codexweb.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
