@@ -43,6 +43,23 @@ def test_a_setup_runs_container_is_labelled_as_its_own_not_as_an_attempt():
     assert container_name(run, "ab12").startswith("codexweb-setup-run-7-")
 
 
+def test_the_workspace_volume_is_anonymous_labelled_and_filled_from_the_image():
+    """Anonymous: removing the container with `v=True` removes it. Labelled: the reaper finds
+    one a crash left. Filled from the image (no NoCopy): that is what makes `sandbox` its
+    owner, since nobody in the container may chown."""
+    plan = container_plan(
+        spec(), image="img", name="n", egress_dir=None, disk_quota=False, workspace_volume=True
+    )
+    (mount,) = plan.host_config["mounts"]  # type: ignore[misc]
+    assert mount["Target"] == "/workspace" and mount["Type"] == "volume"
+    assert not mount["Source"] and not mount["ReadOnly"]
+    assert mount["VolumeOptions"]["NoCopy"] is False
+    labels = mount["VolumeOptions"]["Labels"]
+    assert labels[LABEL_SANDBOX] == "1" and labels[LABEL_FOR] == "attempt:7" and labels[LABEL_OWNER]
+    plain = container_plan(spec(), image="img", name="n", egress_dir=None, disk_quota=False)
+    assert "mounts" not in plain.host_config
+
+
 def test_plan_isolates_and_limits():
     plan = container_plan(
         spec(cpus=1.5, memory_mb=1024, pids=100, disk_mb=2048, variables={"A": "1"}),
