@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tasks.sandbox.base import SandboxError
+from tasks.sandbox.container import workspace_archive
 from tasks.sandbox.reaper import reap_volumes
 from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX, WORKSPACE
 from tests.support.sandbox_fixtures import IMAGE
@@ -120,3 +121,14 @@ def test_the_workspace_survives_a_container_restart(make_sandbox, docker_engine)
             break
         time.sleep(0.1)
     assert sandbox.exec("cat kept.txt").output == "kept\n"
+
+
+def test_replacing_a_used_workspace_leaves_exactly_the_checkout(make_sandbox, workspace_dir):
+    """What a follow-up's second copy (and a warm image made before the volume) meets: files,
+    dot files and folders made read-only go; only the checkout is there afterwards."""
+    sandbox = make_sandbox()
+    sandbox.exec("mkdir -p ro/sub && touch ro/sub/f .hidden && chmod 555 ro/sub ro")
+    with workspace_archive(workspace_dir) as archive:
+        sandbox._require_shell().replace_workspace(archive)
+    listed = sandbox.exec("ls -A | sort").output.split()
+    assert listed == sorted(p.name for p in workspace_dir.iterdir())
