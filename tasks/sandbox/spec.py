@@ -186,11 +186,14 @@ def container_plan(
 def workspace_mount(spec: SandboxSpec) -> dict[str, object]:
     """/workspace on an anonymous volume (the Engine API's `Mount`): file I/O without overlayfs.
     Anonymous, so removing the container with its volumes (`v=True`: `stop()`, the reaper)
-    removes it; labelled, so the reaper finds one a crash left (`reap_volumes`). Docker fills a
-    new volume with the image's /workspace, owner and mode included (`sandbox`, 0755): empty in
-    the base image and in warm images, since a commit never holds a volume. Host-side, nothing
-    follows what is written there: only the engine, as it does for the writable layer."""
-    labels = {LABEL_SANDBOX: "1", LABEL_FOR: spec.owner.label, LABEL_OWNER: owner_token()}
+    removes it; labelled as a sandbox's, so the reaper finds one a crash left (`reap_volumes`),
+    and with nothing of the attempt (the plan's host settings are the same for every attempt:
+    the container pool keys on them). Docker fills a new volume with the image's /workspace,
+    owner and mode included (`sandbox`, 0755): empty in the base image and in warm images, since
+    a commit never holds a volume. Host-side, nothing follows what is written there: only the
+    engine, as it does for the writable layer."""
+    del spec  # the same volume for every sandbox
+    labels = {LABEL_SANDBOX: "1"}
     return {
         "Target": WORKSPACE,
         "Source": "",
