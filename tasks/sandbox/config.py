@@ -18,6 +18,11 @@ class DockerConfig:
     mitmdump: str
     warm_cache_hours: float = 12.0  # 0 disables the per-repository warm image cache
     disk_watch_seconds: float = 2.0
+    # The workspace on a volume of its own (removed with the container) instead of the
+    # container's writable layer: file I/O there runs at the host file system's speed, without
+    # overlayfs (tasks/sandbox/README.md, "Where the workspace lives"). Only where the disk limit
+    # is the watchdog's: with a storage quota the workspace stays in the layer the quota covers.
+    workspace_volume: bool = True
     # Non-public networks the egress proxy still lets sandboxes reach
     # (SANDBOX_EGRESS_ALLOW_PRIVATE); tests list 127.0.0.0/8 for their loopback servers.
     allow_private: tuple[str, ...] = ()

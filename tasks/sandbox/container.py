@@ -38,6 +38,7 @@ from tasks.sandbox.spec import (
     SETUP_USER,
     WORKSPACE,
 )
+from tasks.sandbox.watch import DiskUse
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,15 @@ if command -v keytool >/dev/null 2>&1; then
 fi
 """
 # Empties /workspace (chmod only when a plain delete fails), checks it is empty, unpacks stdin.
+# Emptiness is a bash glob (no `ls`), and an empty workspace (a fresh volume: every start but one
+# from a warm image made before the workspace had its own volume) starts no `find`: under load
+# each process started in the container costs.
 REPLACE_WORKSPACE = (
-    f"find {WORKSPACE} -mindepth 1 -delete 2>/dev/null || "
+    "shopt -s nullglob dotglob; "
+    f"empty() {{ local found=({WORKSPACE}/*); [ ${{#found[@]}} -eq 0 ]; }}; "
+    f"empty || find {WORKSPACE} -mindepth 1 -delete 2>/dev/null || "
     f"{{ chmod -R u+rwX {WORKSPACE} 2>/dev/null; find {WORKSPACE} -mindepth 1 -delete; }}; "
-    f'if [ -n "$(ls -A {WORKSPACE})" ]; then echo "the workspace could not be emptied" >&2; '
+    'if ! empty; then echo "the workspace could not be emptied" >&2; '
     f"exit 3; fi; exec tar -x -p -f - -C {WORKSPACE}"
 )
 
@@ -155,19 +161,22 @@ class ContainerShell:
         users' commands only), so a root helper never loads code a user planted (LD_PRELOAD,
         BASH_ENV, a `sitecustomize.py` in the current folder)."""
         try:
-            container = self.client.containers.get(self.container_id)
-            result = container.exec_run(
+            # Three engine calls (create, start with the output, inspect for the exit code):
+            # not `containers.get(...).exec_run`, which inspects the container first.
+            exec_id = self.api.exec_create(
+                self.container_id,
                 cmd,
                 user=user,
                 environment=environment or {},
-                demux=True,
                 stdin=False,
                 workdir="/",
-            )
+            )["Id"]
+            output = self.api.exec_start(exec_id, demux=True)
+            exit_code = self.api.exec_inspect(exec_id).get("ExitCode")
         except (DockerException, requests.exceptions.RequestException) as exc:
             return -1, b"", str(exc).encode()
-        out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
-        return int(result.exit_code or 0), out or b"", err or b""
+        out, err = output if isinstance(output, tuple) else (output, b"")
+        return int(exit_code or 0), out or b"", err or b""
 
     def run_with_input(
         self, cmd: list[str], *, user: str, data: bytes | IO[bytes]
@@ -268,9 +277,7 @@ class ContainerShell:
         """Trust the egress proxy's CA (public PEM) at EGRESS_CA_CERT; see `trust_cas`."""
         return self.trust_cas({EGRESS_CA_CERT: pem}, what="the egress proxy's CA")
 
-    def trust_cas(
-        self, certs: Mapping[str, bytes], *, what: str, replace: str = ""
-    ) -> bool:
+    def trust_cas(self, certs: Mapping[str, bytes], *, what: str, replace: str = "") -> bool:
         """Add CA certificates (path -> public PEM, one certificate each) to the container's
         trust, as root (who owns the stores; no capability needed), so the command users can
         read them, not change them: first files matching the glob `replace` go (a CA the
@@ -367,6 +374,33 @@ class ContainerShell:
             if name == "oom_kill":
                 return int(value)
         return 0
+
+    def disk_use(self, *, workspace_volume: bool) -> DiskUse:
+        """What the sandbox wrote: its writable layer as the engine measures it, plus, when the
+        workspace is a volume of its own (which the layer's size leaves out), that volume as
+        `du` sees it run by its owner `sandbox` (every file there is `sandbox`'s: Ask's `reader`
+        cannot write it). A folder its owner made unreadable, or a `du` that was killed, is
+        said in `hidden` (watch.py kills a command when that lasts)."""
+        layer = self.disk_used_mb()
+        if not workspace_volume:
+            return DiskUse(layer)
+        code, out, err = self.run(["du", "-skx", WORKSPACE], user=SETUP_USER)
+        if code == -1:  # the engine refused: no figure, as for the layer
+            return DiskUse(None)
+        kb = out.split(maxsplit=1)[0] if out.strip() else b""
+        problems = err.decode(errors="replace").splitlines()
+        denied = [line for line in problems if "Permission denied" in line]
+        hidden = ""
+        if denied:
+            path = denied[0].split("'", 2)[1] if denied[0].count("'") >= 2 else WORKSPACE
+            hidden = f"its owner cannot read {path} (give it back: chmod u+rx {path})"
+        elif not kb.isdigit():
+            why = problems[-1][-200:] if problems else f"exit {code}"
+            hidden = f"measuring {WORKSPACE} failed ({why})"
+        if not kb.isdigit():
+            return DiskUse(layer, hidden)
+        # Without the layer's figure the workspace's alone still bounds what was written.
+        return DiskUse((layer or 0) + int(kb) // 1024, hidden)
 
     def disk_used_mb(self) -> int | None:
         """Size of the container's writable layer, as Docker measures it."""

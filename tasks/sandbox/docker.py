@@ -87,7 +87,7 @@ from tasks.sandbox.spec import (
 from tasks.sandbox.streaming import StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
-from tasks.sandbox.watch import watch_command
+from tasks.sandbox.watch import DiskUse, watch_command
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ class DockerSandbox:
         self.pool_key = ""  # the pool this sandbox's plan belongs to ("" when not poolable)
         self.pool_refill: threading.Thread | None = None  # the refill it asked for, if any
         self.disk_quota = False
+        self.workspace_volume = False  # /workspace is a volume of its own (spec.workspace_mount)
         self._phase: Phase = "new"
         self._user = SETUP_USER
         self._extra_ca = False  # the container trusts the installation's extra CA
@@ -298,12 +299,16 @@ class DockerSandbox:
             egress_dir.mkdir(parents=True, exist_ok=True)
             os.chmod(egress_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
         self.disk_quota = disk_quota_supported(self.client, choice.image)
+        # With a storage quota the workspace stays in the layer the kernel limits; else it gets
+        # a volume of its own, which the disk watchdog measures with the layer.
+        self.workspace_volume = self.config.workspace_volume and not self.disk_quota
         plan = container_plan(
             spec,
             image=choice.image,
             name=container_name(spec, uuid.uuid4().hex[:8]),
             egress_dir=egress_dir,
             disk_quota=self.disk_quota,
+            workspace_volume=self.workspace_volume,
         )
         self._acquire(
             plan,
@@ -422,7 +427,12 @@ class DockerSandbox:
                 f"the {what} script failed ({why}):\n{tail}" + (f"\n\n{hint}" if hint else "")
             )
         check_no_secret_files(
-            self.api, self._require_shell(), self._require_container(), spec.secrets, what
+            self.api,
+            self._require_shell(),
+            self._require_container(),
+            spec.secrets,
+            what,
+            volumes=(WORKSPACE,) if self.workspace_volume else (),
         )
 
     def _setup_tls_hint(self, output: str) -> str:
@@ -501,7 +511,7 @@ class DockerSandbox:
             lifetime=self._lifetime,
             kill=lambda: self._kill_command(run, user),
             disk_limit_mb=self.spec.disk_mb,
-            measure_disk=None if self.disk_quota else self._require_shell().disk_used_mb,
+            measure_disk=None if self.disk_quota else self._measure_disk,
             disk_watch_seconds=self.config.disk_watch_seconds,
         )
         error = watched.error
@@ -543,6 +553,9 @@ class DockerSandbox:
             duration=time.monotonic() - started,
             error=error,
         )
+
+    def _measure_disk(self) -> DiskUse:
+        return self._require_shell().disk_use(workspace_volume=self.workspace_volume)
 
     def _kill_command(self, run: StreamedExec, user: str) -> None:
         if self._lifetime.ended:

@@ -6,7 +6,8 @@ through the Docker API — `docker diff` lists every path setup added or changed
 owner or mode, and `get_archive` reads it as the engine does — so a file made unreadable
 (`chmod 000`), one owned by another user, or one in `/tmp` or `/var/tmp` cannot hide. `/dev/shm`
 is a tmpfs the API does not see; it is packed from inside, by its only possible writer
-(`sandbox`), after making its own files readable.
+(`sandbox`), after making its own files readable. A volume (the workspace's, when it has one) is
+not in `docker diff` either: it is read whole through `get_archive`, as the engine does.
 
 Matching is on bytes, chunk by chunk with an overlap, so a value split across chunks is found.
 """
@@ -93,8 +94,11 @@ class _StreamReader:
         return data
 
 
-def files_with_secrets(api: Any, container_id: str, values: Iterable[str]) -> list[str]:
-    """Paths in the container's writable layer holding any secret value or encoded form.
+def files_with_secrets(
+    api: Any, container_id: str, values: Iterable[str], *, volumes: Iterable[str] = ()
+) -> list[str]:
+    """Paths in the container's writable layer, and anywhere under the mount points `volumes`
+    (a volume is not in `docker diff`: read whole), holding any secret value or encoded form.
     Raises SandboxError when the layer cannot be read (then nothing can be promised)."""
     wanted = needles(values)
     if not wanted:
@@ -104,7 +108,7 @@ def files_with_secrets(api: Any, container_id: str, values: Iterable[str]) -> li
     except APIError as exc:
         raise SandboxError(f"cannot check the sandbox for left-over secrets: {exc}") from exc
     found: list[str] = []
-    for root in changed_roots(changes):
+    for root in [*changed_roots(changes), *volumes]:
         try:
             chunks, _ = api.get_archive(container_id, root)
         except NotFound:  # removed since the diff

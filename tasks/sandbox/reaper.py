@@ -1,5 +1,5 @@
-"""Remove what crashed workers left behind: sandbox containers, egress proxies, runtime folders,
-and expired warm images.
+"""Remove what crashed workers left behind: sandbox containers, their volumes, egress proxies,
+runtime folders, and expired warm images.
 
 A container is an orphan when its attempt's wall-clock deadline passed more than `grace`
 seconds ago (a pre-started one of the pool, pool.py, when it waited unclaimed past its own),
@@ -65,6 +65,7 @@ class ReapReport:
     containers: list[str] = field(default_factory=list)
     runtime_dirs: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
 
 
 def reap_containers(
@@ -131,6 +132,29 @@ def sandbox_containers(
         if any(claimed_by(name, owner.slug) for name in info.get("Names") or [])
     )
     return found
+
+
+def reap_volumes(client: docker.DockerClient, *, dry_run: bool = False) -> list[str]:
+    """Remove sandbox volumes no container uses any more (a workspace volume goes with its
+    container, `v=True`, unless something removed the container without it); their names. A
+    volume is made with its container in one engine call, so one in use is never dangling."""
+    removed: list[str] = []
+    try:
+        found = client.api.volumes(filters={"label": LABEL_SANDBOX, "dangling": True})
+    except (APIError, requests.exceptions.RequestException) as exc:
+        logger.warning("could not list the sandbox volumes: %s", exc)
+        return removed
+    for volume in (found or {}).get("Volumes") or []:
+        name = str(volume["Name"])
+        if not dry_run:
+            try:
+                client.api.remove_volume(name)
+            except NotFound:
+                continue
+            except APIError:  # in use again (a container took it meanwhile): keep it
+                continue
+        removed.append(name)
+    return removed
 
 
 STOPPED_GRACE_SECONDS = 30
@@ -202,6 +226,7 @@ def reap(
 ) -> ReapReport:
     report = ReapReport()
     report.containers = reap_containers(client, grace_seconds=grace_seconds, dry_run=dry_run)
+    report.volumes = reap_volumes(client, dry_run=dry_run)
     if runtime_dir is not None:
         report.runtime_dirs = reap_runtime_dirs(runtime_dir, dry_run=dry_run)
     if warm_cache_hours is not None and not dry_run:
@@ -249,11 +274,11 @@ def main(argv: list[str] | None = None) -> int:
 def print_report(report: ReapReport, *, dry_run: bool, out=sys.stdout) -> None:  # noqa: ANN001
     verb = "would remove" if dry_run else "removed"
     print(
-        f"{verb} {len(report.containers)} container(s), {len(report.runtime_dirs)} runtime "
-        f"folder(s), {len(report.images)} warm image(s)",
+        f"{verb} {len(report.containers)} container(s), {len(report.volumes)} volume(s), "
+        f"{len(report.runtime_dirs)} runtime folder(s), {len(report.images)} warm image(s)",
         file=out,
     )
-    for name in report.containers + report.runtime_dirs + report.images:
+    for name in report.containers + report.volumes + report.runtime_dirs + report.images:
         print(f"  {name}", file=out)
 
 

@@ -3,7 +3,7 @@ search for secrets it left behind after it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import docker
 
@@ -37,14 +37,15 @@ def check_no_secret_files(
     container_id: str,
     secrets: Mapping[str, str],
     what: str,
+    volumes: Sequence[str] = (),
 ) -> None:
     """Fail when the setup (or maintenance) script left a secret (or a common encoding of one)
-    anywhere: every file it added or changed, of any owner and mode, and /dev/shm
-    (tasks/sandbox/leftovers.py)."""
+    anywhere: every file it added or changed, of any owner and mode, every file under the mount
+    points `volumes`, and /dev/shm (tasks/sandbox/leftovers.py)."""
     values = list(secrets.values())
     if not leftovers.needles(values):
         return
-    found = leftovers.files_with_secrets(api, container_id, values)
+    found = leftovers.files_with_secrets(api, container_id, values, volumes=volumes)
     found += leftovers.shm_files_with_secrets(shell.shm_archive(SETUP_USER), values)
     if found:
         raise SandboxError(

@@ -138,12 +138,14 @@ def container_plan(
     name: str,
     egress_dir: Path | None,
     disk_quota: bool,
+    workspace_volume: bool = False,
     now: float | None = None,
 ) -> ContainerPlan:
     """The container for `spec`: no network interface but loopback, every capability dropped,
     no-new-privileges, CPU/memory (no swap)/pids limits, the disk limit as a storage quota when
-    the engine supports it (`disk_quota`), a per-file size limit always, and — when egress is
-    allowed in some phase — the host proxy's socket folder mounted read-only."""
+    the engine supports it (`disk_quota`), a per-file size limit always, with
+    `workspace_volume` /workspace on an anonymous volume of its own (`workspace_mount`), and —
+    when egress is allowed in some phase — the host proxy's socket folder mounted read-only."""
     if spec.cpus <= 0 or spec.memory_mb < 64 or spec.pids < 16 or spec.disk_mb < 64:
         raise SandboxError("sandbox limits are too small: cpus > 0, memory >= 64 MB, pids >= 16")
     memory = spec.memory_mb * 1024 * 1024
@@ -168,6 +170,8 @@ def container_plan(
     }
     if disk_quota:
         host_config["storage_opt"] = {"size": f"{spec.disk_mb}M"}
+    if workspace_volume:
+        host_config["mounts"] = [workspace_mount(spec)]
     if egress_dir is not None:
         host_config["binds"] = {str(egress_dir): {"bind": EGRESS_MOUNT, "mode": "ro"}}
     return ContainerPlan(
@@ -177,6 +181,26 @@ def container_plan(
         environment=base_environment(spec),
         host_config=host_config,
     )
+
+
+def workspace_mount(spec: SandboxSpec) -> dict[str, object]:
+    """/workspace on an anonymous volume (the Engine API's `Mount`): file I/O without overlayfs.
+    Anonymous, so removing the container with its volumes (`v=True`: `stop()`, the reaper)
+    removes it; labelled as a sandbox's, so the reaper finds one a crash left (`reap_volumes`),
+    and with nothing of the attempt (the plan's host settings are the same for every attempt:
+    the container pool keys on them). Docker fills a new volume with the image's /workspace,
+    owner and mode included (`sandbox`, 0755): empty in the base image and in warm images, since
+    a commit never holds a volume. Host-side, nothing follows what is written there: only the
+    engine, as it does for the writable layer."""
+    del spec  # the same volume for every sandbox
+    labels = {LABEL_SANDBOX: "1"}
+    return {
+        "Target": WORKSPACE,
+        "Source": "",
+        "Type": "volume",
+        "ReadOnly": False,
+        "VolumeOptions": {"NoCopy": False, "Labels": labels},
+    }
 
 
 def base_environment(spec: SandboxSpec) -> dict[str, str]:

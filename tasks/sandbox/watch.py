@@ -12,6 +12,16 @@ from tasks.sandbox.streaming import StreamedExec
 
 
 @dataclass(frozen=True)
+class DiskUse:
+    """One measurement of what a sandbox wrote. `mb` None: the engine could not say. `hidden`:
+    why part of it could not be looked into, as a sentence's end ("" when all was measured), so
+    `mb` may be short of it."""
+
+    mb: int | None
+    hidden: str = ""
+
+
+@dataclass(frozen=True)
 class Watched:
     error: str = ""  # why the command was killed ("" when it ended on its own)
     timed_out: bool = False
@@ -26,13 +36,16 @@ def watch_command(
     lifetime: Lifetime,
     kill: Callable[[], None],
     disk_limit_mb: int,
-    measure_disk: Callable[[], int | None] | None,
+    measure_disk: Callable[[], DiskUse] | None,
     disk_watch_seconds: float,
 ) -> Watched:
     """Pump `run`'s output until it ends, the time limit passes (`kill`), the sandbox ends, or
-    — with `measure_disk` — the writable layer outgrows `disk_limit_mb` (`kill`)."""
+    — with `measure_disk` — what the sandbox wrote outgrows `disk_limit_mb` (`kill`), or a
+    folder stays hidden from the measurement at two checks in a row (`kill`: a folder made
+    unreadable could otherwise hold any amount; a test that locks one for a moment passes)."""
     deadline = started + max(timeout, 0.1)
     next_disk_check = started + disk_watch_seconds
+    hidden_before = ""
     while not run.pump(0.2):
         now = time.monotonic()
         if lifetime.ended:
@@ -46,20 +59,30 @@ def watch_command(
                 killed=True,
             )
         if measure_disk is not None and now >= next_disk_check:
-            used = measure_disk()
+            use = measure_disk()
             # Measuring walks the writable layer; on a big tree it takes a while, so never
             # spend more than a fifth of the time measuring.
             spent = time.monotonic() - now
             next_disk_check = time.monotonic() + max(disk_watch_seconds, 4 * spent)
-            if used is not None and used > disk_limit_mb:
+            if use.mb is not None and use.mb > disk_limit_mb:
                 kill()
                 return Watched(
                     error=(
                         f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
-                        f" MB was reached ({used} MB written)"
+                        f" MB was reached ({use.mb} MB written)"
                     ),
                     killed=True,
                 )
+            if use.hidden and hidden_before:
+                kill()
+                return Watched(
+                    error=(
+                        f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
+                        f" MB cannot be checked: {use.hidden}"
+                    ),
+                    killed=True,
+                )
+            hidden_before = use.hidden
     if lifetime.ended:  # the container was stopped under the command
         lifetime.stopped.wait(30)
         return Watched(error=lifetime.ended, killed=True)

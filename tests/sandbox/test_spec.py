@@ -43,6 +43,32 @@ def test_a_setup_runs_container_is_labelled_as_its_own_not_as_an_attempt():
     assert container_name(run, "ab12").startswith("codexweb-setup-run-7-")
 
 
+def test_the_workspace_volume_is_anonymous_labelled_and_filled_from_the_image():
+    """Anonymous: removing the container with `v=True` removes it. Labelled: the reaper finds
+    one a crash left; nothing of the attempt in it (the pool keys on the host settings).
+    Filled from the image (no NoCopy): that is what makes `sandbox` its owner, since nobody in
+    the container may chown."""
+    plan = container_plan(
+        spec(), image="img", name="n", egress_dir=None, disk_quota=False, workspace_volume=True
+    )
+    (mount,) = plan.host_config["mounts"]  # type: ignore[misc]
+    assert mount["Target"] == "/workspace" and mount["Type"] == "volume"
+    assert not mount["Source"] and not mount["ReadOnly"]
+    assert mount["VolumeOptions"]["NoCopy"] is False
+    assert mount["VolumeOptions"]["Labels"] == {LABEL_SANDBOX: "1"}
+    other = container_plan(
+        spec(owner=SandboxOwner.setup_run(8)),
+        image="img",
+        name="m",
+        egress_dir=None,
+        disk_quota=False,
+        workspace_volume=True,
+    )
+    assert other.host_config["mounts"] == plan.host_config["mounts"]
+    plain = container_plan(spec(), image="img", name="n", egress_dir=None, disk_quota=False)
+    assert "mounts" not in plain.host_config
+
+
 def test_plan_isolates_and_limits():
     plan = container_plan(
         spec(cpus=1.5, memory_mb=1024, pids=100, disk_mb=2048, variables={"A": "1"}),
@@ -158,9 +184,7 @@ def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_p
     settings.SANDBOX_IMAGE = "custom:1"
     settings.SANDBOX_MEMORY_MB = 1234
     settings.ATTEMPT_TIMEOUT_SECONDS = 99
-    made = spec_from_settings(
-        owner=SandboxOwner.attempt(3), workspace=tmp_path, read_only=True
-    )
+    made = spec_from_settings(owner=SandboxOwner.attempt(3), workspace=tmp_path, read_only=True)
     assert (made.image, made.memory_mb, made.wall_seconds, made.read_only) == (
         "custom:1",
         1234,

@@ -1,0 +1,133 @@
+"""Where the workspace lives: an anonymous volume of its own (file I/O without overlayfs), under
+the disk limit, removed with the container, never a host path, scanned after setup, reaped when
+a crash left it (tasks/sandbox/README.md, "Where the workspace lives")."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tasks.sandbox.base import SandboxError
+from tasks.sandbox.container import workspace_archive
+from tasks.sandbox.reaper import reap_volumes
+from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX, WORKSPACE
+from tests.support.sandbox_fixtures import IMAGE
+
+pytestmark = pytest.mark.docker
+
+SECRET = "s3cr3t-value-9f8e7d"
+
+
+def _workspace_mount(docker_engine, container_id: str) -> dict:
+    mounts = docker_engine.api.inspect_container(container_id)["Mounts"]
+    return next(m for m in mounts if m["Destination"] == WORKSPACE)
+
+
+def _volume_names(docker_engine) -> set[str]:
+    found = docker_engine.api.volumes(filters={"label": LABEL_SANDBOX}) or {}
+    return {v["Name"] for v in found.get("Volumes") or []}
+
+
+def test_the_workspace_is_a_labelled_volume_that_goes_with_the_container(
+    make_sandbox, docker_engine, workspace_dir
+):
+    sandbox = make_sandbox()
+    mount = _workspace_mount(docker_engine, sandbox.container_id)
+    assert mount["Type"] == "volume" and mount["RW"]
+    volume = docker_engine.api.inspect_volume(mount["Name"])
+    assert volume["Labels"][LABEL_SANDBOX] == "1"
+    # The checkout is in it, owned by the command user; what is written stays inside.
+    result = sandbox.exec("stat -c '%U %a' . src/app.py; echo new > made-here.txt; ls")
+    assert result.output.startswith("sandbox 755\nsandbox 644\n"), result.output
+    assert "made-here.txt" in result.output
+    assert not (workspace_dir / "made-here.txt").exists()
+    assert mount["Name"] in _volume_names(docker_engine)
+    sandbox.stop()
+    assert mount["Name"] not in _volume_names(docker_engine)
+
+
+def test_the_disk_limit_counts_what_is_written_in_the_workspace(make_sandbox):
+    """Each file stays below the per-file limit; together they pass the disk limit. The writable
+    layer's size leaves the volume out, so only measuring the volume stops this."""
+    sandbox = make_sandbox(disk_mb=200)
+    result = sandbox.exec(
+        "for i in 1 2 3 4 5 6; do head -c 60M /dev/zero > fill.$i || break; done; sleep 30",
+        timeout=60,
+    )
+    assert result.exit_code is None
+    assert "disk limit of 200 MB was reached" in result.error, result.output
+
+
+def test_a_folder_hidden_from_the_measurement_ends_the_command(make_sandbox):
+    """A folder its owner made unreadable could hold anything: when it stays hidden at two
+    checks in a row, the command is killed, saying which folder and how to undo it."""
+    sandbox = make_sandbox(disk_mb=200)
+    result = sandbox.exec(
+        "mkdir vault && head -c 1M /dev/zero > vault/a && chmod 000 vault && sleep 30",
+        timeout=60,
+    )
+    assert result.exit_code is None
+    assert "disk limit of 200 MB cannot be checked" in result.error, result.output
+    assert "cannot read /workspace/vault" in result.error
+    sandbox.exec("chmod 755 vault && rm -rf vault")
+
+
+def test_a_secret_setup_left_in_the_workspace_fails_the_start(make_sandbox):
+    """`docker diff` does not list a volume's files: the workspace is read whole instead."""
+    with pytest.raises(SandboxError, match=r"left a secret in /workspace/\.npmrc"):
+        make_sandbox(
+            setup_script='echo "//registry/:_authToken=$NPM_TOKEN" > .npmrc; chmod 000 .npmrc',
+            secrets={"NPM_TOKEN": SECRET},
+        )
+
+
+def test_the_reaper_removes_sandbox_volumes_no_container_uses(make_sandbox, docker_engine):
+    live = make_sandbox()
+    in_use = _workspace_mount(docker_engine, live.container_id)["Name"]
+    # A sandbox container removed without its volumes (by hand, or an older tool) leaves one.
+    created = docker_engine.api.create_container(
+        IMAGE,
+        command=["true"],
+        host_config=docker_engine.api.create_host_config(
+            mounts=[
+                {
+                    "Target": WORKSPACE,
+                    "Type": "volume",
+                    "VolumeOptions": {"Labels": {LABEL_SANDBOX: "1", LABEL_FOR: "attempt:0"}},
+                }
+            ],
+            network_mode="none",
+        ),
+    )
+    left = _workspace_mount(docker_engine, created["Id"])["Name"]
+    docker_engine.api.remove_container(created["Id"], force=True)  # without v=True
+    assert left in _volume_names(docker_engine)
+    removed = reap_volumes(docker_engine)
+    assert left in removed and left not in _volume_names(docker_engine)
+    assert in_use not in removed and in_use in _volume_names(docker_engine)
+    assert live.exec("echo alive > still-here && cat still-here").output == "alive\n"
+
+
+def test_the_workspace_survives_a_container_restart(make_sandbox, docker_engine):
+    """The runaway-process path restarts the container: its files must stay (a tmpfs would
+    not)."""
+    sandbox = make_sandbox()
+    sandbox.exec("echo kept > kept.txt")
+    docker_engine.api.restart(sandbox.container_id, timeout=0)
+    for _ in range(50):  # bounded: until the engine says it runs again
+        if docker_engine.api.inspect_container(sandbox.container_id)["State"]["Running"]:
+            break
+        time.sleep(0.1)
+    assert sandbox.exec("cat kept.txt").output == "kept\n"
+
+
+def test_replacing_a_used_workspace_leaves_exactly_the_checkout(make_sandbox, workspace_dir):
+    """What a follow-up's second copy (and a warm image made before the volume) meets: files,
+    dot files and folders made read-only go; only the checkout is there afterwards."""
+    sandbox = make_sandbox()
+    sandbox.exec("mkdir -p ro/sub && touch ro/sub/f .hidden && chmod 555 ro/sub ro")
+    with workspace_archive(workspace_dir) as archive:
+        sandbox._require_shell().replace_workspace(archive)
+    listed = sandbox.exec("ls -A | sort").output.split()
+    assert listed == sorted(p.name for p in workspace_dir.iterdir())
