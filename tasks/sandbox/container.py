@@ -96,6 +96,15 @@ REPLACE_WORKSPACE = (
 )
 
 
+# The workspace's measurement (disk_use): root's execute-only copy of `du` in a folder only root
+# may write. Made on the first measurement (a root exec; the command users cannot write /run).
+MEASURE_DU = "/run/codexweb/du"
+INSTALL_MEASURE_DU = (
+    'mkdir -p /run/codexweb && install -m 0111 "$(command -v du)" /run/codexweb/du.new'
+    " && mv -f /run/codexweb/du.new /run/codexweb/du"
+)
+
+
 def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
     """A tar of `source`'s contents owned by the sandbox user: regular files, folders and
     symlinks only (no devices, fifos or hard links). The caller closes it."""
@@ -150,6 +159,7 @@ class ContainerShell:
         self.client = client
         self.api = client.api
         self.container_id = container_id
+        self._measure_ready = False  # MEASURE_DU is in place (disk_use)
 
     def run(
         self, cmd: list[str], *, user: str, environment: dict[str, str] | None = None
@@ -379,12 +389,20 @@ class ContainerShell:
         """What the sandbox wrote: its writable layer as the engine measures it, plus, when the
         workspace is a volume of its own (which the layer's size leaves out), that volume as
         `du` sees it run by its owner `sandbox` (every file there is `sandbox`'s: Ask's `reader`
-        cannot write it). A folder its owner made unreadable, or a `du` that was killed, is
+        cannot write it; root here has no capabilities, so it could read less). That `du` is an
+        execute-only copy (MEASURE_DU): the kernel makes a process started from a file its user
+        cannot read non-dumpable, so the command user, although the same user, cannot ptrace it
+        to change its answer. A folder its owner made unreadable, or a `du` that was killed, is
         said in `hidden` (watch.py kills a command when that lasts)."""
         layer = self.disk_used_mb()
         if not workspace_volume:
             return DiskUse(layer)
-        code, out, err = self.run(["du", "-skx", WORKSPACE], user=SETUP_USER)
+        if not self._measure_ready:
+            code, _, err = self.run(["sh", "-c", INSTALL_MEASURE_DU], user="root")
+            if code != 0:
+                return DiskUse(layer, f"cannot prepare the measurement ({err[-200:]!r})")
+            self._measure_ready = True
+        code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
         if code == -1:  # the engine refused: no figure, as for the layer
             return DiskUse(None)
         kb = out.split(maxsplit=1)[0] if out.strip() else b""

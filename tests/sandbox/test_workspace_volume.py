@@ -4,12 +4,13 @@ a crash left it (tasks/sandbox/README.md, "Where the workspace lives")."""
 
 from __future__ import annotations
 
+import shlex
 import time
 
 import pytest
 
 from tasks.sandbox.base import SandboxError
-from tasks.sandbox.container import workspace_archive
+from tasks.sandbox.container import MEASURE_DU, workspace_archive
 from tasks.sandbox.reaper import reap_volumes
 from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX, WORKSPACE
 from tests.support.sandbox_fixtures import IMAGE
@@ -71,6 +72,40 @@ def test_a_folder_hidden_from_the_measurement_ends_the_command(make_sandbox):
     assert "disk limit of 200 MB cannot be checked" in result.error, result.output
     assert "cannot read /workspace/vault" in result.error
     sandbox.exec("chmod 755 vault && rm -rf vault")
+
+
+PTRACE_ATTACH = """
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+for _ in range(100):
+    pids = [p for p in os.listdir('/proc') if p.isdigit()
+            and open(f'/proc/{p}/cmdline', 'rb').read().startswith(sys.argv[1].encode())]
+    if pids:
+        break
+    time.sleep(0.05)
+print(libc.ptrace(16, int(pids[0]), 0, 0), ctypes.get_errno())  # PTRACE_ATTACH
+"""
+
+
+@pytest.mark.parametrize("measuring", [True, False], ids=["the measurement", "a plain du"])
+def test_the_command_user_cannot_ptrace_the_measurement(make_sandbox, measuring):
+    """The same user could ptrace a plain `du` and rewrite its answer; the measurement's
+    execute-only copy is non-dumpable, so the attach fails (EPERM). `--files0-from` a FIFO
+    nobody writes keeps each `du` waiting while the attacker attaches."""
+    sandbox = make_sandbox()
+    sandbox._require_shell().disk_use(workspace_volume=True)  # puts the measurement in place
+    du = MEASURE_DU if measuring else "du"
+    result = sandbox.exec(
+        f"mkfifo /tmp/names && ({du} --files0-from=/tmp/names >/dev/null 2>&1 &) && "
+        f"python3 -c {shlex.quote(PTRACE_ATTACH)} {du}; pkill -KILL -x du; rm /tmp/names"
+    )
+    code, errno = result.output.split()[:2]
+    if measuring:
+        assert (code, errno) == ("-1", "1"), result.output  # EPERM
+    else:
+        assert code == "0", result.output  # the control: the attack works on a plain du
+    listed = sandbox.exec(f"stat -c '%a %U' {MEASURE_DU}; cat {MEASURE_DU} >/dev/null").output
+    assert listed.startswith("111 root") and "Permission denied" in listed
 
 
 def test_a_secret_setup_left_in_the_workspace_fails_the_start(make_sandbox):
