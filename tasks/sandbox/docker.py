@@ -29,6 +29,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -136,6 +137,9 @@ class DockerSandbox:
             ended=lambda: self._lifetime.ended,
             credentials=spec.egress_credentials,
         )
+        # Work done while the main thread makes the container: the setup phase's proxy.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-start")
+        self._early_proxy: Future[None] | None = None
 
     def _cache_hours(self) -> float:
         """The repository's expiry when its environment sets one, else the installation's."""
@@ -230,6 +234,7 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
+        self._background.shutdown(wait=True)  # a proxy starting early is stopped below
         self._network.stop(self._shell)
         if self.container_id is not None:
             try:
@@ -290,6 +295,11 @@ class DockerSandbox:
         if egress_dir is not None:
             egress_dir.mkdir(parents=True, exist_ok=True)
             os.chmod(egress_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
+        if (runs_setup or runs_maintenance) and spec.setup_network.mode != "off":
+            # mitmdump takes a second or more to start: it starts while the container is made.
+            self._early_proxy = self._background.submit(
+                self._network.prepare, spec.setup_network
+            )
         self.disk_quota = disk_quota_supported(self.client, choice.image)
         plan = container_plan(
             spec,
@@ -351,6 +361,8 @@ class DockerSandbox:
         close egress and refuse secrets left in files."""
         spec = self.spec
         self._phase = what
+        if self._early_proxy is not None:
+            self._early_proxy.result()  # its failure (e.g. mitmdump missing) is the start's
         self._set_network(spec.setup_network)
         result = self._exec(
             script,

@@ -53,24 +53,66 @@ class EgressSwitch:
         self.approved: tuple[str, ...] = ()  # domains people approved for this agent phase
         self._tls_failures: list[TlsFailure] = []
         self._credential_uses: list[CredentialUse] = []
+        # (policy, agent phase, its proxy) started by `prepare`, until `set` takes it
+        self._pending: tuple[NetworkPolicy, bool, EgressProxy | None] | None = None
+
+    def prepare(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
+        """Start the host proxy for `policy` ahead of `set` (none when off): it needs nothing of
+        the container, so it can start while the container is made. Nothing reaches it until
+        `set` starts the in-container bridge to it."""
+        if self._proxy is not None or self._pending is not None:
+            raise SandboxError("a proxy for this sandbox runs already")  # they share a folder
+        self._raise_if_ended()
+        proxy = None if policy.mode == "off" else self._start_proxy(policy, agent=agent)
+        with self._lock:
+            self._pending = (policy, agent, proxy)
 
     def set(self, policy: NetworkPolicy, shell: ContainerShell, *, agent: bool = False) -> bool:
         """Replace the host proxy with one for `policy` (none when off) and (re)start the
         in-container bridge to it. In the agent phase, an allowlist restricting methods
         intercepts TLS, and so do credentials (for their domains): the container then trusts
-        that proxy's (fresh, per-attempt) CA.
-        Returns whether that made a Java trust store."""
-        self.stop(shell)
+        that proxy's (fresh, per-attempt) CA. Uses the proxy `prepare` started when it was for
+        this policy. Returns whether that made a Java trust store."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+        # A proxy about to start in the same folder waits for the old one to be gone.
+        self.stop(shell, wait=policy.mode != "off")
+        proxy = None
+        if pending is not None:
+            if pending[:2] == (policy, agent):
+                proxy = pending[2]
+            elif pending[2] is not None:
+                pending[2].stop()
         self.policy = policy
         self.egress_ca = False
         if policy.mode == "off":
             return False
         self._raise_if_ended()
+        if proxy is None:
+            proxy = self._start_proxy(policy, agent=agent)
+        with self._lock:
+            self._proxy, self._agent = proxy, agent
+        if not agent:
+            # Setup passes TLS through: let the proxy tell which servers the sandbox will not
+            # trust (tls_hint.py says so if setup fails).
+            proxy.set_sandbox_trust(sandbox_trust(shell))
+        intercept = agent and needs_tls_interception(policy.mode, policy.methods)
+        java_store = False
+        try:
+            self._raise_if_ended()  # cancelled (or timed out) while the proxy was starting
+            if intercept or (agent and self.credentials):
+                java_store = shell.trust_ca(proxy.ca_certificate())
+                self.egress_ca = True
+            shell.start_bridge()
+        except APIError as exc:  # the container was stopped under us: say why, not Docker's 409
+            raise SandboxError(self._ended() or f"cannot start the egress bridge: {exc}") from exc
+        return java_store
+
+    def _start_proxy(self, policy: NetworkPolicy, *, agent: bool) -> EgressProxy:
+        """A started host proxy for `policy` (not off) in the agent or the setup phase."""
         domains = expand_domains(policy.domains, self.config.domain_lists)
         if agent:
             domains = tuple(dict.fromkeys((*domains, *self.approved)))
-        intercept = agent and needs_tls_interception(policy.mode, policy.methods)
-        credentials = self.credentials if agent else ()
         rules = EgressRules(
             mode=policy.mode,
             domains=domains,
@@ -78,7 +120,7 @@ class EgressSwitch:
             resolve=dict(self.config.egress_resolve),
             allow_private=self.config.allow_private,
             ports=self.config.egress_ports,
-            intercept_tls=intercept,
+            intercept_tls=agent and needs_tls_interception(policy.mode, policy.methods),
         )
         proxy = EgressProxy(
             rules=rules,
@@ -87,36 +129,28 @@ class EgressSwitch:
             upstream_ca=self.config.egress_upstream_ca,
             extra_ca_pem=self.extra_ca_pem,
             upstream_proxy=self.upstream_proxy,
-            # Setup passes TLS through: let the proxy tell which servers the sandbox will not
-            # trust (tls_hint.py says so if setup fails).
-            sandbox_trust=b"" if agent else sandbox_trust(shell),
-            credentials=credentials,
+            probe_trust=not agent,
+            credentials=self.credentials if agent else (),
         )
         proxy.start()
-        with self._lock:
-            self._proxy, self._agent = proxy, agent
-        java_store = False
-        try:
-            self._raise_if_ended()  # cancelled (or timed out) while the proxy was starting
-            if intercept or credentials:
-                java_store = shell.trust_ca(proxy.ca_certificate())
-                self.egress_ca = True
-            shell.start_bridge()
-        except APIError as exc:  # the container was stopped under us: say why, not Docker's 409
-            raise SandboxError(self._ended() or f"cannot start the egress bridge: {exc}") from exc
-        return java_store
+        return proxy
 
     def _raise_if_ended(self) -> None:
         ended = self._ended()
         if ended:
             raise SandboxError(ended)
 
-    def stop(self, shell: ContainerShell | None) -> None:
-        """Stop the current proxy (keeping its records) and the bridges to it."""
+    def stop(self, shell: ContainerShell | None, *, wait: bool = True) -> None:
+        """Stop the current proxy (keeping its records) and the bridges to it, and a proxy
+        `prepare` started that was never used. `wait=False`: the bridges are gone when this
+        returns, mitmdump ends in the background (see `EgressProxy.stop`)."""
         with self._lock:
             proxy, self._proxy = self._proxy, None
+            pending, self._pending = self._pending, None
+        if pending is not None and pending[2] is not None:
+            pending[2].stop()
         if proxy is not None:
-            proxy.stop()
+            proxy.stop(wait=wait)
             self._records.extend(proxy.records())
             self._tls_failures.extend(proxy.tls_failures())
             self._credential_uses.extend(proxy.credential_uses())
