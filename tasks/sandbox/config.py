@@ -31,6 +31,9 @@ class DockerConfig:
     # default store.
     egress_upstream_ca: str = ""
     reaper_grace_seconds: int = 300
+    # Keep one setup-phase egress proxy started ahead per worker process (egress/spare.py;
+    # SANDBOX_SPARE_PROXY). Off unless the worker turns it on.
+    spare_proxy: bool = False
 
 
 def load_domain_lists(path: str) -> dict[str, tuple[str, ...]]:

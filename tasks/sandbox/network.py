@@ -3,6 +3,7 @@ and the in-container bridge to it, plus every decision both phases' proxies reco
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from tasks.sandbox.base import (
 )
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.container import ContainerShell
+from tasks.sandbox.egress import spare
 from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
 from tasks.sandbox.egress.proxy import EgressProxy
@@ -82,7 +84,7 @@ class EgressSwitch:
             if pending[:2] == (policy, agent):
                 proxy = pending[2]
             elif pending[2] is not None:
-                pending[2].stop()
+                _discard(pending[2])
         self.policy = policy
         self.egress_ca = False
         if policy.mode == "off":
@@ -122,6 +124,15 @@ class EgressSwitch:
             ports=self.config.egress_ports,
             intercept_tls=agent and needs_tls_interception(policy.mode, policy.methods),
         )
+        if not agent and self.config.spare_proxy:
+            taken = spare.take(self._spare_key())
+            if taken is not None:
+                try:
+                    taken.adopt(rules, self.workdir / "socket")
+                except SandboxError:
+                    spare.discard(taken)
+                    raise
+                return taken
         proxy = EgressProxy(
             rules=rules,
             workdir=self.workdir,
@@ -134,6 +145,15 @@ class EgressSwitch:
         )
         proxy.start()
         return proxy
+
+    def _spare_key(self) -> spare.SpareKey:
+        return spare.SpareKey(
+            runtime_dir=str(self.config.runtime_dir),
+            mitmdump=self.config.mitmdump,
+            upstream_ca=self.config.egress_upstream_ca,
+            extra_ca_pem=self.extra_ca_pem,
+            upstream_proxy=self.upstream_proxy,
+        )
 
     def _raise_if_ended(self) -> None:
         ended = self._ended()
@@ -148,13 +168,18 @@ class EgressSwitch:
             proxy, self._proxy = self._proxy, None
             pending, self._pending = self._pending, None
         if pending is not None and pending[2] is not None:
-            pending[2].stop()
+            _discard(pending[2])
         if proxy is not None:
             proxy.stop(wait=wait)
             self._records.extend(proxy.records())
             self._tls_failures.extend(proxy.tls_failures())
             self._credential_uses.extend(proxy.credential_uses())
             proxy.log_path.unlink(missing_ok=True)
+            if spare.is_spare(proxy):  # its folder is its own; mitmdump may still be ending
+                shutil.rmtree(proxy.workdir.parent, ignore_errors=True)
+            if not self._agent and self.config.spare_proxy:
+                # The next sandbox's setup proxy starts now, while this one's agent works.
+                spare.refill_later(self._spare_key())
             if shell is not None and self._ended() is None:
                 shell.stop_bridges()
 
@@ -190,6 +215,14 @@ class EgressSwitch:
 
     def credential_uses(self) -> list[CredentialUse]:
         return self._credential_uses + (self._proxy.credential_uses() if self._proxy else [])
+
+
+def _discard(proxy: EgressProxy) -> None:
+    """Stop a proxy that never served (and remove its folder when it was a spare)."""
+    if spare.is_spare(proxy):
+        spare.discard(proxy)
+    else:
+        proxy.stop()
 
 
 def sandbox_trust(shell: ContainerShell) -> bytes:

@@ -64,6 +64,7 @@ def docker_config() -> DockerConfig:
         egress_ports=tuple(settings.SANDBOX_EGRESS_PORTS),
         domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
         reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
+        spare_proxy=settings.SANDBOX_SPARE_PROXY,
     )
 
 

@@ -91,23 +91,32 @@ class EgressProxy:
         self.credential_log_path = workdir / "credentials-used.jsonl"
         self.sandbox_trust_path = workdir / "sandbox-trust.pem"
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._port = 0  # mitmdump's, once started
 
     def start(self) -> None:
+        """Start mitmdump, then the bridge to it from the socket folder."""
+        self.start_proxy()
+        self.start_bridge()
+
+    def adopt(self, rules: EgressRules, socket_dir: Path) -> None:
+        """Take over a proxy started ahead with other rules (egress/spare.py): replace its rules
+        (in one rename; the addon re-reads them on the next request, and nothing could connect
+        before the bridge) and start the bridge from `socket_dir`, the sandbox's own folder."""
+        write_atomically(self.rules_path, rules.to_json())
+        self.rules = rules
+        self.socket_dir = socket_dir
+        self.socket_path = socket_dir / EGRESS_SOCKET
+        self.start_bridge()
+
+    def start_proxy(self) -> None:
+        """Start mitmdump (on a loopback port) and wait until it is ready."""
         if not Path(self.mitmdump).is_file():
             raise SandboxError(
                 f"the egress proxy is not installed ({self.mitmdump} is missing); "
                 "run scripts/proxy-venv.sh (make proxy-venv) or set SANDBOX_MITMDUMP"
             )
-        if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes
-            raise SandboxError(
-                f"the egress socket path {self.socket_path} is too long for a unix socket; "
-                "set SANDBOX_RUNTIME_DIR to a shorter folder"
-            )
-        socat = shutil.which("socat")
-        if socat is None:
-            raise SandboxError("socat is not installed on this host (apt-get install socat)")
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
+        self._socat()
+        self.workdir.mkdir(parents=True, exist_ok=True)
         rules_path = self.rules_path
         rules_path.write_text(self.rules.to_json())
         ready = self.workdir / "ready.json"
@@ -153,9 +162,18 @@ class EgressProxy:
                 )
             )
         try:
-            port = self._wait_ready(ready)
+            self._port = self._wait_ready(ready)
         finally:  # read by the addon before it said it is ready; nothing keeps it on disk
             self.credentials_path.unlink(missing_ok=True)
+        self._write_pids()
+
+    def start_bridge(self) -> None:
+        """socat from the unix socket in `socket_dir` (mounted into the container) to mitmdump;
+        returns once the socket accepts connections."""
+        socat = self._socat()
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
+        port = self._port
         with open(self.workdir / "bridge.log", "ab") as log:
             self._procs.append(
                 subprocess.Popen(
@@ -176,7 +194,31 @@ class EgressProxy:
                 self.stop()
                 raise SandboxError("the egress proxy's socket bridge did not start")
             time.sleep(0.02)
-        (self.workdir / "pids").write_text(" ".join(str(p.pid) for p in self._procs))
+        self._write_pids()
+
+    def running(self) -> bool:
+        """Whether mitmdump still runs."""
+        return bool(self._procs) and self._procs[0].poll() is None
+
+    def _socat(self) -> str:
+        """socat's path; SandboxError when it is missing or the socket path is too long."""
+        if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes
+            raise SandboxError(
+                f"the egress socket path {self.socket_path} is too long for a unix socket; "
+                "set SANDBOX_RUNTIME_DIR to a shorter folder"
+            )
+        socat = shutil.which("socat")
+        if socat is None:
+            raise SandboxError("socat is not installed on this host (apt-get install socat)")
+        return socat
+
+    def _write_pids(self) -> None:
+        """The processes, for the reaper (reaper.py) should this worker die: in the proxy's
+        folder and, when the bridge's socket is in another one (an adopted spare), there too."""
+        pids = " ".join(str(p.pid) for p in self._procs)
+        for folder in dict.fromkeys((self.workdir, self.socket_dir.parent)):
+            if folder.is_dir():
+                (folder / "pids").write_text(pids)
 
     def _upstream_options(self) -> list[str]:
         """mitmdump options for the upstream side: whom to trust, what to chain to, and whether
