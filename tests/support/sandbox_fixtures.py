@@ -156,6 +156,7 @@ def _factory(
         target: EgressTarget | None = None,
         resolve: dict[str, str] | None = None,
         egress_resolve: dict[str, str] | None = None,
+        spare_proxy: bool = False,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
@@ -191,6 +192,7 @@ def _factory(
             },
             egress_upstream_ca=target.cert_file if upstream_ca is None else upstream_ca,
             allow_private=allow_private,
+            spare_proxy=spare_proxy,
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]
         made.append(sandbox)

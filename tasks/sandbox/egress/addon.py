@@ -265,9 +265,14 @@ class CodexwebEgress:
     # -- hooks -----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """Take the worker's newest rules (an approval added a host) before deciding."""
-        if self._rules_file is not None:
-            self.rules = self._rules_file.current()
+        """Take the worker's newest rules (an approval added a host; a proxy started ahead got
+        its phase's rules: egress/spare.py) before deciding."""
+        if self._rules_file is None:
+            return
+        rules = self._rules_file.current()
+        if rules is not None and rules is not self.rules:
+            self.rules = rules
+            self._allowed_networks = addresses.parse_networks(rules.allow_private)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         self._refresh()
