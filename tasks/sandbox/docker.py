@@ -16,7 +16,9 @@ Lifecycle of `DockerSandbox.start()`:
    process and IPC object it left is removed, the egress proxy for setup is stopped, everything
    setup wrote is scanned for the secrets and their encoded forms (leftovers.py; found: the
    attempt fails, nothing is cached), and the container is committed as the warm image. From a
-   warm image, the maintenance script (if any) runs the same way instead, without the commit;
+   warm image, the maintenance script (if any) runs the same way instead, without the commit.
+   The setup phase's egress proxy starts in the background while steps 2-3 run, or is adopted
+   from the one the worker started ahead (network.py, egress/spare.py);
 5. agent phase: egress per the agent policy; commands run as `sandbox` (Code) or `reader`
    (Ask, who can read /workspace but not write it).
 """
