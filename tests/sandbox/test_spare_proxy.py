@@ -5,7 +5,9 @@ Docker, real mitmdump."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +104,26 @@ def test_a_spare_for_other_launch_options_is_not_used(make_sandbox):
     assert spare.take(other) is None
     assert spare_folders(make_sandbox(start=False)) == []  # stopped and removed
     assert folder
+
+
+def test_a_dead_workers_spare_is_reaped(make_sandbox):
+    """The spare's folder carries the worker's owner file and pids: when that worker is gone,
+    the reaper ends its mitmdump and removes the folder, like a sandbox's."""
+    from tasks.sandbox.reaper import reap_runtime_dirs
+
+    make_sandbox(**setup_fetching("warm-up"))
+    spare.settle()
+    runtime = make_sandbox(start=False).config.runtime_dir
+    [folder] = spare_folders(make_sandbox(start=False))
+    pid = int((runtime / folder / "egress" / "pids").read_text().split()[0])
+    assert Path(f"/proc/{pid}").exists()
+    reaped = reap_runtime_dirs(runtime, is_alive=lambda owner: False)
+    assert str(runtime / folder) in reaped
+    assert not (runtime / folder).exists()
+    for _ in range(250):  # bounded: the killed group goes at once, its zombie until reaped
+        status = Path(f"/proc/{pid}/status")
+        if not status.exists() or "zombie" in status.read_text():
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError(f"mitmdump {pid} survived the reaper")
