@@ -236,7 +236,9 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
-        self._background.shutdown(wait=True)  # a proxy starting early is stopped below
+        # A proxy still starting early is not waited for (a cancel ends the start at once): the
+        # switch, ended by the lifetime above, stops it when it is ready.
+        self._background.shutdown(wait=False)
         self._network.stop(self._shell)
         if self.container_id is not None:
             try:

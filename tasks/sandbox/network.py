@@ -57,6 +57,7 @@ class EgressSwitch:
         self._credential_uses: list[CredentialUse] = []
         # (policy, agent phase, its proxy) started by `prepare`, until `set` takes it
         self._pending: tuple[NetworkPolicy, bool, EgressProxy | None] | None = None
+        self._closed = False  # the sandbox ended: a proxy `prepare` finishes now is stopped
 
     def prepare(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
         """Start the host proxy for `policy` ahead of `set` (none when off): it needs nothing of
@@ -67,7 +68,11 @@ class EgressSwitch:
         self._raise_if_ended()
         proxy = None if policy.mode == "off" else self._start_proxy(policy, agent=agent)
         with self._lock:
-            self._pending = (policy, agent, proxy)
+            closed = self._closed
+            if not closed:
+                self._pending = (policy, agent, proxy)
+        if closed and proxy is not None:  # the sandbox stopped (cancelled) meanwhile
+            _discard(proxy)
 
     def set(self, policy: NetworkPolicy, shell: ContainerShell, *, agent: bool = False) -> bool:
         """Replace the host proxy with one for `policy` (none when off) and (re)start the
@@ -167,6 +172,7 @@ class EgressSwitch:
         with self._lock:
             proxy, self._proxy = self._proxy, None
             pending, self._pending = self._pending, None
+            self._closed = self._ended() is not None or self._closed
         if pending is not None and pending[2] is not None:
             _discard(pending[2])
         if proxy is not None:
