@@ -385,6 +385,9 @@ SANDBOX_EGRESS_PORTS = envports("SANDBOX_EGRESS_PORTS", "80,443")
 SANDBOX_DISK_WATCH_SECONDS = envfloat("SANDBOX_DISK_WATCH_SECONDS", 2.0)
 # The reaper removes sandbox containers this long past their wall-clock deadline.
 SANDBOX_REAPER_GRACE_SECONDS = envint("SANDBOX_REAPER_GRACE_SECONDS", 300, minimum=0)
+# Keep one setup-phase egress proxy (mitmdump) started ahead per worker process, so a cold
+# start does not wait for one (tasks/sandbox/egress/spare.py); costs one idle mitmdump each.
+SANDBOX_SPARE_PROXY = envbool("SANDBOX_SPARE_PROXY", True)
 # Corporate networks: a CA certificate file (PEM) every sandbox trusts (system store and the
 # variables pip, npm, git, curl, Node, Java and Python read), and the egress proxy trusts for
 # upstream servers next to this host's system store; read when an attempt starts.

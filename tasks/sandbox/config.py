@@ -40,6 +40,9 @@ class DockerConfig:
     # how long one may wait unclaimed (SANDBOX_POOL_IDLE_SECONDS).
     pool_size: int = 0
     pool_idle_seconds: float = 600.0
+    # Keep one setup-phase egress proxy started ahead per worker process (egress/spare.py;
+    # SANDBOX_SPARE_PROXY). Off unless the worker turns it on.
+    spare_proxy: bool = False
 
 
 def load_domain_lists(path: str) -> dict[str, tuple[str, ...]]:

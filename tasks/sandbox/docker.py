@@ -17,7 +17,9 @@ Lifecycle of `DockerSandbox.start()`:
    process and IPC object it left is removed, the egress proxy for setup is stopped, everything
    setup wrote is scanned for the secrets and their encoded forms (leftovers.py; found: the
    attempt fails, nothing is cached), and the container is committed as the warm image. From a
-   warm image, the maintenance script (if any) runs the same way instead, without the commit;
+   warm image, the maintenance script (if any) runs the same way instead, without the commit.
+   The setup phase's egress proxy starts in the background while steps 2-3 run, or is adopted
+   from the one the worker started ahead (network.py, egress/spare.py);
 5. agent phase: egress per the agent policy; commands run as `sandbox` (Code) or `reader`
    (Ask, who can read /workspace but not write it).
 """
@@ -31,6 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -144,6 +147,9 @@ class DockerSandbox:
             ended=lambda: self._lifetime.ended,
             credentials=spec.egress_credentials,
         )
+        # Work done while the main thread makes the container: the setup phase's proxy.
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-start")
+        self._early_proxy: Future[None] | None = None
 
     def _cache_hours(self) -> float:
         """The repository's expiry when its environment sets one, else the installation's."""
@@ -238,6 +244,9 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
+        # A proxy still starting early is not waited for (a cancel ends the start at once): the
+        # switch, ended by the lifetime above, stops it when it is ready.
+        self._background.shutdown(wait=False)
         self._network.stop(self._shell)
         if self.container_id is not None:
             try:
@@ -298,6 +307,11 @@ class DockerSandbox:
         if egress_dir is not None:
             egress_dir.mkdir(parents=True, exist_ok=True)
             os.chmod(egress_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
+        if (runs_setup or runs_maintenance) and spec.setup_network.mode != "off":
+            # mitmdump takes a second or more to start: it starts while the container is made.
+            self._early_proxy = self._background.submit(
+                self._network.prepare, spec.setup_network
+            )
         self.disk_quota = disk_quota_supported(self.client, choice.image)
         # With a storage quota the workspace stays in the layer the kernel limits; else it gets
         # a volume of its own, which the disk watchdog measures with the layer.
@@ -400,6 +414,8 @@ class DockerSandbox:
         close egress and refuse secrets left in files."""
         spec = self.spec
         self._phase = what
+        if self._early_proxy is not None:
+            self._early_proxy.result()  # its failure (e.g. mitmdump missing) is the start's
         self._set_network(spec.setup_network)
         result = self._exec(
             script,

@@ -117,7 +117,9 @@ def runtime_folder_name(spec: SandboxSpec, suffix: str) -> str:
     return f"{spec.owner.slug}-{suffix}"
 
 
-RUNTIME_FOLDER_GLOBS = ("attempt-*", "setup-run-*", "verification-*")
+# A worker's setup-phase egress proxy started ahead (egress/spare.py), in a folder of its own.
+SPARE_PROXY_PREFIX = "spare-proxy-"
+RUNTIME_FOLDER_GLOBS = ("attempt-*", "setup-run-*", "verification-*", f"{SPARE_PROXY_PREFIX}*")
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def docker_config() -> DockerConfig:
         reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
         pool_size=settings.SANDBOX_POOL_SIZE,
         pool_idle_seconds=settings.SANDBOX_POOL_IDLE_SECONDS,
+        spare_proxy=settings.SANDBOX_SPARE_PROXY,
     )
 
 

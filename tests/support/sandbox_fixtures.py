@@ -157,6 +157,7 @@ def _factory(
         resolve: dict[str, str] | None = None,
         egress_resolve: dict[str, str] | None = None,
         pool_size: int = 0,
+        spare_proxy: bool = False,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
@@ -194,6 +195,7 @@ def _factory(
             egress_upstream_ca=target.cert_file if upstream_ca is None else upstream_ca,
             allow_private=allow_private,
             pool_size=pool_size,
+            spare_proxy=spare_proxy,
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]
         made.append(sandbox)

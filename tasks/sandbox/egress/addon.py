@@ -34,8 +34,9 @@ form of every credential.
 
 Upstream TLS trouble is written to `codexweb_tls_log` as JSON lines `{"at", "host", "port",
 "error"}`: when interception's own upstream handshake fails (`tls_failed_server`), and, with
-`codexweb_probe_ca` (the sandbox's trust bundle, given for the setup phase), when a passed-through
-tunnel's server shows a certificate the sandbox will not trust (`tlsprobe.py`, once per host).
+`codexweb_probe_ca` (the sandbox's trust bundle, given for the setup phase; empty until the worker
+has read it from the container), when a passed-through tunnel's server shows a certificate the
+sandbox will not trust (`tlsprobe.py`, once per host).
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ from typing import Any
 from mitmproxy import ctx, http, tls
 from mitmproxy.proxy import commands, layer, mode_specs, server_hooks
 from mitmproxy.proxy.layers import TCPLayer
+
+
+def _has_content(path: str) -> bool:
+    """Whether `path` names a non-empty file (the probe's bundle, which the worker writes in
+    one rename once it has read it from the container)."""
+    try:
+        return bool(path) and os.path.getsize(path) > 0
+    except OSError:
+        return False
 
 
 def _load(name: str) -> Any:
@@ -255,9 +265,14 @@ class CodexwebEgress:
     # -- hooks -----------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """Take the worker's newest rules (an approval added a host) before deciding."""
-        if self._rules_file is not None:
-            self.rules = self._rules_file.current()
+        """Take the worker's newest rules (an approval added a host; a proxy started ahead got
+        its phase's rules: egress/spare.py) before deciding."""
+        if self._rules_file is None:
+            return
+        rules = self._rules_file.current()
+        if rules is not None and rules is not self.rules:
+            self.rules = rules
+            self._allowed_networks = addresses.parse_networks(rules.allow_private)
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         self._refresh()
@@ -317,7 +332,7 @@ class CodexwebEgress:
         if not intercept or tunnel is None:
             # Passthrough: the tunnel's host was already decided at CONNECT.
             data.ignore_connection = True
-            if tunnel is not None and ctx.options.codexweb_probe_ca:
+            if tunnel is not None and _has_content(ctx.options.codexweb_probe_ca):
                 # Before the client's hello goes on, so the record exists by the time the
                 # client could have failed.
                 await self._probe(tunnel, data.context.server)

@@ -28,6 +28,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -59,14 +60,17 @@ class EgressProxy:
         upstream_ca: str = "",
         extra_ca_pem: str = "",
         upstream_proxy: str = "",
-        sandbox_trust: bytes = b"",
+        probe_trust: bool = False,
         credentials: tuple[EgressCredential, ...] = (),
     ) -> None:
         """`upstream_ca`: a PEM file of the only CAs trusted for upstream servers (tests use it
         for the loopback target's own certificate); "" trusts this host's system store plus
         `extra_ca_pem`. `upstream_proxy`: a checked SANDBOX_UPSTREAM_PROXY URL to chain to.
-        `sandbox_trust`: the sandbox's CA bundle; when given, passed-through servers whose
-        certificate it does not verify are recorded (`tls_failures()`). `credentials`: headers
+        `probe_trust`: passed-through servers whose certificate the sandbox's CA bundle does
+        not verify are recorded (`tls_failures()`); the bundle is handed over with
+        `set_sandbox_trust` once the container can be read, which may be after `start()` (the
+        proxy starts while the container is made), but before anything can connect: until
+        then the probe is skipped. `credentials`: headers
         the proxy adds to matching requests (egress/credentials.py); handed over in a file only
         this user can read, removed as soon as the proxy has read it."""
         self.rules = rules
@@ -74,7 +78,7 @@ class EgressProxy:
         self.upstream_ca = upstream_ca
         self.extra_ca_pem = extra_ca_pem
         self.upstream_proxy = upstream_proxy
-        self.sandbox_trust = sandbox_trust
+        self.probe_trust = probe_trust
         self.workdir = workdir
         self.mitmdump = mitmdump
         self.socket_dir = workdir / "socket"
@@ -85,24 +89,34 @@ class EgressProxy:
         self.credentials = credentials
         self.credentials_path = workdir / "credentials.json"
         self.credential_log_path = workdir / "credentials-used.jsonl"
+        self.sandbox_trust_path = workdir / "sandbox-trust.pem"
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._port = 0  # mitmdump's, once started
 
     def start(self) -> None:
+        """Start mitmdump, then the bridge to it from the socket folder."""
+        self.start_proxy()
+        self.start_bridge()
+
+    def adopt(self, rules: EgressRules, socket_dir: Path) -> None:
+        """Take over a proxy started ahead with other rules (egress/spare.py): replace its rules
+        (in one rename; the addon re-reads them on the next request, and nothing could connect
+        before the bridge) and start the bridge from `socket_dir`, the sandbox's own folder."""
+        write_atomically(self.rules_path, rules.to_json())
+        self.rules = rules
+        self.socket_dir = socket_dir
+        self.socket_path = socket_dir / EGRESS_SOCKET
+        self.start_bridge()
+
+    def start_proxy(self) -> None:
+        """Start mitmdump (on a loopback port) and wait until it is ready."""
         if not Path(self.mitmdump).is_file():
             raise SandboxError(
                 f"the egress proxy is not installed ({self.mitmdump} is missing); "
                 "run scripts/proxy-venv.sh (make proxy-venv) or set SANDBOX_MITMDUMP"
             )
-        if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes
-            raise SandboxError(
-                f"the egress socket path {self.socket_path} is too long for a unix socket; "
-                "set SANDBOX_RUNTIME_DIR to a shorter folder"
-            )
-        socat = shutil.which("socat")
-        if socat is None:
-            raise SandboxError("socat is not installed on this host (apt-get install socat)")
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
+        self._socat()
+        self.workdir.mkdir(parents=True, exist_ok=True)
         rules_path = self.rules_path
         rules_path.write_text(self.rules.to_json())
         ready = self.workdir / "ready.json"
@@ -148,9 +162,18 @@ class EgressProxy:
                 )
             )
         try:
-            port = self._wait_ready(ready)
+            self._port = self._wait_ready(ready)
         finally:  # read by the addon before it said it is ready; nothing keeps it on disk
             self.credentials_path.unlink(missing_ok=True)
+        self._write_pids()
+
+    def start_bridge(self) -> None:
+        """socat from the unix socket in `socket_dir` (mounted into the container) to mitmdump;
+        returns once the socket accepts connections."""
+        socat = self._socat()
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
+        port = self._port
         with open(self.workdir / "bridge.log", "ab") as log:
             self._procs.append(
                 subprocess.Popen(
@@ -171,7 +194,31 @@ class EgressProxy:
                 self.stop()
                 raise SandboxError("the egress proxy's socket bridge did not start")
             time.sleep(0.02)
-        (self.workdir / "pids").write_text(" ".join(str(p.pid) for p in self._procs))
+        self._write_pids()
+
+    def running(self) -> bool:
+        """Whether mitmdump still runs."""
+        return bool(self._procs) and self._procs[0].poll() is None
+
+    def _socat(self) -> str:
+        """socat's path; SandboxError when it is missing or the socket path is too long."""
+        if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes
+            raise SandboxError(
+                f"the egress socket path {self.socket_path} is too long for a unix socket; "
+                "set SANDBOX_RUNTIME_DIR to a shorter folder"
+            )
+        socat = shutil.which("socat")
+        if socat is None:
+            raise SandboxError("socat is not installed on this host (apt-get install socat)")
+        return socat
+
+    def _write_pids(self) -> None:
+        """The processes, for the reaper (reaper.py) should this worker die: in the proxy's
+        folder and, when the bridge's socket is in another one (an adopted spare), there too."""
+        pids = " ".join(str(p.pid) for p in self._procs)
+        for folder in dict.fromkeys((self.workdir, self.socket_dir.parent)):
+            if folder.is_dir():
+                (folder / "pids").write_text(pids)
 
     def _upstream_options(self) -> list[str]:
         """mitmdump options for the upstream side: whom to trust, what to chain to, and whether
@@ -192,11 +239,16 @@ class EgressProxy:
                 config = self.confdir / "config.yaml"
                 config.write_text(json.dumps({"upstream_auth": auth}) + "\n")
                 os.chmod(config, 0o600)
-        if self.sandbox_trust:
-            probe = self.workdir / "sandbox-trust.pem"
-            probe.write_bytes(self.sandbox_trust)
-            options += ["--set", f"codexweb_probe_ca={probe}"]
+        if self.probe_trust:
+            self.sandbox_trust_path.write_bytes(b"")  # nothing to check against until set
+            options += ["--set", f"codexweb_probe_ca={self.sandbox_trust_path}"]
         return options
+
+    def set_sandbox_trust(self, pem: bytes) -> None:
+        """The sandbox's CA bundle for the probe (see `probe_trust`); b"" leaves it off. In one
+        rename: the addon reads the whole bundle or none."""
+        if self.probe_trust:
+            write_atomically(self.sandbox_trust_path, pem.decode(errors="replace"))
 
     def _credential_options(self) -> list[str]:
         """Write the credentials for the addon (0600; each with every form of its secret parts
@@ -256,20 +308,27 @@ class EgressProxy:
             raise SandboxError(f"{path} is not a public certificate")
         return pem
 
-    def stop(self) -> None:
-        for proc in reversed(self._procs):
+    def stop(self, *, wait: bool = True) -> None:
+        """End the bridge, then mitmdump. Idempotent. The bridge is the only way in from the
+        sandbox, so once it is gone (waited for, its socket unlinked) nothing more reaches the
+        proxy, and as every decision is written when it is made, the records are complete.
+        `wait=False` leaves waiting for mitmdump's exit (a second or more: it shuts down
+        gracefully) to a background thread."""
+        procs, self._procs = self._procs, []
+        for proc in reversed(procs):
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-        for proc in reversed(self._procs):
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        self._procs.clear()
+        for proc in reversed(procs[1:]):  # the bridges
+            _reap(proc)
         self.socket_path.unlink(missing_ok=True)
         self.credentials_path.unlink(missing_ok=True)
+        if not procs:
+            return
+        if wait:
+            _reap(procs[0])
+        else:
+            threading.Thread(target=_reap, args=(procs[0],), daemon=True).start()
 
     def credential_uses(self) -> list[CredentialUse]:
         """Every credential this proxy added so far, oldest first."""
@@ -307,6 +366,16 @@ def system_ca_bundle() -> str:
         if path and os.path.isfile(path):
             return Path(path).read_text(errors="replace")
     return ""
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a signalled process; kill its group when it takes more than 5 s."""
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
 
 
 def _accepts(path: Path) -> bool:
