@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from tasks import event_kinds as kinds
 from tasks import events
 from tasks.agent.config import (
     AgentConfig,
@@ -122,8 +123,7 @@ def run_agent_in_sandbox(
     spec = agent_spec(attempt, base_commit=base_commit)
     spec = dataclasses.replace(spec, config=_within_attempt_deadline(spec.config, attempt))
 
-    def on_event(kind: str, payload: dict[str, Any]) -> None:
-        events.publish(attempt_id, kind, payload)
+    publisher = LoopEvents(attempt_id)
 
     def cancelled() -> bool:
         return with_db_retry(
@@ -137,8 +137,37 @@ def run_agent_in_sandbox(
         )
 
     model = shared_model_client(spec.config.model)
-    return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering,
-                     notes=notes)
+    try:
+        return run_agent(spec, sandbox, model, publisher.on_event, cancelled=cancelled,
+                         steering=steering, notes=notes)
+    finally:
+        publisher.flush()
+
+
+class LoopEvents:
+    """The agent loop's `on_event`: publishes each event as it comes, except that a `usage`
+    event (the tokens after a model reply) waits for the next event and is written in its
+    transaction, ahead of it. A reply is always followed by another event (a command, a patch,
+    the summary...), so the person sees the same events in the same order, and the tool's
+    result is one commit nearer to the reply. `flush()` writes what still waits."""
+
+    DEFERRED = frozenset({kinds.USAGE})
+
+    def __init__(self, attempt_id: int) -> None:
+        self.attempt_id = attempt_id
+        self.waiting: list[tuple[str, dict[str, Any]]] = []
+
+    def on_event(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind in self.DEFERRED:
+            self.waiting.append((kind, payload))
+            return
+        entries, self.waiting = [*self.waiting, (kind, payload)], []
+        events.publish_many(self.attempt_id, entries)
+
+    def flush(self) -> None:
+        entries, self.waiting = self.waiting, []
+        if entries:
+            events.publish_many(self.attempt_id, entries)
 
 
 def _within_attempt_deadline(config: AgentConfig, attempt: Attempt) -> AgentConfig:
