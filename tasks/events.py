@@ -127,12 +127,16 @@ def _append(attempt_id: int, bodies: list[tuple[str, dict[str, Any]]]) -> list[E
             event = Event.objects.create(
                 attempt_id=attempt_id, seq=seq, kind=kind, payload=payload
             )
-            message = {"type": "attempt.event", "event": event_message(event)}
-            transaction.on_commit(
-                lambda message=message: _group_send(attempt_group(attempt_id), message)
-            )
             appended.append(event)
+        group = attempt_group(attempt_id)
+        messages = [{"type": "attempt.event", "event": event_message(e)} for e in appended]
+        transaction.on_commit(lambda: _send_all(group, messages))
     return appended
+
+
+def _send_all(group: str, messages: list[dict[str, Any]]) -> None:
+    for message in messages:
+        _group_send(group, message)
 
 
 def announce_task_change(*, team_id: int, task_id: int, status: str, author_id: int) -> None:

@@ -25,7 +25,7 @@ from tasks.agent.config import (
     RetryPolicy,
 )
 from tasks.agent.config import Mode as AgentMode
-from tasks.agent.loop import run_agent
+from tasks.agent.loop import read_agents_files_soon, run_agent
 from tasks.agent.model import shared_model_client
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer, TakeNotes, no_notes
@@ -117,6 +117,7 @@ def run_agent_in_sandbox(
 ) -> AgentResult:
     """Run the agent for a claimed, running attempt in its started sandbox. `notes()`: what
     to tell the agent after its next tool call (approved hosts: tasks/worker/egress_follow.py)."""
+    agents_files = read_agents_files_soon(sandbox)  # overlaps the reads below
     attempt = Attempt.objects.select_related("task__repository", "task__team", "parent").get(
         pk=attempt_id
     )
@@ -139,7 +140,7 @@ def run_agent_in_sandbox(
     model = shared_model_client(spec.config.model)
     try:
         return run_agent(spec, sandbox, model, publisher.on_event, cancelled=cancelled,
-                         steering=steering, notes=notes)
+                         steering=steering, notes=notes, agents_files=agents_files)
     finally:
         publisher.flush()
 
