@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any, TypeVar
 
@@ -87,9 +88,7 @@ def run_agent(
     `agents_files`: the AGENTS.md files, when the caller started reading them already
     (`read_agents_files_soon`, so the read overlaps the caller's own work); else read here.
     """
-    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering)
-    run.notes = notes
-    run.agents_files = agents_files
+    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering, notes, agents_files)
     try:
         return run.run()
     except Exception as exc:  # a bug must still end the attempt cleanly, with its log
@@ -99,30 +98,30 @@ def run_agent(
         run.result.duration = clock() - run.started
 
 
+@dataclass
 class _Run:
-    def __init__(
-        self,
-        spec: AgentSpec,
-        sandbox: Sandbox,
-        model: Model,
-        on_event: OnEvent,
-        cancelled: Callable[[], bool],
-        clock: Callable[[], float],
-        steering: TakeSteering = no_steering,
-    ) -> None:
-        self.spec = spec
-        self.steering = steering
-        self.sandbox = sandbox
-        self.model = model
-        self.emit = on_event
-        self.cancelled = cancelled
-        self.clock = clock
-        self.started = clock()
-        self.budget = BudgetTracker(spec.config.budgets, spec.config.model.prices, clock=clock)
-        self.result = AgentResult(outcome="failed", stop_reason="error")
-        self.conversation: list[Item] = []
-        self.notes: TakeNotes = no_notes
-        self.agents_files: Future[AgentsFiles] | None = None
+    """One attempt's loop: what `run_agent` was given, and what it has gathered so far."""
+
+    spec: AgentSpec
+    sandbox: Sandbox
+    model: Model
+    emit: OnEvent
+    cancelled: Callable[[], bool]
+    clock: Callable[[], float]
+    steering: TakeSteering = no_steering
+    notes: TakeNotes = no_notes
+    agents_files: Future[AgentsFiles] | None = None
+    started: float = field(init=False)
+    budget: BudgetTracker = field(init=False)
+    result: AgentResult = field(
+        init=False, default_factory=lambda: AgentResult(outcome="failed", stop_reason="error")
+    )
+    conversation: list[Item] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+        config = self.spec.config
+        self.budget = BudgetTracker(config.budgets, config.model.prices, clock=self.clock)
 
     def run(self) -> AgentResult:
         spec = self.spec
@@ -131,23 +130,9 @@ class _Run:
         agents = agents_files.result()
         upfront = agents.upfront()
         agents.given.extend(upfront)
-        system = system_prompt(
-            mode=spec.mode,
-            repository=spec.repository,
-            team_instructions=spec.team_instructions,
-            agents=agents,
-            upfront=upfront,
-            agents_limit=spec.config.agents_md_max_chars,
-        )
-        toolbox = Toolbox(
-            sandbox=self.sandbox,
-            config=spec.config,
-            mode=spec.mode,
-            attempt_id=spec.attempt_id,
-            emit=self.emit,
-            agents=agents,
-            remaining_seconds=self.budget.remaining_seconds,
-        )
+        system = system_prompt(spec, agents, upfront)
+        toolbox = Toolbox.for_attempt(spec, self.sandbox, emit=self.emit, agents=agents,
+                                      remaining_seconds=self.budget.remaining_seconds)
         self.result.chunks = toolbox.chunks
         try:
             self.conversation = [item_from_dict(d) for d in spec.history]
