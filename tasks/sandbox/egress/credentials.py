@@ -21,6 +21,7 @@ each matched again. The file the worker writes holds the values; its `repr` neve
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -92,15 +93,8 @@ class EgressCredential:
         return tuple(dict.fromkeys(p for p in parts if p))
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "domain": self.domain,
-            "header": self.header,
-            "value": self.value,
-            "path_prefix": self.path_prefix,
-            "allow_http": self.allow_http,
-            "redact": list(self.redact),
-        }
+        """Every field, as `from_json` reads them back."""
+        return dict(dataclasses.asdict(self), redact=list(self.redact))
 
     @classmethod
     def from_json(cls, raw: dict[str, object]) -> EgressCredential:
