@@ -31,10 +31,11 @@ from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer, TakeNotes, no_notes
 from tasks.images.selectors import images_of_turn
 from tasks.images.services import image_inputs
-from tasks.models import Attempt, Mode, Status
+from tasks.models import Attempt, Mode
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
 from tasks.steering.services import steer_take
+from tasks.worker.cancel import attempt_cancelled
 
 COLLECT_MARGIN_SECONDS = 60
 
@@ -126,12 +127,6 @@ def run_agent_in_sandbox(
 
     publisher = LoopEvents(attempt_id)
 
-    def cancelled() -> bool:
-        return with_db_retry(
-            lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
-            what="check for cancellation",
-        )
-
     def steering() -> list[Steer]:
         return with_db_retry(
             lambda: steer_take(attempt_id=attempt_id), what="take messages for the agent"
@@ -139,8 +134,9 @@ def run_agent_in_sandbox(
 
     model = shared_model_client(spec.config.model)
     try:
-        return run_agent(spec, sandbox, model, publisher.on_event, cancelled=cancelled,
-                         steering=steering, notes=notes, agents_files=agents_files)
+        return run_agent(spec, sandbox, model, publisher.on_event,
+                         cancelled=lambda: attempt_cancelled(attempt_id), steering=steering,
+                         notes=notes, agents_files=agents_files)
     finally:
         publisher.flush()
 
