@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Remove orphaned codexweb sandboxes.")
     # Each option is one of reap()'s parameters (its `dest`), so the parsed options are its call.
     parser.add_argument("--runtime-dir", type=Path, default=None)
-    parser.add_argument("--grace", dest="grace_seconds", type=int, default=300,
-                        help="seconds past the deadline")
+    parser.add_argument("--grace", dest="grace_seconds", metavar="SECONDS", type=int,
+                        default=300, help="seconds past the deadline")
     parser.add_argument(
         "--warm-cache-hours", type=float, default=None, help="also remove older warm images"
     )
