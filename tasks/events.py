@@ -12,7 +12,7 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -100,22 +100,43 @@ def publish(attempt_id: int, kind: str, payload: Mapping[str, Any] | None = None
     payload without its kind's required keys. A database that is briefly away is waited for
     (tasks/resilience.py); the append is one transaction, so a write that fails leaves nothing
     half-written."""
-    body = dict(payload or {})
-    check_payload(kind, body)
-    return with_db_retry(lambda: _append(attempt_id, kind, body), what=f"write a {kind} event")
+    return publish_many(attempt_id, [(kind, payload)])[0]
 
 
-def _append(attempt_id: int, kind: str, payload: dict[str, Any]) -> Event:
+def publish_many(
+    attempt_id: int, entries: Sequence[tuple[str, Mapping[str, Any] | None]]
+) -> list[Event]:
+    """Append several events in order (consecutive seqs) in one transaction, then broadcast
+    each on commit: one commit instead of one per event, on the worker's path between a model
+    reply and its tool's result. Checks every payload first, as `publish` does."""
+    bodies = [(kind, dict(payload or {})) for kind, payload in entries]
+    for kind, body in bodies:
+        check_payload(kind, body)
+    what = "write " + ", ".join(f"a {kind} event" for kind, _ in bodies)
+    return with_db_retry(lambda: _append(attempt_id, bodies), what=what)
+
+
+def _append(attempt_id: int, bodies: list[tuple[str, dict[str, Any]]]) -> list[Event]:
     with transaction.atomic():
         attempt = Attempt.objects.select_for_update().only("id", "last_seq").get(pk=attempt_id)
-        seq = attempt.last_seq + 1
-        Attempt.objects.filter(pk=attempt_id).update(last_seq=seq)
-        event = Event.objects.create(
-            attempt_id=attempt_id, seq=seq, kind=kind, payload=payload
-        )
-        message = {"type": "attempt.event", "event": event_message(event)}
-        transaction.on_commit(lambda: _group_send(attempt_group(attempt_id), message))
-    return event
+        seq = attempt.last_seq
+        Attempt.objects.filter(pk=attempt_id).update(last_seq=seq + len(bodies))
+        appended = []
+        for kind, payload in bodies:
+            seq += 1
+            event = Event.objects.create(
+                attempt_id=attempt_id, seq=seq, kind=kind, payload=payload
+            )
+            appended.append(event)
+        group = attempt_group(attempt_id)
+        messages = [{"type": "attempt.event", "event": event_message(e)} for e in appended]
+        transaction.on_commit(lambda: _send_all(group, messages))
+    return appended
+
+
+def _send_all(group: str, messages: list[dict[str, Any]]) -> None:
+    for message in messages:
+        _group_send(group, message)
 
 
 def announce_task_change(*, team_id: int, task_id: int, status: str, author_id: int) -> None:

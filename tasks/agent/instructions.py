@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tasks.agent.config import Mode
+from tasks.agent.config import AgentSpec
 
 AGENTS_FILE = "AGENTS.md"
 WORKSPACE = "/workspace"
@@ -80,25 +80,20 @@ def render_agents_file(path: str, content: str, *, limit: int) -> str:
     return f'<agents_md path="{path}" applies_to="{scope}">\n{body.strip()}\n</agents_md>'
 
 
-def system_prompt(
-    *,
-    mode: Mode,
-    repository: str,
-    team_instructions: str,
-    agents: AgentsFiles,
-    upfront: list[str],
-    agents_limit: int,
-) -> str:
-    """The system prompt for one attempt. `upfront` are the AGENTS.md paths included here."""
-    parts = [_BASE.format(repository=repository or "the repository")]
-    parts.append({"ask": _ASK, "review": _REVIEW}.get(mode, _CODE))
+def system_prompt(spec: AgentSpec, agents: AgentsFiles, upfront: list[str]) -> str:
+    """The system prompt for the attempt `spec` describes (its mode, repository, team
+    instructions, the AGENTS.md size limit). `upfront` are the AGENTS.md paths included here."""
+    parts = [_BASE.format(repository=spec.repository or "the repository")]
+    parts.append({"ask": _ASK, "review": _REVIEW}.get(spec.mode, _CODE))
     parts.append(_CITATIONS)
     parts.append(_PRECEDENCE)
-    if team_instructions.strip():
+    team_instructions = spec.team_instructions.strip()
+    if team_instructions:
         parts.append(
             "## Team instructions (lowest precedence)\n"
-            f"<team_instructions>\n{team_instructions.strip()}\n</team_instructions>"
+            f"<team_instructions>\n{team_instructions}\n</team_instructions>"
         )
+    agents_limit = spec.config.agents_md_max_chars
     if agents.paths:
         listed = "\n".join(f"- {p}" for p in agents.paths)
         parts.append(f"## AGENTS.md files in this repository\n{listed}")

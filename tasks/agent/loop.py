@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, TypeVar
 
 from tasks import event_kinds as kinds
 from tasks.agent.budgets import BudgetTracker
@@ -53,6 +55,7 @@ from tasks.sandbox.base import Sandbox, SandboxError
 logger = logging.getLogger(__name__)
 
 OnEvent = Callable[[str, dict[str, Any]], None]
+T = TypeVar("T")
 
 EMPTY_REPLY_NUDGES = 2
 SANDBOX_FAILURES_TOLERATED = 3
@@ -72,6 +75,7 @@ def run_agent(
     steering: TakeSteering = no_steering,
     clock: Callable[[], float] = time.monotonic,
     notes: TakeNotes = no_notes,
+    agents_files: Future[AgentsFiles] | None = None,
 ) -> AgentResult:
     """Drive one attempt in a started sandbox until it ends; return how it ended.
 
@@ -81,9 +85,10 @@ def run_agent(
     attempt as "stopped", keeping its changes. `notes()` is asked after each tool call: what
     it returns is appended to that tool result. A Code task's changes are committed inside the
     sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the patch.
+    `agents_files`: the AGENTS.md files, when the caller started reading them already
+    (`read_agents_files_soon`, so the read overlaps the caller's own work); else read here.
     """
-    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering)
-    run.notes = notes
+    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering, notes, agents_files)
     try:
         return run.run()
     except Exception as exc:  # a bug must still end the attempt cleanly, with its log
@@ -93,53 +98,41 @@ def run_agent(
         run.result.duration = clock() - run.started
 
 
+@dataclass
 class _Run:
-    def __init__(
-        self,
-        spec: AgentSpec,
-        sandbox: Sandbox,
-        model: Model,
-        on_event: OnEvent,
-        cancelled: Callable[[], bool],
-        clock: Callable[[], float],
-        steering: TakeSteering = no_steering,
-    ) -> None:
-        self.spec = spec
-        self.steering = steering
-        self.sandbox = sandbox
-        self.model = model
-        self.emit = on_event
-        self.cancelled = cancelled
-        self.clock = clock
-        self.started = clock()
-        self.budget = BudgetTracker(spec.config.budgets, spec.config.model.prices, clock=clock)
-        self.result = AgentResult(outcome="failed", stop_reason="error")
-        self.conversation: list[Item] = []
-        self.notes: TakeNotes = no_notes
+    """One attempt's loop: what `run_agent` was given, and what it has gathered so far."""
+
+    spec: AgentSpec
+    sandbox: Sandbox
+    model: Model
+    emit: OnEvent
+    cancelled: Callable[[], bool]
+    clock: Callable[[], float]
+    steering: TakeSteering = no_steering
+    notes: TakeNotes = no_notes
+    agents_files: Future[AgentsFiles] | None = None
+    started: float = field(init=False)
+    budget: BudgetTracker = field(init=False)
+    result: AgentResult = field(
+        init=False, default_factory=lambda: AgentResult(outcome="failed", stop_reason="error")
+    )
+    conversation: list[Item] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+        config = self.spec.config
+        self.budget = BudgetTracker(config.budgets, config.model.prices, clock=self.clock)
 
     def run(self) -> AgentResult:
         spec = self.spec
+        agents_files = self.agents_files or read_agents_files_soon(self.sandbox)
         self.emit(kinds.PHASE, {"phase": "agent", "message": f"Agent started ({self.model.name})."})
-        agents = self._discover_agents_files()
+        agents = agents_files.result()
         upfront = agents.upfront()
         agents.given.extend(upfront)
-        system = system_prompt(
-            mode=spec.mode,
-            repository=spec.repository,
-            team_instructions=spec.team_instructions,
-            agents=agents,
-            upfront=upfront,
-            agents_limit=spec.config.agents_md_max_chars,
-        )
-        toolbox = Toolbox(
-            sandbox=self.sandbox,
-            config=spec.config,
-            mode=spec.mode,
-            attempt_id=spec.attempt_id,
-            emit=self.emit,
-            agents=agents,
-            remaining_seconds=self.budget.remaining_seconds,
-        )
+        system = system_prompt(spec, agents, upfront)
+        toolbox = Toolbox.for_attempt(spec, self.sandbox, emit=self.emit, agents=agents,
+                                      remaining_seconds=self.budget.remaining_seconds)
         self.result.chunks = toolbox.chunks
         try:
             self.conversation = [item_from_dict(d) for d in spec.history]
@@ -238,13 +231,16 @@ class _Run:
     # --- endings ---------------------------------------------------------------------------
 
     def _finish(self, final: str, toolbox: Toolbox) -> AgentResult:
-        problem = self._commit_if_code(toolbox)
-        if problem:  # the changes cannot be taken out: never "succeeded"
-            return self._fail(problem)
         # Every cited file inspected and read once, in one exec: the check needs line counts,
         # the attempt keeps the text of the valid ones. A review's findings may name files no
-        # citation names: those are looked at when asked for.
-        tree = read_tree(self.sandbox, cited_file_paths(final))
+        # citation names: those are looked at when asked for. The read runs while the changes
+        # are committed (a commit changes .git only, never the files read), so the person
+        # waits for one exec round trip instead of two.
+        reading = in_background(read_tree, self.sandbox, cited_file_paths(final))
+        problem = self._commit_if_code(toolbox)
+        tree = reading.result()
+        if problem:  # the changes cannot be taken out: never "succeeded"
+            return self._fail(problem)
 
         def count_lines(path: str) -> int | None:
             if path not in tree:
@@ -308,33 +304,6 @@ class _Run:
 
     # --- the sandbox side ------------------------------------------------------------------
 
-    def _discover_agents_files(self) -> AgentsFiles:
-        """The AGENTS.md files and their text: listed and read in one exec (tree_exec.py),
-        or, when that cannot run, listed and then read one exec each."""
-        try:
-            read = find_and_read(self.sandbox, FIND_AGENTS_FILES, keep_bytes=AGENTS_MAX_BYTES)
-        except SandboxError as exc:
-            logger.warning("could not list AGENTS.md files: %s", exc)
-            return AgentsFiles(paths=[])
-        if read is not None:
-            return AgentsFiles(
-                paths=[p for p in read if p.strip()],
-                contents={path: _agents_text(found) for path, found in read.items()},
-            )
-        try:
-            found = self.sandbox.exec(FIND_AGENTS_FILES, cwd=WORKSPACE, timeout=60)
-        except SandboxError as exc:
-            logger.warning("could not list AGENTS.md files: %s", exc)
-            return AgentsFiles(paths=[])
-        paths = [p for p in found.output.splitlines() if p.strip()]
-        contents = {}
-        for path in paths:
-            try:
-                contents[path] = self.sandbox.read_file(path, max_bytes=AGENTS_MAX_BYTES)
-            except SandboxError as exc:
-                contents[path] = f"(this AGENTS.md could not be read: {exc})"
-        return AgentsFiles(paths=paths, contents=contents)
-
     def _commit_if_code(self, toolbox: Toolbox) -> str:
         """Commit everything the agent changed, without running the repository's hooks, and
         take the patch in the same exec. Returns why that failed ("" when it worked or there
@@ -357,6 +326,49 @@ class _Run:
 
 
 AGENTS_MAX_BYTES = 256_000
+
+
+def in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """`work(*args)` started in a thread of its own; its result (or exception) in the future."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-step")
+    try:
+        return executor.submit(work, *args)
+    finally:
+        executor.shutdown(wait=False)
+
+
+def read_agents_files_soon(sandbox: Sandbox) -> Future[AgentsFiles]:
+    """Start listing and reading the AGENTS.md files (one exec) in a thread: the first model
+    request needs their text, so the read overlaps whatever runs before it."""
+    return in_background(discover_agents_files, sandbox)
+
+
+def discover_agents_files(sandbox: Sandbox) -> AgentsFiles:
+    """The AGENTS.md files and their text: listed and read in one exec (tree_exec.py),
+    or, when that cannot run, listed and then read one exec each."""
+    try:
+        read = find_and_read(sandbox, FIND_AGENTS_FILES, keep_bytes=AGENTS_MAX_BYTES)
+    except SandboxError as exc:
+        logger.warning("could not list AGENTS.md files: %s", exc)
+        return AgentsFiles(paths=[])
+    if read is not None:
+        return AgentsFiles(
+            paths=[p for p in read if p.strip()],
+            contents={path: _agents_text(found) for path, found in read.items()},
+        )
+    try:
+        found = sandbox.exec(FIND_AGENTS_FILES, cwd=WORKSPACE, timeout=60)
+    except SandboxError as exc:
+        logger.warning("could not list AGENTS.md files: %s", exc)
+        return AgentsFiles(paths=[])
+    paths = [p for p in found.output.splitlines() if p.strip()]
+    contents = {}
+    for path in paths:
+        try:
+            contents[path] = sandbox.read_file(path, max_bytes=AGENTS_MAX_BYTES)
+        except SandboxError as exc:
+            contents[path] = f"(this AGENTS.md could not be read: {exc})"
+    return AgentsFiles(paths=paths, contents=contents)
 
 
 def _agents_text(found: TreeFile) -> str:

@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tasks.agent.program_launch import launch
 from tasks.sandbox import path_walk
 from tasks.sandbox.base import SandboxError
 
 MARKER = "codexweb-apply-patch:"
-PYTHON = "/usr/bin/python3 -I -S -c"
 MAX_COMMAND_BYTES = 120_000  # under MAX_ARG_STRLEN (128 KiB): the command is one argument
 READ_LIMIT = 1_000_000  # as Sandbox.read_file's default: larger files are refused
 
 # What the one-exec programs share (this one and tree_exec.py's): the link-proof path walk
 # (tasks/sandbox/path_walk.py, also file_tool.py's), `kind`, `read`, a JSON writer. The
-# program's head sets MARKER and LIMIT.
+# program's head sets LIMIT; MARKER is set by the boot line (program_launch.py).
 COMMON = path_walk.SOURCE + r'''
 import binascii, sys, zlib
 
@@ -226,7 +226,7 @@ def program() -> str:
         body = body.replace(line, replacement, 1)
     head = (
         "from __future__ import annotations\nimport sys\n"
-        f"MARKER = {MARKER!r}\nLIMIT = {READ_LIMIT}\n"
+        f"LIMIT = {READ_LIMIT}\n"
         "if sys.version_info < (3, 10):\n"
         "    sys.stdout.write(MARKER + '{\"error\": \"steps\"}\\n')\n"
         "    sys.exit(0)\n"
@@ -237,7 +237,7 @@ def program() -> str:
 def command(patch_text: str, root: str) -> str | None:
     """The one command that applies `patch_text` under `root`; None when it would not fit."""
     packed = base64.b64encode(zlib.compress(patch_text.encode(), 6)).decode()
-    line = f"{PYTHON} {shlex.quote(program())} {shlex.quote(root)} {packed}"
+    line = f"{launch(MARKER, program())} {shlex.quote(root)} {packed}"
     return line if len(line.encode()) <= MAX_COMMAND_BYTES else None
 
 

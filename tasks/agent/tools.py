@@ -21,7 +21,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from tasks import event_kinds as kinds
 from tasks.agent import patch_exec
 from tasks.agent.budgets import trim_output
-from tasks.agent.config import AgentConfig, Mode
+from tasks.agent.config import AgentConfig, AgentSpec, Mode
 from tasks.agent.conversation import ToolCall
 from tasks.agent.instructions import WORKSPACE, AgentsFiles, agents_reminder
 from tasks.agent.patch import ApplyError, Patch, PatchError, compute_changes, parse_patch
@@ -155,6 +155,13 @@ class Toolbox:
     edits_since_last_command: bool = False
     sandbox_failures: int = 0  # consecutive; the loop gives up after a few
     sandbox_lost: str = ""  # why the container is gone (engine restarted); the loop gives up
+
+    @classmethod
+    def for_attempt(cls, spec: AgentSpec, sandbox: Sandbox, *, emit: OnEvent,
+                    agents: AgentsFiles, remaining_seconds: Callable[[], float]) -> Toolbox:
+        """The tools of the attempt `spec` describes (its configuration, mode and id)."""
+        return cls(sandbox, spec.config, spec.mode, spec.attempt_id, emit, agents,
+                   remaining_seconds)
 
     def run(self, call: ToolCall) -> ToolCallRecord:
         """Run one tool call. Never raises for the model's mistakes; they become observations."""

@@ -26,6 +26,7 @@ from functools import cache
 
 from tasks.agent import patch_exec
 from tasks.agent.instructions import WORKSPACE
+from tasks.agent.program_launch import launch
 from tasks.agent.tools import stat_paths
 from tasks.sandbox.base import Sandbox, SandboxError
 
@@ -79,17 +80,14 @@ class TreeFile:
 
 @cache
 def program() -> str:
-    head = (
-        "from __future__ import annotations\n"
-        f"MARKER = {MARKER!r}\nLIMIT = {READ_LIMIT}\n"
-    )
+    head = f"from __future__ import annotations\nLIMIT = {READ_LIMIT}\n"
     return head + patch_exec.COMMON + DRIVER
 
 
 def command(paths: list[str], root: str, *, keep_files: int, keep_bytes: int) -> str | None:
     """The one command reading `paths` under `root`; None when it would not fit."""
     line = " ".join(
-        [patch_exec.PYTHON, shlex.quote(program()), shlex.quote(root), str(keep_files),
+        [launch(MARKER, program()), shlex.quote(root), str(keep_files),
          str(keep_bytes), *(shlex.quote(p) for p in paths)]
     )
     return line if len(line.encode()) <= patch_exec.MAX_COMMAND_BYTES else None
@@ -130,8 +128,7 @@ def find_and_read(
     each read as `read_tree` reads (text kept up to `keep_bytes`), in one exec, in the listed
     order. None when the one exec cannot say (then the caller lists and reads step by step).
     Raises SandboxError when the sandbox fails."""
-    program_line = " ".join([patch_exec.PYTHON, shlex.quote(program()), WORKSPACE, "1000000",
-                             str(keep_bytes)])
+    program_line = " ".join([launch(MARKER, program()), WORKSPACE, "1000000", str(keep_bytes)])
     command = f'mapfile -t found < <({find}); exec {program_line} "${{found[@]}}"'
     result = sandbox.exec(command, cwd=WORKSPACE, timeout=60, max_output_bytes=MAX_OUTPUT_BYTES)
     answer = _answer(result.output)

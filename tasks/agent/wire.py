@@ -8,6 +8,7 @@ https://platform.openai.com/docs/api-reference/responses-streaming
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,15 +73,21 @@ def chat_messages(system: str, items: list[Item]) -> list[dict[str, Any]]:
     return messages
 
 
-def _chat_content(message: Message) -> str | list[dict[str, Any]]:
-    """Plain text, or text and `image_url` parts with data URLs when the message has images."""
+def _content(
+    message: Message, text_part: str, image_part: Callable[[str], dict[str, Any]]
+) -> str | list[dict[str, Any]]:
+    """Plain text, or a text part and one image part per image (data URLs), in the wire API's
+    own part types: `text_part` names the text's, `image_part(data_url)` makes an image's."""
     if not message.images:
         return message.text
-    parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
-    parts.extend(
-        {"type": "image_url", "image_url": {"url": image.data_url}} for image in message.images
-    )
+    parts: list[dict[str, Any]] = [{"type": text_part, "text": message.text}]
+    parts.extend(image_part(image.data_url) for image in message.images)
     return parts
+
+
+def _chat_content(message: Message) -> str | list[dict[str, Any]]:
+    """Chat Completions: `text` and `image_url` parts."""
+    return _content(message, "text", lambda url: {"type": "image_url", "image_url": {"url": url}})
 
 
 def chat_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
@@ -178,15 +185,9 @@ def responses_input(items: list[Item]) -> list[dict[str, Any]]:
 
 
 def _responses_content(message: Message) -> str | list[dict[str, Any]]:
-    """Plain text, or `input_text` and `input_image` parts when the message has images."""
-    if not message.images:
-        return message.text
-    parts: list[dict[str, Any]] = [{"type": "input_text", "text": message.text}]
-    parts.extend(
-        {"type": "input_image", "image_url": image.data_url, "detail": "auto"}
-        for image in message.images
-    )
-    return parts
+    """Responses: `input_text` and `input_image` parts."""
+    return _content(message, "input_text",
+                    lambda url: {"type": "input_image", "image_url": url, "detail": "auto"})
 
 
 def responses_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.audit import actions
@@ -25,6 +24,7 @@ from repos.environments.allowlist import environment_allow_domain
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.approvals.models import ApprovalScope, EgressApproval
+from tasks.handover import take_queued
 from tasks.models import Attempt
 from tasks.sandbox.egress.policy import normalize_host
 from tasks.sandbox.snapshot import EnvironmentSnapshot
@@ -146,16 +146,5 @@ class TakenApproval:
 def egress_approvals_take(*, attempt_id: int) -> list[TakenApproval]:
     """The approvals the worker has not applied yet, oldest first, marked as taken (each is
     applied once)."""
-    with transaction.atomic():
-        pending = list(
-            EgressApproval.objects.select_for_update(of=("self",))
-            .filter(attempt_id=attempt_id, taken_at__isnull=True)
-            .select_related("approved_by")
-            .order_by("id")
-        )
-        if not pending:
-            return []
-        EgressApproval.objects.filter(pk__in=[a.pk for a in pending]).update(
-            taken_at=timezone.now()
-        )
+    pending = take_queued(EgressApproval, attempt_id=attempt_id, with_person="approved_by")
     return [TakenApproval(a.host, a.scope, a.approved_by.get_username()) for a in pending]

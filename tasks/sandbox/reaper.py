@@ -252,22 +252,17 @@ def reap_owner(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Remove orphaned codexweb sandboxes.")
+    # Each option is one of reap()'s parameters (its `dest`), so the parsed options are its call.
     parser.add_argument("--runtime-dir", type=Path, default=None)
-    parser.add_argument("--grace", type=int, default=300, help="seconds past the deadline")
+    parser.add_argument("--grace", dest="grace_seconds", metavar="SECONDS", type=int,
+                        default=300, help="seconds past the deadline")
     parser.add_argument(
         "--warm-cache-hours", type=float, default=None, help="also remove older warm images"
     )
     parser.add_argument("--dry-run", action="store_true")
-    args = parser.parse_args(argv)
-    client = docker.from_env()
-    report = reap(
-        client,
-        runtime_dir=args.runtime_dir,
-        grace_seconds=args.grace,
-        warm_cache_hours=args.warm_cache_hours,
-        dry_run=args.dry_run,
-    )
-    print_report(report, dry_run=args.dry_run)
+    options = vars(parser.parse_args(argv))
+    report = reap(docker.from_env(), **options)
+    print_report(report, dry_run=options["dry_run"])
     return 0
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
 from tasks.agent.steering import Steer
+from tasks.handover import take_queued
 from tasks.models import Attempt
 from tasks.services import TaskError, task_access_require
 from tasks.steering.models import SteerMessage
@@ -61,16 +61,5 @@ def _finished(attempt: Attempt) -> SteerFinished:
 def steer_take(*, attempt_id: int) -> list[Steer]:
     """The messages not yet given to the agent, oldest first, marked as taken (so each is
     given once, even if two workers asked)."""
-    with transaction.atomic():
-        pending = list(
-            SteerMessage.objects.select_for_update(of=("self",))
-            .filter(attempt_id=attempt_id, taken_at__isnull=True)
-            .select_related("author")
-            .order_by("id")
-        )
-        if not pending:
-            return []
-        SteerMessage.objects.filter(pk__in=[m.pk for m in pending]).update(
-            taken_at=timezone.now()
-        )
+    pending = take_queued(SteerMessage, attempt_id=attempt_id, with_person="author")
     return [Steer(text=m.text, by=m.author.get_username(), stop=m.stop) for m in pending]

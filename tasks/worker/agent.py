@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from tasks import event_kinds as kinds
 from tasks import events
 from tasks.agent.config import (
     AgentConfig,
@@ -24,16 +25,17 @@ from tasks.agent.config import (
     RetryPolicy,
 )
 from tasks.agent.config import Mode as AgentMode
-from tasks.agent.loop import run_agent
+from tasks.agent.loop import read_agents_files_soon, run_agent
 from tasks.agent.model import shared_model_client
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer, TakeNotes, no_notes
 from tasks.images.selectors import images_of_turn
 from tasks.images.services import image_inputs
-from tasks.models import Attempt, Mode, Status
+from tasks.models import Attempt, Mode
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
 from tasks.steering.services import steer_take
+from tasks.worker.cancel import attempt_cancelled
 
 COLLECT_MARGIN_SECONDS = 60
 
@@ -116,20 +118,14 @@ def run_agent_in_sandbox(
 ) -> AgentResult:
     """Run the agent for a claimed, running attempt in its started sandbox. `notes()`: what
     to tell the agent after its next tool call (approved hosts: tasks/worker/egress_follow.py)."""
+    agents_files = read_agents_files_soon(sandbox)  # overlaps the reads below
     attempt = Attempt.objects.select_related("task__repository", "task__team", "parent").get(
         pk=attempt_id
     )
     spec = agent_spec(attempt, base_commit=base_commit)
     spec = dataclasses.replace(spec, config=_within_attempt_deadline(spec.config, attempt))
 
-    def on_event(kind: str, payload: dict[str, Any]) -> None:
-        events.publish(attempt_id, kind, payload)
-
-    def cancelled() -> bool:
-        return with_db_retry(
-            lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
-            what="check for cancellation",
-        )
+    publisher = LoopEvents(attempt_id)
 
     def steering() -> list[Steer]:
         return with_db_retry(
@@ -137,8 +133,38 @@ def run_agent_in_sandbox(
         )
 
     model = shared_model_client(spec.config.model)
-    return run_agent(spec, sandbox, model, on_event, cancelled=cancelled, steering=steering,
-                     notes=notes)
+    try:
+        return run_agent(spec, sandbox, model, publisher.on_event,
+                         cancelled=lambda: attempt_cancelled(attempt_id), steering=steering,
+                         notes=notes, agents_files=agents_files)
+    finally:
+        publisher.flush()
+
+
+class LoopEvents:
+    """The agent loop's `on_event`: publishes each event as it comes, except that a `usage`
+    event (the tokens after a model reply) waits for the next event and is written in its
+    transaction, ahead of it. A reply is always followed by another event (a command, a patch,
+    the summary...), so the person sees the same events in the same order, and the tool's
+    result is one commit nearer to the reply. `flush()` writes what still waits."""
+
+    DEFERRED = frozenset({kinds.USAGE})
+
+    def __init__(self, attempt_id: int) -> None:
+        self.attempt_id = attempt_id
+        self.waiting: list[tuple[str, dict[str, Any]]] = []
+
+    def on_event(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind in self.DEFERRED:
+            self.waiting.append((kind, payload))
+            return
+        entries, self.waiting = [*self.waiting, (kind, payload)], []
+        events.publish_many(self.attempt_id, entries)
+
+    def flush(self) -> None:
+        entries, self.waiting = self.waiting, []
+        if entries:
+            events.publish_many(self.attempt_id, entries)
 
 
 def _within_attempt_deadline(config: AgentConfig, attempt: Attempt) -> AgentConfig:

@@ -25,16 +25,11 @@ from repos.github.client import GitHubError
 from repos.installation.services import install_id
 from tasks import events
 from tasks.models import Attempt, AttemptKind, Mode, Status
-from tasks.resilience import (
-    DATABASE_UNAVAILABLE_MESSAGE,
-    TRANSIENT_DB_ERRORS,
-    DatabaseUnavailable,
-    with_db_retry,
-)
+from tasks.resilience import DATABASE_UNAVAILABLE_MESSAGE, TRANSIENT_DB_ERRORS, DatabaseUnavailable
 from tasks.sandbox.base import SandboxError, SandboxOwner
 from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.worker.agent import run_agent_in_sandbox
-from tasks.worker.cancel import cancel_watch
+from tasks.worker.cancel import attempt_cancelled, cancel_watch
 from tasks.worker.claim import INTERNAL_ERROR_MESSAGE, fail_attempt, missing_configuration
 from tasks.worker.credential_uses import record_credential_uses
 from tasks.worker.egress_follow import follow_egress
@@ -80,7 +75,7 @@ def run_attempt_steps(attempt_id: int) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix=f"codexweb-attempt-{attempt_id}-") as tmp:
             prepared = prepare_workspace(attempt, Path(tmp))
-            if _cancelled(attempt_id):
+            if attempt_cancelled(attempt_id):
                 return
             _run_in_sandbox(attempt, prepared)
     except (PrepareError, SandboxError, GitError, GitHubError) as exc:
@@ -91,13 +86,6 @@ def _sentence(text: str) -> str:
     """A sandbox reason ("the container engine restarted …") as the start of a sentence."""
     text = text.strip()
     return text[:1].upper() + text[1:]
-
-
-def _cancelled(attempt_id: int) -> bool:
-    return with_db_retry(
-        lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
-        what="check for cancellation",
-    )
 
 
 def attempt_environment(attempt: Attempt) -> EnvironmentSnapshot:

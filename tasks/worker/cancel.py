@@ -6,8 +6,18 @@ import contextlib
 from collections.abc import Iterator
 
 from tasks.background import every
-from tasks.models import FINISHED_STATUSES, Attempt
+from tasks.models import FINISHED_STATUSES, Attempt, Status
+from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
+
+
+def attempt_cancelled(attempt_id: int) -> bool:
+    """Whether a person cancelled the attempt (asked between steps; a database that is
+    briefly away is waited for)."""
+    return with_db_retry(
+        lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
+        what="check for cancellation",
+    )
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ policies) and a `DockerConfig` (host-side paths and egress options), then picks 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +15,6 @@ from pathlib import Path
 from django.conf import settings
 
 from tasks.sandbox.base import (
-    NetworkPolicy,
     OnOutput,
     Sandbox,
     SandboxError,
@@ -70,61 +70,19 @@ def docker_config() -> DockerConfig:
     )
 
 
-def spec_from_settings(
-    *,
-    owner: SandboxOwner,
-    workspace: Path,
-    read_only: bool,
-    image: str = "",
-    setup_script: str = "",
-    maintenance_script: str = "",
-    path_prefix: tuple[str, ...] = (),
-    variables: Mapping[str, str] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    setup_network: NetworkPolicy | None = None,
-    agent_network: NetworkPolicy | None = None,
-    labels: Mapping[str, str] | None = None,
-    cache_generation: int = 0,
-    cache_hours: float | None = None,
-    cache_scope: str = "",
-    install_id: str = "",
-    repository: str = "",
-    commit: str = "",
-    secret_versions: Mapping[str, str] | None = None,
-    setup_workspace: Path | None = None,
-    egress_credentials: tuple[EgressCredential, ...] = (),
-) -> SandboxSpec:
-    """A `SandboxSpec` with the image, limits and network trust configured for this
-    installation. SandboxError when SANDBOX_EXTRA_CA_FILE or SANDBOX_UPSTREAM_PROXY is bad."""
-    return SandboxSpec(
-        owner=owner,
-        image=image or settings.SANDBOX_IMAGE,
-        workspace=workspace,
-        read_only=read_only,
+def spec_from_settings(spec: SandboxSpec) -> SandboxSpec:
+    """`spec` with this installation's image (when it names none), limits, wall time and
+    network trust. SandboxError when SANDBOX_EXTRA_CA_FILE or SANDBOX_UPSTREAM_PROXY is bad."""
+    return dataclasses.replace(
+        spec,
+        image=spec.image or settings.SANDBOX_IMAGE,
         cpus=settings.SANDBOX_CPUS,
         memory_mb=settings.SANDBOX_MEMORY_MB,
         pids=settings.SANDBOX_PIDS,
         disk_mb=settings.SANDBOX_DISK_MB,
         wall_seconds=settings.ATTEMPT_TIMEOUT_SECONDS,
-        setup_script=setup_script,
-        maintenance_script=maintenance_script,
-        path_prefix=path_prefix,
-        variables=dict(variables or {}),
-        secrets=dict(secrets or {}),
-        setup_network=setup_network or NetworkPolicy(mode="on"),
-        agent_network=agent_network or NetworkPolicy(mode="off"),
-        labels=dict(labels or {}),
-        cache_generation=cache_generation,
-        cache_hours=cache_hours,
-        cache_scope=cache_scope,
         extra_ca_pem=read_extra_ca(settings.SANDBOX_EXTRA_CA_FILE),
         upstream_proxy=check_upstream_proxy(settings.SANDBOX_UPSTREAM_PROXY),
-        install_id=install_id,
-        repository=repository,
-        commit=commit,
-        secret_versions=dict(secret_versions or {}),
-        setup_workspace=setup_workspace,
-        egress_credentials=egress_credentials,
     )
 
 
@@ -149,29 +107,29 @@ def spec_from_snapshot(
     `install_id`, the snapshot's repository, `commit` (the commit of the checkout in
     `setup_workspace` or else `workspace`: the code setup runs) and `secret_versions` decide
     which warm image may be reused (tasks/sandbox/images.py)."""
-    return spec_from_settings(
+    return spec_from_settings(SandboxSpec(
         owner=owner,
+        image=image_for(snapshot.image_choice, snapshot.custom_image),
         workspace=workspace,
         read_only=read_only,
-        image=image_for(snapshot.image_choice, snapshot.custom_image),
         setup_script=snapshot.setup_script,
         maintenance_script=snapshot.maintenance_script,
+        variables=dict(snapshot.variables),
+        secrets=dict(secrets),
         path_prefix=snapshot.path_prefix,
-        variables=snapshot.variables,
-        secrets=secrets,
         setup_network=snapshot.setup_policy.network(),
         agent_network=snapshot.agent_policy.network(),
-        labels=labels,
+        labels=dict(labels or {}),
         cache_generation=snapshot.cache_generation,
         cache_hours=snapshot.cache_ttl_hours,
         cache_scope=snapshot.cache_scope,
         install_id=install_id,
         repository=snapshot.warm_identity,
         commit=commit,
+        secret_versions=dict(secret_versions),
         setup_workspace=setup_workspace,
-        secret_versions=secret_versions,
         egress_credentials=egress_credentials,
-    )
+    ))
 
 
 def make_sandbox(spec: SandboxSpec, *, on_setup_output: OnOutput | None = None) -> Sandbox:

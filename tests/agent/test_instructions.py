@@ -3,6 +3,7 @@ person's prompt above everything; the team's instructions below the repository's
 
 from __future__ import annotations
 
+from tasks.agent.config import AgentConfig, AgentSpec, ModelConfig
 from tasks.agent.instructions import AgentsFiles, applicable, applies_to, system_prompt
 from tests.support.agent_run import make_spec, run
 from tests.support.memory_sandbox import MemorySandbox
@@ -30,8 +31,11 @@ def test_a_sibling_directory_with_a_common_prefix_is_not_in_scope():
 
 def prompt_for(files: dict[str, str], team: str = "TEAM: be kind.") -> str:
     agents = AgentsFiles(paths=list(files), contents=files)
-    return system_prompt(mode="code", repository="acme/webapp", team_instructions=team,
-                         agents=agents, upfront=agents.upfront(), agents_limit=10_000)
+    config = AgentConfig(model=ModelConfig(base_url="", api_key="", model="m"),
+                         agents_md_max_chars=10_000)
+    spec = AgentSpec(attempt_id=1, mode="code", prompt="", config=config,
+                     repository="acme/webapp", team_instructions=team)
+    return system_prompt(spec, agents, agents.upfront())
 
 
 def test_system_prompt_orders_team_then_root_then_deeper():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.agent import patch_exec
+from tasks.agent import patch_exec, program_launch
 from tests.support.patch_cases import CASES, tree
 
 
@@ -114,8 +114,11 @@ def test_the_program_needs_neither_dataclasses_nor_json(tmp_path):
     probe = program.replace("\nmain()\n", "\nmain()\nprint(sorted({'dataclasses', 'json', 're', "
                                           "'inspect'} & set(sys.modules)))\n")
     assert probe != program
-    line = patch_exec.command("*** Begin Patch\n*** Add File: a\n+a\n*** End Patch",
-                              str(tmp_path)).replace(shlex.quote(program), shlex.quote(probe))
+    packed = patch_exec.command("*** Begin Patch\n*** Add File: a\n+a\n*** End Patch",
+                                str(tmp_path))
+    assert packed is not None
+    line = packed.replace(program_launch.launch(patch_exec.MARKER, program),
+                          program_launch.launch(patch_exec.MARKER, probe))
     done = run_here(line, cwd=tmp_path)
     assert done.stdout.splitlines()[-1] == "[]"
 

@@ -230,10 +230,10 @@ class Counting:
 
 def toolbox(sandbox, events: list) -> Toolbox:
     """The agent's tools on `sandbox`, outside the loop (no model is called)."""
-    spec = make_spec(SimpleNamespace(url="http://127.0.0.1:9/v1"))
-    return Toolbox(sandbox=sandbox, config=spec.config, mode="code", attempt_id=1,
-                   emit=lambda kind, payload: events.append((kind, payload)),
-                   agents=AgentsFiles(paths=[]), remaining_seconds=lambda: 300.0)
+    spec = make_spec(SimpleNamespace(url="http://127.0.0.1:9/v1"), attempt_id=1)
+    return Toolbox.for_attempt(spec, sandbox,
+                               emit=lambda kind, payload: events.append((kind, payload)),
+                               agents=AgentsFiles(paths=[]), remaining_seconds=lambda: 300.0)
 
 
 def patch_call(text: str) -> ToolCall:

@@ -184,7 +184,9 @@ def test_spec_from_settings_uses_the_configured_image_and_limits(settings, tmp_p
     settings.SANDBOX_IMAGE = "custom:1"
     settings.SANDBOX_MEMORY_MB = 1234
     settings.ATTEMPT_TIMEOUT_SECONDS = 99
-    made = spec_from_settings(owner=SandboxOwner.attempt(3), workspace=tmp_path, read_only=True)
+    made = spec_from_settings(
+        SandboxSpec(owner=SandboxOwner.attempt(3), image="", workspace=tmp_path, read_only=True)
+    )
     assert (made.image, made.memory_mb, made.wall_seconds, made.read_only) == (
         "custom:1",
         1234,

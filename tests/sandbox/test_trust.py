@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.sandbox.base import NetworkPolicy, SandboxError, SandboxOwner, TlsFailure
+from tasks.sandbox.base import (
+    NetworkPolicy,
+    SandboxError,
+    SandboxOwner,
+    SandboxSpec,
+    TlsFailure,
+)
 from tasks.sandbox.spec import exec_environment, java_tool_options
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.trust import (
@@ -125,9 +131,11 @@ def test_the_settings_reach_the_spec_as_plain_data(settings, tmp_path, ca_pem):
     path.write_text(ca_pem)
     settings.SANDBOX_EXTRA_CA_FILE = str(path)
     settings.SANDBOX_UPSTREAM_PROXY = "http://proxy.acme.test:3128"
-    made = spec_from_settings(owner=SandboxOwner.attempt(1), workspace=tmp_path, read_only=False)
+    bare = SandboxSpec(owner=SandboxOwner.attempt(1), image="", workspace=tmp_path,
+                       read_only=False)
+    made = spec_from_settings(bare)
     assert made.extra_ca_pem.strip() == ca_pem.strip()
     assert made.upstream_proxy == "http://proxy.acme.test:3128"
     settings.SANDBOX_EXTRA_CA_FILE = str(tmp_path / "gone.pem")
     with pytest.raises(SandboxError, match="cannot be read"):
-        spec_from_settings(owner=SandboxOwner.attempt(1), workspace=tmp_path, read_only=False)
+        spec_from_settings(bare)

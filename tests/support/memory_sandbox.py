@@ -32,7 +32,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tasks.agent import patch_exec, tree_exec
+from tasks.agent import patch_exec, program_launch, tree_exec
 from tasks.agent.instructions import AGENTS_FILE
 from tasks.sandbox.base import (
     CredentialUse,
@@ -91,12 +91,13 @@ class MemorySandbox:
             return ExecResult(0, self._read_tree(self._agents_files(), keep_files=1_000_000))
         if argv[:2] == ["bash", "-c"] and argv[3:4] == ["stat"]:
             return ExecResult(0, "".join(f"{self._kind(p)}\t{p}\n" for p in argv[4:]))
-        if command.startswith(patch_exec.PYTHON) and patch_exec.MARKER in command:
+        if command.startswith(program_launch.PYTHON) and patch_exec.MARKER in command:
             # apply_patch's one-exec program needs the container's Python and file system: say
             # so the way an image without it does, and the tool takes its step-by-step path.
             return ExecResult(0, patch_exec.MARKER + '{"error": "steps"}\n')
-        if command.startswith(patch_exec.PYTHON) and tree_exec.MARKER in command:
-            return ExecResult(0, self._read_tree(argv[8:], keep_files=int(argv[6])))
+        if command.startswith(program_launch.PYTHON) and tree_exec.MARKER in command:
+            # python3 -I -S -c BOOT marker code text | root keep_files keep_bytes paths...
+            return ExecResult(0, self._read_tree(argv[11:], keep_files=int(argv[9])))
         if program == "mkdir":
             return ExecResult(0, "")
         if program == "rm":

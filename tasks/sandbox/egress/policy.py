@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 MODES = ("off", "allowlist", "on")
 # The one list of HTTP methods a repository can allow, in the order forms show them (repos
@@ -34,8 +35,9 @@ DEFAULT_PORTS = (80, 443)
 METHOD_OVERRIDE_HEADERS = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """One request's verdict and the reason the log shows for it."""
+
     allowed: bool
     reason: str
 
