@@ -19,17 +19,11 @@ from django.conf import settings
 
 from repos.git import mirror
 from repos.github.client import web_base_url
+from tasks.pull_requests import pushing
 from tasks.pull_requests.compose import PullText, pull_body_of, pull_text
 from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
-from tasks.pull_requests.pushing import (
-    Pusher,
-    commit_as,
-    fetch_mirror,
-    git_detail,
-    push_head,
-    pusher_for,
-)
+from tasks.pull_requests.pushing import Pusher
 from tasks.pull_requests.update_text import update_comment
 
 NOT_OPEN = ("Pull request #{number} is {state} now, so this follow-up cannot update it. "
@@ -68,13 +62,13 @@ def pull_request_push_update(record: PullRequestRecord) -> None:
     number = previous.number
     if number is None:
         raise PullRequestError("The pull request this follow-up would update was never opened.")
-    pusher = pusher_for(record.requested_by, repository)
+    pusher = pushing.pusher_for(record.requested_by, repository)
     pull = pusher.client.pull(repository.owner, repository.name, number)
     if pull.state != PullRequestRecord.State.OPEN:
         previous.state = pull.state
         previous.save(update_fields=["state", "updated_at"])
         raise PullRequestError(NOT_OPEN.format(number=number, state=pull.state))
-    fetch_mirror(pusher, repository)
+    pushing.fetch_mirror(pusher, repository)
     text = pull_text(attempt)
     with tempfile.TemporaryDirectory(prefix="codexweb-pr-update-") as tmp:
         work = Path(tmp) / "work"
@@ -86,9 +80,9 @@ def pull_request_push_update(record: PullRequestRecord) -> None:
         if not (record.head_sha and head == record.head_sha):  # else: pushed by an earlier try
             _refuse_unless_ours(record, previous, head)
             _stage_follow_up(work, record, previous)
-            record.head_sha = commit_as(pusher, work, title=text.title,
+            record.head_sha = pushing.commit_as(pusher, work, title=text.title,
                                         prompt=attempt.follow_up_prompt or attempt.task.prompt)
-            push_head(pusher, work, record.branch, force=False)
+            pushing.push_head(pusher, work, record.branch, force=False)
             record.save(update_fields=["head_sha", "updated_at"])
         diff = mirror.run_git(["-C", str(work), "diff", "--no-color", "--no-ext-diff",
                                previous.head_sha, record.head_sha])
@@ -123,7 +117,7 @@ def _stage_follow_up(work: Path, record: PullRequestRecord,
                             "-"], input_text=patch)
         except mirror.GitError as exc:
             raise PullRequestError(NOT_APPLICABLE.format(
-                branch=branch, number=number, detail=git_detail(exc))) from exc
+                branch=branch, number=number, detail=pushing.git_detail(exc))) from exc
     if not mirror.run_git(["-C", str(work), "diff", "--cached", "--name-only"]).strip():
         raise PullRequestError(NOTHING_NEW.format(number=number))
 
