@@ -31,6 +31,7 @@ and refills run in a background thread.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -223,6 +224,7 @@ def fill(
     create: Callable[[docker.APIClient, ContainerPlan], str],
 ) -> list[str]:
     """Make, start and pause pooled containers until `key` has `size`; their ids."""
+    _remove_at_exit(api)
     made: list[str] = []
     for _ in range(max(0, size - count(api, key))):
         container = create(api, pool_plan(plan, key, deadline=deadline))
@@ -235,6 +237,42 @@ def fill(
             raise
         made.append(container)
     return made
+
+
+_exit_hooked = threading.Lock()
+_exit_apis: list[docker.APIClient] = []
+
+
+def _remove_at_exit(api: docker.APIClient) -> None:
+    """At a clean exit, remove what this process put in the pool (a next worker makes its own;
+    a killed one's are the reaper's: their maker is gone)."""
+    with _exit_hooked:
+        if not _exit_apis:
+            atexit.register(_remove_own_at_exit)
+        if api not in _exit_apis:
+            _exit_apis.append(api)
+
+
+def _remove_own_at_exit() -> None:
+    for api in list(_exit_apis):
+        with contextlib.suppress(*ENGINE_ERRORS):
+            remove_own(api)
+
+
+def remove_own(api: docker.APIClient) -> list[str]:
+    """Remove the unclaimed pooled containers this process made; their ids. (A claimed one is
+    renamed away from POOL_PREFIX and belongs to its attempt.)"""
+    found = api.containers(
+        all=True, filters={"label": [LABEL_SANDBOX, LABEL_POOL, f"{LABEL_OWNER}={owner_token()}"]}
+    )
+    removed: list[str] = []
+    for info in found:
+        if not any(n.lstrip("/").startswith(POOL_PREFIX) for n in info.get("Names") or []):
+            continue
+        with contextlib.suppress(*ENGINE_ERRORS):
+            api.remove_container(info["Id"], force=True, v=True)
+            removed.append(str(info["Id"]))
+    return removed
 
 
 PAUSE_TRIES = 5

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -347,3 +349,42 @@ def test_another_installations_pooled_container_is_never_taken(
     finally:
         for info in _pooled(docker_engine, other.pool_key):
             docker_engine.api.remove_container(info["Id"], force=True, v=True)
+
+
+FILL_AND_EXIT = """
+import os, sys, time
+from pathlib import Path
+import docker
+from tasks.sandbox import pool
+from tasks.sandbox.base import SandboxOwner, SandboxSpec
+from tasks.sandbox.spec import container_plan
+from tasks.sandbox.warm_start import create_container
+
+image, key, how = sys.argv[1:4]
+spec = SandboxSpec(owner=SandboxOwner.attempt(1), image=image, workspace=Path("/"))
+plan = container_plan(spec, image=image, name="x", egress_dir=None, disk_quota=False)
+api = docker.from_env(timeout=60).api
+[made] = pool.fill(api, plan, key, size=1, deadline=time.time() + 600, create=create_container)
+print(made, flush=True)
+if how == "killed":
+    os._exit(0)  # as a SIGKILL would: no exit hooks
+"""
+
+
+@pytest.mark.parametrize("how", ["exits", "killed"])
+def test_a_worker_that_exits_cleanly_takes_its_pool_with_it(docker_engine, how):  # noqa: ANN001
+    """A clean exit removes the unclaimed containers the process pooled; a killed worker's stay
+    for the reaper (their maker is gone: see the reaper test above)."""
+    key = f"exit-test-{uuid.uuid4().hex}"
+    child = subprocess.run(
+        [sys.executable, "-c", FILL_AND_EXIT, IMAGE, key, how],
+        capture_output=True, text=True, timeout=180, cwd=Path(__file__).parents[2],
+    )
+    assert child.returncode == 0, child.stderr
+    made = child.stdout.split()[0]
+    left = [c["Id"] for c in _pooled(docker_engine, key)]
+    try:
+        assert left == ([] if how == "exits" else [made])
+    finally:
+        for container in left:
+            docker_engine.api.remove_container(container, force=True, v=True)
