@@ -136,11 +136,19 @@ def test_sign_in_filter_submit_ask_and_see_it_in_history(
     expect(page.get_by_label("Repository", exact=True)).to_have_value(str(task.repository_id))
     page.get_by_label("Branch").fill("bad branch name")
     page.get_by_role("button", name="Code", exact=True).click()
+    # No prompt: the page says so next to the field and sends nothing.
+    expect(page.locator("#id_prompt_error")).to_have_text(
+        "Error: Describe what you want the agent to do.")
+    expect(page.get_by_label("Prompt")).to_be_focused()
+    page.get_by_label("Prompt").fill("Rename the login button")
+    page.get_by_role("button", name="Code", exact=True).click()
+    # The server refuses the branch and keeps everything typed.
     summary = page.locator("#error-summary")
     expect(summary).to_be_focused()
-    expect(summary).to_contain_text("Describe what you want the agent to do.")
     expect(summary).to_contain_text("Branch names cannot contain spaces.")
     expect(page.get_by_label("Branch")).to_have_value("bad branch name")
+    expect(page.get_by_label("Prompt")).to_have_value("Rename the login button")
+    assert Task.objects.count() == 1
     expect(page.get_by_label("Repository", exact=True)).to_have_value(str(task.repository_id))
     screenshot(page, "06-home-errors", full_page=True)
 
