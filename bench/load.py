@@ -213,9 +213,12 @@ class Sampler(threading.Thread):
     def usage(self, name: str) -> tuple[float, float]:
         return usage.cpu_and_rss(usage.descendants(self.roots[name]))
 
-    def container_ids(self) -> list[str]:
-        """Sandbox containers (running or not) owned by one of the worker's processes."""
+    def container_ids(self, *, pooled: bool = False) -> list[str]:
+        """Sandbox containers (running or not) owned by one of the worker's processes: the
+        attempts', or (`pooled`) the unclaimed ones the worker keeps in its pool on purpose."""
         import docker
+
+        from tasks.sandbox.pool import POOL_PREFIX
 
         client = docker.from_env()  # DOCKER_HOST, as the worker's engine
         try:  # the low-level list: no inspect per container (they come and go meanwhile)
@@ -225,6 +228,7 @@ class Sampler(threading.Thread):
         return [
             c["Id"] for c in listed
             if _owner_pid((c.get("Labels") or {}).get(OWNER_LABEL, "")) in self.worker_pids
+            and pooled == any(n.lstrip("/").startswith(POOL_PREFIX) for n in c.get("Names") or [])
         ]
 
     def containers(self) -> int:
@@ -343,7 +347,9 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
         ("a container's peak memory p50 / max",
          f"{percentile(list(sampler.container_memory.values()), 0.5):.0f} MB / "
          f"{max(sampler.container_memory.values(), default=0):.0f} MB"),
-        ("containers left after", str(leftovers)),
+        ("containers left after (attempts')", str(leftovers)),
+        ("pre-started containers waiting in the pool (SANDBOX_POOL_SIZE)",
+         str(len(sampler.container_ids(pooled=True)))),
         ("wall of the whole round", f"{elapsed:.1f} s"),
     ]
     print()
