@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,6 +80,30 @@ def _page(chromium, live_app, viewport: dict[str, int]) -> Iterator[object]:
     page.js_errors = errors  # tests may assert the page ran without script errors
     yield page
     context.close()
+    _wait_for_the_app_to_settle()
+
+
+def _wait_for_the_app_to_settle(timeout: float = 10.0) -> None:
+    """After the page closed, let the app's own processes finish what it asked of them (a
+    request or websocket handler still in a transaction) before the test's flush truncates
+    every table: a TRUNCATE taking its locks while another backend reads two tables in the
+    other order deadlocks, and the next test then finds the last one's rows. Bounded."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                " AND state IN ('active', 'idle in transaction')"
+            )
+            (busy,) = cursor.fetchone()
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 # Both depend on transactional_db: rows a test makes are committed, so the app's own process
