@@ -19,10 +19,14 @@ from playwright.sync_api import expect
 from tasks import events, services
 from tasks.models import Attempt, Status
 from tasks.steering.services import steer_take
-from tests.support import factories
 from tests.support.browser import screenshot, sign_in_as
 from tests.support.summaries import worker_summary
-from tests.support.worker_thread import as_worker, worker_start
+from tests.support.worker_thread import (
+    alice_calc_task,
+    as_worker,
+    worker_start,
+)
+from tests.support.worker_thread import publish_as_worker as publish
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -57,18 +61,9 @@ Added `sub` next to `add` 【F:app/calc.py†L4-L5】 with a test 【F:tests/tes
 """
 
 
-def publish(attempt_id: int, kind: str, payload: dict) -> None:
-    as_worker(events.publish, attempt_id, kind, payload)
-
-
 @pytest.fixture
 def scene(transactional_db):
-    alice = factories.make_user("alice")
-    acme = factories.make_team("Acme", admin=alice)
-    repo = factories.make_repository(acme, owner="acme", name="calc")
-    task = factories.make_task(
-        repo, alice, prompt="Add a sub function with a test", mode="code", attempts=2
-    )
+    alice, task = alice_calc_task(prompt="Add a sub function with a test", attempts=2)
     attempts = list(task.attempts.order_by("index"))
     for attempt in attempts:  # as services.task_create does (without enqueueing a job)
         publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})

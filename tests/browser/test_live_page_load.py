@@ -12,11 +12,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tasks import events, services
+from tasks import services
 from tasks.models import Attempt, Event, Status
-from tests.support import factories
 from tests.support.browser import sign_in_as
-from tests.support.worker_thread import as_worker, worker_start
+from tests.support.worker_thread import (
+    alice_calc_task,
+    as_worker,
+    worker_start,
+)
+from tests.support.worker_thread import publish_as_worker as publish
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -59,16 +63,9 @@ CAUGHT_UP = (
 )
 
 
-def publish(attempt_id: int, kind: str, payload: dict) -> None:
-    as_worker(events.publish, attempt_id, kind, payload)
-
-
 @pytest.fixture
 def scene(transactional_db):
-    alice = factories.make_user("alice")
-    acme = factories.make_team("Acme", admin=alice)
-    repo = factories.make_repository(acme, owner="acme", name="calc")
-    task = factories.make_task(repo, alice, prompt="Add a sub function", mode="code", attempts=1)
+    alice, task = alice_calc_task(prompt="Add a sub function", attempts=1)
     attempt = task.attempts.get()
     publish(attempt.pk, "status", {"status": Status.QUEUED, "message": "Queued."})
     worker_start(attempt)

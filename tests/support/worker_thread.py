@@ -30,3 +30,21 @@ def worker_start(attempt) -> None:  # noqa: ANN001
 
     assert as_worker(services.attempt_claim, attempt_id=attempt.pk)
     publish(attempt.pk, "status", {"status": Status.RUNNING, "message": "Worker started."})
+
+
+def publish_as_worker(attempt_id: int, kind: str, payload: dict) -> None:
+    """Append and announce an event as the worker would (tasks.events.publish)."""
+    from tasks.events import publish
+
+    as_worker(publish, attempt_id, kind, payload)
+
+
+def alice_calc_task(*, prompt: str, attempts: int):  # noqa: ANN201
+    """Alice, admin of Acme, and her Code task on acme/calc with `attempts` attempts."""
+    from tests.support import factories
+
+    alice = factories.make_user("alice")
+    acme = factories.make_team("Acme", admin=alice)
+    repo = factories.make_repository(acme, owner="acme", name="calc")
+    task = factories.make_task(repo, alice, prompt=prompt, mode="code", attempts=attempts)
+    return alice, task
