@@ -32,4 +32,6 @@ urlpatterns = [
     path("images/<int:pk>/", views_images.image_file, name="image"),
     path("tasks/<int:pk>/ranking/", verification_views.task_ranking_fragment, name="task_ranking"),
     path("tasks/<int:pk>/combine/", verification_views.task_combine, name="task_combine"),
+    path("tasks/<int:pk>/verifications/<int:verification_pk>/stop/",
+         verification_views.task_verification_stop, name="verification_stop"),
 ]

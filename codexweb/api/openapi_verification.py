@@ -49,6 +49,8 @@ SCHEMAS: dict[str, Any] = {
                                   "a combined patch's hunk ids; empty for an attempt's own"),
             "runs": oa.described(oa.INTEGER,
                                  "times a worker took it (2 after a worker died mid-run)"),
+            "stopping": oa.described(oa.BOOLEAN,
+                                     "a person asked to stop it; it ends as unverified"),
         }
     ),
     "Ranking": oa.obj(
@@ -79,6 +81,11 @@ PATHS = oa.paths(
              "The best-of-N ranking: each attempt's patch re-verified in a fresh container, "
              "best first, with the commands run and their output",
              {200: ("Ranking", "The ranking as it is now")}),
+    oa.endpoint("POST /tasks/{pk}/verifications/{verification_pk}/stop", "stopVerification",
+             "Stop one patch's re-verification: a queued one ends at once, a running one within "
+             "seconds; it ends as unverified, saying who stopped it",
+             {200: ("Verification", "The verification: done, or still running while it stops"),
+              409: "It has already ended"}),
     oa.endpoint("POST /tasks/{pk}/combine", "combineHunks",
              "Combine hunks of the attempts into one patch (a new attempt), verified before "
              "Create PR accepts it",

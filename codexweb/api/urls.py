@@ -33,6 +33,8 @@ urlpatterns = [
     path("tasks/<int:pk>/pr", views.task_pull_request, name="task_pr"),
     path("tasks/<int:pk>/ranking", views_verification.task_ranking_detail, name="task_ranking"),
     path("tasks/<int:pk>/combine", views_verification.task_combine, name="task_combine"),
+    path("tasks/<int:pk>/verifications/<int:verification_pk>/stop",
+         views_verification.verification_stop_view, name="verification_stop"),
     path("attempts/<int:pk>", views.attempt_detail, name="attempt"),
     path("attempts/<int:pk>/cancel", views.attempt_cancel, name="attempt_cancel"),
     path("attempts/<int:pk>/pr", views.attempt_pull_request, name="attempt_pr"),

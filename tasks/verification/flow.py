@@ -7,6 +7,7 @@ lets housekeeping run a verification whose worker died again (tasks/verification
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from tasks.verification import services
 from tasks.verification.checks import Checks, choose_checks
 from tasks.verification.models import Verification
 from tasks.worker.attempt import attempt_environment
+from tasks.worker.cancel import stop_when
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
 from tasks.worker.workspace import apply_parent_patch
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 Verdict = Verification.Verdict
 OUTPUT_TAIL_CHARS = 3000
 AGENTS_MD_MAX_BYTES = 64_000
+STOP_POLL_SECONDS = 2.0  # how soon a person's "Stop" reaches the check running
 INTERNAL_ERROR = "The worker hit an internal error while verifying this patch; it was not verified."
 
 
@@ -69,7 +72,11 @@ def verification_execute(verification_id: int) -> None:
         try:
             _verify(verification_id)
         except (PrepareError, GitError, GitHubError, SandboxError) as exc:
-            _unverified(verification_id, f"Could not verify: {exc}")
+            who = services.verification_stopper(verification_id)
+            if who:  # the stop cancelled the sandbox's start
+                _unverified(verification_id, services.stopped_reason(who, ran=0, of=0))
+            else:
+                _unverified(verification_id, f"Could not verify: {exc}")
         except DatabaseUnavailable:
             # Housekeeping runs it again once the heartbeat is stale.
             logger.exception("verification %s lost its database", verification_id)
@@ -172,10 +179,23 @@ def _run_checks(
     services.verification_progress(
         verification_id=verification_id, commands=commands, source=checks.source, results=[]
     )
-    started = start_sandbox(spec, secrets=secrets.values(), setup_output=_QuietSetup())
+
+    def stop_watch(sandbox: Sandbox) -> contextlib.AbstractContextManager[None]:
+        """A person's "Stop" cancels the start or the check running within STOP_POLL_SECONDS."""
+        return stop_when(
+            lambda: bool(services.verification_stopper(verification_id)),
+            sandbox,
+            interval=STOP_POLL_SECONDS,
+            name=f"verify-stop-{verification_id}",
+        )
+
+    started = start_sandbox(
+        spec, secrets=secrets.values(), setup_output=_QuietSetup(), watch=stop_watch
+    )
     del secrets
     try:
-        return _run_in(started.sandbox, verification_id, checks, results)
+        with stop_watch(started.sandbox):
+            return _run_in(started.sandbox, verification_id, checks, results)
     finally:
         started.sandbox.stop()
 
@@ -186,6 +206,8 @@ def _run_in(
     deadline = time.monotonic() + settings.VERIFY_TIMEOUT_SECONDS
     commands = list(checks.commands)
     for command in commands:
+        if services.verification_stopper(verification_id):
+            break  # the rest is not run; _finish_with says who stopped it
         left = deadline - time.monotonic()
         if left < 1:
             results.append(
@@ -230,6 +252,18 @@ def _run_in(
 
 
 def _finish_with(verification_id: int, results: list[dict[str, Any]]) -> None:
+    who = services.verification_stopper(verification_id)
+    if who:
+        verification = Verification.objects.get(pk=verification_id)
+        # The check the stop cancelled did not finish: it does not count as run.
+        ran = sum(1 for r in results if r["exit_code"] is not None)
+        services.verification_finish(
+            verification_id=verification_id,
+            verdict=Verdict.UNVERIFIED,
+            reason=services.stopped_reason(who, ran=ran, of=len(verification.commands)),
+            results=results,
+        )
+        return
     failed = [r for r in results if r["exit_code"] != 0]
     if not failed:
         count = len(results)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -42,6 +43,10 @@ class Verification(models.Model):
     rank_reason = models.TextField(blank=True, default="")  # why it stands there
     patch_lines = models.PositiveIntegerField(default=0)  # lines added + removed
     runs = models.PositiveSmallIntegerField(default=0)  # how many times a worker claimed it
+    # Who asked to stop it while it ran; the worker stops the checks and ends it as unverified.
+    stop_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

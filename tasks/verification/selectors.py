@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import Http404
+
 from tasks.models import Attempt, Task
+from tasks.selectors import tasks_visible_to
 from tasks.verification.models import Verification
 from tasks.verification.services import task_is_best_of_n
 
@@ -86,6 +90,7 @@ def ranking_json(ranking: Ranking) -> dict[str, Any]:
             "results": [dict(r) for r in v.results],
             "hunks": list(v.hunks),
             "runs": v.runs,
+            "stopping": v.stop_requested_by_id is not None and not v.is_finished,
         }
 
     return {
@@ -118,3 +123,16 @@ def ranks_of(attempts: list[Attempt]) -> dict[int, int]:
     return {attempt_id: rank for attempt_id, rank in rows.values_list("attempt_id", "rank")
             if rank is not None}
 
+
+def get_verification_for_user(
+    user: User | AnonymousUser, task_pk: int, verification_pk: int
+) -> Verification:
+    """One verification of a task the person's team sees, or Http404 (never 403)."""
+    verification = (
+        Verification.objects.select_related("task", "attempt")
+        .filter(pk=verification_pk, task_id=task_pk, task__in=tasks_visible_to(user))
+        .first()
+    )
+    if verification is None:
+        raise Http404("No such verification.")
+    return verification

@@ -138,6 +138,50 @@ def verification_finish(
     return verification
 
 
+def verification_stop(*, verification: Verification, by: User) -> Verification:
+    """Stop a re-verification a person no longer wants to wait for: a queued one ends at once, a
+    running one is marked and its worker stops the checks within seconds (flow.py); either way
+    it ends as unverified, saying who stopped it. Raises VerificationError when it has ended."""
+    with transaction.atomic():
+        row = Verification.objects.select_for_update().select_related("attempt").get(
+            pk=verification.pk
+        )
+        if row.status == V.DONE:
+            raise VerificationError(
+                f"The verification of attempt {row.attempt.index} has already ended."
+            )
+        if row.stop_requested_by_id is None:
+            row.stop_requested_by = by
+            row.save(update_fields=["stop_requested_by"])
+        if row.status == V.RUNNING:
+            return row
+        # Still queued: a worker's conditional claim waits for this lock, then finds it done.
+        return verification_finish(
+            verification_id=row.pk,
+            verdict=Verdict.UNVERIFIED,
+            reason=stopped_reason(by.get_username(), ran=0, of=len(row.commands)),
+        )
+
+
+def verification_stopper(verification_id: int) -> str:
+    """The name of the person who asked to stop the verification ("" when nobody did)."""
+    by = (
+        Verification.objects.filter(pk=verification_id, stop_requested_by__isnull=False)
+        .values_list("stop_requested_by__username", flat=True)
+        .first()
+    )
+    return by or ""
+
+
+def stopped_reason(who: str, *, ran: int, of: int) -> str:
+    """The verdict's sentence for a verification a person stopped."""
+    if ran == 0:
+        done = "before any check finished"
+    else:
+        done = f"after {ran} of {of} check{'s' if of != 1 else ''}"
+    return f"Stopped by {who} {done}; the patch was not verified."
+
+
 def ranking_refresh(*, task_id: int) -> None:
     """Store each finished verification's place among the task's own attempts and why (combined
     patches are verified but not ranked). Pending ones have no place yet."""

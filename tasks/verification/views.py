@@ -15,8 +15,12 @@ from codexweb.accounts.current import signed_in_user
 from tasks.attempt_page import attempt_card
 from tasks.models import Task
 from tasks.selectors import get_task_for_user
-from tasks.verification.selectors import task_ranking
-from tasks.verification.services import VerificationError, combined_patch_create
+from tasks.verification.selectors import get_verification_for_user, task_ranking
+from tasks.verification.services import (
+    VerificationError,
+    combined_patch_create,
+    verification_stop,
+)
 from tasks.views_live import to_attempt
 
 
@@ -32,6 +36,25 @@ def ranking_context(task: Task) -> dict[str, Any]:
 def task_ranking_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     task = get_task_for_user(request.user, pk)
     return render(request, "tasks/_ranking_body.html", ranking_context(task))
+
+
+@require_POST
+def task_verification_stop(request: HttpRequest, pk: int, verification_pk: int) -> HttpResponse:
+    """Stop one patch's re-verification (after the page's confirmation); it ranks as unverified."""
+    verification = get_verification_for_user(request.user, pk, verification_pk)
+    try:
+        stopped = verification_stop(verification=verification, by=signed_in_user(request))
+    except VerificationError as exc:
+        messages.error(request, str(exc))
+    else:
+        index = stopped.attempt.index
+        messages.success(
+            request,
+            f"Stopped the verification of attempt {index}."
+            if stopped.is_finished
+            else f"Stopping the verification of attempt {index}…",
+        )
+    return redirect(reverse("tasks:detail", args=[pk]) + "#ranking")
 
 
 @require_POST

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tasks.background import every
 from tasks.models import FINISHED_STATUSES, Attempt, Status
@@ -27,10 +27,24 @@ def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0) ->
     seconds, not at the next step."""
 
     def ended() -> bool:
-        if not Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists():
+        return Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists()
+
+    with stop_when(ended, sandbox, interval=interval, name=f"cancel-watch-{attempt_id}"):
+        yield
+
+
+@contextlib.contextmanager
+def stop_when(
+    ended: Callable[[], bool], sandbox: Sandbox, *, interval: float, name: str
+) -> Iterator[None]:
+    """While the block runs, ask `ended()` every `interval` seconds and cancel the sandbox (its
+    start or the command running) the first time it says yes."""
+
+    def step() -> bool:
+        if not ended():
             return False
         sandbox.cancel()
         return True
 
-    with every(interval, ended, name=f"cancel-watch-{attempt_id}"):
+    with every(interval, step, name=name):
         yield

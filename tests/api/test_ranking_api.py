@@ -9,6 +9,7 @@ import pytest
 
 from codexweb.api.tokens import api_token_create
 from tasks.verification.models import Verification
+from tasks.verification.services import combined_patch_create, verification_claim
 from tests.support import factories
 from tests.support.best_of_n import TESTS, best_of_two
 from tests.support.cli_runner import cli
@@ -71,6 +72,35 @@ def test_another_teams_task_has_no_ranking_and_cannot_be_combined(carol_api, acm
     response = carol_api.post(f"/tasks/{task.pk}/combine", {"hunks": [f"{first.pk}:0:0"]})
     assert response.status_code == 404
     assert Verification.objects.filter(task=task).count() == 2
+
+
+def test_a_stopped_verification_ends_unverified_at_once_or_while_it_runs(
+    alice_api, carol_api, acme_repo, alice, empty_queue
+):
+    task, first, second = best_of_two(acme_repo, alice)
+    queued = combined_patch_create(task=task, by=alice, hunk_ids=[f"{first.pk}:0:0"])
+    running = combined_patch_create(task=task, by=alice, hunk_ids=[f"{second.pk}:1:0"])
+    verification_claim(verification_id=running.pk)
+    url = f"/tasks/{task.pk}/verifications/{{}}/stop"
+    assert carol_api.post(url.format(queued.pk)).status_code == 404  # another team's
+
+    stopped = alice_api.post(url.format(queued.pk))
+
+    assert stopped.status_code == 200, stopped.json()
+    body = stopped.json()
+    assert (body["status"], body["verdict"], body["stopping"]) == ("done", "unverified", False)
+    assert body["reason"] == (
+        "Stopped by alice before any check finished; the patch was not verified.")
+    again = alice_api.post(url.format(queued.pk))
+    assert again.status_code == 409 and again.json()["code"] == "already_ended"
+
+    marked = alice_api.post(url.format(running.pk)).json()
+
+    # A running one ends when its worker sees the mark (tests/agent/test_verification_stop.py).
+    assert (marked["status"], marked["stopping"], marked["verdict"]) == ("running", True, None)
+    assert alice_api.get(f"/tasks/{task.pk}/ranking").json()["running"] is True
+    other, *_ = best_of_two(acme_repo, alice)
+    assert alice_api.post(f"/tasks/{other.pk}/verifications/{running.pk}/stop").status_code == 404
 
 
 @pytest.fixture

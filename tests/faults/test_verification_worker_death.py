@@ -6,45 +6,19 @@ with a verdict within its time limit. Never left "verifying" for good."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from repos.services import repository_register
 from tasks.jobs import attempts_check_heartbeats, verify_patch
 from tasks.models import Status
-from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX
 from tasks.services import attempt_claim, attempt_finish, task_create
 from tasks.verification.models import Verification
 from tests.faults.conftest import wait_for
+from tests.support.best_of_n import running_its_check, slow_tests, verification_containers
 from tests.support.calc_repo import FIX_DIFF, TESTS
 from tests.support.celery_queue import queued_jobs
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
-
-SLOW_TEST = (
-    "import time\nimport unittest\n\nfrom calc import add\n\n\n"
-    "class AddTest(unittest.TestCase):\n"
-    "    def test_add(self):\n        time.sleep(60)\n        self.assertEqual(add(2, 3), 5)\n"
-)
-
-
-def slow_tests(repo) -> None:
-    (repo / "test_calc.py").write_text(SLOW_TEST)
-    git = ["git", "-c", "user.name=Fixture", "-c", "user.email=fixture@example.test"]
-    subprocess.run([*git, "commit", "-q", "-am", "slow tests"], cwd=repo, check=True)
-
-
-def verification_containers(client, verification_id: int) -> list[str]:  # noqa: ANN001
-    found = client.api.containers(
-        all=True, filters={"label": [LABEL_SANDBOX, f"{LABEL_FOR}=verification:{verification_id}"]}
-    )
-    return [c["Id"] for c in found]
-
-
-def running_its_check(verification: Verification) -> bool:
-    row = Verification.objects.get(pk=verification.pk)
-    return any(r.get("running") for r in row.results)
 
 
 def test_a_verification_whose_worker_died_is_queued_again_and_ends_with_a_verdict(

@@ -5,6 +5,7 @@ changes nothing; a good one makes the combined attempt and sends the person to i
 from __future__ import annotations
 
 from tasks.verification.models import Verification
+from tasks.verification.services import combined_patch_create, verification_claim
 from tests.support.best_of_n import best_of_two
 
 
@@ -41,3 +42,37 @@ def test_a_good_pick_makes_a_combined_attempt_being_verified(alice_client, acme_
     page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
     # Its tab and its header say what it is, and which attempts its hunks came from.
     assert page.count("data-attempt-kind>Combined from attempts 1, 2<") == 2
+
+
+def test_stop_ends_a_queued_verification_and_marks_a_running_one(client, acme_repo, alice, carol,
+                                                                 empty_queue):
+    task, first, second = best_of_two(acme_repo, alice)
+    queued = combined_patch_create(task=task, by=alice, hunk_ids=[f"{first.pk}:0:0"])
+    running = combined_patch_create(task=task, by=alice, hunk_ids=[f"{second.pk}:1:0"])
+    verification_claim(verification_id=running.pk)
+    stop = f"/tasks/{task.pk}/verifications/{{}}/stop/"
+    client.force_login(carol)
+    assert client.post(stop.format(queued.pk)).status_code == 404  # another team's
+    client.force_login(alice)
+    alice_client = client
+    fragment = alice_client.get(f"/tasks/{task.pk}/ranking/").content.decode()
+    # Each pending one offers Stop, behind a confirmation.
+    assert fragment.count("data-verification-stop") == 2
+    assert "Stop verifying attempt 3's patch? It will be ranked as not verified." in fragment
+    assert alice_client.get(stop.format(queued.pk)).status_code == 405
+
+    response = alice_client.post(stop.format(queued.pk), follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/tasks/{task.pk}/#ranking"
+    assert "Stopped the verification of attempt 3." in response.content.decode()
+    assert Verification.objects.get(pk=queued.pk).verdict == "unverified"
+
+    response = alice_client.post(stop.format(running.pk), follow=True)
+
+    assert "Stopping the verification of attempt 4…" in response.content.decode()
+    fragment = alice_client.get(f"/tasks/{task.pk}/ranking/").content.decode()
+    assert "data-verification-stopping>Stopping…" in fragment
+    assert "data-verification-stop>" not in fragment  # nothing left to stop
+    assert "Stopped by alice before any check finished" in fragment
+    again = alice_client.post(stop.format(queued.pk), follow=True).content.decode()
+    assert "The verification of attempt 3 has already ended." in again

@@ -1,10 +1,14 @@
 """A finished best-of-2 task whose attempts were re-verified (tasks/verification/), for the API,
-page and CLI tests of the ranking and hunk pick."""
+page and CLI tests of the ranking and hunk pick; a slow check and the container lookups for the
+worker-side verification tests."""
 
 from __future__ import annotations
 
+import subprocess
+
 from tasks import services
 from tasks.models import Status
+from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX
 from tasks.verification import services as verification
 from tasks.verification.models import Verification
 from tests.support import factories
@@ -39,3 +43,28 @@ def best_of_two(repo, author, *, first_passes: bool = True):
                       "duration": 0.5, "error": ""}],
         )
     return task, first, second
+
+
+SLOW_TEST = (
+    "import time\nimport unittest\n\nfrom calc import add\n\n\n"
+    "class AddTest(unittest.TestCase):\n"
+    "    def test_add(self):\n        time.sleep(60)\n        self.assertEqual(add(2, 3), 5)\n"
+)
+
+
+def slow_tests(repo) -> None:
+    (repo / "test_calc.py").write_text(SLOW_TEST)
+    git = ["git", "-c", "user.name=Fixture", "-c", "user.email=fixture@example.test"]
+    subprocess.run([*git, "commit", "-q", "-am", "slow tests"], cwd=repo, check=True)
+
+
+def verification_containers(client, verification_id: int) -> list[str]:  # noqa: ANN001
+    found = client.api.containers(
+        all=True, filters={"label": [LABEL_SANDBOX, f"{LABEL_FOR}=verification:{verification_id}"]}
+    )
+    return [c["Id"] for c in found]
+
+
+def running_its_check(verification: Verification) -> bool:
+    row = Verification.objects.get(pk=verification.pk)
+    return any(r.get("running") for r in row.results)
