@@ -44,6 +44,7 @@ from tasks.agent.steering import (
     TakeSteering,
     no_notes,
     no_steering,
+    notes_prompt,
     steer_prompt,
     stopped_summary,
     with_notes,
@@ -210,6 +211,11 @@ class _Run:
             steered, stop_by = self._take_steering()
             if steered and not stop_by:  # a message came in as it answered: let it go on
                 self.emit(kinds.MESSAGE, {"text": turn.text})
+                continue
+            late_notes = [] if stop_by else list(self.notes())
+            if late_notes:  # e.g. a host approved after its last command: no result to carry it
+                self.emit(kinds.MESSAGE, {"text": turn.text})
+                self.conversation.append(Message("user", notes_prompt(late_notes)))
                 continue
             final = turn.text
             break
