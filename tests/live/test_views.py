@@ -131,8 +131,9 @@ def test_patch_download(alice_client, finished_attempt):
     assert response.status_code == 200
     assert response.content.decode() == PATCH
     assert response["Content-Disposition"] == (
-        f'attachment; filename="codexweb-attempt-{finished_attempt.pk}.patch"'
-    )
+        f'attachment; filename="codexweb-task-{finished_attempt.task_id}-attempt-'
+        f'{finished_attempt.index}.patch"'
+    )  # as the page names the attempt, not by its database id
 
 
 def test_follow_up_creates_a_queued_child_attempt(alice_client, finished_attempt):
