@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Sequence
 
 from celery import Celery
 from celery.signals import worker_init
@@ -15,6 +17,34 @@ app.autodiscover_tasks(
     ["tasks", "repos", "tasks.pull_requests", "tasks.notifications", "tasks.reviews"],
     related_name="jobs",
 )
+
+
+def pool_named_on_command_line(argv: Sequence[str]) -> str | None:
+    """The pool a `celery … worker` command line names with -P/--pool, or None.
+
+    Celery cannot tell an explicit `--pool prefork` from its own default (prefork), so with
+    `worker_pool` configured (WORKER_POOL, threads by default) it would silently run threads;
+    reading the command line ourselves lets an explicit option win, as a person expects."""
+    if "worker" not in argv:
+        return None
+    pool = None
+    words = list(argv[list(argv).index("worker") + 1 :])
+    for index, word in enumerate(words):
+        if word in ("-P", "--pool") and index + 1 < len(words):
+            pool = words[index + 1]
+        elif word.startswith("--pool="):
+            pool = word.removeprefix("--pool=")
+        elif word.startswith("-P") and len(word) > 2:
+            pool = word[2:]
+    return pool
+
+
+@app.on_after_configure.connect
+def command_line_pool_wins(sender: Celery, **_: object) -> None:
+    """An explicit `--pool` on the worker's command line overrides WORKER_POOL."""
+    pool = pool_named_on_command_line(sys.argv)
+    if pool:
+        sender.conf.worker_pool = pool
 
 
 @worker_init.connect

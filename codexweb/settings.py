@@ -1,6 +1,6 @@
 """Settings, all read from the environment; `.env.example` documents every variable.
 
-Two modes: the embedded default (`make run`: SQLite, a local Redis, DEBUG on loopback) and
+Two modes: the embedded default (`make run`: SQLite, a local Redis, on loopback) and
 production (`CODEXWEB_PRODUCTION=true`), which refuses to start with an insecure setting.
 """
 
@@ -21,7 +21,7 @@ VAR_DIR = Path(envstr("CODEXWEB_VAR_DIR", str(BASE_DIR / "var")))
 INSECURE_SECRET_KEY = LEGACY_DEFAULT_SECRET_KEY  # the refused default
 
 PRODUCTION = envbool("CODEXWEB_PRODUCTION", False)
-DEBUG = envbool("DEBUG", not PRODUCTION)
+DEBUG = envbool("DEBUG", False)  # tracebacks show settings and paths: only when asked for
 SECRET_KEY = envstr("SECRET_KEY", INSECURE_SECRET_KEY)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")

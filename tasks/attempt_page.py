@@ -53,6 +53,10 @@ class AttemptCard:
     # The attempt's newest event when the page was drawn: the page's socket replays up to it
     # before the log is shown, and the facts above already account for every event up to it.
     last_seq: int = 0
+    # When this attempt's push was refused on a conflict and "Resolve with the agent" was
+    # pressed: that resolve attempt and its push (tasks.pull_requests.selectors.Resolution).
+    # Once it pushed, this card links there instead of offering the refused push again.
+    resolution: Any = None
 
     @property
     def push_branch(self) -> str:
@@ -69,12 +73,21 @@ class AttemptCard:
     @property
     def pr_url(self) -> str:
         """The pull request's web address, only if it is a plain http(s) URL."""
-        url = getattr(self.pull_request, "html_url", "") or ""
-        return url if url.startswith(("https://", "http://")) else ""
+        return _web_url(self.pull_request)
+
+    @property
+    def resolved_url(self) -> str:
+        """Where the resolve attempt pushed (its pull request), only if a plain http(s) URL."""
+        return _web_url(getattr(self.resolution, "record", None))
 
     @property
     def cost(self) -> str:
         return f"${self.evidence.cost:.4f}" if self.evidence.cost else "—"
+
+
+def _web_url(record: Any) -> str:
+    url = getattr(record, "html_url", "") or ""
+    return url if url.startswith(("https://", "http://")) else ""
 
 
 def elapsed_seconds(start, end) -> int | None:
@@ -128,13 +141,15 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     stored_cost = float(getattr(attempt, "cost", 0) or 0)
     evidence.cost = max(evidence.cost, stored_cost)
     files, added, removed = diff_stats(attempt.patch)
-    from tasks.pull_requests.selectors import open_parent_pull_request, push_only
+    from tasks.pull_requests.selectors import open_parent_pull_request, push_only, resolution_of
 
     parent_pull = open_parent_pull_request(attempt)
+    record = _pull_request(attempt)
     return AttemptCard(
-        attempt, evidence, files, added, removed, _pr_reason(attempt), _pull_request(attempt),
+        attempt, evidence, files, added, removed, _pr_reason(attempt), record,
         parent_pull, push_only(attempt) if parent_pull is None else None, kind_label(attempt),
         attempt.last_seq,  # read with the status, before the events above
+        resolution_of(record),
     )
 
 

@@ -82,7 +82,7 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
     if not attempt.patch.strip():
         return HttpResponse("This attempt has no patch.", status=404, content_type="text/plain")
     response = HttpResponse(attempt.patch, content_type="text/x-diff; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{patch_filename(attempt.pk)}"'
+    response["Content-Disposition"] = f'attachment; filename="{patch_filename(attempt)}"'
     return response
 
 
@@ -139,8 +139,10 @@ def attempt_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return to_attempt(attempt.task_id, new.index)
 
 
-def patch_filename(attempt_id: int) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "", f"codexweb-attempt-{attempt_id}.patch")
+def patch_filename(attempt: Attempt) -> str:
+    """Named as the page names the attempt (task #7's attempt 2), not by its database id."""
+    name = f"codexweb-task-{attempt.task_id}-attempt-{attempt.index}.patch"
+    return re.sub(r"[^A-Za-z0-9._-]", "", name)
 
 
 @require_POST

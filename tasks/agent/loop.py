@@ -44,6 +44,7 @@ from tasks.agent.steering import (
     TakeSteering,
     no_notes,
     no_steering,
+    notes_prompt,
     steer_prompt,
     stopped_summary,
     with_notes,
@@ -83,7 +84,8 @@ def run_agent(
     running command). `steering()` is asked at each turn boundary for messages a person sent
     meanwhile: each becomes a user message (and a "steer" event); a stop request ends the
     attempt as "stopped", keeping its changes. `notes()` is asked after each tool call: what
-    it returns is appended to that tool result. A Code task's changes are committed inside the
+    it returns is appended to that tool result; notes that come while the model writes a final
+    answer are given as a user message, with one more turn. A Code task's changes are committed inside the
     sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the patch.
     `agents_files`: the AGENTS.md files, when the caller started reading them already
     (`read_agents_files_soon`, so the read overlaps the caller's own work); else read here.
@@ -210,6 +212,11 @@ class _Run:
             steered, stop_by = self._take_steering()
             if steered and not stop_by:  # a message came in as it answered: let it go on
                 self.emit(kinds.MESSAGE, {"text": turn.text})
+                continue
+            late_notes = [] if stop_by else list(self.notes())
+            if late_notes:  # e.g. a host approved after its last command: no result to carry it
+                self.emit(kinds.MESSAGE, {"text": turn.text})
+                self.conversation.append(Message("user", notes_prompt(late_notes)))
                 continue
             final = turn.text
             break

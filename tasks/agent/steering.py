@@ -57,4 +57,15 @@ def with_notes(observation: str, notes: Sequence[str]) -> str:
     """`observation` followed by each note on its own bracketed line."""
     if not notes:
         return observation
-    return observation.rstrip("\n") + "\n\n" + "\n".join(f"[codexweb: {n}]" for n in notes)
+    return observation.rstrip("\n") + "\n\n" + _bracketed(notes)
+
+
+def notes_prompt(notes: Sequence[str]) -> str:
+    """The user message for notes that came in while the model wrote its final answer: with no
+    tool result left to carry them, the model gets them this way and one more turn to act."""
+    return ("While you wrote that answer:\n" + _bracketed(notes) + "\n\nIf this changes your "
+            "answer, continue the task; otherwise give your final answer again.")
+
+
+def _bracketed(notes: Sequence[str]) -> str:
+    return "\n".join(f"[codexweb: {n}]" for n in notes)

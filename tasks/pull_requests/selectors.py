@@ -76,3 +76,37 @@ def push_only(attempt: Attempt) -> PushOnly | None:
             f"{pushed.branch} as well (a new pull request would repeat attempt "
             f"{pushed.attempt.index}'s changes)."))
     return None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The newest resolve attempt of an attempt whose Create PR, Update PR or Push to branch
+    was refused on a conflict, with the record of its own push (None until it asks for one)."""
+
+    attempt: Attempt
+    record: PullRequestRecord | None
+
+    @property
+    def state(self) -> str:
+        """"pushed" (its push went through: the refused attempt's offers are done with),
+        "running" (it, or its push, is under way) or "failed" (offer the retry again)."""
+        record = self.record
+        if record is not None and record.state not in (PullRequestRecord.State.FAILED,
+                                                       PullRequestRecord.State.CREATING):
+            return "pushed"
+        if not self.attempt.is_finished or (
+                record is not None and record.state == PullRequestRecord.State.CREATING):
+            return "running"
+        return "failed"
+
+
+def resolution_of(record: PullRequestRecord | None) -> Resolution | None:
+    """For a record refused on a conflict (`resolvable`), its attempt's newest resolve attempt
+    and that attempt's record; None when there is none (or the record is not such a refusal)."""
+    if record is None or record.state != PullRequestRecord.State.FAILED or not record.resolvable:
+        return None
+    resolving = (Attempt.objects.filter(parent_id=record.attempt_id, kind=AttemptKind.RESOLVE)
+                 .order_by("-index").first())
+    if resolving is None:
+        return None
+    return Resolution(resolving, pull_request_for_attempt(resolving.pk))

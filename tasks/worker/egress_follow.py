@@ -7,7 +7,8 @@ them at the end. A refusal a person could lift (an allowlist policy, a host not 
 marked `approvable`; the first one per host tells the person who started the attempt
 (`ATTEMPT_BLOCKED`). Each round also takes the approvals people gave meanwhile
 (tasks/approvals/), adds their hosts to the running proxy (`Sandbox.egress_allow`: it re-reads
-its rules, no restart) and queues a note the agent reads after its next tool call.
+its rules, no restart) and queues a note the agent reads after its next tool call (or, if it
+answers instead, in a message before its answer is taken).
 
 At most EGRESS_EVENTS_MAX allowed decisions are published per attempt (a build can make
 thousands); refusals are always published, since people act on them.

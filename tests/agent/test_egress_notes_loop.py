@@ -43,3 +43,31 @@ def test_a_note_queued_during_a_command_ends_its_tool_result_once(model_server, 
     assert "echo first ran" in first and first.rstrip().endswith(f"[codexweb: {NOTE}]")
     assert NOTE not in second
     assert model_server.problems == []
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_a_note_that_lands_while_the_model_answers_reaches_it_before_the_attempt_ends(
+        model_server, api):
+    """The approval came after the agent's last command, and the model answered without another
+    tool call: there was no tool result to carry the note, and the attempt ended without it."""
+    asked: list[int] = []
+
+    def notes() -> list[str]:  # empty after the command; the approval lands as the model answers
+        asked.append(1)
+        return [NOTE] if len(asked) == 2 else []
+
+    box = MemorySandbox(files={"a.txt": "x\n"},
+                        on_command=lambda command, cwd: ExecResult(1, "refused\n", duration=0.1))
+    model_server.add(
+        reply(call("shell", {"command": "curl packages.example.com"})),
+        reply("The host was refused, so I could not fetch the package."),
+        reply("Approved now: the package can be fetched."),
+    )
+
+    outcome = run(make_spec(model_server, api=api, mode="ask"), box, notes=notes)
+
+    assert outcome.result.outcome == "succeeded", outcome.result.error
+    assert len(model_server.requests) == 3  # one more turn, with the note
+    assert f"[codexweb: {NOTE}]" in model_server.requests[2].user_texts()[-1]
+    assert outcome.result.final_message == "Approved now: the package can be fetched."
+    assert model_server.problems == []

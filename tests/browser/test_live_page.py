@@ -206,10 +206,11 @@ def test_watch_an_attempt_stream_live_then_follow_its_evidence(browser_page, liv
     download = result.get_by_role("link", name="Download patch")
     with page.expect_download() as info:
         download.click()
-    assert info.value.suggested_filename == f"codexweb-attempt-{first.pk}.patch"
+    patch_name = f"codexweb-task-{first.task_id}-attempt-{first.index}.patch"  # as the page says
+    assert info.value.suggested_filename == patch_name
     assert Path(info.value.path()).read_text() == PATCH
     expect(result.locator("[data-copy-source]")).to_have_text(
-        f"git apply codexweb-attempt-{first.pk}.patch"
+        f"git apply {patch_name}"
     )
     pr = result.get_by_role("button", name="Create PR")
     expect(pr).to_be_disabled()

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def embedded(tmp_path: Path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CODEXWEB_TEST_SERVICES_READY", "DJANGO_SETTINGS_MODULE"}
+        if key not in {"DATABASE_URL", "CODEXWEB_TEST_SERVICES_READY", "DJANGO_SETTINGS_MODULE",
+                       "DEBUG"}
     }
     env.update(
         CODEXWEB_VAR_DIR=str(tmp_path / "var"),
@@ -97,6 +99,14 @@ def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):
     assert "Create the first administrator account" in body or "Welcome to codexweb" in body
     status, css = _get(f"http://127.0.0.1:{embedded['web']}/static/css/app.css")
     assert status == 200 and ".sidebar" in css
+    # DEBUG is off unless asked for: a missing page is the app's own, not Django's debug page
+    # listing every URL pattern and the settings (what anyone reaching the app used to see).
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        _get(f"http://127.0.0.1:{embedded['web']}/static/no-such-file.css")
+    page = missing.value.read().decode()
+    assert missing.value.code == 404
+    assert "This page does not exist" in page and "css/app.css" in page
+    assert "URLconf" not in page and "DEBUG = True" not in page
     assert (embedded["var"] / "codexweb.sqlite3").exists()
     assert _port_open(embedded["redis"])
 

@@ -103,3 +103,20 @@ def test_the_worker_pool_is_threads_unless_told_otherwise_and_a_typo_is_refused(
     result = manage("check", WORKER_POOL="forks")
     assert result.returncode != 0
     assert "WORKER_POOL must be threads or prefork, not 'forks'." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "pool"),
+    [
+        (["celery", "-A", "codexweb", "worker", "--pool", "prefork"], "prefork"),
+        (["celery", "-A", "codexweb", "worker", "--pool=prefork", "-c", "2"], "prefork"),
+        (["celery", "-A", "codexweb", "worker", "-Pprefork"], "prefork"),
+        (["celery", "-A", "codexweb", "worker", "-P", "solo"], "solo"),
+        (["celery", "-A", "codexweb", "worker", "-c", "2"], None),
+        (["celery", "-A", "codexweb", "beat"], None),
+    ],
+)
+def test_the_pool_named_on_the_worker_command_line_is_read_in_each_spelling(argv, pool):
+    from codexweb.celery import pool_named_on_command_line
+
+    assert pool_named_on_command_line(argv) == pool

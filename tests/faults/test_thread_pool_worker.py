@@ -64,3 +64,10 @@ def test_a_thread_pool_worker_runs_attempts_at_once_and_its_death_ends_each_of_t
         assert (attempt.status, attempt.error) == (Status.FAILED, LOST_WORKER_MESSAGE)
     existing = {c["Id"] for c in docker_engine.api.containers(all=True)}
     assert not existing & {cid for found in containers.values() for cid in found}
+
+
+def test_an_explicit_pool_on_the_command_line_wins_over_worker_pool(start_worker):
+    """Celery's `--pool` defaults to prefork, so it took an explicit `--pool prefork` for its
+    default and ran the configured WORKER_POOL (threads) instead."""
+    worker = start_worker("--pool", "prefork", "--concurrency", "1")
+    assert "(prefork)" in worker.log(), worker.log()  # Celery's banner: "concurrency: 1 (prefork)"

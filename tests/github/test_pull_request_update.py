@@ -233,10 +233,15 @@ def test_a_refused_update_is_resolved_onto_their_commits_and_pushed_to_the_same_
     html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
     assert reverse("tasks:attempt_resolve", args=[child.pk]) in html
 
+    assert f"Try Update PR #{opened.number} again" in html
+
     resolving = attempt_resolve(attempt=child, by=alice)
 
     assert (resolving.kind, resolving.parent_id) == (AttemptKind.RESOLVE, child.pk)
     assert f"The branch {opened.branch} moved since attempt 2 ran" in resolving.follow_up_prompt
+    html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
+    assert "Attempt 3 is resolving this attempt's conflicts" in html
+    assert "Try Update PR" not in html  # pressing it now would race the resolve attempt
     prepared = prepare_workspace(resolving, tmp_path / "resolve")
     assert prepared.base_commit == theirs  # the patch is taken against the PR's branch
     work = prepared.workspace
@@ -270,6 +275,14 @@ def test_a_refused_update_is_resolved_onto_their_commits_and_pushed_to_the_same_
     assert git(bare, "show", f"{branch}:notes.txt") == "reviewer's fix"
     assert git(bare, "show", f"{branch}:app.py") == "print('v2 from the agent')\nprint('the end')"
     assert len(webapp.pulls) == 1
+    # Attempt 2's card says where its changes went; it no longer offers the refused Update PR
+    # (pressing it would be refused again: attempt 3 pushed to the PR) nor another resolve.
+    html = alice_client.get(reverse("tasks:detail", args=[child.task_id])).content.decode()
+    assert "Try Update PR" not in html
+    assert reverse("tasks:attempt_resolve", args=[child.pk]) not in html
+    assert (f"Attempt 3 resolved this attempt's conflicts and pushed <code>"
+            f"{record.head_sha[:7]}</code> onto branch <code>{branch}</code> of pull request "
+            f"#{opened.number}") in html
 
 
 @pytest.mark.django_db

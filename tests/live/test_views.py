@@ -97,7 +97,7 @@ def test_task_page_shows_facts_summary_and_diff(bob_client, finished_attempt):
     assert 'class="cite cite-file"' in html and 'class="cite cite-terminal"' in html
     assert 'class="cite cite-invalid"' in html
     assert "<img src=x" not in html and "&lt;script&gt;alert(1)" in html
-    assert "git apply codexweb-attempt-" in html
+    assert f"git apply codexweb-task-{finished_attempt.task_id}-attempt-1.patch" in html
     assert "not on GitHub" in html  # the factory's repositories are plain git
     assert f'data-ws-path="/ws/attempts/{finished_attempt.pk}/"' in html
 
@@ -131,8 +131,9 @@ def test_patch_download(alice_client, finished_attempt):
     assert response.status_code == 200
     assert response.content.decode() == PATCH
     assert response["Content-Disposition"] == (
-        f'attachment; filename="codexweb-attempt-{finished_attempt.pk}.patch"'
-    )
+        f'attachment; filename="codexweb-task-{finished_attempt.task_id}-attempt-'
+        f'{finished_attempt.index}.patch"'
+    )  # as the page names the attempt, not by its database id
 
 
 def test_follow_up_creates_a_queued_child_attempt(alice_client, finished_attempt):
