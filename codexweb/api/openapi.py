@@ -189,6 +189,15 @@ _SCHEMAS: dict[str, Any] = {
                 "url and branch): the parent attempt's id",
             ),
             "poll_url": text("GET it for the state now"),
+            "resolution": described(
+                {"oneOf": [{"type": "null"}, obj({
+                    "attempt": INTEGER,
+                    "index": INTEGER,
+                    "state": {"type": "string", "enum": ["running", "pushed", "failed"]},
+                })]},
+                "a conflict refusal's newest resolve attempt: running (it or its push is under "
+                "way), pushed (done: no retry to offer) or failed (offer it again)",
+            ),
         },
         optional={
             "pushed_to_branch": described(BOOLEAN, "Push to branch: onto the task's own branch"),

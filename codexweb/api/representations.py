@@ -14,6 +14,7 @@ from tasks.images.models import TaskImage
 from tasks.images.selectors import images_shown
 from tasks.models import Attempt, Event, Task
 from tasks.pull_requests.models import PullRequestRecord
+from tasks.pull_requests.selectors import resolution_of
 from tasks.steering.models import SteerMessage
 
 
@@ -92,4 +93,15 @@ def pull_request_repr(record: PullRequestRecord) -> dict[str, Any]:
         # A follow-up's record that pushes to its parent's open PR: the parent attempt's id.
         "updates_attempt": record.updates.attempt_id if record.updates else None,
         "poll_url": reverse("api:attempt_pr", args=[record.attempt_id]),
+        "resolution": _resolution_repr(record),
     }
+
+
+def _resolution_repr(record: PullRequestRecord) -> dict[str, Any] | None:
+    """A conflict refusal's newest resolve attempt and how far it got (the page's card says the
+    same), so a client does not offer the retry or another resolve while one runs or pushed."""
+    resolution = resolution_of(record)
+    if resolution is None:
+        return None
+    attempt = resolution.attempt
+    return {"attempt": attempt.pk, "index": attempt.index, "state": resolution.state}

@@ -511,7 +511,12 @@ def _record_failure(args: argparse.Namespace, out: TextIO, err: TextIO,
         return _fail(args, err, out, message, exitcodes.SERVER, result)
     if result["state"] == "failed":
         message = result["error"] or "Opening the pull request failed."
-        if result.get("resolvable"):
+        resolution = result.get("resolution") or {}
+        if resolution.get("state") == "running":
+            message += f" Attempt {resolution['index']} is resolving it."
+        elif resolution.get("state") == "pushed":
+            message += f" Attempt {resolution['index']} resolved it and pushed."
+        elif result.get("resolvable"):
             message += f" Run `codexweb resolve {result['attempt']}` to let the agent do it."
         return _fail(args, err, out, message, exitcodes.SERVER, result)
     return None

@@ -116,6 +116,10 @@ def test_a_moved_branch_is_resolvable_and_resolve_queues_an_attempt(
     new = response.json()
     assert (new["kind"], new["parent"], new["index"]) == ("resolve", attempt.pk, 2)
     assert Attempt.objects.get(pk=new["id"]).kind == AttemptKind.RESOLVE
+    # The refused record now names the resolve under way, so a client offers no retry.
+    again = alice_api.get(f"/attempts/{attempt.pk}/pr").json()
+    assert again["resolution"] == {"attempt": new["id"], "index": 2, "state": "running"}
+    assert polled["resolution"] is None  # before the resolve
     queue_clear()
 
 
