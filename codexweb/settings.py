@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from codexweb.embedded_keys import LEGACY_DEFAULT_SECRET_KEY, embedded_keys
 from codexweb.envconf import envbool, envfloat, envint, envlist, envnetworks, envports, envstr
+from codexweb.tunables import tunable_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("CODEXWEB_VAR_DIR", str(BASE_DIR / "var")))
@@ -41,6 +42,12 @@ if not PRODUCTION and SECRET_KEY == INSECURE_SECRET_KEY:
     FIELD_ENCRYPTION_KEY = FIELD_ENCRYPTION_KEY or _keys.field_encryption_key
     FIELD_ENCRYPTION_ACCEPT_LEGACY_DEFAULT = _keys.accept_legacy_field_key
 PUBLIC_URL = envstr("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# The simple tunables (an environment variable with a fixed default: limits, timeouts, budgets),
+# each bound to the setting of its own name; their table, with a line of doc each, is
+# codexweb/tunables.toml (`codexweb settings` lists them). What follows here is the rest: settings
+# derived from the mode or from another setting, paths, lists and choices.
+globals().update(tunable_values())
 
 INSTALLED_APPS = [
     "daphne",
@@ -141,9 +148,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # database; its job message is only acknowledged late).
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# A queued attempt whose job is not in Redis after this long is enqueued again once, then failed
-# (tasks/worker/queue_watch.py, run by housekeeping).
-QUEUE_LOST_SECONDS = envint("QUEUE_LOST_SECONDS", 120, minimum=10)
 CELERY_WORKER_CONCURRENCY = envint("WORKER_CONCURRENCY", 4, minimum=1)
 # How a worker runs its attempts at once: "threads" (WORKER_CONCURRENCY threads in one process:
 # an attempt mostly waits on the engine, the model and its commands, and the attempt code is
@@ -154,12 +158,9 @@ if CELERY_WORKER_POOL not in ("threads", "prefork"):
         f"WORKER_POOL must be threads or prefork, not {CELERY_WORKER_POOL!r}."
     )
 # Celery beat (embedded: inside the worker; production: `celery -A codexweb beat`).
-# A running attempt's worker stamps its heartbeat this often; housekeeping fails an attempt whose
-# heartbeat is older than the timeout ("the worker running this attempt stopped").
-ATTEMPT_HEARTBEAT_SECONDS = envfloat("ATTEMPT_HEARTBEAT_SECONDS", 10.0)
+# Housekeeping fails a running attempt whose heartbeat (stamped every ATTEMPT_HEARTBEAT_SECONDS)
+# is older than this ("the worker running this attempt stopped").
 ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS = envint("ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS", 60, minimum=2)
-# How long the worker retries a database write (event, end of attempt) before giving up.
-DB_RETRY_SECONDS = envfloat("DB_RETRY_SECONDS", 30.0)
 _HEARTBEAT_CHECK_SECONDS = max(1.0, min(30.0, ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS / 3))
 CELERY_BEAT_SCHEDULE = {
     "housekeeping": {
@@ -221,36 +222,14 @@ SOCIAL_AUTH_PIPELINE = (
     "codexweb.accounts.pipeline.ensure_team",
     "codexweb.accounts.pipeline.store_github_token",
 )
-# REST API: requests per minute per personal token (counted in Redis).
-API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
-# How long a team invitation (link, GitHub login or e-mail) stays usable.
-INVITE_EXPIRY_HOURS = envint("INVITE_EXPIRY_HOURS", 72, minimum=1)
 
 # Notifications (tasks/notifications/): e-mail through Django's mail backend, off until
 # EMAIL_HOST is set (or NOTIFY_EMAIL says otherwise), and per-team webhooks.
-EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = envstr("EMAIL_HOST", "")
-EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
-EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
-EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
-DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "codexweb <codexweb@localhost>")
 NOTIFY_EMAIL = envbool("NOTIFY_EMAIL", bool(EMAIL_HOST))
 # Non-public networks webhooks may reach (an internal chat bridge: "10.20.0.0/16"); none by
 # default: loopback, private and link-local addresses and this host's own are refused.
 WEBHOOK_ALLOW_PRIVATE = envnetworks("WEBHOOK_ALLOW_PRIVATE")
-WEBHOOK_TIMEOUT_SECONDS = envfloat("WEBHOOK_TIMEOUT_SECONDS", 10.0)
-WEBHOOK_MAX_TRIES = envint("WEBHOOK_MAX_TRIES", 6, minimum=1)
-WEBHOOK_RETRY_BASE_SECONDS = envint("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)
-WEBHOOK_RETRY_MAX_SECONDS = envint("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
-# How long GitHub's answer "may this person use this repository" is trusted before asking again.
-GITHUB_ACCESS_TTL_SECONDS = envint("GITHUB_ACCESS_TTL_SECONDS", 300, minimum=0)
-# The composer's branch list refetches a repository's mirror (in a job) when it is older than this.
-MIRROR_MAX_AGE_SECONDS = envint("MIRROR_MAX_AGE_SECONDS", 300, minimum=0)
-# An attempt skips the mirror fetch when the mirror was fetched less than this many seconds ago
-# and knows the branch or commit (siblings started together share one fetch); 0: always fetch.
-GIT_MIRROR_FRESH_SECONDS = envint("GIT_MIRROR_FRESH_SECONDS", 10, minimum=0)
 # Bare mirrors of repositories on the host (one per repository; fetched with the user's token).
 GIT_MIRROR_ROOT = Path(envstr("GIT_MIRROR_ROOT") or str(VAR_DIR / "git-mirrors"))
 # Folders whose git repositories a team admin may register by path (repos/git/locations.py). In
@@ -262,9 +241,8 @@ GIT_LOCAL_ROOTS = envlist(
 # always count. Loopback/private addresses need the host listed by name, never just "*".
 GIT_ALLOWED_HOSTS = envlist("GIT_ALLOWED_HOSTS", "" if PRODUCTION else "*")
 # `git gc --prune=now` of mirrors (drops force-pushed-away commits) and removal of mirrors no
-# repository uses: how often beat starts a round, and how many mirrors one round may handle.
+# repository uses: how often beat starts a round (MIRROR_GC_BATCH: how many mirrors it handles).
 MIRROR_GC_INTERVAL_SECONDS = envint("MIRROR_GC_INTERVAL_SECONDS", 3600, minimum=60)
-MIRROR_GC_BATCH = envint("MIRROR_GC_BATCH", 20, minimum=1)
 CELERY_BEAT_SCHEDULE["mirrors-gc"] = {
     "task": "repos.mirrors_gc",
     "schedule": float(MIRROR_GC_INTERVAL_SECONDS),
@@ -272,8 +250,6 @@ CELERY_BEAT_SCHEDULE["mirrors-gc"] = {
 }
 # The co-author trailer on commits made from an attempt's patch.
 PR_CO_AUTHOR = envstr("PR_CO_AUTHOR") or "codexweb agent <codexweb-agent@users.noreply.github.com>"
-# Local accounts (username + password) for installs without GitHub.
-LOCAL_ACCOUNTS_ENABLED = envbool("LOCAL_ACCOUNTS_ENABLED", True)
 # Who may sign in with GitHub (codexweb/accounts/signin_policy.py): "invite-only" (a new person
 # needs an open invitation), "orgs" (members of SIGNIN_GITHUB_ALLOWED_ORGS only) or "open".
 SIGNIN_POLICY = envstr("SIGNIN_POLICY", "invite-only").strip().lower()
@@ -286,14 +262,9 @@ if SIGNIN_POLICY == "orgs" and not SIGNIN_GITHUB_ALLOWED_ORGS:
     raise ImproperlyConfigured(
         "SIGNIN_POLICY=orgs needs SIGNIN_GITHUB_ALLOWED_ORGS (a comma list of organizations)."
     )
-# Local sign-in throttle: after this many failed passwords for one username within the window
-# (counted from the first), local sign-in for it is refused until the window ends. Redis counts.
-SIGNIN_THROTTLE_FAILURES = envint("SIGNIN_THROTTLE_FAILURES", 10, minimum=1)
-SIGNIN_THROTTLE_WINDOW_SECONDS = envint("SIGNIN_THROTTLE_WINDOW_SECONDS", 900, minimum=1)
 
-# The model API (OpenAI-compatible). Tokens never enter a container.
-OPENAI_BASE_URL = envstr("OPENAI_BASE_URL", "")
-OPENAI_API_KEY = envstr("OPENAI_API_KEY", "")
+# The model API (OpenAI-compatible; OPENAI_BASE_URL and OPENAI_API_KEY are tunables). Tokens
+# never enter a container.
 MODEL_TIERS = {
     "strong": envstr("MODEL_STRONG", "o3"),
     "fast": envstr("MODEL_FAST", "o4-mini"),
@@ -329,71 +300,27 @@ IMAGE_MAX_COUNT = envint("IMAGE_MAX_COUNT", 4, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(
     2_621_440, IMAGE_MAX_BYTES * IMAGE_MAX_COUNT * 4 // 3 + 1_048_576
 )
-MODEL_REQUEST_TIMEOUT = envfloat("MODEL_REQUEST_TIMEOUT", 600.0)
-MODEL_MAX_RETRIES = envint("MODEL_MAX_RETRIES", 5, minimum=0)
-MODEL_RETRY_BASE_DELAY = envfloat("MODEL_RETRY_BASE_DELAY", 1.0)
-MODEL_RETRY_MAX_DELAY = envfloat("MODEL_RETRY_MAX_DELAY", 60.0)
-# Budgets per attempt; the agent stops as "stopped: budget" when one runs out.
-AGENT_MAX_TURNS = envint("AGENT_MAX_TURNS", 100, minimum=1)
-AGENT_MAX_TOKENS = envint("AGENT_MAX_TOKENS", 2_000_000, minimum=1000)
-AGENT_WALL_SECONDS = envint("AGENT_WALL_SECONDS", 3000, minimum=10)
-AGENT_SHELL_TIMEOUT = envint("AGENT_SHELL_TIMEOUT", 300, minimum=1)
-AGENT_SHELL_MAX_TIMEOUT = envint("AGENT_SHELL_MAX_TIMEOUT", 1800, minimum=1)
-AGENT_CONTEXT_OUTPUT_CHARS = envint("AGENT_CONTEXT_OUTPUT_CHARS", 16000, minimum=1000)
 
-# The sandbox. "none" until an administrator configures a backend such as "docker".
-SANDBOX_BACKEND = envstr("SANDBOX_BACKEND", "none")
-# The images an environment chooses from: universal (many toolchains; the default) and slim
-# (Python, Node.js, git). `make sandbox-image` builds both under these names.
-SANDBOX_IMAGE = envstr("SANDBOX_IMAGE", "codexweb-sandbox-universal:latest")
-SANDBOX_SLIM_IMAGE = envstr("SANDBOX_SLIM_IMAGE", "codexweb-sandbox-slim:latest")
-# Other images (exact names, comma-separated) an environment may choose; none by default.
+# The sandbox (its limits are tunables). Other images (exact names, comma-separated) an
+# environment may choose; none by default.
 SANDBOX_ALLOWED_IMAGES = envlist("SANDBOX_ALLOWED_IMAGES")
-SANDBOX_CPUS = envfloat("SANDBOX_CPUS", 2.0)
-SANDBOX_MEMORY_MB = envint("SANDBOX_MEMORY_MB", 4096, minimum=64)
-SANDBOX_PIDS = envint("SANDBOX_PIDS", 512, minimum=16)
-SANDBOX_DISK_MB = envint("SANDBOX_DISK_MB", 10240, minimum=64)
-ATTEMPT_TIMEOUT_SECONDS = envint("ATTEMPT_TIMEOUT_SECONDS", 3600, minimum=10)
-# Best-of-N re-verification (tasks/verification/): all of one patch's checks end within this
-# many seconds, each command within the second.
-VERIFY_TIMEOUT_SECONDS = envint("VERIFY_TIMEOUT_SECONDS", 1200, minimum=10)
-VERIFY_COMMAND_TIMEOUT_SECONDS = envint("VERIFY_COMMAND_TIMEOUT_SECONDS", 600, minimum=5)
-# At most this many allowed egress decisions are recorded as events per attempt (published
-# as they happen); refusals are always recorded, as people may approve them.
-EGRESS_EVENTS_MAX = envint("EGRESS_EVENTS_MAX", 1000, minimum=0)
-# Per-repository warm images (after the setup script ran) are reused for this long; 0 disables.
-SANDBOX_WARM_CACHE_HOURS = envfloat("SANDBOX_WARM_CACHE_HOURS", 12.0)
-# Pre-started containers kept per image and container plan (tasks/sandbox/pool.py) for attempts
-# that need no egress and run no setup or maintenance script; 0 turns the pool off. One waits
-# unclaimed at most SANDBOX_POOL_IDLE_SECONDS (and never past its warm image's expiry).
-SANDBOX_POOL_SIZE = envint("SANDBOX_POOL_SIZE", 1, minimum=0)
-SANDBOX_POOL_IDLE_SECONDS = envint("SANDBOX_POOL_IDLE_SECONDS", 600, minimum=60)
-# This installation's id in warm-image keys and labels; empty: a random id kept in the database.
-CODEXWEB_INSTALL_ID = envstr("CODEXWEB_INSTALL_ID", "")
 # Host-side runtime files per attempt: egress proxy sockets, rules and request records.
 SANDBOX_RUNTIME_DIR = Path(envstr("SANDBOX_RUNTIME_DIR", str(VAR_DIR / "sandbox")))
 # The egress proxy runs from its own virtual environment (scripts/proxy-venv.sh builds it).
 SANDBOX_MITMDUMP = envstr("SANDBOX_MITMDUMP", str(BASE_DIR / ".venv-proxy" / "bin" / "mitmdump"))
-# JSON file {"list-name": ["domain", "*.domain", ...]}: named allowlists ("@list-name"). Empty.
-SANDBOX_DOMAIN_LISTS_FILE = envstr("SANDBOX_DOMAIN_LISTS_FILE", "")
 # Non-public networks sandboxes may still reach through the proxy (an internal mirror:
 # "10.20.0.0/16"). None: loopback, private, link-local and this host's own addresses are refused.
 SANDBOX_EGRESS_ALLOW_PRIVATE = envnetworks("SANDBOX_EGRESS_ALLOW_PRIVATE")
 # Ports an allowlist lets tunnels and plain HTTP reach; under "on", the ports raw TCP may reach.
 SANDBOX_EGRESS_PORTS = envports("SANDBOX_EGRESS_PORTS", "80,443")
 # Without overlay2-on-XFS project quotas the disk limit is checked this often while commands run.
-SANDBOX_DISK_WATCH_SECONDS = envfloat("SANDBOX_DISK_WATCH_SECONDS", 2.0)
 # The reaper removes sandbox containers this long past their wall-clock deadline.
-SANDBOX_REAPER_GRACE_SECONDS = envint("SANDBOX_REAPER_GRACE_SECONDS", 300, minimum=0)
 # Keep one setup-phase egress proxy (mitmdump) started ahead per worker process, so a cold
 # start does not wait for one (tasks/sandbox/egress/spare.py); costs one idle mitmdump each.
-SANDBOX_SPARE_PROXY = envbool("SANDBOX_SPARE_PROXY", True)
 # Corporate networks: a CA certificate file (PEM) every sandbox trusts (system store and the
 # variables pip, npm, git, curl, Node, Java and Python read), and the egress proxy trusts for
 # upstream servers next to this host's system store; read when an attempt starts.
-SANDBOX_EXTRA_CA_FILE = envstr("SANDBOX_EXTRA_CA_FILE", "")
 # An HTTP proxy the egress proxy chains to (http://host:port), for networks without direct egress.
-SANDBOX_UPSTREAM_PROXY = envstr("SANDBOX_UPSTREAM_PROXY", "")
 MAX_ATTEMPTS_PER_TASK = 4
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -404,7 +331,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = envstr("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -240,30 +240,37 @@ def pull_request_create(*, attempt: Attempt, user: User, draft: bool | None = No
 
 
 def pull_request_open(*, record_id: int) -> PullRequestRecord:
-    """Do the git and GitHub work for a reserved record; never raises for expected failures."""
+    """Do the git and GitHub work for a reserved record, once: a record no longer CREATING was
+    done (or failed) in an earlier run of the job. Never raises for expected failures: they are
+    stored on the record, a merge conflict marked resolvable by the agent."""
     record = PullRequestRecord.objects.select_related(
         "attempt__task__repository", "requested_by").get(pk=record_id)
-    if record.state != PullRequestRecord.State.CREATING:
-        return record
-    try:
-        if record.pushed_to_branch:
-            from tasks.pull_requests.branch_push import branch_push
-
-            branch_push(record)
-        elif record.updates_id is not None:
-            from tasks.pull_requests.update import pull_request_push_update
-
-            pull_request_push_update(record)
+    if record.state == PullRequestRecord.State.CREATING:
+        try:
+            _carry_out(record)
+        except (PullRequestError, GitHubError, mirror.GitError) as exc:
+            record.state = PullRequestRecord.State.FAILED
+            record.error = str(exc)
+            record.resolvable = getattr(exc, "code", "") == CONFLICT
+            record.save(update_fields=["state", "error", "resolvable", "updated_at"])
         else:
-            _open(record)
-    except (PullRequestError, GitHubError, mirror.GitError) as exc:
-        record.state = PullRequestRecord.State.FAILED
-        record.error = str(exc)
-        record.resolvable = getattr(exc, "code", "") == CONFLICT
-        record.save(update_fields=["state", "error", "resolvable", "updated_at"])
-    else:
-        _audit_opened(record)
+            _audit_opened(record)
     return record
+
+
+def _carry_out(record: PullRequestRecord) -> None:
+    """What the person pressed: Push to branch, Update PR (a push onto the open PR's branch) or
+    Create PR."""
+    if record.pushed_to_branch:
+        from tasks.pull_requests.branch_push import branch_push
+
+        branch_push(record)
+    elif record.updates_id is not None:
+        from tasks.pull_requests.update import pull_request_push_update
+
+        pull_request_push_update(record)
+    else:
+        _open(record)
 
 
 def _audit_opened(record: PullRequestRecord) -> None:
