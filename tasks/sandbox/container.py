@@ -96,6 +96,18 @@ REPLACE_WORKSPACE = (
 )
 
 
+# Run as the user whose processes must end (one exec instead of a kill, a root `pgrep` and the
+# IPC clean-up): SIGKILL every process the user may signal (the kernel spares the caller), then
+# exit 1 if any is left. The listing's pipeline members are this shell's own children, so only
+# the shell and them are left out; a survivor, whatever forked it, is not a child of this shell.
+KILL_ALL = (
+    "kill -KILL -1 2>/dev/null; "
+    'ps -u "$UID" -o pid=,ppid= | '
+    "awk -v me=$$ '$1 != me && $2 != me { left = 1 } END { exit left }' || exit 1"
+)
+CLEAR_IPC = "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete 2>/dev/null"
+
+
 # The workspace's measurement (disk_use): root's execute-only copy of `du` in a folder only root
 # may write. Made on the first measurement (a root exec; the command users cannot write /run).
 MEASURE_DU = "/run/codexweb/du"
@@ -242,15 +254,15 @@ class ContainerShell:
         )
         self.run(["bash", "-c", script], user=user)
 
-    def kill_user_processes(self, user: str) -> bool:
+    def kill_user_processes(self, user: str, *, clear_ipc: bool = False) -> bool:
         """SIGKILL every process of `user` (retried: a fork bomb may leave no room for the
-        killing command at first). True when none is left."""
+        killing command at first). True when none is left. `clear_ipc`: then, with none left,
+        remove the user's IPC objects too (`clear_ipc`), in the same exec."""
+        script = KILL_ALL + (f"; {CLEAR_IPC}" if clear_ipc else "") + "; echo none-left"
         for _ in range(20):
-            code, _, _ = self.run(["bash", "-c", "kill -KILL -1 2>/dev/null; true"], user=user)
-            if code == 0:
-                code, out, _ = self.run(["pgrep", "-u", user, "-c", "."], user="root")
-                if out.strip() in (b"0", b""):
-                    return True
+            code, out, _ = self.run(["bash", "-c", script], user=user)
+            if code == 0 and out.strip() == b"none-left":
+                return True
             time.sleep(0.25)
         logger.warning("processes of %s survived in sandbox %s", user, self.container_id)
         return False
@@ -349,10 +361,7 @@ class ContainerShell:
     def clear_ipc(self, user: str) -> None:
         """Remove `user`'s System V IPC objects and POSIX message queues: they outlive the
         processes that made them (setup could leave a secret in one)."""
-        self.run(
-            ["bash", "-c", "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete; true"],
-            user=user,
-        )
+        self.run(["bash", "-c", CLEAR_IPC + "; true"], user=user)
 
     def shm_archive(self, user: str) -> bytes:
         """A tar of /dev/shm's contents, packed by `user` (its only possible writer) after making

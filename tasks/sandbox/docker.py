@@ -431,8 +431,7 @@ class DockerSandbox:
         # Whatever setup started dies with it: no process may keep the secrets in its memory,
         # environment or command line into the agent phase.
         if not self._lifetime.ended:
-            self._end_user_processes(SETUP_USER)
-            self._require_shell().clear_ipc(SETUP_USER)
+            self._end_user_processes(SETUP_USER, clear_ipc=True)
         self._set_network(NetworkPolicy(mode="off"))
         self._raise_if_ended()
         if result.exit_code != 0:
@@ -583,15 +582,18 @@ class DockerSandbox:
             # The output is still open: something survived.
             self._end_user_processes(user)
 
-    def _end_user_processes(self, user: str) -> None:
-        """Kill every process of `user`; if even that cannot run (a fork bomb holding every
-        pid), restart the container: its file system stays, its processes do not."""
+    def _end_user_processes(self, user: str, *, clear_ipc: bool = False) -> None:
+        """Kill every process of `user` (and with `clear_ipc` remove its IPC objects, in the
+        same exec); if even that cannot run (a fork bomb holding every pid), restart the
+        container: its file system stays, its processes do not."""
         shell = self._require_shell()
-        if shell.kill_user_processes(user):
+        if shell.kill_user_processes(user, clear_ipc=clear_ipc):
             return
         logger.warning("restarting sandbox %s to end runaway processes", self.container_id)
         self.api.restart(self._require_container(), timeout=0)
         self._oom_kills = shell.oom_kills()  # a restart may start a fresh memory cgroup
+        if clear_ipc:
+            shell.clear_ipc(user)
         if self._network.policy.mode != "off":
             shell.start_bridge()
 
