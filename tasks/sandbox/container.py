@@ -36,6 +36,7 @@ from tasks.sandbox.spec import (
     JAVA_TRUSTSTORE_PASSWORD,
     PROXY_PORT,
     SETUP_USER,
+    SYSTEM_CA_BUNDLE,
     WORKSPACE,
 )
 from tasks.sandbox.watch import DiskUse
@@ -104,6 +105,15 @@ KILL_ALL = (
     "kill -KILL -1 2>/dev/null; "
     'ps -u "$UID" -o pid=,ppid= | '
     "awk -v me=$$ '$1 != me && $2 != me { left = 1 } END { exit left }' || exit 1"
+)
+# Run as root: the egress bridge (socat, its output on /dev/null so the exec can end while it
+# runs), then up to 10 s (200 tries) for it to accept a connection: one exec, not one per try.
+START_BRIDGE = (
+    f"socat TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork "
+    f"UNIX-CONNECT:{EGRESS_MOUNT}/{EGRESS_SOCKET} </dev/null >/dev/null 2>&1 & "
+    "for _ in $(seq 200); do "
+    f"{{ : 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}; }} 2>/dev/null && exit 0; sleep 0.05; "
+    "done; exit 1"
 )
 CLEAR_IPC = "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete 2>/dev/null"
 
@@ -269,31 +279,22 @@ class ContainerShell:
 
     # -- the egress bridge ----------------------------------------------------------------------
 
-    def start_bridge(self) -> None:
+    def start_bridge(self, *, read_trust: bool = False) -> bytes:
         """socat from 127.0.0.1:PROXY_PORT to the host proxy's socket, as root (without
-        capabilities) so the command user cannot kill it."""
-        exec_id = self.api.exec_create(
-            self.container_id,
-            [
-                "socat",
-                f"TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork",
-                f"UNIX-CONNECT:{EGRESS_MOUNT}/{EGRESS_SOCKET}",
-            ],
-            user="root",
-            stdin=False,
-            tty=False,
-            workdir="/",
-        )["Id"]
-        self.api.exec_start(exec_id, detach=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            code, _, _ = self.run(
-                ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"], user="root"
+        capabilities) so the command user cannot kill it. One exec starts it (detached from
+        the exec's output, so it outlives the exec) and waits, bounded, until it accepts.
+        `read_trust`: the same exec first prints the container's CA bundle, returned (b"" when
+        unreadable) for the setup proxy's TLS probe; no user process runs yet to use the bridge
+        before the proxy has it."""
+        script = (f"cat {SYSTEM_CA_BUNDLE} 2>/dev/null; " if read_trust else "") + START_BRIDGE
+        code, out, err = self.run(["bash", "-c", script], user="root")
+        if code != 0:
+            detail = err.decode(errors="replace").strip()[-200:]
+            raise SandboxError(
+                "the in-sandbox bridge to the egress proxy did not start"
+                + (f": {detail}" if detail else "")
             )
-            if code == 0:
-                return
-            time.sleep(0.05)
-        raise SandboxError("the in-sandbox bridge to the egress proxy did not start")
+        return out if b"BEGIN CERTIFICATE" in out else b""
 
     def trust_ca(self, pem: bytes) -> bool:
         """Trust the egress proxy's CA (public PEM) at EGRESS_CA_CERT; see `trust_cas`."""
