@@ -21,6 +21,28 @@ class DiskUse:
     hidden: str = ""
 
 
+# The fastest a sandbox is assumed to write, in MB/s (a fast NVMe disk). Far below the limit
+# the next measurement waits until even a writer this fast could just have reached it: each
+# measurement is an exec in the container and an engine walk of its layer, and 20 attempts
+# measuring every 2 s cost the host more CPU than their commands did.
+ASSUMED_WRITE_MB_PER_SECOND = 1000.0
+# ... but never more than this many base intervals (a limit of terabytes must still be checked).
+MAX_INTERVAL_FACTOR = 8
+
+
+def next_disk_check_in(use: DiskUse, *, limit_mb: int, base: float, spent: float) -> float:
+    """Seconds until the next measurement after `use`: the base interval (and at least four
+    times what measuring took, so at most a fifth of the time goes into it), longer while the
+    room left would take even the assumed fastest writer longer to fill, up to
+    MAX_INTERVAL_FACTOR base intervals. The base interval when the figure is missing or part
+    of the tree was hidden (a second hidden check in a row kills the command)."""
+    interval = max(base, 4 * spent)
+    if use.mb is None or use.hidden:
+        return interval
+    room = (limit_mb - use.mb) / ASSUMED_WRITE_MB_PER_SECOND
+    return max(interval, min(room, base * MAX_INTERVAL_FACTOR))
+
+
 @dataclass(frozen=True)
 class Watched:
     error: str = ""  # why the command was killed ("" when it ended on its own)
@@ -40,7 +62,8 @@ def watch_command(
     disk_watch_seconds: float,
 ) -> Watched:
     """Pump `run`'s output until it ends, the time limit passes (`kill`), the sandbox ends, or
-    — with `measure_disk` — what the sandbox wrote outgrows `disk_limit_mb` (`kill`), or a
+    — with `measure_disk`, measured as often as `next_disk_check_in` says — what the sandbox
+    wrote outgrows `disk_limit_mb` (`kill`), or a
     folder stays hidden from the measurement at two checks in a row (`kill`: a folder made
     unreadable could otherwise hold any amount; a test that locks one for a moment passes)."""
     deadline = started + max(timeout, 0.1)
@@ -60,10 +83,11 @@ def watch_command(
             )
         if measure_disk is not None and now >= next_disk_check:
             use = measure_disk()
-            # Measuring walks the writable layer; on a big tree it takes a while, so never
-            # spend more than a fifth of the time measuring.
+            # Measuring walks the writable layer; on a big tree it takes a while.
             spent = time.monotonic() - now
-            next_disk_check = time.monotonic() + max(disk_watch_seconds, 4 * spent)
+            next_disk_check = time.monotonic() + next_disk_check_in(
+                use, limit_mb=disk_limit_mb, base=disk_watch_seconds, spent=spent
+            )
             if use.mb is not None and use.mb > disk_limit_mb:
                 kill()
                 return Watched(
