@@ -133,6 +133,8 @@ class DockerSandbox:
         self._java_store = False  # the image has a JDK: a trust store with codexweb's CAs exists
         self._lifetime = Lifetime(spec.wall_seconds, self._kill_container)
         self._oom_kills = 0
+        # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
+        self._disk_due_in = config.disk_watch_seconds
         # The setup script's result, or the maintenance script's on a warm start
         # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
@@ -528,7 +530,9 @@ class DockerSandbox:
             disk_limit_mb=self.spec.disk_mb,
             measure_disk=None if self.disk_quota else self._measure_disk,
             disk_watch_seconds=self.config.disk_watch_seconds,
+            disk_due_in=self._disk_due_in,
         )
+        self._disk_due_in = watched.disk_due_in
         error = watched.error
         if watched.killed:
             run.pump(KILL_GRACE)

@@ -48,6 +48,10 @@ class Watched:
     error: str = ""  # why the command was killed ("" when it ended on its own)
     timed_out: bool = False
     killed: bool = False
+    # Seconds of command time until the next disk measurement is due: the next command of the
+    # sandbox starts its count there (0: at once), so a series of short commands is measured
+    # too, and a long one after a measurement far below the limit is not measured again at 2 s.
+    disk_due_in: float = 0.0
 
 
 def watch_command(
@@ -60,16 +64,21 @@ def watch_command(
     disk_limit_mb: int,
     measure_disk: Callable[[], DiskUse] | None,
     disk_watch_seconds: float,
+    disk_due_in: float | None = None,
 ) -> Watched:
     """Pump `run`'s output until it ends, the time limit passes (`kill`), the sandbox ends, or
     — with `measure_disk`, measured as often as `next_disk_check_in` says — what the sandbox
     wrote outgrows `disk_limit_mb` (`kill`), or a
     folder stays hidden from the measurement at two checks in a row (`kill`: a folder made
-    unreadable could otherwise hold any amount; a test that locks one for a moment passes)."""
+    unreadable could otherwise hold any amount; a test that locks one for a moment passes).
+    The first measurement is `disk_due_in` seconds in (what the sandbox's previous command left
+    of its interval; the base interval when None)."""
     deadline = started + max(timeout, 0.1)
-    next_disk_check = started + disk_watch_seconds
+    next_disk_check = started + (disk_watch_seconds if disk_due_in is None else disk_due_in)
     hidden_before = ""
-    while not run.pump(0.2):
+    # A measurement already due (the previous commands used up the interval) runs as soon as
+    # this command started: what they wrote is judged before this one adds to it.
+    while not run.pump(0.2 if measure_disk is None else _wait(next_disk_check, 0.2)):
         now = time.monotonic()
         if lifetime.ended:
             lifetime.stopped.wait(30)
@@ -110,4 +119,8 @@ def watch_command(
     if lifetime.ended:  # the container was stopped under the command
         lifetime.stopped.wait(30)
         return Watched(error=lifetime.ended, killed=True)
-    return Watched()
+    return Watched(disk_due_in=max(0.0, next_disk_check - time.monotonic()))
+
+
+def _wait(due: float, most: float) -> float:
+    return min(most, max(0.0, due - time.monotonic()))

@@ -65,6 +65,17 @@ def test_the_disk_limit_counts_what_is_written_in_the_workspace(make_sandbox):
     assert "disk limit of 200 MB was reached" in error
 
 
+def test_files_left_by_earlier_short_commands_count_against_the_next_one(make_sandbox):
+    """The watchdog's interval runs on across a sandbox's commands (a measurement far below
+    the limit is not repeated at once by every next command): what short commands wrote is
+    judged at the latest in the next command that runs long enough."""
+    sandbox = make_sandbox(disk_mb=200)
+    errors = [sandbox.exec(f"head -c 60M /dev/zero > fill.{i}").error for i in range(5)]
+    errors.append(sandbox.exec("sleep 30", timeout=60).error)
+    killed = [error for error in errors if error]
+    assert killed and "disk limit of 200 MB was reached" in killed[0], errors
+
+
 def test_a_folder_hidden_from_the_measurement_ends_the_command(make_sandbox):
     """A folder its owner made unreadable could hold anything: when it stays hidden at two
     checks in a row, the command is killed, saying which folder and how to undo it."""
