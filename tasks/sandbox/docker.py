@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -50,6 +51,7 @@ from tasks.sandbox.base import (
     Phase,
     SandboxError,
     SandboxLost,
+    SandboxOwner,
     SandboxSpec,
     SandboxStartError,
     SetupScript,
@@ -294,7 +296,19 @@ class DockerSandbox:
         spec = self.spec
         if self.container_id is not None:
             raise SandboxError("this sandbox was already started")
-        choice = choose_image(self.client, spec, cache_hours=self._cache_hours())
+        # With a storage quota the workspace stays in the layer the kernel limits; else it gets
+        # a volume of its own, which the disk watchdog measures with the layer. (The probe runs
+        # once per engine.) The layout is part of the warm image's key.
+        self.disk_quota = disk_quota_supported(self.client, spec.image)
+        self.workspace_volume = self.config.workspace_volume and not self.disk_quota
+        choice = choose_image(
+            self.client,
+            spec,
+            cache_hours=self._cache_hours(),
+            workspace=images.WORKSPACE_ON_VOLUME
+            if self.workspace_volume
+            else images.WORKSPACE_IN_LAYER,
+        )
         check_path_prefix(spec.path_prefix)
         self._workdir.mkdir(parents=True, exist_ok=True)
         (self._workdir / "owner").write_text(owner_token())
@@ -314,10 +328,6 @@ class DockerSandbox:
             self._early_proxy = self._background.submit(
                 self._network.prepare, spec.setup_network
             )
-        self.disk_quota = disk_quota_supported(self.client, choice.image)
-        # With a storage quota the workspace stays in the layer the kernel limits; else it gets
-        # a volume of its own, which the disk watchdog measures with the layer.
-        self.workspace_volume = self.config.workspace_volume and not self.disk_quota
         plan = container_plan(
             spec,
             image=choice.image,
@@ -373,18 +383,7 @@ class DockerSandbox:
             key = pool.pool_key(plan, image_id=choice.image_id, install_id=self.spec.install_id)
             self.pool_key = key
             taken = pool.take(self.api, key, image_id=choice.image_id, name=name)
-            self.pool_refill = pool.refill_later(
-                pool.Refill(
-                    plan=plan,
-                    key=key,
-                    image_id=choice.image_id,
-                    size=self.config.pool_size,
-                    idle_seconds=self.config.pool_idle_seconds,
-                    cache_hours=self._cache_hours(),
-                ),
-                create=create_container,
-                client_factory=docker_client,
-            )
+            self._refill_pool(plan, key, choice.image_id)
             if taken:
                 self.container_id, self.pooled = taken, True
                 self._shell = ContainerShell(self.client, taken)
@@ -395,11 +394,51 @@ class DockerSandbox:
         self._lifetime.arm()
         self.api.start(self.container_id)
 
+    def _refill_pool(self, plan: ContainerPlan, key: str, image_id: str) -> None:
+        """Ask for the pool `key` (containers of `plan` from `image_id`) to be topped up in the
+        background (pool.py)."""
+        self.pool_refill = pool.refill_later(
+            pool.Refill(
+                plan=plan,
+                key=key,
+                image_id=image_id,
+                size=self.config.pool_size,
+                idle_seconds=self.config.pool_idle_seconds,
+                cache_hours=self._cache_hours(),
+            ),
+            create=create_container,
+            client_factory=docker_client,
+        )
+
+    def _pool_for_warm_image(self, image_id: str) -> None:
+        """Setup just made the warm image the next attempts of this spec start from: when they
+        can use the pool (no maintenance script, no egress), pre-start their container now, so
+        the first of them does not miss the pool (it is otherwise learned from that miss). The
+        pool's key (the plan's image, limits and host settings) decides who may take it."""
+        spec = self.spec
+        warm_attempt = replace(spec, owner=SandboxOwner.attempt(0))
+        if self.config.pool_size <= 0 or not pool.poolable(
+            warm_attempt,
+            runs_script=bool(spec.maintenance_script.strip()),
+            needs_egress=spec.agent_network.mode != "off",
+        ):
+            return
+        plan = container_plan(
+            warm_attempt,
+            image=image_id,
+            name=container_name(warm_attempt, "warm"),
+            egress_dir=None,
+            disk_quota=self.disk_quota,
+            workspace_volume=self.workspace_volume,
+        )
+        key = pool.pool_key(plan, image_id=image_id, install_id=spec.install_id)
+        self._refill_pool(plan, key, image_id)
+
     def _setup_phase(self, key: str) -> None:
         self._prepare_script(self.spec.setup_script, what="setup")
         if key and self._cache_hours() > 0:
             try:
-                self.warm_image = images.commit_warm_image(
+                self.warm_image, image_id = images.commit_warm_image(
                     self.client,
                     self._require_container(),
                     key,
@@ -407,6 +446,8 @@ class DockerSandbox:
                 )
             except APIError as exc:
                 logger.warning("could not cache the prepared sandbox: %s", exc)
+            else:
+                self._pool_for_warm_image(image_id)
 
     def _prepare_script(
         self, script: str, *, what: SetupScript, with_secrets: bool = True

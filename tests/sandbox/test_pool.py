@@ -294,6 +294,30 @@ def test_only_plans_a_pre_started_container_can_serve_use_the_pool(pool_sandbox,
     assert run.pool_key == "" and not run.pooled
 
 
+def test_the_first_warm_attempt_after_setup_takes_a_pre_started_container(
+    pool_sandbox, docker_engine  # noqa: ANN001
+):
+    """Setup's commit pre-starts a container of the warm image it made (the pool is otherwise
+    learned from a miss, so the first warm attempt after every setup made its own)."""
+    owner = {
+        "setup_script": "true",
+        "setup_network": NetworkPolicy(mode="off"),
+        "repository": "1:git:acme/demo",
+        "commit": uuid.uuid4().hex[:40].ljust(40, "0"),
+        "warm_cache_hours": 1.0,
+    }
+    cold = pool_sandbox(**owner)
+    try:
+        assert cold.warm_image and not cold.warm_hit and not cold.pooled
+        warm = pool_sandbox(**owner)
+        assert warm.warm_hit and warm.pooled, "the first warm start made its own container"
+        image = docker_engine.api.inspect_container(warm.container_id)["Image"]
+        assert image == docker_engine.images.get(cold.warm_image).id
+        assert warm.exec("cat README.md").output == "# demo\n"
+    finally:
+        docker_engine.images.remove(cold.warm_image, force=True)
+
+
 def test_a_pooled_container_never_outlives_its_warm_image(docker_engine):  # noqa: ANN001
     created = docker_engine.api.create_container(IMAGE, command=["true"])
     now = time.time()
