@@ -119,12 +119,17 @@ CLEAR_IPC = "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete 2>/de
 
 
 # The workspace's measurement (disk_use): root's execute-only copy of `du` in a folder only root
-# may write. Made on the first measurement (a root exec; the command users cannot write /run).
+# may write (the command users cannot write /run). Made by the container's PID 1 as it starts
+# (PID1_COMMAND: no exec of its own); a container without it (one made before, or a failed
+# install) gets it from a root exec on the first measurement.
 MEASURE_DU = "/run/codexweb/du"
 INSTALL_MEASURE_DU = (
     'mkdir -p /run/codexweb && install -m 0111 "$(command -v du)" /run/codexweb/du.new'
     " && mv -f /run/codexweb/du.new /run/codexweb/du"
 )
+# What the container runs (under tini, as root without capabilities): the measurement's copy,
+# from `/` with the container's fixed environment, then nothing but a sleep.
+PID1_COMMAND = ["sh", "-c", f"cd / && {{ {INSTALL_MEASURE_DU}; }} 2>/dev/null; exec sleep infinity"]
 
 
 def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
@@ -181,7 +186,7 @@ class ContainerShell:
         self.client = client
         self.api = client.api
         self.container_id = container_id
-        self._measure_ready = False  # MEASURE_DU is in place (disk_use)
+        self._measure_installed = False  # disk_use installed MEASURE_DU itself
 
     def run(
         self, cmd: list[str], *, user: str, environment: dict[str, str] | None = None
@@ -411,12 +416,13 @@ class ContainerShell:
         layer = self.disk_used_mb()
         if not workspace_volume:
             return DiskUse(layer)
-        if not self._measure_ready:
+        code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
+        if code in (126, 127) and not self._measure_installed:  # PID 1 did not make it
+            self._measure_installed = True
             code, _, err = self.run(["sh", "-c", INSTALL_MEASURE_DU], user="root")
             if code != 0:
                 return DiskUse(layer, f"cannot prepare the measurement ({err[-200:]!r})")
-            self._measure_ready = True
-        code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
+            code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
         if code == -1:  # the engine refused: no figure, as for the layer
             return DiskUse(None)
         kb = out.split(maxsplit=1)[0] if out.strip() else b""

@@ -10,6 +10,7 @@ from docker.errors import APIError, ImageNotFound
 
 from tasks.sandbox import images
 from tasks.sandbox.base import SandboxError, SandboxSpec
+from tasks.sandbox.container import PID1_COMMAND
 from tasks.sandbox.spec import WORKSPACE, ContainerPlan
 
 
@@ -53,7 +54,7 @@ def create_container(api: docker.APIClient, plan: ContainerPlan) -> str:
     try:
         created = api.create_container(
             plan.image,
-            command=["sleep", "infinity"],
+            command=PID1_COMMAND,
             name=plan.name,
             labels=plan.labels,
             environment=plan.environment,

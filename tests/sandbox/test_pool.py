@@ -24,6 +24,7 @@ import pytest
 
 from tasks.sandbox import pool
 from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec
+from tasks.sandbox.container import PID1_COMMAND
 from tasks.sandbox.docker import DockerSandbox
 from tasks.sandbox.reaper import reap_containers, reap_owner
 from tasks.sandbox.spec import (
@@ -113,7 +114,7 @@ def test_a_taken_container_is_what_a_fresh_one_would_be(pool_sandbox, docker_eng
     ):
         assert info["HostConfig"][field] == fresh_info["HostConfig"][field], field
     assert info["Config"]["Env"] == fresh_info["Config"]["Env"]
-    assert info["Config"]["User"] == "root" and info["Config"]["Cmd"] == ["sleep", "infinity"]
+    assert info["Config"]["User"] == "root" and info["Config"]["Cmd"] == PID1_COMMAND
     # The reaper reads the claim from its name: this attempt's, this worker, the deadline.
     name = info["Name"].lstrip("/")
     assert name.startswith(f"codexweb-{pooled.spec.owner.slug}-")
@@ -123,7 +124,7 @@ def test_a_taken_container_is_what_a_fresh_one_would_be(pool_sandbox, docker_eng
     # Nothing ran in it before: PID 1 and its sleep, then this command; no OOM kill counted.
     processes = pooled.exec("ps -eo args=").output.splitlines()
     assert [p for p in processes if "codexweb-exec" not in p and p != "ps -eo args="] == [
-        "/sbin/docker-init -- sleep infinity",
+        f"/sbin/docker-init -- {' '.join(PID1_COMMAND)}",
         "sleep infinity",
     ]
     assert pooled._require_shell().oom_kills() == 0

@@ -121,6 +121,20 @@ def test_the_command_user_cannot_ptrace_the_measurement(make_sandbox, measuring)
     assert listed.startswith("111 root") and "Permission denied" in listed
 
 
+def test_the_measurement_is_in_place_from_the_start_and_put_back_when_missing(make_sandbox):
+    """The container's PID 1 makes the measurement's copy (no exec of its own); a container
+    without it (made by an older worker) gets it from the first measurement."""
+    sandbox = make_sandbox()
+    listed = sandbox.exec(f"stat -c '%a %U' {MEASURE_DU}").output
+    assert listed == "111 root\n", listed
+    shell = sandbox._require_shell()
+    assert shell.run(["rm", "-f", MEASURE_DU], user="root")[0] == 0
+    sandbox.exec("head -c 3M /dev/zero > three-mb")
+    use = shell.disk_use(workspace_volume=True)
+    assert use.hidden == "" and use.mb is not None and use.mb >= 3
+    assert sandbox.exec(f"stat -c '%a %U' {MEASURE_DU}").output == "111 root\n"
+
+
 def test_a_secret_setup_left_in_the_workspace_fails_the_start(make_sandbox):
     """`docker diff` does not list a volume's files: the workspace is read whole instead."""
     with pytest.raises(SandboxError, match=r"left a secret in /workspace/\.npmrc"):
