@@ -72,7 +72,7 @@ STEPS = [
     ("tasks.sandbox.container", "ContainerShell.clear_ipc"),
     ("tasks.sandbox.container", "ContainerShell.start_bridge"),
     ("tasks.sandbox.container", "ContainerShell.stop_bridges"),
-    ("tasks.sandbox.network", "sandbox_trust"),
+    ("tasks.sandbox.container", "ContainerShell.kill_user_processes"),
     ("tasks.sandbox.egress.proxy", "EgressProxy.start"),
     ("tasks.sandbox.egress.proxy", "EgressProxy.adopt"),
     ("tasks.sandbox.egress.spare", "take"),

@@ -36,6 +36,7 @@ from tasks.sandbox.spec import (
     JAVA_TRUSTSTORE_PASSWORD,
     PROXY_PORT,
     SETUP_USER,
+    SYSTEM_CA_BUNDLE,
     WORKSPACE,
 )
 from tasks.sandbox.watch import DiskUse
@@ -96,13 +97,39 @@ REPLACE_WORKSPACE = (
 )
 
 
+# Run as the user whose processes must end (one exec instead of a kill, a root `pgrep` and the
+# IPC clean-up): SIGKILL every process the user may signal (the kernel spares the caller), then
+# exit 1 if any is left. The listing's pipeline members are this shell's own children, so only
+# the shell and them are left out; a survivor, whatever forked it, is not a child of this shell.
+KILL_ALL = (
+    "kill -KILL -1 2>/dev/null; "
+    'ps -u "$UID" -o pid=,ppid= | '
+    "awk -v me=$$ '$1 != me && $2 != me { left = 1 } END { exit left }' || exit 1"
+)
+# Run as root: the egress bridge (socat, its output on /dev/null so the exec can end while it
+# runs), then up to 10 s (200 tries) for it to accept a connection: one exec, not one per try.
+START_BRIDGE = (
+    f"socat TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork "
+    f"UNIX-CONNECT:{EGRESS_MOUNT}/{EGRESS_SOCKET} </dev/null >/dev/null 2>&1 & "
+    "for _ in $(seq 200); do "
+    f"{{ : 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}; }} 2>/dev/null && exit 0; sleep 0.05; "
+    "done; exit 1"
+)
+CLEAR_IPC = "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete 2>/dev/null"
+
+
 # The workspace's measurement (disk_use): root's execute-only copy of `du` in a folder only root
-# may write. Made on the first measurement (a root exec; the command users cannot write /run).
+# may write (the command users cannot write /run). Made by the container's PID 1 as it starts
+# (PID1_COMMAND: no exec of its own); a container without it (one made before, or a failed
+# install) gets it from a root exec on the first measurement.
 MEASURE_DU = "/run/codexweb/du"
 INSTALL_MEASURE_DU = (
     'mkdir -p /run/codexweb && install -m 0111 "$(command -v du)" /run/codexweb/du.new'
     " && mv -f /run/codexweb/du.new /run/codexweb/du"
 )
+# What the container runs (under tini, as root without capabilities): the measurement's copy,
+# from `/` with the container's fixed environment, then nothing but a sleep.
+PID1_COMMAND = ["sh", "-c", f"cd / && {{ {INSTALL_MEASURE_DU}; }} 2>/dev/null; exec sleep infinity"]
 
 
 def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
@@ -159,7 +186,7 @@ class ContainerShell:
         self.client = client
         self.api = client.api
         self.container_id = container_id
-        self._measure_ready = False  # MEASURE_DU is in place (disk_use)
+        self._measure_installed = False  # disk_use installed MEASURE_DU itself
 
     def run(
         self, cmd: list[str], *, user: str, environment: dict[str, str] | None = None
@@ -214,11 +241,15 @@ class ContainerShell:
             return -1, b"", str(exc).encode()
         finally:
             sock.close()
-        for _ in range(100):  # the exit code is recorded just after the output ends
+        # The exit code is recorded just after the output ends (under load, a few hundred ms
+        # later): asked with a growing pause, not every 20 ms, ≈ 7 s in all.
+        pause = 0.02
+        for _ in range(12):
             info = self.api.exec_inspect(exec_id)
             if not info.get("Running"):
                 return int(info.get("ExitCode") or 0), out or b"", err or b""
-            time.sleep(0.02)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
         return -1, out or b"", b"the command did not end"
 
     def put_archive(self, path: str, data: Any, *, what: str) -> None:
@@ -242,46 +273,37 @@ class ContainerShell:
         )
         self.run(["bash", "-c", script], user=user)
 
-    def kill_user_processes(self, user: str) -> bool:
+    def kill_user_processes(self, user: str, *, clear_ipc: bool = False) -> bool:
         """SIGKILL every process of `user` (retried: a fork bomb may leave no room for the
-        killing command at first). True when none is left."""
+        killing command at first). True when none is left. `clear_ipc`: then, with none left,
+        remove the user's IPC objects too (`clear_ipc`), in the same exec."""
+        script = KILL_ALL + (f"; {CLEAR_IPC}" if clear_ipc else "") + "; echo none-left"
         for _ in range(20):
-            code, _, _ = self.run(["bash", "-c", "kill -KILL -1 2>/dev/null; true"], user=user)
-            if code == 0:
-                code, out, _ = self.run(["pgrep", "-u", user, "-c", "."], user="root")
-                if out.strip() in (b"0", b""):
-                    return True
+            code, out, _ = self.run(["bash", "-c", script], user=user)
+            if code == 0 and out.strip() == b"none-left":
+                return True
             time.sleep(0.25)
         logger.warning("processes of %s survived in sandbox %s", user, self.container_id)
         return False
 
     # -- the egress bridge ----------------------------------------------------------------------
 
-    def start_bridge(self) -> None:
+    def start_bridge(self, *, read_trust: bool = False) -> bytes:
         """socat from 127.0.0.1:PROXY_PORT to the host proxy's socket, as root (without
-        capabilities) so the command user cannot kill it."""
-        exec_id = self.api.exec_create(
-            self.container_id,
-            [
-                "socat",
-                f"TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork",
-                f"UNIX-CONNECT:{EGRESS_MOUNT}/{EGRESS_SOCKET}",
-            ],
-            user="root",
-            stdin=False,
-            tty=False,
-            workdir="/",
-        )["Id"]
-        self.api.exec_start(exec_id, detach=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            code, _, _ = self.run(
-                ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}"], user="root"
+        capabilities) so the command user cannot kill it. One exec starts it (detached from
+        the exec's output, so it outlives the exec) and waits, bounded, until it accepts.
+        `read_trust`: the same exec first prints the container's CA bundle, returned (b"" when
+        unreadable) for the setup proxy's TLS probe; no user process runs yet to use the bridge
+        before the proxy has it."""
+        script = (f"cat {SYSTEM_CA_BUNDLE} 2>/dev/null; " if read_trust else "") + START_BRIDGE
+        code, out, err = self.run(["bash", "-c", script], user="root")
+        if code != 0:
+            detail = err.decode(errors="replace").strip()[-200:]
+            raise SandboxError(
+                "the in-sandbox bridge to the egress proxy did not start"
+                + (f": {detail}" if detail else "")
             )
-            if code == 0:
-                return
-            time.sleep(0.05)
-        raise SandboxError("the in-sandbox bridge to the egress proxy did not start")
+        return out if b"BEGIN CERTIFICATE" in out else b""
 
     def trust_ca(self, pem: bytes) -> bool:
         """Trust the egress proxy's CA (public PEM) at EGRESS_CA_CERT; see `trust_cas`."""
@@ -349,10 +371,7 @@ class ContainerShell:
     def clear_ipc(self, user: str) -> None:
         """Remove `user`'s System V IPC objects and POSIX message queues: they outlive the
         processes that made them (setup could leave a secret in one)."""
-        self.run(
-            ["bash", "-c", "ipcrm --all 2>/dev/null; find /dev/mqueue -mindepth 1 -delete; true"],
-            user=user,
-        )
+        self.run(["bash", "-c", CLEAR_IPC + "; true"], user=user)
 
     def shm_archive(self, user: str) -> bytes:
         """A tar of /dev/shm's contents, packed by `user` (its only possible writer) after making
@@ -397,12 +416,13 @@ class ContainerShell:
         layer = self.disk_used_mb()
         if not workspace_volume:
             return DiskUse(layer)
-        if not self._measure_ready:
+        code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
+        if code in (126, 127) and not self._measure_installed:  # PID 1 did not make it
+            self._measure_installed = True
             code, _, err = self.run(["sh", "-c", INSTALL_MEASURE_DU], user="root")
             if code != 0:
                 return DiskUse(layer, f"cannot prepare the measurement ({err[-200:]!r})")
-            self._measure_ready = True
-        code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
+            code, out, err = self.run([MEASURE_DU, "-skxP", WORKSPACE], user=SETUP_USER)
         if code == -1:  # the engine refused: no figure, as for the layer
             return DiskUse(None)
         kb = out.split(maxsplit=1)[0] if out.strip() else b""

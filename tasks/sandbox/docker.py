@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -50,6 +51,7 @@ from tasks.sandbox.base import (
     Phase,
     SandboxError,
     SandboxLost,
+    SandboxOwner,
     SandboxSpec,
     SandboxStartError,
     SetupScript,
@@ -133,6 +135,8 @@ class DockerSandbox:
         self._java_store = False  # the image has a JDK: a trust store with codexweb's CAs exists
         self._lifetime = Lifetime(spec.wall_seconds, self._kill_container)
         self._oom_kills = 0
+        # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
+        self._disk_due_in = config.disk_watch_seconds
         # The setup script's result, or the maintenance script's on a warm start
         # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
@@ -292,7 +296,19 @@ class DockerSandbox:
         spec = self.spec
         if self.container_id is not None:
             raise SandboxError("this sandbox was already started")
-        choice = choose_image(self.client, spec, cache_hours=self._cache_hours())
+        # With a storage quota the workspace stays in the layer the kernel limits; else it gets
+        # a volume of its own, which the disk watchdog measures with the layer. (The probe runs
+        # once per engine.) The layout is part of the warm image's key.
+        self.disk_quota = disk_quota_supported(self.client, spec.image)
+        self.workspace_volume = self.config.workspace_volume and not self.disk_quota
+        choice = choose_image(
+            self.client,
+            spec,
+            cache_hours=self._cache_hours(),
+            workspace=images.WORKSPACE_ON_VOLUME
+            if self.workspace_volume
+            else images.WORKSPACE_IN_LAYER,
+        )
         check_path_prefix(spec.path_prefix)
         self._workdir.mkdir(parents=True, exist_ok=True)
         (self._workdir / "owner").write_text(owner_token())
@@ -312,10 +328,6 @@ class DockerSandbox:
             self._early_proxy = self._background.submit(
                 self._network.prepare, spec.setup_network
             )
-        self.disk_quota = disk_quota_supported(self.client, choice.image)
-        # With a storage quota the workspace stays in the layer the kernel limits; else it gets
-        # a volume of its own, which the disk watchdog measures with the layer.
-        self.workspace_volume = self.config.workspace_volume and not self.disk_quota
         plan = container_plan(
             spec,
             image=choice.image,
@@ -371,18 +383,7 @@ class DockerSandbox:
             key = pool.pool_key(plan, image_id=choice.image_id, install_id=self.spec.install_id)
             self.pool_key = key
             taken = pool.take(self.api, key, image_id=choice.image_id, name=name)
-            self.pool_refill = pool.refill_later(
-                pool.Refill(
-                    plan=plan,
-                    key=key,
-                    image_id=choice.image_id,
-                    size=self.config.pool_size,
-                    idle_seconds=self.config.pool_idle_seconds,
-                    cache_hours=self._cache_hours(),
-                ),
-                create=create_container,
-                client_factory=docker_client,
-            )
+            self._refill_pool(plan, key, choice.image_id)
             if taken:
                 self.container_id, self.pooled = taken, True
                 self._shell = ContainerShell(self.client, taken)
@@ -393,11 +394,51 @@ class DockerSandbox:
         self._lifetime.arm()
         self.api.start(self.container_id)
 
+    def _refill_pool(self, plan: ContainerPlan, key: str, image_id: str) -> None:
+        """Ask for the pool `key` (containers of `plan` from `image_id`) to be topped up in the
+        background (pool.py)."""
+        self.pool_refill = pool.refill_later(
+            pool.Refill(
+                plan=plan,
+                key=key,
+                image_id=image_id,
+                size=self.config.pool_size,
+                idle_seconds=self.config.pool_idle_seconds,
+                cache_hours=self._cache_hours(),
+            ),
+            create=create_container,
+            client_factory=docker_client,
+        )
+
+    def _pool_for_warm_image(self, image_id: str) -> None:
+        """Setup just made the warm image the next attempts of this spec start from: when they
+        can use the pool (no maintenance script, no egress), pre-start their container now, so
+        the first of them does not miss the pool (it is otherwise learned from that miss). The
+        pool's key (the plan's image, limits and host settings) decides who may take it."""
+        spec = self.spec
+        warm_attempt = replace(spec, owner=SandboxOwner.attempt(0))
+        if self.config.pool_size <= 0 or not pool.poolable(
+            warm_attempt,
+            runs_script=bool(spec.maintenance_script.strip()),
+            needs_egress=spec.agent_network.mode != "off",
+        ):
+            return
+        plan = container_plan(
+            warm_attempt,
+            image=image_id,
+            name=container_name(warm_attempt, "warm"),
+            egress_dir=None,
+            disk_quota=self.disk_quota,
+            workspace_volume=self.workspace_volume,
+        )
+        key = pool.pool_key(plan, image_id=image_id, install_id=spec.install_id)
+        self._refill_pool(plan, key, image_id)
+
     def _setup_phase(self, key: str) -> None:
         self._prepare_script(self.spec.setup_script, what="setup")
         if key and self._cache_hours() > 0:
             try:
-                self.warm_image = images.commit_warm_image(
+                self.warm_image, image_id = images.commit_warm_image(
                     self.client,
                     self._require_container(),
                     key,
@@ -405,6 +446,8 @@ class DockerSandbox:
                 )
             except APIError as exc:
                 logger.warning("could not cache the prepared sandbox: %s", exc)
+            else:
+                self._pool_for_warm_image(image_id)
 
     def _prepare_script(
         self, script: str, *, what: SetupScript, with_secrets: bool = True
@@ -431,8 +474,7 @@ class DockerSandbox:
         # Whatever setup started dies with it: no process may keep the secrets in its memory,
         # environment or command line into the agent phase.
         if not self._lifetime.ended:
-            self._end_user_processes(SETUP_USER)
-            self._require_shell().clear_ipc(SETUP_USER)
+            self._end_user_processes(SETUP_USER, clear_ipc=True)
         self._set_network(NetworkPolicy(mode="off"))
         self._raise_if_ended()
         if result.exit_code != 0:
@@ -529,7 +571,9 @@ class DockerSandbox:
             disk_limit_mb=self.spec.disk_mb,
             measure_disk=None if self.disk_quota else self._measure_disk,
             disk_watch_seconds=self.config.disk_watch_seconds,
+            disk_due_in=self._disk_due_in,
         )
+        self._disk_due_in = watched.disk_due_in
         error = watched.error
         if watched.killed:
             run.pump(KILL_GRACE)
@@ -583,15 +627,18 @@ class DockerSandbox:
             # The output is still open: something survived.
             self._end_user_processes(user)
 
-    def _end_user_processes(self, user: str) -> None:
-        """Kill every process of `user`; if even that cannot run (a fork bomb holding every
-        pid), restart the container: its file system stays, its processes do not."""
+    def _end_user_processes(self, user: str, *, clear_ipc: bool = False) -> None:
+        """Kill every process of `user` (and with `clear_ipc` remove its IPC objects, in the
+        same exec); if even that cannot run (a fork bomb holding every pid), restart the
+        container: its file system stays, its processes do not."""
         shell = self._require_shell()
-        if shell.kill_user_processes(user):
+        if shell.kill_user_processes(user, clear_ipc=clear_ipc):
             return
         logger.warning("restarting sandbox %s to end runaway processes", self.container_id)
         self.api.restart(self._require_container(), timeout=0)
         self._oom_kills = shell.oom_kills()  # a restart may start a fresh memory cgroup
+        if clear_ipc:
+            shell.clear_ipc(user)
         if self._network.policy.mode != "off":
             shell.start_bridge()
 

@@ -3,6 +3,7 @@ container still runs, and how an engine failure reads for a person."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import docker
@@ -25,11 +26,18 @@ ENGINE_LOST = "the container engine restarted or stopped this attempt's containe
 _quota_support: dict[str, bool] = {}
 
 
+# The API version each engine address answered with: a client made per attempt (and per pool
+# refill) otherwise asks the engine for it again (GET /version) before its first call.
+_api_versions: dict[str, str] = {}
+
+
 def docker_client() -> docker.DockerClient:
     """A client for the engine in DOCKER_HOST (or the local socket); SandboxError when none."""
+    host = os.environ.get("DOCKER_HOST", "")
     try:
-        client = docker.from_env(timeout=120)
+        client = docker.from_env(timeout=120, version=_api_versions.get(host))
         client.ping()
+        _api_versions.setdefault(host, client.api.api_version)
     except DockerException as exc:
         raise SandboxError(
             f"cannot reach the Docker engine ({exc}); start it with scripts/docker-engine.sh"

@@ -4,12 +4,13 @@ An image carries the repository's files and whatever setup made while it held th
 its key names everything that decides what it holds and who may see it: the installation (a
 random id per database, so two installs on one engine never share), the repository's identity,
 the commit setup ran on (whoever runs first cannot choose the code that runs with the secrets
-for everyone else), the base image's id (a rebuilt base invalidates) and name (the environment's
-image choice), the setup script, the variables, the PATH prefix, the secrets' *versions* (a hash
-of when each was set, never a value) and the environment's cache generation. The same facts are
-labels on the image, and an image is reused only when every label matches: a tag is just a name
-anyone on the engine can point elsewhere. The maintenance script is not part of the key: it runs
-on every warm start.
+for everyone else), where /workspace lives (an image made with the tree in its layer would
+carry it into every workspace volume made from it), the base image's id (a rebuilt base
+invalidates) and name (the environment's image choice), the setup script, the variables, the
+PATH prefix, the secrets' *versions* (a hash of when each was set, never a value) and the
+environment's cache generation. The same facts are labels on the image, and an image is reused
+only when every label matches: a tag is just a name anyone on the engine can point elsewhere.
+The maintenance script is not part of the key: it runs on every warm start.
 
 Secrets are never part of the image: setup gets them through its own command's environment, and
 `docker.py` refuses to commit a container in which setup left one in a file.
@@ -35,6 +36,11 @@ from tasks.sandbox.spec import (
 )
 
 WARM_REPOSITORY = "codexweb-warm"
+# Where /workspace lives (part of the key): in the container's layer, a commit keeps the tree
+# setup left (which Docker copies into a workspace volume made from the image, and the start
+# then deletes); on a volume of its own, the image's /workspace stays empty.
+WORKSPACE_IN_LAYER = "layer"
+WORKSPACE_ON_VOLUME = "volume"
 
 
 def cacheable(spec: SandboxSpec) -> bool:
@@ -42,9 +48,12 @@ def cacheable(spec: SandboxSpec) -> bool:
     return bool(spec.setup_script.strip() and spec.install_id and spec.repository and spec.commit)
 
 
-def warm_key(spec: SandboxSpec, *, base_image_id: str) -> str:
+def warm_key(spec: SandboxSpec, *, base_image_id: str, workspace: str) -> str:
+    """The key of `spec`'s warm image; `workspace` is the layout it is made with
+    (WORKSPACE_IN_LAYER or WORKSPACE_ON_VOLUME)."""
     payload = json.dumps(
         {
+            "workspace": workspace,
             "install": spec.install_id,
             "repository": spec.repository,
             "commit": spec.commit,
@@ -113,13 +122,13 @@ def find_warm_image(
 
 def commit_warm_image(
     client: docker.DockerClient, container_id: str, key: str, *, labels: dict[str, str]
-) -> str:
-    """Commit the prepared container as the warm image for `key`; returns its name."""
+) -> tuple[str, str]:
+    """Commit the prepared container as the warm image for `key`; its name and id."""
     repository, tag = warm_tag(key).split(":")
     changes = [f"LABEL {name}={json.dumps(value)}" for name, value in labels.items()]
     changes.append(f"LABEL {LABEL_WARM_CREATED}={int(time.time())}")
-    client.api.commit(container_id, repository=repository, tag=tag, changes=changes)
-    return warm_tag(key)
+    made = client.api.commit(container_id, repository=repository, tag=tag, changes=changes)
+    return warm_tag(key), str(made["Id"])
 
 
 def prune_warm_images(

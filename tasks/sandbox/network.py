@@ -23,7 +23,6 @@ from tasks.sandbox.egress import spare
 from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
 from tasks.sandbox.egress.proxy import EgressProxy
-from tasks.sandbox.spec import SYSTEM_CA_BUNDLE
 
 
 class EgressSwitch:
@@ -99,10 +98,6 @@ class EgressSwitch:
             proxy = self._start_proxy(policy, agent=agent)
         with self._lock:
             self._proxy, self._agent = proxy, agent
-        if not agent:
-            # Setup passes TLS through: let the proxy tell which servers the sandbox will not
-            # trust (tls_hint.py says so if setup fails).
-            proxy.set_sandbox_trust(sandbox_trust(shell))
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
         java_store = False
         try:
@@ -110,9 +105,14 @@ class EgressSwitch:
             if intercept or (agent and self.credentials):
                 java_store = shell.trust_ca(proxy.ca_certificate())
                 self.egress_ca = True
-            shell.start_bridge()
+            # Setup passes TLS through: the proxy learns the container's CA bundle (read in the
+            # bridge's exec, before any setup command runs) to tell which servers the sandbox
+            # will not trust (tls_hint.py says so if setup fails).
+            bundle = shell.start_bridge(read_trust=not agent)
         except APIError as exc:  # the container was stopped under us: say why, not Docker's 409
             raise SandboxError(self._ended() or f"cannot start the egress bridge: {exc}") from exc
+        if not agent:
+            proxy.set_sandbox_trust(bundle)
         return java_store
 
     def _start_proxy(self, policy: NetworkPolicy, *, agent: bool) -> EgressProxy:
@@ -229,9 +229,3 @@ def _discard(proxy: EgressProxy) -> None:
         spare.discard(proxy)
     else:
         proxy.stop()
-
-
-def sandbox_trust(shell: ContainerShell) -> bytes:
-    """The container's CA bundle as its tools see it ("" when unreadable: no check)."""
-    code, out, _ = shell.run(["cat", SYSTEM_CA_BUNDLE], user="root")
-    return out if code == 0 and b"BEGIN CERTIFICATE" in out else b""

@@ -1,6 +1,7 @@
 """A few pre-started containers per image and plan, so a warm attempt skips create + start.
 
-Which plans: a container the pool holds has only ever run its PID 1 (tini + `sleep infinity`),
+Which plans: a container the pool holds has only ever run its PID 1 (tini + `sleep infinity`,
+after putting the disk measurement's `du` in place: container.PID1_COMMAND),
 was made from the same image id and the same plan (limits, users, environment, no mounts, no
 network) as the attempt would make, and is paused. It can serve an attempt that needs nothing
 more at creation: no egress in either phase (a mount of the egress socket folder is made at

@@ -10,6 +10,7 @@ from docker.errors import APIError, ImageNotFound
 
 from tasks.sandbox import images
 from tasks.sandbox.base import SandboxError, SandboxSpec
+from tasks.sandbox.container import PID1_COMMAND
 from tasks.sandbox.spec import WORKSPACE, ContainerPlan
 
 
@@ -23,10 +24,11 @@ class ImageChoice:
 
 
 def choose_image(
-    client: docker.DockerClient, spec: SandboxSpec, *, cache_hours: float
+    client: docker.DockerClient, spec: SandboxSpec, *, cache_hours: float, workspace: str
 ) -> ImageChoice:
-    """The warm image for `spec` when one is current, else `spec.image`. SandboxError when the
-    base image does not exist."""
+    """The warm image for `spec` when one is current, else `spec.image`; `workspace` is where
+    /workspace will live (images.WORKSPACE_IN_LAYER or WORKSPACE_ON_VOLUME). SandboxError when
+    the base image does not exist."""
     try:
         base = client.images.get(spec.image)
     except ImageNotFound:
@@ -36,7 +38,7 @@ def choose_image(
         ) from None
     if not images.cacheable(spec):
         return ImageChoice(image=spec.image, key="", image_id=str(base.id))
-    key = images.warm_key(spec, base_image_id=base.id)
+    key = images.warm_key(spec, base_image_id=base.id, workspace=workspace)
     found = images.find_warm_image(
         client, key, labels=images.warm_labels(spec, key), max_age_hours=cache_hours
     )
@@ -52,7 +54,7 @@ def create_container(api: docker.APIClient, plan: ContainerPlan) -> str:
     try:
         created = api.create_container(
             plan.image,
-            command=["sleep", "infinity"],
+            command=PID1_COMMAND,
             name=plan.name,
             labels=plan.labels,
             environment=plan.environment,

@@ -21,11 +21,37 @@ class DiskUse:
     hidden: str = ""
 
 
+# The fastest a sandbox is assumed to write, in MB/s (a fast NVMe disk). Far below the limit
+# the next measurement waits until even a writer this fast could just have reached it: each
+# measurement is an exec in the container and an engine walk of its layer, and 20 attempts
+# measuring every 2 s cost the host more CPU than their commands did.
+ASSUMED_WRITE_MB_PER_SECOND = 1000.0
+# ... but never more than this many base intervals (a limit of terabytes must still be checked).
+MAX_INTERVAL_FACTOR = 8
+
+
+def next_disk_check_in(use: DiskUse, *, limit_mb: int, base: float, spent: float) -> float:
+    """Seconds until the next measurement after `use`: the base interval (and at least four
+    times what measuring took, so at most a fifth of the time goes into it), longer while the
+    room left would take even the assumed fastest writer longer to fill, up to
+    MAX_INTERVAL_FACTOR base intervals. The base interval when the figure is missing or part
+    of the tree was hidden (a second hidden check in a row kills the command)."""
+    interval = max(base, 4 * spent)
+    if use.mb is None or use.hidden:
+        return interval
+    room = (limit_mb - use.mb) / ASSUMED_WRITE_MB_PER_SECOND
+    return max(interval, min(room, base * MAX_INTERVAL_FACTOR))
+
+
 @dataclass(frozen=True)
 class Watched:
     error: str = ""  # why the command was killed ("" when it ended on its own)
     timed_out: bool = False
     killed: bool = False
+    # Seconds of command time until the next disk measurement is due: the next command of the
+    # sandbox starts its count there (0: at once), so a series of short commands is measured
+    # too, and a long one after a measurement far below the limit is not measured again at 2 s.
+    disk_due_in: float = 0.0
 
 
 def watch_command(
@@ -38,15 +64,21 @@ def watch_command(
     disk_limit_mb: int,
     measure_disk: Callable[[], DiskUse] | None,
     disk_watch_seconds: float,
+    disk_due_in: float | None = None,
 ) -> Watched:
     """Pump `run`'s output until it ends, the time limit passes (`kill`), the sandbox ends, or
-    — with `measure_disk` — what the sandbox wrote outgrows `disk_limit_mb` (`kill`), or a
+    — with `measure_disk`, measured as often as `next_disk_check_in` says — what the sandbox
+    wrote outgrows `disk_limit_mb` (`kill`), or a
     folder stays hidden from the measurement at two checks in a row (`kill`: a folder made
-    unreadable could otherwise hold any amount; a test that locks one for a moment passes)."""
+    unreadable could otherwise hold any amount; a test that locks one for a moment passes).
+    The first measurement is `disk_due_in` seconds in (what the sandbox's previous command left
+    of its interval; the base interval when None)."""
     deadline = started + max(timeout, 0.1)
-    next_disk_check = started + disk_watch_seconds
+    next_disk_check = started + (disk_watch_seconds if disk_due_in is None else disk_due_in)
     hidden_before = ""
-    while not run.pump(0.2):
+    # A measurement already due (the previous commands used up the interval) runs as soon as
+    # this command started: what they wrote is judged before this one adds to it.
+    while not run.pump(0.2 if measure_disk is None else _wait(next_disk_check, 0.2)):
         now = time.monotonic()
         if lifetime.ended:
             lifetime.stopped.wait(30)
@@ -60,10 +92,11 @@ def watch_command(
             )
         if measure_disk is not None and now >= next_disk_check:
             use = measure_disk()
-            # Measuring walks the writable layer; on a big tree it takes a while, so never
-            # spend more than a fifth of the time measuring.
+            # Measuring walks the writable layer; on a big tree it takes a while.
             spent = time.monotonic() - now
-            next_disk_check = time.monotonic() + max(disk_watch_seconds, 4 * spent)
+            next_disk_check = time.monotonic() + next_disk_check_in(
+                use, limit_mb=disk_limit_mb, base=disk_watch_seconds, spent=spent
+            )
             if use.mb is not None and use.mb > disk_limit_mb:
                 kill()
                 return Watched(
@@ -86,4 +119,8 @@ def watch_command(
     if lifetime.ended:  # the container was stopped under the command
         lifetime.stopped.wait(30)
         return Watched(error=lifetime.ended, killed=True)
-    return Watched()
+    return Watched(disk_due_in=max(0.0, next_disk_check - time.monotonic()))
+
+
+def _wait(due: float, most: float) -> float:
+    return min(most, max(0.0, due - time.monotonic()))

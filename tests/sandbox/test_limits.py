@@ -142,7 +142,7 @@ def test_when_nothing_else_works_the_container_is_restarted(make_sandbox):
     shell = sandbox._shell
     # Simulate processes that no kill command can reach (e.g. no pid left to run one).
     shell.kill_command = lambda **kwargs: None
-    shell.kill_user_processes = lambda user: False
+    shell.kill_user_processes = lambda user, **kwargs: False
     result = sandbox.exec("sleep 300", timeout=2)
     assert result.timed_out
     after = sandbox.exec(

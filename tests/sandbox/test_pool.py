@@ -24,6 +24,7 @@ import pytest
 
 from tasks.sandbox import pool
 from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec
+from tasks.sandbox.container import PID1_COMMAND
 from tasks.sandbox.docker import DockerSandbox
 from tasks.sandbox.reaper import reap_containers, reap_owner
 from tasks.sandbox.spec import (
@@ -113,7 +114,7 @@ def test_a_taken_container_is_what_a_fresh_one_would_be(pool_sandbox, docker_eng
     ):
         assert info["HostConfig"][field] == fresh_info["HostConfig"][field], field
     assert info["Config"]["Env"] == fresh_info["Config"]["Env"]
-    assert info["Config"]["User"] == "root" and info["Config"]["Cmd"] == ["sleep", "infinity"]
+    assert info["Config"]["User"] == "root" and info["Config"]["Cmd"] == PID1_COMMAND
     # The reaper reads the claim from its name: this attempt's, this worker, the deadline.
     name = info["Name"].lstrip("/")
     assert name.startswith(f"codexweb-{pooled.spec.owner.slug}-")
@@ -123,7 +124,7 @@ def test_a_taken_container_is_what_a_fresh_one_would_be(pool_sandbox, docker_eng
     # Nothing ran in it before: PID 1 and its sleep, then this command; no OOM kill counted.
     processes = pooled.exec("ps -eo args=").output.splitlines()
     assert [p for p in processes if "codexweb-exec" not in p and p != "ps -eo args="] == [
-        "/sbin/docker-init -- sleep infinity",
+        f"/sbin/docker-init -- {' '.join(PID1_COMMAND)}",
         "sleep infinity",
     ]
     assert pooled._require_shell().oom_kills() == 0
@@ -292,6 +293,30 @@ def test_only_plans_a_pre_started_container_can_serve_use_the_pool(pool_sandbox,
     assert setup.pool_key == "" and not setup.pooled
     run = pool_sandbox(owner=SandboxOwner.setup_run(800_999))
     assert run.pool_key == "" and not run.pooled
+
+
+def test_the_first_warm_attempt_after_setup_takes_a_pre_started_container(
+    pool_sandbox, docker_engine  # noqa: ANN001
+):
+    """Setup's commit pre-starts a container of the warm image it made (the pool is otherwise
+    learned from a miss, so the first warm attempt after every setup made its own)."""
+    owner = {
+        "setup_script": "true",
+        "setup_network": NetworkPolicy(mode="off"),
+        "repository": "1:git:acme/demo",
+        "commit": uuid.uuid4().hex[:40].ljust(40, "0"),
+        "warm_cache_hours": 1.0,
+    }
+    cold = pool_sandbox(**owner)
+    try:
+        assert cold.warm_image and not cold.warm_hit and not cold.pooled
+        warm = pool_sandbox(**owner)
+        assert warm.warm_hit and warm.pooled, "the first warm start made its own container"
+        image = docker_engine.api.inspect_container(warm.container_id)["Image"]
+        assert image == docker_engine.images.get(cold.warm_image).id
+        assert warm.exec("cat README.md").output == "# demo\n"
+    finally:
+        docker_engine.images.remove(cold.warm_image, force=True)
 
 
 def test_a_pooled_container_never_outlives_its_warm_image(docker_engine):  # noqa: ANN001

@@ -254,7 +254,7 @@ def test_path_prefix_has_a_length_limit():
         check_path_prefix([f"/opt/{n}" for n in range(21)])
 
 
-def test_warm_key_changes_with_the_image_and_the_path_prefix(tmp_path):
+def test_warm_key_changes_with_the_image_the_path_prefix_and_the_workspace_layout(tmp_path):
     base = SandboxSpec(
         owner=SandboxOwner.attempt(1),
         image="codexweb-sandbox-universal:latest",
@@ -264,12 +264,21 @@ def test_warm_key_changes_with_the_image_and_the_path_prefix(tmp_path):
         repository="1:git:acme/demo",
         commit="c" * 40,
     )
+    volume = "volume"
     keys = {
-        warm_key(base, base_image_id="sha256:1"),
-        warm_key(replace(base, image="codexweb-sandbox-slim:latest"), base_image_id="sha256:1"),
-        warm_key(replace(base, path_prefix=("/opt/bin",)), base_image_id="sha256:1"),
+        warm_key(base, base_image_id="sha256:1", workspace=volume),
+        warm_key(
+            replace(base, image="codexweb-sandbox-slim:latest"),
+            base_image_id="sha256:1",
+            workspace=volume,
+        ),
+        warm_key(
+            replace(base, path_prefix=("/opt/bin",)), base_image_id="sha256:1", workspace=volume
+        ),
+        # An image made with the tree in its layer is never reused for a workspace volume.
+        warm_key(base, base_image_id="sha256:1", workspace="layer"),
     }
-    assert len(keys) == 3
+    assert len(keys) == 4
 
 
 def test_image_choice_maps_to_the_configured_images(settings):

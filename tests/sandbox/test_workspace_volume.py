@@ -65,6 +65,17 @@ def test_the_disk_limit_counts_what_is_written_in_the_workspace(make_sandbox):
     assert "disk limit of 200 MB was reached" in error
 
 
+def test_files_left_by_earlier_short_commands_count_against_the_next_one(make_sandbox):
+    """The watchdog's interval runs on across a sandbox's commands (a measurement far below
+    the limit is not repeated at once by every next command): what short commands wrote is
+    judged at the latest in the next command that runs long enough."""
+    sandbox = make_sandbox(disk_mb=200)
+    errors = [sandbox.exec(f"head -c 60M /dev/zero > fill.{i}").error for i in range(5)]
+    errors.append(sandbox.exec("sleep 30", timeout=60).error)
+    killed = [error for error in errors if error]
+    assert killed and "disk limit of 200 MB was reached" in killed[0], errors
+
+
 def test_a_folder_hidden_from_the_measurement_ends_the_command(make_sandbox):
     """A folder its owner made unreadable could hold anything: when it stays hidden at two
     checks in a row, the command is killed, saying which folder and how to undo it."""
@@ -108,6 +119,20 @@ def test_the_command_user_cannot_ptrace_the_measurement(make_sandbox, measuring)
         assert code == "0", result.output  # the control: the attack works on a plain du
     listed = sandbox.exec(f"stat -c '%a %U' {MEASURE_DU}; cat {MEASURE_DU} >/dev/null").output
     assert listed.startswith("111 root") and "Permission denied" in listed
+
+
+def test_the_measurement_is_in_place_from_the_start_and_put_back_when_missing(make_sandbox):
+    """The container's PID 1 makes the measurement's copy (no exec of its own); a container
+    without it (made by an older worker) gets it from the first measurement."""
+    sandbox = make_sandbox()
+    listed = sandbox.exec(f"stat -c '%a %U' {MEASURE_DU}").output
+    assert listed == "111 root\n", listed
+    shell = sandbox._require_shell()
+    assert shell.run(["rm", "-f", MEASURE_DU], user="root")[0] == 0
+    sandbox.exec("head -c 3M /dev/zero > three-mb")
+    use = shell.disk_use(workspace_volume=True)
+    assert use.hidden == "" and use.mb is not None and use.mb >= 3
+    assert sandbox.exec(f"stat -c '%a %U' {MEASURE_DU}").output == "111 root\n"
 
 
 def test_a_secret_setup_left_in_the_workspace_fails_the_start(make_sandbox):

@@ -133,3 +133,21 @@ def test_ipc_objects_setup_made_are_gone(make_sandbox):
     sandbox = make_sandbox(setup_script="ipcmk -M 4096 && ipcmk -Q", secrets={"API_TOKEN": SECRET})
     listing = sandbox.exec("ipcs -m -q | grep -c '^0x' || true").output.strip()
     assert listing == "0"
+
+
+def test_processes_setup_left_running_are_gone_before_the_agent_starts(make_sandbox):
+    """A daemon setup started (a session of its own, detached from the script's output) would
+    keep the secrets in its environment into the agent phase: every process of the setup user
+    is killed, and the check that none is left runs in the same exec as the kill."""
+    sandbox = make_sandbox(
+        setup_script=(
+            "setsid sleep 300 </dev/null >/dev/null 2>&1 & "
+            "nohup sh -c 'while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & true"
+        ),
+        secrets={"API_TOKEN": SECRET},
+    )
+    listing = sandbox.exec(
+        "pgrep -u sandbox -xc 'sleep|sh' || true; "
+        f"grep -lF -- {SECRET!r} /proc/[0-9]*/environ 2>/dev/null | wc -l"
+    )
+    assert listing.output.split() == ["0", "0"], listing.output

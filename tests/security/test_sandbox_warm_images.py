@@ -86,7 +86,11 @@ def test_a_warm_image_whose_labels_do_not_match_is_not_reused(warm, docker_engin
     commit = checkout(tmp_path / "c", {"README.md": "semver\n"})
     theirs = warm.start(tmp_path / "c", commit, warm.install())
     victim = warm.start(tmp_path / "c", commit, warm.install(), start=False)
-    key = images.warm_key(victim.spec, base_image_id=docker_engine.images.get(IMAGE).id)
+    key = images.warm_key(
+        victim.spec,
+        base_image_id=docker_engine.images.get(IMAGE).id,
+        workspace=images.WORKSPACE_ON_VOLUME,
+    )
     # Someone on the engine points the tag of our key at their image.
     repository, tag = images.warm_tag(key).split(":")
     docker_engine.images.get(theirs.warm_image).tag(repository, tag)
