@@ -85,8 +85,9 @@ def run_agent(
     meanwhile: each becomes a user message (and a "steer" event); a stop request ends the
     attempt as "stopped", keeping its changes. `notes()` is asked after each tool call: what
     it returns is appended to that tool result; notes that come while the model writes a final
-    answer are given as a user message, with one more turn. A Code task's changes are committed inside the
-    sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the patch.
+    answer are given as a user message, with one more turn. A Code task's changes are committed
+    inside the sandbox at the end, so the caller can take `git diff <spec.base_commit>` as the
+    patch.
     `agents_files`: the AGENTS.md files, when the caller started reading them already
     (`read_agents_files_soon`, so the read overlaps the caller's own work); else read here.
     """

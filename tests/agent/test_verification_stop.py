@@ -41,7 +41,8 @@ def test_a_stop_cancels_the_running_check_and_ends_the_verification_as_unverifie
     attempt_finish(attempt_id=fixed.pk, status=Status.SUCCEEDED, patch=FIX_DIFF, summary="Fixed.")
     attempt_finish(attempt_id=failed.pk, status=Status.FAILED, error="The model gave up.")
     verification = Verification.objects.get(attempt=fixed)
-    worker = threading.Thread(target=verify_as_a_worker_thread, args=(verification.pk,), daemon=True)
+    worker = threading.Thread(target=verify_as_a_worker_thread, args=(verification.pk,),
+                              daemon=True)
     worker.start()
     try:
         wait_until(lambda: running_its_check(verification), timeout=180,
