@@ -119,7 +119,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "tasks.channel_layer.RedisLayer",
         "CONFIG": {
             # redis-py 8 times out reads after 5 s by default, exactly the channel layer's
             # blocking-receive wait: idle websockets would die every few seconds.
