@@ -6,11 +6,13 @@ when the nudge for seq N arrives every seq below N is already readable. The cons
 group *before* reading the backlog, so nothing falls between the two; whatever arrives twice is
 dropped by seq. A nudge the channel layer dropped (a full channel) is recovered from the database
 when the next one shows a gap, by a database check a moment after the stream goes quiet (so a
-dropped final nudge is not left waiting for a next event), or when the client asks for a `sync`.
+dropped final nudge is not left waiting for a next event) and after connecting, or when the client
+asks for a `sync`. The layer is Redis pub/sub, so a nudge is dropped when it is published while
+no subscription listens: a subscription starting a moment after the backlog read, Redis away.
 
 Redis may restart, or be away for a while. A consumer whose join fails still accepts and sends
-the backlog; every RESYNC_SECONDS each consumer joins its group again (a Redis restarted without
-its data forgot the membership, and the socket may not have noticed) and reads the database, so
+the backlog; every RESYNC_SECONDS each consumer joins its group again (the layer subscribes again
+after a reconnect on its own; this covers a join that failed) and reads the database, so
 an open page misses nothing for longer than that. A socket the restart did break is closed, and
 the page reconnects with `?after=` its last seq.
 """
@@ -126,6 +128,8 @@ class AttemptConsumer(ListeningConsumer):
         await self.accept()
         async with self.sending:
             await self._replay()
+        # The subscription may have started a moment after the backlog read: look once more.
+        self._schedule_tail_check()
         self.resync = asyncio.ensure_future(self._resync_forever())
 
     async def disconnect(self, code: int) -> None:

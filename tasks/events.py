@@ -3,6 +3,14 @@
 The Event row is the source of truth; the channel-layer message is only a nudge, sent with
 `transaction.on_commit` so no browser sees an event that was rolled back. What a kind's payload
 holds is the contract in `tasks/event_kinds.py`; `publish` refuses an event that breaks it.
+
+The layer is Redis pub/sub (settings.CHANNEL_LAYERS): a nudge is one PUBLISH, pushed to the web
+processes whose sockets joined the group. channels-redis's default layer queued a copy per
+socket and took four round trips to send and four more per socket to receive; on a busy worker
+each reply waits for the sender thread to get the GIL back from the attempts' threads, and on a
+busy web process each receive waited its turn, so at 10-20 attempts at once those round trips
+were most of an event's way to the page (bench/README.md, session 6). Pub/sub keeps nothing for
+a socket that is not listening, which the consumers already handle: the database is the truth.
 """
 
 from __future__ import annotations

@@ -188,6 +188,51 @@ async def test_a_dropped_last_nudge_arrives_once_the_stream_goes_quiet(
     await communicator.disconnect()
 
 
+async def test_a_nudge_lost_right_after_connecting_arrives_without_a_next_event(
+    acme_attempt, alice, monkeypatch
+):
+    """A pub/sub subscription may start a moment after the socket read its backlog, so an
+    event committed in between loses its nudge: the consumer reads the database once more
+    TAIL_CHECK_SECONDS after connecting (the resync, 5 s, is out of the picture here)."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    with monkeypatch.context() as patch:
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1, timeout=5) == [1]
+    await communicator.disconnect()
+
+
+async def test_live_nudges_resume_after_redis_drops_the_subscriptions(
+    acme_attempt, alice, monkeypatch
+):
+    """Redis restarting drops every pub/sub connection: the layer reconnects and subscribes
+    again on its own, so events arrive live again, none twice and none missing (the database
+    reads that would also recover them are out of the picture: 60 s)."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    assert await asyncio.to_thread(admin.client_kill_filter, _type="pubsub") >= 1
+    admin.close()
+    seqs: list[int] = []
+    for published in range(1, 51):  # nudges sent before the layer subscribed again are lost
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=published)
+        if not await communicator.receive_nothing(timeout=0.2):
+            seqs = await receive_seqs(communicator, 1)
+            break
+    assert seqs, "no live event after the subscriptions were dropped"
+    while not await communicator.receive_nothing(timeout=0.3):  # a gap is filled, in order
+        seqs += await receive_seqs(communicator, 1)
+    assert seqs == list(range(2, published + 2))
+    await communicator.disconnect()
+
+
 async def test_two_clients_each_get_every_event_once(acme_attempt, alice, bob):
     path = f"/ws/attempts/{acme_attempt.pk}/"
     a, ok_a, _ = await ws_connect(path, alice)
