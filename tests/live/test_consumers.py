@@ -7,6 +7,7 @@ while clients listen, reconnect and catch up.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 
 import pytest
@@ -230,6 +231,29 @@ async def test_live_nudges_resume_after_redis_drops_the_subscriptions(
     while not await communicator.receive_nothing(timeout=0.3):  # a gap is filled, in order
         seqs += await receive_seqs(communicator, 1)
     assert seqs == list(range(2, published + 2))
+    await communicator.disconnect()
+
+
+async def test_a_socket_opens_and_serves_the_database_while_redis_is_away(
+    acme_attempt, alice, monkeypatch
+):
+    """The pub/sub layer subscribes every new socket's own channel: with Redis away that must
+    not keep the socket from opening (tasks/channel_layer.py)."""
+    from channels.layers import channel_layers
+
+    from tasks.channel_layer import PubSubLayer
+
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 2)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    away = PubSubLayer(hosts=[{"address": dead, "socket_connect_timeout": 1}])
+    monkeypatch.setitem(channel_layers.backends, "default", away)
+
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+
+    assert accepted
+    assert await receive_seqs(communicator, 2) == [1, 2]
     await communicator.disconnect()
 
 
