@@ -12,7 +12,8 @@ no subscription listens: a subscription starting a moment after the backlog read
 
 Redis may restart, or be away for a while. A consumer whose join fails still accepts and sends
 the backlog; every RESYNC_SECONDS each consumer joins its group again (the layer subscribes again
-after a reconnect on its own; this covers a join that failed) and reads the database, so
+after a reconnect on its own; this covers a join that failed) and reads the database (unless live
+nudges arrived meanwhile: the subscription works), so
 an open page misses nothing for longer than that. A socket the restart did break is closed, and
 the page reconnects with `?after=` its last seq.
 """
@@ -113,6 +114,7 @@ class AttemptConsumer(ListeningConsumer):
         self.attempt_id = int(self.scope["url_route"]["kwargs"]["attempt_id"])
         self.last_sent = after_seq(self.scope.get("query_string", b""))
         self.joined = False
+        self.nudged_at = -RESYNC_SECONDS  # when the last live nudge arrived (monotonic)
         # Replays (connect, gap, sync, tail check) and live sends never interleave.
         self.sending = asyncio.Lock()
         self.tail_check: asyncio.Task | None = None
@@ -146,6 +148,11 @@ class AttemptConsumer(ListeningConsumer):
             self.joined = await join_group(
                 self, attempt_group(self.attempt_id), was_joined=self.joined
             )
+            if self.joined and time.monotonic() - self.nudged_at < RESYNC_SECONDS:
+                # Nudges arrive, so the subscription works: a gap shows in their seqs and the
+                # tail check follows each burst. Reading here too cost a web process under
+                # load one database connection per socket every few seconds.
+                continue
             async with self.sending:
                 await self._replay()
 
@@ -182,6 +189,7 @@ class AttemptConsumer(ListeningConsumer):
 
     async def attempt_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
+        self.nudged_at = time.monotonic()
         if not await self._still_allowed():
             return
         async with self.sending:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -254,6 +255,43 @@ async def test_a_socket_opens_and_serves_the_database_while_redis_is_away(
 
     assert accepted
     assert await receive_seqs(communicator, 2) == [1, 2]
+    await communicator.disconnect()
+
+
+async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
+    acme_attempt, alice, monkeypatch
+):
+    """The resync reads the database for a subscription that may be broken; while nudges
+    arrive it is not, and under load those reads (a new database connection each) were a large
+    part of the web process's work. Once the stream is quiet the reads come back. The
+    consumer's clock is a fake one, moved by hand."""
+    clock = [1000.0]
+    monkeypatch.setattr(consumers, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
+    reads: list[int] = []
+    events_after = consumers.AttemptConsumer._events_after
+
+    def counted(self, seq: int):
+        reads.append(seq)
+        return events_after(self, seq)
+
+    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", counted)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    reads.clear()  # the backlog read on connecting, and any resync before the nudge
+
+    await asyncio.sleep(0.5)  # ten resync periods with a nudge "just" arrived
+    assert reads == []
+
+    clock[0] += 1.0  # the stream went quiet for twenty resync periods
+    for _ in range(50):  # bounded wait for the next resync
+        if reads:
+            break
+        await asyncio.sleep(0.05)
+    assert reads and reads[0] == 1
     await communicator.disconnect()
 
 
