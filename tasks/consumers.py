@@ -4,7 +4,7 @@ Ordering and exactly-once delivery rest on two facts: an Event row is committed 
 channel-layer nudge is sent (`tasks.events.publish`), and seqs are assigned under a row lock, so
 when the nudge for seq N arrives every seq below N is already readable. The consumer joins the
 group *before* reading the backlog, so nothing falls between the two; whatever arrives twice is
-dropped by seq. A nudge the channel layer dropped (a full channel) is recovered from the database
+dropped by seq. A nudge the channel layer dropped (see below) is recovered from the database
 when the next one shows a gap, by a database check a moment after the stream goes quiet (so a
 dropped final nudge is not left waiting for a next event) and after connecting, or when the client
 asks for a `sync`. The layer is Redis pub/sub, so a nudge is dropped when it is published while
