@@ -161,9 +161,10 @@ class Followers:
         async def pump() -> None:
             try:
                 while (text := await ws.receive()) is not None:
+                    received = time.time()  # before parsing: the client's own work is not daphne's
                     event = json.loads(text).get("event", {})
                     if "seq" in event:
-                        attempt.receipts.setdefault(int(event["seq"]), time.time())
+                        attempt.receipts.setdefault(int(event["seq"]), received)
                     if (event.get("kind") == "status"
                             and (event.get("payload") or {}).get("status") in ENDED):
                         attempt.ended.set()

@@ -126,10 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Pub/sub: one PUBLISH per nudge, pushed to each web process (tasks/events.py says why).
+        "BACKEND": "tasks.channel_layer.PubSubLayer",
         "CONFIG": {
-            # redis-py 8 times out reads after 5 s by default, exactly the channel layer's
-            # blocking-receive wait: idle websockets would die every few seconds.
+            # redis-py 8 times out reads after 5 s by default; no read here should wait so long.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
             "prefix": envstr("CHANNELS_PREFIX", "codexweb"),
         },

@@ -4,13 +4,16 @@ Ordering and exactly-once delivery rest on two facts: an Event row is committed 
 channel-layer nudge is sent (`tasks.events.publish`), and seqs are assigned under a row lock, so
 when the nudge for seq N arrives every seq below N is already readable. The consumer joins the
 group *before* reading the backlog, so nothing falls between the two; whatever arrives twice is
-dropped by seq. A nudge the channel layer dropped (a full channel) is recovered from the database
+dropped by seq. A nudge the channel layer dropped (see below) is recovered from the database
 when the next one shows a gap, by a database check a moment after the stream goes quiet (so a
-dropped final nudge is not left waiting for a next event), or when the client asks for a `sync`.
+dropped final nudge is not left waiting for a next event) and after connecting, or when the client
+asks for a `sync`. The layer is Redis pub/sub, so a nudge is dropped when it is published while
+no subscription listens: a subscription starting a moment after the backlog read, Redis away.
 
 Redis may restart, or be away for a while. A consumer whose join fails still accepts and sends
-the backlog; every RESYNC_SECONDS each consumer joins its group again (a Redis restarted without
-its data forgot the membership, and the socket may not have noticed) and reads the database, so
+the backlog; every RESYNC_SECONDS each consumer joins its group again (the layer subscribes again
+after a reconnect on its own; this covers a join that failed) and reads the database (unless live
+nudges arrived meanwhile: the subscription works), so
 an open page misses nothing for longer than that. A socket the restart did break is closed, and
 the page reconnects with `?after=` its last seq.
 """
@@ -111,6 +114,7 @@ class AttemptConsumer(ListeningConsumer):
         self.attempt_id = int(self.scope["url_route"]["kwargs"]["attempt_id"])
         self.last_sent = after_seq(self.scope.get("query_string", b""))
         self.joined = False
+        self.nudged_at = -RESYNC_SECONDS  # when the last live nudge arrived (monotonic)
         # Replays (connect, gap, sync, tail check) and live sends never interleave.
         self.sending = asyncio.Lock()
         self.tail_check: asyncio.Task | None = None
@@ -126,6 +130,8 @@ class AttemptConsumer(ListeningConsumer):
         await self.accept()
         async with self.sending:
             await self._replay()
+        # The subscription may have started a moment after the backlog read: look once more.
+        self._schedule_tail_check()
         self.resync = asyncio.ensure_future(self._resync_forever())
 
     async def disconnect(self, code: int) -> None:
@@ -142,6 +148,11 @@ class AttemptConsumer(ListeningConsumer):
             self.joined = await join_group(
                 self, attempt_group(self.attempt_id), was_joined=self.joined
             )
+            if self.joined and time.monotonic() - self.nudged_at < RESYNC_SECONDS:
+                # Nudges arrive, so the subscription works: a gap shows in their seqs and the
+                # tail check follows each burst. Reading here too cost a web process under
+                # load one database connection per socket every few seconds.
+                continue
             async with self.sending:
                 await self._replay()
 
@@ -178,6 +189,7 @@ class AttemptConsumer(ListeningConsumer):
 
     async def attempt_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
+        self.nudged_at = time.monotonic()
         if not await self._still_allowed():
             return
         async with self.sending:

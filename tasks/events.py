@@ -3,6 +3,14 @@
 The Event row is the source of truth; the channel-layer message is only a nudge, sent with
 `transaction.on_commit` so no browser sees an event that was rolled back. What a kind's payload
 holds is the contract in `tasks/event_kinds.py`; `publish` refuses an event that breaks it.
+
+The layer is Redis pub/sub (settings.CHANNEL_LAYERS): a nudge is one PUBLISH, pushed to the web
+processes whose sockets joined the group. channels-redis's default layer queued a copy per
+socket and took four round trips to send and four more per socket to receive; on a busy worker
+each reply waits for the sender thread to get the GIL back from the attempts' threads, and on a
+busy web process each receive waited its turn, so at 10-20 attempts at once those round trips
+were most of an event's way to the page (bench/README.md, session 6). Pub/sub keeps nothing for
+a socket that is not listening, which the consumers already handle: the database is the truth.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import concurrent.futures
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -44,12 +52,35 @@ def event_message(event: Event) -> dict[str, Any]:
 
 SEND_TIMEOUT_SECONDS = 5.0
 _sender_lock = threading.Lock()
-_sender: tuple[int, asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+_sender: tuple[int, asyncio.AbstractEventLoop, GroupOrder] | None = None
 
 
-def _sender_loop() -> tuple[asyncio.AbstractEventLoop, asyncio.Lock]:
-    """One long-lived event loop per process for channel-layer sends, and the lock that keeps
-    them in order.
+class GroupOrder:
+    """One lock per group, alive while a send to that group is queued: a page gets its
+    attempt's nudges in seq order, while a send to one group never waits on another's (with
+    one lock for all, under load an event queued behind every other attempt's sends).
+    Used only on the sender loop, so it needs no thread lock."""
+
+    def __init__(self) -> None:
+        self.locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def send(self, group: str, send: Callable[[], Awaitable[None]]) -> None:
+        lock, users = self.locks.get(group, (asyncio.Lock(), 0))
+        self.locks[group] = (lock, users + 1)
+        try:
+            async with lock:  # waiters are served first in, first out
+                await send()
+        finally:
+            lock, users = self.locks[group]
+            if users == 1:
+                del self.locks[group]
+            else:
+                self.locks[group] = (lock, users - 1)
+
+
+def _sender_loop() -> tuple[asyncio.AbstractEventLoop, GroupOrder]:
+    """One long-lived event loop per process for channel-layer sends, and the per-group order
+    that keeps each group's sends in the order they were handed over.
 
     `async_to_sync` would run each send on a fresh loop, and channels-redis keeps its connection
     pool per loop, so every event paid for a new Redis connection (and it refuses to run at all
@@ -60,15 +91,16 @@ def _sender_loop() -> tuple[asyncio.AbstractEventLoop, asyncio.Lock]:
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="layer-send", daemon=True)
             thread.start()
-            _sender = (os.getpid(), loop, asyncio.Lock())
+            _sender = (os.getpid(), loop, GroupOrder())
         return _sender[1], _sender[2]
 
 
-async def _send_in_order(layer: Any, order: asyncio.Lock, group: str, message: Any) -> None:
-    # Sends start in the order they were handed over (the loop runs them first in, first out,
-    # and the lock's waiters queue the same way), so a page gets the nudges in seq order.
-    async with order:
-        await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT_SECONDS)
+async def _send_in_order(layer: Any, order: GroupOrder, group: str, message: Any) -> None:
+    # The loop runs handed-over coroutines first in, first out, and the group's lock queues
+    # them the same way: sends to a group start in the order they were handed over.
+    await order.send(
+        group, lambda: asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT_SECONDS)
+    )
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:

@@ -7,7 +7,9 @@ while clients listen, reconnect and catch up.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -185,6 +187,111 @@ async def test_a_dropped_last_nudge_arrives_once_the_stream_goes_quiet(
         await database_sync_to_async(publish_many)(acme_attempt.pk, 2, start=1)
     assert await receive_seqs(communicator, 2, timeout=5) == [2, 3]
     assert await communicator.receive_nothing(timeout=0.6)
+    await communicator.disconnect()
+
+
+async def test_a_nudge_lost_right_after_connecting_arrives_without_a_next_event(
+    acme_attempt, alice, monkeypatch
+):
+    """A pub/sub subscription may start a moment after the socket read its backlog, so an
+    event committed in between loses its nudge: the consumer reads the database once more
+    TAIL_CHECK_SECONDS after connecting (the resync, 5 s, is out of the picture here)."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    with monkeypatch.context() as patch:
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1, timeout=5) == [1]
+    await communicator.disconnect()
+
+
+async def test_live_nudges_resume_after_redis_drops_the_subscriptions(
+    acme_attempt, alice, monkeypatch
+):
+    """Redis restarting drops every pub/sub connection: the layer reconnects and subscribes
+    again on its own, so events arrive live again, none twice and none missing (the database
+    reads that would also recover them are out of the picture: 60 s)."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    assert await asyncio.to_thread(admin.client_kill_filter, _type="pubsub") >= 1
+    admin.close()
+    seqs: list[int] = []
+    for published in range(1, 51):  # nudges sent before the layer subscribed again are lost
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=published)
+        if not await communicator.receive_nothing(timeout=0.2):
+            seqs = await receive_seqs(communicator, 1)
+            break
+    assert seqs, "no live event after the subscriptions were dropped"
+    while not await communicator.receive_nothing(timeout=0.3):  # a gap is filled, in order
+        seqs += await receive_seqs(communicator, 1)
+    assert seqs == list(range(2, published + 2))
+    await communicator.disconnect()
+
+
+async def test_a_socket_opens_and_serves_the_database_while_redis_is_away(
+    acme_attempt, alice, monkeypatch
+):
+    """The pub/sub layer subscribes every new socket's own channel: with Redis away that must
+    not keep the socket from opening (tasks/channel_layer.py)."""
+    from channels.layers import channel_layers
+
+    from tasks.channel_layer import PubSubLayer
+
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 2)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    away = PubSubLayer(hosts=[{"address": dead, "socket_connect_timeout": 1}])
+    monkeypatch.setitem(channel_layers.backends, "default", away)
+
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+
+    assert accepted
+    assert await receive_seqs(communicator, 2) == [1, 2]
+    await communicator.disconnect()
+
+
+async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
+    acme_attempt, alice, monkeypatch
+):
+    """The resync reads the database for a subscription that may be broken; while nudges
+    arrive it is not, and under load those reads (a new database connection each) were a large
+    part of the web process's work. Once the stream is quiet the reads come back. The
+    consumer's clock is a fake one, moved by hand."""
+    clock = [1000.0]
+    monkeypatch.setattr(consumers, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
+    reads: list[int] = []
+    events_after = consumers.AttemptConsumer._events_after
+
+    def counted(self, seq: int):
+        reads.append(seq)
+        return events_after(self, seq)
+
+    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", counted)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    reads.clear()  # the backlog read on connecting, and any resync before the nudge
+
+    await asyncio.sleep(0.5)  # ten resync periods with a nudge "just" arrived
+    assert reads == []
+
+    clock[0] += 1.0  # the stream went quiet for twenty resync periods
+    for _ in range(50):  # bounded wait for the next resync
+        if reads:
+            break
+        await asyncio.sleep(0.05)
+    assert reads and reads[0] == 1
     await communicator.disconnect()
 
 
