@@ -29,6 +29,11 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LAPTOP = {"width": 1366, "height": 800}
+# How long an action or an `expect` waits for the page (bounded, never a sleep). Playwright's
+# `expect` defaults to 5 s, shorter than its actions' bound here: a first request to a fresh
+# daphne on the loaded 2-core machine took 7 s (composer pull-request flake, session 6).
+WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -73,7 +78,7 @@ def chromium() -> Iterator[object]:
 
 def _page(chromium, live_app, viewport: dict[str, int]) -> Iterator[object]:
     context = chromium.new_context(base_url=live_app.url, viewport=viewport)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
