@@ -11,10 +11,12 @@ names the proxy's own folder.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ import pytest
 from tasks.sandbox.base import NetworkPolicy, SandboxError
 from tasks.sandbox.egress.policy import EgressRules
 from tasks.sandbox.egress.proxy import STOPPED_WHILE_STARTING, EgressProxy
+from tests.support.leftover_proxies import MARK, proxies_of_this_session
 from tests.support.processes import processes_mentioning, wait_until
 from tests.support.services import ROOT
 
@@ -41,7 +44,7 @@ def slow_mitmdump(mitmdump, tmp_path) -> str:
 
 
 @pytest.fixture
-def short_dir() -> Path:
+def short_dir() -> Iterator[Path]:
     """A folder with a short path: the bridge's unix socket lives in it."""
     folder = Path(tempfile.mkdtemp(prefix="cxpc-"))
     yield folder
@@ -126,3 +129,27 @@ def test_a_process_that_exits_ends_the_proxies_it_started(mitmdump, short_dir, h
     assert done.stdout.strip() == "True"  # it ran...
     # ...and the process that started it has exited: it is gone with it.
     assert processes_mentioning(str(short_dir)) == []
+
+
+def test_the_session_end_check_finds_the_proxies_of_this_session_only(short_dir):
+    """tests/support/leftover_proxies.py: a bridge this session started is found; the same
+    bridge from a process without this session's mark (another session) is not."""
+    def bridge(name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["socat", f"UNIX-LISTEN:{short_dir / name},fork", "TCP:127.0.0.1:9"],
+            env=env, start_new_session=True,
+        )
+
+    ours = bridge("ours.sock", dict(os.environ))
+    theirs = bridge("theirs.sock", {k: v for k, v in os.environ.items() if k != MARK})
+    try:
+        wait_until(lambda: (short_dir / "ours.sock").exists()
+                   and (short_dir / "theirs.sock").exists(), timeout=10, what="socat listens")
+        found = proxies_of_this_session()
+        assert ours.pid in found and "UNIX-LISTEN:" in found[ours.pid]
+        assert theirs.pid not in found
+    finally:
+        for proc in (ours, theirs):
+            proc.kill()
+            proc.wait(timeout=10)
+    assert ours.pid not in proxies_of_this_session()
