@@ -29,7 +29,8 @@ from django.conf import settings
 
 from tests.support.services import ROOT, free_port, wait_for_port
 
-STARTUP_SECONDS = 60.0
+# A bound, never a wait: at load 38 a daphne had not answered 60 s after its start (session 6).
+STARTUP_SECONDS = 180.0
 
 
 @dataclass
