@@ -45,8 +45,7 @@ def options(page) -> list[str]:
 def test_branch_suggestions_follow_the_chosen_repository(browser_page, two_repositories):
     page = browser_page
     api, web = two_repositories
-    sign_in(page, "alice")  # waits until the form is left: a goto now would cut the sign-in
-    page.goto(f"/?repository={api.pk}")
+    sign_in(page, "alice", then=f"/?repository={api.pk}")
     page.wait_for_load_state("load")
 
     assert page.get_by_label("Branch").get_attribute("list") == "branch-options"

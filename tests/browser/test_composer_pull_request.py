@@ -62,8 +62,7 @@ def test_a_task_starts_from_the_pull_request_typed_in_the_composer(gh, page, tmp
                                     head_repo=fork, head_owner=mallory))
     connect(alice, gh, login="alice-gh")
     repository = connected_repository(acme, webapp)
-    sign_in(page, "alice")  # waits until the form is left: a goto now would cut the sign-in
-    page.goto(f"/?repository={repository.pk}")
+    sign_in(page, "alice", then=f"/?repository={repository.pk}")
     # The repository's open pull requests are suggested (newest first); typing stays possible.
     # This is this daphne's first GitHub call: it imports githubkit and builds its models,
     # which took 7 s on the loaded 2-core machine (daphne's log, CI flake of session 6).

@@ -40,8 +40,7 @@ def admin_with_catalog(transactional_db):
 
 def test_admin_filters_and_connects(browser_page, admin_with_catalog):
     page = browser_page
-    sign_in(page, "alice")  # waits until the form is left: a goto now would cut the sign-in
-    page.goto("/repositories/")
+    sign_in(page, "alice", then="/repositories/")
     expect(page.get_by_text("120 repositories you can reach, fetched")).to_be_visible()
     page.get_by_role("link", name="Connect from GitHub").first.click()
 

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -37,9 +38,11 @@ expect.set_options(timeout=WAIT_MS)
 PHONE = {"width": 390, "height": 844}
 
 
-def sign_in(page, username: str) -> None:
-    """Sign in as `username` through the login form, and wait until the form is left."""
-    page.goto("/accounts/login/")
+def sign_in(page, username: str, *, then: str = "") -> None:
+    """Sign in as `username` through the login form, and wait until the form is left, for
+    `then` (a path) when given. One page load: a `goto` right after would leave the home page's
+    requests (GitHub calls among them) still running in the app while the next page's queue."""
+    page.goto("/accounts/login/" + (f"?{urlencode({'next': then})}" if then else ""))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
