@@ -101,7 +101,12 @@ class EgressSwitch:
         if proxy is None:
             proxy = self._start_proxy(policy, agent=agent)
         with self._lock:
-            self._proxy, self._agent = proxy, agent
+            closed = self._closed
+            if not closed:
+                self._proxy, self._agent = proxy, agent
+        if closed:  # stopped meanwhile: the proxy is nobody's
+            _discard(proxy)
+            raise SandboxError(self._ended() or STOPPED_WHILE_STARTING)
         if not agent:
             # Setup passes TLS through: let the proxy tell which servers the sandbox will not
             # trust (tls_hint.py says so if setup fails).

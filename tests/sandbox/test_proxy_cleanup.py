@@ -51,8 +51,18 @@ def short_dir() -> Iterator[Path]:
     subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
+# When the cancel comes: as soon as the early proxy was launched (start() is still making the
+# container, then stops the sandbox while the proxy starts), or once the setup phase began
+# (start() waits for that proxy, then finds the sandbox ended before it becomes current).
+MOMENTS = {
+    "while the container is made": lambda sandbox: True,
+    "when the setup phase begins": lambda sandbox: sandbox.phase == "setup",
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
 def test_a_sandbox_cancelled_while_its_setup_proxy_starts_leaves_no_proxy(
-    make_sandbox, slow_mitmdump
+    make_sandbox, slow_mitmdump, moment
 ):
     sandbox = make_sandbox(
         start=False,
@@ -73,6 +83,8 @@ def test_a_sandbox_cancelled_while_its_setup_proxy_starts_leaves_no_proxy(
     starting.start()
     # The early proxy has been launched (it starts while the container is made)...
     wait_until(lambda: processes_mentioning(folder), timeout=60, what="the setup proxy starts")
+    wait_until(lambda: MOMENTS[moment](sandbox) or not starting.is_alive(), timeout=60,
+               what=moment)
     sandbox.cancel()  # ...and the attempt is cancelled: start() stops the sandbox and fails
     starting.join(timeout=120)
     assert not starting.is_alive()
