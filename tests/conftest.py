@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.support import factories
+from tests.support import factories, leftover_proxies
 from tests.support.celery_queue import empty_queue  # noqa: F401
 from tests.support.connected_github import gh  # noqa: F401
 from tests.support.github_fixtures import _github_double_server, github_double  # noqa: F401
@@ -86,3 +86,27 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped in CI, where this suite must run: {reason}"
+
+
+LEFT_PROXIES = pytest.StashKey[dict[int, str]]()
+
+
+def pytest_sessionstart(session):
+    leftover_proxies.mark_session()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail a session that leaves an egress proxy running (tests/support/leftover_proxies.py);
+    the summary names them."""
+    left = leftover_proxies.left_behind()
+    session.config.stash[LEFT_PROXIES] = left
+    if left and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    left = config.stash.get(LEFT_PROXIES, {})
+    if left:
+        terminalreporter.write_sep("!", "egress proxies left behind (now killed)", red=True)
+        for pid, command in sorted(left.items()):
+            terminalreporter.write_line(f"pid {pid}: {command}")

@@ -22,7 +22,7 @@ from tasks.sandbox.container import ContainerShell
 from tasks.sandbox.egress import spare
 from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules, expand_domains, needs_tls_interception
-from tasks.sandbox.egress.proxy import EgressProxy
+from tasks.sandbox.egress.proxy import STOPPED_WHILE_STARTING, EgressProxy
 
 
 class EgressSwitch:
@@ -57,6 +57,7 @@ class EgressSwitch:
         # (policy, agent phase, its proxy) started by `prepare`, until `set` takes it
         self._pending: tuple[NetworkPolicy, bool, EgressProxy | None] | None = None
         self._closed = False  # the sandbox ended: a proxy `prepare` finishes now is stopped
+        self._starting: EgressProxy | None = None  # being started (by `prepare` or `set`)
 
     def prepare(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
         """Start the host proxy for `policy` ahead of `set` (none when off): it needs nothing of
@@ -93,11 +94,18 @@ class EgressSwitch:
         self.egress_ca = False
         if policy.mode == "off":
             return False
+        if self._ended() is not None and proxy is not None:
+            _discard(proxy)  # cancelled while it was starting: it never becomes current
         self._raise_if_ended()
         if proxy is None:
             proxy = self._start_proxy(policy, agent=agent)
         with self._lock:
-            self._proxy, self._agent = proxy, agent
+            closed = self._closed
+            if not closed:
+                self._proxy, self._agent = proxy, agent
+        if closed:  # stopped meanwhile: the proxy is nobody's
+            _discard(proxy)
+            raise SandboxError(self._ended() or STOPPED_WHILE_STARTING)
         intercept = agent and needs_tls_interception(policy.mode, policy.methods)
         java_store = False
         try:
@@ -132,12 +140,7 @@ class EgressSwitch:
         if not agent and self.config.spare_proxy:
             taken = spare.take(self._spare_key())
             if taken is not None:
-                try:
-                    taken.adopt(rules, self.workdir / "socket")
-                except SandboxError:
-                    spare.discard(taken)
-                    raise
-                return taken
+                return self._started(taken, lambda: taken.adopt(rules, self.workdir / "socket"))
         proxy = EgressProxy(
             rules=rules,
             workdir=self.workdir,
@@ -148,7 +151,28 @@ class EgressSwitch:
             probe_trust=not agent,
             credentials=self.credentials if agent else (),
         )
-        proxy.start()
+        return self._started(proxy, proxy.start)
+
+    def _started(self, proxy: EgressProxy, start: Callable[[], None]) -> EgressProxy:
+        """`proxy` once `start` ran, unless `stop` came first or meanwhile (from another
+        thread: the sandbox stopped while its setup proxy started early): then `stop` ended
+        it, or it is ended here, and SandboxError. Never a proxy left running unowned."""
+        with self._lock:
+            if self._closed:
+                closed = True
+            else:
+                closed, self._starting = False, proxy
+        if closed:
+            _discard(proxy)
+            raise SandboxError(self._ended() or STOPPED_WHILE_STARTING)
+        try:
+            start()
+        except BaseException:
+            _discard(proxy)
+            raise
+        finally:
+            with self._lock:
+                self._starting = None
         return proxy
 
     def _spare_key(self) -> spare.SpareKey:
@@ -173,6 +197,9 @@ class EgressSwitch:
             proxy, self._proxy = self._proxy, None
             pending, self._pending = self._pending, None
             self._closed = self._ended() is not None or self._closed
+            starting = self._starting if self._closed else None
+        if starting is not None:  # its start raises; what it started ends now, not when ready
+            _discard(starting)
         if pending is not None and pending[2] is not None:
             _discard(pending[2])
         if proxy is not None:

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from repos.git.branches import mirror_refresh
 from repos.git.mirror import mirror_path
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -45,11 +45,7 @@ def options(page) -> list[str]:
 def test_branch_suggestions_follow_the_chosen_repository(browser_page, two_repositories):
     page = browser_page
     api, web = two_repositories
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"/?repository={api.pk}")
+    sign_in(page, "alice", then=f"/?repository={api.pk}")
     page.wait_for_load_state("load")
 
     assert page.get_by_label("Branch").get_attribute("list") == "branch-options"

@@ -12,7 +12,7 @@ from repos.github.credentials import credential_store
 from repos.github.models import GitHubRepositoryAccess
 from repos.models import Repository
 from tests.support import factories
-from tests.support.browser import screenshot
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -40,11 +40,7 @@ def admin_with_catalog(transactional_db):
 
 def test_admin_filters_and_connects(browser_page, admin_with_catalog):
     page = browser_page
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto("/repositories/")
+    sign_in(page, "alice", then="/repositories/")
     expect(page.get_by_text("120 repositories you can reach, fetched")).to_be_visible()
     page.get_by_role("link", name="Connect from GitHub").first.click()
 

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -29,12 +30,19 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 LAPTOP = {"width": 1366, "height": 800}
+# How long an action or an `expect` waits for the page (bounded, never a sleep). Playwright's
+# `expect` defaults to 5 s, shorter than its actions' bound here: a first request to a fresh
+# daphne on the loaded 2-core machine took 7 s (composer pull-request flake, session 6).
+WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 PHONE = {"width": 390, "height": 844}
 
 
-def sign_in(page, username: str) -> None:
-    """Sign in as `username` through the login form, and wait until the form is left."""
-    page.goto("/accounts/login/")
+def sign_in(page, username: str, *, then: str = "") -> None:
+    """Sign in as `username` through the login form, and wait until the form is left, for
+    `then` (a path) when given. One page load: a `goto` right after would leave the home page's
+    requests (GitHub calls among them) still running in the app while the next page's queue."""
+    page.goto("/accounts/login/" + (f"?{urlencode({'next': then})}" if then else ""))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -73,7 +81,7 @@ def chromium() -> Iterator[object]:
 
 def _page(chromium, live_app, viewport: dict[str, int]) -> Iterator[object]:
     context = chromium.new_context(base_url=live_app.url, viewport=viewport)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

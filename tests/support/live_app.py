@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from django.conf import settings
 
 from tests.support.services import ROOT, free_port, wait_for_port
 
-STARTUP_SECONDS = 60.0
+# A bound, never a wait: at load 38 a daphne had not answered 60 s after its start (session 6).
+STARTUP_SECONDS = 180.0
 
 
 @dataclass
@@ -95,8 +97,10 @@ def start_daphne(port: int | None = None, **extra: str) -> LiveApp:
             cwd=ROOT, env=child_environment(**extra), stdout=log, stderr=subprocess.STDOUT,
         )
     app = LiveApp(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    deadline = time.monotonic() + STARTUP_SECONDS
     try:
         wait_for_port(port, timeout=STARTUP_SECONDS, what="daphne")
+        _wait_for_the_app(app, deadline)
     except RuntimeError as exc:
         stop_process(process)
         raise RuntimeError(f"{exc}\n--- daphne log ---\n{app.log_tail()}") from exc
@@ -110,6 +114,25 @@ def live_app(django_db_setup, django_db_blocker) -> Iterator[LiveApp]:
     app = start_daphne()
     yield app
     stop_process(app.process)
+
+
+def _wait_for_the_app(app: LiveApp, deadline: float) -> None:
+    """Until the app answers /healthz (bounded by `deadline`). daphne listens before it loaded
+    the app: the first request imports every URL conf and view, which took 29 s on the loaded
+    2-core machine, and a test's first page load (15 s bound) failed on it (session 6)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RuntimeError(f"daphne did not answer {app.url}/healthz in time")
+        try:
+            url = f"{app.url}/healthz"
+            with urllib.request.urlopen(url, timeout=remaining) as answer:  # noqa: S310 - loopback
+                if answer.status == 200:
+                    return
+        except OSError:
+            if app.process.poll() is not None:
+                raise RuntimeError(f"daphne exited with {app.process.returncode}") from None
+            time.sleep(0.1)
 
 
 _names = itertools.count(1)

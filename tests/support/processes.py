@@ -5,7 +5,8 @@ them, and wait (always bounded) for what should follow.
   line by line, and the PIDs of its children are read from its "started NAME (pid N)" lines.
 - `RedisProcess`: a redis-server on a fixed loopback port that can be killed and started again
   on the same port (a Redis restart).
-- `wait_until`, `pid_alive`, `port_open`, `group_members`: the checks the tests assert on.
+- `wait_until`, `pid_alive`, `port_open`, `group_members`, `processes_mentioning`: the checks
+  the tests assert on.
 """
 
 from __future__ import annotations
@@ -57,6 +58,21 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes (not zombies, not this one) with `text` in their command line: a
+    proxy's runtime folder names every process started for it."""
+    needle, found = text.encode(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes() and pid_alive(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def group_members(pgid: int) -> list[int]:

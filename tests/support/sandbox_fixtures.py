@@ -158,6 +158,7 @@ def _factory(
         egress_resolve: dict[str, str] | None = None,
         pool_size: int = 0,
         spare_proxy: bool = False,
+        proxy_program: str | None = None,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
@@ -166,7 +167,8 @@ def _factory(
         sandbox reach `allow_private` (loopback, where the target listens; () to see the
         production default), with `pool_size` pre-started containers (tasks/sandbox/pool.py;
         none by default). `resolve` maps more names ("name" or "name:port" -> "ip:port");
-        `egress_resolve` replaces the whole mapping (another target)."""
+        `egress_resolve` replaces the whole mapping (another target); `proxy_program` runs
+        instead of the session's mitmdump (a wrapper that delays it, to catch a start)."""
         target = target or egress_target
         spec_fields: dict[str, object] = {
             "owner": SandboxOwner.attempt(900_000 + next(counter)),
@@ -182,7 +184,7 @@ def _factory(
         spec_fields.update(fields)
         config = DockerConfig(
             runtime_dir=runtime_dir,
-            mitmdump=mitmdump,
+            mitmdump=proxy_program or mitmdump,
             warm_cache_hours=warm_cache_hours,
             disk_watch_seconds=0.5,
             # HTTPS (port 443) goes to the target's TLS listener, anything else to plain HTTP.

@@ -19,7 +19,6 @@ credentials go to the confdir's config.yaml, never onto the command line.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -35,6 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tasks.sandbox.base import CredentialUse, EgressRecord, SandboxError, TlsFailure
+from tasks.sandbox.egress import children
 from tasks.sandbox.egress import credentials as egress_credentials
 from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules
@@ -45,11 +45,13 @@ from tasks.sandbox.trust import upstream_parts
 
 ADDON = Path(__file__).with_name("addon.py")
 START_TIMEOUT = 30.0
+STOPPED_WHILE_STARTING = "the egress proxy was stopped while it was starting"
 
 
 class EgressProxy:
     """mitmdump + a unix-socket bridge for one phase. `start()` returns when the socket accepts
-    connections; `stop()` is idempotent and ends both processes."""
+    connections; `stop()` is idempotent and ends both processes, also from another thread while
+    `start()` runs: then nothing more is started and `start()` raises SandboxError."""
 
     def __init__(
         self,
@@ -92,6 +94,8 @@ class EgressProxy:
         self.sandbox_trust_path = workdir / "sandbox-trust.pem"
         self._procs: list[subprocess.Popen[bytes]] = []
         self._port = 0  # mitmdump's, once started
+        self._lock = threading.Lock()  # a stop from another thread against a start's spawn
+        self._stopped = False  # stop() ran: no process may be started any more
 
     def start(self) -> None:
         """Start mitmdump, then the bridge to it from the socket folder."""
@@ -127,42 +131,36 @@ class EgressProxy:
         confdir.mkdir(mode=0o700, parents=True)
         self.tls_log_path.touch()
         upstream = self._upstream_options() + self._credential_options()
-        with open(self.workdir / "proxy.log", "ab") as log:
-            self._procs.append(
-                subprocess.Popen(
-                    [
-                        self.mitmdump,
-                        "--quiet",
-                        "--listen-host",
-                        "127.0.0.1",
-                        "--listen-port",
-                        "0",
-                        "--scripts",
-                        str(ADDON),
-                        "--set",
-                        f"confdir={confdir}",
-                        "--set",
-                        "connection_strategy=eager",
-                        "--set",
-                        "upstream_cert=false",
-                        "--set",
-                        f"codexweb_rules={rules_path}",
-                        "--set",
-                        f"codexweb_log={self.log_path}",
-                        "--set",
-                        f"codexweb_ready={ready}",
-                        "--set",
-                        f"codexweb_tls_log={self.tls_log_path}",
-                        *upstream,
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+        mitmdump = self._spawn(
+            [
+                self.mitmdump,
+                "--quiet",
+                "--listen-host",
+                "127.0.0.1",
+                "--listen-port",
+                "0",
+                "--scripts",
+                str(ADDON),
+                "--set",
+                f"confdir={confdir}",
+                "--set",
+                "connection_strategy=eager",
+                "--set",
+                "upstream_cert=false",
+                "--set",
+                f"codexweb_rules={rules_path}",
+                "--set",
+                f"codexweb_log={self.log_path}",
+                "--set",
+                f"codexweb_ready={ready}",
+                "--set",
+                f"codexweb_tls_log={self.tls_log_path}",
+                *upstream,
+            ],
+            log_name="proxy.log",
+        )
         try:
-            self._port = self._wait_ready(ready)
+            self._port = self._wait_ready(mitmdump, ready)
         finally:  # read by the addon before it said it is ready; nothing keeps it on disk
             self.credentials_path.unlink(missing_ok=True)
         self._write_pids()
@@ -174,27 +172,44 @@ class EgressProxy:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
         port = self._port
-        with open(self.workdir / "bridge.log", "ab") as log:
-            self._procs.append(
-                subprocess.Popen(
-                    [
-                        socat,
-                        f"UNIX-LISTEN:{self.socket_path},fork,mode=0666,unlink-early",
-                        f"TCP:127.0.0.1:{port}",
-                    ],
+        bridge = self._spawn(
+            [
+                socat,
+                f"UNIX-LISTEN:{self.socket_path},fork,mode=0666,unlink-early",
+                f"TCP:127.0.0.1:{port}",
+            ],
+            log_name="bridge.log",
+        )
+        deadline = time.monotonic() + 10
+        while not _accepts(self.socket_path):
+            if time.monotonic() > deadline or bridge.poll() is not None:
+                stopped = self._stopped
+                self.stop()
+                raise SandboxError(
+                    STOPPED_WHILE_STARTING if stopped
+                    else "the egress proxy's socket bridge did not start"
+                )
+            time.sleep(0.02)
+        self._write_pids()
+
+    def _spawn(self, argv: list[str], *, log_name: str) -> subprocess.Popen[bytes]:
+        """Start one of this proxy's processes in a session of its own (its output to
+        `log_name` in the workdir), unless `stop()` ran: then SandboxError. Under the lock, so
+        a concurrent `stop()` either finds the process or keeps it from starting."""
+        with self._lock:
+            if self._stopped:
+                raise SandboxError(STOPPED_WHILE_STARTING)
+            with open(self.workdir / log_name, "ab") as log:
+                proc = subprocess.Popen(
+                    argv,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-            )
-        deadline = time.monotonic() + 10
-        while not _accepts(self.socket_path):
-            if time.monotonic() > deadline or self._procs[-1].poll() is not None:
-                self.stop()
-                raise SandboxError("the egress proxy's socket bridge did not start")
-            time.sleep(0.02)
-        self._write_pids()
+            self._procs.append(proc)
+            children.track(proc)
+        return proc
 
     def running(self) -> bool:
         """Whether mitmdump still runs."""
@@ -269,17 +284,22 @@ class EgressProxy:
             f"codexweb_credential_log={self.credential_log_path}",
         ]
 
-    def _wait_ready(self, ready: Path) -> int:
-        proc = self._procs[0]
+    def _wait_ready(self, proc: subprocess.Popen[bytes], ready: Path) -> int:
         deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._stopped:
             if ready.exists():
                 return int(json.loads(ready.read_text())["port"])
             if proc.poll() is not None:
                 break
             time.sleep(0.05)
+        stopped = self._stopped
         self.stop()
-        tail = (self.workdir / "proxy.log").read_text(errors="replace")[-2000:]
+        if stopped:
+            raise SandboxError(STOPPED_WHILE_STARTING)
+        try:
+            tail = (self.workdir / "proxy.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            tail = ""
         raise SandboxError(f"the egress proxy did not start: {tail.strip() or 'no output'}")
 
     def allow_domains(self, domains: Iterable[str]) -> EgressRules:
@@ -313,12 +333,15 @@ class EgressProxy:
         sandbox, so once it is gone (waited for, its socket unlinked) nothing more reaches the
         proxy, and as every decision is written when it is made, the records are complete.
         `wait=False` leaves waiting for mitmdump's exit (a second or more: it shuts down
-        gracefully) to a background thread."""
-        procs, self._procs = self._procs, []
+        gracefully) to a background thread (and to `children` at exit, should this process end
+        first). Safe from another thread during `start()`: what it started is ended, and it
+        starts nothing more."""
+        with self._lock:
+            self._stopped = True
+            procs, self._procs = self._procs, []
         for proc in reversed(procs):
             if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+                children.end_group(proc, signal.SIGTERM)
         for proc in reversed(procs[1:]):  # the bridges
             _reap(proc)
         self.socket_path.unlink(missing_ok=True)
@@ -373,9 +396,9 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        children.end_group(proc, signal.SIGKILL)
         proc.wait(timeout=5)
+    children.forget(proc)
 
 
 def _accepts(path: Path) -> bool:
