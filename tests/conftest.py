@@ -10,10 +10,12 @@ import os
 
 import pytest
 
-from tests.support import factories, leftover_proxies
+from tests.support import factories, flush_retry, leftover_proxies
 from tests.support.celery_queue import empty_queue  # noqa: F401
 from tests.support.connected_github import gh  # noqa: F401
 from tests.support.github_fixtures import _github_double_server, github_double  # noqa: F401
+
+flush_retry.install()
 
 
 @pytest.fixture
