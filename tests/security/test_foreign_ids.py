@@ -76,60 +76,71 @@ def all_routes() -> list[Route]:
     ]
 
 
-@pytest.fixture
-def acme_world(acme, alice, bob, tmp_path) -> dict[str, Any]:
-    """One of everything Acme has, each carrying MARK."""
-    repository = factories.make_repository(acme, owner="acme", name=f"webapp-{MARK}")
+def make_world(team, admin, member, mark: str) -> dict[str, Any]:
+    """One of everything a team has, each carrying `mark` in its name or text."""
+    repository = factories.make_repository(team, owner=team.slug, name=f"webapp-{mark}")
     environment = repository.environment
-    secret = secret_set(environment=environment, actor=alice, name=f"ACME_{MARK.upper()}",
-                        value=f"secret-{MARK}")
-    credential = credential_set(environment=environment, actor=alice, data=CredentialInput(
-        name=f"registry-{MARK}", domain="registry.example.com", kind="bearer",
-        value=f"token-{MARK}"))
-    run = SetupRun.objects.create(environment=environment, requested_by=alice,
+    secret = secret_set(environment=environment, actor=admin, name=f"TEAM_{mark.upper()}",
+                        value=f"secret-{mark}")
+    credential = credential_set(environment=environment, actor=admin, data=CredentialInput(
+        name=f"registry-{mark}", domain="registry.example.com", kind="bearer",
+        value=f"token-{mark}"))
+    run = SetupRun.objects.create(environment=environment, requested_by=admin,
                                   status=SetupRun.Status.SUCCEEDED, branch="main",
-                                  log=f"setup log {MARK}")
-    patch = (f"diff --git a/{MARK}.txt b/{MARK}.txt\nnew file mode 100644\n--- /dev/null\n"
-             f"+++ b/{MARK}.txt\n@@ -0,0 +1 @@\n+{MARK}\n")
-    attempt = factories.make_succeeded_attempt(repository, alice, patch=patch,
-                                               summary=f"Summary {MARK}",
-                                               prompt=f"Prompt {MARK}")
+                                  log=f"setup log {mark}")
+    patch = (f"diff --git a/{mark}.txt b/{mark}.txt\nnew file mode 100644\n--- /dev/null\n"
+             f"+++ b/{mark}.txt\n@@ -0,0 +1 @@\n+{mark}\n")
+    attempt = factories.make_succeeded_attempt(repository, admin, patch=patch,
+                                               summary=f"Summary {mark}",
+                                               prompt=f"Prompt {mark}")
     attempt.task.status = Status.SUCCEEDED
     attempt.task.save(update_fields=["status"])
-    Event.objects.create(attempt=attempt, seq=1, kind="log", payload={"text": f"log {MARK}"})
+    Event.objects.create(attempt=attempt, seq=1, kind="log", payload={"text": f"log {mark}"})
     task = attempt.task
     verification = Verification.objects.create(task=task, attempt=attempt,
                                                status=Verification.Status.RUNNING)
-    PullRequestRecord.objects.create(attempt=attempt, requested_by=alice,
-                                     branch=f"codexweb/{MARK}",
-                                     state=PullRequestRecord.State.FAILED, error=f"err {MARK}")
-    [image] = images_store(task_id=task.pk, team_id=acme.pk, attempt_id=None, by=alice,
-                           images=images_check([ImageUpload(f"{MARK}.png", images.png())]))
-    webhook = TeamWebhook(team=acme, url=f"https://hooks.example.com/{MARK}", created_by=alice)
-    webhook.seal(f"whsec-{MARK}")
+    PullRequestRecord.objects.create(attempt=attempt, requested_by=admin,
+                                     branch=f"codexweb/{mark}",
+                                     state=PullRequestRecord.State.FAILED, error=f"err {mark}")
+    [image] = images_store(task_id=task.pk, team_id=team.pk, attempt_id=None, by=admin,
+                           images=images_check([ImageUpload(f"{mark}.png", images.png())]))
+    webhook = TeamWebhook(team=team, url=f"https://hooks.example.com/{mark}", created_by=admin)
+    webhook.seal(f"whsec-{mark}")
     webhook.save()
     delivery = WebhookDelivery.objects.create(webhook=webhook, attempt=attempt,
-                                              event="attempt.finished", payload={"m": MARK},
+                                              event="attempt.finished", payload={"m": mark},
                                               state=WebhookDelivery.State.FAILED)
-    invite = invite_create(team=acme, actor=alice, kind="email",
-                           invitee=f"dave-{MARK}@example.test")
-    domains = DomainList.objects.create(team=acme, name=f"list-{MARK}",
-                                        domains=[f"{MARK}.example.com"])
-    organization = ConnectedOrganization.objects.create(team=acme, provider="github",
-                                                        owner=f"acme-{MARK}", connected_by=alice)
-    token = api_token_create(user=alice, name=f"alice {MARK}")
+    invite = invite_create(team=team, actor=admin, kind="email",
+                           invitee=f"dave-{mark}@example.test")
+    domains = DomainList.objects.create(team=team, name=f"list-{mark}",
+                                        domains=[f"{mark}.example.com"])
+    organization = ConnectedOrganization.objects.create(team=team, provider="github",
+                                                        owner=f"org-{mark}", connected_by=admin)
+    token = api_token_create(user=admin, name=f"laptop {mark}")
     return {
-        "team": acme, "repository": repository, "secret": secret, "credential": credential,
+        "team": team, "repository": repository, "secret": secret, "credential": credential,
         "run": run, "attempt": attempt, "task": task, "verification": verification,
         "image": image, "webhook": webhook, "delivery": delivery,
         "invite": invite.invite, "invite_token": invite.token,
-        "member": Membership.objects.get(team=acme, user=bob), "domains": domains,
+        "member": Membership.objects.get(team=team, user=member), "domains": domains,
         "organization": organization, "token": token.token,
     }
 
 
+@pytest.fixture
+def acme_world(acme, alice, bob) -> dict[str, Any]:
+    return make_world(acme, alice, bob, MARK)
+
+
+@pytest.fixture
+def globex_world(globex, carol) -> dict[str, Any]:
+    """Globex's own things: the parents carol may open, for ids that mix the two teams."""
+    return make_world(globex, carol, carol, "gx47")
+
+
 def _ids_for(route: Route, world: dict[str, Any]) -> dict[str, Any] | None:
-    """The Acme ids to put in `route`'s parameters (None: it takes none)."""
+    """The ids of `world`'s things to put in `route`'s parameters, in the route's order (None:
+    it takes none)."""
     text = route.route
     if "<" not in _plain(route):
         return None
@@ -163,11 +174,22 @@ def _ids_for(route: Route, world: dict[str, Any]) -> dict[str, Any] | None:
     for name, value in others.items():
         if f":{name}>" in text:
             kwargs[name] = value
-    missing = [part for part in text.split("<")[1:] if part.split(">")[0].split(":")[-1]
-               not in kwargs]
+    names = [part.split(">")[0].split(":")[-1] for part in _plain(route).split("<")[1:]]
+    missing = [name for name in names if name not in kwargs]
     if missing:
-        pytest.fail(f"{text}: no Acme id for {missing}; add it to _ids_for.")
-    return kwargs
+        pytest.fail(f"{text}: no id for {missing}; add it to _ids_for.")
+    return {name: kwargs[name] for name in names}
+
+
+def mixed_ids(route: Route, own: dict[str, Any], foreign: dict[str, Any]
+              ) -> dict[str, Any] | None:
+    """carol's own parents with Acme's thing last (`tasks/<hers>/verifications/<Acme's>/`), for
+    routes with more than one id; None for the others."""
+    ours, theirs = _ids_for(route, own), _ids_for(route, foreign)
+    if ours is None or theirs is None or len(ours) < 2:
+        return None
+    last = list(ours)[-1]
+    return {**ours, last: theirs[last]}
 
 
 PLAIN_PARAMETERS = {"<str:fmt>": "csv"}  # parameters that name no team's thing
@@ -227,17 +249,18 @@ def test_the_audit_knows_every_route_with_an_id(acme_world):
         _ids_for(route, acme_world)
 
 
-def test_another_teams_ids_open_nothing_anywhere(acme_world, carol, globex, empty_queue):
+def test_another_teams_ids_open_nothing_anywhere(acme_world, globex_world, carol, empty_queue):
     carol_client = Client()
     carol_client.force_login(carol)
     carol_token = api_token_create(user=carol, name="carol laptop")
     api_client = Client(HTTP_AUTHORIZATION=f"Bearer {carol_token.secret}")
     before = database_state(carol_token.token.pk)
     problems: list[str] = []
-    for route in all_routes():
-        kwargs = _ids_for(route, acme_world)
-        if kwargs is None:
-            continue
+    calls = [(route, kwargs) for route in all_routes()
+             for kwargs in (_ids_for(route, acme_world), mixed_ids(route, globex_world, acme_world))
+             if kwargs is not None]
+    assert sum(len(kwargs) > 1 for _, kwargs in calls) >= 20  # the mixed ones are there too
+    for route, kwargs in calls:
         url = _url(route, kwargs)
         for method, response in _calls(route, url, carol_client, api_client):
             body = b"".join(response) if response.streaming else response.content
