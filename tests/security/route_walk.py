@@ -186,15 +186,15 @@ def url_for(route: Route, kwargs: dict[str, Any]) -> str:
 SNAPSHOT_APPS = ("accounts", "repos", "tasks", "api")
 
 
-def database_state(token_pk: int | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every row of the apps' tables (the use time of the caller's own API token left out)."""
+def database_state(*token_pks: int) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the apps' tables (the use time of the callers' own API tokens left out)."""
     state: dict[str, list[dict[str, Any]]] = {}
     for label in SNAPSHOT_APPS:
         for model in apps.get_app_config(label).get_models():
             rows = list(model.objects.order_by("pk").values())
             if model._meta.label == "api.ApiToken":
                 for row in rows:
-                    if row["id"] == token_pk:
+                    if row["id"] in token_pks:
                         row.pop("last_used_at", None)
             state[model._meta.label] = rows
     return state
