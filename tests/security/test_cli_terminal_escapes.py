@@ -10,13 +10,17 @@ through the worker's own code path (services + events.publish), as in tests/api/
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tasks import events, services
 from tasks.models import Attempt, Task
-from tests.support.cli_runner import cli, cli_background, cli_login, world  # noqa: F401
+from tests.support.cli_runner import (  # noqa: F401 — world is a fixture
+    cli,
+    cli_background,
+    cli_login,
+    wait_for_task,
+    world,
+)
 from tests.support.live_app import live_app  # noqa: F401
 
 pytestmark = pytest.mark.timeout(180)
@@ -29,22 +33,12 @@ PATCH = ("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\
          f"+x = '{CLIPBOARD}'\n")
 
 
-def _new_task(before: set[int]) -> Task:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        task = Task.objects.exclude(pk__in=before).first()
-        if task is not None:
-            return task
-        time.sleep(0.1)
-    raise AssertionError("the CLI created no task")
-
-
 def test_the_agent_s_escape_sequences_never_reach_the_terminal(live_app, world):  # noqa: F811
     cli_login(live_app, world)
     before = set(Task.objects.values_list("pk", flat=True))
     process = cli_background(world, "code", "Make x two", "--repo", "acme/webapp")
     try:
-        task = _new_task(before)
+        task = wait_for_task(before)
         attempt = Attempt.objects.get(task=task)
         services.attempt_claim(attempt_id=attempt.pk)
         events.publish(attempt.pk, "message", {"text": f"Reading the docs {LINK}"})
