@@ -32,6 +32,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from codexweb.accounts.current import current_team_for
+from codexweb.accounts.selectors import teams_for_user
 from tasks.events import attempt_group, event_message, team_group
 from tasks.models import Task
 from tasks.selectors import attempt_events_after, get_attempt_for_user
@@ -241,6 +242,7 @@ class TeamConsumer(ListeningConsumer):
             return
         self.group = team_group(team.pk)
         self.team_id = team.pk
+        self.authorized_at = time.monotonic()
         self.sent: dict[int, str] = {}
         self.joined = await join_group(self, self.group, was_joined=True)
         await self.accept()
@@ -263,8 +265,25 @@ class TeamConsumer(ListeningConsumer):
         """Join again and catch up now and then: a Redis restart may have lost the group."""
         while True:
             await asyncio.sleep(RESYNC_SECONDS)
+            if not await self._still_member():
+                return
             self.joined = await join_group(self, self.group, was_joined=self.joined)
             await self._catch_up()
+
+    async def _still_member(self) -> bool:
+        """Re-check membership now and then (like the attempt socket): a person removed from
+        the team must stop learning of its tasks."""
+        if time.monotonic() - self.authorized_at < REAUTHORIZE_SECONDS:
+            return True
+        user = self.scope.get("user")
+        member = await database_sync_to_async(
+            lambda: teams_for_user(user).filter(pk=self.team_id).exists()
+        )()
+        if not member:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return False
+        self.authorized_at = time.monotonic()
+        return True
 
     @staticmethod
     def _recent_statuses(team_id: int) -> list[dict[str, Any]]:
@@ -285,4 +304,5 @@ class TeamConsumer(ListeningConsumer):
             await leave_group(self, self.group)
 
     async def task_changed(self, message: dict[str, Any]) -> None:
-        await self._send_task(message["task"])
+        if await self._still_member():
+            await self._send_task(message["task"])

@@ -24,6 +24,7 @@ from codexweb.client.review_commands import (
     print_findings,
     task_payload,
 )
+from codexweb.client.terminal_safe import exact, terminal_safe
 from codexweb.client.webhooks import add_webhooks_command, run_webhooks
 
 STREAM_RECONNECTS = 5
@@ -155,7 +156,7 @@ CLIENT_COMMANDS = frozenset(
 def run_client_command(
     args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
-    out, err = stdout or sys.stdout, stderr or sys.stderr
+    out, err = terminal_safe(stdout or sys.stdout), terminal_safe(stderr or sys.stderr)
     try:
         if args.command == "login":
             return _login(args, out, err)
@@ -394,7 +395,7 @@ def _diff(client: ApiClient, args: argparse.Namespace, out: TextIO, err: TextIO)
         return _fail(
             args, err, out, f"Attempt {attempt['index']} made no changes.", exitcodes.CONFLICT
         )
-    out.write(patch)
+    exact(out).write(patch)
     return exitcodes.OK
 
 

@@ -577,6 +577,8 @@ class DockerSandbox:
         error = watched.error
         if watched.killed:
             run.pump(KILL_GRACE)
+        if watched.over_disk:
+            self._end_user_processes(user)
         exit_code = None if watched.killed else run.exit_code()
         if not watched.killed and (
             exit_code is None or exit_code == 126 or not 0 <= exit_code < 128

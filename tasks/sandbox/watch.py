@@ -52,6 +52,9 @@ class Watched:
     # sandbox starts its count there (0: at once), so a series of short commands is measured
     # too, and a long one after a measurement far below the limit is not measured again at 2 s.
     disk_due_in: float = 0.0
+    # Killed for the disk limit: what earlier commands left running (a writer in the background)
+    # must end too, or it goes on filling the host's disk between commands.
+    over_disk: bool = False
 
 
 def watch_command(
@@ -105,6 +108,7 @@ def watch_command(
                         f" MB was reached ({use.mb} MB written)"
                     ),
                     killed=True,
+                    over_disk=True,
                 )
             if use.hidden and hidden_before:
                 kill()
@@ -114,6 +118,7 @@ def watch_command(
                         f" MB cannot be checked: {use.hidden}"
                     ),
                     killed=True,
+                    over_disk=True,
                 )
             hidden_before = use.hidden
     if lifetime.ended:  # the container was stopped under the command

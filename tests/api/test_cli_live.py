@@ -28,21 +28,11 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.steering.models import SteerMessage
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
-from tests.support.cli_runner import cli, cli_background, cli_env, cli_login
+from tests.support.cli_runner import cli, cli_background, cli_env, cli_login, wait_for_task
 from tests.support.services import ROOT
 
 pytestmark = pytest.mark.timeout(180)
 PATCH = "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
-
-
-def _wait_for_task(before: set[int], timeout: float = 30) -> Task:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        new = Task.objects.exclude(pk__in=before).first()
-        if new is not None:
-            return new
-        time.sleep(0.1)
-    raise AssertionError("the CLI created no task")
 
 
 def test_login_refuses_a_bad_token(live_app, world):
@@ -62,7 +52,7 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
     before = set(Task.objects.values_list("pk", flat=True))
     process = cli_background(world, "code", "Make x two", "--repo", "acme/webapp")
     try:
-        task = _wait_for_task(before)
+        task = wait_for_task(before)
         attempt = Attempt.objects.get(task=task)
         services.attempt_claim(attempt_id=attempt.pk)
         events.publish(attempt.pk, "phase", {"phase": "agent", "message": "Agent started"})
@@ -144,7 +134,7 @@ def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
         world, "ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2"
     )
     try:
-        task = _wait_for_task(before)
+        task = wait_for_task(before)
         for attempt in task.attempts.all():
             services.attempt_claim(attempt_id=attempt.pk)
             events.publish(attempt.pk, "message", {"text": f"Looking ({attempt.index})"})
@@ -193,7 +183,7 @@ def test_interrupt_leaves_the_task_running(live_app, world):
     before = set(Task.objects.values_list("pk", flat=True))
     process = cli_background(world, "ask", "Long question", "--repo", "acme/webapp")
     try:
-        task = _wait_for_task(before)
+        task = wait_for_task(before)
         time.sleep(1.0)
         process.send_signal(2)  # SIGINT, as Ctrl-C
         out, err = process.communicate(timeout=30)

@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -86,3 +87,16 @@ def cli_login(live_app, world) -> None:
     config = world["home"] / ".config" / "codexweb" / "config.json"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert json.loads(config.read_text()) == {"server": live_app.url, "token": world["token"]}
+
+
+def wait_for_task(before: set[int], timeout: float = 30):  # noqa: ANN201 — a Task
+    """The task a CLI started in the background created: the first one not in `before`."""
+    from tasks.models import Task
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = Task.objects.exclude(pk__in=before).first()
+        if new is not None:
+            return new
+        time.sleep(0.1)
+    raise AssertionError("the CLI created no task")

@@ -208,7 +208,8 @@ class CodexwebEgress:
             decision = self._check_tunnel_request(flow, host)
         else:
             decision = policy.decide(
-                self.rules, host, method, port=port, overrides=_overrides(flow)
+                self.rules, host, method, port=port, overrides=_overrides(flow),
+                upgrade=_upgrade(flow),
             )
             if decision.allowed:  # only names the rules allow are looked up
                 why = self._address_refusal(host, port)
@@ -248,7 +249,8 @@ class CodexwebEgress:
                     False,
                     f"the request's Host {named!r} is not the tunnel's host {tunnel_host!r}",
                 )
-        return policy.decide(rules, tunnel_host, flow.request.method, overrides=_overrides(flow))
+        return policy.decide(rules, tunnel_host, flow.request.method, overrides=_overrides(flow),
+                             upgrade=_upgrade(flow))
 
     @staticmethod
     def _target(flow: http.HTTPFlow, method: str, tunnel: tuple[str, int] | None) -> str:
@@ -290,8 +292,19 @@ class CodexwebEgress:
         self._decide(flow, flow.request.method, tunnel=tunnel)
 
     def response(self, flow: http.HTTPFlow) -> None:
-        """No form of a credential reaches the sandbox, whatever the server echoes."""
+        """No form of a credential reaches the sandbox, whatever the server echoes. A server
+        switching protocols (101) on its own is judged like a request asking to."""
         self.injector.strip(flow.response)
+        if flow.response is not None and flow.response.status_code == 101 and self.rules:
+            switched = ", ".join(flow.response.headers.get_all("upgrade")) or "an unnamed protocol"
+            refused = policy.upgrade_refusal(self.rules, switched)
+            if refused is not None:
+                tunnel = self._tunnels.get(flow.client_conn.id)
+                host, port = tunnel or (flow.request.host, flow.request.port)
+                self._record(host, port, flow.request.method, False, refused.reason,
+                             flow.request.url.split("?")[0])
+                self._refuse(flow, flow.request.method, refused.reason,
+                             self._target(flow, flow.request.method, tunnel))
 
     def websocket_message(self, flow: http.HTTPFlow) -> None:
         if flow.websocket is not None and flow.websocket.messages:
@@ -432,6 +445,11 @@ class CodexwebEgress:
                 )
                 return f"{said} {why}; sandboxes reach public addresses only"
         return None
+
+
+def _upgrade(flow: http.HTTPFlow) -> str:
+    """The protocols the request asks to switch to ("" when it asks for none)."""
+    return ", ".join(flow.request.headers.get_all("upgrade"))
 
 
 def _overrides(flow: http.HTTPFlow) -> list[tuple[str, str]]:

@@ -10,8 +10,11 @@ the caller before a policy is written (see `expand_domains`).
 
 Ports: an allowlist lets tunnels and plain HTTP reach only `EgressRules.ports` (80 and 443
 unless SANDBOX_EGRESS_PORTS says otherwise). Method-override headers (`X-HTTP-Method-Override`
-and its cousins) are judged like the method they name. Which addresses may be reached is decided
-in `addresses.py`.
+and its cousins) are judged like the method they name. A request that asks to switch protocols
+(`Upgrade`) would leave the proxy a channel it no longer judges request by request: under an
+allowlist only a websocket may, and only where POST is allowed (its messages carry what a POST
+body would); any other protocol is refused. Which addresses may be reached is decided in
+`addresses.py`.
 """
 
 from __future__ import annotations
@@ -177,12 +180,14 @@ def decide(
     *,
     port: int | None = None,
     overrides: Iterable[tuple[str, str]] = (),
+    upgrade: str = "",
 ) -> Decision:
     """Whether one request may leave. `method` is "CONNECT" for a tunnel, decided by host and
     port only; the requests inside it are decided again one by one when the proxy can see them
     (plain HTTP, or HTTPS when the rules intercept TLS). `port` None skips the port check (the
     tunnel's port was checked at CONNECT). `overrides`: (header name, value) of the request's
-    method-override headers (`method_overrides`); each named method must be allowed too."""
+    method-override headers (`method_overrides`); each named method must be allowed too.
+    `upgrade`: the request's `Upgrade` header ("" without one)."""
     method = method.upper()
     h = normalize_host(host)
     if rules.mode == "off":
@@ -205,7 +210,26 @@ def decide(
                     f"the {name} header asks for method {named}, which is not allowed "
                     f"(allowed: {_listed(rules.methods)})",
                 )
+    refused = upgrade_refusal(rules, upgrade)
+    if refused is not None:
+        return refused
     return Decision(True, "domain is on the allowlist")
+
+
+def upgrade_refusal(rules: EgressRules, upgrade: str) -> Decision | None:
+    """The refusal of a switch to the protocols `upgrade` names (an `Upgrade` header, of the
+    request or of a server's 101 answer), or None when it may happen: always under "on"; under
+    an allowlist only a websocket, where POST is allowed."""
+    protocols = [p.strip().lower() for p in upgrade.split(",") if p.strip()]
+    if rules.mode != "allowlist" or not protocols:
+        return None
+    if protocols == ["websocket"] and "POST" in rules.methods:
+        return None
+    return Decision(
+        False,
+        f"switching to {', '.join(protocols)} opens a two-way channel the proxy cannot judge; "
+        "under an allowlist only a websocket may, where POST is allowed",
+    )
 
 
 def method_overrides(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
