@@ -192,6 +192,9 @@ class AttemptResult:
     diff: DiffView
     flags: list[str]
     review: Any = None  # tasks.reviews.page.ReviewView, for a Review attempt
+    # Why an attempt that failed, was cancelled or stopped without a summary ended (a lost worker's
+    # note, the agent's error): shown in the summary's place, not "The agent left no summary."
+    ended_reason: str = ""
 
     @property
     def invalid_count(self) -> int:
@@ -218,6 +221,16 @@ def attempt_result(attempt: Attempt) -> AttemptResult:
         diff=diff_view(attempt.patch),
         flags=summary_flags(summary_event),
         review=review,
+        ended_reason="" if html else ended_reason(attempt),
+    )
+
+
+def ended_reason(attempt: Attempt) -> str:
+    """Why a finished attempt that did not succeed ended, in plain words; "" otherwise."""
+    if not attempt.is_finished or attempt.status == Status.SUCCEEDED:
+        return ""
+    return attempt.error or (
+        f"The attempt was {attempt.get_status_display().lower()} before the agent wrote a summary."
     )
 
 

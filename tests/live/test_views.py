@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -110,6 +112,35 @@ def test_result_fragment_of_a_running_attempt_has_no_summary(alice_client, acme_
     html = response.content.decode()
     assert "The agent left no summary." in html
     assert 'class="markdown"' not in html and "data-download-patch" not in html
+
+
+def test_a_lost_attempt_says_why_it_ended_in_place_of_an_empty_summary(
+    alice_client, acme_repo, alice
+):
+    task = factories.make_task(acme_repo, alice, mode="code")
+    attempt = task.attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    Attempt.objects.filter(pk=attempt.pk).update(heartbeat_at=None)  # its worker died at once
+    assert services.attempts_end_lost(heartbeat_timeout_seconds=-1) == [attempt.pk]
+    fragment = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk]))
+    html = fragment.content.decode()
+    assert "Why it ended" in html and services.LOST_WORKER_MESSAGE in html
+    assert "The agent left no summary." not in html and ">Summary<" not in html
+    page = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "data-result-for" in page and "Why it ended" in page
+    assert re.search(r'data-attempt-error\s+hidden>', page)  # the alert above steps aside for it
+
+
+def test_a_cancelled_attempt_without_an_error_still_says_how_it_ended(
+    alice_client, acme_repo, alice
+):
+    task = factories.make_task(acme_repo, alice, mode="ask")
+    attempt = task.attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    services.attempt_finish(attempt_id=attempt.pk, status=Status.CANCELLED)
+    html = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk])).content.decode()
+    assert "The attempt was cancelled before the agent wrote a summary." in html
+    assert "The agent left no summary." not in html
 
 
 def test_file_excerpt_highlights_the_cited_lines(alice_client, finished_attempt):
