@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from repos.services import repository_register
 from tasks import event_kinds as kinds
@@ -22,6 +23,7 @@ from tasks.services import task_create
 from tasks.worker.shutdown import SHUTDOWN_MESSAGE
 from tests.faults.conftest import attempt_containers, wait_for
 from tests.support.live_app import child_environment
+from tests.support.live_clients import AttemptFollower
 from tests.support.model_server import call, reply
 from tests.support.processes import EmbeddedStack, group_members
 from tests.support.services import free_port
@@ -40,7 +42,6 @@ def test_ctrl_c_ends_the_running_attempt_removes_its_container_and_stops_every_c
     model_server.add(reply(call("shell", {"command": "sleep 120"})))
     var_dir = Path(tempfile.mkdtemp(prefix="cxshutdown-var-"))
     env = child_environment(
-        DJANGO_SETTINGS_MODULE="codexweb.settings",
         CODEXWEB_VAR_DIR=str(var_dir),
         CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
         WORKER_CONCURRENCY="2",
@@ -65,6 +66,11 @@ def test_ctrl_c_ends_the_running_attempt_removes_its_container_and_stops_every_c
         wait_for(lambda: Event.objects.filter(attempt=attempt, kind=kinds.COMMAND,
                                               payload__command="sleep 120").exists(),
                  timeout=150, what="the attempt's long command to start")
+        client = Client()
+        client.force_login(alice)
+        page = AttemptFollower(stack.web_port, attempt.pk, client.cookies["sessionid"].value)
+        page.start()  # a page open on the attempt: daphne holds its websocket while stopping
+        wait_for(lambda: page.connections and page.seqs, timeout=60, what="the page's log")
         children = stack.pids()
         containers = attempt_containers(docker_engine, attempt.pk, pid=children["worker"])
         assert len(containers) == 1, stack.tail()
@@ -81,5 +87,7 @@ def test_ctrl_c_ends_the_running_attempt_removes_its_container_and_stops_every_c
         existing = {c["Id"] for c in docker_engine.api.containers(all=True)}
         assert not existing & set(containers), "the attempt's container was removed"
     finally:
+        if "page" in locals():
+            page.stop()
         stack.stop()
     assert Attempt.objects.get(pk=attempt.pk).status == Status.FAILED
