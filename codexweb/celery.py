@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_shutting_down
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 
@@ -60,3 +60,12 @@ def preload_attempt_code(**_: object) -> None:
     from tasks.worker.sandbox_settings import probe_engine
 
     probe_engine()
+
+
+@worker_shutting_down.connect
+def end_running_attempts(**_: object) -> None:
+    """Told to stop, end the attempts this worker runs (failed, with a sentence; their
+    containers removed) rather than wait for them: tasks/worker/shutdown.py."""
+    from tasks.worker.shutdown import end_running_attempts_in_background
+
+    end_running_attempts_in_background()

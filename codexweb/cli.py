@@ -6,10 +6,38 @@ allow-domain and credentials talk to a server's REST API (codexweb/client/)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+# What a shell reports for a command a closed pipe stopped (128 + SIGPIPE), as `cat` gives.
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A reader that goes away (`codexweb settings | head`) ends it quietly
+    here, once for every command, rather than with a BrokenPipeError traceback."""
+    try:
+        try:
+            code = _run(argv)
+        finally:  # argparse's --help and errors leave by SystemExit: flush those too
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit finds no closed pipe
+    (it would print "Exception ignored ... BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="codexweb", description="codexweb command-line tool")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the embedded stack: Redis, daphne and one worker")

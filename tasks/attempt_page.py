@@ -7,6 +7,7 @@ objects they are given and only read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -94,6 +95,42 @@ def elapsed_seconds(start, end) -> int | None:
     if start is None:
         return None
     return max(0, int(((end or timezone.now()) - start).total_seconds()))
+
+
+@dataclass(frozen=True)
+class TaskTime:
+    """The task header's clock, in two parts that agree with the attempts' own clocks: how long
+    the task waited in the queue before its first attempt started, and how long at least one
+    attempt was running (parallel attempts count once; a gap before a follow-up not at all)."""
+
+    waited: int | None
+    waited_until: datetime | None  # the first attempt's start, or the task's end if none ran
+    ran: int
+
+
+def task_time(task: Task, attempts: list[Attempt]) -> TaskTime:
+    starts = [a.started_at for a in attempts if a.started_at is not None]
+    waited_until = min(starts) if starts else task.finished_at
+    return TaskTime(
+        waited=elapsed_seconds(task.created_at, waited_until),
+        waited_until=waited_until,
+        ran=running_seconds([(a.started_at, a.finished_at) for a in attempts]),
+    )
+
+
+def running_seconds(spans: list[tuple[datetime | None, datetime | None]]) -> int:
+    """Seconds covered by the union of (start, end) spans; an open end is now."""
+    now = timezone.now()
+    total = 0.0
+    reach: datetime | None = None
+    for start, end in sorted((s, e or now) for s, e in spans if s is not None):
+        if reach is None or start > reach:
+            total += (end - start).total_seconds()
+            reach = end
+        elif end > reach:
+            total += (end - reach).total_seconds()
+            reach = end
+    return max(0, int(total))
 
 
 def _pr_reason(attempt: Attempt) -> str:
@@ -192,6 +229,9 @@ class AttemptResult:
     diff: DiffView
     flags: list[str]
     review: Any = None  # tasks.reviews.page.ReviewView, for a Review attempt
+    # Why an attempt that failed, was cancelled or stopped without a summary ended (a lost worker's
+    # note, the agent's error): shown in the summary's place, not "The agent left no summary."
+    ended_reason: str = ""
 
     @property
     def invalid_count(self) -> int:
@@ -218,6 +258,16 @@ def attempt_result(attempt: Attempt) -> AttemptResult:
         diff=diff_view(attempt.patch),
         flags=summary_flags(summary_event),
         review=review,
+        ended_reason="" if html else ended_reason(attempt),
+    )
+
+
+def ended_reason(attempt: Attempt) -> str:
+    """Why a finished attempt that did not succeed ended, in plain words; "" otherwise."""
+    if not attempt.is_finished or attempt.status == Status.SUCCEEDED:
+        return ""
+    return attempt.error or (
+        f"The attempt was {attempt.get_status_display().lower()} before the agent wrote a summary."
     )
 
 
@@ -287,5 +337,5 @@ def task_page(task: Task) -> dict[str, Any]:
         "task": task,
         "cards": [(c, results.get(c.attempt.pk)) for c in cards],
         "totals": task_totals(cards),
-        "task_elapsed": elapsed_seconds(task.created_at, task.finished_at),
+        "task_time": task_time(task, attempts),
     }

@@ -54,13 +54,23 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
+_REVIEW_POST_IN = oa.obj(
+    {},
+    optional={"event": {"type": "string", "enum": ["COMMENT", "APPROVE", "REQUEST_CHANGES"]}},
+    closed=True,
+)
+
 PATHS = oa.paths(
     oa.endpoint("GET /attempts/{pk}/review", "getReview",
              "A Review attempt's findings, and whether they were posted",
              {200: ("Review", "The review")}),
     oa.endpoint("POST /attempts/{pk}/review/post", "postReview",
-             "Post a review of a pull request as a GitHub review with line comments (a job "
-             "posts it: poll `poll_url` until `post_state` is not posting)",
+             "Post a review of a pull request (or of a branch, to that branch's open pull "
+             "request) as a GitHub review with line comments, as COMMENT, APPROVE or "
+             "REQUEST_CHANGES (a job posts it: poll `poll_url` until `post_state` is not "
+             "posting)",
              {200: ("Review", "Posted already"), 202: ("Review", "Accepted: being posted"),
-              409: "Not a finished review of a pull request, or no access", 502: oa.GITHUB_DOWN}),
+              400: "Invalid payload",
+              409: "Not a finished review of a pull request, or no access", 502: oa.GITHUB_DOWN},
+             body=_REVIEW_POST_IN, body_required=False),
 )

@@ -76,6 +76,15 @@ class PullRequestIn(BaseModel):
                                "found invalid citations or unbacked claims")
 
 
+class ReviewPostIn(BaseModel):
+    """How to post a finished review to its pull request (GitHub's review `event`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["COMMENT", "APPROVE", "REQUEST_CHANGES"] = Field(
+        default="COMMENT", description="Comment, Approve or Request changes")
+
+
 class SteerIn(BaseModel):
     """A message for a running attempt's agent, and/or "stop after this step"."""
 

@@ -9,9 +9,9 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
-from codexweb.api.auth import api_endpoint
+from codexweb.api.auth import api_endpoint, parse_body
 from codexweb.api.errors import ApiError
-from codexweb.api.schemas import TaskCreateIn
+from codexweb.api.schemas import ReviewPostIn, TaskCreateIn
 from repos.access import task_access_check
 from repos.github.client import GitHubError
 from repos.models import Repository
@@ -68,10 +68,13 @@ def attempt_review(request: HttpRequest, pk: int) -> JsonResponse:
 
 @api_endpoint("POST")
 def attempt_post_review(request: HttpRequest, pk: int) -> JsonResponse:
-    """Post as PR review: 202 while a job posts it (poll `poll_url`), 200 once posted."""
+    """Post as PR review (`event`: COMMENT, APPROVE or REQUEST_CHANGES): 202 while a job posts
+    it (poll `poll_url`), 200 once posted."""
     attempt = get_attempt_for_user(request.user, pk)  # type: ignore[arg-type]
+    payload: ReviewPostIn = parse_body(request, ReviewPostIn)
     try:
-        record, _started = review_post_start(attempt=attempt, user=request.user)  # type: ignore[arg-type]
+        record, _started = review_post_start(attempt=attempt, user=request.user,  # type: ignore[arg-type]
+                                             event=payload.event)
     except ReviewPostError as exc:
         raise ApiError(409, "cannot_post_review", str(exc)) from exc
     except GitHubError as exc:

@@ -40,6 +40,9 @@ def add_review_commands(sub: argparse._SubParsersAction) -> None:
     post.add_argument("id", type=int, help="task id")
     post.add_argument("--attempt", type=int, default=None, help="attempt number (default: first "
                       "that succeeded)")
+    post.add_argument("--event", choices=["comment", "approve", "request-changes"],
+                      default="comment", help="what the review says about the pull request "
+                      "(default: comment)")
     post.add_argument("--json", action="store_true")
 
 
@@ -91,7 +94,8 @@ def post_review(client: ApiClient, args: argparse.Namespace, out: TextIO,
     if attempt is None:
         return fail(f"Task {args.id} has no finished review attempt to post.",
                     exitcodes.NOT_FOUND, None)
-    result = client.post_json(f"/attempts/{attempt['id']}/review/post")
+    event = args.event.upper().replace("-", "_")
+    result = client.post_json(f"/attempts/{attempt['id']}/review/post", {"event": event})
     result = client.get_while(f"/attempts/{attempt['id']}/review", result, key="post_state",
                               pending="posting", polls=POST_POLLS, seconds=POST_POLL_SECONDS)
     if result["post_state"] == "posting":

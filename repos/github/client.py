@@ -263,6 +263,9 @@ class GitHubClient:
                 if isinstance(e, dict) else str(e) for e in errors)
             reason = (details or message).rstrip(".")
             return GitHubInvalid(f"GitHub refused the request: {reason}.", errors)
+        if status >= 500:
+            return GitHubError(f"GitHub is having trouble (it answered {status}); "
+                               "try again in a minute.")
         return GitHubError(f"GitHub answered {status}: {message or 'unexpected error'}.")
 
     # -- operations ----------------------------------------------------------------------------

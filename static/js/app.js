@@ -245,18 +245,22 @@
 
   // Pull request suggestions: the chosen repository's open pull requests (GitHub only, listed
   // by the server and kept there for a minute) fill the "Or pull request" field's <datalist>;
-  // typing a number or URL still works. A failure is said in a sentence under the field.
+  // typing a number or URL still works. A failure is said in a sentence under the field; one
+  // that may pass (GitHub answered 5xx, or the app could not be reached) offers Retry.
   onReady(function () {
     var select = document.getElementById("id_repository");
     var list = document.getElementById("pull-options");
+    var box = document.getElementById("pull-options-box");
     var status = document.getElementById("pull-options-status");
+    var retry = document.getElementById("pull-options-retry");
     if (!select || !list) return;
     var seq = 0;
 
-    function say(text) {
-      if (!status) return;
+    function say(text, retryable) {
+      if (!box || !status) return;
       status.textContent = text;
-      status.hidden = !text;
+      box.hidden = !text;
+      if (retry) retry.hidden = !retryable;
     }
 
     function fill(pulls) {
@@ -276,16 +280,23 @@
       var opt = select.options[select.selectedIndex];
       if (!opt || !opt.dataset.pullsUrl) return;
       fetch(opt.dataset.pullsUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (r) { return r.json(); })
-        .then(function (data) {
-          if (mine !== seq) return;
-          fill(data.pulls || []);
-          say(data.error || "");
+        .then(function (r) {
+          return r.json().then(function (data) { return { status: r.status, data: data }; });
         })
-        .catch(function () { if (mine === seq) say("Could not list the pull requests; type a number or URL."); });
+        .then(function (answer) {
+          if (mine !== seq) return;
+          var data = answer.data || {};
+          fill(data.pulls || []);
+          var again = answer.status >= 500;
+          say(data.error || "", again && !!data.error);
+        })
+        .catch(function () {
+          if (mine === seq) say("Could not list the pull requests. Retry, or type a number or URL.", true);
+        });
     }
 
     select.addEventListener("change", chosen);
+    if (retry) retry.addEventListener("click", chosen);
     if (select.value) chosen();
   });
 

@@ -43,6 +43,13 @@ class ReviewRecord(models.Model):
     """One review attempt: the diff it was given (computed on the host from the mirror, so the
     page shows exactly what the agent saw) and whether its findings were posted to GitHub."""
 
+    class Event(models.TextChoices):
+        """GitHub's review `event`: what the posted review says about the pull request."""
+
+        COMMENT = "COMMENT", "Comment"
+        APPROVE = "APPROVE", "Approve"
+        REQUEST_CHANGES = "REQUEST_CHANGES", "Request changes"
+
     class PostState(models.TextChoices):
         NONE = "", "Not posted"
         POSTING = "posting", "Being posted"
@@ -59,6 +66,7 @@ class ReviewRecord(models.Model):
     post_state = models.CharField(
         max_length=8, choices=PostState.choices, blank=True, default=PostState.NONE
     )
+    post_event = models.CharField(max_length=16, choices=Event.choices, default=Event.COMMENT)
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",

@@ -15,7 +15,7 @@ from tasks.models import Attempt, Status
 from tasks.rendering.diff import DiffView, diff_view
 from tasks.rendering.markdown import render_summary
 from tasks.reviews.models import ReviewRecord, ReviewTarget
-from tasks.reviews.selectors import attempt_findings, review_payload
+from tasks.reviews.selectors import attempt_findings, review_branch_to_post, review_payload
 
 
 @dataclass
@@ -39,6 +39,8 @@ class ReviewView:
     malformed: list[MalformedFinding] = field(default_factory=list)
     answered: bool = False  # the agent gave a findings block (a "review" event exists)
     post_reason: str = ""  # why "Post as PR review" cannot be pressed; "" when it can
+    post_branch: str = ""  # a branch review: posting goes to this branch's open pull request
+    events: list[tuple[str, str]] = field(default_factory=lambda: list(ReviewRecord.Event.choices))
 
     @property
     def counts(self) -> list[tuple[str, int]]:
@@ -69,12 +71,15 @@ def review_view(attempt: Attempt, file_url: Callable[[Citation], str]) -> Review
         view.findings.append(item)
         if diff_file is not None:
             diff_file.notes.setdefault(finding.line, []).append(item)
-    view.post_reason = _post_reason(attempt, record, payload is not None)
+    if record is not None and record.pull_number is None:
+        view.post_branch = review_branch_to_post(attempt)
+    view.post_reason = _post_reason(attempt, record, payload is not None, view.post_branch)
     return view
 
 
-def _post_reason(attempt: Attempt, record: ReviewRecord | None, answered: bool) -> str:
-    if record is None or record.pull_number is None:
+def _post_reason(attempt: Attempt, record: ReviewRecord | None, answered: bool,
+                 branch: str) -> str:
+    if record is None or (record.pull_number is None and not branch):
         return "Only a review of a pull request can be posted to GitHub."
     if attempt.status != Status.SUCCEEDED or not answered:
         return "Only a review that finished with findings can be posted."

@@ -8,7 +8,7 @@ from tasks import event_kinds
 from tasks.agent.findings import Finding, MalformedFinding, stored_findings
 from tasks.models import Attempt
 from tasks.recorded import attempt_summary
-from tasks.reviews.models import ReviewRecord
+from tasks.reviews.models import ReviewRecord, ReviewTarget
 
 
 def review_payload(attempt: Attempt) -> dict[str, Any] | None:
@@ -28,3 +28,12 @@ def attempt_findings(attempt: Attempt) -> tuple[str, list[Finding], list[Malform
 
 def review_record(attempt: Attempt) -> ReviewRecord | None:
     return ReviewRecord.objects.filter(attempt=attempt).first()
+
+
+def review_branch_to_post(attempt: Attempt) -> str:
+    """The branch whose open pull request a review of a branch (in a GitHub repository) may be
+    posted to; "" for other reviews."""
+    target = ReviewTarget.objects.filter(task_id=attempt.task_id).first()
+    if target is None or target.kind != ReviewTarget.Kind.BRANCH:
+        return ""
+    return target.branch if attempt.task.repository.is_on_github else ""

@@ -25,7 +25,7 @@ from repos.models import Repository
 from tasks.models import Attempt, Mode, ModelTier, Status, Task
 from tasks.reviews.models import ReviewRecord, ReviewTarget
 from tasks.reviews.posting import review_draft
-from tasks.reviews.selectors import attempt_findings
+from tasks.reviews.selectors import attempt_findings, review_branch_to_post
 from tasks.reviews.target_input import TargetInputError, parse_review_target
 from tasks.services import AccessCheck, TaskError, _task_create_rows
 
@@ -106,46 +106,75 @@ def review_task_from_text(*, author: User, repository: Repository, text: str,
                               pull_number=target.pull_number, **options)
 
 
-def review_post_start(*, attempt: Attempt, user: User) -> tuple[ReviewRecord, bool]:
+def review_post_start(*, attempt: Attempt, user: User,
+                      event: str = ReviewRecord.Event.COMMENT) -> tuple[ReviewRecord, bool]:
     """Post as PR review, for the page and the API: claim the attempt's review and, when this
     call claimed it, enqueue the job once the transaction commits. Returns (record, started);
     a second call finds the record as it is (being posted, posted).
 
     Raises what `review_post_reserve` raises."""
-    record, reserved = review_post_reserve(attempt=attempt, user=user)
+    record, reserved = review_post_reserve(attempt=attempt, user=user, event=event)
     if reserved:
         transaction.on_commit(partial(_enqueue_post, record.pk))
     return record, reserved
 
 
-def review_post_reserve(*, attempt: Attempt, user: User) -> tuple[ReviewRecord, bool]:
-    """Claim the attempt's review for posting by `user`: (record, True) when the caller must
-    now call `review_post`, (record, False) when it is being posted or was posted.
+def review_post_reserve(*, attempt: Attempt, user: User,
+                        event: str = ReviewRecord.Event.COMMENT) -> tuple[ReviewRecord, bool]:
+    """Claim the attempt's review for posting by `user` as `event` (Comment, Approve, Request
+    changes): (record, True) when the caller must now call `review_post`, (record, False) when
+    it is being posted or was posted. A review of a branch goes to that branch's open pull
+    request on GitHub, found now (against the base the review compared with).
 
-    Raises ReviewPostError (not a finished review of a pull request, `user` may not read the
-    repository or has no GitHub sign-in) and GitHubAuthError (sign in again)."""
+    Raises ReviewPostError (not a finished review of a pull request or of a branch that has
+    one, an unknown event, `user` may not read the repository or has no GitHub sign-in),
+    GitHubError (GitHub could not say) and GitHubAuthError (sign in again)."""
     task = attempt.task
     if task.mode != Mode.REVIEW:
         raise ReviewPostError("Only Review tasks can be posted as a pull request review.")
     if attempt.status != Status.SUCCEEDED:
         raise ReviewPostError("Only a review that finished can be posted.")
+    if event not in ReviewRecord.Event.values:
+        raise ReviewPostError("Post the review as Comment, Approve or Request changes.")
     record = ReviewRecord.objects.filter(attempt=attempt).first()
-    if record is None or record.pull_number is None:
+    branch = review_branch_to_post(attempt) if record is not None else ""
+    if record is None or (record.pull_number is None and not branch):
         raise ReviewPostError("Only a review of a pull request can be posted to GitHub.")
     try:
         require_repository_access(user, task.repository, write=False)
     except RepositoryAccessDenied as exc:
         raise ReviewPostError(str(exc)) from exc
-    if credential_for(user, task.repository.provider) is None:
+    credential = credential_for(user, task.repository.provider)
+    if credential is None:
         raise ReviewPostError("Sign in with GitHub to post a review.")
+    pull_number = record.pull_number
+    if pull_number is None and record.post_state != ReviewRecord.PostState.POSTED:
+        pull_number = _open_pull_of(credential, task, branch)
     with transaction.atomic():
         record = ReviewRecord.objects.select_for_update().get(pk=record.pk)
         if record.post_state in (ReviewRecord.PostState.POSTING, ReviewRecord.PostState.POSTED):
             return record, False
         record.post_state, record.posted_by, record.post_error = (
             ReviewRecord.PostState.POSTING, user, "")
-        record.save(update_fields=["post_state", "posted_by", "post_error", "updated_at"])
+        record.post_event, record.pull_number = event, pull_number
+        record.save(update_fields=["post_state", "posted_by", "post_error", "post_event",
+                                   "pull_number", "updated_at"])
     return record, True
+
+
+def _open_pull_of(credential: Any, task: Task, branch: str) -> int:
+    """The newest open pull request from `branch` of this repository (not a fork's branch of
+    the same name) into the task's base branch."""
+    repository = task.repository
+    pulls = [p for p in client_for(credential).pulls(
+                 repository.owner, repository.name, head=branch, base=task.base_branch,
+                 max_pages=1)
+             if p.head_repo.lower() == repository.full_name.lower() and p.head_ref == branch]
+    if not pulls:
+        raise ReviewPostError(
+            f"Branch {branch} has no open pull request into {task.base_branch} on GitHub: "
+            "open one, then post the review again.")
+    return pulls[0].number
 
 
 def _enqueue_post(record_id: int) -> None:
@@ -183,13 +212,14 @@ def _post(record: ReviewRecord) -> None:
                          task_url=f"{settings.PUBLIC_URL}/tasks/{attempt.task_id}/")
     review = client_for(credential).review_create(
         repository.owner, repository.name, record.pull_number, body=draft.body,
-        event="COMMENT", comments=draft.comments, commit_id=record.head_sha)
+        event=record.post_event, comments=draft.comments, commit_id=record.head_sha)
     record.post_state, record.review_id, record.html_url = (
         ReviewRecord.PostState.POSTED, review.id, review.html_url)
     record.save(update_fields=["post_state", "review_id", "html_url", "updated_at"])
 
 
-def review_post_now(*, attempt: Attempt, user: User) -> ReviewRecord:
+def review_post_now(*, attempt: Attempt, user: User,
+                    event: str = ReviewRecord.Event.COMMENT) -> ReviewRecord:
     """Claim and post in one go (for a CLI, a worker or tests). Idempotent per attempt."""
-    record, reserved = review_post_reserve(attempt=attempt, user=user)
+    record, reserved = review_post_reserve(attempt=attempt, user=user, event=event)
     return review_post(record_id=record.pk) if reserved else record

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from codexweb.accounts.current import signed_in_user
 from repos.access import task_access_check
 from repos.github.client import GitHubError
+from tasks.reviews.models import ReviewRecord
 from tasks.reviews.services import ReviewPostError, review_post_start, review_task_create
 from tasks.selectors import get_attempt_for_user
 from tasks.services import TaskError
@@ -33,10 +34,13 @@ def attempt_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def attempt_post_review(request: HttpRequest, pk: int) -> HttpResponse:
-    """Post as PR review: claim the attempt's review; a Celery job posts it."""
+    """Post as PR review (Comment, Approve or Request changes, as chosen): claim the attempt's
+    review; a Celery job posts it."""
     attempt = get_attempt_for_user(request.user, pk)
     try:
-        _record, started = review_post_start(attempt=attempt, user=signed_in_user(request))
+        _record, started = review_post_start(
+            attempt=attempt, user=signed_in_user(request),
+            event=request.POST.get("event", ReviewRecord.Event.COMMENT))
     except (ReviewPostError, GitHubError) as exc:
         messages.error(request, str(exc))
         return to_attempt(attempt.task_id, attempt.index)

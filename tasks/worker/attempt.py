@@ -38,14 +38,16 @@ from tasks.worker.heartbeat import heartbeat
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
 from tasks.worker.setup_terminal import SetupTerminal
+from tasks.worker.shutdown import running
 from tasks.worker.workspace import PreparedWorkspace, prepare_workspace, publish_phase
 
 logger = logging.getLogger(__name__)
 
 
 def run_claimed_attempt(attempt_id: int) -> None:
-    """Run a claimed (running) attempt to its end under a heartbeat; never leaves it open."""
-    with heartbeat(attempt_id):
+    """Run a claimed (running) attempt to its end under a heartbeat; never leaves it open.
+    While it runs, a worker told to stop ends it (tasks/worker/shutdown.py)."""
+    with running(attempt_id), heartbeat(attempt_id):
         try:
             events.publish(
                 attempt_id, "status", {"status": Status.RUNNING, "message": "Worker started."}

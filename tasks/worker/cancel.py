@@ -6,16 +6,17 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 from tasks.background import every
-from tasks.models import FINISHED_STATUSES, Attempt, Status
+from tasks.models import FINISHED_STATUSES, Attempt
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
 
 
 def attempt_cancelled(attempt_id: int) -> bool:
-    """Whether a person cancelled the attempt (asked between steps; a database that is
-    briefly away is waited for)."""
+    """Whether the attempt was ended from outside while it ran: a person cancelled it, or
+    housekeeping or a stopping worker (tasks/worker/shutdown.py) failed it. Asked between
+    steps; a database that is briefly away is waited for."""
     return with_db_retry(
-        lambda: Attempt.objects.filter(pk=attempt_id, status=Status.CANCELLED).exists(),
+        lambda: Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists(),
         what="check for cancellation",
     )
 

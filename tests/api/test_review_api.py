@@ -126,3 +126,22 @@ def test_post_a_review_through_the_api_then_the_job_posts_it(
     assert review["post_url"].endswith(f"#pullrequestreview-{gh_review.id}")
     assert [(c.path, c.line) for c in gh_review.comments] == [("app.py", 1)]
     assert alice_api.post(f"/attempts/{attempt.pk}/review/post").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_post_a_review_as_request_changes_or_refuse_an_unknown_event(
+        alice_api, gh, tmp_path, acme, alice):
+    webapp = greeting_webapp(gh, tmp_path)
+    connect(alice, gh, login="alice-gh")
+    repository = connected_repository(acme, webapp)
+    attempt = finished_review(repository, alice, pull=1)
+
+    refused = alice_api.post(f"/attempts/{attempt.pk}/review/post", {"event": "MERGE"})
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_request"
+    assert ReviewRecord.objects.get(attempt=attempt).post_state == ""
+
+    response = alice_api.post(f"/attempts/{attempt.pk}/review/post",
+                              {"event": "REQUEST_CHANGES"})
+    assert response.status_code == 202, response.json()
+    record = ReviewRecord.objects.get(attempt=attempt)
+    assert (record.post_state, record.post_event) == ("posting", "REQUEST_CHANGES")

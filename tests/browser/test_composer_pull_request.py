@@ -16,7 +16,7 @@ from tests.support import factories
 from tests.support.browser import LAPTOP, WAIT_MS, screenshot, sign_in
 from tests.support.connected_github import connect, connected_repository
 from tests.support.finished_attempts import greeting_webapp
-from tests.support.github_state import PullRequest
+from tests.support.github_state import Outage, PullRequest
 from tests.support.live_app import start_daphne, stop_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -87,4 +87,31 @@ def test_a_task_starts_from_the_pull_request_typed_in_the_composer(gh, page, tmp
     expect(page).to_have_url(re.compile(r"/tasks/\d+/$"))
     task = Task.objects.get()
     assert (task.base_branch, task.pull_number) == ("feature", 7)
+    assert page.js_errors == []
+
+
+def test_the_pull_request_list_offers_retry_when_github_answers_503(gh, page, tmp_path):
+    alice = factories.make_user("alice")
+    acme = factories.make_team("Acme", admin=alice)
+    webapp = greeting_webapp(gh, tmp_path)
+    head = subprocess.run(["git", "-C", str(webapp.git_dir), "rev-parse", "main"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    webapp.pulls.append(PullRequest(number=7, id=70, title="Feature", body="", head="main",
+                                    base="main", head_sha=head, base_sha=head, author="alice-gh"))
+    connect(alice, gh, login="alice-gh")
+    repository = connected_repository(acme, webapp)
+    gh.state.outage = Outage(path="/pulls", hits=1)  # GitHub has trouble once, then answers
+    sign_in(page, "alice", then=f"/?repository={repository.pk}")
+
+    status = page.locator("#pull-options-status")
+    expect(status).to_have_text(
+        "Could not list the pull requests: GitHub is having trouble (it answered 503); try "
+        "again in a minute.", timeout=FIRST_GITHUB_CALL_MS)
+    expect(page.locator("#pull-options option")).to_have_count(0)
+    screenshot(page, "composer-pull-request-503")
+    page.get_by_role("button", name="Retry").click()
+
+    expect(page.locator("#pull-options option")).to_have_count(1)
+    expect(page.locator("#pull-options-box")).to_be_hidden()
+    assert gh.state.outage.hits == 0
     assert page.js_errors == []

@@ -21,8 +21,7 @@ def test_pressing_code_without_a_repository_says_so_and_keeps_everything(
 ):
     factories.make_repository(acme_webapp.team, owner="acme", name="website")
     page = browser_page
-    sign_in(page, "alice")
-    page.goto("/")
+    sign_in(page, "alice", then="/")
     select = page.get_by_label("Repository", exact=True)
     expect(select).to_have_value("")
     page.get_by_role("button", name="Code", exact=True).click()
@@ -63,8 +62,7 @@ def test_pressing_code_without_a_repository_says_so_and_keeps_everything(
 def test_the_server_refuses_a_post_without_a_repository(browser_page, acme_webapp):
     factories.make_repository(acme_webapp.team, owner="acme", name="website")
     page = browser_page
-    sign_in(page, "alice")
-    page.goto("/")
+    sign_in(page, "alice", then="/")
     page.get_by_label("Prompt").fill("Why is the build slow?")
     # form.submit() skips the page's check, as a page without script would.
     page.evaluate("() => document.querySelector('form.composer').submit()")

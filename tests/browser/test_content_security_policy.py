@@ -16,8 +16,7 @@ INJECTED = ('<img src="/missing.png" onerror="window.__pwned = 1">'
 def test_injected_inline_script_and_handlers_do_not_run(browser_page, live_app, acme_webapp):
     page = browser_page
     factories.make_task(acme_webapp, acme_webapp.team.memberships.first().user, prompt="Hello")
-    sign_in(page, "alice")
-    page.goto("/")
+    sign_in(page, "alice", then="/")
     expect(page.locator("#sidebar")).to_contain_text("Hello")  # our modules ran and rendered
     page.evaluate("html => document.body.insertAdjacentHTML('beforeend', html)", INJECTED)
     page.evaluate("""() => { const s = document.createElement('script');

@@ -15,8 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 def test_admin_chooses_image_maintenance_and_path_prefix(browser_page, live_app, acme_webapp):
     repo = acme_webapp
     page = browser_page
-    sign_in(page, "alice")
-    page.goto(f"/repositories/{repo.pk}/environment/")
+    sign_in(page, "alice", then=f"/repositories/{repo.pk}/environment/")
     image = page.locator("#image-choice")
     expect(image.get_by_label("Universal", exact=False)).to_be_checked()
     image.get_by_label("Slim", exact=False).check()

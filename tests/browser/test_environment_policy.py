@@ -20,8 +20,7 @@ def test_admin_enables_allowlist_member_sees_it_read_only(
 ):
     repo = acme_webapp
     page = browser_page
-    sign_in(page, "alice")
-    page.goto("/repositories/")
+    sign_in(page, "alice", then="/repositories/")
     page.get_by_role("link", name="Environment of acme/webapp").click()
     expect(page.get_by_role("heading", name="Environment of acme/webapp")).to_be_visible()
 
@@ -43,8 +42,7 @@ def test_admin_enables_allowlist_member_sees_it_read_only(
     context = chromium.new_context(base_url=live_app.url)
     try:
         member = context.new_page()
-        sign_in(member, "bob")
-        member.goto(f"/repositories/{repo.pk}/environment/")
+        sign_in(member, "bob", then=f"/repositories/{repo.pk}/environment/")
         expect(member.get_by_text("only team admins can change it")).to_be_visible()
         policy = member.locator("#agent-policy")
         allowlist = policy.get_by_label("Allowlist")
@@ -113,8 +111,7 @@ def test_each_choice_sits_next_to_its_label(request, acme_webapp, page_fixture):
     """Radio buttons (internet policies) and checkboxes (lists, methods): the control is on
     the same line as its words, just before them, as a person expects."""
     page = request.getfixturevalue(page_fixture)
-    sign_in(page, "alice")
-    page.goto(f"/repositories/{acme_webapp.pk}/environment/")
+    sign_in(page, "alice", then=f"/repositories/{acme_webapp.pk}/environment/")
     page.locator("#agent-policy").scroll_into_view_if_needed()
     screenshot(page, f"environment-choices-{page_fixture}", full_page=True)
     controls = page.locator(

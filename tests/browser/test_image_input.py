@@ -42,8 +42,7 @@ def b64(data: bytes) -> str:
 
 def test_pick_drop_and_paste_images_then_see_them_on_the_task_page(browser_page, acme_webapp):
     page = browser_page
-    sign_in(page, "alice")
-    page.goto(f"/?repository={acme_webapp.pk}")
+    sign_in(page, "alice", then=f"/?repository={acme_webapp.pk}")
     page.get_by_label("Prompt").fill("Why is this button grey?")
 
     page.locator("#id_images").set_input_files(
@@ -89,8 +88,7 @@ def test_the_follow_up_box_takes_images_too(browser_page, acme_webapp):
     instruction shows it."""
     parent = factories.make_finished_attempt(acme_webapp, User.objects.get(username="alice"))
     page = browser_page
-    sign_in(page, "alice")
-    page.goto(f"/tasks/{parent.task_id}/")
+    sign_in(page, "alice", then=f"/tasks/{parent.task_id}/")
     page.get_by_label("Follow up on attempt 1").fill("Make it look like this.")
     page.locator(f"#follow-up-images-{parent.pk}").set_input_files(
         [{"name": "mock.png", "mimeType": "image/png", "buffer": images.png(30, 10)}])

@@ -161,6 +161,11 @@ def test_watch_an_attempt_stream_live_then_follow_its_evidence(browser_page, liv
     result = panel(page, 1).locator("[data-result]")
     expect(result.locator(".summary")).to_contain_text("Added sub next to add")
     expect(panel(page, 1).locator("[data-attempt-status]")).to_have_text("Succeeded")
+    # The header's run time is the attempt's own; the time in the queue is apart, named.
+    expect(page.locator("#task-elapsed")).to_have_text(re.compile(r"^waited \d+s · ran \d+s$"))
+    expect(page.locator("#task-ran")).to_have_text(
+        panel(page, 1).locator("[data-elapsed]").inner_text()
+    )
     expect(panel(page, 1).locator("[data-cancel]")).to_have_count(0)
     expect(page.locator("#tab-1 [data-tab-lines]")).to_have_text("+8 −0")
     invalid = result.locator(".cite-invalid")

@@ -27,8 +27,8 @@ def running_run(acme_webapp):
 def test_the_run_page_streams_the_log_until_the_run_ends(browser_page, live_app, running_run):
     repo, run = running_run
     page = browser_page
-    sign_in(page, "bob")  # a member may watch
-    page.goto(f"/repositories/{repo.pk}/environment/setup/runs/{run.pk}/")
+    # A member may watch.
+    sign_in(page, "bob", then=f"/repositories/{repo.pk}/environment/setup/runs/{run.pk}/")
     log = page.locator("#setup-run-log")
     expect(log).to_contain_text("Fetching acme/webapp")
     expect(page.locator("#setup-run-status")).to_have_text("Running")

@@ -3,6 +3,7 @@ documents with the same defaults, and `codexweb settings` lists."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -108,3 +109,19 @@ def test_the_settings_command_exits_1_on_a_value_the_app_would_refuse():
                          check=False, env={"PATH": "/usr/bin:/bin", "EMAIL_PORT": "smtp"})
     assert bad.returncode == 1
     assert "codexweb settings: EMAIL_PORT must be a whole number, not 'smtp'" in bad.stderr
+
+
+@pytest.mark.parametrize("args", [["settings"], ["--help"], ["settings", "--help"]])
+def test_a_cli_command_whose_reader_went_away_exits_quietly(args):
+    """`codexweb settings | head`: the reader is gone before the command writes, so every
+    write meets a closed pipe; the command ends without a traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "codexweb.cli", *args], cwd=ROOT,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+                              check=False, env={"PATH": "/usr/bin:/bin"})
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode in (0, 141)

@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from tests.support import factories
 from tests.support.connected_github import connect, connected_repository
-from tests.support.github_state import PullRequest
+from tests.support.github_state import Outage, PullRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,20 @@ def test_a_github_failure_is_a_sentence(alice_client, gh, repository, settings):
     assert response.status_code == 503
     assert response.json()["pulls"] == []
     assert "rate limit is used up" in response.json()["error"]
+
+
+def test_github_having_trouble_is_a_503_that_passes_on_the_next_try(
+    alice_client, gh, repository, settings
+):
+    settings.GITHUB_ACCESS_TTL_SECONDS = 0
+    gh.state.outage = Outage(path="/pulls", hits=1)
+
+    failed = alice_client.get(f"/repositories/{repository.pk}/pulls/")
+    assert failed.status_code == 503
+    assert failed.json()["error"] == ("Could not list the pull requests: GitHub is having "
+                                      "trouble (it answered 503); try again in a minute.")
+    again = alice_client.get(f"/repositories/{repository.pk}/pulls/")
+    assert again.status_code == 200 and again.json()["error"] == ""
 
 
 def test_a_repository_not_on_github_lists_none(alice_client, acme):

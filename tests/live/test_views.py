@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.urls import reverse
 
 from tasks import events, services
-from tasks.models import Attempt, Status
+from tasks.models import Attempt, Status, Task
 from tests.support import factories
 from tests.support.summaries import worker_summary
 
@@ -110,6 +113,60 @@ def test_result_fragment_of_a_running_attempt_has_no_summary(alice_client, acme_
     html = response.content.decode()
     assert "The agent left no summary." in html
     assert 'class="markdown"' not in html and "data-download-patch" not in html
+
+
+def test_a_lost_attempt_says_why_it_ended_in_place_of_an_empty_summary(
+    alice_client, acme_repo, alice
+):
+    task = factories.make_task(acme_repo, alice, mode="code")
+    attempt = task.attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    Attempt.objects.filter(pk=attempt.pk).update(heartbeat_at=None)  # its worker died at once
+    assert services.attempts_end_lost(heartbeat_timeout_seconds=-1) == [attempt.pk]
+    fragment = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk]))
+    html = fragment.content.decode()
+    assert "Why it ended" in html and services.LOST_WORKER_MESSAGE in html
+    assert "The agent left no summary." not in html and ">Summary<" not in html
+    page = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "data-result-for" in page and "Why it ended" in page
+    assert re.search(r'data-attempt-error\s+hidden>', page)  # the alert above steps aside for it
+
+
+def test_a_cancelled_attempt_without_an_error_still_says_how_it_ended(
+    alice_client, acme_repo, alice
+):
+    task = factories.make_task(acme_repo, alice, mode="ask")
+    attempt = task.attempts.get()
+    services.attempt_claim(attempt_id=attempt.pk)
+    services.attempt_finish(attempt_id=attempt.pk, status=Status.CANCELLED)
+    html = alice_client.get(reverse("tasks:attempt_result", args=[attempt.pk])).content.decode()
+    assert "The attempt was cancelled before the agent wrote a summary." in html
+    assert "The agent left no summary." not in html
+
+
+def test_the_task_header_splits_time_waited_from_time_ran_as_the_attempts_show_it(
+    alice_client, acme_repo, alice
+):
+    """Queued at 12:00:00, started at 12:00:11, done at 12:01:09: the attempt ran 58s, and the
+    header says so rather than a 1m 9s the attempt never shows. A parallel second attempt
+    (12:00:30-12:00:50) lies inside the first's run: it adds nothing to the time ran."""
+    t0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
+    task = factories.make_task(acme_repo, alice, mode="code", attempts=2)
+    first, second = task.attempts.order_by("index")
+    Task.objects.filter(pk=task.pk).update(created_at=t0)
+    for attempt, start, end in ((first, 11, 69), (second, 30, 50)):
+        Attempt.objects.filter(pk=attempt.pk).update(
+            status=Status.SUCCEEDED, started_at=t0 + timedelta(seconds=start),
+            finished_at=t0 + timedelta(seconds=end),
+        )
+    Task.objects.filter(pk=task.pk).update(
+        status=Status.SUCCEEDED, finished_at=t0 + timedelta(seconds=69)
+    )
+    html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    header = re.search(r'<dd id="task-elapsed"[^>]*>(.*?)</dd>', html, re.S)
+    assert header, html
+    text = re.sub(r"<[^>]+>", "", header.group(1))
+    assert text == "waited 11s · ran 58s"
 
 
 def test_file_excerpt_highlights_the_cited_lines(alice_client, finished_attempt):

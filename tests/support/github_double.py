@@ -208,6 +208,9 @@ class GitHubDouble:
                 return Reply(401, basic_error("Bad credentials", 401))
             login = token.login
 
+        if state.outage.hits > 0 and state.outage.path in path:
+            state.outage.hits -= 1
+            return Reply(503, basic_error("Service Unavailable", 503))
         limits = state.rate_limit
         if limits.secondary_hits > 0:
             limits.secondary_hits -= 1

@@ -146,6 +146,15 @@ class Token:
 
 
 @dataclass
+class Outage:
+    """The next `hits` API calls whose path contains `path` answer 503, as GitHub does when it
+    is having trouble; then it answers again."""
+
+    path: str = ""
+    hits: int = 0
+
+
+@dataclass
 class RateLimit:
     """Primary limit (x-ratelimit-*) and an optional secondary limit (Retry-After)."""
 
@@ -192,6 +201,7 @@ class GitHubState:
         self.consent: ConsentMode = "grant"
         self.token_exchange: TokenExchangeMode = "ok"
         self.rate_limit = RateLimit()
+        self.outage = Outage()
         self.page_cap = 100  # GitHub's per_page maximum
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []

@@ -23,6 +23,18 @@ export function duration(seconds) {
   return Math.floor(m / 60) + "h " + (m % 60) + "m";
 }
 
+/** Seconds covered by the union of [start, end] spans in ms (as tasks/attempt_page.py's
+ * running_seconds): parallel attempts count once, a gap between attempts not at all. */
+export function coveredSeconds(spans) {
+  let total = 0;
+  let reach = null;
+  spans.slice().sort((a, b) => a[0] - b[0]).forEach(([start, end]) => {
+    if (reach === null || start > reach) { total += end - start; reach = end; }
+    else if (end > reach) { total += end - reach; reach = end; }
+  });
+  return Math.max(0, total / 1000);
+}
+
 /** Select a node's text, for copying by hand when the clipboard API is refused. */
 export function selectText(node) {
   if (!node) return;

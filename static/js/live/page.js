@@ -4,7 +4,7 @@
 // lazy rows, the elapsed clocks and the task's status from the team socket (team-live.js).
 // Loaded as an ES module: deferred, strict, no globals except window.codexwebLive for tests.
 import { isFinished, setBadge } from "./contract.js";
-import { duration, selectText } from "./dom.js";
+import { coveredSeconds, duration, selectText } from "./dom.js";
 import { fetchFragment } from "./fragments.js";
 import { Panel } from "./panel.js";
 
@@ -141,22 +141,40 @@ class Page {
 
   tickElapsed() {
     const now = Date.now();
+    const spans = this.attemptSpans(now);
+    const waited = document.getElementById("task-waited");
+    if (waited && !waited.dataset.until && spans.length) {  // the first attempt started
+      waited.dataset.until = new Date(Math.min(...spans.map((s) => s[0]))).toISOString();
+    }
     document.querySelectorAll("[data-elapsed]").forEach((node) => {
       const since = Date.parse(node.dataset.since || "");
       if (isNaN(since)) return;
       const until = Date.parse(node.dataset.until || "");
       node.textContent = duration(((isNaN(until) ? now : until) - since) / 1000);
     });
+    const ran = document.getElementById("task-ran");
+    if (ran) ran.textContent = duration(coveredSeconds(spans));
+  }
+
+  /** [start, end] in ms of each attempt that started (end: now while it runs). */
+  attemptSpans(now) {
+    const spans = [];
+    this.panels.forEach((p) => {
+      const node = p.root.querySelector("[data-elapsed]");
+      const since = Date.parse((node && node.dataset.since) || "");
+      if (isNaN(since)) return;
+      const until = Date.parse(node.dataset.until || "");
+      spans.push([since, isNaN(until) ? now : until]);
+    });
+    return spans;
   }
 
   /** The task's own status, as the team socket (team-live.js) reports it. */
   applyTaskStatus(task) {
     if (String(task.id) !== this.article.dataset.taskId) return;
     setBadge(document.getElementById("task-status"), task.status);
-    const elapsed = document.getElementById("task-elapsed");
-    if (!elapsed) return;
-    if (isFinished(task.status) && !elapsed.dataset.until) elapsed.dataset.until = new Date().toISOString();
-    if (!isFinished(task.status)) elapsed.dataset.until = "";
+    const waited = document.getElementById("task-waited");  // ended before any attempt started
+    if (waited && isFinished(task.status) && !waited.dataset.until) waited.dataset.until = new Date().toISOString();
   }
 
   /** A link to #chunk-ID (shared or clicked) opens that output once the log has it: on a hash

@@ -198,6 +198,10 @@ export class Panel {
     }
     const inner = box.querySelector("[data-result-for]");
     if (inner) this.showStats(inner);
+    if (box.querySelector("[data-ended-reason]")) {  // the result says why it ended: once is enough
+      const err = this.root.querySelector("[data-attempt-error]");
+      if (err) err.hidden = true;
+    }
     this.watchPullRequest();
   }
 

@@ -1,0 +1,49 @@
+"""A succeeded Code attempt's actions under its diff in Chromium: the patch, Create PR (here
+disabled, with its reason) and "Review this diff" line up as one row of controls, the reason
+under its own button. Screenshot: artifacts/screenshots/result-actions.png."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support import factories
+from tests.support.browser import screenshot, sign_in_as
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+PATCH = """\
+diff --git a/app/calc.py b/app/calc.py
+new file mode 100644
+--- /dev/null
++++ b/app/calc.py
+@@ -0,0 +1,2 @@
++def add(a, b):
++    return a + b
+"""
+
+
+def test_review_this_diff_sits_in_the_row_of_actions_not_beside_a_wrapped_reason(
+    browser_page, live_app, alice, acme_repo
+):
+    page = browser_page
+    attempt = factories.make_succeeded_attempt(acme_repo, alice, patch=PATCH)
+    sign_in_as(page, alice, live_app)
+    page.goto(f"/tasks/{attempt.task_id}/")
+    actions = page.locator(".result-actions")
+    reason = actions.locator("[data-pr-reason]")
+    expect(reason).to_contain_text("not on GitHub")
+    review = actions.get_by_role("button", name="Review this diff")
+    create = actions.get_by_role("button", name="Create PR")
+    expect(review).to_be_visible()
+    actions.scroll_into_view_if_needed()
+    screenshot(page, "result-actions")
+    create_box, review_box, reason_box = (
+        create.bounding_box(), review.bounding_box(), reason.bounding_box()
+    )
+    # The buttons share a row, side by side; Create PR's reason hangs below it, not between.
+    assert abs(create_box["y"] - review_box["y"]) < 2, (create_box, review_box)
+    assert 0 <= create_box["x"] - (review_box["x"] + review_box["width"]) < 32, (create_box,
+                                                                                review_box)
+    assert reason_box["y"] >= create_box["y"] + create_box["height"] - 1, (create_box, reason_box)
+    assert page.js_errors == []
