@@ -79,3 +79,9 @@ class ReviewRecord(models.Model):
 
     def __str__(self) -> str:
         return f"review of attempt {self.attempt_id}"
+
+    @property
+    def web_url(self) -> str:
+        """The posted review on GitHub, only if a plain http(s) URL: the address is the
+        server's answer (a GitHub Enterprise host), not something to put in a link unchecked."""
+        return self.html_url if self.html_url.startswith(("https://", "http://")) else ""
