@@ -342,7 +342,7 @@ class DockerSandbox:
             egress_dir=egress_dir,
             disk_quota=self.disk_quota,
             workspace_volume=self.workspace_volume,
-            helper_binary=self.config.helper_binary,
+            helper_binary=self._helper_binary(),
         )
         self._acquire(
             plan,
@@ -438,7 +438,7 @@ class DockerSandbox:
             egress_dir=None,
             disk_quota=self.disk_quota,
             workspace_volume=self.workspace_volume,
-            helper_binary=self.config.helper_binary,
+            helper_binary=self._helper_binary(),
         )
         key = pool.pool_key(plan, image_id=image_id, install_id=spec.install_id)
         self._refill_pool(plan, key, image_id)
@@ -522,10 +522,16 @@ class DockerSandbox:
         self._set_network(self.spec.agent_network, agent=True)
         self._start_helper()
 
+    def _helper_binary(self) -> str:
+        """The helper's host path to mount, "" when off or gone (a mount of a missing file
+        would fail the container's start)."""
+        path = self.config.helper_binary
+        return path if path and os.path.isfile(path) else ""
+
     def _start_helper(self) -> None:
         """Start the resident helper for the agent user (helper.py): only now, after setup, its
         processes and its secrets are gone. Without it every command gets an exec of its own."""
-        if not self.config.helper_binary:
+        if not self._helper_binary():
             return
         try:
             self._helper = HelperChannel.start(self.api, self._require_container(), user=self._user)
