@@ -244,6 +244,8 @@ class HelperChannel:
                 continue
             if not self._hello.is_set():
                 return "output before the hello"
+            if kind == b"X" and (not payload.isdigit() or len(payload) > 3):
+                return "a malformed exit status"
             with self._lock:
                 run = self._runs.get(run_id)
                 if run is not None and kind in (b"X", b"F"):
@@ -253,8 +255,6 @@ class HelperChannel:
             if kind in _OUTPUT:
                 run._output(_OUTPUT[kind], payload)
             elif kind == b"X":
-                if not payload.isdigit() or len(payload) > 3:
-                    return "a malformed exit status"
                 run._exit(int(payload))
             else:
                 run._refuse(payload[:200].decode(errors="replace"))
