@@ -8,7 +8,9 @@ starts with `--name`, and prints per container the total and what ran (the exec'
 command wrapper `codexweb-exec`, the resident helper, the sandbox's own `bash -c` housekeeping,
 file_tool's Python ...), then the median per container and the load average. Run it after a
 bench (`bench/attempt.py`), giving the bench's start time: the helper on and off (setting
-SANDBOX_RESIDENT_HELPER) in turn shows what the helper saves.
+SANDBOX_RESIDENT_HELPER) in turn shows what the helper saves. The engine keeps only its last
+~256 events for such a query: right after a small bench (`bench/attempt.py --runs 3`) the
+count is whole; after a round of `bench/load.py` it is not (compare the shims' CPU there).
 """
 
 from __future__ import annotations

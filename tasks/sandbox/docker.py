@@ -617,6 +617,8 @@ class DockerSandbox:
                 "the sandbox's command runner ended during the command (was it killed?), so "
                 "how the command ended is unknown; later commands run without it"
             )
+            if self._new_oom_kill():  # the memory limit's killer chose the helper
+                error = self._oom_error()
         elif not watched.killed and (
             exit_code is None or exit_code == 126 or not 0 <= exit_code < 128
         ):
@@ -632,15 +634,9 @@ class DockerSandbox:
                     run.stream_error or SandboxError("the engine did not report an exit status"),
                     "learn how the command ended",
                 )
-        if not watched.killed and exit_code == 137:
-            oom = self._require_shell().oom_kills()
-            if oom > self._oom_kills:
-                self._oom_kills = oom
-                exit_code = None
-                error = (
-                    "the command ran out of memory and was killed: the sandbox's memory limit "
-                    f"is {self.spec.memory_mb} MB"
-                )
+        if not watched.killed and exit_code == 137 and self._new_oom_kill():
+            exit_code = None
+            error = self._oom_error()
         if error:
             collector.note(error)
         collector.flush()
@@ -651,6 +647,20 @@ class DockerSandbox:
             timed_out=watched.timed_out,
             duration=time.monotonic() - started,
             error=error,
+        )
+
+    def _new_oom_kill(self) -> bool:
+        """Whether the container's memory cgroup counted an OOM kill since the last look."""
+        oom = self._require_shell().oom_kills()
+        if oom <= self._oom_kills:
+            return False
+        self._oom_kills = oom
+        return True
+
+    def _oom_error(self) -> str:
+        return (
+            "the command ran out of memory and was killed: the sandbox's memory limit "
+            f"is {self.spec.memory_mb} MB"
         )
 
     def _start_command(
