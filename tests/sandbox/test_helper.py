@@ -5,10 +5,13 @@ exec each; without it (no binary, or it died) commands run the old way. Real con
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
+
+from tasks.sandbox.base import SandboxLost
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 
@@ -162,3 +165,15 @@ def test_the_helper_starts_after_setup_ended(make_sandbox) -> None:  # noqa: ANN
     )
     setup_ended, helper_started = (float(x) for x in result.output.split())
     assert helper_started >= int(setup_ended)
+
+
+def test_a_container_killed_under_a_helper_command_is_lost(make_sandbox) -> None:  # noqa: ANN001
+    sandbox = make_sandbox()
+    assert sandbox._helper is not None
+    killer = threading.Timer(1.0, sandbox.api.kill, args=(sandbox.container_id,))
+    killer.start()
+    try:
+        with pytest.raises(SandboxLost):
+            sandbox.exec("sleep 60", timeout=30)
+    finally:
+        killer.join()
