@@ -122,3 +122,13 @@ def test_a_nul_in_the_command_is_not_sent(pair) -> None:  # noqa: ANN001
     with pytest.raises(HelperError):
         channel.run("echo a\0b", cwd="/", environment={}, collector=collector())
     assert not channel.dead
+
+
+def test_a_refused_command_says_why_and_leaves_the_channel_up(pair) -> None:  # noqa: ANN001
+    channel, container = pair
+    run = channel.run("true", cwd="/", environment={}, collector=collector())
+    _, run_id, _ = request(container)
+    container.sendall(engine(1, frame(b"F", run_id, b"too many commands at once")))
+    assert run.pump(5)
+    assert run.refused == "too many commands at once" and run.exit_code() is None
+    assert not run.lost and not channel.dead
