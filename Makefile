@@ -7,18 +7,18 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-run system-test docker-engine sandbox-image proxy-venv \
+.PHONY: run test install system-run system-test docker-engine sandbox-image sandbox-helper proxy-venv \
         lint typecheck pytest lock clean
 
 ## run: install what is needed and start the embedded stack (SQLite, Redis, daphne, a worker)
 # `exec`: the runner replaces the recipe's shell, so it is make's own child and gets the SIGTERM
 # make forwards when a service manager or a script stops make by its PID.
-run: system-run install docker-engine sandbox-image proxy-venv
+run: system-run install docker-engine sandbox-image sandbox-helper proxy-venv
 	@echo "==> Starting codexweb (Ctrl-C or SIGTERM to make stops everything)"
 	@exec $(VENV)/bin/codexweb serve --host $(HOST) --port $(PORT)
 
 ## test: install what is needed and run lint, type checks and every test suite
-test: system-test install docker-engine sandbox-image proxy-venv
+test: system-test install docker-engine sandbox-image sandbox-helper proxy-venv
 	@$(MAKE) --no-print-directory lint typecheck pytest
 
 install:
@@ -35,6 +35,10 @@ docker-engine:
 
 sandbox-image: docker-engine
 	@if [ -x scripts/sandbox-image.sh ]; then scripts/sandbox-image.sh; fi
+
+## sandbox-helper: the static in-container command helper (gcc; tasks/sandbox/helper_build.py)
+sandbox-helper: install
+	@scripts/sandbox-helper.sh
 
 proxy-venv:
 	@if [ -x scripts/proxy-venv.sh ]; then scripts/proxy-venv.sh; fi

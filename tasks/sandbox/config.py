@@ -43,6 +43,10 @@ class DockerConfig:
     # Keep one setup-phase egress proxy started ahead per worker process (egress/spare.py;
     # SANDBOX_SPARE_PROXY). Off unless the worker turns it on.
     spare_proxy: bool = False
+    # The resident command helper's static binary on this host (helper_build.py), mounted into
+    # every container; "" runs each agent command with an exec of its own
+    # (SANDBOX_RESIDENT_HELPER).
+    helper_binary: str = ""
 
 
 def load_domain_lists(path: str) -> dict[str, tuple[str, ...]]:

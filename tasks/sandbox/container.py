@@ -260,15 +260,17 @@ class ContainerShell:
 
     # -- processes -------------------------------------------------------------------------------
 
-    def kill_command(self, *, pid_file: str, user: str, elapsed: int) -> None:
-        """Kill a command's process group, then every process of `user` that started within the
-        last `elapsed` seconds (a `setsid` or daemonized child leaves the group). Processes the
+    def kill_command(self, *, pid_file: str, user: str, elapsed: int, spare: int = 0) -> None:
+        """Kill a command's process group (read from `pid_file`; "" when it is killed already),
+        then every process of `user` that started within the last `elapsed` seconds (a `setsid`
+        or daemonized child leaves the group) but `spare` (the resident helper). Processes the
         user started with earlier commands (a dev server, say) are left alone."""
+        group = f'p=$(cat {pid_file} 2>/dev/null) && kill -KILL -- "-$p"; ' if pid_file else ""
         script = (
-            f'p=$(cat {pid_file} 2>/dev/null) && kill -KILL -- "-$p"; '
-            'list=$(ps -u "$(id -u)" -o pid=,etimes=); '
+            group + 'list=$(ps -u "$(id -u)" -o pid=,etimes=); '
             "while read -r pid age; do "
-            f'[ "$pid" != "$$" ] && [ "$age" -le {elapsed} ] && kill -KILL "$pid" 2>/dev/null; '
+            f'[ "$pid" != "$$" ] && [ "$pid" != "{int(spare)}" ] && [ "$age" -le {elapsed} ] '
+            '&& kill -KILL "$pid" 2>/dev/null; '
             'done <<< "$list"; true'
         )
         self.run(["bash", "-c", script], user=user)

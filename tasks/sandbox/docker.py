@@ -26,6 +26,7 @@ Lifecycle of `DockerSandbox.start()`:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -70,6 +71,7 @@ from tasks.sandbox.engine import (
     docker_client,
     person_error,
 )
+from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
 from tasks.sandbox.output import OutputCollector
@@ -89,10 +91,10 @@ from tasks.sandbox.spec import (
     runtime_folder_name,
     workspace_path,
 )
-from tasks.sandbox.streaming import StreamedExec
+from tasks.sandbox.streaming import QueuedRun, StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
-from tasks.sandbox.watch import DiskUse, watch_command
+from tasks.sandbox.watch import DiskUse, Watched, watch_command
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +137,10 @@ class DockerSandbox:
         self._java_store = False  # the image has a JDK: a trust store with codexweb's CAs exists
         self._lifetime = Lifetime(spec.wall_seconds, self._kill_container)
         self._oom_kills = 0
+        # The resident helper running the agent phase's commands (helper.py); None before the
+        # agent phase, without DockerConfig.helper_binary, and once it failed (then every
+        # command gets an exec of its own, as before).
+        self._helper: HelperChannel | None = None
         # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
         self._disk_due_in = config.disk_watch_seconds
         # The setup script's result, or the maintenance script's on a warm start
@@ -248,6 +254,9 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
         # A proxy still starting early is not waited for (a cancel ends the start at once): the
         # switch, ended by the lifetime above, stops it when it is ready.
         self._background.shutdown(wait=False)
@@ -325,9 +334,7 @@ class DockerSandbox:
             os.chmod(egress_dir, 0o755)  # noqa: S103 — the sandbox user must reach the socket
         if (runs_setup or runs_maintenance) and spec.setup_network.mode != "off":
             # mitmdump takes a second or more to start: it starts while the container is made.
-            self._early_proxy = self._background.submit(
-                self._network.prepare, spec.setup_network
-            )
+            self._early_proxy = self._background.submit(self._network.prepare, spec.setup_network)
         plan = container_plan(
             spec,
             image=choice.image,
@@ -335,6 +342,7 @@ class DockerSandbox:
             egress_dir=egress_dir,
             disk_quota=self.disk_quota,
             workspace_volume=self.workspace_volume,
+            helper_binary=self._helper_binary(),
         )
         self._acquire(
             plan,
@@ -430,6 +438,7 @@ class DockerSandbox:
             egress_dir=None,
             disk_quota=self.disk_quota,
             workspace_volume=self.workspace_volume,
+            helper_binary=self._helper_binary(),
         )
         key = pool.pool_key(plan, image_id=image_id, install_id=spec.install_id)
         self._refill_pool(plan, key, image_id)
@@ -449,9 +458,7 @@ class DockerSandbox:
             else:
                 self._pool_for_warm_image(image_id)
 
-    def _prepare_script(
-        self, script: str, *, what: SetupScript, with_secrets: bool = True
-    ) -> None:
+    def _prepare_script(self, script: str, *, what: SetupScript, with_secrets: bool = True) -> None:
         """Run the setup or maintenance script as the setup user with the secrets (unless
         `with_secrets` is off) and the setup policy, then end its processes and IPC objects,
         close egress and refuse secrets left in files."""
@@ -513,6 +520,40 @@ class DockerSandbox:
         self._phase = "agent"
         self._user = agent_user(self.spec)
         self._set_network(self.spec.agent_network, agent=True)
+        self._start_helper()
+
+    def _helper_binary(self) -> str:
+        """The helper's host path to mount, "" when off or gone (a mount of a missing file
+        would fail the container's start)."""
+        path = self.config.helper_binary
+        return path if path and os.path.isfile(path) else ""
+
+    def _start_helper(self) -> None:
+        """Start the resident helper for the agent user (helper.py): only now, after setup, its
+        processes and its secrets are gone. Without it every command gets an exec of its own."""
+        if not self._helper_binary():
+            return
+        try:
+            self._helper = HelperChannel.start(self.api, self._require_container(), user=self._user)
+        except HelperError as exc:
+            logger.warning(
+                "sandbox %s: the command helper did not start (%s); each command gets an exec",
+                self.container_id,
+                exc,
+            )
+
+    def _helper_down(self, why: str) -> None:
+        """The helper is of no use any more: say so once, close it, and run later commands
+        with an exec each."""
+        helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        logger.warning(
+            "sandbox %s: the command helper stopped working (%s); each command gets an exec",
+            self.container_id,
+            helper.dead or why,
+        )
+        helper.close()
 
     def _set_network(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
         java_store = self._network.set(policy, self._require_shell(), agent=agent)
@@ -550,37 +591,37 @@ class DockerSandbox:
             java_options=java_tool_options(self.spec.variables) if self._java_store else "",
             path_prefix=self.spec.path_prefix,
         )
-        try:
-            run = StreamedExec(
-                self.api,
-                container,
-                command,
-                user=user,
-                cwd=cwd,
-                environment=env,
-                collector=collector,
+        run = self._start_command(command, user=user, cwd=cwd, env=env, collector=collector)
+        watched = self._watch(run, user=user, started=started, timeout=timeout)
+        if isinstance(run, HelperRun) and run.refused and not watched.killed:
+            # The helper could not start it (no pipe, no process): an exec of its own.
+            logger.warning("the command helper refused a command: %s", run.refused)
+            run = self._start_command(
+                command, user=user, cwd=cwd, env=env, collector=collector, helper=False
             )
-        except ENGINE_ERRORS as exc:
-            raise self._failure(exc, "run the command") from exc
-        watched = watch_command(
-            run,
-            started=started,
-            timeout=timeout,
-            lifetime=self._lifetime,
-            kill=lambda: self._kill_command(run, user),
-            disk_limit_mb=self.spec.disk_mb,
-            measure_disk=None if self.disk_quota else self._measure_disk,
-            disk_watch_seconds=self.config.disk_watch_seconds,
-            disk_due_in=self._disk_due_in,
-        )
-        self._disk_due_in = watched.disk_due_in
+            watched = self._watch(run, user=user, started=started, timeout=timeout)
         error = watched.error
         if watched.killed:
             run.pump(KILL_GRACE)
         if watched.over_disk:
             self._end_user_processes(user)
         exit_code = None if watched.killed else run.exit_code()
-        if not watched.killed and (
+        if isinstance(run, HelperRun) and run.lost and not watched.killed:
+            # The helper went away under the command (the command may have killed it).
+            if not container_running(self.api, container, settle=1.0):
+                self._lose()
+                raise self._failure(SandboxLost(ENGINE_LOST), "run the command")
+            self._helper_down("it ended during a command")
+            # Whatever the command started is ended, as after a timeout.
+            elapsed = int(time.monotonic() - started) + 1
+            self._require_shell().kill_command(pid_file="", user=user, elapsed=elapsed)
+            error = (
+                "the sandbox's command runner ended during the command (was it killed?), so "
+                "how the command ended is unknown; later commands run without it"
+            )
+            if self._new_oom_kill():  # the memory limit's killer chose the helper
+                error = self._oom_error()
+        elif not watched.killed and (
             exit_code is None or exit_code == 126 or not 0 <= exit_code < 128
         ):
             # Killed by a signal, "cannot execute" (what the engine answers for an exec in a
@@ -595,15 +636,9 @@ class DockerSandbox:
                     run.stream_error or SandboxError("the engine did not report an exit status"),
                     "learn how the command ended",
                 )
-        if not watched.killed and exit_code == 137:
-            oom = self._require_shell().oom_kills()
-            if oom > self._oom_kills:
-                self._oom_kills = oom
-                exit_code = None
-                error = (
-                    "the command ran out of memory and was killed: the sandbox's memory limit "
-                    f"is {self.spec.memory_mb} MB"
-                )
+        if not watched.killed and exit_code == 137 and self._new_oom_kill():
+            exit_code = None
+            error = self._oom_error()
         if error:
             collector.note(error)
         collector.flush()
@@ -616,14 +651,89 @@ class DockerSandbox:
             error=error,
         )
 
+    def _new_oom_kill(self) -> bool:
+        """Whether the container's memory cgroup counted an OOM kill since the last look."""
+        oom = self._require_shell().oom_kills()
+        if oom <= self._oom_kills:
+            return False
+        self._oom_kills = oom
+        return True
+
+    def _oom_error(self) -> str:
+        return (
+            "the command ran out of memory and was killed: the sandbox's memory limit "
+            f"is {self.spec.memory_mb} MB"
+        )
+
+    def _start_command(
+        self,
+        command: str,
+        *,
+        user: str,
+        cwd: str,
+        env: dict[str, str],
+        collector: OutputCollector,
+        helper: bool = True,
+    ) -> QueuedRun:
+        """Start `command` through the resident helper when it runs for `user` (the agent
+        phase), else (and when the helper fails) with an exec of its own."""
+        channel = self._helper if helper else None
+        if channel is not None and channel.user == user and self._phase == "agent":
+            try:
+                return channel.run(command, cwd=cwd, environment=env, collector=collector)
+            except HelperError:
+                self._helper_down("a command could not be sent")
+        try:
+            return StreamedExec(
+                self.api,
+                self._require_container(),
+                command,
+                user=user,
+                cwd=cwd,
+                environment=env,
+                collector=collector,
+            )
+        except ENGINE_ERRORS as exc:
+            raise self._failure(exc, "run the command") from exc
+
+    def _watch(self, run: QueuedRun, *, user: str, started: float, timeout: float) -> Watched:
+        watched = watch_command(
+            run,
+            started=started,
+            timeout=timeout,
+            lifetime=self._lifetime,
+            kill=lambda: self._kill_command(run, user),
+            disk_limit_mb=self.spec.disk_mb,
+            measure_disk=None if self.disk_quota else self._measure_disk,
+            disk_watch_seconds=self.config.disk_watch_seconds,
+            disk_due_in=self._disk_due_in,
+        )
+        self._disk_due_in = watched.disk_due_in
+        return watched
+
     def _measure_disk(self) -> DiskUse:
         return self._require_shell().disk_use(workspace_volume=self.workspace_volume)
 
-    def _kill_command(self, run: StreamedExec, user: str) -> None:
+    def _kill_command(self, run: QueuedRun, user: str) -> None:
         if self._lifetime.ended:
             return
         shell = self._require_shell()
         elapsed = int(time.monotonic() - run.collector.started) + 1
+        if isinstance(run, HelperRun):
+            # The helper kills the group; the exec below ends what left it (`setsid`), sparing
+            # the helper itself.
+            with contextlib.suppress(HelperError):
+                run.kill()
+            helper = run.channel
+            shell.kill_command(pid_file="", user=user, elapsed=elapsed, spare=helper.pid)
+            if not run.pump(KILL_GRACE):
+                # No answer: the helper is stopped or stuck; every process of the user goes,
+                # the helper with them.
+                self._helper_down("it did not answer a kill")
+                self._end_user_processes(user)
+                run.pump(KILL_GRACE)
+            return
+        assert isinstance(run, StreamedExec)
         shell.kill_command(pid_file=run.pid_file, user=user, elapsed=elapsed)
         if not run.pump(KILL_GRACE):
             # The output is still open: something survived.

@@ -31,6 +31,8 @@ LABEL_WARM_COMMIT = "org.codexweb.warm.commit"
 WORKSPACE = "/workspace"
 EGRESS_MOUNT = "/run/codexweb-egress"  # the host proxy's unix socket lives here
 EGRESS_SOCKET = "proxy.sock"
+# The resident command helper (helper.py), a static binary mounted read-only from the host.
+HELPER_PATH = "/run/codexweb-helper"
 PROXY_PORT = 3128  # inside the container, on loopback only
 # When the agent phase's proxy intercepts TLS, its per-attempt CA certificate (public part only)
 # is installed here and added to the system bundle; tools are pointed at them.
@@ -141,13 +143,15 @@ def container_plan(
     egress_dir: Path | None,
     disk_quota: bool,
     workspace_volume: bool = False,
+    helper_binary: str = "",
     now: float | None = None,
 ) -> ContainerPlan:
     """The container for `spec`: no network interface but loopback, every capability dropped,
     no-new-privileges, CPU/memory (no swap)/pids limits, the disk limit as a storage quota when
     the engine supports it (`disk_quota`), a per-file size limit always, with
     `workspace_volume` /workspace on an anonymous volume of its own (`workspace_mount`), and —
-    when egress is allowed in some phase — the host proxy's socket folder mounted read-only."""
+    when egress is allowed in some phase — the host proxy's socket folder mounted read-only,
+    and with `helper_binary` (a host path) the resident helper at HELPER_PATH, read-only."""
     if spec.cpus <= 0 or spec.memory_mb < 64 or spec.pids < 16 or spec.disk_mb < 64:
         raise SandboxError("sandbox limits are too small: cpus > 0, memory >= 64 MB, pids >= 16")
     memory = spec.memory_mb * 1024 * 1024
@@ -174,8 +178,13 @@ def container_plan(
         host_config["storage_opt"] = {"size": f"{spec.disk_mb}M"}
     if workspace_volume:
         host_config["mounts"] = [workspace_mount(spec)]
+    binds: dict[str, dict[str, str]] = {}
     if egress_dir is not None:
-        host_config["binds"] = {str(egress_dir): {"bind": EGRESS_MOUNT, "mode": "ro"}}
+        binds[str(egress_dir)] = {"bind": EGRESS_MOUNT, "mode": "ro"}
+    if helper_binary:
+        binds[helper_binary] = {"bind": HELPER_PATH, "mode": "ro"}
+    if binds:
+        host_config["binds"] = binds
     return ContainerPlan(
         image=image,
         name=name,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasks.sandbox.lifetime import Lifetime
-from tasks.sandbox.streaming import StreamedExec
+from tasks.sandbox.streaming import QueuedRun
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Watched:
 
 
 def watch_command(
-    run: StreamedExec,
+    run: QueuedRun,
     *,
     started: float,
     timeout: float,

@@ -8,12 +8,15 @@ policies) and a `DockerConfig` (host-side paths and egress options), then picks 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
 
+from tasks.sandbox import helper_build
 from tasks.sandbox.base import (
     OnOutput,
     Sandbox,
@@ -67,7 +70,21 @@ def docker_config() -> DockerConfig:
         pool_size=settings.SANDBOX_POOL_SIZE,
         pool_idle_seconds=settings.SANDBOX_POOL_IDLE_SECONDS,
         spare_proxy=settings.SANDBOX_SPARE_PROXY,
+        helper_binary=resident_helper() if settings.SANDBOX_RESIDENT_HELPER else "",
     )
+
+
+@functools.cache
+def resident_helper() -> str:
+    """The resident helper's binary for the current source (built now, once per process, when
+    `make sandbox-helper` did not), or "" when it cannot be built: then every command gets an
+    exec of its own."""
+    cache = Path(settings.BASE_DIR) / ".cache" / "sandbox-helper"
+    try:
+        return str(helper_build.build(cache))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        logger.warning("%s; sandbox commands run with an exec each", exc)
+        return ""
 
 
 def spec_from_settings(spec: SandboxSpec) -> SandboxSpec:

@@ -28,6 +28,7 @@ from tasks.sandbox.container import PID1_COMMAND
 from tasks.sandbox.docker import DockerSandbox
 from tasks.sandbox.reaper import reap_containers, reap_owner
 from tasks.sandbox.spec import (
+    HELPER_PATH,
     LABEL_DEADLINE,
     LABEL_OWNER,
     LABEL_SANDBOX,
@@ -121,9 +122,12 @@ def test_a_taken_container_is_what_a_fresh_one_would_be(pool_sandbox, docker_eng
     terms = pool.pool_terms({"Labels": info["Config"]["Labels"], "Names": [info["Name"]]})
     assert terms is not None and terms.owner == owner_token() and terms.grace
     assert abs(terms.deadline - (time.time() + pooled.spec.wall_seconds)) < 120
-    # Nothing ran in it before: PID 1 and its sleep, then this command; no OOM kill counted.
+    # Nothing ran in it before: PID 1 and its sleep, then this attempt's resident helper
+    # (started as its agent phase began) and this command; no OOM kill counted.
     processes = pooled.exec("ps -eo args=").output.splitlines()
-    assert [p for p in processes if "codexweb-exec" not in p and p != "ps -eo args="] == [
+    assert processes.count(HELPER_PATH) == 1
+    ours = ("ps -eo args=", HELPER_PATH)
+    assert [p for p in processes if "codexweb-exec" not in p and p not in ours] == [
         f"/sbin/docker-init -- {' '.join(PID1_COMMAND)}",
         "sleep infinity",
     ]

@@ -11,6 +11,7 @@ engine and builds both first, so CI never skips.)
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from tasks.sandbox import helper_build
 from tasks.sandbox.base import SandboxOwner, SandboxSpec
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.docker import DockerSandbox
@@ -132,6 +134,12 @@ def workspace_files(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
 SandboxFactory = Callable[..., DockerSandbox]
 
 
+@functools.cache
+def helper_binary() -> str:
+    """The resident helper built from the current source (tasks/sandbox/helper_build.py; gcc)."""
+    return str(helper_build.build(ROOT / ".cache" / "sandbox-helper"))
+
+
 def _short_dir() -> Path:
     # Unix socket paths are limited to ~108 bytes; pytest's tmp_path can be longer.
     return Path(tempfile.mkdtemp(prefix="cxsb-"))
@@ -159,6 +167,7 @@ def _factory(
         pool_size: int = 0,
         spare_proxy: bool = False,
         proxy_program: str | None = None,
+        helper: bool = True,
         **fields: object,
     ) -> DockerSandbox:
         """A sandbox for SandboxSpec `fields`. The proxy sends ALLOWED to `target` (default:
@@ -168,7 +177,8 @@ def _factory(
         production default), with `pool_size` pre-started containers (tasks/sandbox/pool.py;
         none by default). `resolve` maps more names ("name" or "name:port" -> "ip:port");
         `egress_resolve` replaces the whole mapping (another target); `proxy_program` runs
-        instead of the session's mitmdump (a wrapper that delays it, to catch a start)."""
+        instead of the session's mitmdump (a wrapper that delays it, to catch a start);
+        `helper` off runs every command with an exec of its own (no resident helper)."""
         target = target or egress_target
         spec_fields: dict[str, object] = {
             "owner": SandboxOwner.attempt(900_000 + next(counter)),
@@ -198,6 +208,7 @@ def _factory(
             allow_private=allow_private,
             pool_size=pool_size,
             spare_proxy=spare_proxy,
+            helper_binary=helper_binary() if helper else "",
         )
         sandbox = DockerSandbox(SandboxSpec(**spec_fields), config=config, client=docker_engine)  # type: ignore[arg-type]
         made.append(sandbox)
