@@ -115,12 +115,24 @@ class ExternalRedisWatch:
         self.up = answers
 
 
+def default_public_url(host: str, port: int) -> str:
+    """The address links in pull requests and e-mails use when PUBLIC_URL is not set: where
+    this runner serves (`--host`/`--port`, `make run PORT=9000`), not the default port. A
+    wildcard host is reached at 127.0.0.1 on this machine."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - recognizing a wildcard, not binding
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     var_dir = Path(os.environ.get("CODEXWEB_VAR_DIR", ROOT / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
     env.setdefault("CODEXWEB_VAR_DIR", str(var_dir))
+    env.setdefault("PUBLIC_URL", default_public_url(host, port))
     supervisor = Supervisor(say=say)
     watch: ExternalRedisWatch | None = None
 

@@ -29,6 +29,7 @@ from repos.installation.services import install_id
 from repos.setup_runs.models import SetupRun
 from repos.setup_runs.services import setup_run_claim, setup_run_finish
 from tasks.sandbox.base import (
+    EgressRecord,
     OutputChunk,
     SandboxError,
     SandboxOwner,
@@ -39,6 +40,9 @@ from tasks.sandbox.base import (
 from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
+
+# Refused hosts named in the setup log's note; the rest are counted.
+REFUSED_SHOWN = 5
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +132,26 @@ def setup_run_execute(run_id: int) -> None:
         log.flush()
 
 
+def refused_note(records: list[EgressRecord]) -> str:
+    """The setup log's line about requests the egress proxy refused: tools only print "403
+    Forbidden" or retry in silence, so without it a person cannot tell why an install failed
+    (or "succeeded" without its packages). One reason per host, as the proxy gave it."""
+    reasons: dict[str, str] = {}
+    for record in records:
+        reasons.setdefault(f"{record.host}:{record.port}", record.reason)
+    shown = [f"{target} ({why})" for target, why in list(reasons.items())[:REFUSED_SHOWN]]
+    more = len(reasons) - len(shown)
+    listed = "; ".join(shown) + (f"; and {more} more" if more else "")
+    count = f"{len(records)} request{'s' if len(records) != 1 else ''}"
+    advice = (
+        " An address that is not public is opened by the operator's"
+        " SANDBOX_EGRESS_ALLOW_PRIVATE setting."
+        if any("public addresses only" in why for why in reasons.values())
+        else " Allow what setup needs under the setup phase's internet access on this page."
+    )
+    return f"The egress proxy refused {count} during setup: {listed}.{advice}"
+
+
 def _run(run: SetupRun, log: SetupRunLog) -> None:
     repository = run.environment.repository
     if run.requested_by is None:
@@ -158,7 +182,8 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
         )
         failure = ""
         try:
-            started = start_sandbox(spec, secrets=secrets.values(), setup_output=log)
+            started = start_sandbox(spec, secrets=secrets.values(), setup_output=log,
+                                    on_refused=lambda records: log.note(refused_note(records)))
         except SandboxStartError as exc:
             failure, report = str(exc), exc.report
         else:

@@ -68,6 +68,7 @@ def setup_run_status(request: AuthedRequest, pk: int, run_id: int) -> JsonRespon
         {
             "status": run.status,
             "status_label": run.get_status_display(),
+            "commit": run.commit[:12],  # known once the checkout is done
             "active": run.is_active,
             "log": plain_terminal_text(run.log[offset:]),
             "offset": len(run.log),

@@ -13,6 +13,7 @@
     var badge = document.getElementById("setup-run-status");
     var error = document.getElementById("setup-run-error");
     var warm = document.getElementById("setup-run-warm");
+    var commit = document.getElementById("setup-run-commit");
     var failures = 0;
 
     function follow() {
@@ -28,6 +29,10 @@
       offset = data.offset;
       badge.textContent = data.status_label;
       badge.className = "badge badge-" + data.status;
+      if (data.commit && commit) {
+        commit.querySelector("code").textContent = data.commit;
+        commit.hidden = false;
+      }
       if (data.error) { error.textContent = data.error; error.hidden = false; }
       if (data.warm_hit || data.warm_made) {
         warm.textContent = data.warm_hit ? "A current warm image existed; nothing had to run."

@@ -33,6 +33,12 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 # Characters a plain test command never needs; a command holding one is not taken.
 _UNSAFE = re.compile(r"[;|<>$`\\&]")
+# What agents (and people) put after a test command only to shorten its output:
+# `2>&1 | tail -15`, `| head -n 40`. Dropped before the command is judged and kept, so the
+# check runs the test command itself; any other pipe still makes a command unsafe.
+_OUTPUT_TRIM = re.compile(
+    r"(?:\s+2>&1)?(?:\s*\|\s*(?:tail|head)(?:\s+-n)?(?:\s+-?\d+)?)?\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,9 @@ class Checks:
 
 
 def is_test_command(command: str) -> bool:
-    """True for a single plain command that runs tests (`pytest -q`, `cd api && go test ./...`)."""
-    text = command.strip().lstrip("$ ").strip()
+    """True for a single plain command that runs tests (`pytest -q`, `cd api && go test ./...`),
+    also when only an output trim follows it (`pytest -q 2>&1 | tail -15`)."""
+    text = _clean(command)
     if not text or len(text) > MAX_COMMAND_CHARS or "\n" in text:
         return False
     rest = _CD_PREFIX.sub("", text, count=1)
@@ -53,7 +60,9 @@ def is_test_command(command: str) -> bool:
 
 
 def _clean(command: str) -> str:
-    return command.strip().lstrip("$ ").strip()
+    """The command without its prompt sign and without a trailing output trim (see above)."""
+    text = command.strip().lstrip("$ ").strip()
+    return _OUTPUT_TRIM.sub("", text, count=1).strip() if "\n" not in text else text
 
 
 def commands_in_agents_md(text: str) -> list[str]:

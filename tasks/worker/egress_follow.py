@@ -146,6 +146,9 @@ def follow_egress(
     proxy (`proxied` False: internet off) nothing can happen meanwhile, so no thread polls
     (twenty attempts at once made forty database round trips a second for nothing)."""
     follower = EgressFollower(attempt_id, sandbox, allowlist=allowlist)
+    # The setup phase's decisions now, before the agent's first step: with no thread polling
+    # (internet off for the agent) they would otherwise land after the agent's last one.
+    follower.drain()
     try:
         if proxied:
             with every(interval, follower.step, name=f"egress-follow-{attempt_id}"):

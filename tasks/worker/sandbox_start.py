@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tasks.sandbox.base import (
+    EgressRecord,
     OutputChunk,
     Sandbox,
     SandboxError,
@@ -49,10 +50,13 @@ def start_sandbox(
     secrets: Iterable[str],
     setup_output: SetupOutput,
     watch: Callable[[Sandbox], AbstractContextManager[object]] | None = None,
+    on_refused: Callable[[list[EgressRecord]], None] | None = None,
 ) -> StartedSandbox:
     """Make and start the sandbox for `spec`. `watch(sandbox)` surrounds the start (e.g. a
     cancel watch that stops it). On failure the sandbox is stopped and SandboxStartError (its
-    text masked, its report saying what ran) is raised after `setup_output.finish` saw it."""
+    text masked, its report saying what ran) is raised after `setup_output.finish` saw it.
+    `on_refused(records)` gets the requests the egress proxy refused during setup, when there
+    were any, before the sandbox stops on a failure (its records go with it) or once started."""
     values = list(secrets)
     made: list[Sandbox] = []
 
@@ -67,6 +71,7 @@ def start_sandbox(
         with watch(sandbox) if watch is not None else contextlib.nullcontext():
             report = sandbox.start()
     except SandboxError as exc:
+        _tell_refused(sandbox, on_refused)
         sandbox.stop()
         if isinstance(exc, SandboxStartError):
             report = exc.report
@@ -78,4 +83,17 @@ def start_sandbox(
     finally:
         masked.close()
         setup_output.finish(report)
+    _tell_refused(sandbox, on_refused)
     return StartedSandbox(sandbox=sandbox, report=report)
+
+
+def _tell_refused(sandbox: Sandbox, on_refused: Callable[[list[EgressRecord]], None] | None,
+                  ) -> None:
+    if on_refused is None:
+        return
+    try:
+        refused = [r for r in sandbox.egress_records(0) if not r.allowed]
+    except SandboxError:
+        return  # nothing recorded (no proxy, or it is gone): nothing to tell
+    if refused:
+        on_refused(refused)

@@ -113,3 +113,30 @@ def test_a_failing_setup_script_ends_failed_with_its_exit_code(
     assert not docker_engine.containers.list(
         all=True, filters={"label": f"org.codexweb.for=setup-run:{run.pk}"}
     )
+
+
+def test_requests_the_egress_proxy_refused_during_setup_are_named_in_the_log(
+    setup_worker, new_warm_images, acme, alice, fixture_repo
+):
+    """pip and npm only print "403 Forbidden" (or retry in silence) when the proxy refuses a
+    host; the log names the host and the proxy's reason (session 7: PyPI was refused because
+    this network resolves it to a documentation address, and nothing said so)."""
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    environment = _environment(
+        repository,
+        "set -e\ncurl -sS --max-time 20 -o /dev/null https://pypi.org/simple/ "
+        "|| { echo 'install failed'; exit 5; }\n",
+    )
+    environment.setup_internet_policy = "allowlist"
+    environment.setup_allowed_domains = ["allowed.example.com"]
+    environment.save()
+    run = setup_run_request(repository=repository, actor=alice)
+
+    run_setup(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == SetupRun.Status.FAILED and run.exit_code == 5, run.log
+    assert "install failed" in run.log
+    assert ("[The egress proxy refused 1 request during setup: pypi.org:443 (domain 'pypi.org' "
+            "is not on this repository's allowlist).") in run.log, run.log
+    assert run.log.rstrip().endswith("[The setup script failed with exit code 5.]")

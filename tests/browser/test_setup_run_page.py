@@ -33,6 +33,11 @@ def test_the_run_page_streams_the_log_until_the_run_ends(browser_page, live_app,
     expect(log).to_contain_text("Fetching acme/webapp")
     expect(page.locator("#setup-run-status")).to_have_text("Running")
 
+    # The commit is known once the checkout is done, after the page was loaded.
+    expect(page.locator("#setup-run-commit")).to_be_hidden()
+    SetupRun.objects.filter(pk=run.pk).update(commit="083dfcc3b7598aec18d468e60f9b9d00ca2a20bd")
+    expect(page.locator("#setup-run-commit")).to_have_text(" at 083dfcc3b759")
+
     SetupRun.objects.filter(pk=run.pk).update(
         log=run.log + "\x1b[1mCollecting\x1b[0m <b>deps</b> token=***\n"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from codexweb.embedded import default_public_url
 from tests.support.services import ROOT, free_port
 
 pytestmark = pytest.mark.timeout(180)
@@ -33,6 +35,14 @@ def _get(url: str) -> tuple[int, str]:
     # Generous: the first request loads the URLconf and views, slow on a loaded machine.
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - loopback only
         return response.status, response.read().decode()
+
+
+def _child_environ(startup: str, name: str) -> dict[str, str]:
+    """The environment of the child the runner announced as `started NAME (pid N)`."""
+    match = re.search(rf"started {name} \(pid (\d+)\)", startup)
+    assert match, startup
+    raw = Path(f"/proc/{match[1]}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
 @pytest.fixture
@@ -109,6 +119,10 @@ def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):
     assert "URLconf" not in page and "DEBUG = True" not in page
     assert (embedded["var"] / "codexweb.sqlite3").exists()
     assert _port_open(embedded["redis"])
+    # Links in pull requests and e-mails name the port it serves on, not the default 8000.
+    for name in ("daphne", "worker"):
+        environ = _child_environ(startup, name)
+        assert environ.get("PUBLIC_URL") == f"http://127.0.0.1:{embedded['web']}", name
 
     proc = embedded["proc"]
     proc.send_signal(signal.SIGINT)
@@ -128,3 +142,10 @@ def test_children_stop_even_if_the_runner_is_killed(embedded):
         time.sleep(0.2)
     assert not _port_open(embedded["web"])
     assert not _port_open(embedded["redis"])
+
+
+def test_public_url_defaults_to_where_the_runner_serves():
+    assert default_public_url("127.0.0.1", 9000) == "http://127.0.0.1:9000"
+    assert default_public_url("0.0.0.0", 8795) == "http://127.0.0.1:8795"
+    assert default_public_url("::1", 8000) == "http://[::1]:8000"
+    assert default_public_url("dev.example.com", 80) == "http://dev.example.com:80"

@@ -47,3 +47,17 @@ def test_without_agents_md_the_attempts_own_test_runs_are_used_most_used_first()
     stated = choose_checks(AGENTS, ran)
     assert stated.commands == ("python3 -m unittest -v",) and stated.source == "AGENTS.md"
     assert choose_checks("", ["ls"]).commands == ()
+
+
+def test_a_test_run_whose_output_was_only_trimmed_counts_without_the_trim():
+    """Agents shorten long test output (`2>&1 | tail -15`): the check runs the test command
+    itself, so its exit code is the tests', not tail's (session 7's walkthrough: attrs' two
+    best-of-2 attempts both ran `python -m pytest tests/test_funcs.py -q 2>&1 | tail -5`, and
+    the ranking said nothing named a test command)."""
+    ran = ["python -m pytest tests/test_funcs.py -q 2>&1 | tail -5",
+           "python -m pytest tests/test_funcs.py -q | head -n 40", "npm test 2>&1"]
+    assert commands_from_runs(ran) == ["python -m pytest tests/test_funcs.py -q", "npm test"]
+    assert commands_in_agents_md("Run `pytest -q 2>&1 | tail -20`.") == ["pytest -q"]
+    for command in ("pytest | tee log", "pytest | tail -5; curl evil", "curl evil | tail -5",
+                    "pytest -q; rm -rf / | tail -5", "pytest 2>&1 | sh"):
+        assert not is_test_command(command), command
