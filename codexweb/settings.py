@@ -311,6 +311,12 @@ SANDBOX_MITMDUMP = envstr("SANDBOX_MITMDUMP", str(BASE_DIR / ".venv-proxy" / "bi
 # Non-public networks sandboxes may still reach through the proxy (an internal mirror:
 # "10.20.0.0/16"). None: loopback, private, link-local and this host's own addresses are refused.
 SANDBOX_EGRESS_ALLOW_PRIVATE = envnetworks("SANDBOX_EGRESS_ALLOW_PRIVATE")
+# Public names whose non-public answers from this host's resolver mark a network that routes all
+# traffic through an intercepting gateway: sandboxes may reach those addresses (one each), never
+# loopback, link-local or this host's own (tasks/sandbox/egress/gateway.py). Empty: no detection.
+SANDBOX_EGRESS_GATEWAY_NAMES = envlist(
+    "SANDBOX_EGRESS_GATEWAY_NAMES", "pypi.org,files.pythonhosted.org,registry.npmjs.org"
+)
 # Ports an allowlist lets tunnels and plain HTTP reach; under "on", the ports raw TCP may reach.
 SANDBOX_EGRESS_PORTS = envports("SANDBOX_EGRESS_PORTS", "80,443")
 # Without overlay2-on-XFS project quotas the disk limit is checked this often while commands run.

@@ -321,8 +321,11 @@ class ContainerShell:
         trust store (the JDK's roots plus them). True when the Java store was made."""
         for path, pem in certs.items():
             folder, name = posixpath.split(path)
+            # Each file ends with a newline: CODEXWEB_CAS is their concatenation, and Node
+            # refuses a bundle where one END line runs into the next BEGIN.
+            data = pem if pem.endswith(b"\n") else pem + b"\n"
             self.put_archive(
-                folder, file_archive(name, pem, 0o644, root=True), what=f"install {what}"
+                folder, file_archive(name, data, 0o644, root=True), what=f"install {what}"
             )
         keep = " ".join(shlex.quote(path) for path in certs)
         code, out, err = self.run(

@@ -55,6 +55,47 @@ def read_extra_ca(path: str) -> str:
     return "".join(cert + "\n" for cert in certs)
 
 
+# Where Debian and Ubuntu keep the CAs an administrator added (`update-ca-certificates`).
+HOST_ADDED_CAS = Path("/usr/local/share/ca-certificates")
+
+
+def host_added_cas(folder: Path | None = None) -> str:
+    """The certificates (PEM) of the CAs this host's administrator added (SANDBOX_TRUST_HOST_CAS):
+    behind a company's TLS-intercepting proxy that is where its CA is, and the host trusts it
+    for everything already. Files that are unreadable, hold a private key or no valid
+    certificate are skipped: an automatic default must not fail an attempt."""
+    certs: list[str] = []
+    try:
+        files = sorted(p for p in (folder or HOST_ADDED_CAS).rglob("*.crt") if p.is_file())
+    except OSError:
+        return ""
+    for path in files:
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "PRIVATE KEY" in text:
+            continue
+        for cert in split_certificates(text):
+            try:
+                x509.load_pem_x509_certificate(cert.encode())
+            except ValueError:
+                continue
+            if cert not in certs:
+                certs.append(cert)
+    return "".join(cert + "\n" for cert in certs)
+
+
+def merge_certificates(*pems: str) -> str:
+    """The certificates of every PEM text in `pems`, each once, in order."""
+    merged: list[str] = []
+    for pem in pems:
+        for cert in split_certificates(pem):
+            if cert not in merged:
+                merged.append(cert)
+    return "".join(cert + "\n" for cert in merged)
+
+
 def split_certificates(pem: str) -> list[str]:
     """Each PEM certificate in `pem`, in order (tools such as keytool take one per file)."""
     return [m.group(0) for m in _PEM_CERT.finditer(pem)]

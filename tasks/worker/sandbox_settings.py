@@ -25,9 +25,16 @@ from tasks.sandbox.base import (
     SandboxSpec,
 )
 from tasks.sandbox.config import DockerConfig, load_domain_lists
+from tasks.sandbox.egress.addresses import host_addresses
 from tasks.sandbox.egress.credentials import EgressCredential
+from tasks.sandbox.egress.gateway import gateway_networks
 from tasks.sandbox.snapshot import EnvironmentSnapshot
-from tasks.sandbox.trust import check_upstream_proxy, read_extra_ca
+from tasks.sandbox.trust import (
+    check_upstream_proxy,
+    host_added_cas,
+    merge_certificates,
+    read_extra_ca,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +70,8 @@ def docker_config() -> DockerConfig:
         mitmdump=settings.SANDBOX_MITMDUMP,
         warm_cache_hours=settings.SANDBOX_WARM_CACHE_HOURS,
         disk_watch_seconds=settings.SANDBOX_DISK_WATCH_SECONDS,
-        allow_private=tuple(settings.SANDBOX_EGRESS_ALLOW_PRIVATE),
+        allow_private=tuple(settings.SANDBOX_EGRESS_ALLOW_PRIVATE)
+        + detected_gateway(tuple(settings.SANDBOX_EGRESS_GATEWAY_NAMES)),
         egress_ports=tuple(settings.SANDBOX_EGRESS_PORTS),
         domain_lists=load_domain_lists(settings.SANDBOX_DOMAIN_LISTS_FILE),
         reaper_grace_seconds=settings.SANDBOX_REAPER_GRACE_SECONDS,
@@ -72,6 +80,18 @@ def docker_config() -> DockerConfig:
         spare_proxy=settings.SANDBOX_SPARE_PROXY,
         helper_binary=resident_helper() if settings.SANDBOX_RESIDENT_HELPER else "",
     )
+
+
+@functools.cache
+def detected_gateway(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The intercepting gateway's addresses when this host's resolver answers the public `names`
+    (SANDBOX_EGRESS_GATEWAY_NAMES) with non-public ones, looked up once per process."""
+    if not names:
+        return ()
+    networks = gateway_networks(names, own=host_addresses())
+    if networks:
+        logger.info("public names resolve to %s here: sandboxes may reach it", ", ".join(networks))
+    return networks
 
 
 @functools.cache
@@ -98,7 +118,10 @@ def spec_from_settings(spec: SandboxSpec) -> SandboxSpec:
         pids=settings.SANDBOX_PIDS,
         disk_mb=settings.SANDBOX_DISK_MB,
         wall_seconds=settings.ATTEMPT_TIMEOUT_SECONDS,
-        extra_ca_pem=read_extra_ca(settings.SANDBOX_EXTRA_CA_FILE),
+        extra_ca_pem=merge_certificates(
+            read_extra_ca(settings.SANDBOX_EXTRA_CA_FILE),
+            host_added_cas() if settings.SANDBOX_TRUST_HOST_CAS else "",
+        ),
         upstream_proxy=check_upstream_proxy(settings.SANDBOX_UPSTREAM_PROXY),
     )
 

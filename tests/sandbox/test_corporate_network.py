@@ -135,6 +135,17 @@ def test_setup_with_the_company_ca_reaches_the_server_from_curl_and_python(make_
     assert sandbox.exec(f"echo x > {EXTRA_CA_PREFIX}1.crt").exit_code != 0
 
 
+def test_two_company_cas_make_a_bundle_node_can_read(make_sandbox, company):
+    """SANDBOX_EXTRA_CA_FILE with two certificates (or the host's two added CAs): the bundle
+    for Node holds both, each END line on its own; Node ignores the whole file when one runs
+    into the next BEGIN ("bad end line"), and npm then fails on every intercepted host."""
+    second = issued_certificate("mirror.test", company_ca())[0].decode()
+    sandbox = make_sandbox(extra_ca_pem=company.ca_pem + second)
+    bundle = sandbox.exec(f"cat {CODEXWEB_CAS}").output
+    assert bundle.count("-----BEGIN CERTIFICATE-----") == 2, bundle
+    assert "-----END CERTIFICATE----------BEGIN" not in bundle
+
+
 def test_the_proxy_without_the_company_ca_refuses_and_records_the_host(make_sandbox, company):
     sandbox = make_sandbox(target=company.target, upstream_ca="", agent_network=READ_ONLY)
     before = len(company.target.tls_requests)

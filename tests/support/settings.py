@@ -30,6 +30,9 @@ os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "127.0.0.0/8")
 # No pre-started containers unless a test asks (tests/sandbox/test_pool.py): a pool made in the
 # background would outlive the tests that count a worker's containers.
 os.environ.setdefault("SANDBOX_POOL_SIZE", "0")
+# Tests pin the CAs a sandbox trusts themselves; the host's added CAs (on by default) are
+# covered by tests/sandbox/test_host_trust.py.
+os.environ.setdefault("SANDBOX_TRUST_HOST_CAS", "false")
 
 from codexweb.settings import *  # noqa: E402,F403
 
