@@ -4,12 +4,21 @@ through a real session cookie (the same path a browser takes through AuthMiddlew
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from codexweb.asgi import application
 from tests.support import factories
+
+
+@pytest.fixture(autouse=True)
+def _close_kept_connections():
+    """The consumers keep their connection on channels' sync thread (tasks/live_db.py); close
+    it after each test, or the test database could not be dropped at the session's end."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=60)
 
 
 @pytest.fixture
