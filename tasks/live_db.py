@@ -7,10 +7,14 @@ forked, authentication) while every other socket's read queued behind it on that
 
 `live_read` keeps the thread's connection for `LIVE_DB_KEEP_SECONDS` instead, with Django's
 health check on: after a PostgreSQL restart the first read finds the kept connection dead
-(a `SELECT 1`), drops it and opens a new one, so no read fails for it. Only this thread's
-connection is kept: the web's HTTP views each run in a thread of their own that ends with the
-request, where a kept connection would only linger until the garbage collector found it, so
-they keep `DATABASE_CONN_MAX_AGE`.
+(a `SELECT 1`), drops it and opens a new one, so no read fails for it. A socket's sign-in
+check (session and user) reads there too, through `live_auth_stack`: with channels' own, a
+burst of opening sockets (pages reconnecting after a restart) opened a connection each before
+the first kept one existed, and the handshakes passed daphne's 5 s limit (bench/ws_opens.py).
+
+Only this thread's connection is kept: the web's HTTP views each run in a thread of their own
+that ends with the request, where a kept connection would linger until the garbage collector
+found it, so they go on with `DATABASE_CONN_MAX_AGE`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import SyncToAsync
+from channels.auth import AuthMiddleware, get_user
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.db import close_old_connections, connections
 
@@ -54,3 +60,15 @@ class LiveRead(SyncToAsync):
 def live_read(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     """`func` as a coroutine function run on channels' sync thread, on a kept connection."""
     return cast("Callable[..., Awaitable[T]]", LiveRead(func))
+
+
+class LiveAuthMiddleware(AuthMiddleware):
+    """channels' `AuthMiddleware` whose session and user reads go through `live_read`."""
+
+    async def resolve_scope(self, scope: dict[str, Any]) -> None:
+        scope["user"]._wrapped = await live_read(get_user.func)(scope)
+
+
+def live_auth_stack(inner: Any) -> Any:
+    """channels' `AuthMiddlewareStack` on the kept connection."""
+    return CookieMiddleware(SessionMiddleware(LiveAuthMiddleware(inner)))

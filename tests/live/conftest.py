@@ -37,12 +37,16 @@ def session_cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-async def ws_connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool, int | None]:
-    """Open a websocket through the real ASGI application; returns (communicator, accepted,
-    close code when refused)."""
+async def ws_connect(
+    path: str, user=None, *, cookie: str | None = None
+) -> tuple[WebsocketCommunicator, bool, int | None]:
+    """Open a websocket through the real ASGI application, signed in as `user` (or with a
+    session `cookie` made beforehand); returns (communicator, accepted, close code when
+    refused)."""
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     if user is not None:
         cookie = await sync_to_async(session_cookie)(user)
+    if cookie is not None:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     accepted, code = await communicator.connect(timeout=10)

@@ -7,13 +7,14 @@ import asyncio
 import threading
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import connection, connections
 from django.db.backends.signals import connection_created
 
 from tasks import consumers
 from tasks.live_db import live_read
-from tests.live.conftest import ws_connect
+from tests.live.conftest import session_cookie, ws_connect
 from tests.live.test_consumers import publish_many, receive_seqs
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -32,6 +33,18 @@ def terminate_backend(pid: int) -> None:
             assert cursor.fetchone() == (True,)
     finally:
         connection.close()
+
+
+def cookie_of(user) -> str:  # noqa: ANN001
+    """A signed-in session's cookie, made in a thread that closes its connection after."""
+    try:
+        return session_cookie(user)
+    finally:
+        connection.close()
+
+
+def close_kept() -> None:
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=60)
 
 
 @pytest.fixture
@@ -65,6 +78,24 @@ async def test_a_socket_s_reads_reuse_one_connection(acme_attempt, alice, opened
     assert await live_read(kept_backend_pid)() == pid
     assert opened_connections == []  # the appends in the test share that thread too
     await communicator.disconnect()
+
+
+async def test_sockets_opening_at_once_share_one_connection(
+    acme_attempt, alice, bob, opened_connections
+):
+    """Pages reconnecting together (after a daphne restart): their sign-in checks queue on the
+    sync thread before any consumer read; each opened (and closed) a connection of its own, and
+    under load the handshakes passed daphne's limit and were refused."""
+    cookies = [await asyncio.to_thread(cookie_of, who) for who in (alice, bob, alice, bob)]
+    await asyncio.to_thread(close_kept)  # as in a daphne just started
+    opened_connections.clear()
+    path = f"/ws/attempts/{acme_attempt.pk}/"
+    opened = await asyncio.gather(*(ws_connect(path, cookie=c) for c in cookies))
+
+    assert [accepted for _, accepted, _ in opened] == [True] * 4
+    assert len(opened_connections) == 1
+    for communicator, _, _ in opened:
+        await communicator.disconnect()
 
 
 async def test_a_kept_connection_the_database_closed_is_replaced_without_an_error(
