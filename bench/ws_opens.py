@@ -1,7 +1,7 @@
 """Websocket opens under load: do pages' sockets open, and how long does the handshake take?
 
     .venv/bin/python bench/ws_opens.py [--sockets 200] [--attempts 20] [--backlog 50]
-                                       [--burn 8] [--rounds 2]
+                                       [--burn 8] [--rounds 2] [--handshake-limit 30]
 
 The paced hour (bench/load.py) once saw 3 of 60 websockets never open at load 20–35. This
 reproduces it in a minute: daphne serving `codexweb.asgi` on PostgreSQL and Redis (as
@@ -124,6 +124,8 @@ def main() -> int:
     parser.add_argument("--burn", type=int, default=8, help="CPU-spinning processes meanwhile")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=30.0, help="a socket's wait, seconds")
+    parser.add_argument("--handshake-limit", type=int, default=0,
+                        help="daphne's --websocket_connect_timeout (0: its default, 5 s)")
     args = parser.parse_args()
     if min(args.sockets, args.attempts, args.backlog, args.rounds) < 1 or args.burn < 0:
         parser.error("--sockets, --attempts, --backlog, --rounds must be positive")
@@ -145,7 +147,8 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     env = dict(os.environ, PYTHONPATH=str(ROOT), SANDBOX_BACKEND="none")
-    daphne, port, log = start_daphne(env)
+    limit = ("--websocket_connect_timeout", str(args.handshake_limit))
+    daphne, port, log = start_daphne(env, limit if args.handshake_limit else ())
     try:
         user = factories.make_user("bench")
         team = factories.make_team("Bench", admin=user)
@@ -161,7 +164,8 @@ def main() -> int:
                 [("output", {"chunk_id": "b", "stream": "stdout", "text": f"line {i}\n"})
                  for i in range(args.backlog)],
             )
-        print(f"daphne on 127.0.0.1:{port} (its defaults), PostgreSQL and Redis on loopback; "
+        print(f"daphne on 127.0.0.1:{port} (handshake limit "
+              f"{args.handshake_limit or 5} s), PostgreSQL and Redis on loopback; "
               f"{args.attempts} attempts with {args.backlog} events each; {os.cpu_count()} cores")
         for _ in range(args.rounds):
             asyncio.run(run_round(port, cookie, attempt_ids, args))
