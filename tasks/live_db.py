@@ -39,9 +39,9 @@ def keep_connections() -> None:
         raw = conn.connection
         if raw is None or getattr(conn, "codexweb_kept", None) is raw:
             continue  # closed, or already kept (a reconnect makes a new raw connection)
-        conn.codexweb_kept = raw
+        conn.codexweb_kept = raw  # type: ignore[attr-defined]
         conn.close_at = time.monotonic() + settings.LIVE_DB_KEEP_SECONDS
-        conn.health_check_enabled = True
+        conn.health_check_enabled = True  # type: ignore[attr-defined]  # Django's own
 
 
 class LiveRead(SyncToAsync):
