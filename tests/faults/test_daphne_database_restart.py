@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-from tests.faults.test_database_outage import private_postgres  # noqa: F401 - a fixture
 from tests.support.live_app import start_daphne, stop_process
 from tests.support.live_clients import AttemptFollower
 from tests.support.processes import wait_until
@@ -56,7 +55,7 @@ def run_child(script: str, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: PostgresServer):  # noqa: F811
+def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: PostgresServer):
     database_url = private_postgres.url.rsplit("/", 1)[0] + "/postgres"
     env = {
         key: value for key, value in os.environ.items()

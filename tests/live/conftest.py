@@ -10,6 +10,7 @@ from django.db import connections
 from django.test import Client
 
 from codexweb.asgi import application
+from tasks import events
 from tests.support import factories
 
 
@@ -51,3 +52,20 @@ async def ws_connect(
     communicator = WebsocketCommunicator(application, path, headers=headers)
     accepted, code = await communicator.connect(timeout=10)
     return communicator, accepted, (None if accepted else code)
+
+
+def publish_many(attempt_id: int, count: int, *, start: int = 0) -> None:
+    """Append `count` output events the worker's way (`tasks.events.publish`)."""
+    for i in range(start, start + count):
+        payload = {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n"}
+        events.publish(attempt_id, "output", payload)
+
+
+async def receive_seqs(communicator, count: int, timeout: float = 10) -> list[int]:  # noqa: ANN001
+    """The seqs of the next `count` event messages."""
+    seqs = []
+    for _ in range(count):
+        message = await communicator.receive_json_from(timeout=timeout)
+        assert message["type"] == "event"
+        seqs.append(message["event"]["seq"])
+    return seqs

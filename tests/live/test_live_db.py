@@ -14,8 +14,7 @@ from django.db.backends.signals import connection_created
 
 from tasks import consumers
 from tasks.live_db import live_read
-from tests.live.conftest import session_cookie, ws_connect
-from tests.live.test_consumers import publish_many, receive_seqs
+from tests.live.conftest import publish_many, receive_seqs, session_cookie, ws_connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
