@@ -52,7 +52,9 @@ def prepare_database() -> str:
     return server._replace(path=f"/{name}").geturl()
 
 
-def start_daphne(env: dict[str, str]) -> tuple[subprocess.Popen, int, Path]:
+def start_daphne(
+    env: dict[str, str], options: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-daphne-", suffix=".log")[1])
     with log.open("w") as out:
@@ -65,6 +67,7 @@ def start_daphne(env: dict[str, str]) -> tuple[subprocess.Popen, int, Path]:
                 "127.0.0.1",
                 "-p",
                 str(port),
+                *options,
                 "codexweb.asgi:application",
             ],
             cwd=ROOT,

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CHECK_SECONDS = 0.5
 EXTERNAL_REDIS_CHECK_SECONDS = 2.0
+# daphne refuses a websocket whose handshake takes longer (its own default: 5 s).
+WEBSOCKET_HANDSHAKE_SECONDS = 30
 
 
 def _answers(host: str, port: int) -> bool:
@@ -216,6 +218,11 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
             host,
             "-p",
             str(port),
+            # A websocket's handshake (sign-in check, backlog read) may wait its turn on a
+            # busy machine; daphne's default 5 s refused them, and each page's retry added
+            # more work (bench/ws_opens.py).
+            "--websocket_connect_timeout",
+            str(WEBSOCKET_HANDSHAKE_SECONDS),
             "codexweb.asgi:application",
         ]
         web = supervisor.start(Child("daphne", daphne_argv, env=env, cwd=ROOT))

@@ -27,13 +27,13 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
 from codexweb.accounts.current import current_team_for
 from codexweb.accounts.selectors import teams_for_user
 from tasks.events import attempt_group, event_message, team_group
+from tasks.live_db import live_read
 from tasks.models import Task
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
@@ -122,7 +122,7 @@ class AttemptConsumer(ListeningConsumer):
         self.resync: asyncio.Task | None = None
         user = self.scope.get("user")
         try:
-            self.attempt = await database_sync_to_async(get_attempt_for_user)(user, self.attempt_id)
+            self.attempt = await live_read(get_attempt_for_user)(user, self.attempt_id)
         except Http404:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -160,7 +160,7 @@ class AttemptConsumer(ListeningConsumer):
     async def _replay(self) -> None:
         """Send every stored event after `last_sent`, page by page (the database is the truth)."""
         while True:
-            batch = await database_sync_to_async(self._events_after)(self.last_sent)
+            batch = await live_read(self._events_after)(self.last_sent)
             for event in batch:
                 if event["seq"] > self.last_sent:
                     await self._emit(event)
@@ -179,7 +179,7 @@ class AttemptConsumer(ListeningConsumer):
         if time.monotonic() - self.authorized_at < REAUTHORIZE_SECONDS:
             return True
         try:
-            await database_sync_to_async(get_attempt_for_user)(
+            await live_read(get_attempt_for_user)(
                 self.scope.get("user"), self.attempt_id
             )
         except Http404:
@@ -236,7 +236,7 @@ class TeamConsumer(ListeningConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        team = await database_sync_to_async(self._team)()
+        team = await live_read(self._team)()
         if team is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -253,7 +253,7 @@ class TeamConsumer(ListeningConsumer):
 
     async def _catch_up(self) -> None:
         """Send each recent task whose status differs from what this socket last sent."""
-        for task in await database_sync_to_async(self._recent_statuses)(self.team_id):
+        for task in await live_read(self._recent_statuses)(self.team_id):
             if self.sent.get(task["id"]) != task["status"]:
                 await self._send_task(task)
 

@@ -41,7 +41,7 @@ from tests.support.live_app import (
 )
 from tests.support.model_server import ScriptedModelServer
 from tests.support.processes import EmbeddedStack, RedisProcess, stack_environment, wait_until
-from tests.support.services import ROOT, free_port
+from tests.support.services import ROOT, PostgresServer, free_port, postgres_server
 
 # -- the worker path under faults (issue 16 items 0, 1, 4, 6, 7) --------------------------------
 
@@ -314,3 +314,12 @@ def running_app(transactional_db, docker_engine, fixture_repo):  # noqa: F811
             stop_process(app.web.process)
             redis.stop()
 # --- end h5 ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, which it may stop and start (an outage)."""
+    server = postgres_server()
+    server.start()
+    yield server
+    server.remove()

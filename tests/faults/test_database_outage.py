@@ -13,24 +13,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tasks.resilience import DATABASE_UNAVAILABLE_MESSAGE
-from tests.support.services import ROOT, PostgresServer, postgres_server
+from tests.support.services import ROOT, PostgresServer
 
 pytestmark = pytest.mark.timeout(300)
 
 EVENTS = 60
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PostgresServer]:
-    server = postgres_server()
-    server.start()
-    yield server
-    server.remove()
 
 
 def run_with_outage(server: PostgresServer, tmp_path, *, outage: float, retry_seconds: float):  # noqa: ANN001, ANN201

@@ -19,15 +19,9 @@ from django.db import connection
 
 from tasks import consumers, events, services
 from tasks.consumers import after_seq
-from tests.live.conftest import ws_connect
+from tests.live.conftest import publish_many, receive_seqs, ws_connect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
-
-
-def publish_many(attempt_id: int, count: int, *, start: int = 0) -> None:
-    for i in range(start, start + count):
-        payload = {"chunk_id": "c1", "stream": "stdout", "text": f"line {i}\n"}
-        events.publish(attempt_id, "output", payload)
 
 
 def publish_in_thread(attempt_id: int, count: int) -> None:
@@ -35,15 +29,6 @@ def publish_in_thread(attempt_id: int, count: int) -> None:
         publish_many(attempt_id, count)
     finally:
         connection.close()
-
-
-async def receive_seqs(communicator, count: int, timeout: float = 10) -> list[int]:
-    seqs = []
-    for _ in range(count):
-        message = await communicator.receive_json_from(timeout=timeout)
-        assert message["type"] == "event"
-        seqs.append(message["event"]["seq"])
-    return seqs
 
 
 def test_after_seq_parsing():

@@ -1,0 +1,90 @@
+"""daphne keeps the connection its websocket consumers read on (tasks/live_db.py); PostgreSQL
+restarts under it. An open page misses nothing and keeps its socket, and a page opening after
+the restart signs in and gets the whole log: the first read finds the kept connection dead
+(the health check) and opens a new one, instead of failing the handshake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.live_app import start_daphne, stop_process
+from tests.support.live_clients import AttemptFollower
+from tests.support.processes import wait_until
+from tests.support.services import ROOT, PostgresServer
+
+pytestmark = pytest.mark.timeout(300)
+
+# In a child process on the private server: the schema, alice's attempt, her session.
+SETUP = """
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from tests.support import factories
+alice = factories.make_user("alice")
+team = factories.make_team("Acme", admin=alice)
+repository = factories.make_repository(team, owner="acme", name="webapp")
+attempt = factories.make_task(repository, alice).attempts.get()
+client = Client()
+client.force_login(alice)
+print(json.dumps({"attempt": attempt.pk, "cookie": client.cookies["sessionid"].value}))
+"""
+
+APPEND = """
+import sys, django
+django.setup()
+from tasks import events
+for n in range(int(sys.argv[2])):
+    events.publish(int(sys.argv[1]), "output", {"chunk_id": "c", "text": f"line {n}\\n"})
+"""
+
+
+def run_child(script: str, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=180, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return done.stdout
+
+
+def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: PostgresServer):
+    database_url = private_postgres.url.rsplit("/", 1)[0] + "/postgres"
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "CODEXWEB_TEST_SERVICES_READY"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="tests.support.settings", DATABASE_URL=database_url,
+               CODEXWEB_TEST_SERVICES_READY="1", PYTHONPATH=str(ROOT))
+    world = json.loads(run_child(SETUP, env).strip().splitlines()[-1])
+    app = start_daphne(DATABASE_URL=database_url)
+    port = int(app.url.rsplit(":", 1)[1])
+    before = AttemptFollower(port, world["attempt"], world["cookie"]).start()
+    try:
+        run_child(APPEND, env, str(world["attempt"]), "3")
+        wait_until(lambda: before.seqs == [1, 2, 3], timeout=60, what="the first events")
+
+        private_postgres.stop(mode="fast")
+        private_postgres.start()
+        run_child(APPEND, env, str(world["attempt"]), "3")
+        after = AttemptFollower(port, world["attempt"], world["cookie"]).start()
+        try:
+            wait_until(lambda: after.seqs == [1, 2, 3, 4, 5, 6], timeout=60,
+                       what="a page opened after the restart to get the whole log")
+            assert after.connections == 1  # its first handshake worked
+        finally:
+            after.stop()
+        wait_until(lambda: before.seqs == [1, 2, 3, 4, 5, 6], timeout=60,
+                   what="the open page to get the events written after the restart")
+        assert before.connections == 1  # the open socket was never broken
+    finally:
+        before.stop()
+        stop_process(app.process)
+    assert "Traceback" not in app.log_path.read_text()
