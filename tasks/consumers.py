@@ -276,7 +276,7 @@ class TeamConsumer(ListeningConsumer):
         if time.monotonic() - self.authorized_at < REAUTHORIZE_SECONDS:
             return True
         user = self.scope.get("user")
-        member = await database_sync_to_async(
+        member = await live_read(
             lambda: teams_for_user(user).filter(pk=self.team_id).exists()
         )()
         if not member:
