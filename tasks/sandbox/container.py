@@ -28,6 +28,7 @@ from docker.utils.socket import consume_socket_output, demux_adaptor, frames_ite
 from tasks.sandbox import file_tool
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import (
+    BRIDGE_BACKLOG,
     CODEXWEB_CAS,
     EGRESS_CA_CERT,
     EGRESS_MOUNT,
@@ -109,7 +110,7 @@ KILL_ALL = (
 # Run as root: the egress bridge (socat, its output on /dev/null so the exec can end while it
 # runs), then up to 10 s (200 tries) for it to accept a connection: one exec, not one per try.
 START_BRIDGE = (
-    f"socat TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork "
+    f"socat TCP-LISTEN:{PROXY_PORT},bind=127.0.0.1,reuseaddr,fork,backlog={BRIDGE_BACKLOG} "
     f"UNIX-CONNECT:{EGRESS_MOUNT}/{EGRESS_SOCKET} </dev/null >/dev/null 2>&1 & "
     "for _ in $(seq 200); do "
     f"{{ : 3<>/dev/tcp/127.0.0.1/{PROXY_PORT}; }} 2>/dev/null && exit 0; sleep 0.05; "

@@ -34,6 +34,10 @@ EGRESS_SOCKET = "proxy.sock"
 # The resident command helper (helper.py), a static binary mounted read-only from the host.
 HELPER_PATH = "/run/codexweb-helper"
 PROXY_PORT = 3128  # inside the container, on loopback only
+# Pending connections each socat bridge to the egress proxy queues (socat's default is 5): npm
+# opens 15 tunnels at once, and a SYN beyond the queue waits for its retransmit (1 s, then 3 s,
+# 7 s...), so a parallel install crawled.
+BRIDGE_BACKLOG = 256
 # When the agent phase's proxy intercepts TLS, its per-attempt CA certificate (public part only)
 # is installed here and added to the system bundle; tools are pointed at them.
 EGRESS_CA_CERT = "/usr/local/share/ca-certificates/codexweb-egress-ca.crt"

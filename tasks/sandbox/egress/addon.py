@@ -45,7 +45,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -84,6 +83,7 @@ addresses = _load("addresses")
 tlsprobe = _load("tlsprobe")
 rules_file = _load("rules_file")  # re-read when the worker replaces it (approvals)
 credentials = _load("credentials")
+lookup = _load("lookup")
 
 REFUSED_PREFIX = "codexweb egress proxy: refused"
 
@@ -112,6 +112,7 @@ class CodexwebEgress:
         self.rules: Any = None  # a policy.EgressRules once configured
         self._rules_file: Any = None  # rules_file.RulesFile: `rules`, refreshed per request
         self._lock = threading.Lock()
+        self._lookup = lookup.CachedLookup()  # one lookup per name per 30 s (lookup.py)
         # client connection id -> (host, port) its CONNECT tunnel was allowed for
         self._tunnels: dict[str, tuple[str, int]] = {}
         self._allowed_networks: tuple[Any, ...] = ()  # SANDBOX_EGRESS_ALLOW_PRIVATE, parsed
@@ -419,8 +420,7 @@ class CodexwebEgress:
         if mapped:  # tests only: a name mapped to "ip:port", checked like a resolved one
             mhost, _, mport = mapped.rpartition(":")
             return [policy.normalize_host(mhost)], int(mport)
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-        return [str(info[4][0]) for info in infos], port
+        return self._lookup.addresses(name), port
 
     def _address_refusal(self, host: str, port: int) -> str | None:
         """Why `host` may not be reached (one of its addresses is not public), or None. A name

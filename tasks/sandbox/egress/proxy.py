@@ -40,7 +40,7 @@ from tasks.sandbox.egress.credentials import EgressCredential
 from tasks.sandbox.egress.policy import EgressRules
 from tasks.sandbox.egress.rules_file import write_atomically
 from tasks.sandbox.masking import secret_forms
-from tasks.sandbox.spec import EGRESS_SOCKET
+from tasks.sandbox.spec import BRIDGE_BACKLOG, EGRESS_SOCKET
 from tasks.sandbox.trust import upstream_parts
 
 ADDON = Path(__file__).with_name("addon.py")
@@ -175,7 +175,7 @@ class EgressProxy:
         bridge = self._spawn(
             [
                 socat,
-                f"UNIX-LISTEN:{self.socket_path},fork,mode=0666,unlink-early",
+                f"UNIX-LISTEN:{self.socket_path},fork,mode=0666,unlink-early,backlog={BRIDGE_BACKLOG}",
                 f"TCP:127.0.0.1:{port}",
             ],
             log_name="bridge.log",
