@@ -48,8 +48,10 @@ class EnvironmentForm(forms.Form):
     setup_script = mono_text(
         "Setup script",
         rows=8,
-        help_text="Runs with bash in the repository's root before the agent starts; "
-        "secrets are visible only here.",
+        help_text="Runs with bash in the repository's root before the agent starts; its exit "
+        "code decides whether setup succeeded (and whether the prepared container is cached), "
+        "so begin with set -e to stop at the first failing command. Secrets are visible only "
+        "here.",
     )
     maintenance_script = mono_text(
         "Maintenance script",
