@@ -4,22 +4,20 @@ through a real session cookie (the same path a browser takes through AuthMiddlew
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import SyncToAsync, sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.db import connections
-from django.test import Client
 
-from codexweb.asgi import application
 from tasks import events
 from tests.support import factories
+from tests.support.live_sockets import (  # noqa: F401 (helpers this suite's tests import)
+    close_kept_connections,
+    session_cookie,
+    ws_connect,
+)
 
 
 @pytest.fixture(autouse=True)
 def _close_kept_connections():
-    """The consumers keep their connection on channels' sync thread (tasks/live_db.py); close
-    it after each test, or the test database could not be dropped at the session's end."""
     yield
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=60)
+    close_kept_connections()
 
 
 @pytest.fixture
@@ -30,28 +28,6 @@ def acme_task(acme_repo, alice):
 @pytest.fixture
 def acme_attempt(acme_task):
     return acme_task.attempts.get(index=1)
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-async def ws_connect(
-    path: str, user=None, *, cookie: str | None = None
-) -> tuple[WebsocketCommunicator, bool, int | None]:
-    """Open a websocket through the real ASGI application, signed in as `user` (or with a
-    session `cookie` made beforehand); returns (communicator, accepted, close code when
-    refused)."""
-    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
-    if user is not None:
-        cookie = await sync_to_async(session_cookie)(user)
-    if cookie is not None:
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    accepted, code = await communicator.connect(timeout=10)
-    return communicator, accepted, (None if accepted else code)
 
 
 def publish_many(attempt_id: int, count: int, *, start: int = 0) -> None:

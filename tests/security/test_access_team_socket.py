@@ -9,13 +9,17 @@ from channels.db import database_sync_to_async
 
 from codexweb.accounts.models import Membership
 from tasks import consumers, services
-from tests.live.conftest import _close_kept_connections, ws_connect  # noqa: F401 (fixture)
 from tests.support import factories
+from tests.support.live_sockets import close_kept_connections, ws_connect
 
-# The consumers keep a connection on channels' sync thread (tasks/live_db.py): closed after
-# each test, as in tests/live, or the test database could not be dropped.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120),
-              pytest.mark.usefixtures("_close_kept_connections")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+
+@pytest.fixture(autouse=True)
+def _close_kept_connections():
+    """As in tests/live: the consumers' kept connection is closed after each test."""
+    yield
+    close_kept_connections()
 
 
 async def test_a_person_removed_from_the_team_stops_receiving_its_tasks(
