@@ -39,14 +39,18 @@ PHONE = {"width": 390, "height": 844}
 
 
 def sign_in(page, username: str, *, then: str = "") -> None:
-    """Sign in as `username` through the login form, and wait until the form is left, for
-    `then` (a path) when given. One page load: a `goto` right after would leave the home page's
-    requests (GitHub calls among them) still running in the app while the next page's queue."""
+    """Sign in as `username` through the login form, and wait until the next page (`then`, a
+    path, when given) has loaded, its scripts included. One page load: a `goto` right after
+    would leave the home page's requests (GitHub calls among them) still running in the app
+    while the next page's queue."""
     page.goto("/accounts/login/" + (f"?{urlencode({'next': then})}" if then else ""))
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+    # The URL changes when the next page's navigation commits, before its scripts ran: a test
+    # that picked a file then fired `change` before the page listened (CI: no image preview).
+    page.wait_for_load_state("load")
 
 
 def screenshot(page, name: str, *, full_page: bool = False) -> Path:
