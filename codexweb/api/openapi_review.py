@@ -47,6 +47,10 @@ SCHEMAS: dict[str, Any] = {
             "head_sha": oa.STRING,
             "pull": {"type": ["integer", "null"]},
             "post_state": {"type": "string", "enum": ["", "posting", "posted", "failed"]},
+            "post_event": oa.described(
+                {"type": "string", "enum": ["", "COMMENT", "APPROVE", "REQUEST_CHANGES"]},
+                "how it is (to be) posted; the person's last choice",
+            ),
             "post_url": oa.STRING,
             "post_error": oa.STRING,
             "poll_url": oa.STRING,

@@ -50,6 +50,7 @@ def review_repr(record: ReviewRecord | None, attempt: Any) -> dict[str, Any]:
         "head_sha": record.head_sha if record else "",
         "pull": record.pull_number if record else None,
         "post_state": record.post_state if record else "",
+        "post_event": record.post_event if record else "",
         "post_url": record.html_url if record else "",
         "post_error": record.post_error if record else "",
         "poll_url": reverse("api:attempt_review", args=[attempt.pk]),

@@ -145,3 +145,4 @@ def test_post_a_review_as_request_changes_or_refuse_an_unknown_event(
     assert response.status_code == 202, response.json()
     record = ReviewRecord.objects.get(attempt=attempt)
     assert (record.post_state, record.post_event) == ("posting", "REQUEST_CHANGES")
+    assert response.json()["post_event"] == "REQUEST_CHANGES"
