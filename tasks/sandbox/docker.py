@@ -361,7 +361,11 @@ class DockerSandbox:
         # (build output, files of a commit since deleted) is laid under it. One exec.
         with workspace_archive(Path(first)) as archive:
             shell.replace_workspace(archive)
-        self._java_store, self._extra_ca = trust_extra_ca(shell, spec.extra_ca_pem)
+        # Extra CAs matter only to TLS, which needs egress: a sandbox with none skips the
+        # ~5 s of update-ca-certificates and keytool (a warm image keeps what its setup had).
+        self._java_store, self._extra_ca = trust_extra_ca(
+            shell, spec.extra_ca_pem if needs_egress else ""
+        )
         if runs_setup:
             self._setup_phase(choice.key)
         if separate_setup and not self._lifetime.ended:

@@ -140,10 +140,21 @@ def test_two_company_cas_make_a_bundle_node_can_read(make_sandbox, company):
     for Node holds both, each END line on its own; Node ignores the whole file when one runs
     into the next BEGIN ("bad end line"), and npm then fails on every intercepted host."""
     second = issued_certificate("mirror.test", company_ca())[0].decode()
-    sandbox = make_sandbox(extra_ca_pem=company.ca_pem + second)
+    sandbox = make_sandbox(target=company.target, extra_ca_pem=company.ca_pem + second,
+                           agent_network=READ_ONLY)
     bundle = sandbox.exec(f"cat {CODEXWEB_CAS}").output
-    assert bundle.count("-----BEGIN CERTIFICATE-----") == 2, bundle
+    # The two company CAs and the egress proxy's (the agent phase intercepts).
+    assert bundle.count("-----BEGIN CERTIFICATE-----") == 3, bundle
     assert "-----END CERTIFICATE----------BEGIN" not in bundle
+
+
+def test_without_egress_the_company_ca_is_not_installed(make_sandbox, company):
+    """No phase may reach the network, so no TLS can happen: the ~5 s of
+    update-ca-certificates and keytool per start are skipped (every attempt on a host with
+    added CAs paid them, SANDBOX_TRUST_HOST_CAS)."""
+    sandbox = make_sandbox(extra_ca_pem=company.ca_pem)  # no setup script, agent offline
+    assert sandbox.exec(f"test -e {EXTRA_CA_PREFIX}1.crt").exit_code == 1
+    assert sandbox.exec("echo ok").output.strip() == "ok"
 
 
 def test_the_proxy_without_the_company_ca_refuses_and_records_the_host(make_sandbox, company):
