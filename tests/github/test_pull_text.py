@@ -62,7 +62,7 @@ class TestTitle:
             " " + "This change " + "adjusts the thing " * 10
 
     def test_a_citation_before_punctuation_leaves_no_space_behind(self):
-        final = "`take` handles a negative count 【F:m/recipes.py†L98-L115】; tests pass 【T:ab12†L1】."
+        final = "`take` handles a negative count 【F:m/r.py†L9】; tests pass 【T:ab12†L1】."
         assert choose_title(final=final, prompt="p") == "take handles a negative count; tests pass"
 
     def test_first_sentence_skips_headings_and_markers(self):
