@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks import event_kinds
+from tasks.agent.citations import PIPE
 
 # Commands that run a test suite; the last one's exit code is the attempt's "tests" result.
 TEST_COMMAND = re.compile(
     r"\b(pytest|py\.test|tox|nox|unittest|npm (run )?test|yarn test|pnpm test|go test|"
     r"cargo test|make (test|check)|mvn test|gradle test|rspec|phpunit|jest|vitest|ctest)\b"
 )
-
-# A pipe (not `||`): the exit code is the last command's, so `pytest | tail -4` exiting 0 says
-# nothing about the tests ("tests ran"; walkthrough: "tests passed" over "FAILED (failures=1)").
-PIPE = re.compile(r"(?<!\|)\|(?!\|)")
+# A piped test run (`pytest | tail -4`) exiting 0 reads "tests ran", not "passed": the exit
+# code is the pipe's last command's (walkthrough: "tests passed" over "FAILED (failures=1)").
 
 
 @dataclass
