@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from celery import Celery
-from celery.signals import worker_init, worker_shutting_down
+from celery.signals import worker_init, worker_ready, worker_shutting_down
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 
@@ -60,6 +60,18 @@ def preload_attempt_code(**_: object) -> None:
     from tasks.worker.sandbox_settings import probe_engine
 
     probe_engine()
+
+
+@worker_ready.connect
+def end_attempts_of_dead_workers(**_: object) -> None:
+    """A worker started again after one was killed: end the dead one's attempts now (failed,
+    with a sentence; containers removed), not when housekeeping next looks at heartbeats."""
+    import threading
+
+    from tasks.worker.housekeeping import end_attempts_without_heartbeat_once
+
+    threading.Thread(target=end_attempts_without_heartbeat_once, name="orphan-check",
+                     daemon=True).start()
 
 
 @worker_shutting_down.connect

@@ -142,6 +142,10 @@ class Attempt(Run):
     # Stamped every ATTEMPT_HEARTBEAT_SECONDS by the worker running it (tasks/worker/heartbeat.py);
     # housekeeping fails a running attempt whose heartbeat stopped: its worker died.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The worker process that claimed it, "host:pid:starttime" (tasks/sandbox/spec.owner_token):
+    # housekeeping on that host ends the attempt as soon as that process is gone, without
+    # waiting for the heartbeat to go stale (a killed worker showed "Running" for a minute).
+    worker = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["task", "index"]

@@ -151,11 +151,12 @@ def _task_create_rows(
     return task
 
 
-def attempt_claim(*, attempt_id: int) -> bool:
-    """Move a queued attempt to running. False means another worker has it or it ended."""
+def attempt_claim(*, attempt_id: int, worker: str = "") -> bool:
+    """Move a queued attempt to running, recording which `worker` process took it. False
+    means another worker has it or it ended."""
     now = timezone.now()
     claimed = Attempt.objects.filter(pk=attempt_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now
+        status=Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker
     )
     if claimed:
         attempt = Attempt.objects.select_related("task__repository").get(pk=attempt_id)
@@ -414,6 +415,17 @@ def attempts_end_lost(
     if attempt_ids is not None:
         found = found.filter(pk__in=attempt_ids)
     lost = list(found.values_list("pk", flat=True))
+    for attempt_id in lost:
+        attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
+    return lost
+
+
+def attempts_end_orphaned(*, worker_alive: Callable[[str], bool]) -> list[int]:
+    """Fail running attempts whose claiming worker process is gone (`worker_alive` says so for
+    its "host:pid:starttime"); returns their ids. Sooner than the heartbeat: on the host where
+    the worker died, the restarted one sees it at once."""
+    running = Attempt.objects.filter(status=Status.RUNNING).exclude(worker="")
+    lost = [pk for pk, worker in running.values_list("pk", "worker") if not worker_alive(worker)]
     for attempt_id in lost:
         attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
     return lost

@@ -2,7 +2,8 @@
 `【T:chunk-id†L3-L9】` (lines of a recorded terminal chunk).
 
 `check_citations` parses every citation, checks that what it points at exists, and flags a
-claim that tests pass without a cited test run. Invalid citations are kept and marked.
+claim that tests pass without a cited test run, or citing a run that failed. Invalid
+citations are kept and marked.
 
 This is the only checker: the worker runs it once against the final tree and stores the verdicts
 (`Citation.to_dict()`) in the "summary" event; the task page and the pull request body show those
@@ -24,6 +25,15 @@ CITATION = re.compile(
     r"(?:\s*[-–]\s*L?(?P<end>\d+))?\s*】"
 )
 
+# A pipe (not `||`): `pytest | tail -5` exits with tail's code, so 0 says nothing about the tests
+# (tasks/rendering/evidence.py uses it for the tab's "tests ran").
+PIPE = re.compile(r"(?<!\|)\|(?!\|)")
+# The summary line a test runner prints when tests failed: unittest, pytest, go, cargo, jest.
+FAILURES_REPORTED = re.compile(
+    r"\bFAILED \((?:failures|errors)=\d|\b\d+ failed\b|^--- FAIL:|^FAIL\b|"
+    r"test result: FAILED|^Tests:.*\b\d+ failed",
+    re.MULTILINE,
+)
 TESTS_PASS_CLAIM = re.compile(
     r"\b(?:tests?|test suite|specs?|checks?)\s+(?:now\s+|all\s+|still\s+)?"
     r"(?:pass(?:es|ed|ing)?|succeed(?:s|ed)?|(?:are|is)\s+(?:now\s+)?(?:passing|green))\b"
@@ -188,7 +198,18 @@ def _test_claim_flags(
                 f"Claims tests pass but the cited run exited with {failing[0].exit_code}: "
                 f"“{quote}”"
             )
+        elif all(_piped_failure(chunks[c.target]) for c in cited):
+            flags.append(
+                "Claims tests pass but the cited run reports failures (piped, so its exit "
+                f"code 0 is the last command's): “{quote}”"
+            )
     return flags
+
+
+def _piped_failure(chunk: TerminalChunk) -> bool:
+    """A piped run that exited 0 while its output reports failed tests."""
+    return (chunk.exit_code == 0 and PIPE.search(chunk.command) is not None
+            and FAILURES_REPORTED.search(chunk.output) is not None)
 
 
 def _sentence_around(paragraph: str, at: int) -> str:

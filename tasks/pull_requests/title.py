@@ -62,7 +62,8 @@ def fits(title: str | None) -> bool:
 
 def first_sentence(text: str) -> str:
     """The summary's first sentence, without citations, headings or list markers."""
-    plain = CITATION.sub("", text)
+    # A citation dropped before punctuation would leave "count ; the tests" in the title.
+    plain = re.sub(r"[ \t]+(?=[,;:.!?])", "", CITATION.sub("", text))
     for raw in plain.splitlines():
         line = re.sub(r"^\s*(?:#+\s*|[-*+]\s+|\d+[.)]\s+|>\s*)", "", raw).strip()
         line = re.sub(r"\*\*|__", "", line).strip("*_ ")

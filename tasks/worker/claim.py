@@ -30,8 +30,12 @@ def claim_attempt(attempt_id: int) -> bool:
     """Move a queued attempt to running (a conditional update: only one worker wins). False
     when it ended already or another worker claimed it. DatabaseUnavailable when the database
     stays away (nothing ran yet: the job asks again later)."""
+    from tasks.sandbox.spec import owner_token
+
+    worker = owner_token()
     return with_db_retry(
-        lambda: services.attempt_claim(attempt_id=attempt_id), what="claim the attempt"
+        lambda: services.attempt_claim(attempt_id=attempt_id, worker=worker),
+        what="claim the attempt",
     )
 
 

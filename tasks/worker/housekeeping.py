@@ -14,15 +14,31 @@ logger = logging.getLogger(__name__)
 
 
 def end_attempts_without_heartbeat() -> list[int]:
-    """Fail attempts whose worker stopped beating, and remove their containers and egress
-    proxies. Returns their ids."""
-    lost = services.attempts_end_lost(
+    """Fail attempts whose worker process on this host is gone, or whose worker (anywhere)
+    stopped beating, and remove their containers and egress proxies. Returns their ids."""
+    from tasks.sandbox.reaper import owner_alive
+
+    lost = services.attempts_end_orphaned(worker_alive=owner_alive)
+    lost += services.attempts_end_lost(
         heartbeat_timeout_seconds=settings.ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS
     )
     if lost:
         logger.warning("ended %d attempts whose worker stopped: %s", len(lost), lost)
         reap_attempt_sandboxes(lost)
     return lost
+
+
+def end_attempts_without_heartbeat_once() -> None:
+    """`end_attempts_without_heartbeat` from a thread of its own (the worker's start): logged,
+    never raised, its database connection closed after."""
+    from django.db import connection
+
+    try:
+        end_attempts_without_heartbeat()
+    except Exception:  # housekeeping's next round tries again
+        logger.warning("could not end the attempts of dead workers at start", exc_info=True)
+    finally:
+        connection.close()
 
 
 def end_attempt_if_lost(attempt_id: int) -> bool:

@@ -92,6 +92,23 @@ def test_tests_pass_claim_citing_a_failing_run_is_flagged():
     ]
 
 
+PIPED_FAILED = TerminalChunk(
+    "c0c0c0", "python3 -m unittest tests.test_recipes 2>&1 | tail -4", "/workspace",
+    "------\nRan 176 tests in 0.6s\n\nFAILED (failures=1, skipped=1)\n", 0)
+PIPED_OK = TerminalChunk("d0d0d0", "pytest -q | tail -3", "/workspace", "3 passed in 0.1s\n", 0)
+
+
+@pytest.mark.parametrize(("chunk", "flagged"), [(PIPED_FAILED, True), (PIPED_OK, False)])
+def test_tests_pass_claim_citing_a_piped_run_that_reports_failures_is_flagged(chunk, flagged):
+    # A real walkthrough: the pipe's exit code 0 is tail's, the output says FAILED.
+    report = check_citations(f"The recipes' tests pass 【T:{chunk.chunk_id}†L1】.",
+                             read_file=TREE.get, chunks={chunk.chunk_id: chunk})
+    assert report.flags == ([
+        "Claims tests pass but the cited run reports failures (piped, so its exit code 0 is "
+        "the last command's): “The recipes' tests pass.”"
+    ] if flagged else [])
+
+
 def test_claim_in_one_list_item_needs_its_own_citation():
     text = "- Ran the suite 【T:7f3a2c†L2】\n- tests are passing"
     assert len(check(text).flags) == 1

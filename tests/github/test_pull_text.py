@@ -61,6 +61,10 @@ class TestTitle:
         assert len(title) <= 72 and title.endswith("…") and " " + title.split()[-1][:-1] in \
             " " + "This change " + "adjusts the thing " * 10
 
+    def test_a_citation_before_punctuation_leaves_no_space_behind(self):
+        final = "`take` handles a negative count 【F:m/r.py†L9】; tests pass 【T:ab12†L1】."
+        assert choose_title(final=final, prompt="p") == "take handles a negative count; tests pass"
+
     def test_first_sentence_skips_headings_and_markers(self):
         assert first_sentence("## Summary\n\n* **Made** `x` faster. Then more.") == \
             "Made x faster"

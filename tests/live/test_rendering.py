@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
+
 from tasks.agent.citations import check_citations
 from tasks.agent.records import Citation, TerminalChunk
 from tasks.recorded import chunks_from_events, stored_citations, summary_flags
@@ -183,6 +185,20 @@ def test_evidence_follows_the_last_test_run_and_usage():
     evidence = collect_evidence(events)
     assert evidence.tests == "passed"
     assert (evidence.input_tokens, evidence.output_tokens, evidence.cost) == (10, 5, 0.01)
+
+
+@pytest.mark.parametrize(("command", "exit_code", "tests"), [
+    ("python3 -m unittest tests.test_recipes 2>&1 | tail -4", 0, "ran"),  # tail's exit code
+    ("pytest -q | tail -5", 1, "failed"),
+    ("pytest -q || echo retry", 0, "passed"),  # `||` is not a pipe
+])
+def test_a_piped_test_run_that_exits_0_is_not_called_passed(command, exit_code, tests):
+    events = [
+        ("command", {"chunk_id": "a", "command": command}),
+        ("output", {"chunk_id": "a", "text": "FAILED (failures=1, skipped=1)\n"}),
+        ("command_end", {"chunk_id": "a", "exit_code": exit_code}),
+    ]
+    assert collect_evidence(events).tests == tests
 
 
 def test_chunks_are_rebuilt_from_events_as_the_agent_recorded_them():

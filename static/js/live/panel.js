@@ -105,7 +105,9 @@ export class Panel {
       case KIND.COMMAND_END: {
         const chunk = log.chunk(p.chunk_id);
         chunk.end(p);
-        if (chunk.isTest && !replayed) this.setTests(p.exit_code === 0 ? "passed" : "failed");
+        if (chunk.isTest && !replayed) {
+          this.setTests(p.exit_code !== 0 ? "failed" : chunk.isPiped ? "ran" : "passed");
+        }
         break;
       }
       case KIND.PATCH: {

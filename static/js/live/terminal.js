@@ -55,6 +55,8 @@ export class Chunk {
     this.finished = false;
     this.userToggled = false;
     this.isTest = TEST_COMMAND.test(command || "");
+    // Piped (`pytest | tail`): exit 0 is the last command's, not the tests' (tasks/rendering/evidence.py).
+    this.isPiped = /(?<!\|)\|(?!\|)/.test(command || "");
 
     const li = el("li", "ev ev-command");
     const details = el("details", "chunk");
