@@ -86,6 +86,12 @@ def attempt_patch(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def pr_progress_tag(attempt: Attempt) -> str:
+    """Marks a "Creating the pull request…" message so the page removes it once that attempt's
+    result no longer says the job is running (static/js/live/panel.js)."""
+    return f"pr-progress-{attempt.pk}"
+
+
 @require_POST
 def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
     """Create PR: claim the attempt's pull request record; a Celery job opens it."""
@@ -101,7 +107,7 @@ def attempt_create_pr(request: HttpRequest, pk: int) -> HttpResponse:
         return to_attempt(attempt.task_id, attempt.index)
     if started:
         messages.success(request, f"Updating pull request #{record.number}…" if record.updates_id
-                         else "Creating the pull request…")
+                         else "Creating the pull request…", extra_tags=pr_progress_tag(attempt))
     return to_attempt(attempt.task_id, attempt.index)
 
 
@@ -120,7 +126,8 @@ def attempt_push(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return to_attempt(attempt.task_id, attempt.index)
     if started:
-        messages.success(request, f"Pushing to branch {attempt.task.base_branch}…")
+        messages.success(request, f"Pushing to branch {attempt.task.base_branch}…",
+                         extra_tags=pr_progress_tag(attempt))
     return to_attempt(attempt.task_id, attempt.index)
 
 

@@ -47,3 +47,44 @@ def test_review_this_diff_sits_in_the_row_of_actions_not_beside_a_wrapped_reason
                                                                                 review_box)
     assert reason_box["y"] >= create_box["y"] + create_box["height"] - 1, (create_box, reason_box)
     assert page.js_errors == []
+
+
+def test_the_creating_message_goes_once_that_attempts_pull_request_is_open(
+    browser_page, live_app, alice, acme_repo
+):
+    from tasks.pull_requests.models import PullRequestRecord
+
+    page = browser_page
+    attempt = factories.make_succeeded_attempt(acme_repo, alice, patch=PATCH)
+    other = factories.make_succeeded_attempt(acme_repo, alice, patch=PATCH)
+    record = PullRequestRecord.objects.create(
+        attempt=attempt, requested_by=alice, branch="codex/add-calc", state="creating"
+    )
+    sign_in_as(page, alice, live_app)
+    page.goto(f"/tasks/{attempt.task_id}/")
+    expect(page.locator("[data-pr-creating]")).to_have_count(1)
+    # The flash messages the Create PR redirect shows (views_live.pr_progress_tag marks each
+    # with its attempt): this attempt's, and another attempt's still creating elsewhere.
+    page.evaluate(
+        """([mine, theirs]) => {
+          const box = document.createElement("div");
+          box.className = "messages";
+          for (const id of [mine, theirs]) {
+            const p = document.createElement("p");
+            p.className = "message message-pr-progress-" + id + " success";
+            p.textContent = "Creating the pull request…";
+            box.appendChild(p);
+          }
+          document.querySelector("main").prepend(box);
+        }""",
+        [attempt.pk, other.pk],
+    )
+    record.state = "open"
+    record.number = 7
+    record.html_url = "https://github.example/acme/app/pull/7"
+    record.save()
+    expect(page.locator("[data-pr-creating]")).to_have_count(0, timeout=15_000)
+    expect(page.locator(f".message-pr-progress-{attempt.pk}")).to_have_count(0)
+    # Only the message of the attempt whose pull request is open goes.
+    expect(page.locator(f".message-pr-progress-{other.pk}")).to_have_count(1)
+    assert page.js_errors == []

@@ -209,18 +209,34 @@ export class Panel {
 
   /** While a pull request is being created (a background job), refresh the result now and then. */
   watchPullRequest() {
-    if (this.prTimer || !this.root.querySelector("[data-pr-creating]")) return;
+    if (!this.root.querySelector("[data-pr-creating]")) {
+      if (this.resultLoaded) this.clearPullRequestProgress();
+      return;
+    }
+    if (this.prTimer) return;
     let polls = 0;
     this.prTimer = setInterval(() => {
-      if (++polls > PR_POLLS || !this.root.querySelector("[data-pr-creating]")) {
+      const creating = this.root.querySelector("[data-pr-creating]");
+      if (++polls > PR_POLLS || !creating) {
         clearInterval(this.prTimer);
         this.prTimer = null;
+        if (!creating) this.clearPullRequestProgress();
         return;
       }
       fetchFragment(this.root.dataset.resultUrl)
         .then((html) => swapFragment(this.root.querySelector("[data-result]"), html, { keepOpen: true }))
         .catch(() => {});
     }, PR_POLL_MS);
+  }
+
+  /** The "Creating the pull request…" message of this attempt (views_live.pr_progress_tag) is
+   * stale once the result shows the pull request (or its error): remove it. */
+  clearPullRequestProgress() {
+    document.querySelectorAll(".message-pr-progress-" + this.id).forEach((m) => {
+      const box = m.parentElement;
+      m.remove();
+      if (box && box.classList.contains("messages") && !box.children.length) box.remove();
+    });
   }
 
   /** The tab's "+12 −3" / "no changes" and tests state, from the loaded result. */
