@@ -72,6 +72,7 @@ from tasks.sandbox.engine import (
     person_error,
 )
 from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun
+from tasks.sandbox.idle_watch import IdleDiskWatch, user_processes_left
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
 from tasks.sandbox.output import OutputCollector
@@ -143,6 +144,9 @@ class DockerSandbox:
         self._helper: HelperChannel | None = None
         # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
         self._disk_due_in = config.disk_watch_seconds
+        # The disk limit between commands of the agent phase (idle_watch.py; without quotas).
+        self._idle_disk: IdleDiskWatch | None = None
+        self._helper_host_pid: tuple[str, int] = ("", 0)  # (its exec id, its host pid)
         # The setup script's result, or the maintenance script's on a warm start
         # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
@@ -254,6 +258,8 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
+        if self._idle_disk is not None:
+            self._idle_disk.close()
         if self._helper is not None:
             self._helper.close()
             self._helper = None
@@ -525,6 +531,7 @@ class DockerSandbox:
         self._user = agent_user(self.spec)
         self._set_network(self.spec.agent_network, agent=True)
         self._start_helper()
+        self._start_idle_disk_watch()
 
     def _helper_binary(self) -> str:
         """The helper's host path to mount, "" when off or gone (a mount of a missing file
@@ -595,6 +602,7 @@ class DockerSandbox:
             java_options=java_tool_options(self.spec.variables) if self._java_store else "",
             path_prefix=self.spec.path_prefix,
         )
+        self._pause_idle_disk_watch(collector)
         run = self._start_command(command, user=user, cwd=cwd, env=env, collector=collector)
         watched = self._watch(run, user=user, started=started, timeout=timeout)
         if isinstance(run, HelperRun) and run.refused and not watched.killed:
@@ -646,6 +654,8 @@ class DockerSandbox:
         if error:
             collector.note(error)
         collector.flush()
+        if self._idle_disk is not None:
+            self._idle_disk.resume(self._disk_due_in)
         return ExecResult(
             exit_code=exit_code,
             output=collector.text(),
@@ -717,6 +727,66 @@ class DockerSandbox:
 
     def _measure_disk(self) -> DiskUse:
         return self._require_shell().disk_use(workspace_volume=self.workspace_volume)
+
+    # -- the disk limit between commands (idle_watch.py) ----------------------------------------
+
+    def _start_idle_disk_watch(self) -> None:
+        """Without a storage quota, watch the disk between the agent's commands too: a process
+        an earlier command left running could otherwise fill the host's disk while the model
+        thinks."""
+        if self.disk_quota:
+            return
+        self._idle_disk = IdleDiskWatch(
+            processes_left=self._user_processes_left,
+            measure=self._measure_disk,
+            end_processes=self._end_leftovers,
+            limit_mb=self.spec.disk_mb,
+            base=self.config.disk_watch_seconds,
+        )
+
+    def _pause_idle_disk_watch(self, collector: OutputCollector) -> None:
+        """A command starts: the idle watch stops; its note (processes ended between commands)
+        opens the command's output, and its schedule goes on in the command's."""
+        if self._idle_disk is None:
+            return
+        note, due_in = self._idle_disk.pause()
+        if due_in is not None:
+            self._disk_due_in = due_in
+        if note:
+            collector.note(note)
+
+    def _user_processes_left(self) -> bool:
+        """Whether some process of the command users runs, the resident helper aside (one
+        inspect and one `docker top`, no exec)."""
+        container = self._require_container()
+        init_pid = int(self.api.inspect_container(container)["State"].get("Pid") or 0)
+        return user_processes_left(
+            self.api, container, init_pid=init_pid, spare_pid=self._helper_pid_on_host()
+        )
+
+    def _helper_pid_on_host(self) -> int:
+        """The resident helper's host pid (0 without one), asked of the engine once."""
+        helper = self._helper
+        if helper is None or not helper.exec_id:
+            return 0
+        if self._helper_host_pid[0] != helper.exec_id:
+            pid = int(self.api.exec_inspect(helper.exec_id).get("Pid") or 0)
+            self._helper_host_pid = (helper.exec_id, pid)
+        return self._helper_host_pid[1]
+
+    def _end_leftovers(self) -> None:
+        """Past the disk limit between commands: end every process of the command user but the
+        resident helper (the next command needs it); if some survive, all of them, the helper
+        with them (later commands then run with an exec each)."""
+        helper, user = self._helper, self._user
+        if helper is not None and helper.pid > 0:
+            self._require_shell().kill_command(
+                pid_file="", user=user, elapsed=1 << 30, spare=helper.pid
+            )
+            if not self._user_processes_left():
+                return
+            self._helper_down("processes left running had to be ended")
+        self._end_user_processes(user)
 
     def _kill_command(self, run: QueuedRun, user: str) -> None:
         if self._lifetime.ended:

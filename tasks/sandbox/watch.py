@@ -43,6 +43,17 @@ def next_disk_check_in(use: DiskUse, *, limit_mb: int, base: float, spent: float
     return max(interval, min(room, base * MAX_INTERVAL_FACTOR))
 
 
+def disk_verdict(use: DiskUse, *, limit_mb: int, hidden_before: str) -> str:
+    """Why `use` ends what runs ("" when it does not): the limit was passed, or part of the
+    tree stayed hidden from the measurement at two checks in a row (`hidden_before`: the
+    previous check's `hidden`), as the end of a sentence."""
+    if use.mb is not None and use.mb > limit_mb:
+        return f"the sandbox's disk limit of {limit_mb} MB was reached ({use.mb} MB written)"
+    if use.hidden and hidden_before:
+        return f"the sandbox's disk limit of {limit_mb} MB cannot be checked: {use.hidden}"
+    return ""
+
+
 @dataclass(frozen=True)
 class Watched:
     error: str = ""  # why the command was killed ("" when it ended on its own)
@@ -100,25 +111,11 @@ def watch_command(
             next_disk_check = time.monotonic() + next_disk_check_in(
                 use, limit_mb=disk_limit_mb, base=disk_watch_seconds, spent=spent
             )
-            if use.mb is not None and use.mb > disk_limit_mb:
+            verdict = disk_verdict(use, limit_mb=disk_limit_mb, hidden_before=hidden_before)
+            if verdict:
                 kill()
                 return Watched(
-                    error=(
-                        f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
-                        f" MB was reached ({use.mb} MB written)"
-                    ),
-                    killed=True,
-                    over_disk=True,
-                )
-            if use.hidden and hidden_before:
-                kill()
-                return Watched(
-                    error=(
-                        f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
-                        f" MB cannot be checked: {use.hidden}"
-                    ),
-                    killed=True,
-                    over_disk=True,
+                    error=f"the command was killed: {verdict}", killed=True, over_disk=True
                 )
             hidden_before = use.hidden
     if lifetime.ended:  # the container was stopped under the command
