@@ -147,6 +147,7 @@ class DockerSandbox:
         # The disk limit between commands of the agent phase (idle_watch.py; without quotas).
         self._idle_disk: IdleDiskWatch | None = None
         self._helper_host_pid: tuple[str, int] = ("", 0)  # (its exec id, its host pid)
+        self._init_pid = 0  # the container's PID 1 on the host (0: not asked yet)
         # The setup script's result, or the maintenance script's on a warm start
         # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
@@ -759,10 +760,18 @@ class DockerSandbox:
         """Whether some process of the command users runs, the resident helper aside (one
         inspect and one `docker top`, no exec)."""
         container = self._require_container()
-        init_pid = int(self.api.inspect_container(container)["State"].get("Pid") or 0)
-        return user_processes_left(
-            self.api, container, init_pid=init_pid, spare_pid=self._helper_pid_on_host()
-        )
+        spare = self._helper_pid_on_host()
+
+        def ask() -> bool | None:
+            return user_processes_left(
+                self.api, container, init_pid=self._init_pid, spare_pid=spare
+            )
+
+        left = ask() if self._init_pid else None
+        if left is None:  # not known yet, or the container was restarted: ask the engine
+            self._init_pid = int(self.api.inspect_container(container)["State"].get("Pid") or 0)
+            left = ask()
+        return bool(left)  # still None: PID 1 is gone, the container is ending
 
     def _helper_pid_on_host(self) -> int:
         """The resident helper's host pid (0 without one), asked of the engine once."""

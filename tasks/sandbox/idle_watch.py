@@ -24,17 +24,20 @@ from tasks.sandbox.watch import DiskUse, disk_verdict, next_disk_check_in
 logger = logging.getLogger(__name__)
 
 
-def user_processes_left(api: Any, container_id: str, *, init_pid: int, spare_pid: int) -> bool:
+def user_processes_left(
+    api: Any, container_id: str, *, init_pid: int, spare_pid: int
+) -> bool | None:
     """Whether the container runs a process of a command user, the resident helper (host pid
-    `spare_pid`, 0 when none) aside. Asked of the engine (`docker top`: host pids and uids, no
-    exec): the command users are every uid but that of the container's PID 1 (host pid
-    `init_pid`, root inside: the measurement's copy of `du`, the egress bridge), whatever uid
-    mapping the engine uses. A process cannot fake its uid or host pid, as it could its name."""
+    `spare_pid`, 0 when none) aside. Asked of the engine (`docker top`, about 10 ms of host CPU:
+    host pids and uids, no exec): the command users are every uid but that of the container's
+    PID 1 (host pid `init_pid`, root inside: the measurement's copy of `du`, the egress bridge),
+    whatever uid mapping the engine uses. A process cannot fake its uid or host pid, as it
+    could its name. None when `init_pid` is not the container's (it was restarted)."""
     rows = api.top(container_id, ps_args="-eo pid,uid")["Processes"] or []
     uids = {int(pid): uid for pid, uid, *_ in rows}
     root = uids.get(init_pid)
-    if root is None:  # PID 1 is not listed: the container is going; nothing to watch
-        return False
+    if root is None:
+        return None
     return any(uid != root and pid != spare_pid for pid, uid in uids.items())
 
 
