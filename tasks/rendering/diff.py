@@ -63,10 +63,37 @@ class DiffView:
         return sum(len(h.lines) for f in self.files for h in f.hunks)
 
 
+# git's C-style quoting of a name with a control character, `"` or `\` (and, with
+# core.quotePath, bytes above ASCII): these escapes, and \ooo for one byte.
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote_path(path: str) -> str:
+    """The name git quoted (`"two\\nlines.txt"`) as it is, bytes that are not UTF-8 shown as
+    U+FFFD; a name without quotes as it is."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        octal = body[i + 1 : i + 4]
+        if char == "\\" and len(octal) == 3 and all(c in "01234567" for c in octal):
+            out.append(int(octal, 8) & 0xFF)
+            i += 4
+        elif char == "\\" and body[i + 1 : i + 2] in _C_ESCAPES:
+            out.append(_C_ESCAPES[body[i + 1]])
+            i += 2
+        else:
+            out += char.encode()
+            i += 1
+    return out.decode(errors="replace")
+
+
 def clean_path(path: str | None) -> str:
-    """A patch's file name without its a/ or b/ prefix; "" for /dev/null."""
+    """A patch's file name without its a/ or b/ prefix (and git's quotes); "" for /dev/null."""
     if not path or path == "/dev/null":
         return ""
+    path = unquote_path(path)
     for prefix in ("a/", "b/"):
         if path.startswith(prefix):
             return path[len(prefix) :]

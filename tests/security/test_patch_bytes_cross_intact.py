@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tasks.agent.collect import collect_patch, commit_changes
+from tasks.rendering.diff import diff_view
 from tasks.sandbox.base import SandboxError
 from tasks.worker.workspace import apply_parent_patch
 from tests.security.sandbox_support import GIT, commit_of
@@ -38,7 +39,10 @@ def latin1_checkout(path: Path) -> str:
 ODD_NAMES = (
     "printf 'x\\n' > \"$(printf 'na\\xefve.txt')\""
     " && printf 'y\\n' > \"$(printf 'two\\nlines\\033[2J.txt')\""
+    " && printf '#!/bin/sh\\n' > suid.sh && chmod 4755 suid.sh"
+    " && printf '\\000\\377\\001binary\\n\\000' > blob.bin"
 )
+BLOB = b"\x00\xff\x01binary\n\x00"
 
 
 def take(sandbox, base: str):  # noqa: ANN001, ANN201
@@ -62,6 +66,13 @@ def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
     assert b"na\xefve.txt" in names
     assert b"two\nlines\x1b[2J.txt" in names
     assert (host / os.fsdecode(b"na\xefve.txt")).read_bytes() == b"x\n"
+    # A setuid bit set inside is not carried: git records 100755 at most.
+    assert (host / "suid.sh").stat().st_mode & 0o7777 == 0o755
+    # A binary file (NUL and high bytes) crosses whole (git's base85 `--binary`).
+    assert (host / "blob.bin").read_bytes() == BLOB
+    # The review page names the files as they are (git's quotes taken off), not `"b/…"`.
+    shown = {f.path for f in diff_view(patch).files}
+    assert {"two\nlines\x1b[2J.txt", "na\ufffdve.txt", "suid.sh", "blob.bin"} <= shown
 
 
 def test_text_that_is_not_utf8_is_refused_clearly_never_changed(make_sandbox, tmp_path):
