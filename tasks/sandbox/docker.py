@@ -95,7 +95,7 @@ from tasks.sandbox.spec import (
 from tasks.sandbox.streaming import QueuedRun, StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
-from tasks.sandbox.watch import DiskUse, Watched, watch_command
+from tasks.sandbox.watch import DiskBound, DiskUse, Watched, watch_command
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,9 @@ class DockerSandbox:
         self._disk_due_in = config.disk_watch_seconds
         # The disk limit between commands of the agent phase (idle_watch.py; without quotas).
         self._idle_disk: IdleDiskWatch | None = None
+        # What the sandbox may have written (the limit, or what was there when processes were
+        # ended over it: deleting stays possible), for its commands and the idle watch.
+        self._disk_bound = DiskBound(spec.disk_mb)
         self._helper_host_pid: tuple[str, int] = ("", 0)  # (its exec id, its host pid)
         self._init_pid = 0  # the container's PID 1 on the host (0: not asked yet)
         # The setup script's result, or the maintenance script's on a warm start
@@ -618,6 +621,7 @@ class DockerSandbox:
             run.pump(KILL_GRACE)
         if watched.over_disk:
             self._end_user_processes(user)
+            self._disk_bound.ended(self._measure_disk())
         exit_code = None if watched.killed else run.exit_code()
         if isinstance(run, HelperRun) and run.lost and not watched.killed:
             # The helper went away under the command (the command may have killed it).
@@ -718,7 +722,7 @@ class DockerSandbox:
             timeout=timeout,
             lifetime=self._lifetime,
             kill=lambda: self._kill_command(run, user),
-            disk_limit_mb=self.spec.disk_mb,
+            disk_bound=self._disk_bound,
             measure_disk=None if self.disk_quota else self._measure_disk,
             disk_watch_seconds=self.config.disk_watch_seconds,
             disk_due_in=self._disk_due_in,
@@ -741,16 +745,18 @@ class DockerSandbox:
             processes_left=self._user_processes_left,
             measure=self._measure_disk,
             end_processes=self._end_leftovers,
-            limit_mb=self.spec.disk_mb,
+            bound=self._disk_bound,
             base=self.config.disk_watch_seconds,
         )
 
     def _pause_idle_disk_watch(self, collector: OutputCollector) -> None:
-        """A command starts: the idle watch stops; its note (processes ended between commands)
-        opens the command's output, and its schedule goes on in the command's."""
+        """A command starts: the idle watch stops and its schedule goes on in the command's.
+        Its note (processes ended between commands) opens the output of the next command whose
+        output is streamed (the model's: the person and the model read it), never that of a
+        command of codexweb's own (a diff, a file edit), which parses its output."""
         if self._idle_disk is None:
             return
-        note, due_in = self._idle_disk.pause()
+        note, due_in = self._idle_disk.pause(take_note=collector.on_output is not None)
         if due_in is not None:
             self._disk_due_in = due_in
         if note:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tasks.sandbox.watch import DiskUse, disk_verdict, next_disk_check_in
+from tasks.sandbox.watch import DiskBound, DiskUse, next_disk_check_in
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +54,13 @@ class IdleDiskWatch:
         processes_left: Callable[[], bool],
         measure: Callable[[], DiskUse],
         end_processes: Callable[[], None],
-        limit_mb: int,
+        bound: DiskBound,
         base: float,
     ) -> None:
         self._processes_left = processes_left
         self._measure = measure
         self._end_processes = end_processes
-        self._limit_mb = limit_mb
+        self._bound = bound
         self._base = base
         self._cond = threading.Condition()
         self._due: float | None = None  # monotonic time of the next check; None: not watching
@@ -82,13 +82,16 @@ class IdleDiskWatch:
                 self._thread.start()
             self._cond.notify()
 
-    def pause(self) -> tuple[str, float | None]:
+    def pause(self, *, take_note: bool = True) -> tuple[str, float | None]:
         """A command starts: stop watching (after a check under way) and return the note of
-        what was done between commands ("" when nothing) and the seconds left until the next
-        check was due (None when none was: the next command's own schedule applies)."""
+        what was done between commands ("" when nothing, or when not `take_note`: it waits for
+        a command whose output someone reads) and the seconds left until the next check was
+        due (None when none was: the next command's own schedule applies)."""
         with self._cond:
             due, self._due = self._due, None
-            note, self._note = self._note, ""
+            note = ""
+            if take_note:
+                note, self._note = self._note, ""
         return note, None if due is None else max(0.0, due - time.monotonic())
 
     def close(self) -> None:
@@ -117,10 +120,11 @@ class IdleDiskWatch:
             self._due = None  # nothing can write until the next command starts
             return
         use = self._measure()
-        verdict = disk_verdict(use, limit_mb=self._limit_mb, hidden_before=self._hidden_before)
+        verdict = self._bound.verdict(use, hidden_before=self._hidden_before)
         self._hidden_before = use.hidden
         if verdict:
             self._end_processes()
+            self._bound.ended(self._measure())
             self._hidden_before = ""
             self._due = None
             self._note = (
@@ -130,5 +134,5 @@ class IdleDiskWatch:
             return
         spent = time.monotonic() - started
         self._due = time.monotonic() + next_disk_check_in(
-            use, limit_mb=self._limit_mb, base=self._base, spent=spent
+            use, limit_mb=self._bound.ceiling_mb, base=self._base, spent=spent
         )

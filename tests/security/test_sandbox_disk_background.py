@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tasks.sandbox.watch import DiskBound, DiskUse
+
 pytestmark = pytest.mark.docker
 
 # Up to 600 MB in 20 MB files (each under the per-file limit), against a 200 MB limit.
@@ -34,8 +36,8 @@ def test_a_background_writer_is_ended_with_the_command_the_limit_caught(make_san
     sandbox = make_sandbox(disk_mb=200)
     assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
     assert writers(docker_engine, sandbox)  # it outlived its command, as a dev server would
-    time.sleep(8)  # the model thinks; no command runs, the writer goes on
 
+    # The next command comes at once (the model thinking is the test below).
     caught = sandbox.exec("sleep 120", timeout=150)
 
     assert "disk limit of 200 MB" in caught.error, caught.output
@@ -68,12 +70,21 @@ def test_a_background_writer_is_ended_while_the_model_thinks(make_sandbox, docke
     # Bounded in MB: the limit plus what a 20 MB-a-step writer adds between two checks.
     assert written_mb(docker_engine, sandbox) < 400
 
-    # The next command runs (the helper survived) and tells the model what happened.
-    after = sandbox.exec("echo next", timeout=30)
+    # A command of codexweb's own (its output parsed: a diff, a file edit) gets no note. (What
+    # was written stays, over the limit, until the model deletes it: a longer command would be
+    # killed for the limit, as it would during a command.)
+    own = sandbox.exec("true", timeout=30)
+    assert "between commands" not in own.output
+    # The model's next command runs (the helper survived) and tells the model and the live log.
+    streamed: list[str] = []
+    after = sandbox.exec(
+        "rm -f /tmp/bg-fill.*; echo next", timeout=30, on_output=lambda c: streamed.append(c.text)
+    )
     assert after.exit_code == 0, after
     assert "between commands, the sandbox's disk limit of 200 MB was reached" in after.output
     assert "left running (in the background) were ended" in after.output
     assert after.output.rstrip().endswith("next")
+    assert "between commands" in "".join(streamed)
 
 
 def test_a_process_left_running_below_the_limit_is_left_alone(make_sandbox, docker_engine):
@@ -92,3 +103,16 @@ def test_a_process_left_running_below_the_limit_is_left_alone(make_sandbox, dock
     after = sandbox.exec("echo next", timeout=30)
     assert "between commands" not in after.output
     assert writers(docker_engine, sandbox)
+
+
+def test_over_the_limit_deleting_stays_possible_writing_more_does_not():
+    """After processes were ended past the limit, what they wrote stays: the model's `rm` must
+    not be killed for it, but no command may add to it (the bound only goes down)."""
+    bound = DiskBound(200)
+    assert "limit of 200 MB was reached (250 MB" in bound.verdict(DiskUse(250), hidden_before="")
+    bound.ended(DiskUse(260))  # measured after the processes were ended
+    assert bound.verdict(DiskUse(260), hidden_before="") == ""
+    assert bound.verdict(DiskUse(230), hidden_before="") == ""  # deleting
+    assert "(240 MB written)" in bound.verdict(DiskUse(240), hidden_before="")  # writing again
+    assert bound.verdict(DiskUse(150), hidden_before="") == ""  # back under the limit
+    assert "(201 MB written)" in bound.verdict(DiskUse(201), hidden_before="")
