@@ -17,6 +17,10 @@ from tasks.rendering.highlight import highlight_lines
 # A file with more changed lines than this starts collapsed; so does every file of a big diff.
 COLLAPSE_FILE_LINES = 400
 COLLAPSE_ALL_LINES = 3000
+# Lines shown on a page in all: a generated file or a vendored folder can make a patch of
+# hundreds of thousands of lines, and highlighting and rendering them on every view of the page
+# took the server seconds to minutes. Files past the budget show their counts and say so.
+MAX_SHOWN_LINES = 20_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class DiffFile:
     removed: int
     hunks: list[Hunk] = field(default_factory=list)
     collapsed: bool = False
+    too_large: bool = False  # past MAX_SHOWN_LINES: its lines are not shown
     # Notes shown under a line of the new version, by its number (a review's findings).
     notes: dict[int, list[Any]] = field(default_factory=dict)
 
@@ -127,6 +132,7 @@ def diff_view(text: str) -> DiffView:
     except UnidiffParseError as exc:
         return DiffView(files=[], added=0, removed=0, error=f"The patch could not be parsed: {exc}")
     files: list[DiffFile] = []
+    shown = 0
     for index, patched in enumerate(patch):
         path = clean_path(patched.target_file) or clean_path(patched.source_file)
         diff_file = DiffFile(
@@ -137,6 +143,12 @@ def diff_view(text: str) -> DiffView:
             added=patched.added,
             removed=patched.removed,
         )
+        size = sum(len(hunk) for hunk in patched)
+        if shown + size > MAX_SHOWN_LINES:
+            diff_file.too_large = True
+            files.append(diff_file)
+            continue
+        shown += size
         for hunk in patched:
             source = [line.value.rstrip("\r\n") for line in hunk]
             htmls = highlight_lines(source, path)
