@@ -111,7 +111,8 @@ class IdleDiskWatch:
                 try:
                     self._check()
                 except Exception:  # an engine error: no watching until the next command ends
-                    logger.warning("the disk check between commands failed", exc_info=True)
+                    if not self._closed:  # (else the sandbox is being removed under it)
+                        logger.warning("the disk check between commands failed", exc_info=True)
                     self._due = None
 
     def _check(self) -> None:
