@@ -19,20 +19,27 @@ MAX_PATCH_BYTES = 20_000_000
 PATCH_FOLLOWS = "codexweb-patch-follows"
 
 
-def _diff_command(base_commit: str) -> str:
+# Every byte of the patch must reach the host as the agent wrote it: its text is decoded as
+# UTF-8 with replacement characters (the sandbox's output), so a byte that is not UTF-8 would
+# become U+FFFD and the host would write other bytes than the person reviewed.
+REPLACED = "\ufffd"
+# Counts the lines of its input that are not UTF-8 (in the container's UTF-8 locale `.` matches
+# whole characters only).
+COUNT_NOT_UTF8 = "grep -caxv '.*'"
+
+
+def _diff_command(base_commit: str, *, quote_path: bool = False) -> str:
+    """The diff; `quote_path` quotes every name byte above ASCII as an octal escape (git's
+    default), for names that are not UTF-8; by default UTF-8 names stay readable."""
+    quote = "true" if quote_path else "false"
     return (
-        "git -c core.quotePath=false -c diff.noprefix=false diff --no-ext-diff --no-textconv "
+        f"git -c core.quotePath={quote} -c diff.noprefix=false diff --no-ext-diff --no-textconv "
         f"--no-color --binary --full-index {shlex.quote(base_commit.strip())} HEAD --"
     )
 
 
-def collect_patch(sandbox: Sandbox, base_commit: str) -> str:
-    """`git diff <base_commit>` of everything committed since, as text ("" when unchanged).
-
-    Raises SandboxError when the diff cannot be taken whole (bad base, too large)."""
-    if not base_commit.strip():
-        raise SandboxError("no base commit to take the patch against")
-    command = _diff_command(base_commit)
+def _take_patch(sandbox: Sandbox, base_commit: str, *, quote_path: bool) -> str:
+    command = _diff_command(base_commit, quote_path=quote_path)
     result = sandbox.exec(command, cwd=WORKSPACE, timeout=300, max_output_bytes=MAX_PATCH_BYTES)
     if result.exit_code != 0:
         raise SandboxError(
@@ -41,6 +48,45 @@ def collect_patch(sandbox: Sandbox, base_commit: str) -> str:
     if result.truncated:
         raise SandboxError(f"the patch is larger than {MAX_PATCH_BYTES} bytes")
     return result.output
+
+
+def _files_with(patch: str, text: str) -> list[str]:
+    """The `diff --git` headers (file names) of the sections of `patch` that hold `text`."""
+    names = []
+    for section in ("\n" + patch).split("\ndiff --git ")[1:]:
+        if text in section:
+            names.append(section.split("\n", 1)[0])
+    return names
+
+
+def collect_patch(sandbox: Sandbox, base_commit: str) -> str:
+    """`git diff <base_commit>` of everything committed since, as text ("" when unchanged).
+
+    Raises SandboxError when the diff cannot be taken whole (bad base, too large)."""
+    if not base_commit.strip():
+        raise SandboxError("no base commit to take the patch against")
+    patch = _take_patch(sandbox, base_commit, quote_path=False)
+    if REPLACED not in patch:
+        return patch
+    # A byte that is not UTF-8 (or a real U+FFFD): names are quoted then (octal escapes, which
+    # `git apply` reads back); a file's text that is not UTF-8 cannot cross whole, so it is
+    # refused, never changed.
+    patch = _take_patch(sandbox, base_commit, quote_path=True)
+    if REPLACED not in patch:
+        return patch
+    check = sandbox.exec(
+        f"{_diff_command(base_commit, quote_path=True)} | {COUNT_NOT_UTF8}",
+        cwd=WORKSPACE,
+        timeout=300,
+    )
+    if check.output.strip() == "0":
+        return patch  # the replacement characters are the files' own
+    files = ", ".join(_files_with(patch, REPLACED)[:5])
+    raise SandboxError(
+        "the change holds text that is not UTF-8 (a Latin-1 file, say) and could not be taken"
+        f" out of the sandbox byte for byte ({files}); convert the file to UTF-8 or mark it"
+        " binary in .gitattributes (`name binary`) and run the task again"
+    )
 
 
 def head_commit(sandbox: Sandbox) -> str:
@@ -88,8 +134,9 @@ def commit_changes(
     if result.exit_code != 0 and not committed:
         return Committed(error="Could not take the changes out of the sandbox: "
                          + (result.error or result.output).strip()[:500])
+    # A replacement character may stand for a byte that is not UTF-8: collect_patch decides.
     whole = (follows and result.exit_code == 0 and not result.truncated
-             and len(patch.encode()) <= MAX_PATCH_BYTES)
+             and len(patch.encode()) <= MAX_PATCH_BYTES and REPLACED not in patch)
     return Committed(committed=committed, patch=patch if whole else None)
 
 

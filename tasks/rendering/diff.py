@@ -17,6 +17,10 @@ from tasks.rendering.highlight import highlight_lines
 # A file with more changed lines than this starts collapsed; so does every file of a big diff.
 COLLAPSE_FILE_LINES = 400
 COLLAPSE_ALL_LINES = 3000
+# Lines shown on a page in all: a generated file or a vendored folder can make a patch of
+# hundreds of thousands of lines, and highlighting and rendering them on every view of the page
+# took the server seconds to minutes. Files past the budget show their counts and say so.
+MAX_SHOWN_LINES = 20_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class DiffFile:
     removed: int
     hunks: list[Hunk] = field(default_factory=list)
     collapsed: bool = False
+    too_large: bool = False  # past MAX_SHOWN_LINES: its lines are not shown
     # Notes shown under a line of the new version, by its number (a review's findings).
     notes: dict[int, list[Any]] = field(default_factory=dict)
 
@@ -63,10 +68,37 @@ class DiffView:
         return sum(len(h.lines) for f in self.files for h in f.hunks)
 
 
+# git's C-style quoting of a name with a control character, `"` or `\` (and, with
+# core.quotePath, bytes above ASCII): these escapes, and \ooo for one byte.
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote_path(path: str) -> str:
+    """The name git quoted (`"two\\nlines.txt"`) as it is, bytes that are not UTF-8 shown as
+    U+FFFD; a name without quotes as it is."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        octal = body[i + 1 : i + 4]
+        if char == "\\" and len(octal) == 3 and all(c in "01234567" for c in octal):
+            out.append(int(octal, 8) & 0xFF)
+            i += 4
+        elif char == "\\" and body[i + 1 : i + 2] in _C_ESCAPES:
+            out.append(_C_ESCAPES[body[i + 1]])
+            i += 2
+        else:
+            out += char.encode()
+            i += 1
+    return out.decode(errors="replace")
+
+
 def clean_path(path: str | None) -> str:
-    """A patch's file name without its a/ or b/ prefix; "" for /dev/null."""
+    """A patch's file name without its a/ or b/ prefix (and git's quotes); "" for /dev/null."""
     if not path or path == "/dev/null":
         return ""
+    path = unquote_path(path)
     for prefix in ("a/", "b/"):
         if path.startswith(prefix):
             return path[len(prefix) :]
@@ -100,6 +132,7 @@ def diff_view(text: str) -> DiffView:
     except UnidiffParseError as exc:
         return DiffView(files=[], added=0, removed=0, error=f"The patch could not be parsed: {exc}")
     files: list[DiffFile] = []
+    shown = 0
     for index, patched in enumerate(patch):
         path = clean_path(patched.target_file) or clean_path(patched.source_file)
         diff_file = DiffFile(
@@ -110,6 +143,12 @@ def diff_view(text: str) -> DiffView:
             added=patched.added,
             removed=patched.removed,
         )
+        size = sum(len(hunk) for hunk in patched)
+        if shown + size > MAX_SHOWN_LINES:
+            diff_file.too_large = True
+            files.append(diff_file)
+            continue
+        shown += size
         for hunk in patched:
             source = [line.value.rstrip("\r\n") for line in hunk]
             htmls = highlight_lines(source, path)

@@ -72,6 +72,7 @@ from tasks.sandbox.engine import (
     person_error,
 )
 from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun
+from tasks.sandbox.idle_watch import IdleDiskWatch, user_processes_left
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
 from tasks.sandbox.output import OutputCollector
@@ -94,7 +95,7 @@ from tasks.sandbox.spec import (
 from tasks.sandbox.streaming import QueuedRun, StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
-from tasks.sandbox.watch import DiskUse, Watched, watch_command
+from tasks.sandbox.watch import DiskBound, DiskUse, Watched, watch_command
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,13 @@ class DockerSandbox:
         self._helper: HelperChannel | None = None
         # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
         self._disk_due_in = config.disk_watch_seconds
+        # The disk limit between commands of the agent phase (idle_watch.py; without quotas).
+        self._idle_disk: IdleDiskWatch | None = None
+        # What the sandbox may have written (the limit, or what was there when processes were
+        # ended over it: deleting stays possible), for its commands and the idle watch.
+        self._disk_bound = DiskBound(spec.disk_mb)
+        self._helper_host_pid: tuple[str, int] = ("", 0)  # (its exec id, its host pid)
+        self._init_pid = 0  # the container's PID 1 on the host (0: not asked yet)
         # The setup script's result, or the maintenance script's on a warm start
         # (`maintenance_ran` says which); None when neither ran.
         self.setup_result: ExecResult | None = None
@@ -254,6 +262,8 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
+        if self._idle_disk is not None:
+            self._idle_disk.close()
         if self._helper is not None:
             self._helper.close()
             self._helper = None
@@ -525,6 +535,7 @@ class DockerSandbox:
         self._user = agent_user(self.spec)
         self._set_network(self.spec.agent_network, agent=True)
         self._start_helper()
+        self._start_idle_disk_watch()
 
     def _helper_binary(self) -> str:
         """The helper's host path to mount, "" when off or gone (a mount of a missing file
@@ -595,6 +606,7 @@ class DockerSandbox:
             java_options=java_tool_options(self.spec.variables) if self._java_store else "",
             path_prefix=self.spec.path_prefix,
         )
+        self._pause_idle_disk_watch(collector)
         run = self._start_command(command, user=user, cwd=cwd, env=env, collector=collector)
         watched = self._watch(run, user=user, started=started, timeout=timeout)
         if isinstance(run, HelperRun) and run.refused and not watched.killed:
@@ -609,6 +621,7 @@ class DockerSandbox:
             run.pump(KILL_GRACE)
         if watched.over_disk:
             self._end_user_processes(user)
+            self._disk_bound.ended(self._measure_disk())
         exit_code = None if watched.killed else run.exit_code()
         if isinstance(run, HelperRun) and run.lost and not watched.killed:
             # The helper went away under the command (the command may have killed it).
@@ -646,6 +659,8 @@ class DockerSandbox:
         if error:
             collector.note(error)
         collector.flush()
+        if self._idle_disk is not None:
+            self._idle_disk.resume(self._disk_due_in)
         return ExecResult(
             exit_code=exit_code,
             output=collector.text(),
@@ -707,7 +722,7 @@ class DockerSandbox:
             timeout=timeout,
             lifetime=self._lifetime,
             kill=lambda: self._kill_command(run, user),
-            disk_limit_mb=self.spec.disk_mb,
+            disk_bound=self._disk_bound,
             measure_disk=None if self.disk_quota else self._measure_disk,
             disk_watch_seconds=self.config.disk_watch_seconds,
             disk_due_in=self._disk_due_in,
@@ -717,6 +732,76 @@ class DockerSandbox:
 
     def _measure_disk(self) -> DiskUse:
         return self._require_shell().disk_use(workspace_volume=self.workspace_volume)
+
+    # -- the disk limit between commands (idle_watch.py) ----------------------------------------
+
+    def _start_idle_disk_watch(self) -> None:
+        """Without a storage quota, watch the disk between the agent's commands too: a process
+        an earlier command left running could otherwise fill the host's disk while the model
+        thinks."""
+        if self.disk_quota:
+            return
+        self._idle_disk = IdleDiskWatch(
+            processes_left=self._user_processes_left,
+            measure=self._measure_disk,
+            end_processes=self._end_leftovers,
+            bound=self._disk_bound,
+            base=self.config.disk_watch_seconds,
+        )
+
+    def _pause_idle_disk_watch(self, collector: OutputCollector) -> None:
+        """A command starts: the idle watch stops and its schedule goes on in the command's.
+        Its note (processes ended between commands) opens the output of the next command whose
+        output is streamed (the model's: the person and the model read it), never that of a
+        command of codexweb's own (a diff, a file edit), which parses its output."""
+        if self._idle_disk is None:
+            return
+        note, due_in = self._idle_disk.pause(take_note=collector.on_output is not None)
+        if due_in is not None:
+            self._disk_due_in = due_in
+        if note:
+            collector.note(note)
+
+    def _user_processes_left(self) -> bool:
+        """Whether some process of the command users runs, the resident helper aside (one
+        inspect and one `docker top`, no exec)."""
+        container = self._require_container()
+        spare = self._helper_pid_on_host()
+
+        def ask() -> bool | None:
+            return user_processes_left(
+                self.api, container, init_pid=self._init_pid, spare_pid=spare
+            )
+
+        left = ask() if self._init_pid else None
+        if left is None:  # not known yet, or the container was restarted: ask the engine
+            self._init_pid = int(self.api.inspect_container(container)["State"].get("Pid") or 0)
+            left = ask()
+        return bool(left)  # still None: PID 1 is gone, the container is ending
+
+    def _helper_pid_on_host(self) -> int:
+        """The resident helper's host pid (0 without one), asked of the engine once."""
+        helper = self._helper
+        if helper is None or not helper.exec_id:
+            return 0
+        if self._helper_host_pid[0] != helper.exec_id:
+            pid = int(self.api.exec_inspect(helper.exec_id).get("Pid") or 0)
+            self._helper_host_pid = (helper.exec_id, pid)
+        return self._helper_host_pid[1]
+
+    def _end_leftovers(self) -> None:
+        """Past the disk limit between commands: end every process of the command user but the
+        resident helper (the next command needs it); if some survive, all of them, the helper
+        with them (later commands then run with an exec each)."""
+        helper, user = self._helper, self._user
+        if helper is not None and helper.pid > 0:
+            self._require_shell().kill_command(
+                pid_file="", user=user, elapsed=1 << 30, spare=helper.pid
+            )
+            if not self._user_processes_left():
+                return
+            self._helper_down("processes left running had to be ended")
+        self._end_user_processes(user)
 
     def _kill_command(self, run: QueuedRun, user: str) -> None:
         if self._lifetime.ended:

@@ -86,6 +86,7 @@ class HelperChannel:
     def __init__(self, sock: Any, *, user: str) -> None:
         self.user = user
         self.pid = 0  # the helper's pid inside the container, from its hello
+        self.exec_id = ""  # the engine's exec that runs it (its host pid: exec_inspect)
         self.dead = ""  # why the channel is of no use any more ("" while it is)
         self._sock = sock
         self._raw: socket.socket = getattr(sock, "_sock", sock)
@@ -120,6 +121,7 @@ class HelperChannel:
         except Exception as exc:  # any engine error: the sandbox works without the helper
             raise HelperError(f"the engine did not start it ({exc})") from exc
         channel = cls(sock, user=user)
+        channel.exec_id = exec_id
         if not channel._hello.wait(timeout) or channel.dead:
             channel.close()
             raise HelperError(channel.dead or f"no hello within {timeout:g} seconds")

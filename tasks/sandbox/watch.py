@@ -43,6 +43,44 @@ def next_disk_check_in(use: DiskUse, *, limit_mb: int, base: float, spent: float
     return max(interval, min(room, base * MAX_INTERVAL_FACTOR))
 
 
+class DiskBound:
+    """What a sandbox may have written, shared by its commands and the watch between them
+    (idle_watch.py): the limit, or — once processes were ended over it, what they wrote still
+    there — the figure of then, lowered as files go. So the model can still delete what it has
+    (`rm` in a sandbox over its limit is not killed) but nothing may write more. Not
+    thread-safe: the command and the idle watch never measure at once (IdleDiskWatch.pause)."""
+
+    def __init__(self, limit_mb: int) -> None:
+        self.limit_mb = limit_mb
+        self.over_mb = 0  # what was there, past the limit, when processes were last ended
+
+    def ended(self, use: DiskUse) -> None:
+        """The processes were ended past the limit: `use`, measured after, is what stays (they
+        may have written more between the verdict's measurement and their end)."""
+        if use.mb is not None and use.mb > self.limit_mb:
+            self.over_mb = use.mb
+
+    @property
+    def ceiling_mb(self) -> int:
+        return max(self.limit_mb, self.over_mb)
+
+    def verdict(self, use: DiskUse, *, hidden_before: str) -> str:
+        """Why `use` ends what runs ("" when it does not): the sandbox wrote more than the
+        ceiling, or part of its tree stayed hidden from the measurement at two checks in a row
+        (`hidden_before`: the previous check's `hidden`), as the end of a sentence. Past the
+        limit, what is there becomes the ceiling (the processes are ended by the caller)."""
+        if use.mb is not None and use.mb > self.ceiling_mb:
+            self.over_mb = use.mb
+            return (
+                f"the sandbox's disk limit of {self.limit_mb} MB was reached ({use.mb} MB written)"
+            )
+        if use.mb is not None:  # within: files were deleted since, or it never went over
+            self.over_mb = use.mb if use.mb > self.limit_mb else 0
+        if use.hidden and hidden_before:
+            return f"the sandbox's disk limit of {self.limit_mb} MB cannot be checked: {use.hidden}"
+        return ""
+
+
 @dataclass(frozen=True)
 class Watched:
     error: str = ""  # why the command was killed ("" when it ended on its own)
@@ -64,14 +102,14 @@ def watch_command(
     timeout: float,
     lifetime: Lifetime,
     kill: Callable[[], None],
-    disk_limit_mb: int,
+    disk_bound: DiskBound,
     measure_disk: Callable[[], DiskUse] | None,
     disk_watch_seconds: float,
     disk_due_in: float | None = None,
 ) -> Watched:
     """Pump `run`'s output until it ends, the time limit passes (`kill`), the sandbox ends, or
     — with `measure_disk`, measured as often as `next_disk_check_in` says — what the sandbox
-    wrote outgrows `disk_limit_mb` (`kill`), or a
+    wrote outgrows `disk_bound` (`kill`), or a
     folder stays hidden from the measurement at two checks in a row (`kill`: a folder made
     unreadable could otherwise hold any amount; a test that locks one for a moment passes).
     The first measurement is `disk_due_in` seconds in (what the sandbox's previous command left
@@ -98,27 +136,13 @@ def watch_command(
             # Measuring walks the writable layer; on a big tree it takes a while.
             spent = time.monotonic() - now
             next_disk_check = time.monotonic() + next_disk_check_in(
-                use, limit_mb=disk_limit_mb, base=disk_watch_seconds, spent=spent
+                use, limit_mb=disk_bound.ceiling_mb, base=disk_watch_seconds, spent=spent
             )
-            if use.mb is not None and use.mb > disk_limit_mb:
+            verdict = disk_bound.verdict(use, hidden_before=hidden_before)
+            if verdict:
                 kill()
                 return Watched(
-                    error=(
-                        f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
-                        f" MB was reached ({use.mb} MB written)"
-                    ),
-                    killed=True,
-                    over_disk=True,
-                )
-            if use.hidden and hidden_before:
-                kill()
-                return Watched(
-                    error=(
-                        f"the command was killed: the sandbox's disk limit of {disk_limit_mb}"
-                        f" MB cannot be checked: {use.hidden}"
-                    ),
-                    killed=True,
-                    over_disk=True,
+                    error=f"the command was killed: {verdict}", killed=True, over_disk=True
                 )
             hidden_before = use.hidden
     if lifetime.ended:  # the container was stopped under the command

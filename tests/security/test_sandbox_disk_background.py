@@ -1,7 +1,8 @@
 """A command can leave a process behind (a dev server is meant to keep running), and the disk
 limit is measured while commands run (an engine without quotas: tasks/sandbox/watch.py). An
 agent that leaves a writer in the background must not fill the host's disk through it: when
-the watchdog finds the limit passed, the writer goes too, not only the command it caught.
+the watchdog finds the limit passed, the writer goes too, not only the command it caught; and
+while the model thinks (no command runs) the idle watch (tasks/sandbox/idle_watch.py) ends it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import time
 
 import pytest
 
+from tasks.sandbox.watch import DiskBound, DiskUse
+
 pytestmark = pytest.mark.docker
 
 # Up to 600 MB in 20 MB files (each under the per-file limit), against a 200 MB limit.
@@ -17,6 +20,9 @@ WRITER = (
     "nohup sh -c 'i=0; while [ $i -lt 30 ]; do head -c 20M /dev/zero > /tmp/bg-fill.$i; "
     "i=$((i+1)); sleep 0.2; done; sleep 600' >/dev/null 2>&1 & echo started"
 )
+
+
+MB = 1024 * 1024
 
 
 def writers(docker_engine, sandbox) -> list[str]:
@@ -30,9 +36,83 @@ def test_a_background_writer_is_ended_with_the_command_the_limit_caught(make_san
     sandbox = make_sandbox(disk_mb=200)
     assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
     assert writers(docker_engine, sandbox)  # it outlived its command, as a dev server would
-    time.sleep(8)  # the model thinks; no command runs, the writer goes on
 
+    # The next command comes at once (the model thinking is the test below).
     caught = sandbox.exec("sleep 120", timeout=150)
 
     assert "disk limit of 200 MB" in caught.error, caught.output
     assert writers(docker_engine, sandbox) == []
+
+
+def written_mb(docker_engine, sandbox) -> int:
+    """The writable layer's size as the engine measures it (the writer writes /tmp)."""
+    found = docker_engine.api.containers(all=True, size=True, filters={"id": sandbox.container_id})
+    return int(found[0]["SizeRw"]) // MB
+
+
+@pytest.mark.parametrize("helper", [True, False], ids=["helper", "exec-each"])
+def test_a_background_writer_is_ended_while_the_model_thinks(make_sandbox, docker_engine, helper):
+    """The attack: one command leaves the writer, then no command runs at all. Without the idle
+    watch it writes all its 600 MB; with it, it ends near the 200 MB limit. With the resident
+    helper or without (every command an exec of its own)."""
+    sandbox = make_sandbox(disk_mb=200, helper=helper)
+    assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
+
+    # The model "thinks": wait (bounded) until the writer was ended or wrote all it would.
+    for _ in range(600):
+        if not writers(docker_engine, sandbox):
+            break
+        if written_mb(docker_engine, sandbox) >= 590:  # all 30 files: it was never stopped
+            break
+        time.sleep(0.2)
+
+    assert writers(docker_engine, sandbox) == []
+    # Bounded in MB: the limit plus what a 20 MB-a-step writer adds between two checks.
+    assert written_mb(docker_engine, sandbox) < 400
+
+    # A command of codexweb's own (its output parsed: a diff, a file edit) gets no note. (What
+    # was written stays, over the limit, until the model deletes it: a longer command would be
+    # killed for the limit, as it would during a command.)
+    own = sandbox.exec("true", timeout=30)
+    assert "between commands" not in own.output
+    # The model's next command runs (the helper survived) and tells the model and the live log.
+    streamed: list[str] = []
+    after = sandbox.exec(
+        "rm -f /tmp/bg-fill.*; echo next", timeout=30, on_output=lambda c: streamed.append(c.text)
+    )
+    assert after.exit_code == 0, after
+    assert "between commands, the sandbox's disk limit of 200 MB was reached" in after.output
+    assert "left running (in the background) were ended" in after.output
+    assert after.output.rstrip().endswith("next")
+    assert "between commands" in "".join(streamed)
+
+
+def test_a_process_left_running_below_the_limit_is_left_alone(make_sandbox, docker_engine):
+    """A dev server an earlier command started keeps running between commands while the
+    sandbox stays under its limit."""
+    sandbox = make_sandbox(disk_mb=200)
+    started = sandbox.exec(
+        "nohup sh -c 'head -c 20M /dev/zero > /tmp/bg-fill.small; sleep 600' >/dev/null 2>&1 &"
+        " echo started",
+        timeout=30,
+    )
+    assert started.output.strip() == "started"
+    time.sleep(3)  # several checks (0.5 s apart in tests) find it, below the limit
+
+    assert writers(docker_engine, sandbox)
+    after = sandbox.exec("echo next", timeout=30)
+    assert "between commands" not in after.output
+    assert writers(docker_engine, sandbox)
+
+
+def test_over_the_limit_deleting_stays_possible_writing_more_does_not():
+    """After processes were ended past the limit, what they wrote stays: the model's `rm` must
+    not be killed for it, but no command may add to it (the bound only goes down)."""
+    bound = DiskBound(200)
+    assert "limit of 200 MB was reached (250 MB" in bound.verdict(DiskUse(250), hidden_before="")
+    bound.ended(DiskUse(260))  # measured after the processes were ended
+    assert bound.verdict(DiskUse(260), hidden_before="") == ""
+    assert bound.verdict(DiskUse(230), hidden_before="") == ""  # deleting
+    assert "(240 MB written)" in bound.verdict(DiskUse(240), hidden_before="")  # writing again
+    assert bound.verdict(DiskUse(150), hidden_before="") == ""  # back under the limit
+    assert "(201 MB written)" in bound.verdict(DiskUse(201), hidden_before="")
