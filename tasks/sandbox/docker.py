@@ -99,6 +99,11 @@ from tasks.sandbox.watch import DiskUse, Watched, watch_command
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
+# Times a sandbox starts its resident helper again after the sandbox itself ended it (every
+# process of the user killed: a disk-limit kill, a runaway command). Bounded, so an agent that
+# makes us kill everything over and over cannot make us start helpers in a loop; after that its
+# commands get an exec each, as after a helper that misbehaved.
+MAX_HELPER_RESTARTS = 3
 # Output pieces of one stream arriving within this window are streamed as one chunk (one event
 # instead of one per pipe read; see output.py).
 OUTPUT_BATCH_SECONDS = 0.075
@@ -141,6 +146,10 @@ class DockerSandbox:
         # agent phase, without DockerConfig.helper_binary, and once it failed (then every
         # command gets an exec of its own, as before).
         self._helper: HelperChannel | None = None
+        # The sandbox ended the helper itself (`_end_user_processes`): the next agent command
+        # starts it again, at most MAX_HELPER_RESTARTS times (`_helper_restarts` so far).
+        self._helper_restart_due = False
+        self._helper_restarts = 0
         # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
         self._disk_due_in = config.disk_watch_seconds
         # The setup script's result, or the maintenance script's on a warm start
@@ -559,6 +568,37 @@ class DockerSandbox:
         )
         helper.close()
 
+    def _helper_ended_by_us(self, user: str) -> None:
+        """Every process of `user` is about to be killed by the sandbox itself: its helper goes
+        too, not for misbehaving, so it is closed now (no command is sent to a dying helper)
+        and started again at the next command (`_restart_helper`). A helper already dead was
+        ended by something else (a command): that is misbehaviour, dropped for good."""
+        helper = self._helper
+        if helper is None or helper.user != user:
+            return
+        if helper.dead:
+            self._helper_down("it ended")
+            return
+        self._helper = None
+        helper.close()
+        self._helper_restart_due = True
+
+    def _restart_helper(self) -> None:
+        """Start the helper the sandbox ended (`_helper_ended_by_us`) again, unless this
+        sandbox did so MAX_HELPER_RESTARTS times already."""
+        self._helper_restart_due = False
+        if self._helper is not None or self._helper_restarts >= MAX_HELPER_RESTARTS:
+            if self._helper is None:
+                logger.info(
+                    "sandbox %s: the command helper was restarted %d times; each command "
+                    "gets an exec now",
+                    self.container_id,
+                    self._helper_restarts,
+                )
+            return
+        self._helper_restarts += 1
+        self._start_helper()
+
     def _set_network(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
         java_store = self._network.set(policy, self._require_shell(), agent=agent)
         self._java_store = java_store or self._java_store
@@ -681,6 +721,8 @@ class DockerSandbox:
     ) -> QueuedRun:
         """Start `command` through the resident helper when it runs for `user` (the agent
         phase), else (and when the helper fails) with an exec of its own."""
+        if helper and self._helper_restart_due and user == self._user and self._phase == "agent":
+            self._restart_helper()
         channel = self._helper if helper else None
         if channel is not None and channel.user == user and self._phase == "agent":
             try:
@@ -746,8 +788,10 @@ class DockerSandbox:
     def _end_user_processes(self, user: str, *, clear_ipc: bool = False) -> None:
         """Kill every process of `user` (and with `clear_ipc` remove its IPC objects, in the
         same exec); if even that cannot run (a fork bomb holding every pid), restart the
-        container: its file system stays, its processes do not."""
+        container: its file system stays, its processes do not. The user's resident helper
+        dies with them; it is started again at the next command (`_helper_ended_by_us`)."""
         shell = self._require_shell()
+        self._helper_ended_by_us(user)
         if shell.kill_user_processes(user, clear_ipc=clear_ipc):
             return
         logger.warning("restarting sandbox %s to end runaway processes", self.container_id)
