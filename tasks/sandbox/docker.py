@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -71,7 +72,7 @@ from tasks.sandbox.engine import (
     docker_client,
     person_error,
 )
-from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun
+from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun, claim, discard, park
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
 from tasks.sandbox.output import OutputCollector
@@ -418,6 +419,7 @@ class DockerSandbox:
     def _refill_pool(self, plan: ContainerPlan, key: str, image_id: str) -> None:
         """Ask for the pool `key` (containers of `plan` from `image_id`) to be topped up in the
         background (pool.py)."""
+        prepare = partial(park, user=agent_user(self.spec)) if self._helper_binary() else None
         self.pool_refill = pool.refill_later(
             pool.Refill(
                 plan=plan,
@@ -426,6 +428,9 @@ class DockerSandbox:
                 size=self.config.pool_size,
                 idle_seconds=self.config.pool_idle_seconds,
                 cache_hours=self._cache_hours(),
+                # The pooled container's helper starts before it is paused: the attempt that
+                # claims it here skips that exec (helper.park; it never runs a script).
+                prepare=prepare,
             ),
             create=create_container,
             client_factory=docker_client,
@@ -477,6 +482,9 @@ class DockerSandbox:
         close egress and refuse secrets left in files."""
         spec = self.spec
         self._phase = what
+        # A pooled container never runs a script (pool.poolable); should one ever, no helper
+        # started before it may live on into it.
+        discard(self._require_container())
         if self._early_proxy is not None:
             self._early_proxy.result()  # its failure (e.g. mitmdump missing) is the start's
         self._set_network(spec.setup_network)
@@ -545,6 +553,10 @@ class DockerSandbox:
         """Start the resident helper for the agent user (helper.py): only now, after setup, its
         processes and its secrets are gone. Without it every command gets an exec of its own."""
         if not self._helper_binary():
+            return
+        parked = claim(self._require_container(), user=self._user) if self.pooled else None
+        if parked is not None:  # started before the pool paused the container (helper.park)
+            self._helper = parked
             return
         try:
             self._helper = HelperChannel.start(self.api, self._require_container(), user=self._user)
