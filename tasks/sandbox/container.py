@@ -48,7 +48,12 @@ SANDBOX_UID = 1000
 
 # Run as root: $1 a glob of CA files to remove first ("" none), $2 the CA files just written
 # (kept even when they match $1), $3 "1" = stop unless $1 removed something. Prints
-# "java-store" when it made the Java trust store.
+# "java-store" when the Java trust store exists afterwards.
+# Each JVM start (keytool, Debian's `jks-keystore` hook of update-ca-certificates) costs seconds:
+# - nothing is redone when the container trusts exactly these CAs already (a warm image whose
+#   setup trusted them: the gathered CODEXWEB_CAS is the same, and so is the Java store);
+# - with a JDK, Debian's hook rewriting the JDK's own store is skipped: Java uses codexweb's
+#   store (JAVA_TOOL_OPTIONS), made from the JDK's roots plus these CAs.
 TRUST_SCRIPT = rf"""
 set -euo pipefail
 shopt -s nullglob
@@ -59,30 +64,49 @@ if [ -n "$1" ]; then
   done
 fi
 if [ "$3" = 1 ] && [ "$removed" = 0 ]; then exit 0; fi
-update-ca-certificates >/dev/null
-mkdir -p {posixpath.dirname(CODEXWEB_CAS)}
 cas=(/usr/local/share/ca-certificates/codexweb-*.crt)
-cat /dev/null "${{cas[@]}}" > {CODEXWEB_CAS}
-chmod 644 {CODEXWEB_CAS}
+java=0
+if command -v keytool >/dev/null 2>&1; then java=1; fi
+if [ "$removed" = 0 ] && [ -f {CODEXWEB_CAS} ] \
+    && cat /dev/null "${{cas[@]}}" | cmp -s - {CODEXWEB_CAS}; then
+  if [ "$java" = 1 ] && [ -f {JAVA_TRUSTSTORE} ]; then echo java-store; exit 0; fi
+  if [ "$java" = 0 ] && [ ! -e {JAVA_TRUSTSTORE} ]; then exit 0; fi
+fi
+if [ "$java" = 1 ] && grep -q -- --hooksdir "$(command -v update-ca-certificates)"; then
+  hooks=$(mktemp -d)
+  for h in /etc/ca-certificates/update.d/*; do
+    [ "${{h##*/}}" = jks-keystore ] || ln -s "$h" "$hooks/"
+  done
+  update-ca-certificates --hooksdir "$hooks" >/dev/null
+  rm -rf -- "$hooks"
+else
+  update-ca-certificates >/dev/null
+fi
+mkdir -p {posixpath.dirname(CODEXWEB_CAS)}
 rm -f {JAVA_TRUSTSTORE}
+cat /dev/null "${{cas[@]}}" > {CODEXWEB_CAS}.new
+chmod 644 {CODEXWEB_CAS}.new
 # A JDK: its own roots plus codexweb's CAs. Without a readable JDK store, no Java store at all
 # (one holding only codexweb's CAs would make Java distrust every public server).
-if command -v keytool >/dev/null 2>&1; then
+if [ "$java" = 1 ]; then
   jdk=$(dirname "$(dirname "$(readlink -f "$(command -v keytool)")")")
   if keytool -importkeystore -noprompt -srckeystore "$jdk/lib/security/cacerts" \
-      -srcstorepass {JAVA_TRUSTSTORE_PASSWORD} -destkeystore {JAVA_TRUSTSTORE} \
+      -srcstorepass {JAVA_TRUSTSTORE_PASSWORD} -destkeystore {JAVA_TRUSTSTORE}.new \
       -deststoretype PKCS12 -deststorepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null 2>&1; then
     for f in "${{cas[@]}}"; do
       keytool -importcert -noprompt -alias "$(basename "$f" .crt)" -file "$f" \
-        -keystore {JAVA_TRUSTSTORE} -storetype PKCS12 \
+        -keystore {JAVA_TRUSTSTORE}.new -storetype PKCS12 \
         -storepass {JAVA_TRUSTSTORE_PASSWORD} >/dev/null
     done
-    chmod 644 {JAVA_TRUSTSTORE}
+    chmod 644 {JAVA_TRUSTSTORE}.new
+    mv -f {JAVA_TRUSTSTORE}.new {JAVA_TRUSTSTORE}
     echo java-store
   else
-    rm -f {JAVA_TRUSTSTORE}
+    rm -f {JAVA_TRUSTSTORE}.new
   fi
 fi
+# Last: only a step that went through whole is taken as done by the check above.
+mv -f {CODEXWEB_CAS}.new {CODEXWEB_CAS}
 """
 # Empties /workspace (chmod only when a plain delete fails), checks it is empty, unpacks stdin.
 # Emptiness is a bash glob (no `ls`), and an empty workspace (a fresh volume: every start but one

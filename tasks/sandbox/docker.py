@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -71,7 +72,7 @@ from tasks.sandbox.engine import (
     docker_client,
     person_error,
 )
-from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun
+from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun, claim, discard, park
 from tasks.sandbox.idle_watch import IdleDiskWatch, user_processes_left
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
@@ -100,6 +101,11 @@ from tasks.sandbox.watch import DiskBound, DiskUse, Watched, watch_command
 logger = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds to wait for output to end after killing a command
+# Times a sandbox starts its resident helper again after the sandbox itself ended it (every
+# process of the user killed: a disk-limit kill, a runaway command). Bounded, so an agent that
+# makes us kill everything over and over cannot make us start helpers in a loop; after that its
+# commands get an exec each, as after a helper that misbehaved.
+MAX_HELPER_RESTARTS = 3
 # Output pieces of one stream arriving within this window are streamed as one chunk (one event
 # instead of one per pipe read; see output.py).
 OUTPUT_BATCH_SECONDS = 0.075
@@ -142,6 +148,10 @@ class DockerSandbox:
         # agent phase, without DockerConfig.helper_binary, and once it failed (then every
         # command gets an exec of its own, as before).
         self._helper: HelperChannel | None = None
+        # The sandbox ended the helper itself (`_end_user_processes`): the next agent command
+        # starts it again, at most MAX_HELPER_RESTARTS times (`_helper_restarts` so far).
+        self._helper_restart_due = False
+        self._helper_restarts = 0
         # Command time left until the disk watchdog measures again (watch.Watched.disk_due_in).
         self._disk_due_in = config.disk_watch_seconds
         # The disk limit between commands of the agent phase (idle_watch.py; without quotas).
@@ -419,6 +429,7 @@ class DockerSandbox:
     def _refill_pool(self, plan: ContainerPlan, key: str, image_id: str) -> None:
         """Ask for the pool `key` (containers of `plan` from `image_id`) to be topped up in the
         background (pool.py)."""
+        prepare = partial(park, user=agent_user(self.spec)) if self._helper_binary() else None
         self.pool_refill = pool.refill_later(
             pool.Refill(
                 plan=plan,
@@ -427,6 +438,9 @@ class DockerSandbox:
                 size=self.config.pool_size,
                 idle_seconds=self.config.pool_idle_seconds,
                 cache_hours=self._cache_hours(),
+                # The pooled container's helper starts before it is paused: the attempt that
+                # claims it here skips that exec (helper.park; it never runs a script).
+                prepare=prepare,
             ),
             create=create_container,
             client_factory=docker_client,
@@ -478,6 +492,9 @@ class DockerSandbox:
         close egress and refuse secrets left in files."""
         spec = self.spec
         self._phase = what
+        # A pooled container never runs a script (pool.poolable); should one ever, no helper
+        # started before it may live on into it.
+        discard(self._require_container())
         if self._early_proxy is not None:
             self._early_proxy.result()  # its failure (e.g. mitmdump missing) is the start's
         self._set_network(spec.setup_network)
@@ -548,6 +565,10 @@ class DockerSandbox:
         processes and its secrets are gone. Without it every command gets an exec of its own."""
         if not self._helper_binary():
             return
+        parked = claim(self._require_container(), user=self._user) if self.pooled else None
+        if parked is not None:  # started before the pool paused the container (helper.park)
+            self._helper = parked
+            return
         try:
             self._helper = HelperChannel.start(self.api, self._require_container(), user=self._user)
         except HelperError as exc:
@@ -569,6 +590,37 @@ class DockerSandbox:
             helper.dead or why,
         )
         helper.close()
+
+    def _helper_ended_by_us(self, user: str) -> None:
+        """Every process of `user` is about to be killed by the sandbox itself: its helper goes
+        too, not for misbehaving, so it is closed now (no command is sent to a dying helper)
+        and started again at the next command (`_restart_helper`). A helper already dead was
+        ended by something else (a command): that is misbehaviour, dropped for good."""
+        helper = self._helper
+        if helper is None or helper.user != user:
+            return
+        if helper.dead:
+            self._helper_down("it ended")
+            return
+        self._helper = None
+        helper.close()
+        self._helper_restart_due = True
+
+    def _restart_helper(self) -> None:
+        """Start the helper the sandbox ended (`_helper_ended_by_us`) again, unless this
+        sandbox did so MAX_HELPER_RESTARTS times already."""
+        self._helper_restart_due = False
+        if self._helper is not None or self._helper_restarts >= MAX_HELPER_RESTARTS:
+            if self._helper is None:
+                logger.info(
+                    "sandbox %s: the command helper was restarted %d times; each command "
+                    "gets an exec now",
+                    self.container_id,
+                    self._helper_restarts,
+                )
+            return
+        self._helper_restarts += 1
+        self._start_helper()
 
     def _set_network(self, policy: NetworkPolicy, *, agent: bool = False) -> None:
         java_store = self._network.set(policy, self._require_shell(), agent=agent)
@@ -696,6 +748,8 @@ class DockerSandbox:
     ) -> QueuedRun:
         """Start `command` through the resident helper when it runs for `user` (the agent
         phase), else (and when the helper fails) with an exec of its own."""
+        if helper and self._helper_restart_due and user == self._user and self._phase == "agent":
+            self._restart_helper()
         channel = self._helper if helper else None
         if channel is not None and channel.user == user and self._phase == "agent":
             try:
@@ -831,8 +885,10 @@ class DockerSandbox:
     def _end_user_processes(self, user: str, *, clear_ipc: bool = False) -> None:
         """Kill every process of `user` (and with `clear_ipc` remove its IPC objects, in the
         same exec); if even that cannot run (a fork bomb holding every pid), restart the
-        container: its file system stays, its processes do not."""
+        container: its file system stays, its processes do not. The user's resident helper
+        dies with them; it is started again at the next command (`_helper_ended_by_us`)."""
         shell = self._require_shell()
+        self._helper_ended_by_us(user)
         if shell.kill_user_processes(user, clear_ipc=clear_ipc):
             return
         logger.warning("restarting sandbox %s to end runaway processes", self.container_id)

@@ -13,6 +13,10 @@ Every byte from the container is untrusted: frames are bounded, unknown ids igno
 malformed frame, EOF or a send that does not go through within SEND_TIMEOUT marks the channel
 dead; the sandbox then runs its commands the old way (docker.py). A command whose helper died
 under it ends with `lost` set.
+
+A pooled container (pool.py: made from a warm image, never runs a setup or maintenance script)
+gets its helper before it is paused (`park`), so the attempt that claims it in this process
+takes it (`claim`) instead of starting one on its way to the first command.
 """
 
 from __future__ import annotations
@@ -40,6 +44,47 @@ _OUTPUT = {b"O": "stdout", b"E": "stderr"}
 
 class HelperError(Exception):
     """The helper cannot take the command (not running, died, broke the protocol)."""
+
+
+# Helpers started in pooled containers by this process: container id -> channel (`park`).
+_parked: dict[str, HelperChannel] = {}
+_parked_lock = threading.Lock()
+
+
+def park(api: Any, container_id: str, *, user: str) -> None:
+    """Start the helper of a pooled container (running, not yet paused) for `user`, kept for
+    the attempt that claims the container in this process. Any failure: nothing parked (the
+    claimer starts its own)."""
+    try:
+        channel = HelperChannel.start(api, container_id, user=user)
+    except HelperError as exc:
+        logger.info("no helper for pooled container %s: %s", container_id[:12], exc)
+        return
+    with _parked_lock:
+        for gone in [cid for cid, kept in _parked.items() if kept.dead]:
+            del _parked[gone]  # its container was removed unclaimed
+        _parked[container_id] = channel
+
+
+def claim(container_id: str, *, user: str) -> HelperChannel | None:
+    """The helper parked for `container_id` when it still runs for `user`; None otherwise (a
+    parked one for another user is closed)."""
+    with _parked_lock:
+        channel = _parked.pop(container_id, None)
+    if channel is None:
+        return None
+    if channel.dead or channel.user != user:
+        channel.close()
+        return None
+    return channel
+
+
+def discard(container_id: str) -> None:
+    """Close the helper parked for `container_id`, if any."""
+    with _parked_lock:
+        channel = _parked.pop(container_id, None)
+    if channel is not None:
+        channel.close()
 
 
 class HelperRun(QueuedRun):

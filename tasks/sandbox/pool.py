@@ -223,14 +223,18 @@ def fill(
     size: int,
     deadline: float,
     create: Callable[[docker.APIClient, ContainerPlan], str],
+    prepare: Callable[[docker.APIClient, str], None] | None = None,
 ) -> list[str]:
-    """Make, start and pause pooled containers until `key` has `size`; their ids."""
+    """Make, start and pause pooled containers until `key` has `size`; their ids. `prepare`
+    runs on each started container before it is paused (the resident helper: helper.park)."""
     _remove_at_exit(api)
     made: list[str] = []
     for _ in range(max(0, size - count(api, key))):
         container = create(api, pool_plan(plan, key, deadline=deadline))
         try:
             api.start(container)
+            if prepare is not None:
+                prepare(api, container)
             _pause(api, container)
         except BaseException:
             with contextlib.suppress(*ENGINE_ERRORS):
@@ -323,6 +327,8 @@ class Refill:
     idle_seconds: float
     cache_hours: float
     delay: float = 1.0  # let the attempt that just took one get going first
+    # Run on each new container before it is paused (fill's `prepare`).
+    prepare: Callable[[docker.APIClient, str], None] | None = None
 
 
 _filling: set[str] = set()
@@ -363,7 +369,15 @@ def refill_later(
                 idle_seconds=refill.idle_seconds,
                 cache_hours=refill.cache_hours,
             )
-            fill(api, refill.plan, refill.key, size=refill.size, deadline=deadline, create=create)
+            fill(
+                api,
+                refill.plan,
+                refill.key,
+                size=refill.size,
+                deadline=deadline,
+                create=create,
+                prepare=refill.prepare,
+            )
         except Exception as exc:  # noqa: BLE001 — a refill never fails anything
             logger.warning("could not refill the container pool: %s", exc)
         finally:

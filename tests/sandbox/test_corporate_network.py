@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -248,6 +249,12 @@ def test_chained_mode_still_refuses_private_addresses(make_sandbox, company_prox
     assert company_proxy.requests == []
 
 
+# Left to a reaper (another test's, running at the same time) only after its deadline.
+TEST_LABELS = {
+    "org.codexweb.test": "1",
+    LABEL_SANDBOX: "1",
+    LABEL_DEADLINE: str(int(time.time()) + 900),
+}
 HOST_JDK = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 JAVA_ROOTS = "/etc/ssl/certs/java"  # where Debian's JDK keeps its cacerts...
 JAVA_CONF = "/etc/java-17-openjdk"  # ...and its security settings
@@ -264,7 +271,7 @@ def test_a_jdk_in_the_image_gets_a_trust_store_with_the_company_ca(docker_engine
         detach=True,
         user="root",
         network_mode="none",
-        labels={"org.codexweb.test": "1", LABEL_SANDBOX: "1", LABEL_DEADLINE: "0"},
+        labels=TEST_LABELS,
         volumes={
             str(HOST_JDK): {"bind": str(HOST_JDK), "mode": "ro"},
             JAVA_ROOTS: {"bind": JAVA_ROOTS, "mode": "ro"},
@@ -292,5 +299,70 @@ def test_a_jdk_in_the_image_gets_a_trust_store_with_the_company_ca(docker_engine
         assert entries > 50  # ...next to the JDK's own roots, not instead of them
         options = java_tool_options({})
         assert f"-Djavax.net.ssl.trustStore={JAVA_TRUSTSTORE}" in options
+    finally:
+        container.remove(force=True)
+
+
+def test_the_universal_images_jdk_trusts_the_ca_and_trusting_it_again_costs_nothing(
+    docker_engine, universal_image, company
+):
+    """Each JVM start costs seconds (≈ 2 under load): the trust step makes codexweb's store
+    from the JDK's roots (Debian's hook rewriting the JDK's own store is skipped: Java is
+    pointed at codexweb's), and a container that trusts exactly these CAs already (a warm image
+    whose setup trusted them) keeps what it has. Another CA set is trusted anew."""
+    container = docker_engine.containers.run(
+        universal_image,
+        ["sleep", "infinity"],
+        detach=True,
+        user="root",
+        network_mode="none",
+        labels=TEST_LABELS,
+    )
+    try:
+        shell = ContainerShell(docker_engine, container.id)
+
+        def trust(pem: str) -> bool:
+            return shell.trust_cas(
+                {f"{EXTRA_CA_PREFIX}1.crt": pem.encode()},
+                what="the company CA",
+                replace=f"{EXTRA_CA_PREFIX}*.crt",
+            )
+
+        def run(script: str) -> str:
+            code, out, err = shell.run(["bash", "-c", script], user="sandbox")
+            assert code == 0, err
+            return out.decode()
+
+        def store() -> str:
+            return run(f"keytool -list -rfc -keystore {JAVA_TRUSTSTORE} -storepass changeit")
+
+        def made() -> str:  # the files' identities: rewritten files get new inodes
+            return run(f"stat -c '%i %Y' {JAVA_TRUSTSTORE} {CODEXWEB_CAS}")
+
+        def signature_line(pem: str) -> str:  # the issuer's name is in both certificates
+            return pem.strip().splitlines()[-2]
+
+        assert trust(company.ca_pem)
+        listing = store()
+        assert "Alias name: codexweb-extra-ca-1" in listing
+        assert signature_line(company.ca_pem) in listing
+        assert int(re.search(r"Your keystore contains (\d+) entries", listing).group(1)) > 50
+        own = run("keytool -list -cacerts -storepass changeit")
+        assert "codexweb" not in own  # the JDK's own store was left alone
+        assert signature_line(company.ca_pem) in run(f"cat {SYSTEM_CA_BUNDLE}")
+
+        before = made()
+        assert trust(company.ca_pem)  # the same CA again: the store is there, nothing redone
+        assert made() == before
+
+        other = issued_certificate("other.acme.test", company_ca())[0].decode()
+        assert trust(other)
+        assert made() != before
+        listing = store()
+        assert signature_line(other) in listing
+        assert signature_line(company.ca_pem) not in listing
+        bundle = run(f"cat {SYSTEM_CA_BUNDLE} {CODEXWEB_CAS}")
+        assert signature_line(company.ca_pem) not in bundle
+        assert signature_line(other) in bundle
     finally:
         container.remove(force=True)

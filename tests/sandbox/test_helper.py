@@ -177,3 +177,62 @@ def test_a_container_killed_under_a_helper_command_is_lost(make_sandbox) -> None
             sandbox.exec("sleep 60", timeout=30)
     finally:
         killer.join()
+
+
+def test_a_helper_the_sandbox_ended_is_started_again(make_sandbox) -> None:  # noqa: ANN001
+    # The disk limit's kill ends every process of the user, the helper with them: that was
+    # the sandbox's doing, not the helper's, so later commands still run without an exec each.
+    sandbox = make_sandbox(disk_mb=100)
+    first = sandbox._helper
+    assert first is not None
+    result = sandbox.exec(
+        "for i in 1 2; do head -c 60M /dev/zero > /tmp/fill.$i; done; sleep 60", timeout=60
+    )
+    assert "disk limit of 100 MB" in result.error, result.output
+    # While the files are there every command would be killed at its start (the limit holds
+    # between commands): they go by a short exec of the sandbox's own, not a command.
+    sandbox._require_shell().run(["sh", "-c", "rm -f /tmp/fill.*"], user="sandbox")
+    before = engine_exec_count(sandbox)
+    for n in range(3):
+        assert sandbox.exec(f"exit {n}").exit_code == n
+    assert engine_exec_count(sandbox) == before
+    again = sandbox._helper
+    assert again is not None and again.pid != first.pid
+    assert sandbox.exec(f"kill -0 {first.pid} 2>/dev/null || echo old-one-gone").output == (
+        "old-one-gone\n"
+    )
+
+
+def test_restarts_are_bounded_per_sandbox(make_sandbox) -> None:  # noqa: ANN001
+    # An agent that makes the sandbox kill everything again and again (here: the kill itself,
+    # repeated) gets a new helper only MAX_HELPER_RESTARTS times, then an exec per command.
+    from tasks.sandbox.docker import MAX_HELPER_RESTARTS
+
+    sandbox = make_sandbox()
+    pids = {sandbox._helper.pid}
+    for _ in range(MAX_HELPER_RESTARTS):
+        sandbox._end_user_processes("sandbox")
+        assert sandbox.exec("echo ok").output == "ok\n"
+        assert sandbox._helper is not None
+        pids.add(sandbox._helper.pid)
+    assert len(pids) == MAX_HELPER_RESTARTS + 1
+    sandbox._end_user_processes("sandbox")
+    before = engine_exec_count(sandbox)
+    assert sandbox.exec("echo ok").output == "ok\n"
+    assert sandbox._helper is None
+    assert engine_exec_count(sandbox) == before + 1
+
+
+def test_a_helper_killed_by_a_command_is_not_started_again(make_sandbox) -> None:  # noqa: ANN001
+    # The helper ended under a command (not by the sandbox): dropped for good, even when the
+    # sandbox later kills every process of the user itself.
+    sandbox = make_sandbox()
+    helper = sandbox._helper
+    assert helper is not None
+    sandbox.exec(f"kill -KILL {helper.pid}; sleep 1")
+    assert sandbox._helper is None
+    sandbox._end_user_processes("sandbox")
+    before = engine_exec_count(sandbox)
+    assert sandbox.exec("echo next").output == "next\n"
+    assert sandbox._helper is None
+    assert engine_exec_count(sandbox) == before + 1

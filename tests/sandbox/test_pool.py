@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -417,3 +418,49 @@ def test_a_worker_that_exits_cleanly_takes_its_pool_with_it(docker_engine, how):
     finally:
         for container in left:
             docker_engine.api.remove_container(container, force=True, v=True)
+
+
+def _events(client: docker.DockerClient, container: str, event: str) -> list[dict]:
+    """The engine's `event` events of `container` so far, oldest first."""
+    created = client.api.inspect_container(container)["Created"]
+    since = int(datetime.fromisoformat(created[:19]).replace(tzinfo=UTC).timestamp()) - 1
+    return list(
+        client.api.events(
+            since=since,
+            until=int(time.time()) + 1,
+            filters={"container": container, "event": event},
+            decode=True,
+        )
+    )
+
+
+def test_a_claimed_container_brings_a_helper_started_before_it_was_paused(
+    pool_sandbox, docker_engine
+):  # noqa: ANN001
+    # The refill started the resident helper before pausing the container (it never runs a
+    # script, so no secret ever met it): the attempt taking it skips that exec on its way to
+    # the first command.
+    first = pool_sandbox()
+    second = pool_sandbox()
+    assert second.pooled and second._helper is not None
+    helpers = [
+        e for e in _events(docker_engine, second.container_id, "exec_create")
+        if HELPER_PATH in e.get("Action", "")
+    ]
+    paused = _events(docker_engine, second.container_id, "pause")
+    claimed = _events(docker_engine, second.container_id, "rename")
+    assert len(helpers) == 1 and len(paused) == 1 and len(claimed) == 1
+    assert helpers[0]["timeNano"] < paused[0]["timeNano"] < claimed[0]["timeNano"]
+    assert second.exec("id -un; echo $PPID").output.split() == ["sandbox", str(second._helper.pid)]
+    assert first._helper is not None  # made as always: its helper started as the agent phase began
+
+
+def test_an_ask_taking_a_code_attempts_pooled_container_gets_a_reader_helper(
+    pool_sandbox, docker_engine
+):  # noqa: ANN001
+    pool_sandbox()
+    ask = pool_sandbox(read_only=True)
+    assert ask.pooled and ask._helper is not None and ask._helper.user == "reader"
+    assert ask.exec("id -un").output == "reader\n"
+    left = ask.exec("ps -o user=,args= -e | grep -c '^sandbox.*codexweb-helper' || true")
+    assert left.output.strip() == "0"  # the parked one, started for `sandbox`, is gone

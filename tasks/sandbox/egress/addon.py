@@ -199,7 +199,7 @@ class CodexwebEgress:
             403, body.encode(), {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"}
         )
 
-    def _decide(
+    async def _decide(
         self, flow: http.HTTPFlow, method: str, tunnel: tuple[str, int] | None = None
     ) -> None:
         host, port = tunnel or (flow.request.host, flow.request.port)
@@ -213,7 +213,7 @@ class CodexwebEgress:
                 upgrade=_upgrade(flow),
             )
             if decision.allowed:  # only names the rules allow are looked up
-                why = self._address_refusal(host, port)
+                why = await self._address_refusal(host, port)
                 decision = decision if why is None else policy.Decision(False, why)
         target = self._target(flow, method, tunnel)
         url = target or (f"{host}:{port}" if method == "CONNECT" else flow.request.url)
@@ -277,20 +277,23 @@ class CodexwebEgress:
             self.rules = rules
             self._allowed_networks = addresses.parse_networks(rules.allow_private)
 
-    def http_connect(self, flow: http.HTTPFlow) -> None:
-        self._refresh()
-        self._decide(flow, "CONNECT")
+    # The hooks that may look a name up are coroutines: mitmproxy holds only their own flow
+    # while they wait (lookup.py), every other tunnel goes on.
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        self._refresh()
+        await self._decide(flow, "CONNECT")
+
+    async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
             return
         self._refresh()
         tunnel = self._tunnels.get(flow.client_conn.id)
         if tunnel is None:  # a plain proxied request: its URL names the destination
-            self._decide(flow, flow.request.method)
+            await self._decide(flow, flow.request.method)
             return
         # Plain HTTP, or intercepted HTTPS, inside an allowed CONNECT tunnel.
-        self._decide(flow, flow.request.method, tunnel=tunnel)
+        await self._decide(flow, flow.request.method, tunnel=tunnel)
 
     def response(self, flow: http.HTTPFlow) -> None:
         """No form of a credential reaches the sandbox, whatever the server echoes. A server
@@ -388,7 +391,7 @@ class CodexwebEgress:
             return
         self._record_tls_failure(tunnel[0], tunnel[1], str(data.conn.error or "TLS failed"))
 
-    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+    async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """Every upstream connection: resolve, check every address, pin the first. The request
         or tunnel was checked the same way already (for a 403 that says why); this check is the
         one that holds, on the address actually connected to."""
@@ -401,7 +404,7 @@ class CodexwebEgress:
         host, port = data.server.address
         name = policy.normalize_host(host)
         try:
-            candidates, target_port = self._resolve(name, port)
+            candidates, target_port = await self._resolve(name, port)
         except OSError as exc:
             data.server.error = f"{REFUSED_PREFIX}: cannot resolve {name!r} ({exc})"
             return
@@ -413,21 +416,21 @@ class CodexwebEgress:
         # Pin the checked address so a second lookup cannot point somewhere else.
         data.server.address = (candidates[0], target_port)
 
-    def _resolve(self, name: str, port: int) -> tuple[list[str], int]:
+    async def _resolve(self, name: str, port: int) -> tuple[list[str], int]:
         """(addresses, port) to connect to for `name`:`port`; OSError when it does not resolve."""
         assert self.rules is not None
         mapped = policy.resolve_target(self.rules.resolve, name, port)
         if mapped:  # tests only: a name mapped to "ip:port", checked like a resolved one
             mhost, _, mport = mapped.rpartition(":")
             return [policy.normalize_host(mhost)], int(mport)
-        return self._lookup.addresses(name), port
+        return await self._lookup.addresses_async(name), port
 
-    def _address_refusal(self, host: str, port: int) -> str | None:
+    async def _address_refusal(self, host: str, port: int) -> str | None:
         """Why `host` may not be reached (one of its addresses is not public), or None. A name
         that does not resolve is left to `server_connect`, which says so."""
         name = policy.normalize_host(host)
         try:
-            candidates, _ = self._resolve(name, port)
+            candidates, _ = await self._resolve(name, port)
         except OSError:
             return None
         return self._refusal_of(name, candidates)
