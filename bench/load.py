@@ -22,7 +22,9 @@ queue wait p50/p95 (created → started), submit → first command p50/p95, even
 websocket p50/p95 (the event's `created_at` to its receipt), the CPU seconds and peak memory
 (proportional set size: pages the pool processes share are counted once) of the worker and of
 the web server, where the round's CPU went (worker, web, the Docker engine, the containers'
-own processes, their containerd shims, the rest of the machine: bench/usage.py), sandbox
+own processes, their containerd shims, PostgreSQL and redis-server, their sum as the product,
+this bench's own process (its clients, the model server, the sampler: not the product), the rest
+of the machine: bench/usage.py), sandbox
 containers alive at peak and left over after (must be 0), with the load average next to them.
 `--profile`: py-spy samples the worker's threads holding the GIL during the round. Exits 1
 only when an attempt fails.
@@ -42,6 +44,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -190,15 +193,22 @@ class Followers:
 
 class Sampler(threading.Thread):
     """Every half second: CPU and memory of the worker and the web server trees, the Docker
-    engine's CPU, the machine's, and each sandbox container owned by one of the worker's
-    processes (its own CPU and its shim's, last seen before it was removed)."""
+    engine's CPU, the database's and Redis's (their servers found by port), this bench
+    process's own (its clients, the model server, this sampler: not the product), the
+    machine's, and each sandbox container owned by one of the worker's processes (its own CPU
+    and its shim's, last seen before it was removed)."""
 
-    def __init__(self, worker: int, web: int) -> None:
+    def __init__(self, worker: int, web: int, *, database_port: int | None,
+                 redis_port: int | None) -> None:
         super().__init__(daemon=True)
         self.roots = {"worker": worker, "web": web}
+        self.servers = {"database": ("postgres", database_port),
+                        "redis": ("redis-server", redis_port)}
         self.stopped = threading.Event()
         self.cpu_start = {name: self.usage(name)[0] for name in self.roots}
+        self.cpu_start.update(self.server_cpu())
         self.cpu_start["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.cpu_start["bench"] = usage.self_cpu()
         self.cpu_start["machine"] = usage.machine_busy()
         self.cpu_end = dict(self.cpu_start)
         self.began = self.last = time.monotonic()
@@ -213,6 +223,14 @@ class Sampler(threading.Thread):
 
     def usage(self, name: str) -> tuple[float, float]:
         return usage.cpu_and_rss(usage.descendants(self.roots[name]))
+
+    def server_cpu(self) -> dict[str, float]:
+        """CPU seconds of the database server (backends included, the ended ones through
+        the postmaster's reaped children) and of redis-server; 0 for one not found."""
+        return {
+            name: usage.cpu_and_rss(usage.server_pids(command, port))[0] if port else 0.0
+            for name, (command, port) in self.servers.items()
+        }
 
     def container_ids(self, *, pooled: bool = False) -> list[str]:
         """Sandbox containers (running or not) owned by one of the worker's processes: the
@@ -250,7 +268,9 @@ class Sampler(threading.Thread):
             self.cpu_end[name] = cpu
             self.rss_peak[name] = max(self.rss_peak[name], rss)
             self.pss_peak[name] = max(self.pss_peak.get(name, 0.0), usage.pss_mb(pids))
+        self.cpu_end.update(self.server_cpu())
         self.cpu_end["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.cpu_end["bench"] = usage.self_cpu()
         self.cpu_end["machine"] = usage.machine_busy()
         self.last = time.monotonic()
         ids = self.container_ids()
@@ -362,22 +382,33 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
 
 
 def cpu_rows(sampler: Sampler, n: int) -> list[tuple[str, str]]:
-    """Where the round's CPU went: per part, in seconds and per attempt. The engine's and the
-    machine's figures include whatever else the machine ran meanwhile (a shared machine)."""
+    """Where the round's CPU went: per part, in seconds and per attempt. The product's parts
+    sum to "the product"; the bench's own process (its websocket and HTTP clients, the scripted
+    model server, this sampler) is not the product, and what is left is the rest of the machine
+    (other sessions, the kernel's own threads). The engine's figure includes whatever else used
+    it meanwhile (a shared engine; the sampler's own container listings too)."""
     parts = [
         ("worker (main + pool processes)", sampler.spent("worker")),
         ("web (daphne)", sampler.spent("web")),
         ("Docker engine (dockerd + containerd)", sampler.spent("engine")),
         ("containers' own processes (commands, execs)", sum(sampler.container_cpu.values())),
         ("containerd shims (runc start/exec/stop)", sum(sampler.shim_cpu.values())),
+        ("PostgreSQL (server + backends)", sampler.spent("database")),
+        ("redis-server", sampler.spent("redis")),
     ]
+    product = sum(seconds for _, seconds in parts)
+    bench = sampler.spent("bench")
     machine = sampler.spent("machine")
-    rest = machine - sum(seconds for _, seconds in parts)
+    rest = machine - product - bench
+
+    def row(name: str, seconds: float) -> tuple[str, str]:
+        return (f"CPU: {name}", f"{seconds:.1f} s ({seconds / n:.2f} s per attempt)")
+
     return [
-        *[(f"CPU: {name}", f"{seconds:.1f} s ({seconds / n:.2f} s per attempt)")
-          for name, seconds in parts],
-        ("CPU: the rest (database, redis, the bench, other sessions)",
-         f"{rest:.1f} s ({rest / n:.2f} s per attempt)"),
+        *[row(name, seconds) for name, seconds in parts],
+        row("the product (the parts above)", product),
+        row("the bench itself (clients, model server, sampler; not the product)", bench),
+        row("the rest (other sessions, the kernel)", rest),
         ("CPU: whole machine (busy seconds, all cores)",
          f"{machine:.1f} s of {sampler.wall() * (os.cpu_count() or 1):.0f} s available"),
     ]
@@ -446,7 +477,9 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
 
         recorder = (Recorder(args.py_spy, pids["worker"], args.profile, idle=False)
                     if args.profile else None)
-        sampler = Sampler(pids["worker"], pids["daphne"])
+        sampler = Sampler(pids["worker"], pids["daphne"],
+                          database_port=urlparse(bench.env.get("DATABASE_URL", "")).port,
+                          redis_port=urlparse(bench.env.get("REDIS_URL", "")).port)
         sampler.start()
         started = time.monotonic()
         attempts = submit_all(bench, world, followers, args.attempts, spread)
