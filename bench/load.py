@@ -294,6 +294,21 @@ def _owner_pid(owner: str) -> int:
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else -1
 
 
+def database_sessions(url: str) -> int | None:
+    """Connections made to the bench's database so far (PostgreSQL's own count; None on SQLite
+    or an older server): each is a server process forked and signed in, on both sides."""
+    if not url.startswith("postgres"):
+        return None
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))] if ordered else 0
@@ -336,7 +351,7 @@ def wall(attempt: Attempt) -> float:
 
 
 def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: int,
-           elapsed: float, refused: int) -> None:
+           elapsed: float, refused: int, sessions: int | None) -> None:
     walls = [wall(a) for a in attempts]
     queue = [stack.parse_time(a.record["started_at"]) - stack.parse_time(a.record["created_at"])
              for a in attempts if a.record.get("started_at")]
@@ -364,6 +379,8 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
          f"{sampler.spent('web'):.1f} s / {sampler.rss_peak['web']:.0f} MB / "
          f"{sampler.pss_peak.get('web', 0):.0f} MB"),
         *cpu_rows(sampler, len(attempts)),
+        ("PostgreSQL connections made (the bench's own reads' included)",
+         "–" if sessions is None else f"{sessions} ({sessions / len(attempts):.0f} per attempt)"),
         ("containers alive at peak", str(sampler.containers_peak)),
         ("a container's peak memory p50 / max",
          f"{percentile(list(sampler.container_memory.values()), 0.5):.0f} MB / "
@@ -480,6 +497,7 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
         sampler = Sampler(pids["worker"], pids["daphne"],
                           database_port=urlparse(bench.env.get("DATABASE_URL", "")).port,
                           redis_port=urlparse(bench.env.get("REDIS_URL", "")).port)
+        sessions_before = database_sessions(bench.env.get("DATABASE_URL", ""))
         sampler.start()
         started = time.monotonic()
         attempts = submit_all(bench, world, followers, args.attempts, spread)
@@ -489,6 +507,9 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
             recorder.stop()
         sampler.stopped.set()
         sampler.join(timeout=10)
+        sessions_after = database_sessions(bench.env.get("DATABASE_URL", ""))
+        sessions = (None if sessions_before is None or sessions_after is None
+                    else sessions_after - sessions_before)
         with contextlib.suppress(AssertionError):
             wait_until(lambda: sampler.containers() == 0, timeout=60,
                        what="the sandbox containers removed")
@@ -496,7 +517,8 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
             if not attempt.ok:
                 print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
                       f"{attempt.record.get('error')}", file=sys.stderr)
-        report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused)
+        report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused,
+               sessions)
         if sampler.errors:
             print(f"{len(sampler.errors)} samples missed: {sampler.errors[0]}")
         if recorder:

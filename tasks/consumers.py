@@ -140,7 +140,8 @@ class AttemptConsumer(ListeningConsumer):
         self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.read_asked = False  # a READ_DATABASE is queued and not yet begun
         self.sender: asyncio.Task | None = None
-        self.tail_check: asyncio.Task | None = None
+        self.tail_check: asyncio.TimerHandle | None = None
+        self.quiet_from = 0.0  # the event loop's time of the last live event
         self.resync: asyncio.Task | None = None
         user = self.scope.get("user")
         try:
@@ -157,7 +158,9 @@ class AttemptConsumer(ListeningConsumer):
         self.resync = asyncio.ensure_future(self._resync_forever())
 
     async def disconnect(self, code: int) -> None:
-        for name in ("sender", "tail_check", "resync"):
+        if (timer := getattr(self, "tail_check", None)) is not None:
+            timer.cancel()
+        for name in ("sender", "resync"):
             await stop_task(getattr(self, name, None))
         if getattr(self, "joined", False):
             await leave_group(self, attempt_group(self.attempt_id))
@@ -256,13 +259,22 @@ class AttemptConsumer(ListeningConsumer):
             self.outbox.put_nowait(READ_DATABASE)
 
     def _schedule_tail_check(self) -> None:
-        if self.tail_check is not None and not self.tail_check.done():
-            self.tail_check.cancel()
-        self.tail_check = asyncio.ensure_future(self._tail_check())
+        """Read the database once TAIL_CHECK_SECONDS pass without a live event: one timer per
+        burst, moved on when it fires early (a task per event, cancelled by the next, cost
+        daphne more than the event's own send)."""
+        loop = asyncio.get_running_loop()
+        self.quiet_from = loop.time()
+        if self.tail_check is None:
+            self.tail_check = loop.call_later(TAIL_CHECK_SECONDS, self._tail_check)
 
-    async def _tail_check(self) -> None:
+    def _tail_check(self) -> None:
         """Once the stream pauses, read the database: a dropped last nudge shows up here."""
-        await asyncio.sleep(TAIL_CHECK_SECONDS)
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self.quiet_from
+        if quiet < TAIL_CHECK_SECONDS:
+            self.tail_check = loop.call_later(TAIL_CHECK_SECONDS - quiet, self._tail_check)
+            return
+        self.tail_check = None
         self._ask_read()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
