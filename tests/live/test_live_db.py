@@ -100,8 +100,8 @@ async def test_sockets_opening_at_once_share_one_connection(
 async def test_a_kept_connection_the_database_closed_is_replaced_without_an_error(
     acme_attempt, alice, monkeypatch
 ):
-    """The database restarts between two reads: the health check finds the kept connection
-    dead and the read goes on a new one; the socket stays open and misses nothing."""
+    """The database restarts between two reads: the read fails on the dead kept connection
+    and runs once more on a new one; the socket stays open and misses nothing."""
     monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # only the sync reads
     monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
     communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
