@@ -22,7 +22,9 @@ queue wait p50/p95 (created → started), submit → first command p50/p95, even
 websocket p50/p95 (the event's `created_at` to its receipt), the CPU seconds and peak memory
 (proportional set size: pages the pool processes share are counted once) of the worker and of
 the web server, where the round's CPU went (worker, web, the Docker engine, the containers'
-own processes, their containerd shims, the rest of the machine: bench/usage.py), sandbox
+own processes, their containerd shims, PostgreSQL and redis-server, their sum as the product,
+this bench's own process (its clients, the model server, the sampler: not the product), the rest
+of the machine: bench/usage.py), sandbox
 containers alive at peak and left over after (must be 0), with the load average next to them.
 `--profile`: py-spy samples the worker's threads holding the GIL during the round. Exits 1
 only when an attempt fails.
@@ -42,6 +44,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,7 +58,11 @@ from tests.support.live_clients import MiniWebSocket  # noqa: E402
 from tests.support.processes import wait_until  # noqa: E402
 
 ENDED = {"succeeded", "failed", "cancelled", "stopped"}  # tasks/models.py FINISHED_STATUSES
-POLL_SECONDS = 5.0  # an attempt whose websocket saw no end yet: its record read this often
+# An attempt whose websocket saw no end yet: its record read this often (a fallback: the
+# websocket shows the end). Every 5 s was, at 20 attempts in a 170 s round, ~34 API requests
+# per attempt, each a new PostgreSQL connection: most of the round's connections, and a share
+# of daphne's and PostgreSQL's CPU that grew with the round's length, not with the product.
+POLL_SECONDS = 30.0
 OWNER_LABEL = "org.codexweb.owner"  # tasks/sandbox/spec.py: "host:pid:starttime" of the worker
 
 # Run inside the stack's environment: alice, her team, the project, an API token, a session.
@@ -190,15 +197,22 @@ class Followers:
 
 class Sampler(threading.Thread):
     """Every half second: CPU and memory of the worker and the web server trees, the Docker
-    engine's CPU, the machine's, and each sandbox container owned by one of the worker's
-    processes (its own CPU and its shim's, last seen before it was removed)."""
+    engine's CPU, the database's and Redis's (their servers found by port), this bench
+    process's own (its clients, the model server, this sampler: not the product), the
+    machine's, and each sandbox container owned by one of the worker's processes (its own CPU
+    and its shim's, last seen before it was removed)."""
 
-    def __init__(self, worker: int, web: int) -> None:
+    def __init__(self, worker: int, web: int, *, database_port: int | None,
+                 redis_port: int | None) -> None:
         super().__init__(daemon=True)
         self.roots = {"worker": worker, "web": web}
+        self.servers = {"database": ("postgres", database_port),
+                        "redis": ("redis-server", redis_port)}
         self.stopped = threading.Event()
         self.cpu_start = {name: self.usage(name)[0] for name in self.roots}
+        self.cpu_start.update(self.server_cpu())
         self.cpu_start["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.cpu_start["bench"] = usage.self_cpu()
         self.cpu_start["machine"] = usage.machine_busy()
         self.cpu_end = dict(self.cpu_start)
         self.began = self.last = time.monotonic()
@@ -213,6 +227,14 @@ class Sampler(threading.Thread):
 
     def usage(self, name: str) -> tuple[float, float]:
         return usage.cpu_and_rss(usage.descendants(self.roots[name]))
+
+    def server_cpu(self) -> dict[str, float]:
+        """CPU seconds of the database server (backends included, the ended ones through
+        the postmaster's reaped children) and of redis-server; 0 for one not found."""
+        return {
+            name: usage.cpu_and_rss(usage.server_pids(command, port))[0] if port else 0.0
+            for name, (command, port) in self.servers.items()
+        }
 
     def container_ids(self, *, pooled: bool = False) -> list[str]:
         """Sandbox containers (running or not) owned by one of the worker's processes: the
@@ -250,7 +272,9 @@ class Sampler(threading.Thread):
             self.cpu_end[name] = cpu
             self.rss_peak[name] = max(self.rss_peak[name], rss)
             self.pss_peak[name] = max(self.pss_peak.get(name, 0.0), usage.pss_mb(pids))
+        self.cpu_end.update(self.server_cpu())
         self.cpu_end["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.cpu_end["bench"] = usage.self_cpu()
         self.cpu_end["machine"] = usage.machine_busy()
         self.last = time.monotonic()
         ids = self.container_ids()
@@ -274,6 +298,21 @@ def _owner_pid(owner: str) -> int:
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else -1
 
 
+def database_sessions(url: str) -> int | None:
+    """Connections made to the bench's database so far (PostgreSQL's own count; None on SQLite
+    or an older server): each is a server process forked and signed in, on both sides."""
+    if not url.startswith("postgres"):
+        return None
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))] if ordered else 0
@@ -288,7 +327,7 @@ def submit(base: str, headers: dict, repository: int, n: int) -> Attempt:
 
 def finish(base: str, headers: dict, attempts: list[Attempt], timeout: float) -> None:
     """Wait (bounded) until every attempt finished; then read its record and events. An
-    attempt's record is read when its websocket saw it end, else every few seconds: polling
+    attempt's record is read when its websocket saw it end, else every POLL_SECONDS: polling
     20 records twice a second was itself a load on the web server and the database (and on
     the crowd only, not on the lone attempt)."""
 
@@ -316,7 +355,7 @@ def wall(attempt: Attempt) -> float:
 
 
 def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: int,
-           elapsed: float, refused: int) -> None:
+           elapsed: float, refused: int, sessions: int | None) -> None:
     walls = [wall(a) for a in attempts]
     queue = [stack.parse_time(a.record["started_at"]) - stack.parse_time(a.record["created_at"])
              for a in attempts if a.record.get("started_at")]
@@ -344,6 +383,8 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
          f"{sampler.spent('web'):.1f} s / {sampler.rss_peak['web']:.0f} MB / "
          f"{sampler.pss_peak.get('web', 0):.0f} MB"),
         *cpu_rows(sampler, len(attempts)),
+        ("PostgreSQL connections made (the bench's own reads' included)",
+         "–" if sessions is None else f"{sessions} ({sessions / len(attempts):.0f} per attempt)"),
         ("containers alive at peak", str(sampler.containers_peak)),
         ("a container's peak memory p50 / max",
          f"{percentile(list(sampler.container_memory.values()), 0.5):.0f} MB / "
@@ -362,22 +403,33 @@ def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: 
 
 
 def cpu_rows(sampler: Sampler, n: int) -> list[tuple[str, str]]:
-    """Where the round's CPU went: per part, in seconds and per attempt. The engine's and the
-    machine's figures include whatever else the machine ran meanwhile (a shared machine)."""
+    """Where the round's CPU went: per part, in seconds and per attempt. The product's parts
+    sum to "the product"; the bench's own process (its websocket and HTTP clients, the scripted
+    model server, this sampler) is not the product, and what is left is the rest of the machine
+    (other sessions, the kernel's own threads). The engine's figure includes whatever else used
+    it meanwhile (a shared engine; the sampler's own container listings too)."""
     parts = [
         ("worker (main + pool processes)", sampler.spent("worker")),
         ("web (daphne)", sampler.spent("web")),
         ("Docker engine (dockerd + containerd)", sampler.spent("engine")),
         ("containers' own processes (commands, execs)", sum(sampler.container_cpu.values())),
         ("containerd shims (runc start/exec/stop)", sum(sampler.shim_cpu.values())),
+        ("PostgreSQL (server + backends)", sampler.spent("database")),
+        ("redis-server", sampler.spent("redis")),
     ]
+    product = sum(seconds for _, seconds in parts)
+    bench = sampler.spent("bench")
     machine = sampler.spent("machine")
-    rest = machine - sum(seconds for _, seconds in parts)
+    rest = machine - product - bench
+
+    def row(name: str, seconds: float) -> tuple[str, str]:
+        return (f"CPU: {name}", f"{seconds:.1f} s ({seconds / n:.2f} s per attempt)")
+
     return [
-        *[(f"CPU: {name}", f"{seconds:.1f} s ({seconds / n:.2f} s per attempt)")
-          for name, seconds in parts],
-        ("CPU: the rest (database, redis, the bench, other sessions)",
-         f"{rest:.1f} s ({rest / n:.2f} s per attempt)"),
+        *[row(name, seconds) for name, seconds in parts],
+        row("the product (the parts above)", product),
+        row("the bench itself (clients, model server, sampler; not the product)", bench),
+        row("the rest (other sessions, the kernel)", rest),
         ("CPU: whole machine (busy seconds, all cores)",
          f"{machine:.1f} s of {sampler.wall() * (os.cpu_count() or 1):.0f} s available"),
     ]
@@ -446,7 +498,10 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
 
         recorder = (Recorder(args.py_spy, pids["worker"], args.profile, idle=False)
                     if args.profile else None)
-        sampler = Sampler(pids["worker"], pids["daphne"])
+        sampler = Sampler(pids["worker"], pids["daphne"],
+                          database_port=urlparse(bench.env.get("DATABASE_URL", "")).port,
+                          redis_port=urlparse(bench.env.get("REDIS_URL", "")).port)
+        sessions_before = database_sessions(bench.env.get("DATABASE_URL", ""))
         sampler.start()
         started = time.monotonic()
         attempts = submit_all(bench, world, followers, args.attempts, spread)
@@ -456,6 +511,9 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
             recorder.stop()
         sampler.stopped.set()
         sampler.join(timeout=10)
+        sessions_after = database_sessions(bench.env.get("DATABASE_URL", ""))
+        sessions = (None if sessions_before is None or sessions_after is None
+                    else sessions_after - sessions_before)
         with contextlib.suppress(AssertionError):
             wait_until(lambda: sampler.containers() == 0, timeout=60,
                        what="the sandbox containers removed")
@@ -463,7 +521,8 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
             if not attempt.ok:
                 print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
                       f"{attempt.record.get('error')}", file=sys.stderr)
-        report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused)
+        report(lone, attempts, sampler, sampler.containers(), elapsed, followers.refused,
+               sessions)
         if sampler.errors:
             print(f"{len(sampler.errors)} samples missed: {sampler.errors[0]}")
         if recorder:

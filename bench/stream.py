@@ -12,7 +12,8 @@ client minus that time.
 Two kinds of round for each attempt count: "flat out" (appends back to back: the throughput
 ceiling, where latency is mostly queueing) and "paced" (`--rate` events/s per attempt, closer to a
 real agent). Each prints events, appends/s, events/s (first append to last receipt), p50/p95/max
-latency, and whether every client saw every seq exactly once, in order.
+latency, daphne's CPU per event delivered (sockets opening included), and whether every client
+saw every seq exactly once, in order.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.usage import cpu_and_rss  # noqa: E402
 from tests.support.live_clients import MiniWebSocket  # noqa: E402
 from tests.support.services import ensure_services, free_port, wait_for_port  # noqa: E402
 
@@ -250,21 +252,25 @@ def main() -> int:
         )
         print(
             f"{'mode':>14} {'attempts':>8} {'events':>7} {'appends/s':>10} {'events/s':>9} "
-            f"{'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}  exactly-once"
+            f"{'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'daphne CPU ms/event':>19}  "
+            "exactly-once  load"
         )
         plan = [(n, args.events, 0.0) for n in rounds]
         if args.rate > 0:
             plan += [(n, args.paced_events, args.rate) for n in rounds]
         for n, count, rate in plan:
             attempt_ids = [factories.make_task(repo, user).attempts.get().pk for _ in range(n)]
+            cpu_before = cpu_and_rss([daphne.pid])[0]
             result = asyncio.run(run_round(port, cookie, attempt_ids, count, rate))
+            cpu_ms = (cpu_and_rss([daphne.pid])[0] - cpu_before) * 1000 / result["events"]
             mode = f"paced {rate:g}/s" if rate else "flat out"
             print(
                 f"{mode:>14} {result['attempts']:>8} {result['events']:>7} "
                 f"{result['appends_per_s']:>10.0f} "
                 f"{result['events_per_s']:>9.0f} {result['p50_ms']:>7.1f} "
-                f"{result['p95_ms']:>7.1f} {result['max_ms']:>7.1f}  "
-                f"{'yes' if result['exactly_once_in_order'] else 'NO'}"
+                f"{result['p95_ms']:>7.1f} {result['max_ms']:>7.1f} {cpu_ms:>19.2f}  "
+                f"{'yes' if result['exactly_once_in_order'] else 'NO':>12}  "
+                f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
             )
     finally:
         daphne.terminate()

@@ -73,6 +73,30 @@ def pss_mb(pids: list[int]) -> float:
     return total
 
 
+def server_pids(command: str, port: int) -> list[int]:
+    """The server named `command` (a process's comm) listening on `port`, and every process
+    below it: the PostgreSQL postmaster (`-c port=N` in its command line) with its backends, or
+    a redis-server (`ADDRESS:N` in its title). Empty when none is found."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != command:
+                continue
+            words = (entry / "cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
+        except OSError:
+            continue
+        if any(w == f"port={port}" or w.endswith(f":{port}") for w in words.split()):
+            return descendants(int(entry.name))
+    return []
+
+
+def self_cpu() -> float:
+    """CPU seconds this process (every thread) used so far."""
+    times = os.times()
+    return times.user + times.system
+
+
 def engine_pids() -> list[int]:
     """dockerd (the one /var/run/docker.pid names) and its children (containerd); the shims
     are not among them (they are re-parented to init) and are counted per container."""

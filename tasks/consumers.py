@@ -27,6 +27,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
@@ -48,6 +49,8 @@ REAUTHORIZE_SECONDS = 30.0
 RESYNC_SECONDS = 5.0
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAUTHENTICATED = 4401
+# In an attempt socket's outbox: read the database for events after the last one sent.
+READ_DATABASE = None
 
 
 async def join_group(consumer: AsyncJsonWebsocketConsumer, group: str, *, was_joined: bool) -> bool:
@@ -86,6 +89,17 @@ class ListeningConsumer(AsyncJsonWebsocketConsumer):
     """A socket whose clients only listen: what they send is ignored unless a subclass asks,
     and text that is not JSON is ignored too rather than closing the socket with an error."""
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """channels' `dispatch` without its `aclose_old_connections()` before every message:
+        that is a trip to channels' one sync thread per message per socket (each live event,
+        to each page), queued behind every other socket's database reads, so under load most
+        of an event's way through daphne. These consumers reach the database only through
+        `live_read`, which drops broken and expired connections itself around each read."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Clients only listen."""
 
@@ -109,16 +123,25 @@ class AttemptConsumer(ListeningConsumer):
     """`/ws/attempts/<id>/?after=SEQ`: events after SEQ, then live ones, each exactly once and in
     seq order. Sends `{"type": "event", "event": {seq, kind, payload, created_at}}`; accepts
     `{"type": "sync"}` (re-read the database for anything missed). Closes with 4404 when the
-    person may not see the attempt (anonymous included), so ids of other teams don't leak."""
+    person may not see the attempt (anonymous included), so ids of other teams don't leak.
+
+    Everything this socket sends goes through one queue, `outbox`, emptied by one task in
+    order: a live event, or `READ_DATABASE` (the backlog, a gap, a sync, the tail check, the
+    resync). `connect()` only authorizes, joins and accepts: the backlog is the queue's first
+    item, so the socket's dispatcher is never held by a database read (under load a consumer
+    whose `connect()` replayed handled none of its live events meanwhile), and a live event
+    that arrives during the replay waits its turn, then goes or is dropped by seq."""
 
     async def connect(self) -> None:
         self.attempt_id = int(self.scope["url_route"]["kwargs"]["attempt_id"])
         self.last_sent = after_seq(self.scope.get("query_string", b""))
         self.joined = False
         self.nudged_at = -RESYNC_SECONDS  # when the last live nudge arrived (monotonic)
-        # Replays (connect, gap, sync, tail check) and live sends never interleave.
-        self.sending = asyncio.Lock()
-        self.tail_check: asyncio.Task | None = None
+        self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.read_asked = False  # a READ_DATABASE is queued and not yet begun
+        self.sender: asyncio.Task | None = None
+        self.tail_check: asyncio.TimerHandle | None = None
+        self.quiet_from = 0.0  # the event loop's time of the last live event
         self.resync: asyncio.Task | None = None
         user = self.scope.get("user")
         try:
@@ -127,19 +150,52 @@ class AttemptConsumer(ListeningConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.authorized_at = time.monotonic()
+        # Joined before the backlog is read, so nothing falls between the two.
         self.joined = await join_group(self, attempt_group(self.attempt_id), was_joined=True)
         await self.accept()
-        async with self.sending:
-            await self._replay()
-        # The subscription may have started a moment after the backlog read: look once more.
-        self._schedule_tail_check()
+        self._ask_read()  # the backlog
+        self.sender = asyncio.ensure_future(self._send_in_order())
         self.resync = asyncio.ensure_future(self._resync_forever())
 
     async def disconnect(self, code: int) -> None:
-        for name in ("tail_check", "resync"):
+        if (timer := getattr(self, "tail_check", None)) is not None:
+            timer.cancel()
+        for name in ("sender", "resync"):
             await stop_task(getattr(self, name, None))
         if getattr(self, "joined", False):
             await leave_group(self, attempt_group(self.attempt_id))
+
+    async def _send_in_order(self) -> None:
+        """The one sender: take the outbox's items in order; a read that fails (the database
+        away a moment) is logged and left to the next one, the socket stays open."""
+        backlog = True
+        while True:
+            wanted = await self.outbox.get()
+            try:
+                await self._deliver(wanted)
+            except Exception:  # psycopg raises several kinds; the next read catches up
+                logger.warning(
+                    "attempt %s: cannot read its events now; trying again with the next one",
+                    self.attempt_id,
+                    exc_info=True,
+                )
+            if backlog:
+                # The subscription may have started a moment after the backlog read: look once
+                # more a moment later.
+                backlog = False
+                self._schedule_tail_check()
+
+    async def _deliver(self, wanted: dict[str, Any] | None) -> None:
+        if wanted is READ_DATABASE:
+            self.read_asked = False  # a read asked from now on may see more: it queues again
+            await self._replay()
+        elif wanted["seq"] == self.last_sent + 1:
+            await self._emit(wanted)
+        elif wanted["seq"] > self.last_sent:
+            # A gap: an earlier nudge was dropped or is still queued; the rows are committed.
+            await self._replay()
+            if wanted["seq"] > self.last_sent:
+                await self._emit(wanted)
 
     async def _resync_forever(self) -> None:
         while True:
@@ -154,8 +210,7 @@ class AttemptConsumer(ListeningConsumer):
                 # tail check follows each burst. Reading here too cost a web process under
                 # load one database connection per socket every few seconds.
                 continue
-            async with self.sending:
-                await self._replay()
+            self._ask_read()
 
     async def _replay(self) -> None:
         """Send every stored event after `last_sent`, page by page (the database is the truth)."""
@@ -183,42 +238,49 @@ class AttemptConsumer(ListeningConsumer):
                 self.scope.get("user"), self.attempt_id
             )
         except Http404:
+            if self.sender is not None:
+                self.sender.cancel()  # what is queued is not for this person any more
             await self.close(code=CLOSE_NOT_FOUND)
             return False
         self.authorized_at = time.monotonic()
         return True
 
     async def attempt_event(self, message: dict[str, Any]) -> None:
-        event = message["event"]
         self.nudged_at = time.monotonic()
         if not await self._still_allowed():
             return
-        async with self.sending:
-            if event["seq"] == self.last_sent + 1:
-                await self._emit(event)
-            elif event["seq"] > self.last_sent:
-                # A gap: an earlier nudge was dropped or is still queued; the rows are committed.
-                await self._replay()
-                if event["seq"] > self.last_sent:
-                    await self._emit(event)
+        self.outbox.put_nowait(message["event"])
         self._schedule_tail_check()
 
-    def _schedule_tail_check(self) -> None:
-        if self.tail_check is not None and not self.tail_check.done():
-            self.tail_check.cancel()
-        self.tail_check = asyncio.ensure_future(self._tail_check())
+    def _ask_read(self) -> None:
+        """Queue a database read, unless one queued already has not begun (it will see as much)."""
+        if not self.read_asked:
+            self.read_asked = True
+            self.outbox.put_nowait(READ_DATABASE)
 
-    async def _tail_check(self) -> None:
+    def _schedule_tail_check(self) -> None:
+        """Read the database once TAIL_CHECK_SECONDS pass without a live event: one timer per
+        burst, moved on when it fires early (a task per event, cancelled by the next, cost
+        daphne more than the event's own send)."""
+        loop = asyncio.get_running_loop()
+        self.quiet_from = loop.time()
+        if self.tail_check is None:
+            self.tail_check = loop.call_later(TAIL_CHECK_SECONDS, self._tail_check)
+
+    def _tail_check(self) -> None:
         """Once the stream pauses, read the database: a dropped last nudge shows up here."""
-        await asyncio.sleep(TAIL_CHECK_SECONDS)
-        async with self.sending:
-            await self._replay()
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self.quiet_from
+        if quiet < TAIL_CHECK_SECONDS:
+            self.tail_check = loop.call_later(TAIL_CHECK_SECONDS - quiet, self._tail_check)
+            return
+        self.tail_check = None
+        self._ask_read()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Clients only listen; `{"type": "sync"}` asks for anything missed, the rest is ignored."""
         if isinstance(content, dict) and content.get("type") == "sync":
-            async with self.sending:
-                await self._replay()
+            self._ask_read()
 
 
 # How many of the team's newest tasks a team socket reports on connecting (the sidebar shows 50).

@@ -5,9 +5,12 @@ sync thread. With `DATABASE_CONN_MAX_AGE=0` channels' `database_sync_to_async` c
 connection after each call, so each read opened a new PostgreSQL connection (a server process
 forked, authentication) while every other socket's read queued behind it on that thread.
 
-`live_read` keeps the thread's connection for `LIVE_DB_KEEP_SECONDS` instead, with Django's
-health check on: after a PostgreSQL restart the first read finds the kept connection dead
-(a `SELECT 1`), drops it and opens a new one, so no read fails for it. A socket's sign-in
+`live_read` keeps the thread's connection for `LIVE_DB_KEEP_SECONDS` instead. A read on a kept
+connection that the database closed meanwhile (a PostgreSQL restart) fails with a connection
+error: the connection is dropped and the read runs once more on a new one, so no read fails
+for it. (Django's health check did the same with a `SELECT 1` before every read: one more
+round trip per read, a tenth of daphne's busy time under load; a read is safe to run twice.)
+A socket's sign-in
 check (session and user) reads there too, through `live_auth_stack`: with channels' own, a
 burst of opening sockets (pages reconnecting after a restart) opened a connection each before
 the first kept one existed, and the handshakes passed daphne's 5 s limit (bench/ws_opens.py).
@@ -27,31 +30,44 @@ from asgiref.sync import SyncToAsync
 from channels.auth import AuthMiddleware, get_user
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 T = TypeVar("T")
 
 
 def keep_connections() -> None:
-    """Let this thread's open connections live `LIVE_DB_KEEP_SECONDS` from when they opened,
-    health-checked before their first query after each `close_old_connections()`."""
+    """Let this thread's open connections live `LIVE_DB_KEEP_SECONDS` from when they opened."""
     for conn in connections.all(initialized_only=True):
         raw = conn.connection
         if raw is None or getattr(conn, "codexweb_kept", None) is raw:
             continue  # closed, or already kept (a reconnect makes a new raw connection)
         conn.codexweb_kept = raw  # type: ignore[attr-defined]
         conn.close_at = time.monotonic() + settings.LIVE_DB_KEEP_SECONDS
-        conn.health_check_enabled = True  # type: ignore[attr-defined]  # Django's own
+
+
+def _reusing_kept() -> bool:
+    """Will this thread's next read go on a connection kept from an earlier one?"""
+    return any(
+        conn.connection is not None and getattr(conn, "codexweb_kept", None) is conn.connection
+        for conn in connections.all(initialized_only=True)
+    )
 
 
 class LiveRead(SyncToAsync):
     """channels' `database_sync_to_async` (which drops broken and expired connections before
-    and after the call) that marks the thread's connection kept before the last drop."""
+    and after the call) that marks the thread's connection kept before the last drop, and
+    reads once more on a new connection when a kept one turns out dead."""
 
     def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
         close_old_connections()
         try:
-            return super().thread_handler(loop, *args, **kwargs)
+            if not _reusing_kept():
+                return super().thread_handler(loop, *args, **kwargs)
+            try:
+                return super().thread_handler(loop, *args, **kwargs)
+            except (OperationalError, InterfaceError):
+                connections.close_all()  # the database closed it: a restart, an idle limit
+                return super().thread_handler(loop, *args, **kwargs)
         finally:
             keep_connections()
             close_old_connections()

@@ -1,7 +1,7 @@
 """daphne keeps the connection its websocket consumers read on (tasks/live_db.py); PostgreSQL
 restarts under it. An open page misses nothing and keeps its socket, and a page opening after
 the restart signs in and gets the whole log: the first read finds the kept connection dead
-(the health check) and opens a new one, instead of failing the handshake.
+(the read fails on it) and reads again on a new one, instead of failing the handshake.
 """
 
 from __future__ import annotations

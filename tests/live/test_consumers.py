@@ -110,6 +110,52 @@ async def test_reconnect_mid_stream_has_no_gaps_and_no_duplicates(acme_attempt, 
     assert seen == list(range(1, total + 1))
 
 
+@pytest.mark.parametrize("read_sees_them", [False, True], ids=["read-before", "read-after"])
+async def test_live_events_during_a_slow_backlog_replay_keep_their_order(
+    acme_attempt, alice, monkeypatch, read_sees_them
+):
+    """The backlog is sent after `connect()` (a database read that under load waits its turn),
+    and the socket takes its live events in meanwhile: those go out after the backlog, each once,
+    whether the backlog read saw their rows (then their nudges are dropped by seq) or not. The
+    backlog read is held until three more events are committed and their nudges taken in."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # only the backlog and the nudges
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 3)
+    gate, nudged = threading.Event(), []
+    events_after = consumers.AttemptConsumer._events_after
+    attempt_event = consumers.AttemptConsumer.attempt_event
+
+    def held(self, seq: int):
+        if read_sees_them:
+            assert gate.wait(30)
+        rows = events_after(self, seq)
+        if not read_sees_them:
+            assert gate.wait(30)
+        return rows
+
+    async def counted(self, message):
+        nudged.append(message["event"]["seq"])
+        await attempt_event(self, message)
+
+    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", held)
+    monkeypatch.setattr(consumers.AttemptConsumer, "attempt_event", counted)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 3, start=3)
+    for _ in range(100):  # bounded: the socket takes its nudges in while the replay is held
+        if len(nudged) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert nudged == [4, 5, 6], "live events waited for the backlog replay to end"
+    assert await communicator.receive_nothing(timeout=0.2)  # nothing jumps ahead of seq 1
+
+    gate.set()
+
+    assert await receive_seqs(communicator, 6) == [1, 2, 3, 4, 5, 6]
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
 async def test_a_dropped_nudge_is_recovered_from_the_database(acme_attempt, alice, monkeypatch):
     monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # isolate gap and sync recovery
     monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
@@ -266,7 +312,11 @@ async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
     assert accepted
     await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
     assert await receive_seqs(communicator, 1) == [1]
-    reads.clear()  # the backlog read on connecting, and any resync before the nudge
+    # A resync read asked before that nudge may still wait in the socket's outbox behind the
+    # read that sent seq 1 (one queue, one sender): the next event goes out after it.
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=1)
+    assert await receive_seqs(communicator, 1) == [2]
+    reads.clear()  # the backlog read on connecting, and any resync before the nudges
 
     await asyncio.sleep(0.5)  # ten resync periods with a nudge "just" arrived
     assert reads == []
@@ -276,7 +326,7 @@ async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
         if reads:
             break
         await asyncio.sleep(0.05)
-    assert reads and reads[0] == 1
+    assert reads and reads[0] == 2
     await communicator.disconnect()
 
 

@@ -100,8 +100,8 @@ async def test_sockets_opening_at_once_share_one_connection(
 async def test_a_kept_connection_the_database_closed_is_replaced_without_an_error(
     acme_attempt, alice, monkeypatch
 ):
-    """The database restarts between two reads: the health check finds the kept connection
-    dead and the read goes on a new one; the socket stays open and misses nothing."""
+    """The database restarts between two reads: the read fails on the dead kept connection
+    and runs once more on a new one; the socket stays open and misses nothing."""
     monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # only the sync reads
     monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
     communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
@@ -123,3 +123,33 @@ async def test_a_kept_connection_the_database_closed_is_replaced_without_an_erro
 
 async def _ignore_nudge(self, message) -> None:  # noqa: ANN001
     """A consumer that drops every nudge."""
+
+
+async def test_a_read_on_the_kept_connection_sends_no_health_check_first(
+    acme_attempt, alice, monkeypatch
+):
+    """Django's health check pinged the server (`SELECT 1`) before every read on a kept
+    connection: a round trip more per read. A dead kept connection is found by the read itself
+    now (the test above)."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)  # only the sync reads
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 60)
+    pings: list[int] = []
+    is_usable = DatabaseWrapper.is_usable
+
+    def counted(self) -> bool:  # noqa: ANN001
+        pings.append(1)
+        return is_usable(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", counted)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    monkeypatch.setattr(consumers.AttemptConsumer, "attempt_event", _ignore_nudge)
+    for round_ in range(3):
+        await database_sync_to_async(publish_many)(acme_attempt.pk, 1, start=round_)
+        await communicator.send_json_to({"type": "sync"})  # a read on the kept connection
+        assert await receive_seqs(communicator, 1) == [round_ + 1]
+
+    assert pings == []
+    await communicator.disconnect()
