@@ -33,9 +33,10 @@ from django.http import Http404
 
 from codexweb.accounts.current import current_team_for
 from codexweb.accounts.selectors import teams_for_user
+from tasks.event_kinds import STATUS
 from tasks.events import attempt_group, event_message, team_group
 from tasks.live_db import live_read
-from tasks.models import Task
+from tasks.models import FINISHED_STATUSES, Task
 from tasks.selectors import attempt_events_after, get_attempt_for_user
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ TAIL_CHECK_SECONDS = 1.0
 REAUTHORIZE_SECONDS = 30.0
 # Re-join the group and read the database this often (see the module docstring).
 RESYNC_SECONDS = 5.0
+# ... and this often for an attempt that has ended: little comes after (a pull request's error),
+# and a page left open on it must not cost a database read every few seconds for hours (the
+# paced hour's sixty open pages made daphne's largest CPU cost that way).
+ENDED_RESYNC_SECONDS = 60.0
 CLOSE_NOT_FOUND = 4404
 CLOSE_UNAUTHENTICATED = 4401
 # In an attempt socket's outbox: read the database for events after the last one sent.
@@ -150,6 +155,7 @@ class AttemptConsumer(ListeningConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.authorized_at = time.monotonic()
+        self.ended = self.attempt.status in FINISHED_STATUSES  # follows the status events sent
         # Joined before the backlog is read, so nothing falls between the two.
         self.joined = await join_group(self, attempt_group(self.attempt_id), was_joined=True)
         await self.accept()
@@ -199,7 +205,7 @@ class AttemptConsumer(ListeningConsumer):
 
     async def _resync_forever(self) -> None:
         while True:
-            await asyncio.sleep(RESYNC_SECONDS)
+            await asyncio.sleep(ENDED_RESYNC_SECONDS if self.ended else RESYNC_SECONDS)
             if not await self._still_allowed():
                 return
             self.joined = await join_group(
@@ -227,6 +233,8 @@ class AttemptConsumer(ListeningConsumer):
 
     async def _emit(self, event: dict[str, Any]) -> None:
         self.last_sent = event["seq"]
+        if event["kind"] == STATUS:
+            self.ended = (event.get("payload") or {}).get("status") in FINISHED_STATUSES
         await self.send_json({"type": "event", "event": event})
 
     async def _still_allowed(self) -> bool:

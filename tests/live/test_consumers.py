@@ -330,6 +330,42 @@ async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
     await communicator.disconnect()
 
 
+async def test_a_page_left_open_on_an_ended_attempt_reads_the_database_rarely(
+    acme_attempt, alice, monkeypatch
+):
+    """A running attempt's socket reads the database every RESYNC_SECONDS while no nudge
+    comes (the subscription may be broken); once its status event says it ended, the reads
+    space out to ENDED_RESYNC_SECONDS: pages left open for hours cost (almost) nothing."""
+    monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
+    monkeypatch.setattr(consumers, "ENDED_RESYNC_SECONDS", 60)
+    reads: list[int] = []
+    events_after = consumers.AttemptConsumer._events_after
+
+    def counted(self, seq: int):
+        reads.append(seq)
+        return events_after(self, seq)
+
+    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", counted)
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    for _ in range(50):  # bounded: the running attempt's resync reads come every 0.05 s
+        if len(reads) >= 4:
+            break
+        await asyncio.sleep(0.05)
+    assert len(reads) >= 4
+
+    await database_sync_to_async(events.publish)(
+        acme_attempt.pk, "status", {"status": "succeeded", "message": "Done."}
+    )
+    assert await receive_seqs(communicator, 1) == [1]
+    await asyncio.sleep(0.2)  # a resync already asleep may still read once
+    reads.clear()
+    await asyncio.sleep(0.5)  # ten running-attempt periods
+    assert reads == []
+    await communicator.disconnect()
+
+
 async def test_two_clients_each_get_every_event_once(acme_attempt, alice, bob):
     path = f"/ws/attempts/{acme_attempt.pk}/"
     a, ok_a, _ = await ws_connect(path, alice)
