@@ -11,9 +11,10 @@ import ipaddress
 import time
 
 import pytest
+from cryptography import x509
 
 from tasks.sandbox.base import SandboxOwner, SandboxSpec
-from tasks.sandbox.egress.gateway import gateway_networks
+from tasks.sandbox.egress.gateway import DetectedGateway, detect_gateway, gateway_networks
 from tasks.sandbox.trust import host_added_cas, merge_certificates, split_certificates
 from tasks.worker import sandbox_settings
 from tests.support.egress_target import company_ca, issued_certificate
@@ -40,6 +41,33 @@ def test_the_hosts_added_cas_are_read_each_once_and_bad_files_skipped(tmp_path, 
 
 def test_no_folder_means_no_extra_ca(tmp_path):
     assert host_added_cas(tmp_path / "absent") == ""
+
+
+def test_the_hosts_added_cas_are_read_again_only_when_the_folder_changes(tmp_path, ca_pem,
+                                                                         monkeypatch):
+    other = issued_certificate("mirror.test", company_ca())[0].decode()
+    parsed: list[bytes] = []
+    load = x509.load_pem_x509_certificate
+
+    def counting_load(data: bytes, *args, **kwargs):
+        parsed.append(data)
+        return load(data, *args, **kwargs)
+
+    monkeypatch.setattr(x509, "load_pem_x509_certificate", counting_load)
+    (tmp_path / "proxy-ca.crt").write_text(ca_pem)
+
+    assert split_certificates(host_added_cas(tmp_path)) == split_certificates(ca_pem)
+    assert split_certificates(host_added_cas(tmp_path)) == split_certificates(ca_pem)
+    assert len(parsed) == 1  # the second attempt parsed nothing
+
+    (tmp_path / "mirror.crt").write_text(other)  # added while the worker runs: seen at once
+    assert split_certificates(host_added_cas(tmp_path)) == (
+        split_certificates(other) + split_certificates(ca_pem))
+    (tmp_path / "proxy-ca.crt").write_text(other)  # replaced in place
+    assert split_certificates(host_added_cas(tmp_path)) == split_certificates(other)
+    (tmp_path / "mirror.crt").unlink()
+    (tmp_path / "proxy-ca.crt").unlink()  # removed
+    assert host_added_cas(tmp_path) == ""
 
 
 def test_the_operators_file_and_the_hosts_cas_are_merged_without_repeats(ca_pem):
@@ -109,21 +137,75 @@ def test_a_resolver_that_does_not_answer_costs_a_bounded_wait():
 
 
 def test_the_worker_adds_the_detected_gateway_to_the_operators_networks(settings, monkeypatch):
-    sandbox_settings.detected_gateway.cache_clear()
-    seen: list[tuple[str, ...]] = []
+    looked_up: list[str] = []
+    answer = resolver({"pypi.org": ["203.0.113.80"]})
 
-    def detect(names, *, own):
-        seen.append(tuple(names))
-        return ("203.0.113.80/32",)
+    def resolve(name: str) -> list[str]:
+        looked_up.append(name)
+        return answer(name)
 
-    monkeypatch.setattr(sandbox_settings, "gateway_networks", detect)
+    monkeypatch.setattr(sandbox_settings, "_gateway", DetectedGateway(resolve=resolve))
     settings.SANDBOX_EGRESS_ALLOW_PRIVATE = ("10.20.0.0/16",)
     settings.SANDBOX_EGRESS_GATEWAY_NAMES = ["pypi.org"]
-    try:
-        assert sandbox_settings.docker_config().allow_private == (
-            "10.20.0.0/16", "203.0.113.80/32")
-        settings.SANDBOX_EGRESS_GATEWAY_NAMES = []
-        assert sandbox_settings.docker_config().allow_private == ("10.20.0.0/16",)
-        assert seen == [("pypi.org",)]  # looked up once per process, none when turned off
-    finally:
-        sandbox_settings.detected_gateway.cache_clear()
+    assert sandbox_settings.docker_config().allow_private == ("10.20.0.0/16", "203.0.113.80/32")
+    assert sandbox_settings.docker_config().allow_private == ("10.20.0.0/16", "203.0.113.80/32")
+    settings.SANDBOX_EGRESS_GATEWAY_NAMES = []
+    assert sandbox_settings.docker_config().allow_private == ("10.20.0.0/16",)
+    assert looked_up == ["pypi.org"]  # looked up once per process, none when turned off
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_detection_the_resolver_did_not_answer_is_tried_again_after_a_minute():
+    answers: dict[str, list[str]] = {}  # the resolver is down: every name fails
+    looked_up: list[str] = []
+
+    def resolve(name: str) -> list[str]:
+        looked_up.append(name)
+        return resolver(answers)(name)
+
+    clock = Clock()
+    gateway = DetectedGateway(resolve=resolve, retry_seconds=60, clock=clock)
+    assert gateway.networks(("pypi.org",)) == ()
+    clock.now += 30
+    assert gateway.networks(("pypi.org",)) == ()
+    assert looked_up == ["pypi.org"]  # not asked again within the minute
+
+    answers["pypi.org"] = ["10.1.2.3"]  # the resolver is up now
+    clock.now += 31
+    assert gateway.networks(("pypi.org",)) == ("10.1.2.3/32",)
+
+    answers.clear()  # down again: the answer it gave is kept for good
+    clock.now += 3600
+    assert gateway.networks(("pypi.org",)) == ("10.1.2.3/32",)
+    assert looked_up == ["pypi.org", "pypi.org"]
+
+
+def test_public_answers_mean_no_gateway_for_good():
+    looked_up: list[str] = []
+
+    def resolve(name: str) -> list[str]:
+        looked_up.append(name)
+        return ["151.101.0.223"]
+
+    clock = Clock()
+    gateway = DetectedGateway(resolve=resolve, retry_seconds=60, clock=clock)
+    assert gateway.networks(("pypi.org",)) == ()
+    clock.now += 3600
+    assert gateway.networks(("pypi.org",)) == ()
+    assert looked_up == ["pypi.org"]
+
+
+def test_a_resolver_that_does_not_answer_in_time_counts_as_not_answered():
+    def stuck(name: str) -> list[str]:
+        time.sleep(5)
+        return ["203.0.113.80"]
+
+    assert not detect_gateway(["a.test"], resolve=stuck, timeout=0.2).answered
+    assert detect_gateway(["a.test"], resolve=resolver({"a.test": ["151.101.0.223"]})).answered
