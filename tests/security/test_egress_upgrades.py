@@ -12,14 +12,21 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.egress_client import ALLOWED, LOOPBACK, REFUSED, connect, read_all
+from tests.support.egress_client import (
+    ALLOWED,
+    LOOPBACK,
+    REFUSED,
+    connect,
+    read_all,
+    receive_until_closed,
+    start_tcp_server,
+)
 
 ALL_WRITES = ("GET", "HEAD", "OPTIONS", "POST")
 WRITE = b"POST /admin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nWRITE"
@@ -54,19 +61,10 @@ def switcher() -> Iterator[Switcher]:
             protocol = asked[0] if asked else b"websocket"
             self.request.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + protocol
                                  + b"\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
-            while True:
-                try:
-                    data = self.request.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                found.after.append(data)
+            receive_until_closed(self.request, found.after.append)
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = start_tcp_server(Handler)
     found.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield found
     server.shutdown()
     server.server_close()
