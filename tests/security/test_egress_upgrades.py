@@ -24,6 +24,7 @@ from tests.support.egress_client import (
     REFUSED,
     connect,
     read_all,
+    read_head,
     receive_until_closed,
     start_tcp_server,
 )
@@ -83,12 +84,7 @@ def switch(proxy, upgrade: str | None) -> tuple[str, socket.socket]:  # noqa: AN
     sock.sendall(f"GET http://{ALLOWED}/live HTTP/1.1\r\nHost: {ALLOWED}\r\n{asks}"
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
                  .encode())
-    head = b""
-    while b"\r\n\r\n" not in head and len(head) < 65536:
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        head += chunk
+    head = read_head(sock)
     with contextlib.suppress(OSError):  # the proxy may have closed it already
         sock.sendall(WRITE)
     return head.decode(errors="replace"), sock

@@ -101,13 +101,19 @@ def open_tunnel(proxy: EgressProxy, host: str, port: int) -> tuple[socket.socket
     the reply is 200."""
     sock = connect(proxy)
     sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    return sock, read_head(sock).decode(errors="replace")
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """An HTTP reply's head, read a byte at a time so that nothing after it (a tunnel's or a
+    switched protocol's first bytes) is taken from the socket; less if it closes first."""
     head = b""
     while b"\r\n\r\n" not in head and len(head) < 65536:
         chunk = sock.recv(1)
         if not chunk:
             break
         head += chunk
-    return sock, head.decode(errors="replace")
+    return head
 
 
 def tunnel_reply(proxy: EgressProxy, host: str, port: int) -> str:

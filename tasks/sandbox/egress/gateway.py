@@ -40,20 +40,6 @@ def _resolve(name: str) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def gateway_networks(
-    names: Iterable[str],
-    *,
-    own: Collection[IPAddress] = (),
-    resolve: Resolve = _resolve,
-    timeout: float = 3.0,
-) -> tuple[str, ...]:
-    """Single-address networks ("203.0.113.80/32") of the gateway the public `names` resolve to
-    on this host; () on a normal network (public answers), when nothing resolves, or when the
-    resolver does not answer within `timeout` seconds (the lookups run in parallel threads that
-    are left behind, never waited on longer)."""
-    return detect_gateway(names, own=own, resolve=resolve, timeout=timeout).networks
-
-
 @dataclasses.dataclass(frozen=True)
 class GatewayDetection:
     """What one detection found: the gateway's `networks`, and whether the resolver `answered`
@@ -70,7 +56,10 @@ def detect_gateway(
     resolve: Resolve = _resolve,
     timeout: float = 3.0,
 ) -> GatewayDetection:
-    """`gateway_networks`, saying also whether any name resolved within `timeout`."""
+    """Single-address networks ("203.0.113.80/32") of the gateway the public `names` resolve to
+    on this host: none on a normal network (public answers), when nothing resolves, or when the
+    resolver does not answer within `timeout` seconds (the lookups run in parallel threads that
+    are left behind, never waited on longer); and whether any name was answered."""
     found: dict[str, list[str]] = {}
 
     def look_up(name: str) -> None:
