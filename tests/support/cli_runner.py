@@ -1,6 +1,7 @@
-"""Running the `codexweb` CLI as a subprocess in tests (tests/api): a signed-up world (alice,
-team Acme, acme/webapp, an API token, a private HOME), the command with that HOME, in the
-foreground or the background, and `codexweb login`.
+"""Running the `codexweb` CLI as a subprocess in tests (tests/api, tests/security): a signed-up
+world (alice, team Acme, acme/webapp, an API token, a private HOME), the command with that HOME,
+in the foreground or the background (`cli_streaming`: one that creates a task and follows it),
+and `codexweb login`.
 
 Register `world` in a suite's conftest to use it."""
 
