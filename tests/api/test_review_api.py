@@ -12,7 +12,7 @@ from tasks.reviews.models import ReviewRecord, ReviewTarget
 from tests.support import factories
 from tests.support.celery_queue import queued_jobs
 from tests.support.connected_github import connect, connected_repository
-from tests.support.finished_attempts import PATCH, finished, greeting_webapp
+from tests.support.finished_attempts import PATCH, finished
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
 
@@ -20,11 +20,6 @@ FINDING = {"file": "app.py", "line": 1, "severity": "major",
            "explanation": "v2 is not a greeting 【F:app.py†L1】",
            "citations": [{"raw": "【F:app.py†L1】", "kind": "F", "target": "app.py", "start": 1,
                           "end": 1, "valid": True, "reason": ""}]}
-
-
-@pytest.fixture
-def webapp(gh, tmp_path):
-    return greeting_webapp(gh, tmp_path)
 
 
 @pytest.fixture
