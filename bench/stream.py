@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -27,8 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +89,73 @@ def start_daphne(
     return process, port, log
 
 
+def setup_django() -> None:
+    """Django on a fresh, migrated database of the benchmark's own PostgreSQL and Redis, with a
+    channel prefix of its own: what every daphne benchmark starts from."""
+    ensure_services()
+    os.environ["DATABASE_URL"] = prepare_database()
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "codexweb.settings"
+    os.environ["CHANNELS_PREFIX"] = f"bench{os.getpid()}"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+@contextlib.contextmanager
+def daphne_serving(options: tuple[str, ...] = ()) -> Iterator[int]:
+    """daphne serving `codexweb.asgi` with this process's environment (no sandbox) while the
+    block runs; yields its port. Its log is printed when it did not end cleanly."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SANDBOX_BACKEND="none")
+    daphne, port, log = start_daphne(env, options)
+    try:
+        yield port
+    finally:
+        daphne.terminate()
+        try:
+            daphne.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daphne.kill()
+        if daphne.returncode not in (0, -15):
+            print(log.read_text()[-3000:], file=sys.stderr)
+
+
+@dataclass
+class Bench:
+    """The signed-in person the benchmarks' websockets are opened as."""
+
+    user: Any
+    repository: Any
+    cookie: str  # the session cookie's value
+
+
+def bench_person() -> Bench:
+    """A user with a team and a repository, signed in (a session cookie for websockets)."""
+    from django.test import Client
+
+    from tests.support import factories
+
+    user = factories.make_user("bench")
+    team = factories.make_team("Bench", admin=user)
+    repo = factories.make_repository(team, owner="bench", name="repo")
+    client = Client()
+    client.force_login(user)
+    return Bench(user, repo, client.cookies["sessionid"].value)
+
+
+async def attempt_socket(port: int, cookie: str, attempt_id: int) -> MiniWebSocket:
+    """The attempt's websocket (`/ws/attempts/<id>/`), opened as the signed-in `cookie`."""
+    return await MiniWebSocket.open(
+        port,
+        f"/ws/attempts/{attempt_id}/",
+        {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"},
+    )
+
+
 class Receiver:
     """One websocket client for one attempt; records (seq, latency) of what it receives."""
 
@@ -100,11 +171,7 @@ class Receiver:
 
 async def listen(port: int, cookie: str, receiver: Receiver) -> MiniWebSocket:
     """Open the attempt's websocket and start recording what arrives."""
-    ws = await MiniWebSocket.open(
-        port,
-        f"/ws/attempts/{receiver.attempt_id}/",
-        {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"},
-    )
+    ws = await attempt_socket(port, cookie, receiver.attempt_id)
 
     async def pump() -> None:
         while (text := await ws.receive()) is not None:
@@ -222,30 +289,12 @@ def main() -> int:
     if args.events < 1 or not rounds or min(rounds) < 1:
         parser.error("--events and every --attempts value must be positive")
 
-    ensure_services()
-    os.environ["DATABASE_URL"] = prepare_database()
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "codexweb.settings"
-    os.environ["CHANNELS_PREFIX"] = f"bench{os.getpid()}"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.test import Client
-
+    setup_django()
     from tests.support import factories
 
-    call_command("migrate", verbosity=0)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), SANDBOX_BACKEND="none")
-    daphne, port, log = start_daphne(env)
-    try:
-        user = factories.make_user("bench")
-        team = factories.make_team("Bench", admin=user)
-        repo = factories.make_repository(team, owner="bench", name="repo")
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies["sessionid"].value
+    with daphne_serving() as port:
+        person = bench_person()
+        user, repo, cookie = person.user, person.repository, person.cookie
         print(
             f"daphne on 127.0.0.1:{port}, PostgreSQL and Redis on loopback; one publisher "
             "process with a thread per attempt; one websocket per attempt"
@@ -272,14 +321,6 @@ def main() -> int:
                 f"{'yes' if result['exactly_once_in_order'] else 'NO':>12}  "
                 f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
             )
-    finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-        if daphne.returncode not in (0, -15):
-            print(log.read_text()[-3000:], file=sys.stderr)
     return 0
 
 

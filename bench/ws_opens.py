@@ -32,9 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.stack import load_average  # noqa: E402
-from bench.stream import prepare_database, start_daphne  # noqa: E402
-from tests.support.live_clients import MiniWebSocket  # noqa: E402
-from tests.support.services import ensure_services  # noqa: E402
+from bench.stream import (  # noqa: E402
+    attempt_socket,
+    bench_person,
+    daphne_serving,
+    setup_django,
+)
 
 OUTCOMES = ("opened", "refused", "timed out")
 BURN = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end: pass"
@@ -51,14 +54,7 @@ async def open_one(port: int, cookie: str, attempt_id: int, backlog: int, timeou
     result = Open()
     began = time.monotonic()
     try:
-        ws = await asyncio.wait_for(
-            MiniWebSocket.open(
-                port,
-                f"/ws/attempts/{attempt_id}/",
-                {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"},
-            ),
-            timeout,
-        )
+        ws = await asyncio.wait_for(attempt_socket(port, cookie, attempt_id), timeout)
     except TimeoutError:
         result.handshake = time.monotonic() - began
         return result
@@ -130,32 +126,14 @@ def main() -> int:
     if min(args.sockets, args.attempts, args.backlog, args.rounds) < 1 or args.burn < 0:
         parser.error("--sockets, --attempts, --backlog, --rounds must be positive")
 
-    ensure_services()
-    os.environ["DATABASE_URL"] = prepare_database()
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "codexweb.settings"
-    os.environ["CHANNELS_PREFIX"] = f"bench{os.getpid()}"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.test import Client
-
+    setup_django()
     from tasks import events
     from tests.support import factories
 
-    call_command("migrate", verbosity=0)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), SANDBOX_BACKEND="none")
     limit = ("--websocket_connect_timeout", str(args.handshake_limit))
-    daphne, port, log = start_daphne(env, limit if args.handshake_limit else ())
-    try:
-        user = factories.make_user("bench")
-        team = factories.make_team("Bench", admin=user)
-        repo = factories.make_repository(team, owner="bench", name="repo")
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies["sessionid"].value
+    with daphne_serving(limit if args.handshake_limit else ()) as port:
+        person = bench_person()
+        user, repo, cookie = person.user, person.repository, person.cookie
         tasks = [factories.make_task(repo, user) for _ in range(args.attempts)]
         attempt_ids = [task.attempts.get().pk for task in tasks]
         for attempt_id in attempt_ids:
@@ -169,14 +147,6 @@ def main() -> int:
               f"{args.attempts} attempts with {args.backlog} events each; {os.cpu_count()} cores")
         for _ in range(args.rounds):
             asyncio.run(run_round(port, cookie, attempt_ids, args))
-    finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
-        if daphne.returncode not in (0, -15):
-            print(log.read_text()[-3000:], file=sys.stderr)
     return 0
 
 

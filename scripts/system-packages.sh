@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages codexweb needs, only those missing. Idempotent; says what it does.
-# Usage: scripts/system-packages.sh run|test
+# Usage: scripts/system-packages.sh run|test|helper (helper: the C compiler and static C library
+# the sandbox's resident command helper is built with, see scripts/sandbox-helper.sh)
 set -euo pipefail
 purpose=${1:-test}
 
-want=(git redis-server socat)
 case "$purpose" in
-  run)  want+=(docker.io debootstrap) ;;
-  test) want+=(docker.io debootstrap chromium postgresql) ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  run)    want=(git redis-server socat docker.io debootstrap) ;;
+  test)   want=(git redis-server socat docker.io debootstrap chromium postgresql) ;;
+  helper) want=(gcc libc6-dev) ;;
+  *) echo "usage: $0 run|test|helper" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -10,6 +10,8 @@ trace deep inside.
 from __future__ import annotations
 
 import re
+import stat
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -59,16 +61,46 @@ def read_extra_ca(path: str) -> str:
 HOST_ADDED_CAS = Path("/usr/local/share/ca-certificates")
 
 
+# Per process, per folder: the listing `host_added_cas` last read (each file's path, inode,
+# size, mtime and ctime) and the certificates it found there. Checking the listing costs a stat
+# per file; reading and parsing every certificate again for each attempt cost far more.
+_host_cas_read: dict[Path, tuple[tuple[tuple[str, int, int, int, int], ...], str]] = {}
+
+
 def host_added_cas(folder: Path | None = None) -> str:
     """The certificates (PEM) of the CAs this host's administrator added (SANDBOX_TRUST_HOST_CAS):
     behind a company's TLS-intercepting proxy that is where its CA is, and the host trusts it
     for everything already. Files that are unreadable, hold a private key or no valid
-    certificate are skipped: an automatic default must not fail an attempt."""
-    certs: list[str] = []
+    certificate are skipped: an automatic default must not fail an attempt.
+
+    Read again only when a file is added, removed or changed (kept per process otherwise), so
+    a CA added while the worker runs is trusted from the next attempt on."""
+    folder = folder or HOST_ADDED_CAS
     try:
-        files = sorted(p for p in (folder or HOST_ADDED_CAS).rglob("*.crt") if p.is_file())
+        candidates = sorted(folder.rglob("*.crt"))
     except OSError:
         return ""
+    listing = []
+    for path in candidates:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            listing.append(
+                (str(path), info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+    seen = tuple(listing)
+    kept = _host_cas_read.get(folder)
+    if kept is not None and kept[0] == seen:
+        return kept[1]
+    pem = _valid_certificates(Path(entry[0]) for entry in seen)
+    _host_cas_read[folder] = (seen, pem)
+    return pem
+
+
+def _valid_certificates(files: Iterable[Path]) -> str:
+    """The valid certificates in `files`, each once; bad files skipped (see host_added_cas)."""
+    certs: list[str] = []
     for path in files:
         try:
             text = path.read_text(encoding="ascii")

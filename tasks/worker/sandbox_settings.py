@@ -27,7 +27,7 @@ from tasks.sandbox.base import (
 from tasks.sandbox.config import DockerConfig, load_domain_lists
 from tasks.sandbox.egress.addresses import host_addresses
 from tasks.sandbox.egress.credentials import EgressCredential
-from tasks.sandbox.egress.gateway import gateway_networks
+from tasks.sandbox.egress.gateway import DetectedGateway
 from tasks.sandbox.snapshot import EnvironmentSnapshot
 from tasks.sandbox.trust import (
     check_upstream_proxy,
@@ -82,16 +82,15 @@ def docker_config() -> DockerConfig:
     )
 
 
-@functools.cache
+# Per process: a detection kept for good once the resolver answered, retried after a minute
+# when it did not (the worker may start before the network's resolver is up).
+_gateway = DetectedGateway(own=host_addresses)
+
+
 def detected_gateway(names: tuple[str, ...]) -> tuple[str, ...]:
     """The intercepting gateway's addresses when this host's resolver answers the public `names`
-    (SANDBOX_EGRESS_GATEWAY_NAMES) with non-public ones, looked up once per process."""
-    if not names:
-        return ()
-    networks = gateway_networks(names, own=host_addresses())
-    if networks:
-        logger.info("public names resolve to %s here: sandboxes may reach it", ", ".join(networks))
-    return networks
+    (SANDBOX_EGRESS_GATEWAY_NAMES) with non-public ones (see `DetectedGateway`)."""
+    return _gateway.networks(names)
 
 
 @functools.cache

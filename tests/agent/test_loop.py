@@ -21,11 +21,6 @@ PATCH = (
 )
 
 
-@pytest.fixture(params=["responses", "chat"])
-def api(request):
-    return request.param
-
-
 def sandbox(**files):
     return MemorySandbox(files={"calc.py": "def add(a, b):\n    return a - b\n", **files})
 

@@ -19,11 +19,6 @@ ECHO = ToolSpec(
 )
 
 
-@pytest.fixture(params=["responses", "chat"])
-def api(request):
-    return request.param
-
-
 @pytest.fixture
 def server():
     with ScriptedModelServer() as s:

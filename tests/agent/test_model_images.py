@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
 from tasks import event_kinds as kinds
 from tasks.agent.config import ModelConfig, RetryPolicy
 from tasks.agent.conversation import ImageInput, Message, item_from_dict
@@ -19,11 +17,6 @@ from tests.support.model_server import ScriptedModelServer, reply
 PNG = images.png(2, 2)
 SHOT = ImageInput("image/png", base64.b64encode(PNG).decode())
 GIF = ImageInput("image/gif", base64.b64encode(images.GIF).decode())
-
-
-@pytest.fixture(params=["responses", "chat"])
-def api(request):
-    return request.param
 
 
 def _send(api: str, conversation) -> dict:

@@ -8,8 +8,6 @@ Create PR then opens the pull request. The GitHub stand-in serves the repository
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from tasks.jobs import run_attempt
@@ -18,29 +16,23 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.resolve import attempt_resolve
 from tasks.pull_requests.services import pull_request_create
 from tests.support import factories
-from tests.support.calc_repo import AGENTS, CALC, TEST, TESTS, summary_citing_the_green_run
-from tests.support.connected_github import connect, connected_repository, push_commit, serve
+from tests.support.calc_repo import (
+    AGENTS,
+    CALC,
+    FIX_DIFF,
+    TEST,
+    TESTS,
+    summary_citing_the_green_run,
+)
+from tests.support.connected_github import connect, connected_repository, git, push_commit, serve
 from tests.support.model_server import call, reply
 
 pytestmark = pytest.mark.docker
 
-FIX_PATCH = """diff --git a/calc.py b/calc.py
---- a/calc.py
-+++ b/calc.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-"""
 UPSTREAM = 'def add(a, b):\n    """Add a and b."""\n    return a - b  # keep it simple\n'
 RESOLVED = 'def add(a, b):\n    """Add a and b."""\n    return a + b\n'
 WRITE_RESOLVED = (f"cat > calc.py <<'EOF'\n{RESOLVED}EOF\n"
                   "git add calc.py && GIT_EDITOR=true git rebase --continue")
-
-
-def git(bare, *args) -> str:
-    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture
@@ -57,7 +49,7 @@ def test_a_conflicting_base_produces_a_resolution_whose_patch_applies(
     repository = connected_repository(acme, calc)
     task = factories.make_task(repository, alice, mode="code", prompt="Make add add.")
     first = task.attempts.get()
-    first.status, first.patch = Status.SUCCEEDED, FIX_PATCH
+    first.status, first.patch = Status.SUCCEEDED, FIX_DIFF
     first.summary = "Title: Make add add\n\n`add` adds now."
     first.base_commit = git(calc.git_dir, "rev-parse", "main")
     first.save()
@@ -107,7 +99,7 @@ def test_a_resolve_attempt_that_leaves_the_rebase_undone_takes_no_patch(
     repository = connected_repository(acme, calc)
     task = factories.make_task(repository, alice, mode="code", prompt="Make add add.")
     first = task.attempts.get()
-    first.status, first.patch, first.summary = Status.SUCCEEDED, FIX_PATCH, "Done."
+    first.status, first.patch, first.summary = Status.SUCCEEDED, FIX_DIFF, "Done."
     first.base_commit = git(calc.git_dir, "rev-parse", "main")
     first.save()
     push_commit(calc.git_dir, tmp_path, {"calc.py": UPSTREAM}, message="docstring")

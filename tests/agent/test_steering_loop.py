@@ -4,8 +4,6 @@ ends the attempt cleanly with its changes kept. The scripted model server record
 
 from __future__ import annotations
 
-import pytest
-
 from tasks import event_kinds as kinds
 from tasks.agent.steering import Steer
 from tasks.sandbox.base import ExecResult
@@ -17,11 +15,6 @@ PATCH = (
     "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a - b\n+    return a + b\n"
     "*** End Patch"
 )
-
-
-@pytest.fixture(params=["responses", "chat"])
-def api(request):
-    return request.param
 
 
 class Inbox:

@@ -8,7 +8,15 @@ import pytest
 from codexweb.api.tokens import api_token_create
 from tests.support.api_client import Api
 from tests.support.cli_runner import world  # noqa: F401
+from tests.support.finished_attempts import greeting_webapp
 from tests.support.live_app import live_app  # noqa: F401
+
+
+@pytest.fixture
+def webapp(gh, tmp_path):
+    """acme/webapp on the GitHub stand-in (the greeting app.py, alice-gh a writer); a test file
+    whose scenario needs more (a branch, a pull request) defines its own."""
+    return greeting_webapp(gh, tmp_path)
 
 
 @pytest.fixture

@@ -4,21 +4,14 @@ details of each flow: tests/github/test_branch_push.py, tests/agent/test_resolve
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from tasks.models import Attempt, AttemptKind, Status, Task
 from tasks.pull_requests.jobs import open_pull_request
 from tests.support.celery_queue import queue_clear, queued_jobs
-from tests.support.connected_github import connect, connected_repository, push_commit
+from tests.support.connected_github import connect, connected_repository, git, push_commit
 from tests.support.finished_attempts import ANSWER, PATCH, greeting_webapp
 from tests.support.github_state import PullRequest
-
-
-def git(bare, *args) -> str:
-    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.steering.models import SteerMessage
 from tests.support import factories
 from tests.support.celery_queue import queue_clear, queued_jobs
-from tests.support.cli_runner import cli, cli_background, cli_env, cli_login, wait_for_task
+from tests.support.cli_runner import cli, cli_background, cli_env, cli_login, cli_streaming
 from tests.support.services import ROOT
 
 pytestmark = pytest.mark.timeout(180)
@@ -49,10 +49,7 @@ def test_commands_need_login(world):
 
 def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
     cli_login(live_app, world)
-    before = set(Task.objects.values_list("pk", flat=True))
-    process = cli_background(world, "code", "Make x two", "--repo", "acme/webapp")
-    try:
-        task = wait_for_task(before)
+    with cli_streaming(world, "code", "Make x two", "--repo", "acme/webapp") as (process, task):
         attempt = Attempt.objects.get(task=task)
         services.attempt_claim(attempt_id=attempt.pk)
         events.publish(attempt.pk, "phase", {"phase": "agent", "message": "Agent started"})
@@ -86,9 +83,6 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
             summary="Changed x to 2; tests pass.",
         )
         out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, err
     lines = out.splitlines()
     assert lines[0].startswith(f"Task {task.pk} created")
@@ -129,12 +123,8 @@ def test_code_streams_then_shows_summary_and_diff(live_app, world, tmp_path):
 
 def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
     cli_login(live_app, world)
-    before = set(Task.objects.values_list("pk", flat=True))
-    process = cli_background(
-        world, "ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2"
-    )
-    try:
-        task = wait_for_task(before)
+    asked = ("ask", "Why is the build slow?", "--repo", "acme/webapp", "--attempts", "2")
+    with cli_streaming(world, *asked) as (process, task):
         for attempt in task.attempts.all():
             services.attempt_claim(attempt_id=attempt.pk)
             events.publish(attempt.pk, "message", {"text": f"Looking ({attempt.index})"})
@@ -144,9 +134,6 @@ def test_cancel_ends_the_stream_with_its_exit_code(live_app, world):
         assert cancelled.returncode == 0
         assert json.loads(cancelled.stdout)["status"] == "cancelled"
         out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 7, (out, err)
     assert "[1] Looking (1)" in out and "[2] Looking (2)" in out
     assert "Cancelled by alice" in out
@@ -180,16 +167,10 @@ def test_environment_variables_instead_ofcli_login(live_app, world):
 
 def test_interrupt_leaves_the_task_running(live_app, world):
     cli_login(live_app, world)
-    before = set(Task.objects.values_list("pk", flat=True))
-    process = cli_background(world, "ask", "Long question", "--repo", "acme/webapp")
-    try:
-        task = wait_for_task(before)
+    with cli_streaming(world, "ask", "Long question", "--repo", "acme/webapp") as (process, task):
         time.sleep(1.0)
         process.send_signal(2)  # SIGINT, as Ctrl-C
         out, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 130
     assert f"codexweb cancel {task.pk}" in err
     task.refresh_from_db()

@@ -3,17 +3,10 @@ found problems; `false` opens it ready for review anyway (the job the request qu
 
 from __future__ import annotations
 
-import pytest
-
 from tasks.pull_requests.jobs import open_pull_request
 from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.connected_github import connect, connected_repository
-from tests.support.finished_attempts import VERDICT, finished, greeting_webapp
-
-
-@pytest.fixture
-def webapp(gh, tmp_path):
-    return greeting_webapp(gh, tmp_path)
+from tests.support.finished_attempts import VERDICT, finished
 
 
 def _opened(api, attempt, capture, payload=None):

@@ -13,12 +13,7 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_create
 from tests.support.celery_queue import queue_clear, queued_jobs
 from tests.support.connected_github import connect, connected_repository, push_commit
-from tests.support.finished_attempts import finished, follow_up, greeting_webapp
-
-
-@pytest.fixture
-def webapp(gh, tmp_path):
-    return greeting_webapp(gh, tmp_path)
+from tests.support.finished_attempts import finished, follow_up
 
 
 @pytest.fixture

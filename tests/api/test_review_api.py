@@ -12,7 +12,7 @@ from tasks.reviews.models import ReviewRecord, ReviewTarget
 from tests.support import factories
 from tests.support.celery_queue import queued_jobs
 from tests.support.connected_github import connect, connected_repository
-from tests.support.finished_attempts import PATCH, finished, greeting_webapp
+from tests.support.finished_attempts import PATCH, finished
 
 pytestmark = pytest.mark.usefixtures("empty_queue")
 
@@ -20,6 +20,13 @@ FINDING = {"file": "app.py", "line": 1, "severity": "major",
            "explanation": "v2 is not a greeting 【F:app.py†L1】",
            "citations": [{"raw": "【F:app.py†L1】", "kind": "F", "target": "app.py", "start": 1,
                           "end": 1, "valid": True, "reason": ""}]}
+
+
+@pytest.fixture
+def repository(gh, webapp, acme, alice):
+    """acme/webapp on the GitHub stand-in, connected through alice's GitHub sign-in."""
+    connect(alice, gh, login="alice-gh")
+    return connected_repository(acme, webapp)
 
 
 def finished_review(repository, author, *, pull: int | None = 1):
@@ -104,10 +111,7 @@ def test_a_branch_review_cannot_be_posted(alice_api, acme_repo, alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_post_a_review_through_the_api_then_the_job_posts_it(
-        alice_api, gh, tmp_path, acme, alice):
-    webapp = greeting_webapp(gh, tmp_path)
-    connect(alice, gh, login="alice-gh")
-    repository = connected_repository(acme, webapp)
+        alice_api, webapp, repository, alice):
     opened = finished(repository, alice, patch=PATCH)  # a PR for the review to land on
     from tasks.pull_requests.services import pull_request_create
 
@@ -130,10 +134,7 @@ def test_post_a_review_through_the_api_then_the_job_posts_it(
 
 @pytest.mark.django_db(transaction=True)
 def test_post_a_review_as_request_changes_or_refuse_an_unknown_event(
-        alice_api, gh, tmp_path, acme, alice):
-    webapp = greeting_webapp(gh, tmp_path)
-    connect(alice, gh, login="alice-gh")
-    repository = connected_repository(acme, webapp)
+        alice_api, repository, alice):
     attempt = finished_review(repository, alice, pull=1)
 
     refused = alice_api.post(f"/attempts/{attempt.pk}/review/post", {"event": "MERGE"})

@@ -9,25 +9,17 @@ from playwright.sync_api import expect
 
 from tests.support import factories
 from tests.support.browser import screenshot, sign_in_as
+from tests.support.calc_repo import FIX_DIFF
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
-PATCH = """\
-diff --git a/app/calc.py b/app/calc.py
-new file mode 100644
---- /dev/null
-+++ b/app/calc.py
-@@ -0,0 +1,2 @@
-+def add(a, b):
-+    return a + b
-"""
 
 
 def test_review_this_diff_sits_in_the_row_of_actions_not_beside_a_wrapped_reason(
     browser_page, live_app, alice, acme_repo
 ):
     page = browser_page
-    attempt = factories.make_succeeded_attempt(acme_repo, alice, patch=PATCH)
+    attempt = factories.make_succeeded_attempt(acme_repo, alice, patch=FIX_DIFF)
     sign_in_as(page, alice, live_app)
     page.goto(f"/tasks/{attempt.task_id}/")
     actions = page.locator(".result-actions")

@@ -41,12 +41,6 @@ def worker(transactional_db, settings):
     queue_clear()
 
 
-def acme_webapp():
-    alice = factories.make_user("alice")
-    team = factories.make_team("Acme", admin=alice)
-    return alice, factories.make_repository(team, owner="acme", name="webapp")
-
-
 def submit_ask(author, repository, prompt: str, attempts: int = 1):
     """Through the service, so the jobs are enqueued exactly as a submitted form enqueues them."""
     return services.task_create(
@@ -61,7 +55,7 @@ def submit_ask(author, repository, prompt: str, attempts: int = 1):
 
 
 def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
-    alice, repository = acme_webapp()
+    alice, repository = factories.make_alice_and_webapp()
     task = wait_until_finished(submit_ask(alice, repository, "What does this do?", attempts=2))
 
     assert task.status == Status.FAILED
@@ -86,7 +80,7 @@ def test_worker_ends_each_attempt_with_the_honest_no_sandbox_error(worker):
 def test_a_job_delivered_twice_runs_once(worker):
     from tasks.jobs import run_attempt
 
-    alice, repository = acme_webapp()
+    alice, repository = factories.make_alice_and_webapp()
     task = wait_until_finished(submit_ask(alice, repository, "Twice?"))
     attempt = task.attempts.get()
     run_attempt.delay(attempt.pk)  # a redelivery after the attempt ended

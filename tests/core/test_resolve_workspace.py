@@ -18,17 +18,9 @@ from tasks.pull_requests.resolve import attempt_resolve
 from tasks.services import TaskError
 from tasks.worker.workspace import prepare_workspace
 from tests.support import factories
+from tests.support.calc_repo import CALC, FIX_DIFF
 
-CALC = "def add(a, b):\n    return a - b\n"
 UPSTREAM = 'def add(a, b):\n    """Add a and b."""\n    return a - b  # keep it simple\n'
-FIX_PATCH = """diff --git a/calc.py b/calc.py
---- a/calc.py
-+++ b/calc.py
-@@ -1,2 +1,2 @@
- def add(a, b):
--    return a - b
-+    return a + b
-"""
 ENV = {"GIT_AUTHOR_NAME": "Up", "GIT_AUTHOR_EMAIL": "up@example.test", "GIT_COMMITTER_NAME": "Up",
        "GIT_COMMITTER_EMAIL": "up@example.test", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
 
@@ -54,11 +46,11 @@ def source(tmp_path, settings):
 
 @pytest.fixture
 def first(source, acme, alice):
-    """Attempt 1, succeeded with FIX_PATCH against the first commit of main."""
+    """Attempt 1, succeeded with FIX_DIFF against the first commit of main."""
     repository = repository_register(team=acme, location=str(source))
     task = factories.make_task(repository, alice, mode="code", prompt="Make add add.")
     attempt = task.attempts.get()
-    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, FIX_PATCH, "Done."
+    attempt.status, attempt.patch, attempt.summary = Status.SUCCEEDED, FIX_DIFF, "Done."
     attempt.base_commit = git(source, "rev-parse", "main")
     attempt.save()
     return attempt

@@ -76,6 +76,22 @@ def fault_settings(worker_settings, runtime_dir):  # noqa: F811
     return worker_settings
 
 
+def scripted_attempts(model_server: ScriptedModelServer, runtime_dir: Path) -> dict[str, str]:
+    """A child process's settings for attempts in Docker (sandboxes under `runtime_dir`, no
+    warm images) with the scripted model over chat completions."""
+    return {
+        "SANDBOX_BACKEND": "docker",
+        "SANDBOX_RUNTIME_DIR": str(runtime_dir),
+        "SANDBOX_WARM_CACHE_HOURS": "0",
+        "OPENAI_BASE_URL": model_server.url,
+        "OPENAI_API_KEY": "sk-test",
+        "MODEL_STRONG_API": "chat",
+        "MODEL_FAST_API": "chat",
+        "MODEL_STRONG_REASONING_EFFORT": "",
+        "MODEL_FAST_REASONING_EFFORT": "",
+    }
+
+
 @dataclass
 class Worker:
     process: subprocess.Popen
@@ -101,15 +117,7 @@ def start_worker(fault_settings, model_server, runtime_dir) -> Iterator[Callable
         alone runs the settings' pool, as production does)."""
         log_path = Path(tempfile.mkstemp(prefix="celery-fault-", suffix=".log")[1])
         env = child_environment(
-            SANDBOX_BACKEND="docker",
-            SANDBOX_RUNTIME_DIR=str(runtime_dir),
-            SANDBOX_WARM_CACHE_HOURS="0",
-            OPENAI_BASE_URL=model_server.url,
-            OPENAI_API_KEY="sk-test",
-            MODEL_STRONG_API="chat",
-            MODEL_FAST_API="chat",
-            MODEL_STRONG_REASONING_EFFORT="",
-            MODEL_FAST_REASONING_EFFORT="",
+            **scripted_attempts(model_server, runtime_dir),
             ATTEMPT_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
             ATTEMPT_HEARTBEAT_TIMEOUT_SECONDS=str(HEARTBEAT_TIMEOUT_SECONDS),
         )

@@ -28,9 +28,7 @@ def main(count: int) -> dict:
     from tasks.resilience import with_db_retry
     from tests.support import factories
 
-    alice = factories.make_user("alice")
-    team = factories.make_team("Acme", admin=alice)
-    repository = factories.make_repository(team, owner="acme", name="webapp")
+    alice, repository = factories.make_alice_and_webapp()
     attempt = factories.make_task(repository, alice).attempts.get()
 
     def agent_writing_events(attempt_id: int) -> None:

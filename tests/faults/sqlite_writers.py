@@ -44,9 +44,7 @@ def main(tasks: int, events_per_attempt: int) -> dict:
     from tasks.worker.heartbeat import heartbeat
     from tests.support import factories
 
-    alice = factories.make_user("alice")
-    team = factories.make_team("Acme", admin=alice)
-    repository = factories.make_repository(team, owner="acme", name="webapp")
+    alice, repository = factories.make_alice_and_webapp()
     attempt_ids = [
         a.pk
         for _ in range(tasks)

@@ -28,9 +28,7 @@ from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.test import Client
 from tests.support import factories
-alice = factories.make_user("alice")
-team = factories.make_team("Acme", admin=alice)
-repository = factories.make_repository(team, owner="acme", name="webapp")
+alice, repository = factories.make_alice_and_webapp()
 attempt = factories.make_task(repository, alice).attempts.get()
 client = Client()
 client.force_login(alice)

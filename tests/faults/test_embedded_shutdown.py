@@ -21,7 +21,7 @@ from tasks import event_kinds as kinds
 from tasks.models import Attempt, Event, Status
 from tasks.services import task_create
 from tasks.worker.shutdown import SHUTDOWN_MESSAGE
-from tests.faults.conftest import attempt_containers, wait_for
+from tests.faults.conftest import attempt_containers, scripted_attempts, wait_for
 from tests.support.live_app import child_environment
 from tests.support.live_clients import AttemptFollower
 from tests.support.model_server import call, reply
@@ -45,15 +45,7 @@ def test_ctrl_c_ends_the_running_attempt_removes_its_container_and_stops_every_c
         CODEXWEB_VAR_DIR=str(var_dir),
         CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
         WORKER_CONCURRENCY="2",
-        SANDBOX_BACKEND="docker",
-        SANDBOX_RUNTIME_DIR=str(runtime_dir),
-        SANDBOX_WARM_CACHE_HOURS="0",
-        OPENAI_BASE_URL=model_server.url,
-        OPENAI_API_KEY="sk-test",
-        MODEL_STRONG_API="chat",
-        MODEL_FAST_API="chat",
-        MODEL_STRONG_REASONING_EFFORT="",
-        MODEL_FAST_REASONING_EFFORT="",
+        **scripted_attempts(model_server, runtime_dir),
         GIT_LOCAL_ROOTS=str(fixture_repo.parent),
     )
     stack = EmbeddedStack(env, free_port())

@@ -7,8 +7,6 @@ meanwhile is refused, nothing is pushed, and the record offers "Resolve with the
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from codexweb.audit.models import AuditEntry
@@ -22,21 +20,11 @@ from tasks.pull_requests.resolve import attempt_resolve
 from tasks.pull_requests.services import pull_request_create, pull_request_update_when_done
 from tasks.services import TaskError, task_create
 from tests.support.celery_queue import queue_clear, queued_jobs
-from tests.support.connected_github import connect, connected_repository, push_commit
+from tests.support.connected_github import connect, connected_repository, git, push_commit, pushes
 from tests.support.finished_attempts import ANSWER, PATCH, follow_up, greeting_webapp
 from tests.support.github_state import PullRequest
 
 pytestmark = pytest.mark.django_db
-
-
-def git(bare, *args) -> str:
-    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def pushes(gh) -> int:
-    return sum(1 for r in gh.state.requests
-               if r.method == "POST" and r.path.endswith("git-receive-pack"))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tasks.pull_requests.services import PullRequestError, pull_request_create
 from tasks.services import attempt_finish
 from tasks.worker.workspace import prepare_workspace
 from tests.support.celery_queue import queue_clear, queued_jobs
-from tests.support.connected_github import connect, connected_repository, push_commit
+from tests.support.connected_github import connect, connected_repository, git, push_commit, pushes
 from tests.support.finished_attempts import (
     FOLLOW_UP_ANSWER,
     FOLLOW_UP_PATCH,
@@ -35,16 +35,6 @@ from tests.support.finished_attempts import (
 @pytest.fixture
 def webapp(gh, tmp_path):
     return greeting_webapp(gh, tmp_path)
-
-
-def git(bare, *args) -> str:
-    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def pushes(gh) -> int:
-    return sum(1 for r in gh.state.requests
-               if r.method == "POST" and r.path.endswith("git-receive-pack"))
 
 
 @pytest.fixture

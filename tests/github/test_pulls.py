@@ -12,7 +12,7 @@ from tasks.models import Event, Status
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import PullRequestError, pull_request_create, pull_request_refresh
 from tests.support import factories
-from tests.support.connected_github import connect, connected_repository, push_commit, serve
+from tests.support.connected_github import connect, connected_repository, push_commit, pushes, serve
 from tests.support.finished_attempts import PATCH
 from tests.support.summaries import worker_summary
 
@@ -52,11 +52,6 @@ def finished_attempt(repository, author, *, prompt="Make the greeting say v2\n\n
 def git(bare, *args) -> str:
     return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
                           text=True).stdout
-
-
-def pushes(gh) -> int:
-    return sum(1 for r in gh.state.requests
-               if r.method == "POST" and r.path.endswith("git-receive-pack"))
 
 
 @pytest.mark.django_db

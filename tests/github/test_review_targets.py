@@ -5,15 +5,13 @@ attempt's open pull request. No sandbox runs here."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from tasks.pull_requests.services import pull_request_create
 from tasks.reviews.models import ReviewRecord
 from tasks.reviews.services import review_task_create
 from tasks.reviews.targets import prepare_review_workspace
-from tests.support.connected_github import connect, connected_repository
+from tests.support.connected_github import connect, connected_repository, git
 from tests.support.finished_attempts import PATCH, finished, greeting_webapp
 
 
@@ -30,11 +28,6 @@ def opened(gh, webapp, acme, alice):
                                  user=alice)
     assert record.number == 1, record.error
     return record
-
-
-def git(bare, *args) -> str:
-    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.mark.django_db

@@ -4,8 +4,6 @@ Another team's person gets 404 from both. The flows: tests/github/test_branch_pu
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from django.urls import reverse
 
@@ -13,15 +11,10 @@ from tasks.models import AttemptKind, Status
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import PullRequestError, pull_request_create, pull_request_open
 from tests.support import factories
-from tests.support.connected_github import connect, connected_repository, push_commit
+from tests.support.connected_github import connect, connected_repository, git, push_commit
 from tests.support.finished_attempts import ANSWER, PATCH, follow_up, greeting_webapp
 
 pytestmark = pytest.mark.django_db
-
-
-def git(bare, *args) -> str:
-    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture

@@ -8,23 +8,13 @@ from django.urls import reverse
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_open
 from tests.support import factories
-from tests.support.connected_github import connect, connected_repository, serve
-
-PATCH = """diff --git a/app.py b/app.py
---- a/app.py
-+++ b/app.py
-@@ -1,2 +1,2 @@
--print('v1')
-+print('v2 from the agent')
- print('end')
-"""
+from tests.support.connected_github import connect, connected_repository
+from tests.support.finished_attempts import PATCH, greeting_webapp
 
 
 @pytest.fixture
 def webapp(gh, tmp_path):
-    gh.state.add_user("alice-gh", name="Alice Liddell")
-    gh.state.add_org("acme", members={"alice-gh": "write"})
-    return serve(gh, tmp_path, "acme", "webapp", {"app.py": "print('v1')\nprint('end')\n"})
+    return greeting_webapp(gh, tmp_path)
 
 
 def succeeded(repository, author, *, patch: str = PATCH):

@@ -20,30 +20,7 @@ from tests.support.egress_client import (  # noqa: F401 — fixtures, found by n
     open_tunnel,
     web_target,
 )
-
-
-class Resolver:
-    """Counts lookups; answers from `answers` (a missing name does not resolve)."""
-
-    def __init__(self, answers: dict[str, list[str]], delay: float = 0.0) -> None:
-        self.answers = answers
-        self.delay = delay
-        self.calls: list[str] = []
-
-    def __call__(self, name: str) -> list[str]:
-        self.calls.append(name)
-        time.sleep(self.delay)
-        if name not in self.answers:
-            raise OSError(f"[Errno -2] Name or service not known: {name}")
-        return self.answers[name]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.resolver import Clock, Resolver
 
 
 def test_fifteen_tunnels_at_once_cost_one_lookup():

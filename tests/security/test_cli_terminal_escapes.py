@@ -13,12 +13,11 @@ from __future__ import annotations
 import pytest
 
 from tasks import events, services
-from tasks.models import Attempt, Task
+from tasks.models import Attempt
 from tests.support.cli_runner import (  # noqa: F401 — world is a fixture
     cli,
-    cli_background,
     cli_login,
-    wait_for_task,
+    cli_streaming,
     world,
 )
 from tests.support.live_app import live_app  # noqa: F401
@@ -35,10 +34,7 @@ PATCH = ("diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\
 
 def test_the_agent_s_escape_sequences_never_reach_the_terminal(live_app, world):  # noqa: F811
     cli_login(live_app, world)
-    before = set(Task.objects.values_list("pk", flat=True))
-    process = cli_background(world, "code", "Make x two", "--repo", "acme/webapp")
-    try:
-        task = wait_for_task(before)
+    with cli_streaming(world, "code", "Make x two", "--repo", "acme/webapp") as (process, task):
         attempt = Attempt.objects.get(task=task)
         services.attempt_claim(attempt_id=attempt.pk)
         events.publish(attempt.pk, "message", {"text": f"Reading the docs {LINK}"})
@@ -49,9 +45,6 @@ def test_the_agent_s_escape_sequences_never_reach_the_terminal(live_app, world):
         services.attempt_finish(attempt_id=attempt.pk, status="succeeded", patch=PATCH,
                                 summary=f"Changed x.{CLIPBOARD}")
         out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
     shown = cli(world, "show", str(task.pk))
     piped = cli(world, "diff", str(task.pk))
 

@@ -12,14 +12,22 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from tests.support.egress_client import ALLOWED, LOOPBACK, REFUSED, connect, read_all
+from tests.support.egress_client import (
+    ALLOWED,
+    LOOPBACK,
+    REFUSED,
+    connect,
+    read_all,
+    read_head,
+    receive_until_closed,
+    start_tcp_server,
+)
 
 ALL_WRITES = ("GET", "HEAD", "OPTIONS", "POST")
 WRITE = b"POST /admin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nWRITE"
@@ -54,19 +62,10 @@ def switcher() -> Iterator[Switcher]:
             protocol = asked[0] if asked else b"websocket"
             self.request.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + protocol
                                  + b"\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
-            while True:
-                try:
-                    data = self.request.recv(65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                found.after.append(data)
+            receive_until_closed(self.request, found.after.append)
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = start_tcp_server(Handler)
     found.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield found
     server.shutdown()
     server.server_close()
@@ -85,12 +84,7 @@ def switch(proxy, upgrade: str | None) -> tuple[str, socket.socket]:  # noqa: AN
     sock.sendall(f"GET http://{ALLOWED}/live HTTP/1.1\r\nHost: {ALLOWED}\r\n{asks}"
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
                  .encode())
-    head = b""
-    while b"\r\n\r\n" not in head and len(head) < 65536:
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        head += chunk
+    head = read_head(sock)
     with contextlib.suppress(OSError):  # the proxy may have closed it already
         sock.sendall(WRITE)
     return head.decode(errors="replace"), sock

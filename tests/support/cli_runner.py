@@ -1,11 +1,13 @@
-"""Running the `codexweb` CLI as a subprocess in tests (tests/api): a signed-up world (alice,
-team Acme, acme/webapp, an API token, a private HOME), the command with that HOME, in the
-foreground or the background, and `codexweb login`.
+"""Running the `codexweb` CLI as a subprocess in tests (tests/api, tests/security): a signed-up
+world (alice, team Acme, acme/webapp, an API token, a private HOME), the command with that HOME,
+in the foreground or the background (`cli_streaming`: one that creates a task and follows it),
+and `codexweb login`.
 
 Register `world` in a suite's conftest to use it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +15,8 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -77,6 +81,21 @@ def cli_background(world, *args: str) -> subprocess.Popen:
         text=True,
         preexec_fn=_as_in_a_terminal,
     )
+
+
+@contextlib.contextmanager
+def cli_streaming(world, *args: str) -> Iterator[tuple[subprocess.Popen, Any]]:
+    """`codexweb ARGS` in the background, a command that creates a task and follows it: yields
+    the process and the task it created; kills the process on leaving if it still runs."""
+    from tasks.models import Task
+
+    before = set(Task.objects.values_list("pk", flat=True))
+    process = cli_background(world, *args)
+    try:
+        yield process, wait_for_task(before)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def cli_login(live_app, world) -> None:

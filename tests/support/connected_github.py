@@ -56,6 +56,18 @@ def connected_repository(team, repo: GitHubRepo, layout: str = "github") -> Repo
     )
 
 
+def git(bare: Path, *args: str) -> str:
+    """`git -C BARE ARGS`'s output, stripped: what a served repository holds now."""
+    return subprocess.run(["git", "-C", str(bare), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def pushes(double) -> int:
+    """How many pushes (git-receive-pack requests) the stand-in has served."""
+    return sum(1 for r in double.state.requests
+               if r.method == "POST" and r.path.endswith("git-receive-pack"))
+
+
 def push_commit(bare: Path, tmp_path: Path, files: dict[str, str], *, branch: str = "main",
                 message: str = "upstream change") -> str:
     """Someone else pushes to the served repository; returns the new commit."""

@@ -101,13 +101,19 @@ def open_tunnel(proxy: EgressProxy, host: str, port: int) -> tuple[socket.socket
     the reply is 200."""
     sock = connect(proxy)
     sock.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    return sock, read_head(sock).decode(errors="replace")
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """An HTTP reply's head, read a byte at a time so that nothing after it (a tunnel's or a
+    switched protocol's first bytes) is taken from the socket; less if it closes first."""
     head = b""
     while b"\r\n\r\n" not in head and len(head) < 65536:
         chunk = sock.recv(1)
         if not chunk:
             break
         head += chunk
-    return sock, head.decode(errors="replace")
+    return head
 
 
 def tunnel_reply(proxy: EgressProxy, host: str, port: int) -> str:
@@ -115,6 +121,30 @@ def tunnel_reply(proxy: EgressProxy, host: str, port: int) -> str:
     sock, head = open_tunnel(proxy, host, port)
     with sock:
         return head + read_all(sock).decode(errors="replace")
+
+
+def receive_until_closed(sock: socket.socket, on_data: Callable[[bytes], object]) -> None:
+    """Hand each chunk `sock` receives to `on_data` until the other side closes it or it fails
+    (a test server's loop: what arrived is what the test asserts on)."""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        on_data(data)
+
+
+def start_tcp_server(
+    handler: type[socketserver.BaseRequestHandler], host: str = "127.0.0.1"
+) -> socketserver.ThreadingTCPServer:
+    """A TCP server on a free port of `host`, each connection handled by `handler` in a thread
+    of its own; the caller shuts it down and closes it."""
+    server = socketserver.ThreadingTCPServer((host, 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 @dataclass
@@ -146,20 +176,15 @@ def tcp_recorder() -> Iterator[Callable[..., TcpRecorder]]:
                 self.request.settimeout(10)
                 if recorder.banner:
                     self.request.sendall(recorder.banner)
-                while True:
-                    try:
-                        data = self.request.recv(65536)
-                    except OSError:
-                        return
-                    if not data:
-                        return
+
+                def echo(data: bytes) -> None:
                     recorder.received.append(data)
                     self.request.sendall(b"echo:" + data)
 
-        server = socketserver.ThreadingTCPServer((host, 0), Handler)
-        server.daemon_threads = True
+                receive_until_closed(self.request, echo)
+
+        server = start_tcp_server(Handler, host)
         recorder.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return recorder
 

@@ -48,6 +48,14 @@ def make_repository(
     return repository
 
 
+def make_alice_and_webapp():
+    """Alice, admin of Acme, and Acme's repository acme/webapp: the cast of a test that runs
+    in a process of its own (no pytest fixtures there)."""
+    alice = make_user("alice")
+    team = make_team("Acme", admin=alice)
+    return alice, make_repository(team, owner="acme", name="webapp")
+
+
 def make_task(
     repository: Repository,
     author,

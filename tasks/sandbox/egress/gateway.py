@@ -11,9 +11,12 @@ whatever a name resolves to.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable
 
 from tasks.sandbox.egress.addresses import IPAddress, classify
@@ -29,23 +32,34 @@ GATEWAY_KINDS = frozenset({
 
 Resolve = Callable[[str], list[str]]
 
+logger = logging.getLogger(__name__)
+
 
 def _resolve(name: str) -> list[str]:
     infos = socket.getaddrinfo(name, 443, proto=socket.IPPROTO_TCP)
     return [str(info[4][0]) for info in infos]
 
 
-def gateway_networks(
+@dataclasses.dataclass(frozen=True)
+class GatewayDetection:
+    """What one detection found: the gateway's `networks`, and whether the resolver `answered`
+    for any name at all (if not, () says nothing about this network: ask again later)."""
+
+    networks: tuple[str, ...]
+    answered: bool
+
+
+def detect_gateway(
     names: Iterable[str],
     *,
     own: Collection[IPAddress] = (),
     resolve: Resolve = _resolve,
     timeout: float = 3.0,
-) -> tuple[str, ...]:
+) -> GatewayDetection:
     """Single-address networks ("203.0.113.80/32") of the gateway the public `names` resolve to
-    on this host; () on a normal network (public answers), when nothing resolves, or when the
+    on this host: none on a normal network (public answers), when nothing resolves, or when the
     resolver does not answer within `timeout` seconds (the lookups run in parallel threads that
-    are left behind, never waited on longer)."""
+    are left behind, never waited on longer); and whether any name was answered."""
     found: dict[str, list[str]] = {}
 
     def look_up(name: str) -> None:
@@ -59,8 +73,9 @@ def gateway_networks(
         thread.start()
     for thread in threads:
         thread.join(timeout)  # bounded in total by the slowest: they run at the same time
+    answers = list(found.values())
     networks: list[str] = []
-    for addresses in list(found.values()):
+    for addresses in answers:
         for address in addresses:
             try:
                 ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -70,4 +85,47 @@ def gateway_networks(
                 network = f"{ip}/{ip.max_prefixlen}"
                 if network not in networks:
                     networks.append(network)
-    return tuple(networks)
+    return GatewayDetection(tuple(networks), answered=any(answers))
+
+
+class DetectedGateway:
+    """The gateway for a tuple of names, detected once per process and kept while it holds: an
+    answer (a gateway, or public addresses: no gateway) is kept for good, but a detection no
+    name answered (the resolver down or stuck when the worker started) is tried again after
+    `retry_seconds`, so a worker does not go without its gateway for its whole life."""
+
+    def __init__(
+        self,
+        *,
+        own: Callable[[], Collection[IPAddress]] = tuple,
+        resolve: Resolve = _resolve,
+        retry_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._own = own
+        self._resolve = resolve
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        # names -> (detection, when it was made)
+        self._detections: dict[tuple[str, ...], tuple[GatewayDetection, float]] = {}
+
+    def networks(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The gateway's networks for `names` (() when none is known yet)."""
+        if not names:
+            return ()
+        with self._lock:  # one lookup at a time; others wait for it rather than repeat it
+            kept = self._detections.get(names)
+            if kept is not None:
+                detection, at = kept
+                if detection.answered or self._clock() - at < self._retry_seconds:
+                    return detection.networks
+            detection = detect_gateway(names, own=self._own(), resolve=self._resolve)
+            self._detections[names] = (detection, self._clock())
+        if detection.networks:
+            logger.info("public names resolve to %s here: sandboxes may reach it",
+                        ", ".join(detection.networks))
+        elif not detection.answered:
+            logger.warning("none of %s resolved here; looking for a gateway again in %.0f s",
+                           ", ".join(names), self._retry_seconds)
+        return detection.networks
