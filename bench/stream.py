@@ -107,13 +107,13 @@ def setup_django() -> None:
 
 
 @contextlib.contextmanager
-def daphne_serving(options: tuple[str, ...] = ()) -> Iterator[int]:
+def daphne_serving(options: tuple[str, ...] = ()) -> Iterator[tuple[int, int]]:
     """daphne serving `codexweb.asgi` with this process's environment (no sandbox) while the
-    block runs; yields its port. Its log is printed when it did not end cleanly."""
+    block runs; yields its port and pid. Its log is printed when it did not end cleanly."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), SANDBOX_BACKEND="none")
     daphne, port, log = start_daphne(env, options)
     try:
-        yield port
+        yield port, daphne.pid
     finally:
         daphne.terminate()
         try:
@@ -292,7 +292,7 @@ def main() -> int:
     setup_django()
     from tests.support import factories
 
-    with daphne_serving() as port:
+    with daphne_serving() as (port, daphne_pid):
         person = bench_person()
         user, repo, cookie = person.user, person.repository, person.cookie
         print(
@@ -309,9 +309,9 @@ def main() -> int:
             plan += [(n, args.paced_events, args.rate) for n in rounds]
         for n, count, rate in plan:
             attempt_ids = [factories.make_task(repo, user).attempts.get().pk for _ in range(n)]
-            cpu_before = cpu_and_rss([daphne.pid])[0]
+            cpu_before = cpu_and_rss([daphne_pid])[0]
             result = asyncio.run(run_round(port, cookie, attempt_ids, count, rate))
-            cpu_ms = (cpu_and_rss([daphne.pid])[0] - cpu_before) * 1000 / result["events"]
+            cpu_ms = (cpu_and_rss([daphne_pid])[0] - cpu_before) * 1000 / result["events"]
             mode = f"paced {rate:g}/s" if rate else "flat out"
             print(
                 f"{mode:>14} {result['attempts']:>8} {result['events']:>7} "

@@ -131,7 +131,7 @@ def main() -> int:
     from tests.support import factories
 
     limit = ("--websocket_connect_timeout", str(args.handshake_limit))
-    with daphne_serving(limit if args.handshake_limit else ()) as port:
+    with daphne_serving(limit if args.handshake_limit else ()) as (port, _pid):
         person = bench_person()
         user, repo, cookie = person.user, person.repository, person.cookie
         tasks = [factories.make_task(repo, user) for _ in range(args.attempts)]

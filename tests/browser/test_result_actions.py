@@ -47,8 +47,8 @@ def test_the_creating_message_goes_once_that_attempts_pull_request_is_open(
     from tasks.pull_requests.models import PullRequestRecord
 
     page = browser_page
-    attempt = factories.make_succeeded_attempt(acme_repo, alice, patch=PATCH)
-    other = factories.make_succeeded_attempt(acme_repo, alice, patch=PATCH)
+    attempt = factories.make_succeeded_attempt(acme_repo, alice, patch=FIX_DIFF)
+    other = factories.make_succeeded_attempt(acme_repo, alice, patch=FIX_DIFF)
     record = PullRequestRecord.objects.create(
         attempt=attempt, requested_by=alice, branch="codex/add-calc", state="creating"
     )
