@@ -818,7 +818,7 @@ class DockerSandbox:
 
     def _user_processes_left(self) -> bool:
         """Whether some process of the command users runs, the resident helper aside (one
-        inspect and one `docker top`, no exec)."""
+        inspect and a read of its cgroup, or one `docker top`; no exec)."""
         container = self._require_container()
         spare = self._helper_pid_on_host()
 
