@@ -366,3 +366,45 @@ def test_the_universal_images_jdk_trusts_the_ca_and_trusting_it_again_costs_noth
         assert signature_line(other) in bundle
     finally:
         container.remove(force=True)
+
+
+def test_a_first_trust_adds_the_ca_without_rehashing_every_root(docker_engine, company):
+    """`update-ca-certificates` rebuilds the bundle and re-links every root by hash (1.3–1.8 s,
+    paid by each cold start with egress on a host with a company CA); a container's first trust
+    adds the CA to the bundle and links it by hash itself: the stock links stay as they were,
+    and openssl finds the CA both ways (the bundle file, the hashed folder)."""
+    container = docker_engine.containers.run(
+        IMAGE, ["sleep", "infinity"], detach=True, user="root", network_mode="none",
+        labels=TEST_LABELS,
+    )
+    try:
+        shell = ContainerShell(docker_engine, container.id)
+
+        def run(script: str) -> str:
+            code, out, err = shell.run(["bash", "-c", script], user="root")
+            assert code == 0, err
+            return out.decode()
+
+        # The identities (inodes) of the bundle and the stock roots' hash links: a rebuild
+        # writes the bundle anew (a new file renamed over it).
+        stock_links = (
+            "find /etc/ssl/certs -maxdepth 1 \\( -name '*.0' -o -name ca-certificates.crt \\)"
+            " -printf '%f %i\\n' | sort"
+        )
+        before = run(stock_links)
+        assert before.count("\n") > 50 and "ca-certificates.crt" in before
+
+        shell.trust_cas(
+            {f"{EXTRA_CA_PREFIX}1.crt": company.ca_pem.encode()},
+            what="the company CA",
+            replace=f"{EXTRA_CA_PREFIX}*.crt",
+        )
+
+        after = run(stock_links)
+        # One link added, none redone, the bundle appended to in place.
+        assert set(before.splitlines()) < set(after.splitlines())
+        run(f"echo '{company.ca_pem}' > /tmp/ca.pem")
+        run("openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt /tmp/ca.pem")
+        run("openssl verify -no-CAfile -CApath /etc/ssl/certs /tmp/ca.pem")
+    finally:
+        container.remove(force=True)
