@@ -54,9 +54,13 @@ SANDBOX_UID = 1000
 #   setup trusted them: the gathered CODEXWEB_CAS is the same, and so is the Java store);
 # - with a JDK, Debian's hook rewriting the JDK's own store is skipped: Java uses codexweb's
 #   store (JAVA_TOOL_OPTIONS), made from the JDK's roots plus these CAs.
+# Where trust_cas puts a Java store made before (java_trust_cache.py) for TRUST_SCRIPT to take.
+GIVEN_JAVA_STORE = "/usr/local/share/ca-certificates/.codexweb-java-store.given"
 TRUST_SCRIPT = rf"""
 set -euo pipefail
 shopt -s nullglob
+given=${{4:-}}
+if [ -n "$given" ]; then trap 'rm -f -- "$given"' EXIT; fi
 removed=0
 if [ -n "$1" ]; then
   for f in $1; do
@@ -112,7 +116,12 @@ cat /dev/null "${{cas[@]}}" > {CODEXWEB_CAS}.new
 chmod 644 {CODEXWEB_CAS}.new
 # A JDK: its own roots plus codexweb's CAs. Without a readable JDK store, no Java store at all
 # (one holding only codexweb's CAs would make Java distrust every public server).
-if [ "$java" = 1 ]; then
+if [ "$java" = 1 ] && [ -n "$given" ] && [ -f "$given" ]; then
+  mv -f -- "$given" {JAVA_TRUSTSTORE}.new
+  chmod 644 {JAVA_TRUSTSTORE}.new
+  mv -f {JAVA_TRUSTSTORE}.new {JAVA_TRUSTSTORE}
+  echo java-store
+elif [ "$java" = 1 ]; then
   jdk=$(dirname "$(dirname "$(readlink -f "$(command -v keytool)")")")
   if keytool -importkeystore -noprompt -srckeystore "$jdk/lib/security/cacerts" \
       -srcstorepass {JAVA_TRUSTSTORE_PASSWORD} -destkeystore {JAVA_TRUSTSTORE}.new \
@@ -301,6 +310,13 @@ class ContainerShell:
             pause = min(pause * 2, 1.0)
         return -1, out or b"", b"the command did not end"
 
+    def image_id(self) -> str:
+        """The id of the image the container runs ("" when the engine does not say)."""
+        try:
+            return str(self.api.inspect_container(self.container_id).get("Image") or "")
+        except APIError:
+            return ""
+
     def put_archive(self, path: str, data: Any, *, what: str) -> None:
         try:
             self.api.put_archive(self.container_id, path, data)
@@ -360,14 +376,23 @@ class ContainerShell:
         """Trust the egress proxy's CA (public PEM) at EGRESS_CA_CERT; see `trust_cas`."""
         return self.trust_cas({EGRESS_CA_CERT: pem}, what="the egress proxy's CA")
 
-    def trust_cas(self, certs: Mapping[str, bytes], *, what: str, replace: str = "") -> bool:
+    def trust_cas(
+        self,
+        certs: Mapping[str, bytes],
+        *,
+        what: str,
+        replace: str = "",
+        java_store: bytes | None = None,
+    ) -> bool:
         """Add CA certificates (path -> public PEM, one certificate each) to the container's
         trust, as root (who owns the stores; no capability needed), so the command users can
         read them, not change them: first files matching the glob `replace` go (a CA the
         installation no longer sets must not live on in a warm image), then `certs` are written
         root-owned, the system bundle is rebuilt (`update-ca-certificates`), every codexweb CA
         is gathered in CODEXWEB_CAS (for Node) and, when the image has `keytool`, in a Java
-        trust store (the JDK's roots plus them). True when the Java store was made."""
+        trust store (the JDK's roots plus them; `java_store`: that store as made before for
+        this image and these CAs, used instead of making it again). True when the container
+        has the Java store."""
         for path, pem in certs.items():
             folder, name = posixpath.split(path)
             # Each file ends with a newline: CODEXWEB_CAS is their concatenation, and Node
@@ -377,8 +402,15 @@ class ContainerShell:
                 folder, file_archive(name, data, 0o644, root=True), what=f"install {what}"
             )
         keep = " ".join(shlex.quote(path) for path in certs)
+        given = ""
+        if java_store:
+            folder, name = posixpath.split(GIVEN_JAVA_STORE)
+            self.put_archive(
+                folder, file_archive(name, java_store, 0o600, root=True), what=f"install {what}"
+            )
+            given = GIVEN_JAVA_STORE
         code, out, err = self.run(
-            ["bash", "-c", TRUST_SCRIPT, "trust", replace, keep, ""],
+            ["bash", "-c", TRUST_SCRIPT, "trust", replace, keep, "", given],
             user="root",
         )
         if code != 0:

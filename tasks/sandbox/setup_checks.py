@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 
 import docker
 
-from tasks.sandbox import leftovers
+from tasks.sandbox import java_trust_cache, leftovers
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.container import ContainerShell
-from tasks.sandbox.spec import EXTRA_CA_PREFIX, SETUP_USER
+from tasks.sandbox.spec import EXTRA_CA_PREFIX, JAVA_TRUSTSTORE, SETUP_USER
 from tasks.sandbox.trust import split_certificates
 
 
@@ -23,11 +23,20 @@ def trust_extra_ca(shell: ContainerShell, extra_ca_pem: str) -> tuple[bool, bool
     certs = split_certificates(extra_ca_pem)
     if not certs:
         return False, False
+    files = {f"{EXTRA_CA_PREFIX}{n}.crt": cert.encode() for n, cert in enumerate(certs, 1)}
+    image = shell.image_id()
+    key = java_trust_cache.store_key(image, files) if image else ""
+    made_before = java_trust_cache.cached_store(key) if key else None
     java_store = shell.trust_cas(
-        {f"{EXTRA_CA_PREFIX}{n}.crt": cert.encode() for n, cert in enumerate(certs, 1)},
+        files,
         what="the certificates of SANDBOX_EXTRA_CA_FILE",
         replace=f"{EXTRA_CA_PREFIX}*.crt",
+        java_store=made_before,
     )
+    if java_store and key and made_before is None:
+        store = java_trust_cache.read_container_file(shell.api, shell.container_id, JAVA_TRUSTSTORE)
+        if store:
+            java_trust_cache.remember_store(key, store)
     return java_store, bool(certs)
 
 

@@ -408,3 +408,40 @@ def test_a_first_trust_adds_the_ca_without_rehashing_every_root(docker_engine, c
         run("openssl verify -no-CAfile -CApath /etc/ssl/certs /tmp/ca.pem")
     finally:
         container.remove(force=True)
+
+
+def test_the_java_store_is_made_once_per_image_and_given_to_its_next_containers(
+    docker_engine, universal_image, company
+):
+    """Making the Java store is a JVM start per CA plus one (seconds under load), paid by every
+    cold start with egress on a host with a company CA. The first container of an image makes
+    it; the next one of the same image is given that very file (a store made again differs:
+    PKCS12 salts are random), readable by the command user and holding the company CA."""
+    from tasks.sandbox import java_trust_cache
+    from tasks.sandbox.setup_checks import trust_extra_ca
+
+    java_trust_cache.forget_all()
+    stores: list[bytes] = []
+    for _ in range(2):
+        container = docker_engine.containers.run(
+            universal_image, ["sleep", "infinity"], detach=True, user="root",
+            network_mode="none", labels=TEST_LABELS,
+        )
+        try:
+            shell = ContainerShell(docker_engine, container.id)
+            assert trust_extra_ca(shell, company.ca_pem) == (True, True)
+            listing = ["keytool", "-list", "-keystore", JAVA_TRUSTSTORE, "-storepass", "changeit"]
+            code, out, err = shell.run(listing, user="sandbox")
+            assert code == 0, err
+            assert "codexweb-extra-ca-1," in out.decode()
+            code, out, err = shell.run(["cat", JAVA_TRUSTSTORE], user="sandbox")
+            assert code == 0, err
+            stores.append(out)
+            code, out, _ = shell.run(
+                ["bash", "-c", "ls -A /usr/local/share/ca-certificates"], user="root"
+            )
+            assert b".given" not in out  # the handed-in copy does not linger
+        finally:
+            container.remove(force=True)
+    assert stores[0] == stores[1]
+    java_trust_cache.forget_all()
