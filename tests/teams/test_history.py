@@ -237,7 +237,7 @@ def test_a_row_shows_what_the_template_filters_showed(alice_client, acme_repo, b
     row = (
         f'<tr data-task-id="{task.pk}"><td><a href="{reverse("tasks:detail", args=[task.pk])}">'
         f"Fix the flaky login test</a></td><td>acme/webapp</td><td>bob</td><td>Code</td>"
-        f'<td><span class="badge badge-failed">Failed</span></td>'
+        f'<td><span class="badge badge-failed" data-status>Failed</span></td>'
         f'<td><time datetime="{dateformat.format(local, "c")}">'
         f"{dateformat.format(local, 'j M Y H:i')}</time></td></tr>"
     )
