@@ -31,6 +31,19 @@ def publish_in_thread(attempt_id: int, count: int) -> None:
         connection.close()
 
 
+def count_database_reads(monkeypatch) -> list[int]:
+    """The `after` seq of every database read an attempt socket makes from now on."""
+    reads: list[int] = []
+    events_after = consumers.AttemptConsumer._events_after
+
+    def counted(self, seq: int):
+        reads.append(seq)
+        return events_after(self, seq)
+
+    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", counted)
+    return reads
+
+
 def test_after_seq_parsing():
     assert after_seq(b"after=12") == 12
     assert after_seq(b"x=1&after=7") == 7
@@ -300,14 +313,7 @@ async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
     monkeypatch.setattr(consumers, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
     monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
-    reads: list[int] = []
-    events_after = consumers.AttemptConsumer._events_after
-
-    def counted(self, seq: int):
-        reads.append(seq)
-        return events_after(self, seq)
-
-    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", counted)
+    reads = count_database_reads(monkeypatch)
     communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
     assert accepted
     await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
@@ -339,14 +345,7 @@ async def test_a_page_left_open_on_an_ended_attempt_reads_the_database_rarely(
     monkeypatch.setattr(consumers, "TAIL_CHECK_SECONDS", 60)
     monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
     monkeypatch.setattr(consumers, "ENDED_RESYNC_SECONDS", 60)
-    reads: list[int] = []
-    events_after = consumers.AttemptConsumer._events_after
-
-    def counted(self, seq: int):
-        reads.append(seq)
-        return events_after(self, seq)
-
-    monkeypatch.setattr(consumers.AttemptConsumer, "_events_after", counted)
+    reads = count_database_reads(monkeypatch)
     communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
     assert accepted
     for _ in range(50):  # bounded: the running attempt's resync reads come every 0.05 s
