@@ -102,13 +102,18 @@ def chat_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
 
 @dataclass
 class ChatStream:
-    """Accumulates `chat.completion.chunk`s into one ModelTurn."""
+    """Accumulates `chat.completion.chunk`s into one ModelTurn.
+
+    Tool calls arrive as deltas keyed by `index`. Some servers send each call whole, without an
+    index (Ollama) or all at index 0 (some llama.cpp builds): a delta that brings a new id and
+    a name starts a new call, so parallel calls are never glued into one."""
 
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     calls: dict[int, dict[str, Any]] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = ""
+    _slots: dict[Any, int] = field(default_factory=dict)  # the server's index -> our slot
 
     def feed(self, chunk: Any) -> None:
         if getattr(chunk, "usage", None):
@@ -124,29 +129,74 @@ class ChatStream:
             if isinstance(thought, str) and thought:
                 self.reasoning.append(thought)
             for call in delta.tool_calls or []:
-                slot = self.calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                if call.id:
-                    slot["id"] = call.id
-                if call.function is not None:
-                    if call.function.name:
-                        slot["name"] += call.function.name
-                    if call.function.arguments:
-                        slot["arguments"] += call.function.arguments
+                self._feed_call(call)
             if choice.finish_reason:
                 self.finish_reason = choice.finish_reason
 
+    def _feed_call(self, call: Any) -> None:
+        function = call.function
+        name = getattr(function, "name", None) or ""
+        arguments = getattr(function, "arguments", None) or ""
+        key = getattr(call, "index", None)
+        slot = self.calls.get(self._slots[key]) if key in self._slots else None
+        starts_anew = slot is None or (
+            name and slot["name"] and (key is None or (call.id and call.id != slot["id"]))
+        )
+        if starts_anew:
+            self._slots[key] = len(self.calls)
+            slot = self.calls[self._slots[key]] = {"id": "", "name": "", "arguments": ""}
+        assert slot is not None
+        if call.id:
+            slot["id"] = call.id
+        slot["name"] += name
+        slot["arguments"] += arguments
+
     def turn(self) -> ModelTurn:
-        calls = [
-            ToolCall(slot["id"] or f"call_{next(_ids)}", slot["name"], slot["arguments"])
-            for _, slot in sorted(self.calls.items())
-        ]
+        calls = [ToolCall(slot["id"], slot["name"], slot["arguments"])
+                 for _, slot in sorted(self.calls.items())]
         return ModelTurn(
             text="".join(self.text).strip(),
             reasoning="".join(self.reasoning).strip(),
-            tool_calls=calls,
+            tool_calls=unique_call_ids(calls),
             usage=self.usage,
             finish_reason=self.finish_reason,
         )
+
+
+def turn_from_chat_completion(completion: Any) -> ModelTurn:
+    """A ModelTurn from a whole (not streamed) `chat.completion`, for servers that cannot
+    stream (old llama.cpp refuses to stream with tools)."""
+    stream = ChatStream()
+    if completion.usage:
+        stream.usage = _chat_usage(completion.usage)
+    for choice in completion.choices[:1]:
+        message = choice.message
+        if message.content:
+            stream.text.append(message.content)
+        extra = getattr(message, "model_extra", None) or {}
+        thought = extra.get("reasoning_content") or extra.get("reasoning")
+        if isinstance(thought, str):
+            stream.reasoning.append(thought)
+        for call in message.tool_calls or []:
+            stream.calls[len(stream.calls)] = {
+                "id": call.id or "", "name": call.function.name or "",
+                "arguments": call.function.arguments or ""}
+        stream.finish_reason = choice.finish_reason or "stop"
+    return stream.turn()
+
+
+def unique_call_ids(calls: list[ToolCall], taken: set[str] | None = None) -> list[ToolCall]:
+    """`calls` with an id each, none repeated nor in `taken` (which grows): a server that
+    sends no id, or the same id twice, would otherwise get tool results it cannot match."""
+    seen = taken if taken is not None else set()
+    out = []
+    for c in calls:
+        call_id = c.call_id
+        while not call_id or call_id in seen:
+            call_id = f"call_cw{next(_ids)}"
+        seen.add(call_id)
+        out.append(c if call_id == c.call_id else ToolCall(call_id, c.name, c.arguments))
+    return out
 
 
 def _chat_usage(usage: Any) -> Usage:
@@ -215,7 +265,7 @@ def turn_from_response(response: Any) -> ModelTurn:
                 if getattr(part, "type", "") == "output_text":
                     texts.append(part.text)
         elif kind == "function_call":
-            turn.tool_calls.append(ToolCall(item.call_id, item.name, item.arguments or ""))
+            turn.tool_calls.append(ToolCall(item.call_id or "", item.name, item.arguments or ""))
         elif kind == "reasoning":
             summaries.extend(s.text for s in (item.summary or []) if getattr(s, "text", ""))
             if getattr(item, "encrypted_content", None):
@@ -223,6 +273,7 @@ def turn_from_response(response: Any) -> ModelTurn:
                 turn.reasoning_items.append(
                     Reasoning(item.model_dump(exclude_none=True, exclude={"status"}))
                 )
+    turn.tool_calls = unique_call_ids(turn.tool_calls)
     turn.text = "".join(texts).strip()
     turn.reasoning = "\n\n".join(summaries).strip()
     usage = getattr(response, "usage", None)
