@@ -224,7 +224,7 @@ class ModelClient:
         error." for nearly everything)."""
         causes = [exc, exc.__cause__, exc.__context__]
         if any(isinstance(c, (openai.APITimeoutError, httpx.TimeoutException)) for c in causes):
-            return (f"the model server did not answer within {self.config.request_timeout:.0f} s"
+            return (f"the model server did not answer within {self.config.request_timeout:g} s"
                     " (MODEL_REQUEST_TIMEOUT)")
         where = self.config.base_url or "api.openai.com"
         if any(isinstance(c, httpx.ConnectError) for c in causes):

@@ -28,6 +28,7 @@ import itertools
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -140,6 +141,13 @@ class RecordedRequest:
 Script = list[Reply | Callable[[RecordedRequest], Reply]]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (it timed out, as tests make it) is no error of the server."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class ScriptedModelServer:
     def __init__(self, script: Script | None = None, *, model: str = "scripted-model",
                  unsupported: tuple[str, ...] = (), unsupported_style: str = "openai",
@@ -154,7 +162,7 @@ class ScriptedModelServer:
         self.problems: list[str] = []  # requests a real server would have rejected
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -200,15 +208,15 @@ class ScriptedModelServer:
             step = self.script.pop(0)
         return step(request) if callable(step) else step
 
-    def _refusal(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The 400 a stricter real server would answer `body` with, if any."""
+    def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The status and error a stricter real server would answer `body` with, if any."""
         for name in self.unsupported:
             if name in body and (name != "stream" or body.get("stream")):
                 return _unsupported(name, self.unsupported_style)
         if self.context_limit is not None:
             size = len(json.dumps(body.get("messages") or body.get("input") or []))
             if size > self.context_limit:
-                return {"error": {
+                return 400, {"error": {
                     "message": f"This model's maximum context length is {self.context_limit} "
                                f"tokens. However, you requested {size} tokens in the messages. "
                                "Please reduce the length of the messages.",
@@ -248,7 +256,7 @@ class ScriptedModelServer:
                 if refusal:
                     with server._lock:
                         server.requests.append(request)
-                    self._send(400, json.dumps(refusal).encode(), "application/json")
+                    self._send(refusal[0], json.dumps(refusal[1]).encode(), "application/json")
                     return
                 scripted = server._next(request)
                 if scripted.delay:
@@ -312,17 +320,17 @@ class ScriptedModelServer:
         return Handler
 
 
-def _unsupported(name: str, style: str) -> dict[str, Any]:
-    """A 400 body refusing the request field `name`, worded as real servers word it."""
+def _unsupported(name: str, style: str) -> tuple[int, dict[str, Any]]:
+    """The status and body refusing the request field `name`, as real servers word it."""
     if style == "azure":
-        return {"error": {"message": f"Unrecognized request argument supplied: {name}",
-                          "type": "invalid_request_error", "param": None, "code": None}}
-    if style == "llamacpp" and name == "stream":
-        return {"error": {"code": 500, "message": "Cannot use tools with stream",
-                          "type": "server_error"}}
-    return {"error": {"message": f"Unsupported parameter: '{name}' is not supported with this "
-                                 "model.", "type": "invalid_request_error", "param": name,
-                      "code": "unsupported_parameter"}}
+        return 400, {"error": {"message": f"Unrecognized request argument supplied: {name}",
+                               "type": "invalid_request_error", "param": None, "code": None}}
+    if style == "llamacpp" and name == "stream":  # its server.cpp, before tool streaming
+        return 501, {"error": {"code": 501, "message": "Cannot use tools with stream",
+                               "type": "not_supported_error"}}
+    return 400, {"error": {"message": f"Unsupported parameter: '{name}' is not supported with "
+                                      "this model.", "type": "invalid_request_error",
+                           "param": name, "code": "unsupported_parameter"}}
 
 
 def _error(message: str) -> bytes:
