@@ -195,9 +195,13 @@ class ModelClient:
                     raise ContextTooLong(
                         f"The conversation is longer than the model's context window ({message})."
                     ) from exc
+                if getattr(exc, "code", None) == "insufficient_quota":  # a 429 no wait mends
+                    raise ModelError(f"The model API account has no quota left: {message}"
+                                     ) from exc
                 if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
                     raise _Retryable(message, _retry_after(exc.response)) from exc
-                raise ModelError(f"The model API refused the request: {message}") from exc
+                raise ModelError(f"The model API refused the request: {message}"
+                                 f"{self._hint(exc.status_code)}") from exc
             except (openai.APIConnectionError, httpx.TransportError) as exc:
                 # APITimeoutError is an APIConnectionError; a stream cut mid-way is a
                 # TransportError.
@@ -218,6 +222,18 @@ class ModelClient:
         receives what goes out, so a refusal can be matched against it."""
         sent.update({k: v for k, v in kwargs.items() if k not in self._dropped})
         return sent
+
+    def _hint(self, status: int) -> str:
+        """What a person can do about a refusal, when it is a common setup mistake."""
+        if status == 404 and self.config.api == "responses":
+            return (f". Check the model name ({self.name}), and whether the server offers the "
+                    "Responses API at all: Chat Completions servers (vLLM, llama.cpp, Ollama) "
+                    "need MODEL_STRONG_API / MODEL_FAST_API=chat")
+        if status == 404:
+            return f". Check the model name ({self.name}) and OPENAI_BASE_URL (it ends in /v1)"
+        if status in (401, 403):
+            return ". Check OPENAI_API_KEY"
+        return ""
 
     def _transport_problem(self, exc: Exception) -> str:
         """What went wrong with the connection, in words (the SDK's text says "Connection

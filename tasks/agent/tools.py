@@ -115,7 +115,7 @@ class PatchArgs(BaseModel):
 def parse_arguments(model: type[BaseModel], call: ToolCall) -> Any:
     """Validated arguments of `call`, or ToolFailure saying what is wrong with them."""
     try:
-        data = json.loads(call.arguments or "{}")
+        data = _loads_leniently(call.arguments)
     except json.JSONDecodeError as exc:
         raise ToolFailure(
             f"The arguments of {call.name} are not valid JSON ({exc.msg} at character "
@@ -132,6 +132,27 @@ def parse_arguments(model: type[BaseModel], call: ToolCall) -> Any:
             for e in exc.errors()
         )
         raise ToolFailure(f"Invalid arguments for {call.name}: {problems}.") from exc
+
+
+def _loads_leniently(arguments: str) -> Any:
+    """The arguments as local models send them: one JSON object, possibly followed by stray
+    text that holds no second object (a closing tag, an extra brace), possibly encoded twice
+    (a JSON string holding the object). Anything else raises JSONDecodeError."""
+    text = (arguments or "").strip() or "{}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise
+        data, end = json.JSONDecoder().raw_decode(text)
+        if not isinstance(data, dict) or "{" in text[end:]:
+            raise
+    if isinstance(data, str) and data.strip().startswith("{"):
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError:
+            pass
+    return data
 
 
 def _example(name: str) -> str:

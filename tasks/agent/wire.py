@@ -58,7 +58,8 @@ def chat_messages(system: str, items: list[Item]) -> list[dict[str, Any]]:
         elif isinstance(item, ToolCall):
             last = messages[-1]
             if last["role"] != "assistant":
-                last = {"role": "assistant", "content": None}
+                # "" rather than null: OpenAI takes either; some local servers refuse null.
+                last = {"role": "assistant", "content": ""}
                 messages.append(last)
             last.setdefault("tool_calls", []).append(
                 {
@@ -154,13 +155,25 @@ class ChatStream:
     def turn(self) -> ModelTurn:
         calls = [ToolCall(slot["id"], slot["name"], slot["arguments"])
                  for _, slot in sorted(self.calls.items())]
+        thought, text = split_thinking("".join(self.text))
         return ModelTurn(
-            text="".join(self.text).strip(),
-            reasoning="".join(self.reasoning).strip(),
+            text=text,
+            reasoning="\n\n".join(t for t in ("".join(self.reasoning).strip(), thought) if t),
             tool_calls=unique_call_ids(calls),
             usage=self.usage,
             finish_reason=self.finish_reason,
         )
+
+
+def split_thinking(text: str) -> tuple[str, str]:
+    """(thinking, answer) of a reply: a local reasoning model served without a reasoning
+    parser (DeepSeek-R1, Qwen3 on llama.cpp or vLLM) writes its thoughts into the text as
+    `<think>…</think>`, sometimes without the opening tag (the template sent it). Thoughts shown
+    as the answer would reach the summary and its citation check."""
+    head, sep, tail = text.partition("</think>")
+    if not sep:
+        return "", text.strip()
+    return head.strip().removeprefix("<think>").strip(), tail.strip()
 
 
 def turn_from_chat_completion(completion: Any) -> ModelTurn:

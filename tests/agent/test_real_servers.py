@@ -229,3 +229,58 @@ def test_retries_do_not_outlive_a_slow_server_forever():
           pytest.raises(ModelError, match="failed 2 times in a row")):
         ask(client(server, "chat", timeout=0.3, retries=1))
     assert len(server.requests) == 2
+
+
+# --- what local models send -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["<think>The sign is flipped.</think>\n\nIt subtracts.",
+                                  "The sign is flipped.\n</think>\n\nIt subtracts."])
+def test_thinking_written_into_the_text_is_reasoning_not_the_answer(text):
+    with ScriptedModelServer([reply(text)]) as server:
+        outcome = run(make_spec(server, api="chat", mode="ask"), sandbox())
+    assert outcome.result.final_message == "It subtracts."
+    assert outcome.of(kinds.REASONING) == [{"text": "The sign is flipped."}]
+
+
+def test_arguments_as_local_models_send_them_are_understood():
+    """Trailing text after the object, and an object encoded twice, run the command; two glued
+    objects are still refused with a clear error."""
+    ran: list[str] = []
+    box = sandbox()
+    box.on_command = lambda command, cwd: ran.append(command) or ExecResult(0, "")
+    with ScriptedModelServer([
+        reply(call("shell", '{"command": "echo one"}</tool_call>')),
+        reply(call("shell", json.dumps(json.dumps({"command": "echo two"})))),
+        reply(call("shell", '{"command": "echo a"}{"command": "echo b"}')),
+        reply("done"),
+    ]) as server:
+        outcome = run(make_spec(server, api="chat", mode="ask"), box)
+    assert [c for c in ran if c.startswith("echo")] == ["echo one", "echo two"]
+    assert outcome.of(kinds.TOOL_ERROR)[0]["error"].startswith(
+        "The arguments of shell are not valid JSON (Extra data")
+    assert outcome.result.outcome == "succeeded"
+
+
+def test_a_tool_call_message_never_carries_null_content():
+    with ScriptedModelServer([reply(call("shell", {"command": "ls"})), reply("done")],
+                             refuse_null_content=True) as server:
+        outcome = run(make_spec(server, api="chat", mode="ask"), sandbox())
+    assert outcome.result.outcome == "succeeded", outcome.result.error
+
+
+def test_an_exhausted_quota_is_not_waited_for(api):
+    body = json.dumps({"error": {"message": "You exceeded your current quota.",
+                                 "type": "insufficient_quota", "code": "insufficient_quota"}})
+    with (ScriptedModelServer([Reply(status=429, error_body=body)] * 3) as server,
+          pytest.raises(ModelError, match="no quota left.*exceeded your current quota")):
+        ask(client(server, api))
+    assert len(server.requests) == 1
+
+
+def test_a_server_without_the_responses_api_says_what_to_set():
+    with ScriptedModelServer() as server:
+        model = ModelClient(ModelConfig(base_url=server.url.removesuffix("/v1") + "/x",
+                                        api_key="k", model="qwen", api="responses"))
+        with pytest.raises(ModelError, match="HTTP 404.*MODEL_FAST_API=chat"):
+            ask(model)

@@ -10,16 +10,12 @@ test loudly.
 Real servers are less polite, and the server can behave like them (modes, not mocks):
 `unsupported=` parameters it rejects with a 400 (as a reasoning model rejects
 `parallel_tool_calls`, or old llama.cpp rejects `stream` with tools), `context_limit=` a
-request size past which it answers 400 "maximum context length", `omit_usage=` no usage at all;
-and per reply: `finish_reason="length"`, `delay=` seconds before answering, `reset=` the
-connection dropped mid-reply, `chunked=` the stream sent in small writes that split the JSON,
-`no_done=` no `[DONE]`, `call_index=` how tool calls are indexed in the stream ("missing" or
-"zero", as Ollama and some llama.cpp versions send them), and `NO_ID` calls without an id.
-
-    server = ScriptedModelServer([reply(call("shell", {"command": "ls"})), reply("Done.")])
-    with server:
-        ... ModelConfig(base_url=server.url, ...) ...
-    server.requests[1].tool_outputs()[-1]  # what the agent sent back for `ls`
+request size past which it answers 400 "maximum context length", `omit_usage=` no usage at all,
+`refuse_null_content=` a 400 for `content: null`; and per reply: `finish_reason="length"`,
+`delay=` seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the
+stream sent in small writes that split the JSON, `no_done=` no `[DONE]`, `call_index=` how tool
+calls are indexed in the stream ("missing" or "zero", as Ollama and some llama.cpp versions send
+them), and `NO_ID` calls without an id.
 """
 
 from __future__ import annotations
@@ -151,13 +147,15 @@ class _Server(ThreadingHTTPServer):
 class ScriptedModelServer:
     def __init__(self, script: Script | None = None, *, model: str = "scripted-model",
                  unsupported: tuple[str, ...] = (), unsupported_style: str = "openai",
-                 context_limit: int | None = None, omit_usage: bool = False) -> None:
+                 context_limit: int | None = None, omit_usage: bool = False,
+                 refuse_null_content: bool = False) -> None:
         self.script: Script = list(script or [])
         self.model = model
         self.unsupported = unsupported  # top-level request fields answered with a 400
         self.unsupported_style = unsupported_style  # "openai", "azure" or "llamacpp" wording
         self.context_limit = context_limit  # characters of conversation, like tokens
         self.omit_usage = omit_usage
+        self.refuse_null_content = refuse_null_content  # Ollama-like: a message's content null
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []  # requests a real server would have rejected
         self._lock = threading.Lock()
@@ -213,6 +211,12 @@ class ScriptedModelServer:
         for name in self.unsupported:
             if name in body and (name != "stream" or body.get("stream")):
                 return _unsupported(name, self.unsupported_style)
+        if self.refuse_null_content and any(
+            isinstance(m, dict) and "content" in m and m["content"] is None
+            for m in body.get("messages") or []
+        ):
+            return 400, {"error": {"message": "invalid message content type: <nil>",
+                                   "type": "invalid_request_error", "param": None, "code": None}}
         if self.context_limit is not None:
             size = len(json.dumps(body.get("messages") or body.get("input") or []))
             if size > self.context_limit:
