@@ -8,7 +8,8 @@ person (never the SDK's exception text).
 
 Real servers differ in what they accept. A parameter we send only to do better
 (`OPTIONAL_PARAMETERS`: parallel tool calls, usage in the stream, reasoning effort, streaming
-itself) that a server refuses by name is dropped and the call made again at once; the client
+itself, as also when a server answers a streaming request with a whole reply) that a server
+refuses by name is dropped and the call made again at once; the client
 remembers it for its model. A conversation past the model's context window raises
 `ContextTooLong`, which the loop answers by shrinking old tool output. A reply without usage
 gets an estimate, so the token budget still counts it.
@@ -54,8 +55,8 @@ logger = logging.getLogger(__name__)
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 # Request fields that only make a reply better or cheaper: a server that refuses one by name
 # gets the request again without it. In the order they are given up when a refusal names two.
-OPTIONAL_PARAMETERS = ("parallel_tool_calls", "stream_options", "include", "reasoning_effort",
-                       "reasoning", "stream")
+OPTIONAL_PARAMETERS = ("parallel_tool_calls", "stream_options", "include", "store",
+                       "reasoning_effort", "reasoning", "stream")
 _GOES_WITH = {"stream": ("stream_options",), "reasoning": ("include",)}
 _REFUSAL_WORDING = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (field|input)"
@@ -73,6 +74,10 @@ class ModelError(RuntimeError):
 
 class ContextTooLong(ModelError):
     """The conversation no longer fits the model's context window; a shorter one may."""
+
+
+class _StreamIgnored(Exception):
+    """A 200 whose body held no stream events: the server answers whole replies only."""
 
 
 class _Retryable(Exception):
@@ -185,6 +190,11 @@ class ModelClient:
                 if self.config.api == "chat":
                     return self._chat(system, conversation, tools, sent)
                 return self._responses(system, conversation, tools, sent)
+            except _StreamIgnored:
+                logger.warning("model %s answered a streaming request without a stream; "
+                               "asking without streaming from now on", self.name)
+                self._dropped.update(("stream", "stream_options"))
+                continue
             except openai.APIStatusError as exc:
                 refused = _refused_parameter(exc, sent)
                 if refused:
@@ -264,9 +274,13 @@ class ModelClient:
         if not kwargs.get("stream"):
             return turn_from_chat_completion(self._client.chat.completions.create(**kwargs))
         stream = ChatStream()
+        received = 0
         with self._client.chat.completions.create(**kwargs) as chunks:
             for chunk in chunks:
+                received += 1
                 stream.feed(chunk)
+        if not received:
+            raise _StreamIgnored()
         if not stream.finish_reason:
             raise _Retryable("the stream ended before the reply was complete")
         return stream.turn()
@@ -291,8 +305,10 @@ class ModelClient:
         if not kwargs.get("stream"):
             return turn_from_response(self._client.responses.create(**kwargs))
         final = None
+        received = 0
         with self._client.responses.create(**kwargs) as events:
             for event in events:
+                received += 1
                 kind = getattr(event, "type", "")
                 if kind in ("response.completed", "response.incomplete"):
                     final = event.response
@@ -301,6 +317,8 @@ class ModelClient:
                     raise _Retryable(f"the response failed: {getattr(error, 'message', error)}")
                 elif kind == "error":
                     raise _Retryable(f"stream error: {getattr(event, 'message', event)}")
+        if not received:
+            raise _StreamIgnored()
         if final is None:
             raise _Retryable("the stream ended before the response was complete")
         return turn_from_response(final)

@@ -89,6 +89,19 @@ def test_a_server_that_cannot_stream_with_tools_is_asked_without_streaming():
     assert "stream_options" not in server.requests[1].body  # meaningless without streaming
 
 
+def test_a_server_that_ignores_stream_is_asked_without_it_from_then_on(api):
+    """Its first whole reply cannot be read as a stream (the SDK consumed it looking for
+    events): asked once more, without streaming, and never again with it."""
+    with ScriptedModelServer([reply("unread"), reply("one", call("echo", {"text": "a"})),
+                              reply("two")], ignore_stream=True) as server:
+        model = client(server, api)
+        first = ask(model)
+        assert (first.text, first.tool_calls[0].name) == ("one", "echo")
+        assert ask(model).text == "two"
+    assert [r.body.get("stream", False) for r in server.requests] == [True, False, False]
+    assert first.attempts == 1
+
+
 def test_a_refusal_of_something_we_need_still_fails_clearly():
     with (ScriptedModelServer(unsupported=("tools",)) as server,
           pytest.raises(ModelError, match="refused the request: HTTP 400 .*'tools'")):

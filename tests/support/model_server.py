@@ -11,7 +11,8 @@ Real servers are less polite, and the server can behave like them (modes, not mo
 `unsupported=` parameters it rejects with a 400 (as a reasoning model rejects
 `parallel_tool_calls`, or old llama.cpp rejects `stream` with tools), `context_limit=` a
 request size past which it answers 400 "maximum context length", `omit_usage=` no usage at all,
-`refuse_null_content=` a 400 for `content: null`; and per reply: `finish_reason="length"`,
+`refuse_null_content=` a 400 for `content: null`, `ignore_stream=` whole JSON when asked to
+stream (some proxies and small servers); and per reply: `finish_reason="length"`,
 `delay=` seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the
 stream sent in small writes that split the JSON, `no_done=` no `[DONE]`, `call_index=` how tool
 calls are indexed in the stream ("missing" or "zero", as Ollama and some llama.cpp versions send
@@ -148,7 +149,7 @@ class ScriptedModelServer:
     def __init__(self, script: Script | None = None, *, model: str = "scripted-model",
                  unsupported: tuple[str, ...] = (), unsupported_style: str = "openai",
                  context_limit: int | None = None, omit_usage: bool = False,
-                 refuse_null_content: bool = False) -> None:
+                 refuse_null_content: bool = False, ignore_stream: bool = False) -> None:
         self.script: Script = list(script or [])
         self.model = model
         self.unsupported = unsupported  # top-level request fields answered with a 400
@@ -156,6 +157,7 @@ class ScriptedModelServer:
         self.context_limit = context_limit  # characters of conversation, like tokens
         self.omit_usage = omit_usage
         self.refuse_null_content = refuse_null_content  # Ollama-like: a message's content null
+        self.ignore_stream = ignore_stream  # answer whole JSON even when asked to stream
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []  # requests a real server would have rejected
         self._lock = threading.Lock()
@@ -270,7 +272,7 @@ class ScriptedModelServer:
                                scripted.headers)
                     return
                 n = next(server._ids)
-                stream = bool(body.get("stream"))
+                stream = bool(body.get("stream")) and not server.ignore_stream
                 usage = not server.omit_usage
                 if request.api == "chat":
                     payload = (_chat_stream(scripted, server.model, n, usage) if stream
