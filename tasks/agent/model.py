@@ -56,7 +56,7 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 # Request fields that only make a reply better or cheaper: a server that refuses one by name
 # gets the request again without it. In the order they are given up when a refusal names two.
 OPTIONAL_PARAMETERS = ("parallel_tool_calls", "stream_options", "include", "store",
-                       "reasoning_effort", "reasoning", "stream")
+                       "reasoning.summary", "reasoning_effort", "reasoning", "stream")
 _GOES_WITH = {"stream": ("stream_options",), "reasoning": ("include",)}
 _REFUSAL_WORDING = re.compile(
     r"unsupported|not supported|unrecognized|unknown|not allowed|not permitted|extra (field|input)"
@@ -230,7 +230,12 @@ class ModelClient:
     def _offered(self, kwargs: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
         """`kwargs` without the optional parameters this model's server refused; `sent`
         receives what goes out, so a refusal can be matched against it."""
-        sent.update({k: v for k, v in kwargs.items() if k not in self._dropped})
+        dropped = frozenset(self._dropped)  # one copy: other attempts may add to it meanwhile
+        sent.update({k: v for k, v in kwargs.items() if k not in dropped})
+        for name in dropped:  # a nested one ("reasoning.summary") goes alone
+            outer, _, inner = name.partition(".")
+            if inner and isinstance(sent.get(outer), dict):
+                sent[outer] = {k: v for k, v in sent[outer].items() if k != inner}
         return sent
 
     def _hint(self, status: int) -> str:
@@ -347,7 +352,7 @@ def _refused_parameter(exc: openai.APIStatusError, sent: dict[str, Any]) -> str:
     """The optional parameter a refusal names, if the request carried it; else ""."""
     if exc.status_code in RETRYABLE_STATUS:
         return ""
-    candidates = [name for name in OPTIONAL_PARAMETERS if name in sent]
+    candidates = [name for name in OPTIONAL_PARAMETERS if _carries(sent, name)]
     param = getattr(exc, "param", None)
     if isinstance(param, str):
         for name in candidates:
@@ -360,6 +365,12 @@ def _refused_parameter(exc: openai.APIStatusError, sent: dict[str, Any]) -> str:
         if re.search(rf"(?<![\w]){re.escape(name)}(?!\w)", text):
             return name
     return ""
+
+
+def _carries(sent: dict[str, Any], name: str) -> bool:
+    outer, _, inner = name.partition(".")
+    value = sent.get(outer)
+    return outer in sent and (not inner or (isinstance(value, dict) and inner in value))
 
 
 def _context_too_long(exc: openai.APIStatusError) -> bool:

@@ -75,6 +75,17 @@ def test_responses_reasoning_refused_drops_its_include_too():
     assert "reasoning" not in second and "include" not in second
 
 
+def test_reasoning_summaries_refused_to_an_unverified_organization_keep_the_effort():
+    """OpenAI answers 400 (param "reasoning.summary") until the organization is verified:
+    the summary goes, the effort stays."""
+    with ScriptedModelServer([reply("ok")], unsupported=("reasoning.summary",)) as server:
+        assert ask(client(server, "responses", effort="high")).text == "ok"
+    first, second = (r.body for r in server.requests)
+    assert first["reasoning"] == {"effort": "high", "summary": "auto"}
+    assert second["reasoning"] == {"effort": "high"}
+    assert second["include"] == ["reasoning.encrypted_content"]
+
+
 def test_a_server_that_cannot_stream_with_tools_is_asked_without_streaming():
     """llama.cpp before tool streaming: 501 "Cannot use tools with stream"."""
     with ScriptedModelServer(

@@ -211,7 +211,9 @@ class ScriptedModelServer:
     def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """The status and error a stricter real server would answer `body` with, if any."""
         for name in self.unsupported:
-            if name in body and (name != "stream" or body.get("stream")):
+            outer, _, inner = name.partition(".")
+            present = outer in body and (not inner or inner in (body[outer] or {}))
+            if present and (name != "stream" or body.get("stream")):
                 return _unsupported(name, self.unsupported_style)
         if self.refuse_null_content and any(
             isinstance(m, dict) and "content" in m and m["content"] is None
@@ -331,6 +333,13 @@ def _unsupported(name: str, style: str) -> tuple[int, dict[str, Any]]:
     if style == "azure":
         return 400, {"error": {"message": f"Unrecognized request argument supplied: {name}",
                                "type": "invalid_request_error", "param": None, "code": None}}
+    if name == "reasoning.summary":  # OpenAI, to an organization not yet verified
+        return 400, {"error": {"message": "Your organization must be verified to generate "
+                                          "reasoning summaries. Please go to: https://platform."
+                                          "openai.com/settings/organization/general and click on"
+                                          " Verify Organization.",
+                               "type": "invalid_request_error", "param": "reasoning.summary",
+                               "code": "unsupported_value"}}
     if style == "llamacpp" and name == "stream":  # its server.cpp, before tool streaming
         return 501, {"error": {"code": 501, "message": "Cannot use tools with stream",
                                "type": "not_supported_error"}}
