@@ -311,11 +311,14 @@ class ModelClient:
             return turn_from_response(self._client.responses.create(**kwargs))
         final = None
         received = 0
+        done_items: list[Any] = []
         with self._client.responses.create(**kwargs) as events:
             for event in events:
                 received += 1
                 kind = getattr(event, "type", "")
-                if kind in ("response.completed", "response.incomplete"):
+                if kind == "response.output_item.done":
+                    done_items.append(event.item)
+                elif kind in ("response.completed", "response.incomplete"):
                     final = event.response
                 elif kind == "response.failed":
                     error = getattr(event.response, "error", None)
@@ -326,6 +329,8 @@ class ModelClient:
             raise _StreamIgnored()
         if final is None:
             raise _Retryable("the stream ended before the response was complete")
+        if not final.output and done_items:  # some servers stream the items, end with none
+            final.output = done_items
         return turn_from_response(final)
 
 

@@ -165,6 +165,13 @@ def test_a_stream_in_small_writes_without_done_is_read_whole(api):
     assert json.loads(turn.tool_calls[0].arguments) == {"text": "é ü"}
 
 
+def test_a_responses_stream_whose_final_response_lists_no_output():
+    with ScriptedModelServer([reply("Looking.", call("echo", {"text": "a"}))],
+                             bare_final=True) as server:
+        turn = ask(client(server, "responses"))
+    assert turn.text == "Looking." and [c.name for c in turn.tool_calls] == ["echo"]
+
+
 @pytest.mark.parametrize("index", ["missing", "zero"])
 def test_parallel_calls_sent_whole_are_kept_apart(index):
     """Ollama sends each call whole without an index; some llama.cpp builds put every call

@@ -12,7 +12,8 @@ Real servers are less polite, and the server can behave like them (modes, not mo
 `parallel_tool_calls`, or old llama.cpp rejects `stream` with tools), `context_limit=` a
 request size past which it answers 400 "maximum context length", `omit_usage=` no usage at all,
 `refuse_null_content=` a 400 for `content: null`, `ignore_stream=` whole JSON when asked to
-stream (some proxies and small servers); and per reply: `finish_reason="length"`,
+stream (some proxies and small servers), `bare_final=` a Responses stream whose final
+response lists no output (only the streamed items do); and per reply: `finish_reason="length"`,
 `delay=` seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the
 stream sent in small writes that split the JSON, `no_done=` no `[DONE]`, `call_index=` how tool
 calls are indexed in the stream ("missing" or "zero", as Ollama and some llama.cpp versions send
@@ -149,7 +150,8 @@ class ScriptedModelServer:
     def __init__(self, script: Script | None = None, *, model: str = "scripted-model",
                  unsupported: tuple[str, ...] = (), unsupported_style: str = "openai",
                  context_limit: int | None = None, omit_usage: bool = False,
-                 refuse_null_content: bool = False, ignore_stream: bool = False) -> None:
+                 refuse_null_content: bool = False, ignore_stream: bool = False,
+                 bare_final: bool = False) -> None:
         self.script: Script = list(script or [])
         self.model = model
         self.unsupported = unsupported  # top-level request fields answered with a 400
@@ -158,6 +160,7 @@ class ScriptedModelServer:
         self.omit_usage = omit_usage
         self.refuse_null_content = refuse_null_content  # Ollama-like: a message's content null
         self.ignore_stream = ignore_stream  # answer whole JSON even when asked to stream
+        self.bare_final = bare_final  # Responses stream: the final response lists no output
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []  # requests a real server would have rejected
         self._lock = threading.Lock()
@@ -280,7 +283,8 @@ class ScriptedModelServer:
                     payload = (_chat_stream(scripted, server.model, n, usage) if stream
                                else json.dumps(_chat_completion(scripted, server.model, n, usage)))
                 else:
-                    payload = (_responses_stream(scripted, server.model, n, usage) if stream
+                    payload = (_responses_stream(scripted, server.model, n, usage,
+                                                 server.bare_final) if stream
                                else json.dumps(_response(scripted, server.model, n, usage=usage)))
                 if stream and scripted.cut_stream:
                     payload = payload[: len(payload) // 2]
@@ -513,7 +517,8 @@ def _response(r: Reply, model: str, n: int, status: str = "",
     return body
 
 
-def _responses_stream(r: Reply, model: str, n: int, usage: bool = True) -> str:
+def _responses_stream(r: Reply, model: str, n: int, usage: bool = True,
+                      bare_final: bool = False) -> str:
     seq = itertools.count()
 
     def event(kind: str, **data: Any) -> str:
@@ -541,5 +546,7 @@ def _responses_stream(r: Reply, model: str, n: int, usage: bool = True) -> str:
             out.append(event("response.output_item.added", output_index=index, item=item))
         out.append(event("response.output_item.done", output_index=index, item=item))
     final = _response(r, model, n, usage=usage)
+    if bare_final:
+        final["output"] = []
     out.append(event(f"response.{final['status']}", response=final))
     return "".join(out)
