@@ -139,9 +139,7 @@ class ModelClient:
             # Self-hosted servers often need no key, but the SDK insists on one.
             api_key=config.api_key or "no-key",
             max_retries=0,  # retries are ours: bounded, logged, honouring Retry-After
-            timeout=httpx.Timeout(
-                config.request_timeout, connect=min(30.0, config.request_timeout)
-            ),
+            timeout=_timeouts(config.request_timeout),
         )
 
     def close(self) -> None:
@@ -157,7 +155,7 @@ class ModelClient:
         while True:
             attempt += 1
             try:
-                turn = self._call(system, conversation, tools)
+                turn = self._call(system, conversation, tools, self._timeout(deadline))
                 turn.attempts = attempt
                 if not turn.usage.total:  # the server reports none: the budget still counts
                     turn.usage = estimate_usage(system, conversation, tools, turn)
@@ -183,13 +181,21 @@ class ModelClient:
         ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
         return ceiling / 2 + self._jitter() * ceiling / 2  # "equal jitter": never zero
 
-    def _call(self, system: str, conversation: list[Item], tools: list[ToolSpec]) -> ModelTurn:
+    def _timeout(self, deadline: float | None) -> float:
+        """Seconds of silence one call may wait: MODEL_REQUEST_TIMEOUT, but never past the
+        attempt's time budget (a hung server must not outlive the attempt)."""
+        if deadline is None:
+            return self.config.request_timeout
+        return max(1.0, min(self.config.request_timeout, deadline - self._clock()))
+
+    def _call(self, system: str, conversation: list[Item], tools: list[ToolSpec],
+              timeout: float) -> ModelTurn:
         while True:  # once more per optional parameter the server refuses: bounded
             sent: dict[str, Any] = {}
             try:
                 if self.config.api == "chat":
-                    return self._chat(system, conversation, tools, sent)
-                return self._responses(system, conversation, tools, sent)
+                    return self._chat(system, conversation, tools, sent, timeout)
+                return self._responses(system, conversation, tools, sent, timeout)
             except _StreamIgnored:
                 logger.warning("model %s answered a streaming request without a stream; "
                                "asking without streaming from now on", self.name)
@@ -215,7 +221,7 @@ class ModelClient:
             except (openai.APIConnectionError, httpx.TransportError) as exc:
                 # APITimeoutError is an APIConnectionError; a stream cut mid-way is a
                 # TransportError.
-                raise _Retryable(self._transport_problem(exc)) from exc
+                raise _Retryable(self._transport_problem(exc, timeout)) from exc
             except openai.APIError as exc:  # an error event inside a stream
                 raise _Retryable(f"the model server sent an error mid-reply: {exc.message}"
                                  ) from exc
@@ -250,20 +256,19 @@ class ModelClient:
             return ". Check OPENAI_API_KEY"
         return ""
 
-    def _transport_problem(self, exc: Exception) -> str:
+    def _transport_problem(self, exc: Exception, timeout: float) -> str:
         """What went wrong with the connection, in words (the SDK's text says "Connection
         error." for nearly everything)."""
         causes = [exc, exc.__cause__, exc.__context__]
         if any(isinstance(c, (openai.APITimeoutError, httpx.TimeoutException)) for c in causes):
-            return (f"the model server did not answer within {self.config.request_timeout:g} s"
-                    " (MODEL_REQUEST_TIMEOUT)")
+            return f"the model server did not answer within {round(timeout, 1):g} s"
         where = self.config.base_url or "api.openai.com"
         if any(isinstance(c, httpx.ConnectError) for c in causes):
             return f"cannot connect to the model server at {where}"
         return f"the connection to the model server at {where} broke off mid-reply"
 
     def _chat(self, system: str, conversation: list[Item], tools: list[ToolSpec],
-              sent: dict[str, Any]) -> ModelTurn:
+              sent: dict[str, Any], timeout: float) -> ModelTurn:
         kwargs: dict[str, Any] = {
             "model": self.config.model,
             "messages": chat_messages(system, conversation),
@@ -275,7 +280,7 @@ class ModelClient:
             kwargs["parallel_tool_calls"] = True
         if self.config.reasoning_effort:
             kwargs["reasoning_effort"] = self.config.reasoning_effort
-        kwargs = self._offered(kwargs, sent)
+        kwargs = {**self._offered(kwargs, sent), "timeout": _timeouts(timeout)}
         if not kwargs.get("stream"):
             return turn_from_chat_completion(self._client.chat.completions.create(**kwargs))
         stream = ChatStream()
@@ -291,7 +296,8 @@ class ModelClient:
         return stream.turn()
 
     def _responses(
-        self, system: str, conversation: list[Item], tools: list[ToolSpec], sent: dict[str, Any]
+        self, system: str, conversation: list[Item], tools: list[ToolSpec], sent: dict[str, Any],
+        timeout: float,
     ) -> ModelTurn:
         kwargs: dict[str, Any] = {
             "model": self.config.model,
@@ -306,7 +312,7 @@ class ModelClient:
         if self.config.reasoning_effort:
             kwargs["reasoning"] = {"effort": self.config.reasoning_effort, "summary": "auto"}
             kwargs["include"] = ["reasoning.encrypted_content"]
-        kwargs = self._offered(kwargs, sent)
+        kwargs = {**self._offered(kwargs, sent), "timeout": _timeouts(timeout)}
         if not kwargs.get("stream"):
             return turn_from_response(self._client.responses.create(**kwargs))
         final = None
@@ -332,6 +338,10 @@ class ModelClient:
         if not final.output and done_items:  # some servers stream the items, end with none
             final.output = done_items
         return turn_from_response(final)
+
+
+def _timeouts(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(30.0, seconds))
 
 
 def estimate_usage(system: str, conversation: list[Item], tools: list[ToolSpec],

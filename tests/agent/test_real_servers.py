@@ -6,6 +6,7 @@ cut, drop or reshape something. Each behaviour is a mode of the scripted server
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -130,6 +131,18 @@ def test_a_hung_server_times_out_in_words(api):
     message = str(failed.value)
     assert "the model server did not answer within 0.5 s" in message
     assert "Timeout" not in message
+
+
+def test_a_hung_server_does_not_outlive_the_attempts_time_budget():
+    """MODEL_REQUEST_TIMEOUT is 10 s, but the attempt has 1.5 s left: the call gives up then."""
+    with ScriptedModelServer([Reply(text="late", delay=4.0)]) as server:
+        model = client(server, "chat", timeout=10.0)
+        with pytest.raises(ModelError) as failed:
+            model.complete(system="s", conversation=[Message("user", "hi")], tools=[],
+                           deadline=time.monotonic() + 1.5)
+    assert "did not answer within 1.5 s" in str(failed.value)
+    assert "time budget" in str(failed.value)
+    assert len(server.requests) == 1
 
 
 def test_a_connection_reset_mid_reply_is_retried_then_said_in_words(api):
