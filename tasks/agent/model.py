@@ -46,6 +46,7 @@ from tasks.agent.wire import (
     chat_tools,
     responses_input,
     responses_tools,
+    tool_calls_in_text,
     turn_from_chat_completion,
     turn_from_response,
 )
@@ -281,8 +282,10 @@ class ModelClient:
         if self.config.reasoning_effort:
             kwargs["reasoning_effort"] = self.config.reasoning_effort
         kwargs = {**self._offered(kwargs, sent), "timeout": _timeouts(timeout)}
+        offered = {t.name for t in tools}
         if not kwargs.get("stream"):
-            return turn_from_chat_completion(self._client.chat.completions.create(**kwargs))
+            completion = self._client.chat.completions.create(**kwargs)
+            return tool_calls_in_text(turn_from_chat_completion(completion), offered)
         stream = ChatStream()
         received = 0
         with self._client.chat.completions.create(**kwargs) as chunks:
@@ -293,7 +296,7 @@ class ModelClient:
             raise _StreamIgnored()
         if not stream.finish_reason:
             raise _Retryable("the stream ended before the reply was complete")
-        return stream.turn()
+        return tool_calls_in_text(stream.turn(), offered)
 
     def _responses(
         self, system: str, conversation: list[Item], tools: list[ToolSpec], sent: dict[str, Any],

@@ -8,6 +8,8 @@ https://platform.openai.com/docs/api-reference/responses-streaming
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,6 +176,40 @@ def split_thinking(text: str) -> tuple[str, str]:
     if not sep:
         return "", text.strip()
     return head.strip().removeprefix("<think>").strip(), tail.strip()
+
+
+_TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+def tool_calls_in_text(turn: ModelTurn, offered: set[str]) -> ModelTurn:
+    """A reply whose tool calls came as text, read as the tool calls they are: a local model
+    served without a tool-call parser for its format (Qwen on Ollama, Hermes-style models)
+    writes `<tool_call>{"name": …, "arguments": …}</tool_call>`, or only that JSON object.
+    Taken for calls only when every block parses and names an offered tool; otherwise the
+    reply stays text."""
+    if turn.tool_calls or not turn.text:
+        return turn
+    blocks = _TOOL_CALL_TAG.findall(turn.text)
+    text = _TOOL_CALL_TAG.sub("", turn.text).strip()
+    if not blocks:
+        fenced = _FENCE.match(turn.text.strip())
+        blocks, text = [fenced.group(1) if fenced else turn.text.strip()], ""
+        if not blocks[0].startswith("{"):
+            return turn
+    calls = []
+    for block in blocks:
+        try:
+            data = json.loads(block)
+        except json.JSONDecodeError:
+            return turn
+        if not isinstance(data, dict) or data.get("name") not in offered:
+            return turn
+        arguments = data.get("arguments", data.get("parameters", {}))
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        calls.append(ToolCall("", str(data["name"]), raw))
+    turn.tool_calls, turn.text = unique_call_ids(calls), text
+    return turn
 
 
 def turn_from_chat_completion(completion: Any) -> ModelTurn:

@@ -306,6 +306,29 @@ def test_arguments_as_local_models_send_them_are_understood():
     assert outcome.result.outcome == "succeeded"
 
 
+@pytest.mark.parametrize("text", [
+    'Let me look.\n<tool_call>\n{"name": "shell", "arguments": {"command": "echo hi"}}\n'
+    '</tool_call>',
+    '```json\n{"name": "shell", "arguments": {"command": "echo hi"}}\n```',
+])
+def test_tool_calls_written_as_text_by_a_local_model_are_run(text):
+    ran: list[str] = []
+    box = sandbox()
+    box.on_command = lambda command, cwd: ran.append(command) or ExecResult(0, "hi")
+    with ScriptedModelServer([reply(text), reply("It printed hi.")]) as server:
+        outcome = run(make_spec(server, api="chat", mode="ask"), box)
+    assert "echo hi" in ran
+    assert outcome.result.final_message == "It printed hi."
+    assert server.problems == []  # the call and its result went back as a real pair
+
+
+def test_json_about_something_else_stays_the_answer():
+    answer = '{"name": "calc", "version": "1.0"}'
+    with ScriptedModelServer([reply(answer)]) as server:
+        outcome = run(make_spec(server, api="chat", mode="ask"), sandbox())
+    assert outcome.result.final_message == answer
+
+
 def test_a_tool_call_message_never_carries_null_content():
     with ScriptedModelServer([reply(call("shell", {"command": "ls"})), reply("done")],
                              refuse_null_content=True) as server:
