@@ -151,7 +151,8 @@ class ChatStream:
         assert slot is not None
         if call.id:
             slot["id"] = call.id
-        slot["name"] += name
+        if name != slot["name"]:  # some proxies repeat the whole name on every delta
+            slot["name"] += name
         slot["arguments"] += arguments
 
     def turn(self) -> ModelTurn:

@@ -185,10 +185,11 @@ def test_a_responses_stream_whose_final_response_lists_no_output():
     assert turn.text == "Looking." and [c.name for c in turn.tool_calls] == ["echo"]
 
 
-@pytest.mark.parametrize("index", ["missing", "zero"])
+@pytest.mark.parametrize("index", ["missing", "zero", "repeat"])
 def test_parallel_calls_sent_whole_are_kept_apart(index):
     """Ollama sends each call whole without an index; some llama.cpp builds put every call
-    at index 0. Before, the two calls were glued into one ("echoecho", '{..}{..}')."""
+    at index 0; some proxies repeat id and name on every delta. Before, names or calls were
+    glued into one ("echoecho", '{..}{..}')."""
     with ScriptedModelServer([Reply(calls=[call("echo", {"text": "a"}),
                                            call("echo", {"text": "b"})],
                                     call_index=index)]) as server:

@@ -17,7 +17,7 @@ response lists no output (only the streamed items do); and per reply: `finish_re
 `delay=` seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the
 stream sent in small writes that split the JSON, `no_done=` no `[DONE]`, `call_index=` how tool
 calls are indexed in the stream ("missing" or "zero", as Ollama and some llama.cpp versions send
-them), and `NO_ID` calls without an id.
+them; "repeat": id and name on every delta), and `NO_ID` calls without an id.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class Reply:
     finish_reason: str = ""  # override: "length" for a reply cut at the output limit
     chunked: bool = False  # stream in small chunked-encoding writes that split the JSON
     no_done: bool = False  # a chat stream that ends without `data: [DONE]`
-    call_index: str = "normal"  # chat stream: "missing" (no index) or "zero" (all index 0)
+    call_index: str = "normal"  # chat stream: "missing" (no index), "zero" (all index 0) or
+    # "repeat" (id and name again on every delta)
 
 
 def call(name: str, arguments: dict[str, Any] | str, call_id: str = "") -> ScriptedCall:
@@ -453,7 +454,7 @@ def _chat_stream(r: Reply, model: str, n: int, usage: bool = True) -> str:
     for piece in _pieces(r.text):
         out.append(chunk({"content": piece}))
     for k, c in enumerate(r.calls):
-        if r.call_index != "normal":  # each call whole in one delta, as Ollama sends them
+        if r.call_index in ("missing", "zero"):  # each call whole in one delta, as Ollama does
             whole = _with_id(c, n, k, {"type": "function",
                                        "function": {"name": c.name, "arguments": c.arguments}})
             if r.call_index == "zero":
@@ -463,6 +464,11 @@ def _chat_stream(r: Reply, model: str, n: int, usage: bool = True) -> str:
         out.append(chunk({"tool_calls": [_with_id(c, n, k, {
             "index": k, "type": "function", "function": {"name": c.name, "arguments": ""}})]}))
         for piece in _pieces(c.arguments):
+            if r.call_index == "repeat":  # every delta repeats the id and name (some proxies)
+                out.append(chunk({"tool_calls": [_with_id(c, n, k, {
+                    "index": k, "type": "function",
+                    "function": {"name": c.name, "arguments": piece}})]}))
+                continue
             out.append(chunk({"tool_calls": [{"index": k, "function": {"arguments": piece}}]}))
     out.append(chunk({}, _finish(r)))
     if usage:
