@@ -224,8 +224,12 @@ class ModelClient:
                 # TransportError.
                 raise _Retryable(self._transport_problem(exc, timeout)) from exc
             except openai.APIError as exc:  # an error event inside a stream
-                raise _Retryable(f"the model server sent an error mid-reply: {exc.message}"
-                                 ) from exc
+                problem = f"the model server sent an error mid-reply: {exc.message}"
+                if _context_wording(getattr(exc, "code", None), exc.message):
+                    raise ContextTooLong(
+                        f"The conversation is longer than the model's context window ({problem})."
+                    ) from exc
+                raise _Retryable(problem) from exc
 
     def _drop(self, name: str, exc: openai.APIStatusError) -> None:
         """Never send `name` (and what only makes sense with it) to this model again."""
@@ -331,7 +335,11 @@ class ModelClient:
                     final = event.response
                 elif kind == "response.failed":
                     error = getattr(event.response, "error", None)
-                    raise _Retryable(f"the response failed: {getattr(error, 'message', error)}")
+                    message = str(getattr(error, "message", error))
+                    if _context_wording(getattr(error, "code", None), message):
+                        raise ContextTooLong("The conversation is longer than the model's "
+                                             f"context window (the response failed: {message}).")
+                    raise _Retryable(f"the response failed: {message}")
                 elif kind == "error":
                     raise _Retryable(f"stream error: {getattr(event, 'message', event)}")
         if not received:
@@ -394,8 +402,11 @@ def _carries(sent: dict[str, Any], name: str) -> bool:
 def _context_too_long(exc: openai.APIStatusError) -> bool:
     if exc.status_code not in (400, 413, 422, 500):
         return False
-    code = getattr(exc, "code", None)
-    return code == "context_length_exceeded" or bool(_CONTEXT_WORDING.search(_error_text(exc)))
+    return _context_wording(getattr(exc, "code", None), _error_text(exc))
+
+
+def _context_wording(code: object, text: str) -> bool:
+    return code == "context_length_exceeded" or bool(_CONTEXT_WORDING.search(text or ""))
 
 
 def _error_message(exc: openai.APIStatusError) -> str:

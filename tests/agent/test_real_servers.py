@@ -249,6 +249,19 @@ def test_context_overflow_that_cannot_shrink_fails_clearly(api):
         ask(client(server, api), text="q" * 500)
 
 
+def test_a_context_overflow_reported_inside_the_stream_also_shrinks(api):
+    box = sandbox()
+    box.on_command = lambda command, cwd: ExecResult(0, "z" * 5000)
+    overflow = {"code": "context_length_exceeded", "type": "invalid_request_error",
+                "message": "Your input exceeds the context window of this model.", "param": None}
+    with ScriptedModelServer([reply(call("shell", {"command": "cat big"})),
+                              Reply(stream_error=overflow), reply("done")]) as server:
+        outcome = run(make_spec(server, api=api, mode="ask"), box)
+    assert outcome.result.outcome == "succeeded", outcome.result.error
+    assert TRIMMED in server.requests[-1].tool_outputs()[0]
+    assert len(server.requests) == 3  # not retried as it was: shrunk, then asked once
+
+
 def test_a_reply_cut_at_the_output_limit_is_continued_once(api):
     with ScriptedModelServer([Reply(text="The cause is in calc.py where", finish_reason="length"),
                               reply("the sign is wrong.")]) as server:

@@ -12,12 +12,13 @@ Real servers are less polite, and the server can behave like them (modes, not mo
 `parallel_tool_calls`, or old llama.cpp rejects `stream` with tools), `context_limit=` a
 request size past which it answers 400 "maximum context length", `omit_usage=` no usage at all,
 `refuse_null_content=` a 400 for `content: null`, `ignore_stream=` whole JSON when asked to
-stream (some proxies and small servers), `bare_final=` a Responses stream whose final
-response lists no output (only the streamed items do); and per reply: `finish_reason="length"`,
-`delay=` seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the
-stream sent in small writes that split the JSON, `no_done=` no `[DONE]`, `call_index=` how tool
-calls are indexed in the stream ("missing" or "zero", as Ollama and some llama.cpp versions send
-them; "repeat": id and name on every delta), and `NO_ID` calls without an id.
+stream (some proxies and small servers), `bare_final=` a Responses stream whose final response
+lists no output (only the streamed items do). Per reply: `finish_reason="length"`, `delay=`
+seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the stream sent
+in small writes that split the JSON, `no_done=` no `[DONE]`, `stream_error=` an error event
+mid-stream, `call_index=` how tool calls are indexed in the stream ("missing" or "zero", as
+Ollama and some llama.cpp versions send them; "repeat": id and name on every delta), and
+`NO_ID` calls without an id.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Reply:
     finish_reason: str = ""  # override: "length" for a reply cut at the output limit
     chunked: bool = False  # stream in small chunked-encoding writes that split the JSON
     no_done: bool = False  # a chat stream that ends without `data: [DONE]`
+    stream_error: dict[str, Any] | None = None  # an error event after the first delta
     call_index: str = "normal"  # chat stream: "missing" (no index), "zero" (all index 0) or
     # "repeat" (id and name again on every delta)
 
@@ -449,6 +451,8 @@ def _chat_stream(r: Reply, model: str, n: int, usage: bool = True) -> str:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
     out = [chunk({"role": "assistant", "content": ""})]
+    if r.stream_error is not None:  # vLLM: `data: {"error": …}` in the stream, then the end
+        return "".join([*out, _sse({"error": r.stream_error})])
     if r.reasoning:
         out.append(chunk({"reasoning_content": r.reasoning}))
     for piece in _pieces(r.text):
@@ -531,6 +535,9 @@ def _responses_stream(r: Reply, model: str, n: int, usage: bool = True,
         return _sse({"type": kind, "sequence_number": next(seq), **data}, kind)
 
     out = [event("response.created", response=_response(r, model, n, "in_progress"))]
+    if r.stream_error is not None:
+        failed = {**_response(r, model, n, "failed"), "error": r.stream_error}
+        return "".join([*out, event("response.failed", response=failed)])
     for index, item in enumerate(_output_items(r, n)):
         if item["type"] == "message":
             out.append(event("response.output_item.added", output_index=index,
