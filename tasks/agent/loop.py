@@ -72,6 +72,7 @@ CUT_REPLY = (
     "Your last reply was cut off at the model's output limit. Continue from where it stopped, "
     "in a shorter reply; do the work in smaller tool calls."
 )
+UNUSABLE_CALLS_TOLERATED = 8  # a weak model repeating a call it cannot get right: no endless loop
 CONTEXT_SHRINKS = 4  # times a turn's conversation is shrunk to fit the context window
 
 
@@ -201,6 +202,12 @@ class _Run:
                     return self._fail(f"The sandbox stopped working: {toolbox.sandbox_lost}.")
                 if toolbox.sandbox_failures >= SANDBOX_FAILURES_TOLERATED:
                     return self._fail("The sandbox stopped working: commands cannot run.")
+                if toolbox.unusable_calls >= UNUSABLE_CALLS_TOLERATED:
+                    last = step.tool_calls[-1].observation.removeprefix("Error: ")
+                    return self._fail(
+                        f"The model sent {toolbox.unusable_calls} tool calls in a row that "
+                        f"cannot run; the last: {last[:300]}"
+                    )
                 continue
             step.duration = self.clock() - self.started - step.started_at
             if turn.finish_reason in ("length", "incomplete") and cut_replies < CUT_REPLY_NUDGES:

@@ -176,6 +176,7 @@ class Toolbox:
     edits_since_last_command: bool = False
     sandbox_failures: int = 0  # consecutive; the loop gives up after a few
     sandbox_lost: str = ""  # why the container is gone (engine restarted); the loop gives up
+    unusable_calls: int = 0  # consecutive calls of no offered tool or with unreadable arguments
 
     @classmethod
     def for_attempt(cls, spec: AgentSpec, sandbox: Sandbox, *, emit: OnEvent,
@@ -188,11 +189,16 @@ class Toolbox:
         """Run one tool call. Never raises for the model's mistakes; they become observations."""
         record = ToolCallRecord(call.call_id, call.name, call.arguments)
         names = [spec.name for spec in tool_specs(self.mode)]
+        usable = False
         try:
             if call.name == "shell":
-                self._shell(call, parse_arguments(ShellArgs, call), record)
+                shell_args = parse_arguments(ShellArgs, call)
+                usable = True
+                self._shell(call, shell_args, record)
             elif call.name == "apply_patch" and "apply_patch" in names:
-                self._apply_patch(call, parse_arguments(PatchArgs, call), record)
+                patch_args = parse_arguments(PatchArgs, call)
+                usable = True
+                self._apply_patch(call, patch_args, record)
             elif call.name == "apply_patch":
                 task = "a Review" if self.mode == "review" else "an Ask"
                 raise ToolFailure(
@@ -207,6 +213,7 @@ class Toolbox:
             record.observation = f"Error: {exc}"
             self.emit(kinds.TOOL_ERROR, {"call_id": call.call_id, "tool": call.name,
                                          "error": str(exc)})
+        self.unusable_calls = 0 if usable else self.unusable_calls + 1
         return record
 
     # --- shell -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from tasks import event_kinds as kinds
 from tasks.agent.config import Budgets, ModelConfig, RetryPolicy
 from tasks.agent.conversation import TRIMMED, Message
-from tasks.agent.loop import CUT_REPLY
+from tasks.agent.loop import CUT_REPLY, UNUSABLE_CALLS_TOLERATED
 from tasks.agent.model import ContextTooLong, ModelClient, ModelError
 from tasks.agent.wire import ToolSpec
 from tasks.sandbox.base import ExecResult
@@ -365,3 +365,15 @@ def test_a_server_without_the_responses_api_says_what_to_set():
                                         api_key="k", model="qwen", api="responses"))
         with pytest.raises(ModelError, match="HTTP 404.*MODEL_FAST_API=chat"):
             ask(model)
+
+
+def test_a_model_that_cannot_call_a_tool_right_is_stopped_not_looped_forever():
+    broken = [reply(call("shell", '{"command": "ls"')) for _ in range(UNUSABLE_CALLS_TOLERATED)]
+    with ScriptedModelServer([reply(call("shell", {"command": "ls"})), *broken,
+                              reply("never asked")]) as server:
+        outcome = run(make_spec(server, api="chat", mode="ask"), sandbox())
+    assert outcome.result.outcome == "failed"
+    assert outcome.result.error.startswith(
+        f"The model sent {UNUSABLE_CALLS_TOLERATED} tool calls in a row that cannot run; the "
+        "last: The arguments of shell are not valid JSON")
+    assert server.remaining == 1
