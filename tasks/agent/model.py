@@ -6,13 +6,14 @@ jitter, or as long as the server's Retry-After / retry-after-ms says, never long
 `RetryPolicy.max_delay` per wait nor past the caller's deadline. Then `ModelError`, worded for a
 person (never the SDK's exception text).
 
-Real servers differ in what they accept. A parameter we send only to do better
-(`OPTIONAL_PARAMETERS`: parallel tool calls, usage in the stream, reasoning effort, streaming
-itself, as also when a server answers a streaming request with a whole reply) that a server
-refuses by name is dropped and the call made again at once; the client
-remembers it for its model. A conversation past the model's context window raises
+Real servers differ in what they accept. A parameter sent only to do better
+(`OPTIONAL_PARAMETERS`: parallel tool calls, usage in the stream, reasoning effort or summaries,
+streaming itself) that a server refuses by name is dropped and the call made again at once, and
+the client remembers that for its model; so is streaming when a server answers a streaming
+request with a whole reply. A conversation past the model's context window raises
 `ContextTooLong`, which the loop answers by shrinking old tool output. A reply without usage
-gets an estimate, so the token budget still counts it.
+gets an estimate, so the token budget still counts it. tests/agent/test_real_servers.py shows
+each case against the scripted server behaving like the real one.
 """
 
 from __future__ import annotations
