@@ -142,8 +142,10 @@ class ChatStream:
         arguments = getattr(function, "arguments", None) or ""
         key = getattr(call, "index", None)
         slot = self.calls.get(self._slots[key]) if key in self._slots else None
+        # A name for a call that has one already is a new call, unless the same id says it
+        # is this call again (proxies that repeat id and name on every delta).
         starts_anew = slot is None or (
-            name and slot["name"] and (key is None or (call.id and call.id != slot["id"]))
+            name and slot["name"] and not (call.id and call.id == slot["id"])
         )
         if starts_anew:
             self._slots[key] = len(self.calls)

@@ -185,13 +185,14 @@ def test_a_responses_stream_whose_final_response_lists_no_output():
     assert turn.text == "Looking." and [c.name for c in turn.tool_calls] == ["echo"]
 
 
-@pytest.mark.parametrize("index", ["missing", "zero", "repeat"])
-def test_parallel_calls_sent_whole_are_kept_apart(index):
+@pytest.mark.parametrize(("index", "ids"), [("missing", ""), ("zero", ""), ("zero", NO_ID),
+                                           ("repeat", "")])
+def test_parallel_calls_sent_whole_are_kept_apart(index, ids):
     """Ollama sends each call whole without an index; some llama.cpp builds put every call
     at index 0; some proxies repeat id and name on every delta. Before, names or calls were
     glued into one ("echoecho", '{..}{..}')."""
-    with ScriptedModelServer([Reply(calls=[call("echo", {"text": "a"}),
-                                           call("echo", {"text": "b"})],
+    with ScriptedModelServer([Reply(calls=[call("echo", {"text": "a"}, ids),
+                                           call("echo", {"text": "b"}, ids)],
                                     call_index=index)]) as server:
         turn = ask(client(server, "chat"))
     assert [(c.name, json.loads(c.arguments)) for c in turn.tool_calls] == [
