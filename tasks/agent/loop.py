@@ -254,9 +254,11 @@ class _Run:
                                            tools=tools, deadline=deadline)
             except ContextTooLong as exc:
                 if shrinks == CONTEXT_SHRINKS or not shrink_tool_outputs(self.conversation):
+                    done = "Shortening earlier command output was not enough" if shrinks else (
+                        "There is no earlier command output to shorten")
                     raise ModelError(
-                        f"{exc} Shortening the earlier command output did not make it fit: "
-                        "use a model with a larger context window, or a narrower task."
+                        f"{exc} {done}: use a model with a larger context window (or give the "
+                        "server a larger context setting), or a narrower task."
                     ) from exc
                 logger.info("attempt %s: conversation shrunk to fit the context window",
                             self.spec.attempt_id)
