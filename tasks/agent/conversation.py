@@ -81,6 +81,23 @@ class Reasoning:
 Item = Message | ToolCall | ToolOutput | Reasoning
 
 
+TRIMMED = "[… the rest of this output was removed to fit the model's context window]"
+
+
+def shrink_tool_outputs(items: list[Item], keep_chars: int = 400) -> bool:
+    """Cut the older half of the long tool outputs (the last one too, when it is alone) to
+    their first `keep_chars` characters, in place, so a conversation past the model's context
+    window fits again; the head keeps the chunk id citations need. Returns whether anything
+    got shorter."""
+    long = [i for i, item in enumerate(items)
+            if isinstance(item, ToolOutput) and len(item.output) > keep_chars + len(TRIMMED)]
+    for i in long[: (len(long) + 1) // 2]:
+        item = items[i]
+        assert isinstance(item, ToolOutput)
+        items[i] = ToolOutput(item.call_id, f"{item.output[:keep_chars]}\n{TRIMMED}")
+    return bool(long)
+
+
 def item_from_dict(data: dict[str, Any]) -> Item:
     """Rebuild an item from `to_dict` output; raises ValueError on anything else."""
     kind = data.get("type")

@@ -24,9 +24,11 @@ from tasks.agent.config import AgentSpec
 from tasks.agent.conversation import (
     Item,
     Message,
+    ToolCall,
     ToolOutput,
     images_payload,
     item_from_dict,
+    shrink_tool_outputs,
 )
 from tasks.agent.findings import parse_findings
 from tasks.agent.instructions import (
@@ -37,7 +39,7 @@ from tasks.agent.instructions import (
     review_prompt,
     system_prompt,
 )
-from tasks.agent.model import Model, ModelError
+from tasks.agent.model import ContextTooLong, Model, ModelError
 from tasks.agent.records import AgentResult, Citation, Step
 from tasks.agent.steering import (
     TakeNotes,
@@ -51,6 +53,7 @@ from tasks.agent.steering import (
 )
 from tasks.agent.tools import Toolbox, tool_specs
 from tasks.agent.tree_exec import KEEP_FILES_MAX, TreeFile, find_and_read, read_tree
+from tasks.agent.wire import ModelTurn, ToolSpec, unique_call_ids
 from tasks.sandbox.base import Sandbox, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,13 @@ EMPTY_REPLY = (
     "Your reply had neither text nor a tool call. Continue the task with a tool call, or give "
     "your final answer."
 )
+CUT_REPLY_NUDGES = 1
+CUT_REPLY = (
+    "Your last reply was cut off at the model's output limit. Continue from where it stopped, "
+    "in a shorter reply; do the work in smaller tool calls."
+)
+UNUSABLE_CALLS_TOLERATED = 8  # a weak model repeating a call it cannot get right: no endless loop
+CONTEXT_SHRINKS = 4  # times a turn's conversation is shrunk to fit the context window
 
 
 def run_agent(
@@ -149,6 +159,7 @@ class _Run:
             self.emit(kinds.IMAGES, images_payload(spec.images, follow_up=bool(spec.history)))
         tools = tool_specs(spec.mode)
         empty_replies = 0
+        cut_replies = 0
         reminders = 0
         final = ""
         while True:
@@ -163,11 +174,10 @@ class _Run:
             step = Step(index=len(self.result.steps) + 1, started_at=self.clock() - self.started)
             deadline = self.clock() + self.budget.remaining_seconds()
             try:
-                turn = self.model.complete(
-                    system=system, conversation=self.conversation, tools=tools, deadline=deadline
-                )
+                turn = self._complete(system, tools, deadline)
             except ModelError as exc:
                 return self._fail(str(exc))
+            turn.tool_calls = unique_call_ids(turn.tool_calls, self._call_ids())
             self.budget.record_turn(turn.usage)
             step.text, step.reasoning, step.usage = turn.text, turn.reasoning, turn.usage
             step.model_attempts = turn.attempts
@@ -192,8 +202,20 @@ class _Run:
                     return self._fail(f"The sandbox stopped working: {toolbox.sandbox_lost}.")
                 if toolbox.sandbox_failures >= SANDBOX_FAILURES_TOLERATED:
                     return self._fail("The sandbox stopped working: commands cannot run.")
+                if toolbox.unusable_calls >= UNUSABLE_CALLS_TOLERATED:
+                    last = step.tool_calls[-1].observation.removeprefix("Error: ")
+                    return self._fail(
+                        f"The model sent {toolbox.unusable_calls} tool calls in a row that "
+                        f"cannot run; the last: {last[:300]}"
+                    )
                 continue
             step.duration = self.clock() - self.started - step.started_at
+            if turn.finish_reason in ("length", "incomplete") and cut_replies < CUT_REPLY_NUDGES:
+                cut_replies += 1  # a cut answer is no answer: once, ask for the rest
+                if turn.text:
+                    self.emit(kinds.MESSAGE, {"text": turn.text})
+                self.conversation.append(Message("user", CUT_REPLY))
+                continue
             if not turn.text:
                 empty_replies += 1
                 if empty_replies > EMPTY_REPLY_NUDGES:
@@ -222,6 +244,28 @@ class _Run:
             final = turn.text
             break
         return self._finish(final, toolbox)
+
+    def _complete(self, system: str, tools: list[ToolSpec], deadline: float) -> ModelTurn:
+        """The model's next reply. A conversation past the model's context window has its old
+        tool output shrunk and is sent again, a few times at most; then a clear failure."""
+        for shrinks in range(CONTEXT_SHRINKS + 1):
+            try:
+                return self.model.complete(system=system, conversation=self.conversation,
+                                           tools=tools, deadline=deadline)
+            except ContextTooLong as exc:
+                if shrinks == CONTEXT_SHRINKS or not shrink_tool_outputs(self.conversation):
+                    done = "Shortening earlier command output was not enough" if shrinks else (
+                        "There is no earlier command output to shorten")
+                    raise ModelError(
+                        f"{exc} {done}: use a model with a larger context window (or give the "
+                        "server a larger context setting), or a narrower task."
+                    ) from exc
+                logger.info("attempt %s: conversation shrunk to fit the context window",
+                            self.spec.attempt_id)
+        raise AssertionError("unreachable")
+
+    def _call_ids(self) -> set[str]:
+        return {item.call_id for item in self.conversation if isinstance(item, ToolCall)}
 
     def _take_steering(self) -> tuple[bool, str]:
         """Give the model the messages people sent since the last turn; returns (whether any

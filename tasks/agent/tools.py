@@ -115,7 +115,7 @@ class PatchArgs(BaseModel):
 def parse_arguments(model: type[BaseModel], call: ToolCall) -> Any:
     """Validated arguments of `call`, or ToolFailure saying what is wrong with them."""
     try:
-        data = json.loads(call.arguments or "{}")
+        data = _loads_leniently(call.arguments)
     except json.JSONDecodeError as exc:
         raise ToolFailure(
             f"The arguments of {call.name} are not valid JSON ({exc.msg} at character "
@@ -132,6 +132,27 @@ def parse_arguments(model: type[BaseModel], call: ToolCall) -> Any:
             for e in exc.errors()
         )
         raise ToolFailure(f"Invalid arguments for {call.name}: {problems}.") from exc
+
+
+def _loads_leniently(arguments: str) -> Any:
+    """The arguments as local models send them: one JSON object, possibly followed by stray
+    text that holds no second object (a closing tag, an extra brace), possibly encoded twice
+    (a JSON string holding the object). Anything else raises JSONDecodeError."""
+    text = (arguments or "").strip() or "{}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise
+        data, end = json.JSONDecoder().raw_decode(text)
+        if not isinstance(data, dict) or "{" in text[end:]:
+            raise
+    if isinstance(data, str) and data.strip().startswith("{"):
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError:
+            pass
+    return data
 
 
 def _example(name: str) -> str:
@@ -155,6 +176,7 @@ class Toolbox:
     edits_since_last_command: bool = False
     sandbox_failures: int = 0  # consecutive; the loop gives up after a few
     sandbox_lost: str = ""  # why the container is gone (engine restarted); the loop gives up
+    unusable_calls: int = 0  # consecutive calls of no offered tool or with unreadable arguments
 
     @classmethod
     def for_attempt(cls, spec: AgentSpec, sandbox: Sandbox, *, emit: OnEvent,
@@ -167,11 +189,16 @@ class Toolbox:
         """Run one tool call. Never raises for the model's mistakes; they become observations."""
         record = ToolCallRecord(call.call_id, call.name, call.arguments)
         names = [spec.name for spec in tool_specs(self.mode)]
+        usable = False
         try:
             if call.name == "shell":
-                self._shell(call, parse_arguments(ShellArgs, call), record)
+                shell_args = parse_arguments(ShellArgs, call)
+                usable = True
+                self._shell(call, shell_args, record)
             elif call.name == "apply_patch" and "apply_patch" in names:
-                self._apply_patch(call, parse_arguments(PatchArgs, call), record)
+                patch_args = parse_arguments(PatchArgs, call)
+                usable = True
+                self._apply_patch(call, patch_args, record)
             elif call.name == "apply_patch":
                 task = "a Review" if self.mode == "review" else "an Ask"
                 raise ToolFailure(
@@ -186,6 +213,7 @@ class Toolbox:
             record.observation = f"Error: {exc}"
             self.emit(kinds.TOOL_ERROR, {"call_id": call.call_id, "tool": call.name,
                                          "error": str(exc)})
+        self.unusable_calls = 0 if usable else self.unusable_calls + 1
         return record
 
     # --- shell -----------------------------------------------------------------------------

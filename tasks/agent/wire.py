@@ -8,6 +8,8 @@ https://platform.openai.com/docs/api-reference/responses-streaming
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +60,8 @@ def chat_messages(system: str, items: list[Item]) -> list[dict[str, Any]]:
         elif isinstance(item, ToolCall):
             last = messages[-1]
             if last["role"] != "assistant":
-                last = {"role": "assistant", "content": None}
+                # "" rather than null: OpenAI takes either; some local servers refuse null.
+                last = {"role": "assistant", "content": ""}
                 messages.append(last)
             last.setdefault("tool_calls", []).append(
                 {
@@ -102,13 +105,18 @@ def chat_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
 
 @dataclass
 class ChatStream:
-    """Accumulates `chat.completion.chunk`s into one ModelTurn."""
+    """Accumulates `chat.completion.chunk`s into one ModelTurn.
+
+    Tool calls arrive as deltas keyed by `index`. Some servers send each call whole, without an
+    index (Ollama) or all at index 0 (some llama.cpp builds): a delta that brings a new id and
+    a name starts a new call, so parallel calls are never glued into one."""
 
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     calls: dict[int, dict[str, Any]] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = ""
+    _slots: dict[Any, int] = field(default_factory=dict)  # the server's index -> our slot
 
     def feed(self, chunk: Any) -> None:
         if getattr(chunk, "usage", None):
@@ -124,29 +132,123 @@ class ChatStream:
             if isinstance(thought, str) and thought:
                 self.reasoning.append(thought)
             for call in delta.tool_calls or []:
-                slot = self.calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                if call.id:
-                    slot["id"] = call.id
-                if call.function is not None:
-                    if call.function.name:
-                        slot["name"] += call.function.name
-                    if call.function.arguments:
-                        slot["arguments"] += call.function.arguments
+                self._feed_call(call)
             if choice.finish_reason:
                 self.finish_reason = choice.finish_reason
 
+    def _feed_call(self, call: Any) -> None:
+        function = call.function
+        name = getattr(function, "name", None) or ""
+        arguments = getattr(function, "arguments", None) or ""
+        key = getattr(call, "index", None)
+        slot = self.calls.get(self._slots[key]) if key in self._slots else None
+        # A name for a call that has one already is a new call, unless the same id says it
+        # is this call again (proxies that repeat id and name on every delta).
+        starts_anew = slot is None or (
+            name and slot["name"] and not (call.id and call.id == slot["id"])
+        )
+        if starts_anew:
+            self._slots[key] = len(self.calls)
+            slot = self.calls[self._slots[key]] = {"id": "", "name": "", "arguments": ""}
+        assert slot is not None
+        if call.id:
+            slot["id"] = call.id
+        if name != slot["name"]:  # some proxies repeat the whole name on every delta
+            slot["name"] += name
+        slot["arguments"] += arguments
+
     def turn(self) -> ModelTurn:
-        calls = [
-            ToolCall(slot["id"] or f"call_{next(_ids)}", slot["name"], slot["arguments"])
-            for _, slot in sorted(self.calls.items())
-        ]
+        calls = [ToolCall(slot["id"], slot["name"], slot["arguments"])
+                 for _, slot in sorted(self.calls.items())]
+        thought, text = split_thinking("".join(self.text))
         return ModelTurn(
-            text="".join(self.text).strip(),
-            reasoning="".join(self.reasoning).strip(),
-            tool_calls=calls,
+            text=text,
+            reasoning="\n\n".join(t for t in ("".join(self.reasoning).strip(), thought) if t),
+            tool_calls=unique_call_ids(calls),
             usage=self.usage,
             finish_reason=self.finish_reason,
         )
+
+
+def split_thinking(text: str) -> tuple[str, str]:
+    """(thinking, answer) of a reply: a local reasoning model served without a reasoning
+    parser (DeepSeek-R1, Qwen3 on llama.cpp or vLLM) writes its thoughts into the text as
+    `<think>…</think>`, sometimes without the opening tag (the template sent it). Thoughts shown
+    as the answer would reach the summary and its citation check."""
+    head, sep, tail = text.partition("</think>")
+    if not sep:
+        return "", text.strip()
+    return head.strip().removeprefix("<think>").strip(), tail.strip()
+
+
+_TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+def tool_calls_in_text(turn: ModelTurn, offered: set[str]) -> ModelTurn:
+    """A reply whose tool calls came as text, read as the tool calls they are: a local model
+    served without a tool-call parser for its format (Qwen on Ollama, Hermes-style models)
+    writes `<tool_call>{"name": …, "arguments": …}</tool_call>`, or only that JSON object.
+    Taken for calls only when every block parses and names an offered tool; otherwise the
+    reply stays text."""
+    if turn.tool_calls or not turn.text:
+        return turn
+    blocks = _TOOL_CALL_TAG.findall(turn.text)
+    text = _TOOL_CALL_TAG.sub("", turn.text).strip()
+    if not blocks:
+        fenced = _FENCE.match(turn.text.strip())
+        blocks, text = [fenced.group(1) if fenced else turn.text.strip()], ""
+        if not blocks[0].startswith("{"):
+            return turn
+    calls = []
+    for block in blocks:
+        try:
+            data = json.loads(block)
+        except json.JSONDecodeError:
+            return turn
+        if not isinstance(data, dict) or data.get("name") not in offered:
+            return turn
+        arguments = data.get("arguments", data.get("parameters", {}))
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        calls.append(ToolCall("", str(data["name"]), raw))
+    turn.tool_calls, turn.text = unique_call_ids(calls), text
+    return turn
+
+
+def turn_from_chat_completion(completion: Any) -> ModelTurn:
+    """A ModelTurn from a whole (not streamed) `chat.completion`, for servers that cannot
+    stream (old llama.cpp refuses to stream with tools)."""
+    stream = ChatStream()
+    if completion.usage:
+        stream.usage = _chat_usage(completion.usage)
+    for choice in completion.choices[:1]:
+        message = choice.message
+        if message.content:
+            stream.text.append(message.content)
+        extra = getattr(message, "model_extra", None) or {}
+        thought = extra.get("reasoning_content") or extra.get("reasoning")
+        if isinstance(thought, str):
+            stream.reasoning.append(thought)
+        for call in message.tool_calls or []:
+            stream.calls[len(stream.calls)] = {
+                "id": call.id or "", "name": call.function.name or "",
+                "arguments": call.function.arguments or ""}
+        stream.finish_reason = choice.finish_reason or "stop"
+    return stream.turn()
+
+
+def unique_call_ids(calls: list[ToolCall], taken: set[str] | None = None) -> list[ToolCall]:
+    """`calls` with an id each, none repeated nor in `taken` (which grows): a server that
+    sends no id, or the same id twice, would otherwise get tool results it cannot match."""
+    seen = taken if taken is not None else set()
+    out = []
+    for c in calls:
+        call_id = c.call_id
+        while not call_id or call_id in seen:
+            call_id = f"call_cw{next(_ids)}"
+        seen.add(call_id)
+        out.append(c if call_id == c.call_id else ToolCall(call_id, c.name, c.arguments))
+    return out
 
 
 def _chat_usage(usage: Any) -> Usage:
@@ -215,7 +317,7 @@ def turn_from_response(response: Any) -> ModelTurn:
                 if getattr(part, "type", "") == "output_text":
                     texts.append(part.text)
         elif kind == "function_call":
-            turn.tool_calls.append(ToolCall(item.call_id, item.name, item.arguments or ""))
+            turn.tool_calls.append(ToolCall(item.call_id or "", item.name, item.arguments or ""))
         elif kind == "reasoning":
             summaries.extend(s.text for s in (item.summary or []) if getattr(s, "text", ""))
             if getattr(item, "encrypted_content", None):
@@ -223,6 +325,7 @@ def turn_from_response(response: Any) -> ModelTurn:
                 turn.reasoning_items.append(
                     Reasoning(item.model_dump(exclude_none=True, exclude={"status"}))
                 )
+    turn.tool_calls = unique_call_ids(turn.tool_calls)
     turn.text = "".join(texts).strip()
     turn.reasoning = "\n\n".join(summaries).strip()
     usage = getattr(response, "usage", None)

@@ -115,7 +115,8 @@ def test_a_model_failure_fails_the_attempt_with_its_message(
     collect_and_finish(attempt.pk, result, sandbox=MemorySandbox(), base_commit="")
     attempt.refresh_from_db()
     assert attempt.status == Status.FAILED
-    assert attempt.error == "The model API refused the request: HTTP 401 Unauthorized: bad key"
+    assert attempt.error == ("The model API refused the request: HTTP 401 Unauthorized: bad key. "
+                             "Check OPENAI_API_KEY")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,10 +7,18 @@ agent sent. Like a real server it rejects (400) a conversation whose tool result
 earlier tool calls. When the script runs out it answers 500 "script exhausted", which fails the
 test loudly.
 
-    server = ScriptedModelServer([reply(call("shell", {"command": "ls"})), reply("Done.")])
-    with server:
-        ... ModelConfig(base_url=server.url, ...) ...
-    server.requests[1].tool_outputs()[-1]  # what the agent sent back for `ls`
+Real servers are less polite, and the server can behave like them (modes, not mocks):
+`unsupported=` parameters it rejects with a 400 (as a reasoning model rejects
+`parallel_tool_calls`, or old llama.cpp rejects `stream` with tools), `context_limit=` a
+request size past which it answers 400 "maximum context length", `omit_usage=` no usage at all,
+`refuse_null_content=` a 400 for `content: null`, `ignore_stream=` whole JSON when asked to
+stream (some proxies and small servers), `bare_final=` a Responses stream whose final response
+lists no output (only the streamed items do). Per reply: `finish_reason="length"`, `delay=`
+seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the stream sent
+in small writes that split the JSON, `no_done=` no `[DONE]`, `stream_error=` an error event
+mid-stream, `call_index=` how tool calls are indexed in the stream ("missing" or "zero", as
+Ollama and some llama.cpp versions send them; "repeat": id and name on every delta), and
+`NO_ID` calls without an id.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +36,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 CHUNK_ID = re.compile(r"Chunk ID: ([0-9A-Za-z_-]+)")
+
+
+NO_ID = "\0no-id"  # a ScriptedCall's call_id: the call is sent without any id
 
 
 @dataclass
@@ -47,6 +60,14 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     error_body: str = ""
     cut_stream: bool = False  # stop the stream half-way (a dropped connection)
+    reset: bool = False  # promise the whole body, send half, close the connection
+    delay: float = 0.0  # seconds before the answer starts (a slow or hung server)
+    finish_reason: str = ""  # override: "length" for a reply cut at the output limit
+    chunked: bool = False  # stream in small chunked-encoding writes that split the JSON
+    no_done: bool = False  # a chat stream that ends without `data: [DONE]`
+    stream_error: dict[str, Any] | None = None  # an error event after the first delta
+    call_index: str = "normal"  # chat stream: "missing" (no index), "zero" (all index 0) or
+    # "repeat" (id and name again on every delta)
 
 
 def call(name: str, arguments: dict[str, Any] | str, call_id: str = "") -> ScriptedCall:
@@ -121,15 +142,33 @@ class RecordedRequest:
 Script = list[Reply | Callable[[RecordedRequest], Reply]]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (it timed out, as tests make it) is no error of the server."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class ScriptedModelServer:
-    def __init__(self, script: Script | None = None, *, model: str = "scripted-model") -> None:
+    def __init__(self, script: Script | None = None, *, model: str = "scripted-model",
+                 unsupported: tuple[str, ...] = (), unsupported_style: str = "openai",
+                 context_limit: int | None = None, omit_usage: bool = False,
+                 refuse_null_content: bool = False, ignore_stream: bool = False,
+                 bare_final: bool = False) -> None:
         self.script: Script = list(script or [])
         self.model = model
+        self.unsupported = unsupported  # top-level request fields answered with a 400
+        self.unsupported_style = unsupported_style  # "openai", "azure" or "llamacpp" wording
+        self.context_limit = context_limit  # characters of conversation, like tokens
+        self.omit_usage = omit_usage
+        self.refuse_null_content = refuse_null_content  # Ollama-like: a message's content null
+        self.ignore_stream = ignore_stream  # answer whole JSON even when asked to stream
+        self.bare_final = bare_final  # Responses stream: the final response lists no output
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []  # requests a real server would have rejected
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -175,6 +214,29 @@ class ScriptedModelServer:
             step = self.script.pop(0)
         return step(request) if callable(step) else step
 
+    def _refusal(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The status and error a stricter real server would answer `body` with, if any."""
+        for name in self.unsupported:
+            outer, _, inner = name.partition(".")
+            present = outer in body and (not inner or inner in (body[outer] or {}))
+            if present and (name != "stream" or body.get("stream")):
+                return _unsupported(name, self.unsupported_style)
+        if self.refuse_null_content and any(
+            isinstance(m, dict) and "content" in m and m["content"] is None
+            for m in body.get("messages") or []
+        ):
+            return 400, {"error": {"message": "invalid message content type: <nil>",
+                                   "type": "invalid_request_error", "param": None, "code": None}}
+        if self.context_limit is not None:
+            size = len(json.dumps(body.get("messages") or body.get("input") or []))
+            if size > self.context_limit:
+                return 400, {"error": {
+                    "message": f"This model's maximum context length is {self.context_limit} "
+                               f"tokens. However, you requested {size} tokens in the messages. "
+                               "Please reduce the length of the messages.",
+                    "type": "BadRequestError", "param": None, "code": 400}}
+        return None
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -204,23 +266,61 @@ class ScriptedModelServer:
                         server.problems.append(problem)
                     self._send(400, _error(problem), "application/json")
                     return
+                refusal = server._refusal(body)
+                if refusal:
+                    with server._lock:
+                        server.requests.append(request)
+                    self._send(refusal[0], json.dumps(refusal[1]).encode(), "application/json")
+                    return
                 scripted = server._next(request)
+                if scripted.delay:
+                    time.sleep(scripted.delay)
                 if scripted.status != 200:
                     self._send(scripted.status, scripted.error_body.encode(), "application/json",
                                scripted.headers)
                     return
                 n = next(server._ids)
-                stream = bool(body.get("stream"))
+                stream = bool(body.get("stream")) and not server.ignore_stream
+                usage = not server.omit_usage
                 if request.api == "chat":
-                    payload = (_chat_stream(scripted, server.model, n) if stream
-                               else json.dumps(_chat_completion(scripted, server.model, n)))
+                    payload = (_chat_stream(scripted, server.model, n, usage) if stream
+                               else json.dumps(_chat_completion(scripted, server.model, n, usage)))
                 else:
-                    payload = (_responses_stream(scripted, server.model, n) if stream
-                               else json.dumps(_response(scripted, server.model, n)))
+                    payload = (_responses_stream(scripted, server.model, n, usage,
+                                                 server.bare_final) if stream
+                               else json.dumps(_response(scripted, server.model, n, usage=usage)))
                 if stream and scripted.cut_stream:
                     payload = payload[: len(payload) // 2]
                 kind = "text/event-stream" if stream else "application/json"
-                self._send(200, payload.encode(), kind, scripted.headers)
+                if scripted.reset:
+                    self._send_half(payload.encode(), kind)
+                elif scripted.chunked:
+                    self._send_chunked(payload.encode(), kind)
+                else:
+                    self._send(200, payload.encode(), kind, scripted.headers)
+
+            def _send_half(self, data: bytes, kind: str) -> None:
+                """Promise the whole body, send half of it, then drop the connection."""
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+            def _send_chunked(self, data: bytes, kind: str, size: int = 13) -> None:
+                """Chunked transfer encoding in small writes: SSE lines and JSON split anywhere."""
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(data), size):
+                    piece = data[i:i + size]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
 
             def _send(self, status: int, data: bytes, kind: str,
                       headers: dict[str, str] | None = None) -> None:
@@ -233,6 +333,26 @@ class ScriptedModelServer:
                 self.wfile.write(data)
 
         return Handler
+
+
+def _unsupported(name: str, style: str) -> tuple[int, dict[str, Any]]:
+    """The status and body refusing the request field `name`, as real servers word it."""
+    if style == "azure":
+        return 400, {"error": {"message": f"Unrecognized request argument supplied: {name}",
+                               "type": "invalid_request_error", "param": None, "code": None}}
+    if name == "reasoning.summary":  # OpenAI, to an organization not yet verified
+        return 400, {"error": {"message": "Your organization must be verified to generate "
+                                          "reasoning summaries. Please go to: https://platform."
+                                          "openai.com/settings/organization/general and click on"
+                                          " Verify Organization.",
+                               "type": "invalid_request_error", "param": "reasoning.summary",
+                               "code": "unsupported_value"}}
+    if style == "llamacpp" and name == "stream":  # its server.cpp, before tool streaming
+        return 501, {"error": {"code": 501, "message": "Cannot use tools with stream",
+                               "type": "not_supported_error"}}
+    return 400, {"error": {"message": f"Unsupported parameter: '{name}' is not supported with "
+                                      "this model.", "type": "invalid_request_error",
+                           "param": name, "code": "unsupported_parameter"}}
 
 
 def _error(message: str) -> bytes:
@@ -284,22 +404,38 @@ def _call_id(scripted: ScriptedCall, n: int, k: int) -> str:
     return scripted.call_id or f"call_{n}_{k}"
 
 
-def _chat_completion(r: Reply, model: str, n: int) -> dict[str, Any]:
+def _with_id(scripted: ScriptedCall, n: int, k: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` with the call's id in front, unless the call is scripted to come without."""
+    if scripted.call_id == NO_ID:
+        return fields
+    return {"id": _call_id(scripted, n, k), **fields}
+
+
+def _finish(r: Reply) -> str:
+    return r.finish_reason or ("tool_calls" if r.calls else "stop")
+
+
+def _chat_usage(r: Reply) -> dict[str, int]:
+    return {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
+            "total_tokens": r.input_tokens + r.output_tokens}
+
+
+def _chat_completion(r: Reply, model: str, n: int, usage: bool = True) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": r.text or None}
     if r.calls:
         message["tool_calls"] = [
-            {"id": _call_id(c, n, k), "type": "function",
-             "function": {"name": c.name, "arguments": c.arguments}}
+            _with_id(c, n, k, {"type": "function",
+                               "function": {"name": c.name, "arguments": c.arguments}})
             for k, c in enumerate(r.calls)
         ]
-    return {
+    body: dict[str, Any] = {
         "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message,
-                     "finish_reason": "tool_calls" if r.calls else "stop"}],
-        "usage": {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
-                  "total_tokens": r.input_tokens + r.output_tokens},
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish(r)}],
     }
+    if usage:
+        body["usage"] = _chat_usage(r)
+    return body
 
 
 def _sse(data: dict[str, Any] | str, event: str | None = None) -> str:
@@ -307,7 +443,7 @@ def _sse(data: dict[str, Any] | str, event: str | None = None) -> str:
     return (f"event: {event}\n" if event else "") + f"data: {text}\n\n"
 
 
-def _chat_stream(r: Reply, model: str, n: int) -> str:
+def _chat_stream(r: Reply, model: str, n: int, usage: bool = True) -> str:
     base = {"id": f"chatcmpl-{n}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": model}
 
@@ -315,20 +451,34 @@ def _chat_stream(r: Reply, model: str, n: int) -> str:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
     out = [chunk({"role": "assistant", "content": ""})]
+    if r.stream_error is not None:  # vLLM: `data: {"error": …}` in the stream, then the end
+        return "".join([*out, _sse({"error": r.stream_error})])
     if r.reasoning:
         out.append(chunk({"reasoning_content": r.reasoning}))
     for piece in _pieces(r.text):
         out.append(chunk({"content": piece}))
     for k, c in enumerate(r.calls):
-        out.append(chunk({"tool_calls": [{"index": k, "id": _call_id(c, n, k), "type": "function",
-                                          "function": {"name": c.name, "arguments": ""}}]}))
+        if r.call_index in ("missing", "zero"):  # each call whole in one delta, as Ollama does
+            whole = _with_id(c, n, k, {"type": "function",
+                                       "function": {"name": c.name, "arguments": c.arguments}})
+            if r.call_index == "zero":
+                whole = {"index": 0, **whole}
+            out.append(chunk({"tool_calls": [whole]}))
+            continue
+        out.append(chunk({"tool_calls": [_with_id(c, n, k, {
+            "index": k, "type": "function", "function": {"name": c.name, "arguments": ""}})]}))
         for piece in _pieces(c.arguments):
+            if r.call_index == "repeat":  # every delta repeats the id and name (some proxies)
+                out.append(chunk({"tool_calls": [_with_id(c, n, k, {
+                    "index": k, "type": "function",
+                    "function": {"name": c.name, "arguments": piece}})]}))
+                continue
             out.append(chunk({"tool_calls": [{"index": k, "function": {"arguments": piece}}]}))
-    out.append(chunk({}, "tool_calls" if r.calls else "stop"))
-    out.append(_sse({**base, "choices": [], "usage": {
-        "prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
-        "total_tokens": r.input_tokens + r.output_tokens}}))
-    out.append(_sse("[DONE]"))
+    out.append(chunk({}, _finish(r)))
+    if usage:
+        out.append(_sse({**base, "choices": [], "usage": _chat_usage(r)}))
+    if not r.no_done:
+        out.append(_sse("[DONE]"))
     return "".join(out)
 
 
@@ -349,33 +499,45 @@ def _output_items(r: Reply, n: int) -> list[dict[str, Any]]:
                       "role": "assistant",
                       "content": [{"type": "output_text", "text": r.text, "annotations": []}]})
     for k, c in enumerate(r.calls):
-        items.append({"type": "function_call", "id": f"fc_{n}_{k}", "call_id": _call_id(c, n, k),
+        items.append({"type": "function_call", "id": f"fc_{n}_{k}",
+                      "call_id": "" if c.call_id == NO_ID else _call_id(c, n, k),
                       "name": c.name, "arguments": c.arguments, "status": "completed"})
     return items
 
 
-def _response(r: Reply, model: str, n: int, status: str = "completed") -> dict[str, Any]:
-    return {
+def _response(r: Reply, model: str, n: int, status: str = "",
+              usage: bool = True) -> dict[str, Any]:
+    done = not status
+    if done:
+        status = "incomplete" if r.finish_reason == "length" else "completed"
+    body: dict[str, Any] = {
         "id": f"resp_{n}", "object": "response", "created_at": int(time.time()),
         "status": status, "model": model,
-        "output": _output_items(r, n) if status == "completed" else [],
+        "output": _output_items(r, n) if done else [],
         "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "error": None,
-        "incomplete_details": None, "instructions": None, "metadata": {},
-        "temperature": 1.0, "top_p": 1.0,
-        "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
-                  "total_tokens": r.input_tokens + r.output_tokens,
-                  "input_tokens_details": {"cached_tokens": 0},
-                  "output_tokens_details": {"reasoning_tokens": 0}},
+        "incomplete_details": ({"reason": "max_output_tokens"} if status == "incomplete"
+                               else None),
+        "instructions": None, "metadata": {}, "temperature": 1.0, "top_p": 1.0,
     }
+    if usage:
+        body["usage"] = {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                         "total_tokens": r.input_tokens + r.output_tokens,
+                         "input_tokens_details": {"cached_tokens": 0},
+                         "output_tokens_details": {"reasoning_tokens": 0}}
+    return body
 
 
-def _responses_stream(r: Reply, model: str, n: int) -> str:
+def _responses_stream(r: Reply, model: str, n: int, usage: bool = True,
+                      bare_final: bool = False) -> str:
     seq = itertools.count()
 
     def event(kind: str, **data: Any) -> str:
         return _sse({"type": kind, "sequence_number": next(seq), **data}, kind)
 
     out = [event("response.created", response=_response(r, model, n, "in_progress"))]
+    if r.stream_error is not None:
+        failed = {**_response(r, model, n, "failed"), "error": r.stream_error}
+        return "".join([*out, event("response.failed", response=failed)])
     for index, item in enumerate(_output_items(r, n)):
         if item["type"] == "message":
             out.append(event("response.output_item.added", output_index=index,
@@ -396,5 +558,8 @@ def _responses_stream(r: Reply, model: str, n: int) -> str:
         else:
             out.append(event("response.output_item.added", output_index=index, item=item))
         out.append(event("response.output_item.done", output_index=index, item=item))
-    out.append(event("response.completed", response=_response(r, model, n)))
+    final = _response(r, model, n, usage=usage)
+    if bare_final:
+        final["output"] = []
+    out.append(event(f"response.{final['status']}", response=final))
     return "".join(out)
