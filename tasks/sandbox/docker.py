@@ -816,6 +816,12 @@ class DockerSandbox:
         if note:
             collector.note(note)
 
+    def take_notes(self) -> list[str]:
+        """What the sandbox did on its own that no command's output carried yet (processes
+        ended between commands over the disk limit), each note once."""
+        note = self._idle_disk.take_note() if self._idle_disk is not None else ""
+        return [note] if note else []
+
     def _user_processes_left(self) -> bool:
         """Whether some process of the command users runs, the resident helper aside (one
         inspect and a read of its cgroup, or one `docker top`; no exec)."""

@@ -144,7 +144,10 @@ class IdleDiskWatch:
         self._cond = threading.Condition()
         self._due: float | None = None  # monotonic time of the next check; None: not watching
         self._closed = False
+        # What was done between commands, until a command's output or take_note() carries it;
+        # its own lock, so taking it never waits for a measurement under way.
         self._note = ""
+        self._note_lock = threading.Lock()
         self._hidden_before = ""
         self._thread: threading.Thread | None = None
 
@@ -168,10 +171,16 @@ class IdleDiskWatch:
         due (None when none was: the next command's own schedule applies)."""
         with self._cond:
             due, self._due = self._due, None
-            note = ""
-            if take_note:
-                note, self._note = self._note, ""
+            note = self.take_note() if take_note else ""
         return note, None if due is None else max(0.0, due - time.monotonic())
+
+    def take_note(self) -> str:
+        """The note of what was done between commands that no command's output carried yet
+        ("" when none), given once: when no command follows (the model writes its answer),
+        the agent hands it to the model and the summary instead."""
+        with self._note_lock:
+            note, self._note = self._note, ""
+        return note
 
     def close(self) -> None:
         with self._cond:
@@ -207,10 +216,11 @@ class IdleDiskWatch:
             self._bound.ended(self._measure())
             self._hidden_before = ""
             self._due = None
-            self._note = (
-                f"between commands, {verdict}; the processes earlier commands left running"
-                " (in the background) were ended"
-            )
+            with self._note_lock:
+                self._note = (
+                    f"between commands, {verdict}; the processes earlier commands left running"
+                    " (in the background) were ended"
+                )
             return
         spent = time.monotonic() - started
         self._due = time.monotonic() + next_disk_check_in(

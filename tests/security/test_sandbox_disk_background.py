@@ -58,13 +58,7 @@ def test_a_background_writer_is_ended_while_the_model_thinks(make_sandbox, docke
     sandbox = make_sandbox(disk_mb=200, helper=helper)
     assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
 
-    # The model "thinks": wait (bounded) until the writer was ended or wrote all it would.
-    for _ in range(600):
-        if not writers(docker_engine, sandbox):
-            break
-        if written_mb(docker_engine, sandbox) >= 590:  # all 30 files: it was never stopped
-            break
-        time.sleep(0.2)
+    wait_for_writer_end(docker_engine, sandbox)
 
     assert writers(docker_engine, sandbox) == []
     # Bounded in MB: the limit plus what a 20 MB-a-step writer adds between two checks.
@@ -85,6 +79,35 @@ def test_a_background_writer_is_ended_while_the_model_thinks(make_sandbox, docke
     assert "left running (in the background) were ended" in after.output
     assert after.output.rstrip().endswith("next")
     assert "between commands" in "".join(streamed)
+
+
+def wait_for_writer_end(docker_engine, sandbox) -> None:
+    """The model "thinks": wait (bounded) until the writer was ended or wrote all it would."""
+    for _ in range(600):
+        if not writers(docker_engine, sandbox):
+            return
+        if written_mb(docker_engine, sandbox) >= 590:  # all 30 files: it was never stopped
+            return
+        time.sleep(0.2)
+
+
+def test_when_no_command_follows_the_note_is_taken_for_the_summary(make_sandbox, docker_engine):
+    """The model gives its final answer after the writer was ended: no command output carries
+    the note, so the agent takes it (it tells the model and flags the summary:
+    tests/agent/test_sandbox_notes_loop.py), once."""
+    sandbox = make_sandbox(disk_mb=200)
+    assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
+    wait_for_writer_end(docker_engine, sandbox)
+    assert writers(docker_engine, sandbox) == []
+
+    notes = sandbox.take_notes()
+
+    assert len(notes) == 1
+    assert notes[0].startswith("between commands, the sandbox's disk limit of 200 MB was reached")
+    assert "left running (in the background) were ended" in notes[0]
+    assert sandbox.take_notes() == []
+    after = sandbox.exec("rm -f /tmp/bg-fill.*; echo next", timeout=30, on_output=lambda c: None)
+    assert "between commands" not in after.output
 
 
 def test_a_process_left_running_below_the_limit_is_left_alone(make_sandbox, docker_engine):
