@@ -139,3 +139,27 @@ def test_over_the_limit_deleting_stays_possible_writing_more_does_not():
     assert "(240 MB written)" in bound.verdict(DiskUse(240), hidden_before="")  # writing again
     assert bound.verdict(DiskUse(150), hidden_before="") == ""  # back under the limit
     assert "(201 MB written)" in bound.verdict(DiskUse(201), hidden_before="")
+
+
+def test_a_fork_bomb_left_running_is_ended_and_named(make_sandbox, docker_engine):
+    """A fork bomb a command left behind fills the process limit while the model thinks: the
+    measurement's exec cannot start, so the disk cannot be checked and the idle watch ends it.
+    The note says why (the process limit), not an exec's exit code ("exit 126")."""
+    sandbox = make_sandbox(disk_mb=200)
+    bomb = "nohup bash -c 'bomb() { bomb | bomb & }; bomb' >/dev/null 2>&1 & echo started"
+    assert sandbox.exec(bomb, timeout=30).output.strip() == "started"
+
+    notes: list[str] = []
+    for _ in range(600):  # bounded: two hidden checks 0.5 s apart; the bomb slows every exec
+        notes = sandbox.take_notes()
+        if notes:
+            break
+        time.sleep(0.5)
+
+    assert len(notes) == 1, "the idle watch never ended the fork bomb"
+    assert "process limit of 128 is reached" in notes[0]
+    assert "fork bomb" in notes[0] and "exit 126" not in notes[0]
+    assert notes[0].endswith("left running (in the background) were ended")
+    after = sandbox.exec("echo next; ps -e --no-headers | wc -l", timeout=30)
+    assert after.output.splitlines()[0] == "next"
+    assert int(after.output.split()[-1]) < 20  # the bomb's processes are gone
