@@ -49,19 +49,33 @@ def take(sandbox, base: str):  # noqa: ANN001, ANN201
     return commit_changes(sandbox, name="a", email="a@example.test", title="t", base_commit=base)
 
 
-def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
+def changed_sandbox(make_sandbox, tmp_path: Path, change: str):  # noqa: ANN001, ANN201
+    """A sandbox on the Latin-1 checkout (tmp_path/repo) after `change` ran there, the agent's
+    commit made; (sandbox, base commit, what the commit returned)."""
     source = tmp_path / "repo"
     base = latin1_checkout(source)
     sandbox = make_sandbox(workspace=source)
-    assert sandbox.exec(ODD_NAMES, timeout=60).exit_code == 0
-
+    assert sandbox.exec(change, timeout=60).exit_code == 0
     done = take(sandbox, base)
     assert done.committed, done.error
-    patch = done.patch if done.patch is not None else collect_patch(sandbox, base)
+    return sandbox, base, done
 
+
+def applied_on_host(sandbox, base: str, done, tmp_path: Path) -> tuple[str, Path]:  # noqa: ANN001
+    """The patch as the host takes it, applied to a copy of the checkout (tmp_path/host) as a
+    follow-up's workspace or Create PR would; (the patch, that copy)."""
+    patch = done.patch if done.patch is not None else collect_patch(sandbox, base)
     host = tmp_path / "host"
-    shutil.copytree(source, host)
+    shutil.copytree(tmp_path / "repo", host)
     apply_parent_patch(host, patch)
+    return patch, host
+
+
+def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
+    sandbox, base, done = changed_sandbox(make_sandbox, tmp_path, ODD_NAMES)
+
+    patch, host = applied_on_host(sandbox, base, done, tmp_path)
+
     names = {os.fsencode(p.name) for p in host.iterdir()}
     assert b"na\xefve.txt" in names
     assert b"two\nlines\x1b[2J.txt" in names
@@ -78,14 +92,9 @@ def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
 def test_text_that_is_not_utf8_is_refused_clearly_never_changed(make_sandbox, tmp_path):
     """A Latin-1 file the agent edited: the patch would carry U+FFFD for é, so the host
     would not apply it (context) or, for a new file, would write other bytes than reviewed."""
-    source = tmp_path / "repo"
-    base = latin1_checkout(source)
-    sandbox = make_sandbox(workspace=source)
     change = "sed -i 's/prix: 3/prix: 4/' menu.txt && printf 'd\\xe9j\\xe0 vu\\n' > new.txt"
-    assert sandbox.exec(change, timeout=60).exit_code == 0
+    sandbox, base, done = changed_sandbox(make_sandbox, tmp_path, change)
 
-    done = take(sandbox, base)
-    assert done.committed, done.error
     assert done.patch is None  # not taken with the commit: collect_patch decides
     with pytest.raises(SandboxError) as refused:
         collect_patch(sandbox, base)
@@ -95,15 +104,9 @@ def test_text_that_is_not_utf8_is_refused_clearly_never_changed(make_sandbox, tm
 
 def test_a_real_replacement_character_is_kept(make_sandbox, tmp_path):
     """U+FFFD that a UTF-8 file really holds is not mistaken for a lost byte."""
-    source = tmp_path / "repo"
-    base = latin1_checkout(source)
-    sandbox = make_sandbox(workspace=source)
-    assert sandbox.exec("printf 'a\\xef\\xbf\\xbdb\\n' > real.txt", timeout=60).exit_code == 0
+    sandbox, base, done = changed_sandbox(
+        make_sandbox, tmp_path, "printf 'a\\xef\\xbf\\xbdb\\n' > real.txt"
+    )
 
-    done = take(sandbox, base)
-    assert done.committed, done.error
-    patch = done.patch if done.patch is not None else collect_patch(sandbox, base)
-    host = tmp_path / "host"
-    shutil.copytree(source, host)
-    apply_parent_patch(host, patch)
+    _patch, host = applied_on_host(sandbox, base, done, tmp_path)
     assert (host / "real.txt").read_bytes() == b"a\xef\xbf\xbdb\n"
