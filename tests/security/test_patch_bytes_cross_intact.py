@@ -3,7 +3,8 @@ applies to a checkout of its own (a follow-up's workspace, Create PR). What the 
 arrive byte for byte or not at all: a file in Latin-1 (an old project's sources), a file name
 that is not UTF-8, one with a newline and an escape sequence in it. A patch decoded with
 replacement characters would write other bytes on the host than the agent wrote (or silently
-not apply), so the person would review one change and publish another.
+not apply), so the person would review one change and publish another. Text that is not UTF-8
+crosses as a git binary patch.
 """
 
 from __future__ import annotations
@@ -89,17 +90,41 @@ def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
     assert {"two\nlines\x1b[2J.txt", "na\ufffdve.txt", "suid.sh", "blob.bin"} <= shown
 
 
-def test_text_that_is_not_utf8_is_refused_clearly_never_changed(make_sandbox, tmp_path):
-    """A Latin-1 file the agent edited: the patch would carry U+FFFD for é, so the host
-    would not apply it (context) or, for a new file, would write other bytes than reviewed."""
-    change = "sed -i 's/prix: 3/prix: 4/' menu.txt && printf 'd\\xe9j\\xe0 vu\\n' > new.txt"
-    sandbox, base, done = changed_sandbox(make_sandbox, tmp_path, change)
+LATIN1_EDIT = "sed -i 's/prix: 3/prix: 4/' menu.txt && printf 'd\\xe9j\\xe0 vu\\n' > new.txt"
 
+
+def test_text_that_is_not_utf8_crosses_byte_for_byte_as_binary(make_sandbox, tmp_path):
+    """A Latin-1 file the agent edited, and one it wrote: as text the patch would carry U+FFFD
+    for é, so the host would not apply it (context) or, for a new file, would write other bytes
+    than reviewed. They cross as git binary patches instead; the UTF-8 file beside them stays a
+    text diff the person can read."""
+    sandbox, base, done = changed_sandbox(
+        make_sandbox, tmp_path, LATIN1_EDIT + " && printf 'plain\\n' > utf8.txt"
+    )
     assert done.patch is None  # not taken with the commit: collect_patch decides
+
+    patch, host = applied_on_host(sandbox, base, done, tmp_path)
+
+    assert "\ufffd" not in patch
+    assert (host / "menu.txt").read_bytes() == LATIN1 + b"prix: 4\n"
+    assert (host / "new.txt").read_bytes() == b"d\xe9j\xe0 vu\n"
+    assert (host / "utf8.txt").read_bytes() == b"plain\n"
+    statuses = {f.path: f.status for f in diff_view(patch).files}
+    assert statuses == {"menu.txt": "binary", "new.txt": "binary", "utf8.txt": "added"}
+
+
+def test_text_the_repository_forces_to_diff_as_text_is_refused_never_changed(
+        make_sandbox, tmp_path):
+    """The repository's own .gitattributes says `diff` (text) for the Latin-1 file: it cannot
+    cross as binary, so the patch is refused with a sentence naming it, never changed."""
+    sandbox, base, done = changed_sandbox(
+        make_sandbox, tmp_path, "echo 'menu.txt diff' > .gitattributes && " + LATIN1_EDIT
+    )
+
     with pytest.raises(SandboxError) as refused:
         collect_patch(sandbox, base)
     assert "not UTF-8" in str(refused.value)
-    assert "menu.txt" in str(refused.value) and "new.txt" in str(refused.value)
+    assert "menu.txt" in str(refused.value)
 
 
 def test_a_real_replacement_character_is_kept(make_sandbox, tmp_path):
