@@ -166,10 +166,8 @@ class IdleDiskWatch:
         self._cond = threading.Condition()
         self._due: float | None = None  # monotonic time of the next check; None: not watching
         self._closed = False
-        # What was done between commands, until a command's output or take_note() carries it;
-        # its own lock, so taking it never waits for a measurement under way.
+        # What was done between commands, until a command's output or take_note() carries it.
         self._note = ""
-        self._note_lock = threading.Lock()
         self._hidden_before = ""
         self._thread: threading.Thread | None = None
 
@@ -199,8 +197,9 @@ class IdleDiskWatch:
     def take_note(self) -> str:
         """The note of what was done between commands that no command's output carried yet
         ("" when none), given once: when no command follows (the model writes its answer),
-        the agent hands it to the model and the summary instead."""
-        with self._note_lock:
+        the agent hands it to the model and the summary instead. Waits for a check under way
+        (processes being ended: their note comes with it)."""
+        with self._cond:  # reentrant: pause() takes it holding the lock
             note, self._note = self._note, ""
         return note
 
@@ -238,11 +237,10 @@ class IdleDiskWatch:
             self._bound.ended(self._measure())
             self._hidden_before = ""
             self._due = None
-            with self._note_lock:
-                self._note = (
-                    f"between commands, {verdict}; the processes earlier commands left running"
-                    " (in the background) were ended"
-                )
+            self._note = (
+                f"between commands, {verdict}; the processes earlier commands left running"
+                " (in the background) were ended"
+            )
             return
         spent = time.monotonic() - started
         self._due = time.monotonic() + next_disk_check_in(
