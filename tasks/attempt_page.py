@@ -161,8 +161,10 @@ def _pull_request(attempt: Attempt) -> Any:
     return PullRequestRecord.objects.filter(attempt=attempt).first()
 
 
-def attempt_card(attempt: Attempt) -> AttemptCard:
-    """Status, tests, lines changed, tokens and cost of one attempt (for tabs and headers)."""
+def attempt_card(attempt: Attempt, *, diff: DiffView | None = None) -> AttemptCard:
+    """Status, tests, lines changed, tokens and cost of one attempt (for tabs and headers).
+    `diff`: the attempt's diff view when the page shows it (the counts come from it: the patch,
+    up to 20 MB, is parsed once per view)."""
     rows = (
         attempt.events.filter(kind__in=OVERVIEW_KINDS)
         .order_by("seq")
@@ -177,7 +179,7 @@ def attempt_card(attempt: Attempt) -> AttemptCard:
     # The stored totals (tasks.services) win over the last "usage" event when they are larger.
     stored_cost = float(getattr(attempt, "cost", 0) or 0)
     evidence.cost = max(evidence.cost, stored_cost)
-    files, added, removed = diff_stats(attempt.patch)
+    files, added, removed = diff.stats if diff is not None else diff_stats(attempt.patch)
     from tasks.pull_requests.selectors import open_parent_pull_request, push_only, resolution_of
 
     parent_pull = open_parent_pull_request(attempt)
@@ -326,13 +328,23 @@ def file_excerpt(attempt: Attempt, path: str, start: int | None, end: int | None
     return FileExcerpt(path, lines, message)
 
 
+def _diff_of(result: AttemptResult | None) -> DiffView | None:
+    return result.diff if result is not None else None
+
+
+def attempt_card_and_result(attempt: Attempt) -> tuple[AttemptCard, AttemptResult | None]:
+    """One attempt's card and, once it finished, its result, its patch parsed once."""
+    result = attempt_result(attempt) if attempt.is_finished else None
+    return attempt_card(attempt, diff=_diff_of(result)), result
+
+
 def task_page(task: Task) -> dict[str, Any]:
     """Template context for the task page."""
     attempts = list(
         task.attempts.select_related("task", "task__repository", "parent").order_by("index")
     )
-    cards = [attempt_card(a) for a in attempts]
     results = {a.pk: attempt_result(a) for a in attempts if a.is_finished}
+    cards = [attempt_card(a, diff=_diff_of(results.get(a.pk))) for a in attempts]
     return {
         "task": task,
         "cards": [(c, results.get(c.attempt.pk)) for c in cards],

@@ -17,7 +17,7 @@ from codexweb.accounts.current import signed_in_user
 from codexweb.accounts.selectors import is_team_admin
 from codexweb.query_params import optional_int
 from tasks import services
-from tasks.attempt_page import attempt_card, attempt_result, file_excerpt, task_page
+from tasks.attempt_page import attempt_card_and_result, file_excerpt, task_page
 from tasks.images.decode import ImageRejected
 from tasks.images.forms import image_upload
 from tasks.images.services import CheckedImage, images_check
@@ -45,8 +45,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def attempt_result_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The result section (summary, diff, actions) of one attempt, for the page to swap in."""
     attempt = get_attempt_for_user(request.user, pk)
-    card = attempt_card(attempt)
-    result = attempt_result(attempt) if attempt.is_finished else None
+    card, result = attempt_card_and_result(attempt)
     return render(request, "tasks/_result.html", {"card": card, "result": result})
 
 

@@ -31,15 +31,49 @@ COUNT_NOT_UTF8 = "grep -caxv '.*'"
 def _diff_command(base_commit: str, *, quote_path: bool = False) -> str:
     """The diff; `quote_path` quotes every name byte above ASCII as an octal escape (git's
     default), for names that are not UTF-8; by default UTF-8 names stay readable."""
-    quote = "true" if quote_path else "false"
     return (
-        f"git -c core.quotePath={quote} -c diff.noprefix=false diff --no-ext-diff --no-textconv "
-        f"--no-color --binary --full-index {shlex.quote(base_commit.strip())} HEAD --"
+        f"git {_diff_options(quote_path=quote_path)} {shlex.quote(base_commit.strip())} HEAD --"
     )
 
 
-def _take_patch(sandbox: Sandbox, base_commit: str, *, quote_path: bool) -> str:
+# The diff with the files whose text is not UTF-8 (before or after) carried as git binary
+# patches, byte for byte: the names are found and used inside the container (they may hold any
+# byte but NUL), the rest is the usual quoted diff. An attributes file given to that second diff
+# alone marks every file it names `-diff` (binary); a repository whose own .gitattributes says
+# `diff` for such a file keeps it text, and collect_patch refuses it as before.
+NOT_UTF8_AS_BINARY = r"""set -e
+base=$1; shift  # then the diff's options (git -c ... diff ...)
+bad=()
+while IFS= read -r -d '' f; do
+  if { git show "HEAD:$f" 2>/dev/null; git show "$base:$f" 2>/dev/null; } | grep -qaxv '.*'
+  then bad+=("$f"); fi
+done < <(git diff --no-renames --name-only -z "$base" HEAD --)
+git "$@" --no-renames "$base" HEAD -- . "${bad[@]/#/:(exclude,literal)}"
+[ ${#bad[@]} -gt 0 ] || exit 0
+attrs=$(mktemp)
+trap 'rm -f "$attrs"' EXIT
+echo '* -diff' > "$attrs"
+git -c core.attributesFile="$attrs" "$@" --no-renames "$base" HEAD -- "${bad[@]/#/:(literal)}"
+"""
+
+
+def _diff_options(*, quote_path: bool) -> str:
+    quote = "true" if quote_path else "false"
+    return (
+        f"-c core.quotePath={quote} -c diff.noprefix=false diff --no-ext-diff --no-textconv "
+        "--no-color --binary --full-index"
+    )
+
+
+def _take_patch(
+    sandbox: Sandbox, base_commit: str, *, quote_path: bool, not_utf8_as_binary: bool = False
+) -> str:
     command = _diff_command(base_commit, quote_path=quote_path)
+    if not_utf8_as_binary:
+        command = (
+            f"bash -c {shlex.quote(NOT_UTF8_AS_BINARY)} diff {shlex.quote(base_commit.strip())} "
+            + _diff_options(quote_path=True)
+        )
     result = sandbox.exec(command, cwd=WORKSPACE, timeout=300, max_output_bytes=MAX_PATCH_BYTES)
     if result.exit_code != 0:
         raise SandboxError(
@@ -69,8 +103,9 @@ def collect_patch(sandbox: Sandbox, base_commit: str) -> str:
     if REPLACED not in patch:
         return patch
     # A byte that is not UTF-8 (or a real U+FFFD): names are quoted then (octal escapes, which
-    # `git apply` reads back); a file's text that is not UTF-8 cannot cross whole, so it is
-    # refused, never changed.
+    # `git apply` reads back); a file's text that is not UTF-8 cannot cross as text, so it
+    # crosses as a git binary patch, or (the repository forces it to be text) is refused,
+    # never changed.
     patch = _take_patch(sandbox, base_commit, quote_path=True)
     if REPLACED not in patch:
         return patch
@@ -81,6 +116,10 @@ def collect_patch(sandbox: Sandbox, base_commit: str) -> str:
     )
     if check.output.strip() == "0":
         return patch  # the replacement characters are the files' own
+    # Text that is not UTF-8 (a Latin-1 file): carried as a binary patch, byte for byte.
+    patch = _take_patch(sandbox, base_commit, quote_path=True, not_utf8_as_binary=True)
+    if REPLACED not in patch:
+        return patch
     files = ", ".join(_files_with(patch, REPLACED)[:5])
     raise SandboxError(
         "the change holds text that is not UTF-8 (a Latin-1 file, say) and could not be taken"

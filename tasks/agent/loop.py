@@ -130,6 +130,9 @@ class _Run:
         init=False, default_factory=lambda: AgentResult(outcome="failed", stop_reason="error")
     )
     conversation: list[Item] = field(init=False, default_factory=list)
+    # What the sandbox did on its own between commands that no command's output carried (it
+    # ended processes left running): told to the model, and flags on the summary for the person.
+    sandbox_notes: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -194,7 +197,7 @@ class _Run:
                         self.conversation.append(ToolOutput(call.call_id, "Cancelled."))
                         continue
                     record = toolbox.run(call)
-                    record.observation = with_notes(record.observation, self.notes())
+                    record.observation = with_notes(record.observation, self._take_notes())
                     step.tool_calls.append(record)
                     self.conversation.append(ToolOutput(call.call_id, record.observation))
                 step.duration = self.clock() - self.started - step.started_at
@@ -236,7 +239,7 @@ class _Run:
             if steered and not stop_by:  # a message came in as it answered: let it go on
                 self.emit(kinds.MESSAGE, {"text": turn.text})
                 continue
-            late_notes = [] if stop_by else list(self.notes())
+            late_notes = [] if stop_by else self._take_notes()
             if late_notes:  # e.g. a host approved after its last command: no result to carry it
                 self.emit(kinds.MESSAGE, {"text": turn.text})
                 self.conversation.append(Message("user", notes_prompt(late_notes)))
@@ -266,6 +269,13 @@ class _Run:
 
     def _call_ids(self) -> set[str]:
         return {item.call_id for item in self.conversation if isinstance(item, ToolCall)}
+
+    def _take_notes(self) -> list[str]:
+        """The caller's notes (approvals) and the sandbox's, which are also kept for the
+        summary: the person may have seen no command output carry them."""
+        from_sandbox = list(self.sandbox.take_notes())
+        self.sandbox_notes += from_sandbox
+        return [*self.notes(), *from_sandbox]
 
     def _take_steering(self) -> tuple[bool, str]:
         """Give the model the messages people sent since the last turn; returns (whether any
@@ -308,6 +318,8 @@ class _Run:
         if findings is not None:  # the worker keeps the files findings cite, for the viewer
             cited += [c for f in findings.findings for c in f.citations]
         self.result.cited_files = _kept_files(tree, cited)
+        self.sandbox_notes += self.sandbox.take_notes()  # e.g. during the final commit
+        report.flags += [note[:1].upper() + note[1:] + "." for note in self.sandbox_notes]
         if self.spec.mode == "code" and toolbox.agents.given and toolbox.edits_since_last_command:
             report.flags.append(
                 "Finished without running the checks AGENTS.md asks for after the last change."

@@ -67,6 +67,12 @@ class DiffView:
     def line_count(self) -> int:
         return sum(len(h.lines) for f in self.files for h in f.hunks)
 
+    @property
+    def stats(self) -> tuple[int, int, int]:
+        """(files, added, removed), as `diff_stats` gives them: a page that shows the diff takes
+        its counts from here instead of parsing the patch a second time."""
+        return (len(self.files), self.added, self.removed)
+
 
 # git's C-style quoting of a name with a control character, `"` or `\` (and, with
 # core.quotePath, bytes above ASCII): these escapes, and \ooo for one byte.

@@ -237,6 +237,11 @@ class Sandbox(Protocol):
     def stop(self) -> None:
         """Remove the container and everything it held. Idempotent."""
 
+    def take_notes(self) -> list[str]:
+        """What the sandbox did on its own between commands that no command's output carried
+        (e.g. it ended processes left running past the disk limit), as sentence ends, each
+        given once; the agent tells the model and flags the summary with them."""
+
     def egress_records(self, since: int = 0) -> list[EgressRecord]:
         """The egress proxy's decisions of both phases, oldest first, from the `since`-th on
         (a caller that keeps count gets each record once, in order, while the sandbox runs)."""

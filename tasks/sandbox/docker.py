@@ -73,7 +73,13 @@ from tasks.sandbox.engine import (
     person_error,
 )
 from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun, claim, discard, park
-from tasks.sandbox.idle_watch import IdleDiskWatch, user_processes_left
+from tasks.sandbox.idle_watch import (
+    IdleDiskWatch,
+    container_processes,
+    near_process_limit,
+    process_limit_reason,
+    user_processes_left,
+)
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
 from tasks.sandbox.output import OutputCollector
@@ -785,7 +791,12 @@ class DockerSandbox:
         return watched
 
     def _measure_disk(self) -> DiskUse:
-        return self._require_shell().disk_use(workspace_volume=self.workspace_volume)
+        """What the sandbox wrote. A measurement that could not run because the container's
+        processes fill its limit (a fork bomb) says so instead of an exec's exit code."""
+        use = self._require_shell().disk_use(workspace_volume=self.workspace_volume)
+        if use.hidden and near_process_limit(len(self._processes()), self.spec.pids):
+            return DiskUse(use.mb, process_limit_reason(self.spec.pids))
+        return use
 
     # -- the disk limit between commands (idle_watch.py) ----------------------------------------
 
@@ -816,6 +827,12 @@ class DockerSandbox:
         if note:
             collector.note(note)
 
+    def take_notes(self) -> list[str]:
+        """What the sandbox did on its own that no command's output carried yet (processes
+        ended between commands over the disk limit), each note once."""
+        note = self._idle_disk.take_note() if self._idle_disk is not None else ""
+        return [note] if note else []
+
     def _user_processes_left(self) -> bool:
         """Whether some process of the command users runs, the resident helper aside (one
         inspect and a read of its cgroup, or one `docker top`; no exec)."""
@@ -829,9 +846,23 @@ class DockerSandbox:
 
         left = ask() if self._init_pid else None
         if left is None:  # not known yet, or the container was restarted: ask the engine
-            self._init_pid = int(self.api.inspect_container(container)["State"].get("Pid") or 0)
+            self._refresh_init_pid()
             left = ask()
         return bool(left)  # still None: PID 1 is gone, the container is ending
+
+    def _processes(self) -> dict[int, int]:
+        """Every process of the container (host pid → uid), as `_user_processes_left` reads
+        them."""
+        container = self._require_container()
+        found = container_processes(self.api, container, init_pid=self._init_pid)
+        if self._init_pid not in found:  # not known yet, or the container was restarted
+            self._refresh_init_pid()
+            found = container_processes(self.api, container, init_pid=self._init_pid)
+        return found
+
+    def _refresh_init_pid(self) -> None:
+        container = self._require_container()
+        self._init_pid = int(self.api.inspect_container(container)["State"].get("Pid") or 0)
 
     def _helper_pid_on_host(self) -> int:
         """The resident helper's host pid (0 without one), asked of the engine once."""

@@ -39,14 +39,36 @@ def user_processes_left(
     `runc ps` and a `ps`, ~0.1 s of host CPU under load; 20 attempts asking after every
     command cost half a CPU-second each). None when `init_pid` is not the container's (it was
     restarted)."""
-    uids = cgroup_processes(container_id, init_pid)
-    if uids is None:
-        rows = api.top(container_id, ps_args="-eo pid,uid")["Processes"] or []
-        uids = {int(pid): int(uid) for pid, uid, *_ in rows}
+    uids = container_processes(api, container_id, init_pid=init_pid)
     root = uids.get(init_pid)
     if root is None:
         return None
     return any(uid != root and pid != spare_pid for pid, uid in uids.items())
+
+
+def container_processes(api: Any, container_id: str, *, init_pid: int) -> dict[int, int]:
+    """Host pid → effective uid of every process of the container: from this host's cgroup
+    and /proc when visible (`cgroup_processes`), else asked of the engine (`docker top`)."""
+    uids = cgroup_processes(container_id, init_pid)
+    if uids is None:
+        rows = api.top(container_id, ps_args="-eo pid,uid")["Processes"] or []
+        uids = {int(pid): int(uid) for pid, uid, *_ in rows}
+    return uids
+
+
+def near_process_limit(count: int, limit: int) -> bool:
+    """Whether `count` processes fill the container's process limit `limit` (nearly: a process
+    may have ended or be starting as they were counted), so nothing more can start in it, not
+    even the disk measurement's exec: what a fork bomb does."""
+    return count >= limit - max(2, limit // 10)
+
+
+def process_limit_reason(limit: int) -> str:
+    """Why the disk cannot be measured when the processes fill the limit, for a person."""
+    return (
+        f"its process limit of {limit} is reached (a process keeps starting processes, as a fork"
+        " bomb does), so nothing can start in it to measure"
+    )
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -144,6 +166,7 @@ class IdleDiskWatch:
         self._cond = threading.Condition()
         self._due: float | None = None  # monotonic time of the next check; None: not watching
         self._closed = False
+        # What was done between commands, until a command's output or take_note() carries it.
         self._note = ""
         self._hidden_before = ""
         self._thread: threading.Thread | None = None
@@ -168,10 +191,17 @@ class IdleDiskWatch:
         due (None when none was: the next command's own schedule applies)."""
         with self._cond:
             due, self._due = self._due, None
-            note = ""
-            if take_note:
-                note, self._note = self._note, ""
+            note = self.take_note() if take_note else ""
         return note, None if due is None else max(0.0, due - time.monotonic())
+
+    def take_note(self) -> str:
+        """The note of what was done between commands that no command's output carried yet
+        ("" when none), given once: when no command follows (the model writes its answer),
+        the agent hands it to the model and the summary instead. Waits for a check under way
+        (processes being ended: their note comes with it)."""
+        with self._cond:  # reentrant: pause() takes it holding the lock
+            note, self._note = self._note, ""
+        return note
 
     def close(self) -> None:
         with self._cond:

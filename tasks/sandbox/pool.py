@@ -24,7 +24,8 @@ Labels of a pool container: `org.codexweb.sandbox`, `org.codexweb.pool` (the key
 worker process that made it), `.deadline` (when it must be gone unclaimed: after
 `pool_idle_seconds`, earlier when its warm image expires). Unclaimed it is named
 `codexweb-pool-…`; the reaper removes it past its deadline, when it stopped, and when it is
-paused and its maker is gone.
+paused and its maker is gone (a worker starting removes those at once:
+reaper.reap_pool_of_dead_workers).
 
 Pool work never blocks an attempt: a miss or any failure falls back to creating the container,
 and refills run in a background thread.

@@ -110,6 +110,30 @@ def reap_containers(
     return removed
 
 
+def reap_pool_of_dead_workers(
+    client: docker.DockerClient, *, is_alive: Callable[[str], bool] = owner_alive
+) -> list[str]:
+    """Remove, now, the unclaimed paused pool containers whose maker (a worker process of this
+    host) is gone; their names. A worker starting after one was killed calls it, so the dead
+    one's pool does not wait for the reaper's next pass (which removes it too). A live
+    worker's pool, one of another host, and a container being made or claimed (running) are
+    left alone."""
+    removed: list[str] = []
+    pooled = client.api.containers(
+        all=True, filters={"label": [LABEL_SANDBOX, LABEL_POOL], "status": "paused"}
+    )
+    for info in pooled:
+        terms = pool_terms(info)
+        name = (info.get("Names") or [""])[0].lstrip("/")
+        # Unclaimed (no grace): its owner is its maker; a claimed one is its attempt's.
+        if terms is None or terms.grace or not terms.owner or is_alive(terms.owner):
+            continue
+        with contextlib.suppress(NotFound, APIError):
+            client.api.remove_container(info["Id"], force=True, v=True)
+            removed.append(name)
+    return removed
+
+
 def sandbox_containers(
     client: docker.DockerClient, owner: SandboxOwner | None = None
 ) -> list[dict]:

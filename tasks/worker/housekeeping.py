@@ -29,8 +29,8 @@ def end_attempts_without_heartbeat() -> list[int]:
 
 
 def end_attempts_without_heartbeat_once() -> None:
-    """`end_attempts_without_heartbeat` from a thread of its own (the worker's start): logged,
-    never raised, its database connection closed after."""
+    """`end_attempts_without_heartbeat` from a thread of its own (the worker's start), then
+    `remove_pool_of_dead_workers`: logged, never raised, its database connection closed after."""
     from django.db import connection
 
     try:
@@ -39,6 +39,24 @@ def end_attempts_without_heartbeat_once() -> None:
         logger.warning("could not end the attempts of dead workers at start", exc_info=True)
     finally:
         connection.close()
+    try:
+        remove_pool_of_dead_workers()
+    except Exception:  # the reaper's next pass removes them
+        logger.warning("could not remove the pool of dead workers at start", exc_info=True)
+
+
+def remove_pool_of_dead_workers() -> list[str]:
+    """Remove the paused pool containers a killed worker of this host made (the engine holds
+    their memory until then); their names."""
+    if settings.SANDBOX_BACKEND != "docker":
+        return []
+    from tasks.sandbox.engine import docker_client
+    from tasks.sandbox.reaper import reap_pool_of_dead_workers
+
+    removed = reap_pool_of_dead_workers(docker_client())
+    if removed:
+        logger.warning("removed %d pooled containers of dead workers: %s", len(removed), removed)
+    return removed
 
 
 def end_attempt_if_lost(attempt_id: int) -> bool:

@@ -11,6 +11,7 @@ by ours.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import time
 import uuid
@@ -260,36 +261,41 @@ JAVA_ROOTS = "/etc/ssl/certs/java"  # where Debian's JDK keeps its cacerts...
 JAVA_CONF = "/etc/java-17-openjdk"  # ...and its security settings
 
 
+@contextlib.contextmanager
+def root_shell(docker_engine, image: str, **options) -> Iterator[ContainerShell]:  # noqa: ANN001, ANN003
+    """A container of `image` that only sleeps (no network, labelled for the reapers), as a
+    shell to run the trust step in; removed after. `options`: more of containers.run's."""
+    container = docker_engine.containers.run(
+        image, ["sleep", "infinity"], detach=True, user="root", network_mode="none",
+        labels=TEST_LABELS, **options,
+    )
+    try:
+        yield ContainerShell(docker_engine, container.id)
+    finally:
+        container.remove(force=True)
+
+
+def trust_company_ca(shell: ContainerShell, pem: str) -> bool:
+    """The sandbox start's trust step for one extra CA (SANDBOX_EXTRA_CA_FILE's first)."""
+    return shell.trust_cas(
+        {f"{EXTRA_CA_PREFIX}1.crt": pem.encode()},
+        what="the company CA",
+        replace=f"{EXTRA_CA_PREFIX}*.crt",
+    )
+
+
 def test_a_jdk_in_the_image_gets_a_trust_store_with_the_company_ca(docker_engine, company):
     """The sandbox image has no JDK yet, so this lends it the host's (Debian's OpenJDK, whose
     roots live in /etc/ssl/certs/java) and runs the same trust step a sandbox start runs."""
     if not all(Path(p).exists() for p in (HOST_JDK / "bin" / "keytool", JAVA_ROOTS, JAVA_CONF)):
         pytest.skip(f"no Debian JDK at {HOST_JDK} ({JAVA_ROOTS}, {JAVA_CONF}) to lend the image")
-    container = docker_engine.containers.run(
-        IMAGE,
-        ["sleep", "infinity"],
-        detach=True,
-        user="root",
-        network_mode="none",
-        labels=TEST_LABELS,
-        volumes={
-            str(HOST_JDK): {"bind": str(HOST_JDK), "mode": "ro"},
-            JAVA_ROOTS: {"bind": JAVA_ROOTS, "mode": "ro"},
-            JAVA_CONF: {"bind": JAVA_CONF, "mode": "ro"},
-        },
-    )
-    try:
-        shell = ContainerShell(docker_engine, container.id)
+    lent = {path: {"bind": path, "mode": "ro"} for path in (str(HOST_JDK), JAVA_ROOTS, JAVA_CONF)}
+    with root_shell(docker_engine, IMAGE, volumes=lent) as shell:
         code, _, err = shell.run(
             ["ln", "-s", f"{HOST_JDK}/bin/keytool", "/usr/local/bin/"], user="root"
         )
         assert code == 0, err
-        made = shell.trust_cas(
-            {f"{EXTRA_CA_PREFIX}1.crt": company.ca_pem.encode()},
-            what="the company CA",
-            replace=f"{EXTRA_CA_PREFIX}*.crt",
-        )
-        assert made
+        assert trust_company_ca(shell, company.ca_pem)
         listing = ["keytool", "-list", "-keystore", JAVA_TRUSTSTORE, "-storepass", "changeit"]
         code, out, err = shell.run(listing, user="sandbox")  # readable by the command user
         assert code == 0, err
@@ -299,8 +305,6 @@ def test_a_jdk_in_the_image_gets_a_trust_store_with_the_company_ca(docker_engine
         assert entries > 50  # ...next to the JDK's own roots, not instead of them
         options = java_tool_options({})
         assert f"-Djavax.net.ssl.trustStore={JAVA_TRUSTSTORE}" in options
-    finally:
-        container.remove(force=True)
 
 
 def test_the_universal_images_jdk_trusts_the_ca_and_trusting_it_again_costs_nothing(
@@ -310,23 +314,10 @@ def test_the_universal_images_jdk_trusts_the_ca_and_trusting_it_again_costs_noth
     from the JDK's roots (Debian's hook rewriting the JDK's own store is skipped: Java is
     pointed at codexweb's), and a container that trusts exactly these CAs already (a warm image
     whose setup trusted them) keeps what it has. Another CA set is trusted anew."""
-    container = docker_engine.containers.run(
-        universal_image,
-        ["sleep", "infinity"],
-        detach=True,
-        user="root",
-        network_mode="none",
-        labels=TEST_LABELS,
-    )
-    try:
-        shell = ContainerShell(docker_engine, container.id)
+    with root_shell(docker_engine, universal_image) as shell:
 
         def trust(pem: str) -> bool:
-            return shell.trust_cas(
-                {f"{EXTRA_CA_PREFIX}1.crt": pem.encode()},
-                what="the company CA",
-                replace=f"{EXTRA_CA_PREFIX}*.crt",
-            )
+            return trust_company_ca(shell, pem)
 
         def run(script: str) -> str:
             code, out, err = shell.run(["bash", "-c", script], user="sandbox")
@@ -364,8 +355,6 @@ def test_the_universal_images_jdk_trusts_the_ca_and_trusting_it_again_costs_noth
         bundle = run(f"cat {SYSTEM_CA_BUNDLE} {CODEXWEB_CAS}")
         assert signature_line(company.ca_pem) not in bundle
         assert signature_line(other) in bundle
-    finally:
-        container.remove(force=True)
 
 
 def test_a_first_trust_adds_the_ca_without_rehashing_every_root(docker_engine, company):
@@ -373,12 +362,7 @@ def test_a_first_trust_adds_the_ca_without_rehashing_every_root(docker_engine, c
     paid by each cold start with egress on a host with a company CA); a container's first trust
     adds the CA to the bundle and links it by hash itself: the stock links stay as they were,
     and openssl finds the CA both ways (the bundle file, the hashed folder)."""
-    container = docker_engine.containers.run(
-        IMAGE, ["sleep", "infinity"], detach=True, user="root", network_mode="none",
-        labels=TEST_LABELS,
-    )
-    try:
-        shell = ContainerShell(docker_engine, container.id)
+    with root_shell(docker_engine, IMAGE) as shell:
 
         def run(script: str) -> str:
             code, out, err = shell.run(["bash", "-c", script], user="root")
@@ -394,11 +378,7 @@ def test_a_first_trust_adds_the_ca_without_rehashing_every_root(docker_engine, c
         before = run(stock_links)
         assert before.count("\n") > 50 and "ca-certificates.crt" in before
 
-        shell.trust_cas(
-            {f"{EXTRA_CA_PREFIX}1.crt": company.ca_pem.encode()},
-            what="the company CA",
-            replace=f"{EXTRA_CA_PREFIX}*.crt",
-        )
+        trust_company_ca(shell, company.ca_pem)
 
         after = run(stock_links)
         # One link added, none redone, the bundle appended to in place.
@@ -406,8 +386,6 @@ def test_a_first_trust_adds_the_ca_without_rehashing_every_root(docker_engine, c
         run(f"echo '{company.ca_pem}' > /tmp/ca.pem")
         run("openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt /tmp/ca.pem")
         run("openssl verify -no-CAfile -CApath /etc/ssl/certs /tmp/ca.pem")
-    finally:
-        container.remove(force=True)
 
 
 def test_the_java_store_is_made_once_per_image_and_given_to_its_next_containers(
@@ -423,12 +401,7 @@ def test_the_java_store_is_made_once_per_image_and_given_to_its_next_containers(
     java_trust_cache.forget_all()
     stores: list[bytes] = []
     for _ in range(2):
-        container = docker_engine.containers.run(
-            universal_image, ["sleep", "infinity"], detach=True, user="root",
-            network_mode="none", labels=TEST_LABELS,
-        )
-        try:
-            shell = ContainerShell(docker_engine, container.id)
+        with root_shell(docker_engine, universal_image) as shell:
             assert trust_extra_ca(shell, company.ca_pem) == (True, True)
             listing = ["keytool", "-list", "-keystore", JAVA_TRUSTSTORE, "-storepass", "changeit"]
             code, out, err = shell.run(listing, user="sandbox")
@@ -441,7 +414,5 @@ def test_the_java_store_is_made_once_per_image_and_given_to_its_next_containers(
                 ["bash", "-c", "ls -A /usr/local/share/ca-certificates"], user="root"
             )
             assert b".given" not in out  # the handed-in copy does not linger
-        finally:
-            container.remove(force=True)
     assert stores[0] == stores[1]
     java_trust_cache.forget_all()

@@ -38,6 +38,7 @@ from tasks.sandbox.spec import (
     owner_token,
 )
 from tasks.sandbox.warm_start import create_container
+from tasks.worker.housekeeping import end_attempts_without_heartbeat_once
 from tests.support.sandbox_fixtures import IMAGE
 
 DEAD_OWNER = f"{socket.gethostname()}:999999999:1"  # a process of this host that is gone
@@ -464,3 +465,31 @@ def test_an_ask_taking_a_code_attempts_pooled_container_gets_a_reader_helper(
     assert ask.exec("id -un").output == "reader\n"
     left = ask.exec("ps -o user=,args= -e | grep -c '^sandbox.*codexweb-helper' || true")
     assert left.output.strip() == "0"  # the parked one, started for `sandbox`, is gone
+
+
+@pytest.mark.django_db
+def test_a_worker_starting_removes_a_killed_workers_pool_at_once(docker_engine, settings):  # noqa: ANN001
+    """The killed worker's paused pool container goes when a worker starts (its orphan check,
+    tasks/worker/housekeeping.py), not at the reaper's next pass; this live worker's pool and
+    another host's stay. The dead owner is a real process that was killed (no exit hooks)."""
+    settings.SANDBOX_BACKEND = "docker"
+    key = f"start-test-{uuid.uuid4().hex}"
+    child = subprocess.run(
+        [sys.executable, "-c", FILL_AND_EXIT, IMAGE, key, "killed"],
+        capture_output=True, text=True, timeout=180, cwd=Path(__file__).parents[2],
+    )
+    assert child.returncode == 0, child.stderr
+    dead = child.stdout.split()[0]
+    deadline = time.time() + 600
+    mine = _pool_container(docker_engine, key=key, owner=owner_token(), deadline=deadline)
+    far = _pool_container(docker_engine, key=key, owner="far-host:1:1", deadline=deadline)
+    try:
+        assert {c["Id"] for c in _pooled(docker_engine, key)} == {dead, mine, far}
+
+        end_attempts_without_heartbeat_once()
+
+        assert {c["Id"] for c in _pooled(docker_engine, key)} == {mine, far}
+        assert docker_engine.api.inspect_container(mine)["State"]["Paused"]
+    finally:
+        for info in _pooled(docker_engine, key):
+            docker_engine.api.remove_container(info["Id"], force=True, v=True)

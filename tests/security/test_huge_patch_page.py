@@ -49,3 +49,30 @@ def test_a_huge_patch_shows_its_small_files_and_names_the_rest(huge, alice):
     assert "data/generated.txt" in body and f"+{BIG_LINES}" in body  # the big one is counted
     assert "row 59999" not in body
     assert body.count("data-too-large") == 1
+
+
+@pytest.mark.parametrize("page", ["tasks:detail", "tasks:attempt_result"])
+def test_a_page_view_parses_the_huge_patch_once(huge, alice, monkeypatch, page):
+    """The counts (files, lines) and the diff come from one parse of the patch: each parse of
+    the 60 000-line patch costs the server about a second of CPU here. (bench/diff_page.py
+    times it.)"""
+    from tasks.rendering import diff
+
+    parsed: list[int] = []
+    real_parse = diff.parse_patch
+
+    def counting_parse(text: str):  # noqa: ANN202
+        if "data/generated.txt" in text:
+            parsed.append(len(text))
+        return real_parse(text)
+
+    monkeypatch.setattr(diff, "parse_patch", counting_parse)
+    browser = Client()
+    browser.force_login(alice)
+    target = huge["task"] if page == "tasks:detail" else huge["attempt"]
+
+    response = browser.get(reverse(page, args=[target.pk]))
+
+    assert response.status_code == 200
+    assert f"+{BIG_LINES}" in response.content.decode()
+    assert len(parsed) == 1

@@ -3,7 +3,8 @@ applies to a checkout of its own (a follow-up's workspace, Create PR). What the 
 arrive byte for byte or not at all: a file in Latin-1 (an old project's sources), a file name
 that is not UTF-8, one with a newline and an escape sequence in it. A patch decoded with
 replacement characters would write other bytes on the host than the agent wrote (or silently
-not apply), so the person would review one change and publish another.
+not apply), so the person would review one change and publish another. Text that is not UTF-8
+crosses as a git binary patch.
 """
 
 from __future__ import annotations
@@ -49,19 +50,33 @@ def take(sandbox, base: str):  # noqa: ANN001, ANN201
     return commit_changes(sandbox, name="a", email="a@example.test", title="t", base_commit=base)
 
 
-def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
+def changed_sandbox(make_sandbox, tmp_path: Path, change: str):  # noqa: ANN001, ANN201
+    """A sandbox on the Latin-1 checkout (tmp_path/repo) after `change` ran there, the agent's
+    commit made; (sandbox, base commit, what the commit returned)."""
     source = tmp_path / "repo"
     base = latin1_checkout(source)
     sandbox = make_sandbox(workspace=source)
-    assert sandbox.exec(ODD_NAMES, timeout=60).exit_code == 0
-
+    assert sandbox.exec(change, timeout=60).exit_code == 0
     done = take(sandbox, base)
     assert done.committed, done.error
-    patch = done.patch if done.patch is not None else collect_patch(sandbox, base)
+    return sandbox, base, done
 
+
+def applied_on_host(sandbox, base: str, done, tmp_path: Path) -> tuple[str, Path]:  # noqa: ANN001
+    """The patch as the host takes it, applied to a copy of the checkout (tmp_path/host) as a
+    follow-up's workspace or Create PR would; (the patch, that copy)."""
+    patch = done.patch if done.patch is not None else collect_patch(sandbox, base)
     host = tmp_path / "host"
-    shutil.copytree(source, host)
+    shutil.copytree(tmp_path / "repo", host)
     apply_parent_patch(host, patch)
+    return patch, host
+
+
+def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
+    sandbox, base, done = changed_sandbox(make_sandbox, tmp_path, ODD_NAMES)
+
+    patch, host = applied_on_host(sandbox, base, done, tmp_path)
+
     names = {os.fsencode(p.name) for p in host.iterdir()}
     assert b"na\xefve.txt" in names
     assert b"two\nlines\x1b[2J.txt" in names
@@ -75,35 +90,48 @@ def test_odd_file_names_cross_byte_for_byte(make_sandbox, tmp_path):
     assert {"two\nlines\x1b[2J.txt", "na\ufffdve.txt", "suid.sh", "blob.bin"} <= shown
 
 
-def test_text_that_is_not_utf8_is_refused_clearly_never_changed(make_sandbox, tmp_path):
-    """A Latin-1 file the agent edited: the patch would carry U+FFFD for é, so the host
-    would not apply it (context) or, for a new file, would write other bytes than reviewed."""
-    source = tmp_path / "repo"
-    base = latin1_checkout(source)
-    sandbox = make_sandbox(workspace=source)
-    change = "sed -i 's/prix: 3/prix: 4/' menu.txt && printf 'd\\xe9j\\xe0 vu\\n' > new.txt"
-    assert sandbox.exec(change, timeout=60).exit_code == 0
+LATIN1_EDIT = "sed -i 's/prix: 3/prix: 4/' menu.txt && printf 'd\\xe9j\\xe0 vu\\n' > new.txt"
 
-    done = take(sandbox, base)
-    assert done.committed, done.error
+
+def test_text_that_is_not_utf8_crosses_byte_for_byte_as_binary(make_sandbox, tmp_path):
+    """A Latin-1 file the agent edited, and one it wrote: as text the patch would carry U+FFFD
+    for é, so the host would not apply it (context) or, for a new file, would write other bytes
+    than reviewed. They cross as git binary patches instead; the UTF-8 file beside them stays a
+    text diff the person can read."""
+    sandbox, base, done = changed_sandbox(
+        make_sandbox, tmp_path, LATIN1_EDIT + " && printf 'plain\\n' > utf8.txt"
+    )
     assert done.patch is None  # not taken with the commit: collect_patch decides
+
+    patch, host = applied_on_host(sandbox, base, done, tmp_path)
+
+    assert "\ufffd" not in patch
+    assert (host / "menu.txt").read_bytes() == LATIN1 + b"prix: 4\n"
+    assert (host / "new.txt").read_bytes() == b"d\xe9j\xe0 vu\n"
+    assert (host / "utf8.txt").read_bytes() == b"plain\n"
+    statuses = {f.path: f.status for f in diff_view(patch).files}
+    assert statuses == {"menu.txt": "binary", "new.txt": "binary", "utf8.txt": "added"}
+
+
+def test_text_the_repository_forces_to_diff_as_text_is_refused_never_changed(
+        make_sandbox, tmp_path):
+    """The repository's own .gitattributes says `diff` (text) for the Latin-1 file: it cannot
+    cross as binary, so the patch is refused with a sentence naming it, never changed."""
+    sandbox, base, done = changed_sandbox(
+        make_sandbox, tmp_path, "echo 'menu.txt diff' > .gitattributes && " + LATIN1_EDIT
+    )
+
     with pytest.raises(SandboxError) as refused:
         collect_patch(sandbox, base)
     assert "not UTF-8" in str(refused.value)
-    assert "menu.txt" in str(refused.value) and "new.txt" in str(refused.value)
+    assert "menu.txt" in str(refused.value)
 
 
 def test_a_real_replacement_character_is_kept(make_sandbox, tmp_path):
     """U+FFFD that a UTF-8 file really holds is not mistaken for a lost byte."""
-    source = tmp_path / "repo"
-    base = latin1_checkout(source)
-    sandbox = make_sandbox(workspace=source)
-    assert sandbox.exec("printf 'a\\xef\\xbf\\xbdb\\n' > real.txt", timeout=60).exit_code == 0
+    sandbox, base, done = changed_sandbox(
+        make_sandbox, tmp_path, "printf 'a\\xef\\xbf\\xbdb\\n' > real.txt"
+    )
 
-    done = take(sandbox, base)
-    assert done.committed, done.error
-    patch = done.patch if done.patch is not None else collect_patch(sandbox, base)
-    host = tmp_path / "host"
-    shutil.copytree(source, host)
-    apply_parent_patch(host, patch)
+    _patch, host = applied_on_host(sandbox, base, done, tmp_path)
     assert (host / "real.txt").read_bytes() == b"a\xef\xbf\xbdb\n"

@@ -58,13 +58,7 @@ def test_a_background_writer_is_ended_while_the_model_thinks(make_sandbox, docke
     sandbox = make_sandbox(disk_mb=200, helper=helper)
     assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
 
-    # The model "thinks": wait (bounded) until the writer was ended or wrote all it would.
-    for _ in range(600):
-        if not writers(docker_engine, sandbox):
-            break
-        if written_mb(docker_engine, sandbox) >= 590:  # all 30 files: it was never stopped
-            break
-        time.sleep(0.2)
+    wait_for_writer_end(docker_engine, sandbox)
 
     assert writers(docker_engine, sandbox) == []
     # Bounded in MB: the limit plus what a 20 MB-a-step writer adds between two checks.
@@ -85,6 +79,35 @@ def test_a_background_writer_is_ended_while_the_model_thinks(make_sandbox, docke
     assert "left running (in the background) were ended" in after.output
     assert after.output.rstrip().endswith("next")
     assert "between commands" in "".join(streamed)
+
+
+def wait_for_writer_end(docker_engine, sandbox) -> None:
+    """The model "thinks": wait (bounded) until the writer was ended or wrote all it would."""
+    for _ in range(600):
+        if not writers(docker_engine, sandbox):
+            return
+        if written_mb(docker_engine, sandbox) >= 590:  # all 30 files: it was never stopped
+            return
+        time.sleep(0.2)
+
+
+def test_when_no_command_follows_the_note_is_taken_for_the_summary(make_sandbox, docker_engine):
+    """The model gives its final answer after the writer was ended: no command output carries
+    the note, so the agent takes it (it tells the model and flags the summary:
+    tests/agent/test_sandbox_notes_loop.py), once."""
+    sandbox = make_sandbox(disk_mb=200)
+    assert sandbox.exec(WRITER, timeout=30).output.strip() == "started"
+    wait_for_writer_end(docker_engine, sandbox)
+    assert writers(docker_engine, sandbox) == []
+
+    notes = sandbox.take_notes()
+
+    assert len(notes) == 1
+    assert notes[0].startswith("between commands, the sandbox's disk limit of 200 MB was reached")
+    assert "left running (in the background) were ended" in notes[0]
+    assert sandbox.take_notes() == []
+    after = sandbox.exec("rm -f /tmp/bg-fill.*; echo next", timeout=30, on_output=lambda c: None)
+    assert "between commands" not in after.output
 
 
 def test_a_process_left_running_below_the_limit_is_left_alone(make_sandbox, docker_engine):
@@ -116,3 +139,27 @@ def test_over_the_limit_deleting_stays_possible_writing_more_does_not():
     assert "(240 MB written)" in bound.verdict(DiskUse(240), hidden_before="")  # writing again
     assert bound.verdict(DiskUse(150), hidden_before="") == ""  # back under the limit
     assert "(201 MB written)" in bound.verdict(DiskUse(201), hidden_before="")
+
+
+def test_a_fork_bomb_left_running_is_ended_and_named(make_sandbox, docker_engine):
+    """A fork bomb a command left behind fills the process limit while the model thinks: the
+    measurement's exec cannot start, so the disk cannot be checked and the idle watch ends it.
+    The note says why (the process limit), not an exec's exit code ("exit 126")."""
+    sandbox = make_sandbox(disk_mb=200)
+    bomb = "nohup bash -c 'bomb() { bomb | bomb & }; bomb' >/dev/null 2>&1 & echo started"
+    assert sandbox.exec(bomb, timeout=30).output.strip() == "started"
+
+    notes: list[str] = []
+    for _ in range(600):  # bounded: two hidden checks 0.5 s apart; the bomb slows every exec
+        notes = sandbox.take_notes()
+        if notes:
+            break
+        time.sleep(0.5)
+
+    assert len(notes) == 1, "the idle watch never ended the fork bomb"
+    assert "process limit of 128 is reached" in notes[0]
+    assert "fork bomb" in notes[0] and "exit 126" not in notes[0]
+    assert notes[0].endswith("left running (in the background) were ended")
+    after = sandbox.exec("echo next; ps -e --no-headers | wc -l", timeout=30)
+    assert after.output.splitlines()[0] == "next"
+    assert int(after.output.split()[-1]) < 20  # the bomb's processes are gone

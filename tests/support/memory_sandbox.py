@@ -55,6 +55,8 @@ class MemorySandbox:
     commands: list[tuple[str, str]] = field(default_factory=list)  # the model's commands only
     commits: int = 0
     cancelled: bool = False
+    # Notes the sandbox queues on its own (a real one: processes ended between commands).
+    notes: list[str] = field(default_factory=list)
     _committed: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -73,6 +75,10 @@ class MemorySandbox:
 
     def credential_uses(self) -> list[CredentialUse]:
         return []
+
+    def take_notes(self) -> list[str]:
+        taken, self.notes = self.notes, []
+        return taken
 
     def stop(self) -> None:
         pass
