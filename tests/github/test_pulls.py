@@ -114,6 +114,25 @@ class TestCreatePullRequest:
         assert len(webapp.pulls) == 1 and pushes(gh) == 1
         assert PullRequestRecord.objects.count() == 1
 
+    def test_pull_request_opened_by_a_run_that_died_is_adopted(self, gh, webapp, acme, alice):
+        """A worker killed after GitHub opened the PR, before the record saved its number: the
+        job's retry gets 422 "A pull request already exists" and takes that PR over."""
+        from tasks.pull_requests.services import pull_request_open
+
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        record = pull_request_create(attempt=attempt, user=alice)
+        (pull,) = webapp.pulls
+        pull.title = "stale title"
+        PullRequestRecord.objects.filter(pk=record.pk).update(
+            state=PullRequestRecord.State.CREATING, number=None, html_url="")
+
+        again = pull_request_open(record_id=record.pk)
+
+        assert again.state == PullRequestRecord.State.OPEN, again.error
+        assert (again.number, again.html_url) == (record.number, record.html_url)
+        assert len(webapp.pulls) == 1 and webapp.pulls[0].title == "Make the greeting say v2"
+
     def test_patch_that_no_longer_applies(self, gh, webapp, acme, alice, tmp_path):
         connect(alice, gh, login="alice-gh")
         attempt = finished_attempt(connected_repository(acme, webapp), alice)
