@@ -33,6 +33,7 @@ from repos.github.models import Provider
 PER_PAGE = 100  # GitHub's maximum
 MAX_PAGES = 300  # 30,000 items: a bound on every pagination loop
 TIMEOUT_SECONDS = 20.0
+SECONDARY_WAIT = timedelta(minutes=1)  # docs: "wait for at least one minute before retrying"
 
 
 class GitHubError(Exception):
@@ -249,6 +250,10 @@ class GitHubClient:
             if self._on_auth_failure is not None:
                 self._on_auth_failure()
             return GitHubAuthError(self.provider)
+        if status in (403, 429) and (status == 429 or "rate limit" in message.lower()):
+            # A secondary limit with neither Retry-After nor x-ratelimit-remaining: 0 (githubkit
+            # only recognises those); GitHub's advice is to wait at least a minute.
+            return GitHubRateLimited(datetime.now(tz=UTC) + SECONDARY_WAIT, secondary=True)
         if status == 404:
             return GitHubNotFound("GitHub says this does not exist or you cannot see it.")
         if status == 403:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from repos.github.client import (
@@ -78,6 +80,18 @@ def test_secondary_rate_limit_is_not_retried_inside_the_call(gh, octo):
     with pytest.raises(GitHubRateLimited, match="asked us to slow down"):
         GitHubClient(octo).user()
     assert len(gh.state.requests) == 1
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_secondary_rate_limit_without_retry_after_is_not_a_refusal(gh, octo, status):
+    """GitHub may answer a secondary limit with only its message (no Retry-After, the primary
+    limit not used up): that is "slow down", never "GitHub refused this for your account"."""
+    gh.state.rate_limit.secondary_hits = 1
+    gh.state.rate_limit.retry_after = None
+    gh.state.rate_limit.secondary_status = status
+    with pytest.raises(GitHubRateLimited, match=r"asked us to slow down; try again after") as err:
+        GitHubClient(octo).repository("acme", "webapp")
+    assert err.value.retry_at > datetime.now(tz=UTC) + timedelta(seconds=50)
 
 
 def test_invisible_repository_is_not_found(gh, octo):

@@ -215,10 +215,10 @@ class GitHubDouble:
         if limits.secondary_hits > 0:
             limits.secondary_hits -= 1
             return Reply(
-                429,
+                limits.secondary_status,
                 basic_error("You have exceeded a secondary rate limit. Please wait a few "
-                            "minutes before you try again.", 429),
-                {"Retry-After": str(limits.retry_after)},
+                            "minutes before you try again.", limits.secondary_status),
+                {} if limits.retry_after is None else {"Retry-After": str(limits.retry_after)},
             )
         if limits.remaining <= 0:
             who = f"user ID {state.users[login].id}" if login else "127.0.0.1"

@@ -161,9 +161,12 @@ class RateLimit:
     limit: int = 5000
     remaining: int = 5000
     reset_at: int = field(default_factory=lambda: int(time.time()) + 3600)
-    # Secondary limit: the next `secondary_hits` API calls get 429 with Retry-After.
+    # Secondary limit: the next `secondary_hits` API calls get `secondary_status` (GitHub sends
+    # 429 or 403) with Retry-After, or with only the message when `retry_after` is None (GitHub's
+    # documented "otherwise, wait at least one minute" case).
     secondary_hits: int = 0
-    retry_after: int = 60
+    retry_after: int | None = 60
+    secondary_status: int = 429
 
     @property
     def used(self) -> int:
