@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError
 
 from repos.git.mirror import GitError, mirror_branches, mirror_path, mirror_update
 from repos.github.client import GitHubError
-from repos.github.credentials import credential_for
+from repos.github.credentials import credential_for, credential_token
 from repos.models import Repository
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def mirror_refresh(*, repository_id: int, user_id: int) -> Path | None:
         credential = credential_for(user, repository.provider)
         if credential is None or credential.invalid_at is not None:
             return None
-        token = credential.reveal()
+        token = credential_token(credential)  # renewed first if it expires soon
     try:
         return mirror_update(repository, token=token)
     except (GitError, GitHubError) as exc:

@@ -203,7 +203,7 @@ class GitHubDouble:
         if auth:
             scheme, _, value = auth.partition(" ")
             known = scheme.lower() in {"token", "bearer"}
-            token = state.tokens.get(value.strip()) if known else None
+            token = state.token(value.strip()) if known else None
             if token is None:
                 return Reply(401, basic_error("Bad credentials", 401))
             login = token.login

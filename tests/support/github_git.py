@@ -78,7 +78,7 @@ def serve(double: GitHubDouble, request: Request, layout: str) -> Response:
         repo = state.repos.get((owner, name))
         login = None
         if token_value is not None:
-            token = state.tokens.get(token_value)
+            token = state.token(token_value)
             if token is None:
                 return _challenge()
             login = token.login
