@@ -28,6 +28,7 @@ from githubkit.exception import (
     RequestFailed,
 )
 
+from codexweb import host_trust
 from repos.github.models import Provider
 
 PER_PAGE = 100  # GitHub's maximum
@@ -219,6 +220,7 @@ class GitHubClient:
             timeout=TIMEOUT_SECONDS,
             http_cache=False,
             auto_retry=False,
+            ssl_verify=host_trust.ssl_context(),  # a GHES behind a company CA, as git trusts it
             transport=transport,
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from codexweb import host_trust
 from repos.github.client import TIMEOUT_SECONDS, GitHubAuthError, GitHubError, web_base_url
 from repos.github.models import Provider
 
@@ -63,6 +64,7 @@ def refresh_exchange(provider: str, refresh_token: str) -> TokenGrant:
     url = f"{web_base_url(provider)}/login/oauth/access_token"
     try:
         response = httpx.post(url, headers={"Accept": "application/json"}, timeout=TIMEOUT_SECONDS,
+                              verify=host_trust.ssl_context(),
                               data={"client_id": client_id, "client_secret": client_secret,
                                     "grant_type": "refresh_token",
                                     "refresh_token": refresh_token})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -78,8 +79,12 @@ class _QuietHandler(WSGIRequestHandler):
 class GitHubDouble:
     """Start with `start()`, stop with `stop()`; configure through `.state`."""
 
-    def __init__(self, state: GitHubState | None = None) -> None:
+    def __init__(self, state: GitHubState | None = None, *,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve HTTPS as https://localhost:PORT with this server context (a GHES whose
+        certificate a company CA signed), else plain HTTP on 127.0.0.1."""
         self.state = state or GitHubState()
+        self._tls = tls
         self._servers: dict[str, BaseWSGIServer] = {}
         self._threads: list[threading.Thread] = []
         self.git_backend: Callable[..., Response] | None = None  # set by github_git when loaded
@@ -89,7 +94,7 @@ class GitHubDouble:
     def start(self) -> GitHubDouble:
         for host in ("web", "api", "ghes"):
             server = make_server("127.0.0.1", 0, self._wsgi(host), threaded=True,
-                                 request_handler=_QuietHandler)
+                                 request_handler=_QuietHandler, ssl_context=self._tls)
             self._servers[host] = server
             thread = threading.Thread(target=server.serve_forever, name=f"github-double-{host}",
                                       daemon=True)
@@ -107,7 +112,8 @@ class GitHubDouble:
         self._threads.clear()
 
     def _url(self, host: str) -> str:
-        return f"http://127.0.0.1:{self._servers[host].server_port}"
+        port = self._servers[host].server_port
+        return f"https://localhost:{port}" if self._tls else f"http://127.0.0.1:{port}"
 
     @property
     def web_url(self) -> str:
