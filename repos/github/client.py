@@ -12,7 +12,7 @@ REST reference: https://docs.github.com/rest (operations used are listed on each
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +34,7 @@ from repos.github.models import Provider
 PER_PAGE = 100  # GitHub's maximum
 MAX_PAGES = 300  # 30,000 items: a bound on every pagination loop
 TIMEOUT_SECONDS = 20.0
+WRITE_LEVELS = frozenset({"admin", "maintain", "write"})  # a collaborator permission that pushes
 SECONDARY_WAIT = timedelta(minutes=1)  # docs: "wait for at least one minute before retrying"
 
 
@@ -104,6 +105,9 @@ class RepoInfo:
     can_push: bool
     can_admin: bool
     pushed_at: datetime | None
+    # False when the payload had no `permissions` (optional in GitHub's description): can_push
+    # and can_admin are then unknown, not refused; `repository()` asks the permission endpoint.
+    permissions_known: bool = True
 
     @property
     def full_name(self) -> str:
@@ -193,6 +197,7 @@ def _repo_info(data: Any) -> RepoInfo:
         can_push=bool(permissions and permissions.push),
         can_admin=bool(permissions and permissions.admin),
         pushed_at=pushed if isinstance(pushed, datetime) else None,
+        permissions_known=bool(permissions),  # githubkit gives a falsy UNSET when absent
     )
 
 
@@ -213,6 +218,7 @@ class GitHubClient:
         """`on_auth_failure` runs when GitHub refuses the token (401), before raising."""
         self.provider = provider
         self._on_auth_failure = on_auth_failure
+        self._user_login: str | None = None
         self._github = GitHub(
             token,
             base_url=api_base_url(provider) + "/",
@@ -297,8 +303,23 @@ class GitHubClient:
         return RepoPage(repos=repos, etag=new_etag, next_page=_next_page(response))
 
     def repository(self, owner: str, name: str) -> RepoInfo:
-        """GET /repos/{owner}/{repo} (repos/get), with this person's permissions."""
-        return _repo_info(self._call(self._github.rest.repos.get, owner, name).parsed_data)
+        """GET /repos/{owner}/{repo} (repos/get), with this person's permissions: from the
+        payload's `permissions`, or, when the server leaves that optional field out, from
+        GET .../collaborators/{login}/permission."""
+        info = _repo_info(self._call(self._github.rest.repos.get, owner, name).parsed_data)
+        if info.permissions_known:
+            return info
+        try:
+            level = self.permission(owner, name, self._login())
+        except (GitHubNotFound, GitHubForbidden):
+            level = "none"  # not a collaborator: no push
+        return replace(info, can_push=level in WRITE_LEVELS, can_admin=level == "admin",
+                       permissions_known=True)
+
+    def _login(self) -> str:
+        if self._user_login is None:
+            self._user_login = str(self.user()["login"])
+        return self._user_login
 
     def branches(self, owner: str, name: str) -> list[str]:
         """GET /repos/{owner}/{repo}/branches (repos/list-branches), every page."""

@@ -223,6 +223,9 @@ class GitHubState:
         self.rate_limit = RateLimit()
         self.outage = Outage()
         self.page_cap = 100  # GitHub's per_page maximum
+        # Repository payloads carry the caller's `permissions` flags (optional in the contract);
+        # False plays a server that leaves them out.
+        self.repo_permissions = True
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
 
