@@ -348,9 +348,12 @@ def _pull_create_or_adopt(pusher: Pusher, repository: Repository, *, title: str,
     except GitHubInvalid as exc:
         if "already exists" not in str(exc):
             raise
-        existing = pusher.client.pulls(owner, name, head=head, state="open", max_pages=1)
+        try:
+            existing = pusher.client.pulls(owner, name, head=head, state="open", max_pages=1)
+        except GitHubError:
+            existing = []  # a server that cannot list them: GitHub's own refusal says why
         if not existing:
-            raise
+            raise exc from None
         return pusher.client.pull_update(owner, name, existing[0].number, title=title,
                                          body=body)
 

@@ -28,7 +28,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.support import github_oauth, github_rest
-from tests.support.github_openapi import ApiCall, is_described, request_problem, response_problem
+from tests.support.github_openapi import (
+    ApiCall,
+    in_contract,
+    is_described,
+    request_problem,
+    response_problem,
+)
 from tests.support.github_payloads import Bases, basic_error, validation_error
 from tests.support.github_rest import ApiContext, Reply
 from tests.support.github_state import GitHubState, RecordedRequest
@@ -231,6 +237,8 @@ class GitHubDouble:
             return Reply(403, basic_error(f"API rate limit exceeded for {who}.", 403))
         limits.remaining -= 1
 
+        if state.contract_only and not in_contract(request.method, path):
+            return Reply(404, basic_error("Not Found", 404))  # an independent GitHub's gap
         try:
             endpoint, args = API_ROUTES.bind("api").match(path, method=request.method)
         except HTTPException:

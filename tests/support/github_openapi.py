@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +102,21 @@ class ApiCall:
             data=self.body or None,
             content_type=self.content_type or "application/json",
         )
+
+
+@lru_cache(maxsize=1)
+def _contract_paths() -> list[tuple[str, re.Pattern[str]]]:
+    paths = json.loads(SPEC_PATH.read_text())["paths"]
+    return [(method.upper(), re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+",
+                                                     re.escape(path)) + "$"))
+            for path, item in paths.items() for method in item
+            if method in {"get", "post", "put", "patch", "delete"}]
+
+
+def in_contract(method: str, path: str) -> bool:
+    """True when the shared contract itself (not our extra description) has this operation: an
+    independent GitHub built to it may answer 404 to every other."""
+    return any(m == method.upper() and pattern.match(path) for m, pattern in _contract_paths())
 
 
 def is_described(call: ApiCall) -> bool:

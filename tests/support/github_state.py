@@ -226,6 +226,10 @@ class GitHubState:
         # Repository payloads carry the caller's `permissions` flags (optional in the contract);
         # False plays a server that leaves them out.
         self.repo_permissions = True
+        # True plays an independent GitHub built to the shared contract alone: every operation
+        # only our extra description has (list pulls, PATCH a pull, comments, reviews, compare)
+        # answers 404.
+        self.contract_only = False
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
 
