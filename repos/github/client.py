@@ -11,7 +11,8 @@ REST reference: https://docs.github.com/rest (operations used are listed on each
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +31,8 @@ from githubkit.exception import (
 
 from codexweb import host_trust
 from repos.github.models import Provider
+
+logger = logging.getLogger(__name__)
 
 PER_PAGE = 100  # GitHub's maximum
 MAX_PAGES = 300  # 30,000 items: a bound on every pagination loop
@@ -202,11 +205,16 @@ def _repo_info(data: Any) -> RepoInfo:
 
 
 def _next_page(response: Any) -> int | None:
+    """The page number the `Link: <…>; rel="next"` header names, None on the last page."""
     url = response.raw_response.links.get("next", {}).get("url")
     if not url:
         return None
     pages = parse_qs(urlsplit(url).query).get("page")
-    return int(pages[0]) if pages else None
+    if pages and pages[0].isdigit():
+        return int(pages[0])
+    logger.warning("GitHub's next page %s names no page number; the listing stops here",
+                   urlsplit(url).path)
+    return None
 
 
 class GitHubClient:
@@ -281,6 +289,21 @@ class GitHubClient:
                                "try again in a minute.")
         return GitHubError(f"GitHub answered {status}: {message or 'unexpected error'}.")
 
+    def _every_page(self, method: Any, *args: Any, max_pages: int = MAX_PAGES,
+                    **kwargs: Any) -> Iterator[Any]:
+        """The items of every page GitHub links with rel="next", at most `max_pages` pages of
+        PER_PAGE. A next link that does not move forward ends the walk (a server repeating a
+        page), and so does one without a page number, said in the log (a cursor we cannot
+        follow with this operation)."""
+        page = 1
+        for _ in range(min(max_pages, MAX_PAGES)):
+            response = self._call(method, *args, per_page=PER_PAGE, page=page, **kwargs)
+            yield from response.parsed_data
+            following = _next_page(response)
+            if following is None or following <= page:
+                return
+            page = following
+
     # -- operations ----------------------------------------------------------------------------
 
     def user(self) -> dict[str, Any]:
@@ -323,30 +346,14 @@ class GitHubClient:
 
     def branches(self, owner: str, name: str) -> list[str]:
         """GET /repos/{owner}/{repo}/branches (repos/list-branches), every page."""
-        names: list[str] = []
-        page: int | None = 1
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = self._call(self._github.rest.repos.list_branches, owner, name,
-                                  per_page=PER_PAGE, page=page)
-            names += [branch.name for branch in response.parsed_data]
-            page = _next_page(response)
-        return names
+        return [branch.name for branch in
+                self._every_page(self._github.rest.repos.list_branches, owner, name)]
 
     def organizations(self) -> list[str]:
         """GET /user/orgs (orgs/list-for-authenticated-user), every page: the logins of the
         organizations this person belongs to that the token may see (needs `read:org`)."""
-        logins: list[str] = []
-        page: int | None = 1
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = self._call(self._github.rest.orgs.list_for_authenticated_user,
-                                  per_page=PER_PAGE, page=page)
-            logins += [org.login for org in response.parsed_data]
-            page = _next_page(response)
-        return logins
+        return [org.login for org in
+                self._every_page(self._github.rest.orgs.list_for_authenticated_user)]
 
     def permission(self, owner: str, name: str, login: str) -> str:
         """GET .../collaborators/{username}/permission: admin, write, read or none."""
@@ -376,16 +383,8 @@ class GitHubClient:
             filters["head"] = f"{owner}:{head}"
         if base:
             filters["base"] = base
-        found: list[PullInfo] = []
-        page: int | None = 1
-        for _ in range(min(max_pages, MAX_PAGES)):
-            if page is None:
-                break
-            response = self._call(self._github.rest.pulls.list, owner, name, per_page=PER_PAGE,
-                                  page=page, **filters)
-            found += [self._pull(item) for item in response.parsed_data]
-            page = _next_page(response)
-        return found
+        return [self._pull(item) for item in self._every_page(
+            self._github.rest.pulls.list, owner, name, max_pages=max_pages, **filters)]
 
     def pull_update(self, owner: str, name: str, number: int, *, title: str | None = None,
                     body: str | None = None, state: str | None = None,
@@ -415,16 +414,8 @@ class GitHubClient:
     def issue_comments(self, owner: str, name: str, number: int) -> list[CommentInfo]:
         """GET /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments),
         every page; a pull request's conversation."""
-        found: list[CommentInfo] = []
-        page: int | None = 1
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = self._call(self._github.rest.issues.list_comments, owner, name, number,
-                                  per_page=PER_PAGE, page=page)
-            found += [self._comment(item) for item in response.parsed_data]
-            page = _next_page(response)
-        return found
+        return [self._comment(item) for item in
+                self._every_page(self._github.rest.issues.list_comments, owner, name, number)]
 
     def issue_comment_create(self, owner: str, name: str, number: int, body: str) -> CommentInfo:
         """POST /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/create-comment)."""

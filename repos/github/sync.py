@@ -77,7 +77,7 @@ def _walk(credential: GitHubCredential, client) -> SyncResult:
     fetched = unchanged = 0
     page: int | None = 1
     for _ in range(MAX_PAGES):
-        if page is None:
+        if page is None or str(page) in pages:  # the last page, or a link back (a loop)
             break
         key = str(page)
         stored = previous.get(key, {})

@@ -49,6 +49,38 @@ def test_branches_follow_every_page(gh, octo):
     assert len(pages) == 3
 
 
+def test_a_server_with_smaller_pages_is_followed_to_the_end(gh, octo):
+    """per_page=100 is a wish: a server may cap pages lower and says so in its Link header."""
+    gh.state.page_cap = 7
+    for n in range(20):
+        gh.state.add_org(f"org{n:02d}", members={"octocat": "read"})
+
+    logins = GitHubClient(octo).organizations()
+
+    assert sorted(logins) == sorted(["acme", *(f"org{n:02d}" for n in range(20))])
+    assert len([r for r in gh.state.requests if r.path == "/user/orgs"]) == 3
+    assert GitHubClient(octo).pulls("octocat", "dotfiles") == []  # one empty page, no Link
+
+
+def test_a_next_link_that_does_not_move_on_ends_the_listing(gh, octo, monkeypatch):
+    """A server whose rel="next" names the page just read (or none) cannot hold a worker in a
+    loop of 300 requests."""
+    from tests.support.github_rest import ApiContext
+
+    paginate = ApiContext.paginate
+
+    def stuck(self, items):
+        chunk, headers = paginate(self, items)
+        if "Link" in headers:
+            headers = {"Link": headers["Link"].replace("page=2", "page=1")}
+        return chunk, headers
+
+    monkeypatch.setattr(ApiContext, "paginate", stuck)
+
+    assert len(GitHubClient(octo).branches("acme", "webapp")) == 100
+    assert len([r for r in gh.state.requests if r.path.endswith("/branches")]) == 1
+
+
 def test_conditional_page_is_not_modified(gh, octo):
     client = GitHubClient(octo)
     first = client.repositories_page(1)
