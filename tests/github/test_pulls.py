@@ -133,6 +133,22 @@ class TestCreatePullRequest:
         assert (again.number, again.html_url) == (record.number, record.html_url)
         assert len(webapp.pulls) == 1 and webapp.pulls[0].title == "Make the greeting say v2"
 
+    def test_repository_renamed_on_github_since_it_was_connected(self, gh, webapp, acme, alice):
+        """GitHub answers 301 to the old name: the access check follows it, the repository
+        keeps its new name, and git and the pull request use it (the old git URL is gone)."""
+        connect(alice, gh, login="alice-gh")
+        repository = connected_repository(acme, webapp)
+        attempt = finished_attempt(repository, alice)
+        gh.state.rename_repo(webapp, "acme", "storefront")
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.OPEN, record.error
+        repository.refresh_from_db()
+        assert repository.full_name == "acme/storefront"
+        assert record.html_url == f"{gh.web_url}/acme/storefront/pull/{webapp.pulls[0].number}"
+        assert [r.status for r in gh.state.requests if r.path == "/repos/acme/webapp"] == [301]
+
     def test_patch_that_no_longer_applies(self, gh, webapp, acme, alice, tmp_path):
         connect(alice, gh, login="alice-gh")
         attempt = finished_attempt(connected_repository(acme, webapp), alice)

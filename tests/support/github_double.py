@@ -37,7 +37,7 @@ from tests.support.github_openapi import (
 )
 from tests.support.github_payloads import Bases, basic_error, validation_error
 from tests.support.github_rest import ApiContext, Reply
-from tests.support.github_state import GitHubState, RecordedRequest
+from tests.support.github_state import GitHubRepo, GitHubState, RecordedRequest
 
 GHES_API_PREFIX = "/api/v3"
 JSON = "application/json; charset=utf-8"
@@ -52,6 +52,8 @@ API_ROUTES = Map(
         Rule("/user/installations", endpoint=github_rest.list_installations, methods=["GET"]),
         Rule("/orgs/<org>/repos", endpoint=github_rest.list_org_repos, methods=["GET"]),
         Rule("/repos/<owner>/<repo>", endpoint=github_rest.get_repo, methods=["GET"]),
+        Rule("/repositories/<int:repo_id>", endpoint=github_rest.get_repo_by_id,
+             methods=["GET"]),
         Rule("/repos/<owner>/<repo>/branches", endpoint=github_rest.list_branches,
              methods=["GET"]),
         Rule("/repos/<owner>/<repo>/collaborators/<username>/permission",
@@ -237,6 +239,12 @@ class GitHubDouble:
             return Reply(403, basic_error(f"API rate limit exceeded for {who}.", 403))
         limits.remaining -= 1
 
+        moved = _moved(state, path)
+        if moved is not None:  # GitHub's answer to a renamed or transferred repository
+            rest = path.split("/", 4)[4:]  # what follows /repos/OWNER/NAME
+            location = f"{bases.api}/repositories/{moved.id}" + "".join(f"/{r}" for r in rest)
+            body = {**basic_error("Moved Permanently", 301), "url": location}
+            return Reply(301 if request.method == "GET" else 307, body, {"Location": location})
         if state.contract_only and not in_contract(request.method, path):
             return Reply(404, basic_error("Not Found", 404))  # an independent GitHub's gap
         try:
@@ -287,6 +295,15 @@ class GitHubDouble:
         if content_type:
             response.headers["Content-Type"] = content_type
         return response
+
+
+def _moved(state: GitHubState, path: str) -> GitHubRepo | None:
+    """The repository a /repos/OWNER/NAME/... path names by its old name, if it moved."""
+    parts = path.split("/")
+    if len(parts) < 4 or parts[1] != "repos" or (parts[2], parts[3]) in state.repos:
+        return None
+    repo_id = state.moved.get((parts[2], parts[3]))
+    return next((r for r in state.repos.values() if r.id == repo_id), None)
 
 
 def _dump(payload: Any) -> bytes:

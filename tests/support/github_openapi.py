@@ -134,7 +134,7 @@ def request_problem(call: ApiCall) -> str | None:
 
 
 # Statuses GitHub answers on any operation whether or not the description lists them for it.
-GENERIC_STATUSES = {304, 401, 403, 404, 429, 500, 503}
+GENERIC_STATUSES = {301, 304, 307, 401, 403, 404, 429, 500, 503}  # 301/307: a moved repository
 
 
 def response_problem(

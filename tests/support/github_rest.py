@@ -208,6 +208,14 @@ def get_repo(ctx: ApiContext, owner: str, repo: str) -> Reply:
                                                role=_flags_role(ctx, found)))
 
 
+def get_repo_by_id(ctx: ApiContext, repo_id: int) -> Reply:
+    """GET /repositories/{id}: where GitHub's 301 for a renamed repository points."""
+    found = next((r for r in ctx.state.repos.values() if r.id == repo_id), None)
+    if found is None:
+        return Reply(404, basic_error("Not Found", 404))
+    return get_repo(ctx, found.owner, found.name)
+
+
 def list_branches(ctx: ApiContext, owner: str, repo: str) -> Reply:
     """GET /repos/{owner}/{repo}/branches — repos/list-branches."""
     found, refused = _visible_repo(ctx, owner, repo)

@@ -230,6 +230,9 @@ class GitHubState:
         # only our extra description has (list pulls, PATCH a pull, comments, reviews, compare)
         # answers 404.
         self.contract_only = False
+        # (old owner, old name) -> the id of a repository renamed or transferred since: the API
+        # answers 301 to the old name, as GitHub does.
+        self.moved: dict[tuple[str, str], int] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
 
@@ -286,6 +289,14 @@ class GitHubState:
         prepare_bare(bare_dir)
         repo.git_dir = bare_dir
         return bare_dir
+
+    def rename_repo(self, repo: GitHubRepo, owner: str, name: str) -> GitHubRepo:
+        """Rename (or transfer) `repo`; its old name answers 301 Moved Permanently."""
+        del self.repos[(repo.owner, repo.name)]
+        self.moved[(repo.owner, repo.name)] = repo.id
+        repo.owner, repo.name = owner, name
+        self.repos[(owner, name)] = repo
+        return repo
 
     def issue_token(self, login: str, scopes: list[str] | None = None, *,
                     lifetime: int | None = None) -> str:
