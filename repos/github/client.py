@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +29,7 @@ from githubkit.exception import (
     RequestError,
     RequestFailed,
 )
+from pydantic import ValidationError
 
 from codexweb import host_trust
 from repos.github.models import Provider
@@ -204,6 +206,23 @@ def _repo_info(data: Any) -> RepoInfo:
     )
 
 
+def _retry_after_in_seconds(response: httpx.Response) -> None:
+    """Retry-After may be an HTTP date (RFC 9110) where GitHub sends seconds, and githubkit
+    reads only seconds: a date becomes the seconds until it."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value or value.isdigit():
+        return
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        del response.headers["retry-after"]  # unreadable: githubkit's own default applies
+        return
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = max(int((when - datetime.now(tz=UTC)).total_seconds()), 1)
+    response.headers["retry-after"] = str(seconds)
+
+
 def _next_page(response: Any) -> int | None:
     """The page number the `Link: <…>; rel="next"` header names, None on the last page."""
     url = response.raw_response.links.get("next", {}).get("url")
@@ -236,11 +255,20 @@ class GitHubClient:
             auto_retry=False,
             ssl_verify=host_trust.ssl_context(),  # a GHES behind a company CA, as git trusts it
             transport=transport,
+            event_hooks={"response": [_retry_after_in_seconds]},
         )
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(*args, **kwargs)
+            response = method(*args, **kwargs)
+            if response.status_code != 304:
+                response.parsed_data  # noqa: B018 - parsed here, so a bad answer is a GitHubError
+            return response
+        except ValidationError as exc:
+            logger.warning("GitHub's answer to %s did not match its description: %s",
+                           getattr(method, "__name__", "a call"), exc)
+            raise GitHubError("GitHub sent an answer this app cannot read; try again later, "
+                              "or tell your administrator if it keeps happening.") from exc
         except RateLimitExceeded as exc:
             retry_at = datetime.now(tz=UTC) + max(exc.retry_after, timedelta(seconds=1))
             raise GitHubRateLimited(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
 
 from repos.github.client import (
     GitHubAuthError,
     GitHubClient,
+    GitHubError,
     GitHubForbidden,
     GitHubInvalid,
     GitHubNotFound,
@@ -124,6 +129,34 @@ def test_secondary_rate_limit_without_retry_after_is_not_a_refusal(gh, octo, sta
     with pytest.raises(GitHubRateLimited, match=r"asked us to slow down; try again after") as err:
         GitHubClient(octo).repository("acme", "webapp")
     assert err.value.retry_at > datetime.now(tz=UTC) + timedelta(seconds=50)
+
+
+def test_retry_after_given_as_a_date(gh, octo):
+    """RFC 9110 lets Retry-After be an HTTP date; githubkit reads only seconds (a ValueError,
+    a raw 500, before)."""
+    when = datetime.now(tz=UTC).replace(microsecond=0) + timedelta(minutes=5)
+    gh.state.rate_limit.secondary_hits = 1
+    gh.state.rate_limit.retry_after = format_datetime(when, usegmt=True)
+    with pytest.raises(GitHubRateLimited, match="asked us to slow down") as err:
+        GitHubClient(octo).user()
+    assert abs((err.value.retry_at - when).total_seconds()) < 5
+
+
+def test_an_answer_that_breaks_the_description_is_a_sentence(settings):
+    """A GitHub whose /user lacks required fields: a GitHubError a person can read, not a
+    pydantic traceback on a 500 page."""
+    app = Response('{"login": null}', status=200, content_type="application/json")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.GITHUB_API_URL = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with pytest.raises(GitHubError, match="GitHub sent an answer this app cannot read"):
+            GitHubClient("gho_x").user()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def test_invisible_repository_is_not_found(gh, octo):

@@ -178,7 +178,7 @@ class RateLimit:
     # 429 or 403) with Retry-After, or with only the message when `retry_after` is None (GitHub's
     # documented "otherwise, wait at least one minute" case).
     secondary_hits: int = 0
-    retry_after: int | None = 60
+    retry_after: int | str | None = 60  # seconds, or an HTTP date (RFC 9110 allows both)
     secondary_status: int = 429
 
     @property
