@@ -15,7 +15,8 @@ from repos.github.models import GitHubCredential
 from repos.github.token_refresh import TokenGrant
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.services import pull_request_create
-from tests.support.connected_github import PROVIDER, connected_repository, serve
+from tests.support.connected_github import PROVIDER, connected_repository
+from tests.support.finished_attempts import finished, greeting_webapp
 from tests.support.github_fixtures import CLIENT_ID
 from tests.support.oauth_flow import sign_in
 
@@ -106,12 +107,9 @@ def test_token_that_never_expires_is_never_refreshed(gh, alice):
 @pytest.mark.django_db
 def test_create_pr_with_a_token_that_expired_overnight(gh, acme, alice, tmp_path):
     """The git push and the REST calls both use the renewed token."""
-    from tests.github.test_pulls import finished_attempt
-
-    gh.state.add_org("acme", members={"alice-gh": "write"})
-    webapp = serve(gh, tmp_path, "acme", "webapp", {"app.py": "print('v1')\nprint('end')\n"})
+    webapp = greeting_webapp(gh, tmp_path)
     credential = connect_expiring(alice, gh, login="alice-gh")
-    attempt = finished_attempt(connected_repository(acme, webapp), alice)
+    attempt = finished(connected_repository(acme, webapp), alice)
     eight_hours_later(gh, credential)
 
     record = pull_request_create(attempt=attempt, user=alice)
