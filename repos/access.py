@@ -37,7 +37,9 @@ class Access:
 
 NO_ACCOUNT = "Sign in with {name} to use repositories from it."
 NOT_VISIBLE = "{name} says you cannot access {repo}."
-NO_PUSH = "{name} says you cannot push to {repo}; Code tasks and pull requests need push access."
+NO_PUSH = ("{name} says you cannot push to {repo}; Code tasks and pull requests need push access. "
+           "Pull requests are opened from a branch of the repository itself (there is no fork "
+           "flow): ask its owners for write access.")
 
 
 def repository_access(user: User, repository: Repository) -> Access:

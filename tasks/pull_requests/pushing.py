@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from repos.access import NO_PUSH
 from repos.git import mirror
 from repos.github.client import GitHubClient
 from repos.github.credentials import client_for, credential_for
@@ -42,8 +43,8 @@ def pusher_for(user: User | None, repository: Repository) -> Pusher:
     client = client_for(credential)  # a 401 marks the credential invalid (client_for)
     info = client.repository(repository.owner, repository.name)
     if not info.can_push:
-        raise PullRequestError(f"{repository.get_provider_display()} says you cannot push to "
-                               f"{repository}.")
+        raise PullRequestError(NO_PUSH.format(name=repository.get_provider_display(),
+                                              repo=repository))
     return Pusher(user=user, credential=credential, client=client,
                   token=credential.reveal(), url=mirror.remote_url(repository))
 

@@ -30,6 +30,7 @@ class TestRepositoryAccess:
         bobs = repository_access(bob, repository)
         assert (bobs.can_read, bobs.can_push) == (True, False)
         assert "cannot push to acme/webapp" in bobs.reason
+        assert "there is no fork flow" in bobs.reason
         carols = repository_access(carol, repository)
         assert not carols.can_read and "cannot access acme/webapp" in carols.reason
 
