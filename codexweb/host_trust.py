@@ -27,8 +27,9 @@ def ssl_context() -> ssl.SSLContext:
 
 def ca_bundle() -> str | bool:
     """For requests (social-auth's token exchange): REQUESTS_CA_BUNDLE, else the host's bundle
-    file; True (certifi) on a host that has none."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or ssl.get_default_verify_paths().cafile or True
+    file (or its folder of hashed certificates); True (certifi) on a host that has neither."""
+    paths = ssl.get_default_verify_paths()  # each None when it does not exist
+    return os.environ.get("REQUESTS_CA_BUNDLE") or paths.cafile or paths.capath or True
 
 
 def git_env() -> dict[str, str]:
