@@ -19,6 +19,16 @@ from tasks.pull_requests.body import commit_message
 from tasks.pull_requests.errors import PullRequestError
 
 PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
+GIT_REFUSED = ("{name} refused your sign-in to git (HTTP 401) while {what}. Sign in again with "
+               "{name}; if it keeps happening, your token may not reach this repository's code.")
+
+
+def _refused_credentials(exc: mirror.GitError) -> bool:
+    """git's words for an HTTP 401 to the token it sent: it then asks for a user name, which
+    it may not (GIT_TERMINAL_PROMPT=0, askpass /bin/false)."""
+    text = str(exc)
+    return any(words in text for words in ("could not read Username", "Authentication failed",
+                                           "returned error: 401"))
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ def fetch_mirror(pusher: Pusher, repository: Repository) -> None:
     try:
         mirror.mirror_update(repository, token=pusher.token)
     except mirror.GitError as exc:
+        if _refused_credentials(exc):
+            raise PullRequestError(GIT_REFUSED.format(
+                what=f"fetching {repository}", name=repository.get_provider_display())) from exc
         raise PullRequestError(f"Could not fetch {repository} from GitHub: {exc}") from exc
 
 
@@ -78,6 +91,10 @@ def push_head(pusher: Pusher, work: Path, branch: str, *, force: bool) -> None:
     try:
         mirror.run_git(args, token=pusher.token, remote_url=pusher.url)
     except mirror.GitError as exc:
+        if _refused_credentials(exc):
+            name = pusher.credential.get_provider_display()
+            raise PullRequestError(GIT_REFUSED.format(what=f"pushing {branch}",
+                                                      name=name)) from exc
         remote = [line.removeprefix("remote:").strip() for line in str(exc).splitlines()
                   if line.startswith("remote:") and line.removeprefix("remote:").strip()]
         detail = " ".join(remote) or str(exc).splitlines()[-1]

@@ -149,6 +149,22 @@ class TestCreatePullRequest:
         assert record.html_url == f"{gh.web_url}/acme/storefront/pull/{webapp.pulls[0].number}"
         assert [r.status for r in gh.state.requests if r.path == "/repos/acme/webapp"] == [301]
 
+    def test_git_refusing_the_token_after_the_api_took_it(self, gh, webapp, acme, alice):
+        """HTTP 401 from git (the token revoked mid-way, or not reaching the code): a sentence
+        that says to sign in again, never git's raw words or the token."""
+        credential = connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        gh.state.git_refuses_tokens = True
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.FAILED
+        assert record.error == (
+            "GitHub refused your sign-in to git (HTTP 401) while fetching acme/webapp. Sign in "
+            "again with GitHub; if it keeps happening, your token may not reach this "
+            "repository's code.")
+        assert credential.reveal() not in record.error and webapp.pulls == []
+
     def test_patch_that_no_longer_applies(self, gh, webapp, acme, alice, tmp_path):
         connect(alice, gh, login="alice-gh")
         attempt = finished_attempt(connected_repository(acme, webapp), alice)

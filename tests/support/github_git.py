@@ -79,7 +79,7 @@ def serve(double: GitHubDouble, request: Request, layout: str) -> Response:
         login = None
         if token_value is not None:
             token = state.token(token_value)
-            if token is None:
+            if token is None or state.git_refuses_tokens:
                 return _challenge()
             login = token.login
         if repo is None or repo.git_dir is None:

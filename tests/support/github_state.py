@@ -230,6 +230,9 @@ class GitHubState:
         # only our extra description has (list pulls, PATCH a pull, comments, reviews, compare)
         # answers 404.
         self.contract_only = False
+        # True: git over HTTP answers 401 to every token while the API still takes it (a token
+        # revoked between the API check and the fetch, or one without access to contents).
+        self.git_refuses_tokens = False
         # (old owner, old name) -> the id of a repository renamed or transferred since: the API
         # answers 301 to the old name, as GitHub does.
         self.moved: dict[tuple[str, str], int] = {}
