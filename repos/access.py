@@ -10,6 +10,7 @@ acting (follow-up, retry, Create PR): their own credential, never the task autho
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +25,8 @@ from repos.github.models import GitHubRepositoryAccess
 from repos.github.sync import access_fields
 from repos.models import Repository
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Access:
@@ -34,7 +37,9 @@ class Access:
 
 NO_ACCOUNT = "Sign in with {name} to use repositories from it."
 NOT_VISIBLE = "{name} says you cannot access {repo}."
-NO_PUSH = "{name} says you cannot push to {repo}; Code tasks and pull requests need push access."
+NO_PUSH = ("{name} says you cannot push to {repo}; Code tasks and pull requests need push access. "
+           "Pull requests are opened from a branch of the repository itself (there is no fork "
+           "flow): ask its owners for write access.")
 
 
 def repository_access(user: User, repository: Repository) -> Access:
@@ -66,9 +71,32 @@ def repository_access(user: User, repository: Repository) -> Access:
         row, _ = GitHubRepositoryAccess.objects.update_or_create(
             credential=credential, external_id=info.external_id, defaults=access_fields(info)
         )
+    if (row.owner, row.name) != (repository.owner, repository.name):
+        _follow_move(repository, row)
     if not row.can_push:
         return Access(True, False, NO_PUSH.format(name=name, repo=repository))
     return Access(True, True)
+
+
+def _follow_move(repository: Repository, row: GitHubRepositoryAccess) -> None:
+    """GitHub knows the repository by another name now (renamed or transferred: it answered 301
+    to the old one, or the sync listed the new one under the same id). Keep the new name, so git
+    and every later call use it, unless it is not the same repository or the team already has
+    one by that name."""
+    if repository.external_id not in (None, row.external_id):
+        return
+    if row.full_name.lower() == repository.full_name.lower():
+        return  # the same name in other letters: GitHub answers to both
+    taken = Repository.objects.filter(
+        team_id=repository.team_id, provider=repository.provider, owner__iexact=row.owner,
+        name__iexact=row.name).exclude(pk=repository.pk).exists()
+    if taken:
+        return
+    logger.info("repository %s moved to %s/%s on GitHub", repository, row.owner, row.name)
+    Repository.objects.filter(pk=repository.pk).update(owner=row.owner, name=row.name,
+                                                       external_id=row.external_id)
+    repository.owner, repository.name = row.owner, row.name
+    repository.external_id = row.external_id
 
 
 def task_access_problem(user: User, repository: Repository, *, needs_push: bool) -> str | None:

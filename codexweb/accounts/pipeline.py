@@ -86,6 +86,7 @@ def store_github_token(*, backend: Any, user: Any = None, response: dict | None 
         return
     from repos.github.credentials import credential_store
     from repos.github.sync_request import repositories_sync_request
+    from repos.github.token_refresh import TokenGrant
 
     credential = credential_store(
         user=user,
@@ -94,6 +95,7 @@ def store_github_token(*, backend: Any, user: Any = None, response: dict | None 
         external_id=int(response["id"]),
         token=str(response["access_token"]),
         scopes=str(response.get("scope", "")),
+        grant=TokenGrant.from_response(response),  # a GitHub App's token expires: its refresh
     )
     # Fetch the repositories they can reach in the background, once this sign-in is saved.
     repositories_sync_request(credential=credential)

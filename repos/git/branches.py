@@ -21,7 +21,7 @@ from kombu.exceptions import OperationalError
 
 from repos.git.mirror import GitError, mirror_branches, mirror_path, mirror_update
 from repos.github.client import GitHubError
-from repos.github.credentials import credential_for
+from repos.github.credentials import credential_for, credential_token
 from repos.models import Repository
 
 logger = logging.getLogger(__name__)
@@ -96,13 +96,12 @@ def mirror_refresh(*, repository_id: int, user_id: int) -> Path | None:
     user = User.objects.filter(pk=user_id).first()
     if repository is None or user is None or _is_fresh(repository):
         return None
-    token = None
-    if repository.is_on_github:
-        credential = credential_for(user, repository.provider)
-        if credential is None or credential.invalid_at is not None:
-            return None
-        token = credential.reveal()
+    credential = credential_for(user, repository.provider) if repository.is_on_github else None
+    if repository.is_on_github and (credential is None or credential.invalid_at is not None):
+        return None
     try:
+        # The token is renewed first if it expires soon (GitHub may be unreachable for that).
+        token = credential_token(credential) if credential is not None else None
         return mirror_update(repository, token=token)
     except (GitError, GitHubError) as exc:
         logger.warning("refreshing the mirror of %s failed: %s", repository, exc)

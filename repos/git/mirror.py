@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from codexweb import host_trust
 from repos.models import Repository
 
 GIT_TIMEOUT_SECONDS = 600
@@ -66,6 +67,7 @@ def git_env(*, token: str | None = None, remote_url: str = "",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_ASKPASS": "/bin/false",
         "LC_ALL": "C",
+        **host_trust.git_env(),  # a company CA named by SSL_CERT_FILE / SSL_CERT_DIR
     }
     if token:
         # GitHub accepts the token as the password of HTTP Basic auth; scope the header to the

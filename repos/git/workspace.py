@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from repos.access import repository_access
 from repos.git.branches import mirror_fetched_at
 from repos.git.mirror import GitError, checkout_create, mirror_commit, mirror_update
-from repos.github.credentials import credential_for
+from repos.github.credentials import credential_for, credential_token
 from repos.models import Repository
 
 
@@ -38,7 +38,7 @@ def workspace_checkout(
         if not access.can_read or (need_push and not access.can_push):
             raise PrepareError(access.reason)
         credential = credential_for(user, repository.provider)
-        token = credential.reveal() if credential else None
+        token = credential_token(credential) if credential else None
     if not mirror_is_fresh(repository, ref):
         mirror_update(repository, token=token)
     try:

@@ -11,9 +11,11 @@ REST reference: https://docs.github.com/rest (operations used are listed on each
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,12 +29,18 @@ from githubkit.exception import (
     RequestError,
     RequestFailed,
 )
+from pydantic import ValidationError
 
+from codexweb import host_trust
 from repos.github.models import Provider
+
+logger = logging.getLogger(__name__)
 
 PER_PAGE = 100  # GitHub's maximum
 MAX_PAGES = 300  # 30,000 items: a bound on every pagination loop
 TIMEOUT_SECONDS = 20.0
+WRITE_LEVELS = frozenset({"admin", "maintain", "write"})  # a collaborator permission that pushes
+SECONDARY_WAIT = timedelta(minutes=1)  # docs: "wait for at least one minute before retrying"
 
 
 class GitHubError(Exception):
@@ -102,6 +110,9 @@ class RepoInfo:
     can_push: bool
     can_admin: bool
     pushed_at: datetime | None
+    # False when the payload had no `permissions` (optional in GitHub's description): can_push
+    # and can_admin are then unknown, not refused; `repository()` asks the permission endpoint.
+    permissions_known: bool = True
 
     @property
     def full_name(self) -> str:
@@ -191,15 +202,38 @@ def _repo_info(data: Any) -> RepoInfo:
         can_push=bool(permissions and permissions.push),
         can_admin=bool(permissions and permissions.admin),
         pushed_at=pushed if isinstance(pushed, datetime) else None,
+        permissions_known=bool(permissions),  # githubkit gives a falsy UNSET when absent
     )
 
 
+def _retry_after_in_seconds(response: httpx.Response) -> None:
+    """Retry-After may be an HTTP date (RFC 9110) where GitHub sends seconds, and githubkit
+    reads only seconds: a date becomes the seconds until it."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value or value.isdigit():
+        return
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        del response.headers["retry-after"]  # unreadable: githubkit's own default applies
+        return
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = max(int((when - datetime.now(tz=UTC)).total_seconds()), 1)
+    response.headers["retry-after"] = str(seconds)
+
+
 def _next_page(response: Any) -> int | None:
+    """The page number the `Link: <…>; rel="next"` header names, None on the last page."""
     url = response.raw_response.links.get("next", {}).get("url")
     if not url:
         return None
     pages = parse_qs(urlsplit(url).query).get("page")
-    return int(pages[0]) if pages else None
+    if pages and pages[0].isdigit():
+        return int(pages[0])
+    logger.warning("GitHub's next page %s names no page number; the listing stops here",
+                   urlsplit(url).path)
+    return None
 
 
 class GitHubClient:
@@ -211,6 +245,7 @@ class GitHubClient:
         """`on_auth_failure` runs when GitHub refuses the token (401), before raising."""
         self.provider = provider
         self._on_auth_failure = on_auth_failure
+        self._user_login: str | None = None
         self._github = GitHub(
             token,
             base_url=api_base_url(provider) + "/",
@@ -218,12 +253,22 @@ class GitHubClient:
             timeout=TIMEOUT_SECONDS,
             http_cache=False,
             auto_retry=False,
+            ssl_verify=host_trust.ssl_context(),  # a GHES behind a company CA, as git trusts it
             transport=transport,
+            event_hooks={"response": [_retry_after_in_seconds]},
         )
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(*args, **kwargs)
+            response = method(*args, **kwargs)
+            if response.status_code != 304:
+                response.parsed_data  # noqa: B018 - parsed here, so a bad answer is a GitHubError
+            return response
+        except ValidationError as exc:
+            logger.warning("GitHub's answer to %s did not match its description: %s",
+                           getattr(method, "__name__", "a call"), exc)
+            raise GitHubError("GitHub sent an answer this app cannot read; try again later, "
+                              "or tell your administrator if it keeps happening.") from exc
         except RateLimitExceeded as exc:
             retry_at = datetime.now(tz=UTC) + max(exc.retry_after, timedelta(seconds=1))
             raise GitHubRateLimited(
@@ -249,6 +294,10 @@ class GitHubClient:
             if self._on_auth_failure is not None:
                 self._on_auth_failure()
             return GitHubAuthError(self.provider)
+        if status in (403, 429) and (status == 429 or "rate limit" in message.lower()):
+            # A secondary limit with neither Retry-After nor x-ratelimit-remaining: 0 (githubkit
+            # only recognises those); GitHub's advice is to wait at least a minute.
+            return GitHubRateLimited(datetime.now(tz=UTC) + SECONDARY_WAIT, secondary=True)
         if status == 404:
             return GitHubNotFound("GitHub says this does not exist or you cannot see it.")
         if status == 403:
@@ -267,6 +316,21 @@ class GitHubClient:
             return GitHubError(f"GitHub is having trouble (it answered {status}); "
                                "try again in a minute.")
         return GitHubError(f"GitHub answered {status}: {message or 'unexpected error'}.")
+
+    def _every_page(self, method: Any, *args: Any, max_pages: int = MAX_PAGES,
+                    **kwargs: Any) -> Iterator[Any]:
+        """The items of every page GitHub links with rel="next", at most `max_pages` pages of
+        PER_PAGE. A next link that does not move forward ends the walk (a server repeating a
+        page), and so does one without a page number, said in the log (a cursor we cannot
+        follow with this operation)."""
+        page = 1
+        for _ in range(min(max_pages, MAX_PAGES)):
+            response = self._call(method, *args, per_page=PER_PAGE, page=page, **kwargs)
+            yield from response.parsed_data
+            following = _next_page(response)
+            if following is None or following <= page:
+                return
+            page = following
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -290,35 +354,34 @@ class GitHubClient:
         return RepoPage(repos=repos, etag=new_etag, next_page=_next_page(response))
 
     def repository(self, owner: str, name: str) -> RepoInfo:
-        """GET /repos/{owner}/{repo} (repos/get), with this person's permissions."""
-        return _repo_info(self._call(self._github.rest.repos.get, owner, name).parsed_data)
+        """GET /repos/{owner}/{repo} (repos/get), with this person's permissions: from the
+        payload's `permissions`, or, when the server leaves that optional field out, from
+        GET .../collaborators/{login}/permission."""
+        info = _repo_info(self._call(self._github.rest.repos.get, owner, name).parsed_data)
+        if info.permissions_known:
+            return info
+        try:
+            level = self.permission(owner, name, self._login())
+        except (GitHubNotFound, GitHubForbidden):
+            level = "none"  # not a collaborator: no push
+        return replace(info, can_push=level in WRITE_LEVELS, can_admin=level == "admin",
+                       permissions_known=True)
+
+    def _login(self) -> str:
+        if self._user_login is None:
+            self._user_login = str(self.user()["login"])
+        return self._user_login
 
     def branches(self, owner: str, name: str) -> list[str]:
         """GET /repos/{owner}/{repo}/branches (repos/list-branches), every page."""
-        names: list[str] = []
-        page: int | None = 1
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = self._call(self._github.rest.repos.list_branches, owner, name,
-                                  per_page=PER_PAGE, page=page)
-            names += [branch.name for branch in response.parsed_data]
-            page = _next_page(response)
-        return names
+        return [branch.name for branch in
+                self._every_page(self._github.rest.repos.list_branches, owner, name)]
 
     def organizations(self) -> list[str]:
         """GET /user/orgs (orgs/list-for-authenticated-user), every page: the logins of the
         organizations this person belongs to that the token may see (needs `read:org`)."""
-        logins: list[str] = []
-        page: int | None = 1
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = self._call(self._github.rest.orgs.list_for_authenticated_user,
-                                  per_page=PER_PAGE, page=page)
-            logins += [org.login for org in response.parsed_data]
-            page = _next_page(response)
-        return logins
+        return [org.login for org in
+                self._every_page(self._github.rest.orgs.list_for_authenticated_user)]
 
     def permission(self, owner: str, name: str, login: str) -> str:
         """GET .../collaborators/{username}/permission: admin, write, read or none."""
@@ -348,16 +411,8 @@ class GitHubClient:
             filters["head"] = f"{owner}:{head}"
         if base:
             filters["base"] = base
-        found: list[PullInfo] = []
-        page: int | None = 1
-        for _ in range(min(max_pages, MAX_PAGES)):
-            if page is None:
-                break
-            response = self._call(self._github.rest.pulls.list, owner, name, per_page=PER_PAGE,
-                                  page=page, **filters)
-            found += [self._pull(item) for item in response.parsed_data]
-            page = _next_page(response)
-        return found
+        return [self._pull(item) for item in self._every_page(
+            self._github.rest.pulls.list, owner, name, max_pages=max_pages, **filters)]
 
     def pull_update(self, owner: str, name: str, number: int, *, title: str | None = None,
                     body: str | None = None, state: str | None = None,
@@ -387,16 +442,8 @@ class GitHubClient:
     def issue_comments(self, owner: str, name: str, number: int) -> list[CommentInfo]:
         """GET /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/list-comments),
         every page; a pull request's conversation."""
-        found: list[CommentInfo] = []
-        page: int | None = 1
-        for _ in range(MAX_PAGES):
-            if page is None:
-                break
-            response = self._call(self._github.rest.issues.list_comments, owner, name, number,
-                                  per_page=PER_PAGE, page=page)
-            found += [self._comment(item) for item in response.parsed_data]
-            page = _next_page(response)
-        return found
+        return [self._comment(item) for item in
+                self._every_page(self._github.rest.issues.list_comments, owner, name, number)]
 
     def issue_comment_create(self, owner: str, name: str, number: int, body: str) -> CommentInfo:
         """POST /repos/{owner}/{repo}/issues/{issue_number}/comments (issues/create-comment)."""

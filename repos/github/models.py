@@ -37,6 +37,12 @@ class GitHubCredential(crypto.Sealed, models.Model):
     token_encrypted = models.TextField()
     scopes = models.CharField(max_length=500, blank=True, default="")
     invalid_at = models.DateTimeField(null=True, blank=True)
+    # A GitHub App's user token expires (`expires_at`, 8 hours on GitHub) and is renewed with its
+    # refresh token (encrypted too, used once, valid until `refresh_expires_at`) before use
+    # (repos/github/token_refresh.py). An OAuth app's token has neither.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_encrypted = models.TextField(blank=True, default="")
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
     sync_pages = models.JSONField(default=dict, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     # Set when a sync is enqueued; a sync is under way while it is later than `synced_at`.

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from django.contrib.auth.models import User
 from django.core.cache import cache
 
-from repos.github.client import GitHubError
+from repos.github.client import GitHubError, GitHubNotFound
 from repos.github.credentials import client_for, credential_for
 from repos.models import Repository
 
@@ -45,7 +45,12 @@ def open_pulls(user: User, repository: Repository) -> list[OpenPull]:
     credential = credential_for(user, repository.provider)
     if credential is None:
         raise GitHubError(NO_CREDENTIAL.format(repository=repository.full_name))
-    found = client_for(credential).pulls(repository.owner, repository.name, max_pages=1)
+    try:
+        found = client_for(credential).pulls(repository.owner, repository.name, max_pages=1)
+    except GitHubNotFound:
+        # The caller saw the repository readable just now: a 404 here is a server without
+        # the list operation (it is not in the shared contract), so there is nothing to suggest.
+        found = []
     pulls = [OpenPull(p.number, p.title, p.head_ref, p.draft) for p in found]
     cache.set(key, [p.as_json() for p in pulls], CACHE_SECONDS)
     return pulls

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from repos.github.credentials import client_for, credential_invalidate
 from repos.github.models import GitHubCredential, GitHubRepositoryAccess
 
 logger = logging.getLogger(__name__)
+STALE = datetime(2000, 1, 1, tzinfo=UTC)  # "checked long ago": the next access check asks GitHub
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,10 @@ def access_fields(info: RepoInfo) -> dict:
         "owner": info.owner, "name": info.name, "private": info.private,
         "visibility": info.visibility, "default_branch": info.default_branch,
         "archived": info.archived, "can_push": info.can_push, "can_admin": info.can_admin,
-        "pushed_at": info.pushed_at, "checked_at": timezone.now(),
+        "pushed_at": info.pushed_at,
+        # A listing without `permissions` says nothing about pushing: a stale row makes the
+        # access check ask GitHub about this repository (repos/access.py).
+        "checked_at": timezone.now() if info.permissions_known else STALE,
     }
 
 
@@ -72,7 +77,7 @@ def _walk(credential: GitHubCredential, client) -> SyncResult:
     fetched = unchanged = 0
     page: int | None = 1
     for _ in range(MAX_PAGES):
-        if page is None:
+        if page is None or str(page) in pages:  # the last page, or a link back (a loop)
             break
         key = str(page)
         stored = previous.get(key, {})

@@ -10,11 +10,12 @@ the record becomes that PR's record, so a follow-up updates it (tasks/pull_reque
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
 from repos.git import mirror
-from repos.github.client import web_base_url
+from repos.github.client import GitHubError, PullInfo, web_base_url
 from repos.models import Repository
 from tasks.models import Attempt
 from tasks.pull_requests.compose import pull_text
@@ -29,6 +30,8 @@ from tasks.pull_requests.pushing import (
     pusher_for,
 )
 from tasks.pull_requests.selectors import pushed_parent_record
+
+logger = logging.getLogger(__name__)
 
 NOT_A_BRANCH = ("This task started from {ref}, which is not a branch of {repository}, so there "
                 "is no branch to push to; use Create PR.")
@@ -111,9 +114,7 @@ def _link_pull_request(pusher: Pusher, record: PullRequestRecord) -> None:
     follow-up updates it; without one the record says the branch was pushed."""
     task = record.attempt.task
     repository = task.repository
-    pulls = pusher.client.pulls(repository.owner, repository.name, head=record.branch)
-    pull = next((p for p in pulls if p.number == task.pull_number), None) or next(
-        iter(pulls), None)
+    pull = _branch_pull(pusher, record)
     if pull is not None:
         record.number, record.html_url, record.draft = pull.number, pull.html_url, pull.draft
         record.state = PullRequestRecord.State.OPEN
@@ -122,3 +123,22 @@ def _link_pull_request(pusher: Pusher, record: PullRequestRecord) -> None:
         record.number, record.html_url = None, f"{web}/tree/{record.branch}"
         record.state = PullRequestRecord.State.PUSHED
     record.save(update_fields=["number", "html_url", "draft", "state", "updated_at"])
+
+
+def _branch_pull(pusher: Pusher, record: PullRequestRecord) -> PullInfo | None:
+    """The branch's open pull request: the one the task started from while it is open from
+    this branch (GET pulls/{number}), else the newest GitHub lists for the branch. None when
+    there is none, or when GitHub cannot say (a server without the list operation, an outage):
+    the push is done, so the record then says the branch was pushed instead of failing."""
+    task = record.attempt.task
+    owner, name = task.repository.owner, task.repository.name
+    try:
+        if task.pull_number:
+            started = pusher.client.pull(owner, name, task.pull_number)
+            if started.state == "open" and started.head_ref == record.branch:
+                return started
+        return next(iter(pusher.client.pulls(owner, name, head=record.branch)), None)
+    except GitHubError as exc:
+        logger.warning("pushed %s to %s/%s, but its pull request was not found: %s",
+                       record.branch, owner, name, exc)
+        return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from repos.access import NO_PUSH
 from repos.git import mirror
 from repos.github.client import GitHubClient
 from repos.github.credentials import client_for, credential_for
@@ -18,6 +19,16 @@ from tasks.pull_requests.body import commit_message
 from tasks.pull_requests.errors import PullRequestError
 
 PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
+GIT_REFUSED = ("{name} refused your sign-in to git (HTTP 401) while {what}. Sign in again with "
+               "{name}; if it keeps happening, your token may not reach this repository's code.")
+
+
+def _refused_credentials(exc: mirror.GitError) -> bool:
+    """git's words for an HTTP 401 to the token it sent: it then asks for a user name, which
+    it may not (GIT_TERMINAL_PROMPT=0, askpass /bin/false)."""
+    text = str(exc)
+    return any(words in text for words in ("could not read Username", "Authentication failed",
+                                           "returned error: 401"))
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,8 @@ def pusher_for(user: User | None, repository: Repository) -> Pusher:
     client = client_for(credential)  # a 401 marks the credential invalid (client_for)
     info = client.repository(repository.owner, repository.name)
     if not info.can_push:
-        raise PullRequestError(f"{repository.get_provider_display()} says you cannot push to "
-                               f"{repository}.")
+        raise PullRequestError(NO_PUSH.format(name=repository.get_provider_display(),
+                                              repo=repository))
     return Pusher(user=user, credential=credential, client=client,
                   token=credential.reveal(), url=mirror.remote_url(repository))
 
@@ -53,6 +64,9 @@ def fetch_mirror(pusher: Pusher, repository: Repository) -> None:
     try:
         mirror.mirror_update(repository, token=pusher.token)
     except mirror.GitError as exc:
+        if _refused_credentials(exc):
+            raise PullRequestError(GIT_REFUSED.format(
+                what=f"fetching {repository}", name=repository.get_provider_display())) from exc
         raise PullRequestError(f"Could not fetch {repository} from GitHub: {exc}") from exc
 
 
@@ -77,6 +91,10 @@ def push_head(pusher: Pusher, work: Path, branch: str, *, force: bool) -> None:
     try:
         mirror.run_git(args, token=pusher.token, remote_url=pusher.url)
     except mirror.GitError as exc:
+        if _refused_credentials(exc):
+            name = pusher.credential.get_provider_display()
+            raise PullRequestError(GIT_REFUSED.format(what=f"pushing {branch}",
+                                                      name=name)) from exc
         remote = [line.removeprefix("remote:").strip() for line in str(exc).splitlines()
                   if line.startswith("remote:") and line.removeprefix("remote:").strip()]
         detail = " ".join(remote) or str(exc).splitlines()[-1]

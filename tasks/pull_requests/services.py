@@ -26,14 +26,22 @@ from django.db import transaction
 
 from repos.access import RepositoryAccessDenied, require_repository_access
 from repos.git import mirror
-from repos.github.client import GitHubError
+from repos.github.client import GitHubError, GitHubInvalid, PullInfo
 from repos.github.credentials import client_for, credential_for
+from repos.models import Repository
 from tasks.models import Attempt, AttemptKind, Mode, Status, Task
 from tasks.pull_requests.body import branch_name
 from tasks.pull_requests.compose import pull_body_of, pull_text
 from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
-from tasks.pull_requests.pushing import commit_as, fetch_mirror, git_detail, push_head, pusher_for
+from tasks.pull_requests.pushing import (
+    Pusher,
+    commit_as,
+    fetch_mirror,
+    git_detail,
+    push_head,
+    pusher_for,
+)
 from tasks.pull_requests.selectors import open_parent_pull_request, push_only
 
 logger = logging.getLogger(__name__)
@@ -318,12 +326,36 @@ def _open(record: PullRequestRecord) -> None:
         push_head(pusher, work, record.branch, force=True)
     record.head_sha = head_sha
     body = pull_body_of(attempt, text, head_sha=head_sha, draft=record.draft)
-    pull = pusher.client.pull_create(repository.owner, repository.name, title=title, body=body,
-                                     head=record.branch, base=task.base_branch,
-                                     draft=record.draft)
+    pull = _pull_create_or_adopt(pusher, repository, title=title, body=body,
+                                 head=record.branch, base=task.base_branch, draft=record.draft)
     record.number, record.html_url = pull.number, pull.html_url
     record.state = PullRequestRecord.State.OPEN
     record.save(update_fields=["head_sha", "number", "html_url", "state", "updated_at"])
+
+
+def _pull_create_or_adopt(pusher: Pusher, repository: Repository, *, title: str, body: str,
+                          head: str, base: str, draft: bool) -> PullInfo:
+    """Open the pull request, or adopt the open one GitHub says already exists for `head`.
+
+    The branch is this record's own (`codex/<slug>-<attempt>`), so an open pull request from it
+    was opened by an earlier run of this job that died before saving its number (a killed
+    worker): GitHub answers 422 "A pull request already exists", and a retry takes that one over
+    with this run's text instead of failing."""
+    owner, name = repository.owner, repository.name
+    try:
+        return pusher.client.pull_create(owner, name, title=title, body=body, head=head,
+                                         base=base, draft=draft)
+    except GitHubInvalid as exc:
+        if "already exists" not in str(exc):
+            raise
+        try:
+            existing = pusher.client.pulls(owner, name, head=head, state="open", max_pages=1)
+        except GitHubError:
+            existing = []  # a server that cannot list them: GitHub's own refusal says why
+        if not existing:
+            raise exc from None
+        return pusher.client.pull_update(owner, name, existing[0].number, title=title,
+                                         body=body)
 
 
 def pull_request_refresh(record: PullRequestRecord) -> PullRequestRecord:

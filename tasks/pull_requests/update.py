@@ -12,19 +12,23 @@ body is rewritten from the follow-up's answer and a comment says what this updat
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 
 from repos.git import mirror
-from repos.github.client import web_base_url
+from repos.github.client import GitHubError, web_base_url
 from tasks.pull_requests import pushing
 from tasks.pull_requests.compose import PullText, pull_body_of, pull_text
 from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.pushing import Pusher
 from tasks.pull_requests.update_text import update_comment
+
+logger = logging.getLogger(__name__)
 
 NOT_OPEN = ("Pull request #{number} is {state} now, so this follow-up cannot update it. "
             "Press Create PR again to open a new pull request instead.")
@@ -131,13 +135,25 @@ def _describe(pusher: Pusher, record: PullRequestRecord, previous: PullRequestRe
     assert number is not None  # checked by the caller
     web = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
     body = pull_body_of(attempt, text, head_sha=record.head_sha, draft=draft)
-    pusher.client.pull_update(repository.owner, repository.name, number, body=body)
+    # The commit is pushed, so the PR has it: a server that refuses to rewrite the body or to
+    # take the comment (an outage, a GitHub without those operations) leaves the text as it
+    # was rather than failing an update that happened.
+    _describe_step("rewrite the body of", number, lambda: pusher.client.pull_update(
+        repository.owner, repository.name, number, body=body))
     comment = update_comment(
         attempt_index=attempt.index, parent_index=previous.attempt.index,
         instruction=attempt.follow_up_prompt, title=text.title, commit_sha=record.head_sha,
         commit_url=f"{web}/commit/{record.head_sha}", diff=diff,
         task_url=f"{settings.PUBLIC_URL}/tasks/{attempt.task_id}/")
-    pusher.client.issue_comment_create(repository.owner, repository.name, number, comment)
+    _describe_step("comment on", number, lambda: pusher.client.issue_comment_create(
+        repository.owner, repository.name, number, comment))
     record.number, record.html_url, record.draft = number, previous.html_url, draft
     record.state = PullRequestRecord.State.OPEN
     record.save(update_fields=["number", "html_url", "draft", "state", "updated_at"])
+
+
+def _describe_step(what: str, number: int, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except GitHubError as exc:
+        logger.warning("pull request #%s updated, but could not %s it: %s", number, what, exc)

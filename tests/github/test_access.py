@@ -30,6 +30,7 @@ class TestRepositoryAccess:
         bobs = repository_access(bob, repository)
         assert (bobs.can_read, bobs.can_push) == (True, False)
         assert "cannot push to acme/webapp" in bobs.reason
+        assert "there is no fork flow" in bobs.reason
         carols = repository_access(carol, repository)
         assert not carols.can_read and "cannot access acme/webapp" in carols.reason
 
@@ -51,6 +52,24 @@ class TestRepositoryAccess:
 
         settings.GITHUB_ACCESS_TTL_SECONDS = 0
         assert not repository_access(alice, repository).can_push
+
+    def test_server_without_permission_flags(self, gh, webapp, acme, alice, bob):
+        """`permissions` is optional in GitHub's description: a server that leaves it out (in
+        the listing and on the repository) is asked the collaborator permission instead, so a
+        writer can still start Code tasks and a reader still cannot."""
+        from repos.github.sync import repositories_sync
+
+        gh.state.repo_permissions = False
+        repository = connected_repository(acme, webapp)
+        for user, login in ((alice, "alice-gh"), (bob, "bob-gh")):
+            repositories_sync(credential=connect(user, gh, login=login))
+
+        assert repository_access(alice, repository).can_push is True
+        bobs = repository_access(bob, repository)
+        assert (bobs.can_read, bobs.can_push) == (True, False)
+        asked = [r.path for r in gh.state.requests if r.path.endswith("/permission")]
+        assert asked == ["/repos/acme/webapp/collaborators/alice-gh/permission",
+                         "/repos/acme/webapp/collaborators/bob-gh/permission"]
 
     def test_revoked_token(self, gh, webapp, acme, alice):
         repository = connected_repository(acme, webapp)

@@ -227,3 +227,18 @@ def test_a_resolved_attempt_is_pushed_by_itself_on_top_of_the_moved_branch(
     assert git(webapp.git_dir, "show", "feature:notes.txt") == "a reviewer's fix"
     assert git(webapp.git_dir, "show", "feature:app.py") == \
         "print('v2 from the agent')\nprint('end')"
+
+
+def test_a_github_without_the_pull_list_still_links_the_started_pull_request(
+        gh, webapp, repository, alice):
+    """An independent GitHub built to the shared contract has no GET pulls (the list): the
+    branch's PR is the one the task started from, read by number."""
+    gh.state.contract_only = True
+    task = started_from_pr(repository, alice)
+    attempt = finish(task, base_commit=git(webapp.git_dir, "rev-parse", "feature"))
+
+    record = pull_request_create(attempt=attempt, user=alice, push_to_branch=True)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert (record.number, record.html_url) == (7, f"{gh.web_url}/acme/webapp/pull/7")
+    assert git(webapp.git_dir, "rev-parse", "feature") == record.head_sha

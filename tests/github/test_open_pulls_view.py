@@ -89,6 +89,17 @@ def test_github_having_trouble_is_a_503_that_passes_on_the_next_try(
     assert again.status_code == 200 and again.json()["error"] == ""
 
 
+def test_a_github_without_the_list_operation_suggests_nothing(alice_client, gh, repository):
+    """An independent GitHub built to the shared contract has no GET pulls: no suggestions, no
+    error (the free-text field still takes a number or URL)."""
+    gh.state.contract_only = True
+
+    response = alice_client.get(f"/repositories/{repository.pk}/pulls/")
+
+    assert response.status_code == 200
+    assert response.json()["error"] == "" and response.json()["pulls"] == []
+
+
 def test_a_repository_not_on_github_lists_none(alice_client, acme):
     repository = factories.make_repository(acme, owner="local", name="tool",
                                            clone_url="/srv/git/tool.git")

@@ -297,3 +297,21 @@ def test_a_resolution_of_an_update_offers_only_the_push_onto_the_prs_branch(
     assert reverse("tasks:attempt_create_pr", args=[resolving.pk]) not in html
     assert reverse("tasks:attempt_push", args=[resolving.pk]) in html
     assert f'data-push-branch="{opened.branch}">Push to branch {opened.branch}</button>' in html
+
+
+@pytest.mark.django_db
+def test_a_github_without_pr_edits_or_comments_still_gets_the_update(gh, webapp, opened, alice):
+    """An independent GitHub built to the shared contract alone has no PATCH pulls/{n} and no
+    issue comments: the commit is pushed onto the PR, so the update is done, not failed."""
+    child = follow_up(opened.attempt)
+    body = webapp.pulls[0].body
+    gh.state.contract_only = True
+
+    record = pull_request_create(attempt=child, user=alice)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert record.number == opened.number and pushes(gh) == 2
+    assert git(webapp.git_dir, "rev-parse", opened.branch) == record.head_sha
+    assert webapp.pulls[0].body == body and webapp.pulls[0].comments == []
+    refused = {(r.method, r.path.rsplit("/", 1)[-1]) for r in gh.state.requests if r.status == 404}
+    assert refused == {("PATCH", str(opened.number)), ("POST", "comments")}

@@ -114,6 +114,57 @@ class TestCreatePullRequest:
         assert len(webapp.pulls) == 1 and pushes(gh) == 1
         assert PullRequestRecord.objects.count() == 1
 
+    def test_pull_request_opened_by_a_run_that_died_is_adopted(self, gh, webapp, acme, alice):
+        """A worker killed after GitHub opened the PR, before the record saved its number: the
+        job's retry gets 422 "A pull request already exists" and takes that PR over."""
+        from tasks.pull_requests.services import pull_request_open
+
+        connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        record = pull_request_create(attempt=attempt, user=alice)
+        (pull,) = webapp.pulls
+        pull.title = "stale title"
+        PullRequestRecord.objects.filter(pk=record.pk).update(
+            state=PullRequestRecord.State.CREATING, number=None, html_url="")
+
+        again = pull_request_open(record_id=record.pk)
+
+        assert again.state == PullRequestRecord.State.OPEN, again.error
+        assert (again.number, again.html_url) == (record.number, record.html_url)
+        assert len(webapp.pulls) == 1 and webapp.pulls[0].title == "Make the greeting say v2"
+
+    def test_repository_renamed_on_github_since_it_was_connected(self, gh, webapp, acme, alice):
+        """GitHub answers 301 to the old name: the access check follows it, the repository
+        keeps its new name, and git and the pull request use it (the old git URL is gone)."""
+        connect(alice, gh, login="alice-gh")
+        repository = connected_repository(acme, webapp)
+        attempt = finished_attempt(repository, alice)
+        gh.state.rename_repo(webapp, "acme", "storefront")
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.OPEN, record.error
+        repository.refresh_from_db()
+        assert repository.full_name == "acme/storefront"
+        assert record.html_url == f"{gh.web_url}/acme/storefront/pull/{webapp.pulls[0].number}"
+        assert [r.status for r in gh.state.requests if r.path == "/repos/acme/webapp"] == [301]
+
+    def test_git_refusing_the_token_after_the_api_took_it(self, gh, webapp, acme, alice):
+        """HTTP 401 from git (the token revoked mid-way, or not reaching the code): a sentence
+        that says to sign in again, never git's raw words or the token."""
+        credential = connect(alice, gh, login="alice-gh")
+        attempt = finished_attempt(connected_repository(acme, webapp), alice)
+        gh.state.git_refuses_tokens = True
+
+        record = pull_request_create(attempt=attempt, user=alice)
+
+        assert record.state == PullRequestRecord.State.FAILED
+        assert record.error == (
+            "GitHub refused your sign-in to git (HTTP 401) while fetching acme/webapp. Sign in "
+            "again with GitHub; if it keeps happening, your token may not reach this "
+            "repository's code.")
+        assert credential.reveal() not in record.error and webapp.pulls == []
+
     def test_patch_that_no_longer_applies(self, gh, webapp, acme, alice, tmp_path):
         connect(alice, gh, login="alice-gh")
         attempt = finished_attempt(connected_repository(acme, webapp), alice)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,10 +28,16 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.support import github_oauth, github_rest
-from tests.support.github_openapi import ApiCall, is_described, request_problem, response_problem
+from tests.support.github_openapi import (
+    ApiCall,
+    in_contract,
+    is_described,
+    request_problem,
+    response_problem,
+)
 from tests.support.github_payloads import Bases, basic_error, validation_error
 from tests.support.github_rest import ApiContext, Reply
-from tests.support.github_state import GitHubState, RecordedRequest
+from tests.support.github_state import GitHubRepo, GitHubState, RecordedRequest
 
 GHES_API_PREFIX = "/api/v3"
 JSON = "application/json; charset=utf-8"
@@ -45,6 +52,8 @@ API_ROUTES = Map(
         Rule("/user/installations", endpoint=github_rest.list_installations, methods=["GET"]),
         Rule("/orgs/<org>/repos", endpoint=github_rest.list_org_repos, methods=["GET"]),
         Rule("/repos/<owner>/<repo>", endpoint=github_rest.get_repo, methods=["GET"]),
+        Rule("/repositories/<int:repo_id>", endpoint=github_rest.get_repo_by_id,
+             methods=["GET"]),
         Rule("/repos/<owner>/<repo>/branches", endpoint=github_rest.list_branches,
              methods=["GET"]),
         Rule("/repos/<owner>/<repo>/collaborators/<username>/permission",
@@ -78,8 +87,12 @@ class _QuietHandler(WSGIRequestHandler):
 class GitHubDouble:
     """Start with `start()`, stop with `stop()`; configure through `.state`."""
 
-    def __init__(self, state: GitHubState | None = None) -> None:
+    def __init__(self, state: GitHubState | None = None, *,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve HTTPS as https://localhost:PORT with this server context (a GHES whose
+        certificate a company CA signed), else plain HTTP on 127.0.0.1."""
         self.state = state or GitHubState()
+        self._tls = tls
         self._servers: dict[str, BaseWSGIServer] = {}
         self._threads: list[threading.Thread] = []
         self.git_backend: Callable[..., Response] | None = None  # set by github_git when loaded
@@ -89,7 +102,7 @@ class GitHubDouble:
     def start(self) -> GitHubDouble:
         for host in ("web", "api", "ghes"):
             server = make_server("127.0.0.1", 0, self._wsgi(host), threaded=True,
-                                 request_handler=_QuietHandler)
+                                 request_handler=_QuietHandler, ssl_context=self._tls)
             self._servers[host] = server
             thread = threading.Thread(target=server.serve_forever, name=f"github-double-{host}",
                                       daemon=True)
@@ -107,7 +120,8 @@ class GitHubDouble:
         self._threads.clear()
 
     def _url(self, host: str) -> str:
-        return f"http://127.0.0.1:{self._servers[host].server_port}"
+        port = self._servers[host].server_port
+        return f"https://localhost:{port}" if self._tls else f"http://127.0.0.1:{port}"
 
     @property
     def web_url(self) -> str:
@@ -203,7 +217,7 @@ class GitHubDouble:
         if auth:
             scheme, _, value = auth.partition(" ")
             known = scheme.lower() in {"token", "bearer"}
-            token = state.tokens.get(value.strip()) if known else None
+            token = state.token(value.strip()) if known else None
             if token is None:
                 return Reply(401, basic_error("Bad credentials", 401))
             login = token.login
@@ -215,16 +229,24 @@ class GitHubDouble:
         if limits.secondary_hits > 0:
             limits.secondary_hits -= 1
             return Reply(
-                429,
+                limits.secondary_status,
                 basic_error("You have exceeded a secondary rate limit. Please wait a few "
-                            "minutes before you try again.", 429),
-                {"Retry-After": str(limits.retry_after)},
+                            "minutes before you try again.", limits.secondary_status),
+                {} if limits.retry_after is None else {"Retry-After": str(limits.retry_after)},
             )
         if limits.remaining <= 0:
             who = f"user ID {state.users[login].id}" if login else "127.0.0.1"
             return Reply(403, basic_error(f"API rate limit exceeded for {who}.", 403))
         limits.remaining -= 1
 
+        moved = _moved(state, path)
+        if moved is not None:  # GitHub's answer to a renamed or transferred repository
+            rest = path.split("/", 4)[4:]  # what follows /repos/OWNER/NAME
+            location = f"{bases.api}/repositories/{moved.id}" + "".join(f"/{r}" for r in rest)
+            body = {**basic_error("Moved Permanently", 301), "url": location}
+            return Reply(301 if request.method == "GET" else 307, body, {"Location": location})
+        if state.contract_only and not in_contract(request.method, path):
+            return Reply(404, basic_error("Not Found", 404))  # an independent GitHub's gap
         try:
             endpoint, args = API_ROUTES.bind("api").match(path, method=request.method)
         except HTTPException:
@@ -273,6 +295,15 @@ class GitHubDouble:
         if content_type:
             response.headers["Content-Type"] = content_type
         return response
+
+
+def _moved(state: GitHubState, path: str) -> GitHubRepo | None:
+    """The repository a /repos/OWNER/NAME/... path names by its old name, if it moved."""
+    parts = path.split("/")
+    if len(parts) < 4 or parts[1] != "repos" or (parts[2], parts[3]) in state.repos:
+        return None
+    repo_id = state.moved.get((parts[2], parts[3]))
+    return next((r for r in state.repos.values() if r.id == repo_id), None)
 
 
 def _dump(payload: Any) -> bytes:

@@ -78,8 +78,8 @@ def serve(double: GitHubDouble, request: Request, layout: str) -> Response:
         repo = state.repos.get((owner, name))
         login = None
         if token_value is not None:
-            token = state.tokens.get(token_value)
-            if token is None:
+            token = state.token(token_value)
+            if token is None or state.git_refuses_tokens:
                 return _challenge()
             login = token.login
         if repo is None or repo.git_dir is None:

@@ -5,7 +5,9 @@ https://docs.github.com/apps/oauth-apps/building-oauth-apps/authorizing-oauth-ap
   `state.consent`) and is sent back to redirect_uri with `code` and `state`.
 - POST /login/oauth/access_token: exchanges the code, checking client id and secret; answers JSON
   when asked with `Accept: application/json`, form-encoded otherwise, and 200 with an `error`
-  field for a bad code, as GitHub does. `state.token_exchange` can make it fail.
+  field for a bad code, as GitHub does. `state.token_exchange` can make it fail. With
+  `state.token_lifetime` set it plays a GitHub App with expiring user tokens: `expires_in`, a
+  `refresh_token`, and `grant_type=refresh_token` exchanges (each refresh token works once).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.wrappers import Request, Response
 
-from tests.support.github_state import GitHubState, Grant
+from tests.support.github_state import REFRESH_TOKEN_LIFETIME, GitHubState, Grant
 
 CODE_LIFETIME_SECONDS = 600
 
@@ -80,7 +82,7 @@ def _params(request: Request) -> dict[str, str]:
     return params
 
 
-def _answer(request: Request, payload: dict[str, str]) -> Response:
+def _answer(request: Request, payload: dict[str, str | int]) -> Response:
     accept = request.headers.get("Accept", "")
     if "application/json" in accept:
         return Response(json.dumps(payload), status=200, content_type="application/json")
@@ -112,6 +114,8 @@ def access_token(state: GitHubState, request: Request) -> Response:
                                                      params.get("client_secret", "")):
             return _error(request, "incorrect_client_credentials",
                           "The client_id and/or client_secret passed are incorrect.")
+        if params.get("grant_type") == "refresh_token":
+            return _refresh(state, request, app.client_id, params.get("refresh_token", ""))
         grant = state.grants.pop(params.get("code", ""), None)
         if grant is None or grant.client_id != app.client_id or grant.expires_at < time.time():
             return _error(request, "bad_verification_code",
@@ -121,7 +125,32 @@ def access_token(state: GitHubState, request: Request) -> Response:
             return _error(request, "redirect_uri_mismatch",
                           "The redirect_uri MUST match the registered callback URL for this "
                           "application.")
+        if state.token_lifetime is not None:
+            return _answer(request, _expiring_pair(state, grant.login, app.client_id, grant.scopes))
         token = state.issue_token(grant.login, grant.scopes)
     return _answer(request, {
         "access_token": token, "token_type": "bearer", "scope": ",".join(grant.scopes),
     })
+
+
+def _expiring_pair(state: GitHubState, login: str, client_id: str,
+                   scopes: list[str]) -> dict[str, str | int]:
+    """What a GitHub App with expiring user tokens answers: the token, how long it lives, and a
+    refresh token (scope is empty: a GitHub App's permissions are not scopes)."""
+    lifetime = state.token_lifetime or 28_800
+    return {
+        "access_token": state.issue_token(login, scopes, lifetime=lifetime),
+        "expires_in": lifetime,
+        "refresh_token": state.issue_refresh_token(login, client_id, scopes),
+        "refresh_token_expires_in": REFRESH_TOKEN_LIFETIME,
+        "token_type": "bearer", "scope": "",
+    }
+
+
+def _refresh(state: GitHubState, request: Request, client_id: str, value: str) -> Response:
+    """grant_type=refresh_token: a new token and a new refresh token; the old one is used up."""
+    refresh = state.refresh_tokens.pop(value, None)
+    if refresh is None or refresh.client_id != client_id or refresh.expires_at < time.time():
+        return _error(request, "bad_refresh_token",
+                      "The refresh token passed is incorrect or expired.")
+    return _answer(request, _expiring_pair(state, refresh.login, client_id, refresh.scopes))

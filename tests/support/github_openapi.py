@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -103,6 +104,21 @@ class ApiCall:
         )
 
 
+@lru_cache(maxsize=1)
+def _contract_paths() -> list[tuple[str, re.Pattern[str]]]:
+    paths = json.loads(SPEC_PATH.read_text())["paths"]
+    return [(method.upper(), re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+",
+                                                     re.escape(path)) + "$"))
+            for path, item in paths.items() for method in item
+            if method in {"get", "post", "put", "patch", "delete"}]
+
+
+def in_contract(method: str, path: str) -> bool:
+    """True when the shared contract itself (not our extra description) has this operation: an
+    independent GitHub built to it may answer 404 to every other."""
+    return any(m == method.upper() and pattern.match(path) for m, pattern in _contract_paths())
+
+
 def is_described(call: ApiCall) -> bool:
     """True when the subset describes this method and path (others are served unvalidated)."""
     return _operation(call) is not None
@@ -118,7 +134,7 @@ def request_problem(call: ApiCall) -> str | None:
 
 
 # Statuses GitHub answers on any operation whether or not the description lists them for it.
-GENERIC_STATUSES = {304, 401, 403, 404, 429, 500, 503}
+GENERIC_STATUSES = {301, 304, 307, 401, 403, 404, 429, 500, 503}  # 301/307: a moved repository
 
 
 def response_problem(

@@ -120,6 +120,15 @@ SORT_KEYS = {
 }
 
 
+def _flags_role(ctx: ApiContext, repo: GitHubRepo) -> str | None:
+    """The role whose `permissions` flags a repository payload carries: None (no flags) for an
+    anonymous caller, or when the double plays a server that leaves that optional field out
+    (`state.repo_permissions = False`)."""
+    if ctx.login is None or not ctx.state.repo_permissions:
+        return None
+    return ctx.state.role(ctx.login, repo)
+
+
 def list_user_repos(ctx: ApiContext) -> Reply:
     """GET /user/repos — repos/list-for-authenticated-user."""
     if (refused := _needs_login(ctx)) is not None:
@@ -150,7 +159,7 @@ def list_user_repos(ctx: ApiContext) -> Reply:
     chosen.sort(key=SORT_KEYS[sort], reverse=descending)
     page, headers = ctx.paginate(chosen)
     body = [
-        payloads.repository(r, ctx.state.owner_of(r), ctx.bases, role=ctx.state.role(ctx.login, r))
+        payloads.repository(r, ctx.state.owner_of(r), ctx.bases, role=_flags_role(ctx, r))
         for r in page
     ]
     return Reply(200, body, headers)
@@ -184,7 +193,7 @@ def list_org_repos(ctx: ApiContext, org: str) -> Reply:
         repos = [r for r in repos if r.visibility == kind]
     repos.sort(key=lambda r: r.id)
     page, headers = ctx.paginate(repos)
-    body = [payloads.minimal_repository(r, found, ctx.bases, role=ctx.state.role(ctx.login, r))
+    body = [payloads.minimal_repository(r, found, ctx.bases, role=_flags_role(ctx, r))
             for r in page]
     return Reply(200, body, headers)
 
@@ -195,9 +204,16 @@ def get_repo(ctx: ApiContext, owner: str, repo: str) -> Reply:
     if refused is not None:
         return refused
     assert found is not None
-    role = ctx.state.role(ctx.login, found)
     return Reply(200, payloads.full_repository(found, ctx.state.owner_of(found), ctx.bases,
-                                               role=role if ctx.login else None))
+                                               role=_flags_role(ctx, found)))
+
+
+def get_repo_by_id(ctx: ApiContext, repo_id: int) -> Reply:
+    """GET /repositories/{id}: where GitHub's 301 for a renamed repository points."""
+    found = next((r for r in ctx.state.repos.values() if r.id == repo_id), None)
+    if found is None:
+        return Reply(404, basic_error("Not Found", 404))
+    return get_repo(ctx, found.owner, found.name)
 
 
 def list_branches(ctx: ApiContext, owner: str, repo: str) -> Reply:

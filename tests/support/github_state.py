@@ -17,6 +17,7 @@ from typing import Literal
 
 Role = Literal["read", "triage", "write", "maintain", "admin"]
 ROLES: tuple[str, ...] = ("read", "triage", "write", "maintain", "admin")
+REFRESH_TOKEN_LIFETIME = 15_897_600  # six months, as GitHub
 
 
 @dataclass
@@ -143,6 +144,18 @@ class Token:
     value: str
     login: str
     scopes: list[str]
+    expires_at: float | None = None  # a GitHub App's user token expires (8 hours on GitHub)
+
+
+@dataclass
+class RefreshToken:
+    """A GitHub App's refresh token: used once (GitHub hands a new one with each refresh)."""
+
+    value: str
+    login: str
+    client_id: str
+    scopes: list[str]
+    expires_at: float
 
 
 @dataclass
@@ -161,9 +174,12 @@ class RateLimit:
     limit: int = 5000
     remaining: int = 5000
     reset_at: int = field(default_factory=lambda: int(time.time()) + 3600)
-    # Secondary limit: the next `secondary_hits` API calls get 429 with Retry-After.
+    # Secondary limit: the next `secondary_hits` API calls get `secondary_status` (GitHub sends
+    # 429 or 403) with Retry-After, or with only the message when `retry_after` is None (GitHub's
+    # documented "otherwise, wait at least one minute" case).
     secondary_hits: int = 0
-    retry_after: int = 60
+    retry_after: int | str | None = 60  # seconds, or an HTTP date (RFC 9110 allows both)
+    secondary_status: int = 429
 
     @property
     def used(self) -> int:
@@ -196,6 +212,10 @@ class GitHubState:
         self.orgs: dict[str, GitHubOrg] = {}
         self.repos: dict[tuple[str, str], GitHubRepo] = {}
         self.tokens: dict[str, Token] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        # Seconds a token from the OAuth exchange lives, None for an OAuth app's token that never
+        # expires; set, the exchange answers expires_in and a refresh_token as a GitHub App's.
+        self.token_lifetime: int | None = None
         self.grants: dict[str, Grant] = {}
         self.browser_user: str | None = None  # who is signed in to the double's web UI
         self.consent: ConsentMode = "grant"
@@ -203,6 +223,19 @@ class GitHubState:
         self.rate_limit = RateLimit()
         self.outage = Outage()
         self.page_cap = 100  # GitHub's per_page maximum
+        # Repository payloads carry the caller's `permissions` flags (optional in the contract);
+        # False plays a server that leaves them out.
+        self.repo_permissions = True
+        # True plays an independent GitHub built to the shared contract alone: every operation
+        # only our extra description has (list pulls, PATCH a pull, comments, reviews, compare)
+        # answers 404.
+        self.contract_only = False
+        # True: git over HTTP answers 401 to every token while the API still takes it (a token
+        # revoked between the API check and the fetch, or one without access to contents).
+        self.git_refuses_tokens = False
+        # (old owner, old name) -> the id of a repository renamed or transferred since: the API
+        # answers 301 to the old name, as GitHub does.
+        self.moved: dict[tuple[str, str], int] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
 
@@ -260,14 +293,46 @@ class GitHubState:
         repo.git_dir = bare_dir
         return bare_dir
 
-    def issue_token(self, login: str, scopes: list[str] | None = None) -> str:
-        value = "gho_" + secrets.token_hex(18)
-        self.tokens[value] = Token(value, login, list(scopes or ["repo", "read:org", "user:email"]))
+    def rename_repo(self, repo: GitHubRepo, owner: str, name: str) -> GitHubRepo:
+        """Rename (or transfer) `repo`; its old name answers 301 Moved Permanently."""
+        del self.repos[(repo.owner, repo.name)]
+        self.moved[(repo.owner, repo.name)] = repo.id
+        repo.owner, repo.name = owner, name
+        self.repos[(owner, name)] = repo
+        return repo
+
+    def issue_token(self, login: str, scopes: list[str] | None = None, *,
+                    lifetime: int | None = None) -> str:
+        value = ("ghu_" if lifetime else "gho_") + secrets.token_hex(18)
+        expires_at = time.time() + lifetime if lifetime else None
+        self.tokens[value] = Token(value, login, list(scopes or ["repo", "read:org", "user:email"]),
+                                   expires_at)
         return value
+
+    def issue_refresh_token(self, login: str, client_id: str, scopes: list[str]) -> str:
+        value = "ghr_" + secrets.token_hex(30)
+        self.refresh_tokens[value] = RefreshToken(value, login, client_id, list(scopes),
+                                                  time.time() + REFRESH_TOKEN_LIFETIME)
+        return value
+
+    def token(self, value: str) -> Token | None:
+        """The live token `value` names: None when unknown, revoked or expired."""
+        token = self.tokens.get(value)
+        if token is None or (token.expires_at is not None and token.expires_at <= time.time()):
+            return None
+        return token
+
+    def expire_tokens(self, login: str) -> None:
+        """`login`'s access tokens expire now (their refresh tokens still work)."""
+        for token in self.tokens.values():
+            if token.login == login:
+                token.expires_at = time.time() - 1
 
     def revoke_tokens(self, login: str) -> None:
         for value in [v for v, t in self.tokens.items() if t.login == login]:
             del self.tokens[value]
+        for value in [v for v, t in self.refresh_tokens.items() if t.login == login]:
+            del self.refresh_tokens[value]
 
     # -- questions the server asks -----------------------------------------------------------
 

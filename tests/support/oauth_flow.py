@@ -24,9 +24,10 @@ def start_sign_in(client, double, layout: str) -> str:
     return location
 
 
-def visit_github(authorize_url: str) -> str:
-    """The browser at GitHub: follow the consent redirect back; return the callback URL."""
-    response = requests.get(authorize_url, allow_redirects=False, timeout=10)
+def visit_github(authorize_url: str, *, verify: str | bool = True) -> str:
+    """The browser at GitHub: follow the consent redirect back; return the callback URL.
+    `verify`: the CA bundle the browser trusts (a GHES behind a company CA)."""
+    response = requests.get(authorize_url, allow_redirects=False, timeout=10, verify=verify)
     assert response.status_code == 302, response.text
     callback = response.headers["Location"]
     assert urlsplit(callback).netloc == "testserver", callback
@@ -45,5 +46,5 @@ def land(client, callback: str, **query_changes: str | None):
     return client.get(f"{parts.path}?{urlencode(query)}")
 
 
-def sign_in(client, double, layout: str):
-    return land(client, visit_github(start_sign_in(client, double, layout)))
+def sign_in(client, double, layout: str, *, verify: str | bool = True):
+    return land(client, visit_github(start_sign_in(client, double, layout), verify=verify))
