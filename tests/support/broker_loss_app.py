@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 from celery import Celery
-from kombu.transport import redis as kombu_redis
 
 from codexweb import broker_loss
 
 broker_loss.install()  # importing codexweb installs it already (its Celery app); said again here
 if os.environ.get("BROKER_LOSS_FIX", "1") == "0":
-    kombu_redis.QoS.restore_unacked = kombu_redis.QoS.restore_unacked.__wrapped__
+    broker_loss.uninstall()
 
 app = Celery("broker-loss", broker=os.environ["BROKER_LOSS_URL"])
 app.conf.update(
