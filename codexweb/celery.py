@@ -9,8 +9,11 @@ from collections.abc import Sequence
 from celery import Celery
 from celery.signals import worker_init, worker_ready, worker_shutting_down
 
+from codexweb import broker_loss
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 
+broker_loss.install()  # a worker that loses Redis mid-attempt reconnects (broker_loss.py)
 app = Celery("codexweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(

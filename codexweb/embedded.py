@@ -131,6 +131,10 @@ def default_public_url(host: str, port: int) -> str:
 def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     var_dir = Path(os.environ.get("CODEXWEB_VAR_DIR", ROOT / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
+    if "STATIC_ROOT" not in os.environ:
+        # settings' default STATIC_ROOT; whitenoise warns at every start when it is missing
+        # ("UserWarning: No directory at …"), which reads like a fault to a newcomer.
+        (var_dir / "static").mkdir(exist_ok=True)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
     env.setdefault("CODEXWEB_VAR_DIR", str(var_dir))

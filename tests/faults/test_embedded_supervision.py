@@ -79,6 +79,9 @@ def test_a_killed_daphne_is_restarted_on_the_same_port(embedded_stack):
     assert answers(stack.web_port)
     assert stack.pids()["daphne"] != old["daphne"]
     assert stack.pids()["worker"] == old["worker"] and pid_alive(old["worker"])
+    # A first start prints no warning a newcomer would take for a fault (whitenoise's
+    # "No directory at" var/static, before the runner made that folder).
+    assert "No directory at" not in stack.output()
 
 
 def test_a_killed_redis_server_is_restarted_and_the_worker_reconnects(embedded_stack):
