@@ -5,6 +5,10 @@ once, so with Redis away a websocket could not even open, where the queue-based 
 Redis for it: the page would not get its backlog from the database until Redis came back. Here
 that subscription may fail: nothing is ever sent to a socket's own channel (only to groups, which
 the consumer joins again every few seconds), so the socket opens and serves the database.
+
+It also counts its subscriptions' reconnects (`reconnects`): nudges published while a subscription
+was down (a Redis restart) are lost, so a consumer that has seen the count unchanged since its last
+database read knows it missed nothing and need not read again (tasks/consumers.py, team sockets).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from typing import Any
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis.exceptions import RedisError
@@ -20,7 +25,30 @@ logger = logging.getLogger(__name__)
 
 
 class PubSubLayer(RedisPubSubChannelLayer):
-    """`channels_redis.pubsub.RedisPubSubChannelLayer` whose `new_channel` works without Redis."""
+    """`channels_redis.pubsub.RedisPubSubChannelLayer` whose `new_channel` works without Redis,
+    counting the reconnects of its subscriptions."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reconnects = 0
+
+    async def group_add(self, group: str, channel: str) -> None:
+        await self._get_layer().group_add(group, channel)
+        self._watch_reconnects()
+
+    def _watch_reconnects(self) -> None:
+        """Be told of every reconnect of the subscriptions' connections. redis-py subscribes
+        again in a connect callback registered when the subscription was first made; ours comes
+        after it, so the count moves only once the channels are subscribed again."""
+        for shard in self._get_layer()._shards:
+            connection = getattr(shard._pubsub, "connection", None)
+            if connection is not None:  # registering twice is a no-op (redis-py checks)
+                connection.register_connect_callback(self._reconnected)
+
+    async def _reconnected(self, connection: Any) -> None:
+        self.reconnects += 1
+        logger.info("pub/sub subscriptions made again after a reconnect (%d so far)",
+                    self.reconnects)
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         layer = self._get_layer()
