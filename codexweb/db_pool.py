@@ -57,14 +57,3 @@ def with_pool(
     pooled["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
     return pooled
 
-
-def release_pooled_connection() -> None:
-    """Give this thread's connection back to the pool, when there is one (a no-op otherwise).
-
-    For a view that stays open long and reads now and then (the event stream): it would hold a
-    pool connection for its whole life; without a pool it keeps its one connection instead of
-    opening one per read."""
-    from django.db import connection
-
-    if getattr(connection, "pool", None) is not None and connection.connection is not None:
-        connection.close()

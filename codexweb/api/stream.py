@@ -27,7 +27,6 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from codexweb.api.auth import authenticate
 from codexweb.api.errors import ApiError, error_response, from_api_error
 from codexweb.api.representations import event_repr
-from codexweb.db_pool import release_pooled_connection
 from tasks import consumers
 from tasks.models import Attempt
 from tasks.selectors import attempt_events_after, get_attempt_for_user
@@ -56,12 +55,9 @@ def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
 def _batch(attempt_id: int, after: int) -> tuple[list[dict[str, Any]], bool, str]:
     """(events after `after`, finished, status). `finished` is read first: if it is true, every
     event of the attempt is already committed, so an empty batch means the log is complete."""
-    try:
-        attempt = Attempt.objects.only("id", "status").get(pk=attempt_id)
-        events = [event_repr(e) for e in attempt_events_after(attempt, after)[:BATCH]]
-        return events, attempt.is_finished, attempt.status
-    finally:
-        release_pooled_connection()  # an open stream must not hold a pool connection
+    attempt = Attempt.objects.only("id", "status").get(pk=attempt_id)
+    events = [event_repr(e) for e in attempt_events_after(attempt, after)[:BATCH]]
+    return events, attempt.is_finished, attempt.status
 
 
 def _may_see(user: User, attempt_id: int) -> bool:
@@ -69,8 +65,6 @@ def _may_see(user: User, attempt_id: int) -> bool:
         get_attempt_for_user(user, attempt_id)
     except Http404:
         return False
-    finally:
-        release_pooled_connection()
     return True
 
 
