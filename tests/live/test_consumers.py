@@ -302,6 +302,25 @@ async def test_a_socket_opens_and_serves_the_database_while_redis_is_away(
     await communicator.disconnect()
 
 
+async def test_a_socket_subscribes_its_group_only_not_a_channel_of_its_own(acme_attempt, alice):
+    """Nothing is sent to a socket's own channel (tasks/channel_layer.py), so opening one makes
+    one Redis subscription (its group's), not two: a burst of pages opening waits for half as
+    many round trips, each taken in turn under the layer's lock."""
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        groups = await asyncio.to_thread(admin.pubsub_channels, f"*attempt-{acme_attempt.pk}")
+        own = await asyncio.to_thread(admin.pubsub_channels, "*specific.*")
+    finally:
+        admin.close()
+    assert len(groups) == 1  # the live path works through the group
+    assert own == []
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    await communicator.disconnect()
+
+
 async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
     acme_attempt, alice, monkeypatch
 ):
