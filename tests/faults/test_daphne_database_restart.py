@@ -16,7 +16,7 @@ import pytest
 from tests.support.live_app import start_daphne, stop_process
 from tests.support.live_clients import AttemptFollower
 from tests.support.processes import wait_until
-from tests.support.services import ROOT, PostgresServer
+from tests.support.services import ROOT, PostgresServer, postgres_sessions
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -88,19 +88,6 @@ def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: Pos
     assert "Traceback" not in app.log_path.read_text()
 
 
-def database_sessions(url: str) -> int:
-    """Connections PostgreSQL has accepted to this database so far (this one included)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_force_next_flush()")
-        row = conn.execute(
-            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def test_pages_reuse_pooled_connections_and_survive_a_postgresql_restart(
     private_postgres: PostgresServer,
 ):
@@ -122,10 +109,10 @@ def test_pages_reuse_pooled_connections_and_survive_a_postgresql_restart(
     page = f"{app.url}/"  # the task list: the session, the person, the team, the tasks
     try:
         assert requests.get(page, cookies=cookies, timeout=30).status_code == 200
-        before = database_sessions(database_url)
+        before = postgres_sessions(database_url)
         statuses = [requests.get(page, cookies=cookies, timeout=30).status_code
                     for _ in range(20)]
-        opened = database_sessions(database_url) - before - 1  # less our own count's
+        opened = postgres_sessions(database_url) - before - 1  # less our own count's
         assert statuses == [200] * 20
         assert opened <= 3, f"{opened} connections for 20 pages: the pool is not used"
 
