@@ -31,7 +31,7 @@ class PubSubLayer(RedisPubSubChannelLayer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reconnects = 0
+        self.reconnects: int | None = 0  # None: unknown, so consumers read as if it moved
 
     async def group_add(self, group: str, channel: str) -> None:
         await self._get_layer().group_add(group, channel)
@@ -41,14 +41,25 @@ class PubSubLayer(RedisPubSubChannelLayer):
         """Be told of every reconnect of the subscriptions' connections. redis-py subscribes
         again in a connect callback registered when the subscription was first made; ours comes
         after it, so the count moves only once the channels are subscribed again."""
-        for shard in self._get_layer()._shards:
+        shards = getattr(self._get_layer(), "_shards", None)
+        for shard in shards or ():
+            if not hasattr(shard, "_pubsub"):
+                shards = None  # not the channels-redis this was written against
+                break
             connection = getattr(shard._pubsub, "connection", None)
-            if connection is not None:  # registering twice is a no-op (redis-py checks)
-                connection.register_connect_callback(self._reconnected)
+            if connection is None:
+                continue  # nothing subscribed on this shard yet
+            if not hasattr(connection, "register_connect_callback"):
+                shards = None
+                break
+            connection.register_connect_callback(self._reconnected)  # twice: a no-op
+        if shards is None:
+            self.reconnects = None  # unknown from now on: say nothing rather than "none"
 
     async def _reconnected(self, connection: Any) -> None:
-        self.reconnects += 1
-        logger.info("pub/sub subscriptions made again after a reconnect (%d so far)",
+        if self.reconnects is not None:
+            self.reconnects += 1
+        logger.info("pub/sub subscriptions made again after a reconnect (%s so far)",
                     self.reconnects)
 
     async def new_channel(self, prefix: str = "specific.") -> str:
