@@ -56,6 +56,7 @@ from bench.pyspy import Recorder, summarize  # noqa: E402
 from tests.support import model_server as scripted  # noqa: E402
 from tests.support.live_clients import MiniWebSocket  # noqa: E402
 from tests.support.processes import wait_until  # noqa: E402
+from tests.support.services import postgres_sessions  # noqa: E402
 
 ENDED = {"succeeded", "failed", "cancelled", "stopped"}  # tasks/models.py FINISHED_STATUSES
 # An attempt whose websocket saw no end yet: its record read this often (a fallback: the
@@ -301,16 +302,7 @@ def _owner_pid(owner: str) -> int:
 def database_sessions(url: str) -> int | None:
     """Connections made to the bench's database so far (PostgreSQL's own count; None on SQLite
     or an older server): each is a server process forked and signed in, on both sides."""
-    if not url.startswith("postgres"):
-        return None
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_force_next_flush()")
-        row = conn.execute(
-            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
-        ).fetchone()
-    return int(row[0]) if row else None
+    return postgres_sessions(url) if url.startswith("postgres") else None
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -6,6 +6,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from codexweb.db_pool import mark_web_process
+
+mark_web_process()  # before the settings load: this process gets the connection pool
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 django_asgi_app = get_asgi_application()
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from codexweb.db_pool import with_pool
 from codexweb.embedded_keys import LEGACY_DEFAULT_SECRET_KEY, embedded_keys
 from codexweb.envconf import envbool, envfloat, envint, envlist, envnetworks, envports, envstr
 from codexweb.tunables import tunable_values
@@ -47,7 +49,8 @@ PUBLIC_URL = envstr("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # each bound to the setting of its own name; their table, with a line of doc each, is
 # codexweb/tunables.toml (`codexweb settings` lists them). What follows here is the rest: settings
 # derived from the mode or from another setting, paths, lists and choices.
-globals().update(tunable_values())
+_TUNABLES = tunable_values()
+globals().update(_TUNABLES)
 
 INSTALLED_APPS = [
     "daphne",
@@ -102,7 +105,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
+DATABASES: dict[str, Any] = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'codexweb.sqlite3'}"),
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0, minimum=0),
@@ -121,6 +124,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+# The web process keeps its PostgreSQL connections in a pool (codexweb/db_pool.py says which
+# processes and why); the worker, commands and SQLite go on as configured above.
+DATABASES["default"] = with_pool(
+    DATABASES["default"],
+    min_size=int(_TUNABLES["DATABASE_POOL_MIN_SIZE"]),
+    max_size=int(_TUNABLES["DATABASE_POOL_MAX_SIZE"]),
+    timeout=float(_TUNABLES["DATABASE_POOL_TIMEOUT"]),
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envstr("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -13,7 +13,8 @@ no subscription listens: a subscription starting a moment after the backlog read
 Redis may restart, or be away for a while. A consumer whose join fails still accepts and sends
 the backlog; every RESYNC_SECONDS each consumer joins its group again (the layer subscribes again
 after a reconnect on its own; this covers a join that failed) and reads the database (unless live
-nudges arrived meanwhile: the subscription works), so
+nudges arrived meanwhile: the subscription works; a team socket also skips it while the layer's
+subscriptions have not reconnected since its last read, TeamConsumer), so
 an open page misses nothing for longer than that. A socket the restart did break is closed, and
 the page reconnects with `?after=` its last seq.
 """
@@ -293,11 +294,26 @@ class AttemptConsumer(ListeningConsumer):
 
 # How many of the team's newest tasks a team socket reports on connecting (the sidebar shows 50).
 TEAM_CATCH_UP = 100
+# A team socket reads its catch-up at most this often while its subscription has stayed up
+# since the last read (a safety net for a nudge the worker could not publish); sooner after the
+# layer reconnected (Redis restarted: nudges were lost) or a join failed.
+TEAM_IDLE_RESYNC_SECONDS = 60.0
+
+
+def layer_reconnects(consumer: AsyncJsonWebsocketConsumer) -> int | None:
+    """How often the channel layer's subscriptions reconnected (tasks/channel_layer.py); None
+    for a layer that does not say, whose sockets then read every RESYNC_SECONDS."""
+    return getattr(consumer.channel_layer, "reconnects", None)
 
 
 class TeamConsumer(ListeningConsumer):
     """`/ws/team/`: status changes of the current team's tasks, for the live sidebar.
-    Sends `{"type": "task", "task": {"id", "status", "author"}}`."""
+    Sends `{"type": "task", "task": {"id", "status", "author"}}`.
+
+    Every page has one, so its idle cost counts: every RESYNC_SECONDS it joins its group again
+    (no Redis round trip while joined), but reads the team's recent statuses only when a nudge
+    may have been lost since its last read: the join had failed, the layer's subscriptions
+    reconnected (a Redis restart), or TEAM_IDLE_RESYNC_SECONDS passed."""
 
     group = ""
 
@@ -323,6 +339,9 @@ class TeamConsumer(ListeningConsumer):
 
     async def _catch_up(self) -> None:
         """Send each recent task whose status differs from what this socket last sent."""
+        # Noted before the read: a reconnect during it makes the next resync read again.
+        self.read_at_reconnects = layer_reconnects(self)
+        self.read_at = time.monotonic()
         for task in await live_read(self._recent_statuses)(self.team_id):
             if self.sent.get(task["id"]) != task["status"]:
                 await self._send_task(task)
@@ -337,8 +356,19 @@ class TeamConsumer(ListeningConsumer):
             await asyncio.sleep(RESYNC_SECONDS)
             if not await self._still_member():
                 return
-            self.joined = await join_group(self, self.group, was_joined=self.joined)
-            await self._catch_up()
+            was_joined = self.joined
+            self.joined = await join_group(self, self.group, was_joined=was_joined)
+            if not (was_joined and self.joined and self._missed_nothing()):
+                await self._catch_up()
+
+    def _missed_nothing(self) -> bool:
+        """No nudge can have been lost since the last read: the subscription stayed up."""
+        reconnects = layer_reconnects(self)
+        return (
+            reconnects is not None
+            and reconnects == self.read_at_reconnects
+            and time.monotonic() - self.read_at < TEAM_IDLE_RESYNC_SECONDS
+        )
 
     async def _still_member(self) -> bool:
         """Re-check membership now and then (like the attempt socket): a person removed from

@@ -17,7 +17,9 @@ the first kept one existed, and the handshakes passed daphne's 5 s limit (bench/
 
 Only this thread's connection is kept: the web's HTTP views each run in a thread of their own
 that ends with the request, where a kept connection would linger until the garbage collector
-found it, so they go on with `DATABASE_CONN_MAX_AGE`.
+found it, so they go on with `DATABASE_CONN_MAX_AGE`, or on PostgreSQL take theirs from the
+web process's pool (codexweb/db_pool.py); the kept one here is then one of the pool's, lent for
+as long as it is kept.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import pytest
 from tests.support.live_app import start_daphne, stop_process
 from tests.support.live_clients import AttemptFollower
 from tests.support.processes import wait_until
-from tests.support.services import ROOT, PostgresServer
+from tests.support.services import ROOT, PostgresServer, postgres_sessions
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -84,5 +84,43 @@ def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: Pos
         assert before.connections == 1  # the open socket was never broken
     finally:
         before.stop()
+        stop_process(app.process)
+    assert "Traceback" not in app.log_path.read_text()
+
+
+def test_pages_reuse_pooled_connections_and_survive_a_postgresql_restart(
+    private_postgres: PostgresServer,
+):
+    """The web process keeps its connections in a pool (codexweb/db_pool.py): twenty page loads
+    open a few connections, not twenty; after a PostgreSQL restart the pool's dead connections
+    are dropped when checked, so no page fails on one."""
+    import requests
+
+    database_url = private_postgres.url.rsplit("/", 1)[0] + "/postgres"
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "CODEXWEB_TEST_SERVICES_READY"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="tests.support.settings", DATABASE_URL=database_url,
+               CODEXWEB_TEST_SERVICES_READY="1", PYTHONPATH=str(ROOT))
+    world = json.loads(run_child(SETUP, env).strip().splitlines()[-1])
+    app = start_daphne(DATABASE_URL=database_url, DATABASE_POOL_MIN_SIZE="1")
+    cookies = {"sessionid": world["cookie"]}
+    page = f"{app.url}/"  # the task list: the session, the person, the team, the tasks
+    try:
+        assert requests.get(page, cookies=cookies, timeout=30).status_code == 200
+        before = postgres_sessions(database_url)
+        statuses = [requests.get(page, cookies=cookies, timeout=30).status_code
+                    for _ in range(20)]
+        opened = postgres_sessions(database_url) - before - 1  # less our own count's
+        assert statuses == [200] * 20
+        assert opened <= 3, f"{opened} connections for 20 pages: the pool is not used"
+
+        private_postgres.stop(mode="fast")
+        private_postgres.start()
+        statuses = [requests.get(page, cookies=cookies, timeout=30).status_code
+                    for _ in range(10)]
+        assert statuses == [200] * 10
+    finally:
         stop_process(app.process)
     assert "Traceback" not in app.log_path.read_text()

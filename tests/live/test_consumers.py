@@ -302,6 +302,25 @@ async def test_a_socket_opens_and_serves_the_database_while_redis_is_away(
     await communicator.disconnect()
 
 
+async def test_a_socket_subscribes_its_group_only_not_a_channel_of_its_own(acme_attempt, alice):
+    """Nothing is sent to a socket's own channel (tasks/channel_layer.py), so opening one makes
+    one Redis subscription (its group's), not two: a burst of pages opening waits for half as
+    many round trips, each taken in turn under the layer's lock."""
+    communicator, accepted, _ = await ws_connect(f"/ws/attempts/{acme_attempt.pk}/", alice)
+    assert accepted
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        groups = await asyncio.to_thread(admin.pubsub_channels, f"*attempt-{acme_attempt.pk}")
+        own = await asyncio.to_thread(admin.pubsub_channels, "*specific.*")
+    finally:
+        admin.close()
+    assert len(groups) == 1  # the live path works through the group
+    assert own == []
+    await database_sync_to_async(publish_many)(acme_attempt.pk, 1)
+    assert await receive_seqs(communicator, 1) == [1]
+    await communicator.disconnect()
+
+
 async def test_a_socket_getting_live_nudges_skips_the_periodic_database_read(
     acme_attempt, alice, monkeypatch
 ):
@@ -415,6 +434,64 @@ async def test_team_socket_reports_changes_made_before_it_connected(acme_attempt
         "type": "task",
         "task": {"id": acme_attempt.task_id, "status": "failed", "author": alice.pk},
     }
+    await mine.disconnect()
+
+
+def count_team_reads(monkeypatch) -> list[int]:
+    """The team id of every catch-up read a team socket makes from now on."""
+    reads: list[int] = []
+    recent_statuses = consumers.TeamConsumer._recent_statuses
+
+    def counted(team_id: int):
+        reads.append(team_id)
+        return recent_statuses(team_id)
+
+    monkeypatch.setattr(consumers.TeamConsumer, "_recent_statuses", staticmethod(counted))
+    return reads
+
+
+async def test_an_idle_team_socket_reads_the_database_only_once_redis_dropped_it(
+    acme_attempt, alice, monkeypatch
+):
+    """Every page has a team socket: while its subscription stays up it does not read the
+    database every RESYNC_SECONDS. Redis dropping the subscriptions (a restart) loses the
+    nudges sent meanwhile: the layer counts the reconnect and the socket reads again, so a
+    status whose nudge was lost still reaches the sidebar."""
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
+    reads = count_team_reads(monkeypatch)
+    mine, ok, _ = await ws_connect("/ws/team/", alice)
+    assert ok
+    assert (await mine.receive_json_from(timeout=10))["task"]["status"] == "queued"
+    await asyncio.sleep(0.5)  # ten resync periods of an idle page
+    assert reads == [acme_attempt.task.team_id]  # the catch-up on connecting, no more
+
+    with monkeypatch.context() as patch:  # the nudge is lost, as while Redis restarts
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(services.attempt_claim)(attempt_id=acme_attempt.pk)
+    assert await mine.receive_nothing(timeout=0.3)  # nothing says it was lost: no read yet
+    admin = redis.Redis.from_url(settings.REDIS_URL)
+    assert await asyncio.to_thread(admin.client_kill_filter, _type="pubsub") >= 1
+    admin.close()
+    message = await mine.receive_json_from(timeout=10)
+    assert message["task"] == {"id": acme_attempt.task_id, "status": "running",
+                               "author": alice.pk}
+    assert len(reads) >= 2
+    await mine.disconnect()
+
+
+async def test_an_idle_team_socket_still_reads_now_and_then(acme_attempt, alice, monkeypatch):
+    """A nudge the worker could not publish (no reconnect on the web's side shows it) reaches
+    the sidebar within TEAM_IDLE_RESYNC_SECONDS."""
+    monkeypatch.setattr(consumers, "RESYNC_SECONDS", 0.05)
+    monkeypatch.setattr(consumers, "TEAM_IDLE_RESYNC_SECONDS", 0.5)
+    mine, ok, _ = await ws_connect("/ws/team/", alice)
+    assert ok
+    assert (await mine.receive_json_from(timeout=10))["task"]["status"] == "queued"
+    with monkeypatch.context() as patch:
+        patch.setattr(events, "_group_send", lambda group, message: None)
+        await database_sync_to_async(services.attempt_claim)(attempt_id=acme_attempt.pk)
+    message = await mine.receive_json_from(timeout=10)
+    assert message["task"]["status"] == "running"
     await mine.disconnect()
 
 

@@ -129,6 +129,21 @@ class PostgresServer:
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
+def postgres_sessions(url: str) -> int:
+    """Connections PostgreSQL has accepted to `url`'s database so far (this one included):
+    each a server process forked and signed in (bench/load.py, the web pool's tests)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    if row is None:
+        raise RuntimeError(f"PostgreSQL has no statistics for {url}")
+    return int(row[0])
+
+
 def postgres_server() -> PostgresServer:
     """A fresh cluster (a copy of the template) on a free port, not started yet."""
     template = _template_cluster()
