@@ -250,12 +250,17 @@ def test_chained_mode_still_refuses_private_addresses(make_sandbox, company_prox
     assert company_proxy.requests == []
 
 
-# Left to a reaper (another test's, running at the same time) only after its deadline.
-TEST_LABELS = {
-    "org.codexweb.test": "1",
-    LABEL_SANDBOX: "1",
-    LABEL_DEADLINE: str(int(time.time()) + 900),
-}
+def reapable_labels() -> dict[str, str]:
+    """Left to a reaper (another test's, running at the same time) only after its deadline,
+    counted from the container's start: a deadline fixed when the module was imported had
+    passed by the time a slow run reached these tests, and a reaper removed a container in use."""
+    return {
+        "org.codexweb.test": "1",
+        LABEL_SANDBOX: "1",
+        LABEL_DEADLINE: str(int(time.time()) + 900),
+    }
+
+
 HOST_JDK = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 JAVA_ROOTS = "/etc/ssl/certs/java"  # where Debian's JDK keeps its cacerts...
 JAVA_CONF = "/etc/java-17-openjdk"  # ...and its security settings
@@ -267,7 +272,7 @@ def root_shell(docker_engine, image: str, **options) -> Iterator[ContainerShell]
     shell to run the trust step in; removed after. `options`: more of containers.run's."""
     container = docker_engine.containers.run(
         image, ["sleep", "infinity"], detach=True, user="root", network_mode="none",
-        labels=TEST_LABELS, **options,
+        labels=reapable_labels(), **options,
     )
     try:
         yield ContainerShell(docker_engine, container.id)
