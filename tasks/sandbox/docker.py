@@ -794,7 +794,15 @@ class DockerSandbox:
         """What the sandbox wrote. A measurement that could not run because the container's
         processes fill its limit (a fork bomb) says so instead of an exec's exit code."""
         use = self._require_shell().disk_use(workspace_volume=self.workspace_volume)
-        if use.hidden and near_process_limit(len(self._processes()), self.spec.pids):
+        if not use.hidden or self._lifetime.ended:
+            return use
+        try:
+            count = len(self._processes())
+        except (APIError, SandboxError, OSError, ValueError):
+            # The container is going (a stop, the lifetime's end, its removal): the measurement
+            # failed for that, and the command's own ending says so; nothing to name here.
+            return use
+        if near_process_limit(count, self.spec.pids):
             return DiskUse(use.mb, process_limit_reason(self.spec.pids))
         return use
 

@@ -141,6 +141,7 @@ def test_over_the_limit_deleting_stays_possible_writing_more_does_not():
     assert "(201 MB written)" in bound.verdict(DiskUse(201), hidden_before="")
 
 
+@pytest.mark.timeout(600)  # its own wait is bounded at 300 s; a bomb slows every exec under load
 def test_a_fork_bomb_left_running_is_ended_and_named(make_sandbox, docker_engine):
     """A fork bomb a command left behind fills the process limit while the model thinks: the
     measurement's exec cannot start, so the disk cannot be checked and the idle watch ends it.
