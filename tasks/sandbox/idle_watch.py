@@ -71,6 +71,10 @@ def process_limit_reason(limit: int) -> str:
     )
 
 
+# Checks in a row an engine error may fail (each retried after base × 2^n seconds) before the
+# watch rests until the next command ends.
+MAX_FAILED_CHECKS = 5
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MAX_CGROUPS = 64  # a container's cgroup and what it may have made below it, read at most
 
@@ -170,6 +174,7 @@ class IdleDiskWatch:
         self._note = ""
         self._hidden_before = ""
         self._thread: threading.Thread | None = None
+        self._failures = 0  # checks in a row that failed (an engine error)
 
     def resume(self, due_in: float) -> None:
         """A command ended: check at `due_in` seconds from now (0: at once)."""
@@ -219,10 +224,22 @@ class IdleDiskWatch:
                 # Checked with the lock held: a command starting waits for it (pause()).
                 try:
                     self._check()
-                except Exception:  # an engine error: no watching until the next command ends
-                    if not self._closed:  # (else the sandbox is being removed under it)
-                        logger.warning("the disk check between commands failed", exc_info=True)
-                    self._due = None
+                    self._failures = 0
+                except Exception:  # an engine error (a container restarting): try again later
+                    self._failures += 1
+                    if self._closed:  # the sandbox is being removed under it
+                        self._due = None
+                        continue
+                    logger.warning(
+                        "the disk check between commands failed (%d in a row)",
+                        self._failures,
+                        exc_info=self._failures == 1,
+                    )
+                    self._due = (
+                        time.monotonic() + self._base * 2 ** self._failures
+                        if self._failures <= MAX_FAILED_CHECKS
+                        else None  # no watching until the next command ends
+                    )
 
     def _check(self) -> None:
         started = time.monotonic()
@@ -234,13 +251,15 @@ class IdleDiskWatch:
         self._hidden_before = use.hidden
         if verdict:
             self._end_processes()
-            self._bound.ended(self._measure())
             self._hidden_before = ""
             self._due = None
+            # Kept before measuring again: that measurement may fail (a container restarted to
+            # end a fork bomb), and the person must still learn why their processes went.
             self._note = (
                 f"between commands, {verdict}; the processes earlier commands left running"
                 " (in the background) were ended"
             )
+            self._bound.ended(self._measure())
             return
         spent = time.monotonic() - started
         self._due = time.monotonic() + next_disk_check_in(
