@@ -53,7 +53,9 @@ def run_child(script: str, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: PostgresServer):
+def child_world(private_postgres: PostgresServer) -> tuple[str, dict[str, str], dict]:
+    """The private server's database URL, the environment of child processes that use it, and
+    the world SETUP made there (an attempt, a signed-in person's cookie)."""
     database_url = private_postgres.url.rsplit("/", 1)[0] + "/postgres"
     env = {
         key: value for key, value in os.environ.items()
@@ -61,7 +63,11 @@ def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: Pos
     }
     env.update(DJANGO_SETTINGS_MODULE="tests.support.settings", DATABASE_URL=database_url,
                CODEXWEB_TEST_SERVICES_READY="1", PYTHONPATH=str(ROOT))
-    world = json.loads(run_child(SETUP, env).strip().splitlines()[-1])
+    return database_url, env, json.loads(run_child(SETUP, env).strip().splitlines()[-1])
+
+
+def test_open_and_new_sockets_survive_a_postgresql_restart(private_postgres: PostgresServer):
+    database_url, env, world = child_world(private_postgres)
     app = start_daphne(DATABASE_URL=database_url)
     port = int(app.url.rsplit(":", 1)[1])
     before = AttemptFollower(port, world["attempt"], world["cookie"]).start()
@@ -96,14 +102,7 @@ def test_pages_reuse_pooled_connections_and_survive_a_postgresql_restart(
     are dropped when checked, so no page fails on one."""
     import requests
 
-    database_url = private_postgres.url.rsplit("/", 1)[0] + "/postgres"
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "CODEXWEB_TEST_SERVICES_READY"}
-    }
-    env.update(DJANGO_SETTINGS_MODULE="tests.support.settings", DATABASE_URL=database_url,
-               CODEXWEB_TEST_SERVICES_READY="1", PYTHONPATH=str(ROOT))
-    world = json.loads(run_child(SETUP, env).strip().splitlines()[-1])
+    database_url, env, world = child_world(private_postgres)
     app = start_daphne(DATABASE_URL=database_url, DATABASE_POOL_MIN_SIZE="1")
     cookies = {"sessionid": world["cookie"]}
     page = f"{app.url}/"  # the task list: the session, the person, the team, the tasks
