@@ -46,6 +46,10 @@ SLIM_RECIPE="$(recipe_of packages.txt apt-install.sh provision.sh)"
 UNIVERSAL_RECIPE="$( (echo "$SLIM_RECIPE"; cd "$RECIPE_DIR" && cat packages-universal.txt provision-universal.sh tools.txt Dockerfile) | sha256sum | cut -c1-16)"
 RECIPE_LABEL="org.codexweb.sandbox.recipe"
 
+# Copy the recipe's files (not its folders: sandbox/helper is built on the host, not in the image)
+# into folder $1.
+copy_recipe() { find "$RECIPE_DIR" -maxdepth 1 -type f -exec cp -t "$1" {} +; }
+
 current() { # image recipe
     [ "${SANDBOX_IMAGE_FORCE:-0}" != "1" ] &&
         [ "$(docker image inspect -f "{{ index .Config.Labels \"$RECIPE_LABEL\" }}" "$1" 2>/dev/null || true)" = "$2" ]
@@ -163,7 +167,7 @@ build_docker() {
     context="$(mktemp -d "${TMPDIR:-/tmp}/codexweb-sandbox-context.XXXXXX")"
     # shellcheck disable=SC2064
     trap "rm -rf '$context'" EXIT
-    cp "$RECIPE_DIR"/* "$context/"
+    copy_recipe "$context"
     mkdir -p "$context/downloads"
     [ "$build_universal" = 1 ] && fetch_tools "$context/downloads"
     if [ "$build_slim" = 1 ]; then
@@ -204,7 +208,7 @@ in_chroot() {
     local root="$1"
     shift
     mkdir -p "$root/tmp/sandbox-build" "$root/var/cache/codexweb-apt" "$CACHE/apt"
-    cp "$RECIPE_DIR"/* "$root/tmp/sandbox-build/"
+    copy_recipe "$root/tmp/sandbox-build"
     cp /etc/resolv.conf "$root/etc/resolv.conf"
     mount -t proc proc "$root/proc"
     mount --bind "$CACHE/apt" "$root/var/cache/codexweb-apt"
