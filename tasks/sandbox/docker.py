@@ -74,11 +74,12 @@ from tasks.sandbox.engine import (
 )
 from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun, claim, discard, park
 from tasks.sandbox.idle_watch import (
+    Census,
     IdleDiskWatch,
     container_processes,
     near_process_limit,
+    process_census,
     process_limit_reason,
-    user_processes_left,
 )
 from tasks.sandbox.lifetime import Lifetime
 from tasks.sandbox.network import EgressSwitch
@@ -815,7 +816,8 @@ class DockerSandbox:
         if self.disk_quota:
             return
         self._idle_disk = IdleDiskWatch(
-            processes_left=self._user_processes_left,
+            census=self._process_census,
+            process_limit=self.spec.pids,
             measure=self._measure_disk,
             end_processes=self._end_leftovers,
             bound=self._disk_bound,
@@ -844,19 +846,23 @@ class DockerSandbox:
     def _user_processes_left(self) -> bool:
         """Whether some process of the command users runs, the resident helper aside (one
         inspect and a read of its cgroup, or one `docker top`; no exec)."""
+        return self._process_census().users_left
+
+    def _process_census(self) -> Census:
+        """The container's processes: whether a command user's runs (the resident helper
+        aside) and how many there are."""
         container = self._require_container()
         spare = self._helper_pid_on_host()
 
-        def ask() -> bool | None:
-            return user_processes_left(
-                self.api, container, init_pid=self._init_pid, spare_pid=spare
-            )
+        def ask() -> Census | None:
+            return process_census(self.api, container, init_pid=self._init_pid, spare_pid=spare)
 
-        left = ask() if self._init_pid else None
-        if left is None:  # not known yet, or the container was restarted: ask the engine
+        census = ask() if self._init_pid else None
+        if census is None:  # not known yet, or the container was restarted: ask the engine
             self._refresh_init_pid()
-            left = ask()
-        return bool(left)  # still None: PID 1 is gone, the container is ending
+            census = ask()
+        # Still None: PID 1 is gone, the container is ending.
+        return census or Census(users_left=False, total=0)
 
     def _processes(self) -> dict[int, int]:
         """Every process of the container (host pid → uid), as `_user_processes_left` reads
@@ -885,9 +891,12 @@ class DockerSandbox:
     def _end_leftovers(self) -> None:
         """Past the disk limit between commands: end every process of the command user but the
         resident helper (the next command needs it); if some survive, all of them, the helper
-        with them (later commands then run with an exec each)."""
+        with them (later commands then run with an exec each). Processes that fill the process
+        limit (a fork bomb) leave no room for sparing: the sparing script's own forks would
+        wait out bash's retries (~15 s), so all of them go at once."""
         helper, user = self._helper, self._user
-        if helper is not None and helper.pid > 0:
+        fill_limit = near_process_limit(self._process_census().total, self.spec.pids)
+        if helper is not None and helper.pid > 0 and not fill_limit:
             self._require_shell().kill_command(
                 pid_file="", user=user, elapsed=1 << 30, spare=helper.pid
             )

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +28,40 @@ from tasks.sandbox.watch import DiskBound, DiskUse, next_disk_check_in
 logger = logging.getLogger(__name__)
 
 
-def user_processes_left(
+@dataclass(frozen=True)
+class Census:
+    """The container's processes between commands, from one read of them."""
+
+    users_left: bool  # a process of the command users runs (the resident helper aside)
+    total: int  # every process of the container, root's included
+
+
+def process_census(
     api: Any, container_id: str, *, init_pid: int, spare_pid: int
-) -> bool | None:
+) -> Census | None:
     """Whether the container runs a process of a command user, the resident helper (host pid
-    `spare_pid`, 0 when none) aside: the command users are every uid but that of the
-    container's PID 1 (host pid `init_pid`, root inside: the measurement's copy of `du`, the
-    egress bridge), whatever uid mapping the engine uses. A process cannot fake its uid or host
-    pid, as it could its name. Read from this host's cgroup and /proc when the engine's
-    processes are visible here (`cgroup_processes`), else asked of the engine (`docker top`: a
-    `runc ps` and a `ps`, ~0.1 s of host CPU under load; 20 attempts asking after every
-    command cost half a CPU-second each). None when `init_pid` is not the container's (it was
-    restarted)."""
+    `spare_pid`, 0 when none) aside, and how many processes it runs: the command users are
+    every uid but that of the container's PID 1 (host pid `init_pid`, root inside: the
+    measurement's copy of `du`, the egress bridge), whatever uid mapping the engine uses. A
+    process cannot fake its uid or host pid, as it could its name. Read from this host's cgroup
+    and /proc when the engine's processes are visible here (`cgroup_processes`), else asked of
+    the engine (`docker top`: a `runc ps` and a `ps`, ~0.1 s of host CPU under load; 20
+    attempts asking after every command cost half a CPU-second each). None when `init_pid` is
+    not the container's (it was restarted)."""
     uids = container_processes(api, container_id, init_pid=init_pid)
     root = uids.get(init_pid)
     if root is None:
         return None
-    return any(uid != root and pid != spare_pid for pid, uid in uids.items())
+    left = any(uid != root and pid != spare_pid for pid, uid in uids.items())
+    return Census(users_left=left, total=len(uids))
+
+
+def user_processes_left(
+    api: Any, container_id: str, *, init_pid: int, spare_pid: int
+) -> bool | None:
+    """`process_census`'s first half: whether a command user's process runs (None: unknown)."""
+    census = process_census(api, container_id, init_pid=init_pid, spare_pid=spare_pid)
+    return None if census is None else census.users_left
 
 
 def container_processes(api: Any, container_id: str, *, init_pid: int) -> dict[int, int]:
@@ -150,19 +168,28 @@ class IdleDiskWatch:
     """Watches the disk between commands. `pause()` when a command starts (it waits for a
     check under way and returns what happened meanwhile), `resume(due_in)` when it ended (the
     command time left until the next disk check, watch.Watched.disk_due_in), `close()` at the
-    end. `processes_left` says whether anything of the command users still runs; `measure`
-    measures; `end_processes` ends them when the limit was passed (the helper spared)."""
+    end. `census` says whether anything of the command users still runs and how many
+    processes the container holds (of `process_limit`); `measure` measures; `end_processes`
+    ends them when the limit was passed (the helper spared).
+
+    Processes that fill the process limit (a fork bomb left in the background) are not
+    measured: the measurement's exec could start only now and then, between their forks, and
+    every figure it got would hide that nothing else can run. They count as a check that
+    could not see the disk, and two such checks in a row end them, as a hidden part of the
+    tree does."""
 
     def __init__(
         self,
         *,
-        processes_left: Callable[[], bool],
+        census: Callable[[], Census],
+        process_limit: int,
         measure: Callable[[], DiskUse],
         end_processes: Callable[[], None],
         bound: DiskBound,
         base: float,
     ) -> None:
-        self._processes_left = processes_left
+        self._census = census
+        self._process_limit = process_limit
         self._measure = measure
         self._end_processes = end_processes
         self._bound = bound
@@ -243,10 +270,14 @@ class IdleDiskWatch:
 
     def _check(self) -> None:
         started = time.monotonic()
-        if not self._processes_left():
+        census = self._census()
+        if not census.users_left:
             self._due = None  # nothing can write until the next command starts
             return
-        use = self._measure()
+        if near_process_limit(census.total, self._process_limit):
+            use = DiskUse(None, process_limit_reason(self._process_limit))
+        else:
+            use = self._measure()
         verdict = self._bound.verdict(use, hidden_before=self._hidden_before)
         self._hidden_before = use.hidden
         if verdict:
