@@ -203,8 +203,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
             "worker",
             "--loglevel",
             "INFO",
-            "--concurrency",
-            env.get("WORKER_CONCURRENCY", "2"),
+            # No --concurrency: the worker takes WORKER_CONCURRENCY from the settings (default
+            # 4, validated there), like a worker started on its own. Pinned to 2 here before,
+            # a best-of-2 task kept a person's next Ask waiting in the queue.
             "-Q",
             env.get("CELERY_QUEUE", "attempts"),
             # Beat runs inside the one embedded worker (housekeeping every 5 min).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -52,12 +53,11 @@ def embedded(tmp_path: Path):
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "CODEXWEB_TEST_SERVICES_READY", "DJANGO_SETTINGS_MODULE",
-                       "DEBUG"}
+                       "DEBUG", "WORKER_CONCURRENCY"}
     }
     env.update(
         CODEXWEB_VAR_DIR=str(tmp_path / "var"),
         REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-        WORKER_CONCURRENCY="1",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "codexweb.cli", "serve", "--port", str(web_port)],
@@ -129,6 +129,22 @@ def test_embedded_stack_serves_first_run_setup_and_stops_together(embedded):
     proc.wait(timeout=60)
     assert not _port_open(embedded["web"])
     assert not _port_open(embedded["redis"])
+
+
+def test_the_worker_runs_as_many_attempts_at_once_as_the_settings_say(embedded):
+    """The embedded worker runs WORKER_CONCURRENCY attempts at once, from the settings: unset,
+    their default of 4 (.env.example), as a worker started on its own does. (The runner pinned
+    2 before, so a best-of-2 task kept a person's next Ask waiting in the queue.) Celery's
+    banner says what it runs with."""
+    proc, seen = embedded["proc"], "".join(embedded["lines"])
+    deadline = time.monotonic() + 60
+    while "concurrency:" not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 1)
+        if ready:
+            seen += proc.stdout.readline()
+    banner = re.search(r"concurrency: (\d+) \((\w+)\)", seen)
+    assert banner, seen[-3000:]
+    assert banner.groups() == ("4", "thread")
 
 
 def test_children_stop_even_if_the_runner_is_killed(embedded):
