@@ -29,6 +29,7 @@ urlpatterns = [
     path("attempts/<int:pk>/retry/", views.attempt_retry, name="attempt_retry"),
     path("repositories/picker/", views.repository_picker, name="repository_picker"),
     path("history/", views_history.history, name="history"),
+    path("history/sidebar/", views_history.sidebar_history, name="sidebar_history"),
     path("images/<int:pk>/", views_images.image_file, name="image"),
     path("tasks/<int:pk>/ranking/", verification_views.task_ranking_fragment, name="task_ranking"),
     path("tasks/<int:pk>/combine/", verification_views.task_combine, name="task_combine"),

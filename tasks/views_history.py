@@ -80,3 +80,15 @@ def history(request: HttpRequest) -> HttpResponse:
             "modes": Mode.choices,
         },
     )
+
+
+@require_GET
+def sidebar_history(request: HttpRequest) -> HttpResponse:
+    """The sidebar's task list alone (tasks/context.py, with the sidebar's filters ?repo,
+    ?status, ?author): the live sidebar (static/js/team-live.js) fetches it when the team
+    socket names a task the list does not show yet, such as a teammate's new task."""
+    if current_team(request) is None:
+        raise Http404("You belong to no team.")
+    response = render(request, "tasks/_sidebar_history.html")
+    response["Cache-Control"] = "no-store"
+    return response

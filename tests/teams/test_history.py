@@ -272,3 +272,29 @@ def test_prompt_search_index_takes_new_tasks_directly(db):
             "SELECT reloptions FROM pg_class WHERE relname = %s", ["tasks_task_prompt_trgm"]
         )
         assert cursor.fetchone() == (["fastupdate=off"],)
+
+
+# -- the sidebar's list alone (what the live sidebar fetches when a new task appears) --------
+
+
+def test_the_sidebar_list_is_for_signed_in_members_only(client):
+    assert client.get(reverse("tasks:sidebar_history")).status_code == 302
+
+
+def test_the_sidebar_list_shows_the_team_and_keeps_its_filters(bob_client, history):
+    response = bob_client.get(reverse("tasks:sidebar_history"))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    body = response.content.decode()
+    assert "<html" not in body  # the list alone, to put in the page's sidebar
+    assert f'data-task-id="{history["bob_docs"].pk}"' in body
+    assert "Fix the flaky login test" in body
+    assert "Globex secret plan" not in body
+
+    repo = history["bob_docs"].repository_id
+    filtered = bob_client.get(reverse("tasks:sidebar_history"), {"repo": repo}).content.decode()
+    assert "Document the API" in filtered
+    assert "Fix the flaky login test" not in filtered
+    failed = bob_client.get(reverse("tasks:sidebar_history"), {"status": "failed"})
+    assert "Fix the flaky login test" in failed.content.decode()
+    assert "Document the API" not in failed.content.decode()
