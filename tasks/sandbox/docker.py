@@ -102,7 +102,13 @@ from tasks.sandbox.spec import (
 from tasks.sandbox.streaming import QueuedRun, StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
-from tasks.sandbox.watch import DiskBound, DiskUse, Watched, watch_command
+from tasks.sandbox.watch import (
+    DiskBound,
+    DiskUse,
+    Watched,
+    first_disk_check_in,
+    watch_command,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -387,6 +393,13 @@ class DockerSandbox:
         # (build output, files of a commit since deleted) is laid under it. One exec.
         with workspace_archive(Path(first)) as archive:
             shell.replace_workspace(archive)
+            # The container has written nothing but this copy yet: the disk schedule starts
+            # from its size instead of measuring it at the first command's 2nd second.
+            self._disk_due_in = first_disk_check_in(
+                archive.seek(0, os.SEEK_END),
+                limit_mb=spec.disk_mb,
+                base=self.config.disk_watch_seconds,
+            )
         # Extra CAs matter only to TLS, which needs egress: a sandbox with none skips the
         # ~5 s of update-ca-certificates and keytool (a warm image keeps what its setup had).
         self._java_store, self._extra_ca = trust_extra_ca(

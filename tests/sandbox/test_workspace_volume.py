@@ -76,6 +76,28 @@ def test_files_left_by_earlier_short_commands_count_against_the_next_one(make_sa
     assert killed and "disk limit of 200 MB was reached" in killed[0], errors
 
 
+def _measurements_during(sandbox, command: str) -> int:  # noqa: ANN001
+    """How many disk measurements the watch made while `command` ran."""
+    shell = sandbox._require_shell()
+    measure, count = shell.disk_use, [0]
+
+    def counted(**kwargs):  # noqa: ANN003, ANN202
+        count[0] += 1
+        return measure(**kwargs)
+
+    shell.disk_use = counted
+    sandbox.exec(command, timeout=60)
+    return count[0]
+
+
+def test_a_new_container_far_below_its_limit_is_not_measured_at_once(make_sandbox):
+    """Its first figure is the checkout copied in: with a large limit the first measurement
+    waits as it would after measuring that (here 4 s of command time: 8 base intervals), with
+    a small one it comes at the base interval (0.5 s in these tests)."""
+    assert _measurements_during(make_sandbox(disk_mb=10240), "sleep 2") == 0
+    assert _measurements_during(make_sandbox(disk_mb=200), "sleep 2") >= 1
+
+
 def test_a_folder_hidden_from_the_measurement_ends_the_command(make_sandbox):
     """A folder its owner made unreadable could hold anything: when it stays hidden at two
     checks in a row, the command is killed, saying which folder and how to undo it."""
