@@ -38,6 +38,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 import docker
 from docker.errors import APIError, NotFound
@@ -392,7 +393,8 @@ class DockerSandbox:
         # The workspace is exactly the new checkout: nothing setup left in a warm image's tree
         # (build output, files of a commit since deleted) is laid under it. One exec.
         with workspace_archive(Path(first)) as archive:
-            shell.replace_workspace(archive)
+            if not self._copy_with_helper(archive, runs_script=runs_setup or runs_maintenance):
+                shell.replace_workspace(archive)
             # The container has written nothing but this copy yet: the disk schedule starts
             # from its size instead of measuring it at the first command's 2nd second.
             self._disk_due_in = first_disk_check_in(
@@ -579,10 +581,33 @@ class DockerSandbox:
         path = self.config.helper_binary
         return path if path and os.path.isfile(path) else ""
 
+    def _copy_with_helper(self, archive: IO[bytes], *, runs_script: bool) -> bool:
+        """Copy the checkout in and start the agent's resident helper with one exec instead of
+        two (helper.py, `unpack`), when the agent phase comes next in a container made for this
+        sandbox (no setup or maintenance script runs, so no secret ever exists here; a pooled
+        one has its helper already) and the agent user owns the workspace (Code). False when
+        that does not apply or did not work: the caller copies the checkout alone (again), and
+        the agent phase starts the helper as usual."""
+        if runs_script or self.pooled or not self._helper_binary():
+            return False
+        if agent_user(self.spec) != SETUP_USER:
+            return False
+        try:
+            self._helper = HelperChannel.start(
+                self.api, self._require_container(), user=SETUP_USER, unpack=archive
+            )
+        except HelperError as exc:
+            logger.info("sandbox %s: one exec for the copy and the helper failed (%s); "
+                        "copying the checkout alone", self.container_id, exc)
+            archive.seek(0)
+            return False
+        return True
+
     def _start_helper(self) -> None:
         """Start the resident helper for the agent user (helper.py): only now, after setup, its
-        processes and its secrets are gone. Without it every command gets an exec of its own."""
-        if not self._helper_binary():
+        processes and its secrets are gone. Without it every command gets an exec of its own.
+        (Started with the checkout's copy already when nothing ran before: `_copy_with_helper`.)"""
+        if not self._helper_binary() or self._helper is not None:
             return
         parked = claim(self._require_container(), user=self._user) if self.pooled else None
         if parked is not None:  # started before the pool paused the container (helper.park)
