@@ -74,6 +74,8 @@ from tasks.sandbox.engine import (
     person_error,
 )
 from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun, claim, discard, park
+from tasks.sandbox.host_disk import HostLayout, host_layout
+from tasks.sandbox.host_disk import measure as measure_on_host
 from tasks.sandbox.idle_watch import (
     IdleDiskWatch,
     container_processes,
@@ -172,6 +174,10 @@ class DockerSandbox:
         # What the sandbox may have written (the limit, or what was there when processes were
         # ended over it: deleting stays possible), for its commands and the idle watch.
         self._disk_bound = DiskBound(spec.disk_mb)
+        # The container's folders on this host, for measuring there (host_disk.py); None: not
+        # here. Asked of the engine at the first measurement.
+        self._host_layout: HostLayout | None = None
+        self._host_layout_known = False
         self._helper_host_pid: tuple[str, int] = ("", 0)  # (its exec id, its host pid)
         self._init_pid = 0  # the container's PID 1 on the host (0: not asked yet)
         # The setup script's result, or the maintenance script's on a warm start
@@ -829,8 +835,12 @@ class DockerSandbox:
         return watched
 
     def _measure_disk(self) -> DiskUse:
-        """What the sandbox wrote. A measurement that could not run because the container's
-        processes fill its limit (a fork bomb) says so instead of an exec's exit code."""
+        """What the sandbox wrote: from this host when the engine's files are here (host_disk.py),
+        else from inside. A measurement that could not run because the container's processes
+        fill its limit (a fork bomb) says so instead of an exec's exit code."""
+        use = self._measure_on_host()
+        if use is not None:
+            return use
         use = self._require_shell().disk_use(workspace_volume=self.workspace_volume)
         if not use.hidden or self._lifetime.ended:
             return use
@@ -843,6 +853,24 @@ class DockerSandbox:
         if near_process_limit(count, self.spec.pids):
             return DiskUse(use.mb, process_limit_reason(self.spec.pids))
         return use
+
+    def _measure_on_host(self) -> DiskUse | None:
+        """The measurement taken on this host (no exec, no engine walk: host_disk.py); None when
+        the engine's files are not here, a walk failed, or the processes fill the container's
+        limit (then the measurement from inside runs, and says so when it cannot start)."""
+        if not self._host_layout_known:
+            info = self.api.inspect_container(self._require_container())
+            self._init_pid = int((info.get("State") or {}).get("Pid") or 0)
+            self._host_layout = host_layout(info, workspace_volume=self.workspace_volume)
+            self._host_layout_known = True
+        if self._host_layout is None:
+            return None
+        try:
+            if near_process_limit(len(self._processes()), self.spec.pids):
+                return None
+        except (APIError, SandboxError, OSError, ValueError):
+            return None
+        return measure_on_host(self._host_layout)
 
     # -- the disk limit between commands (idle_watch.py) ----------------------------------------
 
