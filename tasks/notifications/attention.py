@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 
 from tasks.notifications.payloads import EVENTS
@@ -22,7 +23,20 @@ def attempt_needs_attention(attempt_id: int, event: str, *, host: str = "") -> N
     host the attempt waits to reach (named in the e-mail and the webhook body)."""
     if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
+    if not anyone_to_tell(attempt_id):
+        return
     transaction.on_commit(partial(_enqueue, attempt_id, event, host))
+
+
+def anyone_to_tell(attempt_id: int) -> bool:
+    """Whether the notify job would do anything for attempt `attempt_id`: e-mail is on, or
+    its team has a webhook. Without either, no job is enqueued (one indexed query instead of a
+    Celery round trip, a worker's connection and the job's own reads for every attempt)."""
+    from tasks.notifications.models import TeamWebhook
+
+    return settings.NOTIFY_EMAIL or TeamWebhook.objects.filter(
+        team__tasks__attempts=attempt_id
+    ).exists()
 
 
 def _enqueue(attempt_id: int, event: str, host: str) -> None:

@@ -145,14 +145,27 @@ mv -f {CODEXWEB_CAS}.new {CODEXWEB_CAS}
 # Emptiness is a bash glob (no `ls`), and an empty workspace (a fresh volume: every start but one
 # from a warm image made before the workspace had its own volume) starts no `find`: under load
 # each process started in the container costs.
-REPLACE_WORKSPACE = (
+EMPTY_WORKSPACE = (
     "shopt -s nullglob dotglob; "
     f"empty() {{ local found=({WORKSPACE}/*); [ ${{#found[@]}} -eq 0 ]; }}; "
     f"empty || find {WORKSPACE} -mindepth 1 -delete 2>/dev/null || "
     f"{{ chmod -R u+rwX {WORKSPACE} 2>/dev/null; find {WORKSPACE} -mindepth 1 -delete; }}; "
-    'if ! empty; then echo "the workspace could not be emptied" >&2; '
-    f"exit 3; fi; exec tar -x -p -f - -C {WORKSPACE}"
+    'if ! empty; then echo "the workspace could not be emptied" >&2; exit 3; fi'
 )
+REPLACE_WORKSPACE = f"{EMPTY_WORKSPACE}; exec tar -x -p -f - -C {WORKSPACE}"
+
+
+def replace_workspace_then(size: int, program: str) -> str:
+    """REPLACE_WORKSPACE that unpacks exactly the first `size` bytes of standard input (`head`
+    reads no further), then runs `program` in the shell's place with the rest of standard
+    input and the environment the exec had (without the variables bash adds): the checkout and
+    the resident helper in one exec (helper.py). Exits 3 or 4 with a reason on stderr when the
+    workspace cannot be emptied or unpacked."""
+    return (
+        f"set -o pipefail; {EMPTY_WORKSPACE}; "
+        f"head -c {int(size)} | tar -x -p -f - -C {WORKSPACE} || exit 4; "
+        f"exec env -u SHLVL -u _ -u PWD {shlex.quote(program)}"
+    )
 
 
 # Run as the user whose processes must end (one exec instead of a kill, a root `pgrep` and the

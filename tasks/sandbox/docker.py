@@ -38,6 +38,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 import docker
 from docker.errors import APIError, NotFound
@@ -73,6 +74,8 @@ from tasks.sandbox.engine import (
     person_error,
 )
 from tasks.sandbox.helper import HelperChannel, HelperError, HelperRun, claim, discard, park
+from tasks.sandbox.host_disk import HostLayout, host_layout
+from tasks.sandbox.host_disk import measure as measure_on_host
 from tasks.sandbox.idle_watch import (
     Census,
     IdleDiskWatch,
@@ -103,7 +106,13 @@ from tasks.sandbox.spec import (
 from tasks.sandbox.streaming import QueuedRun, StreamedExec
 from tasks.sandbox.tls_hint import setup_tls_hint
 from tasks.sandbox.warm_start import ImageChoice, choose_image, create_container
-from tasks.sandbox.watch import DiskBound, DiskUse, Watched, watch_command
+from tasks.sandbox.watch import (
+    DiskBound,
+    DiskUse,
+    Watched,
+    first_disk_check_in,
+    watch_command,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +175,10 @@ class DockerSandbox:
         # What the sandbox may have written (the limit, or what was there when processes were
         # ended over it: deleting stays possible), for its commands and the idle watch.
         self._disk_bound = DiskBound(spec.disk_mb)
+        # The container's folders on this host, for measuring there (host_disk.py); None: not
+        # here. Asked of the engine at the first measurement.
+        self._host_layout: HostLayout | None = None
+        self._host_layout_known = False
         self._helper_host_pid: tuple[str, int] = ("", 0)  # (its exec id, its host pid)
         self._init_pid = 0  # the container's PID 1 on the host (0: not asked yet)
         # The setup script's result, or the maintenance script's on a warm start
@@ -387,7 +400,15 @@ class DockerSandbox:
         # The workspace is exactly the new checkout: nothing setup left in a warm image's tree
         # (build output, files of a commit since deleted) is laid under it. One exec.
         with workspace_archive(Path(first)) as archive:
-            shell.replace_workspace(archive)
+            if not self._copy_with_helper(archive, runs_script=runs_setup or runs_maintenance):
+                shell.replace_workspace(archive)
+            # The container has written nothing but this copy yet: the disk schedule starts
+            # from its size instead of measuring it at the first command's 2nd second.
+            self._disk_due_in = first_disk_check_in(
+                archive.seek(0, os.SEEK_END),
+                limit_mb=spec.disk_mb,
+                base=self.config.disk_watch_seconds,
+            )
         # Extra CAs matter only to TLS, which needs egress: a sandbox with none skips the
         # ~5 s of update-ca-certificates and keytool (a warm image keeps what its setup had).
         self._java_store, self._extra_ca = trust_extra_ca(
@@ -567,10 +588,33 @@ class DockerSandbox:
         path = self.config.helper_binary
         return path if path and os.path.isfile(path) else ""
 
+    def _copy_with_helper(self, archive: IO[bytes], *, runs_script: bool) -> bool:
+        """Copy the checkout in and start the agent's resident helper with one exec instead of
+        two (helper.py, `unpack`), when the agent phase comes next in a container made for this
+        sandbox (no setup or maintenance script runs, so no secret ever exists here; a pooled
+        one has its helper already) and the agent user owns the workspace (Code). False when
+        that does not apply or did not work: the caller copies the checkout alone (again), and
+        the agent phase starts the helper as usual."""
+        if runs_script or self.pooled or not self._helper_binary():
+            return False
+        if agent_user(self.spec) != SETUP_USER:
+            return False
+        try:
+            self._helper = HelperChannel.start(
+                self.api, self._require_container(), user=SETUP_USER, unpack=archive
+            )
+        except HelperError as exc:
+            logger.info("sandbox %s: one exec for the copy and the helper failed (%s); "
+                        "copying the checkout alone", self.container_id, exc)
+            archive.seek(0)
+            return False
+        return True
+
     def _start_helper(self) -> None:
         """Start the resident helper for the agent user (helper.py): only now, after setup, its
-        processes and its secrets are gone. Without it every command gets an exec of its own."""
-        if not self._helper_binary():
+        processes and its secrets are gone. Without it every command gets an exec of its own.
+        (Started with the checkout's copy already when nothing ran before: `_copy_with_helper`.)"""
+        if not self._helper_binary() or self._helper is not None:
             return
         parked = claim(self._require_container(), user=self._user) if self.pooled else None
         if parked is not None:  # started before the pool paused the container (helper.park)
@@ -792,8 +836,12 @@ class DockerSandbox:
         return watched
 
     def _measure_disk(self) -> DiskUse:
-        """What the sandbox wrote. A measurement that could not run because the container's
-        processes fill its limit (a fork bomb) says so instead of an exec's exit code."""
+        """What the sandbox wrote: from this host when the engine's files are here (host_disk.py),
+        else from inside. A measurement that could not run because the container's processes
+        fill its limit (a fork bomb) says so instead of an exec's exit code."""
+        use = self._measure_on_host()
+        if use is not None:
+            return use
         use = self._require_shell().disk_use(workspace_volume=self.workspace_volume)
         if not use.hidden or self._lifetime.ended:
             return use
@@ -806,6 +854,24 @@ class DockerSandbox:
         if near_process_limit(count, self.spec.pids):
             return DiskUse(use.mb, process_limit_reason(self.spec.pids))
         return use
+
+    def _measure_on_host(self) -> DiskUse | None:
+        """The measurement taken on this host (no exec, no engine walk: host_disk.py); None when
+        the engine's files are not here, a walk failed, or the processes fill the container's
+        limit (then the measurement from inside runs, and says so when it cannot start)."""
+        if not self._host_layout_known:
+            info = self.api.inspect_container(self._require_container())
+            self._init_pid = int((info.get("State") or {}).get("Pid") or 0)
+            self._host_layout = host_layout(info, workspace_volume=self.workspace_volume)
+            self._host_layout_known = True
+        if self._host_layout is None:
+            return None
+        try:
+            if near_process_limit(len(self._processes()), self.spec.pids):
+                return None
+        except (APIError, SandboxError, OSError, ValueError):
+            return None
+        return measure_on_host(self._host_layout)
 
     # -- the disk limit between commands (idle_watch.py) ----------------------------------------
 

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
+from tasks.sandbox.container import replace_workspace_then
 from tasks.sandbox.output import OutputCollector
 from tasks.sandbox.spec import HELPER_PATH
 from tasks.sandbox.streaming import QueuedRun
@@ -39,6 +41,7 @@ HELLO_TIMEOUT = 15.0  # seconds for the helper's hello (a loaded engine starts e
 SEND_TIMEOUT = 30.0  # seconds a request may take to go in (a stopped helper reads nothing)
 MAX_FRAME = 1 << 20  # the helper sends at most 64 KiB at once; more is a broken helper
 MAX_REQUEST = 4 << 20  # the helper's own bound for one request
+MAX_EARLY_STDERR = 4096  # what is kept of stderr before the hello (an unpacking's errors)
 _OUTPUT = {b"O": "stdout", b"E": "stderr"}
 
 
@@ -142,19 +145,38 @@ class HelperChannel:
         self._next_id = 1
         self._hello = threading.Event()
         self._closed = False
+        self.early_stderr = bytearray()  # stderr before the hello (bounded)
         self._thread = threading.Thread(target=self._read, daemon=True, name="sandbox-helper")
         self._thread.start()
 
     @classmethod
     def start(
-        cls, api: Any, container_id: str, *, user: str, timeout: float = HELLO_TIMEOUT
+        cls,
+        api: Any,
+        container_id: str,
+        *,
+        user: str,
+        timeout: float = HELLO_TIMEOUT,
+        unpack: IO[bytes] | None = None,
     ) -> HelperChannel:
         """Start the helper as `user` (one exec, stdin attached) and wait for its hello.
-        HelperError when it does not come (the binary is missing, the engine refused)."""
+        HelperError when it does not come (the binary is missing, the engine refused).
+
+        `unpack`: a workspace archive (container.workspace_archive, read from its start to its
+        end) that the same exec first makes /workspace of, as container.replace_workspace does,
+        before the helper takes its place: a new container's checkout and helper cost one exec
+        instead of two. Only for `user` the workspace's owner, while no process of the command
+        users runs. HelperError, with what the unpacking said, when either part fails."""
+        size = unpack.seek(0, os.SEEK_END) if unpack is not None else 0
+        command = (
+            ["bash", "-c", replace_workspace_then(size, HELPER_PATH)]
+            if unpack is not None
+            else [HELPER_PATH]
+        )
         try:
             exec_id = api.exec_create(
                 container_id,
-                [HELPER_PATH],
+                command,
                 stdin=True,
                 stdout=True,
                 stderr=True,
@@ -167,10 +189,27 @@ class HelperChannel:
             raise HelperError(f"the engine did not start it ({exc})") from exc
         channel = cls(sock, user=user)
         channel.exec_id = exec_id
+        if unpack is not None:
+            unpack.seek(0)
+            channel._send_archive(unpack)
         if not channel._hello.wait(timeout) or channel.dead:
             channel.close()
-            raise HelperError(channel.dead or f"no hello within {timeout:g} seconds")
+            said = channel.early_stderr.decode(errors="replace").strip()[-1000:]
+            raise HelperError(
+                (channel.dead or f"no hello within {timeout:g} seconds")
+                + (f": {said}" if said else "")
+            )
         return channel
+
+    def _send_archive(self, archive: IO[bytes]) -> None:
+        """The workspace archive on the helper exec's stdin, before any frame (`start`). A send
+        that fails marks the channel dead (the start then says so)."""
+        with self._send_lock:
+            try:
+                while block := archive.read(1 << 20):
+                    self._raw.sendall(block)
+            except OSError as exc:
+                self._die(f"the workspace did not go in ({exc})")
 
     def run(
         self,
@@ -243,7 +282,11 @@ class HelperChannel:
                 if data is None:
                     break
                 if stream == 2:
-                    continue  # the helper writes nothing there; its children never hold it
+                    # The helper writes nothing there and its children never hold it; before
+                    # its hello, what unpacking the workspace said (`start`'s `unpack`).
+                    if not self._hello.is_set() and len(self.early_stderr) < MAX_EARLY_STDERR:
+                        self.early_stderr += data[: MAX_EARLY_STDERR - len(self.early_stderr)]
+                    continue
                 pending += data
                 problem = self._frames(pending)
                 if problem:

@@ -3,6 +3,7 @@ when the engine has no quota. Says how the command ended; the caller takes its o
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,16 @@ def next_disk_check_in(use: DiskUse, *, limit_mb: int, base: float, spent: float
         return interval
     room = (limit_mb - use.mb) / ASSUMED_WRITE_MB_PER_SECOND
     return max(interval, min(room, base * MAX_INTERVAL_FACTOR))
+
+
+def first_disk_check_in(copied_bytes: int, *, limit_mb: int, base: float) -> float:
+    """Seconds of command time until a new container's first measurement. Nothing has run in
+    it yet: what it holds beyond its image is the checkout just copied in (`copied_bytes`, the
+    archive's size, known without measuring), so that is its first figure and the schedule
+    starts from it, as after a measurement (at 10 GB, the first check comes at 10 s instead of
+    2 s: most attempts' commands end before it and are never measured)."""
+    written = DiskUse(math.ceil(copied_bytes / (1024 * 1024)))
+    return next_disk_check_in(written, limit_mb=limit_mb, base=base, spent=0.0)
 
 
 class DiskBound:

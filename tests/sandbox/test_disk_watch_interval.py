@@ -9,6 +9,7 @@ from tasks.sandbox.watch import (
     ASSUMED_WRITE_MB_PER_SECOND,
     MAX_INTERVAL_FACTOR,
     DiskUse,
+    first_disk_check_in,
     next_disk_check_in,
 )
 
@@ -43,3 +44,16 @@ def test_a_missing_figure_or_a_hidden_folder_keeps_the_base_interval():
 
 def test_slow_measurements_take_at_most_a_fifth_of_the_time():
     assert next_disk_check_in(DiskUse(mb=None), limit_mb=10240, base=2.0, spent=1.5) == 6.0
+
+
+def test_a_new_containers_first_check_starts_from_the_checkout_copied_in():
+    """Nothing has run in a new container: the checkout's size is its first figure."""
+    copied = 5 * 1024 * 1024
+    wait = first_disk_check_in(copied, limit_mb=10240, base=2.0)
+    assert wait == (10240 - 5) / ASSUMED_WRITE_MB_PER_SECOND
+    # A checkout near a small limit: the base interval, as after a measurement near it.
+    assert first_disk_check_in(190 * 1024 * 1024, limit_mb=200, base=2.0) == 2.0
+    # A part of a MB counts as a whole one (never later than a measurement would say).
+    assert first_disk_check_in(1, limit_mb=10240, base=2.0) == (
+        next_disk_check_in(DiskUse(mb=1), limit_mb=10240, base=2.0, spent=0.0)
+    )

@@ -119,6 +119,49 @@ def test_commands_run_without_an_exec_each(sandbox) -> None:  # noqa: ANN001
     assert engine_exec_count(sandbox) == before
 
 
+def all_exec_count(sandbox) -> int:  # noqa: ANN001
+    """Every exec the engine created in this container so far (its event log)."""
+    api = sandbox.api
+    started = api.inspect_container(sandbox.container_id)["Created"]
+    since = int(datetime.fromisoformat(started[:19]).replace(tzinfo=UTC).timestamp()) - 1
+    events = api.events(
+        since=since,
+        until=int(time.time()) + 1,
+        filters={"container": sandbox.container_id, "event": "exec_create"},
+        decode=True,
+    )
+    return sum(1 for _ in events)
+
+
+CHECKOUT_LISTING = "cat src/app.py; ls -A | sort | tr '\\n' ' '"
+
+
+def test_a_new_code_sandbox_gets_its_checkout_and_helper_in_one_exec(make_sandbox) -> None:  # noqa: ANN001
+    """No script runs, so the exec that copies the checkout in becomes the helper (one exec
+    where there were two); the helper then serves commands as usual."""
+    sandbox = make_sandbox()
+    assert sandbox._helper is not None
+    assert all_exec_count(sandbox) == 1
+    listing = sandbox.exec(CHECKOUT_LISTING)
+    assert listing.output == "print('hi')\n.git .gitignore README.md src ", listing.output
+    assert all_exec_count(sandbox) == 1
+
+
+def test_when_the_one_exec_fails_the_checkout_is_copied_alone(make_sandbox, monkeypatch) -> None:  # noqa: ANN001
+    """A copy-and-helper exec that fails (here: it unpacks nothing and says why) costs only
+    the exec: the checkout is copied again on its own and the helper started after it."""
+    from tasks.sandbox import helper
+
+    monkeypatch.setattr(
+        helper, "replace_workspace_then", lambda size, program: "echo broken >&2; exit 4"
+    )
+    sandbox = make_sandbox()
+    assert sandbox._helper is not None
+    assert all_exec_count(sandbox) == 3  # the failed one, the copy, the helper
+    listing = sandbox.exec(CHECKOUT_LISTING)
+    assert listing.output == "print('hi')\n.git .gitignore README.md src ", listing.output
+
+
 def test_read_only_ask_commands_run_as_reader(module_sandbox_factory) -> None:  # noqa: ANN001
     sandbox = module_sandbox_factory(read_only=True)
     assert sandbox._helper is not None and sandbox._helper.user == "reader"

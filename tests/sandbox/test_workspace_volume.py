@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -76,13 +77,73 @@ def test_files_left_by_earlier_short_commands_count_against_the_next_one(make_sa
     assert killed and "disk limit of 200 MB was reached" in killed[0], errors
 
 
-def test_a_folder_hidden_from_the_measurement_ends_the_command(make_sandbox):
-    """A folder its owner made unreadable could hold anything: when it stays hidden at two
-    checks in a row, the command is killed, saying which folder and how to undo it."""
+def _measurements_during(sandbox, command: str) -> int:  # noqa: ANN001
+    """How many disk measurements the watch made while `command` ran."""
+    measure, count = sandbox._measure_disk, [0]
+
+    def counted():  # noqa: ANN202
+        count[0] += 1
+        return measure()
+
+    sandbox._measure_disk = counted
+    sandbox.exec(command, timeout=60)
+    return count[0]
+
+
+def test_a_new_container_far_below_its_limit_is_not_measured_at_once(make_sandbox):
+    """Its first figure is the checkout copied in: with a large limit the first measurement
+    waits as it would after measuring that (here 4 s of command time: 8 base intervals), with
+    a small one it comes at the base interval (0.5 s in these tests)."""
+    assert _measurements_during(make_sandbox(disk_mb=10240), "sleep 2") == 0
+    assert _measurements_during(make_sandbox(disk_mb=200), "sleep 2") >= 1
+
+
+def test_a_folder_its_owner_made_unreadable_is_measured_on_the_engines_host(make_sandbox):
+    """Measured on this host (host_disk.py: root, the engine's own folders), nothing in the
+    tree is hidden: 150 MB locked away plus 60 MB more pass the 200 MB limit."""
     error = _killed_by_the_disk_watch(
         make_sandbox,
-        "mkdir vault && head -c 1M /dev/zero > vault/a && chmod 000 vault && sleep 30",
+        "mkdir vault && for i in 1 2 3; do head -c 50M /dev/zero > vault/$i; done && "
+        "chmod 000 vault && head -c 60M /dev/zero > more && sleep 30",
     )
+    assert "disk limit of 200 MB was reached" in error
+
+
+def test_the_measurement_on_the_host_runs_nothing_in_the_container(make_sandbox):
+    """No exec, no engine walk; the figure is the one the measurement from inside gives."""
+    sandbox = make_sandbox(disk_mb=200)
+    sandbox.exec("head -c 3M /dev/zero > three-mb; head -c 2M /dev/zero > /tmp/two-mb")
+    before = _execs(sandbox)
+    use = sandbox._measure_disk()
+    assert _execs(sandbox) == before and sandbox._host_layout is not None
+    inside = sandbox._require_shell().disk_use(workspace_volume=True)
+    assert use.hidden == "" and use.mb is not None and inside.mb is not None
+    assert use.mb >= 5 and abs(use.mb - inside.mb) <= 1, (use, inside)
+
+
+def _execs(sandbox) -> int:  # noqa: ANN001
+    """Execs the engine created in the container so far (its event log)."""
+    api = sandbox.api
+    started = api.inspect_container(sandbox.container_id)["Created"]
+    since = int(datetime.fromisoformat(started[:19]).replace(tzinfo=UTC).timestamp()) - 1
+    events = api.events(since=since, until=int(time.time()) + 1, decode=True,
+                        filters={"container": sandbox.container_id, "event": "exec_create"})
+    return sum(1 for _ in events)
+
+
+def test_measured_from_inside_a_hidden_folder_ends_the_command(make_sandbox):
+    """Where the engine's files are not on this host, the measurement runs inside as the
+    workspace's owner: a folder its owner made unreadable could hold anything, so when it
+    stays hidden at two checks in a row the command is killed, saying which folder and how
+    to undo it."""
+    sandbox = make_sandbox(disk_mb=200)
+    sandbox._host_layout, sandbox._host_layout_known = None, True  # not this host's engine
+    result = sandbox.exec(
+        "mkdir vault && head -c 1M /dev/zero > vault/a && chmod 000 vault && sleep 30",
+        timeout=60,
+    )
+    assert result.exit_code is None, result.output
+    error = result.error
     assert "disk limit of 200 MB cannot be checked" in error
     assert "cannot read /workspace/vault" in error
 

@@ -148,6 +148,29 @@ def test_no_answer_is_logged_and_tried_again(acme_repo, alice, hook):
 
 
 def test_finishing_an_attempt_enqueues_the_notification_job(
+    acme_repo, alice, hook, empty_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt = _finished_attempt(acme_repo, alice, status=Status.SUCCEEDED)
+    jobs = [j for j in queued_jobs() if j.task == "notifications.notify_attempt"]
+    assert [j.args for j in jobs] == [[attempt.pk, "attempt.finished"]]
+
+
+@override_settings(NOTIFY_EMAIL=False)
+def test_without_a_webhook_or_email_no_notification_job_is_enqueued(
+    acme_repo, alice, globex, empty_queue, django_capture_on_commit_callbacks
+):
+    """Nobody to tell: the job would do nothing. Another team's webhook does not count."""
+    TeamWebhook.objects.create(
+        team=globex, url="https://hooks.example.test/x", secret_encrypted="x"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _finished_attempt(acme_repo, alice, status=Status.SUCCEEDED)
+    assert [j for j in queued_jobs() if j.task == "notifications.notify_attempt"] == []
+
+
+@override_settings(NOTIFY_EMAIL=True)
+def test_with_email_on_the_notification_job_is_enqueued_without_a_webhook(
     acme_repo, alice, empty_queue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -157,7 +180,7 @@ def test_finishing_an_attempt_enqueues_the_notification_job(
 
 
 def test_cancelling_an_attempt_enqueues_the_notification_job(
-    acme_repo, alice, empty_queue, django_capture_on_commit_callbacks
+    acme_repo, alice, hook, empty_queue, django_capture_on_commit_callbacks
 ):
     attempt = factories.make_task(acme_repo, alice).attempts.get()
     with django_capture_on_commit_callbacks(execute=True):
