@@ -23,20 +23,26 @@ def sandbox(module_sandbox_factory):  # noqa: ANN001, ANN201
     return sb
 
 
-def engine_exec_count(sandbox) -> int:  # noqa: ANN001
-    """Command execs (streaming.WRAPPER's, named `codexweb-exec`) the engine created in this
-    container so far, from its event log (it forgets ended execs in `ExecIDs`); the sandbox's
-    own short execs (the disk measurement) are not counted."""
+def exec_create_events(sandbox) -> list[dict]:  # noqa: ANN001
+    """The engine's `exec_create` events for this container so far, from its event log (it
+    forgets ended execs in `ExecIDs`)."""
     api = sandbox.api
     started = api.inspect_container(sandbox.container_id)["Created"]
     since = int(datetime.fromisoformat(started[:19]).replace(tzinfo=UTC).timestamp()) - 1
-    events = api.events(
+    return list(api.events(
         since=since,
         until=int(time.time()) + 1,
         filters={"container": sandbox.container_id, "event": "exec_create"},
         decode=True,
+    ))
+
+
+def engine_exec_count(sandbox) -> int:  # noqa: ANN001
+    """Command execs (streaming.WRAPPER's, named `codexweb-exec`) the engine created in this
+    container so far; the sandbox's own short execs (the disk measurement) are not counted."""
+    return sum(
+        1 for event in exec_create_events(sandbox) if "codexweb-exec" in event.get("Action", "")
     )
-    return sum(1 for event in events if "codexweb-exec" in event.get("Action", ""))
 
 
 @pytest.mark.parametrize(
@@ -121,16 +127,7 @@ def test_commands_run_without_an_exec_each(sandbox) -> None:  # noqa: ANN001
 
 def all_exec_count(sandbox) -> int:  # noqa: ANN001
     """Every exec the engine created in this container so far (its event log)."""
-    api = sandbox.api
-    started = api.inspect_container(sandbox.container_id)["Created"]
-    since = int(datetime.fromisoformat(started[:19]).replace(tzinfo=UTC).timestamp()) - 1
-    events = api.events(
-        since=since,
-        until=int(time.time()) + 1,
-        filters={"container": sandbox.container_id, "event": "exec_create"},
-        decode=True,
-    )
-    return sum(1 for _ in events)
+    return len(exec_create_events(sandbox))
 
 
 CHECKOUT_LISTING = "cat src/app.py; ls -A | sort | tr '\\n' ' '"
