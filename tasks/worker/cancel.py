@@ -9,6 +9,7 @@ from tasks.background import every
 from tasks.models import FINISHED_STATUSES, Attempt
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
+from tasks.worker.attempt_watch import attempt_watch
 
 
 def attempt_cancelled(attempt_id: int) -> bool:
@@ -23,14 +24,11 @@ def attempt_cancelled(attempt_id: int) -> bool:
 
 @contextlib.contextmanager
 def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0) -> Iterator[None]:
-    """While the block runs, poll the attempt and call `sandbox.cancel()` once it is cancelled
-    (or was ended elsewhere, e.g. by housekeeping), so a long command stops within `interval`
-    seconds, not at the next step."""
-
-    def ended() -> bool:
-        return Attempt.objects.filter(pk=attempt_id, status__in=FINISHED_STATUSES).exists()
-
-    with stop_when(ended, sandbox, interval=interval, name=f"cancel-watch-{attempt_id}"):
+    """While the block runs, check the attempt every `interval` seconds and call
+    `sandbox.cancel()` once it is cancelled (or was ended elsewhere, e.g. by housekeeping), so
+    a long command stops within `interval` seconds, not at the next step. The process's watch
+    thread asks for all its attempts in one query (tasks/worker/attempt_watch.py)."""
+    with attempt_watch().cancel_when_ended(attempt_id, sandbox.cancel, interval=interval):
         yield
 
 
