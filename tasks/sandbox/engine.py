@@ -29,6 +29,7 @@ _quota_support: dict[str, bool] = {}
 # The API version each engine address answered with: a client made per attempt (and per pool
 # refill) otherwise asks the engine for it again (GET /version) before its first call.
 _api_versions: dict[str, str] = {}
+UNIX_SOCKET_BASE = "http+docker://"  # docker-py's base URL for an engine on a unix socket
 
 
 def docker_client() -> docker.DockerClient:
@@ -36,6 +37,10 @@ def docker_client() -> docker.DockerClient:
     host = os.environ.get("DOCKER_HOST", "")
     try:
         client = docker.from_env(timeout=120, version=_api_versions.get(host))
+        if client.api.base_url.startswith(UNIX_SOCKET_BASE):
+            # No proxy, .netrc or CA bundle applies to a local socket, and requests otherwise
+            # reads them from the environment on every call (py-spy, 20 attempts at once).
+            client.api.trust_env = False
         client.ping()
         _api_versions.setdefault(host, client.api.api_version)
     except DockerException as exc:
