@@ -1,6 +1,7 @@
 """Load benchmark: N Code attempts at once, or paced, through the REST API (issue 18).
 
-    .venv/bin/python bench/load.py [--attempts 20] [--concurrency 20] [--pool threads|prefork]
+    .venv/bin/python bench/load.py [--attempts 20] [--lone 5] [--concurrency 20]
+                                   [--pool threads|prefork]
                                    [--database postgres] [--delay 0.5,2]
                                    [--profile RAW --py-spy /tmp/spy/bin/py-spy]
     .venv/bin/python bench/load.py --paced 60 --hours 1      # 60 spread over an hour
@@ -15,9 +16,12 @@ from the conversation so that each attempt gets the same 4-step task whatever th
 the failing pytest, apply_patch, rerun it (a short test command), final answer.
 
 First an untimed warm-up attempt (the mirror's first clone, the worker's first connections),
-then one attempt alone (the baseline), then `--attempts` submitted at once (or `--paced N`
+then `--lone` attempts alone one after another (the baseline: 5 by default, so its p95 is
+as much a p95 as the crowd's; one lone attempt was one draw of the model's random delays and
+moved the ratio by ±40 %), then `--attempts` submitted at once (or `--paced N`
 spread evenly over the span), each followed by a websocket like the page. Prints: how many
-succeeded (must be all), the slowdown (submit → finished p95 under load ÷ the lone attempt's),
+succeeded (must be all), the slowdown (submit → finished p95 under load ÷ the same p95 of the
+lone attempts, as issue 18 defines it; and ÷ their median, the stricter figure),
 queue wait p50/p95 (created → started), submit → first command p50/p95, event append →
 websocket p50/p95 (the event's `created_at` to its receipt), the CPU seconds and peak memory
 (proportional set size: pages the pool processes share are counted once) of the worker and of
@@ -26,7 +30,8 @@ own processes, their containerd shims, PostgreSQL and redis-server, their sum as
 this bench's own process (its clients, the model server, the sampler: not the product), the rest
 of the machine: bench/usage.py), sandbox
 containers alive at peak and left over after (must be 0), with the load average next to them.
-`--profile`: py-spy samples the worker's threads holding the GIL during the round. Exits 1
+`--profile` / `--profile-web`: py-spy samples the worker's / daphne's threads holding the GIL
+during the round. Exits 1
 only when an attempt fails.
 """
 
@@ -64,6 +69,11 @@ ENDED = {"succeeded", "failed", "cancelled", "stopped"}  # tasks/models.py FINIS
 # per attempt, each a new PostgreSQL connection: most of the round's connections, and a share
 # of daphne's and PostgreSQL's CPU that grew with the round's length, not with the product.
 POLL_SECONDS = 30.0
+# The sampler reads the process table and the containers' cgroups this often, and the engine's
+# container list and the processes' proportional memory (a walk of their page tables) every
+# LIST_EVERY samples: an engine call every half second was itself a share of the engine's CPU.
+SAMPLE_SECONDS = 0.5
+LIST_EVERY = 4
 OWNER_LABEL = "org.codexweb.owner"  # tasks/sandbox/spec.py: "host:pid:starttime" of the worker
 
 # Run inside the stack's environment: alice, her team, the project, an API token, a session.
@@ -206,36 +216,38 @@ class Sampler(threading.Thread):
     def __init__(self, worker: int, web: int, *, database_port: int | None,
                  redis_port: int | None) -> None:
         super().__init__(daemon=True)
-        self.roots = {"worker": worker, "web": web}
-        self.servers = {"database": ("postgres", database_port),
-                        "redis": ("redis-server", redis_port)}
+        self.roots: dict[str, int | None] = {"worker": worker, "web": web}
+        # Found once: the postmaster, redis-server and dockerd outlive the round (their
+        # children, the backends and containerd, are read from each sample's process table).
+        self.roots["database"] = (usage.server_root("postgres", database_port)
+                                  if database_port else None)
+        self.roots["redis"] = usage.server_root("redis-server", redis_port) if redis_port else None
+        self.roots["engine"] = usage.engine_root()
+        self.shims = usage.Shims()
         self.stopped = threading.Event()
-        self.cpu_start = {name: self.usage(name)[0] for name in self.roots}
-        self.cpu_start.update(self.server_cpu())
-        self.cpu_start["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        self.samples = 0
+        self.own_cpu = 0.0  # this thread's CPU seconds: the sampling's cost, part of the bench's
+        table = usage.process_table()
+        self.cpu_start = {name: self.cpu(table, name) for name in self.roots}
         self.cpu_start["bench"] = usage.self_cpu()
         self.cpu_start["machine"] = usage.machine_busy()
         self.cpu_end = dict(self.cpu_start)
         self.began = self.last = time.monotonic()
-        self.rss_peak = dict.fromkeys(self.roots, 0.0)
+        self.rss_peak = {"worker": 0.0, "web": 0.0}
         self.pss_peak: dict[str, float] = {}
         self.worker_pids: set[int] = set()
         self.containers_peak = 0
+        self.owned: set[str] = set()  # the worker's attempt containers seen so far
+        self.gone: set[str] = set()  # ... and those whose cgroup is gone (removed)
         self.container_cpu: dict[str, float] = {}  # container id -> its processes' CPU seconds
         self.shim_cpu: dict[str, float] = {}  # container id -> its shim's CPU seconds
         self.container_memory: dict[str, float] = {}  # container id -> its peak MB
         self.errors: list[str] = []
 
-    def usage(self, name: str) -> tuple[float, float]:
-        return usage.cpu_and_rss(usage.descendants(self.roots[name]))
-
-    def server_cpu(self) -> dict[str, float]:
-        """CPU seconds of the database server (backends included, the ended ones through
-        the postmaster's reaped children) and of redis-server; 0 for one not found."""
-        return {
-            name: usage.cpu_and_rss(usage.server_pids(command, port))[0] if port else 0.0
-            for name, (command, port) in self.servers.items()
-        }
+    def cpu(self, table: dict[int, usage.Process], name: str) -> float:
+        """CPU seconds of the named tree in `table` (0 for one not found)."""
+        root = self.roots[name]
+        return sum(p.cpu for p in usage.tree(table, root)) if root else 0.0
 
     def container_ids(self, *, pooled: bool = False) -> list[str]:
         """Sandbox containers (running or not) owned by one of the worker's processes: the
@@ -259,33 +271,48 @@ class Sampler(threading.Thread):
         return len(self.container_ids())
 
     def run(self) -> None:
-        while not self.stopped.wait(0.5):
+        while not self.stopped.wait(SAMPLE_SECONDS):
+            began = time.thread_time()
             try:
                 self.sample()
             except Exception as exc:  # noqa: BLE001 - a missed sample must not end the bench
                 self.errors.append(str(exc)[:200])
+            self.own_cpu += time.thread_time() - began
 
     def sample(self) -> None:
-        self.worker_pids.update(usage.descendants(self.roots["worker"]))
-        for name, root in self.roots.items():
-            pids = usage.descendants(root)
-            cpu, rss = usage.cpu_and_rss(pids)
-            self.cpu_end[name] = cpu
-            self.rss_peak[name] = max(self.rss_peak[name], rss)
-            self.pss_peak[name] = max(self.pss_peak.get(name, 0.0), usage.pss_mb(pids))
-        self.cpu_end.update(self.server_cpu())
-        self.cpu_end["engine"] = usage.cpu_and_rss(usage.engine_pids())[0]
+        """One process table for every tree; the engine's container list and the memory
+        figures (smaps walks) every LIST_EVERY samples; each container's cgroup every sample."""
+        table = usage.process_table()
+        full = self.samples % LIST_EVERY == 0
+        self.samples += 1
+        for name in self.roots:
+            self.cpu_end[name] = self.cpu(table, name)
+        for name in ("worker", "web"):
+            processes = usage.tree(table, self.roots[name] or 0)
+            self.rss_peak[name] = max(self.rss_peak[name], sum(p.rss_mb for p in processes))
+            if name == "worker":
+                self.worker_pids.update(p.pid for p in processes)
+            if full:
+                pss = usage.pss_mb([p.pid for p in processes])
+                self.pss_peak[name] = max(self.pss_peak.get(name, 0.0), pss)
         self.cpu_end["bench"] = usage.self_cpu()
         self.cpu_end["machine"] = usage.machine_busy()
         self.last = time.monotonic()
-        ids = self.container_ids()
-        self.containers_peak = max(self.containers_peak, len(ids))
-        for cid in ids:
-            if (seconds := usage.container_cpu(cid)) is not None:
-                self.container_cpu[cid] = seconds
+        if full:
+            ids = self.container_ids()
+            self.containers_peak = max(self.containers_peak, len(ids))
+            self.owned.update(ids)
+        shims = self.shims.cpus(table)  # read before the cgroups: see container_has_processes
+        for cid in self.owned - self.gone:
+            if (seconds := usage.container_cpu(cid)) is None:
+                if cid in self.container_cpu:  # read before: removed (a new one has none yet)
+                    self.gone.add(cid)
+                continue
+            self.container_cpu[cid] = seconds
             if (peak := usage.container_memory_peak(cid)) is not None:
                 self.container_memory[cid] = peak
-        self.shim_cpu.update(usage.shim_cpus(set(ids)))
+            if cid in shims and usage.container_has_processes(cid):
+                self.shim_cpu[cid] = shims[cid]
 
     def spent(self, name: str) -> float:
         return self.cpu_end[name] - self.cpu_start[name]
@@ -346,21 +373,27 @@ def wall(attempt: Attempt) -> float:
     return attempt.since_submit(stack.parse_time(attempt.record["finished_at"]))
 
 
-def report(lone: Attempt, attempts: list[Attempt], sampler: Sampler, leftovers: int,
+def report(lone: list[Attempt], attempts: list[Attempt], sampler: Sampler, leftovers: int,
            elapsed: float, refused: int, sessions: int | None) -> None:
     walls = [wall(a) for a in attempts]
     queue = [stack.parse_time(a.record["started_at"]) - stack.parse_time(a.record["created_at"])
              for a in attempts if a.record.get("started_at")]
     first = [a.first_command() for a in attempts]
     latency = [x for a in attempts for x in a.latencies()]
-    lone_wall = wall(lone)
+    lone_walls = [wall(a) for a in lone]
+    lone_p50, lone_p95 = percentile(lone_walls, 0.5), percentile(lone_walls, 0.95)
+    loaded_p95 = percentile(walls, 0.95)
     rows = [
         ("succeeded", f"{sum(a.ok for a in attempts)}/{len(attempts)}"),
-        ("lone attempt: submit → finished / → first command",
-         f"{lone_wall:.1f} s / {lone.first_command():.2f} s"),
+        (f"lone ({len(lone)} one after another): submit → finished p50 / p95",
+         f"{lone_p50:.1f} s / {lone_p95:.1f} s (each: "
+         + ", ".join(f"{w:.1f}" for w in lone_walls) + ")"),
+        ("lone: submit → first command p50",
+         f"{percentile([a.first_command() for a in lone], 0.5):.2f} s"),
         ("under load: submit → finished p50 / p95",
-         f"{percentile(walls, 0.5):.1f} s / {percentile(walls, 0.95):.1f} s"),
-        ("slowdown (p95 under load ÷ lone)", f"{percentile(walls, 0.95) / lone_wall:.1f}×"),
+         f"{percentile(walls, 0.5):.1f} s / {loaded_p95:.1f} s"),
+        ("slowdown (p95 under load ÷ lone p95; ÷ lone p50)",
+         f"{loaded_p95 / lone_p95:.1f}×; {loaded_p95 / lone_p50:.1f}×"),
         ("queue wait p50 / p95",
          f"{percentile(queue, 0.5):.2f} s / {percentile(queue, 0.95):.2f} s"),
         ("submit → first command p50 / p95",
@@ -399,7 +432,8 @@ def cpu_rows(sampler: Sampler, n: int) -> list[tuple[str, str]]:
     sum to "the product"; the bench's own process (its websocket and HTTP clients, the scripted
     model server, this sampler) is not the product, and what is left is the rest of the machine
     (other sessions, the kernel's own threads). The engine's figure includes whatever else used
-    it meanwhile (a shared engine; the sampler's own container listings too)."""
+    it meanwhile (a shared engine; the sampler's own container listings, every
+    SAMPLE_SECONDS * LIST_EVERY, too)."""
     parts = [
         ("worker (main + pool processes)", sampler.spent("worker")),
         ("web (daphne)", sampler.spent("web")),
@@ -421,6 +455,7 @@ def cpu_rows(sampler: Sampler, n: int) -> list[tuple[str, str]]:
         *[row(name, seconds) for name, seconds in parts],
         row("the product (the parts above)", product),
         row("the bench itself (clients, model server, sampler; not the product)", bench),
+        row("  of it, the sampler's own thread", sampler.own_cpu),
         row("the rest (other sessions, the kernel)", rest),
         ("CPU: whole machine (busy seconds, all cores)",
          f"{machine:.1f} s of {sampler.wall() * (os.cpu_count() or 1):.0f} s available"),
@@ -473,7 +508,7 @@ def run_one(bench: stack.BenchStack, world: dict, followers: Followers, timeout:
 def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: int,
               delay: tuple[float, float], spread: float) -> bool:
     """A warm-up attempt (the stack's first: the mirror's clone, first connections), the lone
-    attempt (the baseline), then `args.attempts` at once or paced over `spread` seconds;
+    attempts (the baseline), then `args.attempts` at once or paced over `spread` seconds;
     prints the figures. All succeeded?"""
     repo = stack.make_project(bench.work / "calc")
     world = bench.django(SETUP, str(repo))
@@ -486,10 +521,13 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
               f"{concurrency}, model delay {delay[0]:g}–{delay[1]:g} s; "
               f"load average before: {stack.load_average()}", flush=True)
         warmup = run_one(bench, world, followers, args.timeout, "warm-up (untimed)")
-        lone = run_one(bench, world, followers, args.timeout, "lone attempt")
+        lone = [run_one(bench, world, followers, args.timeout, f"lone attempt {i + 1}")
+                for i in range(args.lone)]
 
         recorder = (Recorder(args.py_spy, pids["worker"], args.profile, idle=False)
                     if args.profile else None)
+        web_recorder = (Recorder(args.py_spy, pids["daphne"], args.profile_web, idle=False)
+                        if args.profile_web else None)
         sampler = Sampler(pids["worker"], pids["daphne"],
                           database_port=urlparse(bench.env.get("DATABASE_URL", "")).port,
                           redis_port=urlparse(bench.env.get("REDIS_URL", "")).port)
@@ -499,8 +537,9 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
         attempts = submit_all(bench, world, followers, args.attempts, spread)
         finish(bench.base, headers, attempts, args.timeout + spread)
         elapsed = time.monotonic() - started
-        if recorder:
-            recorder.stop()
+        for each in (recorder, web_recorder):
+            if each:
+                each.stop()
         sampler.stopped.set()
         sampler.join(timeout=10)
         sessions_after = database_sessions(bench.env.get("DATABASE_URL", ""))
@@ -509,7 +548,7 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
         with contextlib.suppress(AssertionError):
             wait_until(lambda: sampler.containers() == 0, timeout=60,
                        what="the sandbox containers removed")
-        for attempt in [warmup, lone, *attempts]:
+        for attempt in [warmup, *lone, *attempts]:
             if not attempt.ok:
                 print(f"attempt {attempt.id}: {attempt.record.get('status')}: "
                       f"{attempt.record.get('error')}", file=sys.stderr)
@@ -520,7 +559,10 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
         if recorder:
             print(f"\nworker CPU under load (py-spy, {args.profile}):")
             print(summarize(args.profile, within="", rate=recorder.rate, idle=False))
-        return warmup.ok and lone.ok and all(a.ok for a in attempts)
+        if web_recorder:
+            print(f"\nweb (daphne) CPU under load (py-spy, {args.profile_web}):")
+            print(summarize(args.profile_web, within="", rate=web_recorder.rate, idle=False))
+        return warmup.ok and all(a.ok for a in [*lone, *attempts])
     finally:
         followers.stop()
 
@@ -528,6 +570,8 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=20, help="attempts submitted at once")
+    parser.add_argument("--lone", type=int, default=5,
+                        help="attempts run alone one after another for the baseline")
     parser.add_argument("--paced", type=int, default=0, metavar="N",
                         help="instead: N attempts spread evenly over --minutes/--hours")
     parser.add_argument("--minutes", type=float, default=0, help="with --paced: the span")
@@ -542,10 +586,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for all")
     parser.add_argument("--profile", type=Path,
                         help="py-spy the worker's CPU (not idle) under load into this raw file")
+    parser.add_argument("--profile-web", type=Path,
+                        help="py-spy daphne's CPU (not idle) under load into this raw file")
     parser.add_argument("--py-spy", help="the py-spy program (see bench/pyspy.py)")
     args = parser.parse_args()
-    if args.profile and not args.py_spy:
-        parser.error("--profile needs py-spy: pass --py-spy (see bench/pyspy.py)")
+    if (args.profile or args.profile_web) and not args.py_spy:
+        parser.error("--profile/--profile-web need py-spy: pass --py-spy (see bench/pyspy.py)")
     low, high = (float(x) for x in args.delay.split(","))
     spread = args.minutes * 60 + args.hours * 3600
     if args.paced:
@@ -554,14 +600,15 @@ def main() -> int:
             parser.error("--paced N needs the span: --minutes M or --hours H")
     elif spread:
         parser.error("--minutes/--hours go with --paced N")
-    if args.attempts < 1 or args.concurrency < 0 or not 0 <= low <= high:
-        parser.error("--attempts must be positive, --delay LOW,HIGH with 0 ≤ LOW ≤ HIGH")
+    if args.attempts < 1 or args.lone < 1 or args.concurrency < 0 or not 0 <= low <= high:
+        parser.error("--attempts and --lone must be positive, --delay LOW,HIGH with "
+                     "0 ≤ LOW ≤ HIGH")
     concurrency = args.concurrency or (4 if args.paced else args.attempts)
     extra = {"DATABASE_URL": postgres_url()} if args.database == "postgres" else {}
     if args.pool:
         extra["WORKER_POOL"] = args.pool
     with scripted.ScriptedModelServer() as model:
-        model.add(*[responder(low, high)] * (4 * (args.attempts + 2) + 20))
+        model.add(*[responder(low, high)] * (4 * (args.attempts + args.lone + 1) + 20))
         with stack.bench_stack(model, prefix="bench-load-", wait=300,
                          WORKER_CONCURRENCY=str(concurrency), **extra) as bench:
             ok = run_round(bench, args, concurrency, (low, high), spread)
