@@ -234,8 +234,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
         _wait(host, port, seconds=60, child=web)
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
         say(f"codexweb is running at {url}")
-        say("Open that URL to sign in; on the first run it asks you to create the administrator "
-            "account.")
+        say("Open that URL to sign in (a new install without an account asks you to create "
+            "the administrator account first).")
         say("Press Ctrl-C to stop everything.")
         while True:
             supervisor.check()
