@@ -37,6 +37,7 @@ CANCEL_JOIN_SECONDS = 10.0  # how long leaving a cancel watch waits for a cancel
 # A registration due within this share of its interval joins the round due now: attempts that
 # started a moment apart share their statements instead of each waking the thread.
 EARLY_SHARE = 0.25
+FAILED_ROUND_PAUSE = 1.0  # seconds after a round failed for a reason other than the database
 
 
 @dataclass(eq=False)
@@ -108,9 +109,11 @@ class AttemptWatch:
     # -- the thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
+        """Never ends: every attempt of the process depends on it (a heartbeat that stops
+        gets them failed by housekeeping), so a round that fails is logged and skipped."""
         while True:
-            heartbeats, cancels = self._wait_for_due()
             try:
+                heartbeats, cancels = self._wait_for_due()
                 if heartbeats:
                     _stamp(heartbeats)
                 if cancels:
@@ -119,8 +122,9 @@ class AttemptWatch:
                 logger.warning("attempt watch skipped a round: %s", exc)
                 drop_connection()
             except Exception:
-                logger.warning("attempt watch round failed", exc_info=True)
+                logger.exception("attempt watch round failed")
                 drop_connection()
+                time.sleep(FAILED_ROUND_PAUSE)  # not a busy loop if it keeps failing
 
     def _wait_for_due(self) -> tuple[list[int], list[_Watch]]:
         """Block until some registrations are due; return the heartbeats' attempt ids and
