@@ -14,11 +14,11 @@ request size past which it answers 400 "maximum context length", `omit_usage=` n
 `refuse_null_content=` a 400 for `content: null`, `ignore_stream=` whole JSON when asked to
 stream (some proxies and small servers), `bare_final=` a Responses stream whose final response
 lists no output (only the streamed items do). Per reply: `finish_reason="length"`, `delay=`
-seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the stream sent
-in small writes that split the JSON, `no_done=` no `[DONE]`, `stream_error=` an error event
-mid-stream, `call_index=` how tool calls are indexed in the stream ("missing" or "zero", as
-Ollama and some llama.cpp versions send them; "repeat": id and name on every delta), and
-`NO_ID` calls without an id.
+seconds before answering (a client that hangs up meanwhile is listed in `hung_up`), `reset=` the
+connection dropped mid-reply, `chunked=` the stream sent in small writes that split the JSON,
+`no_done=` no `[DONE]`, `stream_error=` an error event mid-stream, `call_index=` how tool calls
+are indexed in the stream ("missing" or "zero", as Ollama and some llama.cpp versions send them;
+"repeat": id and name on every delta), and `NO_ID` calls without an id.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import select
 import socket
 import sys
 import threading
@@ -166,6 +167,7 @@ class ScriptedModelServer:
         self.bare_final = bare_final  # Responses stream: the final response lists no output
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []  # requests a real server would have rejected
+        self.hung_up: list[RecordedRequest] = []  # the client closed the connection mid-delay
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
@@ -273,8 +275,10 @@ class ScriptedModelServer:
                     self._send(refusal[0], json.dumps(refusal[1]).encode(), "application/json")
                     return
                 scripted = server._next(request)
-                if scripted.delay:
-                    time.sleep(scripted.delay)
+                if scripted.delay and self._hung_up_within(scripted.delay):
+                    with server._lock:
+                        server.hung_up.append(request)
+                    return
                 if scripted.status != 200:
                     self._send(scripted.status, scripted.error_body.encode(), "application/json",
                                scripted.headers)
@@ -298,6 +302,21 @@ class ScriptedModelServer:
                     self._send_chunked(payload.encode(), kind)
                 else:
                     self._send(200, payload.encode(), kind, scripted.headers)
+
+            def _hung_up_within(self, seconds: float) -> bool:
+                """Wait `seconds` before answering, as a slow model does; True as soon as the
+                client closes the connection meanwhile (it gave up, or was made to)."""
+                end = time.monotonic() + seconds
+                while (left := end - time.monotonic()) > 0:
+                    readable, _, _ = select.select([self.connection], [], [], left)
+                    if readable:
+                        try:
+                            if not self.connection.recv(1, socket.MSG_PEEK):
+                                return True
+                        except OSError:
+                            return True
+                        time.sleep(max(0.0, end - time.monotonic()))  # more bytes: not a hang-up
+                return False
 
             def _send_half(self, data: bytes, kind: str) -> None:
                 """Promise the whole body, send half of it, then drop the connection."""
