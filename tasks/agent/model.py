@@ -38,7 +38,7 @@ except ImportError:  # pragma: no cover - older SDKs
 
 from tasks.agent.config import ModelConfig
 from tasks.agent.conversation import Item
-from tasks.agent.model_abort import ModelAbort, abortable_transport
+from tasks.agent.model_abort import ModelAbort, make_abortable
 from tasks.agent.records import Usage
 from tasks.agent.wire import (
     ChatStream,
@@ -149,10 +149,8 @@ class ModelClient:
             max_retries=0,  # retries are ours: bounded, logged, honouring Retry-After
             timeout=_timeouts(config.request_timeout),
             # Its connections' reads can be ended from another thread (a cancel: `complete`).
-            http_client=openai.DefaultHttpxClient(
-                transport=abortable_transport(openai.DEFAULT_CONNECTION_LIMITS),
-                timeout=_timeouts(config.request_timeout),
-            ),
+            http_client=make_abortable(
+                openai.DefaultHttpxClient(timeout=_timeouts(config.request_timeout))),
         )
 
     def close(self) -> None:

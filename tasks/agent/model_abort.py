@@ -134,13 +134,17 @@ class AbortableBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def abortable_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
-    """An HTTP transport like the SDK's default whose connections a `ModelAbort` can end.
+def make_abortable(client: httpx.Client) -> httpx.Client:
+    """`client` (the SDK's default, with its transports for the environment's proxies too) with
+    connections a `ModelAbort` can end, from now on.
 
-    The transport takes no network backend, so its pool's is swapped before any connection is
-    made (a private attribute: tests/agent/test_model_abort.py fails if an upgrade moves it)."""
-    transport = httpx.HTTPTransport(limits=limits)
-    pool = getattr(transport, "_pool", None)
-    if isinstance(pool, httpcore.ConnectionPool):
-        pool._network_backend = AbortableBackend(pool._network_backend)
-    return transport
+    A transport takes no network backend, so each one's pool has its backend swapped before it
+    makes a connection (private attributes: tests/agent/test_model_abort.py fails if an upgrade
+    moves them, rather than leaving calls impossible to cancel)."""
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        if (isinstance(pool, httpcore.ConnectionPool)
+                and not isinstance(pool._network_backend, AbortableBackend)):
+            pool._network_backend = AbortableBackend(pool._network_backend)
+    return client

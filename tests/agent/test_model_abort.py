@@ -55,12 +55,17 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) 
         time.sleep(0.02)
 
 
-def test_the_shared_client_reads_through_the_abortable_backend(api):
-    """The transport's pool is a private attribute of the HTTP library: an upgrade that moves it
-    must fail here, not silently leave calls impossible to cancel."""
+def test_every_connection_of_the_client_reads_through_the_abortable_backend(monkeypatch):
+    """Transports and their pools are private attributes of the HTTP library: an upgrade that
+    moves them must fail here, not silently leave calls impossible to cancel. A proxy from the
+    environment (a company's) gets a transport of its own: its connections too."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     with ScriptedModelServer() as server:
-        pool = client(server, api)._client._client._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool._network_backend, AbortableBackend)
+        http = client(server, "chat")._client._client
+        transports = [http._transport, *(t for t in http._mounts.values() if t is not None)]
+        assert len(transports) >= 2
+        for transport in transports:
+            assert isinstance(transport._pool._network_backend, AbortableBackend)
 
 
 def test_abort_ends_a_reply_the_server_has_not_started(api):
@@ -79,6 +84,19 @@ def test_abort_ends_a_reply_the_server_has_not_started(api):
         # The shared client is none the worse: the next attempt's call is answered.
         assert model.complete(system="s", conversation=[Message("user", "hi")],
                               tools=[]).text == "next"
+
+
+def test_abort_ends_a_reply_stalled_half_way(api):
+    """The server sent the first events, then thinks: the read of the stream's body ends."""
+    with ScriptedModelServer([Reply(text="a long answer", stall=SLOW)]) as server:
+        abort = ModelAbort()
+        call = Call(client(server, api), abort)
+        wait_until(lambda: len(server.stalled) == 1, "the stream to stall")
+
+        abort.abort()
+
+        assert isinstance(call.result(), ModelCancelled)
+        wait_until(lambda: len(server.hung_up) == 1, "the server to see the connection closed")
 
 
 def test_abort_ends_the_wait_before_a_retry(api):
