@@ -13,7 +13,8 @@ the client remembers that for its model; so is streaming when a server answers a
 request with a whole reply. A conversation past the model's context window raises
 `ContextTooLong`, which the loop answers by shrinking old tool output. A reply without usage
 gets an estimate, so the token budget still counts it. tests/agent/test_real_servers.py shows
-each case against the scripted server behaving like the real one.
+each case against the scripted server behaving like the real one. A call given a `ModelAbort`
+ends with `ModelCancelled` soon after it is aborted, mid-reply too (tasks/agent/model_abort.py).
 """
 
 from __future__ import annotations
