@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from django.conf import settings
-from githubkit import GitHub
+from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import (
     GitHubException,
     PrimaryRateLimitExceeded,
@@ -241,9 +241,14 @@ class GitHubClient:
 
     def __init__(self, token: str, *, provider: str = Provider.GITHUB,
                  transport: httpx.BaseTransport | None = None,
+                 renew_token: Callable[[str], str | None] | None = None,
                  on_auth_failure: Callable[[], None] | None = None) -> None:
-        """`on_auth_failure` runs when GitHub refuses the token (401), before raising."""
+        """When GitHub refuses the token (401), `renew_token(refused)` may give a new one: the
+        call is made once more with it. `on_auth_failure` runs when the refusal stands (no new
+        token, or refused again), before GitHubAuthError is raised."""
         self.provider = provider
+        self._token = token
+        self._renew_token = renew_token
         self._on_auth_failure = on_auth_failure
         self._user_login: str | None = None
         self._github = GitHub(
@@ -259,6 +264,30 @@ class GitHubClient:
         )
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """`method(*args, **kwargs)`; a refused token is renewed and the call made again, once
+        (a 401 means GitHub did nothing, so even a POST is safe to repeat)."""
+        try:
+            return self._call_once(method, *args, **kwargs)
+        except GitHubAuthError:
+            token = self._renew_token(self._token) if self._renew_token is not None else None
+            if token is None:
+                self._auth_failed()
+                raise
+        logger.info("GitHub refused a token believed valid; renewed it, calling again")
+        self._token = token
+        # githubkit builds each request's auth from this, also for the bound `method`.
+        self._github.auth = TokenAuthStrategy(token)
+        try:
+            return self._call_once(method, *args, **kwargs)
+        except GitHubAuthError:
+            self._auth_failed()
+            raise
+
+    def _auth_failed(self) -> None:
+        if self._on_auth_failure is not None:
+            self._on_auth_failure()
+
+    def _call_once(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             response = method(*args, **kwargs)
             if response.status_code != 304:
@@ -290,9 +319,7 @@ class GitHubClient:
         except ValueError:
             body = {}
         message = body.get("message", "") if isinstance(body, dict) else ""
-        if status == 401:
-            if self._on_auth_failure is not None:
-                self._on_auth_failure()
+        if status == 401:  # `_call` renews the token or gives up
             return GitHubAuthError(self.provider)
         if status in (403, 429) and (status == 429 or "rate limit" in message.lower()):
             # A secondary limit with neither Retry-After nor x-ratelimit-remaining: 0 (githubkit

@@ -3,7 +3,9 @@
 A token GitHub refuses (401) is marked invalid and never used again until the person signs in
 again, which stores a fresh one (`credential_store`). A GitHub App's expiring token is renewed
 with its refresh token shortly before it expires (`credential_token`), so an 8-hour token never
-turns into a sign-in prompt while the refresh token lives.
+turns into a sign-in prompt while the refresh token lives; and once more when GitHub refuses one
+we believed valid (revoked early, a skewed clock, renewed by another app), the call then made
+again with the new token (`credential_renew_refused`).
 """
 
 from __future__ import annotations
@@ -91,6 +93,24 @@ def credential_token(credential: GitHubCredential) -> str:
     return credential.reveal()
 
 
+def credential_renew_refused(credential: GitHubCredential, refused: str) -> str | None:
+    """A token to make a call GitHub refused (401) with `refused` once more: the one another
+    process stored meanwhile, or one renewed now with the refresh token. None when there is no
+    way to a new token (no refresh token, or GitHub refused it: the credential is then invalid);
+    GitHubError when GitHub cannot be reached to renew."""
+    with transaction.atomic():
+        fresh = GitHubCredential.objects.select_for_update().get(pk=credential.pk)
+        if fresh.invalid_at is None and fresh.refresh_encrypted and fresh.reveal() == refused:
+            _renew(fresh)
+    for name in ("token_encrypted", "expires_at", "refresh_encrypted", "refresh_expires_at",
+                 "invalid_at"):
+        setattr(credential, name, getattr(fresh, name))
+    if credential.invalid_at is not None:
+        return None
+    token = credential.reveal()
+    return token if token != refused else None
+
+
 def _renew(credential: GitHubCredential) -> None:
     """Exchange the refresh token and store the new pair (or mark the credential invalid)."""
     refresh = crypto.decrypt(credential.refresh_encrypted) if credential.refresh_encrypted else ""
@@ -132,7 +152,9 @@ def client_for(credential: GitHubCredential) -> GitHubClient:
     """A REST client for the credential (its token renewed first if it expires soon); raises
     what `credential_token` raises.
 
-    A 401 from GitHub during any call marks the credential invalid (sign in again).
+    A 401 from GitHub during a call renews the token once if it can and makes the call again;
+    a 401 after that, or with no way to renew, marks the credential invalid (sign in again).
     """
     return GitHubClient(credential_token(credential), provider=credential.provider,
+                        renew_token=lambda refused: credential_renew_refused(credential, refused),
                         on_auth_failure=lambda: credential_invalidate(credential))

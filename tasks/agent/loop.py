@@ -39,7 +39,8 @@ from tasks.agent.instructions import (
     review_prompt,
     system_prompt,
 )
-from tasks.agent.model import ContextTooLong, Model, ModelError
+from tasks.agent.model import ContextTooLong, Model, ModelCancelled, ModelError
+from tasks.agent.model_abort import ModelAbort
 from tasks.agent.records import AgentResult, Citation, Step
 from tasks.agent.steering import (
     TakeNotes,
@@ -87,6 +88,7 @@ def run_agent(
     clock: Callable[[], float] = time.monotonic,
     notes: TakeNotes = no_notes,
     agents_files: Future[AgentsFiles] | None = None,
+    model_abort: ModelAbort | None = None,
 ) -> AgentResult:
     """Drive one attempt in a started sandbox until it ends; return how it ended.
 
@@ -100,8 +102,11 @@ def run_agent(
     patch.
     `agents_files`: the AGENTS.md files, when the caller started reading them already
     (`read_agents_files_soon`, so the read overlaps the caller's own work); else read here.
+    `model_abort`: what the caller aborts on a cancel to end a model reply in flight; the
+    attempt then ends "cancelled" at once, not after the reply nor as a model error.
     """
-    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering, notes, agents_files)
+    run = _Run(spec, sandbox, model, on_event, cancelled, clock, steering, notes, agents_files,
+               model_abort)
     try:
         return run.run()
     except Exception as exc:  # a bug must still end the attempt cleanly, with its log
@@ -124,6 +129,7 @@ class _Run:
     steering: TakeSteering = no_steering
     notes: TakeNotes = no_notes
     agents_files: Future[AgentsFiles] | None = None
+    model_abort: ModelAbort | None = None
     started: float = field(init=False)
     budget: BudgetTracker = field(init=False)
     result: AgentResult = field(
@@ -178,6 +184,8 @@ class _Run:
             deadline = self.clock() + self.budget.remaining_seconds()
             try:
                 turn = self._complete(system, tools, deadline)
+            except ModelCancelled:
+                return self._end("cancelled", "cancelled", "Cancelled.", toolbox)
             except ModelError as exc:
                 return self._fail(str(exc))
             turn.tool_calls = unique_call_ids(turn.tool_calls, self._call_ids())
@@ -254,7 +262,8 @@ class _Run:
         for shrinks in range(CONTEXT_SHRINKS + 1):
             try:
                 return self.model.complete(system=system, conversation=self.conversation,
-                                           tools=tools, deadline=deadline)
+                                           tools=tools, deadline=deadline,
+                                           abort=self.model_abort)
             except ContextTooLong as exc:
                 if shrinks == CONTEXT_SHRINKS or not shrink_tool_outputs(self.conversation):
                     done = "Shortening earlier command output was not enough" if shrinks else (

@@ -13,7 +13,8 @@ the client remembers that for its model; so is streaming when a server answers a
 request with a whole reply. A conversation past the model's context window raises
 `ContextTooLong`, which the loop answers by shrinking old tool output. A reply without usage
 gets an estimate, so the token budget still counts it. tests/agent/test_real_servers.py shows
-each case against the scripted server behaving like the real one.
+each case against the scripted server behaving like the real one. A call given a `ModelAbort`
+ends with `ModelCancelled` soon after it is aborted, mid-reply too (tasks/agent/model_abort.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ except ImportError:  # pragma: no cover - older SDKs
 
 from tasks.agent.config import ModelConfig
 from tasks.agent.conversation import Item
+from tasks.agent.model_abort import ModelAbort, make_abortable
 from tasks.agent.records import Usage
 from tasks.agent.wire import (
     ChatStream,
@@ -78,6 +80,10 @@ class ContextTooLong(ModelError):
     """The conversation no longer fits the model's context window; a shorter one may."""
 
 
+class ModelCancelled(ModelError):
+    """The call was ended from outside (`ModelAbort.abort()`): its attempt was cancelled."""
+
+
 class _StreamIgnored(Exception):
     """A 200 whose body held no stream events: the server answers whole replies only."""
 
@@ -94,7 +100,8 @@ class Model(Protocol):
     name: str
 
     def complete(self, *, system: str, conversation: list[Item], tools: list[ToolSpec],
-                 deadline: float | None = None) -> ModelTurn: ...
+                 deadline: float | None = None, abort: ModelAbort | None = None
+                 ) -> ModelTurn: ...
 
 
 _shared_lock = threading.Lock()
@@ -142,6 +149,9 @@ class ModelClient:
             api_key=config.api_key or "no-key",
             max_retries=0,  # retries are ours: bounded, logged, honouring Retry-After
             timeout=_timeouts(config.request_timeout),
+            # Its connections' reads can be ended from another thread (a cancel: `complete`).
+            http_client=make_abortable(
+                openai.DefaultHttpxClient(timeout=_timeouts(config.request_timeout))),
         )
 
     def close(self) -> None:
@@ -149,13 +159,31 @@ class ModelClient:
         self._client.close()
 
     def complete(self, *, system: str, conversation: list[Item], tools: list[ToolSpec],
-                 deadline: float | None = None) -> ModelTurn:
-        """The model's next reply. Raises ModelError when the API refuses or keeps failing."""
+                 deadline: float | None = None, abort: ModelAbort | None = None) -> ModelTurn:
+        """The model's next reply. Raises ModelError when the API refuses or keeps failing, and
+        ModelCancelled soon after `abort.abort()` (from another thread), even mid-reply or
+        while waiting to retry; then the request is not made again."""
+        if abort is None:
+            return self._complete(system, conversation, tools, deadline, None)
+        with abort.bound():
+            try:
+                return self._complete(system, conversation, tools, deadline, abort)
+            except ModelCancelled:
+                raise
+            except Exception as exc:  # the read it cut ends as a dropped connection, or worse
+                if abort.aborted:
+                    raise ModelCancelled("The model call was cancelled.") from exc
+                raise
+
+    def _complete(self, system: str, conversation: list[Item], tools: list[ToolSpec],
+                  deadline: float | None, abort: ModelAbort | None) -> ModelTurn:
         policy = self.config.retry
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
+            if abort is not None and abort.aborted:  # before the server starts on a reply
+                raise ModelCancelled("The model call was cancelled.")
             try:
                 turn = self._call(system, conversation, tools, self._timeout(deadline))
                 turn.attempts = attempt
@@ -174,7 +202,10 @@ class ModelClient:
                         f"The model API is failing ({exc}) and the attempt's time budget does "
                         "not allow waiting to retry."
                     ) from exc
-                self._sleep(wait)
+                if abort is None:
+                    self._sleep(wait)
+                elif abort.wait(wait):
+                    raise ModelCancelled("The model call was cancelled.") from exc
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         policy = self.config.retry

@@ -17,6 +17,7 @@ from repos.github.models import GitHubCredential
 from repos.models import Repository
 from tasks.pull_requests.body import commit_message
 from tasks.pull_requests.errors import PullRequestError
+from tasks.pull_requests.rate_limits import after_a_short_wait
 
 PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
 GIT_REFUSED = ("{name} refused your sign-in to git (HTTP 401) while {what}. Sign in again with "
@@ -45,13 +46,14 @@ class Pusher:
 def pusher_for(user: User | None, repository: Repository) -> Pusher:
     """`user`'s GitHub client after GitHub confirmed they may push to `repository`.
 
-    Raises PullRequestError (not signed in, no push access) and GitHubAuthError (the token was
-    refused; client_for marks the credential invalid so the page asks them to sign in again)."""
+    Raises PullRequestError (not signed in, no push access), GitHubAuthError (the token was
+    refused; client_for marks the credential invalid so the page asks them to sign in again)
+    and GitHubRateLimited (a limit longer than a short wait)."""
     credential = credential_for(user, repository.provider) if user else None
     if user is None or credential is None:
         raise PullRequestError(f"Sign in with {repository.get_provider_display()} first.")
     client = client_for(credential)  # a 401 marks the credential invalid (client_for)
-    info = client.repository(repository.owner, repository.name)
+    info = after_a_short_wait(lambda: client.repository(repository.owner, repository.name))
     if not info.can_push:
         raise PullRequestError(NO_PUSH.format(name=repository.get_provider_display(),
                                               repo=repository))

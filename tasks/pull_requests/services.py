@@ -42,6 +42,7 @@ from tasks.pull_requests.pushing import (
     push_head,
     pusher_for,
 )
+from tasks.pull_requests.rate_limits import after_a_short_wait
 from tasks.pull_requests.selectors import open_parent_pull_request, push_only
 
 logger = logging.getLogger(__name__)
@@ -305,6 +306,36 @@ def _open(record: PullRequestRecord) -> None:
     fetch_mirror(pusher, repository)
     text = pull_text(attempt)  # after the fetch: the history decides the title's style
     title = text.title
+    if not _pushed_by_an_earlier_try(record, repository):
+        _commit_and_push(record, pusher, title)
+    body = pull_body_of(attempt, text, head_sha=record.head_sha, draft=record.draft)
+    pull = _pull_create_or_adopt(pusher, repository, title=title, body=body,
+                                 head=record.branch, base=task.base_branch, draft=record.draft)
+    record.number, record.html_url = pull.number, pull.html_url
+    record.state = PullRequestRecord.State.OPEN
+    record.save(update_fields=["number", "html_url", "state", "updated_at"])
+
+
+def _pushed_by_an_earlier_try(record: PullRequestRecord, repository: Repository) -> bool:
+    """Whether an earlier try of this request pushed its commit, and GitHub's branch (as just
+    fetched) still holds it: a later step failed (GitHub's rate limit, a worker that died), and
+    the retry only has to open the pull request."""
+    if not record.head_sha:
+        return False
+    try:
+        head = mirror.run_git(["-C", str(mirror.mirror_path(repository)), "rev-parse",
+                               "--verify", "--quiet", f"refs/heads/{record.branch}"]).strip()
+    except mirror.GitError:
+        return False
+    return head == record.head_sha
+
+
+def _commit_and_push(record: PullRequestRecord, pusher: Pusher, title: str) -> None:
+    """The attempt's patch committed on the base branch as the pusher and pushed to the
+    record's branch; the commit is kept on the record at once, so a retry does not push again."""
+    attempt = record.attempt
+    task = attempt.task
+    repository = task.repository
     with tempfile.TemporaryDirectory(prefix="codexweb-pr-") as tmp:
         work = Path(tmp) / "work"
         try:
@@ -325,12 +356,7 @@ def _open(record: PullRequestRecord) -> None:
         # Its own codex/ branch, so a retry may replace what an earlier try pushed.
         push_head(pusher, work, record.branch, force=True)
     record.head_sha = head_sha
-    body = pull_body_of(attempt, text, head_sha=head_sha, draft=record.draft)
-    pull = _pull_create_or_adopt(pusher, repository, title=title, body=body,
-                                 head=record.branch, base=task.base_branch, draft=record.draft)
-    record.number, record.html_url = pull.number, pull.html_url
-    record.state = PullRequestRecord.State.OPEN
-    record.save(update_fields=["head_sha", "number", "html_url", "state", "updated_at"])
+    record.save(update_fields=["head_sha", "updated_at"])
 
 
 def _pull_create_or_adopt(pusher: Pusher, repository: Repository, *, title: str, body: str,
@@ -342,20 +368,23 @@ def _pull_create_or_adopt(pusher: Pusher, repository: Repository, *, title: str,
     worker): GitHub answers 422 "A pull request already exists", and a retry takes that one over
     with this run's text instead of failing."""
     owner, name = repository.owner, repository.name
-    try:
-        return pusher.client.pull_create(owner, name, title=title, body=body, head=head,
-                                         base=base, draft=draft)
+    client = pusher.client
+    try:  # GitHub's secondary limits target creating content: a short one is waited out
+        return after_a_short_wait(lambda: client.pull_create(
+            owner, name, title=title, body=body, head=head, base=base, draft=draft))
     except GitHubInvalid as exc:
         if "already exists" not in str(exc):
             raise
         try:
-            existing = pusher.client.pulls(owner, name, head=head, state="open", max_pages=1)
+            existing = after_a_short_wait(lambda: client.pulls(
+                owner, name, head=head, state="open", max_pages=1))
         except GitHubError:
             existing = []  # a server that cannot list them: GitHub's own refusal says why
         if not existing:
             raise exc from None
-        return pusher.client.pull_update(owner, name, existing[0].number, title=title,
-                                         body=body)
+        number = existing[0].number
+        return after_a_short_wait(lambda: client.pull_update(owner, name, number, title=title,
+                                                             body=body))
 
 
 def pull_request_refresh(record: PullRequestRecord) -> PullRequestRecord:

@@ -27,6 +27,7 @@ from tasks.agent.config import (
 from tasks.agent.config import Mode as AgentMode
 from tasks.agent.loop import read_agents_files_soon, run_agent
 from tasks.agent.model import shared_model_client
+from tasks.agent.model_abort import ModelAbort
 from tasks.agent.records import AgentResult
 from tasks.agent.steering import Steer, TakeNotes, no_notes
 from tasks.images.selectors import images_of_turn
@@ -114,10 +115,13 @@ def conversation_of(attempt: Attempt) -> list[dict[str, Any]]:
 
 
 def run_agent_in_sandbox(
-    attempt_id: int, sandbox: Sandbox, *, base_commit: str, notes: TakeNotes = no_notes
+    attempt_id: int, sandbox: Sandbox, *, base_commit: str, notes: TakeNotes = no_notes,
+    model_abort: ModelAbort | None = None,
 ) -> AgentResult:
     """Run the agent for a claimed, running attempt in its started sandbox. `notes()`: what
-    to tell the agent after its next tool call (approved hosts: tasks/worker/egress_follow.py)."""
+    to tell the agent after its next tool call (approved hosts: tasks/worker/egress_follow.py).
+    `model_abort`: aborted by the cancel watch (tasks/worker/cancel.py) to end a model reply
+    in flight."""
     agents_files = read_agents_files_soon(sandbox)  # overlaps the reads below
     attempt = Attempt.objects.select_related("task__repository", "task__team", "parent").get(
         pk=attempt_id
@@ -136,7 +140,7 @@ def run_agent_in_sandbox(
     try:
         return run_agent(spec, sandbox, model, publisher.on_event,
                          cancelled=lambda: attempt_cancelled(attempt_id), steering=steering,
-                         notes=notes, agents_files=agents_files)
+                         notes=notes, agents_files=agents_files, model_abort=model_abort)
     finally:
         publisher.flush()
 

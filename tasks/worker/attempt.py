@@ -24,6 +24,7 @@ from repos.git.workspace import PrepareError
 from repos.github.client import GitHubError
 from repos.installation.services import install_id
 from tasks import events
+from tasks.agent.model_abort import ModelAbort
 from tasks.models import Attempt, AttemptKind, Mode, Status
 from tasks.resilience import DATABASE_UNAVAILABLE_MESSAGE, TRANSIENT_DB_ERRORS, DatabaseUnavailable
 from tasks.sandbox.base import SandboxError, SandboxOwner
@@ -136,13 +137,15 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
     )
     del secrets
     sandbox, base = started.sandbox, prepared.base_commit
+    model_abort = ModelAbort()  # a cancel also ends the model's reply in flight
     try:
-        with cancel_watch(attempt.pk, sandbox):
+        with cancel_watch(attempt.pk, sandbox, model_call=model_abort):
             mode = environment.agent_policy.mode
             with follow_egress(attempt.pk, sandbox, allowlist=mode == "allowlist",
                                proxied=mode != "off") as egress:
                 result = run_agent_in_sandbox(
-                    attempt.pk, sandbox, base_commit=base, notes=egress.notes
+                    attempt.pk, sandbox, base_commit=base, notes=egress.notes,
+                    model_abort=model_abort,
                 )
             collect_and_finish(attempt.pk, result, sandbox=sandbox, base_commit=base,
                                rebased=attempt.kind == AttemptKind.RESOLVE)

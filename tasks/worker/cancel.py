@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+from tasks.agent.model_abort import ModelAbort
 from tasks.background import every
 from tasks.models import FINISHED_STATUSES, Attempt
 from tasks.resilience import with_db_retry
@@ -23,12 +24,21 @@ def attempt_cancelled(attempt_id: int) -> bool:
 
 
 @contextlib.contextmanager
-def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0) -> Iterator[None]:
-    """While the block runs, check the attempt every `interval` seconds and call
-    `sandbox.cancel()` once it is cancelled (or was ended elsewhere, e.g. by housekeeping), so
-    a long command stops within `interval` seconds, not at the next step. The process's watch
-    thread asks for all its attempts in one query (tasks/worker/attempt_watch.py)."""
-    with attempt_watch().cancel_when_ended(attempt_id, sandbox.cancel, interval=interval):
+def cancel_watch(attempt_id: int, sandbox: Sandbox, *, interval: float = 2.0,
+                 model_call: ModelAbort | None = None) -> Iterator[None]:
+    """While the block runs, check the attempt every `interval` seconds and, once it is
+    cancelled (or was ended elsewhere, e.g. by housekeeping), call `model_call.abort()` (a
+    model reply in flight: minutes of a reasoning model, and the person's tokens) and
+    `sandbox.cancel()`, so a long command or reply stops within `interval` seconds, not at the
+    next step. The process's watch thread asks for all its attempts in one query
+    (tasks/worker/attempt_watch.py)."""
+
+    def cancel() -> None:
+        if model_call is not None:  # first: it is instant, the sandbox's cancel asks the engine
+            model_call.abort()
+        sandbox.cancel()
+
+    with attempt_watch().cancel_when_ended(attempt_id, cancel, interval=interval):
         yield
 
 

@@ -33,9 +33,10 @@ SHUTDOWN_MESSAGE = (
 # How long the attempts get to stop by themselves before their containers are removed here:
 # their cancel watch asks every 2 s, and `codexweb serve` kills a child after 15 s.
 SETTLE_SECONDS = 6.0
-# After that, how long an attempt's thread may still take (a model call in flight, which
-# nothing can interrupt) before the process exits anyway: its attempt is ended and its
-# container gone, and the job's late acknowledgement only ends it again (tasks/jobs.py).
+# After that, how long an attempt's thread may still take (its cancel watch ends a model call
+# in flight too; collecting the patch may not be done) before the process exits anyway: its
+# attempt is ended and its container gone, and the job's late acknowledgement only ends it
+# again (tasks/jobs.py).
 EXIT_AFTER_SECONDS = 4.0
 
 _lock = threading.Lock()

@@ -1,7 +1,8 @@
 """Item 6 at the attempt level: cancelling an attempt while it is queued, fetching, in its setup
-script or running a command ends it as "cancelled", with no raw engine error in its log and no
-container left. The job runs as a worker runs it (`run_attempt`), the cancel comes from another
-thread the moment the attempt reaches the phase, as a person's click would.
+script, running a command or waiting for the model's reply ends it as "cancelled", with no raw
+engine error in its log and no container left. The job runs as a worker runs it (`run_attempt`),
+the cancel comes from another thread the moment the attempt reaches the phase, as a person's
+click would.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tasks.jobs import run_attempt
 from tasks.models import Attempt, Status
 from tasks.services import attempt_cancel, task_create
 from tests.faults.conftest import attempt_containers, when_event
-from tests.support.model_server import call, reply
+from tests.support.model_server import Reply, call, reply
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
@@ -90,3 +91,22 @@ def test_cancel_during_a_phase_ends_as_cancelled_and_cleans_up(
     if phase == "setup":  # stopped in the middle, not after the two minutes
         end = attempt.events.get(kind=kinds.COMMAND_END, payload__chunk_id=f"setup-{attempt.pk}")
         assert end.payload["exit_code"] is None
+
+
+def test_cancel_while_the_model_thinks_ends_the_call_and_the_attempt(
+    fault_settings, model_server, docker_engine, acme, alice, fixture_repo
+):
+    """A reasoning model may think for minutes: the cancel closes the request (no more of the
+    person's tokens, the worker free again) instead of waiting out the reply."""
+    model_server.add(Reply(text="Far too late.", delay=60.0))
+    attempt = code_task(acme, alice, fixture_repo).attempts.get()
+    watcher = when_event(attempt, kinds.PHASE, "Agent started",
+                         lambda: attempt_cancel(attempt_id=attempt.pk, by=alice))
+
+    run_attempt(attempt.pk)
+
+    watcher.join(timeout=10)
+    assert_cancelled_cleanly(attempt, docker_engine)
+    # Recorded only if the connection closed before the 60 s were up.
+    assert len(model_server.hung_up) == 1 and len(model_server.requests) == 1
+    assert not attempt.events.filter(kind=kinds.ERROR).exists()

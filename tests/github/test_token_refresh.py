@@ -137,3 +137,105 @@ def test_sign_in_through_a_github_app_keeps_the_refresh_token_encrypted(client, 
     extra = UserSocialAuth.objects.get(user=credential.user).extra_data
     assert refresh not in str(extra) and credential.reveal() not in str(extra)
     assert client.get("/test-github-whoami/").json()["login"] == "octocat"
+
+
+def revoked_early(gh, credential: GitHubCredential) -> None:
+    """GitHub no longer takes the token, though our record says it has hours left (revoked
+    early, a clock skewed, renewed by another app)."""
+    gh.state.expire_tokens(credential.login)
+    assert credential.expires_at > timezone.now() + timedelta(hours=7)
+
+
+@pytest.mark.django_db
+def test_a_token_refused_before_its_time_is_renewed_and_the_call_made_again(gh, alice):
+    credential = connect_expiring(alice, gh, login="octocat")
+    old_token = credential.reveal()
+    revoked_early(gh, credential)
+
+    assert client_for(credential).user()["login"] == "octocat"
+
+    stored = GitHubCredential.objects.get(pk=credential.pk)
+    assert stored.invalid_at is None and stored.reveal() != old_token
+    assert token_posts(gh) == 1
+    user_calls = [r for r in gh.state.requests if r.path.endswith("/user")]
+    assert len(user_calls) == 2  # refused, then made again with the renewed token
+
+
+@pytest.mark.django_db
+def test_a_refused_token_whose_renewal_is_refused_asks_to_sign_in_again(gh, alice):
+    credential = connect_expiring(alice, gh, login="octocat")
+    revoked_early(gh, credential)
+    gh.state.refresh_tokens.clear()  # the app was uninstalled / the refresh token revoked
+
+    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
+        client_for(credential).user()
+
+    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is not None
+    assert token_posts(gh) == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_token_without_a_refresh_token_asks_to_sign_in_again(gh, alice):
+    gh_user = gh.state.add_user("octocat")
+    credential = credential_store(user=alice, provider=PROVIDER["github"], login="octocat",
+                                  external_id=gh_user.id, token=gh.state.issue_token("octocat"))
+    gh.state.revoke_tokens("octocat")
+
+    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
+        client_for(credential).user()
+
+    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is not None
+    assert token_posts(gh) == 0
+
+
+@pytest.mark.django_db
+def test_a_renewed_token_refused_too_is_not_renewed_again(gh, alice):
+    """One renewal and one more try per call: a token refused right after its renewal (the
+    app lost access) ends in the sign-in prompt, not a loop of renewals."""
+    credential = connect_expiring(alice, gh, login="octocat")
+    revoked_early(gh, credential)
+    client = client_for(credential)
+    issue = gh.state.issue_token
+
+    def dead_on_arrival(login, scopes=None, *, lifetime=None):  # noqa: ANN001, ANN202
+        value = issue(login, scopes, lifetime=lifetime)
+        gh.state.expire_tokens(login)
+        return value
+
+    gh.state.issue_token = dead_on_arrival
+    with pytest.raises(GitHubAuthError):
+        client.user()
+
+    assert token_posts(gh) == 1
+    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is not None
+
+
+@pytest.mark.django_db
+def test_a_refused_token_another_process_renewed_meanwhile_is_replaced_without_a_renewal(
+    gh, alice
+):
+    credential = connect_expiring(alice, gh, login="octocat")
+    stale = GitHubCredential.objects.get(pk=credential.pk)
+    client = client_for(stale)  # holds the token about to be refused
+    eight_hours_later(gh, credential)
+    credential_token(credential)  # another process renews it
+    assert token_posts(gh) == 1
+
+    assert client.user()["login"] == "octocat"
+
+    assert token_posts(gh) == 1  # the stored token was used, the refresh token not spent again
+    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is None
+
+
+@pytest.mark.django_db
+def test_create_pr_with_a_token_refused_before_its_time(gh, acme, alice, tmp_path):
+    """The access check renews the refused token; the git push and the PR use the new one."""
+    webapp = greeting_webapp(gh, tmp_path)
+    credential = connect_expiring(alice, gh, login="alice-gh")
+    attempt = finished(connected_repository(acme, webapp), alice)
+    revoked_early(gh, credential)
+
+    record = pull_request_create(attempt=attempt, user=alice)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert len(webapp.pulls) == 1 and token_posts(gh) == 1

@@ -226,7 +226,7 @@ class GitHubDouble:
             state.outage.hits -= 1
             return Reply(503, basic_error("Service Unavailable", 503))
         limits = state.rate_limit
-        if limits.secondary_hits > 0:
+        if limits.secondary_hits > 0 and path.endswith(limits.secondary_path):
             limits.secondary_hits -= 1
             return Reply(
                 limits.secondary_status,

@@ -180,6 +180,7 @@ class RateLimit:
     secondary_hits: int = 0
     retry_after: int | str | None = 60  # seconds, or an HTTP date (RFC 9110 allows both)
     secondary_status: int = 429
+    secondary_path: str = ""  # only calls whose path ends with it count (e.g. "/pulls")
 
     @property
     def used(self) -> int:

@@ -14,11 +14,12 @@ request size past which it answers 400 "maximum context length", `omit_usage=` n
 `refuse_null_content=` a 400 for `content: null`, `ignore_stream=` whole JSON when asked to
 stream (some proxies and small servers), `bare_final=` a Responses stream whose final response
 lists no output (only the streamed items do). Per reply: `finish_reason="length"`, `delay=`
-seconds before answering, `reset=` the connection dropped mid-reply, `chunked=` the stream sent
-in small writes that split the JSON, `no_done=` no `[DONE]`, `stream_error=` an error event
-mid-stream, `call_index=` how tool calls are indexed in the stream ("missing" or "zero", as
-Ollama and some llama.cpp versions send them; "repeat": id and name on every delta), and
-`NO_ID` calls without an id.
+seconds before answering and `stall=` seconds half-way through a stream (a client that hangs up
+meanwhile is listed in `hung_up`), `reset=` the connection dropped mid-reply, `chunked=` the
+stream sent in small writes that split the JSON, `no_done=` no `[DONE]`, `stream_error=` an
+error event mid-stream, `call_index=` how tool calls are indexed in the stream ("missing" or
+"zero", as Ollama and some llama.cpp versions send them; "repeat": id and name on every delta),
+and `NO_ID` calls without an id.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import select
 import socket
 import sys
 import threading
@@ -62,6 +64,7 @@ class Reply:
     cut_stream: bool = False  # stop the stream half-way (a dropped connection)
     reset: bool = False  # promise the whole body, send half, close the connection
     delay: float = 0.0  # seconds before the answer starts (a slow or hung server)
+    stall: float = 0.0  # seconds a stream stops half-way (a model thinking mid-reply)
     finish_reason: str = ""  # override: "length" for a reply cut at the output limit
     chunked: bool = False  # stream in small chunked-encoding writes that split the JSON
     no_done: bool = False  # a chat stream that ends without `data: [DONE]`
@@ -166,6 +169,8 @@ class ScriptedModelServer:
         self.bare_final = bare_final  # Responses stream: the final response lists no output
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []  # requests a real server would have rejected
+        self.hung_up: list[RecordedRequest] = []  # the client closed the connection mid-delay
+        self.stalled: list[RecordedRequest] = []  # streams stopped half-way (`stall=`) for now
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
@@ -273,8 +278,10 @@ class ScriptedModelServer:
                     self._send(refusal[0], json.dumps(refusal[1]).encode(), "application/json")
                     return
                 scripted = server._next(request)
-                if scripted.delay:
-                    time.sleep(scripted.delay)
+                if scripted.delay and self._hung_up_within(scripted.delay):
+                    with server._lock:
+                        server.hung_up.append(request)
+                    return
                 if scripted.status != 200:
                     self._send(scripted.status, scripted.error_body.encode(), "application/json",
                                scripted.headers)
@@ -294,10 +301,48 @@ class ScriptedModelServer:
                 kind = "text/event-stream" if stream else "application/json"
                 if scripted.reset:
                     self._send_half(payload.encode(), kind)
+                elif stream and scripted.stall:
+                    self._send_stalled(payload.encode(), kind, scripted.stall, request)
                 elif scripted.chunked:
                     self._send_chunked(payload.encode(), kind)
                 else:
                     self._send(200, payload.encode(), kind, scripted.headers)
+
+            def _hung_up_within(self, seconds: float) -> bool:
+                """Wait `seconds` before answering, as a slow model does; True as soon as the
+                client closes the connection meanwhile (it gave up, or was made to)."""
+                end = time.monotonic() + seconds
+                while (left := end - time.monotonic()) > 0:
+                    readable, _, _ = select.select([self.connection], [], [], left)
+                    if readable:
+                        try:
+                            if not self.connection.recv(1, socket.MSG_PEEK):
+                                return True
+                        except OSError:
+                            return True
+                        time.sleep(max(0.0, end - time.monotonic()))  # more bytes: not a hang-up
+                return False
+
+            def _send_stalled(self, data: bytes, kind: str, seconds: float,
+                              request: RecordedRequest) -> None:
+                """The stream's first event, then nothing for `seconds` (unless the client
+                hangs up: listed in `hung_up`), then the rest."""
+                first, rest = data.split(b"\n\n", 1)
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for piece in (first + b"\n\n", rest):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                    if piece is not rest:
+                        with server._lock:
+                            server.stalled.append(request)
+                        if self._hung_up_within(seconds):
+                            with server._lock:
+                                server.hung_up.append(request)
+                            return
+                self.wfile.write(b"0\r\n\r\n")
 
             def _send_half(self, data: bytes, kind: str) -> None:
                 """Promise the whole body, send half of it, then drop the connection."""
