@@ -13,17 +13,8 @@ import contextlib
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.utils import timezone
 
-from tasks.models import Attempt, Status
 from tasks.worker.attempt_watch import attempt_watch
-
-
-def beat(attempt_id: int) -> None:
-    """Stamp the heartbeat of a running attempt now."""
-    Attempt.objects.filter(pk=attempt_id, status=Status.RUNNING).update(
-        heartbeat_at=timezone.now()
-    )
 
 
 @contextlib.contextmanager
