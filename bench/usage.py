@@ -76,24 +76,6 @@ def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process below it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int(_stat(int(entry.name))[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += children.get(current, [])
-    return found
-
-
 def cpu_and_rss(pids: list[int]) -> tuple[float, float]:
     """CPU seconds (user + system, children reaped included) and resident MB of `pids`."""
     cpu = rss = 0.0
@@ -125,15 +107,9 @@ def pss_mb(pids: list[int]) -> float:
 
 
 def server_root(command: str, port: int) -> int | None:
-    """The pid of the server `server_pids` finds (its root), or None."""
-    pids = server_pids(command, port)
-    return pids[0] if pids else None
-
-
-def server_pids(command: str, port: int) -> list[int]:
-    """The server named `command` (a process's comm) listening on `port`, and every process
-    below it: the PostgreSQL postmaster (`-c port=N` in its command line) with its backends, or
-    a redis-server (`ADDRESS:N` in its title). Empty when none is found."""
+    """The server named `command` (a process's comm) listening on `port`: the PostgreSQL
+    postmaster (`-c port=N` in its command line) or a redis-server (`ADDRESS:N` in its title);
+    its children are read from each sample's process table. None when none is found."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -144,8 +120,8 @@ def server_pids(command: str, port: int) -> list[int]:
         except OSError:
             continue
         if any(w == f"port={port}" or w.endswith(f":{port}") for w in words.split()):
-            return descendants(int(entry.name))
-    return []
+            return int(entry.name)
+    return None
 
 
 def self_cpu() -> float:
@@ -160,15 +136,6 @@ def engine_root() -> int | None:
         return int(DOCKER_PIDFILE.read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def engine_pids() -> list[int]:
-    """dockerd (the one /var/run/docker.pid names) and its children (containerd); the shims
-    are not among them (they are re-parented to init) and are counted per container."""
-    try:
-        return descendants(int(DOCKER_PIDFILE.read_text().strip()))
-    except (OSError, ValueError):
-        return []
 
 
 def container_cpu(container_id: str) -> float | None:
@@ -242,26 +209,6 @@ def _shim_container(pid: int) -> str:
         if flag == b"-id":
             return value.decode(errors="replace")
     return ""
-
-
-def shim_cpus(container_ids: set[str]) -> dict[str, float]:
-    """CPU seconds of the containerd shim of each container (the runc calls it ran for the
-    container's start, execs and stop included)."""
-    found: dict[str, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if not (entry / "comm").read_text().startswith("containerd-shim"):
-                continue
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            fields = _stat(int(entry.name))
-        except OSError:
-            continue
-        for flag, value in zip(argv, argv[1:], strict=False):
-            if flag == b"-id" and value.decode() in container_ids:
-                found[value.decode()] = sum(int(x) for x in fields[11:15]) / TICK
-    return found
 
 
 def machine_busy() -> float:

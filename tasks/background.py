@@ -1,12 +1,15 @@
-"""A small database step repeated in a thread while a block runs (the heartbeat, the cancel
-watch). Each thread has its own connection, closed when it ends; a database that is briefly
-away only skips a round (the broken connection is dropped, the next round opens a new one).
+"""A small database step repeated in a thread while a block runs (the egress follower, a
+verification's heartbeat and stop check; an attempt's heartbeat and cancel check share one
+thread per process instead: tasks/worker/attempt_watch.py). Each thread has its own
+connection, closed when it ends; a database that is briefly away only skips a round (the
+broken connection is dropped, the next round opens a new one).
 
 A step repeated every few seconds keeps its connection between rounds: with
 DATABASE_CONN_MAX_AGE=0 `close_old_connections()` closes it every round, and opening a
 PostgreSQL connection cost more CPU than the step itself (py-spy, 10 attempts at once: the
-cancel watch's reconnects were a quarter of the worker's Python CPU). A slower step (the
-heartbeat) opens one per round rather than hold an idle one for the attempt's life."""
+cancel watch's reconnects, then a thread of this module, were a quarter of the worker's Python
+CPU). A slower step (a heartbeat) opens one per round rather than hold an idle one for the
+block's life."""
 
 from __future__ import annotations
 

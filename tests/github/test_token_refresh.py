@@ -164,16 +164,21 @@ def test_a_token_refused_before_its_time_is_renewed_and_the_call_made_again(gh, 
     assert len(user_calls) == 2  # refused, then made again with the renewed token
 
 
+def assert_asks_to_sign_in_again(credential: GitHubCredential) -> None:
+    """A call with the credential ends in the sign-in prompt, and the credential is marked
+    invalid."""
+    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
+        client_for(credential).user()
+    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is not None
+
+
 @pytest.mark.django_db
 def test_a_refused_token_whose_renewal_is_refused_asks_to_sign_in_again(gh, alice):
     credential = connect_expiring(alice, gh, login="octocat")
     revoked_early(gh, credential)
     gh.state.refresh_tokens.clear()  # the app was uninstalled / the refresh token revoked
 
-    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
-        client_for(credential).user()
-
-    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is not None
+    assert_asks_to_sign_in_again(credential)
     assert token_posts(gh) == 1
 
 
@@ -184,10 +189,7 @@ def test_a_refused_token_without_a_refresh_token_asks_to_sign_in_again(gh, alice
                                   external_id=gh_user.id, token=gh.state.issue_token("octocat"))
     gh.state.revoke_tokens("octocat")
 
-    with pytest.raises(GitHubAuthError, match="Sign in again with GitHub"):
-        client_for(credential).user()
-
-    assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is not None
+    assert_asks_to_sign_in_again(credential)
     assert token_posts(gh) == 0
 
 
