@@ -276,3 +276,13 @@ def test_a_helper_killed_by_a_command_is_not_started_again(make_sandbox) -> None
     assert sandbox.exec("echo next").output == "next\n"
     assert sandbox._helper is None
     assert engine_exec_count(sandbox) == before + 1
+
+
+def test_a_line_written_in_two_pieces_is_not_cut_by_the_other_stream(sandbox) -> None:  # noqa: ANN001
+    chunks: list = []
+    result = sandbox.exec(
+        on_output=chunks.append,
+        command="printf 'half a ' >&2; sleep 0.01; echo between; printf 'line\\n' >&2",
+    )
+    assert result.output.splitlines() == ["between", "half a line"], result.output
+    assert "".join(c.text for c in chunks) == result.output
