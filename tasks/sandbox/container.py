@@ -25,7 +25,7 @@ import requests
 from docker.errors import APIError, DockerException, NotFound
 from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
 
-from tasks.sandbox import file_tool
+from tasks.sandbox import exit_status, file_tool
 from tasks.sandbox.base import SandboxError
 from tasks.sandbox.spec import (
     BRIDGE_BACKLOG,
@@ -152,7 +152,7 @@ EMPTY_WORKSPACE = (
     f"{{ chmod -R u+rwX {WORKSPACE} 2>/dev/null; find {WORKSPACE} -mindepth 1 -delete; }}; "
     'if ! empty; then echo "the workspace could not be emptied" >&2; exit 3; fi'
 )
-REPLACE_WORKSPACE = f"{EMPTY_WORKSPACE}; exec tar -x -p -f - -C {WORKSPACE}"
+REPLACE_WORKSPACE = f"{EMPTY_WORKSPACE}; tar -x -p -f - -C {WORKSPACE}; {exit_status.BASH_TRAILER}"
 
 
 def replace_workspace_then(size: int, program: str) -> str:
@@ -269,8 +269,9 @@ class ContainerShell:
         users' commands only), so a root helper never loads code a user planted (LD_PRELOAD,
         BASH_ENV, a `sitecustomize.py` in the current folder)."""
         try:
-            # Three engine calls (create, start with the output, inspect for the exit code):
-            # not `containers.get(...).exec_run`, which inspects the container first.
+            # Two engine calls (create, start with the output), a third (inspect for the exit
+            # code) when the command printed no exit_status trailer: not
+            # `containers.get(...).exec_run`, which inspects the container first.
             exec_id = self.api.exec_create(
                 self.container_id,
                 cmd,
@@ -280,11 +281,10 @@ class ContainerShell:
                 workdir="/",
             )["Id"]
             output = self.api.exec_start(exec_id, demux=True)
-            exit_code = self.api.exec_inspect(exec_id).get("ExitCode")
+            out, err = output if isinstance(output, tuple) else (output, b"")
+            return self._ended(exec_id, out or b"", err or b"")
         except (DockerException, requests.exceptions.RequestException) as exc:
             return -1, b"", str(exc).encode()
-        out, err = output if isinstance(output, tuple) else (output, b"")
-        return int(exit_code or 0), out or b"", err or b""
 
     def run_with_input(
         self, cmd: list[str], *, user: str, data: bytes | IO[bytes]
@@ -312,16 +312,28 @@ class ContainerShell:
             return -1, b"", str(exc).encode()
         finally:
             sock.close()
-        # The exit code is recorded just after the output ends (under load, a few hundred ms
-        # later): asked with a growing pause, not every 20 ms, ≈ 7 s in all.
+        try:
+            return self._ended(exec_id, out or b"", err or b"")
+        except (DockerException, requests.exceptions.RequestException) as exc:
+            return -1, out or b"", str(exc).encode()
+
+    def _ended(self, exec_id: str, out: bytes, err: bytes) -> tuple[int, bytes, bytes]:
+        """(exit code, stdout, stderr) of an exec whose output has ended: from the command's
+        own trailer (exit_status.py) when it printed one, else from the engine. The engine
+        records the code just after the output ends (under load, a few hundred ms later), so
+        it is asked with a growing pause, ≈ 7 s in all; until then it says Running and no code,
+        which must not read as success."""
+        code, err = exit_status.split(err)
+        if code is not None:
+            return code, out, err
         pause = 0.02
         for _ in range(12):
             info = self.api.exec_inspect(exec_id)
-            if not info.get("Running"):
-                return int(info.get("ExitCode") or 0), out or b"", err or b""
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"]), out, err
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
-        return -1, out or b"", b"the command did not end"
+        return -1, out, err + b"the command did not end"
 
     def image_id(self) -> str:
         """The id of the image the container runs ("" when the engine does not say)."""

@@ -14,7 +14,7 @@ interpreter is the image's own, root-owned `/usr/bin/python3`.
 
 from __future__ import annotations
 
-from tasks.sandbox import path_walk
+from tasks.sandbox import exit_status, path_walk
 
 PYTHON = ["/usr/bin/python3", "-I", "-S", "-c"]
 SYMLINK_EXIT = 4
@@ -23,11 +23,13 @@ NOT_A_FILE_EXIT = 5
 SCRIPT = path_walk.SOURCE + r"""
 import sys
 
+MARK = """ + repr(exit_status.MARK.decode()) + r"""
+
 op, root, rel, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 
 def refuse(code, message):
-    sys.stderr.write(message)
+    sys.stderr.write(message + MARK + str(code))  # the status, for the host (exit_status.py)
     sys.exit(code)
 
 
@@ -64,6 +66,8 @@ except LinkOnPath:
     refuse(4, "symlink")
 except OSError as exc:
     refuse(3, exc.strerror or str(exc))
+sys.stdout.flush()
+sys.stderr.write(MARK + "0")
 """
 
 
