@@ -25,9 +25,11 @@ CITATION = re.compile(
     r"(?:\s*[-–]\s*L?(?P<end>\d+))?\s*】"
 )
 
-# A pipe (not `||`): `pytest | tail -5` exits with tail's code, so 0 says nothing about the tests
-# (tasks/rendering/evidence.py uses it for the tab's "tests ran").
-PIPE = re.compile(r"(?<!\|)\|(?!\|)")
+# What makes a command's exit code another command's: a pipe (`pytest | tail -5` exits with
+# tail's code), `;` or another line (`pytest; echo done`), `||` (`pytest || true`), a background
+# `&`; not `&&`, nor a redirection (`2>&1`, `&>`). After a test run, exit 0 then says nothing
+# about the tests (tasks/rendering/evidence.py: the tab's "tests ran"; static/js/live/terminal.js).
+STATUS_ELSEWHERE = re.compile(r"(?<!\|)\|(?!\|)|\|\||;|(?<![&<>])&(?![&>])|\n")
 # The summary line a test runner prints when tests failed: unittest, pytest, go, cargo, jest.
 FAILURES_REPORTED = re.compile(
     r"\bFAILED \((?:failures|errors)=\d|\b\d+ failed\b|^--- FAIL:|^FAIL\b|"
@@ -200,15 +202,15 @@ def _test_claim_flags(
             )
         elif all(_piped_failure(chunks[c.target]) for c in cited):
             flags.append(
-                "Claims tests pass but the cited run reports failures (piped, so its exit "
-                f"code 0 is the last command's): “{quote}”"
+                "Claims tests pass but the cited run reports failures (its exit code 0 is "
+                f"another command's, not the tests'): “{quote}”"
             )
     return flags
 
 
 def _piped_failure(chunk: TerminalChunk) -> bool:
-    """A piped run that exited 0 while its output reports failed tests."""
-    return (chunk.exit_code == 0 and PIPE.search(chunk.command) is not None
+    """A run whose exit code 0 may be another command's, while its output reports failed tests."""
+    return (chunk.exit_code == 0 and STATUS_ELSEWHERE.search(chunk.command) is not None
             and FAILURES_REPORTED.search(chunk.output) is not None)
 
 

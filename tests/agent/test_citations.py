@@ -96,16 +96,20 @@ PIPED_FAILED = TerminalChunk(
     "c0c0c0", "python3 -m unittest tests.test_recipes 2>&1 | tail -4", "/workspace",
     "------\nRan 176 tests in 0.6s\n\nFAILED (failures=1, skipped=1)\n", 0)
 PIPED_OK = TerminalChunk("d0d0d0", "pytest -q | tail -3", "/workspace", "3 passed in 0.1s\n", 0)
+ECHOED_FAILED = TerminalChunk(
+    "e0e0e0", "pytest -q; echo done", "/workspace", "1 failed, 2 passed in 0.1s\ndone\n", 0)
 
 
-@pytest.mark.parametrize(("chunk", "flagged"), [(PIPED_FAILED, True), (PIPED_OK, False)])
+@pytest.mark.parametrize(
+    ("chunk", "flagged"), [(PIPED_FAILED, True), (PIPED_OK, False), (ECHOED_FAILED, True)]
+)
 def test_tests_pass_claim_citing_a_piped_run_that_reports_failures_is_flagged(chunk, flagged):
     # A real walkthrough: the pipe's exit code 0 is tail's, the output says FAILED.
     report = check_citations(f"The recipes' tests pass 【T:{chunk.chunk_id}†L1】.",
                              read_file=TREE.get, chunks={chunk.chunk_id: chunk})
     assert report.flags == ([
-        "Claims tests pass but the cited run reports failures (piped, so its exit code 0 is "
-        "the last command's): “The recipes' tests pass.”"
+        "Claims tests pass but the cited run reports failures (its exit code 0 is another "
+        "command's, not the tests'): “The recipes' tests pass.”"
     ] if flagged else [])
 
 

@@ -1,6 +1,7 @@
 """The attempt tab's test result for a test command piped into `tail`: exit 0 is tail's, so the
 tab says "tests ran", live and after a reload, never "tests passed" over a visible
-"FAILED (failures=1)" (walkthrough, session 8, more-itertools)."""
+"FAILED (failures=1)" (walkthrough, session 8, more-itertools). The same for `pytest; echo
+done`: the 0 is echo's."""
 
 from __future__ import annotations
 
@@ -48,3 +49,9 @@ def test_a_piped_test_run_exiting_0_reads_tests_ran(browser_page, live_app, tran
 
     page.reload()
     expect(page.locator("#tab-1 [data-tab-tests]")).to_have_text("tests ran")
+
+    tests = page.locator("#tab-1 [data-tab-tests]")
+    run(attempt.pk, "again", "pytest -q", "2 passed\n", 0)
+    expect(tests).to_have_text("tests passed")
+    run(attempt.pk, "then", "pytest -q; echo done", "1 failed, 1 passed\ndone\n", 0)
+    expect(tests).to_have_text("tests ran")  # the 0 is echo's

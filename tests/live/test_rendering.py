@@ -190,9 +190,17 @@ def test_evidence_follows_the_last_test_run_and_usage():
 @pytest.mark.parametrize(("command", "exit_code", "tests"), [
     ("python3 -m unittest tests.test_recipes 2>&1 | tail -4", 0, "ran"),  # tail's exit code
     ("pytest -q | tail -5", 1, "failed"),
-    ("pytest -q || echo retry", 0, "passed"),  # `||` is not a pipe
+    ("pytest -q || echo retry", 0, "ran"),  # 0 may be echo's, after failed tests
+    ("pytest -q; echo done", 0, "ran"),  # echo's
+    ("pytest -q\necho done", 0, "ran"),
+    ("pytest -q & wait", 0, "ran"),  # a background run's code is not the command's
+    ("pytest -q 2>&1 && echo ok", 0, "passed"),  # && runs echo only after passing tests
+    ("cd pkg && pytest -q &> log.txt", 0, "passed"),  # a redirection, not a second command
+    ("pip install -e . >/dev/null; pytest -q", 0, "passed"),  # what comes before is fine
 ])
-def test_a_piped_test_run_that_exits_0_is_not_called_passed(command, exit_code, tests):
+def test_a_test_run_whose_exit_code_is_another_commands_is_not_called_passed(
+    command, exit_code, tests
+):
     events = [
         ("command", {"chunk_id": "a", "command": command}),
         ("output", {"chunk_id": "a", "text": "FAILED (failures=1, skipped=1)\n"}),

@@ -9,6 +9,7 @@ const CITATION = /【([FT]):([^†】]+)†L(\d+)(?:-L(\d+))?】/g;
 const WINDOW = 500;          // lines a chunk keeps rendered while the log follows new output
 const PAGE = 1000;           // lines each "show earlier" click adds
 const COLLAPSE_AFTER = 40;   // a finished command with more output lines starts collapsed
+const STATUS_ELSEWHERE = /(?<!\|)\|(?!\|)|\|\||;|(?<![&<>])&(?![&>])|\n/;
 const TEST_COMMAND = /\b(pytest|py\.test|tox|nox|unittest|npm (run )?test|yarn test|pnpm test|go test|cargo test|make (test|check)|mvn test|gradle test|rspec|phpunit|jest|vitest|ctest)\b/;
 const ANSI = /\x1b\[[0-?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]/g;
 const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/g;
@@ -55,8 +56,10 @@ export class Chunk {
     this.finished = false;
     this.userToggled = false;
     this.isTest = TEST_COMMAND.test(command || "");
-    // Piped (`pytest | tail`): exit 0 is the last command's, not the tests' (tasks/rendering/evidence.py).
-    this.isPiped = /(?<!\|)\|(?!\|)/.test(command || "");
+    // Exit 0 says nothing about the tests when what follows the test runner holds a pipe, `;`,
+    // `||`, a background `&` or another line (tasks/agent/citations.py, STATUS_ELSEWHERE).
+    const runner = TEST_COMMAND.exec(command || "");
+    this.isPiped = !!runner && STATUS_ELSEWHERE.test(command.slice(runner.index + runner[0].length));
 
     const li = el("li", "ev ev-command");
     const details = el("details", "chunk");
