@@ -26,6 +26,7 @@ from tasks.pull_requests.compose import PullText, pull_body_of, pull_text
 from tasks.pull_requests.errors import CONFLICT, PullRequestError
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.pushing import Pusher
+from tasks.pull_requests.rate_limits import after_a_short_wait
 from tasks.pull_requests.update_text import update_comment
 
 logger = logging.getLogger(__name__)
@@ -153,7 +154,9 @@ def _describe(pusher: Pusher, record: PullRequestRecord, previous: PullRequestRe
 
 
 def _describe_step(what: str, number: int, step: Callable[[], object]) -> None:
+    """`step()`, after waiting out a short rate limit (a comment is content-creating, what
+    GitHub's secondary limits target); a failure is logged, the update stands."""
     try:
-        step()
+        after_a_short_wait(step)
     except GitHubError as exc:
         logger.warning("pull request #%s updated, but could not %s it: %s", number, what, exc)

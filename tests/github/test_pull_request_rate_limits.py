@@ -1,6 +1,7 @@
 """Create PR meets GitHub's secondary rate limit on opening the pull request: a wait of a few
 seconds is waited out and the PR opened; a longer one fails the request with when to try again,
-and the retry opens the PR without pushing the branch again."""
+and the retry opens the PR without pushing the branch again. Update PR's comment waits out a
+short limit too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.rate_limits import SHORT_WAIT_SECONDS
 from tasks.pull_requests.services import pull_request_create
 from tests.support.connected_github import connect, connected_repository, pushes
-from tests.support.finished_attempts import finished, greeting_webapp
+from tests.support.finished_attempts import finished, follow_up, greeting_webapp
 
 
 def pull_posts(gh) -> int:
@@ -82,3 +83,20 @@ def test_a_second_limit_after_the_wait_is_not_waited_for_again(gh, attempt, alic
     assert record.state == PullRequestRecord.State.FAILED
     assert "try again after" in record.error
     assert pull_posts(gh) == 2
+
+
+@pytest.mark.django_db
+def test_update_pr_waits_out_a_short_limit_on_its_comment(gh, attempt, alice):
+    opened = pull_request_create(attempt=attempt, user=alice)
+    assert opened.state == PullRequestRecord.State.OPEN, opened.error
+    limits = gh.state.rate_limit
+    limits.secondary_hits, limits.secondary_path = 1, "/comments"
+    limits.secondary_status, limits.retry_after = 403, 1
+
+    updated = pull_request_create(attempt=follow_up(opened.attempt), user=alice)
+
+    assert updated.state == PullRequestRecord.State.OPEN, updated.error
+    (pull,) = gh.state.repos[("acme", "webapp")].pulls
+    (comment,) = pull.comments  # made on the second try, once
+    assert "attempt 2 continued attempt 1" in comment.body
+    assert limits.secondary_hits == 0
