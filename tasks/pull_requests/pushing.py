@@ -3,8 +3,10 @@ access), a commit made as them, and a push whose refusal reads as a sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -12,7 +14,7 @@ from django.contrib.auth.models import User
 from repos.access import NO_PUSH
 from repos.git import mirror
 from repos.github.client import GitHubClient
-from repos.github.credentials import client_for, credential_for
+from repos.github.credentials import client_for, credential_for, credential_renew_refused
 from repos.github.models import GitHubCredential
 from repos.models import Repository
 from tasks.pull_requests.body import commit_message
@@ -32,15 +34,35 @@ def _refused_credentials(exc: mirror.GitError) -> bool:
                                            "returned error: 401"))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pusher:
-    """A person who may push to `repository`, with their client, credential and token."""
+    """A person who may push to `repository`, with their client, credential and token (the
+    token is replaced when git's use of it was refused and it was renewed)."""
 
     user: User
     credential: GitHubCredential
     client: GitHubClient
     token: str
     url: str  # where git pushes (the token is scoped to its host)
+
+
+T = TypeVar("T")
+
+
+def with_renewal(pusher: Pusher, run: Callable[[str], T]) -> T:
+    """`run(token)`; when git says GitHub refused that token (HTTP 401) although it was believed
+    valid, once more with a renewed one (or the one another process stored meanwhile), which the
+    pusher keeps for its later calls. The refusal is raised as is when there is no new token."""
+    try:
+        return run(pusher.token)
+    except mirror.GitError as exc:
+        if not _refused_credentials(exc):
+            raise
+        token = credential_renew_refused(pusher.credential, pusher.token)
+        if token is None:
+            raise
+        pusher.token = token
+    return run(pusher.token)
 
 
 def pusher_for(user: User | None, repository: Repository) -> Pusher:
@@ -64,7 +86,7 @@ def pusher_for(user: User | None, repository: Repository) -> Pusher:
 def fetch_mirror(pusher: Pusher, repository: Repository) -> None:
     """Bring the host mirror up to date with GitHub as the pusher (PullRequestError if not)."""
     try:
-        mirror.mirror_update(repository, token=pusher.token)
+        with_renewal(pusher, lambda token: mirror.mirror_update(repository, token=token))
     except mirror.GitError as exc:
         if _refused_credentials(exc):
             raise PullRequestError(GIT_REFUSED.format(
@@ -91,7 +113,8 @@ def push_head(pusher: Pusher, work: Path, branch: str, *, force: bool) -> None:
     args = ["-C", str(work), "push", "--quiet", *(["--force"] if force else []), pusher.url,
             f"HEAD:refs/heads/{branch}"]
     try:
-        mirror.run_git(args, token=pusher.token, remote_url=pusher.url)
+        with_renewal(pusher, lambda token: mirror.run_git(args, token=token,
+                                                          remote_url=pusher.url))
     except mirror.GitError as exc:
         if _refused_credentials(exc):
             name = pusher.credential.get_provider_display()

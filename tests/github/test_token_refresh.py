@@ -232,3 +232,37 @@ def test_a_refused_token_another_process_renewed_meanwhile_is_replaced_without_a
     assert GitHubCredential.objects.get(pk=credential.pk).invalid_at is None
 
 
+
+
+@pytest.mark.django_db
+def test_git_refusing_a_token_believed_valid_renews_it_once_and_the_push_goes_through(
+    gh, alice, acme, tmp_path
+):
+    credential = connect_expiring(alice, gh, login="alice-gh")
+    webapp = greeting_webapp(gh, tmp_path)
+    attempt = finished(connected_repository(acme, webapp), alice)
+    old_token = credential.reveal()
+    gh.state.git_refused_tokens.add(old_token)  # the API takes it, git does not
+
+    record = pull_request_create(attempt=attempt, user=alice)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    assert len(webapp.pulls) == 1 and token_posts(gh) == 1
+    stored = GitHubCredential.objects.get(pk=credential.pk)
+    assert stored.reveal() != old_token and stored.invalid_at is None
+
+
+@pytest.mark.django_db
+def test_git_refusing_the_renewed_token_too_asks_to_sign_in_again_after_one_renewal(
+    gh, alice, acme, tmp_path
+):
+    connect_expiring(alice, gh, login="alice-gh")
+    webapp = greeting_webapp(gh, tmp_path)
+    attempt = finished(connected_repository(acme, webapp), alice)
+    gh.state.git_refuses_tokens = True  # no token reaches this repository's code
+
+    record = pull_request_create(attempt=attempt, user=alice)
+
+    assert record.state == PullRequestRecord.State.FAILED
+    assert record.error.startswith("GitHub refused your sign-in to git (HTTP 401)")
+    assert token_posts(gh) == 1 and webapp.pulls == []

@@ -79,7 +79,8 @@ def serve(double: GitHubDouble, request: Request, layout: str) -> Response:
         login = None
         if token_value is not None:
             token = state.token(token_value)
-            if token is None or state.git_refuses_tokens:
+            if (token is None or state.git_refuses_tokens
+                    or token_value in state.git_refused_tokens):
                 return _challenge()
             login = token.login
         if repo is None or repo.git_dir is None:

@@ -234,6 +234,8 @@ class GitHubState:
         # True: git over HTTP answers 401 to every token while the API still takes it (a token
         # revoked between the API check and the fetch, or one without access to contents).
         self.git_refuses_tokens = False
+        # Tokens git over HTTP answers 401 to while the API still takes them (one such token).
+        self.git_refused_tokens: set[str] = set()
         # (old owner, old name) -> the id of a repository renamed or transferred since: the API
         # answers 301 to the old name, as GitHub does.
         self.moved: dict[tuple[str, str], int] = {}
