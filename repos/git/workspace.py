@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from repos.access import repository_access
 from repos.git.branches import mirror_fetched_at
 from repos.git.mirror import GitError, checkout_create, mirror_commit, mirror_update
+from repos.git.token_renewal import with_renewed_token
 from repos.github.credentials import credential_for, credential_token
 from repos.models import Repository
 
@@ -32,7 +33,7 @@ def workspace_checkout(
     `need_push`, push to) the repository or `ref` is unknown; GitError when the fetch fails and
     repos.github.client.GitHubError when GitHub cannot say what the person may do.
     """
-    token = None
+    token, credential = None, None
     if repository.is_on_github:
         access = repository_access(user, repository)
         if not access.can_read or (need_push and not access.can_push):
@@ -40,7 +41,11 @@ def workspace_checkout(
         credential = credential_for(user, repository.provider)
         token = credential_token(credential) if credential else None
     if not mirror_is_fresh(repository, ref):
-        mirror_update(repository, token=token)
+        if credential is not None and token:
+            with_renewed_token(credential, token,
+                               lambda renewed: mirror_update(repository, token=renewed))
+        else:
+            mirror_update(repository, token=token)
     try:
         return checkout_create(repository, ref=ref, dest=dest)
     except GitError as exc:

@@ -13,25 +13,20 @@ from django.contrib.auth.models import User
 
 from repos.access import NO_PUSH
 from repos.git import mirror
+from repos.git.token_renewal import refused_by_github, with_renewed_token
 from repos.github.client import GitHubClient
-from repos.github.credentials import client_for, credential_for, credential_renew_refused
+from repos.github.credentials import client_for, credential_for
 from repos.github.models import GitHubCredential
 from repos.models import Repository
 from tasks.pull_requests.body import commit_message
 from tasks.pull_requests.errors import PullRequestError
 from tasks.pull_requests.rate_limits import after_a_short_wait
 
+T = TypeVar("T")
+
 PUSH_REFUSED = "GitHub refused the push of branch {branch}: {detail}"
 GIT_REFUSED = ("{name} refused your sign-in to git (HTTP 401) while {what}. Sign in again with "
                "{name}; if it keeps happening, your token may not reach this repository's code.")
-
-
-def _refused_credentials(exc: mirror.GitError) -> bool:
-    """git's words for an HTTP 401 to the token it sent: it then asks for a user name, which
-    it may not (GIT_TERMINAL_PROMPT=0, askpass /bin/false)."""
-    text = str(exc)
-    return any(words in text for words in ("could not read Username", "Authentication failed",
-                                           "returned error: 401"))
 
 
 @dataclass
@@ -46,23 +41,11 @@ class Pusher:
     url: str  # where git pushes (the token is scoped to its host)
 
 
-T = TypeVar("T")
-
-
 def with_renewal(pusher: Pusher, run: Callable[[str], T]) -> T:
-    """`run(token)`; when git says GitHub refused that token (HTTP 401) although it was believed
-    valid, once more with a renewed one (or the one another process stored meanwhile), which the
-    pusher keeps for its later calls. The refusal is raised as is when there is no new token."""
-    try:
-        return run(pusher.token)
-    except mirror.GitError as exc:
-        if not _refused_credentials(exc):
-            raise
-        token = credential_renew_refused(pusher.credential, pusher.token)
-        if token is None:
-            raise
-        pusher.token = token
-    return run(pusher.token)
+    """`run(token)`, once more with a renewed token when git says GitHub refused it
+    (repos/git/token_renewal.py); the pusher keeps the token that worked for its later calls."""
+    result, pusher.token = with_renewed_token(pusher.credential, pusher.token, run)
+    return result
 
 
 def pusher_for(user: User | None, repository: Repository) -> Pusher:
@@ -88,7 +71,7 @@ def fetch_mirror(pusher: Pusher, repository: Repository) -> None:
     try:
         with_renewal(pusher, lambda token: mirror.mirror_update(repository, token=token))
     except mirror.GitError as exc:
-        if _refused_credentials(exc):
+        if refused_by_github(exc):
             raise PullRequestError(GIT_REFUSED.format(
                 what=f"fetching {repository}", name=repository.get_provider_display())) from exc
         raise PullRequestError(f"Could not fetch {repository} from GitHub: {exc}") from exc
@@ -116,7 +99,7 @@ def push_head(pusher: Pusher, work: Path, branch: str, *, force: bool) -> None:
         with_renewal(pusher, lambda token: mirror.run_git(args, token=token,
                                                           remote_url=pusher.url))
     except mirror.GitError as exc:
-        if _refused_credentials(exc):
+        if refused_by_github(exc):
             name = pusher.credential.get_provider_display()
             raise PullRequestError(GIT_REFUSED.format(what=f"pushing {branch}",
                                                       name=name)) from exc

@@ -1,5 +1,7 @@
 """A GitHub App's expiring user token (8 hours, with a refresh token that works once) is renewed
-before use, in both layouts; a refresh GitHub refuses asks the person to sign in again."""
+before use, in both layouts; a refresh GitHub refuses asks the person to sign in again. A token
+GitHub refuses although it was believed valid is renewed once, for the API and for git (an
+attempt's fetch, Create PR's fetch and push)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 from django.utils import timezone
 from social_django.models import UserSocialAuth
 
+from repos.git.workspace import workspace_checkout
 from repos.github.client import GitHubAuthError
 from repos.github.credentials import client_for, credential_store, credential_token
 from repos.github.models import GitHubCredential
@@ -266,3 +269,16 @@ def test_git_refusing_the_renewed_token_too_asks_to_sign_in_again_after_one_rene
     assert record.state == PullRequestRecord.State.FAILED
     assert record.error.startswith("GitHub refused your sign-in to git (HTTP 401)")
     assert token_posts(gh) == 1 and webapp.pulls == []
+
+
+@pytest.mark.django_db
+def test_an_attempts_fetch_refused_by_git_renews_the_token_once(gh, alice, acme, tmp_path):
+    credential = connect_expiring(alice, gh, login="alice-gh")
+    repository = connected_repository(acme, greeting_webapp(gh, tmp_path))
+    gh.state.git_refused_tokens.add(credential.reveal())
+
+    commit = workspace_checkout(repository=repository, user=alice, ref="main",
+                                dest=tmp_path / "checkout")
+
+    assert len(commit) == 40 and (tmp_path / "checkout" / "app.py").is_file()
+    assert token_posts(gh) == 1
