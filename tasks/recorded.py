@@ -19,6 +19,7 @@ from tasks.agent.records import Citation, TerminalChunk
 if TYPE_CHECKING:
     from tasks.models import Attempt
 
+MAX_CONTINUED = 50  # follow-ups of follow-ups looked through (a task holds far fewer attempts)
 CHUNK_KINDS = (event_kinds.COMMAND, event_kinds.OUTPUT, event_kinds.COMMAND_END)
 
 
@@ -60,6 +61,31 @@ def attempt_chunks(
         events = events.filter(payload__chunk_id__in=list(chunk_ids))
     rows = events.order_by("seq").values_list("kind", "payload")
     return chunks_from_events(rows.iterator())
+
+
+def continued_attempts(attempt: Attempt) -> list[Attempt]:
+    """The attempts whose conversation `attempt` continues, nearest first: a follow-up's parent,
+    that one's parent when it was a follow-up too, and so on (a retry starts afresh)."""
+    found: list[Attempt] = []
+    current = attempt
+    while (current.parent_id is not None and current.follow_up_prompt.strip()
+           and len(found) < MAX_CONTINUED):
+        parent = current.parent
+        if parent is None:
+            break
+        found.append(parent)
+        current = parent
+    return found
+
+
+def chunks_with_earlier(attempt: Attempt) -> tuple[dict[str, TerminalChunk],
+                                                   dict[str, TerminalChunk]]:
+    """(`attempt`'s own recorded chunks, those of the attempts it continues): a follow-up's
+    summary may cite either (tasks/agent/citations.py, `earlier`)."""
+    earlier: dict[str, TerminalChunk] = {}
+    for parent in reversed(continued_attempts(attempt)):
+        earlier.update(attempt_chunks(parent))
+    return attempt_chunks(attempt), earlier
 
 
 def stored_citations(summary: Mapping[str, Any]) -> list[Citation]:

@@ -84,14 +84,18 @@ def check_citations(
     read_file: FileReader | None = None,
     count_lines: LineCounter | None = None,
     chunks: Mapping[str, TerminalChunk],
+    earlier: Mapping[str, TerminalChunk] | None = None,
 ) -> CitationReport:
     """Validate every citation in `text` and flag uncited "tests pass" claims.
 
     `read_file(path)` returns the file's text in the final tree or None when it does not exist
     (or `count_lines(path)` its number of lines: all the check needs, e.g. from
     tasks/agent/tree_exec.py's one read); `chunks` are the attempt's recorded terminal chunks by
-    id. Never raises for bad citations.
+    id, `earlier` those of the attempts a follow-up continues (its model saw their ids): citable,
+    but a "tests pass" claim resting on them alone is flagged, as they ran before this attempt's
+    changes. Never raises for bad citations.
     """
+    earlier = earlier or {}
     if count_lines is None:
         if read_file is None:
             raise TypeError("check_citations needs read_file or count_lines")
@@ -105,8 +109,8 @@ def check_citations(
         if citation.kind == "F":
             _check_file(citation, count_lines, file_cache)
         else:
-            _check_chunk(citation, chunks)
-    report.flags.extend(_test_claim_flags(text, report.citations, chunks))
+            _check_chunk(citation, chunks, earlier)
+    report.flags.extend(_test_claim_flags(text, report.citations, chunks, earlier))
     if text.strip() and not report.citations:
         report.flags.append("The answer cites no evidence (no file or terminal citations).")
     return report
@@ -161,8 +165,9 @@ def _check_file(
     citation.valid = True
 
 
-def _check_chunk(citation: Citation, chunks: Mapping[str, TerminalChunk]) -> None:
-    chunk = chunks.get(citation.target)
+def _check_chunk(citation: Citation, chunks: Mapping[str, TerminalChunk],
+                 earlier: Mapping[str, TerminalChunk]) -> None:
+    chunk = chunks.get(citation.target) or earlier.get(citation.target)
     if chunk is None:
         citation.reason = f"no terminal chunk with id {citation.target!r} was recorded"
         return
@@ -176,9 +181,12 @@ def _check_chunk(citation: Citation, chunks: Mapping[str, TerminalChunk]) -> Non
 
 
 def _test_claim_flags(
-    text: str, citations: list[Citation], chunks: Mapping[str, TerminalChunk]
+    text: str, citations: list[Citation], own: Mapping[str, TerminalChunk],
+    earlier: Mapping[str, TerminalChunk],
 ) -> list[str]:
-    """A paragraph that says tests pass must cite a terminal chunk, and that run must be green."""
+    """A paragraph that says tests pass must cite a terminal chunk of this attempt, and that run
+    must be green."""
+    chunks = {**earlier, **own}
     flags = []
     for paragraph in re.split(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)", text):
         claim = TESTS_PASS_CLAIM.search(paragraph)
@@ -190,6 +198,10 @@ def _test_claim_flags(
         ]
         if not cited:
             flags.append(f"Claims tests pass without citing a test run: “{quote}”")
+            continue
+        if not any(c.target in own for c in cited):
+            flags.append("Claims tests pass citing only an earlier attempt's run, from before "
+                         f"this attempt's changes: “{quote}”")
             continue
         failing = [
             chunks[c.target] for c in cited

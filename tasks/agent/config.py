@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tasks.agent.conversation import ImageInput
+from tasks.agent.records import TerminalChunk
 
 WireApi = Literal["responses", "chat"]
 Mode = Literal["ask", "code", "review"]
@@ -78,4 +79,7 @@ class AgentSpec:
     images: tuple[ImageInput, ...] = ()  # attached to `prompt`; sent as image inputs, never
     # written into the sandbox
     review_diff: str = ""  # Review tasks: the diff to review (computed on the host)
+    # A follow-up: the recorded terminal chunks of the attempts it continues (the history names
+    # their ids), which its citations may point at (tasks/agent/citations.py, `earlier`).
+    earlier_chunks: tuple[TerminalChunk, ...] = ()
     commit_author: str = "codexweb agent <agent@codexweb.invalid>"

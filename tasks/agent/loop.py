@@ -318,11 +318,14 @@ class _Run:
                 tree.update(read_tree(self.sandbox, [path]))
             return _line_count(tree, path)
 
+        earlier = {chunk.chunk_id: chunk for chunk in self.spec.earlier_chunks}
         findings = None
         if self.spec.mode == "review":  # the findings block is shown as findings, not as text
-            findings = parse_findings(final, count_lines=count_lines, chunks=toolbox.chunks)
+            findings = parse_findings(final, count_lines=count_lines,
+                                      chunks={**earlier, **toolbox.chunks})
             final = findings.summary
-        report = check_citations(final, count_lines=count_lines, chunks=toolbox.chunks)
+        report = check_citations(final, count_lines=count_lines, chunks=toolbox.chunks,
+                                 earlier=earlier)
         cited = list(report.citations)
         if findings is not None:  # the worker keeps the files findings cite, for the viewer
             cited += [c for f in findings.findings for c in f.citations]

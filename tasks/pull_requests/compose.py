@@ -15,6 +15,7 @@ from django.conf import settings
 from repos.git import mirror
 from repos.github.client import web_base_url
 from repos.models import Repository
+from tasks.agent.records import TerminalChunk
 from tasks.models import Attempt
 from tasks.pull_requests.body import pull_body
 from tasks.pull_requests.egress_section import egress_section
@@ -26,7 +27,7 @@ from tasks.pull_requests.sections import (
     warning_notice,
 )
 from tasks.pull_requests.title import choose_title, split_title, uses_conventional_commits
-from tasks.recorded import attempt_chunks, attempt_summary, stored_citations
+from tasks.recorded import attempt_summary, chunks_with_earlier, stored_citations
 
 HISTORY_SUBJECTS = 30
 
@@ -85,8 +86,14 @@ def pull_body_of(attempt: Attempt, text: PullText, *, head_sha: str, draft: bool
     repository = attempt.task.repository
     web = f"{web_base_url(repository.provider)}/{repository.owner}/{repository.name}"
     return pull_body(summary=text.summary, blob_base=f"{web}/blob/{head_sha}",
-                     chunks=attempt_chunks(attempt),
+                     chunks=_citable_chunks(attempt),
                      citations=stored_citations(attempt_summary(attempt)),
                      task_url=f"{settings.PUBLIC_URL}/tasks/{attempt.task_id}/",
                      notices=text.notices(draft=draft),
                      after_summary=[*text.sections(), *filter(None, [egress_section(attempt)])])
+
+
+def _citable_chunks(attempt: Attempt) -> dict[str, TerminalChunk]:
+    """The chunks `attempt`'s summary may cite: its own, and a follow-up's earlier attempts'."""
+    own, earlier = chunks_with_earlier(attempt)
+    return {**earlier, **own}

@@ -28,11 +28,12 @@ from tasks.agent.config import Mode as AgentMode
 from tasks.agent.loop import read_agents_files_soon, run_agent
 from tasks.agent.model import shared_model_client
 from tasks.agent.model_abort import ModelAbort
-from tasks.agent.records import AgentResult
+from tasks.agent.records import AgentResult, TerminalChunk
 from tasks.agent.steering import Steer, TakeNotes, no_notes
 from tasks.images.selectors import images_of_turn
 from tasks.images.services import image_inputs
 from tasks.models import Attempt, Mode
+from tasks.recorded import attempt_chunks, continued_attempts
 from tasks.resilience import with_db_retry
 from tasks.sandbox.base import Sandbox
 from tasks.steering.services import steer_take
@@ -82,8 +83,11 @@ def agent_spec(attempt: Attempt, *, base_commit: str) -> AgentSpec:
     task = attempt.task
     follow_up = attempt.parent_id is not None and attempt.follow_up_prompt.strip()
     history: tuple[dict[str, Any], ...] = ()
+    earlier: tuple[TerminalChunk, ...] = ()
     if follow_up and attempt.parent is not None:
         history = tuple(conversation_of(attempt.parent))
+        for parent in continued_attempts(attempt):
+            earlier += tuple(attempt_chunks(parent).values())
     return AgentSpec(
         attempt_id=attempt.pk,
         mode=AGENT_MODES.get(task.mode, "ask"),
@@ -95,6 +99,7 @@ def agent_spec(attempt: Attempt, *, base_commit: str) -> AgentSpec:
         history=history,
         images=image_inputs(list(images_of_turn(task.pk, attempt.pk if follow_up else None))),
         review_diff=_review_diff(attempt) if task.mode == Mode.REVIEW else "",
+        earlier_chunks=earlier,
     )
 
 

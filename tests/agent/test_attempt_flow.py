@@ -263,3 +263,44 @@ def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(
     # ...and its patch, against the branch, holds both changes.
     assert "+    return a + b" in follow_up.patch
     assert "+add() adds." in follow_up.patch
+
+
+def test_a_follow_up_may_cite_the_run_it_continues_but_not_rest_a_tests_claim_on_it(
+    worker_settings, model_server, acme, alice, fixture_repo
+):
+    """The follow-up's model saw the first attempt's chunk ids in its history: citing one is
+    valid evidence (what the code did before), yet "tests pass" resting on it alone is flagged,
+    since it ran before this attempt's changes."""
+    from tasks.services import attempt_follow_up
+
+    model_server.add(
+        reply(call("apply_patch", {"patch": FIX})),
+        reply(call("shell", {"command": TESTS})),
+        summary_citing_the_green_run,
+    )
+    first = code_task(acme, alice, fixture_repo).attempts.get()
+    run_attempt(first.pk)
+    first.refresh_from_db()
+    assert first.status == Status.SUCCEEDED, first.error
+    green = first.events.filter(kind=kinds.COMMAND).last().payload["chunk_id"]
+
+    def answer_citing_the_first_run(request):  # noqa: ANN001, ANN202
+        assert f"Chunk ID: {green}" in "".join(request.tool_outputs())  # in the history
+        return reply(f"Added NOTES.md. The tests pass 【T:{green}†L1】.")
+
+    note = "*** Begin Patch\n*** Add File: NOTES.md\n+add() adds.\n*** End Patch"
+    model_server.add(
+        reply(call("apply_patch", {"patch": note})),
+        reply(call("shell", {"command": "cat NOTES.md"})),  # AGENTS.md asks for a run after edits
+        answer_citing_the_first_run,
+    )
+    follow_up = attempt_follow_up(attempt=first, prompt="Add a note.", by=alice)
+    run_attempt(follow_up.pk)
+
+    follow_up.refresh_from_db()
+    assert follow_up.status == Status.SUCCEEDED, follow_up.error
+    summary = follow_up.events.get(kind=kinds.SUMMARY).payload
+    (citation,) = summary["citations"]
+    assert citation["target"] == green and citation["valid"], citation
+    assert any("citing only an earlier attempt's run" in flag for flag in summary["flags"]), \
+        summary["flags"]

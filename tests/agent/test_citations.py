@@ -143,3 +143,24 @@ def test_a_stored_verdict_reads_back_as_the_same_citation():
                 {"kind": "F", "valid": True, "start": "1", "end": 1}):
         with pytest.raises(ValueError):
             Citation.from_dict(bad)
+
+
+EARLIER = {"e1e1e1": TerminalChunk("e1e1e1", "pytest -q", "/workspace", "3 passed in 0.1s\n", 0)}
+
+
+def test_a_follow_up_may_cite_the_chunks_of_the_attempt_it_continues():
+    report = check_citations("Before, `pytest -q` printed 【T:e1e1e1†L1】.", read_file=TREE.get,
+                             chunks=CHUNKS, earlier=EARLIER)
+    assert [c.valid for c in report.citations] == [True]
+    unknown = check_citations("【T:e1e1e1†L1】", read_file=TREE.get, chunks=CHUNKS)
+    assert [c.valid for c in unknown.citations] == [False]  # not without `earlier`
+
+
+def test_tests_pass_resting_only_on_an_earlier_attempts_run_is_flagged():
+    stale = check_citations("The tests pass 【T:e1e1e1†L1】.", read_file=TREE.get,
+                            chunks=CHUNKS, earlier=EARLIER)
+    assert stale.flags == ["Claims tests pass citing only an earlier attempt's run, from "
+                           "before this attempt's changes: “The tests pass.”"]
+    both = check_citations("The tests pass 【T:e1e1e1†L1】 【T:7f3a2c†L2】.", read_file=TREE.get,
+                           chunks=CHUNKS, earlier=EARLIER)
+    assert both.flags == []

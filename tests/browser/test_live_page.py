@@ -269,6 +269,19 @@ def test_cancel_with_confirmation_then_follow_up(browser_page, live_app, scene):
     publish(child.pk, "message", {"text": "Continuing from attempt 1."})
     expect(panel(page, 3).locator("[data-log]")).to_contain_text("Continuing from attempt 1.")
     screenshot(page, "live-07-follow-up")
+
+    # Its answer cites output of attempt 1 (its model saw that chunk): the link opens tab 1 there.
+    answer = "The build had started 【T:c1†L1】."
+    publish(child.pk, "summary", as_worker(worker_summary, child, answer))
+    as_worker(services.attempt_finish, attempt_id=child.pk, status=Status.SUCCEEDED,
+              summary=answer, patch="")
+    cite = panel(page, 3).locator("[data-result] a.cite-terminal")
+    expect(cite).to_have_text(re.compile("c1"))
+    cite.click()
+    expect(page.locator("#tab-1")).to_have_attribute("aria-selected", "true")
+    cited = page.locator("#chunk-c1 .ln.cited")
+    expect(cited).to_have_text("building…")
+    expect(cited).to_be_in_viewport()
     assert page.js_errors == []
 
 

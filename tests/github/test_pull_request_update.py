@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from codexweb.audit.models import AuditEntry
-from tasks.models import Attempt, AttemptKind, Status
+from tasks.models import Attempt, AttemptKind, Event, Status
 from tasks.pull_requests.jobs import open_pull_request
 from tasks.pull_requests.models import PullRequestRecord
 from tasks.pull_requests.resolve import attempt_resolve
@@ -315,3 +315,24 @@ def test_a_github_without_pr_edits_or_comments_still_gets_the_update(gh, webapp,
     assert webapp.pulls[0].body == body and webapp.pulls[0].comments == []
     refused = {(r.method, r.path.rsplit("/", 1)[-1]) for r in gh.state.requests if r.status == 404}
     assert refused == {("PATCH", str(opened.number)), ("POST", "comments")}
+
+
+@pytest.mark.django_db
+def test_the_updated_body_shows_output_the_follow_up_cited_from_its_parent(
+        gh, webapp, opened, alice):
+    parent = opened.attempt
+    run = {"chunk_id": "p1p1p1"}
+    for seq, (kind, payload) in enumerate([
+        ("command", {**run, "command": "python -m pytest -q", "cwd": "/workspace"}),
+        ("output", {**run, "stream": "stdout", "text": "1 passed in 0.01s\n"}),
+        ("command_end", {**run, "exit_code": 0}),
+    ], start=10):
+        Event.objects.create(attempt=parent, seq=seq, kind=kind, payload=payload)
+    child = follow_up(parent, answer=FOLLOW_UP_ANSWER + " It passed before 【T:p1p1p1†L1】.")
+
+    record = pull_request_create(attempt=child, user=alice)
+
+    assert record.state == PullRequestRecord.State.OPEN, record.error
+    (pull,) = webapp.pulls
+    evidence = pull.body.split("## Test evidence")[1]
+    assert "`python -m pytest -q`" in evidence and "1 passed in 0.01s" in evidence

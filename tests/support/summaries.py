@@ -9,7 +9,7 @@ from typing import Any
 
 from tasks.agent.citations import check_citations
 from tasks.models import Attempt
-from tasks.recorded import attempt_chunks
+from tasks.recorded import chunks_with_earlier
 
 
 def worker_summary(
@@ -17,6 +17,7 @@ def worker_summary(
 ) -> dict[str, Any]:
     """The payload, with verdicts on every citation in `text` as the worker would store them."""
     files = dict(tree or {})
-    report = check_citations(text, read_file=files.get, chunks=attempt_chunks(attempt))
+    own, earlier = chunks_with_earlier(attempt)
+    report = check_citations(text, read_file=files.get, chunks=own, earlier=earlier)
     return {"text": text, "citations": [c.to_dict() for c in report.citations],
             "flags": report.flags}

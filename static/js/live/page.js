@@ -106,8 +106,12 @@ class Page {
   }
 
   openTerminal(cite) {
-    const panel = this.panelFor(cite) || this.panels[0];
+    const own = this.panelFor(cite) || this.panels[0];
+    // A follow-up may cite output of the attempt it continues: that attempt's tab is opened.
+    const panel = own && own.chunks[cite.dataset.chunk] ? own
+      : this.panels.find((p) => p.chunks[cite.dataset.chunk]);
     const chunk = panel && panel.chunks[cite.dataset.chunk];
+    if (panel && panel !== own) this.select(panel.index);
     if (!chunk) {
       cite.title = "This output is not in the log (yet).";
       cite.classList.add("cite-missing");
