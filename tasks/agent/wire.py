@@ -239,13 +239,15 @@ def turn_from_chat_completion(completion: Any) -> ModelTurn:
 
 def unique_call_ids(calls: list[ToolCall], taken: set[str] | None = None) -> list[ToolCall]:
     """`calls` with an id each, none repeated nor in `taken` (which grows): a server that
-    sends no id, or the same id twice, would otherwise get tool results it cannot match."""
+    sends no id, or the same id twice, would otherwise get tool results it cannot match. Ids
+    made here are nine letters and digits, the form Mistral's chat template on vLLM insists on
+    (any string does for the others)."""
     seen = taken if taken is not None else set()
     out = []
     for c in calls:
         call_id = c.call_id
         while not call_id or call_id in seen:
-            call_id = f"call_cw{next(_ids)}"
+            call_id = f"cw{next(_ids) % 10**7:07d}"
         seen.add(call_id)
         out.append(c if call_id == c.call_id else ToolCall(call_id, c.name, c.arguments))
     return out

@@ -6,6 +6,7 @@ cut, drop or reshape something. Each behaviour is a mode of the scripted server
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -223,6 +224,20 @@ def test_calls_without_ids_or_with_one_id_twice_each_get_their_result(api):
     assert outcome.result.outcome == "succeeded", outcome.result.error
     assert server.problems == []
     assert len(server.requests[2].tool_outputs()) == 4
+    sent = sent_call_ids(server.requests[2])
+    assert len(set(sent)) == 4 and "same" in sent
+    # The ids made for the calls that had none, or a taken one: nine letters and digits (what
+    # Mistral on vLLM accepts).
+    assert all(re.fullmatch(r"[A-Za-z0-9]{9}", i) for i in sent if i != "same"), sent
+
+
+def sent_call_ids(request) -> list[str]:  # noqa: ANN001
+    """The tool call ids the conversation in `request` holds, either API."""
+    if request.api == "responses":
+        return [i["call_id"] for i in request.body["input"]
+                if isinstance(i, dict) and i.get("type") == "function_call"]
+    return [c["id"] for m in request.body["messages"] if m.get("role") == "assistant"
+            for c in m.get("tool_calls") or []]
 
 
 def test_context_overflow_shrinks_old_output_and_goes_on(api):
