@@ -230,25 +230,33 @@ def test_a_warm_start_runs_the_maintenance_script_live_and_masked(
     ]
 
 
-def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(
-    worker_settings, model_server, acme, alice, fixture_repo
-):
-    from tasks.services import attempt_follow_up
+NOTE = "*** Begin Patch\n*** Add File: NOTES.md\n+add() adds.\n*** End Patch"
 
+
+def fixed_first_attempt(model_server, team, author, repo_path):  # noqa: ANN001, ANN201
+    """A Code task's first attempt, run to success: it fixes calc.py and runs the tests."""
     model_server.add(
         reply(call("apply_patch", {"patch": FIX})),
         reply(call("shell", {"command": TESTS})),
         summary_citing_the_green_run,
     )
-    first = code_task(acme, alice, fixture_repo).attempts.get()
+    first = code_task(team, author, repo_path).attempts.get()
     run_attempt(first.pk)
     first.refresh_from_db()
     assert first.status == Status.SUCCEEDED, first.error
+    return first
 
-    note = "*** Begin Patch\n*** Add File: NOTES.md\n+add() adds.\n*** End Patch"
+
+def test_a_follow_up_continues_the_tree_and_its_patch_holds_the_whole_change(
+    worker_settings, model_server, acme, alice, fixture_repo
+):
+    from tasks.services import attempt_follow_up
+
+    first = fixed_first_attempt(model_server, acme, alice, fixture_repo)
+
     model_server.add(
         reply(call("shell", {"command": "cat calc.py"})),
-        reply(call("apply_patch", {"patch": note})),
+        reply(call("apply_patch", {"patch": NOTE})),
         reply(call("shell", {"command": TESTS})),
         summary_citing_the_green_run,
     )
@@ -273,24 +281,15 @@ def test_a_follow_up_may_cite_the_run_it_continues_but_not_rest_a_tests_claim_on
     since it ran before this attempt's changes."""
     from tasks.services import attempt_follow_up
 
-    model_server.add(
-        reply(call("apply_patch", {"patch": FIX})),
-        reply(call("shell", {"command": TESTS})),
-        summary_citing_the_green_run,
-    )
-    first = code_task(acme, alice, fixture_repo).attempts.get()
-    run_attempt(first.pk)
-    first.refresh_from_db()
-    assert first.status == Status.SUCCEEDED, first.error
+    first = fixed_first_attempt(model_server, acme, alice, fixture_repo)
     green = first.events.filter(kind=kinds.COMMAND).last().payload["chunk_id"]
 
     def answer_citing_the_first_run(request):  # noqa: ANN001, ANN202
         assert f"Chunk ID: {green}" in "".join(request.tool_outputs())  # in the history
         return reply(f"Added NOTES.md. The tests pass 【T:{green}†L1】.")
 
-    note = "*** Begin Patch\n*** Add File: NOTES.md\n+add() adds.\n*** End Patch"
     model_server.add(
-        reply(call("apply_patch", {"patch": note})),
+        reply(call("apply_patch", {"patch": NOTE})),
         reply(call("shell", {"command": "cat NOTES.md"})),  # AGENTS.md asks for a run after edits
         answer_citing_the_first_run,
     )
