@@ -50,12 +50,17 @@ def pull_number_parse(reference: str, repository: Repository) -> int:
         owner, name, number = short.group(1), short.group(2), int(short.group(3))
     else:
         parts = urlsplit(text)
-        path = _PATH.match(parts.path) if parts.scheme in {"http", "https"} else None
+        site = urlsplit(web_base_url(repository.provider))
+        # A GitHub Enterprise Server may live under a path (https://host/github/owner/name).
+        prefix = site.path.rstrip("/")
+        page = parts.path
+        if prefix and page.lower().startswith(prefix.lower() + "/"):
+            page = page[len(prefix):]
+        path = _PATH.match(page) if parts.scheme in {"http", "https"} else None
         if path is None:
             raise PullReferenceError(
                 f"{text[:100]!r} is not a pull request: give its number (e.g. 12) or its URL "
                 f"(e.g. {web_base_url(repository.provider)}/{repository.full_name}/pull/12).")
-        site = urlsplit(web_base_url(repository.provider))
         if parts.netloc.lower() != site.netloc.lower():
             raise PullReferenceError(
                 f"That pull request is on {parts.netloc}, not on {site.netloc} where "

@@ -67,6 +67,16 @@ def test_a_pull_request_reference_names_its_number(gh, repository, reference):
     assert pull_number_parse(reference.format(web=gh.web_url), repository) == 7
 
 
+def test_a_pull_request_url_of_an_enterprise_server_under_a_path_names_its_number(
+        repository, settings):
+    repository.provider = "github-enterprise"
+    settings.SOCIAL_AUTH_GITHUB_ENTERPRISE_URL = "https://ghe.example.com/github/"
+    url = "https://ghe.example.com/github/acme/webapp/pull/7/files"
+    assert pull_number_parse(url, repository) == 7
+    with pytest.raises(PullReferenceError, match="is not a pull request"):
+        pull_number_parse("https://ghe.example.com/other/acme/webapp/pull/7", repository)
+
+
 @pytest.mark.parametrize(("reference", "says"), [
     ("other/webapp#7", "belongs to other/webapp, not to acme/webapp"),
     ("https://elsewhere.example/acme/webapp/pull/7", "is on elsewhere.example"),
