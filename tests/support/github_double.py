@@ -4,7 +4,8 @@ Three listeners share one `GitHubState`:
 - `web_url`  plays https://github.com: OAuth web flow at /login/oauth/*, git smart HTTP at /o/r.git
 - `api_url`  plays https://api.github.com: the REST API at the root
 - `ghes_url` plays https://HOST of GitHub Enterprise Server: OAuth and git at the root, the REST
-  API under /api/v3 (`ghes_api_url`)
+  API under /api/v3 (`ghes_api_url`); with `ghes_prefix` set ("/github") all of it lives under
+  that path instead (a server behind a path-routing proxy), and the root answers 404
 
 Every REST request and response the description covers (`../shared/github/rest-subset.openapi.json`
 plus `tests/support/github_openapi_extra.json`) is validated with openapi-core. A request GitHub
@@ -93,6 +94,7 @@ class GitHubDouble:
         certificate a company CA signed), else plain HTTP on 127.0.0.1."""
         self.state = state or GitHubState()
         self._tls = tls
+        self.ghes_prefix = ""  # "/github": the GHES host serves everything under that path
         self._servers: dict[str, BaseWSGIServer] = {}
         self._threads: list[threading.Thread] = []
         self.git_backend: Callable[..., Response] | None = None  # set by github_git when loaded
@@ -135,12 +137,12 @@ class GitHubDouble:
 
     @property
     def ghes_url(self) -> str:
-        """The GHES host (OAuth, git); its API is at ghes_api_url."""
-        return self._url("ghes")
+        """The GHES host (OAuth, git), under `ghes_prefix`; its API is at ghes_api_url."""
+        return self._url("ghes") + self.ghes_prefix
 
     @property
     def ghes_api_url(self) -> str:
-        return self._url("ghes") + GHES_API_PREFIX
+        return self.ghes_url + GHES_API_PREFIX
 
     def bases(self, layout: str) -> Bases:
         if layout == "ghes":
@@ -161,7 +163,19 @@ class GitHubDouble:
                     self.state.violations.append(f"double crashed on {request.path}: {exc!r}")
                 return Response(f"GitHub double error: {exc!r}", status=500)
 
-        return application
+        def under_prefix(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+            """The GHES host behind a path: the prefix moves to SCRIPT_NAME, so routing, the
+            recorded paths and git's PATH_INFO are the server's own; outside it, 404."""
+            prefix = self.ghes_prefix if host == "ghes" else ""
+            if prefix:
+                path = environ.get("PATH_INFO", "")
+                if path != prefix and not path.startswith(prefix + "/"):
+                    return NotFound()(environ, start_response)
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path[len(prefix):] or "/"
+            return application(environ, start_response)
+
+        return under_prefix
 
     def _route(self, host: str, request: Request) -> Response:
         path = request.path
