@@ -397,9 +397,7 @@ def attempts_reap_stale(*, older_than_seconds: int) -> list[int]:
             "pk", flat=True
         )
     )
-    for attempt_id in stale:
-        attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
-    return stale
+    return _end_lost_attempts(stale)
 
 
 def attempts_end_lost(
@@ -414,10 +412,7 @@ def attempts_end_lost(
     found = Attempt.objects.filter(silent, status=Status.RUNNING)
     if attempt_ids is not None:
         found = found.filter(pk__in=attempt_ids)
-    lost = list(found.values_list("pk", flat=True))
-    for attempt_id in lost:
-        attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
-    return lost
+    return _end_lost_attempts(list(found.values_list("pk", flat=True)))
 
 
 def attempts_end_orphaned(*, worker_alive: Callable[[str], bool]) -> list[int]:
@@ -426,9 +421,25 @@ def attempts_end_orphaned(*, worker_alive: Callable[[str], bool]) -> list[int]:
     the worker died, the restarted one sees it at once."""
     running = Attempt.objects.filter(status=Status.RUNNING).exclude(worker="")
     lost = [pk for pk, worker in running.values_list("pk", "worker") if not worker_alive(worker)]
-    for attempt_id in lost:
-        attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
-    return lost
+    return _end_lost_attempts(lost)
+
+
+def _end_lost_attempts(attempt_ids: list[int]) -> list[int]:
+    """Fail each attempt that is still running as lost; the ids of those this call ended.
+
+    Several sweeps run at once after a worker dies (the restarted worker's own, beat's
+    heartbeat check, housekeeping) and find the same attempts: one ends each, and only it
+    reports them and removes their sandboxes (each used to say it "ended" all of them)."""
+    return [attempt_id for attempt_id in attempt_ids if _end_lost_attempt(attempt_id)]
+
+
+@transaction.atomic
+def _end_lost_attempt(attempt_id: int) -> bool:
+    running = Attempt.objects.select_for_update().filter(pk=attempt_id, status=Status.RUNNING)
+    if not list(running.values_list("pk", flat=True)):  # FOR UPDATE: a concurrent end waits
+        return False  # ended meanwhile: by its worker, a cancel, or another sweep
+    attempt_finish(attempt_id=attempt_id, status=Status.FAILED, error=LOST_WORKER_MESSAGE)
+    return True
 
 
 RETRYABLE_STATUSES = frozenset({Status.FAILED, Status.CANCELLED})

@@ -7,8 +7,10 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import threading
 
 import pytest
+from django.db import connection
 
 from tasks import services
 from tasks.models import Attempt, Status
@@ -80,3 +82,44 @@ def test_the_workers_start_runs_the_check_and_never_raises(claim, monkeypatch):
 
     monkeypatch.setattr("tasks.worker.housekeeping.end_attempts_without_heartbeat", broken)
     end_attempts_without_heartbeat_once()  # logged, not raised: the worker starts anyway
+
+
+def test_sweeps_at_once_end_each_attempt_once_and_only_its_ender_reports_it(claim, monkeypatch):
+    """After a worker dies, its restarted self, beat's heartbeat check and housekeeping sweep at
+    the same moment and find the same attempts. Each attempt ends once (one status event), and
+    only the sweep that ended it reports it and removes its sandboxes (each said it ended all)."""
+    attempts = [claim(killed_process_token()) for _ in range(3)]
+    both_listed = threading.Barrier(2, timeout=30)
+    calls = threading.local()
+
+    def dead_once_both_listed(worker: str) -> bool:
+        """Each sweep asks about every running attempt before ending any: the last answer
+        waits for the other sweep's, so both hold the same list (the race, made certain)."""
+        calls.count = getattr(calls, "count", 0) + 1
+        if calls.count == len(attempts):
+            both_listed.wait()
+        return False
+
+    monkeypatch.setattr("tasks.sandbox.reaper.owner_alive", dead_once_both_listed)
+    reaped: list[list[int]] = []
+    monkeypatch.setattr("tasks.worker.housekeeping.reap_attempt_sandboxes", reaped.append)
+    results: list[list[int]] = []
+
+    def sweep() -> None:
+        try:
+            results.append(end_attempts_without_heartbeat())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    ids = sorted(a.pk for a in attempts)
+    assert sorted(results[0] + results[1]) == ids, results  # each reported by one sweep
+    assert sorted(sum(reaped, [])) == ids, reaped  # and its sandboxes removed once
+    for attempt in attempts:
+        statuses = attempt.events.filter(kind="status").values_list("payload", flat=True)
+        assert [s["status"] for s in statuses].count(Status.FAILED) == 1
