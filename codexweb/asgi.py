@@ -12,6 +12,10 @@ mark_web_process()  # before the settings load: this process gets the connection
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "codexweb.settings")
 django_asgi_app = get_asgi_application()
 
+from codexweb.static_freshness import warn_if_static_stale  # noqa: E402
+
+warn_if_static_stale()  # production serves STATIC_ROOT only: an upgrade must collect them
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 

@@ -11,13 +11,39 @@ from tests.support.services import ROOT
 GOOD_SECRET = "k" * 20 + "Zq7-3mP0x!9sLw2vBn6yTr8eUa1cDf4" + "h" * 10
 
 
-def test_production_mode_passes_check_deploy():
-    result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        CODEXWEB_PRODUCTION="true", SECRET_KEY=GOOD_SECRET, ALLOWED_HOSTS="codex.example.test",
-    )
+PRODUCTION = {
+    "CODEXWEB_PRODUCTION": "true", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "codex.example.test"
+}
+
+
+def test_production_mode_passes_check_deploy(tmp_path):
+    static = {"STATIC_ROOT": str(tmp_path / "static"), **PRODUCTION}
+    collected = manage("collectstatic", "--noinput", **static)
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **static)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_says_when_static_files_were_not_collected_for_this_code(tmp_path):
+    """Production serves STATIC_ROOT only: an upgrade without collectstatic kept the old
+    JavaScript (or 404s for a new file) with nothing in any log."""
+    static = {"STATIC_ROOT": str(tmp_path / "static"), **PRODUCTION}
+    never = manage("check", **static)
+    assert never.returncode == 0, never.stderr  # a warning: `migrate` must still run
+    assert "codexweb.W001" in never.stderr and "collectstatic" in never.stderr
+
+    assert manage("collectstatic", "--noinput", **static).returncode == 0
+    assert "codexweb.W001" not in manage("check", **static).stderr
+
+    old = tmp_path / "static" / "js" / "live" / "page.js"
+    old.write_text(old.read_text() + "\n// the release before\n")
+    (tmp_path / "static" / "css" / "app.css").unlink()
+    stale = manage("check", **static)
+    assert "2 static files" in stale.stderr and "css/app.css, js/live/page.js" in stale.stderr
+
+    development = manage("check", STATIC_ROOT=str(tmp_path / "static"))  # files found in place
+    assert "codexweb.W001" not in development.stderr
 
 
 @pytest.mark.parametrize(
