@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +17,7 @@ from tasks.agent.conversation import Message
 from tasks.agent.model import ModelCancelled, ModelClient
 from tasks.agent.model_abort import AbortableBackend, ModelAbort
 from tests.support.model_server import RecordedRequest, Reply, ScriptedModelServer, fail, reply
+from tests.support.tls_front import TLSFront
 
 SLOW = 60.0  # the scripted reply's delay: an aborted call must end long before it
 
@@ -140,3 +142,31 @@ def test_abort_leaves_another_attempts_call_on_the_same_client_alone(api):
         assert isinstance(doomed.result(), ModelCancelled)
         assert kept.result().text == "kept"
         assert [r.user_texts() for r in server.hung_up] == [["cancel me"]]
+
+
+def test_abort_ends_a_call_over_tls(api, monkeypatch, tmp_path):
+    """The model API is HTTPS (api.openai.com, a company's endpoint): the blocked read is the TLS
+    socket's, and shutting the socket under it must end that read too, not only a plain one."""
+    with (
+        ScriptedModelServer([Reply(text="far too late", delay=SLOW), reply("next")]) as server,
+        TLSFront(urlsplit(server.url).port, tmp_path) as front,
+    ):
+        monkeypatch.setenv("SSL_CERT_FILE", str(front.ca_file))
+        policy = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=SLOW)
+        model = ModelClient(ModelConfig(
+            base_url=f"https://localhost:{front.port}/v1", api_key="sk-test", model="m-1",
+            api=api, request_timeout=SLOW * 2, retry=policy))
+        abort = ModelAbort()
+        call = Call(model, abort)
+        wait_until(lambda: len(server.requests) == 1, "the request to reach the server")
+
+        started = time.monotonic()
+        abort.abort()
+
+        assert isinstance(call.result(), ModelCancelled), call.outcome
+        assert time.monotonic() - started < 5
+        wait_until(lambda: len(server.hung_up) == 1, "the server to see the connection closed")
+        assert len(server.requests) == 1  # not sent again
+        # The client's other connections still work over TLS: the next call is answered.
+        assert model.complete(system="s", conversation=[Message("user", "hi")],
+                              tools=[]).text == "next"
