@@ -46,6 +46,16 @@ class Ranking:
         return self.running or (self.expected and not self.rows)
 
     @property
+    def nothing_to_combine(self) -> bool:
+        """Every attempt was ranked and none left a patch: no hunk to pick (the page hides
+        "Combine the picked hunks" and says so)."""
+        return (
+            bool(self.rows)
+            and not self.running
+            and not any(row.attempt.patch.strip() for row in self.rows)
+        )
+
+    @property
     def expected(self) -> bool:
         """Whether this task gets a ranking (best-of-N Code task), even before it starts."""
         return task_is_best_of_n(self.task)

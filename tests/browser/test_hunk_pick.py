@@ -136,3 +136,27 @@ def test_the_ranking_says_why_and_picked_hunks_become_a_verified_patch(
     # No longer waiting for verification: what is left is this repository not being on GitHub.
     expect(row.locator("[data-pr-reason]")).to_have_text(NOT_ON_GITHUB)
     screenshot(page, "ranking-combined-verified")
+
+
+def test_combine_is_withdrawn_live_when_no_attempt_left_a_patch(
+    browser_page, live_app, transactional_db, empty_queue
+):
+    """The page is open while the attempts run (Combine offered, the ranking to come); both end
+    without a patch: the ranking swapped in says so, and Combine goes away without a reload."""
+    alice = factories.make_user("alice")
+    repo = factories.make_repository(factories.make_team("Acme", admin=alice), owner="acme",
+                                      name="calc")
+    task = factories.make_task(repo, alice, prompt="Make add add", mode="code", attempts=2)
+    page = browser_page
+    sign_in_as(page, alice, live_app)
+    page.goto(f"{live_app.url}/tasks/{task.pk}/")
+    combine = page.locator("[data-combine-submit]")
+    expect(combine).to_be_visible()
+
+    for attempt in task.attempts.all():
+        as_worker(services.attempt_finish, attempt_id=attempt.pk, status=Status.FAILED,
+                  error="The worker running this attempt stopped.")
+
+    expect(page.locator("[data-nothing-to-combine]")).to_be_visible(timeout=20_000)
+    expect(combine).to_be_hidden()
+    screenshot(page, "ranking-nothing-to-combine")

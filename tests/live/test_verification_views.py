@@ -76,3 +76,28 @@ def test_stop_ends_a_queued_verification_and_marks_a_running_one(client, acme_re
     assert "Stopped by alice before any check finished" in fragment
     again = alice_client.post(stop.format(queued.pk), follow=True).content.decode()
     assert "The verification of attempt 3 has already ended." in again
+
+
+def test_with_no_patch_anywhere_there_is_nothing_to_combine(alice_client, acme_repo, alice):
+    """Every attempt failed without a patch (the worker died under them, say): the page does not
+    offer "Combine the picked hunks" over nothing, and says why; the ranking fragment, which the
+    page swaps in live, says it too."""
+    from tasks import services
+    from tasks.models import Status
+    from tasks.verification.services import verifications_start
+    from tests.support import factories
+
+    task = factories.make_task(acme_repo, alice, mode="code", attempts=2)
+    for attempt in task.attempts.all():
+        services.attempt_finish(attempt_id=attempt.pk, status=Status.FAILED, error="lost")
+    verifications_start(task_id=task.pk)
+
+    page = alice_client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "data-combine hidden" in page
+    assert "No attempt left a patch" in page
+    fragment = alice_client.get(f"/tasks/{task.pk}/ranking/").content.decode()
+    assert "data-nothing-to-combine" in fragment and 'data-ranking-state="done"' in fragment
+
+    with_patches, _first, _second = best_of_two(acme_repo, alice)
+    page = alice_client.get(f"/tasks/{with_patches.pk}/").content.decode()
+    assert "data-combine>" in page and "No attempt left a patch" not in page

@@ -14,12 +14,20 @@ function start(section) {
     if (!pending()) return;
     try {
       body.innerHTML = await fetchFragment(url);  // our own template: escaped server-side
+      showCombine(section, body);
     } catch (err) {
       // A restart of the web process: try again at the next tick.
     }
     if (pending()) setTimeout(tick, INTERVAL_MS);
   }
   setTimeout(tick, INTERVAL_MS);
+}
+
+/** "Combine the picked hunks" only while some attempt left a patch to pick from (the ranking
+ * body says when none did: every attempt failed, say). */
+function showCombine(section, body) {
+  const form = section.querySelector("[data-combine]");
+  if (form) form.hidden = body.querySelector("[data-nothing-to-combine]") !== null;
 }
 
 /** A ranking row's "Attempt N" opens that attempt's tab, as clicking the tab does. */
