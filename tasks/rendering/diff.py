@@ -50,6 +50,10 @@ class DiffFile:
     too_large: bool = False  # past MAX_SHOWN_LINES: its lines are not shown
     # Notes shown under a line of the new version, by its number (a review's findings).
     notes: dict[int, list[Any]] = field(default_factory=dict)
+    # A file moved without changes shows as removed + added (the patch is taken without rename
+    # detection, so every byte crosses as it is): each side names the other (`pair_moves`).
+    moved_to: str = ""
+    moved_from: str = ""
 
     @property
     def anchor(self) -> str:
@@ -176,6 +180,7 @@ def diff_view(text: str) -> DiffView:
             diff_file.hunks.append(rendered)
         diff_file.collapsed = sum(len(h.lines) for h in diff_file.hunks) > COLLAPSE_FILE_LINES
         files.append(diff_file)
+    pair_moves(patch, files)
     view = DiffView(
         files=files, added=sum(f.added for f in files), removed=sum(f.removed for f in files)
     )
@@ -183,6 +188,38 @@ def diff_view(text: str) -> DiffView:
         for diff_file in files:
             diff_file.collapsed = True
     return view
+
+
+# git's id of the empty blob: two empty files are not one file moved.
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+_NO_BLOB = frozenset({"", "0" * 40, EMPTY_BLOB})
+
+
+def _blob_ids(patched) -> tuple[str, str]:
+    """(old, new) blob ids from the file's `index OLD..NEW` line (the patch is taken with
+    --full-index); ("", "") when it has none."""
+    for line in patched.patch_info or ():
+        if line.startswith("index ") and ".." in line:
+            old, _, new = line.split()[1].partition("..")
+            return old, new
+    return "", ""
+
+
+def pair_moves(patch: PatchSet, files: list[DiffFile]) -> None:
+    """Mark each removed file whose exact content a new file of the patch has as moved there
+    (and that file as moved from it; the page shows both closed): a rename reads as one, while
+    both stay in the patch, their hunks pickable as before (tasks/verification/hunks.py numbers
+    them so)."""
+    removed: dict[str, list[DiffFile]] = {}
+    for patched, diff_file in zip(patch, files, strict=True):
+        old, _new = _blob_ids(patched)
+        if patched.is_removed_file and old not in _NO_BLOB:
+            removed.setdefault(old, []).append(diff_file)
+    for patched, diff_file in zip(patch, files, strict=True):
+        _old, new = _blob_ids(patched)
+        if patched.is_added_file and removed.get(new):
+            source = removed[new].pop(0)
+            source.moved_to, diff_file.moved_from = diff_file.path, source.path
 
 
 def diff_stats(text: str) -> tuple[int, int, int]:

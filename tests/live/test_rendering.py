@@ -230,3 +230,46 @@ def test_chunks_are_rebuilt_from_events_as_the_agent_recorded_them():
     assert a.lines == ["10%", "50%", "1 failed"]
     assert chunks["b"].timed_out and chunks["b"].exit_code is None and chunks["b"].lines == []
     assert (chunks["c"].command, chunks["c"].output) == ("", "orphan")
+
+
+def git_patch(tmp_path, change) -> str:
+    """The patch of `change` (a function of the work tree) as the attempt's is taken: without
+    rename detection, binary-safe, full blob ids (tasks/agent/collect.py)."""
+    import subprocess
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.test"]
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "notes.md").write_text("# notes\n")
+    (tmp_path / "empty_old").write_text("")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=tmp_path, check=True)
+    change(tmp_path)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    return subprocess.run(
+        ["git", "diff", "--cached", "--no-renames", "--binary", "--full-index"],
+        cwd=tmp_path, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def test_a_file_moved_unchanged_names_its_other_side(tmp_path):
+    """Removed + added with the same content reads as a move (each side names the other); a
+    move with an edit, and two empty files, are left as they are. Nothing else changes: the
+    files, their hunks (pickable by index) and the counts are the patch's."""
+
+    def change(tree):
+        (tree / "calc.py").rename(tree / "arith.py")  # moved unchanged
+        (tree / "notes.md").rename(tree / "NOTES.md")
+        (tree / "NOTES.md").write_text("# notes\nmore\n")  # moved and edited
+        (tree / "empty_old").unlink()
+        (tree / "empty_new").write_text("")
+
+    view = diff_view(git_patch(tmp_path, change))
+
+    by_path = {f.path: f for f in view.files}
+    assert (by_path["calc.py"].moved_to, by_path["arith.py"].moved_from) == ("arith.py", "calc.py")
+    assert by_path["calc.py"].status == "removed" and by_path["arith.py"].status == "added"
+    assert len(by_path["calc.py"].hunks) == len(by_path["arith.py"].hunks) == 1
+    for other in ("notes.md", "NOTES.md", "empty_old", "empty_new"):
+        assert (by_path[other].moved_to, by_path[other].moved_from) == ("", ""), other
+    assert (view.added, view.removed) == (4, 3)

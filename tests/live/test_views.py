@@ -316,3 +316,25 @@ def test_a_test_command_cut_off_by_the_attempts_end_shows_as_interrupted(
     Attempt.objects.filter(pk=attempt.pk).update(status=Status.FAILED)
     page = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
     assert "tests interrupted" in page and "tests running" not in page
+
+
+MOVED = (
+    "diff --git a/calc.py b/calc.py\ndeleted file mode 100644\n"
+    "index 3c3a7ec8b5f0fbb3bd0f6a4ab7e81c0a1e4a1d32..0000000000000000000000000000000000000000\n"
+    "--- a/calc.py\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-def add(a, b):\n-    return a + b\n"
+    "diff --git a/arith.py b/arith.py\nnew file mode 100644\n"
+    "index 0000000000000000000000000000000000000000..3c3a7ec8b5f0fbb3bd0f6a4ab7e81c0a1e4a1d32\n"
+    "--- /dev/null\n+++ b/arith.py\n@@ -0,0 +1,2 @@\n+def add(a, b):\n+    return a + b\n"
+)
+
+
+def test_a_file_moved_unchanged_reads_as_a_move_on_the_page(alice_client, acme_repo, alice):
+    task = factories.make_task(acme_repo, alice, mode="code")
+    services.attempt_finish(attempt_id=task.attempts.get().pk, status=Status.SUCCEEDED,
+                            patch=MOVED)
+    html = alice_client.get(reverse("tasks:detail", args=[task.pk])).content.decode()
+    assert "moved to arith.py, unchanged" in html and "moved from calc.py, unchanged" in html
+    # Both sides start closed (the lines are the same file's), their hunks still there.
+    files = re.findall(r'<details class="diff-file"[^>]*>', html)
+    assert len(files) == 2 and not any(" open>" in tag for tag in files), files
+    assert html.count('class="d-del"') == 2 and html.count('class="d-add"') == 2
