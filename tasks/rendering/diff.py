@@ -206,10 +206,10 @@ def _blob_ids(patched) -> tuple[str, str]:
 
 
 def pair_moves(patch: PatchSet, files: list[DiffFile]) -> None:
-    """Mark each removed file whose exact content a new file of the patch has as moved there
-    (and that file as moved from it; the page shows both closed): a rename reads as one, while
-    both stay in the patch, their hunks pickable as before (tasks/verification/hunks.py numbers
-    them so)."""
+    """Pair each removed file with an added file of the same content (the same blob id) as one
+    move, each naming the other (the page shows both closed): a rename reads as one, while both
+    stay in the patch, their hunks pickable as before (tasks/verification/hunks.py numbers them
+    so)."""
     removed: dict[str, list[DiffFile]] = {}
     for patched, diff_file in zip(patch, files, strict=True):
         old, _new = _blob_ids(patched)
