@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Best first (the Verdict choices in tasks/verification/models.py).
@@ -25,9 +26,34 @@ def rank(candidates: list[Candidate]) -> list[Candidate]:
     )
 
 
-def rank_reason(candidate: Candidate, position: int, total: int, verdict_text: str) -> str:
-    """Why `candidate` stands at `position` (1-based) of `total`, in a sentence."""
-    size = f"{candidate.patch_lines} changed line{'s' if candidate.patch_lines != 1 else ''}"
-    if candidate.verdict in ("passed", "no_checks", "checks_failed"):
-        return f"#{position} of {total}: {verdict_text.lower()}; {size}."
-    return f"#{position} of {total}: {verdict_text.lower()}."
+def rank_reason(ordered: list[Candidate], position: int, labels: Mapping[str, str]) -> str:
+    """Why the candidate at `position` (1-based) of `ordered` stands there, in a sentence: what
+    sets it apart from its neighbour above (for #1, below). `labels`: each verdict's words."""
+    me = ordered[position - 1]
+    head = f"#{position} of {len(ordered)}: {labels[me.verdict].lower()}"
+    if len(ordered) == 1:
+        return f"{head}." if me.verdict == "no_patch" else f"{head}; {_lines(me.patch_lines)}."
+    if position == 1:
+        return head + _against(me, ordered[1], labels, ahead=True)
+    return head + _against(me, ordered[position - 2], labels, ahead=False)
+
+
+def _against(me: Candidate, other: Candidate, labels: Mapping[str, str], *, ahead: bool) -> str:
+    """The difference that decided between `me` and its neighbour `other`, in the order `rank`
+    applies them: the verdict, then the patch's size, then the attempt's number."""
+    if me.verdict != other.verdict:
+        side = "ahead of" if ahead else "behind"
+        return f", {side} attempt {other.index} ({labels[other.verdict].lower()})."
+    if me.patch_lines != other.patch_lines:
+        size = "smaller" if ahead else "larger"
+        return (f", with a {size} patch than attempt {other.index}'s "
+                f"({me.patch_lines} against {other.patch_lines} changed lines).")
+    when = "an earlier" if ahead else "a later"
+    if me.verdict == "no_patch":
+        return f", like attempt {other.index}; {when} attempt."
+    return (f"; the same size as attempt {other.index}'s patch ({_lines(me.patch_lines)}), "
+            f"and {when} attempt.")
+
+
+def _lines(count: int) -> str:
+    return f"{count} changed line{'s' if count != 1 else ''}"

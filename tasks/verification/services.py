@@ -187,14 +187,13 @@ def ranking_refresh(*, task_id: int) -> None:
     patches are verified but not ranked). Pending ones have no place yet."""
     done = Verification.objects.filter(task_id=task_id, status=V.DONE).select_related("attempt")
     rows = [row for row in done if not row.is_combined]
-    by_key = {row.pk: row for row in rows}
     ordered = rank(
         [Candidate(row.pk, row.attempt.index, row.verdict, row.patch_lines) for row in rows]
     )
+    labels = dict(Verification.Verdict.choices)
     for position, candidate in enumerate(ordered, start=1):
-        row = by_key[candidate.key]
-        text = rank_reason(candidate, position, len(ordered), row.get_verdict_display())
-        Verification.objects.filter(pk=row.pk).update(rank=position, rank_reason=text)
+        text = rank_reason(ordered, position, labels)
+        Verification.objects.filter(pk=candidate.key).update(rank=position, rank_reason=text)
 
 
 @transaction.atomic

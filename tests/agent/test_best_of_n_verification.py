@@ -70,14 +70,19 @@ def test_best_of_three_ranks_the_broken_patch_last_and_a_hunk_pick_is_verified(
 
     ranking = task_ranking(task)
     assert [row.attempt.index for row in ranking.rows] == [1, 3, 2]
-    best, _second, last = (row.verification for row in ranking.rows)
+    best, second, last = (row.verification for row in ranking.rows)
     assert (best.verdict, best.rank, best.commands) == ("passed", 1, [TESTS])
     assert best.commands_source == "AGENTS.md"
-    assert best.rank_reason == "#1 of 3: all checks pass; 2 changed lines."
+    assert best.rank_reason == (
+        "#1 of 3: all checks pass, with a smaller patch than attempt 3's (2 against 3 changed "
+        "lines).")
+    assert second.rank_reason == (
+        "#2 of 3: all checks pass, with a larger patch than attempt 1's (3 against 2 changed "
+        "lines).")
     assert best.results[0]["exit_code"] == 0 and "OK" in best.results[0]["output_tail"]
     assert (last.verdict, last.rank) == ("checks_failed", 3)
     assert last.reason == f"`{TESTS}` failed with exit code 1."
-    assert last.rank_reason == "#3 of 3: some checks fail; 2 changed lines."
+    assert last.rank_reason == "#3 of 3: some checks fail, behind attempt 3 (all checks pass)."
     evidence = ranking.rows[-1].failed
     assert evidence["exit_code"] == 1 and "AssertionError: 6 != 5" in evidence["output_tail"]
 

@@ -24,7 +24,8 @@ def test_the_ranking_lists_the_attempts_best_first_with_their_evidence(alice_api
     assert [(a["attempt_index"], a["rank"], a["verdict"]) for a in body["attempts"]] == [
         (1, 1, "passed"), (2, 2, "checks_failed")]
     last = body["attempts"][1]
-    assert last["rank_reason"] == "#2 of 2: some checks fail; 3 changed lines."
+    assert last["rank_reason"] == (
+        "#2 of 2: some checks fail, behind attempt 1 (all checks pass).")
     assert last["reason"] == f"`{TESTS}` failed with exit code 1."
     assert last["results"][0]["exit_code"] == 1
     assert "E assert 6 == 5" in last["results"][0]["output_tail"]

@@ -1,8 +1,12 @@
-"""The order of re-verified attempts (tasks/verification/ranking.py)."""
+"""The order of re-verified attempts and the sentence that says why
+(tasks/verification/ranking.py)."""
 
 from __future__ import annotations
 
+from tasks.verification.models import Verification
 from tasks.verification.ranking import Candidate, rank, rank_reason
+
+LABELS = dict(Verification.Verdict.choices)
 
 
 def test_verdict_first_then_the_smaller_patch_then_the_earlier_attempt():
@@ -17,12 +21,47 @@ def test_verdict_first_then_the_smaller_patch_then_the_earlier_attempt():
     assert [c.index for c in rank(candidates)] == [4, 6, 2, 1, 5, 3]
 
 
-def test_the_reason_says_the_place_the_verdict_and_the_size():
-    passed = Candidate(1, 1, "passed", 2)
-    assert rank_reason(passed, 1, 3, "All checks pass") == (
-        "#1 of 3: all checks pass; 2 changed lines."
+def reasons(candidates: list[Candidate]) -> list[str]:
+    ordered = rank(candidates)
+    return [rank_reason(ordered, position, LABELS) for position in range(1, len(ordered) + 1)]
+
+
+def test_each_reason_names_what_decided_against_its_neighbour():
+    assert reasons([
+        Candidate(1, 1, "checks_failed", 2),
+        Candidate(2, 2, "passed", 40),
+        Candidate(3, 3, "no_patch", 0),
+        Candidate(4, 4, "passed", 4),
+        Candidate(5, 5, "not_applied", 1),
+        Candidate(6, 6, "passed", 4),
+        Candidate(7, 7, "no_patch", 0),
+    ]) == [
+        "#1 of 7: all checks pass; the same size as attempt 6's patch (4 changed lines), "
+        "and an earlier attempt.",
+        "#2 of 7: all checks pass; the same size as attempt 4's patch (4 changed lines), "
+        "and a later attempt.",
+        "#3 of 7: all checks pass, with a larger patch than attempt 6's (40 against 4 changed "
+        "lines).",
+        "#4 of 7: some checks fail, behind attempt 2 (all checks pass).",
+        "#5 of 7: the patch does not apply, behind attempt 1 (some checks fail).",
+        "#6 of 7: no patch, behind attempt 5 (the patch does not apply).",
+        "#7 of 7: no patch, like attempt 3; a later attempt.",
+    ]
+
+
+def test_the_first_is_set_against_the_second():
+    assert reasons([Candidate(1, 1, "passed", 9), Candidate(2, 2, "checks_failed", 1)])[0] == (
+        "#1 of 2: all checks pass, ahead of attempt 2 (some checks fail)."
     )
-    lost = Candidate(2, 2, "not_applied", 9)
-    assert rank_reason(lost, 3, 3, "The patch does not apply") == (
-        "#3 of 3: the patch does not apply."
+    assert reasons([Candidate(1, 1, "passed", 9), Candidate(2, 2, "passed", 3)])[0] == (
+        "#1 of 2: all checks pass, with a smaller patch than attempt 1's (3 against 9 changed "
+        "lines)."
     )
+    assert reasons([Candidate(1, 1, "no_patch", 0), Candidate(2, 2, "no_patch", 0)])[0] == (
+        "#1 of 2: no patch, like attempt 2; an earlier attempt."
+    )
+
+
+def test_a_lone_attempt_says_its_verdict_and_size():
+    assert reasons([Candidate(1, 1, "passed", 1)]) == ["#1 of 1: all checks pass; 1 changed line."]
+    assert reasons([Candidate(1, 1, "no_patch", 0)]) == ["#1 of 1: no patch."]
