@@ -266,12 +266,9 @@ def _finish_with(verification_id: int, results: list[dict[str, Any]]) -> None:
         return
     failed = [r for r in results if r["exit_code"] != 0]
     if not failed:
-        count = len(results)
-        reason = (
-            f"All {count} check{'s' if count != 1 else ''} pass: "
-            + ", ".join(f"`{r['command']}`" for r in results)
-            + "."
-        )
+        named = ", ".join(f"`{r['command']}`" for r in results)
+        reason = f"All {len(results)} checks pass: {named}." if len(results) > 1 else (
+            f"The check passes: {named}.")
         verdict = Verdict.PASSED
     else:
         first = failed[0]

@@ -15,6 +15,7 @@ class Candidate:
     index: int  # the attempt's number, the last tie-break
     verdict: str
     patch_lines: int
+    patch_id: str = ""  # equal for the same patch text (a digest); "" when unknown
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
@@ -51,6 +52,8 @@ def _against(me: Candidate, other: Candidate, labels: Mapping[str, str], *, ahea
     when = "an earlier" if ahead else "a later"
     if me.verdict == "no_patch":
         return f", like attempt {other.index}; {when} attempt."
+    if me.patch_id and me.patch_id == other.patch_id:
+        return f"; the same patch as attempt {other.index}'s, and {when} attempt."
     return (f"; the same size as attempt {other.index}'s patch ({_lines(me.patch_lines)}), "
             f"and {when} attempt.")
 

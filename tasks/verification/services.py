@@ -7,6 +7,7 @@ delivered twice runs once; jobs are enqueued after commit.
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 from typing import Any
 
@@ -182,13 +183,20 @@ def stopped_reason(who: str, *, ran: int, of: int) -> str:
     return f"Stopped by {who} {done}; the patch was not verified."
 
 
+def _patch_id(patch: str) -> str:
+    """Equal for attempts that made the same change (git's blob ids in the patch make the same
+    change the same text)."""
+    return hashlib.sha256(patch.strip().encode()).hexdigest() if patch.strip() else ""
+
+
 def ranking_refresh(*, task_id: int) -> None:
     """Store each finished verification's place among the task's own attempts and why (combined
     patches are verified but not ranked). Pending ones have no place yet."""
     done = Verification.objects.filter(task_id=task_id, status=V.DONE).select_related("attempt")
     rows = [row for row in done if not row.is_combined]
     ordered = rank(
-        [Candidate(row.pk, row.attempt.index, row.verdict, row.patch_lines) for row in rows]
+        [Candidate(row.pk, row.attempt.index, row.verdict, row.patch_lines,
+                   patch_id=_patch_id(row.attempt.patch)) for row in rows]
     )
     labels = dict(Verification.Verdict.choices)
     for position, candidate in enumerate(ordered, start=1):

@@ -73,6 +73,7 @@ def test_best_of_three_ranks_the_broken_patch_last_and_a_hunk_pick_is_verified(
     best, second, last = (row.verification for row in ranking.rows)
     assert (best.verdict, best.rank, best.commands) == ("passed", 1, [TESTS])
     assert best.commands_source == "AGENTS.md"
+    assert best.reason == f"The check passes: `{TESTS}`."
     assert best.rank_reason == (
         "#1 of 3: all checks pass, with a smaller patch than attempt 3's (2 against 3 changed "
         "lines).")

@@ -42,7 +42,7 @@ def verdict(verification_id: int, command_ok: bool) -> None:
     verification.verification_finish(
         verification_id=verification_id,
         verdict="passed" if command_ok else "checks_failed",
-        reason=f"All 1 check passes: `{TESTS}`." if command_ok
+        reason=f"The check passes: `{TESTS}`." if command_ok
         else f"`{TESTS}` failed with exit code 1.",
         results=[{"command": TESTS, "exit_code": 0 if command_ok else 1, "timed_out": False,
                   "output_tail": output, "duration": 0.4, "error": ""}],
@@ -130,7 +130,7 @@ def test_the_ranking_says_why_and_picked_hunks_become_a_verified_patch(
     expect(row).to_contain_text(f"running {TESTS}")
     screenshot(page, "ranking-verifying")
     as_worker(verification.verification_finish, verification_id=combined.pk, verdict="passed",
-              reason=f"All 1 check passes: `{TESTS}`.",
+              reason=f"The check passes: `{TESTS}`.",
               results=[{"command": TESTS, "exit_code": 0, "timed_out": False,
                         "output_tail": "OK\n", "duration": 0.3, "error": ""}])
     expect(row.locator("[data-verdict-text]")).to_have_text("All checks pass")

@@ -62,6 +62,39 @@ def test_the_first_is_set_against_the_second():
     )
 
 
+def test_the_same_patch_is_named_as_such():
+    twins = [Candidate(1, 1, "passed", 2, patch_id="abc"), Candidate(2, 2, "passed", 2, "abc")]
+    assert reasons(twins) == [
+        "#1 of 2: all checks pass; the same patch as attempt 2's, and an earlier attempt.",
+        "#2 of 2: all checks pass; the same patch as attempt 1's, and a later attempt.",
+    ]
+
+
 def test_a_lone_attempt_says_its_verdict_and_size():
     assert reasons([Candidate(1, 1, "passed", 1)]) == ["#1 of 1: all checks pass; 1 changed line."]
     assert reasons([Candidate(1, 1, "no_patch", 0)]) == ["#1 of 1: no patch."]
+
+
+def test_stored_reasons_name_attempts_that_made_the_same_change(acme_repo, alice):
+    """Two attempts of a best-of-2 left the same patch and both pass: each row says so, rather
+    than only that their sizes tie."""
+    from tasks import services
+    from tasks.models import Status
+    from tasks.verification import services as verification
+    from tests.support import factories
+    from tests.support.best_of_n import ADDS
+
+    task = factories.make_task(acme_repo, alice, mode="code", attempts=2)
+    for attempt in task.attempts.all():
+        services.attempt_finish(attempt_id=attempt.pk, status=Status.SUCCEEDED, patch=ADDS)
+    verification.verifications_start(task_id=task.pk)
+    for row in Verification.objects.filter(task=task):
+        verification.verification_claim(verification_id=row.pk)
+        verification.verification_finish(verification_id=row.pk, verdict="passed",
+                                         reason="The check passes.", results=[])
+
+    stored = Verification.objects.filter(task=task).order_by("rank")
+    assert [row.rank_reason for row in stored] == [
+        "#1 of 2: all checks pass; the same patch as attempt 2's, and an earlier attempt.",
+        "#2 of 2: all checks pass; the same patch as attempt 1's, and a later attempt.",
+    ]

@@ -36,7 +36,7 @@ def best_of_two(repo, author, *, first_passes: bool = True):
         verification.verification_finish(
             verification_id=row.pk,
             verdict="passed" if ok else "checks_failed",
-            reason=f"All 1 check passes: `{TESTS}`." if ok
+            reason=f"The check passes: `{TESTS}`." if ok
             else f"`{TESTS}` failed with exit code 1.",
             results=[{"command": TESTS, "exit_code": 0 if ok else 1, "timed_out": False,
                       "output_tail": "1 passed\n" if ok else "E assert 6 == 5\n1 failed\n",
