@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import posixpath
 import shlex
 import socket
 import tarfile
-import tempfile
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, Any
 
 import docker
@@ -36,6 +33,7 @@ from tasks.sandbox.spec import (
     JAVA_TRUSTSTORE,
     JAVA_TRUSTSTORE_PASSWORD,
     PROXY_PORT,
+    SANDBOX_UID,
     SETUP_USER,
     SYSTEM_CA_BUNDLE,
     WORKSPACE,
@@ -43,8 +41,6 @@ from tasks.sandbox.spec import (
 from tasks.sandbox.watch import DiskUse
 
 logger = logging.getLogger(__name__)
-
-SANDBOX_UID = 1000
 
 # Run as root: $1 a glob of CA files to remove first ("" none), $2 the CA files just written
 # (kept even when they match $1), $3 "1" = stop unless $1 removed something. Prints
@@ -201,28 +197,6 @@ INSTALL_MEASURE_DU = (
 # What the container runs (under tini, as root without capabilities): the measurement's copy,
 # from `/` with the container's fixed environment, then nothing but a sleep.
 PID1_COMMAND = ["sh", "-c", f"cd / && {{ {INSTALL_MEASURE_DU}; }} 2>/dev/null; exec sleep infinity"]
-
-
-def workspace_archive(source: Path) -> tempfile.SpooledTemporaryFile[bytes]:
-    """A tar of `source`'s contents owned by the sandbox user: regular files, folders and
-    symlinks only (no devices, fifos or hard links). The caller closes it."""
-    if not source.is_dir():
-        raise SandboxError(f"the workspace {source} is not a folder")
-
-    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        if not (info.isfile() or info.isdir() or info.issym()):
-            return None
-        info.uid = info.gid = SANDBOX_UID
-        info.uname = info.gname = SETUP_USER
-        return info
-
-    size = 64 * 1024 * 1024
-    buf: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(size)  # noqa: SIM115
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for entry in sorted(os.listdir(source)):
-            tar.add(source / entry, arcname=entry, recursive=True, filter=owned)
-    buf.seek(0)
-    return buf
 
 
 def _split_workspace(target: str) -> tuple[str, str]:

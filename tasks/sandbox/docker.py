@@ -62,7 +62,7 @@ from tasks.sandbox.base import (
     TlsFailure,
 )
 from tasks.sandbox.config import DockerConfig
-from tasks.sandbox.container import ContainerShell, workspace_archive
+from tasks.sandbox.container import ContainerShell
 from tasks.sandbox.egress.proxy import EgressProxy
 from tasks.sandbox.engine import (
     ENGINE_ERRORS,
@@ -113,6 +113,7 @@ from tasks.sandbox.watch import (
     first_disk_check_in,
     watch_command,
 )
+from tasks.sandbox.workspace_archive import workspace_archive
 
 logger = logging.getLogger(__name__)
 

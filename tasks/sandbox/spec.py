@@ -53,6 +53,7 @@ JAVA_TRUSTSTORE_PASSWORD = "changeit"  # noqa: S105
 
 # The users baked into the image (sandbox/provision.sh).
 SETUP_USER = "sandbox"  # owns /workspace; runs the setup script and Code tasks
+SANDBOX_UID = 1000  # SETUP_USER's uid and gid in the image
 READER_USER = "reader"  # runs Ask tasks: can read /workspace, cannot write it
 HOMES = {SETUP_USER: "/home/sandbox", READER_USER: "/home/reader"}
 

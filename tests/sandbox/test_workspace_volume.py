@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tasks.sandbox.base import SandboxError
-from tasks.sandbox.container import MEASURE_DU, workspace_archive
+from tasks.sandbox.container import MEASURE_DU
 from tasks.sandbox.reaper import reap_volumes
 from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX, WORKSPACE
+from tasks.sandbox.workspace_archive import workspace_archive
 from tests.support.sandbox_fixtures import IMAGE
 
 pytestmark = pytest.mark.docker
