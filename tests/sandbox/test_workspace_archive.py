@@ -31,6 +31,7 @@ def tree(tmp_path: Path) -> Path:
     (root / "run.sh").chmod(0o755)
     (root / "empty").mkdir()
     (root / "passwd").symlink_to("/etc/passwd")
+    (root / "etc").symlink_to("/etc", target_is_directory=True)  # e.g. a follow-up's patch made it
     for name in ODD_NAMES:
         (root / name).write_text(name)
     (root / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"latin-1 name\n")
@@ -53,10 +54,11 @@ def test_a_plain_tree_is_packed_by_tar_with_every_entry_owned_by_the_sandbox_use
         found = members(archive)
 
     assert set(found) == {
-        "pkg", "pkg/sub", "pkg/sub/mod.py", "run.sh", "empty", "passwd", *ODD_NAMES,
+        "pkg", "pkg/sub", "pkg/sub/mod.py", "run.sh", "empty", "passwd", "etc", *ODD_NAMES,
         os.fsdecode(b"caf\xe9.txt"),
     }
     assert found["passwd"].issym() and found["passwd"].linkname == "/etc/passwd"
+    assert found["etc"].issym() and found["etc"].linkname == "/etc"  # never followed
     assert found["run.sh"].mode & 0o111 and found["pkg/sub"].isdir()
     assert {(m.uid, m.gid, m.uname, m.gname) for m in found.values()} == {
         (SANDBOX_UID, SANDBOX_UID, SETUP_USER, SETUP_USER)}
