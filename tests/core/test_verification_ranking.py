@@ -7,18 +7,18 @@ from tasks.verification.models import Verification
 from tasks.verification.ranking import Candidate, rank, rank_reason
 
 LABELS = dict(Verification.Verdict.choices)
+SIX = [
+    Candidate(1, 1, "checks_failed", 2),
+    Candidate(2, 2, "passed", 40),
+    Candidate(3, 3, "no_patch", 0),
+    Candidate(4, 4, "passed", 4),
+    Candidate(5, 5, "not_applied", 1),
+    Candidate(6, 6, "passed", 4),
+]
 
 
 def test_verdict_first_then_the_smaller_patch_then_the_earlier_attempt():
-    candidates = [
-        Candidate(1, 1, "checks_failed", 2),
-        Candidate(2, 2, "passed", 40),
-        Candidate(3, 3, "no_patch", 0),
-        Candidate(4, 4, "passed", 4),
-        Candidate(5, 5, "not_applied", 1),
-        Candidate(6, 6, "passed", 4),
-    ]
-    assert [c.index for c in rank(candidates)] == [4, 6, 2, 1, 5, 3]
+    assert [c.index for c in rank(SIX)] == [4, 6, 2, 1, 5, 3]
 
 
 def reasons(candidates: list[Candidate]) -> list[str]:
@@ -27,15 +27,7 @@ def reasons(candidates: list[Candidate]) -> list[str]:
 
 
 def test_each_reason_names_what_decided_against_its_neighbour():
-    assert reasons([
-        Candidate(1, 1, "checks_failed", 2),
-        Candidate(2, 2, "passed", 40),
-        Candidate(3, 3, "no_patch", 0),
-        Candidate(4, 4, "passed", 4),
-        Candidate(5, 5, "not_applied", 1),
-        Candidate(6, 6, "passed", 4),
-        Candidate(7, 7, "no_patch", 0),
-    ]) == [
+    assert reasons([*SIX, Candidate(7, 7, "no_patch", 0)]) == [
         "#1 of 7: all checks pass; the same size as attempt 6's patch (4 changed lines), "
         "and an earlier attempt.",
         "#2 of 7: all checks pass; the same size as attempt 4's patch (4 changed lines), "
