@@ -65,3 +65,24 @@ class Verification(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status == self.Status.DONE
+
+    @property
+    def rank_place(self) -> str:
+        """The place, e.g. "#2 of 3" (the head of `rank_reason`; "#2" without one)."""
+        head, said, _ = self.rank_reason.partition(": ")
+        if said and head.startswith("#"):
+            return head
+        return f"#{self.rank}" if self.rank else ""
+
+    @property
+    def rank_why(self) -> str:
+        """What set the row apart from its neighbour, as a sentence: `rank_reason` without the
+        place and the verdict, which the row's head already shows (`rank_place`, the badge); ""
+        when nothing is left (a lone attempt). The API keeps the whole sentence."""
+        head, said, why = self.rank_reason.partition(": ")
+        if not said or not head.startswith("#"):
+            return self.rank_reason
+        why = why.removeprefix(self.get_verdict_display().lower()).lstrip(",; ")
+        if head.endswith(" of 1") or why in ("", "."):
+            return ""
+        return why[:1].upper() + why[1:]

@@ -67,6 +67,34 @@ def test_a_lone_attempt_says_its_verdict_and_size():
     assert reasons([Candidate(1, 1, "no_patch", 0)]) == ["#1 of 1: no patch."]
 
 
+def test_a_row_says_its_place_and_verdict_once_and_what_set_it_apart():
+    """The row's head shows "#4 of 6" and the verdict's badge; the sentence under it says the
+    rest. The API's `rank_reason` stays the whole sentence."""
+    ordered = rank(SIX)
+    rows = [
+        Verification(rank=position, verdict=c.verdict, rank_reason=reason)
+        for position, (c, reason) in enumerate(zip(ordered, reasons(SIX), strict=True), 1)
+    ]
+    assert [(r.rank_place, r.rank_why) for r in rows] == [
+        ("#1 of 6", "The same size as attempt 6's patch (4 changed lines), and an earlier "
+                    "attempt."),
+        ("#2 of 6", "The same size as attempt 4's patch (4 changed lines), and a later attempt."),
+        ("#3 of 6", "With a larger patch than attempt 6's (40 against 4 changed lines)."),
+        ("#4 of 6", "Behind attempt 2 (all checks pass)."),
+        ("#5 of 6", "Behind attempt 1 (some checks fail)."),
+        ("#6 of 6", "Behind attempt 5 (the patch does not apply)."),
+    ]
+
+
+def test_a_lone_row_or_one_not_ranked_yet_has_nothing_more_to_say():
+    lone = Verification(rank=1, verdict="passed", rank_reason=reasons([SIX[1]])[0])
+    assert (lone.rank_place, lone.rank_why) == ("#1 of 1", "")
+    assert (Verification(rank=None).rank_place, Verification(rank=None).rank_why) == ("", "")
+    worded_otherwise = Verification(rank=1, rank_reason="Ranked first: it passed.")
+    assert (worded_otherwise.rank_place, worded_otherwise.rank_why) == (
+        "#1", "Ranked first: it passed.")
+
+
 def test_stored_reasons_name_attempts_that_made_the_same_change(acme_repo, alice):
     """Two attempts of a best-of-2 left the same patch and both pass: each row says so, rather
     than only that their sizes tie."""

@@ -98,7 +98,9 @@ def test_with_no_patch_anywhere_there_is_nothing_to_combine(alice_client, acme_r
     fragment = alice_client.get(f"/tasks/{task.pk}/ranking/").content.decode()
     assert "data-nothing-to-combine" in fragment and 'data-ranking-state="done"' in fragment
     # Each row says its place once, without a size for a patch that is not there.
-    assert "#2 of 2: no patch, like attempt 1; a later attempt." in fragment
+    assert ">#2 of 2</span>" in fragment
+    assert ">Like attempt 1; a later attempt.</p>" in fragment
+    assert "#2 of 2:" not in fragment
     assert "changed line" not in fragment
 
     with_patches, _first, _second = best_of_two(acme_repo, alice)
