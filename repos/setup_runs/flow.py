@@ -9,10 +9,8 @@ succeeds leaves the warm image in the cache, so the next attempt starts from it.
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
@@ -38,6 +36,7 @@ from tasks.sandbox.base import (
     StartReport,
 )
 from tasks.sandbox.snapshot import EnvironmentSnapshot
+from tasks.worker.host_folder import HostFolder
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
 
@@ -157,8 +156,8 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
     if run.requested_by is None:
         raise PrepareError("The person who asked for this run no longer has an account.")
     log.note(f"Fetching {repository.full_name} and checking out {run.branch}.")
-    with tempfile.TemporaryDirectory(prefix=f"codexweb-setup-{run.pk}-") as tmp:
-        workspace = Path(tmp) / "workspace"
+    with HostFolder(prefix=f"codexweb-setup-{run.pk}-") as folder:
+        workspace = folder.path / "workspace"
         commit = workspace_checkout(
             repository=repository, user=run.requested_by, ref=run.branch, dest=workspace
         )
@@ -188,6 +187,7 @@ def _run(run: SetupRun, log: SetupRunLog) -> None:
             failure, report = str(exc), exc.report
         else:
             report = started.report
+            folder.release()  # removed while the container is
             started.sandbox.stop()
     result = report.setup_result
     warm_hit, warm_image = report.warm_hit, report.warm_image

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from tasks.verification.checks import Checks, choose_checks
 from tasks.verification.models import Verification
 from tasks.worker.attempt import attempt_environment
 from tasks.worker.cancel import stop_when
+from tasks.worker.host_folder import HostFolder
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
 from tasks.worker.workspace import apply_parent_patch
@@ -99,8 +99,8 @@ def _verify(verification_id: int) -> None:
     ).get(pk=verification_id)
     attempt = verification.attempt
     task = attempt.task
-    with tempfile.TemporaryDirectory(prefix=f"codexweb-verify-{verification_id}-") as tmp:
-        pristine = Path(tmp) / "pristine"
+    with HostFolder(prefix=f"codexweb-verify-{verification_id}-") as folder:
+        pristine = folder.path / "pristine"
         commit = workspace_checkout(
             repository=task.repository,
             user=attempt.requested_by,
@@ -108,7 +108,7 @@ def _verify(verification_id: int) -> None:
             dest=pristine,
             need_push=False,
         )
-        workspace = Path(tmp) / "workspace"
+        workspace = folder.path / "workspace"
         shutil.copytree(pristine, workspace, symlinks=True)
         try:
             apply_parent_patch(workspace, attempt.patch)
@@ -130,7 +130,7 @@ def _verify(verification_id: int) -> None:
                 "AGENTS.md nor the attempts' own runs name a test command, so nothing was run.",
             )
             return
-        results = _run_checks(verification_id, attempt, checks, workspace, pristine, commit)
+        results = _run_checks(verification_id, attempt, checks, folder, workspace, pristine, commit)
     _finish_with(verification_id, results)
 
 
@@ -155,6 +155,7 @@ def _run_checks(
     verification_id: int,
     attempt: Any,
     checks: Checks,
+    folder: HostFolder,
     workspace: Path,
     pristine: Path,
     commit: str,
@@ -193,6 +194,7 @@ def _run_checks(
         spec, secrets=secrets.values(), setup_output=_QuietSetup(), watch=stop_watch
     )
     del secrets
+    folder.release()  # the container has its copies of both trees
     try:
         with stop_watch(started.sandbox):
             return _run_in(started.sandbox, verification_id, checks, results)

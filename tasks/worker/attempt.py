@@ -10,8 +10,6 @@ stays away) ends it with a general one, and while it runs the attempt has a hear
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 
 from repos.credentials.services import credentials_for_proxy
 from repos.environments.services import (
@@ -36,6 +34,7 @@ from tasks.worker.credential_uses import record_credential_uses
 from tasks.worker.egress_follow import follow_egress
 from tasks.worker.finish import collect_and_finish
 from tasks.worker.heartbeat import heartbeat
+from tasks.worker.host_folder import HostFolder
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
 from tasks.worker.setup_terminal import SetupTerminal
@@ -76,11 +75,11 @@ def run_attempt_steps(attempt_id: int) -> None:
         pk=attempt_id
     )
     try:
-        with tempfile.TemporaryDirectory(prefix=f"codexweb-attempt-{attempt_id}-") as tmp:
-            prepared = prepare_workspace(attempt, Path(tmp))
+        with HostFolder(prefix=f"codexweb-attempt-{attempt_id}-") as folder:
+            prepared = prepare_workspace(attempt, folder.path)
             if attempt_cancelled(attempt_id):
                 return
-            _run_in_sandbox(attempt, prepared)
+            _run_in_sandbox(attempt, prepared, folder)
     except (PrepareError, SandboxError, GitError, GitHubError) as exc:
         fail_attempt(attempt_id, _sentence(str(exc)))
 
@@ -101,7 +100,7 @@ def attempt_environment(attempt: Attempt) -> EnvironmentSnapshot:
     return EnvironmentSnapshot.from_json(data)
 
 
-def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
+def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace, folder: HostFolder) -> None:
     task = attempt.task
     environment = attempt_environment(attempt)
     names = list(environment.secret_names)
@@ -136,6 +135,7 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace) -> None:
         watch=lambda sandbox: cancel_watch(attempt.pk, sandbox),
     )
     del secrets
+    folder.release()  # the container has its copy of the checkout (and of a setup tree)
     sandbox, base = started.sandbox, prepared.base_commit
     model_abort = ModelAbort()  # a cancel also ends the model's reply in flight
     try:

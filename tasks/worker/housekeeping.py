@@ -1,5 +1,5 @@
 """Periodic work of the workers: end attempts whose worker died, recover jobs Redis lost,
-remove the sandboxes nobody owns any more."""
+remove the sandboxes (and the host checkouts) nobody owns any more."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.conf import settings
 
 from tasks import services
 from tasks.worker import queue_watch
+from tasks.worker.host_folder import reap_host_folders
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def reap_attempt_sandboxes(attempt_ids: list[int]) -> None:
 
 def housekeeping() -> None:
     """End attempts whose worker died, requeue or end attempts whose job was lost, remove
-    orphaned sandboxes and expired warm images."""
+    orphaned sandboxes, host folders and expired warm images."""
     end_attempts_without_heartbeat()
     grace = settings.SANDBOX_REAPER_GRACE_SECONDS
     ended = services.attempts_reap_stale(
@@ -98,6 +99,9 @@ def housekeeping() -> None:
     if ended:
         logger.warning("ended %d attempts whose worker was lost: %s", len(ended), ended)
     queue_watch.queued_attempts_recover(lost_after_seconds=settings.QUEUE_LOST_SECONDS)
+    folders = reap_host_folders()
+    if folders:
+        logger.warning("removed %d host folders of dead workers: %s", len(folders), folders)
     if settings.SANDBOX_BACKEND == "docker":
         from tasks.sandbox.engine import docker_client
         from tasks.sandbox.reaper import reap

@@ -5,6 +5,9 @@ Docker sandbox and the scripted model server in between."""
 from __future__ import annotations
 
 import contextlib
+import tempfile
+import time
+from pathlib import Path
 
 import docker
 import pytest
@@ -67,6 +70,42 @@ def test_code_task_runs_from_queue_to_a_patch(
     assert all(c["valid"] for c in summary["citations"]), summary["citations"]
     # The token-free, registered-path repository went through the host mirror.
     assert any((worker_settings.GIT_MIRROR_ROOT).rglob("HEAD"))
+
+
+def test_the_host_checkout_is_gone_while_the_agent_works_on_its_copy(
+    worker_settings, model_server, acme, alice, fixture_repo, tmp_path, monkeypatch
+):
+    """The checkout on the host is read once, when the container copies it in: its disk space
+    and its removal do not wait for the attempt's end."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's folders only
+    attempt = code_task(acme, alice, fixture_repo).attempts.get()
+    host_folders = tmp_path.glob
+    left_while_working: list[list[Path]] = []
+
+    def apply_fix_once_the_host_copy_is_gone(request):  # noqa: ANN001, ANN202
+        deadline = time.monotonic() + 10
+        left = list(host_folders(f"codexweb-attempt-{attempt.pk}-*"))
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = list(host_folders(f"codexweb-attempt-{attempt.pk}-*"))
+        left_while_working.append(left)
+        return reply(call("apply_patch", {"patch": FIX}))
+
+    model_server.add(
+        reply(call("shell", {"command": "cat calc.py"})),
+        apply_fix_once_the_host_copy_is_gone,
+        reply(call("shell", {"command": TESTS})),
+        summary_citing_the_green_run,
+    )
+
+    run_attempt(attempt.pk)
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.SUCCEEDED, attempt.error
+    assert left_while_working == [[]], "the host checkout outlived the container's start"
+    # The agent's own copy was whole: it read calc.py and its fix applied and passed.
+    assert "return a - b" in "".join(model_server.requests[1].tool_outputs())
+    assert "+    return a + b\n" in attempt.patch
 
 
 def test_unknown_branch_fails_with_a_clear_message(worker_settings, acme, alice, fixture_repo):

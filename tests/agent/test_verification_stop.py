@@ -4,6 +4,7 @@ the verification as unverified, saying who stopped it, instead of waiting out it
 
 from __future__ import annotations
 
+import tempfile
 import threading
 
 import pytest
@@ -30,8 +31,9 @@ def verify_as_a_worker_thread(verification_id: int) -> None:
 
 
 def test_a_stop_cancels_the_running_check_and_ends_the_verification_as_unverified(
-    worker_settings, docker_engine, acme, alice, fixture_repo, empty_queue
+    worker_settings, docker_engine, acme, alice, fixture_repo, empty_queue, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's host folders only
     slow_tests(fixture_repo)  # its check sleeps 60 s
     repository = repository_register(team=acme, location=str(fixture_repo))
     task = task_create(author=alice, repository=repository, mode="code", prompt="Fix add.",
@@ -48,6 +50,10 @@ def test_a_stop_cancels_the_running_check_and_ends_the_verification_as_unverifie
         wait_until(lambda: running_its_check(verification), timeout=180,
                    what=f"the verification to run {TESTS}")
         assert len(verification_containers(docker_engine, verification.pk)) == 1
+        # Its two host trees (the branch, the patched copy) went once the container had them.
+        pattern = f"codexweb-verify-{verification.pk}-*"
+        wait_until(lambda: not list(tmp_path.glob(pattern)), timeout=10,
+                   what="the host trees to go while the check runs")
 
         stopping = verification_stop(verification=verification, by=alice)
 
