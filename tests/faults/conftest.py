@@ -246,6 +246,7 @@ def embedded_stack():
         yield stack
     finally:
         stack.stop()
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 @dataclass

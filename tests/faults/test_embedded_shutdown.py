@@ -8,6 +8,7 @@ session's queue), with Docker and the scripted model; the test plays the person.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -82,4 +83,5 @@ def test_ctrl_c_ends_the_running_attempt_removes_its_container_and_stops_every_c
         if "page" in locals():
             page.stop()
         stack.stop()
+        shutil.rmtree(var_dir, ignore_errors=True)
     assert Attempt.objects.get(pk=attempt.pk).status == Status.FAILED

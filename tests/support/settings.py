@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,8 +14,11 @@ from tests.support.services import ensure_services
 ensure_services()
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 # Git mirrors live in a per-session temporary directory, never in the checkout's var/; the app
-# processes of browser tests inherit it (tests/support/live_app.py copies os.environ).
-os.environ.setdefault("GIT_MIRROR_ROOT", tempfile.mkdtemp(prefix="codexweb-test-mirrors-"))
+# processes of browser tests inherit it (tests/support/live_app.py copies os.environ). The
+# process that made it removes it when it exits.
+if "GIT_MIRROR_ROOT" not in os.environ:
+    os.environ["GIT_MIRROR_ROOT"] = tempfile.mkdtemp(prefix="codexweb-test-mirrors-")
+    atexit.register(shutil.rmtree, os.environ["GIT_MIRROR_ROOT"], ignore_errors=True)
 # Tests register repositories they make under pytest's temporary folders (tmp_path), so that is
 # the one folder paths may be registered from; the mirrors above lie outside it.
 _PYTEST_TEMP = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()).resolve()
