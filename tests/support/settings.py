@@ -15,10 +15,16 @@ ensure_services()
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 # Git mirrors live in a per-session temporary directory, never in the checkout's var/; the app
 # processes of browser tests inherit it (tests/support/live_app.py copies os.environ). The
-# process that made it removes it when it exits.
+# process that made it removes it when it exits (not a child forked from it, which inherits the
+# exit handler).
+def _remove_mirrors(folder: str, maker: int) -> None:
+    if os.getpid() == maker:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 if "GIT_MIRROR_ROOT" not in os.environ:
     os.environ["GIT_MIRROR_ROOT"] = tempfile.mkdtemp(prefix="codexweb-test-mirrors-")
-    atexit.register(shutil.rmtree, os.environ["GIT_MIRROR_ROOT"], ignore_errors=True)
+    atexit.register(_remove_mirrors, os.environ["GIT_MIRROR_ROOT"], os.getpid())
 # Tests register repositories they make under pytest's temporary folders (tmp_path), so that is
 # the one folder paths may be registered from; the mirrors above lie outside it.
 _PYTEST_TEMP = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir()).resolve()
