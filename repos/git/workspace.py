@@ -33,6 +33,15 @@ def workspace_checkout(
     `need_push`, push to) the repository or `ref` is unknown; GitError when the fetch fails and
     repos.github.client.GitHubError when GitHub cannot say what the person may do.
     """
+    mirror_ready_for(repository=repository, user=user, ref=ref, need_push=need_push)
+    return checkout_ref(repository, ref=ref, dest=dest)
+
+
+def mirror_ready_for(
+    *, repository: Repository, user: User, ref: str, need_push: bool = False
+) -> None:
+    """Check that `user` may read (or push to) the repository, then bring the host mirror up to
+    date with their token unless it is fresh and knows `ref`. Raises as workspace_checkout."""
     token, credential = None, None
     if repository.is_on_github:
         access = repository_access(user, repository)
@@ -46,6 +55,11 @@ def workspace_checkout(
                                lambda renewed: mirror_update(repository, token=renewed))
         else:
             mirror_update(repository, token=token)
+
+
+def checkout_ref(repository: Repository, *, ref: str, dest: Path) -> str:
+    """Check `ref` out of the mirror at `dest` (which must not exist); its commit. PrepareError
+    when the mirror does not know `ref`."""
     try:
         return checkout_create(repository, ref=ref, dest=dest)
     except GitError as exc:

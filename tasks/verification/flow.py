@@ -18,7 +18,7 @@ from django.conf import settings
 
 from repos.environments.services import secret_values_for_setup, secret_versions
 from repos.git.mirror import GitError
-from repos.git.workspace import PrepareError, workspace_checkout
+from repos.git.workspace import PrepareError, mirror_ready_for
 from repos.github.client import GitHubError
 from repos.installation.services import install_id
 from tasks import event_kinds as kinds
@@ -34,6 +34,7 @@ from tasks.worker.cancel import stop_when
 from tasks.worker.host_folder import HostFolder
 from tasks.worker.sandbox_settings import spec_from_snapshot
 from tasks.worker.sandbox_start import start_sandbox
+from tasks.worker.shared_checkout import pristine_checkout
 from tasks.worker.workspace import apply_parent_patch
 
 logger = logging.getLogger(__name__)
@@ -100,14 +101,11 @@ def _verify(verification_id: int) -> None:
     attempt = verification.attempt
     task = attempt.task
     with HostFolder(prefix=f"codexweb-verify-{verification_id}-") as folder:
-        pristine = folder.path / "pristine"
-        commit = workspace_checkout(
-            repository=task.repository,
-            user=attempt.requested_by,
-            ref=task.base_branch,
-            dest=pristine,
-            need_push=False,
-        )
+        mirror_ready_for(repository=task.repository, user=attempt.requested_by,
+                         ref=task.base_branch)
+        # Read only (AGENTS.md, the copy below, setup's tree): the siblings' verifications,
+        # which start together, share it (tasks/worker/shared_checkout.py).
+        pristine, commit = pristine_checkout(task.repository, ref=task.base_branch, folder=folder)
         workspace = folder.path / "workspace"
         shutil.copytree(pristine, workspace, symlinks=True)
         try:

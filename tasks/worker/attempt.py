@@ -76,7 +76,7 @@ def run_attempt_steps(attempt_id: int) -> None:
     )
     try:
         with HostFolder(prefix=f"codexweb-attempt-{attempt_id}-") as folder:
-            prepared = prepare_workspace(attempt, folder.path)
+            prepared = prepare_workspace(attempt, folder.path, host_folder=folder)
             if attempt_cancelled(attempt_id):
                 return
             _run_in_sandbox(attempt, prepared, folder)

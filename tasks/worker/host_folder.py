@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from tasks.sandbox.spec import owner_token
 
@@ -30,8 +31,19 @@ logger = logging.getLogger(__name__)
 REMOVAL_WAIT_SECONDS = 120.0
 
 # The prefixes the worker's folders are made with (an attempt, a verification, a setup run).
-HOST_FOLDER_GLOBS = ("codexweb-attempt-*", "codexweb-verify-*", "codexweb-setup-*")
+HOST_FOLDER_GLOBS = (
+    "codexweb-attempt-*", "codexweb-verify-*", "codexweb-setup-*", "codexweb-checkout-*"
+)
 OWNER_FILE = "owner"
+
+
+class Held(Protocol):
+    """Something else on the host the attempt reads only until its container has its copy (a
+    checkout shared with its siblings: tasks/worker/shared_checkout.py)."""
+
+    def release(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class HostFolder:
@@ -43,9 +55,16 @@ class HostFolder:
         self.path = Path(tempfile.mkdtemp(prefix=prefix))
         (self.path / OWNER_FILE).write_text(owner_token())
         self._removal: subprocess.Popen[bytes] | None = None
+        self._held: list[Held] = []
+
+    def hold(self, held: Held) -> None:
+        """Release `held` with this folder, and close it when this folder closes."""
+        self._held.append(held)
 
     def release(self) -> None:
         """Start removing the folder in the background; nothing in it is read afterwards."""
+        for held in self._held:
+            held.release()
         if self._removal is not None:
             return
         try:
@@ -60,6 +79,14 @@ class HostFolder:
 
     def close(self) -> None:
         """Wait for a removal under way (bounded), then remove whatever is still there."""
+        held, self._held = self._held, []
+        try:
+            for each in held:
+                each.close()
+        finally:
+            self._remove()
+
+    def _remove(self) -> None:
         removal, self._removal = self._removal, None
         if removal is not None:
             try:

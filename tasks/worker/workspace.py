@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repos.git.mirror import git_env
-from repos.git.workspace import PrepareError, workspace_checkout
+from repos.git.workspace import PrepareError, checkout_ref, mirror_ready_for
 from repos.models import Repository
 from tasks import event_kinds as kinds
 from tasks import events
 from tasks.models import Attempt, AttemptKind, Mode
 from tasks.pull_requests.selectors import pushed_parent_record
+from tasks.worker.host_folder import HostFolder
+from tasks.worker.shared_checkout import pristine_checkout
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,16 @@ def publish_phase(attempt_id: int, phase: str, message: str) -> None:
     events.publish(attempt_id, kinds.PHASE, {"phase": phase, "message": message})
 
 
-def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
+def prepare_workspace(
+    attempt: Attempt, folder: Path, *, host_folder: HostFolder | None = None
+) -> PreparedWorkspace:
     """Update the host mirror and check out the base under `folder`. The fetch uses the token of
     the person who started this attempt (`requested_by`: the author, or whoever followed up or
     retried), host-side only, after re-checking their access; never anyone else's.
+
+    With `host_folder` (`folder`'s own), a task's first attempts take a checkout shared with
+    their siblings starting on the same commit (tasks/worker/shared_checkout.py), read only
+    until `host_folder` is released.
 
     A follow-up starts from its parent's final tree: the parent's patch is applied on top and
     committed, while the base stays the branch's commit, so the follow-up's patch holds the
@@ -48,12 +56,14 @@ def prepare_workspace(attempt: Attempt, folder: Path) -> PreparedWorkspace:
 
         prepared = prepare_review_workspace(attempt, folder)
     else:
-        prepared = _prepare_work(attempt, folder)
+        prepared = _prepare_work(attempt, folder, host_folder)
     Attempt.objects.filter(pk=attempt.pk).update(base_commit=prepared.base_commit)
     return prepared
 
 
-def _prepare_work(attempt: Attempt, folder: Path) -> PreparedWorkspace:
+def _prepare_work(
+    attempt: Attempt, folder: Path, host_folder: HostFolder | None
+) -> PreparedWorkspace:
     task = attempt.task
     dest = folder / "workspace"
     repository: Repository = task.repository
@@ -69,18 +79,19 @@ def _prepare_work(attempt: Attempt, folder: Path) -> PreparedWorkspace:
         "prepare",
         f"Fetching {repository.full_name} and checking out {task.base_branch}.",
     )
-    commit = workspace_checkout(
-        repository=repository,
-        user=attempt.requested_by,
-        ref=ref,
-        dest=dest,
-        need_push=task.mode == Mode.CODE,
+    mirror_ready_for(
+        repository=repository, user=attempt.requested_by, ref=ref, need_push=task.mode == Mode.CODE
     )
+    parent_patch = attempt.parent.patch if attempt.parent is not None else ""
     setup_tree = None
-    if attempt.parent is not None and attempt.parent.patch.strip():
+    if host_folder is not None and not parent_patch.strip():
+        dest, commit = pristine_checkout(repository, ref=ref, folder=host_folder)
+    else:
+        commit = checkout_ref(repository, ref=ref, dest=dest)
+    if parent_patch.strip():
         setup_tree = folder / "setup-tree"
         shutil.copytree(dest, setup_tree, symlinks=True)
-        apply_parent_patch(dest, attempt.parent.patch)
+        apply_parent_patch(dest, parent_patch)
     publish_phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
     return PreparedWorkspace(workspace=dest, base_commit=commit, setup_tree=setup_tree)
 

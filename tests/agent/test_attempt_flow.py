@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import docker
 import pytest
+from django.db import connections
 
 from repos.installation.services import install_id
 from repos.services import repository_register
@@ -106,6 +108,67 @@ def test_the_host_checkout_is_gone_while_the_agent_works_on_its_copy(
     # The agent's own copy was whole: it read calc.py and its fix applied and passed.
     assert "return a - b" in "".join(model_server.requests[1].tool_outputs())
     assert "+    return a + b\n" in attempt.patch
+
+
+def sibling_step(request):  # noqa: ANN001, ANN201
+    """Each best-of-N sibling's own turns (the two run at once): read calc.py, fix it, run the
+    tests, say so."""
+    ran = len(request.tool_outputs())
+    if ran == 0:
+        return reply(call("shell", {"command": "cat calc.py"}))
+    if ran == 1:
+        return reply(call("apply_patch", {"patch": FIX}))
+    if ran == 2:
+        return reply(call("shell", {"command": TESTS}))
+    return summary_citing_the_green_run(request)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_best_of_n_siblings_copy_one_host_checkout(
+    worker_settings, model_server, acme, alice, fixture_repo, tmp_path, monkeypatch
+):
+    """Siblings starting on the same commit check it out once on the host; each container gets
+    the whole tree, and the shared tree goes once both have their copy."""
+    import repos.git.workspace as checkouts
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's folders only
+    made: list[Path] = []
+    real = checkouts.checkout_create
+
+    def counted(repository, *, ref, dest):  # noqa: ANN001, ANN202
+        made.append(dest)
+        time.sleep(0.5)  # the other sibling comes while it is made
+        return real(repository, ref=ref, dest=dest)
+
+    monkeypatch.setattr(checkouts, "checkout_create", counted)
+    model_server.add(*[sibling_step] * 8)
+    repository = repository_register(team=acme, location=str(fixture_repo))
+    task = task_create(author=alice, repository=repository, mode="code", prompt="Fix add.",
+                       base_branch="main", attempts=2)
+    siblings = list(task.attempts.order_by("index"))
+
+    def as_a_worker_thread(attempt_id: int) -> None:
+        try:
+            run_attempt(attempt_id)
+        finally:
+            connections.close_all()  # this thread's own; the test database is dropped after
+
+    threads = [threading.Thread(target=as_a_worker_thread, args=(a.pk,)) for a in siblings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(made) == 1, "each sibling checked out the same commit again"
+    for attempt in siblings:
+        attempt.refresh_from_db()
+        assert attempt.status == Status.SUCCEEDED, attempt.error
+        assert "+    return a + b\n" in attempt.patch
+    read = [r.tool_outputs()[0] for r in model_server.requests if len(r.tool_outputs()) == 1]
+    assert len(read) == 2 and all("return a - b" in out for out in read)
+    assert list(tmp_path.glob("codexweb-checkout-*")) == []
+    assert list(tmp_path.glob("codexweb-attempt-*")) == []
 
 
 def test_unknown_branch_fails_with_a_clear_message(worker_settings, acme, alice, fixture_repo):

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLD_A_CHECKOUT = """
 import sys, time
 from tasks.worker.host_folder import HostFolder
-folder = HostFolder(prefix="codexweb-attempt-9001-")
+folder = HostFolder(prefix=sys.argv[1])
 (folder.path / "workspace").mkdir()
 (folder.path / "workspace" / "calc.py").write_text("def add(a, b):\\n    return a + b\\n")
 print(folder.path, flush=True)
@@ -28,9 +28,9 @@ time.sleep(120)
 """
 
 
-def killed_worker_folder(tmp_path: Path) -> Path:
+def killed_worker_folder(tmp_path: Path, prefix: str = "codexweb-attempt-9001-") -> Path:
     worker = subprocess.Popen(
-        [sys.executable, "-c", HOLD_A_CHECKOUT],
+        [sys.executable, "-c", HOLD_A_CHECKOUT, prefix],
         cwd=ROOT,
         env={**os.environ, "TMPDIR": str(tmp_path)},
         stdout=subprocess.PIPE,
@@ -64,6 +64,14 @@ def test_the_folder_of_a_killed_worker_goes_and_a_live_ones_stays(tmp_path, monk
     assert not_ours.is_dir(), "a folder naming no worker is not ours to remove"
     assert outside.read_text() == "not the worker's\n", "a link inside was not followed"
     assert not live.path.exists()
+
+
+def test_a_checkout_shared_by_siblings_of_a_killed_worker_goes_too(tmp_path):
+    """The tree best-of-N siblings copy (tasks/worker/shared_checkout.py) is the worker's too."""
+    left = killed_worker_folder(tmp_path, prefix="codexweb-checkout-12-")
+
+    assert reap_host_folders(tmp_path) == [str(left)]
+    assert not left.exists()
 
 
 @pytest.mark.django_db
