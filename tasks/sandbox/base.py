@@ -83,6 +83,9 @@ class SandboxSpec:
     owner: SandboxOwner
     image: str
     workspace: Path  # a pristine host-side checkout, copied into /workspace
+    # `workspace`'s tar made before (workspace_archive.pack_workspace), copied in instead of
+    # packing it again: the siblings sharing one checkout share its tar too.
+    workspace_archive: Path | None = None
     read_only: bool = False  # Ask tasks
     cpus: float = 2.0
     memory_mb: int = 4096

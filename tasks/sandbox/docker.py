@@ -400,7 +400,8 @@ class DockerSandbox:
         first = spec.setup_workspace if separate_setup and spec.setup_workspace else spec.workspace
         # The workspace is exactly the new checkout: nothing setup left in a warm image's tree
         # (build output, files of a commit since deleted) is laid under it. One exec.
-        with workspace_archive(Path(first)) as archive:
+        packed = None if separate_setup else spec.workspace_archive
+        with workspace_archive(Path(first), packed=packed) as archive:
             if not self._copy_with_helper(archive, runs_script=runs_setup or runs_maintenance):
                 shell.replace_workspace(archive)
             # The container has written nothing but this copy yet: the disk schedule starts

@@ -23,24 +23,51 @@ from tasks.sandbox.spec import SANDBOX_UID, SETUP_USER
 TAR_TIMEOUT_SECONDS = 600
 
 
-def workspace_archive(source: Path) -> IO[bytes]:
+def workspace_archive(source: Path, *, packed: Path | None = None) -> IO[bytes]:
     """A tar of `source`'s contents owned by the sandbox user: folders, regular files and
     symbolic links (as links, never followed), sorted by name. The caller closes it; it is read
-    from its start."""
-    if not source.is_dir():
-        raise SandboxError(f"the workspace {source} is not a folder")
-    entries = sorted(os.listdir(source))
-    tar = shutil.which("tar")
-    if tar is None or not _only_plain_entries(source):
-        return _tarfile_archive(source, entries)
-    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+    from its start. `packed`: that tar written before (`pack_workspace`, e.g. once for the
+    siblings sharing a checkout), opened instead of packing again while it is there."""
+    if packed is not None:
+        try:
+            return packed.open("rb")
+        except OSError:
+            pass  # gone or unreadable: pack it here as without one
+    entries, tar = _packing(source)
+    # tar writes to a real file; the (rare) fallback spools in memory up to 64 MiB.
+    archive = (
+        tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it
+        if tar
+        else tempfile.SpooledTemporaryFile(64 * 1024 * 1024)  # noqa: SIM115
+    )
     try:
-        _gnu_tar(tar, source, entries, archive)
+        _pack(source, entries, tar, archive)
     except BaseException:
         archive.close()
         raise
     archive.seek(0)
     return archive
+
+
+def pack_workspace(source: Path, out: IO[bytes]) -> None:
+    """Write `workspace_archive`'s tar of `source` into `out`. SandboxError as it."""
+    entries, tar = _packing(source)
+    _pack(source, entries, tar, out)
+
+
+def _packing(source: Path) -> tuple[list[str], str | None]:
+    """`source`'s entries, and GNU tar's path when it can pack them (None: tarfile packs)."""
+    if not source.is_dir():
+        raise SandboxError(f"the workspace {source} is not a folder")
+    tar = shutil.which("tar")
+    return sorted(os.listdir(source)), tar if tar and _only_plain_entries(source) else None
+
+
+def _pack(source: Path, entries: list[str], tar: str | None, out: IO[bytes]) -> None:
+    if tar is None:
+        _tarfile_archive(source, entries, out)
+    else:
+        _gnu_tar(tar, source, entries, out)
 
 
 def _only_plain_entries(source: Path) -> bool:
@@ -81,7 +108,7 @@ def _gnu_tar(tar: str, source: Path, entries: list[str], out: IO[bytes]) -> None
         raise SandboxError(f"cannot pack the workspace: {said or f'tar exited {done.returncode}'}")
 
 
-def _tarfile_archive(source: Path, entries: list[str]) -> IO[bytes]:
+def _tarfile_archive(source: Path, entries: list[str], out: IO[bytes]) -> None:
     def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         if not (info.isfile() or info.isdir() or info.issym()):
             return None
@@ -89,10 +116,6 @@ def _tarfile_archive(source: Path, entries: list[str]) -> IO[bytes]:
         info.uname = info.gname = SETUP_USER
         return info
 
-    size = 64 * 1024 * 1024
-    buf = tempfile.SpooledTemporaryFile(size)  # noqa: SIM115 - the caller closes it
-    with tarfile.open(fileobj=buf, mode="w") as tar:
+    with tarfile.open(fileobj=out, mode="w") as tar:
         for entry in entries:
             tar.add(source / entry, arcname=entry, recursive=True, filter=owned)
-    buf.seek(0)
-    return buf

@@ -109,6 +109,7 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace, folder: HostF
         environment,
         owner=SandboxOwner.attempt(attempt.pk),
         workspace=prepared.workspace,
+        workspace_archive=prepared.workspace_archive,
         read_only=task.mode in (Mode.ASK, Mode.REVIEW),
         secrets=secrets,
         install_id=install_id(),

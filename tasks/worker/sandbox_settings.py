@@ -136,6 +136,7 @@ def spec_from_snapshot(
     commit: str,
     secret_versions: Mapping[str, str],
     setup_workspace: Path | None = None,
+    workspace_archive: Path | None = None,
     labels: Mapping[str, str] | None = None,
     egress_credentials: tuple[EgressCredential, ...] = (),
 ) -> SandboxSpec:
@@ -150,6 +151,7 @@ def spec_from_snapshot(
         owner=owner,
         image=image_for(snapshot.image_choice, snapshot.custom_image),
         workspace=workspace,
+        workspace_archive=workspace_archive,
         read_only=read_only,
         setup_script=snapshot.setup_script,
         maintenance_script=snapshot.maintenance_script,

@@ -4,7 +4,8 @@ The siblings of a best-of-N task start together on the same branch, and each che
 same commit and packed it for its container: on the 7,000-file repository here, three at once took
 4.0–4.6 s each, against ≈ 2 s for one alone. Now the first checks out into a folder of its own
 (`codexweb-checkout-*`) and the others wait for it and copy that tree; the last of them to have
-its copy in its container removes it.
+its copy in its container removes it. The tar those containers copy in is packed once too
+(`shared_archive`).
 
 A tree is shared only between attempts that would have made the very same one (same repository,
 ref and commit) and that never change it: a follow-up applies its parent's patch to a checkout
@@ -22,6 +23,8 @@ from pathlib import Path
 from repos.git.mirror import GitError, mirror_commit
 from repos.git.workspace import checkout_ref
 from repos.models import Repository
+from tasks.sandbox.base import SandboxError
+from tasks.sandbox.workspace_archive import pack_workspace
 from tasks.worker.host_folder import HostFolder
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ class _Checkout:
     ready: threading.Event = field(default_factory=threading.Event)
     commit: str | None = None  # set when the tree is whole; None when the checkout failed
     users: int = 0
+    packing: threading.Lock = field(default_factory=threading.Lock)
+    packed: bool = False  # packing was tried; `archive` is None when it failed
+    archive: Path | None = None
 
     @property
     def tree(self) -> Path:
@@ -103,6 +109,33 @@ def pristine_checkout(repository: Repository, *, ref: str, folder: HostFolder) -
         return checkout.tree, commit
     lease.release()
     return _own_checkout(repository, ref=ref, folder=folder)
+
+
+def shared_archive(tree: Path) -> Path | None:
+    """The tar of the shared tree `tree` that its attempts' containers copy in
+    (tasks/sandbox/workspace_archive.py), packed by the first of them to ask, while the others
+    wait: three siblings each wrote the same 58 MB tar of the 7,000-file repository at the same
+    moment. It lives in the tree's folder and goes with it. None when `tree` is an attempt's own
+    (its sandbox packs it) or packing failed (each sandbox packs its own and says why)."""
+    with _lock:
+        checkout = next(
+            (made for made in _checkouts.values() if made.commit and made.tree == tree), None
+        )
+    if checkout is None:
+        return None
+    with checkout.packing:
+        if not checkout.packed:
+            checkout.packed = True
+            target = checkout.folder.path / "workspace.tar"
+            try:
+                with target.open("xb") as out:
+                    pack_workspace(checkout.tree, out)
+            except (SandboxError, OSError):
+                logger.warning("cannot pack the shared checkout %s; each attempt packs its own",
+                               tree, exc_info=True)
+            else:
+                checkout.archive = target
+    return checkout.archive
 
 
 def _join(key: Key) -> tuple[_Checkout, bool]:

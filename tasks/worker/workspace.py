@@ -16,7 +16,7 @@ from tasks import events
 from tasks.models import Attempt, AttemptKind, Mode
 from tasks.pull_requests.selectors import pushed_parent_record
 from tasks.worker.host_folder import HostFolder
-from tasks.worker.shared_checkout import pristine_checkout
+from tasks.worker.shared_checkout import pristine_checkout, shared_archive
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class PreparedWorkspace:
     base_commit: str  # what the attempt's patch is taken against
     # For a follow-up, the pristine checkout of the base that setup runs on (else None).
     setup_tree: Path | None = None
+    # `workspace`'s tar, packed once for the siblings sharing it (else None: the sandbox packs).
+    workspace_archive: Path | None = None
 
 
 def publish_phase(attempt_id: int, phase: str, message: str) -> None:
@@ -83,17 +85,21 @@ def _prepare_work(
         repository=repository, user=attempt.requested_by, ref=ref, need_push=task.mode == Mode.CODE
     )
     parent_patch = attempt.parent.patch if attempt.parent is not None else ""
-    setup_tree = None
-    if host_folder is not None and not parent_patch.strip():
+    follows_parent = bool(parent_patch.strip())
+    setup_tree = archive = None
+    if host_folder is not None and not follows_parent:
         dest, commit = pristine_checkout(repository, ref=ref, folder=host_folder)
+        archive = shared_archive(dest)
     else:
         commit = checkout_ref(repository, ref=ref, dest=dest)
-    if parent_patch.strip():
+    if follows_parent:
         setup_tree = folder / "setup-tree"
         shutil.copytree(dest, setup_tree, symlinks=True)
         apply_parent_patch(dest, parent_patch)
     publish_phase(attempt.pk, "prepare", f"Checked out {commit[:12]}.")
-    return PreparedWorkspace(workspace=dest, base_commit=commit, setup_tree=setup_tree)
+    return PreparedWorkspace(
+        workspace=dest, base_commit=commit, setup_tree=setup_tree, workspace_archive=archive
+    )
 
 
 def apply_parent_patch(workspace: Path, patch: str) -> None:

@@ -127,9 +127,10 @@ def sibling_step(request):  # noqa: ANN001, ANN201
 def test_best_of_n_siblings_copy_one_host_checkout(
     worker_settings, model_server, acme, alice, fixture_repo, tmp_path, monkeypatch
 ):
-    """Siblings starting on the same commit check it out once on the host; each container gets
-    the whole tree, and the shared tree goes once both have their copy."""
+    """Siblings starting on the same commit check it out and pack it once on the host; each
+    container gets the whole tree, and the shared tree goes once both have their copy."""
     import repos.git.workspace as checkouts
+    import tasks.worker.shared_checkout as shared_checkout
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's folders only
     made: list[Path] = []
@@ -141,6 +142,10 @@ def test_best_of_n_siblings_copy_one_host_checkout(
         return real(repository, ref=ref, dest=dest)
 
     monkeypatch.setattr(checkouts, "checkout_create", counted)
+    packed: list[Path] = []
+    real_pack = shared_checkout.pack_workspace
+    monkeypatch.setattr(shared_checkout, "pack_workspace",
+                        lambda source, out: (packed.append(source), real_pack(source, out)))
     model_server.add(*[sibling_step] * 8)
     repository = repository_register(team=acme, location=str(fixture_repo))
     task = task_create(author=alice, repository=repository, mode="code", prompt="Fix add.",
@@ -161,6 +166,7 @@ def test_best_of_n_siblings_copy_one_host_checkout(
 
     assert not any(thread.is_alive() for thread in threads)
     assert len(made) == 1, "each sibling checked out the same commit again"
+    assert len(packed) == 1, "each sibling packed the same tree again"
     for attempt in siblings:
         attempt.refresh_from_db()
         assert attempt.status == Status.SUCCEEDED, attempt.error

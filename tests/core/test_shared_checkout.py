@@ -1,11 +1,13 @@
 """Attempts of one worker that start on the same commit at once (best-of-N siblings) check it out
 once (tasks/worker/shared_checkout.py): the first makes the tree, the others wait and copy the
-same one, and the last to have its copy in its container removes it. A real repository, a real
-mirror and real threads; the sandbox part: tests/agent/test_attempt_flow.py."""
+same one, and the last to have its copy in its container removes it; the tar their containers
+copy in is packed once too. A real repository, a real mirror and real threads; the sandbox part:
+tests/agent/test_attempt_flow.py."""
 
 from __future__ import annotations
 
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
@@ -20,9 +22,11 @@ from repos.git.mirror import mirror_update
 from repos.git.workspace import PrepareError
 from repos.services import repository_register
 from tasks.models import Attempt, Status
+from tasks.sandbox.base import SandboxError
+from tasks.sandbox.workspace_archive import workspace_archive
 from tasks.services import attempt_finish, attempt_follow_up
 from tasks.worker.host_folder import HostFolder
-from tasks.worker.shared_checkout import pristine_checkout, shared_checkouts
+from tasks.worker.shared_checkout import pristine_checkout, shared_archive, shared_checkouts
 from tasks.worker.workspace import prepare_workspace
 from tests.support import factories
 from tests.support.calc_repo import (
@@ -74,6 +78,27 @@ def checkouts(monkeypatch):
 
     monkeypatch.setattr(git_workspace, "checkout_create", counted)
     return made
+
+
+@pytest.fixture
+def packs(monkeypatch):
+    """The shared trees really packed (each call goes through), slowed down so that siblings
+    asking together overlap with the first one's packing."""
+    packed: list[Path] = []
+    real = shared.pack_workspace
+
+    def counted(source, out):  # noqa: ANN001, ANN202
+        packed.append(source)
+        time.sleep(0.3)
+        return real(source, out)
+
+    monkeypatch.setattr(shared, "pack_workspace", counted)
+    return packed
+
+
+def tar_names(archive) -> set[str]:  # noqa: ANN001
+    with tarfile.open(fileobj=archive, mode="r") as tar:
+        return {member.name.rstrip("/") for member in tar.getmembers()}
 
 
 def new_folder(folders: list[HostFolder], attempt: int) -> HostFolder:
@@ -198,3 +223,52 @@ def test_a_follow_up_changes_a_checkout_of_its_own_never_the_shared_one(
         "the follow-up's patch reached the tree its sibling copies"
     )
     assert followed.setup_tree is not None and followed.base_commit == pristine.base_commit
+
+
+def test_siblings_sharing_a_tree_share_one_tar_of_it(
+    registered, folders, checkouts, packs, tmp_path
+):
+    mine, got = start_together(registered, folders, 3)
+    tree = got[0][0]
+    barrier = threading.Barrier(3)
+
+    def ask(_: HostFolder) -> Path | None:
+        barrier.wait(timeout=10)
+        return shared_archive(tree)
+
+    with ThreadPoolExecutor(3) as pool:
+        archives = list(pool.map(ask, mine))
+
+    assert packs == [tree], "each sibling packed the same tree again"
+    assert len(set(archives)) == 1 and archives[0] is not None
+    archive = archives[0]
+    assert archive.is_relative_to(next(tmp_path.glob("codexweb-checkout-*")))
+    with workspace_archive(tree) as here, workspace_archive(tree, packed=archive) as shared_tar:
+        packed_here = tar_names(here)
+        assert "calc.py" in packed_here and tar_names(shared_tar) == packed_here
+
+    for folder in mine:
+        folder.release()
+    wait_until(lambda: not archive.exists(), timeout=10, what="the tar to go with its tree")
+
+
+def test_a_tree_of_its_own_or_a_failed_packing_leaves_the_packing_to_the_sandbox(
+    registered, folders, packs, monkeypatch
+):
+    own = new_folder(folders, 1).path / "workspace"
+    git_workspace.checkout_create(registered, ref="main", dest=own)
+    assert shared_archive(own) is None and packs == []
+
+    tried: list[Path] = []
+
+    def tar_fails(source, out):  # noqa: ANN001, ANN202
+        tried.append(source)
+        raise SandboxError("cannot pack the workspace: tar: out of space")
+
+    monkeypatch.setattr(shared, "pack_workspace", tar_fails)
+    tree, _ = pristine_checkout(registered, ref="main", folder=new_folder(folders, 2))
+    assert shared_archive(tree) is None
+    assert shared_archive(tree) is None
+    assert tried == [tree], "a failed packing was tried again for every sibling"
+    with workspace_archive(tree, packed=None) as archive:
+        assert "calc.py" in tar_names(archive)

@@ -93,3 +93,21 @@ def test_a_missing_folder_or_a_failing_tar_is_a_clear_error(tmp_path, tree, monk
     with pytest.raises(SandboxError, match="cannot pack the workspace: tar: out of space"):
         workspace_archive(tree)
 
+
+
+def test_a_tar_packed_before_is_copied_in_as_it_is_and_a_missing_one_is_packed_again(
+    tree, tmp_path
+):
+    """Siblings sharing one checkout share its tar (tasks/worker/shared_checkout.py)."""
+    packed = tmp_path / "workspace.tar"
+    with packed.open("xb") as out:
+        archive_module.pack_workspace(tree, out)
+    (tree / "written-after.txt").write_text("not in the tar made before\n")
+
+    with workspace_archive(tree, packed=packed) as archive:
+        found = members(archive)
+    assert "run.sh" in found and "written-after.txt" not in found
+
+    packed.unlink()
+    with workspace_archive(tree, packed=packed) as archive:
+        assert "written-after.txt" in members(archive)
