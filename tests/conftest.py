@@ -10,12 +10,18 @@ import os
 
 import pytest
 
-from tests.support import factories, flush_retry, leftover_proxies
+from tests.support import factories, flush_retry, leftover_proxies, live_app
 from tests.support.celery_queue import empty_queue  # noqa: F401
 from tests.support.connected_github import gh  # noqa: F401
 from tests.support.github_fixtures import _github_double_server, github_double  # noqa: F401
 
 flush_retry.install()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_logs_in_pytests_folder(tmp_path_factory):
+    """The logs of the daphne and Celery processes tests start (tests/support/live_app.py)."""
+    live_app.LOG_FOLDER = tmp_path_factory.mktemp("app-logs")
 
 
 @pytest.fixture

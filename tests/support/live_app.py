@@ -32,6 +32,15 @@ from tests.support.services import ROOT, free_port, wait_for_port
 # A bound, never a wait: at load 38 a daphne had not answered 60 s after its start (session 6).
 STARTUP_SECONDS = 180.0
 
+# Where the app processes' logs go (kept after a test to read its failure): pytest's temporary
+# folder for this session once tests/conftest.py set it, which pytest removes three sessions
+# later; a full run used to leave about twenty logs in /tmp for good.
+LOG_FOLDER: Path | None = None
+
+
+def _log_file(prefix: str) -> Path:
+    return Path(tempfile.mkstemp(prefix=prefix, suffix=".log", dir=LOG_FOLDER)[1])
+
 
 @dataclass
 class LiveApp:
@@ -89,7 +98,7 @@ def start_daphne(port: int | None = None, **extra: str) -> LiveApp:
     """Start daphne on `port` (a free loopback one by default) and wait (bounded) until it
     answers. `extra`: environment variables for it (see child_environment)."""
     port = port or free_port()
-    log_path = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+    log_path = _log_file("daphne-")
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
@@ -141,7 +150,7 @@ _names = itertools.count(1)
 def start_worker(**extra: str) -> tuple[subprocess.Popen, Path]:
     """A real `celery -A codexweb worker` for the attempts queue, started and ready (bounded);
     returns it and its log file. `extra`: environment variables for it."""
-    log_path = Path(tempfile.mkstemp(prefix="celery-", suffix=".log")[1])
+    log_path = _log_file("celery-")
     name = f"tests-{os.getpid()}-{next(_names)}@%h"
     with log_path.open("w") as log:
         process = subprocess.Popen(

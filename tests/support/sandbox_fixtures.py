@@ -26,6 +26,7 @@ from tasks.sandbox import helper_build
 from tasks.sandbox.base import SandboxOwner, SandboxSpec
 from tasks.sandbox.config import DockerConfig
 from tasks.sandbox.docker import DockerSandbox
+from tasks.sandbox.egress import spare
 from tests.support.egress_target import EgressTarget, start_egress_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,6 +141,16 @@ def helper_binary() -> str:
     return str(helper_build.build(ROOT / ".cache" / "sandbox-helper"))
 
 
+def _stop_all(made: list[DockerSandbox], runtime: Path) -> None:
+    """Stop the sandboxes a fixture made and remove their runtime folder. A stopped setup phase
+    starts the next sandbox's proxy ahead (tasks/sandbox/egress/spare.py) in that folder: it is
+    stopped first, or it made the folder again after its removal and left it in /tmp."""
+    for sandbox in made:
+        sandbox.stop()
+    spare.stop_spare()
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
 def _short_dir() -> Path:
     # Unix socket paths are limited to ~108 bytes; pytest's tmp_path can be longer.
     return Path(tempfile.mkdtemp(prefix="cxsb-"))
@@ -226,9 +237,7 @@ def make_sandbox(
     runtime = _short_dir()
     make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, runtime)
     yield make
-    for sandbox in made:
-        sandbox.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
+    _stop_all(made, runtime)
 
 
 @pytest.fixture(scope="module")
@@ -241,6 +250,4 @@ def module_sandbox_factory(
     runtime = _short_dir()
     make, made = _factory(docker_engine, mitmdump, egress_target, workspace_dir, runtime)
     yield make
-    for sandbox in made:
-        sandbox.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
+    _stop_all(made, runtime)
