@@ -28,6 +28,7 @@ from docker.errors import APIError, ImageNotFound
 
 from tasks.sandbox.base import SandboxSpec
 from tasks.sandbox.spec import (
+    LABEL_SANDBOX,
     LABEL_WARM_COMMIT,
     LABEL_WARM_CREATED,
     LABEL_WARM_INSTALL,
@@ -41,6 +42,8 @@ WARM_REPOSITORY = "codexweb-warm"
 # then deletes); on a volume of its own, the image's /workspace stays empty.
 WORKSPACE_IN_LAYER = "layer"
 WORKSPACE_ON_VOLUME = "volume"
+# The committed container's labels a warm image keeps: what marks it as the sandbox's.
+KEPT_LABELS = frozenset({LABEL_SANDBOX})
 
 
 def cacheable(spec: SandboxSpec) -> bool:
@@ -123,9 +126,16 @@ def find_warm_image(
 def commit_warm_image(
     client: docker.DockerClient, container_id: str, key: str, *, labels: dict[str, str]
 ) -> tuple[str, str]:
-    """Commit the prepared container as the warm image for `key`; its name and id."""
+    """Commit the prepared container as the warm image for `key`; its name and id.
+
+    A container inherits its image's labels, so the labels that name the committed container
+    (its attempt, task, worker, deadline) are emptied in the image: otherwise every container
+    made from it that does not set them itself (a pooled one) would claim to be that attempt's,
+    and the reaper looking for that attempt's containers by label would find them."""
     repository, tag = warm_tag(key).split(":")
-    changes = [f"LABEL {name}={json.dumps(value)}" for name, value in labels.items()]
+    own = client.api.inspect_container(container_id)["Config"].get("Labels") or {}
+    changes = [f'LABEL {name}=""' for name in sorted(own) if name not in KEPT_LABELS]
+    changes += [f"LABEL {name}={json.dumps(value)}" for name, value in labels.items()]
     changes.append(f"LABEL {LABEL_WARM_CREATED}={int(time.time())}")
     made = client.api.commit(container_id, repository=repository, tag=tag, changes=changes)
     return warm_tag(key), str(made["Id"])

@@ -27,10 +27,12 @@ from tasks.sandbox import pool
 from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec
 from tasks.sandbox.container import PID1_COMMAND
 from tasks.sandbox.docker import DockerSandbox
-from tasks.sandbox.reaper import reap_containers, reap_owner
+from tasks.sandbox.reaper import reap_containers, reap_owner, sandbox_containers
 from tasks.sandbox.spec import (
     HELPER_PATH,
+    LABEL_ATTEMPT,
     LABEL_DEADLINE,
+    LABEL_FOR,
     LABEL_OWNER,
     LABEL_SANDBOX,
     LABEL_WARM_CREATED,
@@ -321,6 +323,41 @@ def test_the_first_warm_attempt_after_setup_takes_a_pre_started_container(
         image = docker_engine.api.inspect_container(warm.container_id)["Image"]
         assert image == docker_engine.images.get(cold.warm_image).id
         assert warm.exec("cat README.md").output == "# demo\n"
+    finally:
+        docker_engine.images.remove(cold.warm_image, force=True)
+
+
+def test_containers_of_a_warm_image_do_not_claim_the_attempt_that_made_it(
+    pool_sandbox, docker_engine  # noqa: ANN001
+):
+    """A container inherits its image's labels: the pooled container of a warm image must not
+    carry the attempt, task and worker of the container setup ran in, or the reaper looking for
+    that attempt's containers would find it (and, once claimed, another attempt's)."""
+    cold = pool_sandbox(
+        setup_script="true",
+        setup_network=NetworkPolicy(mode="off"),
+        repository="1:git:acme/demo",
+        commit=uuid.uuid4().hex[:40].ljust(40, "0"),
+        warm_cache_hours=1.0,
+        labels={"org.codexweb.task": "77"},
+    )
+    try:
+        made_by = docker_engine.api.inspect_container(cold.container_id)["Config"]["Labels"]
+        assert made_by[LABEL_ATTEMPT] == str(cold.spec.owner.id)
+        assert made_by["org.codexweb.task"] == "77"
+        image = docker_engine.images.get(cold.warm_image).labels
+        assert image[LABEL_SANDBOX] == "1" and image[LABEL_WARM_CREATED]
+        for name in (LABEL_ATTEMPT, LABEL_FOR, LABEL_OWNER, LABEL_DEADLINE, "org.codexweb.task"):
+            assert image[name] == "", name
+
+        image_id = docker_engine.images.get(cold.warm_image).id
+        (spare,) = docker_engine.api.containers(
+            all=True, filters={"label": pool.LABEL_POOL, "ancestor": image_id}
+        )
+        assert spare["Labels"][LABEL_ATTEMPT] == "" and spare["Labels"]["org.codexweb.task"] == ""
+        assert spare["Labels"][LABEL_OWNER] == owner_token()
+        found = {info["Id"] for info in sandbox_containers(docker_engine, cold.spec.owner)}
+        assert found == {cold.container_id}
     finally:
         docker_engine.images.remove(cold.warm_image, force=True)
 
