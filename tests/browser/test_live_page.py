@@ -596,6 +596,21 @@ def test_a_message_shows_its_citations_as_labels_and_a_cut_off_command_as_interr
     as_worker(services.attempt_finish, attempt_id=first.pk, status=Status.FAILED,
               error="The worker running this attempt stopped.")
     expect(page.locator("#chunk-long1 .exit")).to_have_text("interrupted")
+    # The tab's badge keeps its own width beside a wider "no changes" (a grid cell stretches).
+    tab = page.locator("#tab-1")
+    expect(tab.locator("[data-attempt-status]")).to_have_text("Failed")
+    expect(tab.locator("[data-tab-lines]")).to_have_text("no changes")
+    assert _badge_fits_its_text(tab.locator("[data-attempt-status]"))
+
+
+def _badge_fits_its_text(badge) -> bool:  # noqa: ANN001
+    return badge.evaluate(
+        """b => { const text = document.createRange(); text.selectNodeContents(b);
+                  const s = getComputedStyle(b);
+                  const padding = parseFloat(s.paddingLeft) + parseFloat(s.paddingRight);
+                  return b.getBoundingClientRect().width
+                         <= text.getBoundingClientRect().width + padding + 1; }"""
+    )
 
 
 def test_a_refused_request_is_approved_from_the_live_log(browser_page, live_app, scene):
