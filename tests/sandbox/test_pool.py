@@ -350,15 +350,18 @@ def test_containers_of_a_warm_image_do_not_claim_the_attempt_that_made_it(
         for name in (LABEL_ATTEMPT, LABEL_FOR, LABEL_OWNER, LABEL_DEADLINE, "org.codexweb.task"):
             assert image[name] == "", name
 
-        image_id = docker_engine.images.get(cold.warm_image).id
         (spare,) = docker_engine.api.containers(
-            all=True, filters={"label": pool.LABEL_POOL, "ancestor": image_id}
+            all=True, filters={"label": pool.LABEL_POOL, "ancestor": cold.warm_image}
         )
         assert spare["Labels"][LABEL_ATTEMPT] == "" and spare["Labels"]["org.codexweb.task"] == ""
         assert spare["Labels"][LABEL_OWNER] == owner_token()
         found = {info["Id"] for info in sandbox_containers(docker_engine, cold.spec.owner)}
         assert found == {cold.container_id}
     finally:
+        for info in docker_engine.api.containers(
+            all=True, filters={"label": pool.LABEL_POOL, "ancestor": cold.warm_image}
+        ):
+            docker_engine.api.remove_container(info["Id"], force=True, v=True)
         docker_engine.images.remove(cold.warm_image, force=True)
 
 
