@@ -43,7 +43,7 @@ from typing import IO
 import docker
 from docker.errors import APIError, NotFound
 
-from tasks.sandbox import images, pool
+from tasks.sandbox import images, pool, warm_flight
 from tasks.sandbox.base import (
     CredentialUse,
     EgressRecord,
@@ -187,6 +187,7 @@ class DockerSandbox:
         self.setup_result: ExecResult | None = None
         self.maintenance_ran = False
         self._setup_seconds = 0.0
+        self._warm_lead: warm_flight.Lead | None = None  # this start runs its key's setup first
         self._workdir = self.config.runtime_dir / runtime_folder_name(spec, uuid.uuid4().hex[:8])
         self._network = EgressSwitch(
             config=config,
@@ -293,6 +294,7 @@ class DockerSandbox:
 
     def stop(self) -> None:
         self._lifetime.disarm("the sandbox was stopped")
+        self._land_warm_lead()
         if self._idle_disk is not None:
             self._idle_disk.close()
         if self._helper is not None:
@@ -351,14 +353,9 @@ class DockerSandbox:
         # once per engine.) The layout is part of the warm image's key.
         self.disk_quota = disk_quota_supported(self.client, spec.image)
         self.workspace_volume = self.config.workspace_volume and not self.disk_quota
-        choice = choose_image(
-            self.client,
-            spec,
-            cache_hours=self._cache_hours(),
-            workspace=images.WORKSPACE_ON_VOLUME
-            if self.workspace_volume
-            else images.WORKSPACE_IN_LAYER,
-        )
+        choice = self._choose_image()
+        if choice.key and not choice.warm_hit and self._cache_hours() > 0:
+            choice = self._lead_or_follow_setup(choice)
         check_path_prefix(spec.path_prefix)
         self._workdir.mkdir(parents=True, exist_ok=True)
         (self._workdir / "owner").write_text(owner_token())
@@ -433,6 +430,36 @@ class DockerSandbox:
         self._raise_if_ended()
         self._enter_agent_phase()
 
+    def _choose_image(self) -> ImageChoice:
+        workspace = (
+            images.WORKSPACE_ON_VOLUME if self.workspace_volume else images.WORKSPACE_IN_LAYER
+        )
+        return choose_image(
+            self.client, self.spec, cache_hours=self._cache_hours(), workspace=workspace
+        )
+
+    def _lead_or_follow_setup(self, choice: ImageChoice) -> ImageChoice:
+        """No warm image yet: run setup when no other start of this process is running the same
+        one, else wait for it to land and start from its image (warm_flight.py)."""
+        lead, landing = warm_flight.lead_or_follow(choice.key)
+        if lead is not None:
+            self._warm_lead = lead
+            return choice
+        assert landing is not None
+        landed = warm_flight.wait_for_landing(
+            landing,
+            limit_seconds=self.spec.wall_seconds,
+            given_up=lambda: self._lifetime.ended is not None,
+        )
+        self._raise_if_ended()  # cancelled while it waited
+        return self._choose_image() if landed else choice
+
+    def _land_warm_lead(self) -> None:
+        """Setup ended (committed, failed or cut off): starts waiting for it look again."""
+        lead, self._warm_lead = self._warm_lead, None
+        if lead is not None:
+            lead.land()
+
     def _acquire(self, plan: ContainerPlan, choice: ImageChoice, *, poolable: bool) -> None:
         """Claim a pre-started container of the same image and plan when `poolable` and the
         pool holds one (pool.py), else create and start the container of `plan`; arm the wall
@@ -502,19 +529,22 @@ class DockerSandbox:
         self._refill_pool(plan, key, image_id)
 
     def _setup_phase(self, key: str) -> None:
-        self._prepare_script(self.spec.setup_script, what="setup")
-        if key and self._cache_hours() > 0:
-            try:
-                self.warm_image, image_id = images.commit_warm_image(
-                    self.client,
-                    self._require_container(),
-                    key,
-                    labels=images.warm_labels(self.spec, key),
-                )
-            except APIError as exc:
-                logger.warning("could not cache the prepared sandbox: %s", exc)
-            else:
-                self._pool_for_warm_image(image_id)
+        try:
+            self._prepare_script(self.spec.setup_script, what="setup")
+            if key and self._cache_hours() > 0:
+                try:
+                    self.warm_image, image_id = images.commit_warm_image(
+                        self.client,
+                        self._require_container(),
+                        key,
+                        labels=images.warm_labels(self.spec, key),
+                    )
+                except APIError as exc:
+                    logger.warning("could not cache the prepared sandbox: %s", exc)
+                else:
+                    self._pool_for_warm_image(image_id)
+        finally:
+            self._land_warm_lead()
 
     def _prepare_script(self, script: str, *, what: SetupScript, with_secrets: bool = True) -> None:
         """Run the setup or maintenance script as the setup user with the secrets (unless
