@@ -6,7 +6,9 @@ egress per phase (network.py), watching a command (watch.py), the checks around 
 
 Lifecycle of `DockerSandbox.start()`:
 1. reuse the repository's warm image when one is current and all its labels match (same
-   installation, repository and commit: images.py), else the base image;
+   installation, repository and commit: images.py), else the base image; when another start
+   of this worker process is running the same setup, wait for it and take its image
+   (warm_flight.py);
 2. create the container (`spec.container_plan`: no network but loopback, no capabilities,
    limits) and arm the wall-clock timer; or, when the plan needs no egress mount and no script
    runs, claim a pre-started container of the same image and plan from the pool (pool.py);
