@@ -32,19 +32,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sibling_starts import bench_sandbox, load_average  # noqa: E402
 from bench.workspace_archive import made_tree  # noqa: E402
 from tasks.sandbox import warm_flight  # noqa: E402
-from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec  # noqa: E402
+from tasks.sandbox.base import NetworkPolicy  # noqa: E402
 from tasks.sandbox.config import DockerConfig  # noqa: E402
 from tasks.sandbox.docker import DockerSandbox  # noqa: E402
 from tasks.sandbox.engine import docker_client  # noqa: E402
 
 WAYS = ("each sets up", "one sets up")
 _real_lead_or_follow = warm_flight.lead_or_follow
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def always_lead(key: str) -> tuple[warm_flight.Lead | None, threading.Event | None]:
@@ -71,21 +68,17 @@ def cold_starts(
     config = DockerConfig(runtime_dir=runtime, mitmdump=mitmdump, warm_cache_hours=1.0, pool_size=1)
     install = f"bench-cold-{uuid.uuid4().hex[:8]}"
     sandboxes = [
-        DockerSandbox(
-            SandboxSpec(
-                owner=SandboxOwner.attempt(first_owner + n),
-                image=image,
-                workspace=tree,
-                memory_mb=1024,
-                wall_seconds=600,
-                setup_script=setup,
-                setup_network=NetworkPolicy(mode=network),  # type: ignore[arg-type]
-                install_id=install,
-                repository="1:git:bench/cold",
-                commit="c" * 40,
-            ),
+        bench_sandbox(
+            first_owner + n,
+            image=image,
+            tree=tree,
             config=config,
             client=client,
+            setup_script=setup,
+            setup_network=NetworkPolicy(mode=network),  # type: ignore[arg-type]
+            install_id=install,
+            repository="1:git:bench/cold",
+            commit="c" * 40,
         )
         for n in range(starts)
     ]

@@ -27,6 +27,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import docker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +46,21 @@ WAYS = ("each packs", "one tar")
 
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def bench_sandbox(
+    attempt_id: int,
+    *,
+    image: str,
+    tree: Path,
+    config: DockerConfig,
+    client: docker.DockerClient,
+    **spec_fields: Any,
+) -> DockerSandbox:
+    """A sandbox of attempt `attempt_id` copying `tree`, as the benchmarks start them."""
+    spec = SandboxSpec(owner=SandboxOwner.attempt(attempt_id), image=image, workspace=tree,
+                       memory_mb=1024, wall_seconds=600, **spec_fields)
+    return DockerSandbox(spec, config=config, client=client)
 
 
 def siblings_start(
@@ -62,18 +80,8 @@ def siblings_start(
         with archive.open("xb") as out:
             pack_workspace(tree, out)
     sandboxes = [
-        DockerSandbox(
-            SandboxSpec(
-                owner=SandboxOwner.attempt(first_owner + n),
-                image=image,
-                workspace=tree,
-                workspace_archive=archive,
-                memory_mb=1024,
-                wall_seconds=600,
-            ),
-            config=config,
-            client=client,
-        )
+        bench_sandbox(first_owner + n, image=image, tree=tree, config=config, client=client,
+                      workspace_archive=archive)
         for n in range(siblings)
     ]
 

@@ -101,6 +101,7 @@ from tasks.sandbox.spec import (
     container_plan,
     exec_environment,
     java_tool_options,
+    labels_for,
     owner_token,
     runtime_folder_name,
     workspace_path,
@@ -540,6 +541,7 @@ class DockerSandbox:
                         self._require_container(),
                         key,
                         labels=images.warm_labels(self.spec, key),
+                        forget=labels_for(self.spec),
                     )
                 except APIError as exc:
                     logger.warning("could not cache the prepared sandbox: %s", exc)

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 
 import docker
 from docker.errors import APIError, ImageNotFound
@@ -124,17 +125,22 @@ def find_warm_image(
 
 
 def commit_warm_image(
-    client: docker.DockerClient, container_id: str, key: str, *, labels: dict[str, str]
+    client: docker.DockerClient,
+    container_id: str,
+    key: str,
+    *,
+    labels: dict[str, str],
+    forget: Iterable[str] = (),
 ) -> tuple[str, str]:
     """Commit the prepared container as the warm image for `key`; its name and id.
 
-    A container inherits its image's labels, so the labels that name the committed container
-    (its attempt, task, worker, deadline) are emptied in the image: otherwise every container
-    made from it that does not set them itself (a pooled one) would claim to be that attempt's,
-    and the reaper looking for that attempt's containers by label would find them."""
+    A container inherits its image's labels, so `forget` — the labels the sandbox put on the
+    committed container (`spec.labels_for`: its attempt, task, worker, deadline) — are emptied
+    in the image: otherwise every container made from it that does not set them itself (a
+    pooled one) would claim to be that attempt's, and the reaper looking for that attempt's
+    containers by label would find them. The base image's own labels stay."""
     repository, tag = warm_tag(key).split(":")
-    own = client.api.inspect_container(container_id)["Config"].get("Labels") or {}
-    changes = [f'LABEL {name}=""' for name in sorted(own) if name not in KEPT_LABELS]
+    changes = [f'LABEL {name}=""' for name in sorted(forget) if name not in KEPT_LABELS]
     changes += [f"LABEL {name}={json.dumps(value)}" for name, value in labels.items()]
     changes.append(f"LABEL {LABEL_WARM_CREATED}={int(time.time())}")
     made = client.api.commit(container_id, repository=repository, tag=tag, changes=changes)

@@ -347,6 +347,8 @@ def test_containers_of_a_warm_image_do_not_claim_the_attempt_that_made_it(
         assert made_by["org.codexweb.task"] == "77"
         image = docker_engine.images.get(cold.warm_image).labels
         assert image[LABEL_SANDBOX] == "1" and image[LABEL_WARM_CREATED]
+        base = docker_engine.images.get(IMAGE).labels or {}
+        assert all(image[name] == value for name, value in base.items()), "base labels lost"
         for name in (LABEL_ATTEMPT, LABEL_FOR, LABEL_OWNER, LABEL_DEADLINE, "org.codexweb.task"):
             assert image[name] == "", name
 
