@@ -214,6 +214,7 @@ class DockerSandbox:
 
     def start(self) -> StartReport:
         started = time.monotonic()
+        self._lifetime.begin()
         try:
             self._start()
         except FAILURES as exc:
@@ -449,12 +450,14 @@ class DockerSandbox:
             self._warm_lead = lead
             return choice
         assert landing is not None
+        # The wait is part of the attempt's wall time: a leader that hangs cannot stretch it.
         landed = warm_flight.wait_for_landing(
             landing,
-            limit_seconds=self.spec.wall_seconds,
+            limit_seconds=self.spec.wall_seconds - self._lifetime.elapsed(),
             given_up=lambda: self._lifetime.ended is not None,
         )
-        self._raise_if_ended()  # cancelled while it waited
+        self._lifetime.expire_if_due()
+        self._raise_if_ended()  # cancelled, or out of time, while it waited
         return self._choose_image() if landed else choice
 
     def _land_warm_lead(self) -> None:

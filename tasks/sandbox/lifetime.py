@@ -22,12 +22,25 @@ class Lifetime:
         self._timer: threading.Timer | None = None
         self.started_at = 0.0
 
+    def begin(self) -> None:
+        """The wall clock counts from now: the sandbox's start, so time spent waiting for
+        another start's setup (warm_flight.py) is part of it. Only the first call counts."""
+        if not self.started_at:
+            self.started_at = time.monotonic()
+
     def arm(self) -> None:
-        """Start the wall clock: at `wall_seconds` the sandbox ends."""
-        self._timer = threading.Timer(self.wall_seconds, self._on_wall_clock)
+        """Arm the wall clock once the container exists: at `wall_seconds` after `begin()`
+        (now, when it was not called) the sandbox ends, at once when that has passed."""
+        self.begin()
+        delay = max(0.0, self.wall_seconds - self.elapsed())
+        self._timer = threading.Timer(delay, self._on_wall_clock)
         self._timer.daemon = True
-        self.started_at = time.monotonic()
         self._timer.start()
+
+    def expire_if_due(self) -> None:
+        """End the sandbox when its wall time has passed (before there is a timer to do it)."""
+        if self.started_at and self.elapsed() >= self.wall_seconds:
+            self._on_wall_clock()
 
     def disarm(self, reason: str) -> None:
         """The sandbox is being stopped on purpose: no kill, but later calls fail."""

@@ -116,6 +116,25 @@ def test_a_waiting_start_that_is_cancelled_stops_at_once(make_sandbox):  # noqa:
     first.sandbox.client.images.remove(first.sandbox.warm_image, force=True)
 
 
+def test_the_wait_for_a_hung_setup_is_part_of_the_wall_time(make_sandbox):  # noqa: ANN001
+    """A start waiting for a setup that never ends fails when its own wall time is up, not
+    after waiting that long and then running its own setup on a fresh clock."""
+    fields = _warm_fields("sleep 60")
+    before = set(warm_flight.flights_in_progress())
+    first = Started(make_sandbox(start=False, **fields))
+    _leading(before)
+    begun = time.monotonic()
+    second = Started(make_sandbox(start=False, **{**fields, "wall_seconds": 3}))
+    second.thread.join(timeout=30)
+    assert not second.thread.is_alive(), "the waiting start outlived its wall time"
+    assert time.monotonic() - begun < 6
+    assert isinstance(second.error, SandboxError)
+    assert "time limit of 3 seconds" in str(second.error)
+    assert second.sandbox.container_id is None, "it made a container with no time left"
+    first.sandbox.cancel()
+    first.join()
+
+
 def test_the_lead_passes_once_its_setup_landed():
     key = f"test-{uuid.uuid4().hex}"
     lead, landing = warm_flight.lead_or_follow(key)
