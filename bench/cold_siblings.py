@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.sibling_starts import bench_sandbox, load_average  # noqa: E402
+from bench.machine import load_average  # noqa: E402
+from bench.sibling_starts import bench_sandbox  # noqa: E402
 from bench.workspace_archive import made_tree  # noqa: E402
 from tasks.sandbox import warm_flight  # noqa: E402
 from tasks.sandbox.base import NetworkPolicy  # noqa: E402

@@ -169,10 +169,6 @@ def one_round(args: argparse.Namespace) -> dict[str, Any]:
     return {"starts": starts, "steps": steps}
 
 
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def report(label: str, starts: list[float], steps: list[dict[str, float]]) -> None:
     print(f"{label}: start() median {statistics.median(starts):.2f} s, "
           f"min {min(starts):.2f} s, max {max(starts):.2f} s over {len(starts)}")
@@ -187,6 +183,9 @@ def main() -> int:
     if args.json:
         print(json.dumps(one_round(args)))
         return 0
+    sys.path.append(str(ROOT))  # after --code's checkout, which one_round() puts first
+    from bench.machine import load_average
+
     versions = [args.code] + ([args.against] if args.against else [])
     results: dict[Path, dict[str, list[Any]]] = {v: {"starts": [], "steps": []} for v in versions}
     print(f"load average before: {load_average()}; image {args.image}; setup `true`, "

@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench import stack, usage  # noqa: E402
+from bench.machine import load_average  # noqa: E402
 from bench.pyspy import Recorder, summarize  # noqa: E402
 from tests.support import model_server as scripted  # noqa: E402
 from tests.support.live_clients import MiniWebSocket  # noqa: E402
@@ -424,7 +425,7 @@ def report(lone: list[Attempt], attempts: list[Attempt], sampler: Sampler, lefto
     print("| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")
-    print(f"load average after: {stack.load_average()} ({os.cpu_count()} cores)")
+    print(f"load average after: {load_average()} ({os.cpu_count()} cores)")
 
 
 def cpu_rows(sampler: Sampler, n: int) -> list[tuple[str, str]]:
@@ -490,7 +491,7 @@ def submit_all(bench: stack.BenchStack, world: dict, followers: Followers, n: in
         followers.follow(attempts[-1])
         if i % 10 == 0 or i == n:
             print(f"  {i}/{n} submitted after {time.monotonic() - began:.0f} s "
-                  f"(load {stack.load_average()})", flush=True)
+                  f"(load {load_average()})", flush=True)
     return attempts
 
 
@@ -501,7 +502,7 @@ def run_one(bench: stack.BenchStack, world: dict, followers: Followers, timeout:
     followers.follow(attempt)
     finish(bench.base, headers, [attempt], timeout)
     print(f"{what}: {attempt.record['status']} in {wall(attempt):.1f} s, first command "
-          f"{attempt.first_command():.2f} s (load {stack.load_average()})", flush=True)
+          f"{attempt.first_command():.2f} s (load {load_average()})", flush=True)
     return attempt
 
 
@@ -519,7 +520,7 @@ def run_round(bench: stack.BenchStack, args: argparse.Namespace, concurrency: in
         how = f"paced over {spread / 60:g} min" if spread > 0 else "at once"
         print(f"{args.database}, {args.attempts} attempts {how}, worker concurrency "
               f"{concurrency}, model delay {delay[0]:g}–{delay[1]:g} s; "
-              f"load average before: {stack.load_average()}", flush=True)
+              f"load average before: {load_average()}", flush=True)
         warmup = run_one(bench, world, followers, args.timeout, "warm-up (untimed)")
         lone = [run_one(bench, world, followers, args.timeout, f"lone attempt {i + 1}")
                 for i in range(args.lone)]

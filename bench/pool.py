@@ -26,15 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import load_average  # noqa: E402
 from tasks.sandbox import pool  # noqa: E402
 from tasks.sandbox.base import SandboxOwner, SandboxSpec  # noqa: E402
 from tasks.sandbox.config import DockerConfig  # noqa: E402
 from tasks.sandbox.docker import DockerSandbox  # noqa: E402
 from tasks.sandbox.engine import docker_client  # noqa: E402
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def checkout(folder: Path) -> Path:

@@ -34,6 +34,7 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import load_average  # noqa: E402
 from bench.workspace_archive import made_tree  # noqa: E402
 from tasks.sandbox.base import SandboxOwner, SandboxSpec  # noqa: E402
 from tasks.sandbox.config import DockerConfig  # noqa: E402
@@ -42,10 +43,6 @@ from tasks.sandbox.engine import docker_client  # noqa: E402
 from tasks.sandbox.workspace_archive import pack_workspace  # noqa: E402
 
 WAYS = ("each packs", "one tar")
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def bench_sandbox(

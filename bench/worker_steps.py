@@ -49,17 +49,17 @@ sys.path.insert(0, str(ARGS.code.resolve()))  # `tasks` from the checkout timed
 sys.path.insert(1, str(ROOT))
 
 
-def _stack_module():  # noqa: ANN202 - this checkout's bench/stack.py, whatever --code is
-    found = importlib.util.spec_from_file_location("bench_stack", ROOT / "bench" / "stack.py")
+def _this_checkouts(name: str):  # noqa: ANN202 - this checkout's bench/NAME.py, whatever --code is
+    found = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     assert found is not None and found.loader is not None
     module = importlib.util.module_from_spec(found)
-    sys.modules["bench_stack"] = module  # its dataclasses look themselves up there
+    sys.modules[f"bench_{name}"] = module  # its dataclasses look themselves up there
     found.loader.exec_module(module)
     return module
 
 
-_stack = _stack_module()
-load_average, make_project = _stack.load_average, _stack.make_project
+load_average = _this_checkouts("machine").load_average
+make_project = _this_checkouts("stack").make_project
 
 from tasks.sandbox.base import NetworkPolicy, SandboxOwner, SandboxSpec  # noqa: E402
 from tasks.sandbox.config import DockerConfig  # noqa: E402

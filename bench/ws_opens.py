@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.stack import load_average  # noqa: E402
+from bench.machine import load_average  # noqa: E402
 from bench.stream import (  # noqa: E402
     attempt_socket,
     bench_person,
