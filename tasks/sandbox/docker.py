@@ -453,7 +453,7 @@ class DockerSandbox:
         # The wait is part of the attempt's wall time: a leader that hangs cannot stretch it.
         landed = warm_flight.wait_for_landing(
             landing,
-            limit_seconds=self.spec.wall_seconds - self._lifetime.elapsed(),
+            limit_seconds=self._lifetime.remaining(),
             given_up=lambda: self._lifetime.ended is not None,
         )
         self._lifetime.expire_if_due()
