@@ -1,6 +1,7 @@
 """Worker-step benchmark: the warm start, and what runs after the final reply (issue 18).
 
     .venv/bin/python bench/worker_steps.py [--code DIR] [--runs 7] [--files 300] [--finish]
+                                           [--stop]
 
 Warm start: a small project (the calc package of bench/stack.py plus `--files` small files, like
 a real repository) is prepared once (setup `true`, image committed), then `--runs` sandboxes
@@ -14,6 +15,11 @@ the steps after the final reply for a one-line change citing two files — the o
 and the new one (`commit_changes` with the patch in the same exec; `read_tree`: every cited
 file inspected and read once, in one exec). Prints medians. Figures only; the load average is
 printed with them (the machine is shared).
+
+`--stop` (this checkout's code only): warm sandboxes of the tree, stopped alternately the old way
+(`stop()`: the container and its workspace volume removed before it returns, the worker's slot
+held) and the new (`stop(remove_later=True)`: killed, then removed by the remover thread);
+prints how long the caller waited, and for the new way also until the removal was done.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +46,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--files", type=int, default=300, help="extra small files in the tree")
     parser.add_argument("--finish", action="store_true", help="also time the finishing steps")
+    parser.add_argument("--stop", action="store_true", help="also time stop(), old and new")
     parser.add_argument("--image", default=os.environ.get(
         "SANDBOX_SLIM_IMAGE", "codexweb-sandbox-slim:latest"))
     return parser.parse_args()
@@ -79,7 +87,10 @@ def project(folder: Path, files: int) -> tuple[Path, str]:
         path = repo / "pkg" / f"mod{n // 50}" / f"file{n}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"VALUE = {n}\n" * 20)
-    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.test"]
+    # No automatic gc: with thousands of new objects it runs in the background and changes
+    # .git while the sandbox packs the tree ("file changed as we read it").
+    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.test",
+           "-c", "gc.auto=0", "-c", "maintenance.auto=false"]
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "files"], cwd=repo, check=True)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
@@ -122,6 +133,31 @@ def finishing_rounds(sandbox: DockerSandbox, base: str, runs: int) -> None:
           f"(load {load_average()})")
 
 
+def stopping_rounds(start: Callable[[], DockerSandbox], runs: int) -> None:
+    """stop() and stop(remove_later=True), alternating, each on a freshly started sandbox."""
+    from tasks.sandbox import removal
+
+    old: list[float] = []
+    new: list[float] = []
+    removed: list[float] = []
+    for n in range(runs * 2):
+        sandbox = start()
+        started = time.monotonic()
+        if n % 2 == 0:
+            sandbox.stop()
+            old.append(time.monotonic() - started)
+        else:
+            sandbox.stop(remove_later=True)
+            new.append(time.monotonic() - started)
+            assert removal.drain(120), "the removal took over 120 s"
+            removed.append(time.monotonic() - started)
+    print(f"stop(), removed before it returns: median {statistics.median(old):.2f} s, p90 "
+          f"{percentile(old, 0.9):.2f} s")
+    print(f"stop(remove_later=True): the caller waits median {statistics.median(new):.2f} s, "
+          f"p90 {percentile(new, 0.9):.2f} s; removed after median "
+          f"{statistics.median(removed):.2f} s (load {load_average()})")
+
+
 def main() -> int:
     client = docker_client()
     work = Path(tempfile.mkdtemp(prefix="cxbench-steps-"))
@@ -155,6 +191,14 @@ def main() -> int:
             sandbox.stop()
         print(f"warm start: median {statistics.median(starts):.2f} s, p90 "
               f"{percentile(starts, 0.9):.2f} s over {ARGS.runs} (load {load_average()})")
+        if ARGS.stop:
+
+            def warm_sandbox() -> DockerSandbox:
+                sandbox = DockerSandbox(spec(), config=config, client=client)
+                sandbox.start()
+                return sandbox
+
+            stopping_rounds(warm_sandbox, ARGS.runs)
     finally:
         for image in client.images.list(name=WARM_REPOSITORY):
             if (image.labels or {}).get("org.codexweb.warm.install") == install:

@@ -7,6 +7,7 @@ and must never see Acme's things.
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -22,6 +23,16 @@ flush_retry.install()
 def app_logs_in_pytests_folder(tmp_path_factory):
     """The logs of the daphne and Celery processes tests start (tests/support/live_app.py)."""
     live_app.LOG_FOLDER = tmp_path_factory.mktemp("app-logs")
+
+
+@pytest.fixture(autouse=True)
+def container_removals_done():
+    """An attempt run in this process queues its container's removal (tasks/sandbox/removal.py):
+    it is done before the next test, which may count the engine's containers."""
+    yield
+    removal = sys.modules.get("tasks.sandbox.removal")
+    if removal is not None:
+        assert removal.drain(60), "the container removals a test queued took over 60 s"
 
 
 @pytest.fixture

@@ -237,8 +237,9 @@ class Sandbox(Protocol):
     def cancel(self) -> None:
         """Stop whatever runs now; safe to call from another thread."""
 
-    def stop(self) -> None:
-        """Remove the container and everything it held. Idempotent."""
+    def stop(self, *, remove_later: bool = False) -> None:
+        """Remove the container and everything it held. Idempotent. With `remove_later` only
+        what runs is stopped now; the rest may be removed soon after, in the background."""
 
     def take_notes(self) -> list[str]:
         """What the sandbox did on its own between commands that no command's output carried

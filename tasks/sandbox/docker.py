@@ -45,7 +45,7 @@ from typing import IO
 import docker
 from docker.errors import APIError, NotFound
 
-from tasks.sandbox import images, pool, warm_flight
+from tasks.sandbox import images, pool, removal, warm_flight
 from tasks.sandbox.base import (
     CredentialUse,
     EgressRecord,
@@ -296,7 +296,10 @@ class DockerSandbox:
     def cancel(self) -> None:
         self._lifetime.end("the attempt was cancelled")
 
-    def stop(self) -> None:
+    def stop(self, *, remove_later: bool = False) -> None:
+        """Remove the container and everything it held. With `remove_later` it is killed now
+        and removed by this process's remover thread (tasks/sandbox/removal.py), so a worker's
+        slot is not held while the engine deletes the workspace's files."""
         self._lifetime.disarm("the sandbox was stopped")
         self._land_warm_lead()
         if self._idle_disk is not None:
@@ -308,14 +311,25 @@ class DockerSandbox:
         # switch, ended by the lifetime above, stops it when it is ready.
         self._background.shutdown(wait=False)
         self._network.stop(self._shell)
-        if self.container_id is not None:
-            try:
-                self.api.remove_container(self.container_id, force=True, v=True)
-            except NotFound:
-                pass
-            except ENGINE_ERRORS as exc:  # the reaper will find it by its labels
-                logger.warning("could not remove sandbox %s: %s", self.container_id, exc)
+        if self.container_id is not None and not (remove_later and self._kill_for_removal_later()):
+            removal.remove_container(self.api, self.container_id)
         shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _kill_for_removal_later(self) -> bool:
+        """Kill the container now and queue its removal; False when the engine did not answer
+        the kill (then it is removed now, or left to the reaper)."""
+        assert self.container_id is not None
+        try:
+            self.api.kill(self.container_id)
+        except NotFound:
+            return True  # already gone: nothing to remove
+        except APIError as exc:
+            if exc.status_code != 409:  # 409: not running (exited, or paused in the pool)
+                return False
+        except ENGINE_ERRORS:
+            return False
+        removal.remove_later(self.api, self.container_id)
+        return True
 
     def egress_records(self, since: int = 0) -> list[EgressRecord]:
         """Every egress request so far (setup and agent phases), oldest first, from the

@@ -197,7 +197,7 @@ def _run_checks(
         with stop_watch(started.sandbox):
             return _run_in(started.sandbox, verification_id, checks, results)
     finally:
-        started.sandbox.stop()
+        started.sandbox.stop(remove_later=True)  # the worker's slot is free meanwhile
 
 
 def _run_in(

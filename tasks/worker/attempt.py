@@ -152,4 +152,4 @@ def _run_in_sandbox(attempt: Attempt, prepared: PreparedWorkspace, folder: HostF
                                rebased=attempt.kind == AttemptKind.RESOLVE)
     finally:
         record_credential_uses(sandbox)
-        sandbox.stop()
+        sandbox.stop(remove_later=True)  # the slot is free while the engine deletes its files

@@ -3,8 +3,9 @@ attempts it is running instead of waiting minutes for them, so the stop is order
 
 Celery's warm shutdown stops taking jobs and waits for the running ones. Here, as it begins,
 each attempt this process runs is failed with a sentence that says why and offers Retry (its
-cancel watch then stops the sandbox's command and the attempt's own code removes its
-container); whatever container is still there a few seconds later is removed here. A job that
+cancel watch then stops the sandbox's command and the attempt's own code kills its container
+and queues its removal, tasks/sandbox/removal.py); whatever container is still there a few
+seconds later is removed here, and the queued removals are waited for. A job that
 is redelivered later finds its attempt ended and never runs it again (tasks/jobs.py).
 Attempts run as threads of the worker (WORKER_POOL=threads, the default) or in the process
 itself (solo) are seen; with prefork they run in pool processes this one does not see, and
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from django.db import close_old_connections
 
 from tasks.models import Status
+from tasks.sandbox import removal
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ SETTLE_SECONDS = 6.0
 # attempt is ended and its container gone, and the job's late acknowledgement only ends it
 # again (tasks/jobs.py).
 EXIT_AFTER_SECONDS = 4.0
+# How long the ended attempts' queued container removals get (tasks/sandbox/removal.py) before
+# the process goes on stopping; what is left then goes at exit, or to the reaper.
+REMOVALS_SECONDS = 3.0
 
 _lock = threading.Lock()
 _running: set[int] = set()
@@ -81,6 +86,8 @@ def end_running_attempts(*, settle_seconds: float = SETTLE_SECONDS) -> list[int]
     left = sorted(set(running_attempts()) & set(ended))
     if left:
         reap_attempt_sandboxes(left)
+    # Those that stopped by themselves killed their containers and queued the removals.
+    removal.drain(REMOVALS_SECONDS)
     logger.warning("worker stopping: ended attempts %s (removed the containers of %s)",
                    ended, left)
     return ended

@@ -163,10 +163,18 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> o
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def attempt_containers(client, attempt_id: int, *, pid: int | None = None) -> list[str]:  # noqa: ANN001
+def attempt_containers(  # noqa: ANN001
+    client, attempt_id: int, *, pid: int | None = None, after_removals: bool = True
+) -> list[str]:
     """Ids of the sandbox containers of `attempt_id` made by process `pid` (default: this
-    one). Other test sessions share the engine, and their attempt ids repeat ours."""
+    one). Other test sessions share the engine, and their attempt ids repeat ours. For this
+    process, once the removals its ended attempts queued are done (tasks/sandbox/removal.py),
+    unless not `after_removals`."""
+    from tasks.sandbox import removal
     from tasks.sandbox.spec import LABEL_ATTEMPT, LABEL_OWNER, LABEL_SANDBOX
+
+    if after_removals and (pid is None or pid == os.getpid()):
+        assert removal.drain(60), "this process's container removals took over 60 s"
 
     found = client.api.containers(
         all=True, filters={"label": [LABEL_SANDBOX, f"{LABEL_ATTEMPT}={attempt_id}"]}

@@ -22,6 +22,7 @@ import pytest
 from repos.services import repository_register
 from tasks import event_kinds as kinds
 from tasks.jobs import run_attempt
+from tasks.sandbox import removal
 from tasks.sandbox.reaper import reap_containers
 from tasks.sandbox.spec import LABEL_SANDBOX
 from tasks.services import task_create
@@ -118,7 +119,9 @@ def test_a_dockerd_restart_mid_attempt_fails_it_clearly_and_the_next_attempt_wor
 
     restarter.join(timeout=120)
     assert_failed_for_the_lost_container(attempt)
-    # Housekeeping, a little later: no sandbox is left on the engine.
+    # The worker's own removal of the killed container, then housekeeping, a little later: no
+    # sandbox is left on the engine.
+    assert removal.drain(60)
     client = private_engine.client()
     reap_containers(client, now=time.time() + 60)
     assert client.api.containers(all=True, filters={"label": LABEL_SANDBOX}) == []

@@ -8,6 +8,7 @@ import subprocess
 
 from tasks import services
 from tasks.models import Status
+from tasks.sandbox import removal
 from tasks.sandbox.spec import LABEL_FOR, LABEL_SANDBOX
 from tasks.verification import services as verification
 from tasks.verification.models import Verification
@@ -59,6 +60,9 @@ def slow_tests(repo) -> None:
 
 
 def verification_containers(client, verification_id: int) -> list[str]:  # noqa: ANN001
+    """Its sandbox containers, once this process's queued removals are done
+    (tasks/sandbox/removal.py)."""
+    assert removal.drain(60), "this process's container removals took over 60 s"
     found = client.api.containers(
         all=True, filters={"label": [LABEL_SANDBOX, f"{LABEL_FOR}=verification:{verification_id}"]}
     )

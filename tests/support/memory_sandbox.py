@@ -80,7 +80,7 @@ class MemorySandbox:
         taken, self.notes = self.notes, []
         return taken
 
-    def stop(self) -> None:
+    def stop(self, *, remove_later: bool = False) -> None:
         pass
 
     def cancel(self) -> None:
