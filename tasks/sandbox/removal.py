@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -103,6 +104,17 @@ def _remove_queued() -> None:
             with _idle:
                 _pending -= 1
                 _idle.notify_all()
+
+
+def _forget_after_fork() -> None:
+    """A forked child (a prefork pool process) has no remover thread and may have copied the
+    lock held: it starts with nothing queued (the parent removes what it queued)."""
+    global _queue, _lock, _idle, _pending, _thread
+    _queue, _lock = queue.Queue(), threading.Lock()
+    _idle, _pending, _thread = threading.Condition(_lock), 0, None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 @atexit.register

@@ -1,6 +1,7 @@
 """Item 4 for real: dockerd restarts while an attempt runs a command. The shared engine must
 never be restarted, so this starts a private dockerd (its own data root, exec root, socket; no
-bridge, no iptables), loads the sandbox image into it, and points the worker at it.
+bridge, no iptables; its own network namespace), loads the sandbox image into it, and points the
+worker at it.
 
 The attempt ends as failed saying the container engine restarted (never Succeeded), housekeeping
 leaves no sandbox container behind, and the next attempt on the restarted engine works.
@@ -46,11 +47,15 @@ class PrivateEngine:
         self.socket = root / "d.sock"
         self.url = f"unix://{self.socket}"
         self.process: subprocess.Popen | None = None
+        self.host_links_before: set[str] = set()
 
     def start(self) -> None:
+        # In a network namespace of its own: a dockerd without a bridge deletes `docker0` as it
+        # starts (moby's removeDefaultBridgeInterface), and the shared engine's default network
+        # was gone for everything after this test.
         with (self.root / "dockerd.log").open("a") as log:
             self.process = subprocess.Popen(
-                ["dockerd", "--data-root", str(self.root / "data"),
+                ["unshare", "--net", "dockerd", "--data-root", str(self.root / "data"),
                  "--exec-root", str(self.root / "x"), "--pidfile", str(self.root / "pid"),
                  "-H", self.url, "--bridge=none", "--iptables=false", "--ip6tables=false",
                  "--ip-masq=false"],
@@ -80,11 +85,20 @@ class PrivateEngine:
         return docker.DockerClient(base_url=self.url, timeout=60)
 
 
+def host_links() -> set[str]:
+    """This host's network interfaces, but the veth ends containers come and go with."""
+    listed = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
+                            check=True, timeout=10).stdout
+    names = {line.split(":")[1].strip().split("@")[0] for line in listed.splitlines()}
+    return {name for name in names if not name.startswith("veth")}
+
+
 @pytest.fixture(scope="module")
 def private_engine(docker_engine) -> Iterator[PrivateEngine]:  # noqa: ANN001
     if shutil.which("dockerd") is None or os.geteuid() != 0:
         pytest.skip("starting a private Docker engine needs dockerd and root")
     engine = PrivateEngine(Path(tempfile.mkdtemp(prefix="cxd-")))  # short: socket paths
+    engine.host_links_before = host_links()
     engine.start()
     try:
         save = subprocess.Popen(["docker", "save", IMAGE], stdout=subprocess.PIPE)
@@ -126,3 +140,10 @@ def test_a_dockerd_restart_mid_attempt_fails_it_clearly_and_the_next_attempt_wor
     reap_containers(client, now=time.time() + 60)
     assert client.api.containers(all=True, filters={"label": LABEL_SANDBOX}) == []
     next_attempt_works(model_server, repository, alice)
+
+
+def test_the_private_engine_leaves_the_hosts_network_alone(private_engine):
+    """Restarted too: each start of a bridge-less dockerd on the host's network deleted docker0."""
+    private_engine.restart()
+
+    assert private_engine.host_links_before - host_links() == set()

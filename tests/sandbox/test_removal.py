@@ -5,6 +5,8 @@ the others."""
 
 from __future__ import annotations
 
+import os
+
 import docker
 import pytest
 
@@ -72,3 +74,22 @@ def test_an_engine_that_refuses_one_removal_does_not_stop_the_next(docker_engine
 
     assert removal.drain(60)
     assert container_state(docker_engine, after) is None
+
+
+def test_a_forked_child_starts_with_nothing_queued_and_removes_its_own(docker_engine, held_back):
+    """A prefork pool process is forked from a worker that may have removals waiting."""
+    mine = sleeper(docker_engine)
+    child = os.fork()
+    if child == 0:  # the pool process: no parent's queue, no parent's thread
+        try:
+            ok = removal.pending() == 0
+            ok = ok and removal.remove_later(docker.APIClient(**docker.utils.kwargs_from_env()),
+                                             mine)
+            ok = ok and removal.drain(60)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert container_state(docker_engine, mine) is None
+    assert removal.pending() == 1  # the parent's held one is still the parent's

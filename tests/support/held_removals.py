@@ -26,8 +26,12 @@ class HeldBack(docker.APIClient):
 
 
 def sleeper(client: docker.DockerClient) -> str:
-    """A running container of the sandbox image, not a sandbox."""
-    container = client.api.create_container(IMAGE, command=["sleep", "600"])
+    """A running container of the sandbox image, not a sandbox (and, like one, on no Docker
+    network: the engine's default bridge may be gone on a test host)."""
+    container = client.api.create_container(
+        IMAGE, command=["sleep", "600"],
+        host_config=client.api.create_host_config(network_mode="none"),
+    )
     client.api.start(container["Id"])
     return container["Id"]
 
