@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from bench import stack  # noqa: E402
+from bench.machine import load_average  # noqa: E402
 from bench.pyspy import Recorder, summarize  # noqa: E402
 from tests.support import model_server as scripted  # noqa: E402
 from tests.support.processes import wait_until  # noqa: E402
@@ -217,7 +218,7 @@ def main() -> int:
         base = bench.base
         headers = {"Authorization": f"Bearer {world['token']}"}
         clock = time.time() - time.monotonic()
-        print(f"load average before: {stack.load_average()}")
+        print(f"load average before: {load_average()}")
         for kind in kinds:
             if kind == "warm":  # untimed: makes the prepared image
                 primer = run_once(kind, base, headers, world["repos"][kind], model, clock)
@@ -230,14 +231,14 @@ def main() -> int:
                 run = run_once(kind, base, headers, world["repos"][kind], model, clock)
                 runs.append(run)
                 print(f"{kind} {n + 1}: {run.status} wall "
-                      f"{run.phases.get('wall', 0):.2f}s (load {stack.load_average()})")
+                      f"{run.phases.get('wall', 0):.2f}s (load {load_average()})")
                 if args.verbose or not run.ok:
                     print("\n".join(run.timeline))
             if recorder is not None:
                 recorder.stop()
                 print(summarize(args.profile, rate=recorder.rate))
     print_table(runs, kinds)
-    print(f"load average after: {stack.load_average()} ({os.cpu_count()} cores)")
+    print(f"load average after: {load_average()} ({os.cpu_count()} cores)")
     return 0 if all(r.ok for r in runs) else 1
 
 
