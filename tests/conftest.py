@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
-from tests.support import factories, flush_retry, leftover_proxies, live_app
+from tests.support import factories, flush_retry, leftover_images, leftover_proxies, live_app
 from tests.support.celery_queue import empty_queue  # noqa: F401
 from tests.support.connected_github import gh  # noqa: F401
 from tests.support.github_fixtures import _github_double_server, github_double  # noqa: F401
@@ -108,17 +109,20 @@ def pytest_runtest_makereport(item, call):
 
 
 LEFT_PROXIES = pytest.StashKey[dict[int, str]]()
+SESSION_STARTED = pytest.StashKey[float]()
 
 
 def pytest_sessionstart(session):
     leftover_proxies.mark_session()
+    session.config.stash[SESSION_STARTED] = time.time()
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail a session that leaves an egress proxy running (tests/support/leftover_proxies.py);
-    the summary names them."""
+    the summary names them. Remove the warm images the session made (leftover_images.py)."""
     left = leftover_proxies.left_behind()
     session.config.stash[LEFT_PROXIES] = left
+    leftover_images.remove_warm_images_since(session.config.stash[SESSION_STARTED])
     if left and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
